@@ -58,7 +58,10 @@ func (e *Editor) loadBlock(at *Stmt, stmts []*syntax.Statement, defined map[*Stm
 					Msg: fmt.Sprintf("%s takes no block", target.Node.Name), Expected: "';' after the statement"})
 				continue
 			}
-			if defined != nil {
+			// Named entries (proposal p, gateway g, unit 0) are definitions:
+			// writing one twice is a mistake. Plain containers (security,
+			// ike) may be opened again and merge, as Junos "load" does.
+			if defined != nil && target.Node.Kind == KindList {
 				if prev, ok := defined[target]; ok {
 					*errs = append(*errs, &Error{Pos: st.Pos, Path: target.PathString(),
 						Msg: fmt.Sprintf("%s is defined twice (first at %s)", wordsOf(target), prev), Expected: "each statement once"})

@@ -131,7 +131,10 @@ var (
 		if _, err := netip.ParseAddr(s); err == nil {
 			return nil
 		}
-		return checkHostname(s)
+		if checkHostname(s) != nil {
+			return fmt.Errorf("%q is neither an IP address nor a host name", s)
+		}
+		return nil
 	}}
 	typeHostname = &Type{Name: "a host name", check: checkHostname}
 	typeEmail    = &Type{Name: "user@host", check: func(s string) error {
@@ -185,6 +188,15 @@ var (
 var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$`)
 
 func checkHostname(s string) error {
+	// A name whose last label is numeric would read as a (bad) address:
+	// top-level domains are never all digits (RFC 3696 §2).
+	last := strings.TrimSuffix(s, ".")
+	if i := strings.LastIndexByte(last, '.'); i >= 0 {
+		last = last[i+1:]
+	}
+	if _, err := strconv.ParseUint(last, 10, 64); err == nil && strings.Contains(s, ".") {
+		return fmt.Errorf("%q is not a valid host name", s)
+	}
 	if len(s) > 253 || !hostnameRE.MatchString(s) {
 		return fmt.Errorf("%q is not a valid host name", s)
 	}

@@ -219,7 +219,7 @@ func (b *builder) routing(s *config.Stmt) {
 				route.Interfaces = append(route.Interfaces, u)
 			}
 		}
-		if len(route.Gateways)+len(route.Interfaces) == 0 && !route.Discard {
+		if child(r, "next-hop") == nil && !route.Discard {
 			b.fail(r, "static route "+r.Key+" has no next hop", "next-hop ADDRESS|INTERFACE or discard")
 			continue
 		}

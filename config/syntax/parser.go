@@ -105,16 +105,16 @@ func (p *braceParser) statement(depth int) (*Statement, error) {
 			return nil, &Error{Pos: st.Pos, Msg: "annotation must be followed by the statement it describes"}
 		}
 	}
-	if p.tok.kind == tokWord {
-		switch p.tok.text {
-		case "inactive:":
+	// Prefixes: "inactive:" is kept; "protect:" and "replace:" are accepted
+	// and dropped, as Junos' own loaders do.
+	for p.tok.kind == tokWord && (p.tok.text == "inactive:" || p.tok.text == "protect:" || p.tok.text == "replace:") {
+		if p.tok.text == "inactive:" {
 			st.Inactive = true
-			fallthrough
-		case "protect:", "replace:": // accepted and dropped, as Junos' own loaders do
-			if err := p.advance(); err != nil {
-				return nil, err
-			}
 		}
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		st.Pos = p.tok.pos
 	}
 	for {
 		switch p.tok.kind {

@@ -1,0 +1,327 @@
+// Package store keeps the configuration the way Junos does: a candidate
+// being edited, the committed (active) configuration, and rollbacks 1..49,
+// all on disk in a state directory. A commit validates the whole candidate
+// through the typed model and applies it all-or-nothing: a commit that fails
+// changes nothing, on disk or in the running state.
+package store
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"ipsecgw/clock"
+	"ipsecgw/config"
+	"ipsecgw/config/schema"
+)
+
+// MaxRollback is the oldest rollback kept, as in Junos.
+const MaxRollback = 49
+
+// ApplyFunc puts a validated configuration into effect (the daemon's door).
+// If it fails the commit fails and the committed configuration stays.
+type ApplyFunc func(*schema.Config) error
+
+// Options configure a Store.
+type Options struct {
+	Schema schema.Options
+	Apply  ApplyFunc
+	Clock  clock.Clock // clock.Real{} when nil
+	Rand   io.Reader   // $9$ salts; crypto/rand when nil
+}
+
+// Store is the configuration database of one gateway. Safe for concurrent use.
+type Store struct {
+	dir  string
+	opts Options
+
+	mu        sync.Mutex // guards the fields below
+	candidate *config.Tree
+	committed *config.Tree
+	confirm   clock.Timer // pending "commit confirmed" rollback, or nil
+	deadline  time.Time
+}
+
+// Info describes one stored configuration.
+type Info struct {
+	N       int
+	Time    time.Time
+	User    string
+	Comment string
+}
+
+// Open opens (creating if needed) the store in dir. The committed
+// configuration is rollback 0; the candidate starts as a copy of it.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("config store: %w", err)
+	}
+	s := &Store{dir: dir, opts: opts, committed: config.New()}
+	if t, _, err := s.read(0); err == nil {
+		s.committed = t
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	s.candidate = s.committed.Clone()
+	return s, nil
+}
+
+func (s *Store) path(n int) string { return filepath.Join(s.dir, fmt.Sprintf("rollback.%d", n)) }
+
+// read loads rollback n and its header.
+func (s *Store) read(n int) (*config.Tree, Info, error) {
+	src, err := os.ReadFile(s.path(n))
+	if err != nil {
+		return nil, Info{}, err
+	}
+	info := parseHeader(string(src))
+	info.N = n
+	t, err := config.Parse(s.path(n), src, s.opts.Rand)
+	if err != nil {
+		return nil, info, fmt.Errorf("config store: rollback %d is damaged: %w", n, err)
+	}
+	return t, info, nil
+}
+
+// Junos heads a stored configuration with "## Last commit: ..." comments;
+// they are comments, so the file still parses as a configuration.
+func header(info Info) string {
+	h := fmt.Sprintf("## Last commit: %s by %s\n", info.Time.UTC().Format("2006-01-02 15:04:05 UTC"), info.User)
+	if info.Comment != "" {
+		h += "## Comment: " + strings.ReplaceAll(info.Comment, "\n", " ") + "\n"
+	}
+	return h
+}
+
+func parseHeader(src string) Info {
+	var info Info
+	sc := bufio.NewScanner(strings.NewReader(src))
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "## ") {
+			break
+		}
+		if rest, ok := strings.CutPrefix(line, "## Last commit: "); ok {
+			when, user, _ := strings.Cut(rest, " UTC by ")
+			info.Time, _ = time.Parse("2006-01-02 15:04:05", when)
+			info.User = user
+		}
+		if rest, ok := strings.CutPrefix(line, "## Comment: "); ok {
+			info.Comment = rest
+		}
+	}
+	return info
+}
+
+// Candidate returns a copy of the candidate configuration.
+func (s *Store) Candidate() *config.Tree {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.candidate.Clone()
+}
+
+// Committed returns a copy of the committed configuration.
+func (s *Store) Committed() *config.Tree {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.committed.Clone()
+}
+
+// Edit changes the candidate. fn works on a copy; the candidate is replaced
+// only if fn succeeds, so a failed edit leaves it as it was.
+func (s *Store) Edit(fn func(e *config.Editor) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	work := s.candidate.Clone()
+	if err := fn(&config.Editor{Tree: work, Rand: s.opts.Rand}); err != nil {
+		return err
+	}
+	s.candidate = work
+	return nil
+}
+
+// Replace sets the whole candidate (a "load override").
+func (s *Store) Replace(t *config.Tree) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.candidate = t.Clone()
+}
+
+// Check validates the candidate without committing it ("commit check").
+func (s *Store) Check() (*schema.Config, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return schema.Build(s.candidate, s.opts.Schema)
+}
+
+// Compare shows the candidate against rollback n (0: the committed
+// configuration), as "show | compare [rollback n]".
+func (s *Store) Compare(n int) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	base := s.committed
+	if n != 0 {
+		t, _, err := s.read(n)
+		if err != nil {
+			return "", fmt.Errorf("rollback %d: %w", n, err)
+		}
+		base = t
+	}
+	return config.Compare(base, s.candidate), nil
+}
+
+// CommitOptions qualify a commit.
+type CommitOptions struct {
+	User    string
+	Comment string
+	// Confirm, when non-zero, makes this a "commit confirmed": unless
+	// Confirm() (or another commit) follows within it, the previous
+	// configuration is restored by itself.
+	Confirm time.Duration
+}
+
+// Commit validates the candidate, applies it and makes it the committed
+// configuration (rollback 0), shifting the older ones. On any error nothing
+// changes.
+func (s *Store) Commit(o CommitOptions) (*schema.Config, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cfg, err := s.commitLocked(s.candidate, o)
+	if err != nil {
+		return nil, err
+	}
+	s.stopConfirmLocked()
+	if o.Confirm > 0 {
+		s.deadline = s.opts.Clock.Now().Add(o.Confirm)
+		s.confirm = s.opts.Clock.AfterFunc(o.Confirm, s.expire)
+	}
+	return cfg, nil
+}
+
+func (s *Store) commitLocked(t *config.Tree, o CommitOptions) (*schema.Config, error) {
+	cfg, err := schema.Build(t, s.opts.Schema)
+	if err != nil {
+		return nil, err
+	}
+	if s.opts.Apply != nil {
+		if err := s.opts.Apply(cfg); err != nil {
+			return nil, fmt.Errorf("commit failed: %w", err)
+		}
+	}
+	if o.User == "" {
+		o.User = "root"
+	}
+	text := header(Info{Time: s.opts.Clock.Now(), User: o.User, Comment: o.Comment}) + config.FormatBrace(t.Root)
+	if err := s.rotateAndWrite(text); err != nil {
+		return nil, err
+	}
+	s.committed = t.Clone()
+	return cfg, nil
+}
+
+// rotateAndWrite writes the new rollback 0 to a temporary file first, so a
+// failure leaves the old files intact, then shifts 0..48 to 1..49.
+func (s *Store) rotateAndWrite(text string) error {
+	tmp := filepath.Join(s.dir, ".rollback.new")
+	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
+		return fmt.Errorf("config store: %w", err)
+	}
+	_ = os.Remove(s.path(MaxRollback))
+	for n := MaxRollback - 1; n >= 0; n-- {
+		if err := os.Rename(s.path(n), s.path(n+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("config store: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, s.path(0)); err != nil {
+		return fmt.Errorf("config store: %w", err)
+	}
+	return nil
+}
+
+// Confirm confirms a pending "commit confirmed" (Junos: a plain commit).
+func (s *Store) Confirm() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.confirm == nil {
+		return errors.New("no commit confirmed is pending")
+	}
+	s.stopConfirmLocked()
+	return nil
+}
+
+// PendingConfirm reports when a pending "commit confirmed" rolls back.
+func (s *Store) PendingConfirm() (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deadline, s.confirm != nil
+}
+
+func (s *Store) stopConfirmLocked() {
+	if s.confirm != nil {
+		s.confirm.Stop()
+		s.confirm = nil
+		s.deadline = time.Time{}
+	}
+}
+
+// expire restores rollback 1 when a commit confirmed was not confirmed.
+func (s *Store) expire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.confirm == nil {
+		return
+	}
+	s.confirm, s.deadline = nil, time.Time{}
+	prev, _, err := s.read(1)
+	if err != nil {
+		prev = config.New()
+	}
+	if _, err := s.commitLocked(prev, CommitOptions{User: "root", Comment: "commit confirmed rollback"}); err == nil {
+		s.candidate = prev.Clone()
+	}
+}
+
+// Rollback loads rollback n into the candidate ("rollback n"); it still
+// needs a commit.
+func (s *Store) Rollback(n int) error {
+	if n < 0 || n > MaxRollback {
+		return fmt.Errorf("rollback %d: expected a number 0..%d", n, MaxRollback)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, _, err := s.read(n)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("rollback %d: no such configuration", n)
+	}
+	if err != nil {
+		return err
+	}
+	s.candidate = t
+	return nil
+}
+
+// Rollbacks lists the stored configurations, newest first.
+func (s *Store) Rollbacks() []Info {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Info
+	for n := 0; n <= MaxRollback; n++ {
+		src, err := os.ReadFile(s.path(n))
+		if err != nil {
+			break
+		}
+		info := parseHeader(string(src))
+		info.N = n
+		out = append(out, info)
+	}
+	return out
+}
