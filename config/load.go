@@ -125,7 +125,7 @@ func (e *Editor) LoadSet(at *Stmt, file string, src []byte) error {
 			errs = append(errs, asError(err))
 		}
 	}
-	sortErrors(errs)
+	errs.Sort()
 	return errs.Err()
 }
 
@@ -155,11 +155,12 @@ func asError(err error) *Error {
 	return &Error{Msg: err.Error()}
 }
 
-func sortErrors(errs ErrorList) {
+// Sort orders the errors by position (file, line, column).
+func (l ErrorList) Sort() {
 	// Insertion sort: lists are short and mostly ordered already.
-	for i := 1; i < len(errs); i++ {
-		for j := i; j > 0 && before(errs[j].Pos, errs[j-1].Pos); j-- {
-			errs[j], errs[j-1] = errs[j-1], errs[j]
+	for i := 1; i < len(l); i++ {
+		for j := i; j > 0 && before(l[j].Pos, l[j-1].Pos); j-- {
+			l[j], l[j-1] = l[j-1], l[j]
 		}
 	}
 }

@@ -3,14 +3,12 @@ package schema
 import (
 	"fmt"
 	"net/netip"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"ipsecgw/config"
 	"ipsecgw/config/secret"
-	"ipsecgw/config/syntax"
 )
 
 // Options adjust how a tree becomes a model.
@@ -36,7 +34,7 @@ func Build(t *config.Tree, opts Options) (*Config, error) {
 	b.serviceSets(root.Lookup("services"))
 	b.notApplied(root)
 	if len(b.errs) > 0 {
-		sort.SliceStable(b.errs, func(i, j int) bool { return posLess(b.errs[i].Pos, b.errs[j].Pos) })
+		b.errs.Sort()
 		return nil, b.errs
 	}
 	return b.cfg, nil
@@ -47,16 +45,6 @@ type builder struct {
 	opts  Options
 	errs  config.ErrorList
 	units map[string]*Unit // "ifd.unit" → unit
-}
-
-func posLess(a, b syntax.Pos) bool {
-	if a.File != b.File {
-		return a.File < b.File
-	}
-	if a.Line != b.Line {
-		return a.Line < b.Line
-	}
-	return a.Col < b.Col
 }
 
 // fail records an error about statement s (at its value when it has one).
