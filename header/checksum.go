@@ -1,0 +1,112 @@
+package header
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"net/netip"
+)
+
+// The Internet checksum (RFC 1071) is the ones' complement of the ones'
+// complement sum of a message taken as 16-bit big-endian words. This file
+// keeps the sum separate from the final complement so that a checksum can
+// be built from parts (pseudo-header, header, payload) without copying
+// them together.
+//
+// Ones' complement addition is arithmetic modulo 2^16-1, and 2^16-1 divides
+// 2^64-1, so summing 64-bit words with end-around carry and folding the
+// result down to 16 bits gives the same value as summing 16-bit words
+// (RFC 1071 §2 (B) and (C)). Where in a word a 16-bit group sits does not
+// matter, only that it starts at an even offset of the whole message.
+
+// PartialChecksum returns initial plus the ones' complement sum of b,
+// not complemented. A final odd byte is padded on the right with zero.
+//
+// To sum a message in pieces, pass each piece's result as the next
+// piece's initial value; every piece but the last must have even length,
+// or the later pieces would be summed one byte out of phase.
+func PartialChecksum(b []byte, initial uint16) uint16 {
+	return fold(sum64(b, uint64(initial)))
+}
+
+// CombineChecksums adds two partial checksums in ones' complement.
+func CombineChecksums(a, b uint16) uint16 {
+	s := uint32(a) + uint32(b)
+	return uint16(s&0xffff + s>>16)
+}
+
+// AdjustChecksum returns the checksum of a message after one of its
+// 16-bit words changed from old to new, without summing the message
+// again: HC' = ~(~HC + ~m + m') (RFC 1624 §3, equation 3, which unlike
+// equation 2 of RFC 1141 never yields 0xFFFF for a nonzero sum).
+func AdjustChecksum(checksum, old, new uint16) uint16 {
+	s := uint32(^checksum) + uint32(^old) + uint32(new)
+	s = s&0xffff + s>>16
+	s = s&0xffff + s>>16
+	return ^uint16(s)
+}
+
+// PseudoHeaderChecksum returns the partial checksum of the pseudo-header
+// that UDP, TCP and ICMPv6 checksums cover: source and destination
+// address, protocol and upper-layer length, in the IPv4 layout of RFC 768
+// when the addresses are IPv4 and the IPv6 layout of RFC 8200 §8.1
+// otherwise. Both layouts sum to the same value for the same numbers, so
+// only the address width differs. length counts the upper-layer header
+// and its payload.
+func PseudoHeaderChecksum(protocol uint8, src, dst netip.Addr, length uint32) uint16 {
+	acc := uint64(protocol) + uint64(length>>16) + uint64(length&0xffff)
+	acc = addAddr(acc, src)
+	acc = addAddr(acc, dst)
+	return fold(acc)
+}
+
+// addAddr adds the 16-bit words of a to acc. acc stays far below 2^64:
+// at most nine words of 2^32 each are ever added before a fold.
+func addAddr(acc uint64, a netip.Addr) uint64 {
+	if a.Is4() {
+		b := a.As4()
+		return acc + uint64(binary.BigEndian.Uint32(b[:]))
+	}
+	b := a.As16()
+	hi := binary.BigEndian.Uint64(b[:8])
+	lo := binary.BigEndian.Uint64(b[8:])
+	// Split each half so the sum cannot overflow 64 bits.
+	return acc + hi>>32 + hi&0xffffffff + lo>>32 + lo&0xffffffff
+}
+
+// sum64 adds b to acc as 64-bit words with end-around carry.
+func sum64(b []byte, acc uint64) uint64 {
+	var carry uint64
+	for len(b) >= 32 {
+		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b[0:8]), carry)
+		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b[8:16]), carry)
+		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b[16:24]), carry)
+		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b[24:32]), carry)
+		b = b[32:]
+	}
+	for len(b) >= 8 {
+		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b), carry)
+		b = b[8:]
+	}
+	if len(b) >= 4 {
+		acc, carry = bits.Add64(acc, uint64(binary.BigEndian.Uint32(b)), carry)
+		b = b[4:]
+	}
+	if len(b) >= 2 {
+		acc, carry = bits.Add64(acc, uint64(binary.BigEndian.Uint16(b)), carry)
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		acc, carry = bits.Add64(acc, uint64(b[0])<<8, carry)
+	}
+	// End-around carry; adding it back can carry once more at most.
+	acc, carry = bits.Add64(acc, carry, 0)
+	return acc + carry
+}
+
+// fold reduces a 64-bit ones' complement sum to 16 bits.
+func fold(acc uint64) uint16 {
+	for acc > 0xffff {
+		acc = acc>>16 + acc&0xffff
+	}
+	return uint16(acc)
+}
