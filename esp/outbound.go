@@ -1,0 +1,159 @@
+package esp
+
+import (
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sync/atomic"
+)
+
+// Outbound is the sending side of an SA.
+type Outbound struct {
+	*suite
+	// seq is the last sequence number handed out; the first packet carries
+	// 1 (RFC 4303 §3.3.3). It only grows, up to lastSeq.
+	seq     atomic.Uint64
+	lastSeq uint64
+	// makeIV writes the explicit IV for a sequence number: the number
+	// itself for an AEAD, cbcIV under a random key for CBC. Tests replace it
+	// to reproduce published packets.
+	makeIV func(iv []byte, seq uint64)
+}
+
+// NewOutbound builds the sending side of an SA.
+func NewOutbound(cfg Config) (*Outbound, error) {
+	s, err := newSuite(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	sa := &Outbound{suite: s, lastSeq: 1<<32 - 1}
+	if cfg.ESN {
+		sa.lastSeq = 1<<64 - 1
+	}
+	if s.aead != nil {
+		// RFC 4106 §3.1 and RFC 7634 §2: the IV must never repeat under a
+		// key; the sequence number never does, and the peer needs nothing
+		// else.
+		sa.makeIV = func(iv []byte, seq uint64) { binary.BigEndian.PutUint64(iv, seq) }
+		return sa, nil
+	}
+	ivKey, err := newIVKey(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	sa.makeIV = func(iv []byte, seq uint64) { cbcIV(ivKey, iv, seq) }
+	return sa, nil
+}
+
+// newIVKey makes the secret block cipher of the CBC IV generator: the SA's
+// own cipher under a fresh random key.
+func newIVKey(cfg *Config) (cipher.Block, error) {
+	r := cfg.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	key := make([]byte, cfg.Encryption.KeySize())
+	if _, err := io.ReadFull(r, key); err != nil {
+		return nil, fmt.Errorf("esp: SA 0x%08x: reading IV generator key: %w", cfg.SPI, err)
+	}
+	b, err := cfg.Encryption.NewBlock(key)
+	clear(key)
+	if err != nil {
+		return nil, fmt.Errorf("esp: SA 0x%08x: IV generator: %w", cfg.SPI, err)
+	}
+	return b, nil
+}
+
+// Sequence returns the last sequence number used, 0 before the first
+// packet. The data plane compares it with a soft limit to rekey in time.
+func (sa *Outbound) Sequence() uint64 { return sa.seq.Load() }
+
+// NextSequence reserves the next sequence number. Together with
+// SealWithSequence it lets the data plane number packets in queue order and
+// encrypt them in parallel. After the last number (2^32-1, or 2^64-1 with
+// ESN) it returns ErrSequenceExhausted, forever.
+func (sa *Outbound) NextSequence() (uint64, error) {
+	for {
+		cur := sa.seq.Load()
+		if cur >= sa.lastSeq {
+			return 0, ErrSequenceExhausted
+		}
+		if sa.seq.CompareAndSwap(cur, cur+1) {
+			return cur + 1, nil
+		}
+	}
+}
+
+// Seal encapsulates an inner IP packet in place and returns the ESP packet.
+//
+// buf[off:] is the inner packet (the whole inner datagram). Seal writes the
+// ESP header and IV into buf[off-Headroom():off], and padding, trailer and
+// ICV after the inner packet, within cap(buf): the caller leaves at least
+// Headroom() bytes before it and Tailroom() spare capacity after it, or gets
+// ErrNoRoom. The result is buf[off-Headroom() : len(buf)+k] for the k
+// bytes added at the tail; outer headers go in front of it. nextHeader is
+// NextHeaderIPv4 or NextHeaderIPv6 (NextHeaderNone for a dummy packet).
+func (sa *Outbound) Seal(buf []byte, off int, nextHeader byte) ([]byte, error) {
+	if !sa.fits(buf, off) {
+		return nil, ErrNoRoom
+	}
+	seq, err := sa.NextSequence()
+	if err != nil {
+		return nil, err
+	}
+	return sa.seal(seq, buf, off, nextHeader), nil
+}
+
+// SealWithSequence is Seal with a sequence number from NextSequence. Each
+// number must be sealed at most once: with an AEAD a repeated number
+// repeats the nonce, which breaks the cipher's confidentiality and
+// integrity for this key.
+func (sa *Outbound) SealWithSequence(seq uint64, buf []byte, off int, nextHeader byte) ([]byte, error) {
+	if seq == 0 || seq > sa.lastSeq {
+		return nil, ErrSequenceOutOfRange
+	}
+	if !sa.fits(buf, off) {
+		return nil, ErrNoRoom
+	}
+	return sa.seal(seq, buf, off, nextHeader), nil
+}
+
+func (sa *Outbound) fits(buf []byte, off int) bool {
+	if off < sa.headroom || off > len(buf) {
+		return false
+	}
+	return cap(buf)-off >= bodyLen(len(buf)-off, sa.align)+sa.icvLen
+}
+
+// seal does the work once the buffer is known to fit.
+func (sa *Outbound) seal(seq uint64, buf []byte, off int, nextHeader byte) []byte {
+	n := len(buf) - off
+	bl := bodyLen(n, sa.align)
+	pkt := buf[off-sa.headroom : off+bl+sa.icvLen]
+	writeTrailer(pkt[sa.headroom:sa.headroom+bl], n, nextHeader)
+	sa.encrypt(pkt, seq)
+	return pkt
+}
+
+// encrypt fills in header, IV, ciphertext and ICV of pkt, whose body (the
+// bytes between IV and ICV) already holds inner packet and trailer.
+func (sa *Outbound) encrypt(pkt []byte, seq uint64) {
+	binary.BigEndian.PutUint32(pkt[offSPI:], sa.spi)
+	binary.BigEndian.PutUint32(pkt[offSeq:], uint32(seq))
+	iv := pkt[headerLen:sa.headroom]
+	sa.makeIV(iv, seq)
+	icvAt := len(pkt) - sa.icvLen
+	// body's capacity ends at the ICV, so the AEAD appends its tag in place.
+	body := pkt[sa.headroom:icvAt:len(pkt)]
+
+	w := sa.workSlots.get()
+	if sa.aead != nil {
+		sa.aead.Seal(body[:0], sa.nonce(w, iv), body, sa.aad(w, pkt, seq))
+	} else {
+		cbcEncrypt(sa.block, iv, body)
+		copy(pkt[icvAt:], sa.icv(w, pkt[:icvAt], seq))
+	}
+	sa.workSlots.put(w)
+}
