@@ -1,23 +1,24 @@
 package config
 
+import "ipsecgw/ike/transform"
+
 // The statements ipsecgw understands. Order inside each container is the
 // order "show" prints, following the Junos schema (see
 // shared/reference/junos-ipsec.md §2). Defaults are applied by the typed
 // model (config/schema), not here: the tree holds only what was written.
 
-// Junos keyword sets shared by several statements.
+// Junos keyword sets shared by several statements. The algorithm keywords
+// come from the one table of transforms, so a new algorithm there is a new
+// keyword here.
 var (
-	ikeEncryption = enum("des-cbc", "3des-cbc", "aes-128-cbc", "aes-192-cbc", "aes-256-cbc",
-		"aes-128-gcm", "aes-256-gcm", "chacha20-poly1305")
-	ikeAuthentication = enum("md5", "sha1", "sha-256", "sha-384", "sha-512")
-	ikeAuthMethod     = enum("pre-shared-keys", "rsa-signatures", "dsa-signatures",
+	ikeEncryption       = enum(transform.Keywords(transform.IKE, transform.TypeENCR)...)
+	ikeAuthentication   = enum(transform.Keywords(transform.IKE, transform.TypePRF)...)
+	dhGroup             = enum(transform.Keywords(transform.IKE, transform.TypeKE)...)
+	ipsecEncryption     = enum(transform.Keywords(transform.IPsec, transform.TypeENCR)...)
+	ipsecAuthentication = enum(transform.Keywords(transform.IPsec, transform.TypeINTEG)...)
+	pfsGroup            = enum(transform.Keywords(transform.IPsec, transform.TypeKE)...)
+	ikeAuthMethod       = enum("pre-shared-keys", "rsa-signatures", "dsa-signatures",
 		"ecdsa-signatures-256", "ecdsa-signatures-384", "ecdsa-signatures-521")
-	dhGroup = enum("group1", "group2", "group5", "group14", "group15", "group16",
-		"group19", "group20", "group21", "group24", "group31")
-	ipsecEncryption = enum("des-cbc", "3des-cbc", "aes-128-cbc", "aes-192-cbc", "aes-256-cbc",
-		"aes-128-gcm", "aes-192-gcm", "aes-256-gcm", "chacha20-poly1305")
-	ipsecAuthentication = enum("hmac-md5-96", "hmac-sha1-96", "hmac-sha-256-96", "hmac-sha-256-128",
-		"hmac-sha-384-192", "hmac-sha-512-256")
 	proposalSet = enum("basic", "compatible", "standard", "suiteb-gcm-128", "suiteb-gcm-256",
 		"prime-128", "prime-256")
 	lifetimeSeconds = uintRange(180, 86400)
@@ -134,7 +135,7 @@ var securityIPsec = container("ipsec", "IPsec configuration",
 	list("policy", "IPsec policy", nameType,
 		description(),
 		container("perfect-forward-secrecy", "Perfect forward secrecy",
-			leaf("keys", "Diffie-Hellman group for PFS", dhGroup),
+			leaf("keys", "Diffie-Hellman group for PFS", pfsGroup),
 		),
 		leafList("proposals", "Proposals, most preferred first", nameType, 4),
 		leaf("proposal-set", "Predefined proposal set", proposalSet),
@@ -343,7 +344,7 @@ var services = container("services", "Services",
 			list("policy", "IPsec policy", nameType,
 				description(),
 				container("perfect-forward-secrecy", "Perfect forward secrecy",
-					leaf("keys", "Diffie-Hellman group for PFS", dhGroup),
+					leaf("keys", "Diffie-Hellman group for PFS", pfsGroup),
 				),
 				leafList("proposals", "Proposals, most preferred first", nameType, 0),
 			),

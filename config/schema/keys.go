@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"ipsecgw/config"
+	"ipsecgw/ike/transform"
 )
 
 // Bytes returns the key material: the text itself for ascii-text keys, the
@@ -23,19 +24,31 @@ func (k Key) Bytes() ([]byte, error) {
 	return out, nil
 }
 
-// Manual-SA key sizes in bytes. For AES-GCM and ChaCha20-Poly1305 the key
-// carries the 4-byte salt after the cipher key (RFC 4106 §8.1, RFC 7634 §2).
-var encKeyBytes = map[string]int{
-	"des-cbc": 8, "3des-cbc": 24,
-	"aes-128-cbc": 16, "aes-192-cbc": 24, "aes-256-cbc": 32,
-	"aes-128-gcm": 20, "aes-192-gcm": 28, "aes-256-gcm": 36,
-	"chacha20-poly1305": 36,
+// encKeyBytes is the manual-SA key size of an IPsec encryption keyword: for
+// AES-GCM and ChaCha20-Poly1305 the 4-byte salt follows the cipher key
+// (RFC 4106 §8.1, RFC 7634 §2). 0 when the keyword is unknown.
+func encKeyBytes(keyword string) int {
+	if t, ok := transform.LookupKeyword(transform.IPsec, transform.TypeENCR, keyword); ok {
+		return t.KeyMaterialSize()
+	}
+	return 0
 }
 
-var authKeyBytes = map[string]int{
-	"hmac-md5-96": 16, "hmac-sha1-96": 20,
-	"hmac-sha-256-96": 32, "hmac-sha-256-128": 32,
-	"hmac-sha-384-192": 48, "hmac-sha-512-256": 64,
+// authKeyBytes is the manual-SA key size of an IPsec authentication keyword.
+func authKeyBytes(keyword string) int {
+	if t, ok := transform.LookupKeyword(transform.IPsec, transform.TypeINTEG, keyword); ok {
+		return t.KeySize()
+	}
+	return 0
+}
+
+// isAEAD reports whether an IPsec encryption keyword authenticates by itself.
+func isAEAD(keyword string) bool {
+	t, ok := transform.LookupKeyword(transform.IPsec, transform.TypeENCR, keyword)
+	if !ok {
+		t, ok = transform.LookupKeyword(transform.IKE, transform.TypeENCR, keyword)
+	}
+	return ok && t.IsAEAD()
 }
 
 // checkKeyLength reports a manual key whose length does not fit its
@@ -55,5 +68,17 @@ func (b *builder) checkKeyLength(s *config.Stmt, k Key, want int, alg string) {
 			form = "bytes (" + itoa(uint64(2*want)) + " hexadecimal digits)"
 		}
 		b.fail(s, fmt.Sprintf("%s needs a %d-byte key, this key has %d bytes", alg, want, len(kb)), fmt.Sprintf("a key of %d %s", want, form))
+	}
+}
+
+// refuseInsecure reports algorithms kept in the table only so that
+// configurations naming them parse (DES, MODP-768): ipsecgw will not run them.
+func (b *builder) refuseInsecure(ps *config.Stmt, ctx transform.Context, typ transform.Type, leaf string) {
+	st := child(ps, leaf)
+	if st == nil {
+		return
+	}
+	if t, ok := transform.LookupKeyword(ctx, typ, st.Value()); ok && t.Insecure {
+		b.fail(st, fmt.Sprintf("%s is insecure and not implemented by ipsecgw", st.Value()), "a current algorithm (for example aes-256-gcm, group14 or stronger)")
 	}
 }

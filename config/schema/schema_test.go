@@ -162,6 +162,8 @@ interfaces { st0 { unit 1 { family inet; } } }
 			"t.conf:13:94: security ipsec proposal bad authentication-algorithm: aes-128-gcm authenticates by itself; an authentication-algorithm cannot be combined with it; expected no authentication-algorithm with an AEAD cipher"},
 		{"manual key length", "security { ipsec { vpn m { manual { gateway 192.0.2.1; protocol esp; spi 300; encryption { algorithm aes-256-gcm; key ascii-text short; } } } } }",
 			"t.conf:13:115: security ipsec vpn m manual encryption key: aes-256-gcm needs a 36-byte key, this key has 5 bytes; expected a key of 36 characters"},
+		{"insecure algorithm", "security { ipsec { proposal old { encryption-algorithm des-cbc; authentication-algorithm hmac-md5-96; } } }",
+			"t.conf:13:56: security ipsec proposal old encryption-algorithm: des-cbc is insecure and not implemented by ipsecgw; expected a current algorithm (for example aes-256-gcm, group14 or stronger)"},
 		{"service-set unknown vpn", "services { service-set s { ipsec-vpn nothere; } }",
 			"t.conf:13:38: services service-set s ipsec-vpn: IPsec VPN nothere is not defined; expected the name of a VPN under [edit security ipsec vpn] (none are defined)"},
 	} {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ipsecgw/config"
+	"ipsecgw/ike/transform"
 )
 
 func (b *builder) securityIKE(s *config.Stmt) {
@@ -24,6 +25,8 @@ func (b *builder) securityIKE(s *config.Stmt) {
 		ike.PacketEncapsulationPort = uint16(port)
 	}
 	for _, ps := range entries(s, "proposal") {
+		b.refuseInsecure(ps, transform.IKE, transform.TypeENCR, "encryption-algorithm")
+		b.refuseInsecure(ps, transform.IKE, transform.TypeKE, "dh-group")
 		ike.Proposals = append(ike.Proposals, ikeProposal(ps, defaultIKELifetime))
 	}
 	for _, ps := range entries(s, "policy") {
@@ -194,7 +197,7 @@ func (b *builder) gateway(gs *config.Stmt) *IKEGateway {
 	}
 	if g.Version == 1 && g.Policy != nil {
 		for _, p := range g.Policy.Proposals {
-			if p.EncryptionAlgorithm == "aes-128-gcm" || p.EncryptionAlgorithm == "aes-256-gcm" || p.EncryptionAlgorithm == "chacha20-poly1305" {
+			if isAEAD(p.EncryptionAlgorithm) {
 				b.fail(gs, fmt.Sprintf("IKE policy %s uses %s, which IKEv1 cannot negotiate", g.Policy.Name, p.EncryptionAlgorithm), "version v2-only, or a CBC encryption algorithm")
 				break
 			}
@@ -219,6 +222,7 @@ func (b *builder) securityIPsec(s *config.Stmt) {
 	}
 	ipsec.Trace = trace(child(s, "traceoptions"))
 	for _, ps := range entries(s, "proposal") {
+		b.refuseInsecure(ps, transform.IPsec, transform.TypeENCR, "encryption-algorithm")
 		ipsec.Proposals = append(ipsec.Proposals, b.ipsecProposal(ps, defaultIPsecLifetime, "", ""))
 	}
 	for _, ps := range entries(s, "policy") {
@@ -262,14 +266,6 @@ func (b *builder) ipsecProposal(ps *config.Stmt, lifetime time.Duration, defAuth
 			"authentication-algorithm ALGORITHM with a CBC cipher")
 	}
 	return p
-}
-
-func isAEAD(enc string) bool {
-	switch enc {
-	case "aes-128-gcm", "aes-192-gcm", "aes-256-gcm", "chacha20-poly1305":
-		return true
-	}
-	return false
 }
 
 func (b *builder) ipsecPolicy(ps *config.Stmt, defined []*IPsecProposal, where string, services bool) *IPsecPolicy {
@@ -452,7 +448,7 @@ func (b *builder) manual(s *config.Stmt) *ManualSA {
 	if m.AuthenticationAlgorithm != "" && !m.AuthenticationKey.IsSet() {
 		b.fail(child(s, "authentication"), "authentication has no key", "key ascii-text KEY or key hexadecimal KEY")
 	}
-	b.checkKeyLength(child(child(s, "encryption"), "key"), m.EncryptionKey, encKeyBytes[m.EncryptionAlgorithm], m.EncryptionAlgorithm)
-	b.checkKeyLength(child(child(s, "authentication"), "key"), m.AuthenticationKey, authKeyBytes[m.AuthenticationAlgorithm], m.AuthenticationAlgorithm)
+	b.checkKeyLength(child(child(s, "encryption"), "key"), m.EncryptionKey, encKeyBytes(m.EncryptionAlgorithm), m.EncryptionAlgorithm)
+	b.checkKeyLength(child(child(s, "authentication"), "key"), m.AuthenticationKey, authKeyBytes(m.AuthenticationAlgorithm), m.AuthenticationAlgorithm)
 	return m
 }

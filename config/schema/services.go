@@ -167,8 +167,8 @@ func (b *builder) term(ts *config.Stmt) *Term {
 			if m.SPI == 0 {
 				b.fail(ds, "manual SA has no spi", "spi NUMBER")
 			}
-			b.checkKeyLength(child(child(ds, "encryption"), "key"), m.EncryptionKey, encKeyBytes[m.EncryptionAlgorithm], m.EncryptionAlgorithm)
-			b.checkKeyLength(child(child(ds, "authentication"), "key"), m.AuthenticationKey, authKeyBytes[m.AuthenticationAlgorithm], m.AuthenticationAlgorithm)
+			b.checkKeyLength(child(child(ds, "encryption"), "key"), m.EncryptionKey, encKeyBytes(m.EncryptionAlgorithm), m.EncryptionAlgorithm)
+			b.checkKeyLength(child(child(ds, "authentication"), "key"), m.AuthenticationKey, authKeyBytes(m.AuthenticationAlgorithm), m.AuthenticationAlgorithm)
 			t.Manual = append(t.Manual, m)
 		}
 	default:
