@@ -34,9 +34,25 @@ func NewOutbound(cfg Config) (*Outbound, error) {
 	}
 	if s.aead != nil {
 		// RFC 4106 §3.1 and RFC 7634 §2: the IV must never repeat under a
-		// key; the sequence number never does, and the peer needs nothing
-		// else.
-		sa.makeIV = func(iv []byte, seq uint64) { binary.BigEndian.PutUint64(iv, seq) }
+		// key. The sequence number never repeats within this SA, but the
+		// same key can drive two SAs: a manual SA uses one key in both
+		// directions, and again after every restart, and each starts at
+		// sequence 1. So the IV is the sequence number XOR a random mask
+		// drawn per SA (the kernel's "seqiv" does the same): unique within
+		// the SA, and a collision with another SA under the same key needs
+		// two sequence numbers whose XOR equals the XOR of the masks, about
+		// 2^-64 per packet pair. The peer needs nothing: the IV travels in
+		// the packet.
+		var mask [8]byte
+		r := cfg.Rand
+		if r == nil {
+			r = rand.Reader
+		}
+		if _, err := io.ReadFull(r, mask[:]); err != nil {
+			return nil, fmt.Errorf("esp: SA 0x%08x: reading IV mask: %w", cfg.SPI, err)
+		}
+		m := binary.BigEndian.Uint64(mask[:])
+		sa.makeIV = func(iv []byte, seq uint64) { binary.BigEndian.PutUint64(iv, seq^m) }
 		return sa, nil
 	}
 	ivKey, err := newIVKey(&cfg)

@@ -2,6 +2,7 @@ package esp
 
 import (
 	"encoding/binary"
+	"sync"
 	"testing"
 )
 
@@ -38,6 +39,35 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// ivMasks remembers each outbound SA's IV mask across roundTrip calls.
+var ivMasks sync.Map
+
+// TestAEADIVsDifferAcrossSAsWithOneKey: a manual SA drives two SAs (one per
+// direction, and a new one after each restart) with one key, all starting
+// at sequence 1; their nonces must still differ.
+func TestAEADIVsDifferAcrossSAsWithOneKey(t *testing.T) {
+	for _, sc := range allSuites(t) {
+		cfg := testConfig(sc, false)
+		cfg.Rand = nil // the real random source, as in production
+		if cfg.Integrity != nil {
+			continue
+		}
+		seen := map[uint64]bool{}
+		for i := 0; i < 8; i++ {
+			out, err := NewOutbound(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pkt := sealCopy(t, out, innerPacket(40, NextHeaderIPv4), NextHeaderIPv4)
+			iv := binary.BigEndian.Uint64(pkt[headerLen:])
+			if seen[iv] {
+				t.Fatalf("%s: two SAs under one key sent sequence 1 with the same IV", sc.name)
+			}
+			seen[iv] = true
+		}
+	}
+}
+
 func roundTrip(t *testing.T, out *Outbound, in *Inbound, inner []byte, nh byte) {
 	t.Helper()
 	pkt := sealCopy(t, out, inner, nh)
@@ -49,9 +79,11 @@ func roundTrip(t *testing.T, out *Outbound, in *Inbound, inner []byte, nh byte) 
 		t.Fatalf("body of %d bytes is not aligned to %d", body, out.align)
 	}
 	if out.aead != nil {
-		// The explicit IV is the 64-bit sequence number (RFC 4106 §3.1).
-		if iv := binary.BigEndian.Uint64(pkt[headerLen:]); iv != seq {
-			t.Fatalf("AEAD IV %d, want sequence number %d", iv, seq)
+		// The explicit IV is the 64-bit sequence number under the SA's
+		// constant mask, so it never repeats within the SA.
+		mask := binary.BigEndian.Uint64(pkt[headerLen:]) ^ seq
+		if prev, ok := ivMasks.LoadOrStore(out, mask); ok && prev.(uint64) != mask {
+			t.Fatalf("AEAD IV of sequence %d is not the sequence number under the SA's mask", seq)
 		}
 	}
 	got, gotNH, err := in.Open(pkt)

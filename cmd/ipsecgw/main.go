@@ -20,6 +20,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"config", "check, show and compare configuration files", runConfig},
+		{"daemon", "run the gateway: tunnel interfaces, routes, SAs (needs CAP_NET_ADMIN)", runDaemon},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -227,6 +227,7 @@ type ManualSA struct {
 	ExternalInterface       *Unit
 	Protocol                string
 	SPI                     uint32
+	ExtendedSequenceNumbers bool // an ipsecgw extension: Junos manual SAs have none
 	AuthenticationAlgorithm string
 	AuthenticationKey       Key
 	EncryptionAlgorithm     string

@@ -411,6 +411,7 @@ func (b *builder) manual(s *config.Stmt) *ManualSA {
 		Gateway:                 addr(s, "gateway"),
 		Protocol:                str(s, "protocol"),
 		SPI:                     uint32(num(s, "spi", 0)),
+		ExtendedSequenceNumbers: has(s, "extended-sequence-number"),
 		AuthenticationAlgorithm: str(child(s, "authentication"), "algorithm"),
 		AuthenticationKey:       b.key(child(child(s, "authentication"), "key")),
 		EncryptionAlgorithm:     str(child(s, "encryption"), "algorithm"),

@@ -1,0 +1,68 @@
+package daemon
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"ipsecgw/dataplane"
+)
+
+// SAStatus is one SA in the status file.
+type SAStatus struct {
+	VPN       string          `json:"vpn"`
+	Direction string          `json:"direction"`
+	SPI       string          `json:"spi"`
+	Tunnel    string          `json:"tunnel"`
+	Local     string          `json:"local"`
+	Remote    string          `json:"remote"`
+	Sequence  uint64          `json:"sequence"`
+	Counters  dataplane.Stats `json:"counters"`
+}
+
+// Status is what the daemon reports on SIGUSR1 (the API and CLI come with
+// the management plane).
+type Status struct {
+	Global dataplane.Stats `json:"global"`
+	SAs    []SAStatus      `json:"sas"`
+}
+
+// Status collects the current counters.
+func (d *Daemon) Status() Status {
+	var s Status
+	if d.engine == nil {
+		return s
+	}
+	s.Global = d.engine.Stats.Snapshot()
+	for _, sa := range d.engine.InboundSAs() {
+		s.SAs = append(s.SAs, SAStatus{VPN: sa.VPN, Direction: "inbound", SPI: fmt.Sprintf("%#08x", sa.SPI()), Tunnel: sa.Tunnel(),
+			Local: sa.Local.String(), Remote: sa.Remote.String(), Sequence: sa.Sequence(), Counters: sa.Counters.Snapshot()})
+	}
+	for _, sa := range d.engine.OutboundSAs() {
+		s.SAs = append(s.SAs, SAStatus{VPN: sa.VPN, Direction: "outbound", SPI: fmt.Sprintf("%#08x", sa.SPI()), Tunnel: sa.Tunnel(),
+			Local: sa.Local.String(), Remote: sa.Remote.String(), Sequence: sa.Sequence(), Counters: sa.Counters.Snapshot()})
+	}
+	sort.Slice(s.SAs, func(i, j int) bool {
+		if s.SAs[i].VPN != s.SAs[j].VPN {
+			return s.SAs[i].VPN < s.SAs[j].VPN
+		}
+		return s.SAs[i].Direction < s.SAs[j].Direction
+	})
+	return s
+}
+
+// WriteStatus writes the status as JSON to StatusPath, atomically (a reader
+// never sees half a file).
+func (d *Daemon) WriteStatus() error {
+	b, err := json.MarshalIndent(d.Status(), "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(d.opts.StateDir, ".status.json.tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, d.StatusPath())
+}

@@ -1,0 +1,279 @@
+// Package dataplane is the userspace ESP engine: the SA database, the
+// tunnel interfaces (st0.N) bound to SAs, and the two packet paths.
+//
+// Outbound, one goroutine per tunnel interface:
+//
+//	TUN batch read → outbound SA by traffic selector → tunnel MTU: fragment
+//	(IPv4, DF clear) or ICMP too-big back to the sender → ESP seal in place
+//	→ outer IPv4/IPv6 header (DSCP/ECN copied out, DF per df-bit) → UDP
+//	header when encapsulating → batched send
+//
+// Inbound, one goroutine per receiving socket (raw ESP, UDP 4500, a
+// configured encapsulation port):
+//
+//	batched receive → NAT keepalive / IKE marker sorted out → SPI lookup →
+//	encapsulation check → ESP open (replay check, ICV, replay update,
+//	trailer) → inner header check → traffic selector check → RFC 6040
+//	ECN/DSCP → batched write to the SA's tunnel interface
+//
+// Buffers are allocated once per loop with headroom for the outer headers,
+// so a packet is encrypted and framed where the TUN wrote it. The inbound
+// SA lookup is one atomic map load; counters are atomic.
+package dataplane
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"ipsecgw/esp"
+	"ipsecgw/netio"
+)
+
+// Buffer geometry shared by both paths.
+const (
+	// bufSize holds the largest packet a TUN or socket hands over (64 KiB)
+	// plus headroom and ESP tailroom.
+	bufSize = 1<<16 + 256
+	// headroom in front of an inner packet: IPv6 (40) + UDP (8) + ESP
+	// header (8) + the largest IV (16), rounded up.
+	headroom = 128
+	// writeOffset is where decrypted packets are moved for the TUN write:
+	// the wireguard-go TUN needs room for its virtio-net header in front.
+	writeOffset = 16
+	// maxBatch bounds one batch of packets per system call.
+	maxBatch = 128
+)
+
+// Config configures an Engine.
+type Config struct {
+	Logger *slog.Logger
+	// Send4 and Send6 send complete outer IP packets.
+	Send4, Send6 netio.Sender
+	// IKE, when set, receives the IKE messages that arrive on UDP 4500
+	// behind the non-ESP marker (RFC 3948 §2.2), marker removed.
+	IKE func(msg []byte, from netip.AddrPort, to netip.Addr)
+}
+
+// Engine is the ESP data plane of one gateway.
+type Engine struct {
+	log   *slog.Logger
+	send4 netio.Sender
+	send6 netio.Sender
+	ike   func([]byte, netip.AddrPort, netip.Addr)
+
+	// inbound maps SPI → SA. Readers load it without locking; writers
+	// (under mu) publish a modified copy.
+	inbound atomic.Pointer[map[uint32]*InboundSA]
+	ipID    atomic.Uint32 // outer IPv4 identification
+
+	mu        sync.Mutex // guards the fields below and inbound updates
+	tunnels   map[string]*Tunnel
+	receivers []netio.Receiver
+	closed    bool
+
+	wg    sync.WaitGroup
+	Stats Counters
+}
+
+// New returns an engine with no tunnels, receivers or SAs.
+func New(cfg Config) *Engine {
+	e := &Engine{log: cfg.Logger, send4: cfg.Send4, send6: cfg.Send6, ike: cfg.IKE, tunnels: map[string]*Tunnel{}}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	empty := map[uint32]*InboundSA{}
+	e.inbound.Store(&empty)
+	return e
+}
+
+// ErrClosed is returned by operations on a closed engine.
+var ErrClosed = errors.New("dataplane: engine closed")
+
+// AddTunnel binds a tunnel interface and starts its outbound loop. icmpFrom
+// are the interface's own addresses, used as the source of ICMP errors.
+func (e *Engine) AddTunnel(dev netio.TUN, icmpFrom []netip.Addr) (*Tunnel, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	if _, ok := e.tunnels[dev.Name()]; ok {
+		return nil, fmt.Errorf("dataplane: tunnel %s already exists", dev.Name())
+	}
+	t := &Tunnel{name: dev.Name(), dev: dev, engine: e, icmpFrom: icmpFrom}
+	empty := []*OutboundSA{}
+	t.outbound.Store(&empty)
+	e.tunnels[t.name] = t
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		t.outboundLoop()
+	}()
+	return t, nil
+}
+
+// AddReceiver starts an inbound loop on a socket. udpPort is the port it
+// listens on (0 for raw ESP).
+func (e *Engine) AddReceiver(r netio.Receiver, udpPort uint16) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	e.receivers = append(e.receivers, r)
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.inboundLoop(r, udpPort)
+	}()
+	return nil
+}
+
+func (e *Engine) tunnel(name string) (*Tunnel, error) {
+	t := e.tunnels[name]
+	if t == nil {
+		return nil, fmt.Errorf("dataplane: no tunnel interface %s", name)
+	}
+	return t, nil
+}
+
+// InstallOutbound adds an outbound SA to a tunnel. Several SAs on one
+// tunnel are chosen by traffic selector, in installation order; installing
+// an SA with the same selectors as an existing one puts it first, so a
+// rekeyed SA takes over before the old one is removed.
+func (e *Engine) InstallOutbound(tunnel string, p OutboundParams) (*OutboundSA, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, err := e.tunnel(tunnel)
+	if err != nil {
+		return nil, err
+	}
+	if p.Local.Is4() != p.Remote.Is4() || !p.Local.IsValid() {
+		return nil, fmt.Errorf("dataplane: SA %#x: outer addresses %s and %s are not of one family", p.ESP.SPI, p.Local, p.Remote)
+	}
+	if p.Local.Is4() && e.send4 == nil || p.Local.Is6() && e.send6 == nil {
+		return nil, fmt.Errorf("dataplane: SA %#x: no sender for the outer address family", p.ESP.SPI)
+	}
+	o, err := esp.NewOutbound(p.ESP)
+	if err != nil {
+		return nil, fmt.Errorf("dataplane: SA %#x: %w", p.ESP.SPI, err)
+	}
+	if len(p.Selectors) == 0 {
+		p.Selectors = AnySelectors
+	}
+	sa := &OutboundSA{OutboundParams: p, esp: o, tunnel: t}
+	old := *t.outbound.Load()
+	next := make([]*OutboundSA, 0, len(old)+1)
+	next = append(next, sa)
+	next = append(next, old...)
+	t.outbound.Store(&next)
+	return sa, nil
+}
+
+// InstallInbound adds an inbound SA delivering to a tunnel.
+func (e *Engine) InstallInbound(tunnel string, p InboundParams) (*InboundSA, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, err := e.tunnel(tunnel)
+	if err != nil {
+		return nil, err
+	}
+	in, err := esp.NewInbound(p.ESP)
+	if err != nil {
+		return nil, fmt.Errorf("dataplane: SA %#x: %w", p.ESP.SPI, err)
+	}
+	if len(p.Selectors) == 0 {
+		p.Selectors = AnySelectors
+	}
+	sa := &InboundSA{InboundParams: p, esp: in, tunnel: t}
+	old := *e.inbound.Load()
+	if _, dup := old[p.ESP.SPI]; dup {
+		return nil, fmt.Errorf("dataplane: inbound SPI %#x is already installed", p.ESP.SPI)
+	}
+	next := make(map[uint32]*InboundSA, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[p.ESP.SPI] = sa
+	e.inbound.Store(&next)
+	return sa, nil
+}
+
+// RemoveInbound uninstalls an inbound SA.
+func (e *Engine) RemoveInbound(spi uint32) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := *e.inbound.Load()
+	if _, ok := old[spi]; !ok {
+		return false
+	}
+	next := make(map[uint32]*InboundSA, len(old))
+	for k, v := range old {
+		if k != spi {
+			next[k] = v
+		}
+	}
+	e.inbound.Store(&next)
+	return true
+}
+
+// RemoveOutbound uninstalls an outbound SA.
+func (e *Engine) RemoveOutbound(sa *OutboundSA) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := sa.tunnel
+	old := *t.outbound.Load()
+	next := make([]*OutboundSA, 0, len(old))
+	for _, o := range old {
+		if o != sa {
+			next = append(next, o)
+		}
+	}
+	t.outbound.Store(&next)
+	return len(next) != len(old)
+}
+
+// InboundSAs lists the installed inbound SAs.
+func (e *Engine) InboundSAs() []*InboundSA {
+	m := *e.inbound.Load()
+	out := make([]*InboundSA, 0, len(m))
+	for _, sa := range m {
+		out = append(out, sa)
+	}
+	return out
+}
+
+// OutboundSAs lists the installed outbound SAs of every tunnel.
+func (e *Engine) OutboundSAs() []*OutboundSA {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []*OutboundSA
+	for _, t := range e.tunnels {
+		out = append(out, *t.outbound.Load()...)
+	}
+	return out
+}
+
+// Close stops every loop and closes the tunnel interfaces and sockets.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	var errs []error
+	for _, t := range e.tunnels {
+		errs = append(errs, t.dev.Close())
+	}
+	for _, r := range e.receivers {
+		errs = append(errs, r.Close())
+	}
+	e.mu.Unlock()
+	e.wg.Wait()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,329 @@
+package dataplane
+
+import (
+	"encoding/binary"
+	"errors"
+	"net/netip"
+	"sync/atomic"
+
+	"ipsecgw/esp"
+	"ipsecgw/header"
+	"ipsecgw/netio"
+)
+
+// Tunnel is one tunnel interface (st0.N) and the outbound SAs bound to it.
+type Tunnel struct {
+	name     string
+	dev      netio.TUN
+	engine   *Engine
+	icmpFrom []netip.Addr
+	// outbound is replaced as a whole (copy on write) so the packet path
+	// reads it without a lock.
+	outbound atomic.Pointer[[]*OutboundSA]
+}
+
+// Name returns the interface name.
+func (t *Tunnel) Name() string { return t.name }
+
+// sendBatch collects outer packets of one TUN batch per address family.
+type sendBatch struct {
+	v4, v6 [][]byte
+}
+
+func (t *Tunnel) outboundLoop() {
+	e := t.engine
+	batch := t.dev.BatchSize()
+	if batch <= 0 || batch > maxBatch {
+		batch = maxBatch
+	}
+	bufs := make([][]byte, batch)
+	for i := range bufs {
+		bufs[i] = make([]byte, bufSize)
+	}
+	sizes := make([]int, batch)
+	out := &sendBatch{v4: make([][]byte, 0, maxBatch), v6: make([][]byte, 0, maxBatch)}
+	frags := &fragmentPool{}
+	failures := 0
+	for {
+		n, err := t.dev.Read(bufs, sizes, headroom)
+		for i := 0; i < n; i++ {
+			t.encapsulate(bufs[i][:headroom+sizes[i]], out, frags)
+		}
+		e.flush(out)
+		frags.reset()
+		if err == nil {
+			failures = 0
+			continue
+		}
+		if t.isClosed() {
+			return
+		}
+		// A malformed offload batch fails one read and the device stays
+		// good; a device that only fails is gone.
+		e.Stats.InternalErrors.Add(1)
+		if failures++; failures > 100 {
+			e.log.Error("tunnel interface keeps failing; stopping its outbound path", "tunnel", t.name, "err", err)
+			return
+		}
+	}
+}
+
+func (t *Tunnel) isClosed() bool {
+	t.engine.mu.Lock()
+	defer t.engine.mu.Unlock()
+	return t.engine.closed
+}
+
+// pick returns the first outbound SA whose selectors cover the packet.
+func (t *Tunnel) pick(src, dst netip.Addr) *OutboundSA {
+	for _, sa := range *t.outbound.Load() {
+		for _, s := range sa.Selectors {
+			if s.matchOut(src, dst) {
+				return sa
+			}
+		}
+	}
+	return nil
+}
+
+// encapsulate handles one inner packet at buf[headroom:].
+func (t *Tunnel) encapsulate(buf []byte, out *sendBatch, frags *fragmentPool) {
+	e := t.engine
+	inner := buf[headroom:]
+	var src, dst netip.Addr
+	var nextHeader byte
+	switch {
+	case len(inner) > 0 && inner[0]>>4 == 4:
+		h, ok := header.ParseIPv4(inner)
+		if !ok {
+			e.Stats.BadHeaders.Add(1)
+			return
+		}
+		src, dst, nextHeader = h.Source(), h.Destination(), header.IPProtoIPv4
+	case len(inner) > 0 && inner[0]>>4 == 6:
+		h, ok := header.ParseIPv6(inner)
+		if !ok {
+			e.Stats.BadHeaders.Add(1)
+			return
+		}
+		src, dst, nextHeader = h.Source(), h.Destination(), header.IPProtoIPv6
+	default:
+		e.Stats.BadHeaders.Add(1)
+		return
+	}
+	sa := t.pick(src, dst)
+	if sa == nil {
+		e.Stats.NoOutboundSA.Add(1)
+		return
+	}
+	if sa.TunnelMTU > 0 && len(inner) > sa.TunnelMTU {
+		t.tooBig(sa, buf, inner, nextHeader, out, frags)
+		return
+	}
+	t.seal(sa, buf, nextHeader, out)
+}
+
+// tooBig applies the tunnel MTU: an IPv4 packet with DF clear is
+// fragmented before encryption (the seed's pre-fragmentation); anything
+// else gets ICMP "fragmentation needed" / "packet too big" back.
+func (t *Tunnel) tooBig(sa *OutboundSA, buf, inner []byte, nextHeader byte, out *sendBatch, frags *fragmentPool) {
+	e := t.engine
+	if nextHeader == header.IPProtoIPv4 {
+		h, _ := header.ParseIPv4(inner)
+		if !h.DontFragment() {
+			f, err := header.NewIPv4Fragmenter(h, sa.TunnelMTU)
+			if err == nil {
+				e.Stats.Fragmented.Add(1)
+				sa.Counters.Fragmented.Add(1)
+				for f.More() {
+					fb := frags.get()
+					frag, err := f.Next(fb[headroom:])
+					if err != nil {
+						e.Stats.InternalErrors.Add(1)
+						return
+					}
+					t.seal(sa, fb[:headroom+len(frag)], nextHeader, out)
+				}
+				return
+			}
+		}
+	}
+	e.Stats.TooBig.Add(1)
+	sa.Counters.TooBig.Add(1)
+	t.sendTooBig(sa, inner, nextHeader, sa.TunnelMTU)
+}
+
+// sendTooBig answers from the tunnel interface's own address, or, on an
+// unnumbered st0 (the usual route-based VPN), from the SA's local outer
+// address when the family matches: without a source there is no ICMP, and
+// without ICMP path MTU discovery black-holes the flow.
+func (t *Tunnel) sendTooBig(sa *OutboundSA, inner []byte, nextHeader byte, mtu int) {
+	v4 := nextHeader == header.IPProtoIPv4
+	var from netip.Addr
+	for _, a := range t.icmpFrom {
+		if a.Is4() == v4 {
+			from = a
+			break
+		}
+	}
+	if !from.IsValid() && sa.Local.Is4() == v4 {
+		from = sa.Local
+	}
+	if !from.IsValid() {
+		t.engine.Stats.InternalErrors.Add(1)
+		return
+	}
+	buf := make([]byte, writeOffset+1280) // rare path: an allocation is fine
+	var err error
+	var n int
+	if nextHeader == header.IPProtoIPv4 {
+		h, _ := header.ParseIPv4(inner)
+		var m header.IPv4
+		m, err = header.BuildFragmentationNeeded(buf[writeOffset:], h, from, mtu)
+		n = len(m)
+	} else {
+		h, _ := header.ParseIPv6(inner)
+		var m header.IPv6
+		m, err = header.BuildPacketTooBig(buf[writeOffset:], h, from, mtu)
+		n = len(m)
+	}
+	if err != nil {
+		return // the RFCs forbid an ICMP error for this packet
+	}
+	if _, err := t.dev.Write([][]byte{buf[:writeOffset+n]}, writeOffset); err != nil {
+		t.engine.Stats.TunnelWriteErrors.Add(1)
+	}
+}
+
+// seal encrypts buf[headroom:] in place, frames it and queues it.
+func (t *Tunnel) seal(sa *OutboundSA, buf []byte, nextHeader byte, out *sendBatch) {
+	e := t.engine
+	inner := buf[headroom:]
+	innerLen := len(inner)
+	tc, _ := header.TrafficClass(inner)
+	df := false
+	switch sa.DF {
+	case DFSet:
+		df = true
+	case DFCopy:
+		if h, ok := header.ParseIPv4(inner); ok {
+			df = h.DontFragment()
+		}
+	}
+	var srcPort uint16
+	if sa.Encap.UDP {
+		srcPort = sa.Encap.SrcPort
+		if sa.Encap.PerFlowSource {
+			srcPort = header.FlowSourcePort(header.FlowHash(inner, uint64(sa.ESP.SPI)))
+		}
+	}
+	pkt, err := sa.esp.Seal(buf, headroom, nextHeader)
+	if err != nil {
+		if errors.Is(err, esp.ErrSequenceExhausted) {
+			e.Stats.SequenceExhausted.Add(1)
+			sa.Counters.SequenceExhausted.Add(1)
+		} else {
+			e.Stats.InternalErrors.Add(1)
+		}
+		return
+	}
+	// pkt is a sub-slice of buf starting Headroom() bytes before the inner
+	// packet; the outer headers go right in front of it.
+	start := cap(buf) - cap(pkt)
+	udpLen := 0
+	if sa.Encap.UDP {
+		udpLen = 8
+	}
+	ipLen := 20
+	if sa.Remote.Is6() {
+		ipLen = 40
+	}
+	start -= udpLen + ipLen
+	if start < 0 {
+		e.Stats.InternalErrors.Add(1)
+		return
+	}
+	total := ipLen + udpLen + len(pkt)
+	frame := buf[start : start+total]
+	proto := header.IPProtoESP
+	if sa.Encap.UDP {
+		proto = header.IPProtoUDP
+		binary.BigEndian.PutUint16(frame[ipLen:], srcPort)
+		binary.BigEndian.PutUint16(frame[ipLen+2:], sa.Encap.DstPort)
+		binary.BigEndian.PutUint16(frame[ipLen+4:], uint16(udpLen+len(pkt)))
+		binary.BigEndian.PutUint16(frame[ipLen+6:], 0)
+	}
+	outerTC := header.EncapsulateTrafficClass(tc)
+	if sa.Remote.Is4() {
+		_, ok := header.EncodeIPv4(frame, header.IPv4Fields{
+			TOS: outerTC, TotalLength: uint16(total), ID: uint16(e.ipID.Add(1)),
+			DontFragment: df, TTL: 64, Protocol: proto, Source: sa.Local, Destination: sa.Remote,
+		})
+		if !ok {
+			e.Stats.InternalErrors.Add(1)
+			return
+		}
+		out.v4 = append(out.v4, frame)
+	} else {
+		_, ok := header.EncodeIPv6(frame, header.IPv6Fields{
+			TrafficClass: outerTC, PayloadLength: uint16(total - ipLen), NextHeader: proto,
+			HopLimit: 64, Source: sa.Local, Destination: sa.Remote,
+		})
+		if !ok {
+			e.Stats.InternalErrors.Add(1)
+			return
+		}
+		if sa.Encap.UDP {
+			// IPv6 requires a UDP checksum (RFC 8200 §8.1).
+			u, _ := header.ParseUDP(frame[ipLen:])
+			u.UpdateChecksum(sa.Local, sa.Remote)
+		}
+		out.v6 = append(out.v6, frame)
+	}
+	sa.Counters.EncryptedPackets.Add(1)
+	sa.Counters.EncryptedBytes.Add(uint64(innerLen))
+	e.Stats.EncryptedPackets.Add(1)
+	e.Stats.EncryptedBytes.Add(uint64(innerLen))
+}
+
+// flush sends and empties a batch.
+func (e *Engine) flush(b *sendBatch) {
+	if len(b.v4) > 0 {
+		e.sendAll(e.send4, b.v4)
+		b.v4 = b.v4[:0]
+	}
+	if len(b.v6) > 0 {
+		e.sendAll(e.send6, b.v6)
+		b.v6 = b.v6[:0]
+	}
+}
+
+// sendAll sends a batch. The sender tries every packet even when one
+// fails, so what is left to do is counting the failures.
+func (e *Engine) sendAll(s netio.Sender, pkts [][]byte) {
+	if s == nil {
+		e.Stats.SendErrors.Add(uint64(len(pkts)))
+		return
+	}
+	if n, err := s.WriteBatch(pkts); err != nil && n < len(pkts) {
+		e.Stats.SendErrors.Add(uint64(len(pkts) - n))
+		e.log.Debug("send", "failed", len(pkts)-n, "err", err)
+	}
+}
+
+// fragmentPool lends buffers for fragments during one batch.
+type fragmentPool struct {
+	bufs [][]byte
+	used int
+}
+
+func (p *fragmentPool) get() []byte {
+	if p.used == len(p.bufs) {
+		p.bufs = append(p.bufs, make([]byte, bufSize))
+	}
+	b := p.bufs[p.used]
+	p.used++
+	return b
+}
+
+func (p *fragmentPool) reset() { p.used = 0 }

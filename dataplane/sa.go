@@ -1,0 +1,109 @@
+package dataplane
+
+import (
+	"net/netip"
+
+	"ipsecgw/esp"
+)
+
+// Selector is one traffic selector pair (RFC 4301 §4.4.1): packets from
+// Local to Remote leave through the SA; decrypted packets must come from
+// Remote to Local.
+type Selector struct {
+	Local, Remote netip.Prefix
+}
+
+// AnySelectors are the route-based VPN default: everything, both families
+// (Junos proxy-identity 0.0.0.0/0 ↔ 0.0.0.0/0, and ::/0).
+var AnySelectors = []Selector{
+	{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("0.0.0.0/0")},
+	{netip.MustParsePrefix("::/0"), netip.MustParsePrefix("::/0")},
+}
+
+func (s Selector) matchOut(src, dst netip.Addr) bool {
+	return s.Local.Contains(src) && s.Remote.Contains(dst)
+}
+
+func (s Selector) matchIn(src, dst netip.Addr) bool {
+	return s.Remote.Contains(src) && s.Local.Contains(dst)
+}
+
+// DFBit is what the outer IPv4 header's don't-fragment bit becomes
+// (Junos df-bit).
+type DFBit uint8
+
+const (
+	DFClear DFBit = iota
+	DFSet
+	DFCopy
+)
+
+// Encapsulation says how ESP travels: as IP protocol 50, or inside UDP
+// (RFC 3948 NAT traversal on 4500, or the seed's packet-encapsulation on a
+// configured port).
+type Encapsulation struct {
+	UDP     bool
+	DstPort uint16
+	// SrcPort is the fixed source port; with PerFlowSource the source port
+	// is chosen per inner flow from 49152–65535 so ECMP routers spread
+	// tunnels over paths.
+	SrcPort       uint16
+	PerFlowSource bool
+}
+
+// OutboundParams describe an outbound SA.
+type OutboundParams struct {
+	VPN       string // for show commands and logs
+	ESP       esp.Config
+	Local     netip.Addr // outer source
+	Remote    netip.Addr // outer destination
+	Encap     Encapsulation
+	DF        DFBit
+	TunnelMTU int // 0: no limit beyond the buffers
+	Selectors []Selector
+}
+
+// InboundParams describe an inbound SA.
+type InboundParams struct {
+	VPN           string
+	ESP           esp.Config
+	Local         netip.Addr
+	Remote        netip.Addr
+	Encap         Encapsulation // when UDP, packets must arrive in UDP to DstPort
+	CopyOuterDSCP bool
+	Selectors     []Selector
+}
+
+// OutboundSA is an installed outbound SA.
+type OutboundSA struct {
+	OutboundParams
+	esp      *esp.Outbound
+	tunnel   *Tunnel
+	Counters Counters
+}
+
+// SPI returns the SA's SPI.
+func (sa *OutboundSA) SPI() uint32 { return sa.ESP.SPI }
+
+// Sequence returns the last sequence number sent.
+func (sa *OutboundSA) Sequence() uint64 { return sa.esp.Sequence() }
+
+// InboundSA is an installed inbound SA.
+type InboundSA struct {
+	InboundParams
+	esp      *esp.Inbound
+	tunnel   *Tunnel
+	Counters Counters
+}
+
+// SPI returns the SA's SPI.
+func (sa *InboundSA) SPI() uint32 { return sa.ESP.SPI }
+
+// Sequence returns the highest sequence number accepted.
+func (sa *InboundSA) Sequence() uint64 { return sa.esp.Sequence() }
+
+// Tunnel returns the tunnel interface name the SA is bound to.
+func (sa *InboundSA) Tunnel() string { return sa.tunnel.name }
+
+// Tunnel returns the tunnel interface name the SA is bound to.
+func (sa *OutboundSA) Tunnel() string { return sa.tunnel.name }

@@ -1,0 +1,56 @@
+// Package netio is the I/O edge of the ESP data plane: the tunnel
+// interfaces (st0.N) that inner packets enter and leave by, and the
+// sockets that outer packets (raw ESP, UDP 500/4500 or a configured
+// encapsulation port) arrive and leave by. Each edge is a small interface
+// with a Linux implementation and an in-memory fake, so that two gateways
+// can run in one test process:
+//
+//	edge              interface   Linux                         fake
+//	tunnel interface  TUN         CreateTUN (wireguard-go tun)  MemTUN
+//	outer receive     Receiver    ListenESP, ListenUDP          MemHost.ListenESP, .ListenUDP
+//	outer send        Sender      NewRawSender                  MemHost.NewRawSender
+//
+// Kernel and a MemHost both implement Network, the factory for the
+// outer sockets, so the data plane takes one and never knows which.
+//
+// Everything moves in batches: a TUN Read may return many packets (the
+// Linux TUN splits a TSO/USO super-packet into MTU-sized ones), a
+// ReadBatch is one recvmmsg and a WriteBatch one sendmmsg. Buffers belong
+// to the caller and are reused; nothing here allocates per packet once
+// warm.
+//
+// # Kernel behaviour relied on (Linux)
+//
+// The Linux side depends on the following. Root-only tests in throwaway
+// network namespaces (socket_linux_test.go, tun_linux_test.go) check the
+// raw ESP delivery and the ICMP errors it suppresses, the header
+// stripping (IPv4 options included), TOS and traffic class kept end to
+// end, EMSGSIZE, the IPv4 checksum fill-in, and the TUN's headroom and
+// super-packet split; the rest is read from the kernel (net/ipv4/raw.c,
+// net/ipv6/raw.c).
+//
+//   - A raw socket for IP protocol 50 receives every ESP packet addressed
+//     to the host, although the kernel has no ESP of its own: local
+//     delivery hands a packet to the matching raw sockets before looking
+//     for a protocol handler (ip_protocol_deliver_rcu). With no handler,
+//     the kernel answers ICMP protocol unreachable (IPv6: parameter
+//     problem, unrecognised next header) only when no raw socket took the
+//     packet; while ListenESP's socket is open it sends none.
+//   - An IPv4 raw socket delivers the IP header in front of the payload
+//     (ListenESP strips it, reading source, destination and TOS from it);
+//     an IPv6 raw socket delivers only the payload, so ListenESP(6) reads
+//     the destination and traffic class from IPV6_PKTINFO and IPV6_TCLASS
+//     control messages and the source from the socket address. Both
+//     deliver after reassembly.
+//   - A socket of protocol IPPROTO_RAW sends packets whose header the
+//     caller wrote (IP_HDRINCL; IPV6_HDRINCL since Linux 4.5). IPv4: the
+//     kernel always fills in Total Length and the header checksum, fills
+//     in Identification and Source Address when zero, and sends TOS, DF
+//     and TTL as written. IPv6: the header goes out exactly as written.
+//     Neither fragments: a packet longer than the route's MTU fails with
+//     EMSGSIZE. Neither computes a UDP checksum: the data plane writes it
+//     (zero is allowed over IPv4 only).
+//   - The Linux TUN opened with IFF_VNET_HDR (as wireguard-go's is)
+//     prefixes every packet with a 10-octet virtio-net header; the write
+//     path puts it in the caller's headroom, hence TUNHeadroom.
+package netio
