@@ -4,7 +4,7 @@ GO        ?= go
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 
-.PHONY: all build test deps vet unit integration bench fuzz clean
+.PHONY: all build test deps vet unit integration bench bench-micro bench-throughput fuzz clean
 
 all: build
 
@@ -29,16 +29,27 @@ unit:
 
 # Root-only tests live in test/...; IPSECGW_REQUIRE_ROOT=1 turns their
 # "skipped: not root" into a failure, so CI (root) cannot silently skip them.
+# -p 1: one package at a time, so namespace traffic and UML boots do not
+# compete for the two cores.
 integration:
 	@if [ "$$(id -u)" = 0 ]; then \
-		IPSECGW_REQUIRE_ROOT=1 $(GO) test -race -count=1 -v ./test/... 2>&1 | tee /tmp/ipsecgw-integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|SKIP)' ; \
+		IPSECGW_REQUIRE_ROOT=1 $(GO) test -race -count=1 -p 1 -v ./test/... 2>&1 | tee /tmp/ipsecgw-integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|SKIP)' ; \
 		exit $${PIPESTATUS[0]}; \
 	else \
 		echo "WARNING: not root: skipping root-only integration tests (make test as root runs them)"; \
 	fi
 
-bench:
+# bench: micro-benchmarks (ns/op, allocs/op; the ESP ones sit next to the
+# bare AEAD seal of the same payload), then, as root, iperf3 through plain
+# veth, ipsecgw and wireguard-go in one run, printed as ratios.
+bench: bench-micro bench-throughput
+
+bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+bench-throughput:
+	@if [ "$$(id -u)" = 0 ]; then $(GO) run ./bench/throughput -json $${BENCH_JSON:-/tmp/ipsecgw-throughput.json}; \
+	else echo "WARNING: not root: skipping bench/throughput (network namespaces); run make bench as root"; fi
 
 # fuzz: a short run of every fuzz target in the module.
 fuzz:

@@ -35,10 +35,10 @@ func (d *Daemon) apply() error {
 		d.undo = append(d.undo, send6.Close)
 	}
 	d.engine = dataplane.New(dataplane.Config{Logger: d.log, Send4: send4, Send6: send6})
+	// Tunnel interfaces come up only once their SAs are installed, so
+	// nothing the kernel sends at link-up (MLD reports, router
+	// solicitations) meets a tunnel without an SA; routes need the link up.
 	if err := d.tunnelInterfaces(); err != nil {
-		return err
-	}
-	if err := d.routes(); err != nil {
 		return err
 	}
 	receivers := map[receiverKey]bool{}
@@ -57,7 +57,23 @@ func (d *Daemon) apply() error {
 			return err
 		}
 	}
-	return nil
+	for _, u := range d.tunnelUnits() {
+		if err := d.host.SetUp(u.Name()); err != nil {
+			return fmt.Errorf("%s: %w", u.Name(), err)
+		}
+	}
+	return d.routes()
+}
+
+// tunnelUnits lists the configured st0 units.
+func (d *Daemon) tunnelUnits() []*schema.Unit {
+	var out []*schema.Unit
+	for _, ifc := range d.cfg.Interfaces {
+		if ifc.Kind == schema.Tunnel {
+			out = append(out, ifc.Units...)
+		}
+	}
+	return out
 }
 
 // physicalInterfaces checks every host interface exists and gives it the
@@ -119,15 +135,11 @@ func (d *Daemon) tunnelInterfaces() error {
 				dev.Close()
 				return fmt.Errorf("%s: %w", u.Name(), err)
 			}
-			if err := d.host.SetUp(u.Name()); err != nil {
-				dev.Close()
-				return fmt.Errorf("%s: %w", u.Name(), err)
-			}
 			if _, err := d.engine.AddTunnel(dev, own); err != nil {
 				dev.Close()
 				return err
 			}
-			d.log.Info("tunnel interface up", "interface", u.Name(), "mtu", mtu)
+			d.log.Info("tunnel interface created", "interface", u.Name(), "mtu", mtu)
 		}
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
@@ -38,6 +39,8 @@ type Daemon struct {
 	cfg    *schema.Config
 	engine *dataplane.Engine
 	undo   []func() error // run in reverse order on shutdown
+	// stopFirst stops background loops before the engine closes.
+	stopFirst []func()
 }
 
 // Load reads and validates the configuration file. The daemon refuses to
@@ -78,7 +81,34 @@ func Start(opts Options) (*Daemon, error) {
 		d.Stop()
 		return nil, err
 	}
+	d.keepalives(natKeepaliveInterval)
 	return d, nil
+}
+
+// natKeepaliveInterval is how often UDP-encapsulated SAs on 4500 send a
+// NAT keepalive (Junos nat-keepalive default, 20 s).
+const natKeepaliveInterval = 20 * time.Second
+
+// keepalives sends NAT keepalives until Stop.
+func (d *Daemon) keepalives(every time.Duration) {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	engine := d.engine
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				engine.SendKeepalives()
+			}
+		}
+	}()
+	// Stop the ticker before the engine closes (undo runs after it).
+	d.stopFirst = append(d.stopFirst, func() { close(stop); <-done })
 }
 
 // Run starts the daemon and keeps it running until ctx is done.
@@ -95,6 +125,10 @@ func Run(ctx context.Context, opts Options) error {
 // interfaces (their routes go with them), addresses and routes it added.
 func (d *Daemon) Stop() error {
 	var errs []error
+	for _, f := range d.stopFirst {
+		f()
+	}
+	d.stopFirst = nil
 	if d.engine != nil {
 		errs = append(errs, d.engine.Close())
 		d.engine = nil

@@ -325,3 +325,25 @@ func BenchmarkBareSeal1400(b *testing.B) {
 		aead.Seal(buf[:0], nonce, buf[:1400], aad)
 	}
 }
+
+func TestNATKeepalives(t *testing.T) {
+	for _, outer6 := range []bool{false, true} {
+		p := newPair(t, pairOptions{outer6: outer6, encap: Encapsulation{UDP: true, DstPort: 4500, SrcPort: 4500}})
+		if n := p.a.SendKeepalives(); n != 1 {
+			t.Fatalf("sent %d keepalives, want 1", n)
+		}
+		deadline := time.Now().Add(2 * time.Second)
+		for p.b.Stats.NATKeepalives.Load() != 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("outer6=%v: keepalive not received: %+v %+v", outer6, p.b.Stats.Snapshot(), p.net.Stats())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if p.b.Stats.NoSA.Load()+p.b.Stats.BadHeaders.Load() != 0 {
+			t.Fatal("keepalive taken for ESP")
+		}
+	}
+	if n := newPair(t, pairOptions{}).a.SendKeepalives(); n != 0 {
+		t.Fatalf("raw ESP SA sent %d keepalives", n)
+	}
+}

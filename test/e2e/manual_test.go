@@ -54,7 +54,6 @@ func TestManualSAs(t *testing.T) {
 				tp.ping("h1", "198.18.2.2", 1400)
 			}
 			tp.tcp("h1", "h2", "198.18.2.2")
-			time.Sleep(300 * time.Millisecond) // let the last packets land
 			tp.checkCounters()
 		})
 	}
@@ -123,35 +122,65 @@ func (tp *topology) tcp(client, server, addr string) {
 	}
 }
 
-// checkCounters: each side's outbound SA encrypted exactly what the other
-// side's inbound SA decrypted, and no error counter moved.
+// checkCounters: during a quiet phase (pings only, after the TCP load),
+// each side's outbound SA encrypts exactly what the other side's inbound SA
+// decrypts; over the whole run nothing was decrypted that was not sent,
+// and no error counter moved. (Under TCP load a full socket buffer may drop
+// a few packets on the veth, as any link may; the quiet phase has no
+// excuse.)
 func (tp *topology) checkCounters() {
 	t := tp.t
 	t.Helper()
-	s1, s2 := tp.status(tp.gws[0]), tp.status(tp.gws[1])
-	for _, pair := range []struct {
+	before := tp.quiesce()
+	tp.ping("h1", "198.18.2.2", 0)
+	tp.ping("h2", "198.18.1.2", 0)
+	after := tp.quiesce()
+	for _, dir := range []struct {
 		name     string
-		out, in  string
 		from, to int
-	}{{"gw1→gw2", "outbound", "inbound", 0, 1}, {"gw2→gw1", "outbound", "inbound", 1, 0}} {
-		sOut := findSA([]daemon.Status{s1, s2}[pair.from], pair.out)
-		sIn := findSA([]daemon.Status{s1, s2}[pair.to], pair.in)
-		if sOut.Counters.EncryptedPackets == 0 || sOut.Counters.EncryptedPackets != sIn.Counters.DecryptedPackets {
-			t.Errorf("%s: encrypted %d packets, decrypted %d", pair.name, sOut.Counters.EncryptedPackets, sIn.Counters.DecryptedPackets)
+	}{{"gw1→gw2", 0, 1}, {"gw2→gw1", 1, 0}} {
+		outB, outA := findSA(before[dir.from], "outbound"), findSA(after[dir.from], "outbound")
+		inB, inA := findSA(before[dir.to], "inbound"), findSA(after[dir.to], "inbound")
+		sent := outA.Counters.EncryptedPackets - outB.Counters.EncryptedPackets
+		got := inA.Counters.DecryptedPackets - inB.Counters.DecryptedPackets
+		if sent < 6 || sent != got {
+			t.Errorf("%s during pings: encrypted %d packets, decrypted %d", dir.name, sent, got)
 		}
-		if sOut.Counters.EncryptedBytes != sIn.Counters.DecryptedBytes {
-			t.Errorf("%s: encrypted %d bytes, decrypted %d", pair.name, sOut.Counters.EncryptedBytes, sIn.Counters.DecryptedBytes)
+		if outA.Counters.EncryptedPackets < inA.Counters.DecryptedPackets || inA.Sequence > outA.Sequence {
+			t.Errorf("%s: decrypted %d packets (sequence %d) but only %d were sent (sequence %d)", dir.name,
+				inA.Counters.DecryptedPackets, inA.Sequence, outA.Counters.EncryptedPackets, outA.Sequence)
 		}
-		if sOut.Sequence != sIn.Sequence {
-			t.Errorf("%s: sent up to sequence %d, received up to %d", pair.name, sOut.Sequence, sIn.Sequence)
+		if lost := outA.Counters.EncryptedPackets - inA.Counters.DecryptedPackets; lost > 0 {
+			t.Logf("%s: %d of %d packets lost on the link under load", dir.name, lost, outA.Counters.EncryptedPackets)
 		}
 	}
-	for i, s := range []daemon.Status{s1, s2} {
+	for i, s := range after {
 		g := s.Global
-		if bad := g.AuthFailures + g.ReplayErrors + g.DecryptFailures + g.BadHeaders + g.BadTrailers + g.NoSA +
+		if bad := g.AuthFailures + g.ReplayErrors + g.DecryptFailures + g.BadHeaders + g.BadTrailers + g.NoSA + g.NoOutboundSA +
 			g.SelectorMismatch + g.WrongEncapsulation + g.SendErrors + g.TunnelWriteErrors + g.InternalErrors; bad != 0 {
 			t.Errorf("gw%d error counters moved: %+v", i+1, g)
 		}
 	}
-	t.Logf("gw1: %+v", s1.Global)
+	t.Logf("gw1: %+v", after[0].Global)
+}
+
+// quiesce waits (bounded) until neither gateway's packet counters move
+// between two looks, so that TCP's last retransmissions and teardown are
+// not counted in the quiet phase, and returns that status.
+func (tp *topology) quiesce() [2]daemon.Status {
+	prev := [2]daemon.Status{tp.status(tp.gws[0]), tp.status(tp.gws[1])}
+	for i := 0; i < 50; i++ {
+		time.Sleep(100 * time.Millisecond)
+		cur := [2]daemon.Status{tp.status(tp.gws[0]), tp.status(tp.gws[1])}
+		if packets(cur) == packets(prev) {
+			return cur
+		}
+		prev = cur
+	}
+	tp.t.Fatalf("tunnel traffic did not settle within 5 s")
+	return prev
+}
+
+func packets(s [2]daemon.Status) [4]uint64 {
+	return [4]uint64{s[0].Global.EncryptedPackets, s[0].Global.DecryptedPackets, s[1].Global.EncryptedPackets, s[1].Global.DecryptedPackets}
 }

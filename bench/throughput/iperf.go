@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const iperfPort = "5201"
+
+// iperfResult is what one iperf3 run measured.
+type iperfResult struct {
+	bitsPerSecond float64 // at the receiver, the omitted start left out
+	received      uint64  // bytes at the receiver, the omitted start left out
+	sent          uint64  // bytes the sender wrote, the omitted start included
+	retransmits   int
+}
+
+// iperfJSON is the part of iperf3 -J output we read.
+type iperfJSON struct {
+	Error     string `json:"error"`
+	Intervals []struct {
+		Sum struct {
+			Bytes   uint64 `json:"bytes"`
+			Omitted bool   `json:"omitted"`
+		} `json:"sum"`
+	} `json:"intervals"`
+	End struct {
+		SumSent struct {
+			Retransmits int `json:"retransmits"`
+		} `json:"sum_sent"`
+		SumReceived struct {
+			Bytes         uint64  `json:"bytes"`
+			BitsPerSecond float64 `json:"bits_per_second"`
+		} `json:"sum_received"`
+	} `json:"end"`
+}
+
+// runIperf runs a one-shot iperf3 server in h2 and the client in h1,
+// keeping the server's output in logDir.
+func runIperf(ctx context.Context, t *topology, logDir string, flows int, duration, omit time.Duration) (iperfResult, error) {
+	var res iperfResult
+	srv, err := startProcess(t, "h2", "iperf3 server", filepath.Join(logDir, "iperf3-server.log"),
+		"iperf3", "-s", "-1", "-B", h2Addr, "-p", iperfPort)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		// With -1 the server exits by itself once the client is done.
+		select {
+		case <-srv.done:
+			srv.log.Close()
+		case <-time.After(3 * time.Second):
+			srv.stop()
+		}
+	}()
+
+	// The client is bounded by the test time plus generous slack for
+	// connecting and the final exchange of results.
+	limit := duration + omit + 20*time.Second
+	args := []string{"iperf3", "-c", h2Addr, "-p", iperfPort, "-J",
+		"-t", strconv.Itoa(int(duration.Seconds())), "-O", strconv.Itoa(int(omit.Seconds())),
+		"-P", strconv.Itoa(flows), "--connect-timeout", "3000"}
+	var out []byte
+	for attempt := 0; ; attempt++ {
+		cctx, cancel := context.WithTimeout(ctx, limit)
+		cmd := exec.CommandContext(cctx, "ip", append([]string{"netns", "exec", t.spaces["h1"]}, args...)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+		out, err = cmd.Output()
+		cancel()
+		// The server may not be listening yet: retry a refused connection
+		// for up to two seconds (iperf3 -J may exit 0 on it).
+		if attempt >= 20 || ctx.Err() != nil || !strings.Contains(string(out), "Connection refused") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var r iperfJSON
+	if jerr := json.Unmarshal(out, &r); jerr != nil || err != nil || r.Error != "" {
+		return res, fmt.Errorf("iperf3 -P %d: %v %v %s\nserver: %s", flows, err, jerr, r.Error, srv.logTail())
+	}
+	res.bitsPerSecond = r.End.SumReceived.BitsPerSecond
+	res.received = r.End.SumReceived.Bytes
+	res.retransmits = r.End.SumSent.Retransmits
+	for _, iv := range r.Intervals {
+		res.sent += iv.Sum.Bytes
+	}
+	if res.received == 0 {
+		return res, fmt.Errorf("iperf3 -P %d moved no data", flows)
+	}
+	return res, nil
+}
