@@ -203,13 +203,13 @@ func (d *Daemon) listen(k receiverKey) error {
 		if err != nil {
 			return fmt.Errorf("raw ESP socket (IPv%d): %w", k.family, err)
 		}
-		return d.engine.AddReceiver(r, 0)
+		return d.engine.AddReceiver(r, k.family, 0)
 	}
 	r, err := d.host.ListenUDP(k.family, k.port)
 	if err != nil {
 		return fmt.Errorf("UDP port %d (IPv%d): %w", k.port, k.family, err)
 	}
-	return d.engine.AddReceiver(r, k.port)
+	return d.engine.AddReceiver(r, k.family, k.port)
 }
 
 // manualVPN installs the two SAs of a manual VPN: Junos uses the one

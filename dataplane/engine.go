@@ -68,7 +68,10 @@ type Engine struct {
 	// inbound maps SPI → SA. Readers load it without locking; writers
 	// (under mu) publish a modified copy.
 	inbound atomic.Pointer[map[uint32]*InboundSA]
-	ipID    atomic.Uint32 // outer IPv4 identification
+	// segSenders are the UDP sockets that can send a run of ESP packets in
+	// one call (UDP GSO), by family and local port; copy on write.
+	segSenders atomic.Pointer[map[segKey]netio.SegmentSender]
+	ipID       atomic.Uint32 // outer IPv4 identification
 
 	mu        sync.Mutex // guards the fields below and inbound updates
 	tunnels   map[string]*Tunnel
@@ -87,7 +90,14 @@ func New(cfg Config) *Engine {
 	}
 	empty := map[uint32]*InboundSA{}
 	e.inbound.Store(&empty)
+	noSenders := map[segKey]netio.SegmentSender{}
+	e.segSenders.Store(&noSenders)
 	return e
+}
+
+type segKey struct {
+	v6   bool
+	port uint16
 }
 
 // ErrClosed is returned by operations on a closed engine.
@@ -116,13 +126,24 @@ func (e *Engine) AddTunnel(dev netio.TUN, icmpFrom []netip.Addr) (*Tunnel, error
 	return t, nil
 }
 
-// AddReceiver starts an inbound loop on a socket. udpPort is the port it
-// listens on (0 for raw ESP).
-func (e *Engine) AddReceiver(r netio.Receiver, udpPort uint16) error {
+// AddReceiver starts an inbound loop on a socket of the given family (4 or
+// 6). udpPort is the port it listens on (0 for raw ESP). A UDP socket that
+// can send segmented runs (netio.SegmentSender) also becomes the way out
+// for the UDP-encapsulated SAs from its port.
+func (e *Engine) AddReceiver(r netio.Receiver, family int, udpPort uint16) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
 		return ErrClosed
+	}
+	if ss, ok := r.(netio.SegmentSender); ok && udpPort != 0 {
+		old := *e.segSenders.Load()
+		next := make(map[segKey]netio.SegmentSender, len(old)+1)
+		for k, v := range old {
+			next[k] = v
+		}
+		next[segKey{v6: family == 6, port: udpPort}] = ss
+		e.segSenders.Store(&next)
 	}
 	e.receivers = append(e.receivers, r)
 	e.wg.Add(1)

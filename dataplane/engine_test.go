@@ -87,7 +87,7 @@ func newPair(t testing.TB, o pairOptions) *pairOfGateways {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e.AddReceiver(r, o.encap.DstPort); err != nil {
+		if err := e.AddReceiver(r, fam, o.encap.DstPort); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { e.Close() })
@@ -204,7 +204,7 @@ func deliver(p *pairOfGateways, payload []byte, port uint16) {
 	storage := make([]byte, bufSize)
 	m := netio.Message{Buf: storage[recvHeadroom:], Src: netip.AddrPortFrom(outerA, 0), Dst: outerB}
 	m.N = copy(m.Buf, payload)
-	if t, frame := p.b.decapsulate(&m, storage, port); t != nil {
+	if t, frame := p.b.decapsulate(&m, m.Buf[:m.N], storage, port); t != nil {
 		t.dev.Write([][]byte{frame}, writeOffset)
 	}
 }
@@ -267,7 +267,7 @@ func FuzzDecapsulate(f *testing.F) {
 		}
 		m := netio.Message{Buf: storage[recvHeadroom:], Src: netip.AddrPortFrom(outerA, 0), Dst: outerB}
 		m.N = copy(m.Buf, payload)
-		p.b.decapsulate(&m, storage, port)
+		p.b.decapsulate(&m, m.Buf[:m.N], storage, port)
 	})
 }
 
@@ -301,7 +301,7 @@ func BenchmarkDecapsulate1400(b *testing.B) {
 	b.SetBytes(1400)
 	for i := 0; i < b.N; i++ {
 		m.N = copy(m.Buf, pkt)
-		if tn, _ := p.b.decapsulate(&m, storage, 0); tn == nil {
+		if tn, _ := p.b.decapsulate(&m, m.Buf[:m.N], storage, 0); tn == nil {
 			b.Fatal("dropped")
 		}
 	}

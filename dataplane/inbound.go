@@ -52,15 +52,33 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16) {
 		msgs[i].Buf = storage[i][recvHeadroom:]
 	}
 	var writes tunnelWrites
+	var extra fragmentPool // output buffers for the second and later datagrams of a GRO run
 	failures := 0
 	for {
 		n, err := r.ReadBatch(msgs)
 		for i := 0; i < n; i++ {
-			if t, frame := e.decapsulate(&msgs[i], storage[i], udpPort); t != nil {
-				writes.add(t, frame)
+			m := &msgs[i]
+			if m.SegmentSize <= 0 || m.N <= m.SegmentSize {
+				if t, frame := e.decapsulate(m, m.Buf[:m.N], storage[i], udpPort); t != nil {
+					writes.add(t, frame)
+				}
+				continue
+			}
+			// A GRO run: the datagrams lie back to back. The first one's
+			// inner packet moves down in its own buffer, in front of the
+			// second datagram; the others move to spare buffers.
+			for off := 0; off < m.N; off += m.SegmentSize {
+				out := storage[i]
+				if off > 0 {
+					out = extra.get()
+				}
+				if t, frame := e.decapsulate(m, m.Buf[off:min(off+m.SegmentSize, m.N)], out, udpPort); t != nil {
+					writes.add(t, frame)
+				}
 			}
 		}
 		writes.flush(e)
+		extra.reset()
 		if err == nil {
 			failures = 0
 			continue
@@ -79,11 +97,11 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16) {
 	}
 }
 
-// decapsulate handles one received message; it returns the tunnel and the
-// frame (inner packet at writeOffset) to write to it, or a nil tunnel when
-// the message was consumed or dropped (and counted).
-func (e *Engine) decapsulate(m *netio.Message, storage []byte, udpPort uint16) (*Tunnel, []byte) {
-	p := m.Buf[:m.N]
+// decapsulate handles one received datagram p of message m (Src, TOS); it
+// returns the tunnel and the frame (the inner packet moved to writeOffset
+// of out) to write to it, or a nil tunnel when the datagram was consumed or
+// dropped (and counted).
+func (e *Engine) decapsulate(m *netio.Message, p, out []byte, udpPort uint16) (*Tunnel, []byte) {
 	if udpPort != 0 {
 		switch {
 		case header.IsNATKeepalive(p):
@@ -162,8 +180,8 @@ func (e *Engine) decapsulate(m *netio.Message, storage []byte, udpPort uint16) (
 	sa.Counters.DecryptedBytes.Add(uint64(len(inner)))
 	e.Stats.DecryptedPackets.Add(1)
 	e.Stats.DecryptedBytes.Add(uint64(len(inner)))
-	n := copy(storage[writeOffset:], inner)
-	return sa.tunnel, storage[:writeOffset+n]
+	n := copy(out[writeOffset:], inner)
+	return sa.tunnel, out[:writeOffset+n]
 }
 
 func selectorsAllow(sels []Selector, src, dst netip.Addr) bool {

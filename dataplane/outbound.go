@@ -25,10 +25,26 @@ type Tunnel struct {
 // Name returns the interface name.
 func (t *Tunnel) Name() string { return t.name }
 
-// sendBatch collects outer packets of one TUN batch per address family.
+// sendBatch collects outer packets of one TUN batch: complete IP packets
+// per address family for the raw sockets, and ESP packets for the UDP
+// sockets that send runs of them in one call.
 type sendBatch struct {
 	v4, v6 [][]byte
+	gso    []gsoPacket
+	gsoBuf []byte // where a run is laid out back to back
 }
+
+// gsoPacket is an ESP packet waiting for a UDP socket; its outer headers
+// are the kernel's to write.
+type gsoPacket struct {
+	sa     *OutboundSA
+	sender netio.SegmentSender
+	tos    uint8
+	pkt    []byte
+}
+
+// maxRunBytes keeps a run within one UDP datagram's 16-bit length.
+const maxRunBytes = 60000
 
 func (t *Tunnel) outboundLoop() {
 	e := t.engine
@@ -227,6 +243,16 @@ func (t *Tunnel) seal(sa *OutboundSA, buf []byte, nextHeader byte, out *sendBatc
 		}
 		return
 	}
+	// UDP encapsulation from a fixed port with DF clear goes out through
+	// the UDP socket of that port, in runs (UDP GSO); the kernel writes
+	// the outer headers.
+	if sa.Encap.UDP && !sa.Encap.PerFlowSource && sa.DF == DFClear {
+		if ss := (*e.segSenders.Load())[segKey{v6: sa.Remote.Is6(), port: sa.Encap.SrcPort}]; ss != nil {
+			out.gso = append(out.gso, gsoPacket{sa: sa, sender: ss, tos: header.EncapsulateTrafficClass(tc), pkt: pkt})
+			e.countSealed(sa, innerLen)
+			return
+		}
+	}
 	// pkt is a sub-slice of buf starting Headroom() bytes before the inner
 	// packet; the outer headers go right in front of it.
 	start := cap(buf) - cap(pkt)
@@ -280,6 +306,10 @@ func (t *Tunnel) seal(sa *OutboundSA, buf []byte, nextHeader byte, out *sendBatc
 		}
 		out.v6 = append(out.v6, frame)
 	}
+	e.countSealed(sa, innerLen)
+}
+
+func (e *Engine) countSealed(sa *OutboundSA, innerLen int) {
 	sa.Counters.EncryptedPackets.Add(1)
 	sa.Counters.EncryptedBytes.Add(uint64(innerLen))
 	e.Stats.EncryptedPackets.Add(1)
@@ -288,6 +318,9 @@ func (t *Tunnel) seal(sa *OutboundSA, buf []byte, nextHeader byte, out *sendBatc
 
 // flush sends and empties a batch.
 func (e *Engine) flush(b *sendBatch) {
+	if len(b.gso) > 0 {
+		e.flushRuns(b)
+	}
 	if len(b.v4) > 0 {
 		e.sendAll(e.send4, b.v4)
 		b.v4 = b.v4[:0]
@@ -296,6 +329,48 @@ func (e *Engine) flush(b *sendBatch) {
 		e.sendAll(e.send6, b.v6)
 		b.v6 = b.v6[:0]
 	}
+}
+
+// flushRuns sends the queued UDP ESP packets as runs: consecutive packets
+// of one SA with one DS byte and one size, the last of a run possibly
+// shorter (what UDP GSO can carry), each run in one system call.
+func (e *Engine) flushRuns(b *sendBatch) {
+	if b.gsoBuf == nil {
+		b.gsoBuf = make([]byte, maxRunBytes)
+	}
+	pkts := b.gso
+	for i := 0; i < len(pkts); {
+		first := pkts[i]
+		size := len(first.pkt)
+		total := size
+		j := i + 1
+		for j < len(pkts) && j-i < netio.MaxSegments {
+			p := pkts[j]
+			if p.sa != first.sa || p.tos != first.tos || len(p.pkt) > size || total+len(p.pkt) > maxRunBytes {
+				break
+			}
+			total += len(p.pkt)
+			j++
+			if len(p.pkt) < size {
+				break // a shorter packet can only end a run
+			}
+		}
+		run := first.pkt
+		if j-i > 1 {
+			run = b.gsoBuf[:0]
+			for _, p := range pkts[i:j] {
+				run = append(run, p.pkt...)
+			}
+		}
+		dst := netip.AddrPortFrom(first.sa.Remote, first.sa.Encap.DstPort)
+		if err := first.sender.SendSegments(dst, first.sa.Local, first.tos, run, size); err != nil {
+			e.Stats.SendErrors.Add(uint64(j - i))
+			e.log.Debug("send", "packets", j-i, "err", err)
+		}
+		i = j
+	}
+	clear(b.gso) // drop the references to this batch's buffers
+	b.gso = b.gso[:0]
 }
 
 // sendAll sends a batch. The sender tries every packet even when one

@@ -56,6 +56,13 @@ func parseControl(b []byte, m *Message) {
 			m.Dst = netip.AddrFrom16([16]byte(data[pktinfo6AddrOffset:]))
 		case level == unix.IPPROTO_IPV6 && typ == unix.IPV6_TCLASS && len(data) >= 4:
 			m.TOS = uint8(binary.NativeEndian.Uint32(data))
+		case level == unix.IPPROTO_UDP && typ == unix.UDP_GRO && len(data) >= 2:
+			// The kernel writes the segment size as an int (udp_cmsg_recv).
+			if len(data) >= 4 {
+				m.SegmentSize = int(binary.NativeEndian.Uint32(data))
+			} else {
+				m.SegmentSize = int(binary.NativeEndian.Uint16(data))
+			}
 		}
 		next := unix.CmsgSpace(l - cmsgDataOffset)
 		if next >= len(b) {

@@ -13,7 +13,23 @@ type Message struct {
 	Src netip.AddrPort // outer source address; port 0 for raw ESP
 	Dst netip.Addr     // local address the packet arrived on
 	TOS uint8          // outer DS field and ECN: IPv4 TOS or IPv6 Traffic Class
+	// SegmentSize is set when the kernel coalesced several UDP datagrams
+	// of one flow into Buf[:N] (UDP GRO): each is SegmentSize octets, the
+	// last possibly shorter. 0 means Buf[:N] is one datagram.
+	SegmentSize int
 }
+
+// SegmentSender sends a run of equal-sized UDP datagrams, all to one
+// destination, in one system call: buf holds them back to back, each
+// segSize octets but the last, which may be shorter (UDP GSO). The UDP
+// receivers of ListenUDP implement it, sending from their own port.
+type SegmentSender interface {
+	SendSegments(dst netip.AddrPort, src netip.Addr, tos uint8, buf []byte, segSize int) error
+}
+
+// MaxSegments is the most datagrams one SendSegments call may carry (the
+// kernel's UDP_MAX_SEGMENTS is 64 on older kernels).
+const MaxSegments = 64
 
 // Receiver reads batches of outer packets from one socket.
 //

@@ -59,17 +59,35 @@ func ListenUDP(family int, port uint16) (Receiver, error) {
 		return nil, err
 	}
 	what := fmt.Sprintf("UDP port %d (IPv%d)", port, family)
+	var r *socketReceiver
+	var err error
 	if family == 4 {
-		return newSocketReceiver(udpV4, what, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_UDP, []sockopt{
+		r, err = newSocketReceiver(udpV4, what, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_UDP, []sockopt{
 			{unix.IPPROTO_IP, unix.IP_PKTINFO, 1, "IP_PKTINFO"},
 			{unix.IPPROTO_IP, unix.IP_RECVTOS, 1, "IP_RECVTOS"},
+			// Sent datagrams leave with DF clear, as Junos df-bit clear
+			// (the data plane sends DF-set SAs through the raw socket).
+			{unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DONT, "IP_MTU_DISCOVER"},
 		}, &unix.SockaddrInet4{Port: int(port)})
+	} else {
+		r, err = newSocketReceiver(udpV6, what, unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_UDP, []sockopt{
+			{unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1, "IPV6_V6ONLY"},
+			{unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO"},
+			{unix.IPPROTO_IPV6, unix.IPV6_RECVTCLASS, 1, "IPV6_RECVTCLASS"},
+		}, &unix.SockaddrInet6{Port: int(port)})
 	}
-	return newSocketReceiver(udpV6, what, unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_UDP, []sockopt{
-		{unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1, "IPV6_V6ONLY"},
-		{unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO"},
-		{unix.IPPROTO_IPV6, unix.IPV6_RECVTCLASS, 1, "IPV6_RECVTCLASS"},
-	}, &unix.SockaddrInet6{Port: int(port)})
+	if err != nil {
+		return nil, err
+	}
+	// UDP GRO: the kernel hands over a burst of one flow's datagrams as one
+	// message (Message.SegmentSize), which is what lets a userspace tunnel
+	// keep up with TCP. Older kernels lack it; then each datagram comes
+	// alone, which is only slower.
+	_ = r.sock.rc.Control(func(fd uintptr) {
+		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1)
+	})
+	r.sock.setBuffer(false)
+	return r, nil
 }
 
 // socketReceiver reads batches with recvmmsg into the caller's buffers.
@@ -93,6 +111,9 @@ type socketReceiver struct {
 	got   int
 	errno syscall.Errno
 	recv  func(fd uintptr) bool
+
+	sendMu  sync.Mutex // one SendSegments at a time; guards sendOOB
+	sendOOB [gsoOOBSize]byte
 }
 
 func newSocketReceiver(kind recvKind, what string, domain, typ, proto int, opts []sockopt, bind unix.Sockaddr) (*socketReceiver, error) {
@@ -190,7 +211,7 @@ func (r *socketReceiver) recvmmsg(fd uintptr) bool {
 // finish fills msgs[i]'s N, Src, Dst and TOS from message i's result.
 func (r *socketReceiver) finish(i int, m *Message) {
 	n := int(r.hdrs[i].Len)
-	m.Src, m.Dst, m.TOS = netip.AddrPort{}, netip.Addr{}, 0
+	m.Src, m.Dst, m.TOS, m.SegmentSize = netip.AddrPort{}, netip.Addr{}, 0, 0
 	switch r.kind {
 	case espV4:
 		m.N = stripIPv4Header(r.ipHdr[i][:], m.Buf, n, m)
