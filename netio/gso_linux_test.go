@@ -1,0 +1,75 @@
+package netio
+
+import (
+	"bytes"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// TestKernelSegmentsRoundTrip: a run sent with SendSegments (UDP GSO) from
+// a UDP socket in namespace a arrives at b's ListenUDP socket as the same
+// datagrams, whether the kernel coalesced them (UDP GRO, SegmentSize) or
+// not, with the source port of the sending socket and the DS byte given.
+func TestKernelSegmentsRoundTrip(t *testing.T) {
+	for _, fam := range []int{4, 6} {
+		p := newKernelPair(t)
+		var sendSock Receiver
+		inNetns(t, p.n, "a", func() (err error) { sendSock, err = ListenUDP(fam, 4500); return err })
+		t.Cleanup(func() { sendSock.Close() })
+		recv := p.udp4
+		src, dst := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
+		if fam == 6 {
+			recv = p.udp6
+			src, dst = netip.MustParseAddr("2001:db8:1::1"), netip.MustParseAddr("2001:db8:1::2")
+		}
+		ss, ok := sendSock.(SegmentSender)
+		if !ok {
+			t.Fatal("a ListenUDP socket is not a SegmentSender")
+		}
+		const seg, n = 1000, 10
+		run := make([]byte, 0, seg*n)
+		for i := 0; i < n; i++ {
+			d := bytes.Repeat([]byte{byte(i + 1)}, seg)
+			if i == n-1 {
+				d = d[:seg/2] // the last datagram may be shorter
+			}
+			run = append(run, d...)
+		}
+		if err := ss.SendSegments(netip.AddrPortFrom(dst, 4500), src, 0xb8, run, seg); err != nil {
+			t.Fatalf("IPv%d: SendSegments: %v", fam, err)
+		}
+		var got [][]byte
+		msgs := make([]Message, 8)
+		for i := range msgs {
+			msgs[i].Buf = make([]byte, 65536)
+		}
+		deadline := time.Now().Add(3 * time.Second)
+		for len(got) < n && time.Now().Before(deadline) {
+			k, err := recv.ReadBatch(msgs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range msgs[:k] {
+				if m.Src != netip.AddrPortFrom(src, 4500) || m.TOS != 0xb8 {
+					t.Fatalf("IPv%d: from %s tos %#x", fam, m.Src, m.TOS)
+				}
+				size := m.SegmentSize
+				if size == 0 {
+					size = m.N
+				}
+				for off := 0; off < m.N; off += size {
+					got = append(got, append([]byte(nil), m.Buf[off:min(off+size, m.N)]...))
+				}
+			}
+		}
+		if len(got) != n {
+			t.Fatalf("IPv%d: received %d datagrams, want %d", fam, len(got), n)
+		}
+		for i, d := range got {
+			if d[0] != byte(i+1) || (i < n-1 && len(d) != seg) || (i == n-1 && len(d) != seg/2) {
+				t.Fatalf("IPv%d: datagram %d is %d octets of %d", fam, i, len(d), d[0])
+			}
+		}
+	}
+}
