@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"ipsecgw/test/netns"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -31,26 +32,14 @@ const nsPrefix = "igwbench-"
 // cmdTimeout bounds every short command (ip, sysctl, ping, cat).
 const cmdTimeout = 30 * time.Second
 
-// allowed are the only ranges the topology may use.
-var allowed = []netip.Prefix{
-	netip.MustParsePrefix("192.0.2.0/24"),
-	netip.MustParsePrefix("198.51.100.0/24"),
-	netip.MustParsePrefix("203.0.113.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("2001:db8::/32"),
-}
-
+// checkAddress refuses an address outside the test ranges (the same rule
+// the test harness applies).
 func checkAddress(s string) error {
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
 		return fmt.Errorf("address %q: %w", s, err)
 	}
-	for _, a := range allowed {
-		if a.Contains(p.Addr()) && p.Bits() >= a.Bits() {
-			return nil
-		}
-	}
-	return fmt.Errorf("address %s is outside the test ranges", s)
+	return netns.CheckAddress(p)
 }
 
 // topology is the four namespaces h1, gw1, gw2, h2.

@@ -92,18 +92,21 @@ func (tp *topology) tcp(client, server, addr string) {
 		}
 	}()
 	for _, reverse := range []bool{false, true} {
-		args := []string{"iperf3", "-c", addr, "-p", "5201", "-t", "1", "-J"}
+		args := []string{"iperf3", "-c", addr, "-p", "5201", "-t", "1", "-J", "--connect-timeout", "2000"}
 		if reverse {
 			args = append(args, "-R")
 		}
 		var out string
 		var err error
-		for attempt := 0; attempt < 30; attempt++ { // the server may still be starting
+		// The server may still be starting, or finishing the previous
+		// test (iperf3 serves one at a time and resets a client that comes
+		// too early): retry a bounded number of times.
+		for attempt := 0; attempt < 20; attempt++ {
 			out, err = tp.net.Try(client, args...)
-			if err == nil && !strings.Contains(out, "Connection refused") {
+			if err == nil && !strings.Contains(out, `"error":`) {
 				break
 			}
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(200 * time.Millisecond)
 		}
 		if err != nil {
 			t.Fatalf("iperf3 (reverse=%v): %v\n%s", reverse, err, out)

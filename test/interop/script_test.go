@@ -128,10 +128,17 @@ ping_check() {
 # tcp_check DIRECTION [iperf3 flags] prints the bytes the receiver got in
 # one second of iperf3 from h1 to h2 (or back with -R), 0 on failure.
 tcp_check() {
-	local out="$dir/iperf3-$1.json"
+	local out="$dir/iperf3-$1.json" bytes=0 try
 	shift
-	timeout 10 ip netns exec h1 iperf3 -c $tcp -p 5201 -t 1 --connect-timeout 3000 -J "$@" > "$out" 2>&1
-	jq -r '.end.sum_received.bytes // 0' "$out" 2>/dev/null || echo 0
+	# iperf3 serves one test at a time and resets a client that arrives
+	# while it finishes the previous one: a bounded retry.
+	for try in 1 2 3 4 5; do
+		timeout 10 ip netns exec h1 iperf3 -c $tcp -p 5201 -t 1 --connect-timeout 3000 -J "$@" > "$out" 2>&1
+		bytes=$(jq -r '.end.sum_received.bytes // 0' "$out" 2>/dev/null || echo 0)
+		grep -q '"error":' "$out" || break
+		sleep 0.3
+	done
+	echo "$bytes"
 }
 
 start_daemon() {
