@@ -10,6 +10,7 @@ import (
 	"crypto/sha512"
 	"crypto/subtle"
 	"errors"
+	"io"
 	"strconv"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -125,17 +126,17 @@ var table = [...]Transform{
 	// Key exchange. The same groupN keyword serves the IKE proposal's
 	// dh-group and the IPsec policy's perfect-forward-secrecy keys.
 	// Curve25519 has no IKEv1 group number.
-	ke(InsecureMODP_768, "768-bit MODP Group", 96, 1, true),
-	ke(MODP_1024, "1024-bit MODP Group", 128, 2, false),
-	ke(MODP_1536, "1536-bit MODP Group", 192, 5, false),
-	ke(MODP_2048, "2048-bit MODP Group", 256, 14, false),
-	ke(MODP_3072, "3072-bit MODP Group", 384, 15, false),
-	ke(MODP_4096, "4096-bit MODP Group", 512, 16, false),
-	ke(ECP_256, "256-bit random ECP group", 64, 19, false),
-	ke(ECP_384, "384-bit random ECP group", 96, 20, false),
-	ke(ECP_521, "521-bit random ECP group", 132, 21, false),
-	ke(MODP_2048_256, "2048-bit MODP Group with 256-bit Prime Order Subgroup", 256, 24, false),
-	ke(CURVE25519, "Curve25519", 32, 0, false),
+	ke(InsecureMODP_768, "768-bit MODP Group", 96, 1, true, modp768.newKeyExchange),
+	ke(MODP_1024, "1024-bit MODP Group", 128, 2, false, modp1024.newKeyExchange),
+	ke(MODP_1536, "1536-bit MODP Group", 192, 5, false, modp1536.newKeyExchange),
+	ke(MODP_2048, "2048-bit MODP Group", 256, 14, false, modp2048.newKeyExchange),
+	ke(MODP_3072, "3072-bit MODP Group", 384, 15, false, modp3072.newKeyExchange),
+	ke(MODP_4096, "4096-bit MODP Group", 512, 16, false, modp4096.newKeyExchange),
+	ke(ECP_256, "256-bit random ECP group", 64, 19, false, ecp256.newKeyExchange),
+	ke(ECP_384, "384-bit random ECP group", 96, 20, false, ecp384.newKeyExchange),
+	ke(ECP_521, "521-bit random ECP group", 132, 21, false, ecp521.newKeyExchange),
+	ke(MODP_2048_256, "2048-bit MODP Group with 256-bit Prime Order Subgroup", 256, 24, false, modp2048s256.newKeyExchange),
+	ke(CURVE25519, "Curve25519", 32, 0, false, curve25519.newKeyExchange),
 
 	// Extended sequence numbers: negotiated in IKEv2, switched on in Junos
 	// by the extended-sequence-number flag rather than a keyword.
@@ -166,11 +167,13 @@ func aesGCM(bits int, inIKE bool) Transform {
 	return t
 }
 
-func ke(id ID, name string, publicSize int, ikev1 uint16, insecure bool) Transform {
+// ke builds a KE row; impl binds the group's parameters to its row name.
+func ke(id ID, name string, publicSize int, ikev1 uint16, insecure bool,
+	impl func(name string) func(io.Reader) (KeyExchange, error)) Transform {
 	n := strconv.Itoa(int(id))
 	return Transform{Type: TypeKE, ID: id, Name: name, Display: "DH-group-" + n,
 		IKEKeyword: "group" + n, IPsecKeyword: "group" + n, IKEv1: ikev1,
-		PublicKeySize: publicSize, Insecure: insecure}
+		PublicKeySize: publicSize, Insecure: insecure, newKeyExchange: impl(name)}
 }
 
 func newAESGCM(key []byte) (cipher.AEAD, error) {

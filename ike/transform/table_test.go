@@ -150,8 +150,20 @@ func checkKE(t *testing.T, row *Transform) {
 	if row.IKEKeyword != want || row.IPsecKeyword != want {
 		t.Errorf("keywords %q/%q, display %q", row.IKEKeyword, row.IPsecKeyword, row.Display)
 	}
-	if _, err := row.NewKeyExchange(nil); !errors.Is(err, ErrNotImplemented) {
-		t.Errorf("NewKeyExchange: err = %v, want ErrNotImplemented until IKEv2 brings it", err)
+	// Every KE row, the insecure 768-bit group included, has an
+	// implementation (see Transform.Insecure); ke_test.go tests them.
+	kx, err := row.NewKeyExchange(nil)
+	if err != nil {
+		t.Fatalf("NewKeyExchange: %v", err)
+	}
+	if len(kx.PublicKey()) != row.PublicKeySize {
+		t.Errorf("public value %d bytes, table says %d", len(kx.PublicKey()), row.PublicKeySize)
+	}
+	if row.IsAEAD() || row.IsCBC() || row.hash != nil {
+		t.Errorf("KE row has a cipher or MAC constructor")
+	}
+	if _, err := row.NewMAC(testKey(16)); !errors.Is(err, ErrWrongConstructor) && !errors.Is(err, ErrNotImplemented) {
+		t.Errorf("NewMAC on a KE row: err = %v", err)
 	}
 }
 

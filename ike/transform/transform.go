@@ -14,6 +14,7 @@ package transform
 import (
 	"crypto/cipher"
 	"crypto/hmac"
+	cryptorand "crypto/rand"
 	"errors"
 	"fmt"
 	"hash"
@@ -137,40 +138,53 @@ type Transform struct {
 	PublicKeySize int
 
 	// Insecure marks algorithms kept only so that configurations naming them
-	// parse and can be rejected with a clear message; they have no
-	// constructor. Their ID constants are spelled Insecure… so every use is
-	// visible.
+	// parse and can be rejected with a clear message (the configuration
+	// schema refuses them by name). Their ID constants are spelled Insecure…
+	// so every use is visible. An insecure cipher has no constructor. The
+	// 768-bit MODP group keeps its key exchange, so that it stays usable
+	// where a caller deliberately allows it; configuration cannot select
+	// it, and code that builds a key exchange from a peer's proposal must
+	// check Insecure first.
 	Insecure bool
 
 	// Constructors; exactly one is set on a usable row (see the methods).
 	newAEAD  func(key []byte) (cipher.AEAD, error)
 	newBlock func(key []byte) (cipher.Block, error)
 	hash     func() hash.Hash
-	// newKeyExchange is nil on every KE row for now: the key exchange
-	// implementations (MODP, ECP, Curve25519) arrive with the IKEv2 daemon,
-	// which fills these in. Until then NewKeyExchange returns
-	// ErrNotImplemented.
+	// newKeyExchange is set on every KE row: MODP groups in modp.go, ECP
+	// groups and Curve25519 in ecp.go.
 	newKeyExchange func(rand io.Reader) (KeyExchange, error)
 }
 
-// KeyExchange is one side of a key exchange method (a Diffie-Hellman group).
-// The implementations are not written yet; see Transform.NewKeyExchange.
+// KeyExchange is one side of a key exchange method (a Diffie-Hellman group):
+// a private value drawn when it is made, and its public value. Use one per
+// exchange. Its String names the group, never the private value.
 type KeyExchange interface {
 	// PublicKey returns the local public value, as carried in the Key
-	// Exchange payload (PublicKeySize bytes).
+	// Exchange payload (PublicKeySize bytes): g^x left-padded to the
+	// prime's length for MODP (RFC 7296 §3.4), x || y for ECP (RFC 5903
+	// §7), the u-coordinate for Curve25519 (RFC 8031 §2). The slice is the
+	// caller's.
 	PublicKey() []byte
-	// SharedSecret combines the local private value with the peer's public
-	// value into g^ir.
+	// SharedSecret checks the peer's public value and combines it with the
+	// local private value into g^ir, as the key derivation takes it: for
+	// MODP left-padded to the prime's length (RFC 7296 §2.14), for ECP the
+	// x coordinate (RFC 5903 §7). A value that fails the checks returns an
+	// error wrapping ErrInvalidPublicValue. It may be called more than once.
 	SharedSecret(peerPublic []byte) ([]byte, error)
 }
 
 var (
 	// ErrNotImplemented is returned by a constructor the row does not have:
-	// an insecure algorithm, or a key exchange method not written yet.
+	// an insecure cipher.
 	ErrNotImplemented = errors.New("transform: algorithm not implemented")
 	// ErrWrongConstructor is returned when a row is asked for a primitive
 	// of another kind (an AEAD from a CBC cipher, a MAC from a DH group).
 	ErrWrongConstructor = errors.New("transform: algorithm does not provide this primitive")
+	// ErrInvalidPublicValue is wrapped by KeyExchange.SharedSecret when the
+	// peer's public value has the wrong length, lies outside the group, or
+	// would give a degenerate shared secret.
+	ErrInvalidPublicValue = errors.New("transform: invalid key exchange public value")
 )
 
 // String returns the IANA name with the key length where one is negotiated,
@@ -242,15 +256,18 @@ func (t *Transform) NewMAC(key []byte) (hash.Hash, error) {
 	return hmac.New(t.hash, key), nil
 }
 
-// NewKeyExchange starts a key exchange of a KE row. No KE row has an
-// implementation yet (it comes with IKEv2), so this returns
-// ErrNotImplemented for now.
+// NewKeyExchange starts a key exchange of a KE row: it draws a private value
+// from rand (nil means crypto/rand.Reader) and computes the public value.
+// It does not refuse an Insecure row; see Transform.Insecure.
 func (t *Transform) NewKeyExchange(rand io.Reader) (KeyExchange, error) {
 	if t.Type != TypeKE {
 		return nil, t.missing("a key exchange")
 	}
 	if t.newKeyExchange == nil {
 		return nil, fmt.Errorf("%s: key exchange: %w", t.Name, ErrNotImplemented)
+	}
+	if rand == nil {
+		rand = cryptorand.Reader
 	}
 	return t.newKeyExchange(rand)
 }
