@@ -11,9 +11,11 @@ need_files=(
   /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
   /usr/lib/ipsec/plugins/libstrongswan-curve25519.so
   /usr/lib/ipsec/plugins/libstrongswan-chapoly.so
+  /usr/lib/ipsec/plugins/libstrongswan-openssl.so
+  /usr/lib/ipsec/plugins/libstrongswan-kdf.so
 )
 packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins
-  libstrongswan-extra-plugins strongswan-pki iproute2 iputils-ping nftables
+  libstrongswan-extra-plugins libstrongswan-standard-plugins strongswan-pki iproute2 iputils-ping nftables
   iperf3 tshark jq user-mode-linux)
 
 missing=()
