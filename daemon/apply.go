@@ -34,7 +34,7 @@ func (d *Daemon) apply() error {
 	} else {
 		d.undo = append(d.undo, send6.Close)
 	}
-	d.engine = dataplane.New(dataplane.Config{Logger: d.log, Send4: send4, Send6: send6})
+	d.engine = dataplane.New(dataplane.Config{Logger: d.log, Send4: send4, Send6: send6, IKE: d.ikeOn4500})
 	// Tunnel interfaces come up only once their SAs are installed, so
 	// nothing the kernel sends at link-up (MLD reports, router
 	// solicitations) meets a tunnel without an SA; routes need the link up.
@@ -48,12 +48,18 @@ func (d *Daemon) apply() error {
 			if err := d.manualVPN(v, receivers); err != nil {
 				return fmt.Errorf("vpn %s: %w", v.Name, err)
 			}
-		case v.IKE != nil:
-			d.log.Warn("IKE-negotiated VPN not established: the IKE daemon is not part of this build yet", "vpn", v.Name)
 		}
+	}
+	if err := d.ikeVPNs(receivers); err != nil {
+		return err
 	}
 	for k := range receivers {
 		if err := d.listen(k); err != nil {
+			return err
+		}
+	}
+	if d.ike != nil {
+		if err := d.listenIKE(); err != nil {
 			return err
 		}
 	}
@@ -62,7 +68,22 @@ func (d *Daemon) apply() error {
 			return fmt.Errorf("%s: %w", u.Name(), err)
 		}
 	}
-	return d.routes()
+	if err := d.routes(); err != nil {
+		return err
+	}
+	for _, p := range d.ikeInitiate {
+		if err := d.ike.Initiate(p.Remote); err != nil {
+			d.log.Warn("IKE initiation", "gateway", p.Gateway, "err", err)
+		}
+	}
+	return nil
+}
+
+// ikeOn4500 takes the IKE messages the data plane finds on UDP 4500.
+func (d *Daemon) ikeOn4500(msg []byte, from netip.AddrPort, to netip.Addr) {
+	if d.ike != nil {
+		d.ike.HandleMessage(append([]byte(nil), msg...), from, netip.AddrPortFrom(to, 4500))
+	}
 }
 
 // tunnelUnits lists the configured st0 units.
@@ -208,6 +229,9 @@ func (d *Daemon) listen(k receiverKey) error {
 	r, err := d.host.ListenUDP(k.family, k.port)
 	if err != nil {
 		return fmt.Errorf("UDP port %d (IPv%d): %w", k.port, k.family, err)
+	}
+	if d.ikeTransport != nil && k.port == 4500 {
+		d.ikeTransport.add(k.family, 4500, r)
 	}
 	return d.engine.AddReceiver(r, k.family, k.port)
 }

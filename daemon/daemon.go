@@ -13,11 +13,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
 	"ipsecgw/dataplane"
+	"ipsecgw/ike/ikev2"
 )
 
 // Options configure a daemon.
@@ -39,6 +41,13 @@ type Daemon struct {
 	cfg    *schema.Config
 	engine *dataplane.Engine
 	undo   []func() error // run in reverse order on shutdown
+
+	// IKE: nil when no VPN negotiates its SAs.
+	ike          *ikev2.Engine
+	ikeTransport *ikeTransport
+	ikeFamilies  map[int]bool
+	ikeInitiate  []*ikev2.Peer
+	wg           sync.WaitGroup // IKE socket loops
 	// stopFirst stops background loops before the engine closes.
 	stopFirst []func()
 }
@@ -60,7 +69,7 @@ func Load(file string, ifmap map[string]string) (*schema.Config, error) {
 // Start loads the configuration and applies it to the host. On error
 // everything already set up is taken down again.
 func Start(opts Options) (*Daemon, error) {
-	d := &Daemon{opts: opts, log: opts.Logger, host: opts.Host}
+	d := &Daemon{opts: opts, log: opts.Logger, host: opts.Host, ikeFamilies: map[int]bool{}}
 	if d.log == nil {
 		d.log = slog.Default()
 	}
@@ -129,6 +138,10 @@ func (d *Daemon) Stop() error {
 		f()
 	}
 	d.stopFirst = nil
+	if d.ike != nil {
+		// DELETE for every IKE SA while the sockets are still open.
+		d.ike.Close()
+	}
 	if d.engine != nil {
 		errs = append(errs, d.engine.Close())
 		d.engine = nil
@@ -137,6 +150,7 @@ func (d *Daemon) Stop() error {
 		errs = append(errs, d.undo[i]())
 	}
 	d.undo = nil
+	d.wg.Wait()
 	return errors.Join(errs...)
 }
 

@@ -25,6 +25,9 @@ type topology struct {
 	t   *testing.T
 	net *netns.Net
 	gws [2]*gateway
+	// negotiated: the SAs come from IKE, so the tunnel exists before its
+	// SAs do.
+	negotiated bool
 }
 
 type gateway struct {
@@ -104,13 +107,34 @@ func (v vpn) config(i int) string {
 
 // start runs both daemons with the VPN and waits for their st0.1.
 func (tp *topology) start(v vpn) {
+	tp.t.Helper()
+	tp.startConfigs([2]string{v.config(0), v.config(1)})
+}
+
+// startConfigs runs the daemons with the given configurations (gw1's,
+// gw2's) and waits for their st0.1.
+func (tp *topology) startConfigs(configs [2]string) {
+	tp.t.Helper()
+	tp.startGateways(configs[:], []int{0, 1})
+}
+
+// startOne runs only gateway i's daemon (the other side is another
+// implementation).
+func (tp *topology) startOne(i int, config string) {
+	tp.t.Helper()
+	cfgs := make([]string, 2)
+	cfgs[i] = config
+	tp.startGateways(cfgs, []int{i})
+}
+
+func (tp *topology) startGateways(configs []string, which []int) {
 	t := tp.t
 	t.Helper()
-	for i := range tp.gws {
+	for _, i := range which {
 		name := fmt.Sprintf("gw%d", i+1)
 		dir := t.TempDir()
 		cfg := filepath.Join(dir, "ipsecgw.conf")
-		if err := os.WriteFile(cfg, []byte(v.config(i)), 0o600); err != nil {
+		if err := os.WriteFile(cfg, []byte(configs[i]), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		logf, err := os.Create(filepath.Join(dir, "daemon.log"))
@@ -126,7 +150,8 @@ func (tp *topology) start(v vpn) {
 		tp.gws[i] = g
 		t.Cleanup(func() { tp.stop(g) })
 	}
-	for _, g := range tp.gws {
+	for _, i := range which {
+		g := tp.gws[i]
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			if _, err := tp.net.Try(g.name, "ip", "link", "show", "st0.1", "up"); err == nil {
@@ -146,6 +171,9 @@ func (tp *topology) start(v vpn) {
 }
 
 func (tp *topology) logOf(g *gateway) string {
+	if g == nil {
+		return "(not an ipsecgw gateway)"
+	}
 	b, _ := os.ReadFile(filepath.Join(g.stateDir, "daemon.log"))
 	return string(b)
 }

@@ -1,0 +1,238 @@
+package daemon
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"sync"
+
+	"ipsecgw/config/schema"
+	"ipsecgw/dataplane"
+	"ipsecgw/esp"
+	"ipsecgw/ike/ikev2"
+	"ipsecgw/netio"
+)
+
+// The IKE side of the daemon: the IKEv2 engine, its UDP transport on
+// ports 500 and 4500 (4500 shared with the data plane, which hands over the
+// messages behind the non-ESP marker), and the installer that turns
+// negotiated Child SAs into data plane SAs.
+
+// ikeTransport sends IKE messages from the daemon's UDP sockets; on port
+// 4500 each message goes behind the four-octet non-ESP marker (RFC 3948).
+type ikeTransport struct {
+	mu      sync.Mutex
+	senders map[senderKey]netio.SegmentSender
+}
+
+type senderKey struct {
+	v6   bool
+	port uint16
+}
+
+func (t *ikeTransport) Send(msg []byte, from, to netip.AddrPort) error {
+	t.mu.Lock()
+	s := t.senders[senderKey{v6: to.Addr().Is6(), port: from.Port()}]
+	t.mu.Unlock()
+	if s == nil {
+		return fmt.Errorf("no socket on UDP port %d for IPv%d", from.Port(), map[bool]int{false: 4, true: 6}[to.Addr().Is6()])
+	}
+	if from.Port() == 4500 {
+		msg = append([]byte{0, 0, 0, 0}, msg...)
+	}
+	return s.SendSegments(to, from.Addr(), 0, msg, len(msg))
+}
+
+func (t *ikeTransport) add(family int, port uint16, r netio.Receiver) {
+	if s, ok := r.(netio.SegmentSender); ok {
+		t.mu.Lock()
+		t.senders[senderKey{v6: family == 6, port: port}] = s
+		t.mu.Unlock()
+	}
+}
+
+// installer installs negotiated Child SAs on a VPN's tunnel interface.
+type installer struct {
+	d *Daemon
+
+	mu       sync.Mutex // guards outbound
+	outbound map[uint32]*dataplane.OutboundSA
+}
+
+func (i *installer) AllocateSPI() (uint32, error) {
+	inUse := map[uint32]bool{}
+	for _, sa := range i.d.engine.InboundSAs() {
+		inUse[sa.SPI()] = true
+	}
+	var b [4]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			return 0, err
+		}
+		// SPIs 1-255 are reserved (RFC 4303 §2.1).
+		if spi := binary.BigEndian.Uint32(b[:]); spi > 255 && !inUse[spi] {
+			return spi, nil
+		}
+	}
+}
+
+func (i *installer) InstallChild(vpn string, c *ikev2.ChildSA) error {
+	v := i.d.vpn(vpn)
+	if v == nil || v.BindInterface == nil {
+		return fmt.Errorf("VPN %s has no bind-interface", vpn)
+	}
+	tunnel := v.BindInterface.Name()
+	var encap dataplane.Encapsulation
+	if c.UDPEncapsulation {
+		encap = dataplane.Encapsulation{UDP: true, SrcPort: c.LocalPort, DstPort: c.RemotePort}
+	}
+	var sels []dataplane.Selector
+	for _, l := range c.LocalTS {
+		for _, r := range c.RemoteTS {
+			if l.Addr().Is4() == r.Addr().Is4() {
+				sels = append(sels, dataplane.Selector{Local: l, Remote: r})
+			}
+		}
+	}
+	df := map[string]dataplane.DFBit{"clear": dataplane.DFClear, "set": dataplane.DFSet, "copy": dataplane.DFCopy}[v.DFBit]
+	in := esp.Config{SPI: c.InboundSPI, Encryption: c.Encryption, EncryptionKey: c.Inbound.Encryption,
+		Integrity: c.Integrity, IntegrityKey: c.Inbound.Integrity, ESN: c.ESN,
+		ReplayWindow: v.IKE.ReplayWindow, NoAntiReplay: !v.IKE.AntiReplay}
+	out := esp.Config{SPI: c.OutboundSPI, Encryption: c.Encryption, EncryptionKey: c.Outbound.Encryption,
+		Integrity: c.Integrity, IntegrityKey: c.Outbound.Integrity, ESN: c.ESN}
+	// Inbound first: the peer may send as soon as it has its answer.
+	if _, err := i.d.engine.InstallInbound(tunnel, dataplane.InboundParams{VPN: vpn, ESP: in, Local: c.Local, Remote: c.Remote,
+		Encap: encap, CopyOuterDSCP: v.CopyOuterDSCP, Selectors: sels}); err != nil {
+		return err
+	}
+	o, err := i.d.engine.InstallOutbound(tunnel, dataplane.OutboundParams{VPN: vpn, ESP: out, Local: c.Local, Remote: c.Remote,
+		Encap: encap, DF: df, TunnelMTU: v.TunnelMTU, Selectors: sels})
+	if err != nil {
+		i.d.engine.RemoveInbound(c.InboundSPI)
+		return err
+	}
+	i.mu.Lock()
+	i.outbound[c.OutboundSPI] = o
+	i.mu.Unlock()
+	return nil
+}
+
+func (i *installer) RemoveChild(vpn string, c *ikev2.ChildSA) {
+	i.d.engine.RemoveInbound(c.InboundSPI)
+	i.mu.Lock()
+	o := i.outbound[c.OutboundSPI]
+	delete(i.outbound, c.OutboundSPI)
+	i.mu.Unlock()
+	if o != nil {
+		i.d.engine.RemoveOutbound(o)
+	}
+}
+
+func (d *Daemon) vpn(name string) *schema.VPN {
+	for _, v := range d.cfg.IPsec.VPNs {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// ikeVPNs sets up IKEv2 for the VPNs that negotiate their SAs: the peers,
+// the sockets (500 and 4500, per family in use) and the initiations.
+func (d *Daemon) ikeVPNs(receivers map[receiverKey]bool) error {
+	var peers []*ikev2.Peer
+	var initiate []*ikev2.Peer
+	for _, v := range d.cfg.IPsec.VPNs {
+		if v.IKE == nil {
+			continue
+		}
+		local, err := gatewayLocal(v.IKE.Gateway)
+		if err != nil {
+			return fmt.Errorf("vpn %s: %w", v.Name, err)
+		}
+		p, err := ikev2.PeerFromConfig(v, local)
+		if err != nil {
+			return fmt.Errorf("vpn %s: %w", v.Name, err)
+		}
+		peers = append(peers, p)
+		switch v.EstablishTunnels {
+		case "responder-only", "responder-only-no-rekey":
+		default:
+			// immediately; on-traffic is treated as immediately until the
+			// data plane can trigger a negotiation.
+			initiate = append(initiate, p)
+		}
+		fam := 4
+		if local.Is6() {
+			fam = 6
+		}
+		// ESP from IKE peers arrives raw, or in UDP 4500 after NAT
+		// traversal; the 4500 socket also carries IKE.
+		receivers[receiverKey{family: fam}] = true
+		receivers[receiverKey{family: fam, port: 4500}] = true
+		d.ikeFamilies[fam] = true
+	}
+	if len(peers) == 0 {
+		return nil
+	}
+	d.ikeTransport = &ikeTransport{senders: map[senderKey]netio.SegmentSender{}}
+	d.ike = ikev2.NewEngine(ikev2.Config{Logger: d.log.With("subsystem", "ike"), Transport: d.ikeTransport,
+		Installer: &installer{d: d, outbound: map[uint32]*dataplane.OutboundSA{}}})
+	for _, p := range peers {
+		d.ike.AddPeer(p)
+	}
+	d.ikeInitiate = initiate
+	return nil
+}
+
+// gatewayLocal is the address IKE uses: local-address, or the external
+// interface's address of the peer's family.
+func gatewayLocal(g *schema.IKEGateway) (netip.Addr, error) {
+	if g.LocalAddress.IsValid() {
+		return g.LocalAddress, nil
+	}
+	if len(g.Addresses) == 0 {
+		return netip.Addr{}, fmt.Errorf("gateway %s has no address", g.Name)
+	}
+	peer, err := netip.ParseAddr(g.Addresses[0])
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("gateway %s: %s is not an IP address", g.Name, g.Addresses[0])
+	}
+	return localAddress(g.ExternalInterface, peer)
+}
+
+// listenIKE opens UDP 500 for each family IKE uses and serves it.
+func (d *Daemon) listenIKE() error {
+	for fam := range d.ikeFamilies {
+		r, err := d.host.ListenUDP(fam, 500)
+		if err != nil {
+			return fmt.Errorf("IKE port 500 (IPv%d): %w", fam, err)
+		}
+		d.undo = append(d.undo, r.Close)
+		d.ikeTransport.add(fam, 500, r)
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.serveIKE(r)
+		}()
+	}
+	return nil
+}
+
+func (d *Daemon) serveIKE(r netio.Receiver) {
+	msgs := make([]netio.Message, 16)
+	for i := range msgs {
+		msgs[i].Buf = make([]byte, 65536)
+	}
+	for {
+		n, err := r.ReadBatch(msgs)
+		if err != nil {
+			return // closed on shutdown
+		}
+		for _, m := range msgs[:n] {
+			to := netip.AddrPortFrom(m.Dst, 500)
+			d.ike.HandleMessage(append([]byte(nil), m.Buf[:m.N]...), m.Src, to)
+		}
+	}
+}

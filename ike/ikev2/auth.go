@@ -1,0 +1,252 @@
+package ikev2
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"ipsecgw/ike/keymat"
+	"ipsecgw/ike/wire"
+)
+
+// IKE_AUTH (§1.2): identities, AUTH, and the first Child SA, encrypted.
+//
+//	HDR, SK {IDi, AUTH, SAi2, TSi, TSr}  -->
+//	                                     <--  HDR, SK {IDr, AUTH, SAr2, TSi, TSr}
+
+func (sa *ikeSA) sendAuth() error {
+	inSPI, err := sa.e.installer.AllocateSPI()
+	if err != nil {
+		return err
+	}
+	sa.childInSPI = inSPI
+	id := sa.localID()
+	auth, err := sa.authData(id)
+	if err != nil {
+		return err
+	}
+	idi := wire.IDi(id)
+	inner := []wire.Payload{&idi}
+	if sa.peer.RemoteID.Type != 0 {
+		idr := wire.IDr(sa.peer.RemoteID)
+		inner = append(inner, &idr)
+	}
+	if sa.sentESP, err = sa.peer.espOffer(inSPI); err != nil {
+		return err
+	}
+	policy := sa.peer.Policy[0]
+	inner = append(inner,
+		&wire.Auth{Method: wire.AuthSharedKey, Data: auth},
+		&wire.SA{Proposals: sa.sentESP},
+		&wire.TSi{Selectors: policy.Local},
+		&wire.TSr{Selectors: policy.Remote},
+	)
+	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.IKE_AUTH,
+		Flags: wire.FlagInitiator, MessageID: 1}}
+	b, err := sa.out.seal(msg, inner)
+	if err != nil {
+		return err
+	}
+	sa.state = stateAuthSent
+	sa.request(b, 1)
+	return nil
+}
+
+func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
+	if t, ok := errorNotify(ps); ok && t == wire.AUTHENTICATION_FAILED {
+		sa.fail("peer refused our authentication (AUTHENTICATION_FAILED): check the pre-shared key and identities")
+		return
+	}
+	idr, okID := wire.Find[*wire.IDr](ps)
+	auth, _ := wire.Find[*wire.Auth](ps)
+	if !okID || !sa.verifyAuth(wire.Identification(*idr), auth) {
+		sa.fail("authentication of the peer failed: wrong pre-shared key or identity")
+		return
+	}
+	if !sa.checkRemoteID(wire.Identification(*idr)) {
+		sa.fail("peer identity %v is not the configured remote-identity", wire.Identification(*idr))
+		return
+	}
+	sa.state, sa.established = stateEstablished, sa.e.clock.Now()
+	sa.expectID = 0
+	sa.e.log.Info("IKE SA up", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "role", "initiator")
+	if t, ok := errorNotify(ps); ok {
+		sa.lastErr = "Child SA refused: " + t.String()
+		sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "reason", t)
+		return
+	}
+	chosen, okSA := wire.Find[*wire.SA](ps)
+	tsi, okI := wire.Find[*wire.TSi](ps)
+	tsr, okR := wire.Find[*wire.TSr](ps)
+	if !okSA || !okI || !okR {
+		sa.lastErr = "IKE_AUTH response lacks SA or traffic selectors"
+		return
+	}
+	sel, err := CheckESPChosen(sa.sentESP, chosen.Proposals, wire.IKE_AUTH)
+	if err == nil {
+		policy := sa.peer.Policy[0]
+		err = CheckNarrowed(policy.Local, policy.Remote, tsi.Selectors, tsr.Selectors)
+	}
+	if err != nil {
+		sa.lastErr = err.Error()
+		sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "err", err)
+		return
+	}
+	sa.installChild(sel.Suite, sel.ESN, sa.childInSPI, sel.PeerSPI, tsi.Selectors, tsr.Selectors)
+}
+
+// handleAuthRequest is the responder's IKE_AUTH.
+func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
+	idi, okID := wire.Find[*wire.IDi](ps)
+	auth, _ := wire.Find[*wire.Auth](ps)
+	if !okID || !sa.verifyAuth(wire.Identification(*idi), auth) || !sa.checkRemoteID(wire.Identification(*idi)) {
+		sa.answer(id, wire.IKE_AUTH, []wire.Payload{&wire.Notify{Type: wire.AUTHENTICATION_FAILED}})
+		sa.fail("authentication of the peer failed: wrong pre-shared key or identity")
+		return
+	}
+	sa.e.halfOpen--
+	sa.state, sa.established = stateEstablished, sa.e.clock.Now()
+	sa.e.log.Info("IKE SA up", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "role", "responder")
+	myID := sa.localID()
+	authR, err := sa.authData(myID)
+	if err != nil {
+		sa.fail("%v", err)
+		return
+	}
+	idr := wire.IDr(myID)
+	out := []wire.Payload{&idr, &wire.Auth{Method: wire.AuthSharedKey, Data: authR}}
+	offered, okSA := wire.Find[*wire.SA](ps)
+	tsi, okI := wire.Find[*wire.TSi](ps)
+	tsr, okR := wire.Find[*wire.TSr](ps)
+	if !okSA || !okI || !okR {
+		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.INVALID_SYNTAX}))
+		return
+	}
+	inSPI, err := sa.e.installer.AllocateSPI()
+	if err != nil {
+		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TEMPORARY_FAILURE}))
+		return
+	}
+	mine, err := sa.peer.espOffer(inSPI)
+	if err != nil {
+		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TEMPORARY_FAILURE}))
+		return
+	}
+	sel, err := SelectESP(offered.Proposals, mine, wire.IKE_AUTH)
+	if err != nil {
+		sa.lastErr = err.Error()
+		sa.e.log.Warn("Child SA: no proposal chosen", "gateway", sa.peer.Gateway, "err", err)
+		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.NO_PROPOSAL_CHOSEN}))
+		return
+	}
+	nar, err := Narrow(tsi.Selectors, tsr.Selectors, sa.peer.Policy)
+	if err != nil {
+		sa.lastErr = err.Error()
+		sa.e.log.Warn("Child SA: traffic selectors unacceptable", "gateway", sa.peer.Gateway, "err", err)
+		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TS_UNACCEPTABLE}))
+		return
+	}
+	if !sa.installChild(sel.Suite, sel.ESN, inSPI, sel.PeerSPI, nar.TSi, nar.TSr) {
+		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TEMPORARY_FAILURE}))
+		return
+	}
+	chosen := sel.Proposal
+	out = append(out, &wire.SA{Proposals: []wire.Proposal{chosen}}, &wire.TSi{Selectors: nar.TSi}, &wire.TSr{Selectors: nar.TSr})
+	sa.answer(id, wire.IKE_AUTH, out)
+}
+
+// installChild derives the Child SA keys (§2.17) and hands both directions
+// to the data plane. tsi and tsr are the agreed selectors of the
+// initiator's and the responder's side.
+func (sa *ikeSA) installChild(suite keymat.ChildSuite, esn bool, inSPI, outSPI uint32, tsi, tsr []wire.TrafficSelector) bool {
+	keys, err := keymat.NewChildSAKeys(sa.suite.PRF, suite, sa.keys.D, nil, sa.ni, sa.nr)
+	if err != nil {
+		sa.lastErr = err.Error()
+		return false
+	}
+	c := &ChildSA{InboundSPI: inSPI, OutboundSPI: outSPI, Encryption: suite.Encryption, Integrity: suite.Integrity, ESN: esn,
+		Local: sa.local.Addr(), Remote: sa.remote.Addr(), LocalPort: sa.local.Port(), RemotePort: sa.remote.Port(),
+		UDPEncapsulation: sa.natT}
+	local, remote := tsi, tsr
+	c.Outbound, c.Inbound = keys.InitiatorToResponder, keys.ResponderToInitiator
+	if !sa.initiator {
+		local, remote = tsr, tsi
+		c.Outbound, c.Inbound = keys.ResponderToInitiator, keys.InitiatorToResponder
+	}
+	c.LocalTS, c.RemoteTS = prefixes(local), prefixes(remote)
+	if err := sa.e.installer.InstallChild(sa.peer.VPN, c); err != nil {
+		sa.lastErr = "installing the Child SA: " + err.Error()
+		sa.e.log.Error("Child SA install", "gateway", sa.peer.Gateway, "err", err)
+		return false
+	}
+	sa.child = c
+	sa.e.log.Info("Child SA up", "vpn", sa.peer.VPN, "in", spiHex(inSPI), "out", spiHex(outSPI),
+		"encryption", suite.Encryption.Display, "udp", c.UDPEncapsulation)
+	return true
+}
+
+// answer encrypts and sends the response to request id.
+func (sa *ikeSA) answer(id uint32, exchange wire.ExchangeType, ps []wire.Payload) {
+	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: exchange,
+		Flags: sa.flags() | wire.FlagResponse, MessageID: id}}
+	b, err := sa.out.seal(msg, ps)
+	if err != nil {
+		sa.e.log.Error("sealing IKE response", "err", err)
+		return
+	}
+	sa.respond(b, id)
+}
+
+func spiBytes(spi uint32) []byte {
+	b := make([]byte, 4)
+	binary.BigEndian.PutUint32(b, spi)
+	return b
+}
+
+func spiHex(spi uint32) string {
+	const hexdigits = "0123456789abcdef"
+	b := []byte("0x00000000")
+	for i := 9; i >= 2; i-- {
+		b[i] = hexdigits[spi&0xf]
+		spi >>= 4
+	}
+	return string(b)
+}
+
+// prefixes turns address-range selectors into the prefixes they cover
+// exactly (a range that is no prefix becomes the smallest one covering it).
+func prefixes(ts []wire.TrafficSelector) []netip.Prefix {
+	var out []netip.Prefix
+	for _, t := range ts {
+		out = append(out, rangePrefix(t.Start, t.End))
+	}
+	return out
+}
+
+func rangePrefix(start, end netip.Addr) netip.Prefix {
+	bits := start.BitLen()
+	for l := 0; l <= bits; l++ {
+		p, err := start.Prefix(l)
+		if err != nil {
+			continue
+		}
+		if p.Addr() == start && rangeEnd(p) == end {
+			return p
+		}
+	}
+	for l := bits; l >= 0; l-- {
+		p, _ := start.Prefix(l)
+		if p.Contains(end) {
+			return p
+		}
+	}
+	return netip.PrefixFrom(start, bits)
+}
+
+func rangeEnd(p netip.Prefix) netip.Addr {
+	a := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(a)*8; i++ {
+		a[i/8] |= 0x80 >> (i % 8)
+	}
+	r, _ := netip.AddrFromSlice(a)
+	return r
+}

@@ -1,0 +1,203 @@
+package ikev2
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"ipsecgw/clock"
+	"ipsecgw/config/schema"
+	"ipsecgw/ike/wire"
+)
+
+// Peer is one configured IKE peer and the VPN it carries, in the form the
+// exchanges need (the daemon builds it from the Junos model).
+type Peer struct {
+	Gateway, VPN  string
+	Local, Remote netip.Addr
+	PSK           []byte
+	// LocalID and RemoteID: the zero value means "the address" for the
+	// local identity and "any" for the remote one.
+	LocalID, RemoteID wire.Identification
+	// IKEOffer is the IKE SA's proposals in preference order; the Child
+	// SA's are made from ESPProposals with each negotiation's SPI.
+	IKEOffer     []wire.Proposal
+	ESPProposals []*schema.IPsecProposal
+	// Policy is the Child SA's traffic selectors (VPNSelectors): the
+	// initiator proposes the first; as responder any may match.
+	Policy []Selectors
+	// NATTraversal sends and checks NAT detection (Junos: on unless
+	// no-nat-traversal); ForceNAT claims a NAT so ESP goes in UDP anyway.
+	NATTraversal, ForceNAT bool
+}
+
+// Transport sends an IKE message. The daemon's is UDP port 500 (4500 after
+// NAT traversal); tests join two engines directly.
+type Transport interface {
+	Send(msg []byte, from, to netip.AddrPort) error
+}
+
+// Engine runs the IKE SAs of one gateway. It is the single owner of their
+// state: every message and timer is handled under mu, one at a time, so an
+// exchange reads as straight-line code.
+type Engine struct {
+	log       *slog.Logger
+	transport Transport
+	installer Installer
+	clock     clock.Clock
+	rand      io.Reader
+
+	mu    sync.Mutex           // guards everything below
+	peers map[netip.Addr]*Peer // by remote address
+	sas   map[uint64]*ikeSA    // by our SPI
+	// halfOpen counts responder SAs that have not finished IKE_AUTH.
+	halfOpen int
+	// failures keeps the last IKE SAs that failed, with their reasons.
+	failures []SAInfo
+}
+
+// Config configures an Engine.
+type Config struct {
+	Logger    *slog.Logger
+	Transport Transport
+	Installer Installer
+	Clock     clock.Clock // clock.Real{} when nil
+	Rand      io.Reader   // crypto/rand when nil
+}
+
+// NewEngine returns an engine with no peers.
+func NewEngine(c Config) *Engine {
+	e := &Engine{log: c.Logger, transport: c.Transport, installer: c.Installer, clock: c.Clock, rand: c.Rand,
+		peers: map[netip.Addr]*Peer{}, sas: map[uint64]*ikeSA{}}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.clock == nil {
+		e.clock = clock.Real{}
+	}
+	if e.rand == nil {
+		e.rand = rand.Reader
+	}
+	return e
+}
+
+// AddPeer configures a peer; messages from its address are answered.
+func (e *Engine) AddPeer(p *Peer) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.peers[p.Remote] = p
+}
+
+// newSPI draws a fresh, unused, non-zero IKE SPI.
+func (e *Engine) newSPI() (uint64, error) {
+	var b [8]byte
+	for {
+		if _, err := io.ReadFull(e.rand, b[:]); err != nil {
+			return 0, fmt.Errorf("ikev2: SPI: %w", err)
+		}
+		spi := binary.BigEndian.Uint64(b[:])
+		if spi != 0 && e.sas[spi] == nil {
+			return spi, nil
+		}
+	}
+}
+
+func (e *Engine) random(n int) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(e.rand, b); err != nil {
+		return nil, fmt.Errorf("ikev2: random: %w", err)
+	}
+	return b, nil
+}
+
+// HandleMessage takes one received IKE message (after the non-ESP marker
+// on port 4500). Anything malformed or unexpected is logged and dropped;
+// nothing here panics on input.
+func (e *Engine) HandleMessage(b []byte, from, to netip.AddrPort) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	msg, err := wire.Parse(b)
+	if err != nil {
+		e.log.Debug("dropping malformed IKE message", "from", from, "err", err)
+		return
+	}
+	h := msg.Header
+	if h.IsResponse() {
+		// A response answers one of our requests: our SPI is the
+		// initiator's when we initiated, the responder's otherwise.
+		sa := e.sas[h.InitiatorSPI]
+		if sa == nil || !sa.initiator {
+			sa = e.sas[h.ResponderSPI]
+		}
+		if sa == nil {
+			e.log.Debug("response for no IKE SA", "from", from, "spi", fmt.Sprintf("%016x", h.InitiatorSPI))
+			return
+		}
+		sa.handleResponse(msg, from, to)
+		return
+	}
+	if h.Exchange == wire.IKE_SA_INIT && h.ResponderSPI == 0 {
+		e.respondInit(msg, from, to)
+		return
+	}
+	sa := e.sas[h.ResponderSPI]
+	if sa == nil || sa.spiI != h.InitiatorSPI {
+		sa = e.sas[h.InitiatorSPI]
+		if sa == nil || sa.initiator {
+			e.log.Debug("request for no IKE SA", "from", from, "exchange", h.Exchange)
+			return
+		}
+	}
+	sa.handleRequest(msg, from, to)
+}
+
+// Initiate starts an IKE SA (and its Child SA) to the peer at remote.
+func (e *Engine) Initiate(remote netip.Addr) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.peers[remote]
+	if p == nil {
+		return fmt.Errorf("ikev2: no peer %s", remote)
+	}
+	return e.initiate(p)
+}
+
+// SAs describes the IKE SAs, for show commands and tests.
+func (e *Engine) SAs() []SAInfo {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []SAInfo
+	for spi, sa := range e.sas {
+		if spi != sa.localSPI() {
+			continue
+		}
+		out = append(out, sa.info())
+	}
+	return out
+}
+
+// SAInfo is an IKE SA as show commands report it.
+type SAInfo struct {
+	Gateway        string
+	Remote         netip.Addr
+	State          string // "UP" once IKE_AUTH completed
+	Initiator      bool
+	InitiatorSPI   uint64
+	ResponderSPI   uint64
+	Encryption     string
+	PRF, Integrity string
+	Group          string
+	Established    time.Time
+	Children       int
+	LastError      string
+}
+
+// espOffer is the Child SA offer carrying our inbound SPI.
+func (p *Peer) espOffer(spi uint32) ([]wire.Proposal, error) {
+	return ESPOffer(p.ESPProposals, "", spi)
+}

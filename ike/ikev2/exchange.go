@@ -1,0 +1,141 @@
+package ikev2
+
+import (
+	"net/netip"
+
+	"ipsecgw/ike/wire"
+)
+
+// handleResponse matches a response to our outstanding request. Anything
+// else (a stale or duplicate response, a forgery that does not decrypt) is
+// dropped and the request keeps being retransmitted (§2.1, §2.21).
+func (sa *ikeSA) handleResponse(msg *wire.Message, from, to netip.AddrPort) {
+	if sa.pending == nil || msg.Header.MessageID != sa.pendingID {
+		return
+	}
+	if sa.state == stateInitSent {
+		if msg.Header.Exchange != wire.IKE_SA_INIT {
+			return
+		}
+		sa.answered()
+		sa.handleInitResponse(msg, from, to)
+		return
+	}
+	ps, err := sa.in.open(msg)
+	if err != nil {
+		sa.e.log.Info("IKE response does not decrypt; dropped", "peer", from, "err", err)
+		return
+	}
+	sa.answered()
+	switch {
+	case sa.state == stateAuthSent && msg.Header.Exchange == wire.IKE_AUTH:
+		sa.handleAuthResponse(ps)
+	case msg.Header.Exchange == wire.INFORMATIONAL:
+		if sa.closing {
+			sa.close()
+		}
+	}
+}
+
+// handleRequest handles a request from the peer on an existing IKE SA.
+func (sa *ikeSA) handleRequest(msg *wire.Message, from, to netip.AddrPort) {
+	id := msg.Header.MessageID
+	if sa.haveResp && id == sa.lastRespI {
+		// A retransmitted request: the cached answer, nothing redone.
+		if err := sa.e.transport.Send(sa.lastResp, sa.local, sa.remote); err != nil {
+			sa.e.log.Debug("IKE send", "err", err)
+		}
+		return
+	}
+	if id != sa.expectID || sa.out == nil {
+		return
+	}
+	ps, err := sa.in.open(msg)
+	if err != nil {
+		sa.e.log.Info("IKE request does not decrypt; dropped", "peer", from, "err", err)
+		return
+	}
+	// Behind a NAT the peer's address or port may change; an
+	// authenticated request tells us where it is now (§2.23).
+	if sa.natT && from != sa.remote {
+		sa.remote = from
+		if to.IsValid() {
+			sa.local = to
+		}
+	}
+	switch {
+	case msg.Header.Exchange == wire.IKE_AUTH && sa.state == stateInitReplied:
+		sa.handleAuthRequest(id, ps)
+	case msg.Header.Exchange == wire.INFORMATIONAL && sa.state == stateEstablished:
+		sa.handleInformational(id, ps)
+	case msg.Header.Exchange == wire.CREATE_CHILD_SA && sa.state == stateEstablished:
+		// Rekeying and further Child SAs come with the next step of the
+		// IKE daemon; until then the peer is told plainly.
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.NO_ADDITIONAL_SAS}})
+	}
+}
+
+// handleInformational answers liveness checks (an empty request) and
+// deletes (§1.4).
+func (sa *ikeSA) handleInformational(id uint32, ps []wire.Payload) {
+	var out []wire.Payload
+	deleteIKE := false
+	for _, p := range ps {
+		d, ok := p.(*wire.Delete)
+		if !ok {
+			continue
+		}
+		switch d.Protocol {
+		case wire.ProtocolIKE:
+			deleteIKE = true
+		case wire.ProtocolESP:
+			if sa.child != nil {
+				for _, spi := range d.SPIs {
+					if spi == sa.child.OutboundSPI {
+						out = append(out, &wire.Delete{Protocol: wire.ProtocolESP, SPIs: []uint32{sa.child.InboundSPI}})
+						sa.e.installer.RemoveChild(sa.peer.VPN, sa.child)
+						sa.child = nil
+						break
+					}
+				}
+			}
+		}
+	}
+	sa.answer(id, wire.INFORMATIONAL, out)
+	if deleteIKE {
+		sa.e.log.Info("peer deleted the IKE SA", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr())
+		sa.lastErr = "deleted by the peer"
+		sa.close()
+	}
+}
+
+// sendDelete tells the peer the IKE SA (and its Child SAs) is going; the
+// SA is closed when the answer comes or the retransmissions give up.
+func (sa *ikeSA) sendDelete() {
+	if sa.state != stateEstablished || sa.pending != nil {
+		sa.close()
+		return
+	}
+	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.INFORMATIONAL,
+		Flags: sa.flags(), MessageID: sa.nextID}}
+	b, err := sa.out.seal(msg, []wire.Payload{&wire.Delete{Protocol: wire.ProtocolIKE}})
+	if err != nil {
+		sa.close()
+		return
+	}
+	sa.closing = true
+	sa.request(b, sa.nextID)
+}
+
+// Close sends a DELETE for every established IKE SA and removes them all:
+// the daemon's shutdown (the answers are not waited for).
+func (e *Engine) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, sa := range e.sas {
+		if sa.state == stateEstablished {
+			sa.sendDelete()
+		}
+		sa.close()
+	}
+}

@@ -1,0 +1,239 @@
+package ikev2
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"ipsecgw/config"
+	"ipsecgw/config/schema"
+)
+
+// pipe joins two engines: a message sent to an address is handled by the
+// engine owning it, on a goroutine of its own (an engine sending while
+// handling must not re-enter itself).
+type pipe struct {
+	mu      sync.Mutex
+	engines map[netip.Addr]*Engine
+	wg      sync.WaitGroup
+	drop    func(b []byte) bool // optional: drop a message (loss)
+	sent    int
+}
+
+func (p *pipe) Send(b []byte, from, to netip.AddrPort) error {
+	p.mu.Lock()
+	e := p.engines[to.Addr()]
+	p.sent++
+	drop := p.drop != nil && p.drop(b)
+	p.mu.Unlock()
+	if e == nil || drop {
+		return nil
+	}
+	msg := append([]byte(nil), b...)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		e.HandleMessage(msg, from, to)
+	}()
+	return nil
+}
+
+// installs records what an engine installed.
+type installs struct {
+	mu       sync.Mutex
+	next     uint32
+	children []*ChildSA
+	removed  int
+}
+
+func (i *installs) AllocateSPI() (uint32, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.next++
+	return 0xc0000000 + i.next, nil
+}
+
+func (i *installs) InstallChild(vpn string, c *ChildSA) error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.children = append(i.children, c)
+	return nil
+}
+
+func (i *installs) RemoveChild(vpn string, c *ChildSA) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.removed++
+}
+
+func (i *installs) get() []*ChildSA {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return append([]*ChildSA(nil), i.children...)
+}
+
+const gatewayConfig = `set interfaces st0 unit 1 family inet
+set security ike proposal p1 authentication-method pre-shared-keys
+set security ike proposal p1 dh-group %[3]s
+set security ike proposal p1 authentication-algorithm sha-256
+set security ike proposal p1 encryption-algorithm %[4]s
+set security ike policy pol mode main
+set security ike policy pol proposals p1
+set security ike policy pol pre-shared-key ascii-text "%[5]s"
+set security ike gateway gw ike-policy pol
+set security ike gateway gw address 192.0.2.%[2]d
+set security ike gateway gw version v2-only
+set security ipsec proposal ip1 protocol esp
+set security ipsec proposal ip1 encryption-algorithm %[6]s
+set security ipsec policy ipol proposals ip1
+set security ipsec vpn vpn1 bind-interface st0.1
+set security ipsec vpn vpn1 ike gateway gw
+set security ipsec vpn vpn1 ike ipsec-policy ipol
+`
+
+type side struct {
+	me, peer           int
+	group, ikeEnc, psk string
+	espEnc             string
+}
+
+func newSide(t *testing.T, s side, p *pipe) (*Engine, *installs, *Peer) {
+	t.Helper()
+	src := fmt.Sprintf(gatewayConfig, s.me, s.peer, s.group, s.ikeEnc, s.psk, s.espEnc)
+	tr, err := config.Parse("gw.conf", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := schema.Build(tr, schema.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := PeerFromConfig(cfg.IPsec.VPNs[0], netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", s.me)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := &installs{}
+	e := NewEngine(Config{Transport: p, Installer: inst})
+	e.AddPeer(peer)
+	p.mu.Lock()
+	p.engines[peer.Local] = e
+	p.mu.Unlock()
+	return e, inst, peer
+}
+
+func waitUp(t *testing.T, e *Engine) SAInfo {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, sa := range e.SAs() {
+			if sa.State == "UP" && sa.Children == 1 {
+				return sa
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("no IKE SA up: %+v; failures %+v", e.SAs(), e.failures)
+	return SAInfo{}
+}
+
+// TestHandshake: two engines negotiate IKE_SA_INIT and IKE_AUTH with a
+// pre-shared key and install matching Child SAs: what one sends with, the
+// other receives with.
+func TestHandshake(t *testing.T) {
+	for _, tc := range []struct{ group, ikeEnc, espEnc string }{
+		{"group19", "aes-256-gcm", "aes-256-gcm"},
+		{"group14", "aes-256-cbc", "aes-128-gcm"},
+		{"group31", "chacha20-poly1305", "chacha20-poly1305"},
+	} {
+		p := &pipe{engines: map[netip.Addr]*Engine{}}
+		a, ia, _ := newSide(t, side{1, 2, tc.group, tc.ikeEnc, "secret", tc.espEnc}, p)
+		b, ib, _ := newSide(t, side{2, 1, tc.group, tc.ikeEnc, "secret", tc.espEnc}, p)
+		if err := a.Initiate(netip.MustParseAddr("192.0.2.2")); err != nil {
+			t.Fatal(err)
+		}
+		sa, sb := waitUp(t, a), waitUp(t, b)
+		if sa.InitiatorSPI != sb.InitiatorSPI || sa.ResponderSPI != sb.ResponderSPI || sa.InitiatorSPI == 0 || sa.ResponderSPI == 0 {
+			t.Fatalf("%s: SPIs differ: %+v %+v", tc.ikeEnc, sa, sb)
+		}
+		ca, cb := ia.get()[0], ib.get()[0]
+		if ca.OutboundSPI != cb.InboundSPI || cb.OutboundSPI != ca.InboundSPI {
+			t.Fatalf("%s: child SPIs do not pair: %+v %+v", tc.ikeEnc, ca, cb)
+		}
+		if !bytes.Equal(ca.Outbound.Encryption, cb.Inbound.Encryption) || !bytes.Equal(cb.Outbound.Encryption, ca.Inbound.Encryption) ||
+			bytes.Equal(ca.Outbound.Encryption, ca.Inbound.Encryption) {
+			t.Fatalf("%s: child keys do not pair", tc.ikeEnc)
+		}
+		if ca.Encryption.IPsecKeyword != tc.espEnc || len(ca.LocalTS) == 0 {
+			t.Fatalf("%s: child %+v", tc.ikeEnc, ca)
+		}
+		a.Close()
+		p.wg.Wait()
+		b.Close()
+	}
+}
+
+func TestWrongPSKFails(t *testing.T) {
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "right", "aes-256-gcm"}, p)
+	b, ib, _ := newSide(t, side{2, 1, "group19", "aes-256-gcm", "wrong", "aes-256-gcm"}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		a.mu.Lock()
+		n := len(a.failures)
+		a.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("initiator did not fail")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.wg.Wait()
+	if len(ia.get())+len(ib.get()) != 0 {
+		t.Fatal("a Child SA was installed with a wrong key")
+	}
+	a.mu.Lock()
+	reason := a.failures[0].LastError
+	a.mu.Unlock()
+	if reason == "" {
+		t.Fatal("no reason recorded")
+	}
+	t.Logf("initiator: %s", reason)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.failures) == 0 || b.failures[0].LastError == "" {
+		t.Fatal("responder recorded no failure")
+	}
+}
+
+func TestNoCommonProposal(t *testing.T) {
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	a, _, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm"}, p)
+	b, _, _ := newSide(t, side{2, 1, "group20", "aes-128-cbc", "k", "aes-256-gcm"}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		a.mu.Lock()
+		n := len(a.failures)
+		a.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("initiator did not fail")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.wg.Wait()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.failures) == 0 {
+		t.Fatal("responder recorded no failure")
+	}
+	t.Logf("responder: %s", b.failures[0].LastError)
+}

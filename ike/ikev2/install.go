@@ -1,0 +1,34 @@
+package ikev2
+
+import (
+	"net/netip"
+
+	"ipsecgw/ike/keymat"
+	"ipsecgw/ike/transform"
+)
+
+// Installer is what the IKE daemon needs of the data plane, and all of it:
+// the control plane never touches a packet, and ike/... never imports
+// dataplane/... (the daemon adapts one to the other).
+type Installer interface {
+	// AllocateSPI returns an inbound SPI no installed or pending SA uses.
+	AllocateSPI() (uint32, error)
+	// InstallChild installs both directions of a negotiated Child SA for
+	// the VPN; the inbound SA is in place before the outbound one is used.
+	InstallChild(vpn string, c *ChildSA) error
+	// RemoveChild uninstalls both directions.
+	RemoveChild(vpn string, c *ChildSA)
+}
+
+// ChildSA is a negotiated pair of ESP SAs.
+type ChildSA struct {
+	InboundSPI, OutboundSPI uint32
+	Encryption, Integrity   *transform.Transform
+	Inbound, Outbound       keymat.DirectionKeys
+	ESN                     bool
+	Local, Remote           netip.Addr // outer addresses
+	// UDPEncapsulation: ESP in UDP between these ports (NAT traversal).
+	UDPEncapsulation      bool
+	LocalPort, RemotePort uint16
+	LocalTS, RemoteTS     []netip.Prefix
+}

@@ -1,0 +1,262 @@
+package ikev2
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"ipsecgw/clock"
+	"ipsecgw/ike/keymat"
+	"ipsecgw/ike/transform"
+	"ipsecgw/ike/wire"
+)
+
+type saState int
+
+const (
+	stateInitSent    saState = iota // initiator: IKE_SA_INIT request out
+	stateAuthSent                   // initiator: IKE_AUTH request out
+	stateInitReplied                // responder: IKE_SA_INIT answered, waiting for IKE_AUTH
+	stateEstablished
+	stateDead
+)
+
+func (s saState) String() string {
+	switch s {
+	case stateEstablished:
+		return "UP"
+	case stateDead:
+		return "DOWN"
+	}
+	return "NEGOTIATING"
+}
+
+// Retransmission (RFC 7296 §2.1): the initiator resends a request that got
+// no answer after 1, 2, 4, 8 and 16 s, then gives the peer up.
+const (
+	firstRetransmit = time.Second
+	maxSends        = 5
+)
+
+// ikeSA is one IKE SA. The Engine's mutex guards every field.
+type ikeSA struct {
+	e         *Engine
+	peer      *Peer
+	initiator bool
+	spiI      uint64
+	spiR      uint64
+	state     saState
+	local     netip.AddrPort
+	remote    netip.AddrPort
+
+	ni, nr  []byte
+	kex     transform.KeyExchange
+	group   *transform.Transform
+	cookie  []byte
+	suite   keymat.IKESuite
+	keys    *keymat.IKESAKeys
+	out, in *messageCipher
+	// initReq and initResp are the raw IKE_SA_INIT messages, which the
+	// AUTH payloads sign (§2.15).
+	initReq, initResp []byte
+
+	// Our outstanding request (window size 1).
+	nextID    uint32
+	pending   []byte
+	pendingID uint32
+	sends     int
+	timer     clock.Timer
+
+	// The peer's requests: the next expected ID and the cached answer to
+	// the last one, resent when the request comes again (§2.2).
+	expectID  uint32
+	lastResp  []byte
+	lastRespI uint32
+	haveResp  bool
+
+	// natT: a NAT was detected (or the peer claims one, as strongSwan's
+	// userspace ESP always does), so IKE moved to port 4500 and ESP is
+	// UDP-encapsulated (§2.23).
+	natT bool
+
+	closing     bool            // a DELETE of this IKE SA is out
+	sentESP     []wire.Proposal // the initiator's ESP offer, with its SPI
+	childInSPI  uint32
+	child       *ChildSA
+	established time.Time
+	lastErr     string
+}
+
+func (sa *ikeSA) localSPI() uint64 {
+	if sa.initiator {
+		return sa.spiI
+	}
+	return sa.spiR
+}
+
+func (sa *ikeSA) info() SAInfo {
+	i := SAInfo{Gateway: sa.peer.Gateway, Remote: sa.remote.Addr(), State: sa.state.String(), Initiator: sa.initiator,
+		InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Established: sa.established, LastError: sa.lastErr}
+	if sa.suite.Encryption != nil {
+		i.Encryption, i.PRF = sa.suite.Encryption.Display, sa.suite.PRF.Display
+		if sa.suite.Integrity != nil {
+			i.Integrity = sa.suite.Integrity.Display
+		}
+	}
+	if sa.group != nil {
+		i.Group = sa.group.Display
+	}
+	if sa.child != nil {
+		i.Children = 1
+	}
+	return i
+}
+
+func (sa *ikeSA) flags() wire.Flags {
+	if sa.initiator {
+		return wire.FlagInitiator
+	}
+	return 0
+}
+
+// request sends a new request and arms its retransmission.
+func (sa *ikeSA) request(b []byte, id uint32) {
+	sa.pending, sa.pendingID, sa.sends = b, id, 0
+	sa.resend()
+}
+
+func (sa *ikeSA) resend() {
+	if sa.sends >= maxSends {
+		sa.fail("peer unreachable: no answer to %d transmissions", sa.sends)
+		return
+	}
+	sa.sends++
+	if err := sa.e.transport.Send(sa.pending, sa.local, sa.remote); err != nil {
+		sa.e.log.Debug("IKE send", "peer", sa.remote, "err", err)
+	}
+	wait := firstRetransmit << (sa.sends - 1)
+	id := sa.pendingID
+	sa.timer = sa.e.clock.AfterFunc(wait, func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		if sa.state != stateDead && sa.pending != nil && sa.pendingID == id {
+			sa.resend()
+		}
+	})
+}
+
+// answered stops the retransmission of the request a response matched.
+func (sa *ikeSA) answered() {
+	if sa.timer != nil {
+		sa.timer.Stop()
+	}
+	sa.pending = nil
+	sa.nextID = sa.pendingID + 1
+}
+
+// respond sends (and caches) the answer to request id.
+func (sa *ikeSA) respond(b []byte, id uint32) {
+	sa.lastResp, sa.lastRespI, sa.haveResp = b, id, true
+	sa.expectID = id + 1
+	if err := sa.e.transport.Send(b, sa.local, sa.remote); err != nil {
+		sa.e.log.Debug("IKE send", "peer", sa.remote, "err", err)
+	}
+}
+
+// fail ends the SA, recording why (for show commands).
+func (sa *ikeSA) fail(format string, args ...any) {
+	sa.lastErr = fmt.Sprintf(format, args...)
+	sa.e.log.Warn("IKE SA failed", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "reason", sa.lastErr)
+	sa.close()
+}
+
+func (sa *ikeSA) close() {
+	if sa.timer != nil {
+		sa.timer.Stop()
+	}
+	if sa.child != nil {
+		sa.e.installer.RemoveChild(sa.peer.VPN, sa.child)
+		sa.child = nil
+	}
+	if sa.keys != nil {
+		sa.keys.Zero()
+	}
+	if sa.state == stateInitReplied {
+		sa.e.halfOpen--
+	}
+	sa.state = stateDead
+	delete(sa.e.sas, sa.localSPI())
+	sa.e.failures = append(sa.e.failures, sa.info())
+	if len(sa.e.failures) > 64 {
+		sa.e.failures = sa.e.failures[1:]
+	}
+}
+
+// deriveKeys computes SKEYSEED and the seven IKE SA keys from the shared
+// secret and keys the two message ciphers.
+func (sa *ikeSA) deriveKeys(shared []byte) error {
+	skeyseed, err := keymat.SKEYSEED(sa.suite.PRF, sa.ni, sa.nr, shared)
+	if err != nil {
+		return err
+	}
+	defer skeyseed.Zero()
+	keys, err := keymat.NewIKESAKeys(sa.suite, skeyseed, sa.ni, sa.nr, sa.spiI, sa.spiR)
+	if err != nil {
+		return err
+	}
+	sa.keys = keys
+	ei, er, ai, ar := keys.EI, keys.ER, keys.AI, keys.AR
+	if !sa.initiator {
+		ei, er, ai, ar = er, ei, ar, ai
+	}
+	if sa.out, err = newMessageCipher(sa.suite.Encryption, sa.suite.Integrity, ei, ai, sa.e.rand); err != nil {
+		return err
+	}
+	sa.in, err = newMessageCipher(sa.suite.Encryption, sa.suite.Integrity, er, ar, sa.e.rand)
+	return err
+}
+
+// localID is the identity we send: configured, or our address.
+func (sa *ikeSA) localID() wire.Identification {
+	if sa.peer.LocalID.Type != 0 {
+		return sa.peer.LocalID
+	}
+	return wire.IDFromAddr(sa.peer.Local)
+}
+
+// checkRemoteID applies remote-identity when configured.
+func (sa *ikeSA) checkRemoteID(id wire.Identification) bool {
+	want := sa.peer.RemoteID
+	return want.Type == 0 || want.Type == id.Type && string(want.Data) == string(id.Data)
+}
+
+// authData is our AUTH payload data over the message we sent first
+// (§2.15): prf(prf(PSK, "Key Pad for IKEv2"), msg | peer nonce | prf(SK_p, ID')).
+func (sa *ikeSA) authData(id wire.Identification) ([]byte, error) {
+	msg, nonce, skp := sa.initReq, sa.nr, sa.keys.PI
+	if !sa.initiator {
+		msg, nonce, skp = sa.initResp, sa.ni, sa.keys.PR
+	}
+	octets, err := keymat.SignedOctets(sa.suite.PRF, msg, nonce, skp, id.AppendBody(nil))
+	if err != nil {
+		return nil, err
+	}
+	return keymat.PSKAuth(sa.suite.PRF, sa.peer.PSK, octets)
+}
+
+// verifyAuth checks the peer's AUTH payload over the message it sent first.
+func (sa *ikeSA) verifyAuth(id wire.Identification, auth *wire.Auth) bool {
+	if auth == nil || auth.Method != wire.AuthSharedKey {
+		return false
+	}
+	msg, nonce, skp := sa.initResp, sa.ni, sa.keys.PR
+	if !sa.initiator {
+		msg, nonce, skp = sa.initReq, sa.nr, sa.keys.PI
+	}
+	octets, err := keymat.SignedOctets(sa.suite.PRF, msg, nonce, skp, id.AppendBody(nil))
+	if err != nil {
+		return false
+	}
+	ok, err := keymat.VerifyPSKAuth(sa.suite.PRF, sa.peer.PSK, octets, auth.Data)
+	return err == nil && ok
+}
