@@ -91,7 +91,7 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 		sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "err", err)
 		return
 	}
-	sa.installChild(sel.Suite, sel.ESN, sa.childInSPI, sel.PeerSPI, tsi.Selectors, tsr.Selectors)
+	sa.installChild(true, sel.Suite, sel.ESN, sa.childInSPI, sel.PeerSPI, tsi.Selectors, tsr.Selectors, nil, sa.ni, sa.nr)
 }
 
 // handleAuthRequest is the responder's IKE_AUTH.
@@ -145,7 +145,7 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TS_UNACCEPTABLE}))
 		return
 	}
-	if !sa.installChild(sel.Suite, sel.ESN, inSPI, sel.PeerSPI, nar.TSi, nar.TSr) {
+	if !sa.installChild(false, sel.Suite, sel.ESN, inSPI, sel.PeerSPI, nar.TSi, nar.TSr, nil, sa.ni, sa.nr) {
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TEMPORARY_FAILURE}))
 		return
 	}
@@ -155,22 +155,27 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 }
 
 // installChild derives the Child SA keys (§2.17) and hands both directions
-// to the data plane. tsi and tsr are the agreed selectors of the
-// initiator's and the responder's side.
-func (sa *ikeSA) installChild(suite keymat.ChildSuite, esn bool, inSPI, outSPI uint32, tsi, tsr []wire.TrafficSelector) bool {
-	keys, err := keymat.NewChildSAKeys(sa.suite.PRF, suite, sa.keys.D, nil, sa.ni, sa.nr)
+// to the data plane. weInitiated says whether this side initiated the
+// exchange that created the Child SA (IKE_AUTH: the IKE SA's initiator;
+// CREATE_CHILD_SA: whoever sent the request), whose keys come first; tsi
+// and tsr are the agreed selectors of that exchange's initiator and
+// responder; gir is the PFS shared secret (nil without), ni and nr the
+// exchange's nonces.
+func (sa *ikeSA) installChild(weInitiated bool, suite keymat.ChildSuite, esn bool, inSPI, outSPI uint32, tsi, tsr []wire.TrafficSelector, gir, ni, nr []byte) bool {
+	keys, err := keymat.NewChildSAKeys(sa.suite.PRF, suite, sa.keys.D, gir, ni, nr)
 	if err != nil {
 		sa.lastErr = err.Error()
 		return false
 	}
+	defer keys.Zero()
 	c := &ChildSA{InboundSPI: inSPI, OutboundSPI: outSPI, Encryption: suite.Encryption, Integrity: suite.Integrity, ESN: esn,
 		Local: sa.local.Addr(), Remote: sa.remote.Addr(), LocalPort: sa.local.Port(), RemotePort: sa.remote.Port(),
 		UDPEncapsulation: sa.natT}
 	local, remote := tsi, tsr
-	c.Outbound, c.Inbound = keys.InitiatorToResponder, keys.ResponderToInitiator
-	if !sa.initiator {
+	c.Outbound, c.Inbound = cloneKeys(keys.InitiatorToResponder), cloneKeys(keys.ResponderToInitiator)
+	if !weInitiated {
 		local, remote = tsr, tsi
-		c.Outbound, c.Inbound = keys.ResponderToInitiator, keys.InitiatorToResponder
+		c.Outbound, c.Inbound = cloneKeys(keys.ResponderToInitiator), cloneKeys(keys.InitiatorToResponder)
 	}
 	c.LocalTS, c.RemoteTS = prefixes(local), prefixes(remote)
 	if err := sa.e.installer.InstallChild(sa.peer.VPN, c); err != nil {
@@ -178,10 +183,14 @@ func (sa *ikeSA) installChild(suite keymat.ChildSuite, esn bool, inSPI, outSPI u
 		sa.e.log.Error("Child SA install", "gateway", sa.peer.Gateway, "err", err)
 		return false
 	}
-	sa.child = c
+	sa.children = append(sa.children, c)
 	sa.e.log.Info("Child SA up", "vpn", sa.peer.VPN, "in", spiHex(inSPI), "out", spiHex(outSPI),
 		"encryption", suite.Encryption.Display, "udp", c.UDPEncapsulation)
 	return true
+}
+
+func cloneKeys(k keymat.DirectionKeys) keymat.DirectionKeys {
+	return keymat.DirectionKeys{Encryption: append(keymat.Key(nil), k.Encryption...), Integrity: append(keymat.Key(nil), k.Integrity...)}
 }
 
 // answer encrypts and sends the response to request id.

@@ -28,6 +28,9 @@ type Peer struct {
 	// SA's are made from ESPProposals with each negotiation's SPI.
 	IKEOffer     []wire.Proposal
 	ESPProposals []*schema.IPsecProposal
+	// PFSGroup is the IPsec policy's perfect-forward-secrecy group ("" for
+	// none), used when Child SAs are created or rekeyed.
+	PFSGroup string
 	// Policy is the Child SA's traffic selectors (VPNSelectors): the
 	// initiator proposes the first; as responder any may match.
 	Policy []Selectors

@@ -69,9 +69,7 @@ func (sa *ikeSA) handleRequest(msg *wire.Message, from, to netip.AddrPort) {
 	case msg.Header.Exchange == wire.INFORMATIONAL && sa.state == stateEstablished:
 		sa.handleInformational(id, ps)
 	case msg.Header.Exchange == wire.CREATE_CHILD_SA && sa.state == stateEstablished:
-		// Rekeying and further Child SAs come with the next step of the
-		// IKE daemon; until then the peer is told plainly.
-		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.NO_ADDITIONAL_SAS}})
+		sa.handleCreateChild(id, ps)
 	}
 }
 
@@ -89,15 +87,16 @@ func (sa *ikeSA) handleInformational(id uint32, ps []wire.Payload) {
 		case wire.ProtocolIKE:
 			deleteIKE = true
 		case wire.ProtocolESP:
-			if sa.child != nil {
-				for _, spi := range d.SPIs {
-					if spi == sa.child.OutboundSPI {
-						out = append(out, &wire.Delete{Protocol: wire.ProtocolESP, SPIs: []uint32{sa.child.InboundSPI}})
-						sa.e.installer.RemoveChild(sa.peer.VPN, sa.child)
-						sa.child = nil
-						break
-					}
+			// The peer names its inbound SPIs, our outbound ones; we answer
+			// with ours (§1.4.1).
+			var ours []uint32
+			for _, spi := range d.SPIs {
+				if c := sa.removeChild(spi); c != nil {
+					ours = append(ours, c.InboundSPI)
 				}
+			}
+			if len(ours) > 0 {
+				out = append(out, &wire.Delete{Protocol: wire.ProtocolESP, SPIs: ours})
 			}
 		}
 	}
@@ -138,4 +137,16 @@ func (e *Engine) Close() {
 		}
 		sa.close()
 	}
+}
+
+// removeChild uninstalls the Child SA whose outbound SPI is spi.
+func (sa *ikeSA) removeChild(outSPI uint32) *ChildSA {
+	for i, c := range sa.children {
+		if c.OutboundSPI == outSPI {
+			sa.e.installer.RemoveChild(sa.peer.VPN, c)
+			sa.children = append(sa.children[:i], sa.children[i+1:]...)
+			return c
+		}
+	}
+	return nil
 }

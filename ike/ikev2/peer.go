@@ -44,7 +44,7 @@ func PeerFromConfig(v *schema.VPN, local netip.Addr) (*Peer, error) {
 		return nil, err
 	}
 	p := &Peer{Gateway: g.Name, VPN: v.Name, Local: local, Remote: remote, PSK: psk,
-		IKEOffer: ikeOffer, ESPProposals: v.IKE.Policy.Proposals, Policy: policy,
+		IKEOffer: ikeOffer, ESPProposals: v.IKE.Policy.Proposals, PFSGroup: v.IKE.Policy.PFSGroup, Policy: policy,
 		NATTraversal: g.NATTraversal, ForceNAT: g.PacketEncapsulation}
 	if p.LocalID, err = identity(g.LocalIdentity); err != nil {
 		return nil, fmt.Errorf("ikev2: gateway %s local-identity: %w", g.Name, err)

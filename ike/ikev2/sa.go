@@ -82,7 +82,7 @@ type ikeSA struct {
 	closing     bool            // a DELETE of this IKE SA is out
 	sentESP     []wire.Proposal // the initiator's ESP offer, with its SPI
 	childInSPI  uint32
-	child       *ChildSA
+	children    []*ChildSA // more than one while a rekey overlaps
 	established time.Time
 	lastErr     string
 }
@@ -106,9 +106,7 @@ func (sa *ikeSA) info() SAInfo {
 	if sa.group != nil {
 		i.Group = sa.group.Display
 	}
-	if sa.child != nil {
-		i.Children = 1
-	}
+	i.Children = len(sa.children)
 	return i
 }
 
@@ -174,10 +172,10 @@ func (sa *ikeSA) close() {
 	if sa.timer != nil {
 		sa.timer.Stop()
 	}
-	if sa.child != nil {
-		sa.e.installer.RemoveChild(sa.peer.VPN, sa.child)
-		sa.child = nil
+	for _, c := range sa.children {
+		sa.e.installer.RemoveChild(sa.peer.VPN, c)
 	}
+	sa.children = nil
 	if sa.keys != nil {
 		sa.keys.Zero()
 	}
@@ -199,6 +197,11 @@ func (sa *ikeSA) deriveKeys(shared []byte) error {
 	if err != nil {
 		return err
 	}
+	return sa.keysFromSKEYSEED(skeyseed)
+}
+
+// keysFromSKEYSEED derives the seven keys and keys the message ciphers.
+func (sa *ikeSA) keysFromSKEYSEED(skeyseed keymat.Key) error {
 	defer skeyseed.Zero()
 	keys, err := keymat.NewIKESAKeys(sa.suite, skeyseed, sa.ni, sa.nr, sa.spiI, sa.spiR)
 	if err != nil {

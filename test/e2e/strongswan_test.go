@@ -99,3 +99,48 @@ func charonChild(t *testing.T, c *strongswan.Charon) strongswan.ChildSA {
 	}
 	return child
 }
+
+// TestRekeyByStrongSwan: strongSwan rekeys the Child SA every 3 s and the
+// IKE SA every 5 s while a ping runs through the tunnel; ipsecgw answers
+// each CREATE_CHILD_SA make-before-break, so no ping is lost, and old SAs
+// are gone afterwards.
+func TestRekeyByStrongSwan(t *testing.T) {
+	netns.RequireRoot(t)
+	strongswan.Require(t)
+	tp := newTopology(t)
+	tp.negotiated = true
+	tp.net.Exec("gw2", "ip", "addr", "add", "192.0.2.2/24", "dev", "gw2-gw1")
+	tp.net.Exec("gw2", "ip", "addr", "add", "198.18.2.1/24", "dev", "gw2-h2")
+	cfg := strings.Replace(ikeConfig(0, "aes-256-gcm", "group19", "aes-256-gcm", "test123"),
+		"establish-tunnels immediately", "establish-tunnels responder-only", 1)
+	tp.startOne(0, cfg)
+	charon := strongswan.Start(t, tp.net, "gw2", strongswan.Config{Connections: []strongswan.Connection{{
+		Name: "gw", LocalAddrs: "192.0.2.2", RemoteAddrs: "192.0.2.1", PSK: "test123",
+		Proposals: []string{"aes256gcm16-prfsha256-ecp256"}, RekeyTime: 5 * time.Second,
+		Extra: []string{"rand_time = 0", "over_time = 30"},
+		Children: []strongswan.Child{{Name: "net", LocalTS: []string{"198.18.2.0/24"}, RemoteTS: []string{"198.18.1.0/24"},
+			ESPProposals: []string{"aes256gcm16"}, StartAction: "start", RekeyTime: 3 * time.Second,
+			Extra: []string{"rand_time = 0", "life_time = 60"}}},
+	}}})
+	tp.waitTunnel("h1", "198.18.2.2")
+	first := charonChild(t, charon)
+	out, err := tp.net.Try("h1", "ping", "-c", "60", "-i", "0.2", "-W", "2", "198.18.2.2")
+	if err != nil || !strings.Contains(out, " 0% packet loss") {
+		t.Fatalf("ping across rekeys lost packets: %v\n%s\ngw1:\n%s", err, out, tp.logOf(tp.gws[0]))
+	}
+	last := charonChild(t, charon)
+	if last.SPIIn == first.SPIIn || last.UniqueID == first.UniqueID {
+		t.Fatalf("the Child SA was not rekeyed: first %+v, last %+v", first, last)
+	}
+	log := tp.logOf(tp.gws[0])
+	if !strings.Contains(log, "Child SA rekeyed by the peer") || !strings.Contains(log, "IKE SA rekeyed by the peer") {
+		t.Fatalf("gw1 saw no rekey:\n%s", log)
+	}
+	time.Sleep(500 * time.Millisecond)
+	st := tp.status(tp.gws[0])
+	if n := len(st.SAs); n != 2 {
+		t.Errorf("gw1 holds %d SAs after the rekeys, want one pair: %+v", n, st.SAs)
+	}
+	t.Logf("strongSwan child before %d/%#x, after %d/%#x; ping: %s", first.UniqueID, first.SPIIn, last.UniqueID, last.SPIIn,
+		strings.TrimSpace(out[strings.LastIndex(out, "\n---"):]))
+}

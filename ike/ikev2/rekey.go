@@ -1,0 +1,160 @@
+package ikev2
+
+import (
+	"encoding/binary"
+
+	"ipsecgw/ike/keymat"
+	"ipsecgw/ike/wire"
+)
+
+// CREATE_CHILD_SA as responder (§1.3): a new Child SA, a rekeyed Child SA
+// (REKEY_SA), or a rekeyed IKE SA. A rekey is make-before-break: the new
+// SA is installed before the answer goes out, and the old one stays until
+// the peer deletes it, so no packet in flight is lost.
+//
+//	HDR, SK {[N(REKEY_SA)], SA, Ni, [KEi], TSi, TSr}  -->
+//	                                                  <--  HDR, SK {SA, Nr, [KEr], TSi, TSr}
+//	HDR, SK {SA, Ni, KEi}  -->                        (IKE SA rekey)
+//	                       <--  HDR, SK {SA, Nr, KEr}
+func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
+	offered, okSA := wire.Find[*wire.SA](ps)
+	ni, okN := wire.Find[*wire.Nonce](ps)
+	if !okSA || !okN || len(offered.Proposals) == 0 {
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.INVALID_SYNTAX}})
+		return
+	}
+	ke, _ := wire.Find[*wire.KE](ps)
+	if offered.Proposals[0].Protocol == wire.ProtocolIKE {
+		sa.rekeyIKE(id, offered, ni.Data, ke)
+		return
+	}
+	tsi, okI := wire.Find[*wire.TSi](ps)
+	tsr, okR := wire.Find[*wire.TSr](ps)
+	if !okI || !okR {
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.INVALID_SYNTAX}})
+		return
+	}
+	inSPI, err := sa.e.installer.AllocateSPI()
+	if err != nil {
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
+		return
+	}
+	mine, err := ESPOffer(sa.peer.ESPProposals, sa.peer.PFSGroup, inSPI)
+	if err != nil {
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
+		return
+	}
+	sel, err := SelectESP(offered.Proposals, mine, wire.CREATE_CHILD_SA)
+	if err != nil {
+		sa.lastErr = err.Error()
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.NO_PROPOSAL_CHOSEN}})
+		return
+	}
+	var gir []byte
+	var keR *wire.KE
+	if sel.KE != nil {
+		if ke == nil || ke.Group != sel.KE.ID {
+			var d [2]byte
+			binary.BigEndian.PutUint16(d[:], uint16(sel.KE.ID))
+			sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.INVALID_KE_PAYLOAD, Data: d[:]}})
+			return
+		}
+		kex, err := sel.KE.NewKeyExchange(sa.e.rand)
+		if err == nil {
+			gir, err = kex.SharedSecret(ke.Data)
+		}
+		if err != nil {
+			sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.INVALID_SYNTAX}})
+			return
+		}
+		defer clear(gir)
+		keR = &wire.KE{Group: sel.KE.ID, Data: kex.PublicKey()}
+	}
+	nar, err := Narrow(tsi.Selectors, tsr.Selectors, sa.peer.Policy)
+	if err != nil {
+		sa.lastErr = err.Error()
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TS_UNACCEPTABLE}})
+		return
+	}
+	nr, err := sa.e.random(nonceSize)
+	if err != nil {
+		return
+	}
+	if !sa.installChild(false, sel.Suite, sel.ESN, inSPI, sel.PeerSPI, nar.TSi, nar.TSr, gir, ni.Data, nr) {
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
+		return
+	}
+	out := []wire.Payload{&wire.SA{Proposals: []wire.Proposal{sel.Proposal}}, &wire.Nonce{Data: nr}}
+	if keR != nil {
+		out = append(out, keR)
+	}
+	out = append(out, &wire.TSi{Selectors: nar.TSi}, &wire.TSr{Selectors: nar.TSr})
+	if n, ok := wire.FindNotify(ps, wire.REKEY_SA); ok {
+		sa.e.log.Info("Child SA rekeyed by the peer", "vpn", sa.peer.VPN, "old", spiHexBytes(n.SPI), "new-in", spiHex(inSPI))
+	}
+	sa.answer(id, wire.CREATE_CHILD_SA, out)
+}
+
+// rekeyIKE answers an IKE SA rekey (§1.3.2, §2.18): the new IKE SA takes
+// over the Child SAs; the old one stays until the peer deletes it.
+func (sa *ikeSA) rekeyIKE(id uint32, offered *wire.SA, ni []byte, ke *wire.KE) {
+	spi, err := sa.e.newSPI()
+	if err != nil {
+		return
+	}
+	mine := make([]wire.Proposal, len(sa.peer.IKEOffer))
+	for i, p := range sa.peer.IKEOffer {
+		p.SPI = binary.BigEndian.AppendUint64(nil, spi)
+		mine[i] = p
+	}
+	sel, err := SelectIKE(offered.Proposals, mine)
+	if err != nil || len(sel.PeerSPI) != 8 {
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.NO_PROPOSAL_CHOSEN}})
+		return
+	}
+	if ke == nil || ke.Group != sel.KE.ID {
+		var d [2]byte
+		binary.BigEndian.PutUint16(d[:], uint16(sel.KE.ID))
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.INVALID_KE_PAYLOAD, Data: d[:]}})
+		return
+	}
+	kex, err := sel.KE.NewKeyExchange(sa.e.rand)
+	var gir []byte
+	if err == nil {
+		gir, err = kex.SharedSecret(ke.Data)
+	}
+	if err != nil {
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.INVALID_SYNTAX}})
+		return
+	}
+	defer clear(gir)
+	nr, err := sa.e.random(nonceSize)
+	if err != nil {
+		return
+	}
+	// The rekey's initiator is the new IKE SA's initiator (§2.18).
+	n := &ikeSA{e: sa.e, peer: sa.peer, initiator: false, spiI: binary.BigEndian.Uint64(sel.PeerSPI), spiR: spi,
+		local: sa.local, remote: sa.remote, natT: sa.natT, ni: append([]byte(nil), ni...), nr: nr,
+		group: sel.KE, suite: sel.Suite, state: stateEstablished, established: sa.e.clock.Now()}
+	skeyseed, err := keymat.RekeySKEYSEED(sa.suite.PRF, sa.keys.D, gir, n.ni, n.nr)
+	if err != nil {
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
+		return
+	}
+	if err := n.keysFromSKEYSEED(skeyseed); err != nil {
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
+		return
+	}
+	n.children, sa.children = sa.children, nil
+	sa.e.sas[spi] = n
+	sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.SA{Proposals: []wire.Proposal{sel.Proposal}},
+		&wire.Nonce{Data: nr}, &wire.KE{Group: sel.KE.ID, Data: kex.PublicKey()}})
+	sa.e.log.Info("IKE SA rekeyed by the peer", "gateway", sa.peer.Gateway, "new-spi", n.spiR)
+}
+
+func spiHexBytes(b []byte) string {
+	if len(b) != 4 {
+		return "-"
+	}
+	return spiHex(binary.BigEndian.Uint32(b))
+}
