@@ -100,7 +100,7 @@ type side struct {
 	espEnc             string
 }
 
-func newSide(t *testing.T, s side, p *pipe) (*Engine, *installs, *Peer) {
+func newSide(t testing.TB, s side, p *pipe) (*Engine, *installs, *Peer) {
 	t.Helper()
 	src := fmt.Sprintf(gatewayConfig, s.me, s.peer, s.group, s.ikeEnc, s.psk, s.espEnc)
 	tr, err := config.Parse("gw.conf", []byte(src), nil)
