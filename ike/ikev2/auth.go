@@ -68,6 +68,7 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 	}
 	sa.state, sa.established = stateEstablished, sa.e.clock.Now()
 	sa.expectID = 0
+	sa.startKeepalive()
 	sa.e.log.Info("IKE SA up", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "role", "initiator")
 	if t, ok := errorNotify(ps); ok {
 		sa.lastErr = "Child SA refused: " + t.String()
@@ -105,6 +106,7 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	}
 	sa.e.halfOpen--
 	sa.state, sa.established = stateEstablished, sa.e.clock.Now()
+	sa.startKeepalive()
 	sa.e.log.Info("IKE SA up", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "role", "responder")
 	myID := sa.localID()
 	authR, err := sa.authData(myID)
@@ -184,6 +186,7 @@ func (sa *ikeSA) installChild(weInitiated bool, suite keymat.ChildSuite, esn boo
 		return false
 	}
 	sa.children = append(sa.children, c)
+	sa.childTimers(c)
 	sa.e.log.Info("Child SA up", "vpn", sa.peer.VPN, "in", spiHex(inSPI), "out", spiHex(outSPI),
 		"encryption", suite.Encryption.Display, "udp", c.UDPEncapsulation)
 	return true

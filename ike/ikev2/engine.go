@@ -37,6 +37,16 @@ type Peer struct {
 	// NATTraversal sends and checks NAT detection (Junos: on unless
 	// no-nat-traversal); ForceNAT claims a NAT so ESP goes in UDP anyway.
 	NATTraversal, ForceNAT bool
+	// DPDInterval, when set, probes a peer quiet for that long;
+	// DPDThreshold unanswered probes declare it dead.
+	DPDInterval  time.Duration
+	DPDThreshold int
+	// Reinitiate: keep the tunnel up (establish-tunnels immediately): after
+	// a failure the SA is negotiated again.
+	Reinitiate bool
+	// IKELifetime and ChildLifetime are the proposals' lifetime-seconds
+	// (the first proposal's; 0: none).
+	IKELifetime, ChildLifetime time.Duration
 }
 
 // Transport sends an IKE message. The daemon's is UDP port 500 (4500 after
@@ -62,6 +72,7 @@ type Engine struct {
 	halfOpen int
 	// failures keeps the last IKE SAs that failed, with their reasons.
 	failures []SAInfo
+	closed   bool
 }
 
 // Config configures an Engine.

@@ -16,7 +16,7 @@ func FuzzHandleMessage(f *testing.F) {
 	f.Add([]byte{})
 	f.Add(make([]byte, 28))
 	p := &pipe{engines: map[netip.Addr]*Engine{}}
-	e, _, peer := newSide(f, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm"}, p)
+	e, _, peer := newSide(f, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm"}, p)
 	from := netip.AddrPortFrom(peer.Remote, 500)
 	to := netip.AddrPortFrom(peer.Local, 500)
 	f.Fuzz(func(t *testing.T, b []byte) {

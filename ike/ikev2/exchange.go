@@ -27,12 +27,20 @@ func (sa *ikeSA) handleResponse(msg *wire.Message, from, to netip.AddrPort) {
 		return
 	}
 	sa.answered()
+	sa.lastHeard = sa.e.clock.Now()
+	sa.probing = false
 	switch {
 	case sa.state == stateAuthSent && msg.Header.Exchange == wire.IKE_AUTH:
 		sa.handleAuthResponse(ps)
+	case msg.Header.Exchange == wire.CREATE_CHILD_SA && sa.rekey != nil:
+		sa.handleRekeyResponse(ps)
 	case msg.Header.Exchange == wire.INFORMATIONAL:
 		if sa.closing {
 			sa.close()
+		}
+		if c := sa.deleting; c != nil {
+			sa.deleting = nil
+			sa.removeChild(c.OutboundSPI)
 		}
 	}
 }
@@ -55,6 +63,7 @@ func (sa *ikeSA) handleRequest(msg *wire.Message, from, to netip.AddrPort) {
 		sa.e.log.Info("IKE request does not decrypt; dropped", "peer", from, "err", err)
 		return
 	}
+	sa.lastHeard = sa.e.clock.Now()
 	// Behind a NAT the peer's address or port may change; an
 	// authenticated request tells us where it is now (§2.23).
 	if sa.natT && from != sa.remote {
@@ -131,6 +140,7 @@ func (sa *ikeSA) sendDelete() {
 func (e *Engine) Close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.closed = true
 	for _, sa := range e.sas {
 		if sa.state == stateEstablished {
 			sa.sendDelete()

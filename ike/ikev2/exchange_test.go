@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"ipsecgw/clock"
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
 )
@@ -98,11 +99,13 @@ type side struct {
 	me, peer           int
 	group, ikeEnc, psk string
 	espEnc             string
+	extra              string      // more set commands
+	clock              clock.Clock // nil: the real one
 }
 
 func newSide(t testing.TB, s side, p *pipe) (*Engine, *installs, *Peer) {
 	t.Helper()
-	src := fmt.Sprintf(gatewayConfig, s.me, s.peer, s.group, s.ikeEnc, s.psk, s.espEnc)
+	src := fmt.Sprintf(gatewayConfig, s.me, s.peer, s.group, s.ikeEnc, s.psk, s.espEnc) + s.extra
 	tr, err := config.Parse("gw.conf", []byte(src), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +119,7 @@ func newSide(t testing.TB, s side, p *pipe) (*Engine, *installs, *Peer) {
 		t.Fatal(err)
 	}
 	inst := &installs{}
-	e := NewEngine(Config{Transport: p, Installer: inst})
+	e := NewEngine(Config{Transport: p, Installer: inst, Clock: s.clock})
 	e.AddPeer(peer)
 	p.mu.Lock()
 	p.engines[peer.Local] = e
@@ -149,8 +152,8 @@ func TestHandshake(t *testing.T) {
 		{"group31", "chacha20-poly1305", "chacha20-poly1305"},
 	} {
 		p := &pipe{engines: map[netip.Addr]*Engine{}}
-		a, ia, _ := newSide(t, side{1, 2, tc.group, tc.ikeEnc, "secret", tc.espEnc}, p)
-		b, ib, _ := newSide(t, side{2, 1, tc.group, tc.ikeEnc, "secret", tc.espEnc}, p)
+		a, ia, _ := newSide(t, side{me: 1, peer: 2, group: tc.group, ikeEnc: tc.ikeEnc, psk: "secret", espEnc: tc.espEnc}, p)
+		b, ib, _ := newSide(t, side{me: 2, peer: 1, group: tc.group, ikeEnc: tc.ikeEnc, psk: "secret", espEnc: tc.espEnc}, p)
 		if err := a.Initiate(netip.MustParseAddr("192.0.2.2")); err != nil {
 			t.Fatal(err)
 		}
@@ -177,8 +180,8 @@ func TestHandshake(t *testing.T) {
 
 func TestWrongPSKFails(t *testing.T) {
 	p := &pipe{engines: map[netip.Addr]*Engine{}}
-	a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "right", "aes-256-gcm"}, p)
-	b, ib, _ := newSide(t, side{2, 1, "group19", "aes-256-gcm", "wrong", "aes-256-gcm"}, p)
+	a, ia, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "right", espEnc: "aes-256-gcm"}, p)
+	b, ib, _ := newSide(t, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "wrong", espEnc: "aes-256-gcm"}, p)
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
 	deadline := time.Now().Add(3 * time.Second)
 	for {
@@ -213,8 +216,8 @@ func TestWrongPSKFails(t *testing.T) {
 
 func TestNoCommonProposal(t *testing.T) {
 	p := &pipe{engines: map[netip.Addr]*Engine{}}
-	a, _, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm"}, p)
-	b, _, _ := newSide(t, side{2, 1, "group20", "aes-128-cbc", "k", "aes-256-gcm"}, p)
+	a, _, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm"}, p)
+	b, _, _ := newSide(t, side{me: 2, peer: 1, group: "group20", ikeEnc: "aes-128-cbc", psk: "k", espEnc: "aes-256-gcm"}, p)
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
 	deadline := time.Now().Add(3 * time.Second)
 	for {

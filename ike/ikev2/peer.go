@@ -46,6 +46,18 @@ func PeerFromConfig(v *schema.VPN, local netip.Addr) (*Peer, error) {
 	p := &Peer{Gateway: g.Name, VPN: v.Name, Local: local, Remote: remote, PSK: psk,
 		IKEOffer: ikeOffer, ESPProposals: v.IKE.Policy.Proposals, PFSGroup: v.IKE.Policy.PFSGroup, Policy: policy,
 		NATTraversal: g.NATTraversal, ForceNAT: g.PacketEncapsulation}
+	if g.DPD != nil {
+		p.DPDInterval, p.DPDThreshold = g.DPD.Interval, g.DPD.Threshold
+	}
+	// establish-tunnels immediately keeps the tunnel up; so does
+	// on-traffic until traffic can trigger a negotiation.
+	p.Reinitiate = v.EstablishTunnels == "immediately" || v.EstablishTunnels == "on-traffic"
+	if len(g.Policy.Proposals) > 0 {
+		p.IKELifetime = g.Policy.Proposals[0].Lifetime
+	}
+	if len(v.IKE.Policy.Proposals) > 0 {
+		p.ChildLifetime = v.IKE.Policy.Proposals[0].Lifetime
+	}
 	if p.LocalID, err = identity(g.LocalIdentity); err != nil {
 		return nil, fmt.Errorf("ikev2: gateway %s local-identity: %w", g.Name, err)
 	}

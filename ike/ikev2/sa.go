@@ -65,7 +65,17 @@ type ikeSA struct {
 	pending   []byte
 	pendingID uint32
 	sends     int
+	maxSends  int
+	every     time.Duration // fixed retransmission spacing; 0: backoff
 	timer     clock.Timer
+	probing   bool // the outstanding request is a DPD probe
+
+	// lastHeard is when the peer last sent anything that authenticated:
+	// dead peer detection probes only a quiet peer.
+	lastHeard time.Time
+	timers    []clock.Timer // DPD and lifetime timers, stopped on close
+	rekey     *childRekey   // our CREATE_CHILD_SA in flight
+	deleting  *ChildSA      // the Child SA our DELETE in flight removes
 
 	// The peer's requests: the next expected ID and the cached answer to
 	// the last one, resent when the request comes again (§2.2).
@@ -117,22 +127,38 @@ func (sa *ikeSA) flags() wire.Flags {
 	return 0
 }
 
-// request sends a new request and arms its retransmission.
+// request sends a new request and arms its retransmission with the
+// standard backoff.
 func (sa *ikeSA) request(b []byte, id uint32) {
+	sa.requestEvery(b, id, 0, maxSends)
+}
+
+// requestEvery sends a request retransmitted every `every` (0: the doubling
+// backoff) up to max sends; a DPD probe uses the configured interval and
+// threshold.
+func (sa *ikeSA) requestEvery(b []byte, id uint32, every time.Duration, max int) {
 	sa.pending, sa.pendingID, sa.sends = b, id, 0
+	sa.every, sa.maxSends = every, max
 	sa.resend()
 }
 
 func (sa *ikeSA) resend() {
-	if sa.sends >= maxSends {
-		sa.fail("peer unreachable: no answer to %d transmissions", sa.sends)
+	if sa.sends >= sa.maxSends {
+		if sa.probing {
+			sa.fail("peer dead: no answer to %d dead peer detection probes", sa.sends)
+		} else {
+			sa.fail("peer unreachable: no answer to %d transmissions", sa.sends)
+		}
 		return
 	}
 	sa.sends++
 	if err := sa.e.transport.Send(sa.pending, sa.local, sa.remote); err != nil {
 		sa.e.log.Debug("IKE send", "peer", sa.remote, "err", err)
 	}
-	wait := firstRetransmit << (sa.sends - 1)
+	wait := sa.every
+	if wait == 0 {
+		wait = firstRetransmit << (sa.sends - 1)
+	}
 	id := sa.pendingID
 	sa.timer = sa.e.clock.AfterFunc(wait, func() {
 		sa.e.mu.Lock()
@@ -169,9 +195,17 @@ func (sa *ikeSA) fail(format string, args ...any) {
 }
 
 func (sa *ikeSA) close() {
+	if sa.state == stateDead {
+		return
+	}
 	if sa.timer != nil {
 		sa.timer.Stop()
 	}
+	for _, t := range sa.timers {
+		t.Stop()
+	}
+	sa.timers = nil
+	sa.e.reinitiateLater(sa)
 	for _, c := range sa.children {
 		sa.e.installer.RemoveChild(sa.peer.VPN, c)
 	}

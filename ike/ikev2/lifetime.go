@@ -1,0 +1,237 @@
+package ikev2
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"ipsecgw/ike/transform"
+	"ipsecgw/ike/wire"
+)
+
+// Keeping an IKE SA alive: dead peer detection, Child SA rekeying before
+// the lifetime runs out (make-before-break), and negotiating again after a
+// failure when the tunnel is to stay up.
+
+// reinitiateDelay is how long after a failure a kept-up tunnel is tried
+// again (and again, each attempt with its own retransmissions).
+const reinitiateDelay = 5 * time.Second
+
+// startKeepalive arms DPD and the Child SA lifetime once the IKE SA is up.
+func (sa *ikeSA) startKeepalive() {
+	sa.lastHeard = sa.e.clock.Now()
+	if sa.peer.DPDInterval > 0 {
+		sa.armDPD()
+	}
+}
+
+func (sa *ikeSA) armDPD() {
+	t := sa.e.clock.AfterFunc(sa.peer.DPDInterval, func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		if sa.state != stateEstablished {
+			return
+		}
+		if sa.pending == nil && sa.e.clock.Now().Sub(sa.lastHeard) >= sa.peer.DPDInterval {
+			sa.probe()
+		}
+		sa.armDPD()
+	})
+	sa.timers = append(sa.timers, t)
+}
+
+// probe sends a liveness check: an empty INFORMATIONAL request (§1.4),
+// retransmitted every DPD interval up to the threshold.
+func (sa *ikeSA) probe() {
+	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.INFORMATIONAL,
+		Flags: sa.flags(), MessageID: sa.nextID}}
+	b, err := sa.out.seal(msg, nil)
+	if err != nil {
+		return
+	}
+	threshold := sa.peer.DPDThreshold
+	if threshold <= 0 {
+		threshold = 5
+	}
+	sa.probing = true
+	sa.requestEvery(b, sa.nextID, sa.peer.DPDInterval, threshold)
+}
+
+// childTimers schedules the rekey of a new Child SA at its soft lifetime
+// and its removal at the hard one. The soft lifetime is 85-90 % of the
+// hard one on the IKE SA's initiator and 90-95 % on the responder, so the
+// two sides seldom rekey at once (RFC 7296 §2.8.1's collisions).
+func (sa *ikeSA) childTimers(c *ChildSA) {
+	life := sa.peer.ChildLifetime
+	if life <= 0 {
+		return
+	}
+	lo := 0.85
+	if !sa.initiator {
+		lo = 0.90
+	}
+	soft := time.Duration(float64(life) * (lo + 0.05*rand.Float64()))
+	sa.timers = append(sa.timers,
+		sa.e.clock.AfterFunc(soft, func() {
+			sa.e.mu.Lock()
+			defer sa.e.mu.Unlock()
+			if sa.state == stateEstablished && sa.hasChild(c) {
+				sa.startRekey(c)
+			}
+		}),
+		sa.e.clock.AfterFunc(life, func() {
+			sa.e.mu.Lock()
+			defer sa.e.mu.Unlock()
+			if sa.hasChild(c) {
+				sa.e.log.Warn("Child SA hard lifetime reached without a rekey; removed", "vpn", sa.peer.VPN, "in", spiHex(c.InboundSPI))
+				sa.removeChild(c.OutboundSPI)
+			}
+		}))
+}
+
+func (sa *ikeSA) hasChild(c *ChildSA) bool {
+	for _, x := range sa.children {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// childRekey is our CREATE_CHILD_SA rekeying old.
+type childRekey struct {
+	old   *ChildSA
+	inSPI uint32
+	offer []wire.Proposal
+	ni    []byte
+	kex   transform.KeyExchange
+	tsi   []wire.TrafficSelector
+	tsr   []wire.TrafficSelector
+}
+
+// startRekey sends CREATE_CHILD_SA with REKEY_SA for c (§1.3.3).
+func (sa *ikeSA) startRekey(c *ChildSA) {
+	if sa.pending != nil {
+		// One exchange at a time: try again shortly.
+		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(time.Second, func() {
+			sa.e.mu.Lock()
+			defer sa.e.mu.Unlock()
+			if sa.state == stateEstablished && sa.hasChild(c) {
+				sa.startRekey(c)
+			}
+		}))
+		return
+	}
+	inSPI, err := sa.e.installer.AllocateSPI()
+	if err != nil {
+		return
+	}
+	offer, err := ESPOffer(sa.peer.ESPProposals, sa.peer.PFSGroup, inSPI)
+	if err != nil {
+		return
+	}
+	ni, err := sa.e.random(nonceSize)
+	if err != nil {
+		return
+	}
+	r := &childRekey{old: c, inSPI: inSPI, offer: offer, ni: ni}
+	for _, p := range c.LocalTS {
+		r.tsi = append(r.tsi, PrefixSelector(p))
+	}
+	for _, p := range c.RemoteTS {
+		r.tsr = append(r.tsr, PrefixSelector(p))
+	}
+	inner := []wire.Payload{&wire.Notify{Protocol: wire.ProtocolESP, SPI: spiBytes(c.InboundSPI), Type: wire.REKEY_SA},
+		&wire.SA{Proposals: offer}, &wire.Nonce{Data: ni}}
+	if sa.peer.PFSGroup != "" {
+		g, ok := transform.LookupKeyword(transform.IPsec, transform.TypeKE, sa.peer.PFSGroup)
+		if !ok {
+			return
+		}
+		if r.kex, err = g.NewKeyExchange(sa.e.rand); err != nil {
+			return
+		}
+		inner = append(inner, &wire.KE{Group: g.ID, Data: r.kex.PublicKey()})
+	}
+	inner = append(inner, &wire.TSi{Selectors: r.tsi}, &wire.TSr{Selectors: r.tsr})
+	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.CREATE_CHILD_SA,
+		Flags: sa.flags(), MessageID: sa.nextID}}
+	b, err := sa.out.seal(msg, inner)
+	if err != nil {
+		return
+	}
+	sa.rekey = r
+	sa.e.log.Info("rekeying Child SA", "vpn", sa.peer.VPN, "old-in", spiHex(c.InboundSPI))
+	sa.request(b, sa.nextID)
+}
+
+// handleRekeyResponse installs the new Child SA, then deletes the old one
+// (make-before-break: the old SA keeps receiving until the DELETE).
+func (sa *ikeSA) handleRekeyResponse(ps []wire.Payload) {
+	r := sa.rekey
+	sa.rekey = nil
+	if t, ok := errorNotify(ps); ok {
+		sa.e.log.Warn("Child SA rekey refused; the old SA stays until its hard lifetime", "vpn", sa.peer.VPN, "reason", t)
+		return
+	}
+	chosen, okSA := wire.Find[*wire.SA](ps)
+	nr, okN := wire.Find[*wire.Nonce](ps)
+	tsi, okI := wire.Find[*wire.TSi](ps)
+	tsr, okR := wire.Find[*wire.TSr](ps)
+	if !okSA || !okN || !okI || !okR {
+		sa.e.log.Warn("Child SA rekey answer incomplete", "vpn", sa.peer.VPN)
+		return
+	}
+	sel, err := CheckESPChosen(r.offer, chosen.Proposals, wire.CREATE_CHILD_SA)
+	if err != nil {
+		sa.e.log.Warn("Child SA rekey answer refused", "vpn", sa.peer.VPN, "err", err)
+		return
+	}
+	var gir []byte
+	if r.kex != nil {
+		ke, ok := wire.Find[*wire.KE](ps)
+		if !ok {
+			return
+		}
+		if gir, err = r.kex.SharedSecret(ke.Data); err != nil {
+			return
+		}
+		defer clear(gir)
+	}
+	if !sa.installChild(true, sel.Suite, sel.ESN, r.inSPI, sel.PeerSPI, tsi.Selectors, tsr.Selectors, gir, r.ni, nr.Data) {
+		return
+	}
+	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.INFORMATIONAL,
+		Flags: sa.flags(), MessageID: sa.nextID}}
+	b, err := sa.out.seal(msg, []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: []uint32{r.old.InboundSPI}}})
+	if err != nil {
+		return
+	}
+	sa.deleting = r.old
+	sa.request(b, sa.nextID)
+}
+
+// reinitiateLater negotiates a kept-up tunnel again after its IKE SA ended,
+// unless another IKE SA to the peer is up (a rekeyed one) or the engine is
+// shutting down.
+func (e *Engine) reinitiateLater(sa *ikeSA) {
+	if e.closed || !sa.peer.Reinitiate || sa.closing {
+		return
+	}
+	p := sa.peer
+	e.clock.AfterFunc(reinitiateDelay, func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.closed {
+			return
+		}
+		for _, o := range e.sas {
+			if o.peer == p && o.state != stateDead {
+				return
+			}
+		}
+		e.log.Info("negotiating the tunnel again", "gateway", p.Gateway)
+		if err := e.initiate(p); err != nil {
+			e.log.Warn("re-initiation", "gateway", p.Gateway, "err", err)
+		}
+	})
+}

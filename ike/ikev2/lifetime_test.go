@@ -1,0 +1,128 @@
+package ikev2
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"ipsecgw/clock"
+)
+
+func (i *installs) counts() (installed, removed int) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return len(i.children), i.removed
+}
+
+// eventually polls cond (real time; the exchanges run on goroutines).
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestChildRekeyAtSoftLifetime: with lifetime-seconds 180 the initiator
+// rekeys the Child SA before 180 s (make-before-break: new SA installed,
+// then the old one deleted on both sides), and the new Child SA's keys
+// pair up like the first one's.
+func TestChildRekeyAtSoftLifetime(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	life := "set security ipsec proposal ip1 lifetime-seconds 180\n"
+	a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", life, clk}, p)
+	b, ib, _ := newSide(t, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", life, clk}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	waitUp(t, a)
+	waitUp(t, b)
+	clk.Advance(162 * time.Second) // past the initiator's soft lifetime (153-162 s), not the responder's
+	eventually(t, "the rekey", func() bool {
+		ni, nr := ia.counts()
+		mi, mr := ib.counts()
+		return ni == 2 && nr == 1 && mi == 2 && mr == 1
+	})
+	ca, cb := ia.get()[1], ib.get()[1]
+	if ca.OutboundSPI != cb.InboundSPI || cb.OutboundSPI != ca.InboundSPI || string(ca.Outbound.Encryption) != string(cb.Inbound.Encryption) {
+		t.Fatalf("rekeyed Child SAs do not pair: %+v %+v", ca, cb)
+	}
+	if string(ca.Outbound.Encryption) == string(ia.get()[0].Outbound.Encryption) {
+		t.Fatal("the rekeyed Child SA reuses the old keys")
+	}
+	for _, e := range []*Engine{a, b} {
+		if sas := e.SAs(); len(sas) != 1 || sas[0].Children != 1 {
+			t.Fatalf("after the rekey: %+v", sas)
+		}
+	}
+	a.Close()
+	p.wg.Wait()
+	b.Close()
+}
+
+// TestDeadPeerDetection: with dead-peer-detection interval 10 threshold 3,
+// a peer that stops answering is declared dead after three unanswered
+// probes, its Child SA removed; with establish-tunnels immediately the
+// tunnel is negotiated again once the peer is back.
+func TestDeadPeerDetection(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	dpd := "set security ike gateway gw dead-peer-detection always-send\n" +
+		"set security ike gateway gw dead-peer-detection interval 10\n" +
+		"set security ike gateway gw dead-peer-detection threshold 3\n" +
+		"set security ipsec vpn vpn1 establish-tunnels immediately\n"
+	a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", dpd, clk}, p)
+	_, _, _ = newSide(t, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", "", clk}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	waitUp(t, a)
+	// An answered probe keeps the SA.
+	clk.Advance(11 * time.Second)
+	p.wg.Wait()
+	if sas := a.SAs(); len(sas) != 1 || sas[0].State != "UP" {
+		t.Fatalf("SA lost while the peer answers: %+v", sas)
+	}
+	// The peer goes silent.
+	p.mu.Lock()
+	p.drop = func([]byte) bool { return true }
+	p.mu.Unlock()
+	for i := 0; i < 6; i++ {
+		clk.Advance(10 * time.Second)
+		p.wg.Wait()
+	}
+	if _, removed := ia.counts(); removed != 1 {
+		t.Fatalf("Child SA not removed after the peer died (removed %d): %+v", removed, a.SAs())
+	}
+	a.mu.Lock()
+	reason := a.failures[len(a.failures)-1].LastError
+	a.mu.Unlock()
+	if reason != "peer dead: no answer to 3 dead peer detection probes" {
+		t.Fatalf("reason %q", reason)
+	}
+	// The peer returns; a re-initiation brings the tunnel back.
+	p.mu.Lock()
+	p.drop = nil
+	p.mu.Unlock()
+	for i := 0; i < 20 && len(upSAs(a)) == 0; i++ {
+		clk.Advance(4 * time.Second)
+		p.wg.Wait()
+		time.Sleep(5 * time.Millisecond)
+	}
+	if len(upSAs(a)) == 0 {
+		t.Fatalf("tunnel not re-established: %+v", a.SAs())
+	}
+	if installed, _ := ia.counts(); installed < 2 {
+		t.Fatalf("no new Child SA after re-initiation (%d installed)", installed)
+	}
+}
+
+func upSAs(e *Engine) []SAInfo {
+	var out []SAInfo
+	for _, s := range e.SAs() {
+		if s.State == "UP" && s.Children == 1 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
