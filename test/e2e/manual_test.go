@@ -68,7 +68,7 @@ func (tp *topology) ping(from, to string, size int) {
 	}
 	out, err := tp.net.Try(from, append(args, to)...)
 	if err != nil || !strings.Contains(out, " 0% packet loss") {
-		t.Fatalf("ping %s → %s (size %d) failed: %v\n%s\ngw1:\n%s\ngw2:\n%s", from, to, size, err, out, tp.logOf(tp.gws[0]), tp.logOf(tp.gws[1]))
+		t.Fatalf("ping %s → %s (size %d) failed: %v\n%s\ngw1:\n%s\ngw2:\n%s\n%s", from, to, size, err, out, tp.logOf(tp.gws[0]), tp.logOf(tp.gws[1]), tp.counters())
 	}
 }
 
@@ -191,4 +191,19 @@ func (tp *topology) quiesce() [2]daemon.Status {
 
 func packets(s [2]daemon.Status) [4]uint64 {
 	return [4]uint64{s[0].Global.EncryptedPackets, s[0].Global.DecryptedPackets, s[1].Global.EncryptedPackets, s[1].Global.DecryptedPackets}
+}
+
+// counters describes both gateways' data plane counters, for failure
+// messages (a lost packet is always counted somewhere, or it was lost
+// outside ipsecgw).
+func (tp *topology) counters() string {
+	var b strings.Builder
+	for _, g := range tp.gws {
+		if g == nil || g.cmd.ProcessState != nil {
+			continue
+		}
+		st := tp.status(g)
+		fmt.Fprintf(&b, "%s counters: %+v\n", g.name, st.Global)
+	}
+	return b.String()
 }
