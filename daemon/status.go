@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"ipsecgw/dataplane"
+	"ipsecgw/ike/ikev2"
 )
 
 // SAStatus is one SA in the status file.
@@ -27,6 +28,10 @@ type SAStatus struct {
 type Status struct {
 	Global dataplane.Stats `json:"global"`
 	SAs    []SAStatus      `json:"sas"`
+	// IKE lists the IKE SAs, and Failures the last negotiations that
+	// failed with their reasons.
+	IKE      []ikev2.SAInfo `json:"ike-sas,omitempty"`
+	Failures []ikev2.SAInfo `json:"ike-failures,omitempty"`
 }
 
 // Status collects the current counters.
@@ -36,6 +41,9 @@ func (d *Daemon) Status() Status {
 		return s
 	}
 	s.Global = d.engine.Stats.Snapshot()
+	if d.ike != nil {
+		s.IKE, s.Failures = d.ike.SAs(), d.ike.Failures()
+	}
 	for _, sa := range d.engine.InboundSAs() {
 		s.SAs = append(s.SAs, SAStatus{VPN: sa.VPN, Direction: "inbound", SPI: fmt.Sprintf("%#08x", sa.SPI()), Tunnel: sa.Tunnel(),
 			Local: sa.Local.String(), Remote: sa.Remote.String(), Sequence: sa.Sequence(), Counters: sa.Counters.Snapshot()})

@@ -215,3 +215,12 @@ type SAInfo struct {
 func (p *Peer) espOffer(spi uint32) ([]wire.Proposal, error) {
 	return ESPOffer(p.ESPProposals, "", spi)
 }
+
+// Failures returns the last IKE SAs that failed, oldest first, each with
+// its reason (shown by "show security ike security-associations detail"
+// and "show security ipsec inactive-tunnels").
+func (e *Engine) Failures() []SAInfo {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]SAInfo(nil), e.failures...)
+}
