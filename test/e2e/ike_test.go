@@ -12,6 +12,12 @@ import (
 // ikeConfig is gateway i's (0 or 1) configuration of a route-based VPN
 // negotiated with IKEv2 and a pre-shared key, in the seed 004 shape.
 func ikeConfig(i int, ikeEnc, group, espEnc, psk string) string {
+	return ikeConfigAuth(i, ikeEnc, "sha-256", group, espEnc, "", psk)
+}
+
+// ikeConfigAuth is ikeConfig with the IKE authentication-algorithm and an
+// IPsec authentication-algorithm ("" for AEAD).
+func ikeConfigAuth(i int, ikeEnc, ikeAuth, group, espEnc, espAuth, psk string) string {
 	me, peer := i+1, 2-i
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -24,7 +30,7 @@ func ikeConfig(i int, ikeEnc, group, espEnc, psk string) string {
 	w("set routing-options static route 2001:db8:%d::/64 next-hop st0.1", peer)
 	w("set security ike proposal ike_prop authentication-method pre-shared-keys")
 	w("set security ike proposal ike_prop dh-group %s", group)
-	w("set security ike proposal ike_prop authentication-algorithm sha-256")
+	w("set security ike proposal ike_prop authentication-algorithm %s", ikeAuth)
 	w("set security ike proposal ike_prop encryption-algorithm %s", ikeEnc)
 	w("set security ike policy ike_policy mode main")
 	w("set security ike policy ike_policy proposals ike_prop")
@@ -35,6 +41,9 @@ func ikeConfig(i int, ikeEnc, group, espEnc, psk string) string {
 	w("set security ike gateway ike_gw version v2-only")
 	w("set security ipsec proposal ipsec_prop protocol esp")
 	w("set security ipsec proposal ipsec_prop encryption-algorithm %s", espEnc)
+	if espAuth != "" {
+		w("set security ipsec proposal ipsec_prop authentication-algorithm %s", espAuth)
+	}
 	w("set security ipsec policy ipsec_policy proposals ipsec_prop")
 	w("set security ipsec vpn ipsec_vpn bind-interface st0.1")
 	w("set security ipsec vpn ipsec_vpn ike gateway ike_gw")

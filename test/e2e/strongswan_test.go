@@ -18,15 +18,18 @@ func TestIKEv2WithStrongSwan(t *testing.T) {
 	netns.RequireRoot(t)
 	strongswan.Require(t)
 	for _, tc := range []struct {
-		name             string
-		ikeEnc, group    string // ipsecgw keywords
-		espEnc           string
-		ssIKE, ssESP     string // strongSwan proposals
-		ipsecgwInitiates bool
+		name                   string
+		ikeEnc, ikeAuth, group string // ipsecgw keywords
+		espEnc, espAuth        string
+		ssIKE, ssESP           string // strongSwan proposals
+		ipsecgwInitiates       bool
 	}{
-		{"ipsecgw-initiates-aes256-sha256-modp2048-aes256gcm16", "aes-256-cbc", "group14", "aes-256-gcm", "aes256-sha256-modp2048", "aes256gcm16", true},
-		{"strongswan-initiates-aes256gcm16-ecp256-aes128gcm16", "aes-256-gcm", "group19", "aes-128-gcm", "aes256gcm16-prfsha256-ecp256", "aes128gcm16", false},
-		{"ipsecgw-initiates-x25519-chacha20poly1305", "chacha20-poly1305", "group31", "chacha20-poly1305", "chacha20poly1305-prfsha256-x25519", "chacha20poly1305", true},
+		{"ipsecgw-initiates-aes256-sha256-modp2048-aes256gcm16", "aes-256-cbc", "sha-256", "group14", "aes-256-gcm", "", "aes256-sha256-modp2048", "aes256gcm16", true},
+		{"strongswan-initiates-aes256gcm16-ecp256-aes128gcm16", "aes-256-gcm", "sha-256", "group19", "aes-128-gcm", "", "aes256gcm16-prfsha256-ecp256", "aes128gcm16", false},
+		{"ipsecgw-initiates-x25519-chacha20poly1305", "chacha20-poly1305", "sha-256", "group31", "chacha20-poly1305", "", "chacha20poly1305-prfsha256-x25519", "chacha20poly1305", true},
+		{"strongswan-initiates-aes256gcm16-prfsha384-ecp384-aes256-sha256", "aes-256-gcm", "sha-384", "group20", "aes-256-cbc", "hmac-sha-256-128", "aes256gcm16-prfsha384-ecp384", "aes256-sha256", false},
+		{"ipsecgw-initiates-aes128-sha256-x25519-3des-sha1", "aes-128-cbc", "sha-256", "group31", "3des-cbc", "hmac-sha1-96", "aes128-sha256-x25519", "3des-sha1", true},
+		{"strongswan-initiates-3des-sha1-modp1024-aes256gcm16", "3des-cbc", "sha1", "group2", "aes-256-gcm", "", "3des-sha1-modp1024", "aes256gcm16", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := newTopology(t)
@@ -39,7 +42,7 @@ func TestIKEv2WithStrongSwan(t *testing.T) {
 			if !tc.ipsecgwInitiates {
 				start = "start"
 			}
-			cfg := ikeConfig(0, tc.ikeEnc, tc.group, tc.espEnc, "test123")
+			cfg := ikeConfigAuth(0, tc.ikeEnc, tc.ikeAuth, tc.group, tc.espEnc, tc.espAuth, "test123")
 			if !tc.ipsecgwInitiates {
 				cfg = strings.Replace(cfg, "establish-tunnels immediately", "establish-tunnels responder-only", 1)
 			}
