@@ -183,19 +183,7 @@ func TestWrongPSKFails(t *testing.T) {
 	a, ia, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "right", espEnc: "aes-256-gcm"}, p)
 	b, ib, _ := newSide(t, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "wrong", espEnc: "aes-256-gcm"}, p)
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		a.mu.Lock()
-		n := len(a.failures)
-		a.mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("initiator did not fail")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventually(t, "the initiator's failure", func() bool { return len(a.Failures()) > 0 })
 	p.wg.Wait()
 	if len(ia.get())+len(ib.get()) != 0 {
 		t.Fatal("a Child SA was installed with a wrong key")
@@ -219,19 +207,7 @@ func TestNoCommonProposal(t *testing.T) {
 	a, _, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm"}, p)
 	b, _, _ := newSide(t, side{me: 2, peer: 1, group: "group20", ikeEnc: "aes-128-cbc", psk: "k", espEnc: "aes-256-gcm"}, p)
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		a.mu.Lock()
-		n := len(a.failures)
-		a.mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("initiator did not fail")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventually(t, "the initiator's failure", func() bool { return len(a.Failures()) > 0 })
 	p.wg.Wait()
 	b.mu.Lock()
 	defer b.mu.Unlock()
