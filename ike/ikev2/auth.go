@@ -69,6 +69,7 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 	sa.state, sa.established = stateEstablished, sa.e.clock.Now()
 	sa.expectID = 0
 	sa.startKeepalive()
+	sa.ikeTimers()
 	sa.e.log.Info("IKE SA up", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "role", "initiator")
 	if t, ok := errorNotify(ps); ok {
 		sa.lastErr = "Child SA refused: " + t.String()
@@ -107,6 +108,7 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	sa.e.halfOpen--
 	sa.state, sa.established = stateEstablished, sa.e.clock.Now()
 	sa.startKeepalive()
+	sa.ikeTimers()
 	sa.e.log.Info("IKE SA up", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "role", "responder")
 	myID := sa.localID()
 	authR, err := sa.authData(myID)
@@ -185,6 +187,7 @@ func (sa *ikeSA) installChild(weInitiated bool, suite keymat.ChildSuite, esn boo
 		sa.e.log.Error("Child SA install", "gateway", sa.peer.Gateway, "err", err)
 		return false
 	}
+	c.born = sa.e.clock.Now()
 	sa.children = append(sa.children, c)
 	sa.childTimers(c)
 	sa.e.log.Info("Child SA up", "vpn", sa.peer.VPN, "in", spiHex(inSPI), "out", spiHex(outSPI),

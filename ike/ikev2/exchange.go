@@ -34,6 +34,8 @@ func (sa *ikeSA) handleResponse(msg *wire.Message, from, to netip.AddrPort) {
 		sa.handleAuthResponse(ps)
 	case msg.Header.Exchange == wire.CREATE_CHILD_SA && sa.rekey != nil:
 		sa.handleRekeyResponse(ps)
+	case msg.Header.Exchange == wire.CREATE_CHILD_SA && sa.ikeRekey != nil:
+		sa.handleIKERekeyResponse(ps)
 	case msg.Header.Exchange == wire.INFORMATIONAL:
 		if sa.closing {
 			sa.close()

@@ -2,6 +2,7 @@ package ikev2
 
 import (
 	"net/netip"
+	"time"
 
 	"ipsecgw/ike/keymat"
 	"ipsecgw/ike/transform"
@@ -31,4 +32,6 @@ type ChildSA struct {
 	UDPEncapsulation      bool
 	LocalPort, RemotePort uint16
 	LocalTS, RemoteTS     []netip.Prefix
+
+	born time.Time // when installed: lifetimes count from here
 }

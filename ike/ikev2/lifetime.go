@@ -1,8 +1,11 @@
 package ikev2
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"time"
+
+	"ipsecgw/ike/keymat"
 
 	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
@@ -70,6 +73,10 @@ func (sa *ikeSA) childTimers(c *ChildSA) {
 		lo = 0.90
 	}
 	soft := time.Duration(float64(life) * (lo + 0.05*rand.Float64()))
+	// Lifetimes run from the Child SA's birth, also when a rekeyed IKE SA
+	// takes it over.
+	age := sa.e.clock.Now().Sub(c.born)
+	soft, life = max(soft-age, 0), max(life-age, 0)
 	sa.timers = append(sa.timers,
 		sa.e.clock.AfterFunc(soft, func() {
 			sa.e.mu.Lock()
@@ -234,4 +241,129 @@ func (e *Engine) reinitiateLater(sa *ikeSA) {
 			e.log.Warn("re-initiation", "gateway", p.Gateway, "err", err)
 		}
 	})
+}
+
+// ikeTimers rekeys the IKE SA before its lifetime ends: the original
+// initiator at 85-90 %, the responder only at 95-98 % (should the
+// initiator not), which keeps simultaneous rekeys rare.
+func (sa *ikeSA) ikeTimers() {
+	life := sa.peer.IKELifetime
+	if life <= 0 {
+		return
+	}
+	lo, span := 0.85, 0.05
+	if !sa.initiator {
+		lo, span = 0.95, 0.03
+	}
+	soft := time.Duration(float64(life) * (lo + span*rand.Float64()))
+	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(soft, func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		if sa.state == stateEstablished {
+			sa.startIKERekey()
+		}
+	}))
+}
+
+// ikeRekey is our CREATE_CHILD_SA rekeying the IKE SA (§1.3.2).
+type ikeRekey struct {
+	spi   uint64
+	offer []wire.Proposal
+	kex   transform.KeyExchange
+	group *transform.Transform
+	ni    []byte
+}
+
+func (sa *ikeSA) startIKERekey() {
+	if sa.pending != nil || sa.rekey != nil || sa.ikeRekey != nil {
+		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(time.Second, func() {
+			sa.e.mu.Lock()
+			defer sa.e.mu.Unlock()
+			if sa.state == stateEstablished {
+				sa.startIKERekey()
+			}
+		}))
+		return
+	}
+	spi, err := sa.e.newSPI()
+	if err != nil {
+		return
+	}
+	offer := make([]wire.Proposal, len(sa.peer.IKEOffer))
+	for i, p := range sa.peer.IKEOffer {
+		p.SPI = binary.BigEndian.AppendUint64(nil, spi)
+		offer[i] = p
+	}
+	group, err := firstGroup(offer)
+	if err != nil {
+		return
+	}
+	kex, err := group.NewKeyExchange(sa.e.rand)
+	if err != nil {
+		return
+	}
+	ni, err := sa.e.random(nonceSize)
+	if err != nil {
+		return
+	}
+	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.CREATE_CHILD_SA,
+		Flags: sa.flags(), MessageID: sa.nextID}}
+	b, err := sa.out.seal(msg, []wire.Payload{&wire.SA{Proposals: offer}, &wire.Nonce{Data: ni}, &wire.KE{Group: group.ID, Data: kex.PublicKey()}})
+	if err != nil {
+		return
+	}
+	sa.ikeRekey = &ikeRekey{spi: spi, offer: offer, kex: kex, group: group, ni: ni}
+	sa.e.sas[spi] = sa // reserve the SPI until the new SA takes it
+	sa.e.log.Info("rekeying IKE SA", "gateway", sa.peer.Gateway)
+	sa.request(b, sa.nextID)
+}
+
+// handleIKERekeyResponse makes the new IKE SA, moves the Child SAs to it
+// and deletes the old one.
+func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
+	r := sa.ikeRekey
+	sa.ikeRekey = nil
+	delete(sa.e.sas, r.spi)
+	if t, ok := errorNotify(ps); ok {
+		sa.e.log.Warn("IKE SA rekey refused", "gateway", sa.peer.Gateway, "reason", t)
+		return
+	}
+	chosen, okSA := wire.Find[*wire.SA](ps)
+	nr, okN := wire.Find[*wire.Nonce](ps)
+	ke, okKE := wire.Find[*wire.KE](ps)
+	if !okSA || !okN || !okKE {
+		return
+	}
+	sel, err := CheckIKEChosen(r.offer, chosen.Proposals)
+	if err != nil || len(sel.PeerSPI) != 8 || ke.Group != r.group.ID {
+		sa.e.log.Warn("IKE SA rekey answer refused", "gateway", sa.peer.Gateway, "err", err)
+		return
+	}
+	gir, err := r.kex.SharedSecret(ke.Data)
+	if err != nil {
+		return
+	}
+	defer clear(gir)
+	n := &ikeSA{e: sa.e, peer: sa.peer, initiator: true, spiI: r.spi, spiR: binary.BigEndian.Uint64(sel.PeerSPI),
+		local: sa.local, remote: sa.remote, natT: sa.natT, ni: r.ni, nr: append([]byte(nil), nr.Data...),
+		group: r.group, suite: sel.Suite, state: stateEstablished, established: sa.e.clock.Now()}
+	skeyseed, err := keymat.RekeySKEYSEED(sa.suite.PRF, sa.keys.D, gir, n.ni, n.nr)
+	if err != nil || n.keysFromSKEYSEED(skeyseed) != nil {
+		return
+	}
+	sa.handOver(n)
+	sa.e.sas[r.spi] = n
+	sa.e.log.Info("IKE SA rekeyed", "gateway", sa.peer.Gateway)
+	sa.sendDelete()
+}
+
+// handOver moves the Child SAs to the IKE SA that replaces this one and
+// starts the new SA's timers.
+func (sa *ikeSA) handOver(n *ikeSA) {
+	n.children, sa.children = sa.children, nil
+	n.startKeepalive()
+	n.ikeTimers()
+	for _, c := range n.children {
+		n.childTimers(c)
+	}
 }

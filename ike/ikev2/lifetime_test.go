@@ -126,3 +126,39 @@ func upSAs(e *Engine) []SAInfo {
 	}
 	return out
 }
+
+// TestIKERekeyAtSoftLifetime: with an IKE lifetime-seconds of 180 the
+// initiator rekeys the IKE SA; both sides end with one IKE SA under new
+// SPIs that still carries the Child SA, and the old IKE SA is deleted
+// without taking the Child SA with it.
+func TestIKERekeyAtSoftLifetime(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	life := "set security ike proposal p1 lifetime-seconds 180\n"
+	a, ia, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", extra: life, clock: clk}, p)
+	b, ib, _ := newSide(t, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", extra: life, clock: clk}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	first := waitUp(t, a)
+	waitUp(t, b)
+	clk.Advance(162 * time.Second)
+	eventually(t, "the IKE rekey", func() bool {
+		sas, sbs := a.SAs(), b.SAs()
+		return len(sas) == 1 && len(sbs) == 1 && sas[0].InitiatorSPI != first.InitiatorSPI &&
+			sas[0].InitiatorSPI == sbs[0].InitiatorSPI && sas[0].ResponderSPI == sbs[0].ResponderSPI
+	})
+	p.wg.Wait()
+	for _, e := range []*Engine{a, b} {
+		if sas := e.SAs(); sas[0].Children != 1 || sas[0].State != "UP" {
+			t.Fatalf("after the IKE rekey: %+v", sas)
+		}
+	}
+	for _, i := range []*installs{ia, ib} {
+		if installed, removed := i.counts(); installed != 1 || removed != 0 {
+			t.Fatalf("the IKE rekey touched the Child SA: installed %d removed %d", installed, removed)
+		}
+	}
+	// The new IKE SA works: a DELETE of it is answered and removes all.
+	a.Close()
+	p.wg.Wait()
+	b.Close()
+}

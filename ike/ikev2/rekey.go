@@ -145,9 +145,8 @@ func (sa *ikeSA) rekeyIKE(id uint32, offered *wire.SA, ni []byte, ke *wire.KE) {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
 		return
 	}
-	n.children, sa.children = sa.children, nil
+	sa.handOver(n)
 	sa.e.sas[spi] = n
-	n.startKeepalive()
 	sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.SA{Proposals: []wire.Proposal{sel.Proposal}},
 		&wire.Nonce{Data: nr}, &wire.KE{Group: sel.KE.ID, Data: kex.PublicKey()}})
 	sa.e.log.Info("IKE SA rekeyed by the peer", "gateway", sa.peer.Gateway, "new-spi", n.spiR)

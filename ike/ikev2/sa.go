@@ -75,6 +75,7 @@ type ikeSA struct {
 	lastHeard time.Time
 	timers    []clock.Timer // DPD and lifetime timers, stopped on close
 	rekey     *childRekey   // our CREATE_CHILD_SA in flight
+	ikeRekey  *ikeRekey     // our IKE SA rekey in flight
 	deleting  *ChildSA      // the Child SA our DELETE in flight removes
 
 	// The peer's requests: the next expected ID and the cached answer to
@@ -218,6 +219,9 @@ func (sa *ikeSA) close() {
 	}
 	sa.state = stateDead
 	delete(sa.e.sas, sa.localSPI())
+	if sa.ikeRekey != nil {
+		delete(sa.e.sas, sa.ikeRekey.spi)
+	}
 	sa.e.failures = append(sa.e.failures, sa.info())
 	if len(sa.e.failures) > 64 {
 		sa.e.failures = sa.e.failures[1:]
