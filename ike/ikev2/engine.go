@@ -73,6 +73,8 @@ type Engine struct {
 	// failures keeps the last IKE SAs that failed, with their reasons.
 	failures []SAInfo
 	closed   bool
+	// cookieSecret keys the stateless cookies (§2.6), drawn on first use.
+	cookieSecret []byte
 }
 
 // Config configures an Engine.

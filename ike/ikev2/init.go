@@ -31,16 +31,26 @@ func (e *Engine) initiate(p *Peer) error {
 	return sa.sendInit(group)
 }
 
+// sendInit sends (or, after a COOKIE or INVALID_KE_PAYLOAD answer, sends
+// again) the IKE_SA_INIT request. A retry keeps the nonce, and the key
+// exchange unless the group changed: the cookie covers Ni (§2.6).
 func (sa *ikeSA) sendInit(group *transform.Transform) error {
-	kex, err := group.NewKeyExchange(sa.e.rand)
-	if err != nil {
-		return err
+	if sa.kex == nil || sa.group != group {
+		kex, err := group.NewKeyExchange(sa.e.rand)
+		if err != nil {
+			return err
+		}
+		sa.kex, sa.group = kex, group
 	}
-	ni, err := sa.e.random(nonceSize)
-	if err != nil {
-		return err
+	if sa.ni == nil {
+		ni, err := sa.e.random(nonceSize)
+		if err != nil {
+			return err
+		}
+		sa.ni = ni
 	}
-	sa.kex, sa.group, sa.ni, sa.state = kex, group, ni, stateInitSent
+	kex, ni := sa.kex, sa.ni
+	sa.state = stateInitSent
 	var ps []wire.Payload
 	if sa.cookie != nil {
 		ps = append(ps, &wire.Notify{Type: wire.COOKIE, Data: sa.cookie})
@@ -158,6 +168,9 @@ func (e *Engine) respondInit(msg *wire.Message, from, to netip.AddrPort) {
 		e.answerInitError(msg, from, to, wire.INVALID_SYNTAX, nil)
 		return
 	}
+	if e.needCookie(msg, ni.Data, from, to) {
+		return
+	}
 	chosen, suite, group, err := selectIKE(offered.Proposals, p.IKEOffer)
 	if err != nil {
 		e.log.Warn("IKE_SA_INIT: no proposal chosen", "gateway", p.Gateway, "peer", from.Addr(), "err", err)
@@ -224,6 +237,7 @@ func (e *Engine) respondInit(msg *wire.Message, from, to netip.AddrPort) {
 	clear(shared)
 	e.sas[spi] = sa
 	e.halfOpen++
+	sa.expireHalfOpen()
 	sa.respond(b, 0)
 }
 
