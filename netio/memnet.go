@@ -190,6 +190,7 @@ type memReceiver struct {
 	port   uint16 // UDP only
 	q      *packetQueue
 	once   sync.Once
+	closed atomic.Bool // SendSegments refuses once Close began
 }
 
 func (r *memReceiver) ReadBatch(msgs []Message) (int, error) { return r.q.readMessages(msgs) }
@@ -198,6 +199,7 @@ func (r *memReceiver) ReadBatch(msgs []Message) (int, error) { return r.q.readMe
 // had queued.
 func (r *memReceiver) Close() error {
 	r.once.Do(func() {
+		r.closed.Store(true)
 		n := r.host.net
 		n.mu.Lock()
 		fi := familyIndex(r.family)
@@ -361,4 +363,85 @@ func isIPv6Extension(next uint8) bool {
 		return true
 	}
 	return false
+}
+
+// SendSegments sends buf as UDP datagrams of segSize octets from the
+// receiver's port to dst, as the kernel's UDP GSO would: each segment
+// becomes one UDP/IP packet from src (the host's first address of the
+// family when src is unset) handed to the network like a raw sender's.
+// Only UDP receivers send; a raw ESP receiver refuses, as the Linux one
+// does.
+func (r *memReceiver) SendSegments(dst netip.AddrPort, src netip.Addr, tos uint8, buf []byte, segSize int) error {
+	if r.esp {
+		return errors.New("netio: SendSegments on a fake raw ESP socket")
+	}
+	if segSize <= 0 || len(buf) == 0 || (len(buf)+segSize-1)/segSize > MaxSegments {
+		return fmt.Errorf("netio: SendSegments: %d octets in segments of %d", len(buf), segSize)
+	}
+	if (r.family == 4) != dst.Addr().Is4() {
+		return fmt.Errorf("netio: SendSegments: %s is not IPv%d", dst.Addr(), r.family)
+	}
+	if !src.IsValid() {
+		for _, a := range r.host.addrs {
+			if a.Is4() == (r.family == 4) {
+				src = a
+				break
+			}
+		}
+	}
+	if src.Is4() != dst.Addr().Is4() {
+		return fmt.Errorf("netio: SendSegments: no IPv%d source address for %s", r.family, dst.Addr())
+	}
+	if r.closed.Load() {
+		return net.ErrClosed
+	}
+	n := r.host.net
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	for off := 0; off < len(buf); off += segSize {
+		seg := buf[off:min(off+segSize, len(buf))]
+		p, err := encodeUDPPacket(src, dst.Addr(), tos, r.port, dst.Port(), seg)
+		if err != nil {
+			n.refused.Add(1)
+			return err
+		}
+		if err := n.route(r.family, p); err != nil {
+			n.refused.Add(1)
+			return err
+		}
+		n.sent.Add(1)
+	}
+	return nil
+}
+
+// encodeUDPPacket builds one IPv4 or IPv6 packet carrying a UDP datagram
+// with its checksum.
+func encodeUDPPacket(src, dst netip.Addr, tos uint8, sport, dport uint16, data []byte) ([]byte, error) {
+	ulen := header.UDPMinimumSize + len(data)
+	hlen := header.IPv4MinimumSize
+	if dst.Is6() {
+		hlen = header.IPv6MinimumSize
+	}
+	if hlen+ulen > 0xffff {
+		return nil, fmt.Errorf("netio: SendSegments: %d-octet segment: %w", len(data), syscall.EMSGSIZE)
+	}
+	p := make([]byte, hlen+ulen)
+	var ok bool
+	if dst.Is4() {
+		_, ok = header.EncodeIPv4(p, header.IPv4Fields{TOS: tos, TotalLength: uint16(hlen + ulen), TTL: 64,
+			Protocol: header.IPProtoUDP, Source: src, Destination: dst})
+	} else {
+		_, ok = header.EncodeIPv6(p, header.IPv6Fields{TrafficClass: tos, PayloadLength: uint16(ulen),
+			NextHeader: header.IPProtoUDP, HopLimit: 64, Source: src, Destination: dst})
+	}
+	if !ok {
+		return nil, fmt.Errorf("netio: SendSegments: cannot encode a packet from %s to %s", src, dst)
+	}
+	copy(p[hlen+header.UDPMinimumSize:], data)
+	u, ok := header.EncodeUDP(p[hlen:], header.UDPFields{SourcePort: sport, DestinationPort: dport, Length: uint16(ulen)})
+	if !ok {
+		return nil, fmt.Errorf("netio: SendSegments: cannot encode a UDP header for %d octets", len(data))
+	}
+	u.UpdateChecksum(src, dst)
+	return p, nil
 }

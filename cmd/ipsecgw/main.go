@@ -20,6 +20,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"config", "check, show and compare configuration files", runConfig},
+		{"demo", "seed 004 in one process, unprivileged: two gateways, two hosts, IKEv2, ping, TCP, show", runDemo},
 		{"daemon", "run the gateway: tunnel interfaces, routes, SAs (needs CAP_NET_ADMIN)", runDaemon},
 		{"version", "print the version", runVersion},
 	}

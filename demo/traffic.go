@@ -1,0 +1,162 @@
+package demo
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"golang.zx2c4.com/wireguard/tun/netstack"
+)
+
+// The hosts' traffic: ICMP echo through the tunnel, and a TCP stream whose
+// rate is measured at the receiver.
+
+// ping sends ICMP echo requests from one host to another until count
+// replies came, each request waiting up to a second as ping(8) does; a
+// request without a reply is lost, and two losses end it. It returns the
+// round-trip times and how many requests were lost.
+func ping(ctx context.Context, from *netstack.Net, src, dst netip.Addr, count int) (rtts []time.Duration, lost int, err error) {
+	c, err := from.DialPingAddr(src, dst)
+	if err != nil {
+		return nil, 0, fmt.Errorf("ping %s: %w", dst, err)
+	}
+	defer func() { c.Close() }()
+	reply := make([]byte, 1500)
+	for seq := uint16(1); len(rtts) < count; seq++ {
+		if ctx.Err() != nil {
+			return rtts, lost, ctx.Err()
+		}
+		start := time.Now()
+		c.SetDeadline(start.Add(time.Second))
+		if _, err := c.Write(echoRequest(seq, []byte("ipsecgw demo ping"))); err != nil {
+			return rtts, lost, fmt.Errorf("ping %s: %w", dst, err)
+		}
+		for {
+			n, err := c.Read(reply)
+			if err != nil {
+				if lost++; lost == 3 {
+					return rtts, lost, fmt.Errorf("ping %s: no reply to echo request %d: %w", dst, seq, err)
+				}
+				// gVisor's ping socket now and then misses replies its
+				// stack received (seen under the race detector): a new
+				// socket gets them.
+				c.Close()
+				if c, err = from.DialPingAddr(src, dst); err != nil {
+					return rtts, lost, fmt.Errorf("ping %s: %w", dst, err)
+				}
+				break
+			}
+			// An echo reply (type 0) to this request's sequence number.
+			if n >= 8 && reply[0] == 0 && binary.BigEndian.Uint16(reply[6:]) == seq {
+				rtts = append(rtts, time.Since(start))
+				break
+			}
+		}
+	}
+	return rtts, lost, nil
+}
+
+// echoRequest is an ICMP echo request (RFC 792); the stack's ping socket
+// sets the identifier.
+func echoRequest(seq uint16, data []byte) []byte {
+	b := make([]byte, 8+len(data))
+	b[0] = 8 // echo request
+	binary.BigEndian.PutUint16(b[6:], seq)
+	copy(b[8:], data)
+	binary.BigEndian.PutUint16(b[2:], icmpChecksum(b))
+	return b
+}
+
+func icmpChecksum(b []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(b[i:]))
+	}
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1]) << 8
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
+
+// transfer is what one TCP stream moved.
+type transfer struct {
+	bytes   int64
+	elapsed time.Duration
+}
+
+func (t transfer) rate() float64 { return float64(t.bytes) * 8 / t.elapsed.Seconds() / 1e6 }
+
+func (t transfer) String() string {
+	return fmt.Sprintf("%.1f MB in %v: %.1f Mbit/s", float64(t.bytes)/1e6, t.elapsed.Round(time.Millisecond), t.rate())
+}
+
+// tcpStream sends from one host to the other's port over TCP (each
+// stream its own port: a closed one lingers in TIME-WAIT): size bytes, or
+// while ctx lasts when size is 0. The receiver counts what arrived.
+func tcpStream(ctx context.Context, client, server *netstack.Net, to netip.AddrPort, size int64) (transfer, error) {
+	ln, err := server.ListenTCPAddrPort(to)
+	if err != nil {
+		return transfer{}, fmt.Errorf("listen on %s: %w", to, err)
+	}
+	defer ln.Close()
+	type result struct {
+		n   int64
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		defer c.Close()
+		n, err := io.Copy(io.Discard, c)
+		got <- result{n, err}
+	}()
+
+	start := time.Now()
+	c, err := client.DialContextTCPAddrPort(ctx, to)
+	if err != nil {
+		return transfer{}, fmt.Errorf("connect to %s: %w", to, err)
+	}
+	stop := context.AfterFunc(ctx, func() { c.SetWriteDeadline(time.Now()) })
+	defer stop()
+	chunk := make([]byte, 64<<10)
+	var sent int64
+	for size == 0 || sent < size {
+		n := int64(len(chunk))
+		if size > 0 {
+			n = min(n, size-sent)
+		}
+		w, err := c.Write(chunk[:n])
+		sent += int64(w)
+		if err != nil {
+			if size == 0 && ctx.Err() != nil {
+				break // the duration is over
+			}
+			c.Close()
+			return transfer{}, fmt.Errorf("TCP send after %d bytes: %w", sent, err)
+		}
+	}
+	c.Close()
+	select {
+	case r := <-got:
+		if r.err != nil && !errors.Is(r.err, io.EOF) {
+			return transfer{}, fmt.Errorf("TCP receive after %d bytes: %w", r.n, r.err)
+		}
+		if size > 0 && r.n != size {
+			return transfer{}, fmt.Errorf("TCP: sent %d bytes, %d arrived", size, r.n)
+		}
+		return transfer{bytes: r.n, elapsed: time.Since(start)}, nil
+	case <-time.After(10 * time.Second):
+		return transfer{}, fmt.Errorf("TCP: the receiver did not see the end of the stream after %d bytes", sent)
+	}
+}

@@ -1,0 +1,288 @@
+package demo
+
+import (
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"ipsecgw/config/schema"
+	"ipsecgw/daemon"
+	"ipsecgw/ike/ikev2"
+	"ipsecgw/ike/transform"
+	"ipsecgw/show"
+)
+
+// Views is what the show commands print about one gateway, filled from its
+// live state. BuildViews is the adapter between the daemon and package
+// show; the CLI is meant to call it too.
+type Views struct {
+	IKE        []show.IKESA
+	IPsec      show.IPsecView
+	Statistics show.Statistics
+}
+
+// FirstTunnelIndex is the index of the first IPsec tunnel: Junos (MX inline
+// IPsec, seed 004) numbers tunnels from 500001, in configuration order.
+const FirstTunnelIndex = 500001
+
+// BuildViews fills the show views from a gateway's status, its
+// configuration and the time now (lifetimes are printed as time left).
+//
+// What the status does not carry is taken from the configuration or left
+// at zero: the IKE ports (500: the demo has no NAT), the IPsec algorithms
+// (the VPN's first proposal, the one a single-proposal policy negotiates),
+// the Child SA lifetimes (counted from the IKE SA's establishment, which
+// is when the first Child SA is made), and the IKE SA's own traffic
+// counters (zero: the IKE engine does not count them yet).
+func BuildViews(st daemon.Status, cfg *schema.Config, now time.Time) Views {
+	var v Views
+	tunnelIDs := tunnelIndexes(cfg)
+
+	ike := append([]ikev2.SAInfo(nil), st.IKE...)
+	sort.SliceStable(ike, func(i, j int) bool {
+		if !ike[i].Established.Equal(ike[j].Established) {
+			return ike[i].Established.Before(ike[j].Established)
+		}
+		return ike[i].InitiatorSPI < ike[j].InitiatorSPI
+	})
+	ikeIndex := map[string]uint32{} // gateway → index of its (last) UP IKE SA
+	for i, info := range ike {
+		sa := ikeSAView(info, uint32(i+1), cfg, tunnelIDs, now)
+		if sa.Up {
+			ikeIndex[info.Gateway] = sa.Index
+		}
+		v.IKE = append(v.IKE, sa)
+	}
+
+	for _, vpn := range cfg.IPsec.VPNs {
+		tn, ok := tunnelView(vpn, tunnelIDs[vpn.Name], st, ike, ikeIndex, now)
+		if !ok {
+			continue
+		}
+		v.IPsec.ActiveTunnels++
+		v.IPsec.IPsecSAs += len(tn.SAs)
+		v.IPsec.Tunnels = append(v.IPsec.Tunnels, tn)
+	}
+
+	g := st.Global
+	v.Statistics = show.Statistics{
+		ESPEncryptedBytes: g.EncryptedBytes, ESPDecryptedBytes: g.DecryptedBytes,
+		ESPEncryptedPackets: g.EncryptedPackets, ESPDecryptedPackets: g.DecryptedPackets,
+		ReplayErrors: g.ReplayErrors, ESPAuthFailures: g.AuthFailures, ESPDecryptFailures: g.DecryptFailures,
+		BadHeaders: g.BadHeaders, BadTrailers: g.BadTrailers,
+	}
+	return v
+}
+
+// tunnelIndexes numbers the route-based VPNs from FirstTunnelIndex.
+func tunnelIndexes(cfg *schema.Config) map[string]uint32 {
+	ids := map[string]uint32{}
+	for i, vpn := range cfg.IPsec.VPNs {
+		ids[vpn.Name] = FirstTunnelIndex + uint32(i)
+	}
+	return ids
+}
+
+func ikeSAView(info ikev2.SAInfo, index uint32, cfg *schema.Config, tunnelIDs map[string]uint32, now time.Time) show.IKESA {
+	sa := show.IKESA{
+		Index: index, GatewayName: info.Gateway,
+		Initiator: info.Initiator, Up: info.State == "UP",
+		InitiatorSPI: info.InitiatorSPI, ResponderSPI: info.ResponderSPI,
+		ExchangeType: "IKEv2", RoutingInstance: "default",
+		Remote:    netip.AddrPortFrom(info.Remote, 500),
+		PeerIKEID: info.Remote.String(),
+		Integrity: info.Integrity, Encryption: info.Encryption, PRF: info.PRF,
+		DHGroup:    groupNumber(info.Group),
+		Rekey:      &show.RekeyStatistics{},
+		AuthMethod: "Pre-shared-keys",
+	}
+	if info.Children > 0 {
+		sa.ChildSAsCreated = uint64(info.Children)
+	}
+	g := ikeGateway(cfg, info.Gateway)
+	if g == nil {
+		return sa
+	}
+	if g.ExternalInterface != nil {
+		sa.LocalInterface = g.ExternalInterface.Name()
+	}
+	if local := gatewayLocal(g, info.Remote); local.IsValid() {
+		sa.Local = netip.AddrPortFrom(local, 500)
+	}
+	if g.Policy != nil && len(g.Policy.Proposals) > 0 {
+		p := g.Policy.Proposals[0]
+		sa.AuthMethod = authMethod(p.AuthenticationMethod)
+		if sa.Up && p.Lifetime > 0 {
+			sa.Lifetime = max(info.Established.Add(p.Lifetime).Sub(now), 0)
+		}
+	}
+	for _, vpn := range cfg.IPsec.VPNs {
+		if vpn.IKE != nil && vpn.IKE.Gateway == g {
+			sa.TunnelIDs = append(sa.TunnelIDs, tunnelIDs[vpn.Name])
+		}
+	}
+	return sa
+}
+
+// tunnelView is one VPN's tunnel; ok is false when it has no SA installed.
+func tunnelView(vpn *schema.VPN, id uint32, st daemon.Status, ike []ikev2.SAInfo, ikeIndex map[string]uint32, now time.Time) (show.IPsecTunnel, bool) {
+	tn := show.IPsecTunnel{
+		ID: id, VirtualSystem: "root", VPNName: vpn.Name, Version: "IKEv2",
+		TSType: "proxy-id", DFBit: orDefault(vpn.DFBit, "clear"), CopyOuterDSCP: vpn.CopyOuterDSCP,
+		PassiveMode: vpn.PassiveMode, Port: 500, Monitor: "-", DistributionProfile: "default",
+	}
+	any4 := show.SelectorFromPrefix(netip.MustParsePrefix("0.0.0.0/0"))
+	tn.LocalIdentity, tn.RemoteIdentity = any4, any4
+	if len(vpn.TrafficSelectors) > 0 {
+		tn.TSType = "traffic-selectors"
+		tn.LocalIdentity = show.SelectorFromPrefix(vpn.TrafficSelectors[0].Local)
+		tn.RemoteIdentity = show.SelectorFromPrefix(vpn.TrafficSelectors[0].Remote)
+	}
+	if vpn.BindInterface != nil {
+		tn.BindInterface = vpn.BindInterface.Name()
+	}
+	var base show.IPsecSA
+	var established time.Time
+	if vpn.IKE != nil {
+		if vpn.IKE.Policy != nil {
+			tn.PolicyName = vpn.IKE.Policy.Name
+			tn.PFSGroup = groupNumber(vpn.IKE.Policy.PFSGroup)
+			if len(vpn.IKE.Policy.Proposals) > 0 {
+				base = proposalSA(vpn.IKE.Policy.Proposals[0])
+			}
+		}
+		if vpn.IKE.AntiReplay {
+			base.ReplayWindow = vpn.IKE.ReplayWindow
+		}
+		if g := vpn.IKE.Gateway; g != nil {
+			base.IKESAIndex = ikeIndex[g.Name]
+			for _, info := range ike {
+				if info.Gateway == g.Name && info.State == "UP" {
+					established = info.Established
+				}
+			}
+		}
+		base.Establish = "establish-tunnels-" + orDefault(vpn.EstablishTunnels, "on-traffic")
+	} else {
+		base.Manual = true
+	}
+	base.Installed = true
+	life, soft := base.HardLifetime, base.SoftLifetime
+	if !established.IsZero() {
+		base.HardLifetime = max(established.Add(life).Sub(now), 0)
+		base.SoftLifetime = max(established.Add(soft).Sub(now), 0)
+	}
+	var in, out []show.IPsecSA
+	for _, s := range st.SAs {
+		if s.VPN != vpn.Name {
+			continue
+		}
+		sa := base
+		sa.SPI = parseSPI(s.SPI)
+		sa.Inbound = s.Direction == "inbound"
+		if a, err := netip.ParseAddr(s.Local); err == nil {
+			tn.LocalGateway = a
+		}
+		if a, err := netip.ParseAddr(s.Remote); err == nil {
+			tn.RemoteGateway = a
+		}
+		if sa.Inbound {
+			in = append(in, sa)
+		} else {
+			out = append(out, sa)
+		}
+	}
+	tn.SAs = append(in, out...)
+	return tn, len(tn.SAs) > 0
+}
+
+// proposalSA is the algorithms and lifetimes of an IPsec proposal as the
+// show views spell them: "aes-gcm" and 256 bits, authentication
+// "aes256-gcm" for an AEAD cipher. The lifetimes are the whole ones; the
+// caller counts them down. The soft lifetime is 85 % of the hard one,
+// the low end of where the IKE engine schedules the rekey.
+func proposalSA(p *schema.IPsecProposal) show.IPsecSA {
+	sa := show.IPsecSA{Protocol: strings.ToUpper(orDefault(p.Protocol, "esp")), ESN: p.ExtendedSequenceNumbers,
+		HardLifetime: p.Lifetime, SoftLifetime: p.Lifetime * 85 / 100, LifesizeKB: p.LifetimeKilobytes}
+	if t, ok := transform.LookupKeyword(transform.IPsec, transform.TypeENCR, p.EncryptionAlgorithm); ok {
+		sa.Encryption = t.Display
+		if t.KeyLengthAttribute {
+			// "aes256-gcm" → "aes-gcm", 256 bits.
+			cipher, mode, _ := strings.Cut(t.Display, strconv.Itoa(t.KeyBits))
+			sa.Encryption = cipher + mode
+			sa.KeyBits = t.KeyBits
+		}
+		if t.ICVSize > 0 {
+			sa.Authentication = t.Display // AEAD: the cipher authenticates
+		}
+	}
+	if p.AuthenticationAlgorithm != "" {
+		if t, ok := transform.LookupKeyword(transform.IPsec, transform.TypeINTEG, p.AuthenticationAlgorithm); ok {
+			sa.Authentication = t.Display
+		}
+	}
+	return sa
+}
+
+func ikeGateway(cfg *schema.Config, name string) *schema.IKEGateway {
+	for _, g := range cfg.IKE.Gateways {
+		if g.Name == name {
+			return g
+		}
+	}
+	return nil
+}
+
+// gatewayLocal is the gateway's local-address, or its external
+// interface's address of the peer's family.
+func gatewayLocal(g *schema.IKEGateway, peer netip.Addr) netip.Addr {
+	if g.LocalAddress.IsValid() {
+		return g.LocalAddress
+	}
+	if g.ExternalInterface != nil {
+		for _, a := range g.ExternalInterface.Addresses {
+			if a.Addr().Is4() == peer.Is4() {
+				return a.Addr()
+			}
+		}
+	}
+	return netip.Addr{}
+}
+
+// groupNumber is the number of "DH-group-14" or "group14"; 0 when none.
+func groupNumber(s string) int {
+	i := strings.LastIndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	n, err := strconv.Atoi(s[i+1:])
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// authMethod is the Junos display of an authentication-method keyword.
+func authMethod(kw string) string {
+	switch kw {
+	case "", "pre-shared-keys":
+		return "Pre-shared-keys"
+	case "rsa-signatures":
+		return "RSA-signatures"
+	}
+	return kw
+}
+
+func parseSPI(s string) uint32 {
+	n, err := strconv.ParseUint(strings.TrimPrefix(s, "0x"), 16, 32)
+	if err != nil {
+		return 0
+	}
+	return uint32(n)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
