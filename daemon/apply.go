@@ -156,6 +156,12 @@ func (d *Daemon) tunnelInterfaces() error {
 				dev.Close()
 				return fmt.Errorf("%s: %w", u.Name(), err)
 			}
+			if !u.Inet6 {
+				if err := d.host.DisableIPv6(u.Name()); err != nil {
+					dev.Close()
+					return fmt.Errorf("%s: %w", u.Name(), err)
+				}
+			}
 			if _, err := d.engine.AddTunnel(dev, own); err != nil {
 				dev.Close()
 				return err

@@ -28,6 +28,9 @@ type Host interface {
 	// AcceptLocal lets the interface receive IPv4 packets whose source is
 	// an address of this host (the ICMP errors the data plane sends).
 	AcceptLocal(ifname string) error
+	// DisableIPv6 turns IPv6 off on an interface (an st0 unit without
+	// family inet6), so the kernel sends nothing of it into the tunnel.
+	DisableIPv6(ifname string) error
 	// AddRoute adds a route to dst through gateway via (if valid) and/or
 	// out of dev (if not empty).
 	AddRoute(dst netip.Prefix, via netip.Addr, dev string) (undo func() error, err error)
@@ -93,6 +96,14 @@ func (LinuxHost) SetUp(ifname string) error {
 
 func (LinuxHost) AcceptLocal(ifname string) error {
 	return os.WriteFile(filepath.Join("/proc/sys/net/ipv4/conf", ifname, "accept_local"), []byte("1"), 0o644)
+}
+
+func (LinuxHost) DisableIPv6(ifname string) error {
+	err := os.WriteFile(filepath.Join("/proc/sys/net/ipv6/conf", ifname, "disable_ipv6"), []byte("1"), 0o644)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // no IPv6 on this host at all
+	}
+	return err
 }
 
 func (LinuxHost) AddRoute(dst netip.Prefix, via netip.Addr, dev string) (func() error, error) {
