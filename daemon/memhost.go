@@ -64,6 +64,7 @@ func nothing() error { return nil }
 func (m *MemHost) AddAddress(string, netip.Prefix) (func() error, error) { return nothing, nil }
 func (m *MemHost) SetUp(string) error                                    { return nil }
 func (m *MemHost) AcceptLocal(string) error                              { return nil }
+func (m *MemHost) DisableIPv6(string) error                              { return nil }
 func (m *MemHost) AddRoute(netip.Prefix, netip.Addr, string) (func() error, error) {
 	return nothing, nil
 }
