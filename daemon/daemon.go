@@ -143,8 +143,9 @@ func (d *Daemon) Stop() error {
 		d.ike.Close()
 	}
 	if d.engine != nil {
+		// The engine stays referenced: a late IKE callback must find a
+		// closed engine, not a nil one.
 		errs = append(errs, d.engine.Close())
-		d.engine = nil
 	}
 	for i := len(d.undo) - 1; i >= 0; i-- {
 		errs = append(errs, d.undo[i]())

@@ -137,6 +137,9 @@ func (e *Engine) random(n int) ([]byte, error) {
 func (e *Engine) HandleMessage(b []byte, from, to netip.AddrPort) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed {
+		return // shutting down: a peer re-initiating at once gets no answer
+	}
 	msg, err := wire.Parse(b)
 	if err != nil {
 		e.log.Debug("dropping malformed IKE message", "from", from, "err", err)
@@ -179,6 +182,9 @@ func (e *Engine) Initiate(remote netip.Addr) error {
 	p := e.peers[remote]
 	if p == nil {
 		return fmt.Errorf("ikev2: no peer %s", remote)
+	}
+	if e.closed {
+		return fmt.Errorf("ikev2: engine closed")
 	}
 	return e.initiate(p)
 }

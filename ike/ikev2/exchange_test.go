@@ -216,3 +216,23 @@ func TestNoCommonProposal(t *testing.T) {
 	}
 	t.Logf("responder: %s", b.failures[0].LastError)
 }
+
+// TestClosedEngineIgnoresPeers: once closed (the daemon is stopping), an
+// engine answers nothing, so a peer that re-initiates at once cannot make
+// it install into a data plane that is going away.
+func TestClosedEngineIgnoresPeers(t *testing.T) {
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	a, _, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm"}, p)
+	b, ib, _ := newSide(t, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm"}, p)
+	b.Close()
+	if err := b.Initiate(netip.MustParseAddr("192.0.2.1")); err == nil {
+		t.Fatal("a closed engine initiated")
+	}
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	time.Sleep(50 * time.Millisecond)
+	p.wg.Wait()
+	if len(b.SAs()) != 0 || len(ib.get()) != 0 {
+		t.Fatalf("closed engine answered: %+v", b.SAs())
+	}
+	a.Close()
+}

@@ -66,7 +66,7 @@ func TestLibreswanInterop(t *testing.T) {
 				t.Errorf("whack --initiate: %s, want %s", r["initiate"], want)
 			}
 			if r["daemon-exit"] != "0" {
-				t.Errorf("ipsecgw exited with status %s after SIGTERM, want 0", r["daemon-exit"])
+				t.Errorf("ipsecgw exited with status %s after SIGTERM, want 0; guest output:\n%s", r["daemon-exit"], lswCaseOutput(res.Output, c.name))
 			}
 			checkLswCase(t, g, c)
 		})
