@@ -34,24 +34,25 @@ func (d *Daemon) apply() error {
 	} else {
 		d.undo = append(d.undo, send6.Close)
 	}
-	d.engine = dataplane.New(dataplane.Config{Logger: d.log, Send4: send4, Send6: send6, IKE: d.ikeOn4500})
+	d.engine = dataplane.New(dataplane.Config{Logger: d.log, Send4: send4, Send6: send6, IKE: d.ikeOn4500, NoSA: d.trafficWithoutSA})
+	// The IKE side is set up before any packet path starts, which read it
+	// (the on-traffic trigger, IKE on port 4500).
+	receivers := map[receiverKey]bool{}
+	if err := d.ikeVPNs(receivers); err != nil {
+		return err
+	}
 	// Tunnel interfaces come up only once their SAs are installed, so
 	// nothing the kernel sends at link-up (MLD reports, router
 	// solicitations) meets a tunnel without an SA; routes need the link up.
 	if err := d.tunnelInterfaces(); err != nil {
 		return err
 	}
-	receivers := map[receiverKey]bool{}
 	for _, v := range c.IPsec.VPNs {
-		switch {
-		case v.Manual != nil:
+		if v.Manual != nil {
 			if err := d.manualVPN(v, receivers); err != nil {
 				return fmt.Errorf("vpn %s: %w", v.Name, err)
 			}
 		}
-	}
-	if err := d.ikeVPNs(receivers); err != nil {
-		return err
 	}
 	for k := range receivers {
 		if err := d.listen(k); err != nil {

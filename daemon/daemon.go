@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -47,7 +48,8 @@ type Daemon struct {
 	ikeTransport *ikeTransport
 	ikeFamilies  map[int]bool
 	ikeInitiate  []*ikev2.Peer
-	wg           sync.WaitGroup // IKE socket loops
+	onTraffic    map[string][]netip.Addr // tunnel → peers of its on-traffic VPNs
+	wg           sync.WaitGroup          // IKE socket loops
 	// stopFirst stops background loops before the engine closes.
 	stopFirst []func()
 }
@@ -69,7 +71,7 @@ func Load(file string, ifmap map[string]string) (*schema.Config, error) {
 // Start loads the configuration and applies it to the host. On error
 // everything already set up is taken down again.
 func Start(opts Options) (*Daemon, error) {
-	d := &Daemon{opts: opts, log: opts.Logger, host: opts.Host, ikeFamilies: map[int]bool{}}
+	d := &Daemon{opts: opts, log: opts.Logger, host: opts.Host, ikeFamilies: map[int]bool{}, onTraffic: map[string][]netip.Addr{}}
 	if d.log == nil {
 		d.log = slog.Default()
 	}

@@ -157,11 +157,12 @@ func (d *Daemon) ikeVPNs(receivers map[receiverKey]bool) error {
 		}
 		peers = append(peers, p)
 		switch v.EstablishTunnels {
-		case "responder-only", "responder-only-no-rekey":
-		default:
-			// immediately; on-traffic is treated as immediately until the
-			// data plane can trigger a negotiation.
+		case "immediately":
 			initiate = append(initiate, p)
+		case "on-traffic":
+			if v.BindInterface != nil {
+				d.onTraffic[v.BindInterface.Name()] = append(d.onTraffic[v.BindInterface.Name()], p.Remote)
+			}
 		}
 		fam := 4
 		if local.Is6() {
@@ -235,4 +236,21 @@ func (d *Daemon) serveIKE(r netio.Receiver) {
 			d.ike.HandleMessage(append([]byte(nil), m.Buf[:m.N]...), m.Src, to)
 		}
 	}
+}
+
+// trafficWithoutSA is the data plane's hook: a tunnel had a packet and no
+// SA, so the on-traffic VPNs bound to it negotiate. It must not block the
+// packet path, hence the goroutine.
+func (d *Daemon) trafficWithoutSA(tunnel string) {
+	peers := d.onTraffic[tunnel]
+	if len(peers) == 0 || d.ike == nil {
+		return
+	}
+	go func() {
+		for _, remote := range peers {
+			if err := d.ike.InitiateIfIdle(remote); err != nil {
+				d.log.Debug("on-traffic initiation", "tunnel", tunnel, "err", err)
+			}
+		}
+	}()
 }

@@ -56,6 +56,11 @@ type Config struct {
 	// IKE, when set, receives the IKE messages that arrive on UDP 4500
 	// behind the non-ESP marker (RFC 3948 §2.2), marker removed.
 	IKE func(msg []byte, from netip.AddrPort, to netip.Addr)
+	// NoSA, when set, hears (at most once a second per tunnel) that a
+	// tunnel had a packet to send and no SA for it: the trigger of
+	// establish-tunnels on-traffic. It runs on the packet path's goroutine
+	// and must not block.
+	NoSA func(tunnel string)
 }
 
 // Engine is the ESP data plane of one gateway.
@@ -64,6 +69,7 @@ type Engine struct {
 	send4 netio.Sender
 	send6 netio.Sender
 	ike   func([]byte, netip.AddrPort, netip.Addr)
+	noSA  func(string)
 
 	// inbound maps SPI → SA. Readers load it without locking; writers
 	// (under mu) publish a modified copy.
@@ -84,7 +90,7 @@ type Engine struct {
 
 // New returns an engine with no tunnels, receivers or SAs.
 func New(cfg Config) *Engine {
-	e := &Engine{log: cfg.Logger, send4: cfg.Send4, send6: cfg.Send6, ike: cfg.IKE, tunnels: map[string]*Tunnel{}}
+	e := &Engine{log: cfg.Logger, send4: cfg.Send4, send6: cfg.Send6, ike: cfg.IKE, noSA: cfg.NoSA, tunnels: map[string]*Tunnel{}}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}

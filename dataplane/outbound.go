@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"ipsecgw/esp"
 	"ipsecgw/header"
@@ -20,6 +21,8 @@ type Tunnel struct {
 	// outbound is replaced as a whole (copy on write) so the packet path
 	// reads it without a lock.
 	outbound atomic.Pointer[[]*OutboundSA]
+	// lastNoSA is when the NoSA hook last ran (Unix nanoseconds).
+	lastNoSA atomic.Int64
 }
 
 // Name returns the interface name.
@@ -130,6 +133,14 @@ func (t *Tunnel) encapsulate(buf []byte, out *sendBatch, frags *fragmentPool) {
 	sa := t.pick(src, dst)
 	if sa == nil {
 		e.Stats.NoOutboundSA.Add(1)
+		// The kernel's own link-local chatter on st0 (MLD reports, router
+		// solicitations) is no reason to bring a tunnel up.
+		if e.noSA != nil && !dst.IsMulticast() && !src.IsLinkLocalUnicast() {
+			now := time.Now().UnixNano()
+			if last := t.lastNoSA.Load(); now-last > int64(time.Second) && t.lastNoSA.CompareAndSwap(last, now) {
+				e.noSA(t.name)
+			}
+		}
 		return
 	}
 	if sa.TunnelMTU > 0 && len(inner) > sa.TunnelMTU {

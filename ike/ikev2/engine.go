@@ -232,3 +232,20 @@ func (e *Engine) Failures() []SAInfo {
 	defer e.mu.Unlock()
 	return append([]SAInfo(nil), e.failures...)
 }
+
+// InitiateIfIdle starts an IKE SA to the peer at remote unless one is
+// already up or being negotiated: establish-tunnels on-traffic.
+func (e *Engine) InitiateIfIdle(remote netip.Addr) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.peers[remote]
+	if p == nil || e.closed {
+		return fmt.Errorf("ikev2: no peer %s", remote)
+	}
+	for _, sa := range e.sas {
+		if sa.peer == p && sa.state != stateDead {
+			return nil
+		}
+	}
+	return e.initiate(p)
+}

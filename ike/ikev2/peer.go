@@ -49,9 +49,9 @@ func PeerFromConfig(v *schema.VPN, local netip.Addr) (*Peer, error) {
 	if g.DPD != nil {
 		p.DPDInterval, p.DPDThreshold = g.DPD.Interval, g.DPD.Threshold
 	}
-	// establish-tunnels immediately keeps the tunnel up; so does
-	// on-traffic until traffic can trigger a negotiation.
-	p.Reinitiate = v.EstablishTunnels == "immediately" || v.EstablishTunnels == "on-traffic"
+	// establish-tunnels immediately keeps the tunnel up; on-traffic waits
+	// for the data plane to ask (InitiateIfIdle).
+	p.Reinitiate = v.EstablishTunnels == "immediately"
 	if len(g.Policy.Proposals) > 0 {
 		p.IKELifetime = g.Policy.Proposals[0].Lifetime
 	}

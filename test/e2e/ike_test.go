@@ -109,3 +109,25 @@ func TestIKEv2WrongPSK(t *testing.T) {
 		t.Fatalf("gw1 does not say why:\n%s", tp.logOf(tp.gws[0]))
 	}
 }
+
+// TestIKEv2OnTraffic: with establish-tunnels on-traffic nothing is
+// negotiated until a packet is routed into st0.1; that packet triggers
+// IKEv2 and the tunnel then carries traffic.
+func TestIKEv2OnTraffic(t *testing.T) {
+	netns.RequireRoot(t)
+	tp := newTopology(t)
+	tp.negotiated = true
+	cfg1 := strings.Replace(ikeConfig(0, "aes-256-gcm", "group19", "aes-256-gcm", "k"),
+		"establish-tunnels immediately", "establish-tunnels on-traffic", 1)
+	tp.startConfigs([2]string{cfg1, ikeConfig(1, "aes-256-gcm", "group19", "aes-256-gcm", "k")})
+	time.Sleep(500 * time.Millisecond)
+	if st := tp.status(tp.gws[0]); len(st.IKE) != 0 {
+		t.Fatalf("an IKE SA was negotiated before any traffic: %+v", st.IKE)
+	}
+	tp.waitTunnel("h1", "198.18.2.2")
+	tp.ping("h1", "198.18.2.2", 0)
+	tp.ping("h2", "198.18.1.2", 0)
+	if st := tp.status(tp.gws[0]); len(st.IKE) != 1 || st.IKE[0].State != "UP" || !st.IKE[0].Initiator {
+		t.Fatalf("gw1 IKE SAs after traffic: %+v", st.IKE)
+	}
+}
