@@ -4,7 +4,7 @@ GO        ?= go
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 
-.PHONY: all build test deps vet unit integration bench bench-micro bench-throughput fuzz clean
+.PHONY: all build test deps vet unit integration bench bench-micro bench-throughput bench-ike fuzz clean
 
 all: build
 
@@ -42,7 +42,7 @@ integration:
 # bench: micro-benchmarks (ns/op, allocs/op; the ESP ones sit next to the
 # bare AEAD seal of the same payload), then, as root, iperf3 through plain
 # veth, ipsecgw and wireguard-go in one run, printed as ratios.
-bench: bench-micro bench-throughput
+bench: bench-micro bench-throughput bench-ike
 
 bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
@@ -50,6 +50,12 @@ bench-micro:
 bench-throughput:
 	@if [ "$$(id -u)" = 0 ]; then $(GO) run ./bench/throughput -json $${BENCH_JSON:-/tmp/ipsecgw-throughput.json}; \
 	else echo "WARNING: not root: skipping bench/throughput (network namespaces); run make bench as root"; fi
+
+# bench-ike: IKEv2 tunnel setup rate and memory per tunnel, ipsecgw and
+# strongSwan as responders in one run (N tunnels, default 2000).
+bench-ike:
+	@if [ "$$(id -u)" = 0 ]; then $(GO) run ./cmd/ipsecgw bench ike -n $${N:-2000}; \
+	else echo "WARNING: not root: skipping bench ike (network namespaces); run make bench-ike as root"; fi
 
 # fuzz: a short run of every fuzz target in the module.
 fuzz:

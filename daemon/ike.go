@@ -61,17 +61,14 @@ type installer struct {
 }
 
 func (i *installer) AllocateSPI() (uint32, error) {
-	inUse := map[uint32]bool{}
-	for _, sa := range i.d.engine.InboundSAs() {
-		inUse[sa.SPI()] = true
-	}
 	var b [4]byte
 	for {
 		if _, err := rand.Read(b[:]); err != nil {
 			return 0, err
 		}
-		// SPIs 1-255 are reserved (RFC 4303 §2.1).
-		if spi := binary.BigEndian.Uint32(b[:]); spi > 255 && !inUse[spi] {
+		// SPIs 1-255 are reserved (RFC 4303 §2.1). A random SPI collides
+		// with an installed one about once in 4 billion: one lookup.
+		if spi := binary.BigEndian.Uint32(b[:]); spi > 255 && i.d.engine.InboundSA(spi) == nil {
 			return spi, nil
 		}
 	}

@@ -264,6 +264,9 @@ func (e *Engine) RemoveOutbound(sa *OutboundSA) bool {
 	return len(next) != len(old)
 }
 
+// InboundSA returns the installed inbound SA with the given SPI, or nil.
+func (e *Engine) InboundSA(spi uint32) *InboundSA { return (*e.inbound.Load())[spi] }
+
 // InboundSAs lists the installed inbound SAs.
 func (e *Engine) InboundSAs() []*InboundSA {
 	m := *e.inbound.Load()

@@ -22,6 +22,7 @@ func commands() []command {
 		{"config", "check, show and compare configuration files", runConfig},
 		{"demo", "seed 004 in one process, unprivileged: two gateways, two hosts, IKEv2, ping, TCP, show", runDemo},
 		{"daemon", "run the gateway: tunnel interfaces, routes, SAs (needs CAP_NET_ADMIN)", runDaemon},
+		{"bench", "benchmarks against strongSwan: ike (tunnel setup rate and memory; needs root)", runBench},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -106,6 +106,7 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 		return
 	}
 	sa.e.halfOpen--
+	delete(sa.e.byInit, sa.byInitKey)
 	sa.state, sa.established = stateEstablished, sa.e.clock.Now()
 	sa.startKeepalive()
 	sa.ikeTimers()

@@ -68,8 +68,11 @@ type Engine struct {
 	mu    sync.Mutex           // guards everything below
 	peers map[netip.Addr]*Peer // by remote address
 	sas   map[uint64]*ikeSA    // by our SPI
-	// halfOpen counts responder SAs that have not finished IKE_AUTH.
+	// halfOpen counts responder SAs that have not finished IKE_AUTH;
+	// byInit finds them by the initiator's SPI and address, so a
+	// retransmitted IKE_SA_INIT is answered from cache in one lookup.
 	halfOpen int
+	byInit   map[initKey]*ikeSA
 	// failures keeps the last IKE SAs that failed, with their reasons.
 	failures []SAInfo
 	closed   bool
@@ -89,7 +92,7 @@ type Config struct {
 // NewEngine returns an engine with no peers.
 func NewEngine(c Config) *Engine {
 	e := &Engine{log: c.Logger, transport: c.Transport, installer: c.Installer, clock: c.Clock, rand: c.Rand,
-		peers: map[netip.Addr]*Peer{}, sas: map[uint64]*ikeSA{}}
+		peers: map[netip.Addr]*Peer{}, sas: map[uint64]*ikeSA{}, byInit: map[initKey]*ikeSA{}}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -248,4 +251,9 @@ func (e *Engine) InitiateIfIdle(remote netip.Addr) error {
 		}
 	}
 	return e.initiate(p)
+}
+
+type initKey struct {
+	spiI   uint64
+	remote netip.AddrPort
 }

@@ -147,13 +147,11 @@ func (sa *ikeSA) handleInitResponse(msg *wire.Message, from, to netip.AddrPort) 
 // respondInit answers a new IKE_SA_INIT request from a configured peer.
 func (e *Engine) respondInit(msg *wire.Message, from, to netip.AddrPort) {
 	// A retransmitted request gets the cached answer.
-	for _, sa := range e.sas {
-		if !sa.initiator && sa.spiI == msg.Header.InitiatorSPI && sa.remote == from && sa.state == stateInitReplied {
-			if err := e.transport.Send(sa.initResp, sa.local, sa.remote); err != nil {
-				e.log.Debug("IKE send", "err", err)
-			}
-			return
+	if sa := e.byInit[initKey{msg.Header.InitiatorSPI, from}]; sa != nil && sa.state == stateInitReplied {
+		if err := e.transport.Send(sa.initResp, sa.local, sa.remote); err != nil {
+			e.log.Debug("IKE send", "err", err)
 		}
+		return
 	}
 	p := e.peers[from.Addr()]
 	if p == nil {
@@ -236,6 +234,8 @@ func (e *Engine) respondInit(msg *wire.Message, from, to netip.AddrPort) {
 	}
 	clear(shared)
 	e.sas[spi] = sa
+	sa.byInitKey = initKey{sa.spiI, from}
+	e.byInit[sa.byInitKey] = sa
 	e.halfOpen++
 	sa.expireHalfOpen()
 	sa.respond(b, 0)

@@ -91,6 +91,7 @@ type ikeSA struct {
 	natT bool
 
 	closing     bool            // a DELETE of this IKE SA is out
+	byInitKey   initKey         // responder: its entry in Engine.byInit
 	sentESP     []wire.Proposal // the initiator's ESP offer, with its SPI
 	childInSPI  uint32
 	children    []*ChildSA // more than one while a rekey overlaps
@@ -216,6 +217,9 @@ func (sa *ikeSA) close() {
 	}
 	if sa.state == stateInitReplied {
 		sa.e.halfOpen--
+	}
+	if sa.e.byInit[sa.byInitKey] == sa {
+		delete(sa.e.byInit, sa.byInitKey)
 	}
 	sa.state = stateDead
 	delete(sa.e.sas, sa.localSPI())
