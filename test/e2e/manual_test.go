@@ -160,9 +160,12 @@ func (tp *topology) checkCounters() {
 	for i, s := range after {
 		g := s.Global
 		if tp.negotiated {
-			// Packets the kernel sends on st0 before IKE installed the
-			// Child SA (MLD reports at link-up) are dropped and counted.
-			g.NoOutboundSA = 0
+			// While IKE sets the Child SA up, what the kernel sends on st0
+			// (MLD reports) finds no outbound SA yet, and what the
+			// responder sends right after its IKE_AUTH answer can reach
+			// the initiator before it installed the inbound SA (RFC 7296
+			// leaves that window): both dropped and counted, not errors.
+			g.NoOutboundSA, g.NoSA = 0, 0
 		}
 		if bad := g.AuthFailures + g.ReplayErrors + g.DecryptFailures + g.BadHeaders + g.BadTrailers + g.NoSA + g.NoOutboundSA +
 			g.SelectorMismatch + g.WrongEncapsulation + g.SendErrors + g.TunnelWriteErrors + g.InternalErrors; bad != 0 {
