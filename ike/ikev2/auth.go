@@ -66,6 +66,7 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 		sa.fail("peer identity %v is not the configured remote-identity", wire.Identification(*idr))
 		return
 	}
+	sa.forgetInit()
 	sa.state, sa.established = stateEstablished, sa.e.clock.Now()
 	sa.expectID = 0
 	sa.startKeepalive()
@@ -117,6 +118,7 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 		sa.fail("%v", err)
 		return
 	}
+	sa.forgetInit()
 	idr := wire.IDr(myID)
 	out := []wire.Payload{&idr, &wire.Auth{Method: wire.AuthSharedKey, Data: authR}}
 	offered, okSA := wire.Find[*wire.SA](ps)

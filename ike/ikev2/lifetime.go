@@ -19,7 +19,7 @@ import (
 // again (and again, each attempt with its own retransmissions).
 const reinitiateDelay = 5 * time.Second
 
-// startKeepalive arms DPD and the Child SA lifetime once the IKE SA is up.
+// startKeepalive arms DPD once the IKE SA is up.
 func (sa *ikeSA) startKeepalive() {
 	sa.lastHeard = sa.e.clock.Now()
 	if sa.peer.DPDInterval > 0 {
@@ -367,3 +367,8 @@ func (sa *ikeSA) handOver(n *ikeSA) {
 		n.childTimers(c)
 	}
 }
+
+// forgetInit lets go of the raw IKE_SA_INIT messages once both AUTH
+// payloads are done with them: with 100,000 tunnels they are a good part
+// of an SA's memory.
+func (sa *ikeSA) forgetInit() { sa.initReq, sa.initResp = nil, nil }
