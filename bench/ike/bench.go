@@ -98,12 +98,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // run builds the topology and measures each group against each responder.
 func run(ctx context.Context, o options, log io.Writer) ([]row, error) {
-	sweepStale()
 	t, err := newTopology(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer t.destroy()
+	defer t.Destroy()
 	var rows []row
 	for _, group := range o.groups {
 		for _, name := range o.responders {
@@ -161,11 +160,11 @@ func measure(ctx context.Context, o options, t *topology, r responder, group str
 	defer g.close()
 
 	time.Sleep(200 * time.Millisecond) // let the responder settle before the baseline
-	before, err := p.rss()
+	before, err := p.RSS()
 	if err != nil {
 		return out, err
 	}
-	cpuBefore, err := p.cpu()
+	cpuBefore, err := p.CPU()
 	if err != nil {
 		return out, err
 	}
@@ -198,12 +197,12 @@ func measure(ctx context.Context, o options, t *topology, r responder, group str
 	}
 	out = res.summarize(r.name(), group, start)
 	out.GeneratorCPU = selfCPU() - genBefore
-	cpuAfter, err := p.cpu()
+	cpuAfter, err := p.CPU()
 	if err != nil {
 		return out, err
 	}
 	out.ResponderCPU = cpuAfter - cpuBefore
-	if out.RSSAfter, err = p.rss(); err != nil {
+	if out.RSSAfter, err = p.RSS(); err != nil {
 		return out, err
 	}
 	out.RSSBefore = before

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"ipsecgw/bench/lab"
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
 	"ipsecgw/daemon"
@@ -38,7 +39,7 @@ type responder interface {
 	// generator's address on that link.
 	address() netip.Addr
 	local() netip.Addr
-	up(ctx context.Context, t *topology, group string) (*process, error)
+	up(ctx context.Context, t *topology, group string) (*lab.Process, error)
 	// established counts the responder's own established IKE SAs and
 	// Child SAs, as a check on the generator's count.
 	established(ctx context.Context) (ike, child int, err error)
@@ -50,7 +51,7 @@ type responder interface {
 type ipsecgwResponder struct {
 	binary string
 	dir    string
-	p      *process
+	p      *lab.Process
 }
 
 func (r *ipsecgwResponder) name() string        { return responderIpsecgw }
@@ -91,7 +92,7 @@ func vpnConfig(name, ifname string, me, peer netip.Addr, localNet, remoteNet, gr
 	return b.String()
 }
 
-func (r *ipsecgwResponder) up(ctx context.Context, t *topology, group string) (*process, error) {
+func (r *ipsecgwResponder) up(ctx context.Context, t *topology, group string) (*lab.Process, error) {
 	dir := filepath.Join(r.dir, "ipsecgw-"+group)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
@@ -101,15 +102,15 @@ func (r *ipsecgwResponder) up(ctx context.Context, t *topology, group string) (*
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		return nil, err
 	}
-	p, err := startProcess(t, "igw", "ipsecgw daemon", filepath.Join(dir, "daemon.log"), nil,
+	p, err := lab.Start(t.Namespaces, "igw", "ipsecgw daemon", filepath.Join(dir, "daemon.log"), lab.Options{},
 		r.binary, "daemon", "--config", cfg, "--state-dir", dir)
 	if err != nil {
 		return nil, err
 	}
 	r.p = p
 	// The daemon logs this once its sockets and data plane are up.
-	err = p.waitFor(startTimeout, "ipsecgw running", func() bool {
-		b, _ := os.ReadFile(p.log)
+	err = p.WaitFor(startTimeout, "ipsecgw running", func() bool {
+		b, _ := os.ReadFile(p.LogPath())
 		return strings.Contains(string(b), "ipsecgw running")
 	})
 	return p, err
@@ -118,14 +119,14 @@ func (r *ipsecgwResponder) up(ctx context.Context, t *topology, group string) (*
 // established asks the daemon for its status (SIGUSR1) and counts the IKE
 // SAs that are up and the inbound Child SAs installed.
 func (r *ipsecgwResponder) established(ctx context.Context) (int, int, error) {
-	dir := filepath.Dir(r.p.log)
+	dir := filepath.Dir(r.p.LogPath())
 	path := filepath.Join(dir, "status.json")
 	os.Remove(path)
-	if err := syscall.Kill(r.p.pid, syscall.SIGUSR1); err != nil {
+	if err := syscall.Kill(r.p.PID, syscall.SIGUSR1); err != nil {
 		return 0, 0, err
 	}
 	var b []byte
-	err := r.p.waitFor(30*time.Second, "status.json after SIGUSR1", func() bool {
+	err := r.p.WaitFor(30*time.Second, "status.json after SIGUSR1", func() bool {
 		var err error
 		b, err = os.ReadFile(path) // written atomically: whole or absent
 		return err == nil
@@ -155,7 +156,7 @@ func (r *ipsecgwResponder) down() error {
 	if r.p == nil {
 		return nil
 	}
-	err := r.p.stop()
+	err := r.p.Stop()
 	r.p = nil
 	return err
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ipsecgw/bench/lab"
 )
 
 // strongSwan's charon as the reference responder, started the way
@@ -34,7 +36,7 @@ var charonGroups = map[string]string{"group19": "ecp256", "group31": "curve25519
 type strongSwanResponder struct {
 	dir     string // configuration and logs, per group
 	sockDir string
-	p       *process
+	p       *lab.Process
 }
 
 func (r *strongSwanResponder) name() string        { return responderStrongSwan }
@@ -133,7 +135,7 @@ secrets {
 `, swanAddr, genToSwan, g, swanAddr, genToSwan, respNet, genNet, benchPSK), nil
 }
 
-func (r *strongSwanResponder) up(ctx context.Context, t *topology, group string) (*process, error) {
+func (r *strongSwanResponder) up(ctx context.Context, t *topology, group string) (*lab.Process, error) {
 	dir := filepath.Join(r.dir, "strongswan-"+group)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
@@ -165,7 +167,7 @@ func (r *strongSwanResponder) up(ctx context.Context, t *topology, group string)
 		return nil, err
 	}
 	// Every step execs, so the process started is charon itself.
-	p, err := startProcess(t, "swan", "charon", filepath.Join(dir, "charon.out"), []string{"STRONGSWAN_CONF=" + conf},
+	p, err := lab.Start(t.Namespaces, "swan", "charon", filepath.Join(dir, "charon.out"), lab.Options{Env: []string{"STRONGSWAN_CONF=" + conf}},
 		"unshare", "--mount", "--propagation", "private",
 		"sh", "-c", `mount -t tmpfs -o mode=0755,size=4m tmpfs /run && { [ -L /var/run ] || mount -t tmpfs -o mode=0755,size=4m tmpfs /var/run; } && exec "$0"`,
 		charonPath)
@@ -173,7 +175,7 @@ func (r *strongSwanResponder) up(ctx context.Context, t *topology, group string)
 		return nil, err
 	}
 	r.p = p
-	err = p.waitFor(startTimeout, "its vici socket", func() bool {
+	err = p.WaitFor(startTimeout, "its vici socket", func() bool {
 		c, err := net.DialTimeout("unix", socket, time.Second)
 		if err == nil {
 			c.Close()
@@ -191,9 +193,9 @@ func (r *strongSwanResponder) up(ctx context.Context, t *topology, group string)
 }
 
 func (r *strongSwanResponder) swanctl(ctx context.Context, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
+	ctx, cancel := context.WithTimeout(ctx, lab.CmdTimeout)
 	defer cancel()
-	conf := filepath.Join(filepath.Dir(r.p.log), "strongswan.conf")
+	conf := filepath.Join(filepath.Dir(r.p.LogPath()), "strongswan.conf")
 	cmd := exec.CommandContext(ctx, swanctlBin, append(args, "--uri", "unix://"+filepath.Join(r.sockDir, "charon.vici"))...)
 	cmd.Env = append(os.Environ(), "STRONGSWAN_CONF="+conf)
 	out, err := cmd.CombinedOutput()
@@ -211,7 +213,7 @@ func (r *strongSwanResponder) swanctl(ctx context.Context, args ...string) (stri
 var statsIKE = regexp.MustCompile(`IKE_SAs: (\d+) total`)
 
 // listLimit is the most SAs whose listing is read: swanctl --list-sas
-// takes longer than cmdTimeout for 20,000.
+// takes longer than lab.CmdTimeout for 20,000.
 const listLimit = 5000
 
 // established reads charon's IKE SA count (swanctl --stats) and counts the
@@ -241,7 +243,7 @@ func (r *strongSwanResponder) down() error {
 	if r.p == nil {
 		return nil
 	}
-	err := r.p.stop()
+	err := r.p.Stop()
 	r.p = nil
 	os.RemoveAll(r.sockDir)
 	return err

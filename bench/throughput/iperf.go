@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"ipsecgw/bench/lab"
 )
 
 const iperfPort = "5201"
@@ -46,7 +47,7 @@ type iperfJSON struct {
 // keeping the server's output in logDir.
 func runIperf(ctx context.Context, t *topology, logDir string, flows int, duration, omit time.Duration) (iperfResult, error) {
 	var res iperfResult
-	srv, err := startProcess(t, "h2", "iperf3 server", filepath.Join(logDir, "iperf3-server.log"),
+	srv, err := lab.Start(t.Namespaces, "h2", "iperf3 server", filepath.Join(logDir, "iperf3-server.log"), lab.Options{StopWithParent: true},
 		"iperf3", "-s", "-1", "-B", h2Addr, "-p", iperfPort)
 	if err != nil {
 		return res, err
@@ -54,10 +55,9 @@ func runIperf(ctx context.Context, t *topology, logDir string, flows int, durati
 	defer func() {
 		// With -1 the server exits by itself once the client is done.
 		select {
-		case <-srv.done:
-			srv.log.Close()
+		case <-srv.Done():
 		case <-time.After(3 * time.Second):
-			srv.stop()
+			srv.Stop()
 		}
 	}()
 
@@ -70,7 +70,7 @@ func runIperf(ctx context.Context, t *topology, logDir string, flows int, durati
 	var out []byte
 	for attempt := 0; ; attempt++ {
 		cctx, cancel := context.WithTimeout(ctx, limit)
-		cmd := exec.CommandContext(cctx, "ip", append([]string{"netns", "exec", t.spaces["h1"]}, args...)...)
+		cmd := t.CommandContext(cctx, "h1", args...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 		out, err = cmd.Output()
 		cancel()
@@ -83,7 +83,7 @@ func runIperf(ctx context.Context, t *topology, logDir string, flows int, durati
 	}
 	var r iperfJSON
 	if jerr := json.Unmarshal(out, &r); jerr != nil || err != nil || r.Error != "" {
-		return res, fmt.Errorf("iperf3 -P %d: %v %v %s\nserver: %s", flows, err, jerr, r.Error, srv.logTail())
+		return res, fmt.Errorf("iperf3 -P %d: %v %v %s\nserver: %s", flows, err, jerr, r.Error, srv.LogTail())
 	}
 	res.bitsPerSecond = r.End.SumReceived.BitsPerSecond
 	res.received = r.End.SumReceived.Bytes

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"ipsecgw/bench/lab"
 	"ipsecgw/daemon"
 )
 
@@ -28,14 +29,14 @@ type ipsecgw struct {
 	udpPort int
 
 	t    *topology
-	gws  [2]*process
+	gws  [2]*lab.Process
 	dirs [2]string // state directories, where status.json appears
 }
 
 func (g *ipsecgw) name() string { return g.label }
 
-func (g *ipsecgw) processes() []*process {
-	var ps []*process
+func (g *ipsecgw) processes() []*lab.Process {
+	var ps []*lab.Process
 	for _, p := range g.gws {
 		if p != nil {
 			ps = append(ps, p)
@@ -83,7 +84,7 @@ func (g *ipsecgw) up(ctx context.Context, t *topology) error {
 		if err := os.WriteFile(cfg, []byte(g.config(i)), 0o600); err != nil {
 			return err
 		}
-		p, err := startProcess(t, ns, "ipsecgw in "+ns, filepath.Join(dir, "daemon.log"),
+		p, err := lab.Start(t.Namespaces, ns, "ipsecgw in "+ns, filepath.Join(dir, "daemon.log"), lab.Options{StopWithParent: true},
 			g.binary, "daemon", "--config", cfg, "--state-dir", dir)
 		if err != nil {
 			return err
@@ -92,18 +93,18 @@ func (g *ipsecgw) up(ctx context.Context, t *topology) error {
 	}
 	for i, p := range g.gws {
 		ns := fmt.Sprintf("gw%d", i+1)
-		err := waitFor(ctx, 10*time.Second, p.name+": st0.1 up with its route", func() bool {
-			if p.exited() {
+		err := waitFor(ctx, 10*time.Second, p.Name+": st0.1 up with its route", func() bool {
+			if p.Exited() {
 				return true
 			}
-			out, err := t.exec(ctx, ns, "ip", "route", "show", "dev", "st0.1")
+			out, err := t.Exec(ctx, ns, "ip", "route", "show", "dev", "st0.1")
 			return err == nil && strings.Contains(out, "198.18.")
 		})
-		if p.exited() {
-			return fmt.Errorf("%s exited at start: %v\n%s", p.name, p.err, p.logTail())
+		if p.Exited() {
+			return fmt.Errorf("%s exited at start: %v\n%s", p.Name, p.Err(), p.LogTail())
 		}
 		if err != nil {
-			return fmt.Errorf("%w\n%s", err, p.logTail())
+			return fmt.Errorf("%w\n%s", err, p.LogTail())
 		}
 	}
 	return nil
@@ -114,7 +115,7 @@ func (g *ipsecgw) down() error {
 	var errs []error
 	for i, p := range g.gws {
 		if p != nil {
-			errs = append(errs, p.stop())
+			errs = append(errs, p.Stop())
 			g.gws[i] = nil
 		}
 	}
@@ -146,11 +147,11 @@ func (g *ipsecgw) status(ctx context.Context, i int) (daemon.Status, error) {
 	var s daemon.Status
 	path := filepath.Join(g.dirs[i], "status.json")
 	os.Remove(path)
-	if err := g.gws[i].signal(syscall.SIGUSR1); err != nil {
+	if err := g.gws[i].Signal(syscall.SIGUSR1); err != nil {
 		return s, err
 	}
 	var b []byte
-	err := waitFor(ctx, 5*time.Second, g.gws[i].name+": status.json after SIGUSR1", func() bool {
+	err := waitFor(ctx, 5*time.Second, g.gws[i].Name+": status.json after SIGUSR1", func() bool {
 		var err error
 		b, err = os.ReadFile(path) // written atomically: whole or absent
 		return err == nil

@@ -21,7 +21,7 @@
 // Needs root (network namespaces); without it the program says so loudly
 // and exits 0. Namespaces and processes are removed on every exit path,
 // including Ctrl-C; a run killed outright leaves namespaces that the next
-// run removes (see sweepStale).
+// run removes (see bench/lab).
 package main
 
 import (
@@ -133,12 +133,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	sweepStale()
 	topo, err := newTopology(ctx)
 	if err != nil {
 		return err
 	}
-	defer topo.destroy()
+	defer topo.Destroy()
 
 	started := time.Now()
 	var samples []sample

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"ipsecgw/bench/lab"
 )
 
 // setup is one way for gw1 and gw2 to carry h1's traffic to h2.
@@ -21,7 +23,7 @@ type setup interface {
 	carried(ctx context.Context) (counts, error)
 	// processes are the gateway processes whose CPU time the setup costs;
 	// none for kernel forwarding.
-	processes() []*process
+	processes() []*lab.Process
 }
 
 type counts struct {
@@ -62,8 +64,8 @@ type plain struct {
 	routes [][]string // namespace and route, for down
 }
 
-func (p *plain) name() string          { return "plain" }
-func (p *plain) processes() []*process { return nil }
+func (p *plain) name() string              { return "plain" }
+func (p *plain) processes() []*lab.Process { return nil }
 
 func (p *plain) up(ctx context.Context, t *topology) error {
 	p.t = t
@@ -71,7 +73,7 @@ func (p *plain) up(ctx context.Context, t *topology) error {
 		{"gw1", "198.18.2.0/24", "via", "192.0.2.2"},
 		{"gw2", "198.18.1.0/24", "via", "192.0.2.1"},
 	} {
-		if _, err := t.exec(ctx, r[0], append([]string{"ip", "route", "add"}, r[1:]...)...); err != nil {
+		if _, err := t.Exec(ctx, r[0], append([]string{"ip", "route", "add"}, r[1:]...)...); err != nil {
 			return err
 		}
 		p.routes = append(p.routes, r)
@@ -82,7 +84,7 @@ func (p *plain) up(ctx context.Context, t *topology) error {
 func (p *plain) down() error {
 	var errs []error
 	for _, r := range p.routes {
-		if _, err := p.t.exec(context.Background(), r[0], append([]string{"ip", "route", "del"}, r[1:]...)...); err != nil {
+		if _, err := p.t.Exec(context.Background(), r[0], append([]string{"ip", "route", "del"}, r[1:]...)...); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -103,7 +105,7 @@ func (p *plain) carried(ctx context.Context) (counts, error) {
 
 func (p *plain) counter(ctx context.Context, ns, ifname, stat string) (uint64, error) {
 	// `ip netns exec` mounts the namespace's own /sys.
-	out, err := p.t.exec(ctx, ns, "cat", "/sys/class/net/"+ifname+"/statistics/"+stat)
+	out, err := p.t.Exec(ctx, ns, "cat", "/sys/class/net/"+ifname+"/statistics/"+stat)
 	if err != nil {
 		return 0, err
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/curve25519"
+
+	"ipsecgw/bench/lab"
 )
 
 // wgPort is the UDP port both wireguard-go instances listen on.
@@ -27,14 +29,14 @@ type wireguard struct {
 	dir    string
 
 	t      *topology
-	procs  [2]*process
+	procs  [2]*lab.Process
 	ifname [2]string
 }
 
 func (w *wireguard) name() string { return "wireguard-go" }
 
-func (w *wireguard) processes() []*process {
-	var ps []*process
+func (w *wireguard) processes() []*lab.Process {
+	var ps []*lab.Process
 	for _, p := range w.procs {
 		if p != nil {
 			ps = append(ps, p)
@@ -84,7 +86,7 @@ func (w *wireguard) up(ctx context.Context, t *topology) error {
 	}
 	for i := range w.procs {
 		ns := fmt.Sprintf("gw%d", i+1)
-		p, err := startProcess(t, ns, "wireguard-go in "+ns, filepath.Join(w.dir, "wireguard-"+ns+".log"),
+		p, err := lab.Start(t.Namespaces, ns, "wireguard-go in "+ns, filepath.Join(w.dir, "wireguard-"+ns+".log"), lab.Options{StopWithParent: true},
 			w.binary, "-f", w.ifname[i])
 		if err != nil {
 			return err
@@ -94,12 +96,12 @@ func (w *wireguard) up(ctx context.Context, t *topology) error {
 	for i, p := range w.procs {
 		me, peer := i+1, 2-i
 		ns := fmt.Sprintf("gw%d", me)
-		err := waitFor(ctx, 10*time.Second, p.name+": UAPI socket", func() bool {
+		err := waitFor(ctx, 10*time.Second, p.Name+": UAPI socket", func() bool {
 			_, err := os.Stat(socketPath(w.ifname[i]))
-			return err == nil || p.exited()
+			return err == nil || p.Exited()
 		})
-		if p.exited() {
-			return fmt.Errorf("%s exited at start: %v\n%s", p.name, p.err, p.logTail())
+		if p.Exited() {
+			return fmt.Errorf("%s exited at start: %v\n%s", p.Name, p.Err(), p.LogTail())
 		}
 		if err != nil {
 			return err
@@ -113,7 +115,7 @@ func (w *wireguard) up(ctx context.Context, t *topology) error {
 			{"ip", "link", "set", w.ifname[i], "up"},
 			{"ip", "route", "add", fmt.Sprintf("198.18.%d.0/24", peer), "dev", w.ifname[i]},
 		} {
-			if _, err := t.exec(ctx, ns, cmd...); err != nil {
+			if _, err := t.Exec(ctx, ns, cmd...); err != nil {
 				return err
 			}
 		}
@@ -128,7 +130,7 @@ func (w *wireguard) down() error {
 		if p == nil {
 			continue
 		}
-		errs = append(errs, p.stop())
+		errs = append(errs, p.Stop())
 		w.procs[i] = nil
 		if err := os.Remove(socketPath(w.ifname[i])); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
