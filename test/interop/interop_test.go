@@ -21,23 +21,36 @@ import (
 // the script's output and the share directory.
 func boot(t *testing.T, cs []interopCase) (output, share string) {
 	t.Helper()
+	bins := map[string]string{"ipsecgw/cmd/ipsecgw": "ipsecgw", "ipsecgw/test/uml/espinudp": "espinudp"}
+	return bootGuest(t, bins,
+		func(share string) error { return writeCases(share, cs) },
+		func(share string) string { return guestScript(share, cs) })
+}
+
+// bootGuest builds bins (package → file name) into a fresh share
+// directory, lets prepare write the cases' files there, and runs
+// script(share) in one UML boot. A failed build, boot or guest script
+// fails t; otherwise it returns the script's output and the share
+// directory.
+func bootGuest(t *testing.T, bins map[string]string, prepare func(share string) error, script func(share string) string) (output, share string) {
+	t.Helper()
 	uml.RequireUML(t)
 	share = t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	start := time.Now()
-	for pkg, bin := range map[string]string{"ipsecgw/cmd/ipsecgw": "ipsecgw", "ipsecgw/test/uml/espinudp": "espinudp"} {
+	for pkg, bin := range bins {
 		if err := uml.BuildStatic(ctx, pkg, filepath.Join(share, bin)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := writeCases(share, cs); err != nil {
+	if err := prepare(share); err != nil {
 		t.Fatal(err)
 	}
 	built := time.Now()
 	// The timeout covers waiting for other packages' boots (they are
 	// serialised machine-wide) as well as this one.
-	res, err := uml.Run(ctx, guestScript(share, cs), uml.Options{ShareDir: share, Timeout: 5 * time.Minute})
+	res, err := uml.Run(ctx, script(share), uml.Options{ShareDir: share, Timeout: 5 * time.Minute})
 	if err != nil {
 		t.Fatalf("UML: %v", err)
 	}

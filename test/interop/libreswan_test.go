@@ -1,14 +1,11 @@
 package interop
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"ipsecgw/daemon"
 	"ipsecgw/test/uml"
@@ -24,36 +21,19 @@ import (
 func TestLibreswanInterop(t *testing.T) {
 	uml.RequireUML(t)
 	requireLibreswan(t)
-	share := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
-	defer cancel()
-	start := time.Now()
-	if err := uml.BuildStatic(ctx, "ipsecgw/cmd/ipsecgw", filepath.Join(share, "ipsecgw")); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeLswCases(share, lswCases); err != nil {
-		t.Fatal(err)
-	}
-	built := time.Now()
-	res, err := uml.Run(ctx, lswGuestScript(share, lswCases), uml.Options{ShareDir: share, Timeout: 5 * time.Minute})
-	if err != nil {
-		t.Fatalf("UML: %v", err)
-	}
-	t.Logf("build %v; UML %v (script started at guest uptime %v), exit %d",
-		built.Sub(start).Round(time.Millisecond), res.Duration.Round(time.Millisecond), res.Boot, res.ExitCode)
-	if res.ExitCode != 0 {
-		t.Fatalf("guest script exit %d:\n%s", res.ExitCode, res.Output)
-	}
-	g := parseOutput(res.Output)
+	output, _ := bootGuest(t, map[string]string{"ipsecgw/cmd/ipsecgw": "ipsecgw"},
+		func(share string) error { return writeLswCases(share, lswCases) },
+		func(share string) string { return lswGuestScript(share, lswCases) })
+	g := parseOutput(output)
 	for _, c := range lswCases {
 		t.Run(c.name, func(t *testing.T) {
 			r, ok := g.results[c.name]
 			if !ok {
-				t.Fatalf("no RESULT line for the case; output:\n%s", res.Output)
+				t.Fatalf("no RESULT line for the case; output:\n%s", output)
 			}
 			t.Cleanup(func() {
 				if t.Failed() {
-					t.Logf("guest output of the case:\n%s", lswCaseOutput(res.Output, c.name))
+					t.Logf("guest output of the case:\n%s", lswCaseOutput(output, c.name))
 				}
 			})
 			t.Logf("%s s in the guest: %v", r["seconds"], r)
@@ -66,7 +46,7 @@ func TestLibreswanInterop(t *testing.T) {
 				t.Errorf("whack --initiate: %s, want %s", r["initiate"], want)
 			}
 			if r["daemon-exit"] != "0" {
-				t.Errorf("ipsecgw exited with status %s after SIGTERM, want 0; guest output:\n%s", r["daemon-exit"], lswCaseOutput(res.Output, c.name))
+				t.Errorf("ipsecgw exited with status %s after SIGTERM, want 0; guest output:\n%s", r["daemon-exit"], lswCaseOutput(output, c.name))
 			}
 			checkLswCase(t, g, c)
 		})
