@@ -109,8 +109,6 @@ func (q IKEQuery) selects(sa *IKESA) bool {
 // IKESecurityAssociations is `show security ike security-associations
 // [brief | detail] [index N] [peer]`.
 func IKESecurityAssociations(sas []IKESA, q IKEQuery) Reply {
-	var t text
-	m := &IKESecurityAssociationsInformation{Style: "brief"}
 	var selected []*IKESA
 	for i := range sas {
 		if q.selects(&sas[i]) {
@@ -118,16 +116,10 @@ func IKESecurityAssociations(sas []IKESA, q IKEQuery) Reply {
 		}
 	}
 	if q.Style == StyleDetail {
-		m.Style = "detail"
-		for i, sa := range selected {
-			if i > 0 {
-				t.line("")
-			}
-			writeIKEDetail(&t, sa)
-			m.Blocks = append(m.Blocks, ikeDetailModel(sa, false))
-		}
-		return Reply{t.String(), m}
+		return ikeDetailReply(selected, writeIKEDetail, false)
 	}
+	var t text
+	m := &IKESecurityAssociationsInformation{Style: "brief"}
 	if len(selected) > 0 {
 		t.line("Index   State  Initiator cookie  Responder cookie  Mode           Remote Address")
 	}
@@ -271,4 +263,19 @@ func writeFailure(t *text, f *NegotiationFailure) {
 	t.line("    Time: %s", eventTime(f.Time))
 	t.line("    Exchange: %s", f.Exchange)
 	t.line("    Reason: %s", f.Reason)
+}
+
+// ikeDetailReply is the detail style of both IKE SA listings (security and
+// services): one block per SA, a blank line between blocks.
+func ikeDetailReply(selected []*IKESA, write func(*text, *IKESA), services bool) Reply {
+	var t text
+	m := &IKESecurityAssociationsInformation{Style: "detail"}
+	for i, sa := range selected {
+		if i > 0 {
+			t.line("")
+		}
+		write(&t, sa)
+		m.Blocks = append(m.Blocks, ikeDetailModel(sa, services))
+	}
+	return Reply{t.String(), m}
 }

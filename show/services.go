@@ -27,8 +27,6 @@ func matured(up bool) string {
 // ServicesIKESecurityAssociations is `show services ipsec-vpn ike
 // security-associations [detail] [peer]`.
 func ServicesIKESecurityAssociations(sas []IKESA, q ServicesIKEQuery) Reply {
-	var t text
-	m := &IKESecurityAssociationsInformation{Style: "brief"}
 	var selected []*IKESA
 	for i := range sas {
 		if !q.Peer.IsValid() || sas[i].Remote.Addr() == q.Peer {
@@ -36,16 +34,10 @@ func ServicesIKESecurityAssociations(sas []IKESA, q ServicesIKEQuery) Reply {
 		}
 	}
 	if q.Style == StyleDetail {
-		m.Style = "detail"
-		for i, sa := range selected {
-			if i > 0 {
-				t.line("")
-			}
-			writeServicesIKEDetail(&t, sa)
-			m.Blocks = append(m.Blocks, ikeDetailModel(sa, true))
-		}
-		return Reply{t.String(), m}
+		return ikeDetailReply(selected, writeServicesIKEDetail, true)
 	}
+	var t text
+	m := &IKESecurityAssociationsInformation{Style: "brief"}
 	if len(selected) > 0 {
 		t.line("Remote Address  State      Initiator cookie  Responder cookie  Exchange type")
 	}
