@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"ipsecgw/ike/keymat"
+	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
 )
 
@@ -53,22 +54,11 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 	var gir []byte
 	var keR *wire.KE
 	if sel.KE != nil {
-		if ke == nil || ke.Group != sel.KE.ID {
-			var d [2]byte
-			binary.BigEndian.PutUint16(d[:], uint16(sel.KE.ID))
-			sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.INVALID_KE_PAYLOAD, Data: d[:]}})
-			return
-		}
-		kex, err := sel.KE.NewKeyExchange(sa.e.rand)
-		if err == nil {
-			gir, err = kex.SharedSecret(ke.Data)
-		}
-		if err != nil {
-			sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.INVALID_SYNTAX}})
+		var ok bool
+		if keR, gir, ok = sa.answerKE(id, sel.KE, ke); !ok {
 			return
 		}
 		defer clear(gir)
-		keR = &wire.KE{Group: sel.KE.ID, Data: kex.PublicKey()}
 	}
 	nar, err := Narrow(tsi.Selectors, tsr.Selectors, sa.peer.Policy)
 	if err != nil {
@@ -112,19 +102,8 @@ func (sa *ikeSA) rekeyIKE(id uint32, offered *wire.SA, ni []byte, ke *wire.KE) {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.NO_PROPOSAL_CHOSEN}})
 		return
 	}
-	if ke == nil || ke.Group != sel.KE.ID {
-		var d [2]byte
-		binary.BigEndian.PutUint16(d[:], uint16(sel.KE.ID))
-		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.INVALID_KE_PAYLOAD, Data: d[:]}})
-		return
-	}
-	kex, err := sel.KE.NewKeyExchange(sa.e.rand)
-	var gir []byte
-	if err == nil {
-		gir, err = kex.SharedSecret(ke.Data)
-	}
-	if err != nil {
-		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.INVALID_SYNTAX}})
+	keR, gir, ok := sa.answerKE(id, sel.KE, ke)
+	if !ok {
 		return
 	}
 	defer clear(gir)
@@ -148,7 +127,7 @@ func (sa *ikeSA) rekeyIKE(id uint32, offered *wire.SA, ni []byte, ke *wire.KE) {
 	sa.handOver(n)
 	sa.e.sas[spi] = n
 	sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.SA{Proposals: []wire.Proposal{sel.Proposal}},
-		&wire.Nonce{Data: nr}, &wire.KE{Group: sel.KE.ID, Data: kex.PublicKey()}})
+		&wire.Nonce{Data: nr}, keR})
 	sa.e.log.Info("IKE SA rekeyed by the peer", "gateway", sa.peer.Gateway, "new-spi", n.spiR)
 }
 
@@ -157,4 +136,27 @@ func spiHexBytes(b []byte) string {
 		return "-"
 	}
 	return spiHex(binary.BigEndian.Uint32(b))
+}
+
+// answerKE is the responder's half of a CREATE_CHILD_SA key exchange in the
+// group it selected: a KE payload missing or in another group is answered
+// with INVALID_KE_PAYLOAD naming the group wanted (§1.3), a bad public
+// value with INVALID_SYNTAX. On false that answer has been sent. The
+// caller clears the shared secret gir.
+func (sa *ikeSA) answerKE(id uint32, group *transform.Transform, ke *wire.KE) (keR *wire.KE, gir []byte, ok bool) {
+	if ke == nil || ke.Group != group.ID {
+		var d [2]byte
+		binary.BigEndian.PutUint16(d[:], uint16(group.ID))
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.INVALID_KE_PAYLOAD, Data: d[:]}})
+		return nil, nil, false
+	}
+	kex, err := group.NewKeyExchange(sa.e.rand)
+	if err == nil {
+		gir, err = kex.SharedSecret(ke.Data)
+	}
+	if err != nil {
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.INVALID_SYNTAX}})
+		return nil, nil, false
+	}
+	return &wire.KE{Group: group.ID, Data: kex.PublicKey()}, gir, true
 }
