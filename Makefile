@@ -4,7 +4,7 @@ GO        ?= go
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 
-.PHONY: all build test deps vet unit integration bench bench-micro bench-throughput bench-ike fuzz clean
+.PHONY: all build test deps vet unit integration bench bench-micro bench-throughput bench-ike fuzz clean proto
 
 all: build
 
@@ -18,6 +18,20 @@ test: deps vet unit integration
 
 deps:
 	@./scripts/install-test-deps.sh
+
+# proto: regenerate the management API's Go code (committed, so a build
+# needs none of this). Needs protoc (Debian's protobuf-compiler) and the two
+# Go plugins at the versions below.
+PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+proto:
+	@command -v protoc >/dev/null || apt-get install -y --no-install-recommends protobuf-compiler
+	GOBIN=$(CURDIR)/.bin $(GO) install $(PROTOC_GEN_GO)
+	GOBIN=$(CURDIR)/.bin $(GO) install $(PROTOC_GEN_GO_GRPC)
+	PATH=$(CURDIR)/.bin:$$PATH protoc --proto_path=mgmt/mgmtpb \
+		--go_out=mgmt/mgmtpb --go_opt=paths=source_relative \
+		--go-grpc_out=mgmt/mgmtpb --go-grpc_opt=paths=source_relative \
+		mgmt/mgmtpb/ipsecgw.proto
 
 vet:
 	$(GO) vet ./...
