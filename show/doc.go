@@ -1,5 +1,6 @@
 // Package show renders the Junos operational outputs of ipsecgw: the
 // `show security ike|ipsec ...` and `show services ipsec-vpn ...` commands,
+// `show interfaces st0...` and `show version`,
 // in the operator's text layout and in the structured forms that
 // `| display xml` and `| display json` print, plus the text pipes
 // (`| match`, `| except`, `| count`, `| no-more`).
@@ -7,7 +8,8 @@
 // Every command is one pure function from a view to a Reply:
 //
 //	view  (plain structs the IKE daemon and the data plane fill: IKESA,
-//	      IPsecView, Statistics, InactiveTunnel, ServiceTunnel, ...)
+//	      IPsecView, Statistics, InactiveTunnel, ServiceTunnel,
+//	      Interface, Software, ...)
 //	  → text   the Junos layout, column for column (ike.go, ipsec.go, ...)
 //	  → model  a struct tagged with the Junos XML element names
 //	           (IKESecurityAssociationsInformation, ...), the one

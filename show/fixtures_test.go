@@ -231,3 +231,27 @@ func labInactive() []InactiveTunnel {
 		{ID: 131074, Port: 4500, Gateway: addr("203.0.113.200"), PendingSAs: 2},
 	}
 }
+
+// labInterfaces are four st0 units: the reference's st0.1 (§4.6, AWS
+// addressing), a dual-stack unit with a host address, an unnumbered unit
+// whose tunnel is down and a disabled unit without families.
+func labInterfaces() []Interface {
+	return []Interface{
+		{
+			Name: "st0.1", Index: 70, Up: true, InputPackets: 8719, OutputPackets: 41841,
+			Families: []Family{{Name: "inet", MTU: 9192, Addresses: []netip.Prefix{pfx("169.254.255.2/30")}}},
+		},
+		{
+			Name: "st0.2", Index: 71, Up: true, InputPackets: 12, OutputPackets: 3,
+			Families: []Family{
+				{Name: "inet", MTU: 1400, Addresses: []netip.Prefix{pfx("10.255.0.1/32")}},
+				{Name: "inet6", MTU: 1380, Addresses: []netip.Prefix{pfx("2001:db8:ff::1/64"), pfx("2001:db8:ff::2/128")}},
+			},
+		},
+		{Name: "st0.3", Index: 72, Families: []Family{{Name: "inet", MTU: 9192}}},
+		{Name: "st0.4", Index: 73, Disabled: true},
+	}
+}
+
+// labSoftware is the build `show version` reports in the goldens.
+var labSoftware = Software{Hostname: "vpn-gw1", Version: "1.4.0", Go: "go1.26.8"}

@@ -60,6 +60,13 @@ func goldenCases() []goldenCase {
 		{"services-ike-sa-peer", ServicesIKESecurityAssociations([]IKESA{seed001IKE(false), labDownSA()}, ServicesIKEQuery{Peer: addr("198.51.100.7")})},
 		{"services-ipsec-sa-detail", ServicesIPsecSecurityAssociations([]ServiceTunnel{seed001Tunnel(false), labSecondTerm(), labServiceTunnel()})},
 		{"services-ipsec-statistics", ServicesIPsecStatistics([]ServiceSetStatistics{seed001Statistics(false), {PIC: "ms-0/1/0", ServiceSet: "ss-branches"}})},
+		{"interfaces-st0.1", Interfaces(labInterfaces(), InterfacesQuery{Name: "st0.1"})},
+		{"interfaces-st0.2", Interfaces(labInterfaces(), InterfacesQuery{Name: "st0.2"})},
+		{"interfaces-st0", Interfaces(labInterfaces(), InterfacesQuery{Name: "st0"})},
+		{"interfaces-st0-terse", Interfaces(labInterfaces(), InterfacesQuery{Name: "st0", Terse: true})},
+		{"interfaces-terse", Interfaces(labInterfaces()[:1], InterfacesQuery{Terse: true})},
+		{"interfaces-not-found", Interfaces(labInterfaces(), InterfacesQuery{Name: "st0.9"})},
+		{"version", Version(labSoftware)},
 	}
 }
 
@@ -193,9 +200,13 @@ func walkJSON(t *testing.T, path string, v any, out map[string][]string) {
 		for k, mv := range obj {
 			switch k {
 			case "data":
+				if isJSONNull(mv) {
+					out[path+"!empty"] = append(out[path+"!empty"], "")
+					continue
+				}
 				s, ok := mv.(string)
 				if !ok {
-					t.Fatalf("%s: data is %T, want a string", path, mv)
+					t.Fatalf("%s: data is %T, want a string or [null]", path, mv)
 				}
 				out[path] = append(out[path], s)
 			case "attributes":
@@ -217,6 +228,12 @@ func walkJSON(t *testing.T, path string, v any, out map[string][]string) {
 	}
 }
 
+// isJSONNull reports whether v is Junos's value of an empty element, [null].
+func isJSONNull(v any) bool {
+	a, ok := v.([]any)
+	return ok && len(a) == 1 && a[0] == nil
+}
+
 func walkElement(e *element, parent string, out map[string][]string) {
 	path := e.name
 	if parent != "" {
@@ -227,6 +244,8 @@ func walkElement(e *element, parent string, out map[string][]string) {
 	}
 	if e.leaf {
 		out[path] = append(out[path], e.text)
+	} else if len(e.children) == 0 && len(e.attrs) == 0 {
+		out[path+"!empty"] = append(out[path+"!empty"], "")
 	}
 	for _, c := range e.children {
 		walkElement(c, path, out)

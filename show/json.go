@@ -13,7 +13,8 @@ import (
 //     one object per occurrence; same-named siblings share one array, in
 //     document order (so an interleaved list, the tunnel events, becomes
 //     parallel arrays aligned by index);
-//   - the text of a value element is the member "data" of its object;
+//   - the text of a value element is the member "data" of its object; an
+//     empty element (a flag such as <iff-up/>) has "data" : [null];
 //   - attributes are the member "attributes", an object of strings;
 //   - no rpc-reply wrapper and no cli banner.
 //
@@ -49,8 +50,12 @@ func writeJSONMembers(b *strings.Builder, e *element, depth int) {
 		}
 		members = append(members, indent+`"attributes" : {`+strings.Join(attrs, ", ")+"}")
 	}
-	if e.leaf {
+	switch {
+	case e.leaf:
 		members = append(members, indent+`"data" : `+jsonString(e.text))
+	case len(e.children) == 0 && len(e.attrs) == 0:
+		// An element whose presence is its value (<iff-up/>).
+		members = append(members, indent+`"data" : [null]`)
 	}
 	for _, group := range groupByName(e.children) {
 		var s strings.Builder

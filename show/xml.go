@@ -28,14 +28,19 @@ func writeXMLReply(b *strings.Builder, root *element) {
 	b.WriteString("</rpc-reply>\n")
 }
 
-// writeXMLElement prints e at depth. A value element stays on one line; an
-// element without children or text prints as <name></name> (the form Junos
-// uses, for example <banner></banner>).
+// writeXMLElement prints e at depth. A value element stays on one line,
+// even when its text is empty (<banner></banner>, as Junos prints it); an
+// element that is neither a value nor a container, a flag such as
+// <iff-up/>, closes itself.
 func writeXMLElement(b *strings.Builder, e *element, depth int) {
 	indent := strings.Repeat(xmlIndent, depth)
 	b.WriteString(indent + "<" + e.name)
 	for _, a := range e.attrs {
 		b.WriteString(" " + a.name + `="` + xmlEscaper.Replace(a.value) + `"`)
+	}
+	if !e.leaf && len(e.children) == 0 && len(e.attrs) == 0 {
+		b.WriteString("/>\n") // a flag, whose presence is its value: <iff-up/>
+		return
 	}
 	b.WriteString(">")
 	if e.leaf || len(e.children) == 0 {
