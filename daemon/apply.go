@@ -15,162 +15,11 @@ import (
 // 40, UDP 8, ESP header 8, IV 16, padding up to 17, ICV 16, rounded down).
 const defaultTunnelMTU = 1400
 
-// apply puts the whole configuration into effect, recording how to undo
-// each step.
-func (d *Daemon) apply() error {
-	c := d.cfg
-	if err := d.physicalInterfaces(); err != nil {
-		return err
-	}
-	send4, err := d.host.NewRawSender(4)
-	if err != nil {
-		return fmt.Errorf("outer IPv4 socket: %w", err)
-	}
-	d.undo = append(d.undo, send4.Close)
-	send6, err := d.host.NewRawSender(6)
-	if err != nil {
-		d.log.Warn("no outer IPv6 socket; IPv6 tunnels are unavailable", "err", err)
-		send6 = nil
-	} else {
-		d.undo = append(d.undo, send6.Close)
-	}
-	d.engine = dataplane.New(dataplane.Config{Logger: d.log, Send4: send4, Send6: send6, IKE: d.ikeOn4500, NoSA: d.trafficWithoutSA})
-	// The IKE side is set up before any packet path starts, which read it
-	// (the on-traffic trigger, IKE on port 4500).
-	receivers := map[receiverKey]bool{}
-	if err := d.ikeVPNs(receivers); err != nil {
-		return err
-	}
-	// Tunnel interfaces come up only once their SAs are installed, so
-	// nothing the kernel sends at link-up (MLD reports, router
-	// solicitations) meets a tunnel without an SA; routes need the link up.
-	if err := d.tunnelInterfaces(); err != nil {
-		return err
-	}
-	for _, v := range c.IPsec.VPNs {
-		if v.Manual != nil {
-			if err := d.manualVPN(v, receivers); err != nil {
-				return fmt.Errorf("vpn %s: %w", v.Name, err)
-			}
-		}
-	}
-	for k := range receivers {
-		if err := d.listen(k); err != nil {
-			return err
-		}
-	}
-	if d.ike != nil {
-		if err := d.listenIKE(); err != nil {
-			return err
-		}
-	}
-	for _, u := range d.tunnelUnits() {
-		if err := d.host.SetUp(u.Name()); err != nil {
-			return fmt.Errorf("%s: %w", u.Name(), err)
-		}
-	}
-	if err := d.routes(); err != nil {
-		return err
-	}
-	for _, p := range d.ikeInitiate {
-		if err := d.ike.Initiate(p.Remote); err != nil {
-			d.log.Warn("IKE initiation", "gateway", p.Gateway, "err", err)
-		}
-	}
-	return nil
-}
-
 // ikeOn4500 takes the IKE messages the data plane finds on UDP 4500.
 func (d *Daemon) ikeOn4500(msg []byte, from netip.AddrPort, to netip.Addr) {
-	if d.ike != nil {
-		d.ike.HandleMessage(append([]byte(nil), msg...), from, netip.AddrPortFrom(to, 4500))
+	if ike := d.ike.Load(); ike != nil {
+		ike.HandleMessage(append([]byte(nil), msg...), from, netip.AddrPortFrom(to, 4500))
 	}
-}
-
-// tunnelUnits lists the configured st0 units.
-func (d *Daemon) tunnelUnits() []*schema.Unit {
-	var out []*schema.Unit
-	for _, ifc := range d.cfg.Interfaces {
-		if ifc.Kind == schema.Tunnel {
-			out = append(out, ifc.Units...)
-		}
-	}
-	return out
-}
-
-// physicalInterfaces checks every host interface exists and gives it the
-// configured addresses.
-func (d *Daemon) physicalInterfaces() error {
-	for _, ifc := range d.cfg.Interfaces {
-		if ifc.Kind != schema.Physical {
-			continue
-		}
-		if ifc.HostName == "" {
-			return fmt.Errorf("interface %s has a Junos name and no Linux interface: map it with \"set interfaces %s host-interface NAME\" or --interface-map %s=NAME", ifc.Name, ifc.Name, ifc.Name)
-		}
-		if !d.host.LinkExists(ifc.HostName) {
-			return fmt.Errorf("interface %s: no interface %s on this host", ifc.Name, ifc.HostName)
-		}
-		for _, u := range ifc.Units {
-			for _, a := range u.Addresses {
-				undo, err := d.host.AddAddress(ifc.HostName, a)
-				if err != nil {
-					return err
-				}
-				d.undo = append(d.undo, undo)
-			}
-		}
-		if err := d.host.SetUp(ifc.HostName); err != nil {
-			return fmt.Errorf("interface %s: %w", ifc.Name, err)
-		}
-	}
-	return nil
-}
-
-// tunnelInterfaces creates a TUN device per configured st0 unit.
-func (d *Daemon) tunnelInterfaces() error {
-	for _, ifc := range d.cfg.Interfaces {
-		if ifc.Kind != schema.Tunnel {
-			continue
-		}
-		for _, u := range ifc.Units {
-			mtu := d.tunnelMTU(ifc, u)
-			dev, err := d.host.CreateTUN(u.Name(), mtu)
-			if err != nil {
-				return fmt.Errorf("create %s: %w", u.Name(), err)
-			}
-			// The engine owns and closes the device from here on; closing a
-			// TUN removes the interface and its routes.
-			var own []netip.Addr
-			for _, a := range u.Addresses {
-				if _, err := d.host.AddAddress(u.Name(), a); err != nil {
-					dev.Close()
-					return err
-				}
-				own = append(own, a.Addr())
-			}
-			// The data plane answers packets over the tunnel MTU with ICMP
-			// from this gateway's own address; the kernel takes a packet
-			// with a local source address in from st0 only with
-			// accept_local.
-			if err := d.host.AcceptLocal(u.Name()); err != nil {
-				dev.Close()
-				return fmt.Errorf("%s: %w", u.Name(), err)
-			}
-			if !u.Inet6 {
-				if err := d.host.DisableIPv6(u.Name()); err != nil {
-					dev.Close()
-					return fmt.Errorf("%s: %w", u.Name(), err)
-				}
-			}
-			if _, err := d.engine.AddTunnel(dev, own); err != nil {
-				dev.Close()
-				return err
-			}
-			d.log.Info("tunnel interface created", "interface", u.Name(), "mtu", mtu)
-		}
-	}
-	return nil
 }
 
 // tunnelMTU is the MTU of an st0 unit: the interface's configured MTU (or
@@ -179,12 +28,12 @@ func (d *Daemon) tunnelInterfaces() error {
 // before they enter the tunnel and answers DF packets with ICMP, for
 // forwarded and local traffic alike; a tunnel-mtu below that is applied by
 // the data plane (pre-fragmentation, ICMP too-big).
-func (d *Daemon) tunnelMTU(ifc *schema.Interface, u *schema.Unit) int {
+func tunnelMTU(cfg *schema.Config, ifc *schema.Interface, u *schema.Unit) int {
 	mtu := ifc.MTU
 	if mtu == 0 {
 		mtu = defaultTunnelMTU
 	}
-	for _, v := range d.cfg.IPsec.VPNs {
+	for _, v := range cfg.IPsec.VPNs {
 		if v.BindInterface == u && v.TunnelMTU > 0 && v.TunnelMTU < mtu {
 			mtu = v.TunnelMTU
 		}
@@ -195,30 +44,6 @@ func (d *Daemon) tunnelMTU(ifc *schema.Interface, u *schema.Unit) int {
 }
 
 const minIPv6MTU = 1280
-
-func (d *Daemon) routes() error {
-	for _, r := range d.cfg.Routes {
-		for _, u := range r.Interfaces {
-			dev := u.Name()
-			if u.Interface.Kind == schema.Physical {
-				dev = u.Interface.HostName
-			}
-			undo, err := d.host.AddRoute(r.Prefix, netip.Addr{}, dev)
-			if err != nil {
-				return err
-			}
-			d.undo = append(d.undo, undo)
-		}
-		for _, gw := range r.Gateways {
-			undo, err := d.host.AddRoute(r.Prefix, gw, "")
-			if err != nil {
-				return err
-			}
-			d.undo = append(d.undo, undo)
-		}
-	}
-	return nil
-}
 
 type receiverKey struct {
 	family int
@@ -237,7 +62,7 @@ func (d *Daemon) listen(k receiverKey) error {
 	if err != nil {
 		return fmt.Errorf("UDP port %d (IPv%d): %w", k.port, k.family, err)
 	}
-	if d.ikeTransport != nil && k.port == 4500 {
+	if k.port == 4500 {
 		d.ikeTransport.add(k.family, 4500, r)
 	}
 	return d.engine.AddReceiver(r, k.family, k.port)

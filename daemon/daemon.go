@@ -15,16 +15,23 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
+	"ipsecgw/config/store"
 	"ipsecgw/dataplane"
 	"ipsecgw/ike/ikev2"
+	"ipsecgw/netio"
 )
 
 // Options configure a daemon.
 type Options struct {
+	// ConfigFile is the configuration to start with. Without it the daemon
+	// starts from the state directory's committed configuration (empty on
+	// a new gateway); with it, the file is committed there first when it
+	// differs.
 	ConfigFile   string
 	StateDir     string
 	InterfaceMap map[string]string
@@ -39,17 +46,26 @@ type Daemon struct {
 	opts   Options
 	log    *slog.Logger
 	host   Host
-	cfg    *schema.Config
+	cfg    atomic.Pointer[schema.Config] // the configuration in effect
+	store  *store.Store
 	engine *dataplane.Engine
-	undo   []func() error // run in reverse order on shutdown
+	undo   []func() error // sockets, run in reverse order on shutdown
 
-	// IKE: nil when no VPN negotiates its SAs.
-	ike          *ikev2.Engine
+	// run is what the configuration has set up; ops serialises every
+	// change to it (commits, clears) on one goroutine.
+	run       running
+	listening map[receiverKey]bool
+	ops       chan func()
+	opsDone   chan struct{}
+
+	// IKE: nil until a VPN negotiates its SAs.
+	ike          atomic.Pointer[ikev2.Engine]
 	ikeTransport *ikeTransport
 	ikeFamilies  map[int]bool
-	ikeInitiate  []*ikev2.Peer
-	onTraffic    map[string][]netip.Addr // tunnel → peers of its on-traffic VPNs
-	wg           sync.WaitGroup          // IKE socket loops
+	onTraffic    atomic.Pointer[map[string][]netip.Addr] // tunnel → peers of its on-traffic VPNs
+
+	events *Events
+	wg sync.WaitGroup // IKE socket loops
 	// stopFirst stops background loops before the engine closes.
 	stopFirst []func()
 }
@@ -57,44 +73,147 @@ type Daemon struct {
 // Load reads and validates the configuration file. The daemon refuses to
 // start on an invalid configuration, with every error and where it is.
 func Load(file string, ifmap map[string]string) (*schema.Config, error) {
-	src, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	t, err := config.Parse(file, src, nil)
+	t, err := loadTree(file)
 	if err != nil {
 		return nil, err
 	}
 	return schema.Build(t, schema.Options{InterfaceMap: ifmap})
 }
 
-// Start loads the configuration and applies it to the host. On error
-// everything already set up is taken down again.
-func Start(opts Options) (*Daemon, error) {
-	d := &Daemon{opts: opts, log: opts.Logger, host: opts.Host, ikeFamilies: map[int]bool{}, onTraffic: map[string][]netip.Addr{}}
-	if d.log == nil {
-		d.log = slog.Default()
-	}
-	if d.host == nil {
-		d.host = LinuxHost{}
-	}
-	if opts.StateDir != "" {
-		if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
-			return nil, fmt.Errorf("state directory: %w", err)
-		}
-	}
-	cfg, err := Load(opts.ConfigFile, opts.InterfaceMap)
+func loadTree(file string) (*config.Tree, error) {
+	src, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	d.cfg = cfg
-	if err := d.apply(); err != nil {
+	return config.Parse(file, src, nil)
+}
+
+// Start loads the configuration and applies it to the host. On error
+// everything already set up is taken down again.
+func Start(opts Options) (*Daemon, error) {
+	d := &Daemon{opts: opts, log: opts.Logger, host: opts.Host, ikeFamilies: map[int]bool{}, run: newRunning(),
+		listening: map[receiverKey]bool{}, ops: make(chan func()), opsDone: make(chan struct{}),
+		ikeTransport: &ikeTransport{senders: map[senderKey]netio.SegmentSender{}}}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	d.events = newEvents(d.log)
+	if d.host == nil {
+		d.host = LinuxHost{}
+	}
+	noPeers := map[string][]netip.Addr{}
+	d.onTraffic.Store(&noPeers)
+	if opts.StateDir == "" {
+		return nil, errors.New("no state directory")
+	}
+	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	cfg, err := d.openStore()
+	if err != nil {
+		return nil, err
+	}
+	go d.loop()
+	if err := d.startEngine(); err != nil {
 		d.Stop()
 		return nil, err
 	}
+	if err := d.do(func() error { return d.reconcile(cfg) }); err != nil {
+		d.Stop()
+		return nil, err
+	}
+	// From here on every commit goes through the daemon.
+	d.store.SetApply(d.applyCommit)
 	d.keepalives(natKeepaliveInterval)
 	return d, nil
 }
+
+// openStore opens the configuration store in the state directory and
+// returns the configuration to start with: the file's when one is given
+// (committed to the store when it differs), else the store's.
+func (d *Daemon) openStore() (*schema.Config, error) {
+	sopts := schema.Options{InterfaceMap: d.opts.InterfaceMap}
+	st, err := store.Open(filepath.Join(d.opts.StateDir, "config"), store.Options{Schema: sopts})
+	if err != nil {
+		return nil, err
+	}
+	d.store = st
+	if d.opts.ConfigFile == "" {
+		return schema.Build(st.Committed(), sopts)
+	}
+	t, err := loadTree(d.opts.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := schema.Build(t, sopts)
+	if err != nil {
+		return nil, err
+	}
+	if config.FormatBrace(t.Root) != config.FormatBrace(st.Committed().Root) {
+		// The store has no apply hook yet: Start applies it below.
+		st.Replace(t)
+		if _, err := st.Commit(store.CommitOptions{User: "root", Comment: "loaded from " + d.opts.ConfigFile}); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+// startEngine opens the outer sockets and starts the data plane.
+func (d *Daemon) startEngine() error {
+	send4, err := d.host.NewRawSender(4)
+	if err != nil {
+		return fmt.Errorf("outer IPv4 socket: %w", err)
+	}
+	d.undo = append(d.undo, send4.Close)
+	send6, err := d.host.NewRawSender(6)
+	if err != nil {
+		d.log.Warn("no outer IPv6 socket; IPv6 tunnels are unavailable", "err", err)
+		send6 = nil
+	} else {
+		d.undo = append(d.undo, send6.Close)
+	}
+	d.engine = dataplane.New(dataplane.Config{Logger: d.log, Send4: send4, Send6: send6, IKE: d.ikeOn4500, NoSA: d.trafficWithoutSA})
+	return nil
+}
+
+// loop runs the changes to the running state one at a time.
+func (d *Daemon) loop() {
+	defer close(d.opsDone)
+	for op := range d.ops {
+		op()
+	}
+}
+
+// do runs fn on the daemon's goroutine and waits for it.
+func (d *Daemon) do(fn func() error) error {
+	done := make(chan error, 1)
+	d.ops <- func() { done <- fn() }
+	return <-done
+}
+
+// applyCommit is the store's door into the running daemon: it applies a
+// validated configuration, and if that fails half way puts the previous
+// one back, so a failed commit leaves the gateway as it was.
+func (d *Daemon) applyCommit(cfg *schema.Config) error {
+	return d.do(func() error {
+		prev := d.cfg.Load()
+		if err := d.reconcile(cfg); err != nil {
+			if prev != nil {
+				d.logErr("restoring the previous configuration", d.reconcile(prev))
+			}
+			return err
+		}
+		d.events.publish(Event{Kind: "config-committed", Time: time.Now()})
+		return nil
+	})
+}
+
+// Store is the configuration database (candidate, committed, rollbacks).
+func (d *Daemon) Store() *store.Store { return d.store }
+
+// Events is the daemon's event feed.
+func (d *Daemon) Events() *Events { return d.events }
 
 // natKeepaliveInterval is how often UDP-encapsulated SAs on 4500 send a
 // NAT keepalive (Junos nat-keepalive default, 20 s).
@@ -136,24 +255,39 @@ func Run(ctx context.Context, opts Options) error {
 // interfaces (their routes go with them), addresses and routes it added.
 func (d *Daemon) Stop() error {
 	var errs []error
+	if d.store != nil {
+		d.store.Close() // no commit confirmed fires during shutdown
+	}
+	select {
+	case <-d.opsDone:
+	default:
+		if d.ops != nil {
+			// Wait for a change in progress, then stop taking more.
+			d.do(func() error { return nil })
+			close(d.ops)
+			<-d.opsDone
+		}
+	}
 	for _, f := range d.stopFirst {
 		f()
 	}
 	d.stopFirst = nil
-	if d.ike != nil {
+	if ike := d.ike.Load(); ike != nil {
 		// DELETE for every IKE SA while the sockets are still open.
-		d.ike.Close()
+		ike.Close()
 	}
 	if d.engine != nil {
 		// The engine stays referenced: a late IKE callback must find a
 		// closed engine, not a nil one.
 		errs = append(errs, d.engine.Close())
 	}
+	errs = append(errs, d.undoRunning())
 	for i := len(d.undo) - 1; i >= 0; i-- {
 		errs = append(errs, d.undo[i]())
 	}
 	d.undo = nil
 	d.wg.Wait()
+	d.events.close()
 	return errors.Join(errs...)
 }
 
@@ -161,7 +295,7 @@ func (d *Daemon) Stop() error {
 func (d *Daemon) Engine() *dataplane.Engine { return d.engine }
 
 // Config returns the configuration in effect.
-func (d *Daemon) Config() *schema.Config { return d.cfg }
+func (d *Daemon) Config() *schema.Config { return d.cfg.Load() }
 
 // StatusPath is where WriteStatus writes.
 func (d *Daemon) StatusPath() string { return filepath.Join(d.opts.StateDir, "status.json") }

@@ -127,7 +127,7 @@ func (i *installer) RemoveChild(vpn string, c *ikev2.ChildSA) {
 }
 
 func (d *Daemon) vpn(name string) *schema.VPN {
-	for _, v := range d.cfg.IPsec.VPNs {
+	for _, v := range d.cfg.Load().IPsec.VPNs {
 		if v.Name == name {
 			return v
 		}
@@ -135,53 +135,48 @@ func (d *Daemon) vpn(name string) *schema.VPN {
 	return nil
 }
 
-// ikeVPNs sets up IKEv2 for the VPNs that negotiate their SAs: the peers,
-// the sockets (500 and 4500, per family in use) and the initiations.
-func (d *Daemon) ikeVPNs(receivers map[receiverKey]bool) error {
-	var peers []*ikev2.Peer
-	var initiate []*ikev2.Peer
-	for _, v := range d.cfg.IPsec.VPNs {
-		if v.IKE == nil {
+// addPeer gives the IKE engine (made on first use) the peer of an IKE VPN
+// and marks the sockets it needs: ESP arrives raw, or in UDP 4500 after
+// NAT traversal, and the 4500 socket also carries IKE.
+func (d *Daemon) addPeer(v *schema.VPN) (*ikev2.Peer, error) {
+	local, err := gatewayLocal(v.IKE.Gateway)
+	if err != nil {
+		return nil, err
+	}
+	p, err := ikev2.PeerFromConfig(v, local)
+	if err != nil {
+		return nil, err
+	}
+	ike := d.ike.Load()
+	if ike == nil {
+		ike = ikev2.NewEngine(ikev2.Config{Logger: d.log.With("subsystem", "ike"), Transport: d.ikeTransport,
+			Installer: &installer{d: d, outbound: map[uint32]*dataplane.OutboundSA{}}, Events: d.ikeEvent})
+		d.ike.Store(ike)
+	}
+	ike.AddPeer(p)
+	fam := 4
+	if local.Is6() {
+		fam = 6
+	}
+	d.run.receivers[receiverKey{family: fam}] = true
+	d.run.receivers[receiverKey{family: fam, port: 4500}] = true
+	d.ikeFamilies[fam] = true
+	return p, nil
+}
+
+// setOnTraffic records, per tunnel interface, the peers of its
+// establish-tunnels on-traffic VPNs, for the data plane's no-SA hook.
+func (d *Daemon) setOnTraffic(cfg *schema.Config) {
+	m := map[string][]netip.Addr{}
+	for _, v := range cfg.IPsec.VPNs {
+		if v.IKE == nil || v.EstablishTunnels != "on-traffic" || v.BindInterface == nil {
 			continue
 		}
-		local, err := gatewayLocal(v.IKE.Gateway)
-		if err != nil {
-			return fmt.Errorf("vpn %s: %w", v.Name, err)
+		if st, ok := d.run.vpns[v.Name]; ok {
+			m[v.BindInterface.Name()] = append(m[v.BindInterface.Name()], st.remote)
 		}
-		p, err := ikev2.PeerFromConfig(v, local)
-		if err != nil {
-			return fmt.Errorf("vpn %s: %w", v.Name, err)
-		}
-		peers = append(peers, p)
-		switch v.EstablishTunnels {
-		case "immediately":
-			initiate = append(initiate, p)
-		case "on-traffic":
-			if v.BindInterface != nil {
-				d.onTraffic[v.BindInterface.Name()] = append(d.onTraffic[v.BindInterface.Name()], p.Remote)
-			}
-		}
-		fam := 4
-		if local.Is6() {
-			fam = 6
-		}
-		// ESP from IKE peers arrives raw, or in UDP 4500 after NAT
-		// traversal; the 4500 socket also carries IKE.
-		receivers[receiverKey{family: fam}] = true
-		receivers[receiverKey{family: fam, port: 4500}] = true
-		d.ikeFamilies[fam] = true
 	}
-	if len(peers) == 0 {
-		return nil
-	}
-	d.ikeTransport = &ikeTransport{senders: map[senderKey]netio.SegmentSender{}}
-	d.ike = ikev2.NewEngine(ikev2.Config{Logger: d.log.With("subsystem", "ike"), Transport: d.ikeTransport,
-		Installer: &installer{d: d, outbound: map[uint32]*dataplane.OutboundSA{}}})
-	for _, p := range peers {
-		d.ike.AddPeer(p)
-	}
-	d.ikeInitiate = initiate
-	return nil
+	d.onTraffic.Store(&m)
 }
 
 // gatewayLocal is the address IKE uses: local-address, or the external
@@ -200,13 +195,18 @@ func gatewayLocal(g *schema.IKEGateway) (netip.Addr, error) {
 	return localAddress(g.ExternalInterface, peer)
 }
 
-// listenIKE opens UDP 500 for each family IKE uses and serves it.
+// listenIKE opens UDP 500 for each family IKE uses, once, and serves it.
 func (d *Daemon) listenIKE() error {
 	for fam := range d.ikeFamilies {
+		k := receiverKey{family: fam, port: 500}
+		if d.listening[k] {
+			continue
+		}
 		r, err := d.host.ListenUDP(fam, 500)
 		if err != nil {
 			return fmt.Errorf("IKE port 500 (IPv%d): %w", fam, err)
 		}
+		d.listening[k] = true
 		d.undo = append(d.undo, r.Close)
 		d.ikeTransport.add(fam, 500, r)
 		d.wg.Add(1)
@@ -230,7 +230,7 @@ func (d *Daemon) serveIKE(r netio.Receiver) {
 		}
 		for _, m := range msgs[:n] {
 			to := netip.AddrPortFrom(m.Dst, 500)
-			d.ike.HandleMessage(append([]byte(nil), m.Buf[:m.N]...), m.Src, to)
+			d.ike.Load().HandleMessage(append([]byte(nil), m.Buf[:m.N]...), m.Src, to)
 		}
 	}
 }
@@ -239,13 +239,14 @@ func (d *Daemon) serveIKE(r netio.Receiver) {
 // SA, so the on-traffic VPNs bound to it negotiate. It must not block the
 // packet path, hence the goroutine.
 func (d *Daemon) trafficWithoutSA(tunnel string) {
-	peers := d.onTraffic[tunnel]
-	if len(peers) == 0 || d.ike == nil {
+	peers := (*d.onTraffic.Load())[tunnel]
+	ike := d.ike.Load()
+	if len(peers) == 0 || ike == nil {
 		return
 	}
 	go func() {
 		for _, remote := range peers {
-			if err := d.ike.InitiateIfIdle(remote); err != nil {
+			if err := ike.InitiateIfIdle(remote); err != nil {
 				d.log.Debug("on-traffic initiation", "tunnel", tunnel, "err", err)
 			}
 		}

@@ -48,7 +48,23 @@ func (m *MemHost) CreateTUN(name string, mtu int) (netio.TUN, error) {
 	}
 	t := netio.NewMemTUN(name, mtu)
 	m.tuns[name] = t
-	return t, nil
+	return &memHostTUN{MemTUN: t, host: m}, nil
+}
+
+// memHostTUN is a MemTUN whose Close removes the interface from its host,
+// as closing a real TUN does, so a commit can create it again.
+type memHostTUN struct {
+	*netio.MemTUN
+	host *MemHost
+}
+
+func (t *memHostTUN) Close() error {
+	t.host.mu.Lock()
+	if t.host.tuns[t.Name()] == t.MemTUN {
+		delete(t.host.tuns, t.Name())
+	}
+	t.host.mu.Unlock()
+	return t.MemTUN.Close()
 }
 
 func (m *MemHost) LinkExists(name string) bool {

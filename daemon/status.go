@@ -41,8 +41,8 @@ func (d *Daemon) Status() Status {
 		return s
 	}
 	s.Global = d.engine.Stats.Snapshot()
-	if d.ike != nil {
-		s.IKE, s.Failures = d.ike.SAs(), d.ike.Failures()
+	if ike := d.ike.Load(); ike != nil {
+		s.IKE, s.Failures = ike.SAs(), ike.Failures()
 	}
 	for _, sa := range d.engine.InboundSAs() {
 		s.SAs = append(s.SAs, SAStatus{VPN: sa.VPN, Direction: "inbound", SPI: fmt.Sprintf("%#08x", sa.SPI()), Tunnel: sa.Tunnel(),

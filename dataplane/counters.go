@@ -1,6 +1,9 @@
 package dataplane
 
-import "sync/atomic"
+import (
+	"reflect"
+	"sync/atomic"
+)
 
 // Counters are the statistics of one SA, or of the whole engine. Every
 // field is an atomic counter: the packet path never takes a lock to count.
@@ -59,6 +62,15 @@ type Stats struct {
 	SendErrors         uint64 `json:"send-errors"`
 	TunnelWriteErrors  uint64 `json:"tunnel-write-errors"`
 	InternalErrors     uint64 `json:"internal-errors"`
+}
+
+// Reset zeroes every counter ("clear security ipsec statistics"). A packet
+// counted at the same moment may land before or after the reset.
+func (c *Counters) Reset() {
+	v := reflect.ValueOf(c).Elem()
+	for i := range v.NumField() {
+		v.Field(i).Addr().Interface().(*atomic.Uint64).Store(0)
+	}
 }
 
 // Snapshot reads every counter.

@@ -132,6 +132,32 @@ func (e *Engine) AddTunnel(dev netio.TUN, icmpFrom []netip.Addr) (*Tunnel, error
 	return t, nil
 }
 
+// RemoveTunnel takes a tunnel interface out: its SAs are uninstalled and
+// the device is closed (closing a TUN removes the interface, and with it
+// the kernel's routes through it).
+func (e *Engine) RemoveTunnel(name string) error {
+	e.mu.Lock()
+	t := e.tunnels[name]
+	if t == nil {
+		e.mu.Unlock()
+		return fmt.Errorf("dataplane: no tunnel %s", name)
+	}
+	delete(e.tunnels, name)
+	old := *e.inbound.Load()
+	next := make(map[uint32]*InboundSA, len(old))
+	for k, v := range old {
+		if v.Tunnel() != name {
+			next[k] = v
+		}
+	}
+	e.inbound.Store(&next)
+	none := []*OutboundSA{}
+	t.outbound.Store(&none)
+	t.removed.Store(true)
+	e.mu.Unlock()
+	return t.dev.Close()
+}
+
 // AddReceiver starts an inbound loop on a socket of the given family (4 or
 // 6). udpPort is the port it listens on (0 for raw ESP). A UDP socket that
 // can send segmented runs (netio.SegmentSender) also becomes the way out

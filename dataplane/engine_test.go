@@ -347,3 +347,13 @@ func TestNATKeepalives(t *testing.T) {
 		t.Fatalf("raw ESP SA sent %d keepalives", n)
 	}
 }
+
+func TestCountersReset(t *testing.T) {
+	var c Counters
+	c.EncryptedPackets.Add(3)
+	c.InternalErrors.Add(1)
+	c.Reset()
+	if s := c.Snapshot(); s != (Stats{}) {
+		t.Fatalf("after Reset: %+v", s)
+	}
+}

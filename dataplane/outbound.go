@@ -23,6 +23,9 @@ type Tunnel struct {
 	outbound atomic.Pointer[[]*OutboundSA]
 	// lastNoSA is when the NoSA hook last ran (Unix nanoseconds).
 	lastNoSA atomic.Int64
+	// removed is set when the tunnel is taken out alone (RemoveTunnel):
+	// its loop then ends on the device's read error.
+	removed atomic.Bool
 }
 
 // Name returns the interface name.
@@ -88,6 +91,9 @@ func (t *Tunnel) outboundLoop() {
 }
 
 func (t *Tunnel) isClosed() bool {
+	if t.removed.Load() {
+		return true
+	}
 	t.engine.mu.Lock()
 	defer t.engine.mu.Unlock()
 	return t.engine.closed

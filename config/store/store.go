@@ -122,6 +122,22 @@ func parseHeader(src string) Info {
 	return info
 }
 
+// SetApply sets the hook every later commit applies through (a daemon
+// opens its store before it can apply anything).
+func (s *Store) SetApply(fn ApplyFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.Apply = fn
+}
+
+// Close stops a pending commit confirmed timer: a daemon shutting down
+// must not roll back under itself.
+func (s *Store) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopConfirmLocked()
+}
+
 // Candidate returns a copy of the candidate configuration.
 func (s *Store) Candidate() *config.Tree {
 	s.mu.Lock()

@@ -68,6 +68,7 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 	}
 	sa.forgetInit()
 	sa.state, sa.established = stateEstablished, sa.e.clock.Now()
+	sa.emit(IKEUp, sa.ikeSPIs(), "")
 	sa.expectID = 0
 	sa.startKeepalive()
 	sa.ikeTimers()
@@ -109,6 +110,7 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	sa.e.halfOpen--
 	delete(sa.e.byInit, sa.byInitKey)
 	sa.state, sa.established = stateEstablished, sa.e.clock.Now()
+	sa.emit(IKEUp, sa.ikeSPIs(), "")
 	sa.startKeepalive()
 	sa.ikeTimers()
 	sa.e.log.Info("IKE SA up", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "role", "responder")
@@ -193,6 +195,7 @@ func (sa *ikeSA) installChild(weInitiated bool, suite keymat.ChildSuite, esn boo
 	c.born = sa.e.clock.Now()
 	sa.children = append(sa.children, c)
 	sa.childTimers(c)
+	sa.emit(ChildUp, spiHex(inSPI), "")
 	sa.e.log.Info("Child SA up", "vpn", sa.peer.VPN, "in", spiHex(inSPI), "out", spiHex(outSPI),
 		"encryption", suite.Encryption.Display, "udp", c.UDPEncapsulation)
 	return true

@@ -78,6 +78,7 @@ type Engine struct {
 	closed   bool
 	// cookieSecret keys the stateless cookies (§2.6), drawn on first use.
 	cookieSecret []byte
+	events       func(Event)
 }
 
 // Config configures an Engine.
@@ -87,11 +88,14 @@ type Config struct {
 	Installer Installer
 	Clock     clock.Clock // clock.Real{} when nil
 	Rand      io.Reader   // crypto/rand when nil
+	// Events, when set, hears of every SA coming up, going down, being
+	// rekeyed, and of failed negotiations (see Event).
+	Events func(Event)
 }
 
 // NewEngine returns an engine with no peers.
 func NewEngine(c Config) *Engine {
-	e := &Engine{log: c.Logger, transport: c.Transport, installer: c.Installer, clock: c.Clock, rand: c.Rand,
+	e := &Engine{log: c.Logger, transport: c.Transport, installer: c.Installer, clock: c.Clock, rand: c.Rand, events: c.Events,
 		peers: map[netip.Addr]*Peer{}, sas: map[uint64]*ikeSA{}, byInit: map[initKey]*ikeSA{}}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)

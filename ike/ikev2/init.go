@@ -173,6 +173,10 @@ func (e *Engine) respondInit(msg *wire.Message, from, to netip.AddrPort) {
 	if err != nil {
 		e.log.Warn("IKE_SA_INIT: no proposal chosen", "gateway", p.Gateway, "peer", from.Addr(), "err", err)
 		e.failures = append(e.failures, SAInfo{Gateway: p.Gateway, Remote: from.Addr(), State: "DOWN", LastError: err.Error()})
+		if e.events != nil {
+			e.events(Event{Kind: NegotiationFailed, Time: e.clock.Now(), Gateway: p.Gateway, VPN: p.VPN, Remote: from.Addr(),
+				Reason: err.Error(), Cause: CauseNoProposal})
+		}
 		e.answerInitError(msg, from, to, wire.NO_PROPOSAL_CHOSEN, nil)
 		return
 	}

@@ -207,6 +207,7 @@ func (sa *ikeSA) handleRekeyResponse(ps []wire.Payload) {
 	if !sa.installChild(true, sel.Suite, sel.ESN, r.inSPI, sel.PeerSPI, tsi.Selectors, tsr.Selectors, gir, r.ni, nr.Data) {
 		return
 	}
+	sa.emit(ChildRekeyed, spiHex(r.inSPI), "")
 	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.INFORMATIONAL,
 		Flags: sa.flags(), MessageID: sa.nextID}}
 	b, err := sa.out.seal(msg, []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: []uint32{r.old.InboundSPI}}})
@@ -354,6 +355,7 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 	sa.handOver(n)
 	sa.e.sas[r.spi] = n
 	sa.e.log.Info("IKE SA rekeyed", "gateway", sa.peer.Gateway)
+	n.emit(IKERekeyed, n.ikeSPIs(), "")
 	sa.sendDelete()
 }
 

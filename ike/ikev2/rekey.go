@@ -81,6 +81,7 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 	out = append(out, &wire.TSi{Selectors: nar.TSi}, &wire.TSr{Selectors: nar.TSr})
 	if n, ok := wire.FindNotify(ps, wire.REKEY_SA); ok {
 		sa.e.log.Info("Child SA rekeyed by the peer", "vpn", sa.peer.VPN, "old", spiHexBytes(n.SPI), "new-in", spiHex(inSPI))
+		sa.emit(ChildRekeyed, spiHex(inSPI), "")
 	}
 	sa.answer(id, wire.CREATE_CHILD_SA, out)
 }
@@ -129,6 +130,7 @@ func (sa *ikeSA) rekeyIKE(id uint32, offered *wire.SA, ni []byte, ke *wire.KE) {
 	sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.SA{Proposals: []wire.Proposal{sel.Proposal}},
 		&wire.Nonce{Data: nr}, keR})
 	sa.e.log.Info("IKE SA rekeyed by the peer", "gateway", sa.peer.Gateway, "new-spi", n.spiR)
+	n.emit(IKERekeyed, n.ikeSPIs(), "")
 }
 
 func spiHexBytes(b []byte) string {

@@ -147,6 +147,7 @@ func (sa *ikeSA) requestEvery(b []byte, id uint32, every time.Duration, max int)
 func (sa *ikeSA) resend() {
 	if sa.sends >= sa.maxSends {
 		if sa.probing {
+			sa.emit(PeerDead, sa.ikeSPIs(), "no answer to dead peer detection")
 			sa.fail("peer dead: no answer to %d dead peer detection probes", sa.sends)
 		} else {
 			sa.fail("peer unreachable: no answer to %d transmissions", sa.sends)
@@ -210,6 +211,13 @@ func (sa *ikeSA) close() {
 	sa.e.reinitiateLater(sa)
 	for _, c := range sa.children {
 		sa.e.installer.RemoveChild(sa.peer.VPN, c)
+		sa.emit(ChildDown, spiHex(c.InboundSPI), sa.lastErr)
+	}
+	switch {
+	case sa.state == stateEstablished:
+		sa.emit(IKEDown, sa.ikeSPIs(), sa.lastErr)
+	case sa.lastErr != "":
+		sa.emit(NegotiationFailed, sa.ikeSPIs(), sa.lastErr)
 	}
 	sa.children = nil
 	if sa.keys != nil {

@@ -1,0 +1,63 @@
+package ikev2
+
+import "net/netip"
+
+// What the management plane asks of the engine: a peer configured away,
+// SAs cleared by an operator.
+
+// RemovePeer forgets the peer at remote: its IKE SAs are deleted (a DELETE
+// goes to the peer for each established one) and their Child SAs removed
+// from the data plane. Nothing is re-negotiated.
+func (e *Engine) RemovePeer(remote netip.Addr) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.peers[remote]
+	if p == nil {
+		return
+	}
+	delete(e.peers, remote)
+	for _, sa := range e.sasOf(p) {
+		if sa.state == stateEstablished {
+			sa.sendDelete()
+		}
+		sa.closing = true // configured away: no re-initiation
+		sa.lastErr = "peer removed from the configuration"
+		sa.close()
+	}
+}
+
+// Clear deletes the IKE SAs that match (with their Child SAs), as "clear
+// security ike security-associations" does: a DELETE goes to the peer, and
+// a tunnel kept up (establish-tunnels immediately) is negotiated again. It
+// returns how many it cleared.
+func (e *Engine) Clear(match func(SAInfo) bool) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for spi, sa := range e.sas {
+		if spi != sa.localSPI() || sa.state == stateDead || !match(sa.info()) {
+			continue
+		}
+		if sa.state == stateEstablished {
+			sa.sendDelete()
+		}
+		// sendDelete marks the SA closing, which would stop the
+		// re-initiation an operator's clear expects.
+		sa.closing = false
+		sa.lastErr = "cleared by the operator"
+		sa.close()
+		n++
+	}
+	return n
+}
+
+// sasOf lists the live IKE SAs of a peer.
+func (e *Engine) sasOf(p *Peer) []*ikeSA {
+	var out []*ikeSA
+	for spi, sa := range e.sas {
+		if sa.peer == p && spi == sa.localSPI() && sa.state != stateDead {
+			out = append(out, sa)
+		}
+	}
+	return out
+}
