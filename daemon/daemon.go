@@ -65,7 +65,7 @@ type Daemon struct {
 	onTraffic    atomic.Pointer[map[string][]netip.Addr] // tunnel → peers of its on-traffic VPNs
 
 	events *Events
-	wg sync.WaitGroup // IKE socket loops
+	wg     sync.WaitGroup // IKE socket loops
 	// stopFirst stops background loops before the engine closes.
 	stopFirst []func()
 }

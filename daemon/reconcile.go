@@ -381,4 +381,3 @@ func sortedReceivers(m map[receiverKey]bool) []receiverKey {
 	})
 	return out
 }
-

@@ -91,7 +91,6 @@ func edit(t *testing.T, st *store.Store, lines ...string) {
 	}
 }
 
-
 // TestCommitChangesOnlyWhatChanged: a commit that changes VPN b re-installs
 // b's SAs and leaves a's SA objects, sequence numbers and tunnel interface
 // untouched; a's traffic flows before, during and after.
