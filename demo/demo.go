@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"ipsecgw/show"
+	"ipsecgw/view"
 )
 
 // Options configure a run.
@@ -148,8 +149,12 @@ func (r *run) negotiate(ctx context.Context) error {
 		}
 	}
 	sa := r.peer2().d.Status().IKE[0]
+	integrity := sa.Integrity
+	if integrity == "" {
+		integrity = "aead"
+	}
 	r.step("IKE SA UP in %v: %s/%s/%s/%s, cookies %016x:%016x", time.Since(start).Round(time.Millisecond),
-		sa.Encryption, orDefault(sa.Integrity, "aead"), sa.PRF, sa.Group, sa.InitiatorSPI, sa.ResponderSPI)
+		sa.Encryption, integrity, sa.PRF, sa.Group, sa.InitiatorSPI, sa.ResponderSPI)
 	for _, g := range r.lab.gateways {
 		var spis []string
 		for _, s := range g.d.Status().SAs {
@@ -246,7 +251,7 @@ func (r *run) soak(ctx context.Context) error {
 	r.step("TCP Host1 → Host2: %s", there)
 	r.step("TCP Host2 → Host1: %s", b.t)
 	for _, g := range r.lab.gateways {
-		r.command(g, "show security ipsec statistics", show.IPsecStatistics(BuildViews(g.d.Status(), g.d.Config(), time.Now()).Statistics))
+		r.command(g, "show security ipsec statistics", show.IPsecStatistics(view.Build(g.d.Status(), g.d.Config(), time.Now()).Statistics))
 	}
 	return nil
 }
@@ -290,7 +295,7 @@ func (r *run) verify(ctx context.Context) error {
 // show prints the seed's verification commands on each gateway.
 func (r *run) show(now time.Time) {
 	for _, g := range r.lab.gateways {
-		v := BuildViews(g.d.Status(), g.d.Config(), now)
+		v := view.Build(g.d.Status(), g.d.Config(), now)
 		r.command(g, "show security ike security-associations", show.IKESecurityAssociations(v.IKE, show.IKEQuery{}))
 		for _, sa := range v.IKE {
 			r.command(g, fmt.Sprintf("show security ike security-associations index %d detail", sa.Index),

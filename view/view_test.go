@@ -1,4 +1,4 @@
-package demo
+package view
 
 import (
 	"net/netip"
@@ -16,8 +16,8 @@ import (
 // now): lifetimes count down from the IKE SA's establishment, the tunnel
 // is numbered 500001, the SA pair is inbound first, and the statistics are
 // the engine's global counters.
-func TestBuildViews(t *testing.T) {
-	cfg, err := daemon.Load("../examples/seed004/peer1.conf", interfaceMap)
+func TestBuild(t *testing.T) {
+	cfg, err := daemon.Load("../examples/seed004/peer1.conf", map[string]string{"et-0/1/8": "eth0", "et-0/2/10": "eth1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestBuildViews(t *testing.T) {
 			{VPN: "ipsec_vpn", Direction: "inbound", SPI: "0x8d92e737", Tunnel: "st0.1", Local: "16.1.1.2", Remote: "16.1.1.1"},
 		},
 	}
-	v := BuildViews(st, cfg, now)
+	v := Build(st, cfg, now)
 
 	if len(v.IKE) != 1 {
 		t.Fatalf("IKE SAs %+v", v.IKE)

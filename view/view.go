@@ -1,4 +1,7 @@
-package demo
+// Package view fills the show commands' views from a gateway's live state:
+// the adapter between the daemon and package show, used by the management
+// API and the demo.
+package view
 
 import (
 	"net/netip"
@@ -15,8 +18,7 @@ import (
 )
 
 // Views is what the show commands print about one gateway, filled from its
-// live state. BuildViews is the adapter between the daemon and package
-// show; the CLI is meant to call it too.
+// live state.
 type Views struct {
 	IKE        []show.IKESA
 	IPsec      show.IPsecView
@@ -27,7 +29,7 @@ type Views struct {
 // IPsec, seed 004) numbers tunnels from 500001, in configuration order.
 const FirstTunnelIndex = 500001
 
-// BuildViews fills the show views from a gateway's status, its
+// Build fills the show views from a gateway's status, its
 // configuration and the time now (lifetimes are printed as time left).
 //
 // What the status does not carry is taken from the configuration or left
@@ -36,7 +38,7 @@ const FirstTunnelIndex = 500001
 // the Child SA lifetimes (counted from the IKE SA's establishment, which
 // is when the first Child SA is made), and the IKE SA's own traffic
 // counters (zero: the IKE engine does not count them yet).
-func BuildViews(st daemon.Status, cfg *schema.Config, now time.Time) Views {
+func Build(st daemon.Status, cfg *schema.Config, now time.Time) Views {
 	var v Views
 	tunnelIDs := tunnelIndexes(cfg)
 
