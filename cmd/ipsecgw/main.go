@@ -20,6 +20,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"config", "check, show and compare configuration files", runConfig},
+		{"cli", "Junos-style command line of a running daemon (--socket PATH, -c COMMAND)", runCLIClient},
 		{"demo", "seed 004 in one process, unprivileged: two gateways, two hosts, IKEv2, ping, TCP, show", runDemo},
 		{"daemon", "run the gateway: tunnel interfaces, routes, SAs (needs CAP_NET_ADMIN)", runDaemon},
 		{"bench", "benchmarks against strongSwan: ike (tunnel setup rate and memory; needs root)", runBench},
