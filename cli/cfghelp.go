@@ -1,5 +1,13 @@
 package cli
 
+import (
+	"context"
+	"strings"
+	"time"
+
+	"ipsecgw/mgmt/mgmtpb"
+)
+
 // Help and completion for the arguments of configuration-mode commands.
 
 type choicesFunc = func(s *Session, args []word) ([]choice, *syntaxError)
@@ -12,7 +20,7 @@ func pathChoices(verb string) choicesFunc {
 		if err != nil {
 			return nil, err
 		}
-		cs := p.choices()
+		cs := append(p.choices(), s.entryNames(p)...)
 		var runnable bool
 		switch verb {
 		case "show":
@@ -77,4 +85,46 @@ func commitChoices(_ *Session, args []word) ([]choice, *syntaxError) {
 	}
 	cs = append(cs, commitOptions...)
 	return cs, nil
+}
+
+// entryNames offers the names of the entries the candidate already has
+// where a list key is expected ("set security ike gateway ?" lists gw1).
+// It reads the level in set form, one short RPC; on any error it offers
+// nothing rather than delay the prompt.
+func (s *Session) entryNames(p *cfgPath) []choice {
+	var parent []string
+	switch {
+	case p.expect == expectKey:
+		parent = p.words[:len(p.words)-1]
+	case p.expect == expectStatement && p.body.KeyedList() != nil:
+		parent = p.words
+	default:
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	reply, err := s.cfg.Show(ctx, &mgmtpb.ShowConfigRequest{Path: parent, Format: mgmtpb.ConfigFormat_SET})
+	if err != nil {
+		return nil
+	}
+	prefix := "set " + strings.Join(p.sent, " ") + " "
+	seen := map[string]bool{}
+	var out []choice
+	for _, line := range strings.Split(reply.Text, "\n") {
+		rest, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		ws, serr := splitWords(rest)
+		if serr != nil || len(ws) == 0 {
+			continue
+		}
+		name := ws[0].valueText()
+		if seen[name] || p.expect == expectStatement && p.body.Child(ws[0].text) != nil {
+			continue
+		}
+		seen[name] = true
+		out = append(out, choice{word: name})
+	}
+	return out
 }

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+
+	"ipsecgw/mgmt/mgmtpb"
 )
 
 func TestOperationalHelpGolden(t *testing.T) {
@@ -152,5 +155,24 @@ func TestTabCompletion(t *testing.T) {
 		if got != c.want || !reflect.DeepEqual(listed, c.listing) {
 			t.Errorf("Tab on %q: %q listing %q, want %q listing %q", c.line, got, listed, c.want, c.listing)
 		}
+	}
+}
+
+func TestHelpOffersExistingEntries(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.showText = "set security ike gateway gw1 version v2-only\nset security ike gateway \"gw 2\" address 192.0.2.1\n" +
+		"set security ike gateway gw1 address 192.0.2.2\n"
+	h.mustRun(t, "configure")
+	h.mustRun(t, "edit security ike")
+	want := "Possible completions:\n  <name>               IKE gateway (peer)\n  \"gw 2\"\n  gw1\n"
+	if got := h.s.Help("set gateway "); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	if got, _ := h.s.Complete("set gateway g"); got != "set gateway gw1 " {
+		t.Fatalf("Tab: %q", got)
+	}
+	if n := len(h.cfg.shows); n != 2 || h.cfg.shows[0].Format != mgmtpb.ConfigFormat_SET ||
+		strings.Join(h.cfg.shows[0].Path, " ") != "security ike" {
+		t.Fatalf("show requests %v", h.cfg.shows)
 	}
 }

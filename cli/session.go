@@ -12,6 +12,7 @@ import (
 	"io"
 	"strings"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"ipsecgw/mgmt/mgmtpb"
@@ -125,7 +126,11 @@ func (s *Session) execute(ctx context.Context, line string, out io.Writer) error
 // serverError is the message of a failed RPC, printed as the server wrote
 // it (a commit failure is a whole Junos block).
 func serverError(err error) error {
-	return errors.New(status.Convert(err).Message())
+	st := status.Convert(err)
+	if st.Code() == codes.Unavailable {
+		return errors.New("error: the ipsecgw daemon is not reachable: " + st.Message())
+	}
+	return errors.New(st.Message())
 }
 
 // endOf is where the caret goes when a word is missing after ws.
