@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -127,4 +128,27 @@ func (s *Session) entryNames(p *cfgPath) []choice {
 		out = append(out, choice{word: name})
 	}
 	return out
+}
+
+// rollbackChoices lists the stored configurations as Junos does: number,
+// then when and by whom it was committed.
+func rollbackChoices(s *Session, args []word) ([]choice, *syntaxError) {
+	if len(args) > 0 {
+		return []choice{enterChoice}, nil
+	}
+	cs := []choice{enterChoice}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	reply, err := s.cfg.Rollbacks(ctx, &mgmtpb.RollbacksRequest{})
+	if err != nil || len(reply.Rollbacks) == 0 {
+		return append(cs, choice{word: "<number>", help: "Rollback number (0..49)"}), nil
+	}
+	for _, r := range reply.Rollbacks {
+		help := time.Unix(r.TimeUnix, 0).UTC().Format("2006-01-02 15:04:05 MST") + " by " + r.User + " via cli"
+		if r.Comment != "" {
+			help += " " + r.Comment
+		}
+		cs = append(cs, choice{word: strconv.FormatUint(uint64(r.Number), 10), help: help})
+	}
+	return cs, nil
 }

@@ -32,7 +32,7 @@ func init() {
 		{"exit", "Exit from this level", runExit, exitChoices},
 		{"help", "Provide help information", runCfgHelp, noArgs},
 		{"quit", "Quit from this level", runExit, exitChoices},
-		{"rollback", "Roll back to previous committed configuration", runRollback, numberArg("Rollback number (0..49)")},
+		{"rollback", "Roll back to previous committed configuration", runRollback, rollbackChoices},
 		{"run", "Run an operational-mode command", runRun, runChoices},
 		{"set", "Set a parameter", editVerb("set"), pathChoices("set")},
 		{"show", "Show a parameter", runShow, pathChoices("show")},

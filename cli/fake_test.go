@@ -88,6 +88,13 @@ func (f *fakeConfig) Rollback(_ context.Context, r *mgmtpb.RollbackRequest) (*mg
 	return &mgmtpb.EditReply{Messages: []string{"load complete"}}, nil
 }
 
+func (f *fakeConfig) Rollbacks(context.Context, *mgmtpb.RollbacksRequest) (*mgmtpb.RollbacksReply, error) {
+	return &mgmtpb.RollbacksReply{Rollbacks: []*mgmtpb.Rollback{
+		{Number: 0, TimeUnix: 1767225600, User: "root"},
+		{Number: 1, TimeUnix: 1767222000, User: "ops", Comment: "new peer"},
+	}}, nil
+}
+
 func (f *fakeConfig) Status(context.Context, *mgmtpb.StatusRequest) (*mgmtpb.StatusReply, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

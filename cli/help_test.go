@@ -96,6 +96,11 @@ func TestConfigurationHelpGolden(t *testing.T) {
   comment              Message to write to commit log
   confirmed            Automatically rollback if not confirmed
 `,
+		"rollback ": `Possible completions:
+  <[Enter]>            Execute this command
+  0                    2026-01-01 00:00:00 UTC by root via cli
+  1                    2025-12-31 23:00:00 UTC by ops via cli new peer
+`,
 		"show | c": `Possible completions:
   compare              Compare configuration changes with prior version
   count                Count occurrences

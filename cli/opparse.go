@@ -7,14 +7,12 @@ type opState struct {
 	node    *opNode
 	args    opArgs
 	pending *opOption // a keyword whose value is the next word
-	last    word      // the last word taken, for "missing argument" carets
 	cfg     *cfgPath  // show configuration: the hierarchy path so far
 }
 
 func newOpState() *opState { return &opState{node: opRoot, args: opArgs{}} }
 
 func (st *opState) feed(w word) *syntaxError {
-	st.last = w
 	if st.cfg != nil {
 		return st.cfg.feed(w)
 	}

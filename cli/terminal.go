@@ -13,7 +13,7 @@ import (
 	"golang.org/x/term"
 )
 
-// RunTerminal runs an interactive session on a terminal: it puts in into
+// RunTerminal runs an interactive session on a terminal: it puts it into
 // raw mode for line editing, and restores it on return.
 func (s *Session) RunTerminal(ctx context.Context, in, out *os.File) error {
 	old, err := term.MakeRaw(int(in.Fd()))
