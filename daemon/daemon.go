@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"ipsecgw/clock"
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
 	"ipsecgw/config/store"
@@ -39,6 +40,8 @@ type Options struct {
 	// Host is how the daemon changes the host's networking; nil means the
 	// real Linux host (netlink, TUN, raw sockets).
 	Host Host
+	// Clock times commit confirmed (clock.Real{} when nil; tests fake it).
+	Clock clock.Clock
 }
 
 // Daemon is a running gateway.
@@ -65,6 +68,9 @@ type Daemon struct {
 	onTraffic    atomic.Pointer[map[string][]netip.Addr] // tunnel → peers of its on-traffic VPNs
 
 	events *Events
+	// trace follows traceoptions; baseLog is the handler it wraps.
+	trace   *tracer
+	baseLog slog.Handler
 	wg     sync.WaitGroup // IKE socket loops
 	// stopFirst stops background loops before the engine closes.
 	stopFirst []func()
@@ -97,6 +103,9 @@ func Start(opts Options) (*Daemon, error) {
 	if d.log == nil {
 		d.log = slog.Default()
 	}
+	d.trace = newTracer(opts.StateDir)
+	d.baseLog = d.log.Handler()
+	d.log = slog.New(&traceHandler{base: d.baseLog, t: d.trace})
 	d.events = newEvents(d.log)
 	if d.host == nil {
 		d.host = LinuxHost{}
@@ -133,7 +142,7 @@ func Start(opts Options) (*Daemon, error) {
 // (committed to the store when it differs), else the store's.
 func (d *Daemon) openStore() (*schema.Config, error) {
 	sopts := schema.Options{InterfaceMap: d.opts.InterfaceMap}
-	st, err := store.Open(filepath.Join(d.opts.StateDir, "config"), store.Options{Schema: sopts})
+	st, err := store.Open(filepath.Join(d.opts.StateDir, "config"), store.Options{Schema: sopts, Clock: d.opts.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +182,7 @@ func (d *Daemon) startEngine() error {
 	} else {
 		d.undo = append(d.undo, send6.Close)
 	}
-	d.engine = dataplane.New(dataplane.Config{Logger: d.log, Send4: send4, Send6: send6, IKE: d.ikeOn4500, NoSA: d.trafficWithoutSA})
+	d.engine = dataplane.New(dataplane.Config{Logger: d.log.With("subsystem", "dataplane"), Send4: send4, Send6: send6, IKE: d.ikeOn4500, NoSA: d.trafficWithoutSA})
 	return nil
 }
 
@@ -288,6 +297,7 @@ func (d *Daemon) Stop() error {
 	d.undo = nil
 	d.wg.Wait()
 	d.events.close()
+	d.trace.close()
 	return errors.Join(errs...)
 }
 

@@ -175,6 +175,7 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 
 	// Build-up.
 	d.cfg.Store(cfg)
+	d.trace.configure(cfg, d.baseLog)
 	for _, k := range sortedKeys(want.addrs) {
 		if _, ok := r.addrs[k]; ok {
 			continue

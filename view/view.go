@@ -12,6 +12,7 @@ import (
 
 	"ipsecgw/config/schema"
 	"ipsecgw/daemon"
+	"ipsecgw/dataplane"
 	"ipsecgw/ike/ikev2"
 	"ipsecgw/ike/transform"
 	"ipsecgw/show"
@@ -20,9 +21,19 @@ import (
 // Views is what the show commands print about one gateway, filled from its
 // live state.
 type Views struct {
-	IKE        []show.IKESA
+	IKE []show.IKESA
+	// Failed is one DOWN entry per gateway whose last negotiation failed
+	// and that has no IKE SA now, with the reason (shown by the detail
+	// listing, after the live SAs).
+	Failed     []show.IKESA
 	IPsec      show.IPsecView
 	Statistics show.Statistics
+	// TunnelStatistics is each tunnel's counters, by tunnel index
+	// ("show security ipsec statistics index N").
+	TunnelStatistics map[uint32]show.Statistics
+	Inactive         []show.InactiveTunnel
+	// TunnelVPN names the VPN of each tunnel index.
+	TunnelVPN map[uint32]string
 }
 
 // FirstTunnelIndex is the index of the first IPsec tunnel: Junos (MX inline
@@ -68,14 +79,109 @@ func Build(st daemon.Status, cfg *schema.Config, now time.Time) Views {
 		v.IPsec.Tunnels = append(v.IPsec.Tunnels, tn)
 	}
 
-	g := st.Global
-	v.Statistics = show.Statistics{
+	v.Statistics = statistics(st.Global)
+	v.TunnelStatistics, v.TunnelVPN = map[uint32]show.Statistics{}, map[uint32]string{}
+	for name, id := range tunnelIDs {
+		v.TunnelVPN[id] = name
+		var sum dataplane.Stats
+		for _, s := range st.SAs {
+			if s.VPN == name {
+				sum = add(sum, s.Counters)
+			}
+		}
+		v.TunnelStatistics[id] = statistics(sum)
+	}
+	v.Failed, v.Inactive = failures(st, cfg, tunnelIDs, v.IPsec, uint32(len(ike)+1))
+	return v
+}
+
+func statistics(g dataplane.Stats) show.Statistics {
+	return show.Statistics{
 		ESPEncryptedBytes: g.EncryptedBytes, ESPDecryptedBytes: g.DecryptedBytes,
 		ESPEncryptedPackets: g.EncryptedPackets, ESPDecryptedPackets: g.DecryptedPackets,
 		ReplayErrors: g.ReplayErrors, ESPAuthFailures: g.AuthFailures, ESPDecryptFailures: g.DecryptFailures,
 		BadHeaders: g.BadHeaders, BadTrailers: g.BadTrailers,
 	}
-	return v
+}
+
+func add(a, b dataplane.Stats) dataplane.Stats {
+	a.EncryptedBytes += b.EncryptedBytes
+	a.DecryptedBytes += b.DecryptedBytes
+	a.EncryptedPackets += b.EncryptedPackets
+	a.DecryptedPackets += b.DecryptedPackets
+	a.ReplayErrors += b.ReplayErrors
+	a.AuthFailures += b.AuthFailures
+	a.DecryptFailures += b.DecryptFailures
+	a.BadHeaders += b.BadHeaders
+	a.BadTrailers += b.BadTrailers
+	return a
+}
+
+// failures turns the IKE engine's record of failed negotiations into the
+// DOWN entries of the detail listing and the inactive-tunnels rows: per
+// gateway the last failure and how many came in a row, for gateways with
+// no IKE SA up.
+func failures(st daemon.Status, cfg *schema.Config, tunnelIDs map[string]uint32, active show.IPsecView, nextIndex uint32) ([]show.IKESA, []show.InactiveTunnel) {
+	up := map[string]bool{}
+	for _, info := range st.IKE {
+		if info.State == "UP" {
+			up[info.Gateway] = true
+		}
+	}
+	last := map[string]ikev2.SAInfo{}
+	count := map[string]int{}
+	for _, f := range st.Failures { // oldest first
+		if f.LastError == "" {
+			continue
+		}
+		last[f.Gateway] = f
+		count[f.Gateway]++
+	}
+	var failed []show.IKESA
+	for _, g := range cfg.IKE.Gateways {
+		f, ok := last[g.Name]
+		if !ok || up[g.Name] {
+			continue
+		}
+		sa := ikeSAView(f, nextIndex, cfg, tunnelIDs, f.Ended)
+		nextIndex++
+		sa.Up = false
+		sa.LastFailure = &show.NegotiationFailure{Time: f.Ended, Exchange: exchangeOf(f), Reason: f.LastError}
+		failed = append(failed, sa)
+	}
+	installed := map[string]bool{}
+	for _, tn := range active.Tunnels {
+		installed[tn.VPNName] = true
+	}
+	var inactive []show.InactiveTunnel
+	for _, vpn := range cfg.IPsec.VPNs {
+		if vpn.IKE == nil || installed[vpn.Name] || vpn.IKE.Gateway == nil {
+			continue
+		}
+		g := vpn.IKE.Gateway
+		it := show.InactiveTunnel{ID: tunnelIDs[vpn.Name], Port: 500, PendingSAs: 1,
+			EstablishImmediately: vpn.EstablishTunnels == "immediately"}
+		if len(g.Addresses) > 0 {
+			it.Gateway, _ = netip.ParseAddr(g.Addresses[0])
+		}
+		if f, ok := last[g.Name]; ok && !up[g.Name] {
+			it.Reason, it.ReasonCount, it.ReasonTime = f.LastError, count[g.Name], f.Ended
+		}
+		inactive = append(inactive, it)
+	}
+	return failed, inactive
+}
+
+// exchangeOf names the exchange a failed SA was in: IKE_SA_INIT until the
+// keys exist, IKE_AUTH after, INFORMATIONAL once it had been up.
+func exchangeOf(f ikev2.SAInfo) string {
+	switch {
+	case !f.Established.IsZero():
+		return "INFORMATIONAL"
+	case f.Encryption != "":
+		return "IKE_AUTH"
+	}
+	return "IKE_SA_INIT"
 }
 
 // tunnelIndexes numbers the route-based VPNs from FirstTunnelIndex.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -11,21 +12,20 @@ import (
 
 	"ipsecgw/config/schema"
 	"ipsecgw/daemon"
+	"ipsecgw/mgmt"
 )
 
 func runDaemon(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("daemon", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configFile := fs.String("config", "", "configuration file (brace or set format)")
-	stateDir := fs.String("state-dir", "/var/lib/ipsecgw", "directory for state: status.json, the configuration store")
+	configFile := fs.String("config", "", "configuration file (brace or set format) to start with; without it, the state directory's committed configuration")
+	stateDir := fs.String("state-dir", "/var/lib/ipsecgw", "directory for state: the configuration store, status.json, trace files")
+	socket := fs.String("socket", defaultSocket, "unix socket of the management API (the CLI's door)")
+	metricsListen := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (host:port)")
 	mapFlag := fs.String("interface-map", "", "map Junos interface names to Linux ones: et-0/2/10=eth1,...")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	debug := fs.Bool("debug", false, "debug logging")
 	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if *configFile == "" {
-		fmt.Fprintln(stderr, "ipsecgw daemon: --config FILE is required")
 		return 2
 	}
 	ifmap, err := schema.ParseInterfaceMap(*mapFlag)
@@ -51,7 +51,26 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		printErrors(stderr, err)
 		return 1
 	}
-	log.Info("ipsecgw running", "config", *configFile, "pid", os.Getpid())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	api := mgmt.NewServer(d, log, version)
+	apiDone := make(chan error, 1)
+	l, err := mgmt.Listen(*socket)
+	if err != nil {
+		fmt.Fprintf(stderr, "ipsecgw daemon: %v\n", err)
+		d.Stop()
+		return 1
+	}
+	go func() { apiDone <- api.ServeListener(ctx, l, *socket) }()
+	if *metricsListen != "" {
+		m := mgmt.Metrics(d)
+		go func() {
+			if err := m.Serve(ctx, *metricsListen); err != nil {
+				log.Error("metrics", "err", err)
+			}
+		}()
+	}
+	log.Info("ipsecgw running", "config", *configFile, "socket", *socket, "metrics", *metricsListen, "pid", os.Getpid())
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
 	for sig := range sigs {
@@ -67,6 +86,10 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		break
 	}
 	signal.Stop(sigs)
+	cancel()
+	if err := <-apiDone; err != nil {
+		log.Error("API", "err", err)
+	}
 	if err := d.Stop(); err != nil {
 		log.Error("shutdown", "err", err)
 		return 1

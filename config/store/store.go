@@ -325,6 +325,23 @@ func (s *Store) Rollback(n int) error {
 	return nil
 }
 
+// Stored returns rollback n (0: the committed configuration).
+func (s *Store) Stored(n int) (*config.Tree, error) {
+	if n == 0 {
+		return s.Committed(), nil
+	}
+	if n < 0 || n > MaxRollback {
+		return nil, fmt.Errorf("rollback %d: expected a number 0..%d", n, MaxRollback)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, _, err := s.read(n)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("rollback %d: no such configuration", n)
+	}
+	return t, err
+}
+
 // Rollbacks lists the stored configurations, newest first.
 func (s *Store) Rollbacks() []Info {
 	s.mu.Lock()

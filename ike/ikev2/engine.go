@@ -224,6 +224,8 @@ type SAInfo struct {
 	Established    time.Time
 	Children       int
 	LastError      string
+	// Ended is when the SA went down (failures only).
+	Ended time.Time
 }
 
 // espOffer is the Child SA offer carrying our inbound SPI.

@@ -172,7 +172,7 @@ func (e *Engine) respondInit(msg *wire.Message, from, to netip.AddrPort) {
 	chosen, suite, group, err := selectIKE(offered.Proposals, p.IKEOffer)
 	if err != nil {
 		e.log.Warn("IKE_SA_INIT: no proposal chosen", "gateway", p.Gateway, "peer", from.Addr(), "err", err)
-		e.failures = append(e.failures, SAInfo{Gateway: p.Gateway, Remote: from.Addr(), State: "DOWN", LastError: err.Error()})
+		e.failures = append(e.failures, SAInfo{Gateway: p.Gateway, Remote: from.Addr(), State: "DOWN", LastError: err.Error(), Ended: e.clock.Now()})
 		if e.events != nil {
 			e.events(Event{Kind: NegotiationFailed, Time: e.clock.Now(), Gateway: p.Gateway, VPN: p.VPN, Remote: from.Addr(),
 				Reason: err.Error(), Cause: CauseNoProposal})

@@ -234,7 +234,9 @@ func (sa *ikeSA) close() {
 	if sa.ikeRekey != nil {
 		delete(sa.e.sas, sa.ikeRekey.spi)
 	}
-	sa.e.failures = append(sa.e.failures, sa.info())
+	ended := sa.info()
+	ended.Ended = sa.e.clock.Now()
+	sa.e.failures = append(sa.e.failures, ended)
 	if len(sa.e.failures) > 64 {
 		sa.e.failures = sa.e.failures[1:]
 	}
