@@ -71,7 +71,7 @@ type Daemon struct {
 	// trace follows traceoptions; baseLog is the handler it wraps.
 	trace   *tracer
 	baseLog slog.Handler
-	wg     sync.WaitGroup // IKE socket loops
+	wg      sync.WaitGroup // IKE socket loops
 	// stopFirst stops background loops before the engine closes.
 	stopFirst []func()
 }

@@ -242,4 +242,3 @@ func (s opService) Events(req *mgmtpb.EventsRequest, stream mgmtpb.Operational_E
 		}
 	}
 }
-
