@@ -80,6 +80,9 @@ func TestConfigSyntaxErrorsStayLocal(t *testing.T) {
 		{"set security ike gateway g version", "set security ike gateway g version\n                                   ^\nmissing argument."},
 		{"set security ike gateway g no-nat-traversal x", "set security ike gateway g no-nat-traversal x\n                                            ^\nsyntax error."},
 		{"frob", "frob\n^\nunknown command."},
+		{"set s", "set s\n    ^\n's' is ambiguous.\nPossible completions:\n> security             Security\n> services             Services\n> system               System"},
+		{"show | c", "show | c\n       ^\n'c' is ambiguous.\nPossible completions:\n  compare              Compare configuration changes with prior version\n  count                Count occurrences"},
+		{"commit c", "commit c\n       ^\n'c' is ambiguous.\nPossible completions:\n  check                Check correctness of syntax; do not apply changes\n  comment              Message to write to commit log\n  confirmed            Automatically rollback if not confirmed"},
 		{"edit security ike proposal", "edit security ike proposal\n                           ^\nmissing argument."},
 	}
 	for _, c := range cases {
