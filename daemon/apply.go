@@ -22,13 +22,13 @@ func (d *Daemon) ikeOn4500(msg []byte, from netip.AddrPort, to netip.Addr) {
 	}
 }
 
-// tunnelMTU is the MTU of an st0 unit: the interface's configured MTU (or
+// TunnelMTU is the MTU of an st0 unit: the interface's configured MTU (or
 // the default), lowered to the smallest tunnel-mtu of the VPNs bound to it,
 // but not below IPv6's minimum. The kernel then fragments DF-clear packets
 // before they enter the tunnel and answers DF packets with ICMP, for
 // forwarded and local traffic alike; a tunnel-mtu below that is applied by
 // the data plane (pre-fragmentation, ICMP too-big).
-func tunnelMTU(cfg *schema.Config, ifc *schema.Interface, u *schema.Unit) int {
+func TunnelMTU(cfg *schema.Config, ifc *schema.Interface, u *schema.Unit) int {
 	mtu := ifc.MTU
 	if mtu == 0 {
 		mtu = defaultTunnelMTU

@@ -80,7 +80,7 @@ func plan(cfg *schema.Config) desired {
 					w.addrs[ifc.HostName+" "+a.String()] = addrWant{ifname: ifc.HostName, prefix: a}
 				}
 			case schema.Tunnel:
-				fp := fmt.Sprintf("mtu=%d inet6=%v addrs=%v", tunnelMTU(cfg, ifc, u), u.Inet6, u.Addresses)
+				fp := fmt.Sprintf("mtu=%d inet6=%v addrs=%v", TunnelMTU(cfg, ifc, u), u.Inet6, u.Addresses)
 				w.tunnels[u.Name()] = tunnelWant{ifc: ifc, unit: u, fp: fp}
 			}
 		}
@@ -304,7 +304,7 @@ func (d *Daemon) listenOnce(k receiverKey) error {
 
 // createTunnel creates the TUN device of an st0 unit, down.
 func (d *Daemon) createTunnel(cfg *schema.Config, ifc *schema.Interface, u *schema.Unit) error {
-	mtu := tunnelMTU(cfg, ifc, u)
+	mtu := TunnelMTU(cfg, ifc, u)
 	dev, err := d.host.CreateTUN(u.Name(), mtu)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", u.Name(), err)

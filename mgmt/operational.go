@@ -127,10 +127,7 @@ func interfaces(cfg *schema.Config, st daemon.Status) []show.Interface {
 			continue
 		}
 		for _, u := range ifc.Units {
-			mtu := ifc.MTU
-			if mtu == 0 {
-				mtu = 9192 // what Junos prints for an st0 unit without one
-			}
+			mtu := daemon.TunnelMTU(cfg, ifc, u)
 			i := show.Interface{Name: u.Name(), Index: index}
 			index++
 			for _, sa := range st.SAs {

@@ -103,7 +103,7 @@ func (r *ipsecgwResponder) up(ctx context.Context, t *topology, group string) (*
 		return nil, err
 	}
 	p, err := lab.Start(t.Namespaces, "igw", "ipsecgw daemon", filepath.Join(dir, "daemon.log"), lab.Options{},
-		r.binary, "daemon", "--config", cfg, "--state-dir", dir)
+		r.binary, "daemon", "--config", cfg, "--state-dir", dir, "--socket", filepath.Join(dir, "api.sock"))
 	if err != nil {
 		return nil, err
 	}

@@ -85,7 +85,7 @@ func (g *ipsecgw) up(ctx context.Context, t *topology) error {
 			return err
 		}
 		p, err := lab.Start(t.Namespaces, ns, "ipsecgw in "+ns, filepath.Join(dir, "daemon.log"), lab.Options{StopWithParent: true},
-			g.binary, "daemon", "--config", cfg, "--state-dir", dir)
+			g.binary, "daemon", "--config", cfg, "--state-dir", dir, "--socket", filepath.Join(dir, "api.sock"))
 		if err != nil {
 			return err
 		}

@@ -15,16 +15,31 @@ import (
 	"ipsecgw/mgmt"
 )
 
-func runDaemon(args []string, stdout, stderr io.Writer) int {
+// daemonArgs are the daemon's flags.
+type daemonArgs struct {
+	configFile, stateDir, socket, metricsListen, interfaceMap, logFormat *string
+	debug                                                               *bool
+}
+
+func daemonFlags(stderr io.Writer) (*flag.FlagSet, daemonArgs) {
 	fs := flag.NewFlagSet("daemon", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configFile := fs.String("config", "", "configuration file (brace or set format) to start with; without it, the state directory's committed configuration")
-	stateDir := fs.String("state-dir", "/var/lib/ipsecgw", "directory for state: the configuration store, status.json, trace files")
-	socket := fs.String("socket", defaultSocket, "unix socket of the management API (the CLI's door)")
-	metricsListen := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (host:port)")
-	mapFlag := fs.String("interface-map", "", "map Junos interface names to Linux ones: et-0/2/10=eth1,...")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	debug := fs.Bool("debug", false, "debug logging")
+	a := daemonArgs{
+		configFile:    fs.String("config", "", "configuration file (brace or set format) to start with; without it, the state directory's committed configuration"),
+		stateDir:      fs.String("state-dir", "/var/lib/ipsecgw", "directory for state: the configuration store, status.json, trace files"),
+		socket:        fs.String("socket", defaultSocket, "unix socket of the management API (the CLI's door)"),
+		metricsListen: fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (host:port)"),
+		interfaceMap:  fs.String("interface-map", "", "map Junos interface names to Linux ones: et-0/2/10=eth1,..."),
+		logFormat:     fs.String("log-format", "text", "log format: text or json"),
+		debug:         fs.Bool("debug", false, "debug logging"),
+	}
+	return fs, a
+}
+
+func runDaemon(args []string, stdout, stderr io.Writer) int {
+	fs, a := daemonFlags(stderr)
+	configFile, stateDir, socket, metricsListen := a.configFile, a.stateDir, a.socket, a.metricsListen
+	mapFlag, logFormat, debug := a.interfaceMap, a.logFormat, a.debug
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -71,3 +71,26 @@ func TestUsageAndUnknown(t *testing.T) {
 		t.Fatalf("bad format: %d %s", code, errs)
 	}
 }
+
+// TestSystemdUnitFlags: the unit file's ExecStart runs "ipsecgw daemon"
+// with flags the daemon accepts.
+func TestSystemdUnitFlags(t *testing.T) {
+	b, err := os.ReadFile("../../dist/systemd/ipsecgw.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exec []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "ExecStart="); ok {
+			exec = strings.Fields(rest)
+		}
+	}
+	if len(exec) < 2 || !strings.HasSuffix(exec[0], "/ipsecgw") || exec[1] != "daemon" {
+		t.Fatalf("ExecStart %q is not ipsecgw daemon", exec)
+	}
+	var errb bytes.Buffer
+	fs, _ := daemonFlags(&errb)
+	if err := fs.Parse(exec[2:]); err != nil || fs.NArg() != 0 {
+		t.Fatalf("daemon flags %q: %v %s", exec[2:], err, errb.String())
+	}
+}

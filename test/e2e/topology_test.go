@@ -141,7 +141,7 @@ func (tp *topology) startGateways(configs []string, which []int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command("ip", "netns", "exec", tp.net.Name(name), binary, "daemon", "--config", cfg, "--state-dir", dir, "--debug")
+		cmd := exec.Command("ip", "netns", "exec", tp.net.Name(name), binary, "daemon", "--config", cfg, "--state-dir", dir, "--socket", filepath.Join(dir, "api.sock"), "--debug")
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -240,7 +240,7 @@ stop_pluto() {
 
 start_daemon() {
 	mkdir -p "$dir/state"
-	ip netns exec gwa "$SHARE/ipsecgw" daemon --config "$dir/ipsecgw.conf" --state-dir "$dir/state" --debug > "$dir/daemon.log" 2>&1 &
+	ip netns exec gwa "$SHARE/ipsecgw" daemon --config "$dir/ipsecgw.conf" --state-dir "$dir/state" --socket "$dir/state/api.sock" --debug > "$dir/daemon.log" 2>&1 &
 	pid=$!
 	for i in $(seq 100); do
 		ip -n gwa route show dev st0.1 2>/dev/null | grep -q 198.18.2.0 && return 0

@@ -143,7 +143,7 @@ tcp_check() {
 
 start_daemon() {
 	mkdir -p "$dir/state"
-	ip netns exec gwa "$SHARE/ipsecgw" daemon --config "$dir/ipsecgw.conf" --state-dir "$dir/state" --debug > "$dir/daemon.log" 2>&1 &
+	ip netns exec gwa "$SHARE/ipsecgw" daemon --config "$dir/ipsecgw.conf" --state-dir "$dir/state" --socket "$dir/state/api.sock" --debug > "$dir/daemon.log" 2>&1 &
 	pid=$!
 	for i in $(seq 100); do
 		if ip -n gwa route show dev st0.1 2>/dev/null | grep -q 198.18.2.0 &&
