@@ -18,7 +18,7 @@ import (
 // daemonArgs are the daemon's flags.
 type daemonArgs struct {
 	configFile, stateDir, socket, metricsListen, interfaceMap, logFormat *string
-	debug                                                               *bool
+	debug                                                                *bool
 }
 
 func daemonFlags(stderr io.Writer) (*flag.FlagSet, daemonArgs) {
