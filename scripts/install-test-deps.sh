@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing: strongSwan with its
-# userspace ESP (kernel-libipsec), tshark, iperf3, nftables, iproute2, jq
+# userspace ESP (kernel-libipsec), tshark, iperf3, nftables, iproute2, jq, curl
 # and User-Mode Linux. Needs root (apt); without root it only reports what
 # is missing, and the root-only tests will say loudly that they skipped.
 set -euo pipefail
 
-need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki)
+need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl)
 need_files=(
   /usr/lib/ipsec/charon
   /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
@@ -16,7 +16,7 @@ need_files=(
 )
 packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-extra-plugins libstrongswan-standard-plugins strongswan-pki iproute2 iputils-ping nftables
-  iperf3 tshark jq user-mode-linux)
+  iperf3 tshark jq curl user-mode-linux)
 
 missing=()
 for c in "${need_cmds[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done

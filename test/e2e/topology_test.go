@@ -28,6 +28,8 @@ type topology struct {
 	// negotiated: the SAs come from IKE, so the tunnel exists before its
 	// SAs do.
 	negotiated bool
+	// daemonArgs are added to each daemon's command line.
+	daemonArgs []string
 }
 
 type gateway struct {
@@ -141,7 +143,9 @@ func (tp *topology) startGateways(configs []string, which []int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command("ip", "netns", "exec", tp.net.Name(name), binary, "daemon", "--config", cfg, "--state-dir", dir, "--socket", filepath.Join(dir, "api.sock"), "--debug")
+		args := append([]string{"netns", "exec", tp.net.Name(name), binary, "daemon", "--config", cfg, "--state-dir", dir,
+			"--socket", filepath.Join(dir, "api.sock"), "--debug"}, tp.daemonArgs...)
+		cmd := exec.Command("ip", args...)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
