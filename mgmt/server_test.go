@@ -61,11 +61,19 @@ type gateway struct {
 	conf mgmtpb.ConfigClient
 	op   mgmtpb.OperationalClient
 	sock string
+	dir  string
 }
 
 // startGateways runs two daemons in memory, each with its API on a unix
 // socket, and returns clients of both.
 func startGateways(t *testing.T, clk clock.Clock) [2]*gateway {
+	t.Helper()
+	return startGatewaysWith(t, clk, func(_ int, cfg string) string { return cfg })
+}
+
+// startGatewaysWith is startGateways with gateway i's configuration
+// edited by edit.
+func startGatewaysWith(t *testing.T, clk clock.Clock, edit func(i int, cfg string) string) [2]*gateway {
 	t.Helper()
 	network := netio.NewMemNetwork()
 	var gws [2]*gateway
@@ -78,7 +86,7 @@ func startGateways(t *testing.T, clk clock.Clock) [2]*gateway {
 		}
 		dir := t.TempDir()
 		file := filepath.Join(dir, "gw.conf")
-		os.WriteFile(file, []byte(fmt.Sprintf(gatewayConfig, me, peer, establish)), 0o600)
+		os.WriteFile(file, []byte(edit(i, fmt.Sprintf(gatewayConfig, me, peer, establish))), 0o600)
 		h, err := daemon.NewMemHost(network, []string{"eth1"}, netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", me)))
 		if err != nil {
 			t.Fatal(err)
@@ -106,7 +114,7 @@ func startGateways(t *testing.T, clk clock.Clock) [2]*gateway {
 			<-served
 			d.Stop()
 		})
-		gws[i] = &gateway{d: d, conf: mgmtpb.NewConfigClient(conn), op: mgmtpb.NewOperationalClient(conn), sock: sock}
+		gws[i] = &gateway{d: d, conf: mgmtpb.NewConfigClient(conn), op: mgmtpb.NewOperationalClient(conn), sock: sock, dir: dir}
 	}
 	return gws
 }
@@ -313,4 +321,48 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestFailureKeptWithReason: with a wrong pre-shared key the failed
+// negotiations are shown with their reason by the detail listing and by
+// inactive-tunnels, counted by the event stream's failures; fixing the key
+// in a commit brings the tunnel up. traceoptions on gateway 1 writes the IKE
+// engine's debug records to its trace file.
+func TestFailureKeptWithReason(t *testing.T) {
+	gws := startGatewaysWith(t, nil, func(i int, cfg string) string {
+		if i == 1 {
+			return strings.Replace(cfg, `"secret123"`, `"wrong-key"`, 1)
+		}
+		return cfg + "set security ike traceoptions file ike.log\nset security ike traceoptions flag all\n"
+	})
+	var detail string
+	for range 500 {
+		detail = showText(t, gws[0], ikeSAs(mgmtpb.Display_TEXT, mgmtpb.Style_DETAIL))
+		if strings.Contains(detail, "Last failure:") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(detail, "  Last failure:\n") || !strings.Contains(detail, "Reason: peer refused our authentication (AUTHENTICATION_FAILED)") {
+		t.Fatalf("detail after a wrong PSK:\n%s", detail)
+	}
+	inactive := showText(t, gws[0], &mgmtpb.ShowRequest{Command: &mgmtpb.ShowRequest_InactiveTunnels{InactiveTunnels: &mgmtpb.InactiveTunnels{}}})
+	if !strings.Contains(inactive, "Total inactive tunnels: 1") || !strings.Contains(inactive, "500001       500    192.0.2.2        1             peer refused our authentication") {
+		t.Fatalf("inactive tunnels:\n%s", inactive)
+	}
+	ctx := context.Background()
+	if _, err := gws[1].conf.Edit(ctx, &mgmtpb.EditRequest{Commands: []string{`set security ike policy pol pre-shared-key ascii-text "secret123"`}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gws[1].conf.Commit(ctx, &mgmtpb.CommitRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUp(t, gws[0], 0)
+	trace, err := os.ReadFile(filepath.Join(gws[0].dir, "log", "ike.log"))
+	if err != nil || !strings.Contains(string(trace), "msg=\"IKE message received\"") || !strings.Contains(string(trace), "subsystem=ike") {
+		t.Fatalf("trace file: %v\n%.2000s", err, trace)
+	}
+	if strings.Contains(string(trace), "secret123") || strings.Contains(string(trace), "wrong-key") {
+		t.Fatal("a pre-shared key reached the trace file")
+	}
 }

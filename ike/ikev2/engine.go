@@ -153,6 +153,8 @@ func (e *Engine) HandleMessage(b []byte, from, to netip.AddrPort) {
 		return
 	}
 	h := msg.Header
+	e.log.Debug("IKE message received", "from", from, "exchange", h.Exchange, "response", h.IsResponse(),
+		"message-id", h.MessageID, "spi-i", fmt.Sprintf("%016x", h.InitiatorSPI), "spi-r", fmt.Sprintf("%016x", h.ResponderSPI), "length", len(b))
 	if h.IsResponse() {
 		// A response answers one of our requests: our SPI is the
 		// initiator's when we initiated, the responder's otherwise.
