@@ -21,10 +21,13 @@ func (s *Session) RunTerminal(ctx context.Context, in, out *os.File) error {
 		return fmt.Errorf("cli: terminal raw mode: %w", err)
 	}
 	defer term.Restore(int(in.Fd()), old)
-	return s.Run(ctx, struct {
+	// x/term assumes 80x24 until told otherwise, and breaks the line being
+	// edited at its idea of the width: tell it the real size.
+	width, height, _ := term.GetSize(int(in.Fd()))
+	return s.run(ctx, struct {
 		io.Reader
 		io.Writer
-	}{in, out})
+	}{in, out}, width, height)
 }
 
 // Run runs an interactive session on rw, a terminal already in raw mode
@@ -32,10 +35,18 @@ func (s *Session) RunTerminal(ctx context.Context, in, out *os.File) error {
 // history, "?" for help and Tab for completion. It returns when the user
 // leaves the CLI or the input ends.
 func (s *Session) Run(ctx context.Context, rw io.ReadWriter) error {
+	return s.run(ctx, rw, 0, 0)
+}
+
+// run is Run on a terminal of width x height characters (0: unknown).
+func (s *Session) run(ctx context.Context, rw io.ReadWriter, width, height int) error {
 	t := term.NewTerminal(struct {
 		io.Reader
 		io.Writer
 	}{interruptClearsLine{rw}, rw}, s.Prompt())
+	if width > 0 && height > 0 {
+		t.SetSize(width, height)
+	}
 	s.Interactive = true
 	t.AutoCompleteCallback = func(line string, pos int, key rune) (string, int, bool) {
 		return s.editorKey(t, line, pos, key)
