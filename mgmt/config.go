@@ -226,8 +226,8 @@ func (s configService) Rollbacks(ctx context.Context, req *mgmtpb.RollbacksReque
 func (s configService) Status(ctx context.Context, req *mgmtpb.StatusRequest) (*mgmtpb.StatusReply, error) {
 	st := s.d.Store()
 	out := &mgmtpb.StatusReply{CandidateChanged: !st.Candidate().Equal(st.Committed())}
-	if deadline, ok := st.PendingConfirm(); ok {
-		out.ConfirmSecondsLeft = max(int64(time.Until(deadline).Seconds()), 1)
+	if left, ok := st.ConfirmLeft(); ok {
+		out.ConfirmSecondsLeft = max(int64(left.Seconds()), 1)
 	}
 	return out, nil
 }

@@ -259,8 +259,8 @@ func TestCommitConfirmedExpires(t *testing.T) {
 	if err != nil || r.Messages[0] != "commit confirmed will be automatically rolled back in 1 minutes unless confirmed" {
 		t.Fatalf("commit confirmed: %v %v", r, err)
 	}
-	if st, _ := g.conf.Status(ctx, &mgmtpb.StatusRequest{}); st.ConfirmSecondsLeft <= 0 {
-		t.Fatal("no pending confirmation reported")
+	if st, _ := g.conf.Status(ctx, &mgmtpb.StatusRequest{}); st.ConfirmSecondsLeft != 60 {
+		t.Fatalf("confirm seconds left %d, want 60 (by the daemon's clock)", st.ConfirmSecondsLeft)
 	}
 	clk.Advance(61 * time.Second)
 	show, _ := g.conf.Show(ctx, &mgmtpb.ShowConfigRequest{Database: mgmtpb.ConfigDatabase_COMMITTED, Format: mgmtpb.ConfigFormat_SET})

@@ -281,6 +281,17 @@ func (s *Store) PendingConfirm() (time.Time, bool) {
 	return s.deadline, s.confirm != nil
 }
 
+// ConfirmLeft reports how long until a pending "commit confirmed" rolls
+// back, by the store's clock.
+func (s *Store) ConfirmLeft() (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.confirm == nil {
+		return 0, false
+	}
+	return s.deadline.Sub(s.opts.Clock.Now()), true
+}
+
 func (s *Store) stopConfirmLocked() {
 	if s.confirm != nil {
 		s.confirm.Stop()
