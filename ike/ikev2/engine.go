@@ -173,10 +173,13 @@ func (e *Engine) HandleMessage(b []byte, from, to netip.AddrPort) {
 		e.respondInit(msg, from, to)
 		return
 	}
+	// A request to us as the IKE SA's responder names our SPI second; one
+	// to us as its initiator (a rekey, DELETE or liveness check from the
+	// original responder) names it first.
 	sa := e.sas[h.ResponderSPI]
-	if sa == nil || sa.spiI != h.InitiatorSPI {
+	if sa == nil || sa.initiator || sa.spiI != h.InitiatorSPI {
 		sa = e.sas[h.InitiatorSPI]
-		if sa == nil || sa.initiator {
+		if sa == nil || !sa.initiator || sa.spiR != h.ResponderSPI {
 			e.log.Debug("request for no IKE SA", "from", from, "exchange", h.Exchange)
 			return
 		}

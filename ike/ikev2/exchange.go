@@ -151,6 +151,16 @@ func (e *Engine) Close() {
 	}
 }
 
+// childByOutbound finds the Child SA whose outbound SPI is spi.
+func (sa *ikeSA) childByOutbound(spi uint32) *ChildSA {
+	for _, c := range sa.children {
+		if c.OutboundSPI == spi {
+			return c
+		}
+	}
+	return nil
+}
+
 // removeChild uninstalls the Child SA whose outbound SPI is spi.
 func (sa *ikeSA) removeChild(outSPI uint32) *ChildSA {
 	for i, c := range sa.children {

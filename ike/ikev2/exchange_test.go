@@ -22,6 +22,21 @@ type pipe struct {
 	wg      sync.WaitGroup
 	drop    func(b []byte) bool // optional: drop a message (loss)
 	sent    int
+	// hold, while set, keeps messages back until release (to make two
+	// requests cross).
+	hold bool
+	held []func()
+}
+
+// release delivers the messages held back.
+func (p *pipe) release() {
+	p.mu.Lock()
+	held := p.held
+	p.held, p.hold = nil, false
+	p.mu.Unlock()
+	for _, f := range held {
+		f()
+	}
 }
 
 func (p *pipe) Send(b []byte, from, to netip.AddrPort) error {
@@ -34,11 +49,20 @@ func (p *pipe) Send(b []byte, from, to netip.AddrPort) error {
 		return nil
 	}
 	msg := append([]byte(nil), b...)
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		e.HandleMessage(msg, from, to)
-	}()
+	deliver := func() {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			e.HandleMessage(msg, from, to)
+		}()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.hold {
+		p.held = append(p.held, deliver)
+		return nil
+	}
+	deliver()
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package ikev2
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
 	"time"
@@ -113,6 +114,29 @@ type childRekey struct {
 	kex   transform.KeyExchange
 	tsi   []wire.TrafficSelector
 	tsr   []wire.TrafficSelector
+	// collided is set when the peer rekeyed old too while ours was in
+	// flight (§2.8.1): its exchange's nonces and the Child SA it made.
+	collided *collision
+}
+
+// collision is the peer's half of a simultaneous Child SA rekey.
+type collision struct {
+	ni, nr []byte   // the peer's exchange: its Ni, our Nr
+	child  *ChildSA // the Child SA that exchange created
+}
+
+// ourRekeyRedundant applies RFC 7296 §2.8.1 to a collision: of the two new
+// Child SAs the one created with the lowest of the four nonces is closed by
+// the side that created it. It reports whether that is the one our
+// exchange (nonces ni, nr) created.
+func ourRekeyRedundant(ni, nr []byte, c *collision) bool {
+	lowest := func(a, b []byte) []byte {
+		if bytes.Compare(a, b) < 0 {
+			return a
+		}
+		return b
+	}
+	return bytes.Compare(lowest(ni, nr), lowest(c.ni, c.nr)) < 0
 }
 
 // startRekey sends CREATE_CHILD_SA with REKEY_SA for c (§1.3.3).
@@ -208,13 +232,26 @@ func (sa *ikeSA) handleRekeyResponse(ps []wire.Payload) {
 		return
 	}
 	sa.emit(ChildRekeyed, spiHex(r.inSPI), "")
+	// Make-before-break: delete the SA replaced, or, when the peer rekeyed
+	// it at the same time and our new SA is the redundant one, ours (the
+	// peer then deletes the replaced SA).
+	gone := r.old
+	if r.collided != nil {
+		if ourRekeyRedundant(r.ni, nr.Data, r.collided) {
+			gone = sa.children[len(sa.children)-1]
+			sa.e.log.Info("simultaneous Child SA rekey: ours is redundant; deleting it", "vpn", sa.peer.VPN, "in", spiHex(gone.InboundSPI))
+		} else {
+			sa.e.log.Info("simultaneous Child SA rekey: the peer's is redundant; it deletes it", "vpn", sa.peer.VPN,
+				"peer-created", spiHex(r.collided.child.InboundSPI))
+		}
+	}
 	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.INFORMATIONAL,
 		Flags: sa.flags(), MessageID: sa.nextID}}
-	b, err := sa.out.seal(msg, []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: []uint32{r.old.InboundSPI}}})
+	b, err := sa.out.seal(msg, []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: []uint32{gone.InboundSPI}}})
 	if err != nil {
 		return
 	}
-	sa.deleting = r.old
+	sa.deleting = gone
 	sa.request(b, sa.nextID)
 }
 

@@ -162,3 +162,87 @@ func TestIKERekeyAtSoftLifetime(t *testing.T) {
 	p.wg.Wait()
 	b.Close()
 }
+
+// TestSimultaneousChildRekey: both sides rekey the same Child SA at once
+// (their requests cross; one of them is the original responder, whose
+// requests the original initiator must take). RFC 7296 §2.8.1: each answers the other, then
+// the new SA made with the lowest of the four nonces is deleted by its
+// creator and the replaced SA by the other; one Child SA pair is left, the
+// same on both sides, and it is neither the old one nor made of old keys.
+func TestSimultaneousChildRekey(t *testing.T) {
+	for run := range 8 { // the nonces decide who yields: run it both ways
+		clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		p := &pipe{engines: map[netip.Addr]*Engine{}}
+		a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", "", clk}, p)
+		b, ib, _ := newSide(t, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", "", clk}, p)
+		a.Initiate(netip.MustParseAddr("192.0.2.2"))
+		waitUp(t, a)
+		waitUp(t, b)
+		eventually(t, "the first Child SA", func() bool { n, _ := ib.counts(); return n == 1 })
+		first := ia.get()[0]
+
+		p.mu.Lock()
+		p.hold = true
+		p.mu.Unlock()
+		for _, e := range []*Engine{a, b} {
+			e.mu.Lock()
+			for spi, sa := range e.sas {
+				if spi == sa.localSPI() && len(sa.children) == 1 {
+					sa.startRekey(sa.children[0])
+				}
+			}
+			e.mu.Unlock()
+		}
+		p.release()
+
+		eventually(t, "one Child SA pair after the collision", func() bool {
+			for _, e := range []*Engine{a, b} {
+				sas := e.SAs()
+				if len(sas) != 1 || sas[0].Children != 1 {
+					return false
+				}
+				e.mu.Lock()
+				pending := false
+				for _, sa := range e.sas {
+					pending = pending || sa.pending != nil
+				}
+				e.mu.Unlock()
+				if pending {
+					return false
+				}
+			}
+			return true
+		})
+		ca, cb := live(a), live(b)
+		if ca.OutboundSPI != cb.InboundSPI || cb.OutboundSPI != ca.InboundSPI {
+			t.Fatalf("run %d: the sides kept different Child SAs: %+v / %+v", run, ca, cb)
+		}
+		if ca.InboundSPI == first.InboundSPI || string(ca.Outbound.Encryption) == string(first.Outbound.Encryption) {
+			t.Fatalf("run %d: the old Child SA survived", run)
+		}
+		// Three Child SAs were made when both requests met an SA to rekey;
+		// two when one side's rekey finished first and the other's then met
+		// an SA being deleted (TEMPORARY_FAILURE) or gone
+		// (CHILD_SA_NOT_FOUND). Either way one is left.
+		for _, in := range []*installs{ia, ib} {
+			if n, removed := in.counts(); n < 2 || n > 3 || removed != n-1 {
+				t.Fatalf("run %d: installed %d and removed %d Child SAs", run, n, removed)
+			}
+		}
+		a.Close()
+		b.Close()
+		p.wg.Wait()
+	}
+}
+
+// live is the engine's one Child SA.
+func live(e *Engine) *ChildSA {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for spi, sa := range e.sas {
+		if spi == sa.localSPI() && len(sa.children) == 1 {
+			return sa.children[0]
+		}
+	}
+	return nil
+}

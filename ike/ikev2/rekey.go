@@ -35,6 +35,26 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.INVALID_SYNTAX}})
 		return
 	}
+	// A rekey must name a Child SA of ours (the peer's inbound SPI, our
+	// outbound one); one already gone is CHILD_SA_NOT_FOUND (§2.25).
+	rekeyN, isRekey := wire.FindNotify(ps, wire.REKEY_SA)
+	var old *ChildSA
+	if isRekey {
+		if len(rekeyN.SPI) == 4 {
+			old = sa.childByOutbound(binary.BigEndian.Uint32(rekeyN.SPI))
+		}
+		if old == nil {
+			sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Protocol: wire.ProtocolESP, SPI: rekeyN.SPI, Type: wire.CHILD_SA_NOT_FOUND}})
+			return
+		}
+		if old == sa.deleting {
+			// We rekeyed it already and our DELETE is out: a rekey of an SA
+			// being closed gets TEMPORARY_FAILURE (§2.25), so no second
+			// replacement is made that neither side would remove.
+			sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
+			return
+		}
+	}
 	inSPI, err := sa.e.installer.AllocateSPI()
 	if err != nil {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
@@ -79,9 +99,14 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 		out = append(out, keR)
 	}
 	out = append(out, &wire.TSi{Selectors: nar.TSi}, &wire.TSr{Selectors: nar.TSr})
-	if n, ok := wire.FindNotify(ps, wire.REKEY_SA); ok {
-		sa.e.log.Info("Child SA rekeyed by the peer", "vpn", sa.peer.VPN, "old", spiHexBytes(n.SPI), "new-in", spiHex(inSPI))
+	if isRekey {
+		sa.e.log.Info("Child SA rekeyed by the peer", "vpn", sa.peer.VPN, "old", spiHexBytes(rekeyN.SPI), "new-in", spiHex(inSPI))
 		sa.emit(ChildRekeyed, spiHex(inSPI), "")
+		if sa.rekey != nil && sa.rekey.old == old {
+			// Our rekey of the same SA is in flight: a collision, settled
+			// when our answer comes (§2.8.1).
+			sa.rekey.collided = &collision{ni: append([]byte(nil), ni.Data...), nr: nr, child: sa.children[len(sa.children)-1]}
+		}
 	}
 	sa.answer(id, wire.CREATE_CHILD_SA, out)
 }
