@@ -98,13 +98,14 @@ func (i *installer) InstallChild(vpn string, c *ikev2.ChildSA) error {
 		ReplayWindow: v.IKE.ReplayWindow, NoAntiReplay: !v.IKE.AntiReplay}
 	out := esp.Config{SPI: c.OutboundSPI, Encryption: c.Encryption, EncryptionKey: c.Outbound.Encryption,
 		Integrity: c.Integrity, IntegrityKey: c.Outbound.Integrity, ESN: c.ESN}
+	limit := i.byteLimit(c)
 	// Inbound first: the peer may send as soon as it has its answer.
 	if _, err := i.d.engine.InstallInbound(tunnel, dataplane.InboundParams{VPN: vpn, ESP: in, Local: c.Local, Remote: c.Remote,
-		Encap: encap, CopyOuterDSCP: v.CopyOuterDSCP, Selectors: sels}); err != nil {
+		Encap: encap, CopyOuterDSCP: v.CopyOuterDSCP, Selectors: sels, Limit: limit}); err != nil {
 		return err
 	}
 	o, err := i.d.engine.InstallOutbound(tunnel, dataplane.OutboundParams{VPN: vpn, ESP: out, Local: c.Local, Remote: c.Remote,
-		Encap: encap, DF: df, TunnelMTU: v.TunnelMTU, Selectors: sels})
+		Encap: encap, DF: df, TunnelMTU: v.TunnelMTU, Selectors: sels, Limit: limit})
 	if err != nil {
 		i.d.engine.RemoveInbound(c.InboundSPI)
 		return err
@@ -113,6 +114,37 @@ func (i *installer) InstallChild(vpn string, c *ikev2.ChildSA) error {
 	i.outbound[c.OutboundSPI] = o
 	i.mu.Unlock()
 	return nil
+}
+
+// byteLimit reports a Child SA's lifetime in bytes (lifetime-kilobytes)
+// back to the IKE engine, from whichever direction reaches it first.
+func (i *installer) byteLimit(c *ikev2.ChildSA) dataplane.ByteLimit {
+	if c.SoftBytes == 0 && c.HardBytes == 0 {
+		return dataplane.ByteLimit{}
+	}
+	report := func(hard bool) func() {
+		return func() {
+			if ike := i.d.ike.Load(); ike != nil {
+				ike.ChildBytesReached(c, hard)
+			}
+		}
+	}
+	return dataplane.ByteLimit{Soft: c.SoftBytes, Hard: c.HardBytes, OnSoft: report(false), OnHard: report(true)}
+}
+
+// ChildTraffic counts the ESP packets a Child SA received and sent, for
+// dead peer detection's modes.
+func (i *installer) ChildTraffic(c *ikev2.ChildSA) (in, out uint64) {
+	if sa := i.d.engine.InboundSA(c.InboundSPI); sa != nil {
+		in = sa.Counters.DecryptedPackets.Load()
+	}
+	i.mu.Lock()
+	o := i.outbound[c.OutboundSPI]
+	i.mu.Unlock()
+	if o != nil {
+		out = o.Counters.EncryptedPackets.Load()
+	}
+	return in, out
 }
 
 func (i *installer) RemoveChild(vpn string, c *ikev2.ChildSA) {

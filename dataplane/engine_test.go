@@ -357,3 +357,16 @@ func TestCountersReset(t *testing.T) {
 		t.Fatalf("after Reset: %+v", s)
 	}
 }
+
+func TestByteLimitFiresOnce(t *testing.T) {
+	soft, hard := make(chan struct{}, 4), make(chan struct{}, 4)
+	l := ByteLimit{Soft: 100, Hard: 200, OnSoft: func() { soft <- struct{}{} }, OnHard: func() { hard <- struct{}{} }}
+	var st limitState
+	for _, n := range []uint64{50, 99, 100, 150, 199, 200, 300} {
+		l.check(&st, n)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if len(soft) != 1 || len(hard) != 1 {
+		t.Fatalf("soft fired %d times, hard %d, want once each", len(soft), len(hard))
+	}
+}

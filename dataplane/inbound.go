@@ -177,7 +177,9 @@ func (e *Engine) decapsulate(m *netio.Message, p, out []byte, udpPort uint16) (*
 		header.SetTrafficClass(inner, tc)
 	}
 	sa.Counters.DecryptedPackets.Add(1)
-	sa.Counters.DecryptedBytes.Add(uint64(len(inner)))
+	if n := sa.Counters.DecryptedBytes.Add(uint64(len(inner))); sa.Limit.Soft|sa.Limit.Hard != 0 {
+		sa.Limit.check(&sa.limit, n)
+	}
 	e.Stats.DecryptedPackets.Add(1)
 	e.Stats.DecryptedBytes.Add(uint64(len(inner)))
 	n := copy(out[writeOffset:], inner)

@@ -328,7 +328,9 @@ func (t *Tunnel) seal(sa *OutboundSA, buf []byte, nextHeader byte, out *sendBatc
 
 func (e *Engine) countSealed(sa *OutboundSA, innerLen int) {
 	sa.Counters.EncryptedPackets.Add(1)
-	sa.Counters.EncryptedBytes.Add(uint64(innerLen))
+	if n := sa.Counters.EncryptedBytes.Add(uint64(innerLen)); sa.Limit.Soft|sa.Limit.Hard != 0 {
+		sa.Limit.check(&sa.limit, n)
+	}
 	e.Stats.EncryptedPackets.Add(1)
 	e.Stats.EncryptedBytes.Add(uint64(innerLen))
 }

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"net/netip"
+	"sync/atomic"
 
 	"ipsecgw/esp"
 )
@@ -61,6 +62,32 @@ type OutboundParams struct {
 	DF        DFBit
 	TunnelMTU int // 0: no limit beyond the buffers
 	Selectors []Selector
+	Limit     ByteLimit
+}
+
+// ByteLimit is an SA's lifetime in bytes (IPsec lifetime-kilobytes): OnSoft
+// is called once when the SA has carried Soft bytes (time to rekey), OnHard
+// once at Hard (time to go). Each runs on a goroutine of its own, never on
+// the packet path. Zero limits are off.
+type ByteLimit struct {
+	Soft, Hard     uint64
+	OnSoft, OnHard func()
+}
+
+// limitState remembers which limits have fired.
+type limitState struct {
+	soft, hard atomic.Bool
+}
+
+// check is called with the SA's byte count after each packet: one compare
+// when no limit is near.
+func (l *ByteLimit) check(st *limitState, n uint64) {
+	if l.Soft != 0 && n >= l.Soft && l.OnSoft != nil && !st.soft.Swap(true) {
+		go l.OnSoft()
+	}
+	if l.Hard != 0 && n >= l.Hard && l.OnHard != nil && !st.hard.Swap(true) {
+		go l.OnHard()
+	}
 }
 
 // InboundParams describe an inbound SA.
@@ -72,6 +99,7 @@ type InboundParams struct {
 	Encap         Encapsulation // when UDP, packets must arrive in UDP to DstPort
 	CopyOuterDSCP bool
 	Selectors     []Selector
+	Limit         ByteLimit
 }
 
 // OutboundSA is an installed outbound SA.
@@ -80,6 +108,7 @@ type OutboundSA struct {
 	esp      *esp.Outbound
 	tunnel   *Tunnel
 	Counters Counters
+	limit    limitState
 }
 
 // SPI returns the SA's SPI.
@@ -94,6 +123,7 @@ type InboundSA struct {
 	esp      *esp.Inbound
 	tunnel   *Tunnel
 	Counters Counters
+	limit    limitState
 }
 
 // SPI returns the SA's SPI.

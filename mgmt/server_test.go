@@ -18,6 +18,7 @@ import (
 
 	"ipsecgw/clock"
 	"ipsecgw/daemon"
+	"ipsecgw/header"
 	"ipsecgw/mgmt/mgmtpb"
 	"ipsecgw/netio"
 )
@@ -62,6 +63,7 @@ type gateway struct {
 	op   mgmtpb.OperationalClient
 	sock string
 	dir  string
+	host *daemon.MemHost
 }
 
 // startGateways runs two daemons in memory, each with its API on a unix
@@ -114,7 +116,7 @@ func startGatewaysWith(t *testing.T, clk clock.Clock, edit func(i int, cfg strin
 			<-served
 			d.Stop()
 		})
-		gws[i] = &gateway{d: d, conf: mgmtpb.NewConfigClient(conn), op: mgmtpb.NewOperationalClient(conn), sock: sock, dir: dir}
+		gws[i] = &gateway{d: d, conf: mgmtpb.NewConfigClient(conn), op: mgmtpb.NewOperationalClient(conn), sock: sock, dir: dir, host: h}
 	}
 	return gws
 }
@@ -365,4 +367,47 @@ func TestFailureKeptWithReason(t *testing.T) {
 	if strings.Contains(string(trace), "secret123") || strings.Contains(string(trace), "wrong-key") {
 		t.Fatal("a pre-shared key reached the trace file")
 	}
+}
+
+// TestLifetimeKilobytes: with lifetime-kilobytes 64 the data plane reports
+// the Child SA's soft byte lifetime and the IKE engine rekeys it: traffic
+// through st0.1 past 64 KB brings new SPIs, and the old pair goes.
+func TestLifetimeKilobytes(t *testing.T) {
+	gws := startGatewaysWith(t, nil, func(_ int, cfg string) string {
+		return cfg + "set security ipsec proposal ip lifetime-kilobytes 64\n"
+	})
+	waitUp(t, gws[0], 0)
+	spis := func() []string {
+		var out []string
+		for _, sa := range gws[0].d.Status().SAs {
+			if sa.VPN == "ike" {
+				out = append(out, sa.Direction+" "+sa.SPI)
+			}
+		}
+		return out
+	}
+	var before []string
+	for range 500 {
+		if before = spis(); len(before) == 2 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	pkt := make([]byte, 1000)
+	header.EncodeIPv4(pkt, header.IPv4Fields{TotalLength: 1000, TTL: 64, Protocol: header.IPProtoUDP,
+		Source: netip.MustParseAddr("198.51.100.1"), Destination: netip.MustParseAddr("198.18.2.2")})
+	tun := gws[0].host.TUN("st0.1")
+	for i := 0; i < 80; i++ { // 80 KB
+		tun.Inject(pkt)
+		time.Sleep(time.Millisecond)
+	}
+	var after []string
+	for range 500 {
+		after = spis()
+		if len(after) == 2 && after[0] != before[0] && after[1] != before[1] {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no rekey after 80 KB with lifetime-kilobytes 64: SAs before %v, after %v", before, after)
 }

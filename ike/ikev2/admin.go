@@ -61,3 +61,23 @@ func (e *Engine) sasOf(p *Peer) []*ikeSA {
 	}
 	return out
 }
+
+// ChildBytesReached is the installer's report that a direction of Child SA
+// c carried its soft (rekey) or hard (remove) lifetime in bytes.
+func (e *Engine) ChildBytesReached(c *ChildSA, hard bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for spi, sa := range e.sas {
+		if spi != sa.localSPI() || !sa.hasChild(c) {
+			continue
+		}
+		if hard {
+			sa.e.log.Warn("Child SA lifetime in bytes reached without a rekey; removed", "vpn", sa.peer.VPN, "in", spiHex(c.InboundSPI))
+			sa.removeChild(c.OutboundSPI)
+		} else if sa.state == stateEstablished && (sa.rekey == nil || sa.rekey.old != c) {
+			sa.e.log.Info("Child SA soft lifetime in bytes reached", "vpn", sa.peer.VPN, "in", spiHex(c.InboundSPI))
+			sa.startRekey(c)
+		}
+		return
+	}
+}

@@ -1,6 +1,7 @@
 package ikev2
 
 import (
+	mathrand "math/rand/v2"
 	"encoding/binary"
 	"net/netip"
 
@@ -187,6 +188,15 @@ func (sa *ikeSA) installChild(weInitiated bool, suite keymat.ChildSuite, esn boo
 		c.Outbound, c.Inbound = cloneKeys(keys.ResponderToInitiator), cloneKeys(keys.InitiatorToResponder)
 	}
 	c.LocalTS, c.RemoteTS = prefixes(local), prefixes(remote)
+	if life := sa.peer.ChildLifeBytes; life > 0 {
+		// Soft at 85-90 % (initiator) or 90-95 % (responder), as for
+		// lifetime-seconds, so the two sides seldom rekey at once.
+		lo := 0.85
+		if !sa.initiator {
+			lo = 0.90
+		}
+		c.SoftBytes, c.HardBytes = uint64(float64(life)*(lo+0.05*mathrand.Float64())), life
+	}
 	if err := sa.e.installer.InstallChild(sa.peer.VPN, c); err != nil {
 		sa.lastErr = "installing the Child SA: " + err.Error()
 		sa.e.log.Error("Child SA install", "gateway", sa.peer.Gateway, "err", err)

@@ -41,12 +41,19 @@ type Peer struct {
 	// DPDThreshold unanswered probes declare it dead.
 	DPDInterval  time.Duration
 	DPDThreshold int
+	// DPDMode is optimized (probe when traffic goes out and nothing comes
+	// back), probe-idle-tunnel (probe when no traffic either way) or
+	// always-send (probe every interval).
+	DPDMode string
 	// Reinitiate: keep the tunnel up (establish-tunnels immediately): after
 	// a failure the SA is negotiated again.
 	Reinitiate bool
 	// IKELifetime and ChildLifetime are the proposals' lifetime-seconds
 	// (the first proposal's; 0: none).
 	IKELifetime, ChildLifetime time.Duration
+	// ChildLifeBytes is the IPsec proposal's lifetime-kilobytes in bytes
+	// (0: none).
+	ChildLifeBytes uint64
 }
 
 // Transport sends an IKE message. The daemon's is UDP port 500 (4500 after

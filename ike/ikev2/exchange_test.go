@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,7 +126,19 @@ type side struct {
 	espEnc             string
 	extra              string      // more set commands
 	clock              clock.Clock // nil: the real one
+	traffic            *traffic    // set: the installer counts ESP packets (TrafficCounter)
 }
+
+// traffic is the ESP packet count a test sets for a side's Child SAs.
+type traffic struct{ in, out atomic.Uint64 }
+
+// countingInstalls is installs that also answers ChildTraffic.
+type countingInstalls struct {
+	*installs
+	t *traffic
+}
+
+func (c countingInstalls) ChildTraffic(*ChildSA) (in, out uint64) { return c.t.in.Load(), c.t.out.Load() }
 
 func newSide(t testing.TB, s side, p *pipe) (*Engine, *installs, *Peer) {
 	t.Helper()
@@ -143,7 +156,11 @@ func newSide(t testing.TB, s side, p *pipe) (*Engine, *installs, *Peer) {
 		t.Fatal(err)
 	}
 	inst := &installs{}
-	e := NewEngine(Config{Transport: p, Installer: inst, Clock: s.clock})
+	var installer Installer = inst
+	if s.traffic != nil {
+		installer = countingInstalls{installs: inst, t: s.traffic}
+	}
+	e := NewEngine(Config{Transport: p, Installer: installer, Clock: s.clock})
 	e.AddPeer(peer)
 	p.mu.Lock()
 	p.engines[peer.Local] = e

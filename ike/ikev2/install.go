@@ -32,6 +32,18 @@ type ChildSA struct {
 	UDPEncapsulation      bool
 	LocalPort, RemotePort uint16
 	LocalTS, RemoteTS     []netip.Prefix
+	// SoftBytes and HardBytes are the lifetime in bytes (lifetime-kilobytes)
+	// of each direction: the installer tells the engine when one is reached
+	// (Engine.ChildBytesReached). Zero: no limit.
+	SoftBytes, HardBytes uint64
 
 	born time.Time // when installed: lifetimes count from here
+}
+
+// TrafficCounter is implemented by an Installer that can tell how many
+// ESP packets a Child SA received and sent: dead peer detection's
+// optimized and probe-idle-tunnel modes look at them. Without it every mode
+// probes a peer that has been quiet for the interval.
+type TrafficCounter interface {
+	ChildTraffic(c *ChildSA) (in, out uint64)
 }

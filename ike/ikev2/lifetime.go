@@ -35,12 +35,44 @@ func (sa *ikeSA) armDPD() {
 		if sa.state != stateEstablished {
 			return
 		}
-		if sa.pending == nil && sa.e.clock.Now().Sub(sa.lastHeard) >= sa.peer.DPDInterval {
+		if sa.pending == nil && sa.dpdDue() {
 			sa.probe()
 		}
 		sa.armDPD()
 	})
 	sa.timers = append(sa.timers, t)
+}
+
+// dpdDue decides, once per DPD interval, whether to probe the peer, by the
+// gateway's dead-peer-detection mode (Junos):
+//   - always-send: every interval;
+//   - optimized (the default): when ESP went out and nothing, IKE or ESP,
+//     came back in the interval;
+//   - probe-idle-tunnel: when nothing came back, whether ESP went out or
+//     the tunnel was idle both ways.
+//
+// Without the data plane's counts (an installer that is no
+// TrafficCounter) the modes fall back to probing a quiet peer.
+func (sa *ikeSA) dpdDue() bool {
+	quiet := sa.e.clock.Now().Sub(sa.lastHeard) >= sa.peer.DPDInterval
+	if sa.peer.DPDMode == "always-send" {
+		return true
+	}
+	tc, ok := sa.e.installer.(TrafficCounter)
+	if !ok {
+		return quiet
+	}
+	var in, out uint64
+	for _, c := range sa.children {
+		i, o := tc.ChildTraffic(c)
+		in, out = in+i, out+o
+	}
+	sent, received := out != sa.dpdOut, in != sa.dpdIn
+	sa.dpdIn, sa.dpdOut = in, out
+	if sa.peer.DPDMode == "probe-idle-tunnel" {
+		return quiet && !received
+	}
+	return quiet && sent && !received
 }
 
 // probe sends a liveness check: an empty INFORMATIONAL request (§1.4),

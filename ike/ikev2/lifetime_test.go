@@ -1,6 +1,7 @@
 package ikev2
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -34,8 +35,8 @@ func TestChildRekeyAtSoftLifetime(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	p := &pipe{engines: map[netip.Addr]*Engine{}}
 	life := "set security ipsec proposal ip1 lifetime-seconds 180\n"
-	a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", life, clk}, p)
-	b, ib, _ := newSide(t, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", life, clk}, p)
+	a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", life, clk, nil}, p)
+	b, ib, _ := newSide(t, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", life, clk, nil}, p)
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
 	waitUp(t, a)
 	waitUp(t, b)
@@ -73,8 +74,8 @@ func TestDeadPeerDetection(t *testing.T) {
 		"set security ike gateway gw dead-peer-detection interval 10\n" +
 		"set security ike gateway gw dead-peer-detection threshold 3\n" +
 		"set security ipsec vpn vpn1 establish-tunnels immediately\n"
-	a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", dpd, clk}, p)
-	_, _, _ = newSide(t, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", "", clk}, p)
+	a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", dpd, clk, nil}, p)
+	_, _, _ = newSide(t, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", "", clk, nil}, p)
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
 	waitUp(t, a)
 	// An answered probe keeps the SA.
@@ -173,8 +174,8 @@ func TestSimultaneousChildRekey(t *testing.T) {
 	for run := range 8 { // the nonces decide who yields: run it both ways
 		clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 		p := &pipe{engines: map[netip.Addr]*Engine{}}
-		a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", "", clk}, p)
-		b, ib, _ := newSide(t, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", "", clk}, p)
+		a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", "", clk, nil}, p)
+		b, ib, _ := newSide(t, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", "", clk, nil}, p)
 		a.Initiate(netip.MustParseAddr("192.0.2.2"))
 		waitUp(t, a)
 		waitUp(t, b)
@@ -245,4 +246,85 @@ func live(e *Engine) *ChildSA {
 		}
 	}
 	return nil
+}
+
+// TestDPDModes: with the data plane's packet counts, optimized probes only
+// a peer we send to and hear nothing from, probe-idle-tunnel also an idle
+// one; a dead peer is found by the probes either way.
+func TestDPDModes(t *testing.T) {
+	for _, tc := range []struct {
+		mode      string
+		sending   bool // ESP keeps going out while the peer is silent
+		wantProbe bool
+	}{
+		{"optimized", false, false},
+		{"optimized", true, true},
+		{"probe-idle-tunnel", false, true},
+		{"probe-idle-tunnel", true, true},
+	} {
+		t.Run(fmt.Sprintf("%s-sending=%v", tc.mode, tc.sending), func(t *testing.T) {
+			clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			p := &pipe{engines: map[netip.Addr]*Engine{}}
+			dpd := "set security ike gateway gw dead-peer-detection " + tc.mode + "\n" +
+				"set security ike gateway gw dead-peer-detection interval 10\n" +
+				"set security ike gateway gw dead-peer-detection threshold 3\n"
+			tr := &traffic{}
+			a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", dpd, clk, tr}, p)
+			_, _, _ = newSide(t, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", "", clk, nil}, p)
+			a.Initiate(netip.MustParseAddr("192.0.2.2"))
+			waitUp(t, a)
+			p.wg.Wait()
+			p.mu.Lock()
+			p.drop = func([]byte) bool { return true } // the peer is gone
+			sentBefore := p.sent
+			p.mu.Unlock()
+			for range 8 {
+				if tc.sending {
+					tr.out.Add(10)
+				}
+				clk.Advance(10 * time.Second)
+				p.wg.Wait()
+			}
+			p.mu.Lock()
+			probes := p.sent - sentBefore
+			p.mu.Unlock()
+			_, removed := ia.counts()
+			if tc.wantProbe && (probes == 0 || removed != 1) {
+				t.Fatalf("%d probes sent, %d Child SAs removed: the dead peer went unnoticed", probes, removed)
+			}
+			if !tc.wantProbe && (probes != 0 || removed != 0) {
+				t.Fatalf("%d probes sent, %d Child SAs removed on an idle tunnel in optimized mode", probes, removed)
+			}
+		})
+	}
+}
+
+// TestChildRekeyAtLifetimeKilobytes: the data plane's report that a Child
+// SA carried its soft lifetime in bytes starts a rekey; the hard one
+// removes it.
+func TestChildRekeyAtLifetimeKilobytes(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	life := "set security ipsec proposal ip1 lifetime-kilobytes 64\n"
+	a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", life, clk, nil}, p)
+	b, ib, _ := newSide(t, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", life, clk, nil}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	waitUp(t, a)
+	eventually(t, "the first Child SA", func() bool { n, _ := ib.counts(); return n == 1 })
+	first := ia.get()[0]
+	if first.HardBytes != 64*1024 || first.SoftBytes < 64*1024*85/100 || first.SoftBytes >= first.HardBytes {
+		t.Fatalf("byte lifetimes soft %d hard %d for lifetime-kilobytes 64", first.SoftBytes, first.HardBytes)
+	}
+	a.ChildBytesReached(first, false)
+	eventually(t, "the rekey", func() bool {
+		ni, nr := ia.counts()
+		mi, mr := ib.counts()
+		return ni == 2 && nr == 1 && mi == 2 && mr == 1
+	})
+	second := ia.get()[1]
+	a.ChildBytesReached(second, true)
+	eventually(t, "the removal", func() bool { _, nr := ia.counts(); return nr == 2 })
+	a.Close()
+	b.Close()
+	p.wg.Wait()
 }

@@ -47,7 +47,7 @@ func PeerFromConfig(v *schema.VPN, local netip.Addr) (*Peer, error) {
 		IKEOffer: ikeOffer, ESPProposals: v.IKE.Policy.Proposals, PFSGroup: v.IKE.Policy.PFSGroup, Policy: policy,
 		NATTraversal: g.NATTraversal, ForceNAT: g.PacketEncapsulation}
 	if g.DPD != nil {
-		p.DPDInterval, p.DPDThreshold = g.DPD.Interval, g.DPD.Threshold
+		p.DPDInterval, p.DPDThreshold, p.DPDMode = g.DPD.Interval, g.DPD.Threshold, g.DPD.Mode
 	}
 	// establish-tunnels immediately keeps the tunnel up; on-traffic waits
 	// for the data plane to ask (InitiateIfIdle).
@@ -57,6 +57,7 @@ func PeerFromConfig(v *schema.VPN, local netip.Addr) (*Peer, error) {
 	}
 	if len(v.IKE.Policy.Proposals) > 0 {
 		p.ChildLifetime = v.IKE.Policy.Proposals[0].Lifetime
+		p.ChildLifeBytes = v.IKE.Policy.Proposals[0].LifetimeKilobytes * 1024
 	}
 	if p.LocalID, err = identity(g.LocalIdentity); err != nil {
 		return nil, fmt.Errorf("ikev2: gateway %s local-identity: %w", g.Name, err)

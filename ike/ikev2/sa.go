@@ -73,6 +73,9 @@ type ikeSA struct {
 	// lastHeard is when the peer last sent anything that authenticated:
 	// dead peer detection probes only a quiet peer.
 	lastHeard time.Time
+	// dpdIn and dpdOut are the Child SAs' packet counts at the last DPD
+	// tick.
+	dpdIn, dpdOut uint64
 	timers    []clock.Timer // DPD and lifetime timers, stopped on close
 	rekey     *childRekey   // our CREATE_CHILD_SA in flight
 	ikeRekey  *ikeRekey     // our IKE SA rekey in flight
