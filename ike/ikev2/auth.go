@@ -1,8 +1,8 @@
 package ikev2
 
 import (
-	mathrand "math/rand/v2"
 	"encoding/binary"
+	mathrand "math/rand/v2"
 	"net/netip"
 
 	"ipsecgw/ike/keymat"

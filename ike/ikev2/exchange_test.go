@@ -138,7 +138,9 @@ type countingInstalls struct {
 	t *traffic
 }
 
-func (c countingInstalls) ChildTraffic(*ChildSA) (in, out uint64) { return c.t.in.Load(), c.t.out.Load() }
+func (c countingInstalls) ChildTraffic(*ChildSA) (in, out uint64) {
+	return c.t.in.Load(), c.t.out.Load()
+}
 
 func newSide(t testing.TB, s side, p *pipe) (*Engine, *installs, *Peer) {
 	t.Helper()

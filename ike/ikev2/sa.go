@@ -76,10 +76,10 @@ type ikeSA struct {
 	// dpdIn and dpdOut are the Child SAs' packet counts at the last DPD
 	// tick.
 	dpdIn, dpdOut uint64
-	timers    []clock.Timer // DPD and lifetime timers, stopped on close
-	rekey     *childRekey   // our CREATE_CHILD_SA in flight
-	ikeRekey  *ikeRekey     // our IKE SA rekey in flight
-	deleting  *ChildSA      // the Child SA our DELETE in flight removes
+	timers        []clock.Timer // DPD and lifetime timers, stopped on close
+	rekey         *childRekey   // our CREATE_CHILD_SA in flight
+	ikeRekey      *ikeRekey     // our IKE SA rekey in flight
+	deleting      *ChildSA      // the Child SA our DELETE in flight removes
 
 	// The peer's requests: the next expected ID and the cached answer to
 	// the last one, resent when the request comes again (§2.2).
