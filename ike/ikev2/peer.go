@@ -85,6 +85,12 @@ func identity(id schema.Identity) (wire.Identification, error) {
 		return wire.Identification{Type: wire.ID_RFC822_ADDR, Data: []byte(id.Value)}, nil
 	case "key-id":
 		return wire.Identification{Type: wire.ID_KEY_ID, Data: []byte(id.Value)}, nil
+	case "distinguished-name":
+		der, err := encodeDN(id.Value)
+		if err != nil {
+			return wire.Identification{}, err
+		}
+		return wire.Identification{Type: wire.ID_DER_ASN1_DN, Data: der}, nil
 	}
 	return wire.Identification{}, fmt.Errorf("identity type %s is not supported yet", id.Type)
 }

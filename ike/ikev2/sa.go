@@ -285,6 +285,9 @@ func (sa *ikeSA) localID() wire.Identification {
 // checkRemoteID applies remote-identity when configured.
 func (sa *ikeSA) checkRemoteID(id wire.Identification) bool {
 	want := sa.peer.RemoteID
+	if want.Type == wire.ID_DER_ASN1_DN && id.Type == wire.ID_DER_ASN1_DN {
+		return sameDN(want.Data, id.Data)
+	}
 	return want.Type == 0 || want.Type == id.Type && string(want.Data) == string(id.Data)
 }
 
