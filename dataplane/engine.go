@@ -71,9 +71,8 @@ type Engine struct {
 	ike   func([]byte, netip.AddrPort, netip.Addr)
 	noSA  func(string)
 
-	// inbound maps SPI → SA. Readers load it without locking; writers
-	// (under mu) publish a modified copy.
-	inbound atomic.Pointer[map[uint32]*InboundSA]
+	// inbound maps SPI → SA: read without locking, written under mu.
+	inbound *saTable
 	// segSenders are the UDP sockets that can send a run of ESP packets in
 	// one call (UDP GSO), by family and local port; copy on write.
 	segSenders atomic.Pointer[map[segKey]netio.SegmentSender]
@@ -94,8 +93,7 @@ func New(cfg Config) *Engine {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
-	empty := map[uint32]*InboundSA{}
-	e.inbound.Store(&empty)
+	e.inbound = newSATable()
 	noSenders := map[segKey]netio.SegmentSender{}
 	e.segSenders.Store(&noSenders)
 	return e
@@ -143,14 +141,7 @@ func (e *Engine) RemoveTunnel(name string) error {
 		return fmt.Errorf("dataplane: no tunnel %s", name)
 	}
 	delete(e.tunnels, name)
-	old := *e.inbound.Load()
-	next := make(map[uint32]*InboundSA, len(old))
-	for k, v := range old {
-		if v.Tunnel() != name {
-			next[k] = v
-		}
-	}
-	e.inbound.Store(&next)
+	e.inbound.remove(func(_ uint32, sa *InboundSA) bool { return sa.Tunnel() == name }, nil)
 	none := []*OutboundSA{}
 	t.outbound.Store(&none)
 	t.removed.Store(true)
@@ -243,16 +234,9 @@ func (e *Engine) InstallInbound(tunnel string, p InboundParams) (*InboundSA, err
 		p.Selectors = AnySelectors
 	}
 	sa := &InboundSA{InboundParams: p, esp: in, tunnel: t}
-	old := *e.inbound.Load()
-	if _, dup := old[p.ESP.SPI]; dup {
+	if !e.inbound.put(p.ESP.SPI, sa) {
 		return nil, fmt.Errorf("dataplane: inbound SPI %#x is already installed", p.ESP.SPI)
 	}
-	next := make(map[uint32]*InboundSA, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[p.ESP.SPI] = sa
-	e.inbound.Store(&next)
 	return sa, nil
 }
 
@@ -260,18 +244,7 @@ func (e *Engine) InstallInbound(tunnel string, p InboundParams) (*InboundSA, err
 func (e *Engine) RemoveInbound(spi uint32) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	old := *e.inbound.Load()
-	if _, ok := old[spi]; !ok {
-		return false
-	}
-	next := make(map[uint32]*InboundSA, len(old))
-	for k, v := range old {
-		if k != spi {
-			next[k] = v
-		}
-	}
-	e.inbound.Store(&next)
-	return true
+	return e.inbound.remove(func(k uint32, _ *InboundSA) bool { return k == spi }, &spi) > 0
 }
 
 // RemoveOutbound uninstalls an outbound SA.
@@ -291,16 +264,11 @@ func (e *Engine) RemoveOutbound(sa *OutboundSA) bool {
 }
 
 // InboundSA returns the installed inbound SA with the given SPI, or nil.
-func (e *Engine) InboundSA(spi uint32) *InboundSA { return (*e.inbound.Load())[spi] }
+func (e *Engine) InboundSA(spi uint32) *InboundSA { return e.inbound.get(spi) }
 
 // InboundSAs lists the installed inbound SAs.
 func (e *Engine) InboundSAs() []*InboundSA {
-	m := *e.inbound.Load()
-	out := make([]*InboundSA, 0, len(m))
-	for _, sa := range m {
-		out = append(out, sa)
-	}
-	return out
+	return e.inbound.all()
 }
 
 // OutboundSAs lists the installed outbound SAs of every tunnel.

@@ -120,7 +120,7 @@ func (e *Engine) decapsulate(m *netio.Message, p, out []byte, udpPort uint16) (*
 		e.Stats.BadHeaders.Add(1)
 		return nil, nil
 	}
-	sa := (*e.inbound.Load())[binary.BigEndian.Uint32(p)]
+	sa := e.inbound.get(binary.BigEndian.Uint32(p))
 	if sa == nil {
 		e.Stats.NoSA.Add(1)
 		return nil, nil
