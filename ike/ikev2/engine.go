@@ -112,6 +112,10 @@ func NewEngine(c Config) *Engine {
 	}
 	if e.rand == nil {
 		e.rand = rand.Reader
+	} else {
+		// A reader a test injects need not be safe for the concurrent
+		// responders; crypto/rand is.
+		e.rand = &lockedReader{r: e.rand}
 	}
 	return e
 }
@@ -149,17 +153,23 @@ func (e *Engine) random(n int) ([]byte, error) {
 // on port 4500). Anything malformed or unexpected is logged and dropped;
 // nothing here panics on input.
 func (e *Engine) HandleMessage(b []byte, from, to netip.AddrPort) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return // shutting down: a peer re-initiating at once gets no answer
-	}
 	msg, err := wire.Parse(b)
 	if err != nil {
 		e.log.Debug("dropping malformed IKE message", "from", from, "err", err)
 		return
 	}
 	h := msg.Header
+	if !h.IsResponse() && h.Exchange == wire.IKE_SA_INIT && h.ResponderSPI == 0 {
+		// A new IKE SA: its key exchange runs outside the engine's lock,
+		// so responders use every core.
+		e.respondInit(msg, from, to)
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return // shutting down: a peer re-initiating at once gets no answer
+	}
 	e.log.Debug("IKE message received", "from", from, "exchange", h.Exchange, "response", h.IsResponse(),
 		"message-id", h.MessageID, "spi-i", fmt.Sprintf("%016x", h.InitiatorSPI), "spi-r", fmt.Sprintf("%016x", h.ResponderSPI), "length", len(b))
 	if h.IsResponse() {
@@ -174,10 +184,6 @@ func (e *Engine) HandleMessage(b []byte, from, to netip.AddrPort) {
 			return
 		}
 		sa.handleResponse(msg, from, to)
-		return
-	}
-	if h.Exchange == wire.IKE_SA_INIT && h.ResponderSPI == 0 {
-		e.respondInit(msg, from, to)
 		return
 	}
 	// A request to us as the IKE SA's responder names our SPI second; one
@@ -274,4 +280,16 @@ func (e *Engine) InitiateIfIdle(remote netip.Addr) error {
 type initKey struct {
 	spiI   uint64
 	remote netip.AddrPort
+}
+
+// lockedReader serialises reads of a reader.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(b)
 }

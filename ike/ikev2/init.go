@@ -1,7 +1,11 @@
 package ikev2
 
 import (
+	"fmt"
+
 	"encoding/binary"
+	"errors"
+	"ipsecgw/ike/keymat"
 	"net/netip"
 
 	"ipsecgw/ike/transform"
@@ -144,19 +148,62 @@ func (sa *ikeSA) handleInitResponse(msg *wire.Message, from, to netip.AddrPort) 
 	}
 }
 
-// respondInit answers a new IKE_SA_INIT request from a configured peer.
+// respondInit answers a new IKE_SA_INIT request from a configured peer, in
+// three steps: under the engine's lock the checks, the choice of proposal
+// and an SPI reserved for the SA; without it the key exchange and key
+// derivation (the expensive part, so concurrent requests use every core);
+// under the lock again the SA completed and the answer sent.
 func (e *Engine) respondInit(msg *wire.Message, from, to netip.AddrPort) {
-	// A retransmitted request gets the cached answer.
-	if sa := e.byInit[initKey{msg.Header.InitiatorSPI, from}]; sa != nil && sa.state == stateInitReplied {
-		if err := e.transport.Send(sa.initResp, sa.local, sa.remote); err != nil {
-			e.log.Debug("IKE send", "err", err)
+	e.mu.Lock()
+	sa, ke, chosen := e.acceptInit(msg, from, to)
+	e.mu.Unlock()
+	if sa == nil {
+		return
+	}
+	resp, kex, keys, err := sa.computeInit(msg, ke, chosen)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed || sa.state != stateComputing || e.sas[sa.spiR] != sa {
+		return // closed, or given up, while we computed
+	}
+	if err != nil {
+		e.log.Info("IKE_SA_INIT", "peer", from.Addr(), "err", err)
+		sa.close()
+		if errors.Is(err, errBadKE) {
+			e.answerInitError(msg, from, to, wire.INVALID_SYNTAX, nil)
 		}
 		return
+	}
+	sa.kex, sa.keys, sa.out, sa.in, sa.nr, sa.natT = kex, keys.keys, keys.out, keys.in, keys.nr, keys.natT
+	sa.initReq, sa.initResp = append([]byte(nil), msg.Raw...), resp
+	sa.state = stateInitReplied
+	sa.expireHalfOpen()
+	sa.respond(resp, 0)
+}
+
+// acceptInit is respondInit's first step (under the lock): it answers a
+// retransmission from cache, refuses what it must (no peer, a cookie
+// needed, no proposal chosen, the wrong key exchange group), and otherwise
+// returns the new SA, holding a reserved SPI, with the peer's KE payload
+// and the proposal chosen.
+func (e *Engine) acceptInit(msg *wire.Message, from, to netip.AddrPort) (*ikeSA, *wire.KE, wire.Proposal) {
+	if e.closed {
+		return nil, nil, wire.Proposal{}
+	}
+	// A retransmitted request gets the cached answer; one that comes while
+	// the first is still being computed is dropped.
+	if sa := e.byInit[initKey{msg.Header.InitiatorSPI, from}]; sa != nil {
+		if sa.state == stateInitReplied {
+			if err := e.transport.Send(sa.initResp, sa.local, sa.remote); err != nil {
+				e.log.Debug("IKE send", "err", err)
+			}
+		}
+		return nil, nil, wire.Proposal{}
 	}
 	p := e.peers[from.Addr()]
 	if p == nil {
 		e.log.Info("IKE_SA_INIT from an address no gateway is configured for", "from", from)
-		return
+		return nil, nil, wire.Proposal{}
 	}
 	ps := msg.Payloads
 	offered, okSA := wire.Find[*wire.SA](ps)
@@ -164,10 +211,10 @@ func (e *Engine) respondInit(msg *wire.Message, from, to netip.AddrPort) {
 	ni, okN := wire.Find[*wire.Nonce](ps)
 	if !okSA || !okKE || !okN {
 		e.answerInitError(msg, from, to, wire.INVALID_SYNTAX, nil)
-		return
+		return nil, nil, wire.Proposal{}
 	}
 	if e.needCookie(msg, ni.Data, from, to) {
-		return
+		return nil, nil, wire.Proposal{}
 	}
 	chosen, suite, group, err := selectIKE(offered.Proposals, p.IKEOffer)
 	if err != nil {
@@ -178,71 +225,87 @@ func (e *Engine) respondInit(msg *wire.Message, from, to netip.AddrPort) {
 				Reason: err.Error(), Cause: CauseNoProposal})
 		}
 		e.answerInitError(msg, from, to, wire.NO_PROPOSAL_CHOSEN, nil)
-		return
+		return nil, nil, wire.Proposal{}
 	}
 	if ke.Group != group.ID {
 		var d [2]byte
 		binary.BigEndian.PutUint16(d[:], uint16(group.ID))
 		e.answerInitError(msg, from, to, wire.INVALID_KE_PAYLOAD, d[:])
-		return
-	}
-	kex, err := group.NewKeyExchange(e.rand)
-	if err != nil {
-		e.log.Error("key exchange", "err", err)
-		return
-	}
-	shared, err := kex.SharedSecret(ke.Data)
-	if err != nil {
-		e.log.Info("IKE_SA_INIT with a bad key exchange value", "peer", from.Addr(), "err", err)
-		e.answerInitError(msg, from, to, wire.INVALID_SYNTAX, nil)
-		return
+		return nil, nil, wire.Proposal{}
 	}
 	spi, err := e.newSPI()
 	if err != nil {
-		return
-	}
-	nr, err := e.random(nonceSize)
-	if err != nil {
-		return
+		return nil, nil, wire.Proposal{}
 	}
 	sa := &ikeSA{e: e, peer: p, spiI: msg.Header.InitiatorSPI, spiR: spi, local: to, remote: from,
-		ni: append([]byte(nil), ni.Data...), nr: nr, kex: kex, group: group, suite: suite, state: stateInitReplied}
+		ni: append([]byte(nil), ni.Data...), group: group, suite: suite, state: stateComputing}
 	if !sa.local.Addr().IsValid() {
 		sa.local = netip.AddrPortFrom(p.Local, 500)
 	}
-	resp := &wire.Message{
-		Header:   wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: spi, Exchange: wire.IKE_SA_INIT, Flags: wire.FlagResponse},
-		Payloads: []wire.Payload{&wire.SA{Proposals: []wire.Proposal{chosen}}, &wire.KE{Group: group.ID, Data: kex.PublicKey()}, &wire.Nonce{Data: nr}},
-	}
-	if p.NATTraversal {
-		nat, err := CheckNATDetection(ps, sa.spiI, 0, from, sa.local)
-		if err != nil {
-			e.answerInitError(msg, from, to, wire.INVALID_SYNTAX, nil)
-			return
-		}
-		if nat.Supported {
-			src, dst := NATDetectionNotifies(sa.spiI, spi, sa.local, from, p.ForceNAT)
-			resp.Payloads = append(resp.Payloads, src, dst)
-			sa.natT = nat.Detected() || p.ForceNAT
-		}
-	}
-	b, err := resp.Marshal()
-	if err != nil {
-		e.log.Error("IKE_SA_INIT response", "err", err)
-		return
-	}
-	sa.initReq, sa.initResp = append([]byte(nil), msg.Raw...), b
-	if err := sa.deriveKeys(shared); err != nil {
-		e.log.Error("IKE keys", "err", err)
-		return
-	}
-	clear(shared)
 	e.sas[spi] = sa
 	sa.byInitKey = initKey{sa.spiI, from}
 	e.byInit[sa.byInitKey] = sa
 	e.halfOpen++
-	sa.expireHalfOpen()
-	sa.respond(b, 0)
+	return sa, ke, chosen
+}
+
+// errBadKE marks a peer's key exchange value that does not work.
+var errBadKE = errors.New("bad key exchange value")
+
+// initKeys are what computeInit makes: the keys, our nonce, and whether
+// NAT traversal is on.
+type initKeys struct {
+	keys    *keymat.IKESAKeys
+	out, in *messageCipher
+	nr      []byte
+	natT    bool
+}
+
+// computeInit is respondInit's second step, without the engine's lock: it
+// touches only what acceptInit set and nobody else changes (the SA is not
+// answerable before it is completed), and returns the response and keys.
+func (sa *ikeSA) computeInit(msg *wire.Message, ke *wire.KE, chosen wire.Proposal) ([]byte, transform.KeyExchange, initKeys, error) {
+	e := sa.e
+	kex, err := sa.group.NewKeyExchange(e.rand)
+	if err != nil {
+		return nil, nil, initKeys{}, err
+	}
+	shared, err := kex.SharedSecret(ke.Data)
+	if err != nil {
+		return nil, nil, initKeys{}, fmt.Errorf("%w: %v", errBadKE, err)
+	}
+	defer clear(shared)
+	nr, err := e.random(nonceSize)
+	if err != nil {
+		return nil, nil, initKeys{}, err
+	}
+	p := sa.peer
+	resp := &wire.Message{
+		Header:   wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.IKE_SA_INIT, Flags: wire.FlagResponse},
+		Payloads: []wire.Payload{&wire.SA{Proposals: []wire.Proposal{chosen}}, &wire.KE{Group: sa.group.ID, Data: kex.PublicKey()}, &wire.Nonce{Data: nr}},
+	}
+	natT := false
+	if p.NATTraversal {
+		nat, err := CheckNATDetection(msg.Payloads, sa.spiI, 0, sa.remote, sa.local)
+		if err != nil {
+			return nil, nil, initKeys{}, fmt.Errorf("%w: NAT detection: %v", errBadKE, err)
+		}
+		if nat.Supported {
+			src, dst := NATDetectionNotifies(sa.spiI, sa.spiR, sa.local, sa.remote, p.ForceNAT)
+			resp.Payloads = append(resp.Payloads, src, dst)
+			natT = nat.Detected() || p.ForceNAT
+		}
+	}
+	b, err := resp.Marshal()
+	if err != nil {
+		return nil, nil, initKeys{}, err
+	}
+	// The keys are derived on a scratch SA with the same inputs.
+	scratch := &ikeSA{e: e, suite: sa.suite, ni: sa.ni, nr: nr, spiI: sa.spiI, spiR: sa.spiR}
+	if err := scratch.deriveKeys(shared); err != nil {
+		return nil, nil, initKeys{}, err
+	}
+	return b, kex, initKeys{keys: scratch.keys, out: scratch.out, in: scratch.in, nr: nr, natT: natT}, nil
 }
 
 // answerInitError answers an IKE_SA_INIT request with one notification and

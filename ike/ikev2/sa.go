@@ -16,6 +16,7 @@ type saState int
 const (
 	stateInitSent    saState = iota // initiator: IKE_SA_INIT request out
 	stateAuthSent                   // initiator: IKE_AUTH request out
+	stateComputing                  // responder: IKE_SA_INIT accepted, its key exchange running
 	stateInitReplied                // responder: IKE_SA_INIT answered, waiting for IKE_AUTH
 	stateEstablished
 	stateDead
@@ -226,7 +227,7 @@ func (sa *ikeSA) close() {
 	if sa.keys != nil {
 		sa.keys.Zero()
 	}
-	if sa.state == stateInitReplied {
+	if sa.state == stateInitReplied || sa.state == stateComputing {
 		sa.e.halfOpen--
 	}
 	if sa.e.byInit[sa.byInitKey] == sa {
