@@ -17,9 +17,7 @@ const defaultTunnelMTU = 1400
 
 // ikeOn4500 takes the IKE messages the data plane finds on UDP 4500.
 func (d *Daemon) ikeOn4500(msg []byte, from netip.AddrPort, to netip.Addr) {
-	if ike := d.ike.Load(); ike != nil {
-		ike.HandleMessage(append([]byte(nil), msg...), from, netip.AddrPortFrom(to, 4500))
-	}
+	d.dispatchIKE(append([]byte(nil), msg...), from, netip.AddrPortFrom(to, 4500))
 }
 
 // TunnelMTU is the MTU of an st0 unit: the interface's configured MTU (or

@@ -66,6 +66,8 @@ type Daemon struct {
 	ikeTransport *ikeTransport
 	ikeFamilies  map[int]bool
 	onTraffic    atomic.Pointer[map[string][]netip.Addr] // tunnel → peers of its on-traffic VPNs
+	ikeWork      []chan ikeMessage                       // IKE workers' queues
+	ikeStop      chan struct{}
 
 	events *Events
 	// trace follows traceoptions; baseLog is the handler it wraps.
@@ -123,6 +125,7 @@ func Start(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	go d.loop()
+	d.startIKEWorkers()
 	if err := d.startEngine(); err != nil {
 		d.Stop()
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"sync"
 
 	"ipsecgw/config/schema"
@@ -261,9 +262,61 @@ func (d *Daemon) serveIKE(r netio.Receiver) {
 			return // closed on shutdown
 		}
 		for _, m := range msgs[:n] {
-			to := netip.AddrPortFrom(m.Dst, 500)
-			d.ike.Load().HandleMessage(append([]byte(nil), m.Buf[:m.N]...), m.Src, to)
+			d.dispatchIKE(append([]byte(nil), m.Buf[:m.N]...), m.Src, netip.AddrPortFrom(m.Dst, 500))
 		}
+	}
+}
+
+// ikeMessage is one received IKE message on its way to a worker.
+type ikeMessage struct {
+	b        []byte
+	from, to netip.AddrPort
+}
+
+// startIKEWorkers starts one IKE worker per core. A new IKE SA's key
+// exchange is the costly part of IKE and runs outside the engine's lock,
+// so workers let a responder use every core.
+func (d *Daemon) startIKEWorkers() {
+	n := runtime.GOMAXPROCS(0)
+	d.ikeWork = make([]chan ikeMessage, n)
+	d.ikeStop = make(chan struct{})
+	for i := range d.ikeWork {
+		ch := make(chan ikeMessage, 256)
+		d.ikeWork[i] = ch
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			for {
+				select {
+				case <-d.ikeStop:
+					return
+				case m := <-ch:
+					if ike := d.ike.Load(); ike != nil {
+						ike.HandleMessage(m.b, m.from, m.to)
+					}
+				}
+			}
+		}()
+	}
+	// The queues are never closed: a socket loop may still hand over a
+	// message while the daemon stops.
+	d.stopFirst = append(d.stopFirst, func() { close(d.ikeStop) })
+}
+
+// dispatchIKE hands a message to a worker chosen by the initiator's SPI,
+// so the messages of one IKE SA are handled in the order they came. A
+// full queue drops the message (the peer retransmits), never blocks the
+// socket.
+func (d *Daemon) dispatchIKE(b []byte, from, to netip.AddrPort) {
+	if len(b) < 8 || len(d.ikeWork) == 0 {
+		return
+	}
+	w := d.ikeWork[binary.BigEndian.Uint64(b[:8])%uint64(len(d.ikeWork))]
+	select {
+	case w <- ikeMessage{b, from, to}:
+	case <-d.ikeStop:
+	default:
+		d.log.Debug("IKE worker queue full; message dropped", "from", from)
 	}
 }
 
