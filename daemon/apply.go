@@ -20,8 +20,9 @@ func (d *Daemon) ikeOn4500(msg []byte, from netip.AddrPort, to netip.Addr) {
 	d.dispatchIKE(append([]byte(nil), msg...), from, netip.AddrPortFrom(to, 4500))
 }
 
-// TunnelMTU is the MTU of an st0 unit: the interface's configured MTU (or
-// the default), lowered to the smallest tunnel-mtu of the VPNs bound to it,
+// TunnelMTU is the MTU of a tunnel interface (an st0 unit, or a service
+// set's inside interface): the interface's configured MTU (or the
+// default), lowered to the smallest tunnel-mtu of the VPNs bound to it,
 // but not below IPv6's minimum. The kernel then fragments DF-clear packets
 // before they enter the tunnel and answers DF packets with ICMP, for
 // forwarded and local traffic alike; a tunnel-mtu below that is applied by
@@ -31,7 +32,14 @@ func TunnelMTU(cfg *schema.Config, ifc *schema.Interface, u *schema.Unit) int {
 	if mtu == 0 {
 		mtu = defaultTunnelMTU
 	}
-	for _, v := range cfg.IPsec.VPNs {
+	vpns := cfg.IPsec.VPNs
+	if ifc.Kind == schema.Service {
+		vpns = nil
+		for _, st := range ServiceTunnels(cfg) {
+			vpns = append(vpns, st.VPN)
+		}
+	}
+	for _, v := range vpns {
 		if v.BindInterface == u && v.TunnelMTU > 0 && v.TunnelMTU < mtu {
 			mtu = v.TunnelMTU
 		}
@@ -81,6 +89,37 @@ func (d *Daemon) manualVPN(v *schema.VPN, receivers map[receiverKey]bool) error 
 	if err != nil {
 		return err
 	}
+	return d.installManual(v, local, &cfg, &cfg, receivers)
+}
+
+// serviceManual installs the manual SAs of a services term: a
+// bidirectional direction is one SPI and key set both ways, as for a
+// [security] manual VPN; inbound and outbound are one SA each.
+func (d *Daemon) serviceManual(st *ServiceTunnel, receivers map[receiverKey]bool) error {
+	var in, out *esp.Config
+	for _, m := range st.Term.Manual {
+		cfg, err := espConfig(&schema.ManualSA{Protocol: m.Protocol, SPI: m.SPI,
+			AuthenticationAlgorithm: m.AuthenticationAlgorithm, AuthenticationKey: m.AuthenticationKey,
+			EncryptionAlgorithm: m.EncryptionAlgorithm, EncryptionKey: m.EncryptionKey})
+		if err != nil {
+			return fmt.Errorf("manual direction %s: %w", m.Direction, err)
+		}
+		switch m.Direction {
+		case "inbound":
+			in = &cfg
+		case "outbound":
+			out = &cfg
+		default:
+			in, out = &cfg, &cfg
+		}
+	}
+	return d.installManual(st.VPN, st.Set.LocalGateway, in, out, receivers)
+}
+
+// installManual installs a manual VPN's SAs, either of which may be nil,
+// between local and the VPN's manual gateway on its bind-interface.
+func (d *Daemon) installManual(v *schema.VPN, local netip.Addr, in, out *esp.Config, receivers map[receiverKey]bool) error {
+	m := v.Manual
 	family := 4
 	if m.Gateway.Is6() {
 		family = 6
@@ -98,18 +137,22 @@ func (d *Daemon) manualVPN(v *schema.VPN, receivers map[receiverKey]bool) error 
 	for _, ts := range v.TrafficSelectors {
 		sels = append(sels, dataplane.Selector{Local: ts.Local, Remote: ts.Remote})
 	}
-	tunnel := v.BindInterface.Name()
-	if _, err := d.engine.InstallOutbound(tunnel, dataplane.OutboundParams{
-		VPN: v.Name, ESP: cfg, Local: local, Remote: m.Gateway, Encap: encap, DF: df,
-		TunnelMTU: v.TunnelMTU, Selectors: sels,
-	}); err != nil {
-		return err
+	tunnel := TunnelName(v.BindInterface)
+	if out != nil {
+		if _, err := d.engine.InstallOutbound(tunnel, dataplane.OutboundParams{
+			VPN: v.Name, ESP: *out, Local: local, Remote: m.Gateway, Encap: encap, DF: df,
+			TunnelMTU: v.TunnelMTU, Selectors: sels,
+		}); err != nil {
+			return err
+		}
 	}
-	if _, err := d.engine.InstallInbound(tunnel, dataplane.InboundParams{
-		VPN: v.Name, ESP: cfg, Local: local, Remote: m.Gateway, Encap: encap,
-		CopyOuterDSCP: v.CopyOuterDSCP, Selectors: sels,
-	}); err != nil {
-		return err
+	if in != nil {
+		if _, err := d.engine.InstallInbound(tunnel, dataplane.InboundParams{
+			VPN: v.Name, ESP: *in, Local: local, Remote: m.Gateway, Encap: encap,
+			CopyOuterDSCP: v.CopyOuterDSCP, Selectors: sels,
+		}); err != nil {
+			return err
+		}
 	}
 	receivers[receiverKey{family: family, port: encap.DstPort}] = true
 	d.log.Info("manual SA installed", "vpn", v.Name, "spi", fmt.Sprintf("%#x", m.SPI), "tunnel", tunnel,

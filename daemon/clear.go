@@ -11,21 +11,26 @@ import "ipsecgw/ike/ikev2"
 func (d *Daemon) ClearIKE(match func(ikev2.SAInfo) bool) int {
 	n := 0
 	d.do(func() error {
-		if ike := d.ike.Load(); ike != nil {
-			n = ike.Clear(match)
+		for _, ike := range d.ikeAll() {
+			n += ike.Clear(match)
 		}
 		return nil
 	})
 	return n
 }
 
-// ClearIPsec clears the IPsec SAs of the named VPNs (all when vpns is nil).
+// ClearIPsec clears the IPsec SAs of the named VPNs, services tunnels
+// included (all when vpns is nil).
 // A Child SA lives and dies with its IKE SA here: the IKE SAs of those
 // VPNs' gateways are deleted and, for tunnels kept up, negotiated again;
 // manual SAs cannot be cleared (Junos keeps them too).
 func (d *Daemon) ClearIPsec(vpns []string) int {
 	gateways := map[string]bool{}
-	for _, v := range d.Config().IPsec.VPNs {
+	vpnsOf := d.Config().IPsec.VPNs
+	for _, st := range ServiceTunnels(d.Config()) {
+		vpnsOf = append(vpnsOf, st.VPN)
+	}
+	for _, v := range vpnsOf {
 		if v.IKE != nil && v.IKE.Gateway != nil && (vpns == nil || contains(vpns, v.Name)) {
 			gateways[v.IKE.Gateway.Name] = true
 		}

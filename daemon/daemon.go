@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -23,7 +22,6 @@ import (
 	"ipsecgw/config/schema"
 	"ipsecgw/config/store"
 	"ipsecgw/dataplane"
-	"ipsecgw/ike/ikev2"
 	"ipsecgw/netio"
 )
 
@@ -61,13 +59,21 @@ type Daemon struct {
 	ops       chan func()
 	opsDone   chan struct{}
 
-	// IKE: nil until a VPN negotiates its SAs.
-	ike          atomic.Pointer[ikev2.Engine]
+	// IKE: the engine of each version, made when a VPN of that version
+	// first negotiates (nil until then).
+	ike          atomic.Pointer[ikeEngines]
 	ikeTransport *ikeTransport
 	ikeFamilies  map[int]bool
-	onTraffic    atomic.Pointer[map[string][]netip.Addr] // tunnel → peers of its on-traffic VPNs
-	ikeWork      []chan ikeMessage                       // IKE workers' queues
+	onTraffic    atomic.Pointer[map[string][]onTrafficPeer] // tunnel → peers of its on-traffic VPNs
+	ikeWork      []chan ikeMessage                          // IKE workers' queues
 	ikeStop      chan struct{}
+
+	// services indexes the configuration in effect's services tunnels by
+	// VPN name; down is the VPNs the daemon cannot run, with the reason
+	// (an IKE version without an engine). Both change with the
+	// configuration, on the daemon's goroutine.
+	services atomic.Pointer[map[string]*ServiceTunnel]
+	down     atomic.Pointer[map[string]string]
 
 	events *Events
 	// trace follows traceoptions; baseLog is the handler it wraps.
@@ -112,8 +118,11 @@ func Start(opts Options) (*Daemon, error) {
 	if d.host == nil {
 		d.host = LinuxHost{}
 	}
-	noPeers := map[string][]netip.Addr{}
+	noPeers := map[string][]onTrafficPeer{}
 	d.onTraffic.Store(&noPeers)
+	noServices, noneDown := map[string]*ServiceTunnel{}, map[string]string{}
+	d.services.Store(&noServices)
+	d.down.Store(&noneDown)
 	if opts.StateDir == "" {
 		return nil, errors.New("no state directory")
 	}
@@ -284,7 +293,7 @@ func (d *Daemon) Stop() error {
 		f()
 	}
 	d.stopFirst = nil
-	if ike := d.ike.Load(); ike != nil {
+	for _, ike := range d.ikeAll() {
 		// DELETE for every IKE SA while the sockets are still open.
 		ike.Close()
 	}

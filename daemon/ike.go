@@ -15,10 +15,10 @@ import (
 	"ipsecgw/netio"
 )
 
-// The IKE side of the daemon: the IKEv2 engine, its UDP transport on
-// ports 500 and 4500 (4500 shared with the data plane, which hands over the
-// messages behind the non-ESP marker), and the installer that turns
-// negotiated Child SAs into data plane SAs.
+// The IKE side of the daemon: the IKE engines (ikeengine.go), their UDP
+// transport on ports 500 and 4500 (4500 shared with the data plane, which
+// hands over the messages behind the non-ESP marker), and the installer
+// that turns negotiated Child SAs into data plane SAs.
 
 // ikeTransport sends IKE messages from the daemon's UDP sockets; on port
 // 4500 each message goes behind the four-octet non-ESP marker (RFC 3948).
@@ -53,12 +53,18 @@ func (t *ikeTransport) add(family int, port uint16, r netio.Receiver) {
 	}
 }
 
-// installer installs negotiated Child SAs on a VPN's tunnel interface.
+// installer installs the Child SAs one IKE engine negotiates on their
+// VPN's tunnel interface.
 type installer struct {
-	d *Daemon
+	d       *Daemon
+	version int // of the engine it serves
 
 	mu       sync.Mutex // guards outbound
 	outbound map[uint32]*dataplane.OutboundSA
+}
+
+func newInstaller(d *Daemon, version int) *installer {
+	return &installer{d: d, version: version, outbound: map[uint32]*dataplane.OutboundSA{}}
 }
 
 func (i *installer) AllocateSPI() (uint32, error) {
@@ -80,7 +86,7 @@ func (i *installer) InstallChild(vpn string, c *ikev2.ChildSA) error {
 	if v == nil || v.BindInterface == nil {
 		return fmt.Errorf("VPN %s has no bind-interface", vpn)
 	}
-	tunnel := v.BindInterface.Name()
+	tunnel := TunnelName(v.BindInterface)
 	var encap dataplane.Encapsulation
 	if c.UDPEncapsulation {
 		encap = dataplane.Encapsulation{UDP: true, SrcPort: c.LocalPort, DstPort: c.RemotePort}
@@ -125,7 +131,7 @@ func (i *installer) byteLimit(c *ikev2.ChildSA) dataplane.ByteLimit {
 	}
 	report := func(hard bool) func() {
 		return func() {
-			if ike := i.d.ike.Load(); ike != nil {
+			if ike := i.d.ikeEngine(i.version); ike != nil {
 				ike.ChildBytesReached(c, hard)
 			}
 		}
@@ -159,34 +165,42 @@ func (i *installer) RemoveChild(vpn string, c *ikev2.ChildSA) {
 	}
 }
 
+// vpn finds a VPN of the configuration in effect by name: a [security
+// ipsec vpn] or a services tunnel.
 func (d *Daemon) vpn(name string) *schema.VPN {
 	for _, v := range d.cfg.Load().IPsec.VPNs {
 		if v.Name == name {
 			return v
 		}
 	}
+	if st := (*d.services.Load())[name]; st != nil {
+		return st.VPN
+	}
 	return nil
 }
 
-// addPeer gives the IKE engine (made on first use) the peer of an IKE VPN
-// and marks the sockets it needs: ESP arrives raw, or in UDP 4500 after
-// NAT traversal, and the 4500 socket also carries IKE.
-func (d *Daemon) addPeer(v *schema.VPN) (*ikev2.Peer, error) {
+// ikeVersion is the IKE version a VPN negotiates with: its gateway's.
+func ikeVersion(v *schema.VPN) int {
+	return v.IKE.Gateway.Version
+}
+
+// addPeer gives the IKE engine of the VPN's version (made on first use)
+// the VPN's peer, and marks the sockets it needs: ESP arrives raw, or in
+// UDP 4500 after NAT traversal, and the 4500 socket also carries IKE. It
+// returns the peer's remote address.
+func (d *Daemon) addPeer(v *schema.VPN) (netip.Addr, error) {
 	local, err := gatewayLocal(v.IKE.Gateway)
 	if err != nil {
-		return nil, err
+		return netip.Addr{}, err
 	}
-	p, err := ikev2.PeerFromConfig(v, local)
+	ike, err := d.startIKE(ikeVersion(v))
 	if err != nil {
-		return nil, err
+		return netip.Addr{}, err
 	}
-	ike := d.ike.Load()
-	if ike == nil {
-		ike = ikev2.NewEngine(ikev2.Config{Logger: d.log.With("subsystem", "ike"), Transport: d.ikeTransport,
-			Installer: &installer{d: d, outbound: map[uint32]*dataplane.OutboundSA{}}, Events: d.ikeEvent})
-		d.ike.Store(ike)
+	remote, err := ike.AddVPN(v, local)
+	if err != nil {
+		return netip.Addr{}, err
 	}
-	ike.AddPeer(p)
 	fam := 4
 	if local.Is6() {
 		fam = 6
@@ -194,22 +208,33 @@ func (d *Daemon) addPeer(v *schema.VPN) (*ikev2.Peer, error) {
 	d.run.receivers[receiverKey{family: fam}] = true
 	d.run.receivers[receiverKey{family: fam, port: 4500}] = true
 	d.ikeFamilies[fam] = true
-	return p, nil
+	return remote, nil
 }
 
 // setOnTraffic records, per tunnel interface, the peers of its
 // establish-tunnels on-traffic VPNs, for the data plane's no-SA hook.
 func (d *Daemon) setOnTraffic(cfg *schema.Config) {
-	m := map[string][]netip.Addr{}
-	for _, v := range cfg.IPsec.VPNs {
+	m := map[string][]onTrafficPeer{}
+	vpns := append([]*schema.VPN(nil), cfg.IPsec.VPNs...)
+	for _, st := range ServiceTunnels(cfg) {
+		vpns = append(vpns, st.VPN)
+	}
+	for _, v := range vpns {
 		if v.IKE == nil || v.EstablishTunnels != "on-traffic" || v.BindInterface == nil {
 			continue
 		}
-		if st, ok := d.run.vpns[v.Name]; ok {
-			m[v.BindInterface.Name()] = append(m[v.BindInterface.Name()], st.remote)
+		if st, ok := d.run.vpns[v.Name]; ok && st.remote.IsValid() {
+			tunnel := TunnelName(v.BindInterface)
+			m[tunnel] = append(m[tunnel], onTrafficPeer{version: st.version, remote: st.remote})
 		}
 	}
 	d.onTraffic.Store(&m)
+}
+
+// onTrafficPeer is a peer negotiated when its tunnel has traffic.
+type onTrafficPeer struct {
+	version int
+	remote  netip.Addr
 }
 
 // gatewayLocal is the address IKE uses: local-address, or the external
@@ -291,9 +316,7 @@ func (d *Daemon) startIKEWorkers() {
 				case <-d.ikeStop:
 					return
 				case m := <-ch:
-					if ike := d.ike.Load(); ike != nil {
-						ike.HandleMessage(m.b, m.from, m.to)
-					}
+					d.handleIKE(m.b, m.from, m.to)
 				}
 			}
 		}()
@@ -325,13 +348,16 @@ func (d *Daemon) dispatchIKE(b []byte, from, to netip.AddrPort) {
 // packet path, hence the goroutine.
 func (d *Daemon) trafficWithoutSA(tunnel string) {
 	peers := (*d.onTraffic.Load())[tunnel]
-	ike := d.ike.Load()
-	if len(peers) == 0 || ike == nil {
+	if len(peers) == 0 {
 		return
 	}
 	go func() {
-		for _, remote := range peers {
-			if err := ike.InitiateIfIdle(remote); err != nil {
+		for _, p := range peers {
+			ike := d.ikeEngine(p.version)
+			if ike == nil {
+				continue
+			}
+			if err := ike.InitiateIfIdle(p.remote); err != nil {
 				d.log.Debug("on-traffic initiation", "tunnel", tunnel, "err", err)
 			}
 		}

@@ -7,7 +7,6 @@ import (
 	"sort"
 
 	"ipsecgw/config/schema"
-	"ipsecgw/ike/ikev2"
 )
 
 // A configuration is put into effect by reconcile, from whatever is running
@@ -27,15 +26,17 @@ import (
 type running struct {
 	addrs     map[string]func() error // "eth1 192.0.2.1/24" → undo
 	routes    map[string]func() error // routeKey → undo
-	tunnels   map[string]string       // "st0.1" → fingerprint
+	tunnels   map[string]string       // "st0.1", "sp-1-2-0.1" → fingerprint
 	vpns      map[string]runningVPN   // by name
 	receivers map[receiverKey]bool
 }
 
 type runningVPN struct {
-	fp     string
-	remote netip.Addr // IKE VPNs: the peer's address (the engine's key)
-	manual bool
+	fp      string
+	remote  netip.Addr // IKE VPNs: the peer's address (the engine's key)
+	version int        // IKE VPNs: the engine's IKE version
+	manual  bool
+	down    bool // no engine for its IKE version: nothing runs
 }
 
 func newRunning() running {
@@ -47,9 +48,11 @@ func newRunning() running {
 type desired struct {
 	addrs   map[string]addrWant
 	routes  map[string]routeWant
-	tunnels map[string]tunnelWant
+	tunnels map[string]tunnelWant // by Linux name (TunnelName)
 	vpns    map[string]*schema.VPN
 	vpnFP   map[string]string
+	// services are the services tunnels among vpns, by VPN name.
+	services map[string]*ServiceTunnel
 }
 
 type addrWant struct {
@@ -64,30 +67,40 @@ type routeWant struct {
 }
 
 type tunnelWant struct {
-	ifc  *schema.Interface
-	unit *schema.Unit
-	fp   string
+	ifc   *schema.Interface
+	unit  *schema.Unit
+	addrs []netip.Prefix
+	fp    string
 }
 
 func plan(cfg *schema.Config) desired {
 	w := desired{addrs: map[string]addrWant{}, routes: map[string]routeWant{}, tunnels: map[string]tunnelWant{},
-		vpns: map[string]*schema.VPN{}, vpnFP: map[string]string{}}
+		vpns: map[string]*schema.VPN{}, vpnFP: map[string]string{}, services: serviceTunnelsByVPN(cfg)}
+	tunnel := func(ifc *schema.Interface, u *schema.Unit) {
+		addrs := tunnelAddresses(cfg, u)
+		fp := fmt.Sprintf("mtu=%d inet6=%v addrs=%v", TunnelMTU(cfg, ifc, u), u.Inet6, addrs)
+		w.tunnels[TunnelName(u)] = tunnelWant{ifc: ifc, unit: u, addrs: addrs, fp: fp}
+	}
 	for _, ifc := range cfg.Interfaces {
 		for _, u := range ifc.Units {
 			switch ifc.Kind {
-			case schema.Physical:
+			case schema.Physical, schema.Loopback:
 				for _, a := range u.Addresses {
 					w.addrs[ifc.HostName+" "+a.String()] = addrWant{ifname: ifc.HostName, prefix: a}
 				}
 			case schema.Tunnel:
-				fp := fmt.Sprintf("mtu=%d inet6=%v addrs=%v", TunnelMTU(cfg, ifc, u), u.Inet6, u.Addresses)
-				w.tunnels[u.Name()] = tunnelWant{ifc: ifc, unit: u, fp: fp}
+				tunnel(ifc, u)
 			}
 		}
 	}
+	// The inside interface of a service set with rules is the tunnel
+	// interface of the set's tunnels; the outside one needs no device.
+	for _, st := range w.services {
+		tunnel(st.Set.Inside.Interface, st.Set.Inside)
+	}
 	for _, r := range cfg.Routes {
 		for _, u := range r.Interfaces {
-			dev, tag := u.Name(), ""
+			dev, tag := TunnelName(u), ""
 			if u.Interface.Kind == schema.Physical {
 				dev = u.Interface.HostName
 			} else {
@@ -101,12 +114,23 @@ func plan(cfg *schema.Config) desired {
 			w.routes[fmt.Sprintf("%s via %s", r.Prefix, gw)] = routeWant{dst: r.Prefix, via: gw}
 		}
 	}
-	for _, v := range cfg.IPsec.VPNs {
+	vpnFP := func(v *schema.VPN, extra any) string {
 		fp := fingerprint(v)
-		if v.BindInterface != nil {
-			fp += " tunnel:" + w.tunnels[v.BindInterface.Name()].fp
+		if extra != nil {
+			fp += " " + fingerprint(extra)
 		}
-		w.vpns[v.Name], w.vpnFP[v.Name] = v, fp
+		if v.BindInterface != nil {
+			fp += " tunnel:" + w.tunnels[TunnelName(v.BindInterface)].fp
+		}
+		return fp
+	}
+	for _, v := range cfg.IPsec.VPNs {
+		w.vpns[v.Name], w.vpnFP[v.Name] = v, vpnFP(v, nil)
+	}
+	for name, st := range w.services {
+		// The term itself too: its manual SAs' directions are not in
+		// the VPN it amounts to.
+		w.vpns[name], w.vpnFP[name] = st.VPN, vpnFP(st.VPN, st.Term)
 	}
 	return w
 }
@@ -124,6 +148,17 @@ func (d *Daemon) preflight(cfg *schema.Config) error {
 		if !d.host.LinkExists(ifc.HostName) {
 			return fmt.Errorf("interface %s: no interface %s on this host", ifc.Name, ifc.HostName)
 		}
+	}
+	tunnels := ServiceTunnels(cfg)
+	for _, st := range tunnels {
+		for _, v := range cfg.IPsec.VPNs {
+			if v.Name == st.VPN.Name {
+				return fmt.Errorf("vpn %s: the name is taken by a services tunnel", v.Name)
+			}
+		}
+	}
+	if err := checkServices(cfg, tunnels); err != nil {
+		return err
 	}
 	for _, v := range cfg.IPsec.VPNs {
 		if v.Manual != nil && v.BindInterface == nil {
@@ -175,6 +210,7 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 
 	// Build-up.
 	d.cfg.Store(cfg)
+	d.services.Store(&want.services)
 	d.trace.configure(cfg, d.baseLog)
 	for _, k := range sortedKeys(want.addrs) {
 		if _, ok := r.addrs[k]; ok {
@@ -200,28 +236,44 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 			added = append(added, name)
 		}
 	}
-	var initiate []*ikev2.Peer
+	var initiate []onTrafficPeer
+	down := map[string]string{}
+	for name, st := range r.vpns {
+		if st.down {
+			down[name] = (*d.down.Load())[name]
+		}
+	}
 	for _, name := range added {
 		v := want.vpns[name]
 		if v.IKE == nil {
 			continue
 		}
-		p, err := d.addPeer(v)
+		remote, err := d.addPeer(v)
+		var none errNoIKEVersion
+		if errors.As(err, &none) {
+			// Not a failed commit: the rest of the configuration runs,
+			// and the show commands list this tunnel as down.
+			d.log.Warn(err.Error(), "vpn", v.Name, "gateway", v.IKE.Gateway.Name)
+			r.vpns[name] = runningVPN{fp: want.vpnFP[name], version: ikeVersion(v), down: true}
+			down[name] = err.Error()
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("vpn %s: %w", v.Name, err)
 		}
-		r.vpns[name] = runningVPN{fp: want.vpnFP[name], remote: p.Remote}
+		r.vpns[name] = runningVPN{fp: want.vpnFP[name], remote: remote, version: ikeVersion(v)}
 		if v.EstablishTunnels == "immediately" {
-			initiate = append(initiate, p)
+			initiate = append(initiate, onTrafficPeer{version: ikeVersion(v), remote: remote})
 		}
 	}
+	d.down.Store(&down)
 	var newTunnels []string
 	for _, name := range sortedKeys(want.tunnels) {
 		if _, ok := r.tunnels[name]; ok {
 			continue
 		}
 		t := want.tunnels[name]
-		if err := d.createTunnel(cfg, t.ifc, t.unit); err != nil {
+		if err := d.createTunnel(cfg, t); err != nil {
 			return err
 		}
 		r.tunnels[name] = t.fp
@@ -229,7 +281,11 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 	}
 	for _, name := range added {
 		if v := want.vpns[name]; v.Manual != nil {
-			if err := d.manualVPN(v, r.receivers); err != nil {
+			install := d.manualVPN
+			if st := want.services[name]; st != nil {
+				install = func(*schema.VPN, map[receiverKey]bool) error { return d.serviceManual(st, r.receivers) }
+			}
+			if err := install(v, r.receivers); err != nil {
 				return fmt.Errorf("vpn %s: %w", v.Name, err)
 			}
 			r.vpns[name] = runningVPN{fp: want.vpnFP[name], manual: true}
@@ -260,10 +316,10 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 		r.routes[k] = undo
 	}
 	d.setOnTraffic(cfg)
-	if ike := d.ike.Load(); ike != nil {
-		for _, p := range initiate {
-			if err := ike.Initiate(p.Remote); err != nil {
-				d.log.Warn("IKE initiation", "gateway", p.Gateway, "err", err)
+	for _, p := range initiate {
+		if ike := d.ikeEngine(p.version); ike != nil {
+			if err := ike.Initiate(p.remote); err != nil {
+				d.log.Warn("IKE initiation", "remote", p.remote, "err", err)
 			}
 		}
 	}
@@ -273,7 +329,7 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 // removeVPN takes down a VPN that was configured away or changed: its IKE
 // peer (a DELETE goes out for its SAs) or its manual SAs.
 func (d *Daemon) removeVPN(name string, st runningVPN) {
-	if ike := d.ike.Load(); ike != nil && !st.manual {
+	if ike := d.ikeEngine(st.version); ike != nil && !st.manual && !st.down {
 		ike.RemovePeer(st.remote)
 	}
 	for _, sa := range d.engine.InboundSAs() {
@@ -302,18 +358,20 @@ func (d *Daemon) listenOnce(k receiverKey) error {
 	return nil
 }
 
-// createTunnel creates the TUN device of an st0 unit, down.
-func (d *Daemon) createTunnel(cfg *schema.Config, ifc *schema.Interface, u *schema.Unit) error {
-	mtu := TunnelMTU(cfg, ifc, u)
-	dev, err := d.host.CreateTUN(u.Name(), mtu)
+// createTunnel creates the TUN device of a tunnel interface (st0.N, or
+// the inside interface of a service set), down.
+func (d *Daemon) createTunnel(cfg *schema.Config, t tunnelWant) error {
+	name := TunnelName(t.unit)
+	mtu := TunnelMTU(cfg, t.ifc, t.unit)
+	dev, err := d.host.CreateTUN(name, mtu)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", u.Name(), err)
+		return fmt.Errorf("create %s: %w", name, err)
 	}
 	// The engine owns and closes the device from here on; closing a TUN
 	// removes the interface and its routes.
 	var own []netip.Addr
-	for _, a := range u.Addresses {
-		if _, err := d.host.AddAddress(u.Name(), a); err != nil {
+	for _, a := range t.addrs {
+		if _, err := d.host.AddAddress(name, a); err != nil {
 			dev.Close()
 			return err
 		}
@@ -321,22 +379,22 @@ func (d *Daemon) createTunnel(cfg *schema.Config, ifc *schema.Interface, u *sche
 	}
 	// The data plane answers packets over the tunnel MTU with ICMP from
 	// this gateway's own address; the kernel takes a packet with a local
-	// source address in from st0 only with accept_local.
-	if err := d.host.AcceptLocal(u.Name()); err != nil {
+	// source address in from the tunnel only with accept_local.
+	if err := d.host.AcceptLocal(name); err != nil {
 		dev.Close()
-		return fmt.Errorf("%s: %w", u.Name(), err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	if !u.Inet6 {
-		if err := d.host.DisableIPv6(u.Name()); err != nil {
+	if !t.unit.Inet6 {
+		if err := d.host.DisableIPv6(name); err != nil {
 			dev.Close()
-			return fmt.Errorf("%s: %w", u.Name(), err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	if _, err := d.engine.AddTunnel(dev, own); err != nil {
 		dev.Close()
 		return err
 	}
-	d.log.Info("tunnel interface created", "interface", u.Name(), "mtu", mtu)
+	d.log.Info("tunnel interface created", "interface", t.unit.Name(), "device", name, "mtu", mtu)
 	return nil
 }
 

@@ -32,6 +32,9 @@ type Status struct {
 	// failed with their reasons.
 	IKE      []ikev2.SAInfo `json:"ike-sas,omitempty"`
 	Failures []ikev2.SAInfo `json:"ike-failures,omitempty"`
+	// Down is the VPNs the daemon runs no negotiation for, by name, with
+	// the reason (an IKE version it has no engine for).
+	Down map[string]string `json:"down,omitempty"`
 }
 
 // Status collects the current counters.
@@ -41,8 +44,12 @@ func (d *Daemon) Status() Status {
 		return s
 	}
 	s.Global = d.engine.Stats.Snapshot()
-	if ike := d.ike.Load(); ike != nil {
-		s.IKE, s.Failures = ike.SAs(), ike.Failures()
+	for _, ike := range d.ikeAll() {
+		s.IKE = append(s.IKE, ike.SAs()...)
+		s.Failures = append(s.Failures, ike.Failures()...)
+	}
+	if down := *d.down.Load(); len(down) > 0 {
+		s.Down = down
 	}
 	for _, sa := range d.engine.InboundSAs() {
 		s.SAs = append(s.SAs, SAStatus{VPN: sa.VPN, Direction: "inbound", SPI: fmt.Sprintf("%#08x", sa.SPI()), Tunnel: sa.Tunnel(),

@@ -1,0 +1,226 @@
+package daemon
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"ipsecgw/config/schema"
+	"ipsecgw/config/store"
+)
+
+// servicesConfig is the AS PIC form of seed 001 between 192.0.2.ME and
+// 192.0.2.PEER: one next-hop service set whose rule has a manual term
+// (198.18.x.0/24) and an IKE term (198.19.x.0/24, IKE policy version 2)
+// on one inside interface, sp-0/0/0.1, unnumbered (it borrows lo0.0's
+// address).
+const servicesConfig = `set interfaces eth1 unit 0 family inet address 192.0.2.%[1]d/24
+set interfaces lo0 unit 0 family inet address 198.51.100.%[1]d/32
+set interfaces sp-0/0/0 unit 0 family inet
+set interfaces sp-0/0/0 unit 1 family inet
+set interfaces sp-0/0/0 unit 1 service-domain inside
+set interfaces sp-0/0/0 unit 2 family inet
+set interfaces sp-0/0/0 unit 2 service-domain outside
+set services service-set ss next-hop-service inside-service-interface sp-0/0/0.1
+set services service-set ss next-hop-service outside-service-interface sp-0/0/0.2
+set services service-set ss ipsec-vpn-options local-gateway 192.0.2.%[1]d
+set services service-set ss ipsec-vpn-rules r
+set services ipsec-vpn rule r match-direction input
+set services ipsec-vpn rule r term man from source-address 198.18.%[1]d.0/24
+set services ipsec-vpn rule r term man from destination-address 198.18.%[2]d.0/24
+set services ipsec-vpn rule r term man then remote-gateway 192.0.2.%[2]d
+set services ipsec-vpn rule r term man then manual direction bidirectional protocol esp
+set services ipsec-vpn rule r term man then manual direction bidirectional spi 300
+set services ipsec-vpn rule r term man then manual direction bidirectional authentication algorithm hmac-sha1-96
+set services ipsec-vpn rule r term man then manual direction bidirectional authentication key ascii-text "01234567890123456789"
+set services ipsec-vpn rule r term man then manual direction bidirectional encryption algorithm 3des-cbc
+set services ipsec-vpn rule r term man then manual direction bidirectional encryption key ascii-text "abcdefghijklmnopqrstuvwx"
+set services ipsec-vpn rule r term ike from source-address 198.19.%[1]d.0/24
+set services ipsec-vpn rule r term ike from destination-address 198.19.%[2]d.0/24
+set services ipsec-vpn rule r term ike then remote-gateway 192.0.2.%[2]d
+set services ipsec-vpn rule r term ike then dynamic ike-policy ikep
+set services ipsec-vpn ike policy ikep version 2
+set services ipsec-vpn ike policy ikep pre-shared-key ascii-text "juniper"
+set services ipsec-vpn establish-tunnels immediately
+`
+
+const (
+	manName = "service-set ss rule r term man"
+	ikeName = "service-set ss rule r term ike"
+)
+
+// waitSAs waits until gateway d has n SAs of the VPN installed.
+func waitSAs(t *testing.T, d *Daemon, vpn string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := 0
+		for _, sa := range d.Status().SAs {
+			if sa.VPN == vpn {
+				got++
+			}
+		}
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d SAs installed, want %d (status %+v)", vpn, got, n, d.Status())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestServicesTunnels: the services form runs in the daemon. The inside
+// interface is a TUN device named sp-0-0-0.1; the manual term's SAs and
+// the IKEv2-negotiated term's SAs are installed on it; a packet of each
+// term's addresses crosses; the borrowed lo0 address is on the device.
+func TestServicesTunnels(t *testing.T) {
+	ds, hosts := startPair(t, servicesConfig)
+	waitSAs(t, ds[0], ikeName, 2)
+	waitSAs(t, ds[1], ikeName, 2)
+	waitSAs(t, ds[0], manName, 2)
+	if hosts[0].TUN("sp-0-0-0.1") == nil {
+		t.Fatal("no TUN device sp-0-0-0.1")
+	}
+	if !cross(t, hosts, "sp-0-0-0.1", "198.18.1.2", "198.18.2.2") {
+		t.Fatal("the manual term's traffic does not cross")
+	}
+	if !cross(t, hosts, "sp-0-0-0.1", "198.19.1.2", "198.19.2.2") {
+		t.Fatal("the IKE term's traffic does not cross")
+	}
+	st := ds[0].Status()
+	up := 0
+	for _, sa := range st.IKE {
+		if sa.Gateway != ikeName {
+			t.Errorf("IKE SA of gateway %q", sa.Gateway)
+		}
+		if sa.State == "UP" {
+			up++
+		}
+	}
+	if up == 0 {
+		t.Fatalf("no IKE SA up: %+v", st.IKE)
+	}
+	for _, sa := range st.SAs {
+		if sa.Tunnel != "sp-0-0-0.1" {
+			t.Errorf("SA %s of %s is on %s", sa.SPI, sa.VPN, sa.Tunnel)
+		}
+	}
+	w := plan(ds[0].Config())
+	if got := w.tunnels["sp-0-0-0.1"].addrs; len(got) != 1 || got[0].String() != "198.51.100.1/32" {
+		t.Fatalf("sp-0-0-0.1 addresses %v, want lo0.0's 198.51.100.1/32", got)
+	}
+}
+
+// TestServicesCommitOneTerm: a commit that changes the manual term
+// re-installs its SAs and leaves the IKE term's Child SAs and the TUN
+// device alone, and the other way round.
+func TestServicesCommitOneTerm(t *testing.T) {
+	ds, hosts := startPair(t, servicesConfig)
+	for _, d := range ds {
+		waitSAs(t, d, ikeName, 2)
+	}
+	tun := hosts[0].TUN("sp-0-0-0.1")
+	ikeSPIs := spisOf(ds[0], ikeName)
+	for _, d := range ds {
+		edit(t, d.Store(), "set services ipsec-vpn rule r term man then manual direction bidirectional spi 301")
+		if _, err := d.Store().Commit(store.CommitOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if hosts[0].TUN("sp-0-0-0.1") != tun {
+		t.Fatal("the inside interface was re-created")
+	}
+	if got := spisOf(ds[0], ikeName); got != ikeSPIs {
+		t.Fatalf("the IKE term's SAs changed: %s, were %s", got, ikeSPIs)
+	}
+	if got := spisOf(ds[0], manName); got != "0x0000012d 0x0000012d" {
+		t.Fatalf("the manual term's SPIs are %s, want 301 both ways", got)
+	}
+	if !cross(t, hosts, "sp-0-0-0.1", "198.18.1.2", "198.18.2.2") || !cross(t, hosts, "sp-0-0-0.1", "198.19.1.2", "198.19.2.2") {
+		t.Fatal("traffic does not cross after the commit")
+	}
+
+	manSPIs := spisOf(ds[0], manName)
+	for _, d := range ds {
+		edit(t, d.Store(), "set services ipsec-vpn rule r term ike then anti-replay-window-size 128")
+		if _, err := d.Store().Commit(store.CommitOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range ds {
+		waitSAs(t, d, ikeName, 2)
+	}
+	if got := spisOf(ds[0], manName); got != manSPIs {
+		t.Fatalf("the manual term's SAs changed: %s, were %s", got, manSPIs)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for spisOf(ds[0], ikeName) == ikeSPIs || !cross(t, hosts, "sp-0-0-0.1", "198.19.1.2", "198.19.2.2") {
+		if time.Now().After(deadline) {
+			t.Fatal("the IKE term was not negotiated again, or carries no traffic")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServicesIKEv1StaysDown: a term whose IKE policy is version 1 (the
+// seed's default) runs no negotiation until IKEv1 lands; the daemon says
+// why, the commit succeeds, and the other terms run.
+func TestServicesIKEv1StaysDown(t *testing.T) {
+	cfg := strings.Replace(servicesConfig, "ike policy ikep version 2", "ike policy ikep version 1", 1)
+	ds, hosts := startPair(t, cfg)
+	waitSAs(t, ds[0], manName, 2)
+	if !cross(t, hosts, "sp-0-0-0.1", "198.18.1.2", "198.18.2.2") {
+		t.Fatal("the manual term's traffic does not cross")
+	}
+	st := ds[0].Status()
+	if reason := st.Down[ikeName]; !strings.Contains(reason, "IKEv1 is not implemented yet; the tunnel stays down") {
+		t.Fatalf("down %v", st.Down)
+	}
+	if len(st.IKE) != 0 || spisOf(ds[0], ikeName) != "" {
+		t.Fatalf("an IKEv1 term has SAs: %+v", st)
+	}
+	// Switching the policy to version 2 brings it up.
+	for _, d := range ds {
+		edit(t, d.Store(), "set services ipsec-vpn ike policy ikep version 2")
+		if _, err := d.Store().Commit(store.CommitOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitSAs(t, ds[0], ikeName, 2)
+	if len(ds[0].Status().Down) != 0 {
+		t.Fatalf("still down: %v", ds[0].Status().Down)
+	}
+}
+
+func TestTunnelName(t *testing.T) {
+	for _, tc := range []struct {
+		ifc  *schema.Interface
+		unit uint32
+		want string
+	}{
+		{&schema.Interface{Name: "st0", Kind: schema.Tunnel}, 1, "st0.1"},
+		{&schema.Interface{Name: "sp-1/2/0", Kind: schema.Service}, 1, "sp-1-2-0.1"},
+		{&schema.Interface{Name: "ms-10/11/12", Kind: schema.Service, HostName: "ms0"}, 1234, "ms0.1234"},
+	} {
+		u := &schema.Unit{Interface: tc.ifc, Number: tc.unit}
+		if got := TunnelName(u); got != tc.want {
+			t.Errorf("%s: %s, want %s", u.Name(), got, tc.want)
+		}
+	}
+	long := &schema.Unit{Interface: &schema.Interface{Name: "ms-10/11/12", Kind: schema.Service}, Number: 1234}
+	if err := checkTunnelName(long); err == nil || !strings.Contains(err.Error(), "host-interface") {
+		t.Fatalf("a 16-character name: %v", err)
+	}
+}
+
+// spisOf lists a VPN's installed SPIs, inbound first.
+func spisOf(d *Daemon, vpn string) string {
+	var out []string
+	for _, sa := range d.Status().SAs {
+		if sa.VPN == vpn {
+			out = append(out, sa.SPI)
+		}
+	}
+	return strings.Join(out, " ")
+}
