@@ -104,6 +104,8 @@ func (d *Daemon) serviceManual(st *ServiceTunnel, receivers map[receiverKey]bool
 		if err != nil {
 			return fmt.Errorf("manual direction %s: %w", m.Direction, err)
 		}
+		window, on := st.AntiReplay()
+		cfg.ReplayWindow, cfg.NoAntiReplay = window, !on
 		switch m.Direction {
 		case "inbound":
 			in = &cfg

@@ -101,11 +101,7 @@ func serviceVPN(cfg *schema.Config, set *schema.ServiceSet, r *schema.Rule, t *s
 			v.TrafficSelectors = append(v.TrafficSelectors, ts)
 		}
 	}
-	antiReplay := t.AntiReplay && set.AntiReplay
-	window := t.ReplayWindow
-	if set.ReplayWindow > window {
-		window = set.ReplayWindow
-	}
+	window, antiReplay := antiReplay(set, t)
 	switch {
 	case t.IKEPolicy != nil:
 		g := &schema.IKEGateway{
@@ -132,6 +128,16 @@ func serviceVPN(cfg *schema.Config, set *schema.ServiceSet, r *schema.Rule, t *s
 			EncryptionAlgorithm: m.EncryptionAlgorithm, EncryptionKey: m.EncryptionKey}
 	}
 	return v
+}
+
+// AntiReplay is the tunnel's inbound anti-replay window, and whether the
+// check is on.
+func (st *ServiceTunnel) AntiReplay() (window int, on bool) { return antiReplay(st.Set, st.Term) }
+
+// antiReplay: off when the term or the set says no-anti-replay; the
+// larger of their windows.
+func antiReplay(set *schema.ServiceSet, t *schema.Term) (int, bool) {
+	return max(t.ReplayWindow, set.ReplayWindow), t.AntiReplay && set.AntiReplay
 }
 
 // serviceTunnelsByVPN indexes ServiceTunnels by VPN name.

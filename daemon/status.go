@@ -21,6 +21,9 @@ type SAStatus struct {
 	Remote    string          `json:"remote"`
 	Sequence  uint64          `json:"sequence"`
 	Counters  dataplane.Stats `json:"counters"`
+	// Selectors are the inner addresses the SA carries (negotiated or
+	// configured); none means any.
+	Selectors []dataplane.Selector `json:"selectors,omitempty"`
 }
 
 // Status is what the daemon reports on SIGUSR1 (the API and CLI come with
@@ -53,11 +56,13 @@ func (d *Daemon) Status() Status {
 	}
 	for _, sa := range d.engine.InboundSAs() {
 		s.SAs = append(s.SAs, SAStatus{VPN: sa.VPN, Direction: "inbound", SPI: fmt.Sprintf("%#08x", sa.SPI()), Tunnel: sa.Tunnel(),
-			Local: sa.Local.String(), Remote: sa.Remote.String(), Sequence: sa.Sequence(), Counters: sa.Counters.Snapshot()})
+			Local: sa.Local.String(), Remote: sa.Remote.String(), Sequence: sa.Sequence(), Counters: sa.Counters.Snapshot(),
+			Selectors: sa.Selectors})
 	}
 	for _, sa := range d.engine.OutboundSAs() {
 		s.SAs = append(s.SAs, SAStatus{VPN: sa.VPN, Direction: "outbound", SPI: fmt.Sprintf("%#08x", sa.SPI()), Tunnel: sa.Tunnel(),
-			Local: sa.Local.String(), Remote: sa.Remote.String(), Sequence: sa.Sequence(), Counters: sa.Counters.Snapshot()})
+			Local: sa.Local.String(), Remote: sa.Remote.String(), Sequence: sa.Sequence(), Counters: sa.Counters.Snapshot(),
+			Selectors: sa.Selectors})
 	}
 	sort.Slice(s.SAs, func(i, j int) bool {
 		if s.SAs[i].VPN != s.SAs[j].VPN {

@@ -52,9 +52,11 @@ func (s opService) reply(req *mgmtpb.ShowRequest) (show.Reply, error) {
 			return show.Reply{}, err
 		}
 		if q.Services {
-			// IKE SAs of services ipsec-vpn rules (IKEv1, the AS PIC
-			// model) are not negotiated yet: the listing is empty.
-			return show.ServicesIKESecurityAssociations(nil, show.ServicesIKEQuery{Style: style(q.Style), Peer: peer}), nil
+			sas := v.Services.IKE
+			if style(q.Style) == show.StyleDetail {
+				sas = append(sas, v.Services.Down...)
+			}
+			return show.ServicesIKESecurityAssociations(sas, show.ServicesIKEQuery{Style: style(q.Style), Peer: peer}), nil
 		}
 		sas := v.IKE
 		if style(q.Style) == show.StyleDetail {
@@ -64,13 +66,13 @@ func (s opService) reply(req *mgmtpb.ShowRequest) (show.Reply, error) {
 	case *mgmtpb.ShowRequest_IpsecSecurityAssociations:
 		q := c.IpsecSecurityAssociations
 		if q.Services {
-			return show.ServicesIPsecSecurityAssociations(nil), nil
+			return show.ServicesIPsecSecurityAssociations(v.Services.Tunnels), nil
 		}
 		return show.IPsecSecurityAssociations(v.IPsec, show.IPsecQuery{Style: style(q.Style), Index: q.Index}), nil
 	case *mgmtpb.ShowRequest_IpsecStatistics:
 		q := c.IpsecStatistics
 		if q.Services {
-			return show.ServicesIPsecStatistics(nil), nil
+			return show.ServicesIPsecStatistics(v.Services.Statistics), nil
 		}
 		if q.Index == 0 {
 			return show.IPsecStatistics(v.Statistics), nil

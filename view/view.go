@@ -34,6 +34,8 @@ type Views struct {
 	Inactive         []show.InactiveTunnel
 	// TunnelVPN names the VPN of each tunnel index.
 	TunnelVPN map[uint32]string
+	// Services is the `show services ipsec-vpn` family's views.
+	Services ServicesViews
 }
 
 // FirstTunnelIndex is the index of the first IPsec tunnel: Junos (MX inline
@@ -53,13 +55,23 @@ func Build(st daemon.Status, cfg *schema.Config, now time.Time) Views {
 	var v Views
 	tunnelIDs := tunnelIndexes(cfg)
 
-	ike := append([]ikev2.SAInfo(nil), st.IKE...)
-	sort.SliceStable(ike, func(i, j int) bool {
-		if !ike[i].Established.Equal(ike[j].Established) {
-			return ike[i].Established.Before(ike[j].Established)
+	all := append([]ikev2.SAInfo(nil), st.IKE...)
+	sort.SliceStable(all, func(i, j int) bool {
+		if !all[i].Established.Equal(all[j].Established) {
+			return all[i].Established.Before(all[j].Established)
 		}
-		return ike[i].InitiatorSPI < ike[j].InitiatorSPI
+		return all[i].InitiatorSPI < all[j].InitiatorSPI
 	})
+	// The services tunnels' IKE SAs are the services commands' (on
+	// Junos another daemon's: kmd, not iked).
+	var ike, svcIKE []ikev2.SAInfo
+	for _, info := range all {
+		if daemon.IsServiceVPN(info.Gateway) {
+			svcIKE = append(svcIKE, info)
+		} else {
+			ike = append(ike, info)
+		}
+	}
 	ikeIndex := map[string]uint32{} // gateway → index of its (last) UP IKE SA
 	for i, info := range ike {
 		sa := ikeSAView(info, uint32(i+1), cfg, tunnelIDs, now)
@@ -92,6 +104,8 @@ func Build(st daemon.Status, cfg *schema.Config, now time.Time) Views {
 		v.TunnelStatistics[id] = statistics(sum)
 	}
 	v.Failed, v.Inactive = failures(st, cfg, tunnelIDs, v.IPsec, uint32(len(ike)+1))
+	v.Services = services(st, cfg, svcIKE, now)
+	v.Inactive = append(v.Inactive, v.Services.Inactive...)
 	return v
 }
 
