@@ -45,7 +45,7 @@ type Hash struct {
 	Data []byte
 }
 
-// ReserveHash is a Hash payload of size zero bytes: a placeholder to be
+// ReserveHash is a Hash payload of size bytes, all zero: a placeholder to be
 // filled in with Chain.SetHash once the rest of the chain is encoded.
 func ReserveHash(size int) *Hash { return &Hash{Data: make([]byte, size)} }
 
