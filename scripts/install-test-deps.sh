@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing: strongSwan with its
-# userspace ESP (kernel-libipsec), tshark, iperf3, nftables, iproute2, jq, curl
-# and User-Mode Linux. Needs root (apt); without root it only reports what
+# userspace ESP (kernel-libipsec), tshark, iperf3, nftables, iproute2, jq, curl,
+# User-Mode Linux, and FRR (zebra, ospfd) with traceroute for seed 001's OSPF
+# across the tunnel. Needs root (apt); without root it only reports what
 # is missing, and the root-only tests will say loudly that they skipped.
 set -euo pipefail
 
-need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl)
+need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl vtysh traceroute)
 need_files=(
   /usr/lib/ipsec/charon
   /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
@@ -13,10 +14,12 @@ need_files=(
   /usr/lib/ipsec/plugins/libstrongswan-chapoly.so
   /usr/lib/ipsec/plugins/libstrongswan-openssl.so
   /usr/lib/ipsec/plugins/libstrongswan-kdf.so
+  /usr/lib/frr/zebra
+  /usr/lib/frr/ospfd
 )
 packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-extra-plugins libstrongswan-standard-plugins strongswan-pki iproute2 iputils-ping nftables
-  iperf3 tshark jq curl user-mode-linux)
+  iperf3 tshark jq curl user-mode-linux frr traceroute)
 
 missing=()
 for c in "${need_cmds[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
