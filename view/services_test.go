@@ -134,3 +134,17 @@ func itoa(n uint32) string {
 		}
 	}
 }
+
+// TestSecurityVPNDown: a [security ipsec vpn] whose gateway is IKEv1 is
+// inactive with the daemon's reason too.
+func TestSecurityVPNDown(t *testing.T) {
+	cfg, err := daemon.Load("../examples/seed004/peer1.conf", map[string]string{"et-0/1/8": "eth0", "et-0/2/10": "eth1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reason := "IKEv1 is not implemented yet; the tunnel stays down"
+	v := Build(daemon.Status{Down: map[string]string{"ipsec_vpn": reason}}, cfg, time.Now())
+	if len(v.Inactive) != 1 || v.Inactive[0].Reason != reason || v.Inactive[0].ID != FirstTunnelIndex {
+		t.Fatalf("inactive %+v", v.Inactive)
+	}
+}

@@ -181,6 +181,11 @@ func failures(st daemon.Status, cfg *schema.Config, tunnelIDs map[string]uint32,
 		if f, ok := last[g.Name]; ok && !up[g.Name] {
 			it.Reason, it.ReasonCount, it.ReasonTime = f.LastError, count[g.Name], f.Ended
 		}
+		if reason := st.Down[vpn.Name]; reason != "" {
+			// The daemon runs no negotiation for it (an IKE version
+			// without an engine).
+			it.Reason, it.ReasonCount, it.ReasonTime = reason, 0, time.Time{}
+		}
 		inactive = append(inactive, it)
 	}
 	return failed, inactive
