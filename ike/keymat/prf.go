@@ -85,6 +85,16 @@ func (p *prf) key(parts ...[]byte) Key {
 	return p.sum(make(Key, 0, p.row.OutputSize), parts...)
 }
 
+// PRF returns prf(key, parts[0] | parts[1] | …) with the PRF of prfRow:
+// IKEv1's HASH_I, HASH_R and Quick Mode hashes are such outputs.
+func PRF(prfRow *transform.Transform, key []byte, parts ...[]byte) (Key, error) {
+	p, err := newPRF(prfRow, key)
+	if err != nil {
+		return nil, err
+	}
+	return p.key(parts...), nil
+}
+
 // PRFPlus returns the first n bytes of prf+(K, S) (RFC 7296 §2.13):
 //
 //	prf+ (K,S) = T1 | T2 | T3 | T4 | ...

@@ -256,6 +256,16 @@ func (t *Transform) NewMAC(key []byte) (hash.Hash, error) {
 	return hmac.New(t.hash, key), nil
 }
 
+// NewHash returns the bare hash of a PRF or INTEG row: IKEv1 derives its
+// CBC IVs and NAT-D values with the negotiated hash itself, not its HMAC
+// (RFC 2409 App. B, RFC 3947 §3.2).
+func (t *Transform) NewHash() (hash.Hash, error) {
+	if t.hash == nil {
+		return nil, t.missing("a hash")
+	}
+	return t.hash(), nil
+}
+
 // NewKeyExchange starts a key exchange of a KE row: it draws a private value
 // from rand (nil means crypto/rand.Reader) and computes the public value.
 // It does not refuse an Insecure row; see Transform.Insecure.

@@ -1,0 +1,274 @@
+package ikev1
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"ipsecgw/clock"
+	"ipsecgw/ike/ikev2"
+	v1 "ipsecgw/ike/wire/v1"
+)
+
+// Engine runs the IKEv1 SAs of one gateway. It is the single owner of
+// their state: every message and timer is handled under mu, one at a time.
+type Engine struct {
+	log       *slog.Logger
+	transport ikev2.Transport
+	installer ikev2.Installer
+	clock     clock.Clock
+	rand      io.Reader
+	events    func(ikev2.Event)
+
+	mu    sync.Mutex
+	peers map[netip.Addr]*Peer
+	// sas finds an ISAKMP SA by the initiator's cookie and the peer's
+	// address (a responder learns its own cookie only with message 2).
+	sas      map[saKey]*isakmpSA
+	failures []ikev2.SAInfo
+	closed   bool
+}
+
+type saKey struct {
+	ckyI   uint64
+	remote netip.Addr
+}
+
+// Config configures an Engine.
+type Config struct {
+	Logger    *slog.Logger
+	Transport ikev2.Transport
+	Installer ikev2.Installer
+	Clock     clock.Clock
+	Rand      io.Reader
+	Events    func(ikev2.Event)
+}
+
+// NewEngine returns an engine with no peers.
+func NewEngine(c Config) *Engine {
+	e := &Engine{log: c.Logger, transport: c.Transport, installer: c.Installer, clock: c.Clock, rand: c.Rand,
+		events: c.Events, peers: map[netip.Addr]*Peer{}, sas: map[saKey]*isakmpSA{}}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.clock == nil {
+		e.clock = clock.Real{}
+	}
+	if e.rand == nil {
+		e.rand = rand.Reader
+	}
+	return e
+}
+
+// AddPeer configures a peer; messages from its address are answered.
+func (e *Engine) AddPeer(p *Peer) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.peers[p.Remote] = p
+}
+
+// RemovePeer forgets a peer: its SAs are deleted (the peer is told) and
+// their IPsec SAs removed; nothing is negotiated again.
+func (e *Engine) RemovePeer(remote netip.Addr) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.peers[remote]
+	if p == nil {
+		return
+	}
+	delete(e.peers, remote)
+	for _, sa := range e.sasOf(p) {
+		sa.closing = true
+		sa.lastErr = "peer removed from the configuration"
+		sa.deleteAndClose()
+	}
+}
+
+func (e *Engine) sasOf(p *Peer) []*isakmpSA {
+	var out []*isakmpSA
+	for _, sa := range e.sas {
+		if sa.peer == p && sa.state != stateDead {
+			out = append(out, sa)
+		}
+	}
+	return out
+}
+
+// Initiate starts Main Mode (and then Quick Mode) to the peer at remote.
+func (e *Engine) Initiate(remote netip.Addr) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.peers[remote]
+	if p == nil || e.closed {
+		return fmt.Errorf("ikev1: no peer %s", remote)
+	}
+	return e.initiate(p)
+}
+
+// InitiateIfIdle initiates unless an SA to the peer is up or negotiating.
+func (e *Engine) InitiateIfIdle(remote netip.Addr) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.peers[remote]
+	if p == nil || e.closed {
+		return fmt.Errorf("ikev1: no peer %s", remote)
+	}
+	if len(e.sasOf(p)) > 0 {
+		return nil
+	}
+	return e.initiate(p)
+}
+
+// HandleMessage takes one received IKEv1 message (after the non-ESP marker
+// on port 4500). Anything malformed, unexpected or unauthenticated is
+// logged and dropped; nothing here panics on input.
+func (e *Engine) HandleMessage(b []byte, from, to netip.AddrPort) {
+	msg, err := v1.Parse(b)
+	if err != nil {
+		e.log.Debug("dropping malformed IKEv1 message", "from", from, "err", err)
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return
+	}
+	h := msg.Header
+	e.log.Debug("IKEv1 message received", "from", from, "exchange", h.Exchange, "message-id", h.MessageID,
+		"cky-i", fmt.Sprintf("%016x", h.InitiatorCookie), "cky-r", fmt.Sprintf("%016x", h.ResponderCookie), "length", len(b))
+	sa := e.sas[saKey{h.InitiatorCookie, from.Addr()}]
+	if sa == nil {
+		if h.Exchange == v1.MainMode && h.ResponderCookie == 0 && h.MessageID == 0 && !h.Encrypted() {
+			e.respondMainMode(msg, from, to)
+			return
+		}
+		e.log.Debug("IKEv1 message for no ISAKMP SA", "from", from, "exchange", h.Exchange)
+		return
+	}
+	// The responder's cookie must be the SA's, once known: the initiator
+	// learns it from message 2.
+	if h.ResponderCookie != sa.ckyR && !(sa.state == stateMMSentSA && sa.ckyR == 0) {
+		return
+	}
+	sa.handle(msg, from, to)
+}
+
+// Close deletes every SA (the peers are told) and stops answering.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
+	for _, sa := range e.sas {
+		sa.closing = true
+		sa.deleteAndClose()
+	}
+}
+
+// SAs describes the ISAKMP SAs, for show commands.
+func (e *Engine) SAs() []ikev2.SAInfo {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]ikev2.SAInfo, 0, len(e.sas))
+	for _, sa := range e.sas {
+		out = append(out, sa.info())
+	}
+	return out
+}
+
+// Failures returns the last SAs that ended, oldest first, with reasons.
+func (e *Engine) Failures() []ikev2.SAInfo {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]ikev2.SAInfo(nil), e.failures...)
+}
+
+// Clear deletes the ISAKMP SAs that match, with their IPsec SAs; a tunnel
+// kept up is negotiated again.
+func (e *Engine) Clear(match func(ikev2.SAInfo) bool) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, sa := range e.sas {
+		if sa.state == stateDead || !match(sa.info()) {
+			continue
+		}
+		sa.lastErr = "cleared by the operator"
+		sa.deleteAndClose()
+		n++
+	}
+	return n
+}
+
+// ChildBytesReached: lifetime-kilobytes for IKEv1 SAs; a soft limit
+// rekeys with a new Quick Mode, a hard one removes the SA.
+func (e *Engine) ChildBytesReached(c *ikev2.ChildSA, hard bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, sa := range e.sas {
+		if !sa.hasChild(c) {
+			continue
+		}
+		if hard {
+			sa.removeChild(c, true)
+		} else if sa.state == stateEstablished {
+			sa.startQuickMode(c)
+		}
+		return
+	}
+}
+
+func (e *Engine) random(n int) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(e.rand, b); err != nil {
+		return nil, fmt.Errorf("ikev1: random: %w", err)
+	}
+	return b, nil
+}
+
+func (e *Engine) newCookie() (uint64, error) {
+	b, err := e.random(8)
+	if err != nil {
+		return 0, err
+	}
+	if c := binary.BigEndian.Uint64(b); c != 0 {
+		return c, nil
+	}
+	return e.newCookie()
+}
+
+func (e *Engine) newMessageID() (uint32, error) {
+	b, err := e.random(4)
+	if err != nil {
+		return 0, err
+	}
+	if id := binary.BigEndian.Uint32(b); id != 0 {
+		return id, nil
+	}
+	return e.newMessageID()
+}
+
+func (e *Engine) emit(kind ikev2.EventKind, p *Peer, remote netip.Addr, spi, reason string) {
+	if e.events == nil {
+		return
+	}
+	ev := ikev2.Event{Kind: kind, Time: e.clock.Now(), Gateway: p.Gateway, VPN: p.VPN, Remote: remote, SPI: spi, Reason: reason}
+	if reason != "" {
+		ev.Cause = ikev2.FailureCause(reason)
+	}
+	e.events(ev)
+}
+
+// nonceSize is the nonce we send (RFC 2409 §5: 8 to 256 bytes).
+const nonceSize = 32
+
+// Retransmission: a request unanswered after 1, 2, 4, 8, 16 s is given up.
+const (
+	firstRetransmit = time.Second
+	maxSends        = 5
+	reinitiateDelay = 5 * time.Second
+)

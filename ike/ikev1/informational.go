@@ -1,0 +1,213 @@
+package ikev1
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"time"
+
+	"ipsecgw/ike/ikev2"
+	v1 "ipsecgw/ike/wire/v1"
+)
+
+// Informational exchanges (RFC 2409 §5.7): a protected notification or
+// DELETE, one message, HASH(1) = prf(SKEYID_a, M-ID | N/D). Dead peer
+// detection (RFC 3706) rides on them: R-U-THERE and R-U-THERE-ACK.
+
+// sendInformational sends one protected Informational message.
+func (sa *isakmpSA) sendInformational(pl v1.Payload) {
+	if sa.keys == nil || sa.cipher == nil {
+		return
+	}
+	id, err := sa.e.newMessageID()
+	if err != nil {
+		return
+	}
+	c, err := v1.BuildChain([]v1.Payload{v1.ReserveHash(sa.chosen.Hash.OutputSize), pl})
+	if err != nil {
+		return
+	}
+	if err := c.SetHash(0, sa.prf(sa.keys.A, msgIDBytes(id), c.RawAfter(0))); err != nil {
+		return
+	}
+	b, _, err := sa.sealChain(sa.header(v1.Informational, id, true), c, sa.cipher.phase2IV(sa.iv, id))
+	if err != nil {
+		return
+	}
+	sa.transmit(b)
+}
+
+// informational takes a protected Informational message.
+func (sa *isakmpSA) informational(msg *v1.Message) {
+	id := msg.Header.MessageID
+	c, _, err := sa.openMessage(msg, sa.cipher.phase2IV(sa.iv, id))
+	if err != nil {
+		sa.e.log.Info("Informational message does not decrypt; dropped", "peer", sa.remote, "err", err)
+		return
+	}
+	hash, ok := c.Payloads[0].(*v1.Hash)
+	if !ok || !bytes.Equal(hash.Data, sa.prf(sa.keys.A, msgIDBytes(id), c.RawAfter(0))) {
+		sa.e.log.Warn("Informational message HASH does not verify; dropped", "peer", sa.remote)
+		return
+	}
+	sa.lastHeard, sa.dpdUnanswered = sa.e.clock.Now(), 0
+	for _, pl := range c.Payloads[1:] {
+		switch p := pl.(type) {
+		case *v1.Notify:
+			sa.notification(p)
+		case *v1.Delete:
+			if sa.deleted(p) {
+				return // the ISAKMP SA is gone
+			}
+		}
+	}
+}
+
+func (sa *isakmpSA) notification(n *v1.Notify) {
+	switch n.Type {
+	case v1.R_U_THERE:
+		if seq, ok := n.DPDSequence(); ok {
+			sa.sendInformational(v1.DPD(v1.R_U_THERE_ACK, sa.ckyI, sa.ckyR, seq))
+		}
+	case v1.R_U_THERE_ACK:
+		// lastHeard is set: the peer is alive.
+	default:
+		if n.Type.IsError() {
+			sa.e.log.Warn("IKEv1 peer sent an error notification", "vpn", sa.peer.VPN, "type", n.Type)
+			// A refused Quick Mode of ours ends that exchange.
+			for id, qm := range sa.qms {
+				if qm.initiator && qm.lastReply == nil && len(n.SPI) == 4 && binary.BigEndian.Uint32(n.SPI) == qm.inSPI {
+					sa.quickModeFailed(qm, "peer refused Quick Mode: "+n.Type.String())
+					delete(sa.qms, id)
+				}
+			}
+			if len(sa.children) == 0 && len(sa.qms) == 0 && sa.lastErr == "" {
+				sa.lastErr = "peer refused: " + n.Type.String()
+			}
+		}
+	}
+}
+
+// deleted handles a DELETE; it reports whether the ISAKMP SA itself went.
+func (sa *isakmpSA) deleted(d *v1.Delete) bool {
+	switch d.Protocol {
+	case v1.ProtocolESP:
+		for _, spi := range d.SPIs {
+			if len(spi) != 4 {
+				continue
+			}
+			// The peer names its inbound SPIs: our outbound ones.
+			out := binary.BigEndian.Uint32(spi)
+			for _, c := range sa.children {
+				if c.OutboundSPI == out {
+					sa.removeChild(c, false)
+					break
+				}
+			}
+		}
+	case v1.ProtocolISAKMP:
+		sa.e.log.Info("peer deleted the IKEv1 SA", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr())
+		// Its IPsec SAs live on under a newer ISAKMP SA to the same peer,
+		// if there is one (a phase 1 rekey), else they go with it.
+		if n := sa.newerSibling(); n != nil {
+			n.children, sa.children = append(n.children, sa.children...), nil
+		}
+		sa.closing = sa.newerSibling() != nil
+		sa.lastErr = "deleted by the peer"
+		sa.close()
+		return true
+	}
+	return false
+}
+
+// newerSibling is another established ISAKMP SA to the same peer.
+func (sa *isakmpSA) newerSibling() *isakmpSA {
+	for _, o := range sa.e.sas {
+		if o != sa && o.peer == sa.peer && o.state == stateEstablished {
+			return o
+		}
+	}
+	return nil
+}
+
+// takeOverChildren: a new ISAKMP SA (a phase 1 rekey) takes the IPsec SAs
+// of the older one to the same peer, which is then deleted.
+func (sa *isakmpSA) takeOverChildren() {
+	for _, o := range sa.e.sas {
+		if o == sa || o.peer != sa.peer || o.state != stateEstablished {
+			continue
+		}
+		sa.children, o.children = append(sa.children, o.children...), nil
+		o.closing = true
+		o.lastErr = "replaced by a new IKEv1 SA"
+		o.sendInformational(v1.DeleteISAKMP(o.ckyI, o.ckyR))
+		o.close()
+	}
+}
+
+// armDPD probes a quiet peer every DPD interval with R-U-THERE; a
+// threshold of unanswered probes declares it dead (RFC 3706).
+func (sa *isakmpSA) armDPD() {
+	p := sa.peer
+	if p.DPDInterval <= 0 || !sa.peerDPD {
+		return
+	}
+	threshold := p.DPDThreshold
+	if threshold <= 0 {
+		threshold = 5
+	}
+	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(p.DPDInterval, func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		if sa.state != stateEstablished {
+			return
+		}
+		if sa.e.clock.Now().Sub(sa.lastHeard) >= p.DPDInterval {
+			if sa.dpdUnanswered >= threshold {
+				sa.e.emit(ikev2.PeerDead, sa.peer, sa.remote.Addr(), sa.spis(), "no answer to dead peer detection")
+				sa.fail("peer dead: no answer to %d dead peer detection probes", sa.dpdUnanswered)
+				return
+			}
+			sa.dpdSeq++
+			sa.dpdUnanswered++
+			sa.sendInformational(v1.DPD(v1.R_U_THERE, sa.ckyI, sa.ckyR, sa.dpdSeq))
+		}
+		sa.armDPD()
+	}))
+}
+
+// phase1Timers renegotiate phase 1 before its lifetime ends (the side
+// that initiated at 85-90 % of it, the other, if it keeps the tunnel up,
+// at 92-97 %) and end it at the lifetime.
+func (sa *isakmpSA) phase1Timers() {
+	life := sa.chosen.Lifetime
+	if life <= 0 {
+		return
+	}
+	lo := 0.85
+	if !sa.initiator {
+		lo = 0.92
+	}
+	soft := time.Duration(float64(life) * (lo + 0.05*rand.Float64()))
+	if sa.initiator || sa.peer.Reinitiate {
+		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(soft, func() {
+			sa.e.mu.Lock()
+			defer sa.e.mu.Unlock()
+			if sa.state == stateEstablished && !sa.e.closed && sa.e.peers[sa.peer.Remote] == sa.peer {
+				sa.e.log.Info("IKEv1 SA lifetime: negotiating a new one", "gateway", sa.peer.Gateway)
+				sa.e.initiate(sa.peer)
+			}
+		}))
+	}
+	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(life, func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		if sa.state == stateEstablished {
+			if n := sa.newerSibling(); n != nil {
+				n.children, sa.children = append(n.children, sa.children...), nil
+			}
+			sa.lastErr = "lifetime expired"
+			sa.deleteAndClose()
+		}
+	}))
+}

@@ -1,0 +1,464 @@
+package ikev1
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"ipsecgw/clock"
+	"ipsecgw/ike/ikev2"
+	"ipsecgw/ike/keymat"
+	"ipsecgw/ike/transform"
+	v1 "ipsecgw/ike/wire/v1"
+)
+
+// Quick Mode (RFC 2409 §5.5): one IPsec SA pair per exchange, with PFS
+// when the IPsec policy names a group.
+//
+//	HASH(1) = prf(SKEYID_a, M-ID | SA | Ni [ | KE ] [ | IDci | IDcr ])
+//	HASH(2) = prf(SKEYID_a, M-ID | Ni_b | SA | Nr [ | KE ] [ | IDci | IDcr ])
+//	HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b)
+//
+// The initiator installs the pair when message 2 checks out, the responder
+// when message 3 does. A rekey (rekeyOf) is make-before-break: the old
+// pair is deleted a moment after the new one is in.
+
+type quickMode struct {
+	msgID     uint32
+	initiator bool
+	iv        []byte
+	inSPI     uint32
+	peerSPI   uint32
+	offer     *v1.SA
+	suite     espSuite
+	ni, nr    []byte
+	kex       transform.KeyExchange
+	gqm       []byte
+	idci      *v1.Identification
+	idcr      *v1.Identification
+	rekeyOf   *ikev2.ChildSA
+	lastSent  []byte
+	sends     int
+	timer     clock.Timer
+	lastRecv  []byte
+	lastReply []byte
+}
+
+// stop ends the exchange's retransmission or give-up timer.
+func (qm *quickMode) stop() {
+	if qm.timer != nil {
+		qm.timer.Stop()
+	}
+}
+
+// startQuickMode negotiates an IPsec SA pair (rekeyOf: to replace it).
+func (sa *isakmpSA) startQuickMode(rekeyOf *ikev2.ChildSA) {
+	for _, qm := range sa.qms {
+		if qm.initiator && qm.rekeyOf == rekeyOf {
+			return // already under way
+		}
+	}
+	p := sa.peer
+	id, err := sa.e.newMessageID()
+	if err != nil {
+		return
+	}
+	inSPI, err := sa.e.installer.AllocateSPI()
+	if err != nil {
+		return
+	}
+	qm := &quickMode{msgID: id, initiator: true, inSPI: inSPI, rekeyOf: rekeyOf, iv: sa.cipher.phase2IV(sa.iv, id)}
+	if qm.offer, err = espOffer(p.ESPProposals, p.PFSGroup, inSPI, sa.natT, p.Phase2Lifetime); err != nil {
+		sa.e.log.Error("Quick Mode offer", "err", err)
+		return
+	}
+	if qm.ni, err = sa.e.random(nonceSize); err != nil {
+		return
+	}
+	ps := []v1.Payload{v1.ReserveHash(sa.chosen.Hash.OutputSize), qm.offer, &v1.Nonce{Data: qm.ni}}
+	if p.PFSGroup != "" {
+		g, _ := transform.LookupKeyword(transform.IPsec, transform.TypeKE, p.PFSGroup)
+		if qm.kex, err = g.NewKeyExchange(sa.e.rand); err != nil {
+			return
+		}
+		ps = append(ps, &v1.KE{Data: qm.kex.PublicKey()})
+	}
+	idci, idcr := v1.IDFromPrefix(p.LocalTS), v1.IDFromPrefix(p.RemoteTS)
+	qm.idci, qm.idcr = &idci, &idcr
+	ps = append(ps, qm.idci, qm.idcr)
+	c, err := v1.BuildChain(ps)
+	if err != nil {
+		return
+	}
+	if err := c.SetHash(0, sa.prf(sa.keys.A, msgIDBytes(id), c.RawAfter(0))); err != nil {
+		return
+	}
+	b, next, err := sa.sealChain(sa.header(v1.QuickMode, id, true), c, qm.iv)
+	if err != nil {
+		return
+	}
+	qm.iv = next
+	sa.qms[id] = qm
+	sa.e.log.Info("IKEv1 Quick Mode started", "vpn", p.VPN, "in", spiHex(inSPI), "rekey", rekeyOf != nil)
+	qm.lastSent = b
+	sa.resendQM(qm)
+}
+
+func (sa *isakmpSA) resendQM(qm *quickMode) {
+	if qm.sends >= maxSends {
+		delete(sa.qms, qm.msgID)
+		sa.e.log.Warn("IKEv1 Quick Mode unanswered; given up", "vpn", sa.peer.VPN)
+		if qm.rekeyOf == nil && len(sa.children) == 0 {
+			sa.fail("Quick Mode unanswered after %d transmissions", qm.sends)
+		}
+		return
+	}
+	qm.sends++
+	sa.transmit(qm.lastSent)
+	sent := qm.lastSent
+	qm.timer = sa.e.clock.AfterFunc(firstRetransmit<<(qm.sends-1), func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		if sa.state == stateEstablished && sa.qms[qm.msgID] == qm && bytes.Equal(qm.lastSent, sent) {
+			sa.resendQM(qm)
+		}
+	})
+}
+
+// quickMode takes a Quick Mode message: the peer's message 1 (a new
+// exchange), or the next message of one under way.
+func (sa *isakmpSA) quickMode(msg *v1.Message) {
+	id := msg.Header.MessageID
+	qm := sa.qms[id]
+	if qm != nil && qm.lastRecv != nil && bytes.Equal(qm.lastRecv, msg.Received) {
+		if qm.lastReply != nil {
+			sa.transmit(qm.lastReply) // a retransmission: the same answer
+		}
+		return
+	}
+	iv := sa.cipher.phase2IV(sa.iv, id)
+	if qm != nil {
+		iv = qm.iv
+	}
+	c, next, err := sa.openMessage(msg, iv)
+	if err != nil {
+		sa.e.log.Info("Quick Mode message does not decrypt; dropped", "peer", sa.remote, "err", err)
+		return
+	}
+	hash, ok := c.Payloads[0].(*v1.Hash)
+	if !ok {
+		sa.e.log.Info("Quick Mode message without HASH first; dropped", "peer", sa.remote)
+		return
+	}
+	sa.lastHeard, sa.dpdUnanswered = sa.e.clock.Now(), 0
+	switch {
+	case qm == nil:
+		if !bytes.Equal(hash.Data, sa.prf(sa.keys.A, msgIDBytes(id), c.RawAfter(0))) {
+			sa.e.log.Warn("Quick Mode HASH(1) does not verify; dropped", "peer", sa.remote)
+			return
+		}
+		sa.respondQuickMode(id, c, next, msg.Received)
+	case qm.initiator:
+		sa.quickMode2(qm, c, hash, next, msg.Received)
+	default:
+		sa.quickMode3(qm, c, hash)
+	}
+}
+
+// quickMode2: the initiator checks the responder's answer, installs the
+// pair and confirms (message 3).
+func (sa *isakmpSA) quickMode2(qm *quickMode, c *v1.Chain, hash *v1.Hash, next, received []byte) {
+	if qm.lastReply != nil {
+		return // message 3 went out already; a different message 2 is not ours
+	}
+	if !bytes.Equal(hash.Data, sa.prf(sa.keys.A, msgIDBytes(qm.msgID), qm.ni, c.RawAfter(0))) {
+		sa.e.log.Warn("Quick Mode HASH(2) does not verify; dropped", "peer", sa.remote)
+		return
+	}
+	chosen, _ := v1.Find[*v1.SA](c.Payloads)
+	nr, _ := v1.Find[*v1.Nonce](c.Payloads)
+	if chosen == nil || nr == nil || len(chosen.Proposals) != 1 || len(chosen.Proposals[0].Transforms) != 1 || len(chosen.Proposals[0].SPI) != 4 {
+		sa.quickModeFailed(qm, "the answer lacks a single chosen transform or nonce")
+		return
+	}
+	suite, err := espOf(chosen.Proposals[0].Transforms[0])
+	if err != nil {
+		sa.quickModeFailed(qm, "the responder chose an unusable transform: "+err.Error())
+		return
+	}
+	if _, _, err := selectESP(chosen, qm.offer); err != nil {
+		sa.quickModeFailed(qm, "the responder chose what we did not offer: "+err.Error())
+		return
+	}
+	qm.suite, qm.peerSPI, qm.nr = suite, binary.BigEndian.Uint32(chosen.Proposals[0].SPI), append([]byte(nil), nr.Data...)
+	if qm.kex != nil {
+		ke, _ := v1.Find[*v1.KE](c.Payloads)
+		if ke == nil {
+			sa.quickModeFailed(qm, "PFS asked for and no KE in the answer")
+			return
+		}
+		if qm.gqm, err = qm.kex.SharedSecret(ke.Data); err != nil {
+			sa.quickModeFailed(qm, "PFS key exchange: "+err.Error())
+			return
+		}
+	}
+	if qm.timer != nil {
+		qm.timer.Stop()
+	}
+	qm.iv = next
+	// Message 3, then the SA pair in (its keys do not depend on it).
+	c3, err := v1.BuildChain([]v1.Payload{&v1.Hash{Data: sa.prf(sa.keys.A, []byte{0}, msgIDBytes(qm.msgID), qm.ni, qm.nr)}})
+	if err != nil {
+		return
+	}
+	b, _, err := sa.sealChain(sa.header(v1.QuickMode, qm.msgID, true), c3, qm.iv)
+	if err != nil {
+		return
+	}
+	qm.lastRecv, qm.lastReply = append([]byte(nil), received...), b
+	sa.transmit(b)
+	sa.installQuickMode(qm, p2(qm.idci), p2(qm.idcr))
+	// The exchange is kept a while to answer a repeated message 2.
+	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(30*time.Second, func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		if sa.qms != nil {
+			delete(sa.qms, qm.msgID)
+		}
+	}))
+}
+
+func p2(id *v1.Identification) netip.Prefix {
+	if id == nil {
+		return netip.Prefix{}
+	}
+	if p, ok := id.Prefix(); ok {
+		return p
+	}
+	if a, ok := id.Addr(); ok {
+		return netip.PrefixFrom(a, a.BitLen())
+	}
+	return netip.Prefix{}
+}
+
+// respondQuickMode answers a verified message 1 (message 2).
+func (sa *isakmpSA) respondQuickMode(id uint32, c *v1.Chain, next, received []byte) {
+	p := sa.peer
+	offered, _ := v1.Find[*v1.SA](c.Payloads)
+	ni, _ := v1.Find[*v1.Nonce](c.Payloads)
+	if offered == nil || ni == nil {
+		return
+	}
+	var ids []*v1.Identification
+	for _, pl := range c.Payloads {
+		if x, ok := pl.(*v1.Identification); ok {
+			ids = append(ids, x)
+		}
+	}
+	qm := &quickMode{msgID: id, iv: next, ni: append([]byte(nil), ni.Data...)}
+	ours, err := espOffer(p.ESPProposals, p.PFSGroup, 1, sa.natT, p.Phase2Lifetime)
+	if err != nil {
+		return
+	}
+	chosen, suite, err := selectESP(offered, ours)
+	if err != nil {
+		sa.e.log.Warn("IKEv1 Quick Mode: no proposal chosen", "vpn", p.VPN, "err", err)
+		sa.lastErr = err.Error()
+		sa.e.emit(ikev2.NegotiationFailed, p, sa.remote.Addr(), "", err.Error())
+		sa.sendInformational(&v1.Notify{DOI: v1.DOIIPsec, Protocol: v1.ProtocolESP, SPI: chosenSPI(offered), Type: v1.NO_PROPOSAL_CHOSEN})
+		return
+	}
+	if len(ids) == 2 {
+		qm.idci, qm.idcr = ids[0], ids[1]
+		// The initiator's IDci is traffic behind it, ours to reach.
+		if !within(p2(qm.idci), p.RemoteTS) || !within(p2(qm.idcr), p.LocalTS) {
+			reason := "traffic selectors: the peer proposed " + qm.idci.String() + " ↔ " + qm.idcr.String() +
+				", we accept " + p.RemoteTS.String() + " ↔ " + p.LocalTS.String()
+			sa.e.log.Warn("IKEv1 Quick Mode refused", "vpn", p.VPN, "reason", reason)
+			sa.lastErr = reason
+			sa.e.emit(ikev2.NegotiationFailed, p, sa.remote.Addr(), "", reason)
+			sa.sendInformational(&v1.Notify{DOI: v1.DOIIPsec, Protocol: v1.ProtocolESP, SPI: chosenSPI(offered), Type: v1.INVALID_ID_INFORMATION})
+			return
+		}
+	}
+	if qm.inSPI, err = sa.e.installer.AllocateSPI(); err != nil {
+		return
+	}
+	if qm.nr, err = sa.e.random(nonceSize); err != nil {
+		return
+	}
+	qm.suite, qm.peerSPI = suite, binary.BigEndian.Uint32(chosen.SPI)
+	answer := chosen
+	answer.SPI = binary.BigEndian.AppendUint32(nil, qm.inSPI)
+	ps := []v1.Payload{v1.ReserveHash(sa.chosen.Hash.OutputSize),
+		&v1.SA{DOI: v1.DOIIPsec, Situation: v1.SIT_IDENTITY_ONLY, Proposals: []v1.Proposal{answer}}, &v1.Nonce{Data: qm.nr}}
+	if suite.Group != nil {
+		ke, _ := v1.Find[*v1.KE](c.Payloads)
+		if ke == nil {
+			return
+		}
+		if qm.kex, err = suite.Group.NewKeyExchange(sa.e.rand); err != nil {
+			return
+		}
+		if qm.gqm, err = qm.kex.SharedSecret(ke.Data); err != nil {
+			return
+		}
+		ps = append(ps, &v1.KE{Data: qm.kex.PublicKey()})
+	}
+	if qm.idci != nil {
+		ps = append(ps, qm.idci, qm.idcr)
+	}
+	c2, err := v1.BuildChain(ps)
+	if err != nil {
+		return
+	}
+	if err := c2.SetHash(0, sa.prf(sa.keys.A, msgIDBytes(id), qm.ni, c2.RawAfter(0))); err != nil {
+		return
+	}
+	b, n2, err := sa.sealChain(sa.header(v1.QuickMode, id, true), c2, qm.iv)
+	if err != nil {
+		return
+	}
+	qm.iv = n2
+	qm.lastRecv, qm.lastReply = append([]byte(nil), received...), b
+	sa.qms[id] = qm
+	sa.transmit(b)
+	// Without message 3 the exchange is given up after a while.
+	qm.timer = sa.e.clock.AfterFunc(30*time.Second, func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		if sa.qms != nil && sa.qms[id] == qm {
+			delete(sa.qms, id)
+		}
+	})
+}
+
+func chosenSPI(offered *v1.SA) []byte {
+	if len(offered.Proposals) > 0 {
+		return offered.Proposals[0].SPI
+	}
+	return nil
+}
+
+// within reports whether p lies in policy (an unset p or policy: any).
+func within(p, policy netip.Prefix) bool {
+	if !p.IsValid() || !policy.IsValid() {
+		return true
+	}
+	return policy.Bits() <= p.Bits() && policy.Contains(p.Addr())
+}
+
+// quickMode3: the responder checks HASH(3) and installs the pair.
+func (sa *isakmpSA) quickMode3(qm *quickMode, c *v1.Chain, hash *v1.Hash) {
+	if !bytes.Equal(hash.Data, sa.prf(sa.keys.A, []byte{0}, msgIDBytes(qm.msgID), qm.ni, qm.nr)) {
+		sa.e.log.Warn("Quick Mode HASH(3) does not verify; dropped", "peer", sa.remote)
+		return
+	}
+	qm.stop()
+	delete(sa.qms, qm.msgID)
+	// The initiator's IDci is the remote traffic for us.
+	sa.installQuickMode(qm, p2(qm.idcr), p2(qm.idci))
+}
+
+func (sa *isakmpSA) quickModeFailed(qm *quickMode, reason string) {
+	qm.stop()
+	delete(sa.qms, qm.msgID)
+	sa.lastErr = reason
+	sa.e.log.Warn("IKEv1 Quick Mode failed", "vpn", sa.peer.VPN, "reason", reason)
+	sa.e.emit(ikev2.NegotiationFailed, sa.peer, sa.remote.Addr(), "", reason)
+}
+
+// installQuickMode derives the pair's keys (one KEYMAT per SPI) and
+// installs it; a rekey deletes the pair it replaces a moment later.
+func (sa *isakmpSA) installQuickMode(qm *quickMode, local, remote netip.Prefix) {
+	suite := keymat.ChildSuite{Encryption: qm.suite.Encryption, Integrity: qm.suite.Integrity}
+	in, err := sa.keys.Phase2Keys(suite, keymat.ProtocolESP, qm.inSPI, qm.gqm, qm.ni, qm.nr)
+	if err != nil {
+		sa.e.log.Error("Quick Mode keys", "err", err)
+		return
+	}
+	out, err := sa.keys.Phase2Keys(suite, keymat.ProtocolESP, qm.peerSPI, qm.gqm, qm.ni, qm.nr)
+	if err != nil {
+		return
+	}
+	clear(qm.gqm)
+	if !local.IsValid() {
+		local = sa.peer.LocalTS
+	}
+	if !remote.IsValid() {
+		remote = sa.peer.RemoteTS
+	}
+	c := &ikev2.ChildSA{InboundSPI: qm.inSPI, OutboundSPI: qm.peerSPI, Encryption: qm.suite.Encryption, Integrity: qm.suite.Integrity,
+		Inbound: in, Outbound: out, Local: sa.local.Addr(), Remote: sa.remote.Addr(), LocalPort: sa.local.Port(), RemotePort: sa.remote.Port(),
+		UDPEncapsulation: sa.natT || qm.suite.UDP, LocalTS: []netip.Prefix{local}, RemoteTS: []netip.Prefix{remote}}
+	if err := sa.e.installer.InstallChild(sa.peer.VPN, c); err != nil {
+		sa.e.log.Error("IPsec SA install", "vpn", sa.peer.VPN, "err", err)
+		return
+	}
+	sa.children = append(sa.children, c)
+	sa.e.log.Info("IKEv1 IPsec SA up", "vpn", sa.peer.VPN, "in", spiHex(c.InboundSPI), "out", spiHex(c.OutboundSPI),
+		"encryption", qm.suite.Encryption.Display, "pfs", qm.suite.Group != nil, "udp", c.UDPEncapsulation)
+	kind := ikev2.ChildUp
+	if qm.rekeyOf != nil {
+		kind = ikev2.ChildRekeyed
+	}
+	sa.e.emit(kind, sa.peer, sa.remote.Addr(), spiHex(c.InboundSPI), "")
+	life := qm.suite.Lifetime
+	if life == 0 || sa.peer.Phase2Lifetime != 0 && sa.peer.Phase2Lifetime < life {
+		life = sa.peer.Phase2Lifetime
+	}
+	sa.childTimers(c, life, qm.initiator)
+	if old := qm.rekeyOf; old != nil {
+		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(time.Second, func() {
+			sa.e.mu.Lock()
+			defer sa.e.mu.Unlock()
+			if owner := sa.e.ownerOf(old); owner != nil {
+				owner.removeChild(old, true)
+			}
+		}))
+	}
+}
+
+// childTimers rekeys an IPsec SA at its soft lifetime (85-90 % of it on
+// the side that negotiated it, 92-97 % on the other, so the two seldom
+// rekey at once: IKEv1 has no rule for simultaneous rekeys) and removes it
+// at the hard one.
+func (sa *isakmpSA) childTimers(c *ikev2.ChildSA, life time.Duration, initiated bool) {
+	if life <= 0 {
+		return
+	}
+	lo := 0.85
+	if !initiated {
+		lo = 0.92
+	}
+	soft := time.Duration(float64(life) * (lo + 0.05*rand.Float64()))
+	e := sa.e
+	e.clock.AfterFunc(soft, func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if owner := e.ownerOf(c); owner != nil && owner.state == stateEstablished {
+			owner.startQuickMode(c)
+		}
+	})
+	e.clock.AfterFunc(life, func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if owner := e.ownerOf(c); owner != nil {
+			e.log.Warn("IKEv1 IPsec SA hard lifetime reached; removed", "vpn", owner.peer.VPN, "in", spiHex(c.InboundSPI))
+			owner.removeChild(c, true)
+		}
+	})
+}
+
+// ownerOf finds the ISAKMP SA an IPsec SA belongs to now (phase 1 rekeys
+// hand IPsec SAs over).
+func (e *Engine) ownerOf(c *ikev2.ChildSA) *isakmpSA {
+	for _, sa := range e.sas {
+		if sa.hasChild(c) {
+			return sa
+		}
+	}
+	return nil
+}
