@@ -163,33 +163,46 @@ func TestServicesCommitOneTerm(t *testing.T) {
 	}
 }
 
-// TestServicesIKEv1StaysDown: a term whose IKE policy is version 1 (the
-// seed's default) runs no negotiation until IKEv1 lands; the daemon says
-// why, the commit succeeds, and the other terms run.
-func TestServicesIKEv1StaysDown(t *testing.T) {
+// TestServicesIKEv1: a term whose IKE policy is version 1 (the seed's
+// default) negotiates with IKEv1 Main Mode and Quick Mode and carries
+// traffic; switching the policy to version 2 renegotiates it with IKEv2
+// and leaves the manual term alone.
+func TestServicesIKEv1(t *testing.T) {
 	cfg := strings.Replace(servicesConfig, "ike policy ikep version 2", "ike policy ikep version 1", 1)
 	ds, hosts := startPair(t, cfg)
 	waitSAs(t, ds[0], manName, 2)
-	if !cross(t, hosts, "sp-0-0-0.1", "198.18.1.2", "198.18.2.2") {
-		t.Fatal("the manual term's traffic does not cross")
+	waitSAs(t, ds[0], ikeName, 2)
+	if !cross(t, hosts, "sp-0-0-0.1", "198.19.1.2", "198.19.2.2") {
+		t.Fatal("the IKEv1 term's traffic does not cross")
 	}
+	// Both sides initiate (establish-tunnels immediately): one or two
+	// ISAKMP SAs, at least one up.
 	st := ds[0].Status()
-	if reason := st.Down[ikeName]; !strings.Contains(reason, "IKEv1 is not implemented yet; the tunnel stays down") {
-		t.Fatalf("down %v", st.Down)
+	upSAs := 0
+	for _, sa := range st.IKE {
+		if sa.State == "UP" && sa.Group == "DH-group-2" && sa.Encryption == "3des-cbc" {
+			upSAs++
+		}
 	}
-	if len(st.IKE) != 0 || spisOf(ds[0], ikeName) != "" {
-		t.Fatalf("an IKEv1 term has SAs: %+v", st)
+	if len(st.Down) != 0 || upSAs == 0 {
+		t.Fatalf("IKEv1 term (AS PIC defaults 3des/sha1/group2): down %v, IKE SAs %+v", st.Down, st.IKE)
 	}
-	// Switching the policy to version 2 brings it up.
+	manSPIs := spisOf(ds[0], manName)
 	for _, d := range ds {
 		edit(t, d.Store(), "set services ipsec-vpn ike policy ikep version 2")
 		if _, err := d.Store().Commit(store.CommitOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitSAs(t, ds[0], ikeName, 2)
-	if len(ds[0].Status().Down) != 0 {
-		t.Fatalf("still down: %v", ds[0].Status().Down)
+	deadline := time.Now().Add(10 * time.Second)
+	for !cross(t, hosts, "sp-0-0-0.1", "198.19.1.2", "198.19.2.2") {
+		if time.Now().After(deadline) {
+			t.Fatal("the term does not carry traffic after the switch to IKEv2")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := spisOf(ds[0], manName); got != manSPIs {
+		t.Fatalf("the manual term's SAs changed: %s, were %s", got, manSPIs)
 	}
 }
 

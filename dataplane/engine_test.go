@@ -370,3 +370,24 @@ func TestByteLimitFiresOnce(t *testing.T) {
 		t.Fatalf("soft fired %d times, hard %d, want once each", len(soft), len(hard))
 	}
 }
+
+func TestHostChatter(t *testing.T) {
+	a := netip.MustParseAddr
+	for _, tc := range []struct {
+		src, dst string
+		proto    byte
+		chatter  bool
+	}{
+		{"198.18.1.1", "224.0.0.5", 89, false}, // OSPF hello: starts on-traffic
+		{"198.18.1.1", "198.18.2.2", 1, false},
+		{"198.18.1.1", "224.0.0.22", header.IPProtoIGMP, true},
+		{"198.18.1.1", "224.0.0.251", 17, true},
+		{"fe80::1", "ff02::2", 58, true},
+		{"2001:db8::1", "ff02::16", 58, true},
+		{"2001:db8::1", "2001:db8::2", 58, false},
+	} {
+		if got := hostChatter(a(tc.src), a(tc.dst), tc.proto); got != tc.chatter {
+			t.Errorf("%s → %s proto %d: chatter %v", tc.src, tc.dst, tc.proto, got)
+		}
+	}
+}

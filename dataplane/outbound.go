@@ -116,7 +116,7 @@ func (t *Tunnel) encapsulate(buf []byte, out *sendBatch, frags *fragmentPool) {
 	e := t.engine
 	inner := buf[headroom:]
 	var src, dst netip.Addr
-	var nextHeader byte
+	var nextHeader, proto byte
 	switch {
 	case len(inner) > 0 && inner[0]>>4 == 4:
 		h, ok := header.ParseIPv4(inner)
@@ -124,7 +124,7 @@ func (t *Tunnel) encapsulate(buf []byte, out *sendBatch, frags *fragmentPool) {
 			e.Stats.BadHeaders.Add(1)
 			return
 		}
-		src, dst, nextHeader = h.Source(), h.Destination(), header.IPProtoIPv4
+		src, dst, nextHeader, proto = h.Source(), h.Destination(), header.IPProtoIPv4, h.Protocol()
 	case len(inner) > 0 && inner[0]>>4 == 6:
 		h, ok := header.ParseIPv6(inner)
 		if !ok {
@@ -139,9 +139,7 @@ func (t *Tunnel) encapsulate(buf []byte, out *sendBatch, frags *fragmentPool) {
 	sa := t.pick(src, dst)
 	if sa == nil {
 		e.Stats.NoOutboundSA.Add(1)
-		// The kernel's own link-local chatter on st0 (MLD reports, router
-		// solicitations) is no reason to bring a tunnel up.
-		if e.noSA != nil && !dst.IsMulticast() && !src.IsLinkLocalUnicast() {
+		if e.noSA != nil && !hostChatter(src, dst, proto) {
 			now := time.Now().UnixNano()
 			if last := t.lastNoSA.Load(); now-last > int64(time.Second) && t.lastNoSA.CompareAndSwap(last, now) {
 				e.noSA(t.name)
@@ -155,6 +153,29 @@ func (t *Tunnel) encapsulate(buf []byte, out *sendBatch, frags *fragmentPool) {
 	}
 	t.seal(sa, buf, nextHeader, out)
 }
+
+// hostChatter is what the kernel sends into a tunnel interface by itself
+// (IPv6 link-local traffic: MLD reports, router solicitations; IGMP;
+// mDNS, LLMNR, SSDP): no reason to bring a tunnel up. A routing protocol's
+// multicast is: on the AS PIC of seed 001 the first OSPF hello routed
+// into the inside interface starts the negotiation.
+func hostChatter(src, dst netip.Addr, proto byte) bool {
+	switch {
+	case src.IsLinkLocalUnicast() || dst.Is6() && dst.IsMulticast():
+		return true
+	case proto == header.IPProtoIGMP:
+		return true
+	case dst == mdns4 || dst == llmnr4 || dst == ssdp4:
+		return true
+	}
+	return false
+}
+
+var (
+	mdns4  = netip.AddrFrom4([4]byte{224, 0, 0, 251})
+	llmnr4 = netip.AddrFrom4([4]byte{224, 0, 0, 252})
+	ssdp4  = netip.AddrFrom4([4]byte{239, 255, 255, 250})
+)
 
 // tooBig applies the tunnel MTU: an IPv4 packet with DF clear is
 // fragmented before encryption (the seed's pre-fragmentation); anything

@@ -5,6 +5,7 @@ package header
 const (
 	IPProtoHopByHop uint8 = 0   // IPv6 Hop-by-Hop Options (RFC 8200 §4.3)
 	IPProtoICMP     uint8 = 1   // ICMP for IPv4 (RFC 792)
+	IPProtoIGMP     uint8 = 2   // IGMP (RFC 3376)
 	IPProtoIPv4     uint8 = 4   // IPv4 in IP (RFC 2003)
 	IPProtoTCP      uint8 = 6   // TCP (RFC 9293)
 	IPProtoUDP      uint8 = 17  // UDP (RFC 768)
