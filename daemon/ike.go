@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"time"
 
 	"ipsecgw/config/schema"
 	"ipsecgw/dataplane"
@@ -154,8 +155,10 @@ func (i *installer) ChildTraffic(c *ikev2.ChildSA) (in, out uint64) {
 	return in, out
 }
 
+// RemoveChild takes the outbound SA out at once and the inbound one a
+// moment later: after a rekey the peer may still be sending on the old SA
+// until it has handled the DELETE, and those packets are not lost.
 func (i *installer) RemoveChild(vpn string, c *ikev2.ChildSA) {
-	i.d.engine.RemoveInbound(c.InboundSPI)
 	i.mu.Lock()
 	o := i.outbound[c.OutboundSPI]
 	delete(i.outbound, c.OutboundSPI)
@@ -163,7 +166,13 @@ func (i *installer) RemoveChild(vpn string, c *ikev2.ChildSA) {
 	if o != nil {
 		i.d.engine.RemoveOutbound(o)
 	}
+	engine, spi := i.d.engine, c.InboundSPI
+	time.AfterFunc(inboundGrace, func() { engine.RemoveInbound(spi) })
 }
+
+// inboundGrace is how long an inbound SA outlives its removal (strongSwan
+// keeps rekeyed inbound SAs for the same reason, delete_rekeyed_delay).
+const inboundGrace = 200 * time.Millisecond
 
 // vpn finds a VPN of the configuration in effect by name: a [security
 // ipsec vpn] or a services tunnel.

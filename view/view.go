@@ -181,6 +181,12 @@ func failures(st daemon.Status, cfg *schema.Config, tunnelIDs map[string]uint32,
 		if f, ok := last[g.Name]; ok && !up[g.Name] {
 			it.Reason, it.ReasonCount, it.ReasonTime = f.LastError, count[g.Name], f.Ended
 		}
+		// The IKE SA is up and its Child SA was refused: the IKE SA says why.
+		for _, info := range st.IKE {
+			if info.Gateway == g.Name && info.State == "UP" && info.Children == 0 && info.LastError != "" {
+				it.Reason, it.ReasonCount = info.LastError, 0
+			}
+		}
 		if reason := st.Down[vpn.Name]; reason != "" {
 			// The daemon runs no negotiation for it (an IKE version
 			// without an engine).

@@ -1,6 +1,9 @@
 package ikev2
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+)
 
 // What the management plane asks of the engine: a peer configured away,
 // SAs cleared by an operator.
@@ -79,5 +82,37 @@ func (e *Engine) ChildBytesReached(c *ChildSA, hard bool) {
 			sa.startRekey(c)
 		}
 		return
+	}
+}
+
+// dedupe settles simultaneous initiations: when both sides of a kept-up
+// tunnel initiate at once, two IKE SAs (each with a Child SA) come up. Both
+// sides keep the one whose initiator SPI is lowest and the initiator of
+// each other one deletes it, so exactly one DELETE goes out per duplicate
+// and both sides end with the same IKE SA. (IKE SA rekeys replace their SA
+// by other means and are not duplicates.)
+func (e *Engine) dedupe(p *Peer) {
+	var up []*ikeSA
+	for spi, sa := range e.sas {
+		if sa.peer == p && spi == sa.localSPI() && sa.state == stateEstablished && sa.ikeRekey == nil && !sa.closing {
+			up = append(up, sa)
+		}
+	}
+	if len(up) < 2 {
+		return
+	}
+	keep := up[0]
+	for _, sa := range up[1:] {
+		if sa.spiI < keep.spiI {
+			keep = sa
+		}
+	}
+	for _, sa := range up {
+		if sa != keep && sa.initiator && sa.pending == nil {
+			e.log.Info("duplicate IKE SA from a simultaneous initiation; deleting ours", "gateway", p.Gateway,
+				"kept", fmt.Sprintf("%016x", keep.spiI), "deleted", fmt.Sprintf("%016x", sa.spiI))
+			sa.lastErr = "duplicate of a simultaneous initiation"
+			sa.sendDelete()
+		}
 	}
 }

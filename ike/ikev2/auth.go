@@ -75,15 +75,14 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 	sa.ikeTimers()
 	sa.e.log.Info("IKE SA up", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "role", "initiator")
 	if t, ok := errorNotify(ps); ok {
-		sa.lastErr = "Child SA refused: " + t.String()
-		sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "reason", t)
+		sa.childFailed("Child SA refused: " + t.String())
 		return
 	}
 	chosen, okSA := wire.Find[*wire.SA](ps)
 	tsi, okI := wire.Find[*wire.TSi](ps)
 	tsr, okR := wire.Find[*wire.TSr](ps)
 	if !okSA || !okI || !okR {
-		sa.lastErr = "IKE_AUTH response lacks SA or traffic selectors"
+		sa.childFailed("IKE_AUTH response lacks SA or traffic selectors")
 		return
 	}
 	sel, err := CheckESPChosen(sa.sentESP, chosen.Proposals, wire.IKE_AUTH)
@@ -92,11 +91,12 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 		err = CheckNarrowed(policy.Local, policy.Remote, tsi.Selectors, tsr.Selectors)
 	}
 	if err != nil {
-		sa.lastErr = err.Error()
-		sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "err", err)
+		sa.childFailed(err.Error())
 		return
 	}
-	sa.installChild(true, sel.Suite, sel.ESN, sa.childInSPI, sel.PeerSPI, tsi.Selectors, tsr.Selectors, nil, sa.ni, sa.nr)
+	if sa.installChild(true, sel.Suite, sel.ESN, sa.childInSPI, sel.PeerSPI, tsi.Selectors, tsr.Selectors, nil, sa.ni, sa.nr) {
+		sa.e.dedupe(sa.peer)
+	}
 }
 
 // handleAuthRequest is the responder's IKE_AUTH.
@@ -143,15 +143,13 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	}
 	sel, err := SelectESP(offered.Proposals, mine, wire.IKE_AUTH)
 	if err != nil {
-		sa.lastErr = err.Error()
-		sa.e.log.Warn("Child SA: no proposal chosen", "gateway", sa.peer.Gateway, "err", err)
+		sa.childFailed(err.Error())
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.NO_PROPOSAL_CHOSEN}))
 		return
 	}
 	nar, err := Narrow(tsi.Selectors, tsr.Selectors, sa.peer.Policy)
 	if err != nil {
-		sa.lastErr = err.Error()
-		sa.e.log.Warn("Child SA: traffic selectors unacceptable", "gateway", sa.peer.Gateway, "err", err)
+		sa.childFailed(err.Error())
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TS_UNACCEPTABLE}))
 		return
 	}
@@ -162,6 +160,7 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	chosen := sel.Proposal
 	out = append(out, &wire.SA{Proposals: []wire.Proposal{chosen}}, &wire.TSi{Selectors: nar.TSi}, &wire.TSr{Selectors: nar.TSr})
 	sa.answer(id, wire.IKE_AUTH, out)
+	sa.e.dedupe(sa.peer)
 }
 
 // installChild derives the Child SA keys (§2.17) and hands both directions
@@ -209,6 +208,28 @@ func (sa *ikeSA) installChild(weInitiated bool, suite keymat.ChildSuite, esn boo
 	sa.e.log.Info("Child SA up", "vpn", sa.peer.VPN, "in", spiHex(inSPI), "out", spiHex(outSPI),
 		"encryption", suite.Encryption.Display, "udp", c.UDPEncapsulation)
 	return true
+}
+
+// childFailed records why the Child SA of IKE_AUTH was not made: the IKE
+// SA stays up without it, the reason shows in the show commands and the
+// failure counts. A tunnel kept up (establish-tunnels immediately) tries
+// again: the IKE SA is deleted a moment later and negotiated anew.
+func (sa *ikeSA) childFailed(reason string) {
+	sa.lastErr = reason
+	sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "vpn", sa.peer.VPN, "reason", reason)
+	sa.emit(NegotiationFailed, sa.ikeSPIs(), reason)
+	if !sa.initiator || !sa.peer.Reinitiate {
+		return
+	}
+	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(reinitiateDelay, func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		if sa.state == stateEstablished && len(sa.children) == 0 && !sa.e.closed {
+			sa.sendDelete()
+			sa.closing = false // the delete is ours to retry, not a shutdown
+			sa.close()
+		}
+	}))
 }
 
 func cloneKeys(k keymat.DirectionKeys) keymat.DirectionKeys {

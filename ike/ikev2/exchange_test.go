@@ -279,3 +279,92 @@ func TestClosedEngineIgnoresPeers(t *testing.T) {
 	}
 	a.Close()
 }
+
+// TestChildRefusedInAuth: the IKE SA comes up but its Child SA is refused
+// (traffic selectors the responder does not accept). The failure is
+// reported as an event with its cause, kept as the IKE SA's last error,
+// and a kept-up tunnel tries again by negotiating the IKE SA anew.
+func TestChildRefusedInAuth(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	var mu sync.Mutex
+	var events []Event
+	a, ia, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", clock: clk,
+		extra: "set security ipsec vpn vpn1 traffic-selector t local-ip 198.18.1.0/24\n" +
+			"set security ipsec vpn vpn1 traffic-selector t remote-ip 198.18.2.0/24\n" +
+			"set security ipsec vpn vpn1 establish-tunnels immediately\n"}, p)
+	a.events = func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() }
+	_, _, _ = newSide(t, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", clock: clk,
+		extra: "set security ipsec vpn vpn1 traffic-selector t local-ip 203.0.113.0/24\n" +
+			"set security ipsec vpn vpn1 traffic-selector t remote-ip 198.51.100.0/24\n"}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	var info SAInfo
+	eventually(t, "the IKE SA", func() bool {
+		for _, s := range a.SAs() {
+			if s.State == "UP" && s.LastError != "" {
+				info = s
+				return true
+			}
+		}
+		return false
+	})
+	p.wg.Wait()
+	if n, _ := ia.counts(); n != 0 {
+		t.Fatalf("%d Child SAs installed with mismatched selectors", n)
+	}
+	for _, s := range a.SAs() {
+		if s.Children == 0 && s.LastError == "Child SA refused: TS_UNACCEPTABLE" {
+			goto reported
+		}
+	}
+	t.Fatalf("IKE SA's last error: %+v", a.SAs())
+reported:
+	mu.Lock()
+	found := false
+	for _, e := range events {
+		found = found || e.Kind == NegotiationFailed && e.Cause == CauseTSUnacceptable
+	}
+	mu.Unlock()
+	if !found {
+		t.Fatalf("no negotiation-failed event with cause %s: %+v", CauseTSUnacceptable, events)
+	}
+	// Kept up: the IKE SA is deleted and negotiated anew.
+	for i := 0; i < 10; i++ {
+		clk.Advance(reinitiateDelay)
+		p.wg.Wait()
+		time.Sleep(2 * time.Millisecond)
+	}
+	for _, s := range a.SAs() {
+		if s.InitiatorSPI == info.InitiatorSPI {
+			t.Fatalf("the IKE SA without a Child SA was kept: %+v", a.SAs())
+		}
+	}
+	a.Close()
+	p.wg.Wait()
+}
+
+// TestSimultaneousInitiation: both sides of a kept-up tunnel initiate at
+// once (their IKE_SA_INIT requests cross); both IKE SAs come up, then the
+// one with the higher initiator SPI is deleted by its initiator, leaving
+// the same single IKE SA and Child SA on both sides.
+func TestSimultaneousInitiation(t *testing.T) {
+	for range 4 {
+		p := &pipe{engines: map[netip.Addr]*Engine{}}
+		a, _, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm"}, p)
+		b, _, _ := newSide(t, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm"}, p)
+		p.mu.Lock()
+		p.hold = true
+		p.mu.Unlock()
+		a.Initiate(netip.MustParseAddr("192.0.2.2"))
+		b.Initiate(netip.MustParseAddr("192.0.2.1"))
+		p.release()
+		eventually(t, "one IKE SA each, the same", func() bool {
+			sa, sb := upSAs(a), upSAs(b)
+			return len(a.SAs()) == 1 && len(b.SAs()) == 1 && len(sa) == 1 && len(sb) == 1 &&
+				sa[0].InitiatorSPI == sb[0].InitiatorSPI && sa[0].Children == 1 && sb[0].Children == 1
+		})
+		a.Close()
+		b.Close()
+		p.wg.Wait()
+	}
+}
