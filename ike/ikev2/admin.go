@@ -86,33 +86,33 @@ func (e *Engine) ChildBytesReached(c *ChildSA, hard bool) {
 }
 
 // dedupe settles simultaneous initiations: when both sides of a kept-up
-// tunnel initiate at once, two IKE SAs (each with a Child SA) come up. Both
-// sides keep the one whose initiator SPI is lowest and the initiator of
-// each other one deletes it, so exactly one DELETE goes out per duplicate
-// and both sides end with the same IKE SA. (IKE SA rekeys replace their SA
-// by other means and are not duplicates.)
+// tunnel initiate at once, two IKE SAs (each with a Child SA) come up, one
+// we initiated and one the peer did. Both sides keep the one whose
+// initiator SPI is lower, and the initiator of the other deletes it, so
+// one DELETE goes out and both sides end with the same IKE SA. Several
+// SAs of one role are not duplicates (a load generator, or an IKE SA
+// rekey, which replaces its SA by other means).
 func (e *Engine) dedupe(p *Peer) {
-	var up []*ikeSA
+	var ours, theirs []*ikeSA
 	for spi, sa := range e.sas {
-		if sa.peer == p && spi == sa.localSPI() && sa.state == stateEstablished && sa.ikeRekey == nil && !sa.closing {
-			up = append(up, sa)
+		if sa.peer != p || spi != sa.localSPI() || sa.state != stateEstablished || sa.ikeRekey != nil || sa.closing {
+			continue
+		}
+		if sa.initiator {
+			ours = append(ours, sa)
+		} else {
+			theirs = append(theirs, sa)
 		}
 	}
-	if len(up) < 2 {
-		return
-	}
-	keep := up[0]
-	for _, sa := range up[1:] {
-		if sa.spiI < keep.spiI {
-			keep = sa
-		}
-	}
-	for _, sa := range up {
-		if sa != keep && sa.initiator && sa.pending == nil {
-			e.log.Info("duplicate IKE SA from a simultaneous initiation; deleting ours", "gateway", p.Gateway,
-				"kept", fmt.Sprintf("%016x", keep.spiI), "deleted", fmt.Sprintf("%016x", sa.spiI))
-			sa.lastErr = "duplicate of a simultaneous initiation"
-			sa.sendDelete()
+	for _, mine := range ours {
+		for _, other := range theirs {
+			if other.spiI < mine.spiI && mine.pending == nil {
+				e.log.Info("duplicate IKE SA from a simultaneous initiation; deleting ours", "gateway", p.Gateway,
+					"kept", fmt.Sprintf("%016x", other.spiI), "deleted", fmt.Sprintf("%016x", mine.spiI))
+				mine.lastErr = "duplicate of a simultaneous initiation"
+				mine.sendDelete()
+				break
+			}
 		}
 	}
 }
