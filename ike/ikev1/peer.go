@@ -37,8 +37,10 @@ type Peer struct {
 	DPDThreshold int
 	// Reinitiate keeps the tunnel up (establish-tunnels immediately).
 	Reinitiate bool
-	// Phase2Lifetime is the IPsec proposal's lifetime-seconds.
-	Phase2Lifetime time.Duration
+	// Phase2Lifetime and Phase2LifeKilobytes are the IPsec proposal's
+	// lifetime-seconds and lifetime-kilobytes (0: none).
+	Phase2Lifetime      time.Duration
+	Phase2LifeKilobytes uint64
 }
 
 // Phase1Proposal is one phase 1 transform: cipher, hash, group, lifetime,
@@ -114,10 +116,10 @@ func (p *Peer) setPolicies(ike *schema.IKEPolicy, ipsec *schema.IPsecPolicy) err
 		return fmt.Errorf("no IPsec proposals")
 	}
 	p.ESPProposals, p.PFSGroup = ipsec.Proposals, ipsec.PFSGroup
-	p.Phase2Lifetime = ipsec.Proposals[0].Lifetime
+	p.Phase2Lifetime, p.Phase2LifeKilobytes = ipsec.Proposals[0].Lifetime, ipsec.Proposals[0].LifetimeKilobytes
 	// Checked now, with a stand-in SPI, so a bad proposal fails at
 	// configuration time rather than in an exchange.
-	if _, err := espOffer(p.ESPProposals, p.PFSGroup, 1, false, p.Phase2Lifetime); err != nil {
+	if _, err := espOffer(p.ESPProposals, p.PFSGroup, 1, false, p.Phase2Lifetime, p.Phase2LifeKilobytes); err != nil {
 		return err
 	}
 	return nil

@@ -51,10 +51,28 @@ func phase1Of(t v1.Transform) (Phase1Proposal, error) {
 			u(v1.IKEEncryptionAlgorithm), u(v1.IKEKeyLength), u(v1.IKEHashAlgorithm), u(v1.IKEGroupDescription))
 	}
 	pp := Phase1Proposal{Encryption: enc, Hash: hash, Group: group}
-	if u(v1.IKELifeType) == v1.LifeSeconds {
-		pp.Lifetime = time.Duration(u(v1.IKELifeDuration)) * time.Second
-	}
+	pp.Lifetime, _ = lifetimes(t.Attributes, v1.IKELifeType, v1.IKELifeDuration)
 	return pp, nil
+}
+
+// lifetimes reads a transform's lifetimes. Each Life Duration belongs to
+// the Life Type before it (RFC 2407 §4.5), and a transform may carry one of
+// each type, in either order: a duration is not simply "the" duration.
+func lifetimes(attrs []v1.Attribute, typ, dur v1.AttributeType) (secs time.Duration, kb uint64) {
+	var current uint64
+	for _, a := range attrs {
+		v, ok := a.Uint()
+		switch {
+		case !ok:
+		case a.Type == typ:
+			current = v
+		case a.Type == dur && current == v1.LifeSeconds:
+			secs = time.Duration(v) * time.Second
+		case a.Type == dur && current == v1.LifeKilobytes:
+			kb = v
+		}
+	}
+	return secs, kb
 }
 
 // byIKEv1 finds the row of an IKEv1 attribute value (and key length).
@@ -125,16 +143,18 @@ func shorter(a, b time.Duration) time.Duration {
 }
 
 // espSuite is a phase 2 choice: the cipher, the integrity algorithm (nil
-// with an AEAD), the PFS group (nil without), the lifetime, UDP
-// encapsulation.
+// with an AEAD), the PFS group (nil without), the lifetimes (zero: none
+// said), UDP encapsulation.
 type espSuite struct {
 	Encryption, Integrity, Group *transform.Transform
 	Lifetime                     time.Duration
+	LifeKilobytes                uint64
 	UDP                          bool
 }
 
-// espOffer is our Quick Mode SA payload, spi our inbound SPI.
-func espOffer(props []*schema.IPsecProposal, pfs string, spi uint32, udp bool, life time.Duration) (*v1.SA, error) {
+// espOffer is our Quick Mode SA payload, spi our inbound SPI; life and
+// lifeKB are the lifetimes of a proposal that sets none.
+func espOffer(props []*schema.IPsecProposal, pfs string, spi uint32, udp bool, life time.Duration, lifeKB uint64) (*v1.SA, error) {
 	p := v1.Proposal{Number: 1, Protocol: v1.ProtocolESP, SPI: binary.BigEndian.AppendUint32(nil, spi)}
 	var group *transform.Transform
 	if pfs != "" {
@@ -154,6 +174,13 @@ func espOffer(props []*schema.IPsecProposal, pfs string, spi uint32, udp bool, l
 			l = life
 		}
 		attrs = append(attrs, v1.Variable(v1.IPsecLifeDuration, uint64(l/time.Second)))
+		kb := prop.LifetimeKilobytes
+		if kb == 0 {
+			kb = lifeKB
+		}
+		if kb > 0 {
+			attrs = append(attrs, v1.Basic(v1.IPsecLifeType, v1.LifeKilobytes), v1.Variable(v1.IPsecLifeDuration, kb))
+		}
 		if group != nil {
 			attrs = append(attrs, v1.Basic(v1.IPsecGroupDescription, group.IKEv1))
 		}
@@ -207,9 +234,7 @@ func espOf(t v1.Transform) (espSuite, error) {
 	default:
 		return s, fmt.Errorf("encapsulation mode %d (tunnel mode only)", u(v1.IPsecEncapsulationMode))
 	}
-	if u(v1.IPsecLifeType) == v1.LifeSeconds || u(v1.IPsecLifeType) == 0 {
-		s.Lifetime = time.Duration(u(v1.IPsecLifeDuration)) * time.Second
-	}
+	s.Lifetime, s.LifeKilobytes = lifetimes(t.Attributes, v1.IPsecLifeType, v1.IPsecLifeDuration)
 	return s, nil
 }
 

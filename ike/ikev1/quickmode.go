@@ -70,7 +70,7 @@ func (sa *isakmpSA) startQuickMode(rekeyOf *ikev2.ChildSA) {
 		return
 	}
 	qm := &quickMode{msgID: id, initiator: true, inSPI: inSPI, rekeyOf: rekeyOf, iv: sa.cipher.phase2IV(sa.iv, id)}
-	if qm.offer, err = espOffer(p.ESPProposals, p.PFSGroup, inSPI, sa.natT, p.Phase2Lifetime); err != nil {
+	if qm.offer, err = espOffer(p.ESPProposals, p.PFSGroup, inSPI, sa.natT, p.Phase2Lifetime, p.Phase2LifeKilobytes); err != nil {
 		sa.e.log.Error("Quick Mode offer", "err", err)
 		return
 	}
@@ -258,7 +258,7 @@ func (sa *isakmpSA) respondQuickMode(id uint32, c *v1.Chain, next, received []by
 		}
 	}
 	qm := &quickMode{msgID: id, iv: next, ni: append([]byte(nil), ni.Data...)}
-	ours, err := espOffer(p.ESPProposals, p.PFSGroup, 1, sa.natT, p.Phase2Lifetime)
+	ours, err := espOffer(p.ESPProposals, p.PFSGroup, 1, sa.natT, p.Phase2Lifetime, p.Phase2LifeKilobytes)
 	if err != nil {
 		return
 	}
@@ -393,6 +393,7 @@ func (sa *isakmpSA) installQuickMode(qm *quickMode, local, remote netip.Prefix) 
 	c := &ikev2.ChildSA{InboundSPI: qm.inSPI, OutboundSPI: qm.peerSPI, Encryption: qm.suite.Encryption, Integrity: qm.suite.Integrity,
 		Inbound: in, Outbound: out, Local: sa.local.Addr(), Remote: sa.remote.Addr(), LocalPort: sa.local.Port(), RemotePort: sa.remote.Port(),
 		UDPEncapsulation: sa.natT || qm.suite.UDP, LocalTS: []netip.Prefix{local}, RemoteTS: []netip.Prefix{remote}}
+	c.SoftBytes, c.HardBytes = byteLifetimes(qm.suite.LifeKilobytes, sa.peer.Phase2LifeKilobytes, qm.initiator)
 	if err := sa.e.installer.InstallChild(sa.peer.VPN, c); err != nil {
 		sa.e.log.Error("IPsec SA install", "vpn", sa.peer.VPN, "err", err)
 		return
@@ -419,6 +420,26 @@ func (sa *isakmpSA) installQuickMode(qm *quickMode, local, remote netip.Prefix) 
 			}
 		}))
 	}
+}
+
+// byteLifetimes are an IPsec SA's soft and hard lifetimes in bytes: the
+// shorter of the negotiated and the configured lifetime-kilobytes (0:
+// none), soft at the same fractions as childTimers', for the same reason.
+// The data plane reports them back through Engine.ChildBytesReached.
+func byteLifetimes(negotiatedKB, configuredKB uint64, initiated bool) (soft, hard uint64) {
+	kb := negotiatedKB
+	if kb == 0 || configuredKB != 0 && configuredKB < kb {
+		kb = configuredKB
+	}
+	if kb == 0 {
+		return 0, 0
+	}
+	lo := 0.85
+	if !initiated {
+		lo = 0.92
+	}
+	hard = kb * 1024
+	return uint64(float64(hard) * (lo + 0.05*rand.Float64())), hard
 }
 
 // childTimers rekeys an IPsec SA at its soft lifetime (85-90 % of it on

@@ -1,0 +1,117 @@
+package ikev1
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"ipsecgw/config/schema"
+	v1 "ipsecgw/ike/wire/v1"
+)
+
+// TestLifetimesByType: each Life Duration belongs to the Life Type before
+// it, in whichever order a peer sends the two (RFC 2407 §4.5). Reading
+// "the first duration" took a kilobytes lifetime sent first for seconds.
+func TestLifetimesByType(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		attrs []v1.Attribute
+		secs  time.Duration
+		kb    uint64
+	}{
+		{"seconds only", []v1.Attribute{v1.Basic(v1.IPsecLifeType, v1.LifeSeconds), v1.Variable(v1.IPsecLifeDuration, 3600)}, time.Hour, 0},
+		{"seconds then kilobytes", []v1.Attribute{
+			v1.Basic(v1.IPsecLifeType, v1.LifeSeconds), v1.Variable(v1.IPsecLifeDuration, 3600),
+			v1.Basic(v1.IPsecLifeType, v1.LifeKilobytes), v1.Variable(v1.IPsecLifeDuration, 4608000)}, time.Hour, 4608000},
+		{"kilobytes then seconds", []v1.Attribute{
+			v1.Basic(v1.IPsecLifeType, v1.LifeKilobytes), v1.Variable(v1.IPsecLifeDuration, 3072),
+			v1.Basic(v1.IPsecEncapsulationMode, v1.EncapTunnel),
+			v1.Basic(v1.IPsecLifeType, v1.LifeSeconds), v1.Variable(v1.IPsecLifeDuration, 28800)}, 8 * time.Hour, 3072},
+		{"kilobytes only", []v1.Attribute{v1.Basic(v1.IPsecLifeType, v1.LifeKilobytes), v1.Variable(v1.IPsecLifeDuration, 100000)}, 0, 100000},
+		{"a duration with no type", []v1.Attribute{v1.Variable(v1.IPsecLifeDuration, 60)}, 0, 0},
+		{"none", nil, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			secs, kb := lifetimes(tc.attrs, v1.IPsecLifeType, v1.IPsecLifeDuration)
+			if secs != tc.secs || kb != tc.kb {
+				t.Fatalf("lifetimes = %v, %d KB; want %v, %d KB", secs, kb, tc.secs, tc.kb)
+			}
+		})
+	}
+}
+
+// TestESPOfferLifeKilobytes: lifetime-kilobytes is offered as a second
+// Life Type/Life Duration pair after the seconds, and read back as such.
+func TestESPOfferLifeKilobytes(t *testing.T) {
+	props := []*schema.IPsecProposal{{Name: "p", EncryptionAlgorithm: "aes-256-cbc", AuthenticationAlgorithm: "hmac-sha-256-128",
+		Lifetime: 3600 * time.Second, LifetimeKilobytes: 3072}}
+	sa, err := espOffer(props, "", 0x1234, true, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := espOf(sa.Proposals[0].Transforms[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Lifetime != time.Hour || s.LifeKilobytes != 3072 || !s.UDP {
+		t.Fatalf("offered %+v", s)
+	}
+	props[0].LifetimeKilobytes = 0
+	sa, _ = espOffer(props, "", 0x1234, false, 0, 0)
+	if s, _ := espOf(sa.Proposals[0].Transforms[0]); s.LifeKilobytes != 0 {
+		t.Fatalf("offered %d KB without lifetime-kilobytes", s.LifeKilobytes)
+	}
+	for _, a := range sa.Proposals[0].Transforms[0].Attributes {
+		if v, _ := a.Uint(); a.Type == v1.IPsecLifeType && v == v1.LifeKilobytes {
+			t.Fatal("a kilobytes Life Type without lifetime-kilobytes")
+		}
+	}
+}
+
+// TestByteLifetimes: the shorter lifetime in bytes applies; the soft one
+// comes at 85-90 % on the side that negotiated the SA, 92-97 % on the
+// other.
+func TestByteLifetimes(t *testing.T) {
+	if s, h := byteLifetimes(0, 0, true); s != 0 || h != 0 {
+		t.Fatalf("no lifetime: %d, %d", s, h)
+	}
+	for _, tc := range []struct {
+		negotiated, configured uint64
+		initiated              bool
+		lo, hi                 float64
+	}{
+		{3072, 0, true, 0.85, 0.90},
+		{0, 3072, false, 0.92, 0.97},
+		{4096, 3072, true, 0.85, 0.90},
+		{3072, 4096, false, 0.92, 0.97},
+	} {
+		for range 20 {
+			soft, hard := byteLifetimes(tc.negotiated, tc.configured, tc.initiated)
+			if hard != 3072*1024 || float64(soft) < tc.lo*float64(hard) || float64(soft) > tc.hi*float64(hard) {
+				t.Fatalf("%+v: soft %d, hard %d", tc, soft, hard)
+			}
+		}
+	}
+}
+
+// TestQuickModeByteLifetime: with lifetime-kilobytes on one side, both
+// install the pair with that lifetime in bytes (the initiator offered it,
+// the responder took it from the offer), and a soft limit reported by the
+// data plane makes the side that reached it rekey.
+func TestQuickModeByteLifetime(t *testing.T) {
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	kb := "set security ipsec proposal ip1 lifetime-kilobytes 3072\n"
+	a, ia := newSide(t, side{1, 2, "group14", "sha1", "aes-128-cbc", "k", "aes-128-cbc", "hmac-sha1-96", kb, nil}, p)
+	b, ib := newSide(t, side{2, 1, "group14", "sha1", "aes-128-cbc", "k", "aes-128-cbc", "hmac-sha1-96", "", nil}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	eventually(t, "up", func() bool { return up(a) && up(b) })
+	ca, cb := ia.get()[0], ib.get()[0]
+	if ca.HardBytes != 3072*1024 || cb.HardBytes != 3072*1024 || ca.SoftBytes == 0 || cb.SoftBytes == 0 {
+		t.Fatalf("byte lifetimes: initiator %d/%d, responder %d/%d", ca.SoftBytes, ca.HardBytes, cb.SoftBytes, cb.HardBytes)
+	}
+	b.ChildBytesReached(cb, false)
+	eventually(t, "the rekeyed pair", func() bool { n, _ := ia.counts(); m, _ := ib.counts(); return n == 2 && m == 2 })
+	a.Close()
+	b.Close()
+	p.wg.Wait()
+}

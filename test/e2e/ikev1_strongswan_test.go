@@ -1,0 +1,305 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"ipsecgw/test/netns"
+	"ipsecgw/test/strongswan"
+)
+
+// IKEv1 against strongSwan: ipsecgw on gw1 (gateway version v1-only,
+// Main Mode with a pre-shared key), charon on gw2 (connection version 1,
+// userspace ESP in UDP 4500), as the IKEv2 interop tests run them.
+// strongSwan's kernel-libipsec can only send ESP in UDP, so charon fakes a
+// NAT in its NAT-D payloads; ipsecgw must float IKE to port 4500 and
+// negotiate UDP-encapsulated tunnel mode (RFC 3947 encapsulation mode 3).
+
+// v1Suite is one IKEv1 negotiation in ipsecgw's keywords and strongSwan's
+// proposals.
+type v1Suite struct {
+	ikeEnc, ikeAuth, group string // ipsecgw's IKE proposal
+	espEnc, espAuth        string // ipsecgw's IPsec proposal
+	pfs                    string // perfect-forward-secrecy keys; "" for none
+	ssIKE, ssESP           string // strongSwan's proposals (ESP with the group for PFS)
+}
+
+var (
+	v1Legacy = v1Suite{"3des-cbc", "sha1", "group2", "3des-cbc", "hmac-sha1-96", "", "3des-sha1-modp1024", "3des-sha1"}
+	v1Modern = v1Suite{"aes-256-cbc", "sha-256", "group14", "aes-256-cbc", "hmac-sha-256-128", "group14",
+		"aes256-sha256-modp2048", "aes256-sha256-modp2048"}
+)
+
+// ikev1Config is gw1's IKEv1 VPN to gw2 with suite s; initiates picks
+// establish-tunnels immediately over responder-only.
+func ikev1Config(s v1Suite, psk string, initiates bool) string {
+	cfg := ikeConfigAuth(0, s.ikeEnc, s.ikeAuth, s.group, s.espEnc, s.espAuth, psk)
+	cfg = strings.Replace(cfg, "version v2-only", "version v1-only", 1)
+	if !initiates {
+		cfg = strings.Replace(cfg, "establish-tunnels immediately", "establish-tunnels responder-only", 1)
+	}
+	if s.pfs != "" {
+		cfg += "set security ipsec policy ipsec_policy perfect-forward-secrecy keys " + s.pfs + "\n"
+	}
+	return cfg
+}
+
+// ikev1Peer is strongSwan's side of ikev1Config: connection "gw", child
+// "net", IKE version 1.
+func ikev1Peer(s v1Suite, psk, start string) strongswan.Connection {
+	return strongswan.Connection{Name: "gw", Version: 1, LocalAddrs: "192.0.2.2", RemoteAddrs: "192.0.2.1", PSK: psk,
+		Proposals: []string{s.ssIKE},
+		Children: []strongswan.Child{{Name: "net", LocalTS: []string{"198.18.2.0/24"}, RemoteTS: []string{"198.18.1.0/24"},
+			ESPProposals: []string{s.ssESP}, StartAction: start}}}
+}
+
+// TestIKEv1WithStrongSwan: Main Mode and Quick Mode between ipsecgw and
+// strongSwan, each side initiating, with 3DES/SHA-1/MODP-1024 and
+// AES-256/SHA-256/MODP-2048 for phase 1, 3DES/SHA-1 and AES-256/SHA-256
+// for ESP, with and without PFS. Ping and TCP cross both ways, ESP goes in
+// UDP on both sides, and the packet counters of a quiet phase agree.
+func TestIKEv1WithStrongSwan(t *testing.T) {
+	netns.RequireRoot(t)
+	strongswan.Require(t)
+	legacyPFS := v1Legacy
+	legacyPFS.pfs, legacyPFS.ssESP = "group2", "3des-sha1-modp1024"
+	modernNoPFS := v1Modern
+	modernNoPFS.pfs, modernNoPFS.ssESP = "", "aes256-sha256"
+	for _, tc := range []struct {
+		name             string
+		suite            v1Suite
+		ipsecgwInitiates bool
+	}{
+		{"ipsecgw-initiates-3des-sha1-modp1024-esp-3des-sha1", v1Legacy, true},
+		{"strongswan-initiates-3des-sha1-modp1024-esp-3des-sha1-pfs-modp1024", legacyPFS, false},
+		{"ipsecgw-initiates-aes256-sha256-modp2048-esp-aes256-sha256-pfs-modp2048", v1Modern, true},
+		{"strongswan-initiates-aes256-sha256-modp2048-esp-aes256-sha256", modernNoPFS, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tp := newStrongSwanTopology(t)
+			start := "none"
+			if !tc.ipsecgwInitiates {
+				start = "start"
+			}
+			tp.startOne(0, ikev1Config(tc.suite, "test123", tc.ipsecgwInitiates))
+			charon := strongswan.Start(t, tp.net, "gw2", strongswan.Config{Connections: []strongswan.Connection{
+				ikev1Peer(tc.suite, "test123", start)}})
+			tp.waitTunnelWithin("h1", "198.18.2.2", 15*time.Second)
+			tp.ping("h1", "198.18.2.2", 0)
+			tp.ping("h2", "198.18.1.2", 0)
+			tp.tcp("h1", "h2", "198.18.2.2")
+			tp.compareWithCharon(charon)
+			st := tp.status(tp.gws[0])
+			if len(st.IKE) != 1 || st.IKE[0].State != "UP" || st.IKE[0].Initiator != tc.ipsecgwInitiates {
+				t.Errorf("gw1's IKE SAs: %+v", st.IKE)
+			}
+			ike, child, _ := strongswan.FindChild(mustListSAs(t, charon), "net")
+			if ike.Version != 1 || !child.Encap || (tc.suite.pfs != "") != (child.DHGroup != "") {
+				t.Errorf("strongSwan's SAs: IKE %+v, child %+v", ike, child)
+			}
+			if log := tp.logOf(tp.gws[0]); !strings.Contains(log, "udp=true") || !strings.Contains(log, "nat-t=true") {
+				t.Errorf("gw1 did not float to 4500 with UDP-encapsulated SAs:\n%s", log)
+			}
+		})
+	}
+}
+
+// compareWithCharon checks a quiet phase of pings: what ipsecgw's outbound
+// SA encrypts strongSwan's inbound one decrypts and the other way round,
+// nothing was received that was not sent, and no error counter moved.
+// (Under TCP load strongSwan's userspace ESP drops some of what arrives.)
+func (tp *topology) compareWithCharon(charon *strongswan.Charon) {
+	t := tp.t
+	t.Helper()
+	time.Sleep(500 * time.Millisecond)
+	ss0, st0 := installedChild(t, charon), tp.status(tp.gws[0])
+	tp.ping("h1", "198.18.2.2", 0)
+	tp.ping("h2", "198.18.1.2", 0)
+	time.Sleep(300 * time.Millisecond)
+	ss1, st := installedChild(t, charon), tp.status(tp.gws[0])
+	if ss1.UniqueID != ss0.UniqueID {
+		t.Fatalf("strongSwan's CHILD SA changed in the quiet phase: %+v, then %+v", ss0, ss1)
+	}
+	out0, in0 := findSA(st0, "outbound"), findSA(st0, "inbound")
+	out, in := findSA(st, "outbound"), findSA(st, "inbound")
+	if out.SPI != fmt.Sprintf("%#08x", ss1.SPIIn) || in.SPI != fmt.Sprintf("%#08x", ss1.SPIOut) {
+		t.Fatalf("gw1 holds %+v, want strongSwan's pair (in %#08x, out %#08x)", st.SAs, ss1.SPIOut, ss1.SPIIn)
+	}
+	sent, got := out.Counters.EncryptedPackets-out0.Counters.EncryptedPackets, ss1.PacketsIn-ss0.PacketsIn
+	back, recv := ss1.PacketsOut-ss0.PacketsOut, in.Counters.DecryptedPackets-in0.Counters.DecryptedPackets
+	t.Logf("quiet phase: ipsecgw sent %d, strongSwan got %d; strongSwan sent %d, ipsecgw got %d", sent, got, back, recv)
+	if sent < 6 || sent != got || back < 6 || back != recv {
+		t.Errorf("counters disagree in the quiet phase: ipsecgw sent %d, strongSwan got %d; strongSwan sent %d, ipsecgw got %d",
+			sent, got, back, recv)
+	}
+	if ss1.PacketsIn > out.Counters.EncryptedPackets || in.Counters.DecryptedPackets > ss1.PacketsOut {
+		t.Errorf("more received than sent: strongSwan in %d of ipsecgw's %d; ipsecgw in %d of strongSwan's %d",
+			ss1.PacketsIn, out.Counters.EncryptedPackets, in.Counters.DecryptedPackets, ss1.PacketsOut)
+	}
+	if g := st.Global; g.AuthFailures+g.ReplayErrors+g.DecryptFailures+g.BadHeaders+g.BadTrailers+g.WrongEncapsulation+g.SendErrors != 0 {
+		t.Errorf("gw1's error counters moved: %+v", g)
+	}
+}
+
+// TestIKEv1RekeyWithStrongSwan: phase 2 and phase 1 rekeys while pings
+// run both ways, none lost:
+//
+//   - by strongSwan: Quick Mode every 3 s and a new Main Mode (IKEv1 has no
+//     in-place rekey: strongSwan reauthenticates) every 7 s, with the tunnel
+//     initiated by either side;
+//   - by ipsecgw: lifetime-kilobytes makes it start a new Quick Mode every
+//     few megabytes of a rate-limited TCP stream.
+//
+// strongSwan runs with delete_rekeyed = yes, so it deletes a rekeyed SA at
+// once (its default keeps it until its hard lifetime); ipsecgw deletes the
+// SAs it replaced itself. Afterwards ipsecgw holds one ISAKMP SA and one SA
+// pair, strongSwan's, whose counters agree with strongSwan's.
+func TestIKEv1RekeyWithStrongSwan(t *testing.T) {
+	netns.RequireRoot(t)
+	strongswan.Require(t)
+	const run = 12 // seconds of pings
+	for _, tc := range []struct {
+		name             string
+		ipsecgwInitiates bool
+		ipsecgwRekeys    bool
+	}{
+		{"strongswan-initiates-strongswan-rekeys", false, false},
+		{"ipsecgw-initiates-strongswan-rekeys", true, false},
+		{"ipsecgw-initiates-ipsecgw-rekeys", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tp := newStrongSwanTopology(t)
+			cfg := ikev1Config(v1Modern, "test123", tc.ipsecgwInitiates)
+			start := "none"
+			if !tc.ipsecgwInitiates {
+				start = "start"
+			}
+			conn := ikev1Peer(v1Modern, "test123", start)
+			if tc.ipsecgwRekeys {
+				// 8 Mbit/s against 3 MiB: a soft lifetime about every 3 s.
+				cfg += "set security ipsec proposal ipsec_prop lifetime-kilobytes 3072\n"
+			} else {
+				conn.RekeyTime, conn.Extra = 7*time.Second, []string{"rand_time = 0", "over_time = 30"}
+				conn.Children[0].RekeyTime = 3 * time.Second
+				conn.Children[0].Extra = []string{"rand_time = 0", "life_time = 60"}
+			}
+			tp.startOne(0, cfg)
+			gw1 := tp.gws[0]
+			charon := strongswan.Start(t, tp.net, "gw2", strongswan.Config{Connections: []strongswan.Connection{conn},
+				Charon: []string{"delete_rekeyed = yes"}})
+			tp.waitTunnelWithin("h1", "198.18.2.2", 15*time.Second)
+			first := installedChild(t, charon)
+			firstIKE, _, _ := strongswan.FindChild(mustListSAs(t, charon), "net")
+
+			count := fmt.Sprint(run * 5)
+			ping12 := tp.startIn("h1", "ping", "-c", count, "-i", "0.2", "-W", "2", "198.18.2.2")
+			ping21 := tp.startIn("h2", "ping", "-c", count, "-i", "0.2", "-W", "2", "198.18.1.2")
+			if tc.ipsecgwRekeys {
+				srv := tp.startIn("h2", "iperf3", "-s", "-1", "-p", "5201")
+				for i := 0; ; i++ {
+					if out, _ := tp.net.Try("h2", "ss", "-Hltn", "sport = :5201"); strings.Contains(out, "5201") {
+						break
+					}
+					if i == 50 {
+						t.Fatal("iperf3 server does not listen after 5 s")
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				out, err := tp.net.Try("h1", "iperf3", "-c", "198.18.2.2", "-p", "5201", "-t", fmt.Sprint(run-2), "-b", "8M",
+					"-J", "--connect-timeout", "2000")
+				if err != nil {
+					t.Errorf("iperf3 across the rekeys: %v\n%s", err, out)
+				} else {
+					checkIperf(t, out)
+				}
+				srv.wait(5 * time.Second)
+			}
+			for _, p := range []struct {
+				name string
+				b    *background
+			}{{"h1 → h2", ping12}, {"h2 → h1", ping21}} {
+				out, err := p.b.wait((run + 5) * time.Second)
+				if err != nil || !strings.Contains(out, " 0% packet loss") {
+					t.Errorf("ping %s across the rekeys lost packets: %v\n%s\ngw1:\n%s", p.name, err, out, tp.logOf(gw1))
+				} else {
+					t.Logf("ping %s: %s", p.name, pingSummary(out))
+				}
+			}
+
+			log := tp.logOf(gw1)
+			quickModes := strings.Count(log, "IKEv1 IPsec SA up")
+			ownRekeys := strings.Count(log, "rekey=true")
+			mainModes := strings.Count(log, "IKEv1 SA up")
+			t.Logf("gw1: %d Quick Modes (%d started by itself to rekey), %d Main Modes", quickModes, ownRekeys, mainModes)
+			if tc.ipsecgwRekeys {
+				if ownRekeys < 2 {
+					t.Errorf("gw1 started %d rekeys, want 2 or more:\n%s", ownRekeys, log)
+				}
+			} else if quickModes < 4 || mainModes < 2 {
+				t.Errorf("want 4 or more Quick Modes and 2 or more Main Modes, gw1 saw %d and %d:\n%s", quickModes, mainModes, log)
+			}
+
+			// Afterwards: one ISAKMP SA, one SA pair, strongSwan's. Its
+			// rekey_time goes on, so the quiet phase is retried should a
+			// rekey fall inside it.
+			for attempt := 1; ; attempt++ {
+				time.Sleep(500 * time.Millisecond)
+				ss0, st0 := installedChild(t, charon), tp.status(gw1)
+				tp.ping("h1", "198.18.2.2", 0)
+				tp.ping("h2", "198.18.1.2", 0)
+				time.Sleep(300 * time.Millisecond)
+				ss1, st := installedChild(t, charon), tp.status(gw1)
+				out0, out1 := findSA(st0, "outbound"), findSA(st, "outbound")
+				if ss1.UniqueID != ss0.UniqueID || out0.SPI != out1.SPI || len(st.SAs) != 2 || len(st0.SAs) != 2 {
+					if attempt == 5 {
+						t.Fatalf("no quiet phase in %d attempts: gw1 holds %+v", attempt, st.SAs)
+					}
+					continue
+				}
+				if ss1.SPIIn == first.SPIIn {
+					t.Errorf("the SA pair was not rekeyed: first %+v, last %+v", first, ss1)
+				}
+				up := 0
+				for _, ike := range st.IKE {
+					if ike.State == "UP" {
+						up++
+					}
+				}
+				if up != 1 {
+					t.Errorf("gw1 holds IKE SAs %+v, want one up", st.IKE)
+				}
+				if ike, _, _ := strongswan.FindChild(mustListSAs(t, charon), "net"); !tc.ipsecgwRekeys && ike.UniqueID == firstIKE.UniqueID {
+					t.Errorf("strongSwan's IKE SA was not renewed: %+v", ike)
+				}
+				in0, in1 := findSA(st0, "inbound"), findSA(st, "inbound")
+				if out1.SPI != fmt.Sprintf("%#08x", ss1.SPIIn) || in1.SPI != fmt.Sprintf("%#08x", ss1.SPIOut) {
+					t.Fatalf("gw1 holds %+v, want strongSwan's pair (in %#08x, out %#08x)", st.SAs, ss1.SPIOut, ss1.SPIIn)
+				}
+				sent, got := out1.Counters.EncryptedPackets-out0.Counters.EncryptedPackets, ss1.PacketsIn-ss0.PacketsIn
+				back, recv := ss1.PacketsOut-ss0.PacketsOut, in1.Counters.DecryptedPackets-in0.Counters.DecryptedPackets
+				t.Logf("quiet phase on CHILD SA %d: ipsecgw sent %d, strongSwan got %d; strongSwan sent %d, ipsecgw got %d",
+					ss1.UniqueID, sent, got, back, recv)
+				if sent < 6 || sent != got || back < 6 || back != recv {
+					t.Errorf("counters disagree after the rekeys: ipsecgw sent %d, strongSwan got %d; strongSwan sent %d, ipsecgw got %d",
+						sent, got, back, recv)
+				}
+				if g := st.Global; g.AuthFailures+g.ReplayErrors+g.DecryptFailures+g.BadHeaders+g.BadTrailers+g.WrongEncapsulation+g.SendErrors != 0 {
+					t.Errorf("gw1's error counters moved: %+v", g)
+				}
+				break
+			}
+		})
+	}
+}
+
+// pingSummary is ping's "n packets transmitted, n received" line.
+func pingSummary(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "packets transmitted") {
+			return l
+		}
+	}
+	return strings.TrimSpace(out)
+}
