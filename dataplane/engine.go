@@ -210,10 +210,11 @@ func (e *Engine) InstallOutbound(tunnel string, p OutboundParams) (*OutboundSA, 
 		p.Selectors = AnySelectors
 	}
 	sa := &OutboundSA{OutboundParams: p, esp: o, tunnel: t}
-	old := *t.outbound.Load()
-	next := make([]*OutboundSA, 0, len(old)+1)
-	next = append(next, sa)
-	next = append(next, old...)
+	// The list is oldest first and the packet path searches it from the
+	// end (the newest SA wins). Appending in place is safe for readers of
+	// the old list, who never look past its length; removals copy. So an
+	// install costs O(1), amortised, with any number of SAs per tunnel.
+	next := append(*t.outbound.Load(), sa)
 	t.outbound.Store(&next)
 	return sa, nil
 }
@@ -251,16 +252,24 @@ func (e *Engine) RemoveInbound(spi uint32) bool {
 func (e *Engine) RemoveOutbound(sa *OutboundSA) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	t := sa.tunnel
-	old := *t.outbound.Load()
-	next := make([]*OutboundSA, 0, len(old))
-	for _, o := range old {
-		if o != sa {
-			next = append(next, o)
-		}
+	if sa.removed.Swap(true) {
+		return false
 	}
-	t.outbound.Store(&next)
-	return len(next) != len(old)
+	// The packet path skips a removed SA at once; the list is compacted
+	// when half of it is removed ones, so removing is O(1), amortised.
+	t := sa.tunnel
+	t.dead++
+	if old := *t.outbound.Load(); t.dead*2 > len(old) {
+		next := make([]*OutboundSA, 0, len(old)-t.dead)
+		for _, o := range old {
+			if !o.removed.Load() {
+				next = append(next, o)
+			}
+		}
+		t.outbound.Store(&next)
+		t.dead = 0
+	}
+	return true
 }
 
 // InboundSA returns the installed inbound SA with the given SPI, or nil.
@@ -277,7 +286,11 @@ func (e *Engine) OutboundSAs() []*OutboundSA {
 	defer e.mu.Unlock()
 	var out []*OutboundSA
 	for _, t := range e.tunnels {
-		out = append(out, *t.outbound.Load()...)
+		for _, sa := range *t.outbound.Load() {
+			if !sa.removed.Load() {
+				out = append(out, sa)
+			}
+		}
 	}
 	return out
 }

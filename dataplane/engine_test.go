@@ -391,3 +391,37 @@ func TestHostChatter(t *testing.T) {
 		}
 	}
 }
+
+// TestOutboundNewestWins: of SAs with the same selectors the newest
+// carries the traffic (a rekey's replacement), removals fall back to the
+// next newest, and many removals compact the list without losing any.
+func TestOutboundNewestWins(t *testing.T) {
+	p := newPair(t, pairOptions{})
+	var sas []*OutboundSA
+	for i := range 40 {
+		sa, err := p.a.InstallOutbound("st0.1", OutboundParams{ESP: gcmConfig(t, uint32(0x2000+i)), Local: outerA, Remote: outerB})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sas = append(sas, sa)
+	}
+	tun := p.a.tunnels["st0.1"]
+	src, dst := netip.MustParseAddr("198.18.1.1"), netip.MustParseAddr("198.18.2.1")
+	if got := tun.pick(src, dst); got != sas[39] {
+		t.Fatalf("picked SPI %#x, want the newest", got.SPI())
+	}
+	for i := 39; i >= 5; i-- {
+		if !p.a.RemoveOutbound(sas[i]) || p.a.RemoveOutbound(sas[i]) {
+			t.Fatalf("removing %d twice", i)
+		}
+		if got := tun.pick(src, dst); got != sas[i-1] {
+			t.Fatalf("after removing %d: picked %#x", i, got.SPI())
+		}
+	}
+	if n := len(*tun.outbound.Load()); n >= 41 {
+		t.Fatalf("the list was never compacted (%d entries)", n)
+	}
+	if n := len(p.a.OutboundSAs()); n != 6 { // p.outA and sas[0..4]
+		t.Fatalf("%d outbound SAs listed, want 6", n)
+	}
+}

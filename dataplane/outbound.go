@@ -26,6 +26,8 @@ type Tunnel struct {
 	// removed is set when the tunnel is taken out alone (RemoveTunnel):
 	// its loop then ends on the device's read error.
 	removed atomic.Bool
+	// dead counts the removed SAs still in outbound (under Engine.mu).
+	dead int
 }
 
 // Name returns the interface name.
@@ -99,9 +101,14 @@ func (t *Tunnel) isClosed() bool {
 	return t.engine.closed
 }
 
-// pick returns the first outbound SA whose selectors cover the packet.
+// pick returns the newest outbound SA whose selectors cover the packet.
 func (t *Tunnel) pick(src, dst netip.Addr) *OutboundSA {
-	for _, sa := range *t.outbound.Load() {
+	sas := *t.outbound.Load()
+	for i := len(sas) - 1; i >= 0; i-- {
+		sa := sas[i]
+		if sa.removed.Load() {
+			continue
+		}
 		for _, s := range sa.Selectors {
 			if s.matchOut(src, dst) {
 				return sa

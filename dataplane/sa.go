@@ -109,6 +109,7 @@ type OutboundSA struct {
 	tunnel   *Tunnel
 	Counters Counters
 	limit    limitState
+	removed  atomic.Bool // uninstalled; the packet path skips it
 }
 
 // SPI returns the SA's SPI.
