@@ -93,6 +93,9 @@ func (e *Engine) ChildBytesReached(c *ChildSA, hard bool) {
 // SAs of one role are not duplicates (a load generator, or an IKE SA
 // rekey, which replaces its SA by other means).
 func (e *Engine) dedupe(p *Peer) {
+	if r := e.roles[p]; r == nil || r[0] == 0 || r[1] == 0 {
+		return
+	}
 	var ours, theirs []*ikeSA
 	for spi, sa := range e.sas {
 		if sa.peer != p || spi != sa.localSPI() || sa.state != stateEstablished || sa.ikeRekey != nil || sa.closing {
@@ -115,4 +118,35 @@ func (e *Engine) dedupe(p *Peer) {
 			}
 		}
 	}
+}
+
+// track counts a new IKE SA in roles; untrack uncounts a closed one.
+func (e *Engine) track(sa *ikeSA) {
+	r := e.roles[sa.peer]
+	if r == nil {
+		r = &[2]int{}
+		e.roles[sa.peer] = r
+	}
+	r[roleIndex(sa)]++
+	sa.tracked = true
+}
+
+func (e *Engine) untrack(sa *ikeSA) {
+	if !sa.tracked {
+		return
+	}
+	sa.tracked = false
+	if r := e.roles[sa.peer]; r != nil {
+		r[roleIndex(sa)]--
+		if r[0] == 0 && r[1] == 0 {
+			delete(e.roles, sa.peer)
+		}
+	}
+}
+
+func roleIndex(sa *ikeSA) int {
+	if sa.initiator {
+		return 0
+	}
+	return 1
 }

@@ -86,6 +86,10 @@ type Engine struct {
 	// cookieSecret keys the stateless cookies (§2.6), drawn on first use.
 	cookieSecret []byte
 	events       func(Event)
+	// roles counts each peer's live IKE SAs by our role in them, so that
+	// looking for duplicates (dedupe) costs nothing unless both roles
+	// exist: with 100,000 SAs a scan per new SA would be quadratic.
+	roles map[*Peer]*[2]int
 }
 
 // Config configures an Engine.
@@ -103,7 +107,7 @@ type Config struct {
 // NewEngine returns an engine with no peers.
 func NewEngine(c Config) *Engine {
 	e := &Engine{log: c.Logger, transport: c.Transport, installer: c.Installer, clock: c.Clock, rand: c.Rand, events: c.Events,
-		peers: map[netip.Addr]*Peer{}, sas: map[uint64]*ikeSA{}, byInit: map[initKey]*ikeSA{}}
+		peers: map[netip.Addr]*Peer{}, sas: map[uint64]*ikeSA{}, byInit: map[initKey]*ikeSA{}, roles: map[*Peer]*[2]int{}}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}

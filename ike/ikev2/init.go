@@ -32,6 +32,7 @@ func (e *Engine) initiate(p *Peer) error {
 	sa := &ikeSA{e: e, peer: p, initiator: true, spiI: spi,
 		local: netip.AddrPortFrom(p.Local, 500), remote: netip.AddrPortFrom(p.Remote, 500)}
 	e.sas[spi] = sa
+	e.track(sa)
 	return sa.sendInit(group)
 }
 
@@ -243,6 +244,7 @@ func (e *Engine) acceptInit(msg *wire.Message, from, to netip.AddrPort) (*ikeSA,
 		sa.local = netip.AddrPortFrom(p.Local, 500)
 	}
 	e.sas[spi] = sa
+	e.track(sa)
 	sa.byInitKey = initKey{sa.spiI, from}
 	e.byInit[sa.byInitKey] = sa
 	e.halfOpen++

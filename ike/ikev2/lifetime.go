@@ -423,6 +423,7 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 	}
 	sa.handOver(n)
 	sa.e.sas[r.spi] = n
+	sa.e.track(n)
 	sa.e.log.Info("IKE SA rekeyed", "gateway", sa.peer.Gateway)
 	n.emit(IKERekeyed, n.ikeSPIs(), "")
 	sa.sendDelete()

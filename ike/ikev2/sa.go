@@ -95,6 +95,7 @@ type ikeSA struct {
 	natT bool
 
 	closing     bool            // a DELETE of this IKE SA is out
+	tracked     bool            // counted in Engine.roles
 	byInitKey   initKey         // responder: its entry in Engine.byInit
 	sentESP     []wire.Proposal // the initiator's ESP offer, with its SPI
 	childInSPI  uint32
@@ -234,6 +235,7 @@ func (sa *ikeSA) close() {
 		delete(sa.e.byInit, sa.byInitKey)
 	}
 	sa.state = stateDead
+	sa.e.untrack(sa)
 	delete(sa.e.sas, sa.localSPI())
 	if sa.ikeRekey != nil {
 		delete(sa.e.sas, sa.ikeRekey.spi)
