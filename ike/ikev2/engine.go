@@ -48,6 +48,10 @@ type Peer struct {
 	// Reinitiate: keep the tunnel up (establish-tunnels immediately): after
 	// a failure the SA is negotiated again.
 	Reinitiate bool
+	// NoRekey leaves every rekey to the peer (establish-tunnels
+	// responder-only-no-rekey): our soft lifetimes start nothing, the hard
+	// ones still remove.
+	NoRekey bool
 	// IKELifetime and ChildLifetime are the proposals' lifetime-seconds
 	// (the first proposal's; 0: none).
 	IKELifetime, ChildLifetime time.Duration

@@ -114,7 +114,7 @@ func (sa *ikeSA) childTimers(c *ChildSA) {
 		sa.e.clock.AfterFunc(soft, func() {
 			sa.e.mu.Lock()
 			defer sa.e.mu.Unlock()
-			if sa.state == stateEstablished && sa.hasChild(c) {
+			if sa.state == stateEstablished && sa.hasChild(c) && !sa.peer.NoRekey {
 				sa.startRekey(c)
 			}
 		}),
@@ -318,7 +318,7 @@ func (e *Engine) reinitiateLater(sa *ikeSA) {
 // initiator not), which keeps simultaneous rekeys rare.
 func (sa *ikeSA) ikeTimers() {
 	life := sa.peer.IKELifetime
-	if life <= 0 {
+	if life <= 0 || sa.peer.NoRekey {
 		return
 	}
 	lo, span := 0.85, 0.05

@@ -328,3 +328,34 @@ func TestChildRekeyAtLifetimeKilobytes(t *testing.T) {
 	b.Close()
 	p.wg.Wait()
 }
+
+// TestResponderOnlyNoRekey: with establish-tunnels responder-only-no-rekey
+// a gateway leaves the rekey to its peer: past its own soft lifetime it
+// sends nothing, and the Child SA goes at the hard lifetime.
+func TestResponderOnlyNoRekey(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	life := "set security ipsec proposal ip1 lifetime-seconds 180\n"
+	a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", life + "set security ipsec vpn vpn1 establish-tunnels responder-only-no-rekey\n", clk, nil}, p)
+	b, _, _ := newSide(t, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", life + "set security ipsec vpn vpn1 establish-tunnels responder-only-no-rekey\n", clk, nil}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	waitUp(t, a)
+	waitUp(t, b)
+	p.wg.Wait()
+	p.mu.Lock()
+	before := p.sent
+	p.mu.Unlock()
+	clk.Advance(179 * time.Second) // past every soft lifetime
+	p.wg.Wait()
+	p.mu.Lock()
+	sent := p.sent - before
+	p.mu.Unlock()
+	if n, _ := ia.counts(); sent != 0 || n != 1 {
+		t.Fatalf("%d messages sent and %d Child SAs made past the soft lifetime", sent, n)
+	}
+	clk.Advance(2 * time.Second)
+	eventually(t, "the hard lifetime's removal", func() bool { _, r := ia.counts(); return r == 1 })
+	a.Close()
+	b.Close()
+	p.wg.Wait()
+}

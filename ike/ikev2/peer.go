@@ -52,6 +52,7 @@ func PeerFromConfig(v *schema.VPN, local netip.Addr) (*Peer, error) {
 	// establish-tunnels immediately keeps the tunnel up; on-traffic waits
 	// for the data plane to ask (InitiateIfIdle).
 	p.Reinitiate = v.EstablishTunnels == "immediately"
+	p.NoRekey = v.EstablishTunnels == "responder-only-no-rekey"
 	if len(g.Policy.Proposals) > 0 {
 		p.IKELifetime = g.Policy.Proposals[0].Lifetime
 	}
