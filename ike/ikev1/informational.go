@@ -108,11 +108,20 @@ func (sa *isakmpSA) deleted(d *v1.Delete) bool {
 	case v1.ProtocolISAKMP:
 		sa.e.log.Info("peer deleted the IKEv1 SA", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr())
 		// Its IPsec SAs live on under a newer ISAKMP SA to the same peer,
-		// if there is one (a phase 1 rekey), else they go with it.
-		if n := sa.newerSibling(); n != nil {
+		// if there is one (a phase 1 rekey), else they go with it. The
+		// newer one may still be in Main Mode here: the responder of a
+		// phase 1 rekey deletes the old SA as soon as it sent message 6,
+		// and that DELETE can be handled before message 6 (another
+		// cookie, so another of the daemon's workers). Its IPsec SAs wait
+		// under it and go with it if it fails.
+		n := sa.newerSibling()
+		if n == nil {
+			n = sa.negotiatingSibling()
+		}
+		if n != nil {
 			n.children, sa.children = append(n.children, sa.children...), nil
 		}
-		sa.closing = sa.newerSibling() != nil
+		sa.closing = n != nil
 		sa.lastErr = "deleted by the peer"
 		sa.close()
 		return true
@@ -124,6 +133,17 @@ func (sa *isakmpSA) deleted(d *v1.Delete) bool {
 func (sa *isakmpSA) newerSibling() *isakmpSA {
 	for _, o := range sa.e.sas {
 		if o != sa && o.peer == sa.peer && o.state == stateEstablished {
+			return o
+		}
+	}
+	return nil
+}
+
+// negotiatingSibling is another ISAKMP SA to the same peer still in Main
+// Mode.
+func (sa *isakmpSA) negotiatingSibling() *isakmpSA {
+	for _, o := range sa.e.sas {
+		if o != sa && o.peer == sa.peer && o.state != stateEstablished && o.state != stateDead {
 			return o
 		}
 	}

@@ -87,7 +87,7 @@ func TestByteLifetimes(t *testing.T) {
 	} {
 		for range 20 {
 			soft, hard := byteLifetimes(tc.negotiated, tc.configured, tc.initiated)
-			if hard != 3072*1024 || float64(soft) < tc.lo*float64(hard) || float64(soft) > tc.hi*float64(hard) {
+			if hard != 3072*1024 || soft < uint64(tc.lo*float64(hard))-1 || soft > uint64(tc.hi*float64(hard)) {
 				t.Fatalf("%+v: soft %d, hard %d", tc, soft, hard)
 			}
 		}

@@ -245,6 +245,7 @@ func (e *Engine) respondMainMode(msg *v1.Message, from, to netip.AddrPort) {
 	}
 	e.sas[sa.key()] = sa
 	sa.remember(msg.Received, b)
+	e.log.Debug("IKEv1 Main Mode answered", "gateway", p.Gateway, "local", sa.local, "peer", sa.remote, "proposal", phase1Name(pp))
 	sa.send(b, false)
 }
 
@@ -476,4 +477,8 @@ func (sa *isakmpSA) checkNAT(ps []v1.Payload) {
 		}
 	}
 	sa.natT = weBehind || peerBehind || sa.peer.ForceNAT
+	if sa.natT {
+		sa.e.log.Info("IKEv1 NAT detected: IKE moves to port 4500, ESP goes in UDP", "gateway", sa.peer.Gateway,
+			"peer", sa.remote.Addr(), "local-behind-nat", weBehind, "peer-behind-nat", peerBehind, "forced", sa.peer.ForceNAT)
+	}
 }

@@ -3,6 +3,7 @@ package ikev1
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"time"
@@ -56,7 +57,9 @@ func (qm *quickMode) stop() {
 // startQuickMode negotiates an IPsec SA pair (rekeyOf: to replace it).
 func (sa *isakmpSA) startQuickMode(rekeyOf *ikev2.ChildSA) {
 	for _, qm := range sa.qms {
-		if qm.initiator && qm.rekeyOf == rekeyOf {
+		// A finished exchange stays a while (lastReply set) to answer a
+		// repeated message 2; it is not under way.
+		if qm.initiator && qm.rekeyOf == rekeyOf && qm.lastReply == nil {
 			return // already under way
 		}
 	}
@@ -207,6 +210,11 @@ func (sa *isakmpSA) quickMode2(qm *quickMode, c *v1.Chain, hash *v1.Hash, next, 
 	if qm.timer != nil {
 		qm.timer.Stop()
 	}
+	local, remote, err := answeredIDs(c, qm)
+	if err != nil {
+		sa.quickModeFailed(qm, err.Error())
+		return
+	}
 	qm.iv = next
 	// Message 3, then the SA pair in (its keys do not depend on it).
 	c3, err := v1.BuildChain([]v1.Payload{&v1.Hash{Data: sa.prf(sa.keys.A, []byte{0}, msgIDBytes(qm.msgID), qm.ni, qm.nr)}})
@@ -219,7 +227,7 @@ func (sa *isakmpSA) quickMode2(qm *quickMode, c *v1.Chain, hash *v1.Hash, next, 
 	}
 	qm.lastRecv, qm.lastReply = append([]byte(nil), received...), b
 	sa.transmit(b)
-	sa.installQuickMode(qm, p2(qm.idci), p2(qm.idcr))
+	sa.installQuickMode(qm, local, remote)
 	// The exchange is kept a while to answer a repeated message 2.
 	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(30*time.Second, func() {
 		sa.e.mu.Lock()
@@ -228,6 +236,31 @@ func (sa *isakmpSA) quickMode2(qm *quickMode, c *v1.Chain, hash *v1.Hash, next, 
 			delete(sa.qms, qm.msgID)
 		}
 	}))
+}
+
+// answeredIDs are the traffic selectors of the pair the initiator
+// installs: the responder's IDci and IDcr. RFC 2409 has them repeat ours,
+// but strongSwan (and others) answer a wider proposal with their own
+// narrower selectors; the peer then accepts only that traffic, and a later
+// Quick Mode of the peer for it must be recognised as this pair's rekey
+// (replacedBy). Selectors wider than ours are refused.
+func answeredIDs(c *v1.Chain, qm *quickMode) (local, remote netip.Prefix, err error) {
+	local, remote = p2(qm.idci), p2(qm.idcr)
+	var ids []*v1.Identification
+	for _, pl := range c.Payloads {
+		if x, ok := pl.(*v1.Identification); ok {
+			ids = append(ids, x)
+		}
+	}
+	if len(ids) != 2 || qm.idci == nil {
+		return local, remote, nil
+	}
+	l, r := p2(ids[0]), p2(ids[1])
+	if !l.IsValid() || !r.IsValid() || !within(l, local) || !within(r, remote) {
+		return local, remote, fmt.Errorf("the responder answered identities %s ↔ %s, not within the %s ↔ %s we proposed",
+			ids[0], ids[1], qm.idci, qm.idcr)
+	}
+	return l, r, nil
 }
 
 func p2(id *v1.Identification) netip.Prefix {
@@ -359,7 +392,31 @@ func (sa *isakmpSA) quickMode3(qm *quickMode, c *v1.Chain, hash *v1.Hash) {
 	qm.stop()
 	delete(sa.qms, qm.msgID)
 	// The initiator's IDci is the remote traffic for us.
-	sa.installQuickMode(qm, p2(qm.idcr), p2(qm.idci))
+	local, remote := p2(qm.idcr), p2(qm.idci)
+	qm.rekeyOf = sa.replacedBy(local, remote)
+	sa.installQuickMode(qm, local, remote)
+}
+
+// replacedBy finds the IPsec SA a new pair for the same traffic replaces:
+// IKEv1 does not say that a Quick Mode is a rekey, so a peer's new pair
+// whose selectors are those of one we hold is taken as its rekey, as
+// strongSwan and Junos take it. Without this the old pair lived on until
+// its hard lifetime, and at its soft lifetime we negotiated yet another
+// pair in its place. The oldest such pair is the one replaced; nil when
+// none.
+func (sa *isakmpSA) replacedBy(local, remote netip.Prefix) *ikev2.ChildSA {
+	if !local.IsValid() {
+		local = sa.peer.LocalTS
+	}
+	if !remote.IsValid() {
+		remote = sa.peer.RemoteTS
+	}
+	for _, c := range sa.children {
+		if len(c.LocalTS) == 1 && len(c.RemoteTS) == 1 && c.LocalTS[0] == local && c.RemoteTS[0] == remote {
+			return c
+		}
+	}
+	return nil
 }
 
 func (sa *isakmpSA) quickModeFailed(qm *quickMode, reason string) {
@@ -402,8 +459,13 @@ func (sa *isakmpSA) installQuickMode(qm *quickMode, local, remote netip.Prefix) 
 	sa.e.log.Info("IKEv1 IPsec SA up", "vpn", sa.peer.VPN, "in", spiHex(c.InboundSPI), "out", spiHex(c.OutboundSPI),
 		"encryption", qm.suite.Encryption.Display, "pfs", qm.suite.Group != nil, "udp", c.UDPEncapsulation)
 	kind := ikev2.ChildUp
-	if qm.rekeyOf != nil {
+	if old := qm.rekeyOf; old != nil {
 		kind = ikev2.ChildRekeyed
+		by := "us"
+		if !qm.initiator {
+			by = "the peer"
+		}
+		sa.e.log.Info("IKEv1 IPsec SA rekeyed by "+by, "vpn", sa.peer.VPN, "old-in", spiHex(old.InboundSPI), "new-in", spiHex(c.InboundSPI))
 	}
 	sa.e.emit(kind, sa.peer, sa.remote.Addr(), spiHex(c.InboundSPI), "")
 	life := qm.suite.Lifetime
@@ -412,13 +474,17 @@ func (sa *isakmpSA) installQuickMode(qm *quickMode, local, remote netip.Prefix) 
 	}
 	sa.childTimers(c, life, qm.initiator)
 	if old := qm.rekeyOf; old != nil {
-		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(time.Second, func() {
-			sa.e.mu.Lock()
-			defer sa.e.mu.Unlock()
-			if owner := sa.e.ownerOf(old); owner != nil {
+		// Not one of sa.timers: a phase 1 rekey within the second hands
+		// the old pair to the new ISAKMP SA and closes this one, and the
+		// old pair must still go.
+		e := sa.e
+		e.clock.AfterFunc(time.Second, func() {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if owner := e.ownerOf(old); owner != nil {
 				owner.removeChild(old, true)
 			}
-		}))
+		})
 	}
 }
 

@@ -106,7 +106,7 @@ func (sa *isakmpSA) send(b []byte, retransmit bool) {
 
 func (sa *isakmpSA) transmit(b []byte) {
 	if err := sa.e.transport.Send(b, sa.local, sa.remote); err != nil {
-		sa.e.log.Debug("IKEv1 send", "peer", sa.remote, "err", err)
+		sa.e.log.Warn("IKEv1 send failed", "local", sa.local, "peer", sa.remote, "err", err)
 	}
 }
 

@@ -3,9 +3,11 @@ package e2e
 import (
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"ipsecgw/daemon"
 	"ipsecgw/test/netns"
 	"ipsecgw/test/strongswan"
 )
@@ -99,10 +101,53 @@ func TestIKEv1WithStrongSwan(t *testing.T) {
 			if ike.Version != 1 || !child.Encap || (tc.suite.pfs != "") != (child.DHGroup != "") {
 				t.Errorf("strongSwan's SAs: IKE %+v, child %+v", ike, child)
 			}
-			if log := tp.logOf(tp.gws[0]); !strings.Contains(log, "udp=true") || !strings.Contains(log, "nat-t=true") {
-				t.Errorf("gw1 did not float to 4500 with UDP-encapsulated SAs:\n%s", log)
+			if log := tp.logOf(tp.gws[0]); !strings.Contains(log, "udp=true") || !strings.Contains(log, "local-behind-nat=false peer-behind-nat=true") {
+				t.Errorf("gw1 did not take strongSwan's faked NAT to float to 4500 with UDP-encapsulated SAs:\n%s", log)
 			}
+			// No real NAT: strongSwan's NAT-D checks of ipsecgw's hashes
+			// (of both addresses and ports) succeed.
+			if ssLog := charon.Log(); strings.Contains(ssLog, "behind NAT") {
+				t.Errorf("strongSwan finds a NAT where there is none: ipsecgw's NAT-D hashes are wrong\n%s", ssLog)
+			}
+			tp.deleteWithCharon(charon, tc.ipsecgwInitiates)
 		})
+	}
+}
+
+// deleteWithCharon ends the tunnel from one side and checks the other
+// side removes its SAs when the DELETE arrives: ipsecgw stopping (it
+// deletes its SAs on the way out) when gw1 stops, else swanctl
+// --terminate.
+func (tp *topology) deleteWithCharon(charon *strongswan.Charon, stopGW1 bool) {
+	t := tp.t
+	t.Helper()
+	gw1 := tp.gws[0]
+	if stopGW1 {
+		tp.stop(gw1)
+		deadline := time.Now().Add(3 * time.Second)
+		for len(mustListSAs(t, charon)) != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("strongSwan keeps its SAs 3 s after ipsecgw stopped: %+v\n%s", mustListSAs(t, charon), charon.Log())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if ssLog := charon.Log(); !strings.Contains(ssLog, "received DELETE for ESP CHILD_SA") || !strings.Contains(ssLog, "received DELETE for IKE_SA") {
+			t.Errorf("strongSwan got no DELETE from ipsecgw:\n%s", ssLog)
+		}
+		return
+	}
+	if err := charon.Terminate("gw"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for st := tp.status(gw1); len(st.SAs) != 0 || len(st.IKE) != 0; st = tp.status(gw1) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gw1 keeps SAs 3 s after strongSwan deleted them: %+v, %+v\n%s", st.IKE, st.SAs, tp.logOf(gw1))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if log := tp.logOf(gw1); !strings.Contains(log, "peer deleted the IKEv1 SA") {
+		t.Errorf("gw1 does not log strongSwan's DELETE:\n%s", log)
 	}
 }
 
@@ -152,14 +197,16 @@ func (tp *topology) compareWithCharon(charon *strongswan.Charon) {
 //   - by ipsecgw: lifetime-kilobytes makes it start a new Quick Mode every
 //     few megabytes of a rate-limited TCP stream.
 //
-// strongSwan runs with delete_rekeyed = yes, so it deletes a rekeyed SA at
-// once (its default keeps it until its hard lifetime); ipsecgw deletes the
-// SAs it replaced itself. Afterwards ipsecgw holds one ISAKMP SA and one SA
-// pair, strongSwan's, whose counters agree with strongSwan's.
+// IKEv1 does not mark a Quick Mode as a rekey: ipsecgw takes a peer's new
+// pair for the traffic of one it holds as that one's rekey and deletes the
+// old pair a second later (strongSwan, by default, keeps a rekeyed SA
+// until its hard lifetime); it deletes the pairs it replaced itself the
+// same way. Afterwards ipsecgw holds one ISAKMP SA and one SA pair,
+// strongSwan's, whose counters agree with strongSwan's.
 func TestIKEv1RekeyWithStrongSwan(t *testing.T) {
 	netns.RequireRoot(t)
 	strongswan.Require(t)
-	const run = 12 // seconds of pings
+	const run = 10 // seconds of pings
 	for _, tc := range []struct {
 		name             string
 		ipsecgwInitiates bool
@@ -187,8 +234,7 @@ func TestIKEv1RekeyWithStrongSwan(t *testing.T) {
 			}
 			tp.startOne(0, cfg)
 			gw1 := tp.gws[0]
-			charon := strongswan.Start(t, tp.net, "gw2", strongswan.Config{Connections: []strongswan.Connection{conn},
-				Charon: []string{"delete_rekeyed = yes"}})
+			charon := strongswan.Start(t, tp.net, "gw2", strongswan.Config{Connections: []strongswan.Connection{conn}})
 			tp.waitTunnelWithin("h1", "198.18.2.2", 15*time.Second)
 			first := installedChild(t, charon)
 			firstIKE, _, _ := strongswan.FindChild(mustListSAs(t, charon), "net")
@@ -222,23 +268,24 @@ func TestIKEv1RekeyWithStrongSwan(t *testing.T) {
 			}{{"h1 → h2", ping12}, {"h2 → h1", ping21}} {
 				out, err := p.b.wait((run + 5) * time.Second)
 				if err != nil || !strings.Contains(out, " 0% packet loss") {
-					t.Errorf("ping %s across the rekeys lost packets: %v\n%s\ngw1:\n%s", p.name, err, out, tp.logOf(gw1))
+					t.Errorf("ping %s across the rekeys lost packets: %v\n%s\ngw1:\n%s\n%s", p.name, err, out, tp.logOf(gw1), tp.counters())
 				} else {
 					t.Logf("ping %s: %s", p.name, pingSummary(out))
 				}
 			}
 
 			log := tp.logOf(gw1)
-			quickModes := strings.Count(log, "IKEv1 IPsec SA up")
-			ownRekeys := strings.Count(log, "rekey=true")
+			ownRekeys := strings.Count(log, "IKEv1 IPsec SA rekeyed by us")
+			peerRekeys := strings.Count(log, "IKEv1 IPsec SA rekeyed by the peer")
 			mainModes := strings.Count(log, "IKEv1 SA up")
-			t.Logf("gw1: %d Quick Modes (%d started by itself to rekey), %d Main Modes", quickModes, ownRekeys, mainModes)
+			t.Logf("gw1: %d phase 2 rekeys of its own, %d by strongSwan; %d Main Modes", ownRekeys, peerRekeys, mainModes)
 			if tc.ipsecgwRekeys {
-				if ownRekeys < 2 {
-					t.Errorf("gw1 started %d rekeys, want 2 or more:\n%s", ownRekeys, log)
+				if ownRekeys < 2 || peerRekeys != 0 {
+					t.Errorf("want 2 or more phase 2 rekeys by gw1 alone, gw1 saw %d of its own and %d by strongSwan:\n%s", ownRekeys, peerRekeys, log)
 				}
-			} else if quickModes < 4 || mainModes < 2 {
-				t.Errorf("want 4 or more Quick Modes and 2 or more Main Modes, gw1 saw %d and %d:\n%s", quickModes, mainModes, log)
+			} else if peerRekeys < 2 || ownRekeys != 0 || mainModes < 2 {
+				t.Errorf("want 2 or more phase 2 rekeys by strongSwan alone and 2 or more Main Modes, gw1 saw %d, %d of its own, and %d:\n%s",
+					peerRekeys, ownRekeys, mainModes, log)
 			}
 
 			// Afterwards: one ISAKMP SA, one SA pair, strongSwan's. Its
@@ -254,7 +301,7 @@ func TestIKEv1RekeyWithStrongSwan(t *testing.T) {
 				out0, out1 := findSA(st0, "outbound"), findSA(st, "outbound")
 				if ss1.UniqueID != ss0.UniqueID || out0.SPI != out1.SPI || len(st.SAs) != 2 || len(st0.SAs) != 2 {
 					if attempt == 5 {
-						t.Fatalf("no quiet phase in %d attempts: gw1 holds %+v", attempt, st.SAs)
+						t.Fatalf("no quiet phase in %d attempts: gw1 holds %+v\n%s", attempt, st.SAs, tp.logOf(gw1))
 					}
 					continue
 				}
@@ -270,8 +317,12 @@ func TestIKEv1RekeyWithStrongSwan(t *testing.T) {
 				if up != 1 {
 					t.Errorf("gw1 holds IKE SAs %+v, want one up", st.IKE)
 				}
-				if ike, _, _ := strongswan.FindChild(mustListSAs(t, charon), "net"); !tc.ipsecgwRekeys && ike.UniqueID == firstIKE.UniqueID {
+				sas := mustListSAs(t, charon)
+				if ike, _, _ := strongswan.FindChild(sas, "net"); !tc.ipsecgwRekeys && ike.UniqueID == firstIKE.UniqueID {
 					t.Errorf("strongSwan's IKE SA was not renewed: %+v", ike)
+				}
+				if len(sas) != 1 || len(sas[0].Children) != 1 {
+					t.Errorf("strongSwan holds IKE SAs %+v, want one with one CHILD SA (the replaced ones deleted)", sas)
 				}
 				in0, in1 := findSA(st0, "inbound"), findSA(st, "inbound")
 				if out1.SPI != fmt.Sprintf("%#08x", ss1.SPIIn) || in1.SPI != fmt.Sprintf("%#08x", ss1.SPIOut) {
@@ -302,4 +353,150 @@ func pingSummary(out string) string {
 		}
 	}
 	return strings.TrimSpace(out)
+}
+
+// TestIKEv1DPDWithStrongSwan: ipsecgw initiates with dead peer detection
+// every 2 s, 2 probes; strongSwan (which announces DPD in Main Mode) also
+// probes every 2 s. While both live the probes are answered both ways and
+// the SAs stay. SIGKILL to charon: within interval × (threshold + 2) plus a
+// second (the first probe goes after a whole interval of silence, seen at
+// the next tick) ipsecgw declares the peer dead, clears its SAs, logs and
+// counts why; restarted with the same configuration, charon gets the
+// tunnel back from ipsecgw's own re-initiation (establish-tunnels
+// immediately).
+func TestIKEv1DPDWithStrongSwan(t *testing.T) {
+	netns.RequireRoot(t)
+	strongswan.Require(t)
+	const interval, threshold = 2 * time.Second, 2
+	tp := newStrongSwanTopology(t)
+	cfg := ikev1Config(v1Legacy, "test123", true) +
+		fmt.Sprintf("set security ike gateway ike_gw dead-peer-detection interval %d\n", interval/time.Second) +
+		fmt.Sprintf("set security ike gateway ike_gw dead-peer-detection threshold %d\n", threshold)
+	tp.startOne(0, cfg)
+	gw1 := tp.gws[0]
+	peer := ikev1Peer(v1Legacy, "test123", "none")
+	peer.DPDDelay = interval
+	ssCfg := strongswan.Config{Connections: []strongswan.Connection{peer}}
+	charon := strongswan.Start(t, tp.net, "gw2", ssCfg)
+	tp.waitTunnelWithin("h1", "198.18.2.2", 15*time.Second)
+	tp.ping("h2", "198.18.1.2", 0)
+
+	// Both probe and both answer: after a few intervals the SAs are the
+	// same on both sides.
+	before, ssBefore := tp.status(gw1), installedChild(t, charon)
+	time.Sleep(3*interval + 500*time.Millisecond)
+	after, ssAfter := tp.status(gw1), installedChild(t, charon)
+	if len(after.IKE) != 1 || len(before.IKE) != 1 || after.IKE[0].InitiatorSPI != before.IKE[0].InitiatorSPI ||
+		len(after.SAs) != 2 || ssAfter.UniqueID != ssBefore.UniqueID {
+		t.Fatalf("the tunnel did not stay up while both answered: before %+v, after %+v\n%s", before.IKE, after.IKE, tp.logOf(gw1))
+	}
+	if n := tp.metric(`ipsecgw_dpd_events_total{kind="dead"}`); n != 0 {
+		t.Fatalf("a live peer was declared dead %v times\n%s", n, tp.logOf(gw1))
+	}
+	ssLog := charon.Log()
+	if !strings.Contains(ssLog, "N(DPD)") || !strings.Contains(ssLog, "N(DPD_ACK)") {
+		t.Errorf("strongSwan's log shows no DPD exchanged both ways:\n%s", ssLog)
+	}
+	tp.ping("h1", "198.18.2.2", 0)
+
+	if err := syscall.Kill(charon.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	limit := interval*(threshold+2) + time.Second
+	var st daemon.Status
+	for {
+		st = tp.status(gw1)
+		if tunnelDown(st) {
+			break
+		}
+		if time.Since(killed) > limit {
+			t.Fatalf("gw1 still holds its SAs %v after charon died (limit %v): %+v\n%s", time.Since(killed), limit, st, tp.logOf(gw1))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("gw1 cleared its SAs %v after charon's SIGKILL (limit %v)", time.Since(killed).Round(10*time.Millisecond), limit)
+	reason := fmt.Sprintf("peer dead: no answer to %d dead peer detection probes", threshold)
+	if log := tp.logOf(gw1); !strings.Contains(log, reason) {
+		t.Errorf("gw1 does not log %q:\n%s", reason, log)
+	}
+	found := false
+	for _, f := range st.Failures {
+		found = found || f.LastError == reason
+	}
+	if !found {
+		t.Errorf("gw1's status has no failure %q: %+v", reason, st.Failures)
+	}
+	if n := tp.metric(`ipsecgw_dpd_events_total{kind="dead"}`); n != 1 {
+		t.Errorf("ipsecgw_dpd_events_total{kind=\"dead\"} = %v, want 1", n)
+	}
+
+	charon = strongswan.Start(t, tp.net, "gw2", ssCfg)
+	back := tp.waitTunnelWithin("h1", "198.18.2.2", 20*time.Second)
+	t.Logf("tunnel back %v after charon's restart", back.Round(10*time.Millisecond))
+	tp.ping("h2", "198.18.1.2", 0)
+	st = tp.status(gw1)
+	if len(st.IKE) != 1 || st.IKE[0].State != "UP" || !st.IKE[0].Initiator || len(st.SAs) != 2 {
+		t.Fatalf("gw1 after the restart: IKE %+v, %d SAs", st.IKE, len(st.SAs))
+	}
+	if log := tp.logOf(gw1); !strings.Contains(log, "negotiating the IKEv1 tunnel again") {
+		t.Errorf("gw1 does not log its re-initiation:\n%s", log)
+	}
+	if _, child, ok := strongswan.FindChild(mustListSAs(t, charon), "net"); !ok || child.State != "INSTALLED" {
+		t.Errorf("charon's CHILD SA after the restart: %+v", child)
+	}
+}
+
+// TestIKEv1NATWithStrongSwan: ipsecgw initiates from behind a masquerading
+// NAT (nftables) to strongSwan: ipsecgw finds its own address changed in
+// strongSwan's NAT-D (strongSwan finds the same of ipsecgw), IKE moves to
+// 4500 from message 5 on, and ESP (AES-GCM) goes in UDP through the NAT:
+// ping and TCP cross both ways, the NAT carried UDP 4500 and no raw ESP,
+// and the counters agree.
+func TestIKEv1NATWithStrongSwan(t *testing.T) {
+	netns.RequireRoot(t)
+	strongswan.Require(t)
+	tp := newNATTopology(t)
+	tp.net.Exec("gw2", "ip", "addr", "add", "198.51.100.2/24", "dev", "gw2-nat")
+	tp.net.Exec("gw2", "ip", "addr", "add", "198.18.2.1/24", "dev", "gw2-h2")
+	cfg := natConfig(0)
+	for _, r := range [][2]string{
+		{"version v2-only", "version v1-only"},
+		{"ike proposal p encryption-algorithm aes-256-gcm", "ike proposal p encryption-algorithm aes-256-cbc"},
+	} {
+		cfg = strings.Replace(cfg, r[0], r[1], 1)
+	}
+	cfg += "set security ike policy pol mode main\n"
+	tp.startOne(0, cfg)
+	gw1 := tp.gws[0]
+	charon := strongswan.Start(t, tp.net, "gw2", strongswan.Config{Connections: []strongswan.Connection{{
+		Name: "gw", Version: 1, LocalAddrs: "198.51.100.2", PSK: "behind a nat",
+		Proposals: []string{"aes256-sha256-ecp256"},
+		Children: []strongswan.Child{{Name: "net", LocalTS: []string{"198.18.2.0/24"}, RemoteTS: []string{"198.18.1.0/24"},
+			ESPProposals: []string{"aes256gcm16"}}},
+	}}})
+	tp.waitTunnelWithin("h1", "198.18.2.2", 15*time.Second)
+	tp.ping("h1", "198.18.2.2", 0)
+	tp.ping("h2", "198.18.1.2", 0)
+	tp.tcp("h1", "h2", "198.18.2.2")
+	tp.compareWithCharon(charon)
+
+	log := tp.logOf(gw1)
+	if !strings.Contains(log, "local-behind-nat=true") || !strings.Contains(log, "udp=true") {
+		t.Errorf("gw1 did not find itself behind the NAT or installed no UDP-encapsulated SAs:\n%s", log)
+	}
+	if ssLog := charon.Log(); !strings.Contains(ssLog, "remote host is behind NAT") {
+		t.Errorf("strongSwan did not find gw1 behind the NAT:\n%s", ssLog)
+	}
+	ike, child, _ := strongswan.FindChild(mustListSAs(t, charon), "net")
+	if ike.Version != 1 || ike.RemoteHost != "198.51.100.254" || ike.RemotePort != 4500 || !child.Encap {
+		t.Errorf("strongSwan's SAs: IKE %+v, child %+v", ike, child)
+	}
+	conntrack := tp.net.Exec("nat", "cat", "/proc/net/nf_conntrack")
+	if !strings.Contains(conntrack, "dport=4500") {
+		t.Errorf("the NAT saw no UDP 4500 flow:\n%s", conntrack)
+	}
+	if strings.Contains(conntrack, " esp ") || strings.Contains(conntrack, "unknown 50") {
+		t.Errorf("raw ESP crossed the NAT:\n%s", conntrack)
+	}
 }
