@@ -24,7 +24,9 @@ import (
 //
 // The initiator installs the pair when message 2 checks out, the responder
 // when message 3 does. A rekey (rekeyOf) is make-before-break: the old
-// pair is deleted a moment after the new one is in.
+// pair is deleted a moment after the new one is in. Ours are rekeys by
+// construction; a peer's Quick Mode is one when it is for the traffic of a
+// pair we hold (replacedBy), as IKEv1 has no other way to say so.
 
 type quickMode struct {
 	msgID     uint32
