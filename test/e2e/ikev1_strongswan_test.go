@@ -539,3 +539,41 @@ func TestIKEv1NATWithStrongSwan(t *testing.T) {
 		t.Errorf("raw ESP crossed the NAT:\n%s", conntrack)
 	}
 }
+
+// TestIKEv1PeerRestartWithStrongSwan: strongSwan initiates, ipsecgw is
+// responder-only without dead peer detection. charon is killed (no DELETE)
+// and started again: its new Main Mode and Quick Mode replace what ipsecgw
+// still held for it (the stale ISAKMP SA deleted, the stale pair taken as
+// rekeyed and deleted), so the tunnel carries traffic again and ipsecgw
+// ends with one ISAKMP SA and one pair, strongSwan's.
+func TestIKEv1PeerRestartWithStrongSwan(t *testing.T) {
+	netns.RequireRoot(t)
+	strongswan.Require(t)
+	tp := newStrongSwanTopology(t)
+	tp.startOne(0, ikev1Config(v1Legacy, "test123", false))
+	gw1 := tp.gws[0]
+	ssCfg := strongswan.Config{Connections: []strongswan.Connection{ikev1Peer(v1Legacy, "test123", "start")}}
+	charon := strongswan.Start(t, tp.net, "gw2", ssCfg)
+	tp.waitTunnelWithin("h1", "198.18.2.2", 15*time.Second)
+	before := tp.status(gw1)
+	if err := syscall.Kill(charon.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	charon.Stop()
+	charon = strongswan.Start(t, tp.net, "gw2", ssCfg)
+	back := tp.waitTunnelWithin("h1", "198.18.2.2", 15*time.Second)
+	t.Logf("tunnel back %v after charon's restart", back.Round(10*time.Millisecond))
+	tp.ping("h2", "198.18.1.2", 0)
+	deadline := time.Now().Add(5 * time.Second)
+	var st daemon.Status
+	for st = tp.status(gw1); len(st.IKE) != 1 || len(st.SAs) != 2; st = tp.status(gw1) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gw1 still holds IKE SAs %+v and SAs %+v 5 s after the tunnel came back\n%s", st.IKE, st.SAs, tp.logOf(gw1))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if st.IKE[0].InitiatorSPI == before.IKE[0].InitiatorSPI || findSA(st, "inbound").SPI == findSA(before, "inbound").SPI {
+		t.Errorf("gw1 kept the stale SAs: before %+v %+v, after %+v %+v", before.IKE, before.SAs, st.IKE, st.SAs)
+	}
+	tp.compareWithCharon(charon)
+}
