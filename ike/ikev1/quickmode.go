@@ -10,7 +10,6 @@ import (
 
 	"ipsecgw/clock"
 	"ipsecgw/ike/ikev2"
-	"ipsecgw/ike/keymat"
 	"ipsecgw/ike/transform"
 	v1 "ipsecgw/ike/wire/v1"
 )
@@ -42,6 +41,7 @@ type quickMode struct {
 	idci      *v1.Identification
 	idcr      *v1.Identification
 	rekeyOf   *ikev2.ChildSA
+	staged    *ikev2.ChildSA // the pair with only its inbound SA in (install.go)
 	lastSent  []byte
 	sends     int
 	timer     clock.Timer
@@ -218,7 +218,11 @@ func (sa *isakmpSA) quickMode2(qm *quickMode, c *v1.Chain, hash *v1.Hash, next, 
 		return
 	}
 	qm.iv = next
-	// Message 3, then the SA pair in (its keys do not depend on it).
+	// Message 3, then the SA pair in. A responder that installs its pair
+	// with message 3 (strongSwan does) drops what we send on the pair
+	// before that, so ours goes in no earlier; with a staged installer our
+	// inbound SA is in first (install.go), for a responder that sends at
+	// once.
 	c3, err := v1.BuildChain([]v1.Payload{&v1.Hash{Data: sa.prf(sa.keys.A, []byte{0}, msgIDBytes(qm.msgID), qm.ni, qm.nr)}})
 	if err != nil {
 		return
@@ -228,6 +232,7 @@ func (sa *isakmpSA) quickMode2(qm *quickMode, c *v1.Chain, hash *v1.Hash, next, 
 		return
 	}
 	qm.lastRecv, qm.lastReply = append([]byte(nil), received...), b
+	sa.stageInbound(qm, local, remote)
 	sa.transmit(b)
 	sa.installQuickMode(qm, local, remote)
 	// The exchange is kept a while to answer a repeated message 2.
@@ -359,6 +364,8 @@ func (sa *isakmpSA) respondQuickMode(id uint32, c *v1.Chain, next, received []by
 	qm.iv = n2
 	qm.lastRecv, qm.lastReply = append([]byte(nil), received...), b
 	sa.qms[id] = qm
+	// The initiator's IDci is the remote traffic for us.
+	sa.stageInbound(qm, p2(qm.idcr), p2(qm.idci))
 	sa.transmit(b)
 	// Without message 3 the exchange is given up after a while.
 	qm.timer = sa.e.clock.AfterFunc(30*time.Second, func() {
@@ -366,6 +373,7 @@ func (sa *isakmpSA) respondQuickMode(id uint32, c *v1.Chain, next, received []by
 		defer sa.e.mu.Unlock()
 		if sa.qms != nil && sa.qms[id] == qm {
 			delete(sa.qms, id)
+			sa.unstage(qm)
 		}
 	})
 }
@@ -432,28 +440,8 @@ func (sa *isakmpSA) quickModeFailed(qm *quickMode, reason string) {
 // installQuickMode derives the pair's keys (one KEYMAT per SPI) and
 // installs it; a rekey deletes the pair it replaces a moment later.
 func (sa *isakmpSA) installQuickMode(qm *quickMode, local, remote netip.Prefix) {
-	suite := keymat.ChildSuite{Encryption: qm.suite.Encryption, Integrity: qm.suite.Integrity}
-	in, err := sa.keys.Phase2Keys(suite, keymat.ProtocolESP, qm.inSPI, qm.gqm, qm.ni, qm.nr)
+	c, err := sa.installPair(qm, local, remote)
 	if err != nil {
-		sa.e.log.Error("Quick Mode keys", "err", err)
-		return
-	}
-	out, err := sa.keys.Phase2Keys(suite, keymat.ProtocolESP, qm.peerSPI, qm.gqm, qm.ni, qm.nr)
-	if err != nil {
-		return
-	}
-	clear(qm.gqm)
-	if !local.IsValid() {
-		local = sa.peer.LocalTS
-	}
-	if !remote.IsValid() {
-		remote = sa.peer.RemoteTS
-	}
-	c := &ikev2.ChildSA{InboundSPI: qm.inSPI, OutboundSPI: qm.peerSPI, Encryption: qm.suite.Encryption, Integrity: qm.suite.Integrity,
-		Inbound: in, Outbound: out, Local: sa.local.Addr(), Remote: sa.remote.Addr(), LocalPort: sa.local.Port(), RemotePort: sa.remote.Port(),
-		UDPEncapsulation: sa.natT || qm.suite.UDP, LocalTS: []netip.Prefix{local}, RemoteTS: []netip.Prefix{remote}}
-	c.SoftBytes, c.HardBytes = byteLifetimes(qm.suite.LifeKilobytes, sa.peer.Phase2LifeKilobytes, qm.initiator)
-	if err := sa.e.installer.InstallChild(sa.peer.VPN, c); err != nil {
 		sa.e.log.Error("IPsec SA install", "vpn", sa.peer.VPN, "err", err)
 		return
 	}

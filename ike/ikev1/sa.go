@@ -173,6 +173,7 @@ func (sa *isakmpSA) close() {
 	for _, qm := range sa.qms {
 		qm.stop()
 		clear(qm.gqm)
+		sa.unstage(qm)
 	}
 	sa.timers, sa.qms = nil, nil
 	for _, c := range sa.children {

@@ -1,0 +1,109 @@
+package ikev1
+
+import (
+	"fmt"
+	"net/netip"
+
+	"ipsecgw/ike/ikev2"
+	"ipsecgw/ike/keymat"
+)
+
+// Installing a Quick Mode's pair, and the responder's window.
+//
+// The Quick Mode initiator installs its pair when message 2 checks out and
+// sends on it at once (strongSwan replaces its outbound SA as soon as it
+// has sent message 3). The responder learns that the initiator has the
+// pair only from message 3, so a responder that installs both directions
+// then drops what the initiator sent in between, on an SPI it does not
+// have yet. With an installer that can install one direction at a time
+// (stagedInstaller), the responder installs its inbound SA when it sends
+// message 2, when the keys are known, and the outbound one with message 3;
+// the initiator its inbound SA before it sends message 3 and the outbound
+// one after. Nothing is lost then, whichever side sends first. With an
+// installer that cannot, each side installs its pair in one go: the
+// initiator just after message 3, the responder with message 3.
+
+// stagedInstaller is an ikev2.Installer that can install the directions
+// of a pair separately. RemoveChild removes whatever of the pair is in.
+type stagedInstaller interface {
+	ikev2.Installer
+	// InstallInbound installs only c's inbound SA.
+	InstallInbound(vpn string, c *ikev2.ChildSA) error
+	// InstallOutbound installs c's outbound SA; c's inbound SA is in.
+	InstallOutbound(vpn string, c *ikev2.ChildSA) error
+}
+
+// newChild derives a Quick Mode's keys (one KEYMAT per SPI) and describes
+// the pair; unset selectors are the peer's configured ones.
+func (sa *isakmpSA) newChild(qm *quickMode, local, remote netip.Prefix) (*ikev2.ChildSA, error) {
+	suite := keymat.ChildSuite{Encryption: qm.suite.Encryption, Integrity: qm.suite.Integrity}
+	in, err := sa.keys.Phase2Keys(suite, keymat.ProtocolESP, qm.inSPI, qm.gqm, qm.ni, qm.nr)
+	if err != nil {
+		return nil, fmt.Errorf("Quick Mode keys: %w", err)
+	}
+	out, err := sa.keys.Phase2Keys(suite, keymat.ProtocolESP, qm.peerSPI, qm.gqm, qm.ni, qm.nr)
+	if err != nil {
+		return nil, fmt.Errorf("Quick Mode keys: %w", err)
+	}
+	clear(qm.gqm)
+	if !local.IsValid() {
+		local = sa.peer.LocalTS
+	}
+	if !remote.IsValid() {
+		remote = sa.peer.RemoteTS
+	}
+	c := &ikev2.ChildSA{InboundSPI: qm.inSPI, OutboundSPI: qm.peerSPI, Encryption: qm.suite.Encryption, Integrity: qm.suite.Integrity,
+		Inbound: in, Outbound: out, Local: sa.local.Addr(), Remote: sa.remote.Addr(), LocalPort: sa.local.Port(), RemotePort: sa.remote.Port(),
+		UDPEncapsulation: sa.natT || qm.suite.UDP, LocalTS: []netip.Prefix{local}, RemoteTS: []netip.Prefix{remote}}
+	c.SoftBytes, c.HardBytes = byteLifetimes(qm.suite.LifeKilobytes, sa.peer.Phase2LifeKilobytes, qm.initiator)
+	return c, nil
+}
+
+// stageInbound puts the pair's inbound SA in, when the installer can do
+// that alone: the responder's step with message 2, the initiator's before
+// message 3. A failure leaves the whole pair to installPair.
+func (sa *isakmpSA) stageInbound(qm *quickMode, local, remote netip.Prefix) {
+	si, ok := sa.e.installer.(stagedInstaller)
+	if !ok {
+		return
+	}
+	c, err := sa.newChild(qm, local, remote)
+	if err != nil {
+		sa.e.log.Error("IPsec SA install", "vpn", sa.peer.VPN, "err", err)
+		return
+	}
+	if err := si.InstallInbound(sa.peer.VPN, c); err != nil {
+		sa.e.log.Error("inbound IPsec SA install", "vpn", sa.peer.VPN, "err", err)
+		return
+	}
+	qm.staged = c
+}
+
+// unstage removes the inbound SA of a Quick Mode that never completed.
+func (sa *isakmpSA) unstage(qm *quickMode) {
+	if qm.staged != nil {
+		sa.e.installer.RemoveChild(sa.peer.VPN, qm.staged)
+		qm.staged = nil
+	}
+}
+
+// installPair puts a completed Quick Mode's pair in: the outbound SA of a
+// staged one, or both directions.
+func (sa *isakmpSA) installPair(qm *quickMode, local, remote netip.Prefix) (*ikev2.ChildSA, error) {
+	if c := qm.staged; c != nil {
+		qm.staged = nil
+		if err := sa.e.installer.(stagedInstaller).InstallOutbound(sa.peer.VPN, c); err != nil {
+			sa.e.installer.RemoveChild(sa.peer.VPN, c)
+			return nil, err
+		}
+		return c, nil
+	}
+	c, err := sa.newChild(qm, local, remote)
+	if err != nil {
+		return nil, err
+	}
+	if err := sa.e.installer.InstallChild(sa.peer.VPN, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

@@ -1,0 +1,132 @@
+package ikev1
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"ipsecgw/clock"
+	"ipsecgw/ike/ikev2"
+	v1 "ipsecgw/ike/wire/v1"
+)
+
+// journal records, across both engines, what was installed in what order.
+type journal struct {
+	mu      sync.Mutex
+	entries []string
+}
+
+func (j *journal) add(format string, args ...any) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.entries = append(j.entries, fmt.Sprintf(format, args...))
+}
+
+func (j *journal) get() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]string(nil), j.entries...)
+}
+
+// pairInstaller installs whole pairs only, into the journal.
+type pairInstaller struct {
+	*installs
+	name string
+	j    *journal
+}
+
+func (p pairInstaller) InstallChild(vpn string, c *ikev2.ChildSA) error {
+	p.j.add("%s pair %#x", p.name, c.InboundSPI)
+	return p.installs.InstallChild(vpn, c)
+}
+
+func (p pairInstaller) RemoveChild(vpn string, c *ikev2.ChildSA) {
+	p.j.add("%s remove %#x", p.name, c.InboundSPI)
+	p.installs.RemoveChild(vpn, c)
+}
+
+// stagingInstaller can also install one direction at a time.
+type stagingInstaller struct{ pairInstaller }
+
+func (s stagingInstaller) InstallInbound(vpn string, c *ikev2.ChildSA) error {
+	s.j.add("%s inbound %#x", s.name, c.InboundSPI)
+	return nil
+}
+
+func (s stagingInstaller) InstallOutbound(vpn string, c *ikev2.ChildSA) error {
+	s.j.add("%s outbound %#x", s.name, c.InboundSPI)
+	return s.installs.InstallChild(vpn, c)
+}
+
+// TestStagedInstall: with installers that can install one direction at a
+// time, each side's inbound SA is in before the other side's outbound one
+// (the responder's before it answers message 1, the initiator's before it
+// sends message 3), so neither can send on the pair before the other can
+// receive. With installers that cannot, each side installs its pair whole.
+func TestStagedInstall(t *testing.T) {
+	for _, staged := range []bool{true, false} {
+		t.Run(fmt.Sprintf("staged=%v", staged), func(t *testing.T) {
+			p := &pipe{engines: map[netip.Addr]*Engine{}}
+			j := &journal{}
+			a, ia := newSide(t, side{1, 2, "group14", "sha1", "aes-128-cbc", "k", "aes-128-cbc", "hmac-sha1-96", "", nil}, p)
+			b, ib := newSide(t, side{2, 1, "group14", "sha1", "aes-128-cbc", "k", "aes-128-cbc", "hmac-sha1-96", "", nil}, p)
+			a.installer, b.installer = pairInstaller{ia, "initiator", j}, pairInstaller{ib, "responder", j}
+			if staged {
+				a.installer = stagingInstaller{pairInstaller{ia, "initiator", j}}
+				b.installer = stagingInstaller{pairInstaller{ib, "responder", j}}
+			}
+			a.Initiate(netip.MustParseAddr("192.0.2.2"))
+			eventually(t, "up", func() bool { return up(a) && up(b) })
+			got := j.get()
+			at := map[string]int{}
+			for i, e := range got {
+				at[e] = i + 1
+			}
+			ini, res := ia.get()[0].InboundSPI, ib.get()[0].InboundSPI
+			if !staged {
+				if len(got) != 2 || at[fmt.Sprintf("initiator pair %#x", ini)] == 0 || at[fmt.Sprintf("responder pair %#x", res)] == 0 {
+					t.Fatalf("installs %q", got)
+				}
+			} else {
+				inI, outI := at[fmt.Sprintf("initiator inbound %#x", ini)], at[fmt.Sprintf("initiator outbound %#x", ini)]
+				inR, outR := at[fmt.Sprintf("responder inbound %#x", res)], at[fmt.Sprintf("responder outbound %#x", res)]
+				if len(got) != 4 || inI == 0 || outI == 0 || inR == 0 || outR == 0 || inR > outI || inI > outR {
+					t.Fatalf("installs %q: an outbound SA before the other side's inbound one", got)
+				}
+			}
+			a.Close()
+			b.Close()
+			p.wg.Wait()
+		})
+	}
+}
+
+// TestStagedInboundRemovedWithoutMessage3: the inbound SA staged with
+// message 2 goes when message 3 never comes.
+func TestStagedInboundRemovedWithoutMessage3(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	j := &journal{}
+	a, ia := newSide(t, side{1, 2, "group14", "sha1", "aes-128-cbc", "k", "aes-128-cbc", "hmac-sha1-96", "", clk}, p)
+	b, ib := newSide(t, side{2, 1, "group14", "sha1", "aes-128-cbc", "k", "aes-128-cbc", "hmac-sha1-96", "", clk}, p)
+	a.installer = pairInstaller{ia, "initiator", j}
+	b.installer = stagingInstaller{pairInstaller{ib, "responder", j}}
+	// Quick Mode message 3 is the only short Quick Mode message (HASH
+	// alone): lost, every time.
+	p.drop = func(b []byte) bool {
+		m, err := v1.Parse(b)
+		return err == nil && m.Header.Exchange == v1.QuickMode && len(b) <= 28+16+4+20+16
+	}
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	eventually(t, "the initiator's pair and the responder's inbound SA", func() bool { return up(a) && len(j.get()) == 2 })
+	clk.Advance(31 * time.Second)
+	eventually(t, "the staged inbound SA removed", func() bool { _, r := ib.counts(); return r == 1 })
+	if got := j.get(); len(got) != 3 || got[2] != fmt.Sprintf("responder remove %#x", ia.get()[0].OutboundSPI) {
+		t.Fatalf("installs %q", got)
+	}
+	a.Close()
+	b.Close()
+	p.wg.Wait()
+}
