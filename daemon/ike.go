@@ -83,39 +83,74 @@ func (i *installer) AllocateSPI() (uint32, error) {
 }
 
 func (i *installer) InstallChild(vpn string, c *ikev2.ChildSA) error {
+	// Inbound first: the peer may send as soon as it has its answer.
+	if err := i.InstallInbound(vpn, c); err != nil {
+		return err
+	}
+	if err := i.InstallOutbound(vpn, c); err != nil {
+		i.d.engine.RemoveInbound(c.InboundSPI)
+		return err
+	}
+	return nil
+}
+
+// childParams is what both directions of a Child SA share: the tunnel,
+// encapsulation, selectors, byte lifetime, and the VPN.
+type childParams struct {
+	v      *schema.VPN
+	tunnel string
+	encap  dataplane.Encapsulation
+	sels   []dataplane.Selector
+	limit  dataplane.ByteLimit
+}
+
+func (i *installer) childParams(vpn string, c *ikev2.ChildSA) (childParams, error) {
 	v := i.d.vpn(vpn)
 	if v == nil || v.BindInterface == nil {
-		return fmt.Errorf("VPN %s has no bind-interface", vpn)
+		return childParams{}, fmt.Errorf("VPN %s has no bind-interface", vpn)
 	}
-	tunnel := TunnelName(v.BindInterface)
-	var encap dataplane.Encapsulation
+	p := childParams{v: v, tunnel: TunnelName(v.BindInterface), limit: i.byteLimit(c)}
 	if c.UDPEncapsulation {
-		encap = dataplane.Encapsulation{UDP: true, SrcPort: c.LocalPort, DstPort: c.RemotePort}
+		p.encap = dataplane.Encapsulation{UDP: true, SrcPort: c.LocalPort, DstPort: c.RemotePort}
 	}
-	var sels []dataplane.Selector
 	for _, l := range c.LocalTS {
 		for _, r := range c.RemoteTS {
 			if l.Addr().Is4() == r.Addr().Is4() {
-				sels = append(sels, dataplane.Selector{Local: l, Remote: r})
+				p.sels = append(p.sels, dataplane.Selector{Local: l, Remote: r})
 			}
 		}
 	}
-	df := map[string]dataplane.DFBit{"clear": dataplane.DFClear, "set": dataplane.DFSet, "copy": dataplane.DFCopy}[v.DFBit]
-	in := esp.Config{SPI: c.InboundSPI, Encryption: c.Encryption, EncryptionKey: c.Inbound.Encryption,
-		Integrity: c.Integrity, IntegrityKey: c.Inbound.Integrity, ESN: c.ESN,
-		ReplayWindow: v.IKE.ReplayWindow, NoAntiReplay: !v.IKE.AntiReplay}
-	out := esp.Config{SPI: c.OutboundSPI, Encryption: c.Encryption, EncryptionKey: c.Outbound.Encryption,
-		Integrity: c.Integrity, IntegrityKey: c.Outbound.Integrity, ESN: c.ESN}
-	limit := i.byteLimit(c)
-	// Inbound first: the peer may send as soon as it has its answer.
-	if _, err := i.d.engine.InstallInbound(tunnel, dataplane.InboundParams{VPN: vpn, ESP: in, Local: c.Local, Remote: c.Remote,
-		Encap: encap, CopyOuterDSCP: v.CopyOuterDSCP, Selectors: sels, Limit: limit}); err != nil {
+	return p, nil
+}
+
+// InstallInbound installs a Child SA's inbound SA alone: IKEv1's Quick
+// Mode responder does with message 2, so ESP the initiator sends before
+// message 3 arrives is not lost.
+func (i *installer) InstallInbound(vpn string, c *ikev2.ChildSA) error {
+	p, err := i.childParams(vpn, c)
+	if err != nil {
 		return err
 	}
-	o, err := i.d.engine.InstallOutbound(tunnel, dataplane.OutboundParams{VPN: vpn, ESP: out, Local: c.Local, Remote: c.Remote,
-		Encap: encap, DF: df, TunnelMTU: v.TunnelMTU, Selectors: sels, Limit: limit})
+	in := esp.Config{SPI: c.InboundSPI, Encryption: c.Encryption, EncryptionKey: c.Inbound.Encryption,
+		Integrity: c.Integrity, IntegrityKey: c.Inbound.Integrity, ESN: c.ESN,
+		ReplayWindow: p.v.IKE.ReplayWindow, NoAntiReplay: !p.v.IKE.AntiReplay}
+	_, err = i.d.engine.InstallInbound(p.tunnel, dataplane.InboundParams{VPN: vpn, ESP: in, Local: c.Local, Remote: c.Remote,
+		Encap: p.encap, CopyOuterDSCP: p.v.CopyOuterDSCP, Selectors: p.sels, Limit: p.limit})
+	return err
+}
+
+// InstallOutbound installs a Child SA's outbound SA, its inbound one in.
+func (i *installer) InstallOutbound(vpn string, c *ikev2.ChildSA) error {
+	p, err := i.childParams(vpn, c)
 	if err != nil {
-		i.d.engine.RemoveInbound(c.InboundSPI)
+		return err
+	}
+	df := map[string]dataplane.DFBit{"clear": dataplane.DFClear, "set": dataplane.DFSet, "copy": dataplane.DFCopy}[p.v.DFBit]
+	out := esp.Config{SPI: c.OutboundSPI, Encryption: c.Encryption, EncryptionKey: c.Outbound.Encryption,
+		Integrity: c.Integrity, IntegrityKey: c.Outbound.Integrity, ESN: c.ESN}
+	o, err := i.d.engine.InstallOutbound(p.tunnel, dataplane.OutboundParams{VPN: vpn, ESP: out, Local: c.Local, Remote: c.Remote,
+		Encap: p.encap, DF: df, TunnelMTU: p.v.TunnelMTU, Selectors: p.sels, Limit: p.limit})
+	if err != nil {
 		return err
 	}
 	i.mu.Lock()
