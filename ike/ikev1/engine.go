@@ -143,16 +143,22 @@ func (e *Engine) HandleMessage(b []byte, from, to netip.AddrPort) {
 		"cky-i", fmt.Sprintf("%016x", h.InitiatorCookie), "cky-r", fmt.Sprintf("%016x", h.ResponderCookie), "length", len(b))
 	sa := e.sas[saKey{h.InitiatorCookie, from.Addr()}]
 	if sa == nil {
-		if h.Exchange == v1.MainMode && h.ResponderCookie == 0 && h.MessageID == 0 && !h.Encrypted() {
-			e.respondMainMode(msg, from, to)
-			return
+		if h.ResponderCookie == 0 && h.MessageID == 0 && !h.Encrypted() {
+			switch h.Exchange {
+			case v1.MainMode:
+				e.respondMainMode(msg, from, to)
+				return
+			case v1.AggressiveMode:
+				e.respondAggressive(msg, from, to)
+				return
+			}
 		}
 		e.log.Debug("IKEv1 message for no ISAKMP SA", "from", from, "exchange", h.Exchange)
 		return
 	}
 	// The responder's cookie must be the SA's, once known: the initiator
 	// learns it from message 2.
-	if h.ResponderCookie != sa.ckyR && !(sa.state == stateMMSentSA && sa.ckyR == 0) {
+	if h.ResponderCookie != sa.ckyR && !((sa.state == stateMMSentSA || sa.state == stateAMSent) && sa.ckyR == 0) {
 		return
 	}
 	sa.handle(msg, from, to)

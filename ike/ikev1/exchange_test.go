@@ -293,3 +293,48 @@ func TestQuickModeRekey(t *testing.T) {
 	b.Close()
 	p.wg.Wait()
 }
+
+// TestAggressiveMode: with mode aggressive both sides negotiate phase 1 in
+// three messages and Quick Mode follows; a wrong key fails; a Main Mode
+// responder refuses Aggressive Mode.
+func TestAggressiveMode(t *testing.T) {
+	aggr := "set security ike policy pol mode aggressive\n"
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	a, ia := newSide(t, side{1, 2, "group14", "sha-256", "aes-256-cbc", "secret", "aes-256-cbc", "hmac-sha-256-128", aggr, nil}, p)
+	b, ib := newSide(t, side{2, 1, "group14", "sha-256", "aes-256-cbc", "secret", "aes-256-cbc", "hmac-sha-256-128", aggr, nil}, p)
+	if err := a.Initiate(netip.MustParseAddr("192.0.2.2")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "both sides up", func() bool { return up(a) && up(b) })
+	ca, cb := ia.get()[0], ib.get()[0]
+	if ca.OutboundSPI != cb.InboundSPI || !bytes.Equal(ca.Outbound.Encryption, cb.Inbound.Encryption) {
+		t.Fatal("the pair does not match")
+	}
+	a.Close()
+	b.Close()
+	p.wg.Wait()
+
+	p = &pipe{engines: map[netip.Addr]*Engine{}}
+	a, _ = newSide(t, side{1, 2, "group14", "sha-256", "aes-256-cbc", "right", "aes-256-cbc", "hmac-sha-256-128", aggr, nil}, p)
+	b, _ = newSide(t, side{2, 1, "group14", "sha-256", "aes-256-cbc", "wrong", "aes-256-cbc", "hmac-sha-256-128", aggr, nil}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	eventually(t, "the initiator's failure", func() bool { return len(a.Failures()) > 0 })
+	if f := a.Failures()[0].LastError; !strings.Contains(f, "HASH_R does not verify") {
+		t.Fatalf("wrong key: %q", f)
+	}
+	a.Close()
+	b.Close()
+	p.wg.Wait()
+
+	p = &pipe{engines: map[netip.Addr]*Engine{}}
+	a, _ = newSide(t, side{1, 2, "group14", "sha-256", "aes-256-cbc", "k", "aes-256-cbc", "hmac-sha-256-128", aggr, nil}, p)
+	b, ib = newSide(t, side{2, 1, "group14", "sha-256", "aes-256-cbc", "k", "aes-256-cbc", "hmac-sha-256-128", "", nil}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	time.Sleep(100 * time.Millisecond)
+	if n, _ := ib.counts(); n != 0 || len(b.SAs()) != 0 {
+		t.Fatal("a Main Mode responder answered Aggressive Mode")
+	}
+	a.Close()
+	b.Close()
+	p.wg.Wait()
+}

@@ -15,6 +15,9 @@ import (
 
 // initiate starts Main Mode to p (message 1).
 func (e *Engine) initiate(p *Peer) error {
+	if p.Aggressive {
+		return e.initiateAggressive(p)
+	}
 	cky, err := e.newCookie()
 	if err != nil {
 		return err
@@ -74,6 +77,10 @@ func (sa *isakmpSA) handle(msg *v1.Message, from, to netip.AddrPort) {
 		sa.mainMode3(msg)
 	case sa.state == stateMMRepliedKE && h.Exchange == v1.MainMode:
 		sa.mainMode5(msg, from, to)
+	case sa.state == stateAMSent && h.Exchange == v1.AggressiveMode:
+		sa.aggressive2(msg)
+	case sa.state == stateAMReplied && h.Exchange == v1.AggressiveMode:
+		sa.aggressive3(msg, from, to)
 	case sa.state == stateEstablished && h.Exchange == v1.QuickMode:
 		sa.quickMode(msg)
 	case sa.state == stateEstablished && h.Exchange == v1.Informational:

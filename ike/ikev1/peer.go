@@ -19,6 +19,8 @@ type Peer struct {
 	// LocalID and RemoteID: the zero value means "the address" for the
 	// local identity and "any" for the remote one.
 	LocalID, RemoteID v1.Identification
+	// Aggressive is the IKE policy's mode aggressive (else Main Mode).
+	Aggressive bool
 	// Phase1 is the IKE policy's proposals in preference order.
 	Phase1 []Phase1Proposal
 	// ESPProposals and PFSGroup are the IPsec policy's; PFSGroup is "" for
@@ -102,6 +104,7 @@ func (p *Peer) setPolicies(ike *schema.IKEPolicy, ipsec *schema.IPsecPolicy) err
 		return fmt.Errorf("policy %s has no usable pre-shared key", ike.Name)
 	}
 	p.PSK = psk
+	p.Aggressive = ike.Mode == "aggressive"
 	for _, prop := range ike.Proposals {
 		pp, err := phase1Proposal(prop)
 		if err != nil {

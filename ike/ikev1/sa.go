@@ -22,6 +22,8 @@ const (
 	stateMMSentID                   // initiator: message 5 out
 	stateMMRepliedSA                // responder: message 2 out
 	stateMMRepliedKE                // responder: message 4 out
+	stateAMSent                     // Aggressive Mode initiator: message 1 out
+	stateAMReplied                  // Aggressive Mode responder: message 2 out
 	stateEstablished
 	stateDead
 )
@@ -49,6 +51,8 @@ type isakmpSA struct {
 
 	// Main Mode: what the hashes and keys are made of.
 	saiB           []byte // the initiator's SA payload body (SAi_b)
+	idiB           []byte // Aggressive Mode: the initiator's ID payload body (IDii_b)
+	aggressive     bool
 	chosen         Phase1Proposal
 	kex            transform.KeyExchange
 	gxi, gxr       []byte
