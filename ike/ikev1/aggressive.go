@@ -189,7 +189,7 @@ func (sa *isakmpSA) aggressive2(msg *v1.Message) {
 	sa.remember(msg.Received, b)
 	sa.send(b, false)
 	sa.establish()
-	if len(sa.children) == 0 {
+	if sa.state == stateEstablished && len(sa.children) == 0 {
 		sa.startQuickMode(nil)
 	}
 }

@@ -24,23 +24,44 @@ type pipe struct {
 	engines map[netip.Addr]*Engine
 	wg      sync.WaitGroup
 	drop    func([]byte) bool
+	// hold, while set, keeps messages back until release (to make two
+	// exchanges cross).
+	hold bool
+	held []func()
 }
 
 func (p *pipe) Send(b []byte, from, to netip.AddrPort) error {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	e := p.engines[to.Addr()]
-	drop := p.drop != nil && p.drop(b)
-	p.mu.Unlock()
-	if e == nil || drop {
+	if e == nil || p.drop != nil && p.drop(b) {
 		return nil
 	}
 	msg := append([]byte(nil), b...)
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		e.HandleMessage(msg, from, to)
-	}()
+	deliver := func() {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			e.HandleMessage(msg, from, to)
+		}()
+	}
+	if p.hold {
+		p.held = append(p.held, deliver)
+		return nil
+	}
+	deliver()
 	return nil
+}
+
+// release delivers the messages held back.
+func (p *pipe) release() {
+	p.mu.Lock()
+	held := p.held
+	p.held, p.hold = nil, false
+	p.mu.Unlock()
+	for _, f := range held {
+		f()
+	}
 }
 
 // installs records what an engine installed.
@@ -337,4 +358,30 @@ func TestAggressiveMode(t *testing.T) {
 	a.Close()
 	b.Close()
 	p.wg.Wait()
+}
+
+// TestSimultaneousInitiation: both sides initiate at once (their Main Mode
+// message 1s cross); both ISAKMP SAs come up, then the one with the higher
+// initiator cookie is deleted by its initiator: one ISAKMP SA is left, the
+// same on both sides, carrying the IPsec SAs.
+func TestSimultaneousInitiation(t *testing.T) {
+	for range 4 {
+		p := &pipe{engines: map[netip.Addr]*Engine{}}
+		a, _ := newSide(t, side{1, 2, "group14", "sha1", "aes-128-cbc", "k", "aes-128-cbc", "hmac-sha1-96", "", nil}, p)
+		b, _ := newSide(t, side{2, 1, "group14", "sha1", "aes-128-cbc", "k", "aes-128-cbc", "hmac-sha1-96", "", nil}, p)
+		p.mu.Lock()
+		p.hold = true
+		p.mu.Unlock()
+		a.Initiate(netip.MustParseAddr("192.0.2.2"))
+		b.Initiate(netip.MustParseAddr("192.0.2.1"))
+		p.release()
+		eventually(t, "one ISAKMP SA each, the same, with IPsec SAs", func() bool {
+			sa, sb := a.SAs(), b.SAs()
+			return len(sa) == 1 && len(sb) == 1 && sa[0].State == "UP" && sb[0].State == "UP" &&
+				sa[0].InitiatorSPI == sb[0].InitiatorSPI && sa[0].Children > 0 && sb[0].Children > 0
+		})
+		a.Close()
+		b.Close()
+		p.wg.Wait()
+	}
 }

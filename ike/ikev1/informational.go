@@ -1,6 +1,7 @@
 package ikev1
 
 import (
+	"fmt"
 	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
@@ -157,11 +158,42 @@ func (sa *isakmpSA) takeOverChildren() {
 		if o == sa || o.peer != sa.peer || o.state != stateEstablished {
 			continue
 		}
+		if o.initiator != sa.initiator && sa.e.clock.Now().Sub(o.established) < duplicateWindow {
+			sa.settleDuplicate(o)
+			continue
+		}
 		sa.children, o.children = append(sa.children, o.children...), nil
 		o.closing = true
 		o.lastErr = "replaced by a new IKEv1 SA"
 		o.sendInformational(v1.DeleteISAKMP(o.ckyI, o.ckyR))
 		o.close()
+	}
+}
+
+// duplicateWindow tells a duplicate ISAKMP SA (both sides initiated at
+// once) from a phase 1 rekey: a rekey comes at 85 % or more of a lifetime
+// of at least 180 s.
+const duplicateWindow = 30 * time.Second
+
+// settleDuplicate: both sides initiated at once and two ISAKMP SAs are up,
+// one we initiated and one the peer did. Both sides keep the one with the
+// lower initiator cookie and move the other's IPsec SAs to it; the other
+// is deleted by its initiator, so one DELETE goes out and both sides
+// agree. (Each side taking over the older SA, as a rekey does, could make
+// each delete a different one and leave none.)
+func (sa *isakmpSA) settleDuplicate(o *isakmpSA) {
+	keep, drop := sa, o
+	if o.ckyI < sa.ckyI {
+		keep, drop = o, sa
+	}
+	keep.children, drop.children = append(keep.children, drop.children...), nil
+	if drop.initiator {
+		sa.e.log.Info("duplicate IKEv1 SA from a simultaneous initiation; deleting ours", "gateway", sa.peer.Gateway,
+			"kept", fmt.Sprintf("%016x", keep.ckyI), "deleted", fmt.Sprintf("%016x", drop.ckyI))
+		drop.closing = true
+		drop.lastErr = "duplicate of a simultaneous initiation"
+		drop.sendInformational(v1.DeleteISAKMP(drop.ckyI, drop.ckyR))
+		drop.close()
 	}
 }
 

@@ -207,7 +207,8 @@ func (sa *isakmpSA) mainMode6(msg *v1.Message) {
 	sa.answered()
 	sa.iv = next
 	sa.establish()
-	if len(sa.children) == 0 { // a phase 1 rekey took the old SA's over
+	// A phase 1 rekey (or a settled duplicate) took the other SA's pairs.
+	if sa.state == stateEstablished && len(sa.children) == 0 {
 		sa.startQuickMode(nil)
 	}
 }
@@ -409,6 +410,9 @@ func (sa *isakmpSA) establish() {
 		"proposal", phase1Name(sa.chosen), "nat-t", sa.natT)
 	sa.e.emit(ikev2.IKEUp, sa.peer, sa.remote.Addr(), sa.spis(), "")
 	sa.takeOverChildren()
+	if sa.state != stateEstablished {
+		return // the duplicate of a simultaneous initiation, deleted
+	}
 	sa.armDPD()
 	sa.phase1Timers()
 }
