@@ -1,9 +1,9 @@
 package ikev1
 
 import (
-	"fmt"
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
