@@ -577,3 +577,39 @@ func TestIKEv1PeerRestartWithStrongSwan(t *testing.T) {
 	}
 	tp.compareWithCharon(charon)
 }
+
+// TestIKEv1AggressiveWithStrongSwan: Aggressive Mode with a pre-shared key
+// (mode aggressive on ipsecgw's IKE policy, aggressive = yes on
+// strongSwan's connection), each side initiating: the tunnel comes up,
+// ping crosses both ways, and both sides agree the phase 1 was aggressive.
+func TestIKEv1AggressiveWithStrongSwan(t *testing.T) {
+	netns.RequireRoot(t)
+	strongswan.Require(t)
+	for _, ipsecgwInitiates := range []bool{true, false} {
+		t.Run(fmt.Sprintf("ipsecgw-initiates=%v", ipsecgwInitiates), func(t *testing.T) {
+			tp := newStrongSwanTopology(t)
+			start := "none"
+			if !ipsecgwInitiates {
+				start = "start"
+			}
+			cfg := strings.Replace(ikev1Config(v1Modern, "test123", ipsecgwInitiates),
+				"set security ike policy ike_policy mode main", "set security ike policy ike_policy mode aggressive", 1)
+			tp.startOne(0, cfg)
+			peer := ikev1Peer(v1Modern, "test123", start)
+			peer.Extra = append(peer.Extra, "aggressive = yes")
+			// strongSwan answers Aggressive Mode with a pre-shared key only
+			// when told it knows the risk (the hash is offline-crackable).
+			charon := strongswan.Start(t, tp.net, "gw2", strongswan.Config{Connections: []strongswan.Connection{peer},
+				Charon: []string{"i_dont_care_about_security_and_use_aggressive_mode_psk = yes"}})
+			tp.waitTunnelWithin("h1", "198.18.2.2", 15*time.Second)
+			tp.ping("h1", "198.18.2.2", 0)
+			tp.ping("h2", "198.18.1.2", 0)
+			if log := tp.logOf(tp.gws[0]); ipsecgwInitiates && !strings.Contains(log, "IKEv1 Aggressive Mode started") {
+				t.Errorf("gw1 did not start Aggressive Mode:\n%s", log)
+			}
+			if ssLog := charon.Log(); !strings.Contains(ssLog, "Aggressive Mode") && !strings.Contains(ssLog, "AGGRESSIVE") {
+				t.Errorf("strongSwan's log shows no Aggressive Mode:\n%s", ssLog)
+			}
+		})
+	}
+}

@@ -255,12 +255,9 @@ func mustListSAs(t *testing.T, c *strongswan.Charon) []strongswan.IKESA {
 // operator's "clear security ike security-associations".
 //
 // A Child SA refused inside IKE_AUTH (the traffic selector cases) leaves
-// the IKE SA up: today that failure is in the log and in the IKE SA's
-// status only. It is no negotiation-failed event, so
-// ipsecgw_ike_negotiation_failures_total{reason="ts-unacceptable"} does
-// not count it, and the show commands give no reason (detail shows the IKE
-// SA up, inactive-tunnels an empty "Tunnel Down Reason"). The test
-// asserts what is there and that the tunnel is listed inactive.
+// the IKE SA up: the failure is a negotiation-failed event (counted under
+// reason "ts-unacceptable") and the inactive tunnel's "Tunnel Down
+// Reason".
 func TestNegativeWithStrongSwan(t *testing.T) {
 	netns.RequireRoot(t)
 	strongswan.Require(t)
@@ -301,9 +298,9 @@ func TestNegativeWithStrongSwan(t *testing.T) {
 		{"no-common-proposal-strongswan-initiates", false, "", legacy,
 			[]string{"no proposal chosen for IKE", "3des-cbc", "DH-group-2", "aes256-gcm", "DH-group-19"}, nil, "no-proposal-chosen", false, reload},
 		{"traffic-selector-mismatch-ipsecgw-initiates", true, narrow, strangers,
-			[]string{"Child SA refused: TS_UNACCEPTABLE"}, []string{`msg="Child SA not established"`, "reason=TS_UNACCEPTABLE"}, "", true, clear},
+			[]string{"Child SA refused: TS_UNACCEPTABLE"}, []string{`msg="Child SA not established"`, `reason="Child SA refused: TS_UNACCEPTABLE"`}, "ts-unacceptable", true, clear},
 		{"traffic-selector-mismatch-strongswan-initiates", false, narrow, strangers,
-			[]string{"traffic selectors unacceptable", "no policy entry shares traffic", "203.0.113.0", "198.18.1.0"}, nil, "", true, reload},
+			[]string{"traffic selectors unacceptable", "no policy entry shares traffic", "203.0.113.0", "198.18.1.0"}, nil, "ts-unacceptable", true, reload},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := newStrongSwanTopology(t)
@@ -342,15 +339,18 @@ func TestNegativeWithStrongSwan(t *testing.T) {
 			if log := tp.logOf(gw1); !allIn(log, logged) {
 				t.Errorf("gw1's log lacks %q:\n%s", logged, log)
 			}
+			series := fmt.Sprintf(`ipsecgw_ike_negotiation_failures_total{reason=%q}`, tc.cause)
+			if n := tp.metric(series); n < 1 {
+				t.Errorf("%s = %v, want at least 1", series, n)
+			}
 			if tc.ikeUp {
-				if out := tp.mustCLI(gw1, "show security ipsec inactive-tunnels"); !strings.Contains(out, "Total inactive tunnels: 1") {
-					t.Errorf("show security ipsec inactive-tunnels does not list the tunnel:\n%s", out)
+				// The IKE SA is up without its Child SA: the tunnel is
+				// inactive, with the Child SA's failure as the reason.
+				out := tp.mustCLI(gw1, "show security ipsec inactive-tunnels")
+				if !strings.Contains(out, "Total inactive tunnels: 1") || !allIn(out, tc.reasons[:1]) {
+					t.Errorf("show security ipsec inactive-tunnels does not list the tunnel with the reason %q:\n%s", tc.reasons[0], out)
 				}
 			} else {
-				series := fmt.Sprintf(`ipsecgw_ike_negotiation_failures_total{reason=%q}`, tc.cause)
-				if n := tp.metric(series); n < 1 {
-					t.Errorf("%s = %v, want at least 1", series, n)
-				}
 				detail := tp.mustCLI(gw1, "show security ike security-associations detail")
 				if !strings.Contains(detail, "Last failure:") || !allIn(detail, tc.reasons) {
 					t.Errorf("show security ike security-associations detail does not give the reason %q:\n%s", tc.reasons, detail)
