@@ -107,7 +107,7 @@ func serviceVPN(cfg *schema.Config, set *schema.ServiceSet, r *schema.Rule, t *s
 		g := &schema.IKEGateway{
 			Name:           v.Name,
 			Policy:         t.IKEPolicy,
-			Addresses:      []string{t.RemoteGateway.String()},
+			Addresses:      gatewayAddresses(t),
 			LocalAddress:   set.LocalGateway,
 			Version:        t.IKEPolicy.Version,
 			NATTraversal:   set.NATTraversal,
@@ -239,4 +239,15 @@ func checkServices(cfg *schema.Config, tunnels []ServiceTunnel) error {
 		}
 	}
 	return nil
+}
+
+// gatewayAddresses are a term's remote gateway and, after it, its
+// backup-remote-gateway: the IKE engine fails over to the next address
+// when the peer is unreachable or dead.
+func gatewayAddresses(t *schema.Term) []string {
+	out := []string{t.RemoteGateway.String()}
+	if t.BackupRemoteGateway.IsValid() {
+		out = append(out, t.BackupRemoteGateway.String())
+	}
+	return out
 }

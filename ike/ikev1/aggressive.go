@@ -26,7 +26,7 @@ func (e *Engine) initiateAggressive(p *Peer) error {
 		return err
 	}
 	sa := &isakmpSA{e: e, peer: p, initiator: true, aggressive: true, ckyI: cky, local: netip.AddrPortFrom(p.Local, 500),
-		remote: netip.AddrPortFrom(p.Remote, 500), state: stateAMSent, qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}}
+		remote: netip.AddrPortFrom(p.current(), 500), state: stateAMSent, qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}}
 	group := p.Phase1[0].Group
 	var offer []Phase1Proposal
 	for _, pp := range p.Phase1 {

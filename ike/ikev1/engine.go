@@ -69,7 +69,9 @@ func NewEngine(c Config) *Engine {
 func (e *Engine) AddPeer(p *Peer) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.peers[p.Remote] = p
+	for _, a := range p.addresses() {
+		e.peers[a] = p
+	}
 }
 
 // RemovePeer forgets a peer: its SAs are deleted (the peer is told) and
@@ -81,7 +83,9 @@ func (e *Engine) RemovePeer(remote netip.Addr) {
 	if p == nil {
 		return
 	}
-	delete(e.peers, remote)
+	for _, a := range p.addresses() {
+		delete(e.peers, a)
+	}
 	for _, sa := range e.sasOf(p) {
 		sa.closing = true
 		sa.lastErr = "peer removed from the configuration"

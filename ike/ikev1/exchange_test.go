@@ -385,3 +385,36 @@ func TestSimultaneousInitiation(t *testing.T) {
 		p.wg.Wait()
 	}
 }
+
+// TestBackupGateway: the primary gateway does not answer; once the
+// initiation gives up, the next one goes to the backup address (services
+// backup-remote-gateway, or a gateway's second address), which answers.
+func TestBackupGateway(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	kept := "set security ike gateway gw address [ 192.0.2.2 192.0.2.3 ]\nset security ipsec vpn vpn1 establish-tunnels immediately\n"
+	a, ia := newSide(t, side{1, 2, "group14", "sha1", "aes-128-cbc", "k", "aes-128-cbc", "hmac-sha1-96", kept, clk}, p)
+	// The backup, at 192.0.2.3, configured for a peer at 192.0.2.1.
+	b, _ := newSide(t, side{3, 1, "group14", "sha1", "aes-128-cbc", "k", "aes-128-cbc", "hmac-sha1-96", "", clk}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	for i := 0; i < 20 && !up(a); i++ {
+		clk.Advance(4 * time.Second) // retransmissions, the give-up, the re-initiation
+		p.wg.Wait()
+		time.Sleep(2 * time.Millisecond)
+	}
+	if !up(a) || !up(b) {
+		t.Fatalf("no tunnel to the backup: %+v / %+v", a.SAs(), a.Failures())
+	}
+	if sas := a.SAs(); sas[0].Remote != netip.MustParseAddr("192.0.2.3") {
+		t.Fatalf("the tunnel is up with %s, want the backup 192.0.2.3", sas[0].Remote)
+	}
+	if f := a.Failures(); len(f) == 0 || !strings.HasPrefix(f[0].LastError, "peer unreachable") {
+		t.Fatalf("the primary's failure: %+v", f)
+	}
+	if n, _ := ia.counts(); n != 1 {
+		t.Fatalf("%d pairs installed", n)
+	}
+	a.Close()
+	b.Close()
+	p.wg.Wait()
+}

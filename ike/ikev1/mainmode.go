@@ -23,7 +23,7 @@ func (e *Engine) initiate(p *Peer) error {
 		return err
 	}
 	sa := &isakmpSA{e: e, peer: p, initiator: true, ckyI: cky, local: netip.AddrPortFrom(p.Local, 500),
-		remote: netip.AddrPortFrom(p.Remote, 500), state: stateMMSentSA, qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}}
+		remote: netip.AddrPortFrom(p.current(), 500), state: stateMMSentSA, qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}}
 	ps := append([]v1.Payload{phase1Offer(p.Phase1)}, vendorIDs(p)...)
 	b, c, err := sa.plain(sa.header(v1.MainMode, 0, false), ps)
 	if err != nil {

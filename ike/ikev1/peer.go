@@ -15,7 +15,13 @@ import (
 type Peer struct {
 	Gateway, VPN  string
 	Local, Remote netip.Addr
-	PSK           []byte
+	// Backups are the gateway's other addresses (services
+	// backup-remote-gateway, or the addresses after the first): when the
+	// peer at the current one is unreachable or dead, the next negotiation
+	// goes to the next address, round the list.
+	Backups []netip.Addr
+	target  int // index into Remote + Backups of where we initiate
+	PSK     []byte
 	// LocalID and RemoteID: the zero value means "the address" for the
 	// local identity and "any" for the remote one.
 	LocalID, RemoteID v1.Identification
@@ -71,7 +77,11 @@ func PeerFromConfig(v *schema.VPN, local netip.Addr) (*Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ikev1: gateway %s: address %s is not an IP address", g.Name, g.Addresses[0])
 	}
-	p := &Peer{Gateway: g.Name, VPN: v.Name, Local: local, Remote: remote,
+	backups, err := backupAddresses(g.Addresses[1:])
+	if err != nil {
+		return nil, fmt.Errorf("ikev1: gateway %s: %w", g.Name, err)
+	}
+	p := &Peer{Gateway: g.Name, VPN: v.Name, Local: local, Remote: remote, Backups: backups,
 		NATTraversal: g.NATTraversal, ForceNAT: g.PacketEncapsulation,
 		Reinitiate: v.EstablishTunnels == "immediately"}
 	if err := p.setPolicies(g.Policy, v.IKE.Policy); err != nil {
@@ -193,4 +203,33 @@ func identity(id schema.Identity) (v1.Identification, error) {
 		return v1.Identification{Type: v1.ID_KEY_ID, Data: []byte(id.Value)}, nil
 	}
 	return v1.Identification{}, fmt.Errorf("identity type %s is not supported for IKEv1", id.Type)
+}
+
+// backupAddresses parses a gateway's addresses after the first.
+func backupAddresses(addrs []string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, a := range addrs {
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			return nil, fmt.Errorf("address %s is not an IP address", a)
+		}
+		out = append(out, ip)
+	}
+	return out, nil
+}
+
+// addresses are the peer's primary address and its backups.
+func (p *Peer) addresses() []netip.Addr { return append([]netip.Addr{p.Remote}, p.Backups...) }
+
+// current is the address we initiate to.
+func (p *Peer) current() netip.Addr { return p.addresses()[p.target%(1+len(p.Backups))] }
+
+// failover moves the next initiation to the next address; it reports
+// whether there is another one.
+func (p *Peer) failover() bool {
+	if len(p.Backups) == 0 {
+		return false
+	}
+	p.target = (p.target + 1) % (1 + len(p.Backups))
+	return true
 }

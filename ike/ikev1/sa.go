@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"ipsecgw/clock"
@@ -160,6 +161,12 @@ func (sa *isakmpSA) remember(received, reply []byte) {
 func (sa *isakmpSA) fail(format string, args ...any) {
 	sa.lastErr = fmt.Sprintf(format, args...)
 	sa.e.log.Warn("IKEv1 SA failed", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "reason", sa.lastErr)
+	// A peer gone silent: the next negotiation tries its backup address.
+	if (sa.initiator || sa.peer.Reinitiate) && (strings.HasPrefix(sa.lastErr, "peer unreachable") || strings.HasPrefix(sa.lastErr, "peer dead")) &&
+		sa.peer.failover() {
+		sa.e.log.Warn("IKEv1 peer unreachable: trying the gateway's next address", "gateway", sa.peer.Gateway,
+			"from", sa.remote.Addr(), "to", sa.peer.current())
+	}
 	sa.close()
 }
 

@@ -18,7 +18,9 @@ func (e *Engine) RemovePeer(remote netip.Addr) {
 	if p == nil {
 		return
 	}
-	delete(e.peers, remote)
+	for _, a := range p.addresses() {
+		delete(e.peers, a)
+	}
 	for _, sa := range e.sasOf(p) {
 		if sa.state == stateEstablished {
 			sa.sendDelete()

@@ -20,7 +20,12 @@ import (
 type Peer struct {
 	Gateway, VPN  string
 	Local, Remote netip.Addr
-	PSK           []byte
+	// Backups are the gateway's addresses after the first: when the peer
+	// at the current one is unreachable or dead, the next negotiation goes
+	// to the next address, round the list.
+	Backups []netip.Addr
+	target  int // index into Remote + Backups of where we initiate
+	PSK     []byte
 	// LocalID and RemoteID: the zero value means "the address" for the
 	// local identity and "any" for the remote one.
 	LocalID, RemoteID wire.Identification
@@ -132,7 +137,25 @@ func NewEngine(c Config) *Engine {
 func (e *Engine) AddPeer(p *Peer) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.peers[p.Remote] = p
+	for _, a := range p.addresses() {
+		e.peers[a] = p
+	}
+}
+
+// addresses are the peer's primary address and its backups.
+func (p *Peer) addresses() []netip.Addr { return append([]netip.Addr{p.Remote}, p.Backups...) }
+
+// current is the address we initiate to.
+func (p *Peer) current() netip.Addr { return p.addresses()[p.target%(1+len(p.Backups))] }
+
+// failover moves the next initiation to the next address; it reports
+// whether there is another one.
+func (p *Peer) failover() bool {
+	if len(p.Backups) == 0 {
+		return false
+	}
+	p.target = (p.target + 1) % (1 + len(p.Backups))
+	return true
 }
 
 // newSPI draws a fresh, unused, non-zero IKE SPI.

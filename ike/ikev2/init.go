@@ -30,7 +30,7 @@ func (e *Engine) initiate(p *Peer) error {
 		return err
 	}
 	sa := &ikeSA{e: e, peer: p, initiator: true, spiI: spi,
-		local: netip.AddrPortFrom(p.Local, 500), remote: netip.AddrPortFrom(p.Remote, 500)}
+		local: netip.AddrPortFrom(p.Local, 500), remote: netip.AddrPortFrom(p.current(), 500)}
 	e.sas[spi] = sa
 	e.track(sa)
 	return sa.sendInit(group)

@@ -359,3 +359,26 @@ func TestResponderOnlyNoRekey(t *testing.T) {
 	b.Close()
 	p.wg.Wait()
 }
+
+// TestBackupGateway: with address [ primary backup ] and the primary
+// silent, the negotiation gives up and the next one goes to the backup.
+func TestBackupGateway(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	kept := "set security ike gateway gw address [ 192.0.2.2 192.0.2.3 ]\nset security ipsec vpn vpn1 establish-tunnels immediately\n"
+	a, _, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", kept, clk, nil}, p)
+	b, _, _ := newSide(t, side{3, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", "", clk, nil}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	for i := 0; i < 20 && len(upSAs(a)) == 0; i++ {
+		clk.Advance(4 * time.Second)
+		p.wg.Wait()
+		time.Sleep(2 * time.Millisecond)
+	}
+	sas := upSAs(a)
+	if len(sas) != 1 || sas[0].Remote != netip.MustParseAddr("192.0.2.3") || len(upSAs(b)) != 1 {
+		t.Fatalf("no tunnel to the backup 192.0.2.3: %+v, failures %+v", a.SAs(), a.Failures())
+	}
+	a.Close()
+	b.Close()
+	p.wg.Wait()
+}

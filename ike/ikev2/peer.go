@@ -26,6 +26,14 @@ func PeerFromConfig(v *schema.VPN, local netip.Addr) (*Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ikev2: gateway %s: address %s is not an IP address (host names are not resolved yet)", g.Name, g.Addresses[0])
 	}
+	var backups []netip.Addr
+	for _, a := range g.Addresses[1:] {
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			return nil, fmt.Errorf("ikev2: gateway %s: address %s is not an IP address", g.Name, a)
+		}
+		backups = append(backups, ip)
+	}
 	psk, err := g.Policy.PreSharedKey.Bytes()
 	if err != nil || len(psk) == 0 {
 		return nil, fmt.Errorf("ikev2: gateway %s: policy %s has no usable pre-shared key", g.Name, g.Policy.Name)
@@ -43,7 +51,7 @@ func PeerFromConfig(v *schema.VPN, local netip.Addr) (*Peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Peer{Gateway: g.Name, VPN: v.Name, Local: local, Remote: remote, PSK: psk,
+	p := &Peer{Gateway: g.Name, VPN: v.Name, Local: local, Remote: remote, Backups: backups, PSK: psk,
 		IKEOffer: ikeOffer, ESPProposals: v.IKE.Policy.Proposals, PFSGroup: v.IKE.Policy.PFSGroup, Policy: policy,
 		NATTraversal: g.NATTraversal, ForceNAT: g.PacketEncapsulation}
 	if g.DPD != nil {

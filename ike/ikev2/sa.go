@@ -3,6 +3,7 @@ package ikev2
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"ipsecgw/clock"
@@ -199,6 +200,12 @@ func (sa *ikeSA) respond(b []byte, id uint32) {
 func (sa *ikeSA) fail(format string, args ...any) {
 	sa.lastErr = fmt.Sprintf(format, args...)
 	sa.e.log.Warn("IKE SA failed", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "reason", sa.lastErr)
+	// A peer gone silent: the next negotiation tries its next address.
+	if (sa.initiator || sa.peer.Reinitiate) && (strings.HasPrefix(sa.lastErr, "peer unreachable") || strings.HasPrefix(sa.lastErr, "peer dead")) &&
+		sa.peer.failover() {
+		sa.e.log.Warn("peer unreachable: trying the gateway's next address", "gateway", sa.peer.Gateway,
+			"from", sa.remote.Addr(), "to", sa.peer.current())
+	}
 	sa.close()
 }
 
