@@ -43,6 +43,8 @@ type ikeEngine interface {
 	ChildBytesReached(c *ikev2.ChildSA, hard bool)
 	// Close deletes every SA (telling the peers) and stops the timers.
 	Close()
+	// Drops counts the messages the engine dropped, by reason.
+	Drops() map[string]uint64
 }
 
 // ikeVersions makes the engine of each IKE version the daemon can run.

@@ -38,6 +38,8 @@ type Status struct {
 	// Down is the VPNs the daemon runs no negotiation for, by name, with
 	// the reason (an IKE version it has no engine for).
 	Down map[string]string `json:"down,omitempty"`
+	// IKEDrops is the IKE messages the engines dropped, by reason.
+	IKEDrops map[string]uint64 `json:"ike-drops,omitempty"`
 }
 
 // Status collects the current counters.
@@ -50,6 +52,12 @@ func (d *Daemon) Status() Status {
 	for _, ike := range d.ikeAll() {
 		s.IKE = append(s.IKE, ike.SAs()...)
 		s.Failures = append(s.Failures, ike.Failures()...)
+		for reason, n := range ike.Drops() {
+			if s.IKEDrops == nil {
+				s.IKEDrops = map[string]uint64{}
+			}
+			s.IKEDrops[reason] += n
+		}
 	}
 	if down := *d.down.Load(); len(down) > 0 {
 		s.Down = down

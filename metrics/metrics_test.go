@@ -62,7 +62,8 @@ func labSnapshot() Snapshot {
 			{VPN: "ipsec_vpn", Tunnel: "500001", Direction: "inbound", SPI: "0x8d92e737", Packets: 3675, Bytes: 1073684, Drops: 3},
 			{VPN: "ipsec_vpn", Tunnel: "500001", Direction: "outbound", SPI: "0x78634c46", Packets: 3677, Bytes: 875126},
 		},
-		IKESAs: map[string]int{"up": 1, "negotiating": 2},
+		IKESAs:   map[string]int{"up": 1, "negotiating": 2},
+		IKEDrops: map[string]uint64{"malformed": 4, "no-sa": 0, "unauthenticated": 1},
 	}
 }
 
@@ -82,6 +83,11 @@ ipsecgw_esp_drops_total{reason="replay"} 2
 # TYPE ipsecgw_esp_packets_total counter
 ipsecgw_esp_packets_total{direction="inbound"} 3675
 ipsecgw_esp_packets_total{direction="outbound"} 3677
+# HELP ipsecgw_ike_dropped_total IKE messages dropped, by reason: malformed (they do not parse), no-sa (for no SA of ours), unauthenticated (they do not decrypt or verify).
+# TYPE ipsecgw_ike_dropped_total counter
+ipsecgw_ike_dropped_total{reason="malformed"} 4
+ipsecgw_ike_dropped_total{reason="no-sa"} 0
+ipsecgw_ike_dropped_total{reason="unauthenticated"} 1
 # HELP ipsecgw_ike_negotiation_failures_total IKE negotiations that failed, by reason (the error notify received or sent, or peer-unreachable when the peer never answered).
 # TYPE ipsecgw_ike_negotiation_failures_total counter
 ipsecgw_ike_negotiation_failures_total{reason="authentication-failed"} 0

@@ -15,6 +15,9 @@ type Snapshot struct {
 	ESP    ESP
 	SAs    []SA           // every installed IPsec SA, both directions
 	IKESAs map[string]int // IKE SAs by state: "up", "negotiating", "down", ...
+	// IKEDrops is the IKE messages dropped, by reason: malformed, no-sa,
+	// unauthenticated.
+	IKEDrops map[string]uint64
 }
 
 // ESP is the gateway's ESP totals: what `show security ipsec statistics`
@@ -62,6 +65,9 @@ var (
 	ikeSAsDesc = prometheus.NewDesc("ipsecgw_ike_sas",
 		"IKE SAs that exist now, by state.",
 		[]string{"state"}, nil)
+	ikeDropsDesc = prometheus.NewDesc("ipsecgw_ike_dropped_total",
+		"IKE messages dropped, by reason: malformed (they do not parse), no-sa (for no SA of ours), unauthenticated (they do not decrypt or verify).",
+		[]string{"reason"}, nil)
 )
 
 // snapshotCollector exports a Snapshot taken at scrape time as constant
@@ -71,7 +77,7 @@ type snapshotCollector struct {
 }
 
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{espPacketsDesc, espBytesDesc, espDropsDesc, saPacketsDesc, saBytesDesc, saDropsDesc, ikeSAsDesc} {
+	for _, d := range []*prometheus.Desc{espPacketsDesc, espBytesDesc, espDropsDesc, saPacketsDesc, saBytesDesc, saDropsDesc, ikeSAsDesc, ikeDropsDesc} {
 		ch <- d
 	}
 }
@@ -99,6 +105,9 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, state := range slices.Sorted(maps.Keys(s.IKESAs)) {
 		ch <- prometheus.MustNewConstMetric(ikeSAsDesc, prometheus.GaugeValue, float64(s.IKESAs[state]), state)
+	}
+	for _, reason := range slices.Sorted(maps.Keys(s.IKEDrops)) {
+		counter(ikeDropsDesc, s.IKEDrops[reason], reason)
 	}
 }
 

@@ -36,7 +36,8 @@ func snapshot(st daemon.Status) metrics.Snapshot {
 	s := metrics.Snapshot{
 		ESP: metrics.ESP{EncryptedPackets: g.EncryptedPackets, EncryptedBytes: g.EncryptedBytes,
 			DecryptedPackets: g.DecryptedPackets, DecryptedBytes: g.DecryptedBytes, Drops: drops(g)},
-		IKESAs: map[string]int{},
+		IKESAs:   map[string]int{},
+		IKEDrops: st.IKEDrops,
 	}
 	for _, sa := range st.SAs {
 		c := sa.Counters

@@ -32,6 +32,7 @@ type Engine struct {
 	sas      map[saKey]*isakmpSA
 	failures []ikev2.SAInfo
 	closed   bool
+	drops    ikev2.Drops
 }
 
 type saKey struct {
@@ -134,6 +135,7 @@ func (e *Engine) InitiateIfIdle(remote netip.Addr) error {
 func (e *Engine) HandleMessage(b []byte, from, to netip.AddrPort) {
 	msg, err := v1.Parse(b)
 	if err != nil {
+		e.drops.Malformed.Add(1)
 		e.log.Debug("dropping malformed IKEv1 message", "from", from, "err", err)
 		return
 	}
@@ -157,6 +159,7 @@ func (e *Engine) HandleMessage(b []byte, from, to netip.AddrPort) {
 				return
 			}
 		}
+		e.drops.NoSA.Add(1)
 		e.log.Debug("IKEv1 message for no ISAKMP SA", "from", from, "exchange", h.Exchange)
 		return
 	}
@@ -282,3 +285,6 @@ const (
 	maxSends        = 5
 	reinitiateDelay = 5 * time.Second
 )
+
+// Drops reports the messages the engine dropped, by why.
+func (e *Engine) Drops() map[string]uint64 { return e.drops.Snapshot() }

@@ -46,3 +46,20 @@ func (c *captureTransport) Send(b []byte, from, to netip.AddrPort) error {
 	c.last = append([]byte(nil), b...)
 	return nil
 }
+
+// TestDropsCounted: what the engine drops is counted by why.
+func TestDropsCounted(t *testing.T) {
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	e, _ := newSide(t, side{me: 2, peer: 1, group: "group2", hash: "sha1", enc: "3des-cbc", psk: "k", espEnc: "3des-cbc", espAuth: "hmac-sha1-96"}, p)
+	from, to := netip.MustParseAddrPort("192.0.2.1:500"), netip.MustParseAddrPort("192.0.2.2:500")
+	e.HandleMessage([]byte("not an ISAKMP message at all, not even close"), from, to)
+	h := v1.Header{InitiatorCookie: 1, ResponderCookie: 2, Exchange: v1.QuickMode, MessageID: 9, Flags: v1.FlagEncryption}
+	b, err := v1.MarshalEncrypted(h, v1.PayloadHash, make([]byte, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.HandleMessage(b, from, to)
+	if d := e.Drops(); d["malformed"] != 1 || d["no-sa"] != 1 || d["unauthenticated"] != 0 {
+		t.Fatalf("drops %v", d)
+	}
+}

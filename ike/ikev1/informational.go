@@ -43,11 +43,13 @@ func (sa *isakmpSA) informational(msg *v1.Message) {
 	id := msg.Header.MessageID
 	c, _, err := sa.openMessage(msg, sa.cipher.phase2IV(sa.iv, id))
 	if err != nil {
+		sa.e.drops.Unauthenticated.Add(1)
 		sa.e.log.Info("Informational message does not decrypt; dropped", "peer", sa.remote, "err", err)
 		return
 	}
 	hash, ok := c.Payloads[0].(*v1.Hash)
 	if !ok || !bytes.Equal(hash.Data, sa.prf(sa.keys.A, msgIDBytes(id), c.RawAfter(0))) {
+		sa.e.drops.Unauthenticated.Add(1)
 		sa.e.log.Warn("Informational message HASH does not verify; dropped", "peer", sa.remote)
 		return
 	}

@@ -186,6 +186,7 @@ func (sa *isakmpSA) mainMode4(msg *v1.Message) {
 func (sa *isakmpSA) mainMode6(msg *v1.Message) {
 	c, next, err := sa.openMessage(msg, sa.iv)
 	if err != nil {
+		sa.e.drops.Unauthenticated.Add(1)
 		sa.e.log.Info("Main Mode message 6 does not decrypt; dropped", "peer", sa.remote, "err", err)
 		return
 	}

@@ -149,6 +149,7 @@ func (sa *isakmpSA) quickMode(msg *v1.Message) {
 	}
 	c, next, err := sa.openMessage(msg, iv)
 	if err != nil {
+		sa.e.drops.Unauthenticated.Add(1)
 		sa.e.log.Info("Quick Mode message does not decrypt; dropped", "peer", sa.remote, "err", err)
 		return
 	}
@@ -161,6 +162,7 @@ func (sa *isakmpSA) quickMode(msg *v1.Message) {
 	switch {
 	case qm == nil:
 		if !bytes.Equal(hash.Data, sa.prf(sa.keys.A, msgIDBytes(id), c.RawAfter(0))) {
+			sa.e.drops.Unauthenticated.Add(1)
 			sa.e.log.Warn("Quick Mode HASH(1) does not verify; dropped", "peer", sa.remote)
 			return
 		}
@@ -179,6 +181,7 @@ func (sa *isakmpSA) quickMode2(qm *quickMode, c *v1.Chain, hash *v1.Hash, next, 
 		return // message 3 went out already; a different message 2 is not ours
 	}
 	if !bytes.Equal(hash.Data, sa.prf(sa.keys.A, msgIDBytes(qm.msgID), qm.ni, c.RawAfter(0))) {
+		sa.e.drops.Unauthenticated.Add(1)
 		sa.e.log.Warn("Quick Mode HASH(2) does not verify; dropped", "peer", sa.remote)
 		return
 	}
@@ -396,6 +399,7 @@ func within(p, policy netip.Prefix) bool {
 // quickMode3: the responder checks HASH(3) and installs the pair.
 func (sa *isakmpSA) quickMode3(qm *quickMode, c *v1.Chain, hash *v1.Hash) {
 	if !bytes.Equal(hash.Data, sa.prf(sa.keys.A, []byte{0}, msgIDBytes(qm.msgID), qm.ni, qm.nr)) {
+		sa.e.drops.Unauthenticated.Add(1)
 		sa.e.log.Warn("Quick Mode HASH(3) does not verify; dropped", "peer", sa.remote)
 		return
 	}

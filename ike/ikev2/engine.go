@@ -99,6 +99,7 @@ type Engine struct {
 	// looking for duplicates (dedupe) costs nothing unless both roles
 	// exist: with 100,000 SAs a scan per new SA would be quadratic.
 	roles map[*Peer]*[2]int
+	drops Drops
 }
 
 // Config configures an Engine.
@@ -186,6 +187,7 @@ func (e *Engine) random(n int) ([]byte, error) {
 func (e *Engine) HandleMessage(b []byte, from, to netip.AddrPort) {
 	msg, err := wire.Parse(b)
 	if err != nil {
+		e.drops.Malformed.Add(1)
 		e.log.Debug("dropping malformed IKE message", "from", from, "err", err)
 		return
 	}
@@ -211,6 +213,7 @@ func (e *Engine) HandleMessage(b []byte, from, to netip.AddrPort) {
 			sa = e.sas[h.ResponderSPI]
 		}
 		if sa == nil {
+			e.drops.NoSA.Add(1)
 			e.log.Debug("response for no IKE SA", "from", from, "spi", fmt.Sprintf("%016x", h.InitiatorSPI))
 			return
 		}
@@ -224,6 +227,7 @@ func (e *Engine) HandleMessage(b []byte, from, to netip.AddrPort) {
 	if sa == nil || sa.initiator || sa.spiI != h.InitiatorSPI {
 		sa = e.sas[h.InitiatorSPI]
 		if sa == nil || !sa.initiator || sa.spiR != h.ResponderSPI {
+			e.drops.NoSA.Add(1)
 			e.log.Debug("request for no IKE SA", "from", from, "exchange", h.Exchange)
 			return
 		}
@@ -324,3 +328,6 @@ func (l *lockedReader) Read(b []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.r.Read(b)
 }
+
+// Drops reports the messages the engine dropped, by why.
+func (e *Engine) Drops() map[string]uint64 { return e.drops.Snapshot() }

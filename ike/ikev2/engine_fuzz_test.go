@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"os"
 	"testing"
+
+	"ipsecgw/ike/wire"
 )
 
 // FuzzHandleMessage: any bytes arriving at a responder (which has one
@@ -22,4 +24,21 @@ func FuzzHandleMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e.HandleMessage(b, from, to)
 	})
+}
+
+// TestDropsCounted: what the engine drops is counted by why.
+func TestDropsCounted(t *testing.T) {
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	e, _, _ := newSide(t, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm"}, p)
+	from, to := netip.MustParseAddrPort("192.0.2.1:500"), netip.MustParseAddrPort("192.0.2.2:500")
+	e.HandleMessage([]byte("garbage that is no IKE message"), from, to)
+	m := &wire.Message{Header: wire.Header{InitiatorSPI: 1, ResponderSPI: 2, Exchange: wire.INFORMATIONAL, MessageID: 3}}
+	b, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.HandleMessage(b, from, to)
+	if d := e.Drops(); d["malformed"] != 1 || d["no-sa"] != 1 {
+		t.Fatalf("drops %v", d)
+	}
 }

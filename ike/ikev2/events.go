@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -83,3 +84,16 @@ func (sa *ikeSA) emit(kind EventKind, spi, reason string) {
 }
 
 func (sa *ikeSA) ikeSPIs() string { return fmt.Sprintf("%016x:%016x", sa.spiI, sa.spiR) }
+
+// Drops counts the IKE messages an engine dropped, by why: malformed (they
+// do not parse), no-sa (they name no SA of ours), unauthenticated (they do
+// not decrypt or their integrity check or HASH fails). Nothing dropped is
+// answered; the counts are for the operator (metrics).
+type Drops struct {
+	Malformed, NoSA, Unauthenticated atomic.Uint64
+}
+
+// Snapshot reads the counts by their metric label.
+func (d *Drops) Snapshot() map[string]uint64 {
+	return map[string]uint64{"malformed": d.Malformed.Load(), "no-sa": d.NoSA.Load(), "unauthenticated": d.Unauthenticated.Load()}
+}

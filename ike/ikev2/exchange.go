@@ -23,6 +23,7 @@ func (sa *ikeSA) handleResponse(msg *wire.Message, from, to netip.AddrPort) {
 	}
 	ps, err := sa.in.open(msg)
 	if err != nil {
+		sa.e.drops.Unauthenticated.Add(1)
 		sa.e.log.Info("IKE response does not decrypt; dropped", "peer", from, "err", err)
 		return
 	}
@@ -62,6 +63,7 @@ func (sa *ikeSA) handleRequest(msg *wire.Message, from, to netip.AddrPort) {
 	}
 	ps, err := sa.in.open(msg)
 	if err != nil {
+		sa.e.drops.Unauthenticated.Add(1)
 		sa.e.log.Info("IKE request does not decrypt; dropped", "peer", from, "err", err)
 		return
 	}
