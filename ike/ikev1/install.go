@@ -3,6 +3,7 @@ package ikev1
 import (
 	"fmt"
 	"net/netip"
+	"time"
 
 	"ipsecgw/ike/ikev2"
 	"ipsecgw/ike/keymat"
@@ -92,7 +93,23 @@ func (sa *isakmpSA) unstage(qm *quickMode) {
 func (sa *isakmpSA) installPair(qm *quickMode, local, remote netip.Prefix) (*ikev2.ChildSA, error) {
 	if c := qm.staged; c != nil {
 		qm.staged = nil
-		if err := sa.e.installer.(stagedInstaller).InstallOutbound(sa.peer.VPN, c); err != nil {
+		si := sa.e.installer.(stagedInstaller)
+		if qm.initiator && qm.rekeyOf != nil {
+			// A rekey we initiated: the old pair still carries our traffic
+			// while the responder handles message 3 (strongSwan installs
+			// its pair then), so nothing we send is dropped there.
+			sa.e.clock.AfterFunc(outboundSwitchDelay, func() {
+				sa.e.mu.Lock()
+				defer sa.e.mu.Unlock()
+				if sa.e.ownerOf(c) != nil {
+					if err := si.InstallOutbound(sa.peer.VPN, c); err != nil {
+						sa.e.log.Error("outbound IPsec SA install", "vpn", sa.peer.VPN, "err", err)
+					}
+				}
+			})
+			return c, nil
+		}
+		if err := si.InstallOutbound(sa.peer.VPN, c); err != nil {
 			sa.e.installer.RemoveChild(sa.peer.VPN, c)
 			return nil, err
 		}
@@ -107,3 +124,8 @@ func (sa *isakmpSA) installPair(qm *quickMode, local, remote netip.Prefix) (*ike
 	}
 	return c, nil
 }
+
+// outboundSwitchDelay is how long a rekey we initiated keeps sending on the
+// old pair after message 3; the old pair is deleted a second after the
+// new one is in, so the two overlap.
+const outboundSwitchDelay = 200 * time.Millisecond

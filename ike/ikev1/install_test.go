@@ -130,3 +130,53 @@ func TestStagedInboundRemovedWithoutMessage3(t *testing.T) {
 	b.Close()
 	p.wg.Wait()
 }
+
+// TestRekeyKeepsOldOutbound: in a rekey we initiate, our new outbound SA
+// goes in only a moment after message 3, when the responder (which installs
+// with message 3) has its new inbound SA: the old pair carries our traffic
+// until then.
+func TestRekeyKeepsOldOutbound(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	j := &journal{}
+	life := "set security ipsec proposal ip1 lifetime-seconds 180\n"
+	a, ia := newSide(t, side{1, 2, "group14", "sha1", "aes-128-cbc", "k", "aes-128-cbc", "hmac-sha1-96", life, clk}, p)
+	b, ib := newSide(t, side{2, 1, "group14", "sha1", "aes-128-cbc", "k", "aes-128-cbc", "hmac-sha1-96", life, clk}, p)
+	a.installer = stagingInstaller{pairInstaller{ia, "initiator", j}}
+	b.installer = pairInstaller{ib, "responder", j} // installs whole pairs with message 3, as strongSwan
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	eventually(t, "up", func() bool { return up(a) && up(b) })
+	clk.Advance(162 * time.Second) // the initiator's soft lifetime
+	eventually(t, "the responder's new pair", func() bool { n, _ := ib.counts(); return n == 2 })
+	p.wg.Wait()
+	newSPI := func() uint32 {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for _, sa := range a.sas {
+			for _, qm := range sa.qms {
+				if qm.initiator && qm.rekeyOf != nil {
+					return qm.inSPI
+				}
+			}
+		}
+		return 0
+	}()
+	out := fmt.Sprintf("initiator outbound %#x", newSPI)
+	for _, e := range j.get() {
+		if e == out {
+			t.Fatalf("the new outbound SA went in before the switch delay: %q", j.get())
+		}
+	}
+	clk.Advance(outboundSwitchDelay)
+	eventually(t, "the new outbound SA", func() bool {
+		for _, e := range j.get() {
+			if e == out {
+				return true
+			}
+		}
+		return false
+	})
+	a.Close()
+	b.Close()
+	p.wg.Wait()
+}
