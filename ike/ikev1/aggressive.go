@@ -26,7 +26,7 @@ func (e *Engine) initiateAggressive(p *Peer) error {
 		return err
 	}
 	sa := &isakmpSA{e: e, peer: p, initiator: true, aggressive: true, ckyI: cky, local: netip.AddrPortFrom(p.Local, 500),
-		remote: netip.AddrPortFrom(p.current(), 500), state: stateAMSent, qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}}
+		remote: netip.AddrPortFrom(p.current(), 500), state: stateAMSent, qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}, started: e.clock.Now()}
 	group := p.Phase1[0].Group
 	var offer []Phase1Proposal
 	for _, pp := range p.Phase1 {
@@ -90,7 +90,7 @@ func (e *Engine) respondAggressive(msg *v1.Message, from, to netip.AddrPort) {
 	sa := &isakmpSA{e: e, peer: p, aggressive: true, ckyI: msg.Header.InitiatorCookie, ckyR: ckyR, local: local, remote: from,
 		state: stateAMReplied, chosen: pp, saiB: append([]byte(nil), msg.RawBody(i)...),
 		gxi: append([]byte(nil), ke.Data...), ni: append([]byte(nil), ni.Data...), idiB: id.AppendBody(nil),
-		qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}}
+		qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}, started: e.clock.Now()}
 	sa.noteVendorIDs(msg.Payloads)
 	if !sa.remoteIDOK(*id) {
 		sa.lastErr = "peer identity " + id.String() + " is not the configured remote-identity"

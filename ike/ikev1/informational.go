@@ -160,7 +160,10 @@ func (sa *isakmpSA) takeOverChildren() {
 		if o == sa || o.peer != sa.peer || o.state != stateEstablished {
 			continue
 		}
-		if o.initiator != sa.initiator && sa.e.clock.Now().Sub(o.established) < duplicateWindow {
+		// Negotiated at the same time (the other came up after this one
+		// began) by the two sides: a duplicate. A rekey or renewal starts
+		// after the SA it replaces is up.
+		if o.initiator != sa.initiator && !o.established.Before(sa.started) {
 			sa.settleDuplicate(o)
 			continue
 		}
@@ -171,11 +174,6 @@ func (sa *isakmpSA) takeOverChildren() {
 		o.close()
 	}
 }
-
-// duplicateWindow tells a duplicate ISAKMP SA (both sides initiated at
-// once) from a phase 1 rekey: a rekey comes at 85 % or more of a lifetime
-// of at least 180 s.
-const duplicateWindow = 30 * time.Second
 
 // settleDuplicate: both sides initiated at once and two ISAKMP SAs are up,
 // one we initiated and one the peer did. Both sides keep the one with the

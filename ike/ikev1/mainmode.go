@@ -23,7 +23,7 @@ func (e *Engine) initiate(p *Peer) error {
 		return err
 	}
 	sa := &isakmpSA{e: e, peer: p, initiator: true, ckyI: cky, local: netip.AddrPortFrom(p.Local, 500),
-		remote: netip.AddrPortFrom(p.current(), 500), state: stateMMSentSA, qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}}
+		remote: netip.AddrPortFrom(p.current(), 500), state: stateMMSentSA, qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}, started: e.clock.Now()}
 	ps := append([]v1.Payload{phase1Offer(p.Phase1)}, vendorIDs(p)...)
 	b, c, err := sa.plain(sa.header(v1.MainMode, 0, false), ps)
 	if err != nil {
@@ -245,7 +245,7 @@ func (e *Engine) respondMainMode(msg *v1.Message, from, to netip.AddrPort) {
 	}
 	sa := &isakmpSA{e: e, peer: p, ckyI: msg.Header.InitiatorCookie, ckyR: ckyR, local: local, remote: from,
 		state: stateMMRepliedSA, chosen: pp, saiB: append([]byte(nil), msg.RawBody(i)...),
-		qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}}
+		qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}, started: e.clock.Now()}
 	sa.noteVendorIDs(msg.Payloads)
 	ps := append([]v1.Payload{&v1.SA{DOI: v1.DOIIPsec, Situation: v1.SIT_IDENTITY_ONLY, Proposals: []v1.Proposal{chosen}}}, vendorIDs(p)...)
 	b, _, err := sa.plain(sa.header(v1.MainMode, 0, false), ps)

@@ -60,10 +60,11 @@ type isakmpSA struct {
 	ni, nr         []byte
 	keys           *keymat.Phase1Keys
 	cipher         *cbc
-	iv             []byte // the phase 1 CBC chain; after message 6, the last phase 1 IV
-	natT           bool   // a NAT is between us: UDP 4500, UDP-encapsulated ESP
-	peerNATT       bool   // the peer sent the RFC 3947 vendor ID
-	peerDPD        bool   // the peer sent the DPD vendor ID
+	iv             []byte    // the phase 1 CBC chain; after message 6, the last phase 1 IV
+	natT           bool      // a NAT is between us: UDP 4500, UDP-encapsulated ESP
+	peerNATT       bool      // the peer sent the RFC 3947 vendor ID
+	peerDPD        bool      // the peer sent the DPD vendor ID
+	started        time.Time // when its negotiation began
 	established    time.Time
 	lastErr        string
 	closing        bool // deleted on purpose: do not negotiate again
