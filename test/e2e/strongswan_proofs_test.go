@@ -181,28 +181,8 @@ func TestDPDWithStrongSwan(t *testing.T) {
 		t.Fatalf("a live peer was declared dead %v times\n%s", n, tp.logOf(gw1))
 	}
 
-	if err := syscall.Kill(charon.PID(), syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	limit := interval*(threshold+2) + time.Second
-	var st daemon.Status
-	for {
-		st = tp.status(gw1)
-		if tunnelDown(st) {
-			break
-		}
-		if time.Since(killed) > limit {
-			t.Fatalf("gw1 still holds its SAs %v after charon died (limit %v): %+v\n%s", time.Since(killed), limit, st, tp.logOf(gw1))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	cleared := time.Since(killed)
-	t.Logf("gw1 cleared its SAs %v after charon's SIGKILL (limit %v)", cleared.Round(10*time.Millisecond), limit)
-	reason := fmt.Sprintf("peer dead: no answer to %d dead peer detection probes", threshold)
-	if log := tp.logOf(gw1); !strings.Contains(log, reason) {
-		t.Errorf("gw1 does not log %q:\n%s", reason, log)
-	}
+	st := tp.killPeerAndWaitDPD(charon, gw1, interval, threshold)
+	reason := dpdReason(threshold)
 	found := false
 	for _, f := range st.Failures {
 		found = found || f.LastError == reason
@@ -780,4 +760,40 @@ func (tp *topology) settleNoOutboundSA() {
 	if steady < 4 {
 		t.Fatalf("gw1 keeps counting packets without an outbound SA: %d", last)
 	}
+}
+
+// killPeerAndWaitDPD kills charon (SIGKILL) and waits until gw1's dead
+// peer detection has cleared its SAs: within interval × (threshold + 2)
+// and a second (the first probe waits for a full quiet interval seen at a
+// tick), with the reason in its log. It returns gw1's status then.
+func (tp *topology) killPeerAndWaitDPD(charon *strongswan.Charon, gw1 *gateway, interval time.Duration, threshold int) daemon.Status {
+	t := tp.t
+	t.Helper()
+	if err := syscall.Kill(charon.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	limit := interval*time.Duration(threshold+2) + time.Second
+	var st daemon.Status
+	for {
+		st = tp.status(gw1)
+		if tunnelDown(st) {
+			break
+		}
+		if time.Since(killed) > limit {
+			t.Fatalf("gw1 still holds its SAs %v after charon died (limit %v): %+v\n%s", time.Since(killed), limit, st, tp.logOf(gw1))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cleared := time.Since(killed)
+	t.Logf("gw1 cleared its SAs %v after charon's SIGKILL (limit %v)", cleared.Round(10*time.Millisecond), limit)
+	if reason := dpdReason(threshold); !strings.Contains(tp.logOf(gw1), reason) {
+		t.Errorf("gw1 does not log %q:\n%s", reason, tp.logOf(gw1))
+	}
+	return st
+}
+
+// dpdReason is why ipsecgw says a peer is dead.
+func dpdReason(threshold int) string {
+	return fmt.Sprintf("peer dead: no answer to %d dead peer detection probes", threshold)
 }
