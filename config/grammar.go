@@ -1,6 +1,6 @@
 package config
 
-import "ipsecgw/ike/transform"
+import "ipsecgw/transform"
 
 // The statements ipsecgw understands. Order inside each container is the
 // order "show" prints, following the Junos schema (see

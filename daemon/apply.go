@@ -7,7 +7,7 @@ import (
 	"ipsecgw/config/schema"
 	"ipsecgw/dataplane"
 	"ipsecgw/esp"
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // defaultTunnelMTU is the MTU of an st0 interface whose configuration sets

@@ -9,8 +9,8 @@ import (
 
 	"ipsecgw/esp"
 	"ipsecgw/header"
-	"ipsecgw/ike/transform"
 	"ipsecgw/netio"
+	"ipsecgw/transform"
 )
 
 // pairOfGateways is two engines joined by an in-memory network, each with

@@ -6,7 +6,7 @@ import (
 	"hash"
 	"testing"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // Each benchmark runs ESP ("esp") next to the bare primitive on the same

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // fuzzSuites are the SAs the fuzz targets open packets with: every cipher

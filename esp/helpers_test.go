@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 func unhex(t testing.TB, s string) []byte {

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // TestTamper flips each byte of a sealed packet in turn: a flipped SPI is

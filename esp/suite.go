@@ -8,7 +8,7 @@ import (
 	"hash"
 	"io"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // Config describes one direction of a child SA as IKE negotiated it or as a

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"testing"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // Published ESP packets, reproduced byte for byte by Seal (with the

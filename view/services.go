@@ -9,8 +9,8 @@ import (
 	"ipsecgw/daemon"
 	"ipsecgw/dataplane"
 	"ipsecgw/ike/ikev2"
-	"ipsecgw/ike/transform"
 	"ipsecgw/show"
+	"ipsecgw/transform"
 )
 
 // The `show services ipsec-vpn ...` views: the tunnels of the service

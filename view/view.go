@@ -14,8 +14,8 @@ import (
 	"ipsecgw/daemon"
 	"ipsecgw/dataplane"
 	"ipsecgw/ike/ikev2"
-	"ipsecgw/ike/transform"
 	"ipsecgw/show"
+	"ipsecgw/transform"
 )
 
 // Views is what the show commands print about one gateway, filled from its

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"ipsecgw/config"
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // Bytes returns the key material: the text itself for ascii-text keys, the

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"ipsecgw/config"
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 func (b *builder) securityIKE(s *config.Stmt) {

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // IKEv1 encrypts everything after the header as one CBC run (RFC 2409

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"ipsecgw/config/schema"
-	"ipsecgw/ike/transform"
 	v1 "ipsecgw/ike/wire/v1"
+	"ipsecgw/transform"
 )
 
 // Peer is one configured IKEv1 peer and the tunnel it carries, in the form

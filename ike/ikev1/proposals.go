@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"ipsecgw/config/schema"
-	"ipsecgw/ike/transform"
 	v1 "ipsecgw/ike/wire/v1"
+	"ipsecgw/transform"
 )
 
 // Proposals in IKEv1 are SA payloads of one Proposal with one Transform per

@@ -10,8 +10,8 @@ import (
 
 	"ipsecgw/clock"
 	"ipsecgw/ike/ikev2"
-	"ipsecgw/ike/transform"
 	v1 "ipsecgw/ike/wire/v1"
+	"ipsecgw/transform"
 )
 
 // Quick Mode (RFC 2409 §5.5): one IPsec SA pair per exchange, with PFS

@@ -11,8 +11,8 @@ import (
 	"ipsecgw/clock"
 	"ipsecgw/ike/ikev2"
 	"ipsecgw/ike/keymat"
-	"ipsecgw/ike/transform"
 	v1 "ipsecgw/ike/wire/v1"
+	"ipsecgw/transform"
 )
 
 type saState int

@@ -4,7 +4,7 @@
 // to choose from a peer's offer, whether the peer's choice is acceptable,
 // which traffic a Child SA covers, and whether a NAT sits between the
 // peers. The exchanges call them and send what they return; the codec is
-// ike/wire, the algorithms are rows of ike/transform.
+// ike/wire, the algorithms are rows of package transform.
 //
 //	proposal.go   Junos proposals → SA payload proposals       §3.3
 //	              IKEOffer, ESPOffer, Describe

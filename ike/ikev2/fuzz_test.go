@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 // saBody encodes ps as an SA payload and returns its body, without the

@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"ipsecgw/ike/keymat"
-	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 // The exchanges call the negotiation functions (select.go, selectors.go)

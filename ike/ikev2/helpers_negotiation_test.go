@@ -6,8 +6,8 @@ import (
 
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
-	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 // seed004 is the model of the seed 004 configuration (reference §6):

@@ -8,8 +8,8 @@ import (
 	"ipsecgw/ike/keymat"
 	"net/netip"
 
-	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 // IKE_SA_INIT (§1.2): SA, KE and nonces, in the clear.

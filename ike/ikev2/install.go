@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"ipsecgw/ike/keymat"
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // Installer is what the IKE daemon needs of the data plane, and all of it:

@@ -8,8 +8,8 @@ import (
 
 	"ipsecgw/ike/keymat"
 
-	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 // Keeping an IKE SA alive: dead peer detection, Child SA rekeying before

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"ipsecgw/config/schema"
-	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 // IKEOffer turns the proposals of an IKE policy into the proposals of an

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"ipsecgw/config/schema"
-	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 // TestSeed004Offers: the seed 004 IKE proposal (authentication-method

@@ -9,8 +9,8 @@ import (
 	"hash"
 	"io"
 
-	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 // messageCipher protects the messages one side of an IKE SA sends, or

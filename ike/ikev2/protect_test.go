@@ -4,8 +4,8 @@ import (
 	"errors"
 	"testing"
 
-	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 func suiteRows(t *testing.T, enc string, integ string) (*transform.Transform, *transform.Transform) {

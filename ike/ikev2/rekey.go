@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 
 	"ipsecgw/ike/keymat"
-	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 // CREATE_CHILD_SA as responder (§1.3): a new Child SA, a rekeyed Child SA

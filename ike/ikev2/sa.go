@@ -8,8 +8,8 @@ import (
 
 	"ipsecgw/clock"
 	"ipsecgw/ike/keymat"
-	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 type saState int

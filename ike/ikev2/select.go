@@ -6,8 +6,8 @@ import (
 	"fmt"
 
 	"ipsecgw/ike/keymat"
-	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 // Selection order. RFC 7296 §2.7 lets the responder accept any proposal it

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"ipsecgw/config/schema"
-	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 var (

@@ -3,7 +3,7 @@ package keymat
 import (
 	"crypto/hmac"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // keyPad is the constant of RFC 7296 §2.15: 17 ASCII octets, no terminator.

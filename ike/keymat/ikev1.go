@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // IKEv1 key derivation (RFC 2409). The prf is the HMAC of the negotiated

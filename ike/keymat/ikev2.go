@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // IKESuite is what an IKE SA negotiated, as rows of the transform table.

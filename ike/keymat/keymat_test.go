@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 func rowsOf(typ transform.Type) []*transform.Transform {

@@ -27,7 +27,7 @@ import (
 	"fmt"
 	"hash"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // Key is secret key material. fmt, log/slog and encoding/json print only its

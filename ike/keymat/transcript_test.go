@@ -41,8 +41,8 @@ import (
 	"testing"
 
 	"ipsecgw/ike/keymat"
-	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 const transcriptDir = "testdata/strongswan"

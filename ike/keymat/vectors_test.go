@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // Known answers. Two sources:

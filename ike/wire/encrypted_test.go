@@ -7,7 +7,7 @@ import (
 	"errors"
 	"testing"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // The SK seam, exercised the way the IKE SA will use it, with ciphers from

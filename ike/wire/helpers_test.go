@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"testing"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // pattern returns n bytes counting up from seed, distinct enough to catch

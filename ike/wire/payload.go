@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // Payload is one IKEv2 payload, the body after the generic payload header

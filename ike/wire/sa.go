@@ -1,6 +1,6 @@
 package wire
 
-import "ipsecgw/ike/transform"
+import "ipsecgw/transform"
 
 // SA is the Security Association payload (§3.3): proposals in order of
 // preference. A request offers one or more; a response carries the one

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"ipsecgw/ike/transform"
+	"ipsecgw/transform"
 )
 
 // strongSwanInit is an IKE_SA_INIT request as strongSwan 5.9.8 sends it by

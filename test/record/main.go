@@ -61,8 +61,8 @@ import (
 
 	"ipsecgw/config/schema"
 	"ipsecgw/ike/ikev2"
-	"ipsecgw/ike/transform"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 const (
