@@ -1,6 +1,6 @@
 package daemon
 
-import "ipsecgw/ike/ikev2"
+import "ipsecgw/ike"
 
 // The operator's clear commands. Each runs on the daemon's goroutine, like
 // a commit, so it never interleaves with a configuration change.
@@ -8,7 +8,7 @@ import "ipsecgw/ike/ikev2"
 // ClearIKE deletes the IKE SAs that match, with their Child SAs ("clear
 // security ike security-associations"); tunnels kept up are negotiated
 // again. It returns how many it cleared.
-func (d *Daemon) ClearIKE(match func(ikev2.SAInfo) bool) int {
+func (d *Daemon) ClearIKE(match func(ike.SAInfo) bool) int {
 	n := 0
 	d.do(func() error {
 		for _, ike := range d.ikeAll() {
@@ -35,7 +35,7 @@ func (d *Daemon) ClearIPsec(vpns []string) int {
 			gateways[v.IKE.Gateway.Name] = true
 		}
 	}
-	return d.ClearIKE(func(i ikev2.SAInfo) bool { return gateways[i.Gateway] })
+	return d.ClearIKE(func(i ike.SAInfo) bool { return gateways[i.Gateway] })
 }
 
 // ClearStatistics zeroes the ESP counters: of the named VPN's SAs, or of

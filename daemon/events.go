@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"ipsecgw/ike/ikev2"
+	"ipsecgw/ike"
 )
 
 // Event is one thing that happened in the daemon, for the management API's
@@ -94,9 +94,11 @@ func (e *Events) close() {
 }
 
 // ikeEvent turns an IKE engine event into a daemon event.
-func (d *Daemon) ikeEvent(ev ikev2.Event) {
+// Its Cause is the failure's cause as the metric's label, never read
+// from the text.
+func (d *Daemon) ikeEvent(ev ike.Event) {
 	out := Event{Kind: ev.Kind.String(), Time: ev.Time, Gateway: ev.Gateway, VPN: ev.VPN, SPI: ev.SPI,
-		Reason: ev.Reason, Cause: ev.Cause}
+		Reason: ev.Failure.Message, Cause: ev.Failure.Cause.Label()}
 	if ev.Remote.IsValid() {
 		out.Remote = ev.Remote.String()
 	}

@@ -9,10 +9,12 @@ import (
 	"sync"
 	"time"
 
+	"ipsecgw/clock"
 	"ipsecgw/config/schema"
+	"ipsecgw/daemon/resolve"
 	"ipsecgw/dataplane"
 	"ipsecgw/esp"
-	"ipsecgw/ike/ikev2"
+	"ipsecgw/ike"
 	"ipsecgw/netio"
 )
 
@@ -55,17 +57,58 @@ func (t *ikeTransport) add(family int, port uint16, r netio.Receiver) {
 }
 
 // installer installs the Child SAs one IKE engine negotiates on their
-// VPN's tunnel interface.
+// VPN's tunnel interface, with the data-plane parameters resolved when the
+// VPN's peer was added (childTunnel): it never reads the configuration.
 type installer struct {
 	d       *Daemon
 	version int // of the engine it serves
+	clock   clock.Clock
 
-	mu       sync.Mutex // guards outbound
+	mu       sync.Mutex // guards outbound and tunnels
 	outbound map[uint32]*dataplane.OutboundSA
+	tunnels  map[string]childTunnel // by VPN name
 }
 
 func newInstaller(d *Daemon, version int) *installer {
-	return &installer{d: d, version: version, outbound: map[uint32]*dataplane.OutboundSA{}}
+	clk := d.opts.Clock
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	return &installer{d: d, version: version, clock: clk, outbound: map[uint32]*dataplane.OutboundSA{},
+		tunnels: map[string]childTunnel{}}
+}
+
+// childTunnel is what the data plane needs of a VPN to install its Child
+// SAs: the tunnel interface and the VPN's ESP and tunnel settings.
+type childTunnel struct {
+	tunnel        string
+	replayWindow  int
+	noAntiReplay  bool
+	copyOuterDSCP bool
+	df            dataplane.DFBit
+	tunnelMTU     int
+}
+
+// resolveTunnel is a VPN's childTunnel; a VPN without a bind-interface
+// has none (its Child SAs fail to install, saying so).
+func resolveTunnel(v *schema.VPN) (childTunnel, bool) {
+	if v.BindInterface == nil {
+		return childTunnel{}, false
+	}
+	t := childTunnel{tunnel: TunnelName(v.BindInterface), copyOuterDSCP: v.CopyOuterDSCP, tunnelMTU: v.TunnelMTU,
+		df: map[string]dataplane.DFBit{"clear": dataplane.DFClear, "set": dataplane.DFSet, "copy": dataplane.DFCopy}[v.DFBit]}
+	if v.IKE != nil {
+		t.replayWindow, t.noAntiReplay = v.IKE.ReplayWindow, !v.IKE.AntiReplay
+	}
+	return t, true
+}
+
+// setTunnel records the data-plane parameters of a VPN whose peer is
+// being added.
+func (i *installer) setTunnel(vpn string, t childTunnel) {
+	i.mu.Lock()
+	i.tunnels[vpn] = t
+	i.mu.Unlock()
 }
 
 func (i *installer) AllocateSPI() (uint32, error) {
@@ -82,7 +125,7 @@ func (i *installer) AllocateSPI() (uint32, error) {
 	}
 }
 
-func (i *installer) InstallChild(vpn string, c *ikev2.ChildSA) error {
+func (i *installer) InstallChild(vpn string, c *ike.ChildSA) error {
 	// Inbound first: the peer may send as soon as it has its answer.
 	if err := i.InstallInbound(vpn, c); err != nil {
 		return err
@@ -94,22 +137,23 @@ func (i *installer) InstallChild(vpn string, c *ikev2.ChildSA) error {
 	return nil
 }
 
-// childParams is what both directions of a Child SA share: the tunnel,
-// encapsulation, selectors, byte lifetime, and the VPN.
+// childParams is what both directions of a Child SA share: the VPN's
+// tunnel, encapsulation, selectors, byte lifetime.
 type childParams struct {
-	v      *schema.VPN
-	tunnel string
-	encap  dataplane.Encapsulation
-	sels   []dataplane.Selector
-	limit  dataplane.ByteLimit
+	childTunnel
+	encap dataplane.Encapsulation
+	sels  []dataplane.Selector
+	limit dataplane.ByteLimit
 }
 
-func (i *installer) childParams(vpn string, c *ikev2.ChildSA) (childParams, error) {
-	v := i.d.vpn(vpn)
-	if v == nil || v.BindInterface == nil {
+func (i *installer) childParams(vpn string, c *ike.ChildSA) (childParams, error) {
+	i.mu.Lock()
+	t, ok := i.tunnels[vpn]
+	i.mu.Unlock()
+	if !ok {
 		return childParams{}, fmt.Errorf("VPN %s has no bind-interface", vpn)
 	}
-	p := childParams{v: v, tunnel: TunnelName(v.BindInterface), limit: i.byteLimit(c)}
+	p := childParams{childTunnel: t, limit: i.byteLimit(c)}
 	if c.UDPEncapsulation {
 		p.encap = dataplane.Encapsulation{UDP: true, SrcPort: c.LocalPort, DstPort: c.RemotePort}
 	}
@@ -126,30 +170,29 @@ func (i *installer) childParams(vpn string, c *ikev2.ChildSA) (childParams, erro
 // InstallInbound installs a Child SA's inbound SA alone: IKEv1's Quick
 // Mode responder does with message 2, so ESP the initiator sends before
 // message 3 arrives is not lost.
-func (i *installer) InstallInbound(vpn string, c *ikev2.ChildSA) error {
+func (i *installer) InstallInbound(vpn string, c *ike.ChildSA) error {
 	p, err := i.childParams(vpn, c)
 	if err != nil {
 		return err
 	}
 	in := esp.Config{SPI: c.InboundSPI, Encryption: c.Encryption, EncryptionKey: c.Inbound.Encryption,
 		Integrity: c.Integrity, IntegrityKey: c.Inbound.Integrity, ESN: c.ESN,
-		ReplayWindow: p.v.IKE.ReplayWindow, NoAntiReplay: !p.v.IKE.AntiReplay}
+		ReplayWindow: p.replayWindow, NoAntiReplay: p.noAntiReplay}
 	_, err = i.d.engine.InstallInbound(p.tunnel, dataplane.InboundParams{VPN: vpn, ESP: in, Local: c.Local, Remote: c.Remote,
-		Encap: p.encap, CopyOuterDSCP: p.v.CopyOuterDSCP, Selectors: p.sels, Limit: p.limit})
+		Encap: p.encap, CopyOuterDSCP: p.copyOuterDSCP, Selectors: p.sels, Limit: p.limit})
 	return err
 }
 
 // InstallOutbound installs a Child SA's outbound SA, its inbound one in.
-func (i *installer) InstallOutbound(vpn string, c *ikev2.ChildSA) error {
+func (i *installer) InstallOutbound(vpn string, c *ike.ChildSA) error {
 	p, err := i.childParams(vpn, c)
 	if err != nil {
 		return err
 	}
-	df := map[string]dataplane.DFBit{"clear": dataplane.DFClear, "set": dataplane.DFSet, "copy": dataplane.DFCopy}[p.v.DFBit]
 	out := esp.Config{SPI: c.OutboundSPI, Encryption: c.Encryption, EncryptionKey: c.Outbound.Encryption,
 		Integrity: c.Integrity, IntegrityKey: c.Outbound.Integrity, ESN: c.ESN}
 	o, err := i.d.engine.InstallOutbound(p.tunnel, dataplane.OutboundParams{VPN: vpn, ESP: out, Local: c.Local, Remote: c.Remote,
-		Encap: p.encap, DF: df, TunnelMTU: p.v.TunnelMTU, Selectors: p.sels, Limit: p.limit})
+		Encap: p.encap, DF: p.df, TunnelMTU: p.tunnelMTU, Selectors: p.sels, Limit: p.limit})
 	if err != nil {
 		return err
 	}
@@ -161,7 +204,7 @@ func (i *installer) InstallOutbound(vpn string, c *ikev2.ChildSA) error {
 
 // byteLimit reports a Child SA's lifetime in bytes (lifetime-kilobytes)
 // back to the IKE engine, from whichever direction reaches it first.
-func (i *installer) byteLimit(c *ikev2.ChildSA) dataplane.ByteLimit {
+func (i *installer) byteLimit(c *ike.ChildSA) dataplane.ByteLimit {
 	if c.SoftBytes == 0 && c.HardBytes == 0 {
 		return dataplane.ByteLimit{}
 	}
@@ -177,7 +220,7 @@ func (i *installer) byteLimit(c *ikev2.ChildSA) dataplane.ByteLimit {
 
 // ChildTraffic counts the ESP packets a Child SA received and sent, for
 // dead peer detection's modes.
-func (i *installer) ChildTraffic(c *ikev2.ChildSA) (in, out uint64) {
+func (i *installer) ChildTraffic(c *ike.ChildSA) (in, out uint64) {
 	if sa := i.d.engine.InboundSA(c.InboundSPI); sa != nil {
 		in = sa.Counters.DecryptedPackets.Load()
 	}
@@ -193,7 +236,7 @@ func (i *installer) ChildTraffic(c *ikev2.ChildSA) (in, out uint64) {
 // RemoveChild takes the outbound SA out at once and the inbound one a
 // moment later: after a rekey the peer may still be sending on the old SA
 // until it has handled the DELETE, and those packets are not lost.
-func (i *installer) RemoveChild(vpn string, c *ikev2.ChildSA) {
+func (i *installer) RemoveChild(vpn string, c *ike.ChildSA) {
 	i.mu.Lock()
 	o := i.outbound[c.OutboundSPI]
 	delete(i.outbound, c.OutboundSPI)
@@ -202,26 +245,12 @@ func (i *installer) RemoveChild(vpn string, c *ikev2.ChildSA) {
 		i.d.engine.RemoveOutbound(o)
 	}
 	engine, spi := i.d.engine, c.InboundSPI
-	time.AfterFunc(inboundGrace, func() { engine.RemoveInbound(spi) })
+	i.clock.AfterFunc(inboundGrace, func() { engine.RemoveInbound(spi) })
 }
 
 // inboundGrace is how long an inbound SA outlives its removal (strongSwan
 // keeps rekeyed inbound SAs for the same reason, delete_rekeyed_delay).
 const inboundGrace = 200 * time.Millisecond
-
-// vpn finds a VPN of the configuration in effect by name: a [security
-// ipsec vpn] or a services tunnel.
-func (d *Daemon) vpn(name string) *schema.VPN {
-	for _, v := range d.cfg.Load().IPsec.VPNs {
-		if v.Name == name {
-			return v
-		}
-	}
-	if st := (*d.services.Load())[name]; st != nil {
-		return st.VPN
-	}
-	return nil
-}
 
 // ikeVersion is the IKE version a VPN negotiates with: its gateway's.
 func ikeVersion(v *schema.VPN) int {
@@ -241,10 +270,15 @@ func (d *Daemon) addPeer(v *schema.VPN) (netip.Addr, error) {
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	remote, err := ike.AddVPN(v, local)
+	p, err := resolve.Peer(v, local)
 	if err != nil {
 		return netip.Addr{}, err
 	}
+	t, ok := resolveTunnel(v)
+	if err := ike.addVPN(p, t, ok); err != nil {
+		return netip.Addr{}, err
+	}
+	remote := p.Remote
 	fam := 4
 	if local.Is6() {
 		fam = 6

@@ -4,26 +4,21 @@ import (
 	"fmt"
 	"net/netip"
 
-	"ipsecgw/config/schema"
+	"ipsecgw/ike"
 	"ipsecgw/ike/ikev2"
 )
 
-// ikeEngine is what the daemon asks of the IKE engine of one version, and
-// all of it. Today *ikev2.Engine is the only one (through ikev2Engine);
-// IKEv1 (package ike/ikev1) plugs in by implementing this and adding its
-// constructor to ikeVersions under 1. Messages reach an engine by the
-// version in their header, peers by the version of their IKE policy or
-// gateway.
-//
-// An engine reports its SAs as ikev2.SAInfo and installs its Child SAs
-// through the ikev2.Installer it is given (ikev2.Config.Installer), whose
-// ChildSA carries nothing version-specific: SPIs, transforms, keys,
-// addresses and selectors.
-type ikeEngine interface {
-	// AddVPN configures the peer of an IKE VPN, whose outer source
-	// address is local, and returns the remote address the engine keys it
-	// by. It fails when the VPN asks for what the engine cannot do.
-	AddVPN(v *schema.VPN, local netip.Addr) (remote netip.Addr, err error)
+// ikeCore is what the daemon asks of the IKE engine of one version, and
+// all of it: *ikev1.Engine and *ikev2.Engine implement it alike. Messages
+// reach an engine by the version in their header, peers by the version of
+// their gateway (or services IKE policy). An engine takes the peer the
+// daemon resolved from the configuration (daemon/plan), reports its SAs
+// as ike.SAInfo and installs its Child SAs through the ike.Installer it
+// is given.
+type ikeCore interface {
+	// AddPeer configures a peer; it fails when the peer asks for what the
+	// engine cannot do.
+	AddPeer(p *ike.Peer) error
 	// RemovePeer deletes the peer's SAs (telling the peer) and forgets it.
 	RemovePeer(remote netip.Addr)
 	// Initiate negotiates an IKE SA and its first Child SA with the peer;
@@ -33,49 +28,49 @@ type ikeEngine interface {
 	// HandleMessage takes one received IKE message (without the non-ESP
 	// marker of port 4500).
 	HandleMessage(msg []byte, from, to netip.AddrPort)
-	SAs() []ikev2.SAInfo
-	Failures() []ikev2.SAInfo
+	SAs() []ike.SAInfo
+	Failures() []ike.SAInfo
 	// Clear deletes the matching IKE SAs and their Child SAs; kept-up
 	// tunnels negotiate again.
-	Clear(match func(ikev2.SAInfo) bool) int
+	Clear(match func(ike.SAInfo) bool) int
 	// ChildBytesReached is the data plane's report that a Child SA carried
 	// its soft or hard lifetime in bytes.
-	ChildBytesReached(c *ikev2.ChildSA, hard bool)
+	ChildBytesReached(c *ike.ChildSA, hard bool)
 	// Close deletes every SA (telling the peers) and stops the timers.
 	Close()
 	// Drops counts the messages the engine dropped, by reason.
 	Drops() map[string]uint64
 }
 
-// ikeVersions makes the engine of each IKE version the daemon can run.
-var ikeVersions = map[int]func(ikev2.Config) ikeEngine{
-	2: func(c ikev2.Config) ikeEngine { return ikev2Engine{ikev2.NewEngine(c)} },
+// ikeEngine is a running engine and the installer it was made with.
+type ikeEngine struct {
+	ikeCore
+	installer *installer
 }
 
-// ikev2Engine is *ikev2.Engine with the peer built from the Junos model.
-type ikev2Engine struct{ *ikev2.Engine }
-
-func (e ikev2Engine) AddVPN(v *schema.VPN, local netip.Addr) (netip.Addr, error) {
-	p, err := ikev2.PeerFromConfig(v, local)
-	if err != nil {
-		return netip.Addr{}, err
+// addVPN gives the engine a VPN's resolved peer and, when it has a tunnel
+// interface, its data-plane parameters.
+func (e *ikeEngine) addVPN(p *ike.Peer, t childTunnel, hasTunnel bool) error {
+	if hasTunnel {
+		e.installer.setTunnel(p.VPN, t)
 	}
-	e.AddPeer(p)
-	return p.Remote, nil
+	return e.AddPeer(p)
+}
+
+// ikeVersions makes the engine of each IKE version the daemon can run.
+var ikeVersions = map[int]func(ike.Config) ikeCore{
+	2: func(c ike.Config) ikeCore { return ikev2.NewEngine(c) },
 }
 
 // ikeEngines is the engines running, by version; copied on write by the
 // daemon's goroutine, read by anyone.
-type ikeEngines map[int]ikeEngine
+type ikeEngines map[int]*ikeEngine
 
 // errNoIKEVersion is a VPN whose IKE version has no engine here: its
 // tunnel stays down, and the rest of the commit goes ahead.
 type errNoIKEVersion struct{ version int }
 
 func (e errNoIKEVersion) Error() string {
-	if e.version == 1 {
-		return "IKEv1 is not implemented yet; the tunnel stays down"
-	}
 	return fmt.Sprintf("IKE version %d is not implemented; the tunnel stays down", e.version)
 }
 
@@ -90,7 +85,7 @@ func ikeVersionOf(msg []byte) int {
 }
 
 // ikeEngine returns the running engine of an IKE version, or nil.
-func (d *Daemon) ikeEngine(version int) ikeEngine {
+func (d *Daemon) ikeEngine(version int) *ikeEngine {
 	if m := d.ike.Load(); m != nil {
 		return (*m)[version]
 	}
@@ -98,12 +93,12 @@ func (d *Daemon) ikeEngine(version int) ikeEngine {
 }
 
 // ikeAll returns the running engines, IKEv1's first.
-func (d *Daemon) ikeAll() []ikeEngine {
+func (d *Daemon) ikeAll() []*ikeEngine {
 	m := d.ike.Load()
 	if m == nil {
 		return nil
 	}
-	var out []ikeEngine
+	var out []*ikeEngine
 	for v := 1; v <= 2; v++ {
 		if e := (*m)[v]; e != nil {
 			out = append(out, e)
@@ -114,7 +109,7 @@ func (d *Daemon) ikeAll() []ikeEngine {
 
 // startIKE returns the engine of a version, made on first use; only the
 // daemon's goroutine calls it.
-func (d *Daemon) startIKE(version int) (ikeEngine, error) {
+func (d *Daemon) startIKE(version int) (*ikeEngine, error) {
 	if e := d.ikeEngine(version); e != nil {
 		return e, nil
 	}
@@ -122,8 +117,9 @@ func (d *Daemon) startIKE(version int) (ikeEngine, error) {
 	if mk == nil {
 		return nil, errNoIKEVersion{version}
 	}
-	e := mk(ikev2.Config{Logger: d.log.With("subsystem", "ike", "ike-version", version), Transport: d.ikeTransport,
-		Installer: newInstaller(d, version), Events: d.ikeEvent})
+	inst := newInstaller(d, version)
+	e := &ikeEngine{installer: inst, ikeCore: mk(ike.Config{Logger: d.log.With("subsystem", "ike", "ike-version", version),
+		Transport: d.ikeTransport, Installer: inst, Events: d.ikeEvent})}
 	next := ikeEngines{}
 	if m := d.ike.Load(); m != nil {
 		for k, v := range *m {

@@ -8,7 +8,7 @@ import (
 	"sort"
 
 	"ipsecgw/dataplane"
-	"ipsecgw/ike/ikev2"
+	"ipsecgw/ike"
 )
 
 // SAStatus is one SA in the status file.
@@ -33,8 +33,8 @@ type Status struct {
 	SAs    []SAStatus      `json:"sas"`
 	// IKE lists the IKE SAs, and Failures the last negotiations that
 	// failed with their reasons.
-	IKE      []ikev2.SAInfo `json:"ike-sas,omitempty"`
-	Failures []ikev2.SAInfo `json:"ike-failures,omitempty"`
+	IKE      []ike.SAInfo `json:"ike-sas,omitempty"`
+	Failures []ike.SAInfo `json:"ike-failures,omitempty"`
 	// Down is the VPNs the daemon runs no negotiation for, by name, with
 	// the reason (an IKE version it has no engine for).
 	Down map[string]string `json:"down,omitempty"`

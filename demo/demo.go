@@ -187,7 +187,7 @@ func (r *run) why() string {
 	for _, g := range r.lab.gateways {
 		st := g.d.Status()
 		for _, f := range st.Failures {
-			reasons = append(reasons, fmt.Sprintf("%s: IKE SA with %s failed: %s", g.name, f.Remote, f.LastError))
+			reasons = append(reasons, fmt.Sprintf("%s: IKE SA with %s failed: %s", g.name, f.Remote, f.Failure.Message))
 		}
 		for _, sa := range st.IKE {
 			reasons = append(reasons, fmt.Sprintf("%s: IKE SA with %s is %s", g.name, sa.Remote, sa.State))

@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"context"
+	"ipsecgw/ike"
 	"net/netip"
 	"os"
 	"runtime"
@@ -12,7 +13,6 @@ import (
 
 	"ipsecgw/config/schema"
 	"ipsecgw/daemon"
-	"ipsecgw/ike/ikev2"
 	"ipsecgw/mgmt/mgmtpb"
 	"ipsecgw/show"
 	"ipsecgw/view"
@@ -183,7 +183,7 @@ func (s opService) Clear(ctx context.Context, req *mgmtpb.ClearRequest) (*mgmtpb
 				return nil, status.Errorf(codes.NotFound, "error: no IKE SA with index %d", q.Index)
 			}
 		}
-		n := s.d.ClearIKE(func(i ikev2.SAInfo) bool {
+		n := s.d.ClearIKE(func(i ike.SAInfo) bool {
 			return (!peer.IsValid() || i.Remote == peer) && (spi == 0 || i.InitiatorSPI == spi)
 		})
 		return &mgmtpb.ClearReply{Cleared: uint32(n)}, nil

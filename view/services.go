@@ -1,6 +1,7 @@
 package view
 
 import (
+	"ipsecgw/ike"
 	"net/netip"
 	"strings"
 	"time"
@@ -8,7 +9,6 @@ import (
 	"ipsecgw/config/schema"
 	"ipsecgw/daemon"
 	"ipsecgw/dataplane"
-	"ipsecgw/ike/ikev2"
 	"ipsecgw/show"
 	"ipsecgw/transform"
 )
@@ -34,15 +34,15 @@ type ServicesViews struct {
 
 // services fills the services views; ike is the services tunnels' IKE SAs,
 // oldest first.
-func services(st daemon.Status, cfg *schema.Config, ike []ikev2.SAInfo, now time.Time) ServicesViews {
+func services(st daemon.Status, cfg *schema.Config, ikeSAs []ike.SAInfo, now time.Time) ServicesViews {
 	var v ServicesViews
 	tunnels := daemon.ServiceTunnels(cfg)
 	byName := map[string]*daemon.ServiceTunnel{}
 	for i := range tunnels {
 		byName[tunnels[i].VPN.Name] = &tunnels[i]
 	}
-	up := map[string]ikev2.SAInfo{} // VPN → its (last) IKE SA up
-	for _, info := range ike {
+	up := map[string]ike.SAInfo{} // VPN → its (last) IKE SA up
+	for _, info := range ikeSAs {
 		tn := byName[info.Gateway]
 		if tn == nil {
 			continue
@@ -52,9 +52,9 @@ func services(st daemon.Status, cfg *schema.Config, ike []ikev2.SAInfo, now time
 			up[info.Gateway] = info
 		}
 	}
-	last, count := map[string]ikev2.SAInfo{}, map[string]int{}
+	last, count := map[string]ike.SAInfo{}, map[string]int{}
 	for _, f := range st.Failures { // oldest first
-		if f.LastError != "" && byName[f.Gateway] != nil {
+		if f.Failure.Failed() && byName[f.Gateway] != nil {
 			last[f.Gateway] = f
 			count[f.Gateway]++
 		}
@@ -78,13 +78,13 @@ func services(st daemon.Status, cfg *schema.Config, ike []ikev2.SAInfo, now time
 		}
 		reason, at, n := st.Down[name], time.Time{}, 0
 		if f, ok := last[name]; ok && reason == "" {
-			reason, at, n = f.LastError, f.Ended, count[name]
+			reason, at, n = f.Failure.Message, f.Ended, count[name]
 		}
 		v.Inactive = append(v.Inactive, show.InactiveTunnel{ID: tn.Index, Port: 500, Gateway: tn.Term.RemoteGateway,
 			PendingSAs: 1, EstablishImmediately: tn.VPN.EstablishTunnels == "immediately",
 			Reason: reason, ReasonCount: n, ReasonTime: at})
 		if _, ok := up[name]; !ok && reason != "" {
-			sa := servicesIKESA(ikev2.SAInfo{Gateway: name, Remote: tn.Term.RemoteGateway}, tn, now)
+			sa := servicesIKESA(ike.SAInfo{Gateway: name, Remote: tn.Term.RemoteGateway}, tn, now)
 			sa.LastFailure = &show.NegotiationFailure{Time: at, Reason: reason}
 			if f, ok := last[name]; ok && st.Down[name] == "" {
 				sa.LastFailure.Exchange = exchangeOf(f)
@@ -97,7 +97,7 @@ func services(st daemon.Status, cfg *schema.Config, ike []ikev2.SAInfo, now time
 }
 
 // servicesIKESA is one IKE SA of a services tunnel.
-func servicesIKESA(info ikev2.SAInfo, tn *daemon.ServiceTunnel, now time.Time) show.IKESA {
+func servicesIKESA(info ike.SAInfo, tn *daemon.ServiceTunnel, now time.Time) show.IKESA {
 	sa := show.IKESA{
 		GatewayName: tn.VPN.Name,
 		Initiator:   info.Initiator, Up: info.State == "UP",
@@ -134,7 +134,7 @@ func servicesIKESA(info ikev2.SAInfo, tn *daemon.ServiceTunnel, now time.Time) s
 // serviceTunnelView is a services tunnel with its installed SAs. The
 // identities are the SAs' selectors (the negotiated proxy IDs), IPv4's
 // when there are both.
-func serviceTunnelView(tn *daemon.ServiceTunnel, list []daemon.SAStatus, ike ikev2.SAInfo, now time.Time) show.ServiceTunnel {
+func serviceTunnelView(tn *daemon.ServiceTunnel, list []daemon.SAStatus, ikeSA ike.SAInfo, now time.Time) show.ServiceTunnel {
 	out := show.ServiceTunnel{ServiceSet: tn.Set.Name, Rule: tn.Rule.Name, Term: tn.Term.Name, Index: tn.Index,
 		LocalGateway: tn.Set.LocalGateway, RemoteGateway: tn.Term.RemoteGateway}
 	sels := dataplane.AnySelectors
@@ -151,9 +151,9 @@ func serviceTunnelView(tn *daemon.ServiceTunnel, list []daemon.SAStatus, ike ike
 		if ps := tn.VPN.IKE.Policy.Proposals; len(ps) > 0 {
 			base = proposalSA(ps[0])
 		}
-		if !ike.Established.IsZero() {
-			base.HardLifetime = max(ike.Established.Add(base.HardLifetime).Sub(now), 0)
-			base.SoftLifetime = max(ike.Established.Add(base.SoftLifetime).Sub(now), 0)
+		if !ikeSA.Established.IsZero() {
+			base.HardLifetime = max(ikeSA.Established.Add(base.HardLifetime).Sub(now), 0)
+			base.SoftLifetime = max(ikeSA.Established.Add(base.SoftLifetime).Sub(now), 0)
 		}
 	} else {
 		base = show.IPsecSA{Manual: true} // no lifetimes

@@ -1,6 +1,7 @@
 package view
 
 import (
+	"ipsecgw/ike"
 	"net/netip"
 	"strings"
 	"testing"
@@ -8,7 +9,6 @@ import (
 
 	"ipsecgw/daemon"
 	"ipsecgw/dataplane"
-	"ipsecgw/ike/ikev2"
 	"ipsecgw/show"
 )
 
@@ -20,7 +20,7 @@ func seed001(t *testing.T) (daemon.Status, time.Time, string) {
 	est := time.Date(2024, time.October, 13, 7, 27, 27, 0, time.UTC)
 	sels := []dataplane.Selector{{Local: netip.MustParsePrefix("10.1.12.0/24"), Remote: netip.MustParsePrefix("10.1.56.0/24")}}
 	st := daemon.Status{
-		IKE: []ikev2.SAInfo{{Gateway: name, Remote: netip.MustParseAddr("10.1.15.2"), State: "UP", Initiator: true,
+		IKE: []ike.SAInfo{{Gateway: name, Remote: netip.MustParseAddr("10.1.15.2"), State: "UP", Initiator: true,
 			InitiatorSPI: 0x03075bd3a0000003, ResponderSPI: 0x4bff26a5c7000003,
 			Encryption: "3des-cbc", Integrity: "hmac-sha1-96", PRF: "hmac-sha1", Group: "DH-group-2",
 			Established: est, Children: 1}},

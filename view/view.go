@@ -4,6 +4,7 @@
 package view
 
 import (
+	"ipsecgw/ike"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -13,7 +14,6 @@ import (
 	"ipsecgw/config/schema"
 	"ipsecgw/daemon"
 	"ipsecgw/dataplane"
-	"ipsecgw/ike/ikev2"
 	"ipsecgw/show"
 	"ipsecgw/transform"
 )
@@ -55,7 +55,7 @@ func Build(st daemon.Status, cfg *schema.Config, now time.Time) Views {
 	var v Views
 	tunnelIDs := tunnelIndexes(cfg)
 
-	all := append([]ikev2.SAInfo(nil), st.IKE...)
+	all := append([]ike.SAInfo(nil), st.IKE...)
 	sort.SliceStable(all, func(i, j int) bool {
 		if !all[i].Established.Equal(all[j].Established) {
 			return all[i].Established.Before(all[j].Established)
@@ -64,7 +64,7 @@ func Build(st daemon.Status, cfg *schema.Config, now time.Time) Views {
 	})
 	// The services tunnels' IKE SAs are the services commands' (on
 	// Junos another daemon's: kmd, not iked).
-	var ike, svcIKE []ikev2.SAInfo
+	var ike, svcIKE []ike.SAInfo
 	for _, info := range all {
 		if daemon.IsServiceVPN(info.Gateway) {
 			svcIKE = append(svcIKE, info)
@@ -142,10 +142,10 @@ func failures(st daemon.Status, cfg *schema.Config, tunnelIDs map[string]uint32,
 			up[info.Gateway] = true
 		}
 	}
-	last := map[string]ikev2.SAInfo{}
+	last := map[string]ike.SAInfo{}
 	count := map[string]int{}
 	for _, f := range st.Failures { // oldest first
-		if f.LastError == "" {
+		if !f.Failure.Failed() {
 			continue
 		}
 		last[f.Gateway] = f
@@ -160,7 +160,7 @@ func failures(st daemon.Status, cfg *schema.Config, tunnelIDs map[string]uint32,
 		sa := ikeSAView(f, nextIndex, cfg, tunnelIDs, f.Ended)
 		nextIndex++
 		sa.Up = false
-		sa.LastFailure = &show.NegotiationFailure{Time: f.Ended, Exchange: exchangeOf(f), Reason: f.LastError}
+		sa.LastFailure = &show.NegotiationFailure{Time: f.Ended, Exchange: exchangeOf(f), Reason: f.Failure.Message}
 		failed = append(failed, sa)
 	}
 	installed := map[string]bool{}
@@ -179,12 +179,12 @@ func failures(st daemon.Status, cfg *schema.Config, tunnelIDs map[string]uint32,
 			it.Gateway, _ = netip.ParseAddr(g.Addresses[0])
 		}
 		if f, ok := last[g.Name]; ok && !up[g.Name] {
-			it.Reason, it.ReasonCount, it.ReasonTime = f.LastError, count[g.Name], f.Ended
+			it.Reason, it.ReasonCount, it.ReasonTime = f.Failure.Message, count[g.Name], f.Ended
 		}
 		// The IKE SA is up and its Child SA was refused: the IKE SA says why.
 		for _, info := range st.IKE {
-			if info.Gateway == g.Name && info.State == "UP" && info.Children == 0 && info.LastError != "" {
-				it.Reason, it.ReasonCount = info.LastError, 0
+			if info.Gateway == g.Name && info.State == "UP" && info.Children == 0 && info.Failure.Failed() {
+				it.Reason, it.ReasonCount = info.Failure.Message, 0
 			}
 		}
 		if reason := st.Down[vpn.Name]; reason != "" {
@@ -199,7 +199,7 @@ func failures(st daemon.Status, cfg *schema.Config, tunnelIDs map[string]uint32,
 
 // exchangeOf names the exchange a failed SA was in: IKE_SA_INIT until the
 // keys exist, IKE_AUTH after, INFORMATIONAL once it had been up.
-func exchangeOf(f ikev2.SAInfo) string {
+func exchangeOf(f ike.SAInfo) string {
 	switch {
 	case !f.Established.IsZero():
 		return "INFORMATIONAL"
@@ -218,7 +218,7 @@ func tunnelIndexes(cfg *schema.Config) map[string]uint32 {
 	return ids
 }
 
-func ikeSAView(info ikev2.SAInfo, index uint32, cfg *schema.Config, tunnelIDs map[string]uint32, now time.Time) show.IKESA {
+func ikeSAView(info ike.SAInfo, index uint32, cfg *schema.Config, tunnelIDs map[string]uint32, now time.Time) show.IKESA {
 	sa := show.IKESA{
 		Index: index, GatewayName: info.Gateway,
 		Initiator: info.Initiator, Up: info.State == "UP",
@@ -260,7 +260,7 @@ func ikeSAView(info ikev2.SAInfo, index uint32, cfg *schema.Config, tunnelIDs ma
 }
 
 // tunnelView is one VPN's tunnel; ok is false when it has no SA installed.
-func tunnelView(vpn *schema.VPN, id uint32, st daemon.Status, ike []ikev2.SAInfo, ikeIndex map[string]uint32, now time.Time) (show.IPsecTunnel, bool) {
+func tunnelView(vpn *schema.VPN, id uint32, st daemon.Status, ike []ike.SAInfo, ikeIndex map[string]uint32, now time.Time) (show.IPsecTunnel, bool) {
 	tn := show.IPsecTunnel{
 		ID: id, VirtualSystem: "root", VPNName: vpn.Name, Version: "IKEv2",
 		TSType: "proxy-id", DFBit: orDefault(vpn.DFBit, "clear"), CopyOuterDSCP: vpn.CopyOuterDSCP,

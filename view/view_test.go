@@ -1,6 +1,7 @@
 package view
 
 import (
+	"ipsecgw/ike"
 	"net/netip"
 	"strings"
 	"testing"
@@ -8,7 +9,6 @@ import (
 
 	"ipsecgw/daemon"
 	"ipsecgw/dataplane"
-	"ipsecgw/ike/ikev2"
 	"ipsecgw/show"
 )
 
@@ -25,7 +25,7 @@ func TestBuild(t *testing.T) {
 	now := est.Add(195 * time.Second)
 	st := daemon.Status{
 		Global: dataplane.Stats{EncryptedBytes: 875126, DecryptedBytes: 1073684, EncryptedPackets: 3677, DecryptedPackets: 3677, ReplayErrors: 1},
-		IKE: []ikev2.SAInfo{{Gateway: "ike_gw", Remote: netip.MustParseAddr("16.1.1.1"), State: "UP",
+		IKE: []ike.SAInfo{{Gateway: "ike_gw", Remote: netip.MustParseAddr("16.1.1.1"), State: "UP",
 			InitiatorSPI: 0x422250f57a089b14, ResponderSPI: 0x02ae4230bbf3c3fc,
 			Encryption: "3des-cbc", Integrity: "hmac-sha1-96", PRF: "hmac-sha1", Group: "DH-group-2",
 			Established: est, Children: 1}},

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"ipsecgw/ike"
 	"net"
 	"net/netip"
 	"os"
@@ -13,8 +14,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"ipsecgw/ike/ikev2"
 )
 
 // options are the command-line settings.
@@ -153,7 +152,7 @@ func measure(ctx context.Context, o options, t *topology, r responder, group str
 	}
 	res := newResults(o.tunnels, o.inFlight)
 	listen := func(ap netip.AddrPort) (*net.UDPConn, error) { return t.listenUDP("gen", ap) }
-	g, err := newGenerator(listen, []netip.Addr{r.local()}, o.shards, []*ikev2.Peer{peer}, res)
+	g, err := newGenerator(listen, []netip.Addr{r.local()}, o.shards, []*ike.Peer{peer}, res)
 	if err != nil {
 		return out, err
 	}

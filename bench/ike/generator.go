@@ -2,6 +2,7 @@ package ike
 
 import (
 	"fmt"
+	"ipsecgw/ike"
 	"net"
 	"net/netip"
 	"sync"
@@ -75,7 +76,7 @@ type tunnel struct {
 
 // newGenerator opens the sockets (created in the generator's namespace by
 // listen) and starts shards engines, each with the peers given.
-func newGenerator(listen func(netip.AddrPort) (*net.UDPConn, error), locals []netip.Addr, shards int, peers []*ikev2.Peer, res *results) (*generator, error) {
+func newGenerator(listen func(netip.AddrPort) (*net.UDPConn, error), locals []netip.Addr, shards int, peers []*ike.Peer, res *results) (*generator, error) {
 	g := &generator{conns: map[netip.AddrPort]*net.UDPConn{}, res: res}
 	g.spi.Store(0x1000)
 	for _, a := range locals {
@@ -91,9 +92,12 @@ func newGenerator(listen func(netip.AddrPort) (*net.UDPConn, error), locals []ne
 	}
 	for i := 0; i < shards; i++ {
 		s := &shard{g: g, in: make(chan datagram, 1024), pending: map[uint64]*tunnel{}}
-		s.engine = ikev2.NewEngine(ikev2.Config{Transport: s, Installer: s})
+		s.engine = ikev2.NewEngine(ike.Config{Transport: s, Installer: s})
 		for _, p := range peers {
-			s.engine.AddPeer(p)
+			own := *p // each engine guards its peers' failover state
+			if err := s.engine.AddPeer(&own); err != nil {
+				return nil, err
+			}
 		}
 		g.shards = append(g.shards, s)
 		g.workers.Add(1)
@@ -226,7 +230,7 @@ func (s *shard) finish(spi uint64, reason string) {
 func (s *shard) sweep(timeout time.Duration) {
 	for _, f := range s.engine.Failures() {
 		if f.Initiator {
-			s.finish(f.InitiatorSPI, f.LastError)
+			s.finish(f.InitiatorSPI, f.Failure.Message)
 		}
 	}
 	now := time.Now()
@@ -282,9 +286,9 @@ func (s *shard) Send(msg []byte, from, to netip.AddrPort) error {
 // no-op Installer: unique SPIs, nothing installed, the install noted.
 func (s *shard) AllocateSPI() (uint32, error) { return s.g.spi.Add(1), nil }
 
-func (s *shard) InstallChild(vpn string, c *ikev2.ChildSA) error {
+func (s *shard) InstallChild(vpn string, c *ike.ChildSA) error {
 	s.installed.Store(true)
 	return nil
 }
 
-func (s *shard) RemoveChild(vpn string, c *ikev2.ChildSA) {}
+func (s *shard) RemoveChild(vpn string, c *ike.ChildSA) {}

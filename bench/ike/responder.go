@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"ipsecgw/daemon/resolve"
+	"ipsecgw/ike"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -16,7 +18,6 @@ import (
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
 	"ipsecgw/daemon"
-	"ipsecgw/ike/ikev2"
 )
 
 // benchPSK is the pre-shared key of every benchmark tunnel: a fixed
@@ -163,9 +164,9 @@ func (r *ipsecgwResponder) down() error {
 
 // generatorPeer builds the generator's Peer for a responder from the
 // mirror image of the responder's configuration, through the same Junos
-// model and PeerFromConfig the daemon uses. The generator never
+// model and resolver (daemon/resolve) the daemon uses. The generator never
 // re-initiates and sends no DPD: every IKE SA is opened once.
-func generatorPeer(r responder, group string) (*ikev2.Peer, error) {
+func generatorPeer(r responder, group string) (*ike.Peer, error) {
 	text := vpnConfig("to-"+r.name(), "gen0", r.local(), r.address(), genNet, respNet, group, false)
 	tree, err := config.Parse("generator", []byte(text), rand.Reader)
 	if err != nil {
@@ -182,7 +183,7 @@ func generatorPeer(r responder, group string) (*ikev2.Peer, error) {
 	if vpn == nil {
 		return nil, fmt.Errorf("generator configuration has no VPN")
 	}
-	p, err := ikev2.PeerFromConfig(vpn, r.local())
+	p, err := resolve.Peer(vpn, r.local())
 	if err != nil {
 		return nil, err
 	}

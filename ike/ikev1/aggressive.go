@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 
-	"ipsecgw/ike/ikev2"
+	"ipsecgw/ike"
 	v1 "ipsecgw/ike/wire/v1"
 )
 
@@ -20,16 +20,16 @@ import (
 // implementations we meet send it; a plain one is taken too.
 
 // initiateAggressive starts Aggressive Mode to p (message 1).
-func (e *Engine) initiateAggressive(p *Peer) error {
+func (e *Engine) initiateAggressive(p *peer) error {
 	cky, err := e.newCookie()
 	if err != nil {
 		return err
 	}
 	sa := &isakmpSA{e: e, peer: p, initiator: true, aggressive: true, ckyI: cky, local: netip.AddrPortFrom(p.Local, 500),
-		remote: netip.AddrPortFrom(p.current(), 500), state: stateAMSent, qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}, started: e.clock.Now()}
-	group := p.Phase1[0].Group
+		remote: netip.AddrPortFrom(p.Current(), 500), state: stateAMSent, qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}, started: e.clock.Now()}
+	group := p.phase1[0].Group
 	var offer []Phase1Proposal
-	for _, pp := range p.Phase1 {
+	for _, pp := range p.phase1 {
 		if pp.Group == group {
 			offer = append(offer, pp)
 		}
@@ -70,12 +70,10 @@ func (e *Engine) respondAggressive(msg *v1.Message, from, to netip.AddrPort) {
 	if offered == nil || ke == nil || ni == nil || id == nil {
 		return
 	}
-	chosen, pp, err := selectPhase1(offered, p.Phase1)
+	chosen, pp, err := selectPhase1(offered, p.phase1)
 	if err != nil {
 		e.log.Warn("IKEv1 Aggressive Mode: no proposal chosen", "gateway", p.Gateway, "peer", from.Addr(), "err", err)
-		e.failures = append(e.failures, ikev2.SAInfo{Gateway: p.Gateway, Remote: from.Addr(), State: "DOWN",
-			LastError: err.Error(), Ended: e.clock.Now()})
-		e.emit(ikev2.NegotiationFailed, p, from.Addr(), "", err.Error())
+		e.noProposal(p, from.Addr(), err)
 		e.notifyPlain(msg.Header.InitiatorCookie, v1.NO_PROPOSAL_CHOSEN, from, to)
 		return
 	}
@@ -93,8 +91,8 @@ func (e *Engine) respondAggressive(msg *v1.Message, from, to netip.AddrPort) {
 		qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}, started: e.clock.Now()}
 	sa.noteVendorIDs(msg.Payloads)
 	if !sa.remoteIDOK(*id) {
-		sa.lastErr = "peer identity " + id.String() + " is not the configured remote-identity"
-		e.log.Warn("IKEv1 Aggressive Mode refused", "gateway", p.Gateway, "reason", sa.lastErr)
+		sa.failure = sent(v1.INVALID_ID_INFORMATION, ike.Failf(ike.CauseAuthentication, "peer identity %s is not the configured remote-identity", id))
+		e.log.Warn("IKEv1 Aggressive Mode refused", "gateway", p.Gateway, "reason", sa.failure.Message)
 		e.notifyPlain(msg.Header.InitiatorCookie, v1.INVALID_ID_INFORMATION, from, to)
 		return
 	}
@@ -134,22 +132,22 @@ func (sa *isakmpSA) aggressive2(msg *v1.Message) {
 	hash, _ := v1.Find[*v1.Hash](ps)
 	if chosen == nil || ke == nil || nr == nil || id == nil || hash == nil ||
 		len(chosen.Proposals) != 1 || len(chosen.Proposals[0].Transforms) != 1 {
-		sa.fail("Aggressive Mode message 2 lacks SA, KE, nonce, ID or HASH")
+		sa.fail(ike.Failf(ike.CauseOther, "Aggressive Mode message 2 lacks SA, KE, nonce, ID or HASH"))
 		return
 	}
 	pp, err := phase1Of(chosen.Proposals[0].Transforms[0])
-	if err != nil || pp.Group != sa.peer.Phase1[0].Group {
-		sa.fail("responder chose an unusable transform: %v", err)
+	if err != nil || pp.Group != sa.peer.phase1[0].Group {
+		sa.fail(ike.Failf(ike.CauseOther, "responder chose an unusable transform: %v", err))
 		return
 	}
 	ok := false
-	for _, mine := range sa.peer.Phase1 {
+	for _, mine := range sa.peer.phase1 {
 		if mine.Encryption == pp.Encryption && mine.Hash == pp.Hash && mine.Group == pp.Group {
 			ok, pp.Lifetime = true, shorter(pp.Lifetime, mine.Lifetime)
 		}
 	}
 	if !ok {
-		sa.fail("responder chose %s, which we did not offer", phase1Name(pp))
+		sa.fail(ike.Failf(ike.CauseOther, "responder chose %s, which we did not offer", phase1Name(pp)))
 		return
 	}
 	sa.answered()
@@ -157,17 +155,17 @@ func (sa *isakmpSA) aggressive2(msg *v1.Message) {
 	sa.noteVendorIDs(ps)
 	sa.gxr, sa.nr = append([]byte(nil), ke.Data...), append([]byte(nil), nr.Data...)
 	if err := sa.deriveKeys(); err != nil {
-		sa.fail("%v", err)
+		sa.fail(ike.Failf(ike.CauseOther, "%v", err))
 		return
 	}
 	want := sa.prf(sa.keys.SKEYID, sa.gxr, sa.gxi, cookies(sa.ckyR, sa.ckyI), sa.saiB, id.AppendBody(nil))
 	if !bytes.Equal(want, hash.Data) {
 		sa.e.notifyPlainSA(sa, v1.AUTHENTICATION_FAILED)
-		sa.fail("authentication of the peer failed: wrong pre-shared key (HASH_R does not verify)")
+		sa.fail(ike.Failf(ike.CauseAuthentication, "authentication of the peer failed: wrong pre-shared key (HASH_R does not verify)"))
 		return
 	}
 	if !sa.remoteIDOK(*id) {
-		sa.fail("peer identity %s is not the configured remote-identity", id)
+		sa.fail(ike.Failf(ike.CauseAuthentication, "peer identity %s is not the configured remote-identity", id))
 		return
 	}
 	sa.checkNAT(ps)
@@ -201,7 +199,7 @@ func (sa *isakmpSA) aggressive3(msg *v1.Message, from, to netip.AddrPort) {
 		c, next, err := sa.openMessage(msg, sa.iv)
 		if err != nil {
 			sa.e.notifyPlainSA(sa, v1.AUTHENTICATION_FAILED)
-			sa.fail("authentication of the peer failed: Aggressive Mode message 3 does not decrypt (wrong pre-shared key)")
+			sa.fail(ike.Failf(ike.CauseAuthentication, "authentication of the peer failed: Aggressive Mode message 3 does not decrypt (wrong pre-shared key)"))
 			return
 		}
 		ps, sa.iv = c.Payloads, next
@@ -212,7 +210,7 @@ func (sa *isakmpSA) aggressive3(msg *v1.Message, from, to netip.AddrPort) {
 	}
 	want := sa.prf(sa.keys.SKEYID, sa.gxi, sa.gxr, cookies(sa.ckyI, sa.ckyR), sa.saiB, sa.idiB)
 	if !bytes.Equal(want, hash.Data) {
-		sa.fail("authentication of the peer failed: wrong pre-shared key (HASH_I does not verify)")
+		sa.fail(ike.Failf(ike.CauseAuthentication, "authentication of the peer failed: wrong pre-shared key (HASH_I does not verify)"))
 		return
 	}
 	sa.checkNAT(ps)

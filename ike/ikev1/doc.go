@@ -5,8 +5,8 @@
 // traversal (RFC 3947). It is what seed 001's AS PIC routers speak.
 //
 // It shares its contract with the data plane and the daemon with package
-// ikev2 (ikev2.Installer, ikev2.ChildSA, ikev2.Transport, ikev2.SAInfo,
-// ikev2.Event), so the daemon installs an IKEv1 SA exactly as an IKEv2 one.
+// ikev2 (ike.Installer, ike.ChildSA, ike.Transport, ike.SAInfo,
+// ike.Event), so the daemon installs an IKEv1 SA exactly as an IKEv2 one.
 //
 // Like ikev2's, the Engine owns all of its SAs' state under one mutex;
 // messages and timers are handled one at a time.

@@ -8,10 +8,9 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
-	"time"
 
 	"ipsecgw/clock"
-	"ipsecgw/ike/ikev2"
+	"ipsecgw/ike"
 	v1 "ipsecgw/ike/wire/v1"
 )
 
@@ -19,20 +18,20 @@ import (
 // their state: every message and timer is handled under mu, one at a time.
 type Engine struct {
 	log       *slog.Logger
-	transport ikev2.Transport
-	installer ikev2.Installer
+	transport ike.Transport
+	installer ike.Installer
 	clock     clock.Clock
 	rand      io.Reader
-	events    func(ikev2.Event)
+	events    func(ike.Event)
 
 	mu    sync.Mutex
-	peers map[netip.Addr]*Peer
+	peers map[netip.Addr]*peer
 	// sas finds an ISAKMP SA by the initiator's cookie and the peer's
 	// address (a responder learns its own cookie only with message 2).
 	sas      map[saKey]*isakmpSA
-	failures []ikev2.SAInfo
+	failures ike.FailureLog
 	closed   bool
-	drops    ikev2.Drops
+	drops    ike.Drops
 }
 
 type saKey struct {
@@ -40,20 +39,10 @@ type saKey struct {
 	remote netip.Addr
 }
 
-// Config configures an Engine.
-type Config struct {
-	Logger    *slog.Logger
-	Transport ikev2.Transport
-	Installer ikev2.Installer
-	Clock     clock.Clock
-	Rand      io.Reader
-	Events    func(ikev2.Event)
-}
-
 // NewEngine returns an engine with no peers.
-func NewEngine(c Config) *Engine {
+func NewEngine(c ike.Config) *Engine {
 	e := &Engine{log: c.Logger, transport: c.Transport, installer: c.Installer, clock: c.Clock, rand: c.Rand,
-		events: c.Events, peers: map[netip.Addr]*Peer{}, sas: map[saKey]*isakmpSA{}}
+		events: c.Events, peers: map[netip.Addr]*peer{}, sas: map[saKey]*isakmpSA{}}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -66,13 +55,19 @@ func NewEngine(c Config) *Engine {
 	return e
 }
 
-// AddPeer configures a peer; messages from its address are answered.
-func (e *Engine) AddPeer(p *Peer) {
+// AddPeer configures a peer; messages from its addresses are answered.
+// It fails when the peer asks for what IKEv1 cannot do.
+func (e *Engine) AddPeer(p *ike.Peer) error {
+	ep, err := newPeer(p)
+	if err != nil {
+		return err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, a := range p.addresses() {
-		e.peers[a] = p
+	for _, a := range p.Addresses() {
+		e.peers[a] = ep
 	}
+	return nil
 }
 
 // RemovePeer forgets a peer: its SAs are deleted (the peer is told) and
@@ -84,17 +79,17 @@ func (e *Engine) RemovePeer(remote netip.Addr) {
 	if p == nil {
 		return
 	}
-	for _, a := range p.addresses() {
+	for _, a := range p.Addresses() {
 		delete(e.peers, a)
 	}
 	for _, sa := range e.sasOf(p) {
 		sa.closing = true
-		sa.lastErr = "peer removed from the configuration"
+		sa.failure = ike.Failf(ike.CauseLocal, "peer removed from the configuration")
 		sa.deleteAndClose()
 	}
 }
 
-func (e *Engine) sasOf(p *Peer) []*isakmpSA {
+func (e *Engine) sasOf(p *peer) []*isakmpSA {
 	var out []*isakmpSA
 	for _, sa := range e.sas {
 		if sa.peer == p && sa.state != stateDead {
@@ -183,10 +178,10 @@ func (e *Engine) Close() {
 }
 
 // SAs describes the ISAKMP SAs, for show commands.
-func (e *Engine) SAs() []ikev2.SAInfo {
+func (e *Engine) SAs() []ike.SAInfo {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]ikev2.SAInfo, 0, len(e.sas))
+	out := make([]ike.SAInfo, 0, len(e.sas))
 	for _, sa := range e.sas {
 		out = append(out, sa.info())
 	}
@@ -194,15 +189,15 @@ func (e *Engine) SAs() []ikev2.SAInfo {
 }
 
 // Failures returns the last SAs that ended, oldest first, with reasons.
-func (e *Engine) Failures() []ikev2.SAInfo {
+func (e *Engine) Failures() []ike.SAInfo {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]ikev2.SAInfo(nil), e.failures...)
+	return e.failures.List()
 }
 
 // Clear deletes the ISAKMP SAs that match, with their IPsec SAs; a tunnel
 // kept up is negotiated again.
-func (e *Engine) Clear(match func(ikev2.SAInfo) bool) int {
+func (e *Engine) Clear(match func(ike.SAInfo) bool) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n := 0
@@ -210,7 +205,7 @@ func (e *Engine) Clear(match func(ikev2.SAInfo) bool) int {
 		if sa.state == stateDead || !match(sa.info()) {
 			continue
 		}
-		sa.lastErr = "cleared by the operator"
+		sa.failure = ike.Failf(ike.CauseLocal, "cleared by the operator")
 		sa.deleteAndClose()
 		n++
 	}
@@ -219,7 +214,7 @@ func (e *Engine) Clear(match func(ikev2.SAInfo) bool) int {
 
 // ChildBytesReached: lifetime-kilobytes for IKEv1 SAs; a soft limit
 // rekeys with a new Quick Mode, a hard one removes the SA.
-func (e *Engine) ChildBytesReached(c *ikev2.ChildSA, hard bool) {
+func (e *Engine) ChildBytesReached(c *ike.ChildSA, hard bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, sa := range e.sas {
@@ -265,26 +260,45 @@ func (e *Engine) newMessageID() (uint32, error) {
 	return e.newMessageID()
 }
 
-func (e *Engine) emit(kind ikev2.EventKind, p *Peer, remote netip.Addr, spi, reason string) {
+func (e *Engine) emit(kind ike.EventKind, p *peer, remote netip.Addr, spi string, f ike.Failure) {
 	if e.events == nil {
 		return
 	}
-	ev := ikev2.Event{Kind: kind, Time: e.clock.Now(), Gateway: p.Gateway, VPN: p.VPN, Remote: remote, SPI: spi, Reason: reason}
-	if reason != "" {
-		ev.Cause = ikev2.FailureCause(reason)
+	e.events(ike.Event{Kind: kind, Time: e.clock.Now(), Gateway: p.Gateway, VPN: p.VPN, Remote: remote, SPI: spi, Failure: f})
+}
+
+// noProposal records a phase 1 responder's refusal: no SA exists yet, so
+// the failure goes straight to the log and the events.
+func (e *Engine) noProposal(p *peer, remote netip.Addr, err error) {
+	f := sent(v1.NO_PROPOSAL_CHOSEN, ike.Failure{Cause: ike.CauseNoProposal, Message: err.Error()})
+	e.failures.Add(ike.SAInfo{Gateway: p.Gateway, Remote: remote, State: "DOWN", Failure: f, Ended: e.clock.Now()})
+	e.emit(ike.NegotiationFailed, p, remote, "", f)
+}
+
+// notifyCause sorts an error notification the peer sent.
+func notifyCause(t v1.NotifyType) ike.Cause {
+	switch t {
+	case v1.NO_PROPOSAL_CHOSEN:
+		return ike.CauseNoProposal
+	case v1.AUTHENTICATION_FAILED:
+		return ike.CauseAuthentication
 	}
-	e.events(ev)
+	return ike.CausePeerDeleted
+}
+
+// sent and received attach the notification that went with a failure.
+func sent(t v1.NotifyType, f ike.Failure) ike.Failure {
+	f.Notify, f.NotifyReceived = uint16(t), false
+	return f
+}
+
+func received(t v1.NotifyType, f ike.Failure) ike.Failure {
+	f.Notify, f.NotifyReceived = uint16(t), true
+	return f
 }
 
 // nonceSize is the nonce we send (RFC 2409 §5: 8 to 256 bytes).
 const nonceSize = 32
-
-// Retransmission: a request unanswered after 1, 2, 4, 8, 16 s is given up.
-const (
-	firstRetransmit = time.Second
-	maxSends        = 5
-	reinitiateDelay = 5 * time.Second
-)
 
 // Drops reports the messages the engine dropped, by why.
 func (e *Engine) Drops() map[string]uint64 { return e.drops.Snapshot() }

@@ -3,6 +3,7 @@ package ikev1
 import (
 	"bytes"
 	"fmt"
+	"ipsecgw/daemon/resolve"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -14,7 +15,7 @@ import (
 	"ipsecgw/clock"
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
-	"ipsecgw/ike/ikev2"
+	"ipsecgw/ike"
 )
 
 // pipe joins engines: a message sent to an address is handled by the
@@ -68,7 +69,7 @@ func (p *pipe) release() {
 type installs struct {
 	mu       sync.Mutex
 	next     uint32
-	children []*ikev2.ChildSA
+	children []*ike.ChildSA
 	removed  int
 }
 
@@ -79,14 +80,14 @@ func (i *installs) AllocateSPI() (uint32, error) {
 	return 0xc1000000 + i.next, nil
 }
 
-func (i *installs) InstallChild(vpn string, c *ikev2.ChildSA) error {
+func (i *installs) InstallChild(vpn string, c *ike.ChildSA) error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.children = append(i.children, c)
 	return nil
 }
 
-func (i *installs) RemoveChild(string, *ikev2.ChildSA) {
+func (i *installs) RemoveChild(string, *ike.ChildSA) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.removed++
@@ -98,10 +99,10 @@ func (i *installs) counts() (int, int) {
 	return len(i.children), i.removed
 }
 
-func (i *installs) get() []*ikev2.ChildSA {
+func (i *installs) get() []*ike.ChildSA {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return append([]*ikev2.ChildSA(nil), i.children...)
+	return append([]*ike.ChildSA(nil), i.children...)
 }
 
 const gatewayConfig = `set interfaces st0 unit 1 family inet
@@ -147,12 +148,12 @@ func newSide(t testing.TB, s side, p *pipe) (*Engine, *installs) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	peer, err := PeerFromConfig(cfg.IPsec.VPNs[0], netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", s.me)))
+	peer, err := resolve.Peer(cfg.IPsec.VPNs[0], netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", s.me)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	inst := &installs{next: uint32(s.me) << 16} // SPIs differ per side, as on real gateways
-	e := NewEngine(Config{Transport: p, Installer: inst, Clock: s.clock, Logger: testLogger()})
+	e := NewEngine(ike.Config{Transport: p, Installer: inst, Clock: s.clock, Logger: testLogger()})
 	e.AddPeer(peer)
 	p.mu.Lock()
 	p.engines[peer.Local] = e
@@ -251,12 +252,12 @@ func TestWrongPSK(t *testing.T) {
 	b, ib := newSide(t, side{2, 1, "group14", "sha1", "aes-128-cbc", "wrong", "aes-128-cbc", "hmac-sha1-96", "", nil}, p)
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
 	eventually(t, "the failure", func() bool { return len(b.Failures()) > 0 })
-	if f := b.Failures()[0]; f.LastError != "authentication of the peer failed: message 5 does not decrypt (wrong pre-shared key)" {
-		t.Fatalf("responder's reason %q", f.LastError)
+	if f := b.Failures()[0]; f.Failure.Message != "authentication of the peer failed: message 5 does not decrypt (wrong pre-shared key)" {
+		t.Fatalf("responder's reason %q", f.Failure.Message)
 	}
 	eventually(t, "the initiator's failure", func() bool { return len(a.Failures()) > 0 })
-	if f := a.Failures()[0]; !strings.Contains(f.LastError, "AUTHENTICATION") {
-		t.Fatalf("initiator's reason %q", f.LastError)
+	if f := a.Failures()[0]; !strings.Contains(f.Failure.Message, "AUTHENTICATION") {
+		t.Fatalf("initiator's reason %q", f.Failure.Message)
 	}
 	if n, _ := ib.counts(); n != 0 || up(a) {
 		t.Fatal("SAs with a wrong key")
@@ -272,10 +273,10 @@ func TestNoCommonProposal(t *testing.T) {
 	b, _ := newSide(t, side{2, 1, "group2", "sha-256", "3des-cbc", "k", "aes-128-cbc", "hmac-sha1-96", "", nil}, p)
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
 	eventually(t, "the failures", func() bool { return len(a.Failures()) > 0 && len(b.Failures()) > 0 })
-	if f := b.Failures()[0].LastError; !bytes.Contains([]byte(f), []byte("no proposal chosen: peer offered [aes128-cbc")) {
+	if f := b.Failures()[0].Failure.Message; !bytes.Contains([]byte(f), []byte("no proposal chosen: peer offered [aes128-cbc")) {
 		t.Fatalf("responder's reason %q", f)
 	}
-	if f := a.Failures()[0].LastError; f != "peer refused Main Mode: NO-PROPOSAL-CHOSEN" && f != "peer refused Main Mode: NO_PROPOSAL_CHOSEN" {
+	if f := a.Failures()[0].Failure.Message; f != "peer refused Main Mode: NO-PROPOSAL-CHOSEN" && f != "peer refused Main Mode: NO_PROPOSAL_CHOSEN" {
 		t.Fatalf("initiator's reason %q", f)
 	}
 	a.Close()
@@ -340,7 +341,7 @@ func TestAggressiveMode(t *testing.T) {
 	b, _ = newSide(t, side{2, 1, "group14", "sha-256", "aes-256-cbc", "wrong", "aes-256-cbc", "hmac-sha-256-128", aggr, nil}, p)
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
 	eventually(t, "the initiator's failure", func() bool { return len(a.Failures()) > 0 })
-	if f := a.Failures()[0].LastError; !strings.Contains(f, "HASH_R does not verify") {
+	if f := a.Failures()[0].Failure.Message; !strings.Contains(f, "HASH_R does not verify") {
 		t.Fatalf("wrong key: %q", f)
 	}
 	a.Close()
@@ -408,7 +409,7 @@ func TestBackupGateway(t *testing.T) {
 	if sas := a.SAs(); sas[0].Remote != netip.MustParseAddr("192.0.2.3") {
 		t.Fatalf("the tunnel is up with %s, want the backup 192.0.2.3", sas[0].Remote)
 	}
-	if f := a.Failures(); len(f) == 0 || !strings.HasPrefix(f[0].LastError, "peer unreachable") {
+	if f := a.Failures(); len(f) == 0 || !strings.HasPrefix(f[0].Failure.Message, "peer unreachable") {
 		t.Fatalf("the primary's failure: %+v", f)
 	}
 	if n, _ := ia.counts(); n != 1 {

@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"ipsecgw/ike/ikev2"
+	"ipsecgw/ike"
 	v1 "ipsecgw/ike/wire/v1"
 )
 
@@ -80,12 +80,12 @@ func (sa *isakmpSA) notification(n *v1.Notify) {
 			// A refused Quick Mode of ours ends that exchange.
 			for id, qm := range sa.qms {
 				if qm.initiator && qm.lastReply == nil && len(n.SPI) == 4 && binary.BigEndian.Uint32(n.SPI) == qm.inSPI {
-					sa.quickModeFailed(qm, "peer refused Quick Mode: "+n.Type.String())
+					sa.quickModeFailed(qm, received(n.Type, ike.Failf(notifyCause(n.Type), "peer refused Quick Mode: %s", n.Type)))
 					delete(sa.qms, id)
 				}
 			}
-			if len(sa.children) == 0 && len(sa.qms) == 0 && sa.lastErr == "" {
-				sa.lastErr = "peer refused: " + n.Type.String()
+			if len(sa.children) == 0 && len(sa.qms) == 0 && !sa.failure.Failed() {
+				sa.failure = received(n.Type, ike.Failf(notifyCause(n.Type), "peer refused: %s", n.Type))
 			}
 		}
 	}
@@ -125,7 +125,7 @@ func (sa *isakmpSA) deleted(d *v1.Delete) bool {
 			n.children, sa.children = append(n.children, sa.children...), nil
 		}
 		sa.closing = n != nil
-		sa.lastErr = "deleted by the peer"
+		sa.failure = ike.Failf(ike.CausePeerDeleted, "deleted by the peer")
 		sa.close()
 		return true
 	}
@@ -169,7 +169,7 @@ func (sa *isakmpSA) takeOverChildren() {
 		}
 		sa.children, o.children = append(sa.children, o.children...), nil
 		o.closing = true
-		o.lastErr = "replaced by a new IKEv1 SA"
+		o.failure = ike.Failf(ike.CauseLocal, "replaced by a new IKEv1 SA")
 		o.sendInformational(v1.DeleteISAKMP(o.ckyI, o.ckyR))
 		o.close()
 	}
@@ -191,7 +191,7 @@ func (sa *isakmpSA) settleDuplicate(o *isakmpSA) {
 		sa.e.log.Info("duplicate IKEv1 SA from a simultaneous initiation; deleting ours", "gateway", sa.peer.Gateway,
 			"kept", fmt.Sprintf("%016x", keep.ckyI), "deleted", fmt.Sprintf("%016x", drop.ckyI))
 		drop.closing = true
-		drop.lastErr = "duplicate of a simultaneous initiation"
+		drop.failure = ike.Failf(ike.CauseLocal, "duplicate of a simultaneous initiation")
 		drop.sendInformational(v1.DeleteISAKMP(drop.ckyI, drop.ckyR))
 		drop.close()
 	}
@@ -216,8 +216,8 @@ func (sa *isakmpSA) armDPD() {
 		}
 		if sa.e.clock.Now().Sub(sa.lastHeard) >= p.DPDInterval {
 			if sa.dpdUnanswered >= threshold {
-				sa.e.emit(ikev2.PeerDead, sa.peer, sa.remote.Addr(), sa.spis(), "no answer to dead peer detection")
-				sa.fail("peer dead: no answer to %d dead peer detection probes", sa.dpdUnanswered)
+				sa.e.emit(ike.PeerDead, sa.peer, sa.remote.Addr(), sa.spis(), ike.Failf(ike.CausePeerDead, "no answer to dead peer detection"))
+				sa.fail(ike.Failf(ike.CausePeerDead, "peer dead: no answer to %d dead peer detection probes", sa.dpdUnanswered))
 				return
 			}
 			sa.dpdSeq++
@@ -258,7 +258,7 @@ func (sa *isakmpSA) phase1Timers() {
 			if n := sa.newerSibling(); n != nil {
 				n.children, sa.children = append(n.children, sa.children...), nil
 			}
-			sa.lastErr = "lifetime expired"
+			sa.failure = ike.Failf(ike.CauseLocal, "lifetime expired")
 			sa.deleteAndClose()
 		}
 	}))

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"time"
 
-	"ipsecgw/ike/ikev2"
+	"ipsecgw/ike"
 	"ipsecgw/ike/keymat"
 )
 
@@ -17,26 +17,16 @@ import (
 // pair only from message 3, so a responder that installs both directions
 // then drops what the initiator sent in between, on an SPI it does not
 // have yet. With an installer that can install one direction at a time
-// (stagedInstaller), the responder installs its inbound SA when it sends
+// (ike.StagedInstaller), the responder installs its inbound SA when it sends
 // message 2, when the keys are known, and the outbound one with message 3;
 // the initiator its inbound SA before it sends message 3 and the outbound
 // one after. Nothing is lost then, whichever side sends first. With an
 // installer that cannot, each side installs its pair in one go: the
 // initiator just after message 3, the responder with message 3.
 
-// stagedInstaller is an ikev2.Installer that can install the directions
-// of a pair separately. RemoveChild removes whatever of the pair is in.
-type stagedInstaller interface {
-	ikev2.Installer
-	// InstallInbound installs only c's inbound SA.
-	InstallInbound(vpn string, c *ikev2.ChildSA) error
-	// InstallOutbound installs c's outbound SA; c's inbound SA is in.
-	InstallOutbound(vpn string, c *ikev2.ChildSA) error
-}
-
 // newChild derives a Quick Mode's keys (one KEYMAT per SPI) and describes
 // the pair; unset selectors are the peer's configured ones.
-func (sa *isakmpSA) newChild(qm *quickMode, local, remote netip.Prefix) (*ikev2.ChildSA, error) {
+func (sa *isakmpSA) newChild(qm *quickMode, local, remote netip.Prefix) (*ike.ChildSA, error) {
 	suite := keymat.ChildSuite{Encryption: qm.suite.Encryption, Integrity: qm.suite.Integrity}
 	in, err := sa.keys.Phase2Keys(suite, keymat.ProtocolESP, qm.inSPI, qm.gqm, qm.ni, qm.nr)
 	if err != nil {
@@ -48,15 +38,15 @@ func (sa *isakmpSA) newChild(qm *quickMode, local, remote netip.Prefix) (*ikev2.
 	}
 	clear(qm.gqm)
 	if !local.IsValid() {
-		local = sa.peer.LocalTS
+		local = sa.peer.localTS
 	}
 	if !remote.IsValid() {
-		remote = sa.peer.RemoteTS
+		remote = sa.peer.remoteTS
 	}
-	c := &ikev2.ChildSA{InboundSPI: qm.inSPI, OutboundSPI: qm.peerSPI, Encryption: qm.suite.Encryption, Integrity: qm.suite.Integrity,
+	c := &ike.ChildSA{InboundSPI: qm.inSPI, OutboundSPI: qm.peerSPI, Encryption: qm.suite.Encryption, Integrity: qm.suite.Integrity,
 		Inbound: in, Outbound: out, Local: sa.local.Addr(), Remote: sa.remote.Addr(), LocalPort: sa.local.Port(), RemotePort: sa.remote.Port(),
 		UDPEncapsulation: sa.natT || qm.suite.UDP, LocalTS: []netip.Prefix{local}, RemoteTS: []netip.Prefix{remote}}
-	c.SoftBytes, c.HardBytes = byteLifetimes(qm.suite.LifeKilobytes, sa.peer.Phase2LifeKilobytes, qm.initiator)
+	c.SoftBytes, c.HardBytes = byteLifetimes(qm.suite.LifeKilobytes, sa.peer.ChildLifeKilobytes, qm.initiator)
 	return c, nil
 }
 
@@ -64,7 +54,7 @@ func (sa *isakmpSA) newChild(qm *quickMode, local, remote netip.Prefix) (*ikev2.
 // that alone: the responder's step with message 2, the initiator's before
 // message 3. A failure leaves the whole pair to installPair.
 func (sa *isakmpSA) stageInbound(qm *quickMode, local, remote netip.Prefix) {
-	si, ok := sa.e.installer.(stagedInstaller)
+	si, ok := sa.e.installer.(ike.StagedInstaller)
 	if !ok {
 		return
 	}
@@ -90,10 +80,10 @@ func (sa *isakmpSA) unstage(qm *quickMode) {
 
 // installPair puts a completed Quick Mode's pair in: the outbound SA of a
 // staged one, or both directions.
-func (sa *isakmpSA) installPair(qm *quickMode, local, remote netip.Prefix) (*ikev2.ChildSA, error) {
+func (sa *isakmpSA) installPair(qm *quickMode, local, remote netip.Prefix) (*ike.ChildSA, error) {
 	if c := qm.staged; c != nil {
 		qm.staged = nil
-		si := sa.e.installer.(stagedInstaller)
+		si := sa.e.installer.(ike.StagedInstaller)
 		if qm.initiator && qm.rekeyOf != nil {
 			// A rekey we initiated: the old pair still carries our traffic
 			// while the responder handles message 3 (strongSwan installs

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"ipsecgw/clock"
-	"ipsecgw/ike/ikev2"
+	"ipsecgw/ike"
 	v1 "ipsecgw/ike/wire/v1"
 )
 
@@ -37,12 +37,12 @@ type pairInstaller struct {
 	j    *journal
 }
 
-func (p pairInstaller) InstallChild(vpn string, c *ikev2.ChildSA) error {
+func (p pairInstaller) InstallChild(vpn string, c *ike.ChildSA) error {
 	p.j.add("%s pair %#x", p.name, c.InboundSPI)
 	return p.installs.InstallChild(vpn, c)
 }
 
-func (p pairInstaller) RemoveChild(vpn string, c *ikev2.ChildSA) {
+func (p pairInstaller) RemoveChild(vpn string, c *ike.ChildSA) {
 	p.j.add("%s remove %#x", p.name, c.InboundSPI)
 	p.installs.RemoveChild(vpn, c)
 }
@@ -50,12 +50,12 @@ func (p pairInstaller) RemoveChild(vpn string, c *ikev2.ChildSA) {
 // stagingInstaller can also install one direction at a time.
 type stagingInstaller struct{ pairInstaller }
 
-func (s stagingInstaller) InstallInbound(vpn string, c *ikev2.ChildSA) error {
+func (s stagingInstaller) InstallInbound(vpn string, c *ike.ChildSA) error {
 	s.j.add("%s inbound %#x", s.name, c.InboundSPI)
 	return nil
 }
 
-func (s stagingInstaller) InstallOutbound(vpn string, c *ikev2.ChildSA) error {
+func (s stagingInstaller) InstallOutbound(vpn string, c *ike.ChildSA) error {
 	s.j.add("%s outbound %#x", s.name, c.InboundSPI)
 	return s.installs.InstallChild(vpn, c)
 }

@@ -1,11 +1,12 @@
 package ikev1
 
 import (
+	"ipsecgw/ike"
+	"ipsecgw/transform"
 	"net/netip"
 	"testing"
 	"time"
 
-	"ipsecgw/config/schema"
 	v1 "ipsecgw/ike/wire/v1"
 )
 
@@ -43,9 +44,10 @@ func TestLifetimesByType(t *testing.T) {
 // TestESPOfferLifeKilobytes: lifetime-kilobytes is offered as a second
 // Life Type/Life Duration pair after the seconds, and read back as such.
 func TestESPOfferLifeKilobytes(t *testing.T) {
-	props := []*schema.IPsecProposal{{Name: "p", EncryptionAlgorithm: "aes-256-cbc", AuthenticationAlgorithm: "hmac-sha-256-128",
-		Lifetime: 3600 * time.Second, LifetimeKilobytes: 3072}}
-	sa, err := espOffer(props, "", 0x1234, true, 0, 0)
+	enc, _ := transform.LookupKeyword(transform.IPsec, transform.TypeENCR, "aes-256-cbc")
+	integ, _ := transform.LookupKeyword(transform.IPsec, transform.TypeINTEG, "hmac-sha-256-128")
+	props := []ike.ESPProposal{{Name: "p", Encryption: enc, Integrity: integ, Lifetime: 3600 * time.Second, LifeKilobytes: 3072}}
+	sa, err := espOffer(props, nil, 0x1234, true, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +58,8 @@ func TestESPOfferLifeKilobytes(t *testing.T) {
 	if s.Lifetime != time.Hour || s.LifeKilobytes != 3072 || !s.UDP {
 		t.Fatalf("offered %+v", s)
 	}
-	props[0].LifetimeKilobytes = 0
-	sa, _ = espOffer(props, "", 0x1234, false, 0, 0)
+	props[0].LifeKilobytes = 0
+	sa, _ = espOffer(props, nil, 0x1234, false, 0, 0)
 	if s, _ := espOf(sa.Proposals[0].Transforms[0]); s.LifeKilobytes != 0 {
 		t.Fatalf("offered %d KB without lifetime-kilobytes", s.LifeKilobytes)
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	"ipsecgw/ike/ikev2"
+	"ipsecgw/ike"
 	"ipsecgw/ike/keymat"
 	v1 "ipsecgw/ike/wire/v1"
 )
@@ -14,7 +14,7 @@ import (
 // Main Mode with pre-shared keys (RFC 2409 §5, §5.4), both roles.
 
 // initiate starts Main Mode to p (message 1).
-func (e *Engine) initiate(p *Peer) error {
+func (e *Engine) initiate(p *peer) error {
 	if p.Aggressive {
 		return e.initiateAggressive(p)
 	}
@@ -23,8 +23,8 @@ func (e *Engine) initiate(p *Peer) error {
 		return err
 	}
 	sa := &isakmpSA{e: e, peer: p, initiator: true, ckyI: cky, local: netip.AddrPortFrom(p.Local, 500),
-		remote: netip.AddrPortFrom(p.current(), 500), state: stateMMSentSA, qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}, started: e.clock.Now()}
-	ps := append([]v1.Payload{phase1Offer(p.Phase1)}, vendorIDs(p)...)
+		remote: netip.AddrPortFrom(p.Current(), 500), state: stateMMSentSA, qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}, started: e.clock.Now()}
+	ps := append([]v1.Payload{phase1Offer(p.phase1)}, vendorIDs(p)...)
 	b, c, err := sa.plain(sa.header(v1.MainMode, 0, false), ps)
 	if err != nil {
 		return err
@@ -38,7 +38,7 @@ func (e *Engine) initiate(p *Peer) error {
 
 // vendorIDs are the capabilities we announce: RFC 3947 NAT traversal and
 // RFC 3706 dead peer detection.
-func vendorIDs(p *Peer) []v1.Payload {
+func vendorIDs(p *peer) []v1.Payload {
 	out := []v1.Payload{&v1.VendorID{Data: v1.VendorDPD}}
 	if p.NATTraversal {
 		out = append(out, &v1.VendorID{Data: v1.VendorNATT})
@@ -98,7 +98,7 @@ func (sa *isakmpSA) plainInformational(msg *v1.Message) {
 	}
 	for _, p := range msg.Payloads {
 		if n, ok := p.(*v1.Notify); ok && n.Type.IsError() {
-			sa.fail("peer refused Main Mode: %s", n.Type)
+			sa.fail(received(n.Type, ike.Failf(notifyCause(n.Type), "peer refused Main Mode: %s", n.Type)))
 			return
 		}
 	}
@@ -109,40 +109,40 @@ func (sa *isakmpSA) plainInformational(msg *v1.Message) {
 func (sa *isakmpSA) mainMode2(msg *v1.Message) {
 	chosen, _ := v1.Find[*v1.SA](msg.Payloads)
 	if chosen == nil || len(chosen.Proposals) != 1 || len(chosen.Proposals[0].Transforms) != 1 {
-		sa.fail("Main Mode message 2 has no single chosen transform")
+		sa.fail(ike.Failf(ike.CauseOther, "Main Mode message 2 has no single chosen transform"))
 		return
 	}
 	pp, err := phase1Of(chosen.Proposals[0].Transforms[0])
 	if err != nil {
-		sa.fail("responder chose an unusable transform: %v", err)
+		sa.fail(ike.Failf(ike.CauseOther, "responder chose an unusable transform: %v", err))
 		return
 	}
 	ok := false
-	for _, mine := range sa.peer.Phase1 {
+	for _, mine := range sa.peer.phase1 {
 		if mine.Encryption == pp.Encryption && mine.Hash == pp.Hash && mine.Group == pp.Group {
 			ok, pp.Lifetime = true, shorter(pp.Lifetime, mine.Lifetime)
 		}
 	}
 	if !ok {
-		sa.fail("responder chose %s, which we did not offer", phase1Name(pp))
+		sa.fail(ike.Failf(ike.CauseOther, "responder chose %s, which we did not offer", phase1Name(pp)))
 		return
 	}
 	sa.answered()
 	sa.ckyR, sa.chosen = msg.Header.ResponderCookie, pp
 	sa.noteVendorIDs(msg.Payloads)
 	if sa.kex, err = pp.Group.NewKeyExchange(sa.e.rand); err != nil {
-		sa.fail("%v", err)
+		sa.fail(ike.Failf(ike.CauseOther, "%v", err))
 		return
 	}
 	if sa.ni, err = sa.e.random(nonceSize); err != nil {
-		sa.fail("%v", err)
+		sa.fail(ike.Failf(ike.CauseOther, "%v", err))
 		return
 	}
 	sa.gxi = sa.kex.PublicKey()
 	ps := append([]v1.Payload{&v1.KE{Data: sa.gxi}, &v1.Nonce{Data: sa.ni}}, sa.natDPayloads()...)
 	b, _, err := sa.plain(sa.header(v1.MainMode, 0, false), ps)
 	if err != nil {
-		sa.fail("%v", err)
+		sa.fail(ike.Failf(ike.CauseOther, "%v", err))
 		return
 	}
 	sa.state = stateMMSentKE
@@ -155,13 +155,13 @@ func (sa *isakmpSA) mainMode4(msg *v1.Message) {
 	ke, _ := v1.Find[*v1.KE](msg.Payloads)
 	nr, _ := v1.Find[*v1.Nonce](msg.Payloads)
 	if ke == nil || nr == nil {
-		sa.fail("Main Mode message 4 lacks KE or nonce")
+		sa.fail(ike.Failf(ike.CauseOther, "Main Mode message 4 lacks KE or nonce"))
 		return
 	}
 	sa.answered()
 	sa.gxr, sa.nr = append([]byte(nil), ke.Data...), append([]byte(nil), nr.Data...)
 	if err := sa.deriveKeys(); err != nil {
-		sa.fail("%v", err)
+		sa.fail(ike.Failf(ike.CauseOther, "%v", err))
 		return
 	}
 	sa.checkNAT(msg.Payloads)
@@ -174,7 +174,7 @@ func (sa *isakmpSA) mainMode4(msg *v1.Message) {
 	hashI := sa.prf(sa.keys.SKEYID, sa.gxi, sa.gxr, cookies(sa.ckyI, sa.ckyR), sa.saiB, id.AppendBody(nil))
 	b, err := sa.sealPhase1([]v1.Payload{&id, &v1.Hash{Data: hashI}})
 	if err != nil {
-		sa.fail("%v", err)
+		sa.fail(ike.Failf(ike.CauseOther, "%v", err))
 		return
 	}
 	sa.state = stateMMSentID
@@ -193,16 +193,16 @@ func (sa *isakmpSA) mainMode6(msg *v1.Message) {
 	id, _ := v1.Find[*v1.Identification](c.Payloads)
 	hash, _ := v1.Find[*v1.Hash](c.Payloads)
 	if id == nil || hash == nil {
-		sa.fail("Main Mode message 6 lacks ID or HASH")
+		sa.fail(ike.Failf(ike.CauseOther, "Main Mode message 6 lacks ID or HASH"))
 		return
 	}
 	want := sa.prf(sa.keys.SKEYID, sa.gxr, sa.gxi, cookies(sa.ckyR, sa.ckyI), sa.saiB, id.AppendBody(nil))
 	if !bytes.Equal(want, hash.Data) {
-		sa.fail("authentication of the peer failed: wrong pre-shared key (HASH_R does not verify)")
+		sa.fail(ike.Failf(ike.CauseAuthentication, "authentication of the peer failed: wrong pre-shared key (HASH_R does not verify)"))
 		return
 	}
 	if !sa.remoteIDOK(*id) {
-		sa.fail("peer identity %s is not the configured remote-identity", id)
+		sa.fail(ike.Failf(ike.CauseAuthentication, "peer identity %s is not the configured remote-identity", id))
 		return
 	}
 	sa.answered()
@@ -226,12 +226,10 @@ func (e *Engine) respondMainMode(msg *v1.Message, from, to netip.AddrPort) {
 	if offered == nil {
 		return
 	}
-	chosen, pp, err := selectPhase1(offered, p.Phase1)
+	chosen, pp, err := selectPhase1(offered, p.phase1)
 	if err != nil {
 		e.log.Warn("IKEv1 Main Mode: no proposal chosen", "gateway", p.Gateway, "peer", from.Addr(), "err", err)
-		e.failures = append(e.failures, ikev2.SAInfo{Gateway: p.Gateway, Remote: from.Addr(), State: "DOWN",
-			LastError: err.Error(), Ended: e.clock.Now()})
-		e.emit(ikev2.NegotiationFailed, p, from.Addr(), "", err.Error())
+		e.noProposal(p, from.Addr(), err)
 		e.notifyPlain(msg.Header.InitiatorCookie, v1.NO_PROPOSAL_CHOSEN, from, to)
 		return
 	}
@@ -303,7 +301,7 @@ func (sa *isakmpSA) mainMode3(msg *v1.Message) {
 	}
 	sa.gxi, sa.ni, sa.gxr = append([]byte(nil), ke.Data...), append([]byte(nil), ni.Data...), sa.kex.PublicKey()
 	if err := sa.deriveKeys(); err != nil {
-		sa.fail("%v", err)
+		sa.fail(ike.Failf(ike.CauseOther, "%v", err))
 		return
 	}
 	sa.checkNAT(msg.Payloads)
@@ -325,7 +323,7 @@ func (sa *isakmpSA) mainMode5(msg *v1.Message, from, to netip.AddrPort) {
 		// Message 5 is the first one under the keys the pre-shared key
 		// made: garbage here is, in practice, a key that differs.
 		sa.e.notifyPlainSA(sa, v1.AUTHENTICATION_FAILED)
-		sa.fail("authentication of the peer failed: message 5 does not decrypt (wrong pre-shared key)")
+		sa.fail(ike.Failf(ike.CauseAuthentication, "authentication of the peer failed: message 5 does not decrypt (wrong pre-shared key)"))
 		return
 	}
 	id, _ := v1.Find[*v1.Identification](c.Payloads)
@@ -335,11 +333,11 @@ func (sa *isakmpSA) mainMode5(msg *v1.Message, from, to netip.AddrPort) {
 	}
 	want := sa.prf(sa.keys.SKEYID, sa.gxi, sa.gxr, cookies(sa.ckyI, sa.ckyR), sa.saiB, id.AppendBody(nil))
 	if !bytes.Equal(want, hash.Data) {
-		sa.fail("authentication of the peer failed: wrong pre-shared key (HASH_I does not verify)")
+		sa.fail(ike.Failf(ike.CauseAuthentication, "authentication of the peer failed: wrong pre-shared key (HASH_I does not verify)"))
 		return
 	}
 	if !sa.remoteIDOK(*id) {
-		sa.fail("peer identity %s is not the configured remote-identity", id)
+		sa.fail(ike.Failf(ike.CauseAuthentication, "peer identity %s is not the configured remote-identity", id))
 		return
 	}
 	// After a NAT the initiator moved to port 4500 (RFC 3947 §4).
@@ -409,7 +407,7 @@ func (sa *isakmpSA) establish() {
 	sa.state, sa.established, sa.lastHeard = stateEstablished, sa.e.clock.Now(), sa.e.clock.Now()
 	sa.e.log.Info("IKEv1 SA up", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "role", role(sa.initiator),
 		"proposal", phase1Name(sa.chosen), "nat-t", sa.natT)
-	sa.e.emit(ikev2.IKEUp, sa.peer, sa.remote.Addr(), sa.spis(), "")
+	sa.e.emit(ike.IKEUp, sa.peer, sa.remote.Addr(), sa.spis(), ike.Failure{})
 	sa.takeOverChildren()
 	if sa.state != stateEstablished {
 		return // the duplicate of a simultaneous initiation, deleted
@@ -427,14 +425,14 @@ func role(initiator bool) string {
 
 // localID is our identity: configured, or our address.
 func (sa *isakmpSA) localID() v1.Identification {
-	if sa.peer.LocalID.Type != 0 {
-		return sa.peer.LocalID
+	if sa.peer.localID.Type != 0 {
+		return sa.peer.localID
 	}
 	return v1.IDFromAddr(sa.peer.Local)
 }
 
 func (sa *isakmpSA) remoteIDOK(id v1.Identification) bool {
-	want := sa.peer.RemoteID
+	want := sa.peer.remoteID
 	return want.Type == 0 || want.Type == id.Type && bytes.Equal(want.Data, id.Data)
 }
 

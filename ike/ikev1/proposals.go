@@ -3,10 +3,10 @@ package ikev1
 import (
 	"encoding/binary"
 	"fmt"
+	"ipsecgw/ike"
 	"strings"
 	"time"
 
-	"ipsecgw/config/schema"
 	v1 "ipsecgw/ike/wire/v1"
 	"ipsecgw/transform"
 )
@@ -153,28 +153,22 @@ type espSuite struct {
 }
 
 // espOffer is our Quick Mode SA payload, spi our inbound SPI; life and
-// lifeKB are the lifetimes of a proposal that sets none.
-func espOffer(props []*schema.IPsecProposal, pfs string, spi uint32, udp bool, life time.Duration, lifeKB uint64) (*v1.SA, error) {
-	p := v1.Proposal{Number: 1, Protocol: v1.ProtocolESP, SPI: binary.BigEndian.AppendUint32(nil, spi)}
-	var group *transform.Transform
-	if pfs != "" {
-		var ok bool
-		if group, ok = transform.LookupKeyword(transform.IPsec, transform.TypeKE, pfs); !ok || group.IKEv1 == 0 {
-			return nil, fmt.Errorf("perfect-forward-secrecy %s has no IKEv1 group number", pfs)
-		}
+// lifeKB are the lifetimes of a proposal that sets none. The daemon's
+// resolver (daemon/plan) has checked that IKEv1 can name every algorithm.
+func espOffer(props []ike.ESPProposal, group *transform.Transform, spi uint32, udp bool, life time.Duration, lifeKB uint64) (*v1.SA, error) {
+	if len(props) == 0 {
+		return nil, fmt.Errorf("no IPsec proposals")
 	}
+	p := v1.Proposal{Number: 1, Protocol: v1.ProtocolESP, SPI: binary.BigEndian.AppendUint32(nil, spi)}
 	for i, prop := range props {
-		enc, ok := transform.LookupKeyword(transform.IPsec, transform.TypeENCR, prop.EncryptionAlgorithm)
-		if !ok || enc.IKEv1ESP == 0 {
-			return nil, fmt.Errorf("IPsec proposal %s: %s has no IKEv1 ESP transform", prop.Name, prop.EncryptionAlgorithm)
-		}
+		enc := prop.Encryption
 		attrs := []v1.Attribute{v1.Basic(v1.IPsecLifeType, v1.LifeSeconds)}
 		l := prop.Lifetime
 		if l == 0 {
 			l = life
 		}
 		attrs = append(attrs, v1.Variable(v1.IPsecLifeDuration, uint64(l/time.Second)))
-		kb := prop.LifetimeKilobytes
+		kb := prop.LifeKilobytes
 		if kb == 0 {
 			kb = lifeKB
 		}
@@ -189,12 +183,8 @@ func espOffer(props []*schema.IPsecProposal, pfs string, spi uint32, udp bool, l
 			mode = v1.EncapUDPTunnel
 		}
 		attrs = append(attrs, v1.Basic(v1.IPsecEncapsulationMode, mode))
-		if !enc.IsAEAD() {
-			integ, ok := transform.LookupKeyword(transform.IPsec, transform.TypeINTEG, prop.AuthenticationAlgorithm)
-			if !ok || integ.IKEv1 == 0 {
-				return nil, fmt.Errorf("IPsec proposal %s: authentication-algorithm %q has no IKEv1 value", prop.Name, prop.AuthenticationAlgorithm)
-			}
-			attrs = append(attrs, v1.Basic(v1.IPsecAuthAlgorithm, integ.IKEv1))
+		if prop.Integrity != nil {
+			attrs = append(attrs, v1.Basic(v1.IPsecAuthAlgorithm, prop.Integrity.IKEv1))
 		}
 		if enc.KeyLengthAttribute {
 			attrs = append(attrs, v1.Basic(v1.IPsecKeyLength, uint16(enc.KeyBits)))

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"ipsecgw/clock"
-	"ipsecgw/ike/ikev2"
+	"ipsecgw/ike"
 	v1 "ipsecgw/ike/wire/v1"
 	"ipsecgw/transform"
 )
@@ -40,8 +40,8 @@ type quickMode struct {
 	gqm       []byte
 	idci      *v1.Identification
 	idcr      *v1.Identification
-	rekeyOf   *ikev2.ChildSA
-	staged    *ikev2.ChildSA // the pair with only its inbound SA in (install.go)
+	rekeyOf   *ike.ChildSA
+	staged    *ike.ChildSA // the pair with only its inbound SA in (install.go)
 	lastSent  []byte
 	sends     int
 	timer     clock.Timer
@@ -57,7 +57,7 @@ func (qm *quickMode) stop() {
 }
 
 // startQuickMode negotiates an IPsec SA pair (rekeyOf: to replace it).
-func (sa *isakmpSA) startQuickMode(rekeyOf *ikev2.ChildSA) {
+func (sa *isakmpSA) startQuickMode(rekeyOf *ike.ChildSA) {
 	for _, qm := range sa.qms {
 		// A finished exchange stays a while (lastReply set) to answer a
 		// repeated message 2; it is not under way.
@@ -75,7 +75,7 @@ func (sa *isakmpSA) startQuickMode(rekeyOf *ikev2.ChildSA) {
 		return
 	}
 	qm := &quickMode{msgID: id, initiator: true, inSPI: inSPI, rekeyOf: rekeyOf, iv: sa.cipher.phase2IV(sa.iv, id)}
-	if qm.offer, err = espOffer(p.ESPProposals, p.PFSGroup, inSPI, sa.natT, p.Phase2Lifetime, p.Phase2LifeKilobytes); err != nil {
+	if qm.offer, err = espOffer(p.ESPProposals, p.PFSGroup, inSPI, sa.natT, p.ChildLifetime, p.ChildLifeKilobytes); err != nil {
 		sa.e.log.Error("Quick Mode offer", "err", err)
 		return
 	}
@@ -83,14 +83,13 @@ func (sa *isakmpSA) startQuickMode(rekeyOf *ikev2.ChildSA) {
 		return
 	}
 	ps := []v1.Payload{v1.ReserveHash(sa.chosen.Hash.OutputSize), qm.offer, &v1.Nonce{Data: qm.ni}}
-	if p.PFSGroup != "" {
-		g, _ := transform.LookupKeyword(transform.IPsec, transform.TypeKE, p.PFSGroup)
+	if g := p.PFSGroup; g != nil {
 		if qm.kex, err = g.NewKeyExchange(sa.e.rand); err != nil {
 			return
 		}
 		ps = append(ps, &v1.KE{Data: qm.kex.PublicKey()})
 	}
-	idci, idcr := v1.IDFromPrefix(p.LocalTS), v1.IDFromPrefix(p.RemoteTS)
+	idci, idcr := v1.IDFromPrefix(p.localTS), v1.IDFromPrefix(p.remoteTS)
 	qm.idci, qm.idcr = &idci, &idcr
 	ps = append(ps, qm.idci, qm.idcr)
 	c, err := v1.BuildChain(ps)
@@ -112,18 +111,18 @@ func (sa *isakmpSA) startQuickMode(rekeyOf *ikev2.ChildSA) {
 }
 
 func (sa *isakmpSA) resendQM(qm *quickMode) {
-	if qm.sends >= maxSends {
+	if qm.sends >= ike.MaxSends {
 		delete(sa.qms, qm.msgID)
 		sa.e.log.Warn("IKEv1 Quick Mode unanswered; given up", "vpn", sa.peer.VPN)
 		if qm.rekeyOf == nil && len(sa.children) == 0 {
-			sa.fail("Quick Mode unanswered after %d transmissions", qm.sends)
+			sa.fail(ike.Failf(ike.CauseTimeout, "Quick Mode unanswered after %d transmissions", qm.sends))
 		}
 		return
 	}
 	qm.sends++
 	sa.transmit(qm.lastSent)
 	sent := qm.lastSent
-	qm.timer = sa.e.clock.AfterFunc(firstRetransmit<<(qm.sends-1), func() {
+	qm.timer = sa.e.clock.AfterFunc(ike.Backoff(qm.sends), func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		if sa.state == stateEstablished && sa.qms[qm.msgID] == qm && bytes.Equal(qm.lastSent, sent) {
@@ -188,27 +187,27 @@ func (sa *isakmpSA) quickMode2(qm *quickMode, c *v1.Chain, hash *v1.Hash, next, 
 	chosen, _ := v1.Find[*v1.SA](c.Payloads)
 	nr, _ := v1.Find[*v1.Nonce](c.Payloads)
 	if chosen == nil || nr == nil || len(chosen.Proposals) != 1 || len(chosen.Proposals[0].Transforms) != 1 || len(chosen.Proposals[0].SPI) != 4 {
-		sa.quickModeFailed(qm, "the answer lacks a single chosen transform or nonce")
+		sa.quickModeFailed(qm, ike.Failf(ike.CauseOther, "the answer lacks a single chosen transform or nonce"))
 		return
 	}
 	suite, err := espOf(chosen.Proposals[0].Transforms[0])
 	if err != nil {
-		sa.quickModeFailed(qm, "the responder chose an unusable transform: "+err.Error())
+		sa.quickModeFailed(qm, ike.Failf(ike.CauseOther, "the responder chose an unusable transform: %v", err))
 		return
 	}
 	if _, _, err := selectESP(chosen, qm.offer); err != nil {
-		sa.quickModeFailed(qm, "the responder chose what we did not offer: "+err.Error())
+		sa.quickModeFailed(qm, ike.Failf(ike.CauseNoProposal, "the responder chose what we did not offer: %v", err))
 		return
 	}
 	qm.suite, qm.peerSPI, qm.nr = suite, binary.BigEndian.Uint32(chosen.Proposals[0].SPI), append([]byte(nil), nr.Data...)
 	if qm.kex != nil {
 		ke, _ := v1.Find[*v1.KE](c.Payloads)
 		if ke == nil {
-			sa.quickModeFailed(qm, "PFS asked for and no KE in the answer")
+			sa.quickModeFailed(qm, ike.Failf(ike.CauseOther, "PFS asked for and no KE in the answer"))
 			return
 		}
 		if qm.gqm, err = qm.kex.SharedSecret(ke.Data); err != nil {
-			sa.quickModeFailed(qm, "PFS key exchange: "+err.Error())
+			sa.quickModeFailed(qm, ike.Failf(ike.CauseOther, "PFS key exchange: %v", err))
 			return
 		}
 	}
@@ -217,7 +216,7 @@ func (sa *isakmpSA) quickMode2(qm *quickMode, c *v1.Chain, hash *v1.Hash, next, 
 	}
 	local, remote, err := answeredIDs(c, qm)
 	if err != nil {
-		sa.quickModeFailed(qm, err.Error())
+		sa.quickModeFailed(qm, ike.Failure{Cause: ike.CauseSelectors, Message: err.Error()})
 		return
 	}
 	qm.iv = next
@@ -301,27 +300,27 @@ func (sa *isakmpSA) respondQuickMode(id uint32, c *v1.Chain, next, received []by
 		}
 	}
 	qm := &quickMode{msgID: id, iv: next, ni: append([]byte(nil), ni.Data...)}
-	ours, err := espOffer(p.ESPProposals, p.PFSGroup, 1, sa.natT, p.Phase2Lifetime, p.Phase2LifeKilobytes)
+	ours, err := espOffer(p.ESPProposals, p.PFSGroup, 1, sa.natT, p.ChildLifetime, p.ChildLifeKilobytes)
 	if err != nil {
 		return
 	}
 	chosen, suite, err := selectESP(offered, ours)
 	if err != nil {
 		sa.e.log.Warn("IKEv1 Quick Mode: no proposal chosen", "vpn", p.VPN, "err", err)
-		sa.lastErr = err.Error()
-		sa.e.emit(ikev2.NegotiationFailed, p, sa.remote.Addr(), "", err.Error())
+		sa.failure = sent(v1.NO_PROPOSAL_CHOSEN, ike.Failure{Cause: ike.CauseNoProposal, Message: err.Error()})
+		sa.e.emit(ike.NegotiationFailed, p, sa.remote.Addr(), "", sa.failure)
 		sa.sendInformational(&v1.Notify{DOI: v1.DOIIPsec, Protocol: v1.ProtocolESP, SPI: chosenSPI(offered), Type: v1.NO_PROPOSAL_CHOSEN})
 		return
 	}
 	if len(ids) == 2 {
 		qm.idci, qm.idcr = ids[0], ids[1]
 		// The initiator's IDci is traffic behind it, ours to reach.
-		if !within(p2(qm.idci), p.RemoteTS) || !within(p2(qm.idcr), p.LocalTS) {
+		if !within(p2(qm.idci), p.remoteTS) || !within(p2(qm.idcr), p.localTS) {
 			reason := "traffic selectors: the peer proposed " + qm.idci.String() + " ↔ " + qm.idcr.String() +
-				", we accept " + p.RemoteTS.String() + " ↔ " + p.LocalTS.String()
+				", we accept " + p.remoteTS.String() + " ↔ " + p.localTS.String()
 			sa.e.log.Warn("IKEv1 Quick Mode refused", "vpn", p.VPN, "reason", reason)
-			sa.lastErr = reason
-			sa.e.emit(ikev2.NegotiationFailed, p, sa.remote.Addr(), "", reason)
+			sa.failure = sent(v1.INVALID_ID_INFORMATION, ike.Failure{Cause: ike.CauseSelectors, Message: reason})
+			sa.e.emit(ike.NegotiationFailed, p, sa.remote.Addr(), "", sa.failure)
 			sa.sendInformational(&v1.Notify{DOI: v1.DOIIPsec, Protocol: v1.ProtocolESP, SPI: chosenSPI(offered), Type: v1.INVALID_ID_INFORMATION})
 			return
 		}
@@ -418,12 +417,12 @@ func (sa *isakmpSA) quickMode3(qm *quickMode, c *v1.Chain, hash *v1.Hash) {
 // its hard lifetime, and at its soft lifetime we negotiated yet another
 // pair in its place. The oldest such pair is the one replaced; nil when
 // none.
-func (sa *isakmpSA) replacedBy(local, remote netip.Prefix) *ikev2.ChildSA {
+func (sa *isakmpSA) replacedBy(local, remote netip.Prefix) *ike.ChildSA {
 	if !local.IsValid() {
-		local = sa.peer.LocalTS
+		local = sa.peer.localTS
 	}
 	if !remote.IsValid() {
-		remote = sa.peer.RemoteTS
+		remote = sa.peer.remoteTS
 	}
 	for _, c := range sa.children {
 		if len(c.LocalTS) == 1 && len(c.RemoteTS) == 1 && c.LocalTS[0] == local && c.RemoteTS[0] == remote {
@@ -433,12 +432,12 @@ func (sa *isakmpSA) replacedBy(local, remote netip.Prefix) *ikev2.ChildSA {
 	return nil
 }
 
-func (sa *isakmpSA) quickModeFailed(qm *quickMode, reason string) {
+func (sa *isakmpSA) quickModeFailed(qm *quickMode, f ike.Failure) {
 	qm.stop()
 	delete(sa.qms, qm.msgID)
-	sa.lastErr = reason
-	sa.e.log.Warn("IKEv1 Quick Mode failed", "vpn", sa.peer.VPN, "reason", reason)
-	sa.e.emit(ikev2.NegotiationFailed, sa.peer, sa.remote.Addr(), "", reason)
+	sa.failure = f
+	sa.e.log.Warn("IKEv1 Quick Mode failed", "vpn", sa.peer.VPN, "reason", f.Message)
+	sa.e.emit(ike.NegotiationFailed, sa.peer, sa.remote.Addr(), "", f)
 }
 
 // installQuickMode derives the pair's keys (one KEYMAT per SPI) and
@@ -452,19 +451,19 @@ func (sa *isakmpSA) installQuickMode(qm *quickMode, local, remote netip.Prefix) 
 	sa.children = append(sa.children, c)
 	sa.e.log.Info("IKEv1 IPsec SA up", "vpn", sa.peer.VPN, "in", spiHex(c.InboundSPI), "out", spiHex(c.OutboundSPI),
 		"encryption", qm.suite.Encryption.Display, "pfs", qm.suite.Group != nil, "udp", c.UDPEncapsulation)
-	kind := ikev2.ChildUp
+	kind := ike.ChildUp
 	if old := qm.rekeyOf; old != nil {
-		kind = ikev2.ChildRekeyed
+		kind = ike.ChildRekeyed
 		by := "us"
 		if !qm.initiator {
 			by = "the peer"
 		}
 		sa.e.log.Info("IKEv1 IPsec SA rekeyed by "+by, "vpn", sa.peer.VPN, "old-in", spiHex(old.InboundSPI), "new-in", spiHex(c.InboundSPI))
 	}
-	sa.e.emit(kind, sa.peer, sa.remote.Addr(), spiHex(c.InboundSPI), "")
+	sa.e.emit(kind, sa.peer, sa.remote.Addr(), spiHex(c.InboundSPI), ike.Failure{})
 	life := qm.suite.Lifetime
-	if life == 0 || sa.peer.Phase2Lifetime != 0 && sa.peer.Phase2Lifetime < life {
-		life = sa.peer.Phase2Lifetime
+	if life == 0 || sa.peer.ChildLifetime != 0 && sa.peer.ChildLifetime < life {
+		life = sa.peer.ChildLifetime
 	}
 	sa.childTimers(c, life, qm.initiator)
 	if old := qm.rekeyOf; old != nil {
@@ -506,7 +505,7 @@ func byteLifetimes(negotiatedKB, configuredKB uint64, initiated bool) (soft, har
 // the side that negotiated it, 92-97 % on the other, so the two seldom
 // rekey at once: IKEv1 has no rule for simultaneous rekeys) and removes it
 // at the hard one.
-func (sa *isakmpSA) childTimers(c *ikev2.ChildSA, life time.Duration, initiated bool) {
+func (sa *isakmpSA) childTimers(c *ike.ChildSA, life time.Duration, initiated bool) {
 	if life <= 0 {
 		return
 	}
@@ -535,7 +534,7 @@ func (sa *isakmpSA) childTimers(c *ikev2.ChildSA, life time.Duration, initiated 
 
 // ownerOf finds the ISAKMP SA an IPsec SA belongs to now (phase 1 rekeys
 // hand IPsec SAs over).
-func (e *Engine) ownerOf(c *ikev2.ChildSA) *isakmpSA {
+func (e *Engine) ownerOf(c *ike.ChildSA) *isakmpSA {
 	for _, sa := range e.sas {
 		if sa.hasChild(c) {
 			return sa

@@ -5,11 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	"ipsecgw/clock"
-	"ipsecgw/ike/ikev2"
+	"ipsecgw/ike"
 	"ipsecgw/ike/keymat"
 	v1 "ipsecgw/ike/wire/v1"
 	"ipsecgw/transform"
@@ -43,7 +42,7 @@ func (s saState) String() string {
 // Engine's mutex guards every field.
 type isakmpSA struct {
 	e          *Engine
-	peer       *Peer
+	peer       *peer
 	initiator  bool
 	ckyI, ckyR uint64
 	local      netip.AddrPort
@@ -66,9 +65,9 @@ type isakmpSA struct {
 	peerDPD        bool      // the peer sent the DPD vendor ID
 	started        time.Time // when its negotiation began
 	established    time.Time
-	lastErr        string
-	closing        bool // deleted on purpose: do not negotiate again
-	children       []*ikev2.ChildSA
+	failure        ike.Failure // why it failed or ended
+	closing        bool        // deleted on purpose: do not negotiate again
+	children       []*ike.ChildSA
 	qms            map[uint32]*quickMode // Quick Modes in progress, by Message ID
 	infoIVs        map[uint32][]byte     // Informational exchanges' IV chains
 	timers         []clock.Timer
@@ -88,9 +87,9 @@ type isakmpSA struct {
 
 func (sa *isakmpSA) key() saKey { return saKey{sa.ckyI, sa.remote.Addr()} }
 
-func (sa *isakmpSA) info() ikev2.SAInfo {
-	i := ikev2.SAInfo{Gateway: sa.peer.Gateway, Remote: sa.remote.Addr(), State: sa.state.String(), Initiator: sa.initiator,
-		InitiatorSPI: sa.ckyI, ResponderSPI: sa.ckyR, Established: sa.established, LastError: sa.lastErr,
+func (sa *isakmpSA) info() ike.SAInfo {
+	i := ike.SAInfo{Gateway: sa.peer.Gateway, Remote: sa.remote.Addr(), State: sa.state.String(), Initiator: sa.initiator,
+		InitiatorSPI: sa.ckyI, ResponderSPI: sa.ckyR, Established: sa.established, Failure: sa.failure,
 		Children: len(sa.children)}
 	if sa.chosen.Encryption != nil {
 		i.Encryption, i.PRF, i.Integrity = sa.chosen.Encryption.Display, sa.chosen.Hash.Display, sa.chosen.Hash.Display
@@ -117,14 +116,14 @@ func (sa *isakmpSA) transmit(b []byte) {
 }
 
 func (sa *isakmpSA) resend() {
-	if sa.sends >= maxSends {
-		sa.fail("peer unreachable: no answer to %d transmissions", sa.sends)
+	if sa.sends >= ike.MaxSends {
+		sa.fail(ike.Failf(ike.CauseUnreachable, "peer unreachable: no answer to %d transmissions", sa.sends))
 		return
 	}
 	sa.sends++
 	sa.transmit(sa.lastSent)
 	msg := sa.lastSent
-	sa.timer = sa.e.clock.AfterFunc(firstRetransmit<<(sa.sends-1), func() {
+	sa.timer = sa.e.clock.AfterFunc(ike.Backoff(sa.sends), func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		if sa.state != stateDead && bytes.Equal(sa.lastSent, msg) {
@@ -159,14 +158,13 @@ func (sa *isakmpSA) remember(received, reply []byte) {
 }
 
 // fail ends the SA with a reason.
-func (sa *isakmpSA) fail(format string, args ...any) {
-	sa.lastErr = fmt.Sprintf(format, args...)
-	sa.e.log.Warn("IKEv1 SA failed", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "reason", sa.lastErr)
+func (sa *isakmpSA) fail(f ike.Failure) {
+	sa.failure = f
+	sa.e.log.Warn("IKEv1 SA failed", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "reason", f.Message)
 	// A peer gone silent: the next negotiation tries its backup address.
-	if (sa.initiator || sa.peer.Reinitiate) && (strings.HasPrefix(sa.lastErr, "peer unreachable") || strings.HasPrefix(sa.lastErr, "peer dead")) &&
-		sa.peer.failover() {
+	if sa.peer.FailoverAfter(f, sa.initiator) {
 		sa.e.log.Warn("IKEv1 peer unreachable: trying the gateway's next address", "gateway", sa.peer.Gateway,
-			"from", sa.remote.Addr(), "to", sa.peer.current())
+			"from", sa.remote.Addr(), "to", sa.peer.Current())
 	}
 	sa.close()
 }
@@ -190,14 +188,14 @@ func (sa *isakmpSA) close() {
 	sa.timers, sa.qms = nil, nil
 	for _, c := range sa.children {
 		sa.e.installer.RemoveChild(sa.peer.VPN, c)
-		sa.e.emit(ikev2.ChildDown, sa.peer, sa.remote.Addr(), spiHex(c.InboundSPI), sa.lastErr)
+		sa.e.emit(ike.ChildDown, sa.peer, sa.remote.Addr(), spiHex(c.InboundSPI), sa.failure)
 	}
 	sa.children = nil
 	switch {
 	case sa.state == stateEstablished:
-		sa.e.emit(ikev2.IKEDown, sa.peer, sa.remote.Addr(), sa.spis(), sa.lastErr)
-	case sa.lastErr != "":
-		sa.e.emit(ikev2.NegotiationFailed, sa.peer, sa.remote.Addr(), sa.spis(), sa.lastErr)
+		sa.e.emit(ike.IKEDown, sa.peer, sa.remote.Addr(), sa.spis(), sa.failure)
+	case sa.failure.Failed():
+		sa.e.emit(ike.NegotiationFailed, sa.peer, sa.remote.Addr(), sa.spis(), sa.failure)
 	}
 	if sa.keys != nil {
 		sa.keys.Zero()
@@ -208,10 +206,7 @@ func (sa *isakmpSA) close() {
 	}
 	ended := sa.info()
 	ended.Ended = sa.e.clock.Now()
-	sa.e.failures = append(sa.e.failures, ended)
-	if len(sa.e.failures) > 64 {
-		sa.e.failures = sa.e.failures[1:]
-	}
+	sa.e.failures.Add(ended)
 	sa.e.reinitiateLater(sa)
 }
 
@@ -238,7 +233,7 @@ func (e *Engine) reinitiateLater(sa *isakmpSA) {
 		return
 	}
 	p := sa.peer
-	e.clock.AfterFunc(reinitiateDelay, func() {
+	e.clock.AfterFunc(ike.ReinitiateDelay, func() {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		if e.closed || e.peers[p.Remote] != p || len(e.sasOf(p)) > 0 {
@@ -253,7 +248,7 @@ func (e *Engine) reinitiateLater(sa *isakmpSA) {
 
 func (sa *isakmpSA) spis() string { return fmt.Sprintf("%016x:%016x", sa.ckyI, sa.ckyR) }
 
-func (sa *isakmpSA) hasChild(c *ikev2.ChildSA) bool {
+func (sa *isakmpSA) hasChild(c *ike.ChildSA) bool {
 	for _, x := range sa.children {
 		if x == c {
 			return true
@@ -263,14 +258,14 @@ func (sa *isakmpSA) hasChild(c *ikev2.ChildSA) bool {
 }
 
 // removeChild uninstalls c; tell sends the peer a DELETE for it.
-func (sa *isakmpSA) removeChild(c *ikev2.ChildSA, tell bool) {
+func (sa *isakmpSA) removeChild(c *ike.ChildSA, tell bool) {
 	for i, x := range sa.children {
 		if x != c {
 			continue
 		}
 		sa.children = append(sa.children[:i], sa.children[i+1:]...)
 		sa.e.installer.RemoveChild(sa.peer.VPN, c)
-		sa.e.emit(ikev2.ChildDown, sa.peer, sa.remote.Addr(), spiHex(c.InboundSPI), "")
+		sa.e.emit(ike.ChildDown, sa.peer, sa.remote.Addr(), spiHex(c.InboundSPI), ike.Failure{})
 		if tell && sa.state == stateEstablished {
 			sa.sendInformational(v1.DeleteIPsec(v1.ProtocolESP, c.InboundSPI))
 		}

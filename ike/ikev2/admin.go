@@ -2,6 +2,7 @@ package ikev2
 
 import (
 	"fmt"
+	"ipsecgw/ike"
 	"net/netip"
 )
 
@@ -18,7 +19,7 @@ func (e *Engine) RemovePeer(remote netip.Addr) {
 	if p == nil {
 		return
 	}
-	for _, a := range p.addresses() {
+	for _, a := range p.Addresses() {
 		delete(e.peers, a)
 	}
 	for _, sa := range e.sasOf(p) {
@@ -26,7 +27,7 @@ func (e *Engine) RemovePeer(remote netip.Addr) {
 			sa.sendDelete()
 		}
 		sa.closing = true // configured away: no re-initiation
-		sa.lastErr = "peer removed from the configuration"
+		sa.failure = ike.Failf(ike.CauseLocal, "peer removed from the configuration")
 		sa.close()
 	}
 }
@@ -35,7 +36,7 @@ func (e *Engine) RemovePeer(remote netip.Addr) {
 // security ike security-associations" does: a DELETE goes to the peer, and
 // a tunnel kept up (establish-tunnels immediately) is negotiated again. It
 // returns how many it cleared.
-func (e *Engine) Clear(match func(SAInfo) bool) int {
+func (e *Engine) Clear(match func(ike.SAInfo) bool) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n := 0
@@ -49,7 +50,7 @@ func (e *Engine) Clear(match func(SAInfo) bool) int {
 		// sendDelete marks the SA closing, which would stop the
 		// re-initiation an operator's clear expects.
 		sa.closing = false
-		sa.lastErr = "cleared by the operator"
+		sa.failure = ike.Failf(ike.CauseLocal, "cleared by the operator")
 		sa.close()
 		n++
 	}
@@ -57,7 +58,7 @@ func (e *Engine) Clear(match func(SAInfo) bool) int {
 }
 
 // sasOf lists the live IKE SAs of a peer.
-func (e *Engine) sasOf(p *Peer) []*ikeSA {
+func (e *Engine) sasOf(p *peer) []*ikeSA {
 	var out []*ikeSA
 	for spi, sa := range e.sas {
 		if sa.peer == p && spi == sa.localSPI() && sa.state != stateDead {
@@ -69,7 +70,7 @@ func (e *Engine) sasOf(p *Peer) []*ikeSA {
 
 // ChildBytesReached is the installer's report that a direction of Child SA
 // c carried its soft (rekey) or hard (remove) lifetime in bytes.
-func (e *Engine) ChildBytesReached(c *ChildSA, hard bool) {
+func (e *Engine) ChildBytesReached(c *ike.ChildSA, hard bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for spi, sa := range e.sas {
@@ -94,7 +95,7 @@ func (e *Engine) ChildBytesReached(c *ChildSA, hard bool) {
 // one DELETE goes out and both sides end with the same IKE SA. Several
 // SAs of one role are not duplicates (a load generator, or an IKE SA
 // rekey, which replaces its SA by other means).
-func (e *Engine) dedupe(p *Peer) {
+func (e *Engine) dedupe(p *peer) {
 	if r := e.roles[p]; r == nil || r[0] == 0 || r[1] == 0 {
 		return
 	}
@@ -114,7 +115,7 @@ func (e *Engine) dedupe(p *Peer) {
 			if other.spiI < mine.spiI && mine.pending == nil {
 				e.log.Info("duplicate IKE SA from a simultaneous initiation; deleting ours", "gateway", p.Gateway,
 					"kept", fmt.Sprintf("%016x", other.spiI), "deleted", fmt.Sprintf("%016x", mine.spiI))
-				mine.lastErr = "duplicate of a simultaneous initiation"
+				mine.failure = ike.Failf(ike.CauseLocal, "duplicate of a simultaneous initiation")
 				mine.sendDelete()
 				break
 			}

@@ -2,6 +2,7 @@ package ikev2
 
 import (
 	"encoding/binary"
+	"ipsecgw/ike"
 	mathrand "math/rand/v2"
 	"net/netip"
 
@@ -27,14 +28,14 @@ func (sa *ikeSA) sendAuth() error {
 	}
 	idi := wire.IDi(id)
 	inner := []wire.Payload{&idi}
-	if sa.peer.RemoteID.Type != 0 {
-		idr := wire.IDr(sa.peer.RemoteID)
+	if sa.peer.remoteID.Type != 0 {
+		idr := wire.IDr(sa.peer.remoteID)
 		inner = append(inner, &idr)
 	}
 	if sa.sentESP, err = sa.peer.espOffer(inSPI); err != nil {
 		return err
 	}
-	policy := sa.peer.Policy[0]
+	policy := sa.peer.policy[0]
 	inner = append(inner,
 		&wire.Auth{Method: wire.AuthSharedKey, Data: auth},
 		&wire.SA{Proposals: sa.sentESP},
@@ -54,44 +55,44 @@ func (sa *ikeSA) sendAuth() error {
 
 func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 	if t, ok := errorNotify(ps); ok && t == wire.AUTHENTICATION_FAILED {
-		sa.fail("peer refused our authentication (AUTHENTICATION_FAILED): check the pre-shared key and identities")
+		sa.fail(received(t, ike.Failf(ike.CauseAuthentication, "peer refused our authentication (AUTHENTICATION_FAILED): check the pre-shared key and identities")))
 		return
 	}
 	idr, okID := wire.Find[*wire.IDr](ps)
 	auth, _ := wire.Find[*wire.Auth](ps)
 	if !okID || !sa.verifyAuth(wire.Identification(*idr), auth) {
-		sa.fail("authentication of the peer failed: wrong pre-shared key or identity")
+		sa.fail(ike.Failf(ike.CauseAuthentication, "authentication of the peer failed: wrong pre-shared key or identity"))
 		return
 	}
 	if !sa.checkRemoteID(wire.Identification(*idr)) {
-		sa.fail("peer identity %v is not the configured remote-identity", wire.Identification(*idr))
+		sa.fail(ike.Failf(ike.CauseAuthentication, "peer identity %v is not the configured remote-identity", wire.Identification(*idr)))
 		return
 	}
 	sa.forgetInit()
 	sa.state, sa.established = stateEstablished, sa.e.clock.Now()
-	sa.emit(IKEUp, sa.ikeSPIs(), "")
+	sa.emit(ike.IKEUp, sa.ikeSPIs(), ike.Failure{})
 	sa.expectID = 0
 	sa.startKeepalive()
 	sa.ikeTimers()
 	sa.e.log.Info("IKE SA up", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "role", "initiator")
 	if t, ok := errorNotify(ps); ok {
-		sa.childFailed("Child SA refused: " + t.String())
+		sa.childFailed(received(t, ike.Failf(notifyCause(t), "Child SA refused: %v", t)))
 		return
 	}
 	chosen, okSA := wire.Find[*wire.SA](ps)
 	tsi, okI := wire.Find[*wire.TSi](ps)
 	tsr, okR := wire.Find[*wire.TSr](ps)
 	if !okSA || !okI || !okR {
-		sa.childFailed("IKE_AUTH response lacks SA or traffic selectors")
+		sa.childFailed(ike.Failf(ike.CauseOther, "IKE_AUTH response lacks SA or traffic selectors"))
 		return
 	}
 	sel, err := CheckESPChosen(sa.sentESP, chosen.Proposals, wire.IKE_AUTH)
 	if err == nil {
-		policy := sa.peer.Policy[0]
+		policy := sa.peer.policy[0]
 		err = CheckNarrowed(policy.Local, policy.Remote, tsi.Selectors, tsr.Selectors)
 	}
 	if err != nil {
-		sa.childFailed(err.Error())
+		sa.childFailed(failureOf(err))
 		return
 	}
 	if sa.installChild(true, sel.Suite, sel.ESN, sa.childInSPI, sel.PeerSPI, tsi.Selectors, tsr.Selectors, nil, sa.ni, sa.nr) {
@@ -105,20 +106,20 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	auth, _ := wire.Find[*wire.Auth](ps)
 	if !okID || !sa.verifyAuth(wire.Identification(*idi), auth) || !sa.checkRemoteID(wire.Identification(*idi)) {
 		sa.answer(id, wire.IKE_AUTH, []wire.Payload{&wire.Notify{Type: wire.AUTHENTICATION_FAILED}})
-		sa.fail("authentication of the peer failed: wrong pre-shared key or identity")
+		sa.fail(sent(wire.AUTHENTICATION_FAILED, ike.Failf(ike.CauseAuthentication, "authentication of the peer failed: wrong pre-shared key or identity")))
 		return
 	}
 	sa.e.halfOpen--
 	delete(sa.e.byInit, sa.byInitKey)
 	sa.state, sa.established = stateEstablished, sa.e.clock.Now()
-	sa.emit(IKEUp, sa.ikeSPIs(), "")
+	sa.emit(ike.IKEUp, sa.ikeSPIs(), ike.Failure{})
 	sa.startKeepalive()
 	sa.ikeTimers()
 	sa.e.log.Info("IKE SA up", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "role", "responder")
 	myID := sa.localID()
 	authR, err := sa.authData(myID)
 	if err != nil {
-		sa.fail("%v", err)
+		sa.fail(failureOf(err))
 		return
 	}
 	sa.forgetInit()
@@ -143,13 +144,13 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	}
 	sel, err := SelectESP(offered.Proposals, mine, wire.IKE_AUTH)
 	if err != nil {
-		sa.childFailed(err.Error())
+		sa.childFailed(sent(wire.NO_PROPOSAL_CHOSEN, failureOf(err)))
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.NO_PROPOSAL_CHOSEN}))
 		return
 	}
-	nar, err := Narrow(tsi.Selectors, tsr.Selectors, sa.peer.Policy)
+	nar, err := Narrow(tsi.Selectors, tsr.Selectors, sa.peer.policy)
 	if err != nil {
-		sa.childFailed(err.Error())
+		sa.childFailed(sent(wire.TS_UNACCEPTABLE, failureOf(err)))
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TS_UNACCEPTABLE}))
 		return
 	}
@@ -173,11 +174,11 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 func (sa *ikeSA) installChild(weInitiated bool, suite keymat.ChildSuite, esn bool, inSPI, outSPI uint32, tsi, tsr []wire.TrafficSelector, gir, ni, nr []byte) bool {
 	keys, err := keymat.NewChildSAKeys(sa.suite.PRF, suite, sa.keys.D, gir, ni, nr)
 	if err != nil {
-		sa.lastErr = err.Error()
+		sa.failure = failureOf(err)
 		return false
 	}
 	defer keys.Zero()
-	c := &ChildSA{InboundSPI: inSPI, OutboundSPI: outSPI, Encryption: suite.Encryption, Integrity: suite.Integrity, ESN: esn,
+	c := &ike.ChildSA{InboundSPI: inSPI, OutboundSPI: outSPI, Encryption: suite.Encryption, Integrity: suite.Integrity, ESN: esn,
 		Local: sa.local.Addr(), Remote: sa.remote.Addr(), LocalPort: sa.local.Port(), RemotePort: sa.remote.Port(),
 		UDPEncapsulation: sa.natT}
 	local, remote := tsi, tsr
@@ -187,7 +188,7 @@ func (sa *ikeSA) installChild(weInitiated bool, suite keymat.ChildSuite, esn boo
 		c.Outbound, c.Inbound = cloneKeys(keys.ResponderToInitiator), cloneKeys(keys.InitiatorToResponder)
 	}
 	c.LocalTS, c.RemoteTS = prefixes(local), prefixes(remote)
-	if life := sa.peer.ChildLifeBytes; life > 0 {
+	if life := sa.peer.ChildLifeKilobytes * 1024; life > 0 {
 		// Soft at 85-90 % (initiator) or 90-95 % (responder), as for
 		// lifetime-seconds, so the two sides seldom rekey at once.
 		lo := 0.85
@@ -197,14 +198,14 @@ func (sa *ikeSA) installChild(weInitiated bool, suite keymat.ChildSuite, esn boo
 		c.SoftBytes, c.HardBytes = uint64(float64(life)*(lo+0.05*mathrand.Float64())), life
 	}
 	if err := sa.e.installer.InstallChild(sa.peer.VPN, c); err != nil {
-		sa.lastErr = "installing the Child SA: " + err.Error()
+		sa.failure = ike.Failf(ike.CauseOther, "installing the Child SA: %v", err)
 		sa.e.log.Error("Child SA install", "gateway", sa.peer.Gateway, "err", err)
 		return false
 	}
-	c.born = sa.e.clock.Now()
+	c.Born = sa.e.clock.Now()
 	sa.children = append(sa.children, c)
 	sa.childTimers(c)
-	sa.emit(ChildUp, spiHex(inSPI), "")
+	sa.emit(ike.ChildUp, spiHex(inSPI), ike.Failure{})
 	sa.e.log.Info("Child SA up", "vpn", sa.peer.VPN, "in", spiHex(inSPI), "out", spiHex(outSPI),
 		"encryption", suite.Encryption.Display, "udp", c.UDPEncapsulation)
 	return true
@@ -214,14 +215,14 @@ func (sa *ikeSA) installChild(weInitiated bool, suite keymat.ChildSuite, esn boo
 // SA stays up without it, the reason shows in the show commands and the
 // failure counts. A tunnel kept up (establish-tunnels immediately) tries
 // again: the IKE SA is deleted a moment later and negotiated anew.
-func (sa *ikeSA) childFailed(reason string) {
-	sa.lastErr = reason
-	sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "vpn", sa.peer.VPN, "reason", reason)
-	sa.emit(NegotiationFailed, sa.ikeSPIs(), reason)
+func (sa *ikeSA) childFailed(f ike.Failure) {
+	sa.failure = f
+	sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "vpn", sa.peer.VPN, "reason", f.Message)
+	sa.emit(ike.NegotiationFailed, sa.ikeSPIs(), f)
 	if !sa.initiator || !sa.peer.Reinitiate {
 		return
 	}
-	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(reinitiateDelay, func() {
+	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(ike.ReinitiateDelay, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		if sa.state == stateEstablished && len(sa.children) == 0 && !sa.e.closed {

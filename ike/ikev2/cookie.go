@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"io"
+	"ipsecgw/ike"
 	"net/netip"
 	"time"
 
@@ -65,7 +66,7 @@ func (sa *ikeSA) expireHalfOpen() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		if sa.state == stateInitReplied {
-			sa.fail("half-open: no IKE_AUTH within %v of IKE_SA_INIT", halfOpenTimeout)
+			sa.fail(ike.Failf(ike.CauseTimeout, "half-open: no IKE_AUTH within %v of IKE_SA_INIT", halfOpenTimeout))
 		}
 	}))
 }

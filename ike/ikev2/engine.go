@@ -8,67 +8,19 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
-	"time"
 
 	"ipsecgw/clock"
-	"ipsecgw/config/schema"
+	"ipsecgw/ike"
 	"ipsecgw/ike/wire"
 )
 
-// Peer is one configured IKE peer and the VPN it carries, in the form the
-// exchanges need (the daemon builds it from the Junos model).
-type Peer struct {
-	Gateway, VPN  string
-	Local, Remote netip.Addr
-	// Backups are the gateway's addresses after the first: when the peer
-	// at the current one is unreachable or dead, the next negotiation goes
-	// to the next address, round the list.
-	Backups []netip.Addr
-	target  int // index into Remote + Backups of where we initiate
-	PSK     []byte
-	// LocalID and RemoteID: the zero value means "the address" for the
-	// local identity and "any" for the remote one.
-	LocalID, RemoteID wire.Identification
-	// IKEOffer is the IKE SA's proposals in preference order; the Child
-	// SA's are made from ESPProposals with each negotiation's SPI.
-	IKEOffer     []wire.Proposal
-	ESPProposals []*schema.IPsecProposal
-	// PFSGroup is the IPsec policy's perfect-forward-secrecy group ("" for
-	// none), used when Child SAs are created or rekeyed.
-	PFSGroup string
-	// Policy is the Child SA's traffic selectors (VPNSelectors): the
-	// initiator proposes the first; as responder any may match.
-	Policy []Selectors
-	// NATTraversal sends and checks NAT detection (Junos: on unless
-	// no-nat-traversal); ForceNAT claims a NAT so ESP goes in UDP anyway.
-	NATTraversal, ForceNAT bool
-	// DPDInterval, when set, probes a peer quiet for that long;
-	// DPDThreshold unanswered probes declare it dead.
-	DPDInterval  time.Duration
-	DPDThreshold int
-	// DPDMode is optimized (probe when traffic goes out and nothing comes
-	// back), probe-idle-tunnel (probe when no traffic either way) or
-	// always-send (probe every interval).
-	DPDMode string
-	// Reinitiate: keep the tunnel up (establish-tunnels immediately): after
-	// a failure the SA is negotiated again.
-	Reinitiate bool
-	// NoRekey leaves every rekey to the peer (establish-tunnels
-	// responder-only-no-rekey): our soft lifetimes start nothing, the hard
-	// ones still remove.
-	NoRekey bool
-	// IKELifetime and ChildLifetime are the proposals' lifetime-seconds
-	// (the first proposal's; 0: none).
-	IKELifetime, ChildLifetime time.Duration
-	// ChildLifeBytes is the IPsec proposal's lifetime-kilobytes in bytes
-	// (0: none).
-	ChildLifeBytes uint64
-}
-
-// Transport sends an IKE message. The daemon's is UDP port 500 (4500 after
-// NAT traversal); tests join two engines directly.
-type Transport interface {
-	Send(msg []byte, from, to netip.AddrPort) error
+// peer is a resolved peer and what IKEv2 makes of it once: its IKE offer,
+// identities and traffic selectors in wire form.
+type peer struct {
+	*ike.Peer
+	ikeOffer          []wire.Proposal
+	localID, remoteID wire.Identification
+	policy            []Selectors
 }
 
 // Engine runs the IKE SAs of one gateway. It is the single owner of their
@@ -76,13 +28,13 @@ type Transport interface {
 // exchange reads as straight-line code.
 type Engine struct {
 	log       *slog.Logger
-	transport Transport
-	installer Installer
+	transport ike.Transport
+	installer ike.Installer
 	clock     clock.Clock
 	rand      io.Reader
 
 	mu    sync.Mutex           // guards everything below
-	peers map[netip.Addr]*Peer // by remote address
+	peers map[netip.Addr]*peer // by remote address
 	sas   map[uint64]*ikeSA    // by our SPI
 	// halfOpen counts responder SAs that have not finished IKE_AUTH;
 	// byInit finds them by the initiator's SPI and address, so a
@@ -90,34 +42,22 @@ type Engine struct {
 	halfOpen int
 	byInit   map[initKey]*ikeSA
 	// failures keeps the last IKE SAs that failed, with their reasons.
-	failures []SAInfo
+	failures ike.FailureLog
 	closed   bool
 	// cookieSecret keys the stateless cookies (§2.6), drawn on first use.
 	cookieSecret []byte
-	events       func(Event)
+	events       func(ike.Event)
 	// roles counts each peer's live IKE SAs by our role in them, so that
 	// looking for duplicates (dedupe) costs nothing unless both roles
 	// exist: with 100,000 SAs a scan per new SA would be quadratic.
-	roles map[*Peer]*[2]int
-	drops Drops
-}
-
-// Config configures an Engine.
-type Config struct {
-	Logger    *slog.Logger
-	Transport Transport
-	Installer Installer
-	Clock     clock.Clock // clock.Real{} when nil
-	Rand      io.Reader   // crypto/rand when nil
-	// Events, when set, hears of every SA coming up, going down, being
-	// rekeyed, and of failed negotiations (see Event).
-	Events func(Event)
+	roles map[*peer]*[2]int
+	drops ike.Drops
 }
 
 // NewEngine returns an engine with no peers.
-func NewEngine(c Config) *Engine {
+func NewEngine(c ike.Config) *Engine {
 	e := &Engine{log: c.Logger, transport: c.Transport, installer: c.Installer, clock: c.Clock, rand: c.Rand, events: c.Events,
-		peers: map[netip.Addr]*Peer{}, sas: map[uint64]*ikeSA{}, byInit: map[initKey]*ikeSA{}, roles: map[*Peer]*[2]int{}}
+		peers: map[netip.Addr]*peer{}, sas: map[uint64]*ikeSA{}, byInit: map[initKey]*ikeSA{}, roles: map[*peer]*[2]int{}}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -134,29 +74,19 @@ func NewEngine(c Config) *Engine {
 	return e
 }
 
-// AddPeer configures a peer; messages from its address are answered.
-func (e *Engine) AddPeer(p *Peer) {
+// AddPeer configures a peer; messages from its addresses are answered.
+// It fails when the peer asks for what IKEv2 cannot do.
+func (e *Engine) AddPeer(p *ike.Peer) error {
+	ep, err := newPeer(p)
+	if err != nil {
+		return err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, a := range p.addresses() {
-		e.peers[a] = p
+	for _, a := range p.Addresses() {
+		e.peers[a] = ep
 	}
-}
-
-// addresses are the peer's primary address and its backups.
-func (p *Peer) addresses() []netip.Addr { return append([]netip.Addr{p.Remote}, p.Backups...) }
-
-// current is the address we initiate to.
-func (p *Peer) current() netip.Addr { return p.addresses()[p.target%(1+len(p.Backups))] }
-
-// failover moves the next initiation to the next address; it reports
-// whether there is another one.
-func (p *Peer) failover() bool {
-	if len(p.Backups) == 0 {
-		return false
-	}
-	p.target = (p.target + 1) % (1 + len(p.Backups))
-	return true
+	return nil
 }
 
 // newSPI draws a fresh, unused, non-zero IKE SPI.
@@ -250,10 +180,10 @@ func (e *Engine) Initiate(remote netip.Addr) error {
 }
 
 // SAs describes the IKE SAs, for show commands and tests.
-func (e *Engine) SAs() []SAInfo {
+func (e *Engine) SAs() []ike.SAInfo {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var out []SAInfo
+	var out []ike.SAInfo
 	for spi, sa := range e.sas {
 		if spi != sa.localSPI() {
 			continue
@@ -263,36 +193,18 @@ func (e *Engine) SAs() []SAInfo {
 	return out
 }
 
-// SAInfo is an IKE SA as show commands report it.
-type SAInfo struct {
-	Gateway        string
-	Remote         netip.Addr
-	State          string // "UP" once IKE_AUTH completed
-	Initiator      bool
-	InitiatorSPI   uint64
-	ResponderSPI   uint64
-	Encryption     string
-	PRF, Integrity string
-	Group          string
-	Established    time.Time
-	Children       int
-	LastError      string
-	// Ended is when the SA went down (failures only).
-	Ended time.Time
-}
-
 // espOffer is the Child SA offer carrying our inbound SPI.
-func (p *Peer) espOffer(spi uint32) ([]wire.Proposal, error) {
-	return ESPOffer(p.ESPProposals, "", spi)
+func (p *peer) espOffer(spi uint32) ([]wire.Proposal, error) {
+	return ESPOffer(p.ESPProposals, nil, spi)
 }
 
 // Failures returns the last IKE SAs that failed, oldest first, each with
 // its reason (shown by "show security ike security-associations detail"
 // and "show security ipsec inactive-tunnels").
-func (e *Engine) Failures() []SAInfo {
+func (e *Engine) Failures() []ike.SAInfo {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]SAInfo(nil), e.failures...)
+	return e.failures.List()
 }
 
 // InitiateIfIdle starts an IKE SA to the peer at remote unless one is

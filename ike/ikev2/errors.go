@@ -3,6 +3,7 @@ package ikev2
 import (
 	"errors"
 	"fmt"
+	"ipsecgw/ike"
 	"strings"
 
 	"ipsecgw/ike/wire"
@@ -65,4 +66,45 @@ func (e *ProposalError) Unwrap() error { return ErrNoProposalChosen }
 
 func newProposalError(protocol wire.ProtocolID, reason string, peer, local []wire.Proposal) *ProposalError {
 	return &ProposalError{Protocol: protocol, Reason: reason, Peer: describeAll(peer), Local: describeAll(local)}
+}
+
+// causeOf sorts an error of the negotiation functions: no proposal chosen,
+// traffic selectors unacceptable, or another.
+func causeOf(err error) ike.Cause {
+	switch {
+	case errors.Is(err, ErrNoProposalChosen):
+		return ike.CauseNoProposal
+	case errors.Is(err, ErrTSUnacceptable):
+		return ike.CauseSelectors
+	}
+	return ike.CauseOther
+}
+
+// failureOf is an error as a failure, its message the error's text.
+func failureOf(err error) ike.Failure {
+	return ike.Failure{Cause: causeOf(err), Message: err.Error()}
+}
+
+// notifyCause sorts an error notification the peer sent.
+func notifyCause(t wire.NotifyType) ike.Cause {
+	switch t {
+	case wire.NO_PROPOSAL_CHOSEN:
+		return ike.CauseNoProposal
+	case wire.TS_UNACCEPTABLE:
+		return ike.CauseSelectors
+	case wire.AUTHENTICATION_FAILED:
+		return ike.CauseAuthentication
+	}
+	return ike.CausePeerDeleted
+}
+
+// sent and received attach the notification that went with a failure.
+func sent(t wire.NotifyType, f ike.Failure) ike.Failure {
+	f.Notify, f.NotifyReceived = uint16(t), false
+	return f
+}
+
+func received(t wire.NotifyType, f ike.Failure) ike.Failure {
+	f.Notify, f.NotifyReceived = uint16(t), true
+	return f
 }

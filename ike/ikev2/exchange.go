@@ -1,6 +1,7 @@
 package ikev2
 
 import (
+	"ipsecgw/ike"
 	"net/netip"
 
 	"ipsecgw/ike/wire"
@@ -116,7 +117,7 @@ func (sa *ikeSA) handleInformational(id uint32, ps []wire.Payload) {
 	sa.answer(id, wire.INFORMATIONAL, out)
 	if deleteIKE {
 		sa.e.log.Info("peer deleted the IKE SA", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr())
-		sa.lastErr = "deleted by the peer"
+		sa.failure = ike.Failf(ike.CausePeerDeleted, "deleted by the peer")
 		sa.close()
 	}
 }
@@ -154,7 +155,7 @@ func (e *Engine) Close() {
 }
 
 // childByOutbound finds the Child SA whose outbound SPI is spi.
-func (sa *ikeSA) childByOutbound(spi uint32) *ChildSA {
+func (sa *ikeSA) childByOutbound(spi uint32) *ike.ChildSA {
 	for _, c := range sa.children {
 		if c.OutboundSPI == spi {
 			return c
@@ -164,7 +165,7 @@ func (sa *ikeSA) childByOutbound(spi uint32) *ChildSA {
 }
 
 // removeChild uninstalls the Child SA whose outbound SPI is spi.
-func (sa *ikeSA) removeChild(outSPI uint32) *ChildSA {
+func (sa *ikeSA) removeChild(outSPI uint32) *ike.ChildSA {
 	for i, c := range sa.children {
 		if c.OutboundSPI == outSPI {
 			sa.e.installer.RemoveChild(sa.peer.VPN, c)

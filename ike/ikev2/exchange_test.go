@@ -3,6 +3,8 @@ package ikev2
 import (
 	"bytes"
 	"fmt"
+	"ipsecgw/daemon/resolve"
+	"ipsecgw/ike"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -71,7 +73,7 @@ func (p *pipe) Send(b []byte, from, to netip.AddrPort) error {
 type installs struct {
 	mu       sync.Mutex
 	next     uint32
-	children []*ChildSA
+	children []*ike.ChildSA
 	removed  int
 }
 
@@ -82,23 +84,23 @@ func (i *installs) AllocateSPI() (uint32, error) {
 	return 0xc0000000 + i.next, nil
 }
 
-func (i *installs) InstallChild(vpn string, c *ChildSA) error {
+func (i *installs) InstallChild(vpn string, c *ike.ChildSA) error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.children = append(i.children, c)
 	return nil
 }
 
-func (i *installs) RemoveChild(vpn string, c *ChildSA) {
+func (i *installs) RemoveChild(vpn string, c *ike.ChildSA) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.removed++
 }
 
-func (i *installs) get() []*ChildSA {
+func (i *installs) get() []*ike.ChildSA {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return append([]*ChildSA(nil), i.children...)
+	return append([]*ike.ChildSA(nil), i.children...)
 }
 
 const gatewayConfig = `set interfaces st0 unit 1 family inet
@@ -126,7 +128,7 @@ type side struct {
 	espEnc             string
 	extra              string      // more set commands
 	clock              clock.Clock // nil: the real one
-	traffic            *traffic    // set: the installer counts ESP packets (TrafficCounter)
+	traffic            *traffic    // set: the installer counts ESP packets (ike.TrafficCounter)
 }
 
 // traffic is the ESP packet count a test sets for a side's Child SAs.
@@ -138,11 +140,11 @@ type countingInstalls struct {
 	t *traffic
 }
 
-func (c countingInstalls) ChildTraffic(*ChildSA) (in, out uint64) {
+func (c countingInstalls) ChildTraffic(*ike.ChildSA) (in, out uint64) {
 	return c.t.in.Load(), c.t.out.Load()
 }
 
-func newSide(t testing.TB, s side, p *pipe) (*Engine, *installs, *Peer) {
+func newSide(t testing.TB, s side, p *pipe) (*Engine, *installs, *ike.Peer) {
 	t.Helper()
 	src := fmt.Sprintf(gatewayConfig, s.me, s.peer, s.group, s.ikeEnc, s.psk, s.espEnc) + s.extra
 	tr, err := config.Parse("gw.conf", []byte(src), nil)
@@ -153,16 +155,16 @@ func newSide(t testing.TB, s side, p *pipe) (*Engine, *installs, *Peer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	peer, err := PeerFromConfig(cfg.IPsec.VPNs[0], netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", s.me)))
+	peer, err := resolve.Peer(cfg.IPsec.VPNs[0], netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", s.me)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	inst := &installs{}
-	var installer Installer = inst
+	var installer ike.Installer = inst
 	if s.traffic != nil {
 		installer = countingInstalls{installs: inst, t: s.traffic}
 	}
-	e := NewEngine(Config{Transport: p, Installer: installer, Clock: s.clock})
+	e := NewEngine(ike.Config{Transport: p, Installer: installer, Clock: s.clock})
 	e.AddPeer(peer)
 	p.mu.Lock()
 	p.engines[peer.Local] = e
@@ -170,7 +172,7 @@ func newSide(t testing.TB, s side, p *pipe) (*Engine, *installs, *Peer) {
 	return e, inst, peer
 }
 
-func waitUp(t *testing.T, e *Engine) SAInfo {
+func waitUp(t *testing.T, e *Engine) ike.SAInfo {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -181,8 +183,8 @@ func waitUp(t *testing.T, e *Engine) SAInfo {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatalf("no IKE SA up: %+v; failures %+v", e.SAs(), e.failures)
-	return SAInfo{}
+	t.Fatalf("no IKE SA up: %+v; failures %+v", e.SAs(), e.failures.List())
+	return ike.SAInfo{}
 }
 
 // TestHandshake: two engines negotiate IKE_SA_INIT and IKE_AUTH with a
@@ -232,7 +234,7 @@ func TestWrongPSKFails(t *testing.T) {
 		t.Fatal("a Child SA was installed with a wrong key")
 	}
 	a.mu.Lock()
-	reason := a.failures[0].LastError
+	reason := a.failures.List()[0].Failure.Message
 	a.mu.Unlock()
 	if reason == "" {
 		t.Fatal("no reason recorded")
@@ -240,7 +242,7 @@ func TestWrongPSKFails(t *testing.T) {
 	t.Logf("initiator: %s", reason)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.failures) == 0 || b.failures[0].LastError == "" {
+	if len(b.failures.List()) == 0 || b.failures.List()[0].Failure.Message == "" {
 		t.Fatal("responder recorded no failure")
 	}
 }
@@ -254,10 +256,10 @@ func TestNoCommonProposal(t *testing.T) {
 	p.wg.Wait()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.failures) == 0 {
+	if len(b.failures.List()) == 0 {
 		t.Fatal("responder recorded no failure")
 	}
-	t.Logf("responder: %s", b.failures[0].LastError)
+	t.Logf("responder: %s", b.failures.List()[0].Failure.Message)
 }
 
 // TestClosedEngineIgnoresPeers: once closed (the daemon is stopping), an
@@ -288,20 +290,20 @@ func TestChildRefusedInAuth(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	p := &pipe{engines: map[netip.Addr]*Engine{}}
 	var mu sync.Mutex
-	var events []Event
+	var events []ike.Event
 	a, ia, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", clock: clk,
 		extra: "set security ipsec vpn vpn1 traffic-selector t local-ip 198.18.1.0/24\n" +
 			"set security ipsec vpn vpn1 traffic-selector t remote-ip 198.18.2.0/24\n" +
 			"set security ipsec vpn vpn1 establish-tunnels immediately\n"}, p)
-	a.events = func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() }
+	a.events = func(e ike.Event) { mu.Lock(); events = append(events, e); mu.Unlock() }
 	_, _, _ = newSide(t, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", clock: clk,
 		extra: "set security ipsec vpn vpn1 traffic-selector t local-ip 203.0.113.0/24\n" +
 			"set security ipsec vpn vpn1 traffic-selector t remote-ip 198.51.100.0/24\n"}, p)
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
-	var info SAInfo
+	var info ike.SAInfo
 	eventually(t, "the IKE SA", func() bool {
 		for _, s := range a.SAs() {
-			if s.State == "UP" && s.LastError != "" {
+			if s.State == "UP" && s.Failure.Message != "" {
 				info = s
 				return true
 			}
@@ -313,7 +315,7 @@ func TestChildRefusedInAuth(t *testing.T) {
 		t.Fatalf("%d Child SAs installed with mismatched selectors", n)
 	}
 	for _, s := range a.SAs() {
-		if s.Children == 0 && s.LastError == "Child SA refused: TS_UNACCEPTABLE" {
+		if s.Children == 0 && s.Failure.Message == "Child SA refused: TS_UNACCEPTABLE" {
 			goto reported
 		}
 	}
@@ -322,15 +324,15 @@ reported:
 	mu.Lock()
 	found := false
 	for _, e := range events {
-		found = found || e.Kind == NegotiationFailed && e.Cause == CauseTSUnacceptable
+		found = found || e.Kind == ike.NegotiationFailed && e.Failure.Cause.Label() == ike.LabelTSUnacceptable
 	}
 	mu.Unlock()
 	if !found {
-		t.Fatalf("no negotiation-failed event with cause %s: %+v", CauseTSUnacceptable, events)
+		t.Fatalf("no negotiation-failed event with cause %s: %+v", ike.LabelTSUnacceptable, events)
 	}
 	// Kept up: the IKE SA is deleted and negotiated anew.
 	for i := 0; i < 10; i++ {
-		clk.Advance(reinitiateDelay)
+		clk.Advance(ike.ReinitiateDelay)
 		p.wg.Wait()
 		time.Sleep(2 * time.Millisecond)
 	}

@@ -2,6 +2,7 @@ package ikev2
 
 import (
 	"fmt"
+	"ipsecgw/ike"
 
 	"encoding/binary"
 	"errors"
@@ -20,17 +21,17 @@ import (
 
 const nonceSize = 32
 
-func (e *Engine) initiate(p *Peer) error {
+func (e *Engine) initiate(p *peer) error {
 	spi, err := e.newSPI()
 	if err != nil {
 		return err
 	}
-	group, err := firstGroup(p.IKEOffer)
+	group, err := firstGroup(p.ikeOffer)
 	if err != nil {
 		return err
 	}
 	sa := &ikeSA{e: e, peer: p, initiator: true, spiI: spi,
-		local: netip.AddrPortFrom(p.Local, 500), remote: netip.AddrPortFrom(p.current(), 500)}
+		local: netip.AddrPortFrom(p.Local, 500), remote: netip.AddrPortFrom(p.Current(), 500)}
 	e.sas[spi] = sa
 	e.track(sa)
 	return sa.sendInit(group)
@@ -60,7 +61,7 @@ func (sa *ikeSA) sendInit(group *transform.Transform) error {
 	if sa.cookie != nil {
 		ps = append(ps, &wire.Notify{Type: wire.COOKIE, Data: sa.cookie})
 	}
-	ps = append(ps, &wire.SA{Proposals: sa.peer.IKEOffer}, &wire.KE{Group: group.ID, Data: kex.PublicKey()}, &wire.Nonce{Data: ni})
+	ps = append(ps, &wire.SA{Proposals: sa.peer.ikeOffer}, &wire.KE{Group: group.ID, Data: kex.PublicKey()}, &wire.Nonce{Data: ni})
 	if sa.peer.NATTraversal {
 		src, dst := NATDetectionNotifies(sa.spiI, 0, sa.local, sa.remote, sa.peer.ForceNAT)
 		ps = append(ps, src, dst)
@@ -81,52 +82,52 @@ func (sa *ikeSA) handleInitResponse(msg *wire.Message, from, to netip.AddrPort) 
 		// §1.2: retry with the group the responder asked for, if offered.
 		id := transform.ID(binary.BigEndian.Uint16(n.Data))
 		g, ok := transform.Lookup(transform.TypeKE, id, 0)
-		if !ok || !offersGroup(sa.peer.IKEOffer, id) || id == sa.group.ID {
-			sa.fail("peer asked for key exchange group %d, which we do not offer", id)
+		if !ok || !offersGroup(sa.peer.ikeOffer, id) || id == sa.group.ID {
+			sa.fail(ike.Failf(ike.CauseOther, "peer asked for key exchange group %d, which we do not offer", id))
 			return
 		}
 		sa.e.log.Info("peer asked for another key exchange group", "gateway", sa.peer.Gateway, "group", g.Display)
 		if err := sa.sendInit(g); err != nil {
-			sa.fail("%v", err)
+			sa.fail(failureOf(err))
 		}
 		return
 	}
 	if n, ok := wire.FindNotify(ps, wire.COOKIE); ok {
 		sa.cookie = append([]byte(nil), n.Data...)
 		if err := sa.sendInit(sa.group); err != nil {
-			sa.fail("%v", err)
+			sa.fail(failureOf(err))
 		}
 		return
 	}
 	if t, ok := errorNotify(ps); ok {
-		sa.fail("peer refused IKE_SA_INIT: %v", t)
+		sa.fail(received(t, ike.Failf(notifyCause(t), "peer refused IKE_SA_INIT: %v", t)))
 		return
 	}
 	chosen, okSA := wire.Find[*wire.SA](ps)
 	ke, okKE := wire.Find[*wire.KE](ps)
 	nr, okN := wire.Find[*wire.Nonce](ps)
 	if !okSA || !okKE || !okN || msg.Header.ResponderSPI == 0 {
-		sa.fail("IKE_SA_INIT response lacks SA, KE, nonce or responder SPI")
+		sa.fail(ike.Failf(ike.CauseOther, "IKE_SA_INIT response lacks SA, KE, nonce or responder SPI"))
 		return
 	}
-	suite, group, err := checkIKE(sa.peer.IKEOffer, chosen)
+	suite, group, err := checkIKE(sa.peer.ikeOffer, chosen)
 	if err != nil {
-		sa.fail("%v", err)
+		sa.fail(failureOf(err))
 		return
 	}
 	if group.ID != sa.group.ID || ke.Group != sa.group.ID {
-		sa.fail("responder chose key exchange group %d but we sent group %d", ke.Group, sa.group.ID)
+		sa.fail(ike.Failf(ike.CauseOther, "responder chose key exchange group %d but we sent group %d", ke.Group, sa.group.ID))
 		return
 	}
 	shared, err := sa.kex.SharedSecret(ke.Data)
 	if err != nil {
-		sa.fail("peer's key exchange value: %v", err)
+		sa.fail(ike.Failf(ike.CauseOther, "peer's key exchange value: %v", err))
 		return
 	}
 	if sa.peer.NATTraversal {
 		nat, err := CheckNATDetection(ps, sa.spiI, msg.Header.ResponderSPI, from, to)
 		if err != nil {
-			sa.fail("IKE_SA_INIT response: %v", err)
+			sa.fail(ike.Failf(causeOf(err), "IKE_SA_INIT response: %v", err))
 			return
 		}
 		if nat.Detected() || sa.peer.ForceNAT && nat.Supported {
@@ -140,12 +141,12 @@ func (sa *ikeSA) handleInitResponse(msg *wire.Message, from, to netip.AddrPort) 
 	sa.spiR, sa.suite, sa.nr = msg.Header.ResponderSPI, suite, append([]byte(nil), nr.Data...)
 	sa.initResp = append([]byte(nil), msg.Raw...)
 	if err := sa.deriveKeys(shared); err != nil {
-		sa.fail("%v", err)
+		sa.fail(failureOf(err))
 		return
 	}
 	clear(shared)
 	if err := sa.sendAuth(); err != nil {
-		sa.fail("%v", err)
+		sa.fail(failureOf(err))
 	}
 }
 
@@ -217,13 +218,14 @@ func (e *Engine) acceptInit(msg *wire.Message, from, to netip.AddrPort) (*ikeSA,
 	if e.needCookie(msg, ni.Data, from, to) {
 		return nil, nil, wire.Proposal{}
 	}
-	chosen, suite, group, err := selectIKE(offered.Proposals, p.IKEOffer)
+	chosen, suite, group, err := selectIKE(offered.Proposals, p.ikeOffer)
 	if err != nil {
 		e.log.Warn("IKE_SA_INIT: no proposal chosen", "gateway", p.Gateway, "peer", from.Addr(), "err", err)
-		e.failures = append(e.failures, SAInfo{Gateway: p.Gateway, Remote: from.Addr(), State: "DOWN", LastError: err.Error(), Ended: e.clock.Now()})
+		f := sent(wire.NO_PROPOSAL_CHOSEN, ike.Failure{Cause: ike.CauseNoProposal, Message: err.Error()})
+		e.failures.Add(ike.SAInfo{Gateway: p.Gateway, Remote: from.Addr(), State: "DOWN", Failure: f, Ended: e.clock.Now()})
 		if e.events != nil {
-			e.events(Event{Kind: NegotiationFailed, Time: e.clock.Now(), Gateway: p.Gateway, VPN: p.VPN, Remote: from.Addr(),
-				Reason: err.Error(), Cause: CauseNoProposal})
+			e.events(ike.Event{Kind: ike.NegotiationFailed, Time: e.clock.Now(), Gateway: p.Gateway, VPN: p.VPN, Remote: from.Addr(),
+				Failure: f})
 		}
 		e.answerInitError(msg, from, to, wire.NO_PROPOSAL_CHOSEN, nil)
 		return nil, nil, wire.Proposal{}

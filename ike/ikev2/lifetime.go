@@ -3,6 +3,7 @@ package ikev2
 import (
 	"bytes"
 	"encoding/binary"
+	"ipsecgw/ike"
 	"math/rand/v2"
 	"time"
 
@@ -15,10 +16,6 @@ import (
 // Keeping an IKE SA alive: dead peer detection, Child SA rekeying before
 // the lifetime runs out (make-before-break), and negotiating again after a
 // failure when the tunnel is to stay up.
-
-// reinitiateDelay is how long after a failure a kept-up tunnel is tried
-// again (and again, each attempt with its own retransmissions).
-const reinitiateDelay = 5 * time.Second
 
 // startKeepalive arms DPD once the IKE SA is up.
 func (sa *ikeSA) startKeepalive() {
@@ -44,35 +41,21 @@ func (sa *ikeSA) armDPD() {
 }
 
 // dpdDue decides, once per DPD interval, whether to probe the peer, by the
-// gateway's dead-peer-detection mode (Junos):
-//   - always-send: every interval;
-//   - optimized (the default): when ESP went out and nothing, IKE or ESP,
-//     came back in the interval;
-//   - probe-idle-tunnel: when nothing came back, whether ESP went out or
-//     the tunnel was idle both ways.
-//
-// Without the data plane's counts (an installer that is no
-// TrafficCounter) the modes fall back to probing a quiet peer.
+// gateway's dead-peer-detection mode (ike.DPDDue).
 func (sa *ikeSA) dpdDue() bool {
 	quiet := sa.e.clock.Now().Sub(sa.lastHeard) >= sa.peer.DPDInterval
-	if sa.peer.DPDMode == "always-send" {
-		return true
+	tc, counted := sa.e.installer.(ike.TrafficCounter)
+	var sent, received bool
+	if counted && sa.peer.DPDMode != ike.DPDAlwaysSend {
+		var in, out uint64
+		for _, c := range sa.children {
+			i, o := tc.ChildTraffic(c)
+			in, out = in+i, out+o
+		}
+		sent, received = out != sa.dpdOut, in != sa.dpdIn
+		sa.dpdIn, sa.dpdOut = in, out
 	}
-	tc, ok := sa.e.installer.(TrafficCounter)
-	if !ok {
-		return quiet
-	}
-	var in, out uint64
-	for _, c := range sa.children {
-		i, o := tc.ChildTraffic(c)
-		in, out = in+i, out+o
-	}
-	sent, received := out != sa.dpdOut, in != sa.dpdIn
-	sa.dpdIn, sa.dpdOut = in, out
-	if sa.peer.DPDMode == "probe-idle-tunnel" {
-		return quiet && !received
-	}
-	return quiet && sent && !received
+	return ike.DPDDue(sa.peer.DPDMode, quiet, counted, sent, received)
 }
 
 // probe sends a liveness check: an empty INFORMATIONAL request (§1.4),
@@ -96,7 +79,7 @@ func (sa *ikeSA) probe() {
 // and its removal at the hard one. The soft lifetime is 85-90 % of the
 // hard one on the IKE SA's initiator and 90-95 % on the responder, so the
 // two sides seldom rekey at once (RFC 7296 §2.8.1's collisions).
-func (sa *ikeSA) childTimers(c *ChildSA) {
+func (sa *ikeSA) childTimers(c *ike.ChildSA) {
 	life := sa.peer.ChildLifetime
 	if life <= 0 {
 		return
@@ -108,7 +91,7 @@ func (sa *ikeSA) childTimers(c *ChildSA) {
 	soft := time.Duration(float64(life) * (lo + 0.05*rand.Float64()))
 	// Lifetimes run from the Child SA's birth, also when a rekeyed IKE SA
 	// takes it over.
-	age := sa.e.clock.Now().Sub(c.born)
+	age := sa.e.clock.Now().Sub(c.Born)
 	soft, life = max(soft-age, 0), max(life-age, 0)
 	sa.timers = append(sa.timers,
 		sa.e.clock.AfterFunc(soft, func() {
@@ -128,7 +111,7 @@ func (sa *ikeSA) childTimers(c *ChildSA) {
 		}))
 }
 
-func (sa *ikeSA) hasChild(c *ChildSA) bool {
+func (sa *ikeSA) hasChild(c *ike.ChildSA) bool {
 	for _, x := range sa.children {
 		if x == c {
 			return true
@@ -139,7 +122,7 @@ func (sa *ikeSA) hasChild(c *ChildSA) bool {
 
 // childRekey is our CREATE_CHILD_SA rekeying old.
 type childRekey struct {
-	old   *ChildSA
+	old   *ike.ChildSA
 	inSPI uint32
 	offer []wire.Proposal
 	ni    []byte
@@ -153,8 +136,8 @@ type childRekey struct {
 
 // collision is the peer's half of a simultaneous Child SA rekey.
 type collision struct {
-	ni, nr []byte   // the peer's exchange: its Ni, our Nr
-	child  *ChildSA // the Child SA that exchange created
+	ni, nr []byte       // the peer's exchange: its Ni, our Nr
+	child  *ike.ChildSA // the Child SA that exchange created
 }
 
 // ourRekeyRedundant applies RFC 7296 §2.8.1 to a collision: of the two new
@@ -172,7 +155,7 @@ func ourRekeyRedundant(ni, nr []byte, c *collision) bool {
 }
 
 // startRekey sends CREATE_CHILD_SA with REKEY_SA for c (§1.3.3).
-func (sa *ikeSA) startRekey(c *ChildSA) {
+func (sa *ikeSA) startRekey(c *ike.ChildSA) {
 	if sa.pending != nil {
 		// One exchange at a time: try again shortly.
 		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(time.Second, func() {
@@ -205,11 +188,7 @@ func (sa *ikeSA) startRekey(c *ChildSA) {
 	}
 	inner := []wire.Payload{&wire.Notify{Protocol: wire.ProtocolESP, SPI: spiBytes(c.InboundSPI), Type: wire.REKEY_SA},
 		&wire.SA{Proposals: offer}, &wire.Nonce{Data: ni}}
-	if sa.peer.PFSGroup != "" {
-		g, ok := transform.LookupKeyword(transform.IPsec, transform.TypeKE, sa.peer.PFSGroup)
-		if !ok {
-			return
-		}
+	if g := sa.peer.PFSGroup; g != nil {
 		if r.kex, err = g.NewKeyExchange(sa.e.rand); err != nil {
 			return
 		}
@@ -263,7 +242,7 @@ func (sa *ikeSA) handleRekeyResponse(ps []wire.Payload) {
 	if !sa.installChild(true, sel.Suite, sel.ESN, r.inSPI, sel.PeerSPI, tsi.Selectors, tsr.Selectors, gir, r.ni, nr.Data) {
 		return
 	}
-	sa.emit(ChildRekeyed, spiHex(r.inSPI), "")
+	sa.emit(ike.ChildRekeyed, spiHex(r.inSPI), ike.Failure{})
 	// Make-before-break: delete the SA replaced, or, when the peer rekeyed
 	// it at the same time and our new SA is the redundant one, ours (the
 	// peer then deletes the replaced SA).
@@ -295,7 +274,7 @@ func (e *Engine) reinitiateLater(sa *ikeSA) {
 		return
 	}
 	p := sa.peer
-	e.clock.AfterFunc(reinitiateDelay, func() {
+	e.clock.AfterFunc(ike.ReinitiateDelay, func() {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		if e.closed {
@@ -359,8 +338,8 @@ func (sa *ikeSA) startIKERekey() {
 	if err != nil {
 		return
 	}
-	offer := make([]wire.Proposal, len(sa.peer.IKEOffer))
-	for i, p := range sa.peer.IKEOffer {
+	offer := make([]wire.Proposal, len(sa.peer.ikeOffer))
+	for i, p := range sa.peer.ikeOffer {
 		p.SPI = binary.BigEndian.AppendUint64(nil, spi)
 		offer[i] = p
 	}
@@ -425,7 +404,7 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 	sa.e.sas[r.spi] = n
 	sa.e.track(n)
 	sa.e.log.Info("IKE SA rekeyed", "gateway", sa.peer.Gateway)
-	n.emit(IKERekeyed, n.ikeSPIs(), "")
+	n.emit(ike.IKERekeyed, n.ikeSPIs(), ike.Failure{})
 	sa.sendDelete()
 }
 

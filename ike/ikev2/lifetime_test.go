@@ -2,6 +2,7 @@ package ikev2
 
 import (
 	"fmt"
+	"ipsecgw/ike"
 	"net/netip"
 	"testing"
 	"time"
@@ -96,7 +97,7 @@ func TestDeadPeerDetection(t *testing.T) {
 		t.Fatalf("Child SA not removed after the peer died (removed %d): %+v", removed, a.SAs())
 	}
 	a.mu.Lock()
-	reason := a.failures[len(a.failures)-1].LastError
+	reason := a.failures.List()[len(a.failures.List())-1].Failure.Message
 	a.mu.Unlock()
 	if reason != "peer dead: no answer to 3 dead peer detection probes" {
 		t.Fatalf("reason %q", reason)
@@ -118,8 +119,8 @@ func TestDeadPeerDetection(t *testing.T) {
 	}
 }
 
-func upSAs(e *Engine) []SAInfo {
-	var out []SAInfo
+func upSAs(e *Engine) []ike.SAInfo {
+	var out []ike.SAInfo
 	for _, s := range e.SAs() {
 		if s.State == "UP" && s.Children == 1 {
 			out = append(out, s)
@@ -237,7 +238,7 @@ func TestSimultaneousChildRekey(t *testing.T) {
 }
 
 // live is the engine's one Child SA.
-func live(e *Engine) *ChildSA {
+func live(e *Engine) *ike.ChildSA {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for spi, sa := range e.sas {

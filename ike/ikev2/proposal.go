@@ -5,117 +5,69 @@ import (
 	"fmt"
 	"strings"
 
-	"ipsecgw/config/schema"
+	"ipsecgw/ike"
 	"ipsecgw/ike/wire"
 	"ipsecgw/transform"
 )
 
-// IKEOffer turns the proposals of an IKE policy into the proposals of an
-// IKE_SA_INIT SA payload, one for one and in the configured order
-// (highest priority first): proposal i comes from props[i] and is numbered
-// i+1, which is how a selection's Local index finds the Junos proposal
-// (and its lifetime and authentication-method) again.
-//
-// A Junos IKE proposal names one algorithm of each kind, so each IKEv2
-// proposal carries one transform of each type, in the order ENCR, PRF,
-// INTEG, KE:
-//
-//	encryption-algorithm      ENCR, with the Key Length attribute for AES
-//	authentication-algorithm  PRF and INTEG (the same hash); no INTEG with
-//	                          an AEAD cipher (RFC 7296 §3.3)
-//	dh-group                  KE
-//
-// The schema fills in unset leaves (sha1, 3des-cbc, group2). An unknown or
-// insecure keyword is an error naming the proposal: ipsecgw never offers
-// an insecure algorithm, not even from a predefined proposal-set.
-func IKEOffer(props []*schema.IKEProposal) ([]wire.Proposal, error) {
-	if err := checkProposalCount(len(props), "IKE"); err != nil {
-		return nil, err
-	}
+// IKEOffer turns the resolved proposals of an IKE policy into the
+// proposals of an IKE_SA_INIT SA payload, one for one and in the
+// configured order (highest priority first): proposal i comes from
+// props[i] and is numbered i+1, which is how a selection's Local index
+// finds the proposal (and its lifetime) again. Each carries one transform
+// of each type, in the order ENCR, PRF, INTEG (none with an AEAD cipher,
+// RFC 7296 §3.3), KE. The daemon's resolver (daemon/plan) has checked
+// the algorithms and the count.
+func IKEOffer(props []ike.IKEProposal) []wire.Proposal {
 	out := make([]wire.Proposal, 0, len(props))
 	for i, p := range props {
-		encr, err := keywordRow(transform.IKE, transform.TypeENCR, p.EncryptionAlgorithm, "encryption-algorithm", p.Name)
-		if err != nil {
-			return nil, err
+		ts := []wire.Transform{offerTransform(p.Encryption), offerTransform(p.PRF)}
+		if p.Integrity != nil {
+			ts = append(ts, offerTransform(p.Integrity))
 		}
-		prf, err := keywordRow(transform.IKE, transform.TypePRF, p.AuthenticationAlgorithm, "authentication-algorithm", p.Name)
-		if err != nil {
-			return nil, err
-		}
-		ke, err := keywordRow(transform.IKE, transform.TypeKE, p.DHGroup, "dh-group", p.Name)
-		if err != nil {
-			return nil, err
-		}
-		ts := []wire.Transform{offerTransform(encr), offerTransform(prf)}
-		if !encr.IsAEAD() {
-			integ, err := keywordRow(transform.IKE, transform.TypeINTEG, p.AuthenticationAlgorithm, "authentication-algorithm", p.Name)
-			if err != nil {
-				return nil, err
-			}
-			ts = append(ts, offerTransform(integ))
-		}
-		ts = append(ts, offerTransform(ke))
+		ts = append(ts, offerTransform(p.Group))
 		out = append(out, wire.Proposal{Number: uint8(i + 1), Protocol: wire.ProtocolIKE, Transforms: ts})
 	}
-	return out, nil
+	return out
 }
 
-// ESPOffer turns the proposals of an IPsec policy into the proposals of a
-// Child SA's SA payload, one for one and in the configured order, each
-// carrying spi, the inbound SPI this gateway chose for the Child SA. Each
-// proposal has, in this order:
+// ESPOffer turns the resolved proposals of an IPsec policy into the
+// proposals of a Child SA's SA payload, one for one and in the configured
+// order, each carrying spi, the inbound SPI this gateway chose for the
+// Child SA. Each proposal has, in this order:
 //
 //	encryption-algorithm      ENCR, with the Key Length attribute for AES
 //	authentication-algorithm  INTEG; none with an AEAD cipher
-//	pfsGroup                  KE, only when not empty (the policy's
+//	pfs                       KE, only when not nil (the policy's
 //	                          perfect-forward-secrecy keys)
 //	extended-sequence-number  ESN: Extended Sequence Numbers (1) when set,
 //	                          else No Extended Sequence Numbers (0)
 //
 // The Child SA of IKE_AUTH has no key exchange (RFC 7296 §1.2: its SA
-// payload carries no KE transform), so pass "" there and the policy's
+// payload carries no KE transform), so pass nil there and the policy's
 // group in CREATE_CHILD_SA.
-func ESPOffer(props []*schema.IPsecProposal, pfsGroup string, spi uint32) ([]wire.Proposal, error) {
-	if err := checkProposalCount(len(props), "IPsec"); err != nil {
-		return nil, err
+func ESPOffer(props []ike.ESPProposal, pfs *transform.Transform, spi uint32) ([]wire.Proposal, error) {
+	if len(props) == 0 {
+		return nil, fmt.Errorf("ikev2: no IPsec proposals to offer")
 	}
 	if spi == 0 {
 		return nil, fmt.Errorf("ikev2: ESP SPI 0 is reserved (RFC 4303 §2.1), want a nonzero inbound SPI")
 	}
-	var ke *transform.Transform
-	if pfsGroup != "" {
-		var err error
-		if ke, err = keywordRow(transform.IPsec, transform.TypeKE, pfsGroup, "perfect-forward-secrecy keys", "of the IPsec policy"); err != nil {
-			return nil, err
-		}
+	if pfs != nil && pfs.Insecure {
+		return nil, fmt.Errorf("ikev2: IPsec proposal of the IPsec policy: perfect-forward-secrecy keys %s is insecure and never offered", pfs.IPsecKeyword)
 	}
 	spiBytes := binary.BigEndian.AppendUint32(nil, spi)
 	out := make([]wire.Proposal, 0, len(props))
 	for i, p := range props {
-		if p.Protocol != "" && p.Protocol != "esp" {
-			return nil, fmt.Errorf("ikev2: IPsec proposal %s: protocol %s is not implemented, want esp", p.Name, p.Protocol)
+		ts := []wire.Transform{offerTransform(p.Encryption)}
+		if p.Integrity != nil {
+			ts = append(ts, offerTransform(p.Integrity))
 		}
-		encr, err := keywordRow(transform.IPsec, transform.TypeENCR, p.EncryptionAlgorithm, "encryption-algorithm", p.Name)
-		if err != nil {
-			return nil, err
-		}
-		ts := []wire.Transform{offerTransform(encr)}
-		switch {
-		case encr.IsAEAD() && p.AuthenticationAlgorithm != "":
-			return nil, fmt.Errorf("ikev2: IPsec proposal %s: %s is an AEAD and takes no authentication-algorithm, got %s",
-				p.Name, p.EncryptionAlgorithm, p.AuthenticationAlgorithm)
-		case !encr.IsAEAD():
-			integ, err := keywordRow(transform.IPsec, transform.TypeINTEG, p.AuthenticationAlgorithm, "authentication-algorithm", p.Name)
-			if err != nil {
-				return nil, err
-			}
-			ts = append(ts, offerTransform(integ))
-		}
-		if ke != nil {
-			ts = append(ts, offerTransform(ke))
+		if pfs != nil {
+			ts = append(ts, offerTransform(pfs))
 		}
 		esn := transform.NO_ESN
-		if p.ExtendedSequenceNumbers {
+		if p.ESN {
 			esn = transform.ESN
 		}
 		ts = append(ts, wire.Transform{Type: transform.TypeESN, ID: esn})
@@ -123,35 +75,6 @@ func ESPOffer(props []*schema.IPsecProposal, pfsGroup string, spi uint32) ([]wir
 			SPI: spiBytes, Transforms: ts})
 	}
 	return out, nil
-}
-
-// checkProposalCount refuses an empty list (nothing to offer) and one longer than
-// the 8-bit proposal number can count.
-func checkProposalCount(n int, what string) error {
-	switch {
-	case n == 0:
-		return fmt.Errorf("ikev2: no %s proposals to offer", what)
-	case n > 255:
-		return fmt.Errorf("ikev2: %d %s proposals, at most 255 fit an SA payload", n, what)
-	}
-	return nil
-}
-
-// keywordRow finds the transform a Junos keyword names and refuses an insecure
-// one.
-func keywordRow(ctx transform.Context, typ transform.Type, keyword, leaf, proposal string) (*transform.Transform, error) {
-	if keyword == "" {
-		return nil, fmt.Errorf("ikev2: %s proposal %s has no %s", ctx, proposal, leaf)
-	}
-	t, ok := transform.LookupKeyword(ctx, typ, keyword)
-	if !ok {
-		return nil, fmt.Errorf("ikev2: %s proposal %s: %s %q is not one ipsecgw knows, want one of %s",
-			ctx, proposal, leaf, keyword, strings.Join(transform.Keywords(ctx, typ), ", "))
-	}
-	if t.Insecure {
-		return nil, fmt.Errorf("ikev2: %s proposal %s: %s %s is insecure and never offered", ctx, proposal, leaf, keyword)
-	}
-	return t, nil
 }
 
 // offerTransform is the Transform substructure naming a table row.

@@ -2,6 +2,7 @@ package ikev2
 
 import (
 	"encoding/binary"
+	"ipsecgw/ike"
 
 	"ipsecgw/ike/keymat"
 	"ipsecgw/ike/wire"
@@ -38,7 +39,7 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 	// A rekey must name a Child SA of ours (the peer's inbound SPI, our
 	// outbound one); one already gone is CHILD_SA_NOT_FOUND (§2.25).
 	rekeyN, isRekey := wire.FindNotify(ps, wire.REKEY_SA)
-	var old *ChildSA
+	var old *ike.ChildSA
 	if isRekey {
 		if len(rekeyN.SPI) == 4 {
 			old = sa.childByOutbound(binary.BigEndian.Uint32(rekeyN.SPI))
@@ -67,7 +68,7 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 	}
 	sel, err := SelectESP(offered.Proposals, mine, wire.CREATE_CHILD_SA)
 	if err != nil {
-		sa.lastErr = err.Error()
+		sa.failure = sent(wire.NO_PROPOSAL_CHOSEN, failureOf(err))
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.NO_PROPOSAL_CHOSEN}})
 		return
 	}
@@ -80,9 +81,9 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 		}
 		defer clear(gir)
 	}
-	nar, err := Narrow(tsi.Selectors, tsr.Selectors, sa.peer.Policy)
+	nar, err := Narrow(tsi.Selectors, tsr.Selectors, sa.peer.policy)
 	if err != nil {
-		sa.lastErr = err.Error()
+		sa.failure = sent(wire.TS_UNACCEPTABLE, failureOf(err))
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TS_UNACCEPTABLE}})
 		return
 	}
@@ -101,7 +102,7 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 	out = append(out, &wire.TSi{Selectors: nar.TSi}, &wire.TSr{Selectors: nar.TSr})
 	if isRekey {
 		sa.e.log.Info("Child SA rekeyed by the peer", "vpn", sa.peer.VPN, "old", spiHexBytes(rekeyN.SPI), "new-in", spiHex(inSPI))
-		sa.emit(ChildRekeyed, spiHex(inSPI), "")
+		sa.emit(ike.ChildRekeyed, spiHex(inSPI), ike.Failure{})
 		if sa.rekey != nil && sa.rekey.old == old {
 			// Our rekey of the same SA is in flight: a collision, settled
 			// when our answer comes (§2.8.1).
@@ -118,8 +119,8 @@ func (sa *ikeSA) rekeyIKE(id uint32, offered *wire.SA, ni []byte, ke *wire.KE) {
 	if err != nil {
 		return
 	}
-	mine := make([]wire.Proposal, len(sa.peer.IKEOffer))
-	for i, p := range sa.peer.IKEOffer {
+	mine := make([]wire.Proposal, len(sa.peer.ikeOffer))
+	for i, p := range sa.peer.ikeOffer {
 		p.SPI = binary.BigEndian.AppendUint64(nil, spi)
 		mine[i] = p
 	}
@@ -156,7 +157,7 @@ func (sa *ikeSA) rekeyIKE(id uint32, offered *wire.SA, ni []byte, ke *wire.KE) {
 	sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.SA{Proposals: []wire.Proposal{sel.Proposal}},
 		&wire.Nonce{Data: nr}, keR})
 	sa.e.log.Info("IKE SA rekeyed by the peer", "gateway", sa.peer.Gateway, "new-spi", n.spiR)
-	n.emit(IKERekeyed, n.ikeSPIs(), "")
+	n.emit(ike.IKERekeyed, n.ikeSPIs(), ike.Failure{})
 }
 
 func spiHexBytes(b []byte) string {

@@ -1,9 +1,8 @@
 package ikev2
 
 import (
-	"fmt"
+	"ipsecgw/ike"
 	"net/netip"
-	"strings"
 	"time"
 
 	"ipsecgw/clock"
@@ -33,17 +32,10 @@ func (s saState) String() string {
 	return "NEGOTIATING"
 }
 
-// Retransmission (RFC 7296 §2.1): the initiator resends a request that got
-// no answer after 1, 2, 4, 8 and 16 s, then gives the peer up.
-const (
-	firstRetransmit = time.Second
-	maxSends        = 5
-)
-
 // ikeSA is one IKE SA. The Engine's mutex guards every field.
 type ikeSA struct {
 	e         *Engine
-	peer      *Peer
+	peer      *peer
 	initiator bool
 	spiI      uint64
 	spiR      uint64
@@ -81,7 +73,7 @@ type ikeSA struct {
 	timers        []clock.Timer // DPD and lifetime timers, stopped on close
 	rekey         *childRekey   // our CREATE_CHILD_SA in flight
 	ikeRekey      *ikeRekey     // our IKE SA rekey in flight
-	deleting      *ChildSA      // the Child SA our DELETE in flight removes
+	deleting      *ike.ChildSA  // the Child SA our DELETE in flight removes
 
 	// The peer's requests: the next expected ID and the cached answer to
 	// the last one, resent when the request comes again (§2.2).
@@ -100,9 +92,9 @@ type ikeSA struct {
 	byInitKey   initKey         // responder: its entry in Engine.byInit
 	sentESP     []wire.Proposal // the initiator's ESP offer, with its SPI
 	childInSPI  uint32
-	children    []*ChildSA // more than one while a rekey overlaps
+	children    []*ike.ChildSA // more than one while a rekey overlaps
 	established time.Time
-	lastErr     string
+	failure     ike.Failure // why it failed or ended; while up, why its last Child SA was refused
 }
 
 func (sa *ikeSA) localSPI() uint64 {
@@ -112,9 +104,9 @@ func (sa *ikeSA) localSPI() uint64 {
 	return sa.spiR
 }
 
-func (sa *ikeSA) info() SAInfo {
-	i := SAInfo{Gateway: sa.peer.Gateway, Remote: sa.remote.Addr(), State: sa.state.String(), Initiator: sa.initiator,
-		InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Established: sa.established, LastError: sa.lastErr}
+func (sa *ikeSA) info() ike.SAInfo {
+	i := ike.SAInfo{Gateway: sa.peer.Gateway, Remote: sa.remote.Addr(), State: sa.state.String(), Initiator: sa.initiator,
+		InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Established: sa.established, Failure: sa.failure}
 	if sa.suite.Encryption != nil {
 		i.Encryption, i.PRF = sa.suite.Encryption.Display, sa.suite.PRF.Display
 		if sa.suite.Integrity != nil {
@@ -138,7 +130,7 @@ func (sa *ikeSA) flags() wire.Flags {
 // request sends a new request and arms its retransmission with the
 // standard backoff.
 func (sa *ikeSA) request(b []byte, id uint32) {
-	sa.requestEvery(b, id, 0, maxSends)
+	sa.requestEvery(b, id, 0, ike.MaxSends)
 }
 
 // requestEvery sends a request retransmitted every `every` (0: the doubling
@@ -153,10 +145,10 @@ func (sa *ikeSA) requestEvery(b []byte, id uint32, every time.Duration, max int)
 func (sa *ikeSA) resend() {
 	if sa.sends >= sa.maxSends {
 		if sa.probing {
-			sa.emit(PeerDead, sa.ikeSPIs(), "no answer to dead peer detection")
-			sa.fail("peer dead: no answer to %d dead peer detection probes", sa.sends)
+			sa.emit(ike.PeerDead, sa.ikeSPIs(), ike.Failf(ike.CausePeerDead, "no answer to dead peer detection"))
+			sa.fail(ike.Failf(ike.CausePeerDead, "peer dead: no answer to %d dead peer detection probes", sa.sends))
 		} else {
-			sa.fail("peer unreachable: no answer to %d transmissions", sa.sends)
+			sa.fail(ike.Failf(ike.CauseUnreachable, "peer unreachable: no answer to %d transmissions", sa.sends))
 		}
 		return
 	}
@@ -166,7 +158,7 @@ func (sa *ikeSA) resend() {
 	}
 	wait := sa.every
 	if wait == 0 {
-		wait = firstRetransmit << (sa.sends - 1)
+		wait = ike.Backoff(sa.sends)
 	}
 	id := sa.pendingID
 	sa.timer = sa.e.clock.AfterFunc(wait, func() {
@@ -197,14 +189,13 @@ func (sa *ikeSA) respond(b []byte, id uint32) {
 }
 
 // fail ends the SA, recording why (for show commands).
-func (sa *ikeSA) fail(format string, args ...any) {
-	sa.lastErr = fmt.Sprintf(format, args...)
-	sa.e.log.Warn("IKE SA failed", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "reason", sa.lastErr)
+func (sa *ikeSA) fail(f ike.Failure) {
+	sa.failure = f
+	sa.e.log.Warn("IKE SA failed", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "reason", f.Message)
 	// A peer gone silent: the next negotiation tries its next address.
-	if (sa.initiator || sa.peer.Reinitiate) && (strings.HasPrefix(sa.lastErr, "peer unreachable") || strings.HasPrefix(sa.lastErr, "peer dead")) &&
-		sa.peer.failover() {
+	if sa.peer.FailoverAfter(f, sa.initiator) {
 		sa.e.log.Warn("peer unreachable: trying the gateway's next address", "gateway", sa.peer.Gateway,
-			"from", sa.remote.Addr(), "to", sa.peer.current())
+			"from", sa.remote.Addr(), "to", sa.peer.Current())
 	}
 	sa.close()
 }
@@ -223,13 +214,13 @@ func (sa *ikeSA) close() {
 	sa.e.reinitiateLater(sa)
 	for _, c := range sa.children {
 		sa.e.installer.RemoveChild(sa.peer.VPN, c)
-		sa.emit(ChildDown, spiHex(c.InboundSPI), sa.lastErr)
+		sa.emit(ike.ChildDown, spiHex(c.InboundSPI), sa.failure)
 	}
 	switch {
 	case sa.state == stateEstablished:
-		sa.emit(IKEDown, sa.ikeSPIs(), sa.lastErr)
-	case sa.lastErr != "":
-		sa.emit(NegotiationFailed, sa.ikeSPIs(), sa.lastErr)
+		sa.emit(ike.IKEDown, sa.ikeSPIs(), sa.failure)
+	case sa.failure.Failed():
+		sa.emit(ike.NegotiationFailed, sa.ikeSPIs(), sa.failure)
 	}
 	sa.children = nil
 	if sa.keys != nil {
@@ -249,10 +240,7 @@ func (sa *ikeSA) close() {
 	}
 	ended := sa.info()
 	ended.Ended = sa.e.clock.Now()
-	sa.e.failures = append(sa.e.failures, ended)
-	if len(sa.e.failures) > 64 {
-		sa.e.failures = sa.e.failures[1:]
-	}
+	sa.e.failures.Add(ended)
 }
 
 // deriveKeys computes SKEYSEED and the seven IKE SA keys from the shared
@@ -286,17 +274,17 @@ func (sa *ikeSA) keysFromSKEYSEED(skeyseed keymat.Key) error {
 
 // localID is the identity we send: configured, or our address.
 func (sa *ikeSA) localID() wire.Identification {
-	if sa.peer.LocalID.Type != 0 {
-		return sa.peer.LocalID
+	if sa.peer.localID.Type != 0 {
+		return sa.peer.localID
 	}
 	return wire.IDFromAddr(sa.peer.Local)
 }
 
 // checkRemoteID applies remote-identity when configured.
 func (sa *ikeSA) checkRemoteID(id wire.Identification) bool {
-	want := sa.peer.RemoteID
+	want := sa.peer.remoteID
 	if want.Type == wire.ID_DER_ASN1_DN && id.Type == wire.ID_DER_ASN1_DN {
-		return sameDN(want.Data, id.Data)
+		return ike.SameDN(want.Data, id.Data)
 	}
 	return want.Type == 0 || want.Type == id.Type && string(want.Data) == string(id.Data)
 }

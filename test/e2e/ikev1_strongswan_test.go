@@ -442,7 +442,7 @@ func TestIKEv1DPDWithStrongSwan(t *testing.T) {
 	reason := dpdReason(threshold)
 	found := false
 	for _, f := range st.Failures {
-		found = found || f.LastError == reason
+		found = found || f.Failure.Message == reason
 	}
 	if !found {
 		t.Errorf("gw1's status has no failure %q: %+v", reason, st.Failures)

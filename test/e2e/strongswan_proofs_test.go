@@ -185,7 +185,7 @@ func TestDPDWithStrongSwan(t *testing.T) {
 	reason := dpdReason(threshold)
 	found := false
 	for _, f := range st.Failures {
-		found = found || f.LastError == reason
+		found = found || f.Failure.Message == reason
 	}
 	if !found {
 		t.Errorf("gw1's status has no failure %q: %+v", reason, st.Failures)
@@ -383,8 +383,8 @@ func TestNegativeWithStrongSwan(t *testing.T) {
 func statusReason(st daemon.Status, ikeUp bool) string {
 	if ikeUp {
 		for _, ike := range st.IKE {
-			if ike.LastError != "" {
-				return ike.LastError
+			if ike.Failure.Failed() {
+				return ike.Failure.Message
 			}
 		}
 		return ""
@@ -392,7 +392,7 @@ func statusReason(st daemon.Status, ikeUp bool) string {
 	if len(st.Failures) == 0 {
 		return ""
 	}
-	return st.Failures[len(st.Failures)-1].LastError
+	return st.Failures[len(st.Failures)-1].Failure.Message
 }
 
 func allIn(s string, parts []string) bool {

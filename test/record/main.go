@@ -44,6 +44,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"ipsecgw/daemon/resolve"
+	"ipsecgw/ike"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -336,13 +338,13 @@ func (t *transport) close() {
 type installer struct {
 	spi  uint32
 	mu   sync.Mutex
-	got  *ikev2.ChildSA
+	got  *ike.ChildSA
 	done chan struct{}
 }
 
 func (i *installer) AllocateSPI() (uint32, error) { return i.spi, nil }
 
-func (i *installer) InstallChild(vpn string, c *ikev2.ChildSA) error {
+func (i *installer) InstallChild(vpn string, c *ike.ChildSA) error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if i.got == nil {
@@ -357,7 +359,7 @@ func (i *installer) InstallChild(vpn string, c *ikev2.ChildSA) error {
 	return nil
 }
 
-func (i *installer) RemoveChild(string, *ikev2.ChildSA) {}
+func (i *installer) RemoveChild(string, *ike.ChildSA) {}
 
 // charon is one running charon.
 type charon struct {
@@ -637,32 +639,32 @@ func record(rc recCase, psk, outDir string) (err error) {
 	inst := &installer{spi: rc.InboundSPI, done: make(chan struct{})}
 	failed := make(chan string, 4)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	eng := ikev2.NewEngine(ikev2.Config{Logger: logger, Transport: tr, Installer: inst, Rand: rnd,
-		Events: func(ev ikev2.Event) {
-			if ev.Kind == ikev2.NegotiationFailed || ev.Kind == ikev2.IKEDown {
+	eng := ikev2.NewEngine(ike.Config{Logger: logger, Transport: tr, Installer: inst, Rand: rnd,
+		Events: func(ev ike.Event) {
+			if ev.Kind == ike.NegotiationFailed || ev.Kind == ike.IKEDown {
 				select {
-				case failed <- ev.Reason:
+				case failed <- ev.Failure.Message:
 				default:
 				}
 			}
 		}})
-	ikeOffer, err := ikev2.IKEOffer([]*schema.IKEProposal{{Name: "rec", AuthenticationMethod: "pre-shared-keys",
+	ikeProps, err := resolve.IKEv2Proposals([]*schema.IKEProposal{{Name: "rec", AuthenticationMethod: "pre-shared-keys",
 		DHGroup: rc.DHGroup, AuthenticationAlgorithm: rc.IKEAuth, EncryptionAlgorithm: rc.IKEEnc}})
 	if err != nil {
 		return err
 	}
-	ts := func(p string) []wire.TrafficSelector {
-		pf := netip.MustParsePrefix(p)
-		last := pf.Addr().As4()
-		binary.BigEndian.PutUint32(last[:], binary.BigEndian.Uint32(last[:])|(1<<(32-pf.Bits())-1))
-		return []wire.TrafficSelector{{EndPort: 65535, Start: pf.Addr(), End: netip.AddrFrom4(last)}}
+	espProps, err := resolve.IKEv2ESPProposals([]*schema.IPsecProposal{{Name: "rec", Protocol: "esp", EncryptionAlgorithm: rc.ESPEnc,
+		AuthenticationAlgorithm: rc.ESPAuth}})
+	if err != nil {
+		return err
 	}
-	eng.AddPeer(&ikev2.Peer{Gateway: "rec", VPN: "rec", Local: gwAddr, Remote: ssAddr, PSK: []byte(psk),
-		IKEOffer: ikeOffer,
-		ESPProposals: []*schema.IPsecProposal{{Name: "rec", Protocol: "esp", EncryptionAlgorithm: rc.ESPEnc,
-			AuthenticationAlgorithm: rc.ESPAuth}},
-		Policy:       []ikev2.Selectors{{Local: ts("198.18.1.0/24"), Remote: ts("198.18.2.0/24")}},
-		NATTraversal: true})
+	ts := func(p string) []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix(p)} }
+	if err := eng.AddPeer(&ike.Peer{Gateway: "rec", VPN: "rec", Local: gwAddr, Remote: ssAddr, PSK: []byte(psk),
+		IKEProposals: ikeProps, ESPProposals: espProps,
+		Selectors:    []ike.Selectors{{Local: ts("198.18.1.0/24"), Remote: ts("198.18.2.0/24")}},
+		NATTraversal: true}); err != nil {
+		return err
+	}
 	tr.serve(eng)
 	if err := eng.Initiate(ssAddr); err != nil {
 		return err

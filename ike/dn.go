@@ -1,4 +1,4 @@
-package ikev2
+package ike
 
 import (
 	"crypto/x509/pkix"
@@ -22,8 +22,8 @@ var dnAttributes = map[string]asn1.ObjectIdentifier{
 	"EMAILADDRESS": {1, 2, 840, 113549, 1, 9, 1}, "UID": {0, 9, 2342, 19200300, 100, 1, 1},
 }
 
-// encodeDN turns the text of a distinguished name into its DER.
-func encodeDN(s string) ([]byte, error) {
+// EncodeDN turns the text of a distinguished name into its DER.
+func EncodeDN(s string) ([]byte, error) {
 	sep := ","
 	if strings.HasPrefix(strings.TrimSpace(s), "/") {
 		sep = "/"
@@ -47,10 +47,10 @@ func encodeDN(s string) ([]byte, error) {
 	return asn1.Marshal(rdns)
 }
 
-// sameDN compares two DER names by their attributes, not their bytes: a
+// SameDN compares two DER names by their attributes, not their bytes: a
 // peer may encode the same value as a PrintableString where we use a
 // UTF8String.
-func sameDN(a, b []byte) bool {
+func SameDN(a, b []byte) bool {
 	var x, y pkix.RDNSequence
 	if rest, err := asn1.Unmarshal(a, &x); err != nil || len(rest) != 0 {
 		return false

@@ -1,0 +1,32 @@
+package ike
+
+// DPDMode is the gateway's dead-peer-detection mode (Junos).
+type DPDMode uint8
+
+const (
+	// DPDOptimized (the default): probe when ESP went out and nothing,
+	// IKE or ESP, came back in the interval.
+	DPDOptimized DPDMode = iota
+	// DPDProbeIdle (probe-idle-tunnel): probe when nothing came back,
+	// whether ESP went out or the tunnel was idle both ways.
+	DPDProbeIdle
+	// DPDAlwaysSend (always-send): probe every interval.
+	DPDAlwaysSend
+)
+
+// DPDDue decides, once per DPD interval, whether to probe the peer: quiet
+// is whether nothing authenticated came from the peer for the interval;
+// counted whether the installer counts the Child SAs' packets, and sent
+// and received whether ESP went out and came in since the last decision.
+// Without counts every mode but always-send probes a quiet peer.
+func DPDDue(mode DPDMode, quiet, counted, sent, received bool) bool {
+	switch {
+	case mode == DPDAlwaysSend:
+		return true
+	case !counted:
+		return quiet
+	case mode == DPDProbeIdle:
+		return quiet && !received
+	}
+	return quiet && sent && !received
+}
