@@ -4,9 +4,14 @@ package ike
 type DPDMode uint8
 
 const (
-	// DPDOptimized (the default): probe when ESP went out and nothing,
-	// IKE or ESP, came back in the interval.
-	DPDOptimized DPDMode = iota
+	// DPDDefault: no mode configured. IKEv2 runs optimized, as Junos
+	// does; IKEv1 probes any quiet peer (RFC 3706's rule, and what
+	// IKEv1 peers such as strongSwan expect of a gateway that announced
+	// DPD).
+	DPDDefault DPDMode = iota
+	// DPDOptimized: probe when ESP went out and nothing, IKE or ESP, came
+	// back in the interval.
+	DPDOptimized
 	// DPDProbeIdle (probe-idle-tunnel): probe when nothing came back,
 	// whether ESP went out or the tunnel was idle both ways.
 	DPDProbeIdle
@@ -18,7 +23,8 @@ const (
 // is whether nothing authenticated came from the peer for the interval;
 // counted whether the installer counts the Child SAs' packets, and sent
 // and received whether ESP went out and came in since the last decision.
-// Without counts every mode but always-send probes a quiet peer.
+// Without counts every mode but always-send probes a quiet peer;
+// DPDDefault is optimized.
 func DPDDue(mode DPDMode, quiet, counted, sent, received bool) bool {
 	switch {
 	case mode == DPDAlwaysSend:

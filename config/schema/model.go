@@ -149,6 +149,7 @@ type Identity struct {
 // DPD is dead-peer-detection.
 type DPD struct {
 	Mode      string // optimized, probe-idle-tunnel, always-send
+	ModeSet   bool   // the mode was configured (else Mode is the default)
 	Interval  time.Duration
 	Threshold int
 }

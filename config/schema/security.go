@@ -179,7 +179,7 @@ func (b *builder) gateway(gs *config.Stmt) *IKEGateway {
 		d := &DPD{Mode: defaultDPDMode, Interval: seconds(ds, "interval", defaultDPDInterval), Threshold: num(ds, "threshold", defaultDPDThreshold)}
 		for _, m := range []string{"optimized", "probe-idle-tunnel", "always-send"} {
 			if has(ds, m) {
-				d.Mode = m
+				d.Mode, d.ModeSet = m, true
 			}
 		}
 		g.DPD = d

@@ -116,7 +116,9 @@ func establish(p *ike.Peer, v *schema.VPN) {
 	g := v.IKE.Gateway
 	if g.DPD != nil {
 		p.DPDInterval, p.DPDThreshold = g.DPD.Interval, g.DPD.Threshold
-		p.DPDMode = dpdModes[g.DPD.Mode]
+		if g.DPD.ModeSet {
+			p.DPDMode = dpdModes[g.DPD.Mode]
+		}
 	}
 	// establish-tunnels immediately keeps the tunnel up; on-traffic waits
 	// for the data plane to ask (InitiateIfIdle).
@@ -131,8 +133,9 @@ func establish(p *ike.Peer, v *schema.VPN) {
 	}
 }
 
-// dpdModes are the dead-peer-detection keywords; unset is optimized.
-var dpdModes = map[string]ike.DPDMode{"": ike.DPDOptimized, "optimized": ike.DPDOptimized,
+// dpdModes are the dead-peer-detection modes by keyword (not configured:
+// ike.DPDDefault).
+var dpdModes = map[string]ike.DPDMode{"optimized": ike.DPDOptimized,
 	"probe-idle-tunnel": ike.DPDProbeIdle, "always-send": ike.DPDAlwaysSend}
 
 // backupAddresses parses a gateway's addresses after the first.

@@ -134,6 +134,13 @@ type side struct {
 
 func newSide(t testing.TB, s side, p *pipe) (*Engine, *installs) {
 	t.Helper()
+	inst := &installs{next: uint32(s.me) << 16} // SPIs differ per side, as on real gateways
+	return newSideWith(t, s, p, inst), inst
+}
+
+// newSideWith is newSide with the installer given.
+func newSideWith(t testing.TB, s side, p *pipe, inst ike.Installer) *Engine {
+	t.Helper()
 	src := fmt.Sprintf(gatewayConfig, s.me, s.peer, s.group, s.hash, s.enc, s.psk, s.espEnc, s.espAuth) + s.extra
 	if s.espAuth == "" {
 		src = fmt.Sprintf(gatewayConfig, s.me, s.peer, s.group, s.hash, s.enc, s.psk, s.espEnc, "hmac-sha1-96")
@@ -152,13 +159,14 @@ func newSide(t testing.TB, s side, p *pipe) (*Engine, *installs) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst := &installs{next: uint32(s.me) << 16} // SPIs differ per side, as on real gateways
 	e := NewEngine(ike.Config{Transport: p, Installer: inst, Clock: s.clock, Logger: testLogger()})
-	e.AddPeer(peer)
+	if err := e.AddPeer(peer); err != nil {
+		t.Fatal(err)
+	}
 	p.mu.Lock()
 	p.engines[peer.Local] = e
 	p.mu.Unlock()
-	return e, inst
+	return e
 }
 
 // replaceLine drops the line holding what (an AEAD proposal has no

@@ -197,8 +197,9 @@ func (sa *isakmpSA) settleDuplicate(o *isakmpSA) {
 	}
 }
 
-// armDPD probes a quiet peer every DPD interval with R-U-THERE; a
-// threshold of unanswered probes declares it dead (RFC 3706).
+// armDPD decides every DPD interval whether to probe the peer with
+// R-U-THERE (dpdDue); a probe unanswered is sent again each interval, and
+// a threshold of unanswered probes declares the peer dead (RFC 3706).
 func (sa *isakmpSA) armDPD() {
 	p := sa.peer
 	if p.DPDInterval <= 0 || !sa.peerDPD {
@@ -214,7 +215,8 @@ func (sa *isakmpSA) armDPD() {
 		if sa.state != stateEstablished {
 			return
 		}
-		if sa.e.clock.Now().Sub(sa.lastHeard) >= p.DPDInterval {
+		// An answer resets dpdUnanswered: probes go on until one comes.
+		if sa.dpdUnanswered > 0 || sa.dpdDue() {
 			if sa.dpdUnanswered >= threshold {
 				sa.e.emit(ike.PeerDead, sa.peer, sa.remote.Addr(), sa.spis(), ike.Failf(ike.CausePeerDead, "no answer to dead peer detection"))
 				sa.fail(ike.Failf(ike.CausePeerDead, "peer dead: no answer to %d dead peer detection probes", sa.dpdUnanswered))
@@ -228,9 +230,33 @@ func (sa *isakmpSA) armDPD() {
 	}))
 }
 
+// dpdDue decides whether to start probing, by the gateway's
+// dead-peer-detection mode (ike.DPDDue); with no mode configured, a peer
+// quiet for the interval is probed whatever the tunnel's traffic.
+func (sa *isakmpSA) dpdDue() bool {
+	quiet := sa.e.clock.Now().Sub(sa.lastHeard) >= sa.peer.DPDInterval
+	tc, counted := sa.e.installer.(ike.TrafficCounter)
+	mode := sa.peer.DPDMode
+	if mode == ike.DPDDefault {
+		counted = false
+	}
+	var sent, received bool
+	if counted && mode != ike.DPDAlwaysSend {
+		var in, out uint64
+		for _, c := range sa.children {
+			i, o := tc.ChildTraffic(c)
+			in, out = in+i, out+o
+		}
+		sent, received = out != sa.dpdOut, in != sa.dpdIn
+		sa.dpdIn, sa.dpdOut = in, out
+	}
+	return ike.DPDDue(mode, quiet, counted, sent, received)
+}
+
 // phase1Timers renegotiate phase 1 before its lifetime ends (the side
 // that initiated at 85-90 % of it, the other, if it keeps the tunnel up,
-// at 92-97 %) and end it at the lifetime.
+// at 92-97 %; neither with responder-only-no-rekey) and end it at the
+// lifetime.
 func (sa *isakmpSA) phase1Timers() {
 	life := sa.chosen.Lifetime
 	if life <= 0 {
@@ -241,7 +267,7 @@ func (sa *isakmpSA) phase1Timers() {
 		lo = 0.92
 	}
 	soft := time.Duration(float64(life) * (lo + 0.05*rand.Float64()))
-	if sa.initiator || sa.peer.Reinitiate {
+	if (sa.initiator || sa.peer.Reinitiate) && !sa.peer.NoRekey {
 		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(soft, func() {
 			sa.e.mu.Lock()
 			defer sa.e.mu.Unlock()

@@ -503,8 +503,9 @@ func byteLifetimes(negotiatedKB, configuredKB uint64, initiated bool) (soft, har
 
 // childTimers rekeys an IPsec SA at its soft lifetime (85-90 % of it on
 // the side that negotiated it, 92-97 % on the other, so the two seldom
-// rekey at once: IKEv1 has no rule for simultaneous rekeys) and removes it
-// at the hard one.
+// rekey at once: IKEv1 has no rule for simultaneous rekeys; never with
+// responder-only-no-rekey, which leaves the rekey to the peer) and removes
+// it at the hard one.
 func (sa *isakmpSA) childTimers(c *ike.ChildSA, life time.Duration, initiated bool) {
 	if life <= 0 {
 		return
@@ -518,7 +519,7 @@ func (sa *isakmpSA) childTimers(c *ike.ChildSA, life time.Duration, initiated bo
 	e.clock.AfterFunc(soft, func() {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		if owner := e.ownerOf(c); owner != nil && owner.state == stateEstablished {
+		if owner := e.ownerOf(c); owner != nil && owner.state == stateEstablished && !owner.peer.NoRekey {
 			owner.startQuickMode(c)
 		}
 	})
