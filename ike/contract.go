@@ -2,11 +2,11 @@ package ike
 
 import (
 	"io"
-	"ipsecgw/clock"
 	"log/slog"
 	"net/netip"
 	"time"
 
+	"ipsecgw/clock"
 	"ipsecgw/ike/keymat"
 	"ipsecgw/transform"
 )

@@ -2,7 +2,6 @@ package mgmt
 
 import (
 	"context"
-	"ipsecgw/ike"
 	"net/netip"
 	"os"
 	"runtime"
@@ -13,6 +12,7 @@ import (
 
 	"ipsecgw/config/schema"
 	"ipsecgw/daemon"
+	"ipsecgw/ike"
 	"ipsecgw/mgmt/mgmtpb"
 	"ipsecgw/show"
 	"ipsecgw/view"

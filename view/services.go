@@ -1,7 +1,6 @@
 package view
 
 import (
-	"ipsecgw/ike"
 	"net/netip"
 	"strings"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"ipsecgw/config/schema"
 	"ipsecgw/daemon"
 	"ipsecgw/dataplane"
+	"ipsecgw/ike"
 	"ipsecgw/show"
 	"ipsecgw/transform"
 )

@@ -1,7 +1,6 @@
 package view
 
 import (
-	"ipsecgw/ike"
 	"net/netip"
 	"strings"
 	"testing"
@@ -9,6 +8,7 @@ import (
 
 	"ipsecgw/daemon"
 	"ipsecgw/dataplane"
+	"ipsecgw/ike"
 	"ipsecgw/show"
 )
 

@@ -4,7 +4,6 @@
 package view
 
 import (
-	"ipsecgw/ike"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"ipsecgw/config/schema"
 	"ipsecgw/daemon"
 	"ipsecgw/dataplane"
+	"ipsecgw/ike"
 	"ipsecgw/show"
 	"ipsecgw/transform"
 )

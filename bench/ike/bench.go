@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"ipsecgw/ike"
 	"net"
 	"net/netip"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"ipsecgw/ike"
 )
 
 // options are the command-line settings.

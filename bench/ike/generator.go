@@ -2,13 +2,13 @@ package ike
 
 import (
 	"fmt"
-	"ipsecgw/ike"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"ipsecgw/ike"
 	"ipsecgw/ike/ikev2"
 	"ipsecgw/ike/wire"
 )

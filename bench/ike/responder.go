@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"ipsecgw/daemon/resolve"
-	"ipsecgw/ike"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -18,6 +16,8 @@ import (
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
 	"ipsecgw/daemon"
+	"ipsecgw/daemon/resolve"
+	"ipsecgw/ike"
 )
 
 // benchPSK is the pre-shared key of every benchmark tunnel: a fixed

@@ -3,7 +3,6 @@ package ikev1
 import (
 	"bytes"
 	"fmt"
-	"ipsecgw/daemon/resolve"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"ipsecgw/clock"
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
+	"ipsecgw/daemon/resolve"
 	"ipsecgw/ike"
 )
 

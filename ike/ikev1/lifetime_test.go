@@ -1,13 +1,13 @@
 package ikev1
 
 import (
-	"ipsecgw/ike"
-	"ipsecgw/transform"
 	"net/netip"
 	"testing"
 	"time"
 
+	"ipsecgw/ike"
 	v1 "ipsecgw/ike/wire/v1"
+	"ipsecgw/transform"
 )
 
 // TestLifetimesByType: each Life Duration belongs to the Life Type before

@@ -3,10 +3,10 @@ package ikev1
 import (
 	"encoding/binary"
 	"fmt"
-	"ipsecgw/ike"
 	"strings"
 	"time"
 
+	"ipsecgw/ike"
 	v1 "ipsecgw/ike/wire/v1"
 	"ipsecgw/transform"
 )

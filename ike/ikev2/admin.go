@@ -2,8 +2,9 @@ package ikev2
 
 import (
 	"fmt"
-	"ipsecgw/ike"
 	"net/netip"
+
+	"ipsecgw/ike"
 )
 
 // What the management plane asks of the engine: a peer configured away,

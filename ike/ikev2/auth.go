@@ -2,10 +2,10 @@ package ikev2
 
 import (
 	"encoding/binary"
-	"ipsecgw/ike"
 	mathrand "math/rand/v2"
 	"net/netip"
 
+	"ipsecgw/ike"
 	"ipsecgw/ike/keymat"
 	"ipsecgw/ike/wire"
 )
@@ -20,7 +20,7 @@ func (sa *ikeSA) sendAuth() error {
 	if err != nil {
 		return err
 	}
-	sa.childInSPI = inSPI
+	sa.hs.childInSPI = inSPI
 	id := sa.localID()
 	auth, err := sa.authData(id)
 	if err != nil {
@@ -32,13 +32,13 @@ func (sa *ikeSA) sendAuth() error {
 		idr := wire.IDr(sa.peer.remoteID)
 		inner = append(inner, &idr)
 	}
-	if sa.sentESP, err = sa.peer.espOffer(inSPI); err != nil {
+	if sa.hs.sentESP, err = sa.peer.espOffer(inSPI); err != nil {
 		return err
 	}
 	policy := sa.peer.policy[0]
 	inner = append(inner,
 		&wire.Auth{Method: wire.AuthSharedKey, Data: auth},
-		&wire.SA{Proposals: sa.sentESP},
+		&wire.SA{Proposals: sa.hs.sentESP},
 		&wire.TSi{Selectors: policy.Local},
 		&wire.TSr{Selectors: policy.Remote},
 	)
@@ -68,7 +68,7 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 		sa.fail(ike.Failf(ike.CauseAuthentication, "peer identity %v is not the configured remote-identity", wire.Identification(*idr)))
 		return
 	}
-	sa.forgetInit()
+	hs := sa.doneHandshake()
 	sa.state, sa.established = stateEstablished, sa.e.clock.Now()
 	sa.emit(ike.IKEUp, sa.ikeSPIs(), ike.Failure{})
 	sa.expectID = 0
@@ -86,7 +86,7 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 		sa.childFailed(ike.Failf(ike.CauseOther, "IKE_AUTH response lacks SA or traffic selectors"))
 		return
 	}
-	sel, err := CheckESPChosen(sa.sentESP, chosen.Proposals, wire.IKE_AUTH)
+	sel, err := CheckESPChosen(hs.sentESP, chosen.Proposals, wire.IKE_AUTH)
 	if err == nil {
 		policy := sa.peer.policy[0]
 		err = CheckNarrowed(policy.Local, policy.Remote, tsi.Selectors, tsr.Selectors)
@@ -95,7 +95,8 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 		sa.childFailed(failureOf(err))
 		return
 	}
-	if sa.installChild(true, sel.Suite, sel.ESN, sa.childInSPI, sel.PeerSPI, tsi.Selectors, tsr.Selectors, nil, sa.ni, sa.nr) {
+	if sa.installChild(newChild{weInitiated: true, suite: sel.Suite, esn: sel.ESN, inSPI: hs.childInSPI, outSPI: sel.PeerSPI,
+		tsi: tsi.Selectors, tsr: tsr.Selectors, ni: hs.ni, nr: hs.nr}) {
 		sa.e.dedupe(sa.peer)
 	}
 }
@@ -122,7 +123,7 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 		sa.fail(failureOf(err))
 		return
 	}
-	sa.forgetInit()
+	hs := sa.doneHandshake()
 	idr := wire.IDr(myID)
 	out := []wire.Payload{&idr, &wire.Auth{Method: wire.AuthSharedKey, Data: authR}}
 	offered, okSA := wire.Find[*wire.SA](ps)
@@ -154,7 +155,8 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TS_UNACCEPTABLE}))
 		return
 	}
-	if !sa.installChild(false, sel.Suite, sel.ESN, inSPI, sel.PeerSPI, nar.TSi, nar.TSr, nil, sa.ni, sa.nr) {
+	if !sa.installChild(newChild{suite: sel.Suite, esn: sel.ESN, inSPI: inSPI, outSPI: sel.PeerSPI,
+		tsi: nar.TSi, tsr: nar.TSr, ni: hs.ni, nr: hs.nr}) {
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TEMPORARY_FAILURE}))
 		return
 	}
@@ -164,15 +166,29 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	sa.e.dedupe(sa.peer)
 }
 
+// newChild is what the exchange that created a Child SA (IKE_AUTH or
+// CREATE_CHILD_SA) agreed on.
+type newChild struct {
+	// weInitiated says whether this side initiated the exchange (IKE_AUTH:
+	// the IKE SA's initiator; CREATE_CHILD_SA: whoever sent the request),
+	// whose keys come first.
+	weInitiated   bool
+	suite         keymat.ChildSuite
+	esn           bool
+	inSPI, outSPI uint32
+	// tsi and tsr are the agreed selectors of the exchange's initiator and
+	// responder.
+	tsi, tsr []wire.TrafficSelector
+	// gir is the PFS shared secret (nil without), ni and nr the exchange's
+	// nonces.
+	gir, ni, nr []byte
+}
+
 // installChild derives the Child SA keys (§2.17) and hands both directions
-// to the data plane. weInitiated says whether this side initiated the
-// exchange that created the Child SA (IKE_AUTH: the IKE SA's initiator;
-// CREATE_CHILD_SA: whoever sent the request), whose keys come first; tsi
-// and tsr are the agreed selectors of that exchange's initiator and
-// responder; gir is the PFS shared secret (nil without), ni and nr the
-// exchange's nonces.
-func (sa *ikeSA) installChild(weInitiated bool, suite keymat.ChildSuite, esn bool, inSPI, outSPI uint32, tsi, tsr []wire.TrafficSelector, gir, ni, nr []byte) bool {
-	keys, err := keymat.NewChildSAKeys(sa.suite.PRF, suite, sa.keys.D, gir, ni, nr)
+// to the data plane.
+func (sa *ikeSA) installChild(x newChild) bool {
+	weInitiated, suite, esn, inSPI, outSPI, tsi, tsr := x.weInitiated, x.suite, x.esn, x.inSPI, x.outSPI, x.tsi, x.tsr
+	keys, err := keymat.NewChildSAKeys(sa.suite.PRF, suite, sa.keys.D, x.gir, x.ni, x.nr)
 	if err != nil {
 		sa.failure = failureOf(err)
 		return false

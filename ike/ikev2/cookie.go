@@ -5,10 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"io"
-	"ipsecgw/ike"
 	"net/netip"
 	"time"
 
+	"ipsecgw/ike"
 	"ipsecgw/ike/wire"
 )
 

@@ -3,9 +3,9 @@ package ikev2
 import (
 	"errors"
 	"fmt"
-	"ipsecgw/ike"
 	"strings"
 
+	"ipsecgw/ike"
 	"ipsecgw/ike/wire"
 )
 

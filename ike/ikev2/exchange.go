@@ -1,9 +1,9 @@
 package ikev2
 
 import (
-	"ipsecgw/ike"
 	"net/netip"
 
+	"ipsecgw/ike"
 	"ipsecgw/ike/wire"
 )
 
@@ -85,59 +85,6 @@ func (sa *ikeSA) handleRequest(msg *wire.Message, from, to netip.AddrPort) {
 	case msg.Header.Exchange == wire.CREATE_CHILD_SA && sa.state == stateEstablished:
 		sa.handleCreateChild(id, ps)
 	}
-}
-
-// handleInformational answers liveness checks (an empty request) and
-// deletes (§1.4).
-func (sa *ikeSA) handleInformational(id uint32, ps []wire.Payload) {
-	var out []wire.Payload
-	deleteIKE := false
-	for _, p := range ps {
-		d, ok := p.(*wire.Delete)
-		if !ok {
-			continue
-		}
-		switch d.Protocol {
-		case wire.ProtocolIKE:
-			deleteIKE = true
-		case wire.ProtocolESP:
-			// The peer names its inbound SPIs, our outbound ones; we answer
-			// with ours (§1.4.1).
-			var ours []uint32
-			for _, spi := range d.SPIs {
-				if c := sa.removeChild(spi); c != nil {
-					ours = append(ours, c.InboundSPI)
-				}
-			}
-			if len(ours) > 0 {
-				out = append(out, &wire.Delete{Protocol: wire.ProtocolESP, SPIs: ours})
-			}
-		}
-	}
-	sa.answer(id, wire.INFORMATIONAL, out)
-	if deleteIKE {
-		sa.e.log.Info("peer deleted the IKE SA", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr())
-		sa.failure = ike.Failf(ike.CausePeerDeleted, "deleted by the peer")
-		sa.close()
-	}
-}
-
-// sendDelete tells the peer the IKE SA (and its Child SAs) is going; the
-// SA is closed when the answer comes or the retransmissions give up.
-func (sa *ikeSA) sendDelete() {
-	if sa.state != stateEstablished || sa.pending != nil {
-		sa.close()
-		return
-	}
-	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.INFORMATIONAL,
-		Flags: sa.flags(), MessageID: sa.nextID}}
-	b, err := sa.out.seal(msg, []wire.Payload{&wire.Delete{Protocol: wire.ProtocolIKE}})
-	if err != nil {
-		sa.close()
-		return
-	}
-	sa.closing = true
-	sa.request(b, sa.nextID)
 }
 
 // Close sends a DELETE for every established IKE SA and removes them all:

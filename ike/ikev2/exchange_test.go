@@ -3,8 +3,6 @@ package ikev2
 import (
 	"bytes"
 	"fmt"
-	"ipsecgw/daemon/resolve"
-	"ipsecgw/ike"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -14,6 +12,8 @@ import (
 	"ipsecgw/clock"
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
+	"ipsecgw/daemon/resolve"
+	"ipsecgw/ike"
 )
 
 // pipe joins two engines: a message sent to an address is handled by the

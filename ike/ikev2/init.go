@@ -1,14 +1,13 @@
 package ikev2
 
 import (
-	"fmt"
-	"ipsecgw/ike"
-
 	"encoding/binary"
 	"errors"
-	"ipsecgw/ike/keymat"
+	"fmt"
 	"net/netip"
 
+	"ipsecgw/ike"
+	"ipsecgw/ike/keymat"
 	"ipsecgw/ike/wire"
 	"ipsecgw/transform"
 )
@@ -30,7 +29,7 @@ func (e *Engine) initiate(p *peer) error {
 	if err != nil {
 		return err
 	}
-	sa := &ikeSA{e: e, peer: p, initiator: true, spiI: spi,
+	sa := &ikeSA{e: e, peer: p, initiator: true, spiI: spi, hs: &handshake{},
 		local: netip.AddrPortFrom(p.Local, 500), remote: netip.AddrPortFrom(p.Current(), 500)}
 	e.sas[spi] = sa
 	e.track(sa)
@@ -41,25 +40,25 @@ func (e *Engine) initiate(p *peer) error {
 // again) the IKE_SA_INIT request. A retry keeps the nonce, and the key
 // exchange unless the group changed: the cookie covers Ni (§2.6).
 func (sa *ikeSA) sendInit(group *transform.Transform) error {
-	if sa.kex == nil || sa.group != group {
+	if sa.hs.kex == nil || sa.group != group {
 		kex, err := group.NewKeyExchange(sa.e.rand)
 		if err != nil {
 			return err
 		}
-		sa.kex, sa.group = kex, group
+		sa.hs.kex, sa.group = kex, group
 	}
-	if sa.ni == nil {
+	if sa.hs.ni == nil {
 		ni, err := sa.e.random(nonceSize)
 		if err != nil {
 			return err
 		}
-		sa.ni = ni
+		sa.hs.ni = ni
 	}
-	kex, ni := sa.kex, sa.ni
+	kex, ni := sa.hs.kex, sa.hs.ni
 	sa.state = stateInitSent
 	var ps []wire.Payload
-	if sa.cookie != nil {
-		ps = append(ps, &wire.Notify{Type: wire.COOKIE, Data: sa.cookie})
+	if sa.hs.cookie != nil {
+		ps = append(ps, &wire.Notify{Type: wire.COOKIE, Data: sa.hs.cookie})
 	}
 	ps = append(ps, &wire.SA{Proposals: sa.peer.ikeOffer}, &wire.KE{Group: group.ID, Data: kex.PublicKey()}, &wire.Nonce{Data: ni})
 	if sa.peer.NATTraversal {
@@ -71,7 +70,7 @@ func (sa *ikeSA) sendInit(group *transform.Transform) error {
 	if err != nil {
 		return err
 	}
-	sa.initReq = b
+	sa.hs.initReq = b
 	sa.request(b, 0)
 	return nil
 }
@@ -93,7 +92,7 @@ func (sa *ikeSA) handleInitResponse(msg *wire.Message, from, to netip.AddrPort) 
 		return
 	}
 	if n, ok := wire.FindNotify(ps, wire.COOKIE); ok {
-		sa.cookie = append([]byte(nil), n.Data...)
+		sa.hs.cookie = append([]byte(nil), n.Data...)
 		if err := sa.sendInit(sa.group); err != nil {
 			sa.fail(failureOf(err))
 		}
@@ -119,7 +118,7 @@ func (sa *ikeSA) handleInitResponse(msg *wire.Message, from, to netip.AddrPort) 
 		sa.fail(ike.Failf(ike.CauseOther, "responder chose key exchange group %d but we sent group %d", ke.Group, sa.group.ID))
 		return
 	}
-	shared, err := sa.kex.SharedSecret(ke.Data)
+	shared, err := sa.hs.kex.SharedSecret(ke.Data)
 	if err != nil {
 		sa.fail(ike.Failf(ike.CauseOther, "peer's key exchange value: %v", err))
 		return
@@ -138,9 +137,9 @@ func (sa *ikeSA) handleInitResponse(msg *wire.Message, from, to netip.AddrPort) 
 			sa.remote = netip.AddrPortFrom(sa.remote.Addr(), 4500)
 		}
 	}
-	sa.spiR, sa.suite, sa.nr = msg.Header.ResponderSPI, suite, append([]byte(nil), nr.Data...)
-	sa.initResp = append([]byte(nil), msg.Raw...)
-	if err := sa.deriveKeys(shared); err != nil {
+	sa.spiR, sa.suite, sa.hs.nr = msg.Header.ResponderSPI, suite, append([]byte(nil), nr.Data...)
+	sa.hs.initResp = append([]byte(nil), msg.Raw...)
+	if err := sa.deriveKeys(shared, sa.hs.ni, sa.hs.nr); err != nil {
 		sa.fail(failureOf(err))
 		return
 	}
@@ -162,7 +161,7 @@ func (e *Engine) respondInit(msg *wire.Message, from, to netip.AddrPort) {
 	if sa == nil {
 		return
 	}
-	resp, kex, keys, err := sa.computeInit(msg, ke, chosen)
+	resp, keys, err := sa.computeInit(msg, ke, chosen)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed || sa.state != stateComputing || e.sas[sa.spiR] != sa {
@@ -176,8 +175,9 @@ func (e *Engine) respondInit(msg *wire.Message, from, to netip.AddrPort) {
 		}
 		return
 	}
-	sa.kex, sa.keys, sa.out, sa.in, sa.nr, sa.natT = kex, keys.keys, keys.out, keys.in, keys.nr, keys.natT
-	sa.initReq, sa.initResp = append([]byte(nil), msg.Raw...), resp
+	// The responder's key exchange is done: its private value goes.
+	sa.keys, sa.out, sa.in, sa.hs.nr, sa.natT = keys.keys, keys.out, keys.in, keys.nr, keys.natT
+	sa.hs.initReq, sa.hs.initResp = append([]byte(nil), msg.Raw...), resp
 	sa.state = stateInitReplied
 	sa.expireHalfOpen()
 	sa.respond(resp, 0)
@@ -195,8 +195,8 @@ func (e *Engine) acceptInit(msg *wire.Message, from, to netip.AddrPort) (*ikeSA,
 	// A retransmitted request gets the cached answer; one that comes while
 	// the first is still being computed is dropped.
 	if sa := e.byInit[initKey{msg.Header.InitiatorSPI, from}]; sa != nil {
-		if sa.state == stateInitReplied {
-			if err := e.transport.Send(sa.initResp, sa.local, sa.remote); err != nil {
+		if sa.state == stateInitReplied && sa.hs != nil {
+			if err := e.transport.Send(sa.hs.initResp, sa.local, sa.remote); err != nil {
 				e.log.Debug("IKE send", "err", err)
 			}
 		}
@@ -241,7 +241,7 @@ func (e *Engine) acceptInit(msg *wire.Message, from, to netip.AddrPort) (*ikeSA,
 		return nil, nil, wire.Proposal{}
 	}
 	sa := &ikeSA{e: e, peer: p, spiI: msg.Header.InitiatorSPI, spiR: spi, local: to, remote: from,
-		ni: append([]byte(nil), ni.Data...), group: group, suite: suite, state: stateComputing}
+		hs: &handshake{ni: append([]byte(nil), ni.Data...)}, group: group, suite: suite, state: stateComputing}
 	if !sa.local.Addr().IsValid() {
 		sa.local = netip.AddrPortFrom(p.Local, 500)
 	}
@@ -268,20 +268,20 @@ type initKeys struct {
 // computeInit is respondInit's second step, without the engine's lock: it
 // touches only what acceptInit set and nobody else changes (the SA is not
 // answerable before it is completed), and returns the response and keys.
-func (sa *ikeSA) computeInit(msg *wire.Message, ke *wire.KE, chosen wire.Proposal) ([]byte, transform.KeyExchange, initKeys, error) {
+func (sa *ikeSA) computeInit(msg *wire.Message, ke *wire.KE, chosen wire.Proposal) ([]byte, initKeys, error) {
 	e := sa.e
 	kex, err := sa.group.NewKeyExchange(e.rand)
 	if err != nil {
-		return nil, nil, initKeys{}, err
+		return nil, initKeys{}, err
 	}
 	shared, err := kex.SharedSecret(ke.Data)
 	if err != nil {
-		return nil, nil, initKeys{}, fmt.Errorf("%w: %v", errBadKE, err)
+		return nil, initKeys{}, fmt.Errorf("%w: %v", errBadKE, err)
 	}
 	defer clear(shared)
 	nr, err := e.random(nonceSize)
 	if err != nil {
-		return nil, nil, initKeys{}, err
+		return nil, initKeys{}, err
 	}
 	p := sa.peer
 	resp := &wire.Message{
@@ -292,7 +292,7 @@ func (sa *ikeSA) computeInit(msg *wire.Message, ke *wire.KE, chosen wire.Proposa
 	if p.NATTraversal {
 		nat, err := CheckNATDetection(msg.Payloads, sa.spiI, 0, sa.remote, sa.local)
 		if err != nil {
-			return nil, nil, initKeys{}, fmt.Errorf("%w: NAT detection: %v", errBadKE, err)
+			return nil, initKeys{}, fmt.Errorf("%w: NAT detection: %v", errBadKE, err)
 		}
 		if nat.Supported {
 			src, dst := NATDetectionNotifies(sa.spiI, sa.spiR, sa.local, sa.remote, p.ForceNAT)
@@ -302,14 +302,14 @@ func (sa *ikeSA) computeInit(msg *wire.Message, ke *wire.KE, chosen wire.Proposa
 	}
 	b, err := resp.Marshal()
 	if err != nil {
-		return nil, nil, initKeys{}, err
+		return nil, initKeys{}, err
 	}
 	// The keys are derived on a scratch SA with the same inputs.
-	scratch := &ikeSA{e: e, suite: sa.suite, ni: sa.ni, nr: nr, spiI: sa.spiI, spiR: sa.spiR}
-	if err := scratch.deriveKeys(shared); err != nil {
-		return nil, nil, initKeys{}, err
+	scratch := &ikeSA{e: e, suite: sa.suite, spiI: sa.spiI, spiR: sa.spiR}
+	if err := scratch.deriveKeys(shared, sa.hs.ni, nr); err != nil {
+		return nil, initKeys{}, err
 	}
-	return b, kex, initKeys{keys: scratch.keys, out: scratch.out, in: scratch.in, nr: nr, natT: natT}, nil
+	return b, initKeys{keys: scratch.keys, out: scratch.out, in: scratch.in, nr: nr, natT: natT}, nil
 }
 
 // answerInitError answers an IKE_SA_INIT request with one notification and

@@ -2,12 +2,12 @@ package ikev2
 
 import (
 	"fmt"
-	"ipsecgw/ike"
 	"net/netip"
 	"testing"
 	"time"
 
 	"ipsecgw/clock"
+	"ipsecgw/ike"
 )
 
 func (i *installs) counts() (installed, removed int) {

@@ -1,11 +1,11 @@
 package ikev2
 
 import (
-	"ipsecgw/ike"
 	"net/netip"
 	"time"
 
 	"ipsecgw/clock"
+	"ipsecgw/ike"
 	"ipsecgw/ike/keymat"
 	"ipsecgw/ike/wire"
 	"ipsecgw/transform"
@@ -43,16 +43,12 @@ type ikeSA struct {
 	local     netip.AddrPort
 	remote    netip.AddrPort
 
-	ni, nr  []byte
-	kex     transform.KeyExchange
+	// hs is the handshake's state, dropped once IKE_AUTH is done.
+	hs      *handshake
 	group   *transform.Transform
-	cookie  []byte
 	suite   keymat.IKESuite
 	keys    *keymat.IKESAKeys
 	out, in *messageCipher
-	// initReq and initResp are the raw IKE_SA_INIT messages, which the
-	// AUTH payloads sign (§2.15).
-	initReq, initResp []byte
 
 	// Our outstanding request (window size 1).
 	nextID    uint32
@@ -87,11 +83,9 @@ type ikeSA struct {
 	// UDP-encapsulated (§2.23).
 	natT bool
 
-	closing     bool            // a DELETE of this IKE SA is out
-	tracked     bool            // counted in Engine.roles
-	byInitKey   initKey         // responder: its entry in Engine.byInit
-	sentESP     []wire.Proposal // the initiator's ESP offer, with its SPI
-	childInSPI  uint32
+	closing     bool           // a DELETE of this IKE SA is out
+	tracked     bool           // counted in Engine.roles
+	byInitKey   initKey        // responder: its entry in Engine.byInit
 	children    []*ike.ChildSA // more than one while a rekey overlaps
 	established time.Time
 	failure     ike.Failure // why it failed or ended; while up, why its last Child SA was refused
@@ -244,19 +238,19 @@ func (sa *ikeSA) close() {
 }
 
 // deriveKeys computes SKEYSEED and the seven IKE SA keys from the shared
-// secret and keys the two message ciphers.
-func (sa *ikeSA) deriveKeys(shared []byte) error {
-	skeyseed, err := keymat.SKEYSEED(sa.suite.PRF, sa.ni, sa.nr, shared)
+// secret and the nonces, and keys the two message ciphers.
+func (sa *ikeSA) deriveKeys(shared, ni, nr []byte) error {
+	skeyseed, err := keymat.SKEYSEED(sa.suite.PRF, ni, nr, shared)
 	if err != nil {
 		return err
 	}
-	return sa.keysFromSKEYSEED(skeyseed)
+	return sa.keysFromSKEYSEED(skeyseed, ni, nr)
 }
 
 // keysFromSKEYSEED derives the seven keys and keys the message ciphers.
-func (sa *ikeSA) keysFromSKEYSEED(skeyseed keymat.Key) error {
+func (sa *ikeSA) keysFromSKEYSEED(skeyseed keymat.Key, ni, nr []byte) error {
 	defer skeyseed.Zero()
-	keys, err := keymat.NewIKESAKeys(sa.suite, skeyseed, sa.ni, sa.nr, sa.spiI, sa.spiR)
+	keys, err := keymat.NewIKESAKeys(sa.suite, skeyseed, ni, nr, sa.spiI, sa.spiR)
 	if err != nil {
 		return err
 	}
@@ -292,9 +286,9 @@ func (sa *ikeSA) checkRemoteID(id wire.Identification) bool {
 // authData is our AUTH payload data over the message we sent first
 // (§2.15): prf(prf(PSK, "Key Pad for IKEv2"), msg | peer nonce | prf(SK_p, ID')).
 func (sa *ikeSA) authData(id wire.Identification) ([]byte, error) {
-	msg, nonce, skp := sa.initReq, sa.nr, sa.keys.PI
+	msg, nonce, skp := sa.hs.initReq, sa.hs.nr, sa.keys.PI
 	if !sa.initiator {
-		msg, nonce, skp = sa.initResp, sa.ni, sa.keys.PR
+		msg, nonce, skp = sa.hs.initResp, sa.hs.ni, sa.keys.PR
 	}
 	octets, err := keymat.SignedOctets(sa.suite.PRF, msg, nonce, skp, id.AppendBody(nil))
 	if err != nil {
@@ -308,9 +302,9 @@ func (sa *ikeSA) verifyAuth(id wire.Identification, auth *wire.Auth) bool {
 	if auth == nil || auth.Method != wire.AuthSharedKey {
 		return false
 	}
-	msg, nonce, skp := sa.initResp, sa.ni, sa.keys.PR
+	msg, nonce, skp := sa.hs.initResp, sa.hs.ni, sa.keys.PR
 	if !sa.initiator {
-		msg, nonce, skp = sa.initReq, sa.nr, sa.keys.PI
+		msg, nonce, skp = sa.hs.initReq, sa.hs.nr, sa.keys.PI
 	}
 	octets, err := keymat.SignedOctets(sa.suite.PRF, msg, nonce, skp, id.AppendBody(nil))
 	if err != nil {

@@ -44,8 +44,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"ipsecgw/daemon/resolve"
-	"ipsecgw/ike"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -62,6 +60,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"ipsecgw/config/schema"
+	"ipsecgw/daemon/resolve"
+	"ipsecgw/ike"
 	"ipsecgw/ike/ikev2"
 	"ipsecgw/ike/wire"
 	"ipsecgw/transform"
