@@ -2,7 +2,7 @@
 // the payload chain, and every payload the gateway speaks, decoded into
 // typed values and encoded back. It is pure: no I/O, no keys, no state.
 //
-// Parsing reads with cryptobyte-style calls that return false at the end of
+// Parsing reads with ike/wire/octets calls that return false at the end of
 // the data and never panic. Every length and count is checked against the
 // bytes that carry it (payload, proposal, transform and selector lengths,
 // Num Transforms, Number of TSs, attribute forms), and a failure is a
