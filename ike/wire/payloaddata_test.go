@@ -81,12 +81,15 @@ func TestCertificatePayloads(t *testing.T) {
 	sameMessage(t, back, m)
 
 	for name, bad := range map[string]error{
-		"PKCS7":          func() error { _, err := (&Cert{Encoding: CertPKCS7, Data: der}).X509(); return err }(),
-		"trailing":       func() error { _, err := X509Cert(append(bytes.Clone(der), 0)).X509(); return err }(),
-		"empty":          func() error { _, err := X509Cert(nil).X509(); return err }(),
-		"CERTREQ 19":     func() error { _, err := (&CertReq{Encoding: CertX509Signature, Data: hash[:19]}).CAs(); return err }(),
-		"CERTREQ PKCS7":  func() error { _, err := (&CertReq{Encoding: CertPKCS7}).CAs(); return err }(),
-		"CERTREQ 20 + 1": func() error { _, err := (&CertReq{Encoding: CertX509Signature, Data: append(hash[:], 9)}).CAs(); return err }(),
+		"PKCS7":         func() error { _, err := (&Cert{Encoding: CertPKCS7, Data: der}).X509(); return err }(),
+		"trailing":      func() error { _, err := X509Cert(append(bytes.Clone(der), 0)).X509(); return err }(),
+		"empty":         func() error { _, err := X509Cert(nil).X509(); return err }(),
+		"CERTREQ 19":    func() error { _, err := (&CertReq{Encoding: CertX509Signature, Data: hash[:19]}).CAs(); return err }(),
+		"CERTREQ PKCS7": func() error { _, err := (&CertReq{Encoding: CertPKCS7}).CAs(); return err }(),
+		"CERTREQ 20 + 1": func() error {
+			_, err := (&CertReq{Encoding: CertX509Signature, Data: append(hash[:], 9)}).CAs()
+			return err
+		}(),
 	} {
 		if NotifyFor(bad) != INVALID_SYNTAX {
 			t.Errorf("%s: err = %v, want INVALID_SYNTAX", name, bad)
