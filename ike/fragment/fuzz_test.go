@@ -18,7 +18,7 @@ func piece(n uint16) []byte { return bytes.Repeat([]byte{byte(n)}, int(n*5)%13) 
 // limits. It must never panic, never hold more than its limits allow, and
 // every message it completes must be its pieces in order.
 func FuzzReassembler(f *testing.F) {
-	f.Add([]byte{0, 1, 3, 0, 0, 3, 3, 0, 0, 2, 3, 0})          // in reverse order
+	f.Add([]byte{0, 1, 3, 0, 0, 3, 3, 0, 0, 2, 3, 0})             // in reverse order
 	f.Add([]byte{0, 1, 2, 0, 0, 1, 2, 0, 0, 2, 4, 0, 0, 1, 4, 0}) // duplicate, then cut again
 	f.Add([]byte{1, 1, 2, 0, 2, 1, 2, 1, 3, 1, 2, 5, 1, 2, 2, 9}) // eviction and expiry
 	f.Add([]byte{0x80, 1, 1, 0, 0, 0, 1, 0, 0, 2, 1, 0, 0, 9, 9, 0})
