@@ -228,9 +228,6 @@ func TestAdditionalKETypes(t *testing.T) {
 		if !typ.IsAdditionalKE() || !typ.IsKeyExchange() {
 			t.Errorf("%v is not an additional key exchange", typ)
 		}
-		if want := fmt.Sprintf("ADDKE%d", typ-5); typ.String() != want {
-			t.Errorf("Type(%d) = %q, want %q", uint8(typ), typ.String(), want)
-		}
 		row, ok := Lookup(typ, ML_KEM_768, 0)
 		if !ok || row.Type != TypeKE || row.ID != ML_KEM_768 {
 			t.Errorf("Lookup(%v, ML_KEM_768) = %v, %v", typ, row, ok)
