@@ -17,7 +17,7 @@ const defaultTunnelMTU = 1400
 
 // ikeOn4500 takes the IKE messages the data plane finds on UDP 4500.
 func (d *Daemon) ikeOn4500(msg []byte, from netip.AddrPort, to netip.Addr) {
-	d.dispatchIKE(append([]byte(nil), msg...), from, netip.AddrPortFrom(to, 4500))
+	d.ikeWorkers.Dispatch(append([]byte(nil), msg...), from, netip.AddrPortFrom(to, 4500))
 }
 
 // TunnelMTU is the MTU of a tunnel interface (an st0 unit, or a service
@@ -69,7 +69,7 @@ func (d *Daemon) listen(k receiverKey) error {
 		return fmt.Errorf("UDP port %d (IPv%d): %w", k.port, k.family, err)
 	}
 	if k.port == 4500 {
-		d.ikeTransport.add(k.family, 4500, r)
+		d.ikeTransport.Add(k.family, 4500, r)
 	}
 	return d.engine.AddReceiver(r, k.family, k.port)
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,8 +22,8 @@ import (
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
 	"ipsecgw/config/store"
+	"ipsecgw/daemon/ikesock"
 	"ipsecgw/dataplane"
-	"ipsecgw/netio"
 )
 
 // Options configure a daemon.
@@ -62,11 +63,10 @@ type Daemon struct {
 	// IKE: the engine of each version, made when a VPN of that version
 	// first negotiates (nil until then).
 	ike          atomic.Pointer[ikeEngines]
-	ikeTransport *ikeTransport
+	ikeTransport *ikesock.Transport
 	ikeFamilies  map[int]bool
 	onTraffic    atomic.Pointer[map[string][]onTrafficPeer] // tunnel → peers of its on-traffic VPNs
-	ikeWork      []chan ikeMessage                          // IKE workers' queues
-	ikeStop      chan struct{}
+	ikeWorkers   *ikesock.Pool
 
 	// services indexes the configuration in effect's services tunnels by
 	// VPN name; down is the VPNs the daemon cannot run, with the reason
@@ -107,7 +107,7 @@ func loadTree(file string) (*config.Tree, error) {
 func Start(opts Options) (*Daemon, error) {
 	d := &Daemon{opts: opts, log: opts.Logger, host: opts.Host, ikeFamilies: map[int]bool{}, run: newRunning(),
 		listening: map[receiverKey]bool{}, ops: make(chan func()), opsDone: make(chan struct{}),
-		ikeTransport: &ikeTransport{senders: map[senderKey]netio.SegmentSender{}}}
+		ikeTransport: ikesock.NewTransport()}
 	if d.log == nil {
 		d.log = slog.Default()
 	}
@@ -134,7 +134,8 @@ func Start(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	go d.loop()
-	d.startIKEWorkers()
+	d.ikeWorkers = ikesock.NewPool(runtime.GOMAXPROCS(0), d.handleIKE, d.log)
+	d.stopFirst = append(d.stopFirst, d.ikeWorkers.Stop)
 	if err := d.startEngine(); err != nil {
 		d.Stop()
 		return nil, err

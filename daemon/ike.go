@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"sync"
 	"time"
 
@@ -15,46 +14,12 @@ import (
 	"ipsecgw/dataplane"
 	"ipsecgw/esp"
 	"ipsecgw/ike"
-	"ipsecgw/netio"
 )
 
 // The IKE side of the daemon: the IKE engines (ikeengine.go), their UDP
-// transport on ports 500 and 4500 (4500 shared with the data plane, which
-// hands over the messages behind the non-ESP marker), and the installer
-// that turns negotiated Child SAs into data plane SAs.
-
-// ikeTransport sends IKE messages from the daemon's UDP sockets; on port
-// 4500 each message goes behind the four-octet non-ESP marker (RFC 3948).
-type ikeTransport struct {
-	mu      sync.Mutex
-	senders map[senderKey]netio.SegmentSender
-}
-
-type senderKey struct {
-	v6   bool
-	port uint16
-}
-
-func (t *ikeTransport) Send(msg []byte, from, to netip.AddrPort) error {
-	t.mu.Lock()
-	s := t.senders[senderKey{v6: to.Addr().Is6(), port: from.Port()}]
-	t.mu.Unlock()
-	if s == nil {
-		return fmt.Errorf("no socket on UDP port %d for IPv%d", from.Port(), map[bool]int{false: 4, true: 6}[to.Addr().Is6()])
-	}
-	if from.Port() == 4500 {
-		msg = append([]byte{0, 0, 0, 0}, msg...)
-	}
-	return s.SendSegments(to, from.Addr(), 0, msg, len(msg))
-}
-
-func (t *ikeTransport) add(family int, port uint16, r netio.Receiver) {
-	if s, ok := r.(netio.SegmentSender); ok {
-		t.mu.Lock()
-		t.senders[senderKey{v6: family == 6, port: port}] = s
-		t.mu.Unlock()
-	}
-}
+// sockets on ports 500 and 4500 (package ikesock; 4500 is shared with the
+// data plane, which hands over the messages behind the non-ESP marker),
+// and the installer that turns negotiated Child SAs into data plane SAs.
 
 // installer installs the Child SAs one IKE engine negotiates on their
 // VPN's tunnel interface, with the data-plane parameters resolved when the
@@ -344,81 +309,14 @@ func (d *Daemon) listenIKE() error {
 		}
 		d.listening[k] = true
 		d.undo = append(d.undo, r.Close)
-		d.ikeTransport.add(fam, 500, r)
+		d.ikeTransport.Add(fam, 500, r)
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
-			d.serveIKE(r)
+			d.ikeWorkers.Serve(r)
 		}()
 	}
 	return nil
-}
-
-func (d *Daemon) serveIKE(r netio.Receiver) {
-	msgs := make([]netio.Message, 16)
-	for i := range msgs {
-		msgs[i].Buf = make([]byte, 65536)
-	}
-	for {
-		n, err := r.ReadBatch(msgs)
-		if err != nil {
-			return // closed on shutdown
-		}
-		for _, m := range msgs[:n] {
-			d.dispatchIKE(append([]byte(nil), m.Buf[:m.N]...), m.Src, netip.AddrPortFrom(m.Dst, 500))
-		}
-	}
-}
-
-// ikeMessage is one received IKE message on its way to a worker.
-type ikeMessage struct {
-	b        []byte
-	from, to netip.AddrPort
-}
-
-// startIKEWorkers starts one IKE worker per core. A new IKE SA's key
-// exchange is the costly part of IKE and runs outside the engine's lock,
-// so workers let a responder use every core.
-func (d *Daemon) startIKEWorkers() {
-	n := runtime.GOMAXPROCS(0)
-	d.ikeWork = make([]chan ikeMessage, n)
-	d.ikeStop = make(chan struct{})
-	for i := range d.ikeWork {
-		ch := make(chan ikeMessage, 256)
-		d.ikeWork[i] = ch
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			for {
-				select {
-				case <-d.ikeStop:
-					return
-				case m := <-ch:
-					d.handleIKE(m.b, m.from, m.to)
-				}
-			}
-		}()
-	}
-	// The queues are never closed: a socket loop may still hand over a
-	// message while the daemon stops.
-	d.stopFirst = append(d.stopFirst, func() { close(d.ikeStop) })
-}
-
-// dispatchIKE hands a message to a worker chosen by the initiator's SPI,
-// so the messages of one IKE SA are handled in the order they came. A
-// full queue drops the message (the peer retransmits), never blocks the
-// socket.
-func (d *Daemon) dispatchIKE(b []byte, from, to netip.AddrPort) {
-	if len(b) < 8 || len(d.ikeWork) == 0 {
-		return
-	}
-	w := d.ikeWork[binary.BigEndian.Uint64(b[:8])%uint64(len(d.ikeWork))]
-	select {
-	case w <- ikeMessage{b, from, to}:
-	case <-d.ikeStop:
-	default:
-		d.log.Debug("IKE worker queue full; message dropped", "from", from)
-	}
 }
 
 // trafficWithoutSA is the data plane's hook: a tunnel had a packet and no

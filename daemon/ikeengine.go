@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"ipsecgw/daemon/ikesock"
 	"ipsecgw/ike"
 	"ipsecgw/ike/ikev2"
 )
@@ -74,16 +75,6 @@ func (e errNoIKEVersion) Error() string {
 	return fmt.Sprintf("IKE version %d is not implemented; the tunnel stays down", e.version)
 }
 
-// ikeVersionOf is the major version in an IKE header (RFC 7296 §3.1,
-// RFC 2408 §3.1: octet 17, high nibble); 0 when msg is too short for one.
-func ikeVersionOf(msg []byte) int {
-	const headerLen, versionOffset = 28, 17
-	if len(msg) < headerLen {
-		return 0
-	}
-	return int(msg[versionOffset] >> 4)
-}
-
 // ikeEngine returns the running engine of an IKE version, or nil.
 func (d *Daemon) ikeEngine(version int) *ikeEngine {
 	if m := d.ike.Load(); m != nil {
@@ -133,9 +124,9 @@ func (d *Daemon) startIKE(version int) (*ikeEngine, error) {
 
 // handleIKE hands a received message to the engine of its version.
 func (d *Daemon) handleIKE(msg []byte, from, to netip.AddrPort) {
-	if e := d.ikeEngine(ikeVersionOf(msg)); e != nil {
+	if e := d.ikeEngine(ikesock.VersionOf(msg)); e != nil {
 		e.HandleMessage(msg, from, to)
 		return
 	}
-	d.log.Debug("IKE message of a version no engine runs", "from", from, "version", ikeVersionOf(msg))
+	d.log.Debug("IKE message of a version no engine runs", "from", from, "version", ikesock.VersionOf(msg))
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // servicesGatewayConfig is seed 001's AS PIC form between 192.0.2.ME and
-// 192.0.2.PEER, with the IKE policy at version 2 (IKEv1 is not there yet).
+// 192.0.2.PEER, with the IKE policy at version 2 (seed 001 itself runs IKEv1).
 const servicesGatewayConfig = `set system host-name gw%[1]d
 set interfaces eth1 unit 0 family inet address 192.0.2.%[1]d/24
 set interfaces lo0 unit 0 family inet address 198.51.100.%[1]d/32
