@@ -1,6 +1,9 @@
 package daemon
 
-import "ipsecgw/ike"
+import (
+	"ipsecgw/config/schema"
+	"ipsecgw/ike"
+)
 
 // The operator's clear commands. Each runs on the daemon's goroutine, like
 // a commit, so it never interleaves with a configuration change.
@@ -26,8 +29,8 @@ func (d *Daemon) ClearIKE(match func(ike.SAInfo) bool) int {
 // manual SAs cannot be cleared (Junos keeps them too).
 func (d *Daemon) ClearIPsec(vpns []string) int {
 	gateways := map[string]bool{}
-	vpnsOf := d.Config().IPsec.VPNs
-	for _, st := range ServiceTunnels(d.Config()) {
+	vpnsOf := append([]*schema.VPN(nil), d.Config().IPsec.VPNs...)
+	for _, st := range *d.services.Load() {
 		vpnsOf = append(vpnsOf, st.VPN)
 	}
 	for _, v := range vpnsOf {

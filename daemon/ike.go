@@ -10,7 +10,6 @@ import (
 
 	"ipsecgw/clock"
 	"ipsecgw/config/schema"
-	"ipsecgw/daemon/resolve"
 	"ipsecgw/dataplane"
 	"ipsecgw/esp"
 	"ipsecgw/ike"
@@ -217,52 +216,34 @@ func (i *installer) RemoveChild(vpn string, c *ike.ChildSA) {
 // keeps rekeyed inbound SAs for the same reason, delete_rekeyed_delay).
 const inboundGrace = 200 * time.Millisecond
 
-// ikeVersion is the IKE version a VPN negotiates with: its gateway's.
-func ikeVersion(v *schema.VPN) int {
-	return v.IKE.Gateway.Version
-}
-
 // addPeer gives the IKE engine of the VPN's version (made on first use)
-// the VPN's peer, and marks the sockets it needs: ESP arrives raw, or in
-// UDP 4500 after NAT traversal, and the 4500 socket also carries IKE. It
-// returns the peer's remote address.
-func (d *Daemon) addPeer(v *schema.VPN) (netip.Addr, error) {
-	local, err := gatewayLocal(v.IKE.Gateway)
+// the VPN's resolved peer and tunnel, and marks the sockets it needs: ESP
+// arrives raw, or in UDP 4500 after NAT traversal, and the 4500 socket
+// also carries IKE.
+func (d *Daemon) addPeer(vp *vpnPlan) error {
+	ike, err := d.startIKE(vp.version)
 	if err != nil {
-		return netip.Addr{}, err
+		return err
 	}
-	ike, err := d.startIKE(ikeVersion(v))
-	if err != nil {
-		return netip.Addr{}, err
+	if err := ike.addVPN(vp.peer, vp.tunnel, vp.hasTunnel); err != nil {
+		return err
 	}
-	p, err := resolve.Peer(v, local)
-	if err != nil {
-		return netip.Addr{}, err
-	}
-	t, ok := resolveTunnel(v)
-	if err := ike.addVPN(p, t, ok); err != nil {
-		return netip.Addr{}, err
-	}
-	remote := p.Remote
 	fam := 4
-	if local.Is6() {
+	if vp.peer.Local.Is6() {
 		fam = 6
 	}
 	d.run.receivers[receiverKey{family: fam}] = true
 	d.run.receivers[receiverKey{family: fam, port: 4500}] = true
 	d.ikeFamilies[fam] = true
-	return remote, nil
+	return nil
 }
 
 // setOnTraffic records, per tunnel interface, the peers of its
 // establish-tunnels on-traffic VPNs, for the data plane's no-SA hook.
-func (d *Daemon) setOnTraffic(cfg *schema.Config) {
+func (d *Daemon) setOnTraffic(want *plan) {
 	m := map[string][]onTrafficPeer{}
-	vpns := append([]*schema.VPN(nil), cfg.IPsec.VPNs...)
-	for _, st := range ServiceTunnels(cfg) {
-		vpns = append(vpns, st.VPN)
-	}
-	for _, v := range vpns {
+	for _, name := range sortedKeys(want.vpns) {
+		v := want.vpns[name].vpn
 		if v.IKE == nil || v.EstablishTunnels != "on-traffic" || v.BindInterface == nil {
 			continue
 		}

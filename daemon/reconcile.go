@@ -10,16 +10,18 @@ import (
 )
 
 // A configuration is put into effect by reconcile, from whatever is running
-// to what the new configuration asks for. At start the running side is
-// empty; at each commit only the difference is applied, keyed by what each
-// part configures (fingerprint): an unchanged VPN keeps its SAs, its tunnel
-// interface and its routes, and its traffic does not notice the commit.
+// to the plan of the new configuration (plan.go). At start the running
+// side is empty; at each commit only the difference is applied, keyed by
+// what each part configures (fingerprint): an unchanged VPN keeps its SAs,
+// its tunnel interface and its routes, and its traffic does not notice the
+// commit.
 //
-// Order matters. Teardown runs first (VPNs, routes, tunnels, addresses),
-// then build-up: addresses, IKE peers (before any packet path that may hand
-// IKE a message), tunnel interfaces (down), manual SAs, sockets, tunnels up
-// once their SAs are in (nothing the kernel sends at link-up meets a tunnel
-// without an SA), routes (they need the link up), initiations.
+// Order matters, and reconcile reads as its steps. Teardown runs first
+// (VPNs, routes, tunnels, addresses), then build-up: addresses, IKE peers
+// (before any packet path that may hand IKE a message), tunnel interfaces
+// (down), manual SAs, sockets, tunnels up once their SAs are in (nothing
+// the kernel sends at link-up meets a tunnel without an SA), routes (they
+// need the link up), initiations.
 
 // running is what the daemon has set up, keyed so a commit can tell what to
 // keep. Only the daemon's goroutine touches it.
@@ -42,97 +44,6 @@ type runningVPN struct {
 func newRunning() running {
 	return running{addrs: map[string]func() error{}, routes: map[string]func() error{}, tunnels: map[string]string{},
 		vpns: map[string]runningVPN{}, receivers: map[receiverKey]bool{}}
-}
-
-// desired is what a configuration asks for, in the same keys as running.
-type desired struct {
-	addrs   map[string]addrWant
-	routes  map[string]routeWant
-	tunnels map[string]tunnelWant // by Linux name (TunnelName)
-	vpns    map[string]*schema.VPN
-	vpnFP   map[string]string
-	// services are the services tunnels among vpns, by VPN name.
-	services map[string]*ServiceTunnel
-}
-
-type addrWant struct {
-	ifname string
-	prefix netip.Prefix
-}
-
-type routeWant struct {
-	dst netip.Prefix
-	via netip.Addr
-	dev string
-}
-
-type tunnelWant struct {
-	ifc   *schema.Interface
-	unit  *schema.Unit
-	addrs []netip.Prefix
-	fp    string
-}
-
-func plan(cfg *schema.Config) desired {
-	w := desired{addrs: map[string]addrWant{}, routes: map[string]routeWant{}, tunnels: map[string]tunnelWant{},
-		vpns: map[string]*schema.VPN{}, vpnFP: map[string]string{}, services: serviceTunnelsByVPN(cfg)}
-	tunnel := func(ifc *schema.Interface, u *schema.Unit) {
-		addrs := tunnelAddresses(cfg, u)
-		fp := fmt.Sprintf("mtu=%d inet6=%v addrs=%v", TunnelMTU(cfg, ifc, u), u.Inet6, addrs)
-		w.tunnels[TunnelName(u)] = tunnelWant{ifc: ifc, unit: u, addrs: addrs, fp: fp}
-	}
-	for _, ifc := range cfg.Interfaces {
-		for _, u := range ifc.Units {
-			switch ifc.Kind {
-			case schema.Physical, schema.Loopback:
-				for _, a := range u.Addresses {
-					w.addrs[ifc.HostName+" "+a.String()] = addrWant{ifname: ifc.HostName, prefix: a}
-				}
-			case schema.Tunnel:
-				tunnel(ifc, u)
-			}
-		}
-	}
-	// The inside interface of a service set with rules is the tunnel
-	// interface of the set's tunnels; the outside one needs no device.
-	for _, st := range w.services {
-		tunnel(st.Set.Inside.Interface, st.Set.Inside)
-	}
-	for _, r := range cfg.Routes {
-		for _, u := range r.Interfaces {
-			dev, tag := TunnelName(u), ""
-			if u.Interface.Kind == schema.Physical {
-				dev = u.Interface.HostName
-			} else {
-				// A route out of a tunnel goes with the interface when
-				// that is re-created; the key changes with it.
-				tag = w.tunnels[dev].fp
-			}
-			w.routes[fmt.Sprintf("%s dev %s %s", r.Prefix, dev, tag)] = routeWant{dst: r.Prefix, dev: dev}
-		}
-		for _, gw := range r.Gateways {
-			w.routes[fmt.Sprintf("%s via %s", r.Prefix, gw)] = routeWant{dst: r.Prefix, via: gw}
-		}
-	}
-	vpnFP := func(v *schema.VPN, extra any) string {
-		fp := fingerprint(v)
-		if extra != nil {
-			fp += " " + fingerprint(extra)
-		}
-		if v.BindInterface != nil {
-			fp += " tunnel:" + w.tunnels[TunnelName(v.BindInterface)].fp
-		}
-		return fp
-	}
-	for _, v := range cfg.IPsec.VPNs {
-		w.vpns[v.Name], w.vpnFP[v.Name] = v, vpnFP(v, nil)
-	}
-	for name, st := range w.services {
-		// The term itself too: its manual SAs' directions are not in
-		// the VPN it amounts to.
-		w.vpns[name], w.vpnFP[name] = st.VPN, vpnFP(st.VPN, st.Term)
-	}
-	return w
 }
 
 // preflight checks what the host must already have, before anything
@@ -173,17 +84,57 @@ func (d *Daemon) preflight(cfg *schema.Config) error {
 	return nil
 }
 
-// reconcile makes the running state what cfg asks for.
+// reconcile makes the running state what cfg asks for: the plan of cfg
+// against what runs, in the order above.
 func (d *Daemon) reconcile(cfg *schema.Config) error {
 	if err := d.preflight(cfg); err != nil {
 		return err
 	}
-	want := plan(cfg)
-	r := &d.run
+	want, err := newPlan(cfg)
+	if err != nil {
+		return err
+	}
+	d.tearDown(want)
+	d.cfg.Store(cfg)
+	d.services.Store(&want.services)
+	d.trace.configure(cfg, d.baseLog)
+	if err := d.addAddresses(want); err != nil {
+		return err
+	}
+	added := d.addedVPNs(want)
+	initiate, err := d.addPeers(want, added)
+	if err != nil {
+		return err
+	}
+	newTunnels, err := d.createTunnels(want)
+	if err != nil {
+		return err
+	}
+	if err := d.addManualSAs(want, added); err != nil {
+		return err
+	}
+	if err := d.openSockets(); err != nil {
+		return err
+	}
+	for _, name := range newTunnels {
+		if err := d.host.SetUp(name); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if err := d.addRoutes(want); err != nil {
+		return err
+	}
+	d.setOnTraffic(want)
+	d.initiate(initiate)
+	return nil
+}
 
-	// Teardown.
+// tearDown removes what the plan no longer has, or has changed: VPNs,
+// routes, tunnel interfaces, addresses.
+func (d *Daemon) tearDown(want *plan) {
+	r := &d.run
 	for _, name := range sortedKeys(r.vpns) {
-		if st := r.vpns[name]; want.vpnFP[name] != st.fp {
+		if st, vp := r.vpns[name], want.vpns[name]; vp == nil || vp.fp != st.fp {
 			d.removeVPN(name, st)
 			delete(r.vpns, name)
 		}
@@ -207,11 +158,12 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 			delete(r.addrs, k)
 		}
 	}
+}
 
-	// Build-up.
-	d.cfg.Store(cfg)
-	d.services.Store(&want.services)
-	d.trace.configure(cfg, d.baseLog)
+// addAddresses adds the addresses new in the plan and brings the physical
+// interfaces up.
+func (d *Daemon) addAddresses(want *plan) error {
+	r := &d.run
 	for _, k := range sortedKeys(want.addrs) {
 		if _, ok := r.addrs[k]; ok {
 			continue
@@ -223,19 +175,31 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 		}
 		r.addrs[k] = undo
 	}
-	for _, ifc := range cfg.Interfaces {
+	for _, ifc := range want.cfg.Interfaces {
 		if ifc.Kind == schema.Physical {
 			if err := d.host.SetUp(ifc.HostName); err != nil {
 				return fmt.Errorf("interface %s: %w", ifc.Name, err)
 			}
 		}
 	}
-	var added []string // VPNs new in this commit
+	return nil
+}
+
+// addedVPNs are the plan's VPNs that do not run yet, by name.
+func (d *Daemon) addedVPNs(want *plan) []string {
+	var added []string
 	for _, name := range sortedKeys(want.vpns) {
-		if _, ok := r.vpns[name]; !ok {
+		if _, ok := d.run.vpns[name]; !ok {
 			added = append(added, name)
 		}
 	}
+	return added
+}
+
+// addPeers gives the IKE engines the peers of the IKE VPNs added; it
+// returns those to negotiate at once (establish-tunnels immediately).
+func (d *Daemon) addPeers(want *plan, added []string) ([]onTrafficPeer, error) {
+	r := &d.run
 	var initiate []onTrafficPeer
 	down := map[string]string{}
 	for name, st := range r.vpns {
@@ -243,67 +207,87 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 			down[name] = (*d.down.Load())[name]
 		}
 	}
+	defer func() { d.down.Store(&down) }()
 	for _, name := range added {
-		v := want.vpns[name]
-		if v.IKE == nil {
+		vp := want.vpns[name]
+		if vp.peer == nil {
 			continue
 		}
-		remote, err := d.addPeer(v)
+		err := d.addPeer(vp)
 		var none errNoIKEVersion
 		if errors.As(err, &none) {
 			// Not a failed commit: the rest of the configuration runs,
 			// and the show commands list this tunnel as down.
-			d.log.Warn(err.Error(), "vpn", v.Name, "gateway", v.IKE.Gateway.Name)
-			r.vpns[name] = runningVPN{fp: want.vpnFP[name], version: ikeVersion(v), down: true}
+			d.log.Warn(err.Error(), "vpn", name, "gateway", vp.peer.Gateway)
+			r.vpns[name] = runningVPN{fp: vp.fp, version: vp.version, down: true}
 			down[name] = err.Error()
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("vpn %s: %w", v.Name, err)
+			return nil, fmt.Errorf("vpn %s: %w", name, err)
 		}
-		r.vpns[name] = runningVPN{fp: want.vpnFP[name], remote: remote, version: ikeVersion(v)}
-		if v.EstablishTunnels == "immediately" {
-			initiate = append(initiate, onTrafficPeer{version: ikeVersion(v), remote: remote})
+		r.vpns[name] = runningVPN{fp: vp.fp, remote: vp.peer.Remote, version: vp.version}
+		if vp.vpn.EstablishTunnels == "immediately" {
+			initiate = append(initiate, onTrafficPeer{version: vp.version, remote: vp.peer.Remote})
 		}
 	}
-	d.down.Store(&down)
-	var newTunnels []string
+	return initiate, nil
+}
+
+// createTunnels creates the tunnel interfaces new in the plan, down; it
+// returns their names.
+func (d *Daemon) createTunnels(want *plan) ([]string, error) {
+	var created []string
 	for _, name := range sortedKeys(want.tunnels) {
-		if _, ok := r.tunnels[name]; ok {
+		if _, ok := d.run.tunnels[name]; ok {
 			continue
 		}
 		t := want.tunnels[name]
-		if err := d.createTunnel(cfg, t); err != nil {
-			return err
+		if err := d.createTunnel(want.cfg, t); err != nil {
+			return created, err
 		}
-		r.tunnels[name] = t.fp
-		newTunnels = append(newTunnels, name)
+		d.run.tunnels[name] = t.fp
+		created = append(created, name)
 	}
+	return created, nil
+}
+
+// addManualSAs installs the SAs of the manual VPNs added.
+func (d *Daemon) addManualSAs(want *plan, added []string) error {
+	r := &d.run
 	for _, name := range added {
-		if v := want.vpns[name]; v.Manual != nil {
-			install := d.manualVPN
-			if st := want.services[name]; st != nil {
-				install = func(*schema.VPN, map[receiverKey]bool) error { return d.serviceManual(st, r.receivers) }
-			}
-			if err := install(v, r.receivers); err != nil {
-				return fmt.Errorf("vpn %s: %w", v.Name, err)
-			}
-			r.vpns[name] = runningVPN{fp: want.vpnFP[name], manual: true}
+		vp := want.vpns[name]
+		if vp.vpn.Manual == nil {
+			continue
 		}
+		var err error
+		if vp.service != nil {
+			err = d.serviceManual(vp.service, r.receivers)
+		} else {
+			err = d.manualVPN(vp.vpn, r.receivers)
+		}
+		if err != nil {
+			return fmt.Errorf("vpn %s: %w", name, err)
+		}
+		r.vpns[name] = runningVPN{fp: vp.fp, manual: true}
 	}
-	for _, k := range sortedReceivers(r.receivers) {
+	return nil
+}
+
+// openSockets opens the ESP and UDP 4500 receivers the VPNs need, and IKE's
+// port 500, each once.
+func (d *Daemon) openSockets() error {
+	for _, k := range sortedReceivers(d.run.receivers) {
 		if err := d.listenOnce(k); err != nil {
 			return err
 		}
 	}
-	if err := d.listenIKE(); err != nil {
-		return err
-	}
-	for _, name := range newTunnels {
-		if err := d.host.SetUp(name); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
+	return d.listenIKE()
+}
+
+// addRoutes adds the routes new in the plan (their tunnels are up).
+func (d *Daemon) addRoutes(want *plan) error {
+	r := &d.run
 	for _, k := range sortedKeys(want.routes) {
 		if _, ok := r.routes[k]; ok {
 			continue
@@ -315,15 +299,18 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 		}
 		r.routes[k] = undo
 	}
-	d.setOnTraffic(cfg)
-	for _, p := range initiate {
+	return nil
+}
+
+// initiate starts the negotiations of the kept-up VPNs added.
+func (d *Daemon) initiate(peers []onTrafficPeer) {
+	for _, p := range peers {
 		if ike := d.ikeEngine(p.version); ike != nil {
 			if err := ike.Initiate(p.remote); err != nil {
 				d.log.Warn("IKE initiation", "remote", p.remote, "err", err)
 			}
 		}
 	}
-	return nil
 }
 
 // removeVPN takes down a VPN that was configured away or changed: its IKE

@@ -106,7 +106,10 @@ func TestServicesTunnels(t *testing.T) {
 			t.Errorf("SA %s of %s is on %s", sa.SPI, sa.VPN, sa.Tunnel)
 		}
 	}
-	w := plan(ds[0].Config())
+	w, err := newPlan(ds[0].Config())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := w.tunnels["sp-0-0-0.1"].addrs; len(got) != 1 || got[0].String() != "198.51.100.1/32" {
 		t.Fatalf("sp-0-0-0.1 addresses %v, want lo0.0's 198.51.100.1/32", got)
 	}
