@@ -28,16 +28,21 @@ func (d *Daemon) ikeOn4500(msg []byte, from netip.AddrPort, to netip.Addr) {
 // forwarded and local traffic alike; a tunnel-mtu below that is applied by
 // the data plane (pre-fragmentation, ICMP too-big).
 func TunnelMTU(cfg *schema.Config, ifc *schema.Interface, u *schema.Unit) int {
-	mtu := ifc.MTU
-	if mtu == 0 {
-		mtu = defaultTunnelMTU
-	}
 	vpns := cfg.IPsec.VPNs
 	if ifc.Kind == schema.Service {
 		vpns = nil
 		for _, st := range ServiceTunnels(cfg) {
 			vpns = append(vpns, st.VPN)
 		}
+	}
+	return tunnelMTU(ifc, u, vpns)
+}
+
+// tunnelMTU is TunnelMTU with the VPNs that may bind to the interface.
+func tunnelMTU(ifc *schema.Interface, u *schema.Unit, vpns []*schema.VPN) int {
+	mtu := ifc.MTU
+	if mtu == 0 {
+		mtu = defaultTunnelMTU
 	}
 	for _, v := range vpns {
 		if v.BindInterface == u && v.TunnelMTU > 0 && v.TunnelMTU < mtu {

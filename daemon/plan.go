@@ -42,6 +42,7 @@ type routeWant struct {
 type tunnelWant struct {
 	ifc   *schema.Interface
 	unit  *schema.Unit
+	mtu   int // TunnelMTU
 	addrs []netip.Prefix
 	fp    string
 }
@@ -105,9 +106,16 @@ func (w *plan) addInterfaces() {
 }
 
 func (w *plan) addTunnel(ifc *schema.Interface, u *schema.Unit) {
-	addrs := tunnelAddresses(w.cfg, u)
-	fp := fmt.Sprintf("mtu=%d inet6=%v addrs=%v", TunnelMTU(w.cfg, ifc, u), u.Inet6, addrs)
-	w.tunnels[TunnelName(u)] = tunnelWant{ifc: ifc, unit: u, addrs: addrs, fp: fp}
+	vpns := w.cfg.IPsec.VPNs
+	if ifc.Kind == schema.Service {
+		vpns = nil
+		for _, name := range sortedKeys(w.services) {
+			vpns = append(vpns, w.services[name].VPN)
+		}
+	}
+	mtu, addrs := tunnelMTU(ifc, u, vpns), tunnelAddresses(w.cfg, u)
+	fp := fmt.Sprintf("mtu=%d inet6=%v addrs=%v", mtu, u.Inet6, addrs)
+	w.tunnels[TunnelName(u)] = tunnelWant{ifc: ifc, unit: u, mtu: mtu, addrs: addrs, fp: fp}
 }
 
 // addRoutes plans the static routes. A route out of a tunnel goes with

@@ -243,7 +243,7 @@ func (d *Daemon) createTunnels(want *plan) ([]string, error) {
 			continue
 		}
 		t := want.tunnels[name]
-		if err := d.createTunnel(want.cfg, t); err != nil {
+		if err := d.createTunnel(t); err != nil {
 			return created, err
 		}
 		d.run.tunnels[name] = t.fp
@@ -347,9 +347,9 @@ func (d *Daemon) listenOnce(k receiverKey) error {
 
 // createTunnel creates the TUN device of a tunnel interface (st0.N, or
 // the inside interface of a service set), down.
-func (d *Daemon) createTunnel(cfg *schema.Config, t tunnelWant) error {
+func (d *Daemon) createTunnel(t tunnelWant) error {
 	name := TunnelName(t.unit)
-	mtu := TunnelMTU(cfg, t.ifc, t.unit)
+	mtu := t.mtu
 	dev, err := d.host.CreateTUN(name, mtu)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", name, err)
