@@ -36,3 +36,24 @@ func DPDDue(mode DPDMode, quiet, counted, sent, received bool) bool {
 	}
 	return quiet && sent && !received
 }
+
+// DPDTraffic is what dead peer detection remembers of an IKE SA's Child
+// SAs between its decisions: their packet counts.
+type DPDTraffic struct{ in, out uint64 }
+
+// Due decides whether to probe (DPDDue): it reads the Child SAs' packet
+// counts when inst is a TrafficCounter and the mode looks at traffic.
+func (t *DPDTraffic) Due(mode DPDMode, quiet bool, inst Installer, children []*ChildSA) bool {
+	tc, counted := inst.(TrafficCounter)
+	var sent, received bool
+	if counted && mode != DPDAlwaysSend {
+		var in, out uint64
+		for _, c := range children {
+			i, o := tc.ChildTraffic(c)
+			in, out = in+i, out+o
+		}
+		sent, received = out != t.out, in != t.in
+		t.in, t.out = in, out
+	}
+	return DPDDue(mode, quiet, counted, sent, received)
+}

@@ -81,6 +81,18 @@ func (f Failure) Error() string { return f.Message }
 // String is the message.
 func (f Failure) String() string { return f.Message }
 
+// Sent is f with the notification we sent the peer with it.
+func (f Failure) Sent(notify uint16) Failure {
+	f.Notify, f.NotifyReceived = notify, false
+	return f
+}
+
+// Received is f with the notification the peer sent.
+func (f Failure) Received(notify uint16) Failure {
+	f.Notify, f.NotifyReceived = notify, true
+	return f
+}
+
 // Failf is a failure of cause c with a formatted message.
 func Failf(c Cause, format string, args ...any) Failure {
 	return Failure{Cause: c, Message: fmt.Sprintf(format, args...)}

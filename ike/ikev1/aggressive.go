@@ -91,7 +91,7 @@ func (e *Engine) respondAggressive(msg *v1.Message, from, to netip.AddrPort) {
 		qms: map[uint32]*quickMode{}, infoIVs: map[uint32][]byte{}, started: e.clock.Now()}
 	sa.noteVendorIDs(msg.Payloads)
 	if !sa.remoteIDOK(*id) {
-		sa.failure = sent(v1.INVALID_ID_INFORMATION, ike.Failf(ike.CauseAuthentication, "peer identity %s is not the configured remote-identity", id))
+		sa.failure = ike.Failf(ike.CauseAuthentication, "peer identity %s is not the configured remote-identity", id).Sent(uint16(v1.INVALID_ID_INFORMATION))
 		e.log.Warn("IKEv1 Aggressive Mode refused", "gateway", p.Gateway, "reason", sa.failure.Message)
 		e.notifyPlain(msg.Header.InitiatorCookie, v1.INVALID_ID_INFORMATION, from, to)
 		return

@@ -270,7 +270,7 @@ func (e *Engine) emit(kind ike.EventKind, p *peer, remote netip.Addr, spi string
 // noProposal records a phase 1 responder's refusal: no SA exists yet, so
 // the failure goes straight to the log and the events.
 func (e *Engine) noProposal(p *peer, remote netip.Addr, err error) {
-	f := sent(v1.NO_PROPOSAL_CHOSEN, ike.Failure{Cause: ike.CauseNoProposal, Message: err.Error()})
+	f := ike.Failure{Cause: ike.CauseNoProposal, Message: err.Error()}.Sent(uint16(v1.NO_PROPOSAL_CHOSEN))
 	e.failures.Add(ike.SAInfo{Gateway: p.Gateway, Remote: remote, State: "DOWN", Failure: f, Ended: e.clock.Now()})
 	e.emit(ike.NegotiationFailed, p, remote, "", f)
 }
@@ -284,17 +284,6 @@ func notifyCause(t v1.NotifyType) ike.Cause {
 		return ike.CauseAuthentication
 	}
 	return ike.CausePeerDeleted
-}
-
-// sent and received attach the notification that went with a failure.
-func sent(t v1.NotifyType, f ike.Failure) ike.Failure {
-	f.Notify, f.NotifyReceived = uint16(t), false
-	return f
-}
-
-func received(t v1.NotifyType, f ike.Failure) ike.Failure {
-	f.Notify, f.NotifyReceived = uint16(t), true
-	return f
 }
 
 // nonceSize is the nonce we send (RFC 2409 §5: 8 to 256 bytes).

@@ -80,12 +80,12 @@ func (sa *isakmpSA) notification(n *v1.Notify) {
 			// A refused Quick Mode of ours ends that exchange.
 			for id, qm := range sa.qms {
 				if qm.initiator && qm.lastReply == nil && len(n.SPI) == 4 && binary.BigEndian.Uint32(n.SPI) == qm.inSPI {
-					sa.quickModeFailed(qm, received(n.Type, ike.Failf(notifyCause(n.Type), "peer refused Quick Mode: %s", n.Type)))
+					sa.quickModeFailed(qm, ike.Failf(notifyCause(n.Type), "peer refused Quick Mode: %s", n.Type).Received(uint16(n.Type)))
 					delete(sa.qms, id)
 				}
 			}
 			if len(sa.children) == 0 && len(sa.qms) == 0 && !sa.failure.Failed() {
-				sa.failure = received(n.Type, ike.Failf(notifyCause(n.Type), "peer refused: %s", n.Type))
+				sa.failure = ike.Failf(notifyCause(n.Type), "peer refused: %s", n.Type).Received(uint16(n.Type))
 			}
 		}
 	}
@@ -235,22 +235,11 @@ func (sa *isakmpSA) armDPD() {
 // quiet for the interval is probed whatever the tunnel's traffic.
 func (sa *isakmpSA) dpdDue() bool {
 	quiet := sa.e.clock.Now().Sub(sa.lastHeard) >= sa.peer.DPDInterval
-	tc, counted := sa.e.installer.(ike.TrafficCounter)
-	mode := sa.peer.DPDMode
-	if mode == ike.DPDDefault {
-		counted = false
+	inst := sa.e.installer
+	if sa.peer.DPDMode == ike.DPDDefault {
+		inst = nil // no counts: any quiet peer
 	}
-	var sent, received bool
-	if counted && mode != ike.DPDAlwaysSend {
-		var in, out uint64
-		for _, c := range sa.children {
-			i, o := tc.ChildTraffic(c)
-			in, out = in+i, out+o
-		}
-		sent, received = out != sa.dpdOut, in != sa.dpdIn
-		sa.dpdIn, sa.dpdOut = in, out
-	}
-	return ike.DPDDue(mode, quiet, counted, sent, received)
+	return sa.dpd.Due(sa.peer.DPDMode, quiet, inst, sa.children)
 }
 
 // phase1Timers renegotiate phase 1 before its lifetime ends (the side

@@ -98,7 +98,7 @@ func (sa *isakmpSA) plainInformational(msg *v1.Message) {
 	}
 	for _, p := range msg.Payloads {
 		if n, ok := p.(*v1.Notify); ok && n.Type.IsError() {
-			sa.fail(received(n.Type, ike.Failf(notifyCause(n.Type), "peer refused Main Mode: %s", n.Type)))
+			sa.fail(ike.Failf(notifyCause(n.Type), "peer refused Main Mode: %s", n.Type).Received(uint16(n.Type)))
 			return
 		}
 	}

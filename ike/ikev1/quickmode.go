@@ -307,7 +307,7 @@ func (sa *isakmpSA) respondQuickMode(id uint32, c *v1.Chain, next, received []by
 	chosen, suite, err := selectESP(offered, ours)
 	if err != nil {
 		sa.e.log.Warn("IKEv1 Quick Mode: no proposal chosen", "vpn", p.VPN, "err", err)
-		sa.failure = sent(v1.NO_PROPOSAL_CHOSEN, ike.Failure{Cause: ike.CauseNoProposal, Message: err.Error()})
+		sa.failure = ike.Failure{Cause: ike.CauseNoProposal, Message: err.Error()}.Sent(uint16(v1.NO_PROPOSAL_CHOSEN))
 		sa.e.emit(ike.NegotiationFailed, p, sa.remote.Addr(), "", sa.failure)
 		sa.sendInformational(&v1.Notify{DOI: v1.DOIIPsec, Protocol: v1.ProtocolESP, SPI: chosenSPI(offered), Type: v1.NO_PROPOSAL_CHOSEN})
 		return
@@ -319,7 +319,7 @@ func (sa *isakmpSA) respondQuickMode(id uint32, c *v1.Chain, next, received []by
 			reason := "traffic selectors: the peer proposed " + qm.idci.String() + " ↔ " + qm.idcr.String() +
 				", we accept " + p.remoteTS.String() + " ↔ " + p.localTS.String()
 			sa.e.log.Warn("IKEv1 Quick Mode refused", "vpn", p.VPN, "reason", reason)
-			sa.failure = sent(v1.INVALID_ID_INFORMATION, ike.Failure{Cause: ike.CauseSelectors, Message: reason})
+			sa.failure = ike.Failure{Cause: ike.CauseSelectors, Message: reason}.Sent(uint16(v1.INVALID_ID_INFORMATION))
 			sa.e.emit(ike.NegotiationFailed, p, sa.remote.Addr(), "", sa.failure)
 			sa.sendInformational(&v1.Notify{DOI: v1.DOIIPsec, Protocol: v1.ProtocolESP, SPI: chosenSPI(offered), Type: v1.INVALID_ID_INFORMATION})
 			return

@@ -74,7 +74,7 @@ type isakmpSA struct {
 	lastHeard      time.Time
 	dpdSeq         uint32
 	dpdUnanswered  int
-	dpdIn, dpdOut  uint64 // the IPsec SAs' packet counts at the last DPD decision
+	dpd            ike.DPDTraffic
 	lifetimeExpiry time.Time
 
 	// Retransmission of our last phase 1 message, and the peer's last

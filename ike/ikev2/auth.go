@@ -55,7 +55,7 @@ func (sa *ikeSA) sendAuth() error {
 
 func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 	if t, ok := errorNotify(ps); ok && t == wire.AUTHENTICATION_FAILED {
-		sa.fail(received(t, ike.Failf(ike.CauseAuthentication, "peer refused our authentication (AUTHENTICATION_FAILED): check the pre-shared key and identities")))
+		sa.fail(ike.Failf(ike.CauseAuthentication, "peer refused our authentication (AUTHENTICATION_FAILED): check the pre-shared key and identities").Received(uint16(t)))
 		return
 	}
 	idr, okID := wire.Find[*wire.IDr](ps)
@@ -76,7 +76,7 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 	sa.ikeTimers()
 	sa.e.log.Info("IKE SA up", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "role", "initiator")
 	if t, ok := errorNotify(ps); ok {
-		sa.childFailed(received(t, ike.Failf(notifyCause(t), "Child SA refused: %v", t)))
+		sa.childFailed(ike.Failf(notifyCause(t), "Child SA refused: %v", t).Received(uint16(t)))
 		return
 	}
 	chosen, okSA := wire.Find[*wire.SA](ps)
@@ -107,7 +107,7 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	auth, _ := wire.Find[*wire.Auth](ps)
 	if !okID || !sa.verifyAuth(wire.Identification(*idi), auth) || !sa.checkRemoteID(wire.Identification(*idi)) {
 		sa.answer(id, wire.IKE_AUTH, []wire.Payload{&wire.Notify{Type: wire.AUTHENTICATION_FAILED}})
-		sa.fail(sent(wire.AUTHENTICATION_FAILED, ike.Failf(ike.CauseAuthentication, "authentication of the peer failed: wrong pre-shared key or identity")))
+		sa.fail(ike.Failf(ike.CauseAuthentication, "authentication of the peer failed: wrong pre-shared key or identity").Sent(uint16(wire.AUTHENTICATION_FAILED)))
 		return
 	}
 	sa.e.halfOpen--
@@ -145,13 +145,13 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	}
 	sel, err := SelectESP(offered.Proposals, mine, wire.IKE_AUTH)
 	if err != nil {
-		sa.childFailed(sent(wire.NO_PROPOSAL_CHOSEN, failureOf(err)))
+		sa.childFailed(failureOf(err).Sent(uint16(wire.NO_PROPOSAL_CHOSEN)))
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.NO_PROPOSAL_CHOSEN}))
 		return
 	}
 	nar, err := Narrow(tsi.Selectors, tsr.Selectors, sa.peer.policy)
 	if err != nil {
-		sa.childFailed(sent(wire.TS_UNACCEPTABLE, failureOf(err)))
+		sa.childFailed(failureOf(err).Sent(uint16(wire.TS_UNACCEPTABLE)))
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TS_UNACCEPTABLE}))
 		return
 	}

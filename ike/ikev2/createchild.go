@@ -72,7 +72,7 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 	}
 	sel, err := SelectESP(offered.Proposals, mine, wire.CREATE_CHILD_SA)
 	if err != nil {
-		sa.failure = sent(wire.NO_PROPOSAL_CHOSEN, failureOf(err))
+		sa.failure = failureOf(err).Sent(uint16(wire.NO_PROPOSAL_CHOSEN))
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.NO_PROPOSAL_CHOSEN}})
 		return
 	}
@@ -87,7 +87,7 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 	}
 	nar, err := Narrow(tsi.Selectors, tsr.Selectors, sa.peer.policy)
 	if err != nil {
-		sa.failure = sent(wire.TS_UNACCEPTABLE, failureOf(err))
+		sa.failure = failureOf(err).Sent(uint16(wire.TS_UNACCEPTABLE))
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TS_UNACCEPTABLE}})
 		return
 	}

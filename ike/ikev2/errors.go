@@ -97,14 +97,3 @@ func notifyCause(t wire.NotifyType) ike.Cause {
 	}
 	return ike.CausePeerDeleted
 }
-
-// sent and received attach the notification that went with a failure.
-func sent(t wire.NotifyType, f ike.Failure) ike.Failure {
-	f.Notify, f.NotifyReceived = uint16(t), false
-	return f
-}
-
-func received(t wire.NotifyType, f ike.Failure) ike.Failure {
-	f.Notify, f.NotifyReceived = uint16(t), true
-	return f
-}

@@ -99,7 +99,7 @@ func (sa *ikeSA) handleInitResponse(msg *wire.Message, from, to netip.AddrPort) 
 		return
 	}
 	if t, ok := errorNotify(ps); ok {
-		sa.fail(received(t, ike.Failf(notifyCause(t), "peer refused IKE_SA_INIT: %v", t)))
+		sa.fail(ike.Failf(notifyCause(t), "peer refused IKE_SA_INIT: %v", t).Received(uint16(t)))
 		return
 	}
 	chosen, okSA := wire.Find[*wire.SA](ps)
@@ -221,7 +221,7 @@ func (e *Engine) acceptInit(msg *wire.Message, from, to netip.AddrPort) (*ikeSA,
 	chosen, suite, group, err := selectIKE(offered.Proposals, p.ikeOffer)
 	if err != nil {
 		e.log.Warn("IKE_SA_INIT: no proposal chosen", "gateway", p.Gateway, "peer", from.Addr(), "err", err)
-		f := sent(wire.NO_PROPOSAL_CHOSEN, ike.Failure{Cause: ike.CauseNoProposal, Message: err.Error()})
+		f := ike.Failure{Cause: ike.CauseNoProposal, Message: err.Error()}.Sent(uint16(wire.NO_PROPOSAL_CHOSEN))
 		e.failures.Add(ike.SAInfo{Gateway: p.Gateway, Remote: from.Addr(), State: "DOWN", Failure: f, Ended: e.clock.Now()})
 		if e.events != nil {
 			e.events(ike.Event{Kind: ike.NegotiationFailed, Time: e.clock.Now(), Gateway: p.Gateway, VPN: p.VPN, Remote: from.Addr(),

@@ -39,18 +39,7 @@ func (sa *ikeSA) armDPD() {
 // gateway's dead-peer-detection mode (ike.DPDDue).
 func (sa *ikeSA) dpdDue() bool {
 	quiet := sa.e.clock.Now().Sub(sa.lastHeard) >= sa.peer.DPDInterval
-	tc, counted := sa.e.installer.(ike.TrafficCounter)
-	var sent, received bool
-	if counted && sa.peer.DPDMode != ike.DPDAlwaysSend {
-		var in, out uint64
-		for _, c := range sa.children {
-			i, o := tc.ChildTraffic(c)
-			in, out = in+i, out+o
-		}
-		sent, received = out != sa.dpdOut, in != sa.dpdIn
-		sa.dpdIn, sa.dpdOut = in, out
-	}
-	return ike.DPDDue(sa.peer.DPDMode, quiet, counted, sent, received)
+	return sa.dpd.Due(sa.peer.DPDMode, quiet, sa.e.installer, sa.children)
 }
 
 // probe sends a liveness check: an empty INFORMATIONAL request (§1.4),

@@ -63,13 +63,11 @@ type ikeSA struct {
 	// lastHeard is when the peer last sent anything that authenticated:
 	// dead peer detection probes only a quiet peer.
 	lastHeard time.Time
-	// dpdIn and dpdOut are the Child SAs' packet counts at the last DPD
-	// tick.
-	dpdIn, dpdOut uint64
-	timers        []clock.Timer // DPD and lifetime timers, stopped on close
-	rekey         *childRekey   // our CREATE_CHILD_SA in flight
-	ikeRekey      *ikeRekey     // our IKE SA rekey in flight
-	deleting      *ike.ChildSA  // the Child SA our DELETE in flight removes
+	dpd       ike.DPDTraffic // the Child SAs' packet counts at the last DPD tick
+	timers    []clock.Timer  // DPD and lifetime timers, stopped on close
+	rekey     *childRekey    // our CREATE_CHILD_SA in flight
+	ikeRekey  *ikeRekey      // our IKE SA rekey in flight
+	deleting  *ike.ChildSA   // the Child SA our DELETE in flight removes
 
 	// The peer's requests: the next expected ID and the cached answer to
 	// the last one, resent when the request comes again (§2.2).
