@@ -3,6 +3,15 @@
 // (st0.N), sets addresses and routes, opens the outer sockets, installs the
 // SAs in the data plane, and takes everything down again on shutdown.
 //
+// A commit is translated once into a plan (plan.go): every VPN, a service
+// set's terms alike, with its IKE peer resolved from the configuration
+// (package daemon/resolve, the only place that reads it for IKE) and its
+// tunnel's data-plane parameters; reconcile (reconcile.go) applies what
+// differs from what runs, step by step. The IKE engine of each version
+// (ike/ikev1, ike/ikev2, one contract: package ike) takes the resolved
+// peers and installs Child SAs through the daemon's installer (ike.go);
+// their UDP sockets and worker pool are package daemon/ikesock.
+//
 // The daemon is a library; cmd/ipsecgw only parses flags and signals.
 package daemon
 
