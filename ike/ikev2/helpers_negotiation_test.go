@@ -81,7 +81,7 @@ func ipsecProposal(name, enc, auth string, esn bool) *schema.IPsecProposal {
 // mustIKEOffer is IKEOffer for proposals the test knows are valid.
 func mustIKEOffer(t testing.TB, props ...*schema.IKEProposal) []wire.Proposal {
 	t.Helper()
-	ps, err := IKEOfferFromConfig(props)
+	ps, err := ikeOfferOf(props)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func mustIKEOffer(t testing.TB, props ...*schema.IKEProposal) []wire.Proposal {
 
 func mustESPOffer(t testing.TB, pfs string, spi uint32, props ...*schema.IPsecProposal) []wire.Proposal {
 	t.Helper()
-	ps, err := ESPOfferFromConfig(props, pfs, spi)
+	ps, err := espOfferOf(props, pfs, spi)
 	if err != nil {
 		t.Fatal(err)
 	}

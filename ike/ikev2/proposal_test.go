@@ -16,7 +16,7 @@ import (
 // ENCR_AES_GCM_16 with a 256-bit key, no INTEG and no ESN.
 func TestSeed004Offers(t *testing.T) {
 	c := seed004(t)
-	ike, err := IKEOfferFromConfig(c.IKE.Policies[0].Proposals)
+	ike, err := ikeOfferOf(c.IKE.Policies[0].Proposals)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestSeed004Offers(t *testing.T) {
 	if !reflect.DeepEqual(ike, wantIKE) {
 		t.Errorf("IKE offer:\n got %v\nwant %v", describeAll(ike), describeAll(wantIKE))
 	}
-	esp, err := ESPOfferFromConfig(c.IPsec.Policies[0].Proposals, c.IPsec.Policies[0].PFSGroup, 0xc0010001)
+	esp, err := espOfferOf(c.IPsec.Policies[0].Proposals, c.IPsec.Policies[0].PFSGroup, 0xc0010001)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestIKEOfferMapping(t *testing.T) {
 			prf(transform.PRF_HMAC_SHA2_384), integ(transform.AUTH_HMAC_SHA2_384_192), ke(transform.MODP_2048_256)}},
 	} {
 		name := tc.enc + "/" + tc.auth + "/" + tc.dh
-		got, err := IKEOfferFromConfig([]*schema.IKEProposal{ikeProposal("p", tc.enc, tc.auth, tc.dh)})
+		got, err := ikeOfferOf([]*schema.IKEProposal{ikeProposal("p", tc.enc, tc.auth, tc.dh)})
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -87,7 +87,7 @@ func TestIKEOfferErrors(t *testing.T) {
 		{"predefined basic", []*schema.IKEProposal{{Name: "basic-1", EncryptionAlgorithm: "des-cbc",
 			AuthenticationAlgorithm: "sha1", DHGroup: "group1", Predefined: true}}, "basic-1: encryption-algorithm des-cbc is insecure"},
 	} {
-		_, err := IKEOfferFromConfig(tc.props)
+		_, err := ikeOfferOf(tc.props)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.want)
 		}
@@ -96,7 +96,7 @@ func TestIKEOfferErrors(t *testing.T) {
 	for i := range many {
 		many[i] = ikeProposal("p", "aes-128-cbc", "sha1", "group14")
 	}
-	if _, err := IKEOfferFromConfig(many); err == nil {
+	if _, err := ikeOfferOf(many); err == nil {
 		t.Error("256 proposals: no error, the proposal number has 8 bits")
 	}
 }
@@ -123,7 +123,7 @@ func TestESPOfferMapping(t *testing.T) {
 		{"protocol unset means esp", &schema.IPsecProposal{Name: "p", EncryptionAlgorithm: "aes-128-gcm"}, "",
 			[]wire.Transform{encr(transform.ENCR_AES_GCM_16, 128), esn(transform.NO_ESN)}},
 	} {
-		got, err := ESPOfferFromConfig([]*schema.IPsecProposal{tc.prop}, tc.pfs, 0x01020304)
+		got, err := espOfferOf([]*schema.IPsecProposal{tc.prop}, tc.pfs, 0x01020304)
 		if err != nil {
 			t.Errorf("%s: %v", tc.name, err)
 			continue
@@ -153,7 +153,7 @@ func TestESPOfferErrors(t *testing.T) {
 		{"pfs group1", []*schema.IPsecProposal{gcm}, "group1", 1, "group1 is insecure"},
 		{"pfs unknown", []*schema.IPsecProposal{gcm}, "group99", 1, `"group99" is not one`},
 	} {
-		_, err := ESPOfferFromConfig(tc.props, tc.pfs, tc.spi)
+		_, err := espOfferOf(tc.props, tc.pfs, tc.spi)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.want)
 		}

@@ -9,7 +9,7 @@ import (
 // The tests write their peers and proposals in the Junos model; these
 // resolve them as the daemon does (daemon/plan) and make the wire forms.
 
-func IKEOfferFromConfig(props []*schema.IKEProposal) ([]wire.Proposal, error) {
+func ikeOfferOf(props []*schema.IKEProposal) ([]wire.Proposal, error) {
 	rows, err := resolve.IKEv2Proposals(props)
 	if err != nil {
 		return nil, err
@@ -17,7 +17,7 @@ func IKEOfferFromConfig(props []*schema.IKEProposal) ([]wire.Proposal, error) {
 	return IKEOffer(rows), nil
 }
 
-func ESPOfferFromConfig(props []*schema.IPsecProposal, pfs string, spi uint32) ([]wire.Proposal, error) {
+func espOfferOf(props []*schema.IPsecProposal, pfs string, spi uint32) ([]wire.Proposal, error) {
 	rows, err := resolve.IKEv2ESPProposals(props)
 	if err != nil {
 		return nil, err
@@ -29,7 +29,7 @@ func ESPOfferFromConfig(props []*schema.IPsecProposal, pfs string, spi uint32) (
 	return ESPOffer(rows, g, spi)
 }
 
-func VPNSelectorsFromConfig(v *schema.VPN) ([]Selectors, error) {
+func vpnSelectorsOf(v *schema.VPN) ([]Selectors, error) {
 	sels, err := resolve.Selectors(v)
 	if err != nil {
 		return nil, err

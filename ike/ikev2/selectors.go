@@ -174,8 +174,8 @@ type Narrowed struct {
 
 // Narrow is the responder's traffic selector negotiation (RFC 7296 §2.9).
 // tsi and tsr are the initiator's; policy is what this gateway allows,
-// one Selectors per Child SA (VPNSelectors), where the initiator's TSi is
-// matched against Remote and TSr against Local. The answer is the
+// one Selectors per Child SA (the resolved peer's), where the initiator's
+// TSi is matched against Remote and TSr against Local. The answer is the
 // intersection of each proposed selector with the policy's, in the
 // initiator's order, duplicates dropped; address families that end up on
 // one side only are dropped too, as no packet could use them.

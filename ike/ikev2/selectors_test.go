@@ -59,7 +59,7 @@ func TestVPNSelectors(t *testing.T) {
 			nil, "traffic-selector ts1 mixes"},
 		{"manual", &schema.VPN{Name: "m", Manual: &schema.ManualSA{}}, nil, "VPN m has no ike stanza"},
 	} {
-		got, err := VPNSelectorsFromConfig(tc.vpn)
+		got, err := vpnSelectorsOf(tc.vpn)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%s: %v, want %q", tc.name, err, tc.err)
@@ -72,7 +72,7 @@ func TestVPNSelectors(t *testing.T) {
 	}
 	// Seed 004 is route-based with neither traffic-selector nor
 	// proxy-identity.
-	got, err := VPNSelectorsFromConfig(seed004(t).IPsec.VPNs[0])
+	got, err := vpnSelectorsOf(seed004(t).IPsec.VPNs[0])
 	if err != nil || len(got) != 1 || len(got[0].Local) != 2 {
 		t.Errorf("seed 004: %v %+v", err, got)
 	}
