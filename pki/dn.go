@@ -216,15 +216,10 @@ func SameDN(a, b []byte) bool {
 // attribute written must appear in the peer's name with the same value,
 // in the same order (other attributes may come between and around them).
 func MatchContainer(pattern string, der []byte) (bool, error) {
-	want, err := ParseDN(pattern)
-	if err != nil {
+	w, h, err := patternAndName(pattern, der)
+	if err != nil || h == nil {
 		return false, err
 	}
-	have, ok := parseDER(der)
-	if !ok {
-		return false, nil
-	}
-	w, h := flatten(want), flatten(have)
 	i := 0
 	for _, a := range h {
 		if i < len(w) && a == w[i] {
@@ -239,18 +234,13 @@ func MatchContainer(pattern string, der []byte) (bool, error) {
 // written with an empty value ("CN=") matches any value of that
 // attribute, which must still be present.
 func MatchWildcard(pattern string, der []byte) (bool, error) {
-	want, err := ParseDN(pattern)
-	if err != nil {
+	want, h, err := patternAndName(pattern, der)
+	if err != nil || h == nil {
 		return false, err
 	}
-	have, ok := parseDER(der)
-	if !ok {
-		return false, nil
-	}
-	h := flatten(have)
 	used := make([]bool, len(h))
 next:
-	for _, w := range flatten(want) {
+	for _, w := range want {
 		for j, a := range h {
 			if !used[j] && a.oid == w.oid && (w.value == "" || a.value == w.value) {
 				used[j] = true
@@ -260,4 +250,18 @@ next:
 		return false, nil
 	}
 	return true, nil
+}
+
+// patternAndName reads a written pattern and a DER name as attribute
+// lists; a name that does not parse gives nil (no match), not an error.
+func patternAndName(pattern string, der []byte) (want, have []atv, err error) {
+	p, err := ParseDN(pattern)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, ok := parseDER(der)
+	if !ok {
+		return nil, nil, nil
+	}
+	return flatten(p), flatten(n), nil
 }

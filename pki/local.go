@@ -51,11 +51,7 @@ const SelfSignedValidity = 5 * 365 * 24 * time.Hour
 // (request security pki local-certificate generate-self-signed): the key
 // pair must exist (generate-key-pair first, as in Junos).
 func (s *Store) GenerateSelfSigned(id string, n Names) (*Local, error) {
-	l, ok := s.Local(id)
-	if !ok {
-		return nil, fmt.Errorf("certificate-id %s has no key pair; generate one with request security pki generate-key-pair certificate-id %s", id, id)
-	}
-	t, err := n.template()
+	l, t, err := s.keyAndTemplate(id, n)
 	if err != nil {
 		return nil, err
 	}
@@ -86,11 +82,7 @@ func (s *Store) GenerateSelfSigned(id string, n Names) (*Local, error) {
 // CertificateRequest makes a PKCS #10 request, in PEM, for id's key pair
 // (request security pki generate-certificate-request).
 func (s *Store) CertificateRequest(id string, n Names) ([]byte, error) {
-	l, ok := s.Local(id)
-	if !ok {
-		return nil, fmt.Errorf("certificate-id %s has no key pair; generate one with request security pki generate-key-pair certificate-id %s", id, id)
-	}
-	t, err := n.template()
+	l, t, err := s.keyAndTemplate(id, n)
 	if err != nil {
 		return nil, err
 	}
@@ -112,4 +104,18 @@ func randomSerial(s *Store) (*big.Int, error) {
 	b[0] &= 0x7f
 	b[0] |= 0x01 // never zero
 	return new(big.Int).SetBytes(b[:]), nil
+}
+
+// keyAndTemplate finds id's key pair (generate-key-pair comes first, as in
+// Junos) and makes the certificate template of n.
+func (s *Store) keyAndTemplate(id string, n Names) (*Local, *x509.Certificate, error) {
+	l, ok := s.Local(id)
+	if !ok {
+		return nil, nil, fmt.Errorf("certificate-id %s has no key pair; generate one with request security pki generate-key-pair certificate-id %s", id, id)
+	}
+	t, err := n.template()
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, t, nil
 }

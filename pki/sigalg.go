@@ -75,30 +75,24 @@ func buildSchemes() []Scheme {
 	}
 	var out []Scheme
 	for _, r := range []struct {
-		name string
-		oid  asn1.ObjectIdentifier
-		h    crypto.Hash
+		name   string
+		key    KeyKind
+		oid    asn1.ObjectIdentifier
+		params []byte
+		h      crypto.Hash
 	}{
-		{"sha256WithRSAEncryption", oidSHA256WithRSA, crypto.SHA256},
-		{"sha384WithRSAEncryption", oidSHA384WithRSA, crypto.SHA384},
-		{"sha512WithRSAEncryption", oidSHA512WithRSA, crypto.SHA512},
+		{"sha256WithRSAEncryption", KeyRSA, oidSHA256WithRSA, asn1Null, crypto.SHA256},
+		{"sha384WithRSAEncryption", KeyRSA, oidSHA384WithRSA, asn1Null, crypto.SHA384},
+		{"sha512WithRSAEncryption", KeyRSA, oidSHA512WithRSA, asn1Null, crypto.SHA512},
+		{"ecdsa-with-SHA256", KeyECDSA, oidECDSASHA256, nil, crypto.SHA256},
+		{"ecdsa-with-SHA384", KeyECDSA, oidECDSASHA384, nil, crypto.SHA384},
+		{"ecdsa-with-SHA512", KeyECDSA, oidECDSASHA512, nil, crypto.SHA512},
 	} {
-		out = append(out, Scheme{Name: r.name, Key: KeyRSA, Hash: r.h, HashID: hashIDs[r.h], AlgorithmIdentifier: alg(r.oid, asn1Null)})
+		out = append(out, Scheme{Name: r.name, Key: r.key, Hash: r.h, HashID: hashIDs[r.h], AlgorithmIdentifier: alg(r.oid, r.params)})
 	}
 	for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512} {
 		out = append(out, Scheme{Name: "RSASSA-PSS with " + h.String(), Key: KeyRSA, Hash: h, HashID: hashIDs[h], PSS: true,
 			AlgorithmIdentifier: alg(oidRSASSAPSS, pssParams(h))})
-	}
-	for _, r := range []struct {
-		name string
-		oid  asn1.ObjectIdentifier
-		h    crypto.Hash
-	}{
-		{"ecdsa-with-SHA256", oidECDSASHA256, crypto.SHA256},
-		{"ecdsa-with-SHA384", oidECDSASHA384, crypto.SHA384},
-		{"ecdsa-with-SHA512", oidECDSASHA512, crypto.SHA512},
-	} {
-		out = append(out, Scheme{Name: r.name, Key: KeyECDSA, Hash: r.h, HashID: hashIDs[r.h], AlgorithmIdentifier: alg(r.oid, nil)})
 	}
 	out = append(out, Scheme{Name: "ed25519", Key: KeyEd25519, HashID: wire.HashIdentity, AlgorithmIdentifier: alg(oidEd25519, nil)})
 	return out

@@ -62,43 +62,39 @@ func pkiTime(t time.Time) string { return t.UTC().Format("01-02-2006 15:04 UTC")
 // LocalCertificates is `show security pki local-certificate [certificate-id
 // ID] [detail]`. id selects one certificate ("" all).
 func LocalCertificates(certs []Certificate, id string, style Style) Reply {
-	m := &PKILocalCertificateInformation{}
-	var t text
-	for _, c := range certs {
-		if id != "" && c.ID != id {
-			continue
-		}
-		m.Certificates = append(m.Certificates, certificateModel(c))
-		if len(m.Certificates) > 1 {
-			t.line("")
-		}
-		writeCertificate(&t, c, style, true)
-	}
-	if id != "" && len(m.Certificates) == 0 {
+	list, t := certificates(certs, func(c Certificate) bool { return id == "" || c.ID == id }, style, true)
+	if id != "" && len(list) == 0 {
 		t.line("error: certificate-id %s does not exist", id)
 	}
-	return Reply{t.String(), m}
+	return Reply{t.String(), &PKILocalCertificateInformation{Certificates: list}}
 }
 
 // CACertificates is `show security pki ca-certificate [ca-profile NAME]
 // [detail]`.
 func CACertificates(certs []Certificate, profile string, style Style) Reply {
-	m := &PKICACertificateInformation{}
-	var t text
-	for _, c := range certs {
-		if profile != "" && c.CAProfile != profile {
-			continue
-		}
-		m.Certificates = append(m.Certificates, certificateModel(c))
-		if len(m.Certificates) > 1 {
-			t.line("")
-		}
-		writeCertificate(&t, c, style, false)
-	}
-	if profile != "" && len(m.Certificates) == 0 {
+	list, t := certificates(certs, func(c Certificate) bool { return profile == "" || c.CAProfile == profile }, style, false)
+	if profile != "" && len(list) == 0 {
 		t.line("error: ca-profile %s has no CA certificate", profile)
 	}
-	return Reply{t.String(), m}
+	return Reply{t.String(), &PKICACertificateInformation{Certificates: list}}
+}
+
+// certificates writes the certificates keep selects, a blank line between
+// them, and returns their models.
+func certificates(certs []Certificate, keep func(Certificate) bool, style Style, local bool) ([]X509Certificate, *text) {
+	var t text
+	var list []X509Certificate
+	for _, c := range certs {
+		if !keep(c) {
+			continue
+		}
+		if len(list) > 0 {
+			t.line("")
+		}
+		list = append(list, certificateModel(c))
+		writeCertificate(&t, c, style, local)
+	}
+	return list, &t
 }
 
 func writeCertificate(t *text, c Certificate, style Style, local bool) {
