@@ -101,4 +101,3 @@ func moreExpected(cur *Stmt, setCmd bool) string {
 	}
 	return "the end of the command, or another statement of this level: " + strings.Join(names, ", ")
 }
-
