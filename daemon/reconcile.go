@@ -317,6 +317,7 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 		r.routes[k] = undo
 	}
 	d.setOnTraffic(cfg)
+	d.monitor.configure(cfg)
 	for _, p := range initiate {
 		if ike := d.ikeEngine(p.version); ike != nil {
 			if err := ike.Initiate(p.remote); err != nil {
