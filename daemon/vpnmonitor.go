@@ -240,8 +240,14 @@ func (d *Daemon) monitorUnitDown(vpn string) {
 	if h, ok := d.host.(linkDowner); ok {
 		d.logErr("vpn-monitor: setting "+tunnel+" down", h.SetDown(tunnel))
 	}
+	var onLink []netip.Prefix // next hops in these go through the tunnel too
+	if cfg := d.cfg.Load(); cfg != nil {
+		for _, a := range tunnelAddresses(cfg, v.BindInterface) {
+			onLink = append(onLink, a.Masked())
+		}
+	}
 	for k, undo := range d.run.routes {
-		if strings.Contains(k, " dev "+tunnel+" ") {
+		if routeThrough(k, tunnel, onLink) {
 			undo() // the kernel has removed it already
 			delete(d.run.routes, k)
 		}
@@ -251,6 +257,24 @@ func (d *Daemon) monitorUnitDown(vpn string) {
 			d.logErr("vpn-monitor: negotiating "+vpn+" again", ike.InitiateIfIdle(rv.remote))
 		}
 	}
+}
+
+// routeThrough reports whether the route of key k (see plan) leaves through
+// tunnel: out of it, or via a next hop on one of its subnets.
+func routeThrough(k, tunnel string, onLink []netip.Prefix) bool {
+	if strings.Contains(k, " dev "+tunnel+" ") {
+		return true
+	}
+	if _, gw, ok := strings.Cut(k, " via "); ok {
+		if a, err := netip.ParseAddr(gw); err == nil {
+			for _, p := range onLink {
+				if p.Contains(a) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // monitorUnitUp sets the VPN's tunnel unit up, puts back its addresses
