@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"fmt"
 	"net/netip"
 	"time"
 
@@ -50,6 +49,12 @@ func (b *builder) vpnMonitor(vs *config.Stmt, v *VPN) *VPNMonitor {
 	if ms == nil {
 		return nil
 	}
+	if v.BindInterface == nil {
+		// The echoes go out of the tunnel interface.
+		b.cfg.Notices = append(b.cfg.Notices, Notice{Path: ms.PathString(),
+			Msg: "accepted, not applied: ipsecgw monitors route-based VPNs only (bind-interface st0.N)"})
+		return nil
+	}
 	m := &VPNMonitor{
 		Optimized:     has(ms, "optimized"),
 		DestinationIP: addr(ms, "destination-ip"),
@@ -63,9 +68,6 @@ func (b *builder) vpnMonitor(vs *config.Stmt, v *VPN) *VPNMonitor {
 	}
 	if ss := child(ms, "source-interface"); ss != nil {
 		m.Source = b.unitRef(ss)
-	}
-	if m.Source == nil && child(ms, "source-interface") == nil {
-		b.fail(ms, fmt.Sprintf("VPN %s monitors without a source: it has no bind-interface", vs.Key), "source-interface st0.N, or bind-interface")
 	}
 	return m
 }

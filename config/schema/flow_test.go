@@ -69,3 +69,22 @@ set security flow tcp-mss all-tcp mss 1400
 		t.Errorf("notices: %+v", c.Notices)
 	}
 }
+
+func TestMonitorWithoutBindInterfaceIsNotApplied(t *testing.T) {
+	c, err := build(t, `set interfaces eth1 unit 0 family inet address 192.0.2.1/24
+set security ipsec vpn v manual gateway 192.0.2.2
+set security ipsec vpn v manual external-interface eth1
+set security ipsec vpn v manual protocol esp
+set security ipsec vpn v manual spi 300
+set security ipsec vpn v manual encryption algorithm aes-256-gcm
+set security ipsec vpn v manual encryption key ascii-text "abcdefghijklmnopqrstuvwxyz0123456789"
+set security ipsec vpn v vpn-monitor destination-ip 198.18.2.1
+`, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IPsec.VPNs[0].Monitor != nil || len(c.Notices) != 1 || !strings.Contains(c.Notices[0].Msg, "not applied") ||
+		c.Notices[0].Path != "security ipsec vpn v vpn-monitor" {
+		t.Fatalf("monitor %+v, notices %+v", c.IPsec.VPNs[0].Monitor, c.Notices)
+	}
+}
