@@ -11,7 +11,7 @@ import (
 	"ipsecgw/vpnmon"
 )
 
-// TestVPNMonitor: gw1 monitors its IKEv2 VPN with echoes to gw2's st0.1
+// TestVPNMonitor: gw1 monitors its IKEv2 (and IKEv1) VPN with echoes to gw2's st0.1
 // address every 2 s, threshold 3. While the tunnel works the echoes are
 // answered and the VPN is up (Mon U). Then gw1 stops receiving ESP
 // (nftables drops it on gw1's input) while IKE still passes, so dead peer
@@ -21,11 +21,18 @@ import (
 // up, its route back, echoes answered, ping from h1 to h2 through it.
 func TestVPNMonitor(t *testing.T) {
 	netns.RequireRoot(t)
+	for _, version := range []string{"v2-only", "v1-only"} {
+		t.Run(version, func(t *testing.T) { testVPNMonitor(t, version) })
+	}
+}
+
+func testVPNMonitor(t *testing.T, version string) {
 	tp := newTopology(t)
 	tp.negotiated = true
 	var cfgs [2]string
 	for i := range cfgs {
-		cfgs[i] = ikeConfig(i, "aes-256-gcm", "group19", "aes-256-gcm", "test123") +
+		cfgs[i] = strings.Replace(ikeConfigAuth(i, "aes-256-cbc", "sha-256", "group14", "aes-128-cbc", "hmac-sha1-96", "test123"),
+			"version v2-only", "version "+version, 1) +
 			fmt.Sprintf("set interfaces st0.1 family inet address 169.254.0.%d/30\n", i+1)
 	}
 	cfgs[0] += "set security ipsec vpn ipsec_vpn vpn-monitor source-interface st0.1 destination-ip 169.254.0.2\n" +
