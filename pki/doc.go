@@ -8,7 +8,9 @@
 //
 //	store.Local(policy.Certificate.LocalCertificate)    our key and certificate
 //	pki.LocalIdentity(local, gateway.LocalIdentity)    the IDi/IDr we send
-//	wire.X509Cert(local.Cert.Raw)                      our CERT payload
+//	store.CertReq(trustedCA.Name)                      our CERTREQ (the profile's CA key hashes)
+//	store.Requested(local, peerCERTREQ.CAs())          whether the peer asked for our CA
+//	local.CertPayloads()                               our CERT payloads (leaf, then intermediates)
 //	pki.AuthMethod(proposal.AuthenticationMethod, local.Key.Public())
 //	pki.SignatureHashes()                              our SIGNATURE_HASH_ALGORITHMS
 //	pki.SignAuth(rand, local.Key, method, peerHashes, signedOctets)

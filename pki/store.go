@@ -35,6 +35,9 @@ type Local struct {
 	ID   string
 	Key  crypto.Signer // never printed: see String
 	Cert *x509.Certificate
+	// Chain are the intermediates loaded with the certificate (the rest
+	// of local-certificate load's file), sent after it in CERT payloads.
+	Chain []*x509.Certificate
 	// Source says where the key pair came from: "generated" (generate-key-pair)
 	// or "loaded" (local-certificate load).
 	Source string
@@ -106,7 +109,7 @@ func (s *Store) load() error {
 			if err != nil {
 				return fmt.Errorf("pki: local certificate %s: %w", id, err)
 			}
-			l.Cert = certs[0]
+			l.Cert, l.Chain = certs[0], certs[1:]
 		}
 		s.local[id] = l
 	}
@@ -187,7 +190,8 @@ func (s *Store) GenerateKeyPair(id string, t KeyType, size int) (*Local, error) 
 
 // LoadLocal stores a certificate and its private key under id (request
 // security pki local-certificate load). The key must be the
-// certificate's; the first certificate of certData is the local one.
+// certificate's; the first certificate of certData is the local one, the
+// others its intermediates (each a CA), kept to be sent with it.
 func (s *Store) LoadLocal(id string, certData, keyData []byte) (*Local, error) {
 	if err := checkName("certificate-id", id); err != nil {
 		return nil, err
@@ -204,9 +208,14 @@ func (s *Store) LoadLocal(id string, certData, keyData []byte) (*Local, error) {
 		return nil, fmt.Errorf("the key (%s) is not the key of the certificate %s (%s)",
 			KeyFingerprint(key.Public()), DNString(certs[0].RawSubject), KeyFingerprint(certs[0].PublicKey))
 	}
+	for i, c := range certs[1:] {
+		if !c.IsCA {
+			return nil, fmt.Errorf("certificate %d of the file (%s) follows the local certificate but is not a CA certificate", i+2, DNString(c.RawSubject))
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := &Local{ID: id, Key: key, Cert: certs[0], Source: "loaded"}
+	l := &Local{ID: id, Key: key, Cert: certs[0], Chain: certs[1:], Source: "loaded"}
 	if err := s.writeLocal(l); err != nil {
 		return nil, err
 	}
@@ -223,7 +232,7 @@ func (s *Store) setCert(id string, cert *x509.Certificate) (*Local, error) {
 		return nil, fmt.Errorf("certificate-id %s: %w", id, ErrNotFound)
 	}
 	n := *l
-	n.Cert = cert
+	n.Cert, n.Chain = cert, nil
 	if err := s.writeLocal(&n); err != nil {
 		return nil, err
 	}
@@ -246,7 +255,11 @@ func (s *Store) writeLocal(l *Local) error {
 	if l.Cert == nil {
 		return removeIfExists(filepath.Join(dir, l.ID+".crt"))
 	}
-	return writeAtomic(filepath.Join(dir, l.ID+".crt"), certPEM(l.Cert.Raw), 0o644)
+	var buf bytes.Buffer
+	for _, c := range append([]*x509.Certificate{l.Cert}, l.Chain...) {
+		buf.Write(certPEM(c.Raw))
+	}
+	return writeAtomic(filepath.Join(dir, l.ID+".crt"), buf.Bytes(), 0o644)
 }
 
 // ClearLocal removes a local certificate and its key pair (clear security

@@ -169,3 +169,40 @@ func TestLoadLocalChecks(t *testing.T) {
 		t.Fatalf("another certificate against a pinned one: %v", err)
 	}
 }
+
+func TestCertPayloadsAndRequests(t *testing.T) {
+	s, _ := Open(t.TempDir(), Options{})
+	withChain := append(ssFile(t, "rsa.crt"), ssFile(t, "inter.crt")...)
+	l, err := s.LoadLocal("rsa", withChain, ssFile(t, "rsa.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := l.CertPayloads(); len(p) != 2 || !bytesEqual(p[0].Data, l.Cert.Raw) || !bytesEqual(p[1].Data, ssDER(t, "inter.crt")) {
+		t.Fatalf("CERT payloads: %d", len(p))
+	}
+	if _, err := s.LoadLocal("bad", append(ssFile(t, "rsa.crt"), ssFile(t, "ecdsa.crt")...), ssFile(t, "rsa.key")); err == nil {
+		t.Fatal("a leaf accepted as an intermediate")
+	}
+	s.LoadCA("example", ssFile(t, "root.crt"))
+	s.LoadCA("other", ssFile(t, "other-root.crt"))
+	example, _ := s.CertReq("example").CAs()
+	other, _ := s.CertReq("other").CAs()
+	if len(example) != 1 || len(other) != 1 {
+		t.Fatalf("CERTREQ hashes: %d %d", len(example), len(other))
+	}
+	// The chain is kept across a restart.
+	s2, _ := Open(filepath.Dir(s.dir), Options{})
+	l2, _ := s2.Local("rsa")
+	if len(l2.Chain) != 1 {
+		t.Fatalf("chain after restart: %d", len(l2.Chain))
+	}
+	if !s2.Requested(l2, example) || s2.Requested(l2, other) || !s2.Requested(l2, nil) {
+		t.Fatal("Requested")
+	}
+	inter, _ := ParseCertificates(ssFile(t, "inter.crt"))
+	if !s2.Requested(l2, [][wire.CAKeyHashLen]byte{wire.CAKeyHash(inter[0].RawSubjectPublicKeyInfo)}) {
+		t.Fatal("the intermediate's hash is not a request for rsa")
+	}
+}
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
