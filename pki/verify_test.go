@@ -1,12 +1,18 @@
 package pki
 
 import (
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"ipsecgw/config/schema"
 	"ipsecgw/ike/wire"
@@ -177,5 +183,49 @@ func TestStrongSwanIdentities(t *testing.T) {
 	v6 := wire.Identification{Type: wire.ID_IPV6_ADDR, Data: []byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}}
 	if err := MatchRemoteIdentity(schema.Identity{Type: "inet6", Value: "2001:db8::1"}, ecCert[0], v6); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// strongSwan's own signatures, re-read as RFC 7427 AUTH data: each CRL's
+// signatureAlgorithm and signature over its tbsCertList are exactly what
+// a peer's method 14 AUTH carries (AlgorithmIdentifier, then the
+// signature): sha256WithRSAEncryption (root.crl), RSASSA-PSS with SHA-384
+// and strongSwan's PSS parameters (root-pss.crl), ecdsa-with-SHA384 in
+// DER (inter.crl, by the P-384 intermediate).
+func TestStrongSwanSignaturesAsDigitalSignatureAuth(t *testing.T) {
+	root, _ := ParseCertificates(ssFile(t, "root.crt"))
+	inter, _ := ParseCertificates(ssFile(t, "inter.crt"))
+	for _, c := range []struct {
+		file   string
+		signer *x509.Certificate
+		scheme string
+	}{
+		{"root.crl", root[0], "sha256WithRSAEncryption"},
+		{"root-pss.crl", root[0], "RSASSA-PSS with SHA-384"},
+		{"inter.crl", inter[0], "ecdsa-with-SHA384"},
+	} {
+		b, _ := pem.Decode(ssFile(t, c.file))
+		in := cryptobyte.String(b.Bytes)
+		var list, tbs, alg cryptobyte.String
+		var sig asn1.BitString
+		if !in.ReadASN1(&list, cbasn1.SEQUENCE) || !list.ReadASN1Element(&tbs, cbasn1.SEQUENCE) ||
+			!list.ReadASN1Element(&alg, cbasn1.SEQUENCE) || !list.ReadASN1BitString(&sig) {
+			t.Fatalf("%s: cannot read the CRL", c.file)
+		}
+		auth, err := wire.DigitalSignature{AlgorithmIdentifier: alg, Signature: sig.Bytes}.Auth()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := auth.DigitalSignature()
+		s, _, err := schemeOf(d)
+		if err != nil || s.Name != c.scheme {
+			t.Fatalf("%s: scheme %q %v, want %s", c.file, s.Name, err, c.scheme)
+		}
+		if err := VerifyAuth(c.signer.PublicKey, auth, tbs); err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		if err := VerifyAuth(c.signer.PublicKey, auth, tbs[1:]); CauseOf(err) != CauseBadSignature {
+			t.Fatalf("%s: other data: %v", c.file, err)
+		}
 	}
 }

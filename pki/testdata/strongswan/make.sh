@@ -30,6 +30,8 @@ pki --pub --in revoked.key --type ecdsa | pki --issue --cacert inter.crt --cakey
 	--dn "C=US, O=Example, OU=VPN, CN=revoked.example.net" --san revoked.example.net --lifetime 1000 --outform pem > revoked.crt
 pki --signcrl --cacert inter.crt --cakey inter.key --cert revoked.crt --reason key-compromise --lifetime 3000 --outform pem > inter.crl
 pki --signcrl --cacert root.crt --cakey root.key --lifetime 3000 --outform pem > root.crl
+# The same CRL signed with RSASSA-PSS: strongSwan's PSS parameters and signature.
+pki --signcrl --cacert root.crt --cakey root.key --rsa-padding pss --digest sha384 --lifetime 3000 --outform pem > root-pss.crl
 pki --gen --type ecdsa --size 256 --outform pem > other-root.key
 pki --self --in other-root.key --type ecdsa --dn "C=US, O=Other, CN=Other Root CA" --ca --lifetime 3650 --outform pem > other-root.crt
 pki --gen --type ecdsa --size 256 --outform pem > unknown.key
