@@ -98,6 +98,7 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 	d.cfg.Store(cfg)
 	d.services.Store(&want.services)
 	d.trace.configure(cfg, d.baseLog)
+	d.engine.SetTCPMSS(cfg.Flow.TCPMSS)
 	if err := d.addAddresses(want); err != nil {
 		return err
 	}
@@ -125,6 +126,7 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 		return err
 	}
 	d.setOnTraffic(want)
+	d.monitor.configure(cfg)
 	d.initiate(initiate)
 	return nil
 }

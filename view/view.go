@@ -328,6 +328,7 @@ func tunnelView(vpn *schema.VPN, id uint32, st daemon.Status, ike []ike.SAInfo, 
 		}
 	}
 	tn.SAs = append(in, out...)
+	monitorView(&tn, st)
 	return tn, len(tn.SAs) > 0
 }
 
