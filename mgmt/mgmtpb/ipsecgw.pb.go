@@ -1012,6 +1012,7 @@ type ShowRequest struct {
 	//	*ShowRequest_Interfaces
 	//	*ShowRequest_Version
 	//	*ShowRequest_Configuration
+	//	*ShowRequest_Routing
 	Command       isShowRequest_Command `protobuf_oneof:"command"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1124,6 +1125,15 @@ func (x *ShowRequest) GetConfiguration() *ShowConfiguration {
 	return nil
 }
 
+func (x *ShowRequest) GetRouting() *ShowRouting {
+	if x != nil {
+		if x, ok := x.Command.(*ShowRequest_Routing); ok {
+			return x.Routing
+		}
+	}
+	return nil
+}
+
 type isShowRequest_Command interface {
 	isShowRequest_Command()
 }
@@ -1166,6 +1176,11 @@ type ShowRequest_Configuration struct {
 	Configuration *ShowConfiguration `protobuf:"bytes,8,opt,name=configuration,proto3,oneof"`
 }
 
+type ShowRequest_Routing struct {
+	// show bgp ..., show ospf ..., show route ... (FRR's state)
+	Routing *ShowRouting `protobuf:"bytes,20,opt,name=routing,proto3,oneof"`
+}
+
 func (*ShowRequest_IkeSecurityAssociations) isShowRequest_Command() {}
 
 func (*ShowRequest_IpsecSecurityAssociations) isShowRequest_Command() {}
@@ -1180,6 +1195,80 @@ func (*ShowRequest_Version) isShowRequest_Command() {}
 
 func (*ShowRequest_Configuration) isShowRequest_Command() {}
 
+func (*ShowRequest_Routing) isShowRequest_Command() {}
+
+// ShowRouting is a routing show command, read from FRR.
+type ShowRouting struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// bgp-summary, bgp-neighbor, ospf-neighbor, ospf-interface, ospf3-neighbor,
+	// ospf3-interface, route, route-advertising-protocol,
+	// route-receive-protocol
+	Command       string `protobuf:"bytes,1,opt,name=command,proto3" json:"command,omitempty"`
+	Address       string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`   // a neighbor (bgp neighbor, advertising/receive-protocol)
+	Protocol      string `protobuf:"bytes,3,opt,name=protocol,proto3" json:"protocol,omitempty"` // show route protocol bgp|ospf|ospf3|static|direct
+	Prefix        string `protobuf:"bytes,4,opt,name=prefix,proto3" json:"prefix,omitempty"`     // show route PREFIX
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShowRouting) Reset() {
+	*x = ShowRouting{}
+	mi := &file_ipsecgw_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShowRouting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShowRouting) ProtoMessage() {}
+
+func (x *ShowRouting) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShowRouting.ProtoReflect.Descriptor instead.
+func (*ShowRouting) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ShowRouting) GetCommand() string {
+	if x != nil {
+		return x.Command
+	}
+	return ""
+}
+
+func (x *ShowRouting) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *ShowRouting) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *ShowRouting) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
 type IKESecurityAssociations struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Style         Style                  `protobuf:"varint,1,opt,name=style,proto3,enum=ipsecgw.mgmt.v1.Style" json:"style,omitempty"`
@@ -1192,7 +1281,7 @@ type IKESecurityAssociations struct {
 
 func (x *IKESecurityAssociations) Reset() {
 	*x = IKESecurityAssociations{}
-	mi := &file_ipsecgw_proto_msgTypes[15]
+	mi := &file_ipsecgw_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1204,7 +1293,7 @@ func (x *IKESecurityAssociations) String() string {
 func (*IKESecurityAssociations) ProtoMessage() {}
 
 func (x *IKESecurityAssociations) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[15]
+	mi := &file_ipsecgw_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1217,7 +1306,7 @@ func (x *IKESecurityAssociations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IKESecurityAssociations.ProtoReflect.Descriptor instead.
 func (*IKESecurityAssociations) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{15}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *IKESecurityAssociations) GetStyle() Style {
@@ -1260,7 +1349,7 @@ type IPsecSecurityAssociations struct {
 
 func (x *IPsecSecurityAssociations) Reset() {
 	*x = IPsecSecurityAssociations{}
-	mi := &file_ipsecgw_proto_msgTypes[16]
+	mi := &file_ipsecgw_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1361,7 @@ func (x *IPsecSecurityAssociations) String() string {
 func (*IPsecSecurityAssociations) ProtoMessage() {}
 
 func (x *IPsecSecurityAssociations) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[16]
+	mi := &file_ipsecgw_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1374,7 @@ func (x *IPsecSecurityAssociations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPsecSecurityAssociations.ProtoReflect.Descriptor instead.
 func (*IPsecSecurityAssociations) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{16}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *IPsecSecurityAssociations) GetStyle() Style {
@@ -1326,7 +1415,7 @@ type IPsecStatistics struct {
 
 func (x *IPsecStatistics) Reset() {
 	*x = IPsecStatistics{}
-	mi := &file_ipsecgw_proto_msgTypes[17]
+	mi := &file_ipsecgw_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1338,7 +1427,7 @@ func (x *IPsecStatistics) String() string {
 func (*IPsecStatistics) ProtoMessage() {}
 
 func (x *IPsecStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[17]
+	mi := &file_ipsecgw_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1351,7 +1440,7 @@ func (x *IPsecStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPsecStatistics.ProtoReflect.Descriptor instead.
 func (*IPsecStatistics) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{17}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *IPsecStatistics) GetIndex() uint32 {
@@ -1376,7 +1465,7 @@ type InactiveTunnels struct {
 
 func (x *InactiveTunnels) Reset() {
 	*x = InactiveTunnels{}
-	mi := &file_ipsecgw_proto_msgTypes[18]
+	mi := &file_ipsecgw_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1477,7 @@ func (x *InactiveTunnels) String() string {
 func (*InactiveTunnels) ProtoMessage() {}
 
 func (x *InactiveTunnels) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[18]
+	mi := &file_ipsecgw_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1490,7 @@ func (x *InactiveTunnels) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InactiveTunnels.ProtoReflect.Descriptor instead.
 func (*InactiveTunnels) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{18}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{19}
 }
 
 type Interfaces struct {
@@ -1414,7 +1503,7 @@ type Interfaces struct {
 
 func (x *Interfaces) Reset() {
 	*x = Interfaces{}
-	mi := &file_ipsecgw_proto_msgTypes[19]
+	mi := &file_ipsecgw_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1515,7 @@ func (x *Interfaces) String() string {
 func (*Interfaces) ProtoMessage() {}
 
 func (x *Interfaces) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[19]
+	mi := &file_ipsecgw_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1528,7 @@ func (x *Interfaces) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interfaces.ProtoReflect.Descriptor instead.
 func (*Interfaces) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{19}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Interfaces) GetName() string {
@@ -1464,7 +1553,7 @@ type Version struct {
 
 func (x *Version) Reset() {
 	*x = Version{}
-	mi := &file_ipsecgw_proto_msgTypes[20]
+	mi := &file_ipsecgw_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1565,7 @@ func (x *Version) String() string {
 func (*Version) ProtoMessage() {}
 
 func (x *Version) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[20]
+	mi := &file_ipsecgw_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1578,7 @@ func (x *Version) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Version.ProtoReflect.Descriptor instead.
 func (*Version) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{20}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{21}
 }
 
 type ShowConfiguration struct {
@@ -1502,7 +1591,7 @@ type ShowConfiguration struct {
 
 func (x *ShowConfiguration) Reset() {
 	*x = ShowConfiguration{}
-	mi := &file_ipsecgw_proto_msgTypes[21]
+	mi := &file_ipsecgw_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1514,7 +1603,7 @@ func (x *ShowConfiguration) String() string {
 func (*ShowConfiguration) ProtoMessage() {}
 
 func (x *ShowConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[21]
+	mi := &file_ipsecgw_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1527,7 +1616,7 @@ func (x *ShowConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowConfiguration.ProtoReflect.Descriptor instead.
 func (*ShowConfiguration) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{21}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ShowConfiguration) GetPath() []string {
@@ -1553,7 +1642,7 @@ type ShowReply struct {
 
 func (x *ShowReply) Reset() {
 	*x = ShowReply{}
-	mi := &file_ipsecgw_proto_msgTypes[22]
+	mi := &file_ipsecgw_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1565,7 +1654,7 @@ func (x *ShowReply) String() string {
 func (*ShowReply) ProtoMessage() {}
 
 func (x *ShowReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[22]
+	mi := &file_ipsecgw_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1578,7 +1667,7 @@ func (x *ShowReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowReply.ProtoReflect.Descriptor instead.
 func (*ShowReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{22}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ShowReply) GetOutput() string {
@@ -1595,6 +1684,7 @@ type ClearRequest struct {
 	//	*ClearRequest_IkeSecurityAssociations
 	//	*ClearRequest_IpsecSecurityAssociations
 	//	*ClearRequest_IpsecStatistics
+	//	*ClearRequest_BgpNeighbor
 	Command       isClearRequest_Command `protobuf_oneof:"command"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1602,7 +1692,7 @@ type ClearRequest struct {
 
 func (x *ClearRequest) Reset() {
 	*x = ClearRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[23]
+	mi := &file_ipsecgw_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1614,7 +1704,7 @@ func (x *ClearRequest) String() string {
 func (*ClearRequest) ProtoMessage() {}
 
 func (x *ClearRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[23]
+	mi := &file_ipsecgw_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1627,7 +1717,7 @@ func (x *ClearRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearRequest.ProtoReflect.Descriptor instead.
 func (*ClearRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{23}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ClearRequest) GetCommand() isClearRequest_Command {
@@ -1664,6 +1754,15 @@ func (x *ClearRequest) GetIpsecStatistics() *ClearStatistics {
 	return nil
 }
 
+func (x *ClearRequest) GetBgpNeighbor() *ClearBGPNeighbor {
+	if x != nil {
+		if x, ok := x.Command.(*ClearRequest_BgpNeighbor); ok {
+			return x.BgpNeighbor
+		}
+	}
+	return nil
+}
+
 type isClearRequest_Command interface {
 	isClearRequest_Command()
 }
@@ -1683,11 +1782,62 @@ type ClearRequest_IpsecStatistics struct {
 	IpsecStatistics *ClearStatistics `protobuf:"bytes,3,opt,name=ipsec_statistics,json=ipsecStatistics,proto3,oneof"`
 }
 
+type ClearRequest_BgpNeighbor struct {
+	// clear bgp neighbor [ADDRESS]
+	BgpNeighbor *ClearBGPNeighbor `protobuf:"bytes,20,opt,name=bgp_neighbor,json=bgpNeighbor,proto3,oneof"`
+}
+
 func (*ClearRequest_IkeSecurityAssociations) isClearRequest_Command() {}
 
 func (*ClearRequest_IpsecSecurityAssociations) isClearRequest_Command() {}
 
 func (*ClearRequest_IpsecStatistics) isClearRequest_Command() {}
+
+func (*ClearRequest_BgpNeighbor) isClearRequest_Command() {}
+
+type ClearBGPNeighbor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"` // empty: every neighbor
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClearBGPNeighbor) Reset() {
+	*x = ClearBGPNeighbor{}
+	mi := &file_ipsecgw_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClearBGPNeighbor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClearBGPNeighbor) ProtoMessage() {}
+
+func (x *ClearBGPNeighbor) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClearBGPNeighbor.ProtoReflect.Descriptor instead.
+func (*ClearBGPNeighbor) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ClearBGPNeighbor) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
 
 type ClearIKE struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1699,7 +1849,7 @@ type ClearIKE struct {
 
 func (x *ClearIKE) Reset() {
 	*x = ClearIKE{}
-	mi := &file_ipsecgw_proto_msgTypes[24]
+	mi := &file_ipsecgw_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1711,7 +1861,7 @@ func (x *ClearIKE) String() string {
 func (*ClearIKE) ProtoMessage() {}
 
 func (x *ClearIKE) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[24]
+	mi := &file_ipsecgw_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1724,7 +1874,7 @@ func (x *ClearIKE) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearIKE.ProtoReflect.Descriptor instead.
 func (*ClearIKE) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{24}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ClearIKE) GetIndex() uint32 {
@@ -1750,7 +1900,7 @@ type ClearIPsec struct {
 
 func (x *ClearIPsec) Reset() {
 	*x = ClearIPsec{}
-	mi := &file_ipsecgw_proto_msgTypes[25]
+	mi := &file_ipsecgw_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1762,7 +1912,7 @@ func (x *ClearIPsec) String() string {
 func (*ClearIPsec) ProtoMessage() {}
 
 func (x *ClearIPsec) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[25]
+	mi := &file_ipsecgw_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1775,7 +1925,7 @@ func (x *ClearIPsec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearIPsec.ProtoReflect.Descriptor instead.
 func (*ClearIPsec) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{25}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ClearIPsec) GetIndex() uint32 {
@@ -1794,7 +1944,7 @@ type ClearStatistics struct {
 
 func (x *ClearStatistics) Reset() {
 	*x = ClearStatistics{}
-	mi := &file_ipsecgw_proto_msgTypes[26]
+	mi := &file_ipsecgw_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +1956,7 @@ func (x *ClearStatistics) String() string {
 func (*ClearStatistics) ProtoMessage() {}
 
 func (x *ClearStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[26]
+	mi := &file_ipsecgw_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +1969,7 @@ func (x *ClearStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearStatistics.ProtoReflect.Descriptor instead.
 func (*ClearStatistics) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{26}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ClearStatistics) GetIndex() uint32 {
@@ -1840,7 +1990,7 @@ type ClearReply struct {
 
 func (x *ClearReply) Reset() {
 	*x = ClearReply{}
-	mi := &file_ipsecgw_proto_msgTypes[27]
+	mi := &file_ipsecgw_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1852,7 +2002,7 @@ func (x *ClearReply) String() string {
 func (*ClearReply) ProtoMessage() {}
 
 func (x *ClearReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[27]
+	mi := &file_ipsecgw_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1865,7 +2015,7 @@ func (x *ClearReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearReply.ProtoReflect.Descriptor instead.
 func (*ClearReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{27}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ClearReply) GetCleared() uint32 {
@@ -1883,7 +2033,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[28]
+	mi := &file_ipsecgw_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1895,7 +2045,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[28]
+	mi := &file_ipsecgw_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1908,7 +2058,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{28}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{30}
 }
 
 type Event struct {
@@ -1928,7 +2078,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_ipsecgw_proto_msgTypes[29]
+	mi := &file_ipsecgw_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1940,7 +2090,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[29]
+	mi := &file_ipsecgw_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1953,7 +2103,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{29}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Event) GetTimeUnixNano() int64 {
@@ -2047,7 +2197,7 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\rStatusRequest\"l\n" +
 	"\vStatusReply\x12+\n" +
 	"\x11candidate_changed\x18\x01 \x01(\bR\x10candidateChanged\x120\n" +
-	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\"\x81\x05\n" +
+	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\"\xbb\x05\n" +
 	"\vShowRequest\x122\n" +
 	"\adisplay\x18\x01 \x01(\x0e2\x18.ipsecgw.mgmt.v1.DisplayR\adisplay\x12f\n" +
 	"\x19ike_security_associations\x18\x02 \x01(\v2(.ipsecgw.mgmt.v1.IKESecurityAssociationsH\x00R\x17ikeSecurityAssociations\x12l\n" +
@@ -2058,8 +2208,14 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"interfaces\x18\x06 \x01(\v2\x1b.ipsecgw.mgmt.v1.InterfacesH\x00R\n" +
 	"interfaces\x124\n" +
 	"\aversion\x18\a \x01(\v2\x18.ipsecgw.mgmt.v1.VersionH\x00R\aversion\x12J\n" +
-	"\rconfiguration\x18\b \x01(\v2\".ipsecgw.mgmt.v1.ShowConfigurationH\x00R\rconfigurationB\t\n" +
-	"\acommand\"\x93\x01\n" +
+	"\rconfiguration\x18\b \x01(\v2\".ipsecgw.mgmt.v1.ShowConfigurationH\x00R\rconfiguration\x128\n" +
+	"\arouting\x18\x14 \x01(\v2\x1c.ipsecgw.mgmt.v1.ShowRoutingH\x00R\aroutingB\t\n" +
+	"\acommand\"u\n" +
+	"\vShowRouting\x12\x18\n" +
+	"\acommand\x18\x01 \x01(\tR\acommand\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x1a\n" +
+	"\bprotocol\x18\x03 \x01(\tR\bprotocol\x12\x16\n" +
+	"\x06prefix\x18\x04 \x01(\tR\x06prefix\"\x93\x01\n" +
 	"\x17IKESecurityAssociations\x12,\n" +
 	"\x05style\x18\x01 \x01(\x0e2\x16.ipsecgw.mgmt.v1.StyleR\x05style\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\rR\x05index\x12\x18\n" +
@@ -2083,12 +2239,15 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\x04path\x18\x01 \x03(\tR\x04path\x125\n" +
 	"\x06format\x18\x02 \x01(\x0e2\x1d.ipsecgw.mgmt.v1.ConfigFormatR\x06format\"#\n" +
 	"\tShowReply\x12\x16\n" +
-	"\x06output\x18\x01 \x01(\tR\x06output\"\xa0\x02\n" +
+	"\x06output\x18\x01 \x01(\tR\x06output\"\xe8\x02\n" +
 	"\fClearRequest\x12W\n" +
 	"\x19ike_security_associations\x18\x01 \x01(\v2\x19.ipsecgw.mgmt.v1.ClearIKEH\x00R\x17ikeSecurityAssociations\x12]\n" +
 	"\x1bipsec_security_associations\x18\x02 \x01(\v2\x1b.ipsecgw.mgmt.v1.ClearIPsecH\x00R\x19ipsecSecurityAssociations\x12M\n" +
-	"\x10ipsec_statistics\x18\x03 \x01(\v2 .ipsecgw.mgmt.v1.ClearStatisticsH\x00R\x0fipsecStatisticsB\t\n" +
-	"\acommand\":\n" +
+	"\x10ipsec_statistics\x18\x03 \x01(\v2 .ipsecgw.mgmt.v1.ClearStatisticsH\x00R\x0fipsecStatistics\x12F\n" +
+	"\fbgp_neighbor\x18\x14 \x01(\v2!.ipsecgw.mgmt.v1.ClearBGPNeighborH\x00R\vbgpNeighborB\t\n" +
+	"\acommand\",\n" +
+	"\x10ClearBGPNeighbor\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\":\n" +
 	"\bClearIKE\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\"\"\n" +
@@ -2163,7 +2322,7 @@ func file_ipsecgw_proto_rawDescGZIP() []byte {
 }
 
 var file_ipsecgw_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_ipsecgw_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_ipsecgw_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_ipsecgw_proto_goTypes = []any{
 	(ConfigDatabase)(0),               // 0: ipsecgw.mgmt.v1.ConfigDatabase
 	(ConfigFormat)(0),                 // 1: ipsecgw.mgmt.v1.ConfigFormat
@@ -2185,68 +2344,72 @@ var file_ipsecgw_proto_goTypes = []any{
 	(*StatusRequest)(nil),             // 17: ipsecgw.mgmt.v1.StatusRequest
 	(*StatusReply)(nil),               // 18: ipsecgw.mgmt.v1.StatusReply
 	(*ShowRequest)(nil),               // 19: ipsecgw.mgmt.v1.ShowRequest
-	(*IKESecurityAssociations)(nil),   // 20: ipsecgw.mgmt.v1.IKESecurityAssociations
-	(*IPsecSecurityAssociations)(nil), // 21: ipsecgw.mgmt.v1.IPsecSecurityAssociations
-	(*IPsecStatistics)(nil),           // 22: ipsecgw.mgmt.v1.IPsecStatistics
-	(*InactiveTunnels)(nil),           // 23: ipsecgw.mgmt.v1.InactiveTunnels
-	(*Interfaces)(nil),                // 24: ipsecgw.mgmt.v1.Interfaces
-	(*Version)(nil),                   // 25: ipsecgw.mgmt.v1.Version
-	(*ShowConfiguration)(nil),         // 26: ipsecgw.mgmt.v1.ShowConfiguration
-	(*ShowReply)(nil),                 // 27: ipsecgw.mgmt.v1.ShowReply
-	(*ClearRequest)(nil),              // 28: ipsecgw.mgmt.v1.ClearRequest
-	(*ClearIKE)(nil),                  // 29: ipsecgw.mgmt.v1.ClearIKE
-	(*ClearIPsec)(nil),                // 30: ipsecgw.mgmt.v1.ClearIPsec
-	(*ClearStatistics)(nil),           // 31: ipsecgw.mgmt.v1.ClearStatistics
-	(*ClearReply)(nil),                // 32: ipsecgw.mgmt.v1.ClearReply
-	(*EventsRequest)(nil),             // 33: ipsecgw.mgmt.v1.EventsRequest
-	(*Event)(nil),                     // 34: ipsecgw.mgmt.v1.Event
+	(*ShowRouting)(nil),               // 20: ipsecgw.mgmt.v1.ShowRouting
+	(*IKESecurityAssociations)(nil),   // 21: ipsecgw.mgmt.v1.IKESecurityAssociations
+	(*IPsecSecurityAssociations)(nil), // 22: ipsecgw.mgmt.v1.IPsecSecurityAssociations
+	(*IPsecStatistics)(nil),           // 23: ipsecgw.mgmt.v1.IPsecStatistics
+	(*InactiveTunnels)(nil),           // 24: ipsecgw.mgmt.v1.InactiveTunnels
+	(*Interfaces)(nil),                // 25: ipsecgw.mgmt.v1.Interfaces
+	(*Version)(nil),                   // 26: ipsecgw.mgmt.v1.Version
+	(*ShowConfiguration)(nil),         // 27: ipsecgw.mgmt.v1.ShowConfiguration
+	(*ShowReply)(nil),                 // 28: ipsecgw.mgmt.v1.ShowReply
+	(*ClearRequest)(nil),              // 29: ipsecgw.mgmt.v1.ClearRequest
+	(*ClearBGPNeighbor)(nil),          // 30: ipsecgw.mgmt.v1.ClearBGPNeighbor
+	(*ClearIKE)(nil),                  // 31: ipsecgw.mgmt.v1.ClearIKE
+	(*ClearIPsec)(nil),                // 32: ipsecgw.mgmt.v1.ClearIPsec
+	(*ClearStatistics)(nil),           // 33: ipsecgw.mgmt.v1.ClearStatistics
+	(*ClearReply)(nil),                // 34: ipsecgw.mgmt.v1.ClearReply
+	(*EventsRequest)(nil),             // 35: ipsecgw.mgmt.v1.EventsRequest
+	(*Event)(nil),                     // 36: ipsecgw.mgmt.v1.Event
 }
 var file_ipsecgw_proto_depIdxs = []int32{
 	0,  // 0: ipsecgw.mgmt.v1.ShowConfigRequest.database:type_name -> ipsecgw.mgmt.v1.ConfigDatabase
 	1,  // 1: ipsecgw.mgmt.v1.ShowConfigRequest.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
 	15, // 2: ipsecgw.mgmt.v1.RollbacksReply.rollbacks:type_name -> ipsecgw.mgmt.v1.Rollback
 	2,  // 3: ipsecgw.mgmt.v1.ShowRequest.display:type_name -> ipsecgw.mgmt.v1.Display
-	20, // 4: ipsecgw.mgmt.v1.ShowRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.IKESecurityAssociations
-	21, // 5: ipsecgw.mgmt.v1.ShowRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.IPsecSecurityAssociations
-	22, // 6: ipsecgw.mgmt.v1.ShowRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.IPsecStatistics
-	23, // 7: ipsecgw.mgmt.v1.ShowRequest.inactive_tunnels:type_name -> ipsecgw.mgmt.v1.InactiveTunnels
-	24, // 8: ipsecgw.mgmt.v1.ShowRequest.interfaces:type_name -> ipsecgw.mgmt.v1.Interfaces
-	25, // 9: ipsecgw.mgmt.v1.ShowRequest.version:type_name -> ipsecgw.mgmt.v1.Version
-	26, // 10: ipsecgw.mgmt.v1.ShowRequest.configuration:type_name -> ipsecgw.mgmt.v1.ShowConfiguration
-	3,  // 11: ipsecgw.mgmt.v1.IKESecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
-	3,  // 12: ipsecgw.mgmt.v1.IPsecSecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
-	1,  // 13: ipsecgw.mgmt.v1.ShowConfiguration.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
-	29, // 14: ipsecgw.mgmt.v1.ClearRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIKE
-	30, // 15: ipsecgw.mgmt.v1.ClearRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIPsec
-	31, // 16: ipsecgw.mgmt.v1.ClearRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.ClearStatistics
-	4,  // 17: ipsecgw.mgmt.v1.Event.type:type_name -> ipsecgw.mgmt.v1.EventType
-	5,  // 18: ipsecgw.mgmt.v1.Config.Edit:input_type -> ipsecgw.mgmt.v1.EditRequest
-	7,  // 19: ipsecgw.mgmt.v1.Config.Load:input_type -> ipsecgw.mgmt.v1.LoadRequest
-	8,  // 20: ipsecgw.mgmt.v1.Config.Show:input_type -> ipsecgw.mgmt.v1.ShowConfigRequest
-	10, // 21: ipsecgw.mgmt.v1.Config.Compare:input_type -> ipsecgw.mgmt.v1.CompareRequest
-	11, // 22: ipsecgw.mgmt.v1.Config.Commit:input_type -> ipsecgw.mgmt.v1.CommitRequest
-	13, // 23: ipsecgw.mgmt.v1.Config.Rollback:input_type -> ipsecgw.mgmt.v1.RollbackRequest
-	14, // 24: ipsecgw.mgmt.v1.Config.Rollbacks:input_type -> ipsecgw.mgmt.v1.RollbacksRequest
-	17, // 25: ipsecgw.mgmt.v1.Config.Status:input_type -> ipsecgw.mgmt.v1.StatusRequest
-	19, // 26: ipsecgw.mgmt.v1.Operational.Show:input_type -> ipsecgw.mgmt.v1.ShowRequest
-	28, // 27: ipsecgw.mgmt.v1.Operational.Clear:input_type -> ipsecgw.mgmt.v1.ClearRequest
-	33, // 28: ipsecgw.mgmt.v1.Operational.Events:input_type -> ipsecgw.mgmt.v1.EventsRequest
-	6,  // 29: ipsecgw.mgmt.v1.Config.Edit:output_type -> ipsecgw.mgmt.v1.EditReply
-	6,  // 30: ipsecgw.mgmt.v1.Config.Load:output_type -> ipsecgw.mgmt.v1.EditReply
-	9,  // 31: ipsecgw.mgmt.v1.Config.Show:output_type -> ipsecgw.mgmt.v1.TextReply
-	9,  // 32: ipsecgw.mgmt.v1.Config.Compare:output_type -> ipsecgw.mgmt.v1.TextReply
-	12, // 33: ipsecgw.mgmt.v1.Config.Commit:output_type -> ipsecgw.mgmt.v1.CommitReply
-	6,  // 34: ipsecgw.mgmt.v1.Config.Rollback:output_type -> ipsecgw.mgmt.v1.EditReply
-	16, // 35: ipsecgw.mgmt.v1.Config.Rollbacks:output_type -> ipsecgw.mgmt.v1.RollbacksReply
-	18, // 36: ipsecgw.mgmt.v1.Config.Status:output_type -> ipsecgw.mgmt.v1.StatusReply
-	27, // 37: ipsecgw.mgmt.v1.Operational.Show:output_type -> ipsecgw.mgmt.v1.ShowReply
-	32, // 38: ipsecgw.mgmt.v1.Operational.Clear:output_type -> ipsecgw.mgmt.v1.ClearReply
-	34, // 39: ipsecgw.mgmt.v1.Operational.Events:output_type -> ipsecgw.mgmt.v1.Event
-	29, // [29:40] is the sub-list for method output_type
-	18, // [18:29] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	21, // 4: ipsecgw.mgmt.v1.ShowRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.IKESecurityAssociations
+	22, // 5: ipsecgw.mgmt.v1.ShowRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.IPsecSecurityAssociations
+	23, // 6: ipsecgw.mgmt.v1.ShowRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.IPsecStatistics
+	24, // 7: ipsecgw.mgmt.v1.ShowRequest.inactive_tunnels:type_name -> ipsecgw.mgmt.v1.InactiveTunnels
+	25, // 8: ipsecgw.mgmt.v1.ShowRequest.interfaces:type_name -> ipsecgw.mgmt.v1.Interfaces
+	26, // 9: ipsecgw.mgmt.v1.ShowRequest.version:type_name -> ipsecgw.mgmt.v1.Version
+	27, // 10: ipsecgw.mgmt.v1.ShowRequest.configuration:type_name -> ipsecgw.mgmt.v1.ShowConfiguration
+	20, // 11: ipsecgw.mgmt.v1.ShowRequest.routing:type_name -> ipsecgw.mgmt.v1.ShowRouting
+	3,  // 12: ipsecgw.mgmt.v1.IKESecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
+	3,  // 13: ipsecgw.mgmt.v1.IPsecSecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
+	1,  // 14: ipsecgw.mgmt.v1.ShowConfiguration.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
+	31, // 15: ipsecgw.mgmt.v1.ClearRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIKE
+	32, // 16: ipsecgw.mgmt.v1.ClearRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIPsec
+	33, // 17: ipsecgw.mgmt.v1.ClearRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.ClearStatistics
+	30, // 18: ipsecgw.mgmt.v1.ClearRequest.bgp_neighbor:type_name -> ipsecgw.mgmt.v1.ClearBGPNeighbor
+	4,  // 19: ipsecgw.mgmt.v1.Event.type:type_name -> ipsecgw.mgmt.v1.EventType
+	5,  // 20: ipsecgw.mgmt.v1.Config.Edit:input_type -> ipsecgw.mgmt.v1.EditRequest
+	7,  // 21: ipsecgw.mgmt.v1.Config.Load:input_type -> ipsecgw.mgmt.v1.LoadRequest
+	8,  // 22: ipsecgw.mgmt.v1.Config.Show:input_type -> ipsecgw.mgmt.v1.ShowConfigRequest
+	10, // 23: ipsecgw.mgmt.v1.Config.Compare:input_type -> ipsecgw.mgmt.v1.CompareRequest
+	11, // 24: ipsecgw.mgmt.v1.Config.Commit:input_type -> ipsecgw.mgmt.v1.CommitRequest
+	13, // 25: ipsecgw.mgmt.v1.Config.Rollback:input_type -> ipsecgw.mgmt.v1.RollbackRequest
+	14, // 26: ipsecgw.mgmt.v1.Config.Rollbacks:input_type -> ipsecgw.mgmt.v1.RollbacksRequest
+	17, // 27: ipsecgw.mgmt.v1.Config.Status:input_type -> ipsecgw.mgmt.v1.StatusRequest
+	19, // 28: ipsecgw.mgmt.v1.Operational.Show:input_type -> ipsecgw.mgmt.v1.ShowRequest
+	29, // 29: ipsecgw.mgmt.v1.Operational.Clear:input_type -> ipsecgw.mgmt.v1.ClearRequest
+	35, // 30: ipsecgw.mgmt.v1.Operational.Events:input_type -> ipsecgw.mgmt.v1.EventsRequest
+	6,  // 31: ipsecgw.mgmt.v1.Config.Edit:output_type -> ipsecgw.mgmt.v1.EditReply
+	6,  // 32: ipsecgw.mgmt.v1.Config.Load:output_type -> ipsecgw.mgmt.v1.EditReply
+	9,  // 33: ipsecgw.mgmt.v1.Config.Show:output_type -> ipsecgw.mgmt.v1.TextReply
+	9,  // 34: ipsecgw.mgmt.v1.Config.Compare:output_type -> ipsecgw.mgmt.v1.TextReply
+	12, // 35: ipsecgw.mgmt.v1.Config.Commit:output_type -> ipsecgw.mgmt.v1.CommitReply
+	6,  // 36: ipsecgw.mgmt.v1.Config.Rollback:output_type -> ipsecgw.mgmt.v1.EditReply
+	16, // 37: ipsecgw.mgmt.v1.Config.Rollbacks:output_type -> ipsecgw.mgmt.v1.RollbacksReply
+	18, // 38: ipsecgw.mgmt.v1.Config.Status:output_type -> ipsecgw.mgmt.v1.StatusReply
+	28, // 39: ipsecgw.mgmt.v1.Operational.Show:output_type -> ipsecgw.mgmt.v1.ShowReply
+	34, // 40: ipsecgw.mgmt.v1.Operational.Clear:output_type -> ipsecgw.mgmt.v1.ClearReply
+	36, // 41: ipsecgw.mgmt.v1.Operational.Events:output_type -> ipsecgw.mgmt.v1.Event
+	31, // [31:42] is the sub-list for method output_type
+	20, // [20:31] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_ipsecgw_proto_init() }
@@ -2262,11 +2425,13 @@ func file_ipsecgw_proto_init() {
 		(*ShowRequest_Interfaces)(nil),
 		(*ShowRequest_Version)(nil),
 		(*ShowRequest_Configuration)(nil),
+		(*ShowRequest_Routing)(nil),
 	}
-	file_ipsecgw_proto_msgTypes[23].OneofWrappers = []any{
+	file_ipsecgw_proto_msgTypes[24].OneofWrappers = []any{
 		(*ClearRequest_IkeSecurityAssociations)(nil),
 		(*ClearRequest_IpsecSecurityAssociations)(nil),
 		(*ClearRequest_IpsecStatistics)(nil),
+		(*ClearRequest_BgpNeighbor)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2274,7 +2439,7 @@ func file_ipsecgw_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ipsecgw_proto_rawDesc), len(file_ipsecgw_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   30,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
