@@ -45,12 +45,12 @@ func renderRouting(cfg *schema.Config) (*frr.Rendering, error) {
 	if host == "" {
 		host = "ipsecgw"
 	}
-	return frr.Render(cfg, frr.Options{Hostname: host, IfName: linuxName})
+	return frr.Render(cfg, frr.Options{Hostname: host, IfName: LinuxName})
 }
 
-// linuxName is the Linux interface of a configured unit: a physical
+// LinuxName is the Linux interface of a configured unit: a physical
 // interface's mapped name, lo, or the tunnel interface ipsecgw makes.
-func linuxName(u *schema.Unit) string {
+func LinuxName(u *schema.Unit) string {
 	switch u.Interface.Kind {
 	case schema.Physical, schema.Loopback:
 		return u.Interface.HostName
