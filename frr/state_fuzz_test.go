@@ -42,7 +42,7 @@ func TestParseState(t *testing.T) {
 		return b
 	}
 	ns, err := ParseBGPNeighbors(read("bgp-neighbors.json"))
-	if err != nil || len(ns) != 1 || ns[0].Address != "169.254.0.2" || ns[0].State != "Established" || ns[0].RemoteAS != 65002 ||
+	if err != nil || len(ns) != 2 || ns[1].Address != "2001:db8:ffff::2" || ns[0].Address != "169.254.0.2" || ns[0].State != "Established" || ns[0].RemoteAS != 65002 ||
 		ns[0].Families["ipv4Unicast"].Accepted != 1 || ns[0].Messages.TotalRecv == 0 {
 		t.Fatalf("bgp neighbors: %+v, %v", ns, err)
 	}

@@ -125,7 +125,7 @@ type RouteEntry struct {
 
 // RouteNext is one next hop.
 type RouteNext struct {
-	Selected *Flag `xml:"selected-next-hop"`
+	Selected *Flag  `xml:"selected-next-hop"`
 	To       string `xml:"to,omitempty"`
 	Via      string `xml:"via,omitempty"`
 }
