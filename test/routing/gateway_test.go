@@ -99,15 +99,25 @@ func (g *gateway) stop() {
 		<-done
 		g.t.Errorf("%s: ipsecgw did not stop within 15 s of SIGTERM", g.name)
 	}
+	if running := g.frrRunning(); running != "" {
+		g.t.Errorf("%s: FRR daemons still run after ipsecgw stopped: %s", g.name, running)
+	}
+}
+
+// frrRunning lists the FRR daemons of the gateway's directory that run
+// (their PID files name live processes of that directory).
+func (g *gateway) frrRunning() string {
+	var out []string
 	files, _ := filepath.Glob(filepath.Join(g.frrDir, "*.pid"))
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
 		var pid int
 		fmt.Sscan(string(b), &pid)
 		if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && pid > 1 && strings.Contains(string(cmdline), g.frrDir) {
-			g.t.Errorf("%s: %s (pid %d) still runs after ipsecgw stopped", g.name, filepath.Base(f), pid)
+			out = append(out, fmt.Sprintf("%s pid %d", strings.TrimSuffix(filepath.Base(f), ".pid"), pid))
 		}
 	}
+	return strings.Join(out, ", ")
 }
 
 // vtysh runs one command against the gateway's FRR.

@@ -130,7 +130,7 @@ func TestSeed001(t *testing.T) {
 		// The same through the CLI, in the Junos layout and names.
 		out := cli(t, c.r, "show ospf neighbor")
 		row := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(c.neighbor) + ` +sp-1/2/0\.1 +Full +` + regexp.QuoteMeta(c.neighbor) + ` +\d+ +\d+$`)
-		if !strings.HasPrefix(out, "Address          Interface              State           ID               Pri  Dead\n") || !row.MatchString(out) {
+		if !strings.HasPrefix(out, "Address          Interface              State     ID               Pri  Dead\n") || !row.MatchString(out) {
 			fail("%s> show ospf neighbor:\n%s", c.r.name, out)
 		}
 		t.Logf("%s> show ospf neighbor\n%s", c.r.name, out)
