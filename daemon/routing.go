@@ -41,11 +41,7 @@ func newFRR(opts Options, d *Daemon) *frr.Instance {
 
 // renderRouting renders cfg's routing for FRR (nil without routing).
 func renderRouting(cfg *schema.Config) (*frr.Rendering, error) {
-	host := cfg.HostName
-	if host == "" {
-		host = "ipsecgw"
-	}
-	return frr.Render(cfg, frr.Options{Hostname: host, IfName: LinuxName})
+	return frr.Render(cfg, frr.Options{IfName: LinuxName})
 }
 
 // LinuxName is the Linux interface of a configured unit: a physical

@@ -137,9 +137,30 @@ func (in *Instance) reload(ctx context.Context, r *Rendering) error {
 	cmd := exec.CommandContext(ctx, "/usr/bin/python3", args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%w: %s", ErrRefused, r.Redact(strings.TrimSpace(string(out))))
+		return fmt.Errorf("%w: %s", ErrRefused, r.Redact(refusal(string(out))))
 	}
 	return nil
+}
+
+// refusal picks FRR's own words out of frr-reload.py's log: vtysh's "%"
+// messages and the lines they refer to; the log's last lines when there
+// are none.
+func refusal(out string) string {
+	var picked []string
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "%") || strings.HasPrefix(l, "line ") {
+			picked = append(picked, l)
+		}
+		if len(picked) == 6 {
+			picked = append(picked, "...")
+			break
+		}
+	}
+	if len(picked) == 0 {
+		return tail(out, 5)
+	}
+	return strings.Join(picked, "; ")
 }
 
 // Vtysh runs operational commands against the instance's daemons and

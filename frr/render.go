@@ -29,8 +29,6 @@ import (
 
 // Options say how to render.
 type Options struct {
-	// Hostname is FRR's hostname (the prompt in vtysh).
-	Hostname string
 	// IfName is the Linux name of a configured unit (st0.1 is its TUN,
 	// so-0/0/0.0 the mapped interface, lo0.0 is lo).
 	IfName func(*schema.Unit) string
@@ -77,9 +75,6 @@ func Render(cfg *schema.Config, opts Options) (*Rendering, error) {
 	}
 	daemons := []string{"zebra"}
 	w.line("frr defaults traditional")
-	if opts.Hostname != "" {
-		w.line("hostname %s", opts.Hostname)
-	}
 	if opts.LogFile != "" {
 		w.line("log file %s", opts.LogFile)
 	}

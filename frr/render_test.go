@@ -54,7 +54,7 @@ func TestRenderGolden(t *testing.T) {
 		{"seed001-r2", "../examples/seed001/r2.conf", map[string]string{"so-0/0/0": "r2-so0", "so-0/0/1": "r2-so1"}, "zebra ospfd"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := Render(load(t, tc.file, tc.ifmap), Options{Hostname: "gw", IfName: ifName})
+			r, err := Render(load(t, tc.file, tc.ifmap), Options{IfName: ifName})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,5 +114,16 @@ func TestRedact(t *testing.T) {
 	got := r.Redact("line 7: neighbor 169.254.10.1 password juniper")
 	if strings.Contains(got, "juniper") || !strings.Contains(got, "$9$") {
 		t.Fatalf("Redact: %q", got)
+	}
+}
+
+func TestRefusal(t *testing.T) {
+	log := "2026 INFO: Loading\n['router bgp 1\\n']\n% Can not configure the local system as neighbor\nline 2: Failure to communicate[13] to bgpd, line:  neighbor 192.0.2.1 remote-as 2\n\n"
+	want := "% Can not configure the local system as neighbor; line 2: Failure to communicate[13] to bgpd, line:  neighbor 192.0.2.1 remote-as 2"
+	if got := refusal(log); got != want {
+		t.Fatalf("refusal:\n got %q\nwant %q", got, want)
+	}
+	if got := refusal("a\nb\nlast words"); got != "a\nb\nlast words" {
+		t.Fatalf("refusal without vtysh messages: %q", got)
 	}
 }

@@ -125,7 +125,7 @@ func TestBGPOverIKEv2(t *testing.T) {
 	}
 	// Only the LANs: the export policy rejects the tunnel's own subnets
 	// and the outer link.
-	out, _ := n.Try("gw1", "ip", "route", "show", "proto", "bgp")
+	out, err := n.Try("gw1", "ip", "route", "show", "proto", "bgp")
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if !strings.HasPrefix(line, "198.18.2.0/24 ") {
 			fail("gw1 learned more than gw2's LAN:\n%s", out)
@@ -185,6 +185,27 @@ func TestBGPOverIKEv2(t *testing.T) {
 	}) {
 		out, _ := gw1.cli("show bgp neighbor 169.254.0.2")
 		fail("after clear bgp neighbor, the session did not flap and come back:\n%s", out)
+	}
+
+	// A commit FRR refuses (a neighbor that is this gateway itself) is
+	// refused whole, with FRR's words; the sessions and routes stay.
+	out, err = gw1.cli("configure; set protocols bgp group tunnel4 neighbor 169.254.0.1 description myself; commit")
+	if err == nil || !strings.Contains(out, "FRR refused the routing configuration") || !strings.Contains(out, "local system as neighbor") {
+		fail("gw1: a commit FRR refuses: %v\n%s", err, out)
+	}
+	t.Logf("gw1# commit (refused by FRR)\n%s", out)
+	if sum := gw1.vtysh("show running-config"); strings.Contains(sum, "169.254.0.1 remote-as") {
+		fail("gw1: FRR kept part of the refused commit:\n%s", sum)
+	}
+	if !poll(10*time.Second, func() bool {
+		out, _ := gw1.cli("show bgp summary")
+		return strings.Contains(out, "Down peers: 0") && strings.Count(out, "Establ\n") == 2
+	}) {
+		out, _ := gw1.cli("show bgp summary")
+		fail("gw1: the sessions did not stay up after a refused commit:\n%s", out)
+	}
+	if routed, _ := n.Try("gw1", "ip", "route", "show", "198.18.2.0/24"); !strings.Contains(routed, "proto bgp") {
+		fail("gw1: the BGP route went with a refused commit: %q", routed)
 	}
 
 	// Routing configured away: FRR stops, the learned routes go.
