@@ -12,6 +12,7 @@ import (
 	"ipsecgw/config/schema"
 	"ipsecgw/daemon"
 	"ipsecgw/frr"
+	"ipsecgw/metrics"
 	"ipsecgw/mgmt/mgmtpb"
 	"ipsecgw/show"
 )
@@ -278,4 +279,45 @@ func (s opService) clearBGP(q *mgmtpb.ClearBGPNeighbor) (*mgmtpb.ClearReply, err
 		return nil, status.Errorf(codes.Internal, "error: %v", err)
 	}
 	return &mgmtpb.ClearReply{Cleared: uint32(count)}, nil
+}
+
+// routingMetrics reads the routing protocols' state from FRR at a scrape
+// (nothing when no routing runs).
+func routingMetrics(d *daemon.Daemon) metrics.Routing {
+	cfg, in := d.Config(), d.FRR()
+	var r metrics.Routing
+	if cfg == nil || cfg.Routing == nil || !in.Running() {
+		return r
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), routingTimeout)
+	defer cancel()
+	if cfg.Routing.BGP != nil {
+		if sessions, _, err := bgpSessions(ctx, in, cfg); err == nil {
+			for _, s := range sessions {
+				p := metrics.BGPPeer{Neighbor: s.Address, Group: s.Group, State: s.State, Flaps: uint64(s.Dropped)}
+				if p.State == "" {
+					p.State = "Idle"
+				}
+				for _, tb := range s.Tables {
+					p.Prefixes = append(p.Prefixes, metrics.BGPPrefixes{Table: tb.Name, Accepted: tb.Accepted, Active: tb.Active, Advertised: tb.Advertised})
+				}
+				r.BGP = append(r.BGP, p)
+			}
+		}
+	}
+	names := junosNames(cfg)
+	for _, o := range []*schema.OSPF{cfg.Routing.OSPF, cfg.Routing.OSPF3} {
+		if o == nil {
+			continue
+		}
+		ns, err := in.OSPFNeighbors(ctx, o.Version == 3)
+		if err != nil {
+			continue
+		}
+		for _, n := range ns {
+			state := strings.ReplaceAll(n.StateWord(), "-", "")
+			r.OSPF = append(r.OSPF, metrics.OSPFNeighbor{Version: o.Version, Interface: names(n.Ifname()), Neighbor: n.RouterID, State: state})
+		}
+	}
+	return r
 }

@@ -175,6 +175,19 @@ func TestBGPOverIKEv2(t *testing.T) {
 		t.Logf("gw1> %s\n%s", c.cmd, out)
 	}
 
+	// The sessions in the metrics.
+	m := gw1.metrics()
+	for _, want := range []string{
+		`ipsecgw_bgp_peer_up{group="tunnel4",neighbor="169.254.0.2"} 1`,
+		`ipsecgw_bgp_peer_up{group="tunnel6",neighbor="2001:db8:ffff::2"} 1`,
+		`ipsecgw_bgp_peer_prefixes{group="tunnel4",kind="accepted",neighbor="169.254.0.2",table="inet.0"} 1`,
+		`ipsecgw_bgp_peer_prefixes{group="tunnel6",kind="active",neighbor="2001:db8:ffff::2",table="inet6.0"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			fail("gw1 metrics lack %s:\n%s", want, m)
+		}
+	}
+
 	// clear bgp neighbor resets the session; it comes back Established.
 	if out, err := gw1.cli("clear bgp neighbor 169.254.0.2"); err != nil {
 		fail("gw1> clear bgp neighbor: %v\n%s", err, out)

@@ -68,7 +68,9 @@ func startGateway(t *testing.T, n *netns.Net, name, config string) *gateway {
 		t.Fatal(err)
 	}
 	g.cmd = exec.Command("ip", "netns", "exec", n.Name(name), binary, "daemon", "--config", file,
-		"--state-dir", g.stateDir, "--socket", filepath.Join(g.stateDir, "api.sock"), "--frr-dir", g.frrDir, "--debug")
+		"--state-dir", g.stateDir, "--socket", filepath.Join(g.stateDir, "api.sock"), "--frr-dir", g.frrDir, "--debug",
+		// In the gateway's own namespace: a fixed port collides with nothing.
+		"--metrics-listen", "127.0.0.1:9100")
 	g.cmd.Stdout, g.cmd.Stderr = logf, logf
 	if err := g.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -129,6 +131,12 @@ func (g *gateway) vtysh(command string) string {
 // cli runs operational commands through the CLI and the gateway's API.
 func (g *gateway) cli(command string) (string, error) {
 	return netns.Command(binary, "cli", "--socket", filepath.Join(g.stateDir, "api.sock"), "-c", command)
+}
+
+// metrics scrapes the gateway's Prometheus metrics.
+func (g *gateway) metrics() string {
+	out, _ := g.net.Try(g.name, "curl", "-s", "--max-time", "10", "http://127.0.0.1:9100/metrics")
+	return out
 }
 
 // logs is the daemon's log and FRR's output, for a failure message.
