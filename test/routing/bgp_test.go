@@ -44,7 +44,13 @@ func bgpConfig(i int) string {
 	w("set policy-options policy-statement lan term direct from protocol direct")
 	w("set policy-options policy-statement lan term direct from prefix-list lan")
 	w("set policy-options policy-statement lan term direct then accept")
+	w("set policy-options policy-statement lan term statics from protocol static")
+	w("set policy-options policy-statement lan term statics from route-filter 198.18.100.0/22 orlonger")
+	w("set policy-options policy-statement lan term statics then accept")
 	w("set policy-options policy-statement lan then reject")
+	// A static route behind the LAN host, exported by the policy's
+	// second term (ipsecgw installs it; FRR sees it as a kernel route).
+	w("set routing-options static route 198.18.10%d.0/24 next-hop 198.18.%d.2", me, me)
 	w("set security ike proposal ike_prop authentication-method pre-shared-keys")
 	w("set security ike proposal ike_prop dh-group group19")
 	w("set security ike proposal ike_prop authentication-algorithm sha-256")
@@ -107,10 +113,11 @@ func TestBGPOverIKEv2(t *testing.T) {
 		t.Fatalf(format+"\n%s", append(args, b.String())...)
 	}
 
-	// Each gateway learns the other's LANs from BGP, into the kernel.
+	// Each gateway learns the other's LANs and static route from BGP,
+	// into the kernel.
 	for _, c := range []struct{ gw, prefix string }{
-		{"gw1", "198.18.2.0/24"}, {"gw1", "2001:db8:2::/64"},
-		{"gw2", "198.18.1.0/24"}, {"gw2", "2001:db8:1::/64"},
+		{"gw1", "198.18.2.0/24"}, {"gw1", "2001:db8:2::/64"}, {"gw1", "198.18.102.0/24"},
+		{"gw2", "198.18.1.0/24"}, {"gw2", "2001:db8:1::/64"}, {"gw2", "198.18.101.0/24"},
 	} {
 		family := "-4"
 		if strings.Contains(c.prefix, ":") {
@@ -127,7 +134,7 @@ func TestBGPOverIKEv2(t *testing.T) {
 	// and the outer link.
 	out, err := n.Try("gw1", "ip", "route", "show", "proto", "bgp")
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		if !strings.HasPrefix(line, "198.18.2.0/24 ") {
+		if !strings.HasPrefix(line, "198.18.2.0/24 ") && !strings.HasPrefix(line, "198.18.102.0/24 ") {
 			fail("gw1 learned more than gw2's LAN:\n%s", out)
 		}
 	}
@@ -148,7 +155,7 @@ func TestBGPOverIKEv2(t *testing.T) {
 	for _, re := range []string{
 		`(?m)^Groups: 2 Peers: 2 Down peers: 0$`,
 		`(?m)^169\.254\.0\.2 +65002 +\d+ +\d+ +0 +0 +[\d:]+ Establ$`,
-		`(?m)^  inet\.0: 1/1/1/0$`,
+		`(?m)^  inet\.0: 2/2/2/0$`,
 		`(?m)^2001:db8:ffff::2 +65002 +\d+ +\d+ +0 +0 +[\d:]+ Establ$`,
 		`(?m)^  inet6\.0: 1/1/1/0$`,
 	} {
@@ -162,6 +169,8 @@ func TestBGPOverIKEv2(t *testing.T) {
 		{"show route protocol bgp", `(?m)^ +> +to 169\.254\.0\.2 via st0\.1$`},
 		{"show route protocol bgp", `(?m)^2001:db8:2::/64 +\*\[BGP/20\]`},
 		{"show route advertising-protocol bgp 169.254.0.2", `(?m)^\* 198\.18\.1\.0/24 +Self +\?$`},
+		{"show route advertising-protocol bgp 169.254.0.2", `(?m)^\* 198\.18\.101\.0/24 +Self +\?$`},
+		{"show route protocol static", `(?m)^198\.18\.101\.0/24 +\*\[Static/0\] `},
 		{"show route receive-protocol bgp 169.254.0.2", `(?m)^\* 198\.18\.2\.0/24 +169\.254\.0\.2 +65002 \?$`},
 		{"show bgp neighbor 169.254.0.2", `(?m)^Peer: 169\.254\.0\.2\+\d+ AS 65002 Local: 169\.254\.0\.1\+\d+ AS 65001$`},
 		{"show bgp neighbor 169.254.0.2", `(?m)^  Description: gw2-v4$`},
@@ -180,7 +189,7 @@ func TestBGPOverIKEv2(t *testing.T) {
 	for _, want := range []string{
 		`ipsecgw_bgp_peer_up{group="tunnel4",neighbor="169.254.0.2"} 1`,
 		`ipsecgw_bgp_peer_up{group="tunnel6",neighbor="2001:db8:ffff::2"} 1`,
-		`ipsecgw_bgp_peer_prefixes{group="tunnel4",kind="accepted",neighbor="169.254.0.2",table="inet.0"} 1`,
+		`ipsecgw_bgp_peer_prefixes{group="tunnel4",kind="accepted",neighbor="169.254.0.2",table="inet.0"} 2`,
 		`ipsecgw_bgp_peer_prefixes{group="tunnel6",kind="active",neighbor="2001:db8:ffff::2",table="inet6.0"} 1`,
 	} {
 		if !strings.Contains(m, want) {
