@@ -9,7 +9,8 @@ import (
 
 // bgp writes router bgp. Junos's defaults are spelled out where FRR's
 // differ: a hold time of 90 s (keepalives every third of it), eBGP
-// sessions that need no policy, families activated only where configured,
+// sessions that need no policy, one path per prefix (no multipath),
+// families activated only where configured,
 // and a reconnection within seconds (FRR waits 120 s by default; a tunnel
 // that comes up should not leave its session down that long).
 //
@@ -72,6 +73,9 @@ func (w *writer) bgp(b *schema.BGP) error {
 			continue
 		}
 		w.line(" address-family %s unicast", map[family]string{v4: "ipv4", v6: "ipv6"}[fam])
+		// Junos installs one BGP path per prefix unless told "multipath".
+		w.line("  maximum-paths 1")
+		w.line("  maximum-paths ibgp 1")
 		// Redistribute what some neighbor's export can accept.
 		redist := map[string]bool{}
 		var sources []source
