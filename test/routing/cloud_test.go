@@ -29,7 +29,7 @@ const cloudHold = 9 // seconds: the BGP hold time on every session
 
 // cloudConfig is the customer gateway's configuration, in the form of a
 // provider's downloadable "Juniper SRX" configuration.
-func cloudConfig() string {
+func cloudConfig(bfd bool) string {
 	var b strings.Builder
 	b.WriteString(`system { host-name customer-gw; }
 interfaces {
@@ -53,9 +53,13 @@ protocols {
         group ebgp {
             type external;
 `)
+	liveness := ""
+	if bfd {
+		liveness = " bfd-liveness-detection { minimum-interval 300; }"
+	}
 	for i := 1; i <= 2; i++ {
-		fmt.Fprintf(&b, `            neighbor 169.254.1%d.1 { export EXPORT-DEFAULT; peer-as 64512; hold-time %d; }
-`, i-1, cloudHold)
+		fmt.Fprintf(&b, `            neighbor 169.254.1%d.1 { export EXPORT-DEFAULT; peer-as 64512; hold-time %d;%s }
+`, i-1, cloudHold, liveness)
 	}
 	b.WriteString("        }\n    }\n}\nsecurity {\n    ike {\n")
 	for i := 1; i <= 2; i++ {
@@ -107,7 +111,11 @@ protocols {
 // providerBGP is tunnel endpoint i's (1 or 2) bgpd: eBGP to the customer
 // over the tunnel's inside address, iBGP to the VPC router with itself as
 // next hop.
-func providerBGP(i int) string {
+func providerBGP(i int, bfd bool) string {
+	liveness := ""
+	if bfd {
+		liveness = fmt.Sprintf(" neighbor 169.254.1%d.2 bfd profile customer\n", i-1)
+	}
 	return fmt.Sprintf(`router bgp 64512
  bgp router-id 192.0.2.%[2]d
  no bgp ebgp-requires-policy
@@ -115,14 +123,23 @@ func providerBGP(i int) string {
  neighbor 169.254.1%[1]d.2 update-source 169.254.1%[1]d.1
  neighbor 169.254.1%[1]d.2 timers 3 %[3]d
  neighbor 169.254.1%[1]d.2 timers connect 5
- neighbor 198.51.100.%[4]d remote-as 64512
+%[5]s neighbor 198.51.100.%[4]d remote-as 64512
  neighbor 198.51.100.%[4]d timers 1 3
  neighbor 198.51.100.%[4]d timers connect 2
  address-family ipv4 unicast
   neighbor 198.51.100.%[4]d next-hop-self
  exit-address-family
-`, i-1, 4*i-2, cloudHold, 4*i-2)
+`, i-1, 4*i-2, cloudHold, 4*i-2, liveness)
 }
+
+// providerBFD is the endpoints' bfdd profile: the customer's 300 ms.
+const providerBFD = `bfd
+ profile customer
+  receive-interval 300
+  transmit-interval 300
+ exit
+exit
+`
 
 const vpcBGP = `router bgp 64512
  bgp router-id 198.51.100.2
@@ -153,11 +170,25 @@ func providerIKE(i int) strongswan.Config {
 // TestCloudVPN: both BGP sessions Established over the two tunnels, the
 // VPC's prefix learned over both and reachable by ping; when the tunnel
 // endpoint carrying the traffic dies (charon killed), the traffic moves
-// to the other tunnel within the BGP hold time.
+// to the other tunnel within the BGP hold time, or within a second with
+// BFD (bfd-liveness-detection minimum-interval 300: three 300 ms misses).
 func TestCloudVPN(t *testing.T) {
 	netns.RequireRoot(t)
 	requireFRR(t)
 	strongswan.Require(t)
+	for _, tc := range []struct {
+		name  string
+		bfd   bool
+		limit time.Duration // the time the traffic may take to move
+	}{
+		{"hold-time", false, time.Duration(cloudHold+2) * time.Second},
+		{"bfd", true, 3 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) { cloudVPN(t, tc.bfd, tc.limit) })
+	}
+}
+
+func cloudVPN(t *testing.T, bfd bool, limit time.Duration) {
 	n := netns.New(t, "h1", "gw", "p1", "p2", "vpc")
 	n.Link("h1", "h1-gw", "198.18.1.2/24", "gw", "gw-h1", "")
 	n.Link("gw", "gw-p1", "", "p1", "p1-gw", "192.0.2.2/30")
@@ -171,7 +202,7 @@ func TestCloudVPN(t *testing.T) {
 		n.Exec(ns, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0")
 		n.Exec(ns, "sysctl", "-q", "-w", "net.ipv4.conf.default.rp_filter=0")
 	}
-	vpc := startProviderFRR(t, n, "vpc", vpcBGP)
+	vpc := startProviderFRR(t, n, "vpc", vpcBGP, "")
 	var charons [3]*strongswan.Charon
 	var provs [3]*providerFRR
 	for i := 1; i <= 2; i++ {
@@ -186,9 +217,13 @@ func TestCloudVPN(t *testing.T) {
 		// The tunnel's inside address, on charon's TUN device (ipsec0).
 		n.Exec(p, "ip", "addr", "add", fmt.Sprintf("169.254.1%d.1/30", i-1), "dev", "ipsec0")
 		n.Exec(p, "ip", "link", "set", "ipsec0", "up")
-		provs[i] = startProviderFRR(t, n, p, providerBGP(i))
+		bfdConf := ""
+		if bfd {
+			bfdConf = providerBFD
+		}
+		provs[i] = startProviderFRR(t, n, p, providerBGP(i, bfd), bfdConf)
 	}
-	gw := startGateway(t, n, "gw", cloudConfig())
+	gw := startGateway(t, n, "gw", cloudConfig(bfd))
 	fail := func(format string, args ...any) {
 		t.Helper()
 		var b strings.Builder
@@ -220,6 +255,11 @@ func TestCloudVPN(t *testing.T) {
 	if out, err := n.Try("h1", "ping", "-c", "3", "-i", "0.2", "-W", "2", "203.0.113.10"); err != nil {
 		fail("h1: ping 203.0.113.10 fails:\n%s", out)
 	}
+	if bfd && !poll(10*time.Second, func() bool {
+		return strings.Count(gw.vtysh("show bfd peers brief"), " up ") == 2
+	}) {
+		fail("gw: the BFD sessions are not up:\n%s", gw.vtysh("show bfd peers brief"))
+	}
 
 	// Kill the endpoint the traffic goes through (SIGKILL: no DELETE, no
 	// BGP NOTIFICATION), and time how long until pings get through again.
@@ -250,8 +290,8 @@ func TestCloudVPN(t *testing.T) {
 		fail("traffic did not move to st0.%d within %d s of p%d's death", other, cloudHold+10, active)
 	}
 	t.Logf("traffic moved to st0.%d %.1f s after p%d's charon was killed (hold time %d s)", other, moved.Seconds(), active, cloudHold)
-	if moved > time.Duration(cloudHold+2)*time.Second {
-		fail("traffic took %.1f s to move, more than the hold time (%d s) and 2 s", moved.Seconds(), cloudHold)
+	if moved > limit {
+		fail("traffic took %.1f s to move, more than %v", moved.Seconds(), limit)
 	}
 	sum, _ = gw.cli("show bgp summary")
 	t.Logf("gw> show bgp summary\n%s", sum)

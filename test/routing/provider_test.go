@@ -27,7 +27,8 @@ type providerFRR struct {
 	procs []*exec.Cmd
 }
 
-func startProviderFRR(t *testing.T, n *netns.Net, ns, bgpConf string) *providerFRR {
+// startProviderFRR runs zebra and bgpd (and bfdd, with bfdConf) in ns.
+func startProviderFRR(t *testing.T, n *netns.Net, ns, bgpConf, bfdConf string) *providerFRR {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "routing-provider-"+ns+"-")
 	if err != nil {
@@ -41,7 +42,12 @@ func startProviderFRR(t *testing.T, n *netns.Net, ns, bgpConf string) *providerF
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
+	daemons := []string{"zebra", "bgpd"}
 	files := map[string]string{"zebra.conf": "", "bgpd.conf": bgpConf}
+	if bfdConf != "" {
+		daemons = append(daemons, "bfdd")
+		files["bfdd.conf"] = bfdConf
+	}
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
@@ -51,14 +57,18 @@ func startProviderFRR(t *testing.T, n *netns.Net, ns, bgpConf string) *providerF
 	os.Chown(dir, uid, gid)
 	os.Chmod(dir, 0o755)
 	zserv := filepath.Join(dir, "zserv.api")
-	for _, d := range []string{"zebra", "bgpd"} {
+	for _, d := range daemons {
 		out, err := os.Create(filepath.Join(dir, d+".out"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command("ip", "netns", "exec", n.Name(ns), filepath.Join(frr.DaemonDir, d),
+		args := []string{"netns", "exec", n.Name(ns), filepath.Join(frr.DaemonDir, d),
 			"-f", filepath.Join(dir, d+".conf"), "-i", filepath.Join(dir, d+".pid"), "-z", zserv,
-			"--vty_socket", dir, "-P", "0")
+			"--vty_socket", dir, "-P", "0"}
+		if d == "bfdd" {
+			args = append(args, "--bfdctl", filepath.Join(dir, "bfdd.sock"))
+		}
+		cmd := exec.Command("ip", args...)
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -99,7 +109,7 @@ func (p *providerFRR) stop() {
 
 func (p *providerFRR) logs() string {
 	var b strings.Builder
-	for _, f := range []string{"zebra.out", "bgpd.out"} {
+	for _, f := range []string{"zebra.out", "bgpd.out", "bfdd.out"} {
 		text, _ := os.ReadFile(filepath.Join(p.dir, f))
 		fmt.Fprintf(&b, "--- %s %s\n%s", p.name, f, tail(string(text), 20))
 	}
