@@ -13,7 +13,7 @@ var (
 	routeProtocolValue = &opValue{placeholder: "<protocol>", help: "Protocol name", enum: []choice{
 		{word: "bgp", help: "Border Gateway Protocol"},
 		{word: "direct", help: "Directly connected routes"},
-		{word: "ospf", help: "Open Shortest Path First versions 2 and 3"},
+		{word: "ospf", help: "Open Shortest Path First"},
 		{word: "ospf3", help: "Open Shortest Path First version 3"},
 		{word: "static", help: "Static routes"},
 	}}

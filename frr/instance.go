@@ -50,11 +50,25 @@ type Instance struct {
 // ErrRefused wraps what FRR said when it refused a configuration.
 var ErrRefused = errors.New("FRR refused the routing configuration")
 
+// Available reports what of FRR is missing to run routing protocols:
+// vtysh (frr) and frr-reload.py (frr-pythontools).
+func Available() error {
+	for _, f := range []struct{ path, pkg string }{{vtyshPath, "frr"}, {reloadTool, "frr-pythontools"}, {filepath.Join(DaemonDir, "zebra"), "frr"}} {
+		if _, err := os.Stat(f.path); err != nil {
+			return fmt.Errorf("routing protocols run in FRR, and %s is missing: install Debian's %s (or remove protocols)", f.path, f.pkg)
+		}
+	}
+	return nil
+}
+
 // Check runs vtysh's dry run over a rendering: FRR's grammar for every
 // daemon, nothing applied.
 func (in *Instance) Check(ctx context.Context, r *Rendering) error {
 	if r == nil {
 		return nil
+	}
+	if err := Available(); err != nil {
+		return err
 	}
 	dir, err := os.MkdirTemp("", "ipsecgw-frr-check-")
 	if err != nil {

@@ -73,31 +73,4 @@ func routingGoldenCases(t *testing.T) []goldenCase {
 	}
 }
 
-func TestRoutingGolden(t *testing.T) {
-	for _, c := range routingGoldenCases(t) {
-		t.Run(c.name, func(t *testing.T) {
-			for _, f := range []struct {
-				ext string
-				d   Display
-			}{{"txt", DisplayText}, {"xml", DisplayXML}, {"json", DisplayJSON}} {
-				got := c.reply.Render(f.d)
-				path := filepath.Join("testdata", c.name+"."+f.ext)
-				if *update {
-					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					continue
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run go test ./show -update to create it)", err)
-				}
-				if got != string(want) {
-					t.Errorf("%s differs from the golden file:\n%s", path, lineDiff(string(want), got))
-				}
-			}
-			checkXML(t, c.reply)
-			checkJSON(t, c.reply)
-		})
-	}
-}
+func TestRoutingGolden(t *testing.T) { runGolden(t, routingGoldenCases(t)) }
