@@ -48,9 +48,13 @@ func (s opService) routing(q *mgmtpb.ShowRouting) (show.Reply, error) {
 		}
 		return show.BGPSummary(sessions, len(cfg.Routing.BGP.Groups), tables), nil
 	case "ospf-neighbor", "ospf3-neighbor":
-		ns, err := in.OSPFNeighbors(ctx, q.Command == "ospf3-neighbor")
+		v3 := q.Command == "ospf3-neighbor"
+		ns, err := in.OSPFNeighbors(ctx, v3)
 		if err != nil {
 			return show.Reply{}, internal(err)
+		}
+		if v3 {
+			return show.OSPF3Neighbors(ns, names), nil
 		}
 		return show.OSPFNeighbors(ns, names), nil
 	case "ospf-interface":

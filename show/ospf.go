@@ -72,3 +72,19 @@ func OSPFInterfaces(ifs []frr.OSPFInterface, ifname func(string) string) Reply {
 	}
 	return Reply{t.String(), m}
 }
+
+// OSPF3Neighbors is `show ospf3 neighbor`: OSPFv3 names neighbors by
+// router ID (their addresses are link-local).
+func OSPF3Neighbors(ns []frr.OSPFNeighbor, ifname func(string) string) Reply {
+	var t text
+	m := &OSPF3NeighborInformation{}
+	t.line("ID               Interface              State     Pri   Dead")
+	for _, n := range ns {
+		ifc := ifname(n.Ifname())
+		state := junosOSPFState(n.StateWord())
+		dead := seconds(n.Dead())
+		t.line("%-16s %-22s %-9s %3d %6d", n.RouterID, ifc, state, n.Priority, dead)
+		m.Neighbors = append(m.Neighbors, OSPF3NeighborInfo{ID: n.RouterID, Interface: ifc, State: state, Priority: n.Priority, Dead: dead})
+	}
+	return Reply{t.String(), m}
+}

@@ -72,6 +72,21 @@ type OSPFNeighborInfo struct {
 	Dead      int64  `xml:"activity-timer"`
 }
 
+// OSPF3NeighborInformation is `show ospf3 neighbor`.
+type OSPF3NeighborInformation struct {
+	XMLName   xml.Name            `xml:"ospf3-neighbor-information"`
+	Neighbors []OSPF3NeighborInfo `xml:"ospf3-neighbor"`
+}
+
+// OSPF3NeighborInfo is one OSPFv3 neighbor row.
+type OSPF3NeighborInfo struct {
+	ID        string `xml:"neighbor-id"`
+	Interface string `xml:"interface-name"`
+	State     string `xml:"ospf-neighbor-state"`
+	Priority  int    `xml:"neighbor-priority"`
+	Dead      int64  `xml:"activity-timer"`
+}
+
 // OSPFInterfaceInformation is `show ospf interface`.
 type OSPFInterfaceInformation struct {
 	XMLName    xml.Name            `xml:"ospf-interface-information"`

@@ -62,7 +62,7 @@ func routingGoldenCases(t *testing.T) []goldenCase {
 		{"bgp-neighbor-down", BGPNeighbors(all[1:], "")},
 		{"bgp-neighbor-unknown", BGPNeighbors(all, "192.0.2.9")},
 		{"ospf-neighbor", OSPFNeighbors(must(frr.ParseOSPFNeighbors(frrState(t, "ospf-neighbor.json"))), labIfname)},
-		{"ospf3-neighbor", OSPFNeighbors(must(frr.ParseOSPFNeighbors(frrState(t, "ospf6-neighbor.json"))), labIfname)},
+		{"ospf3-neighbor", OSPF3Neighbors(must(frr.ParseOSPFNeighbors(frrState(t, "ospf6-neighbor.json"))), labIfname)},
 		{"ospf-interface", OSPFInterfaces(must(frr.ParseOSPFInterfaces(frrState(t, "ospf-interface.json"))), labIfname)},
 		{"route", Routes(rt, paths, RouteQuery{}, labIfname)},
 		{"route-protocol-bgp", Routes(rt, paths, RouteQuery{Protocol: "bgp"}, labIfname)},

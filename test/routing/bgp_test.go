@@ -39,6 +39,11 @@ func bgpConfig(i int) string {
 	w("set protocols bgp group tunnel6 hold-time 9")
 	w("set protocols bgp group tunnel6 export lan")
 	w("set protocols bgp group tunnel6 neighbor 2001:db8:ffff::%d description gw%d-v6", peer, peer)
+	// OSPF and OSPFv3 on the tunnel too, with fast hellos.
+	for _, o := range []string{"ospf", "ospf3"} {
+		w("set protocols %s area 0.0.0.0 interface st0.1 hello-interval 1", o)
+		w("set protocols %s area 0.0.0.0 interface st0.1 dead-interval 4", o)
+	}
 	w("set policy-options prefix-list lan 198.18.%d.0/24", me)
 	w("set policy-options prefix-list lan 2001:db8:%d::/64", me)
 	w("set policy-options policy-statement lan term direct from protocol direct")
@@ -176,6 +181,9 @@ func TestBGPOverIKEv2(t *testing.T) {
 		{"show bgp neighbor 169.254.0.2", `(?m)^  Description: gw2-v4$`},
 		{"show bgp neighbor 169.254.0.2", `(?m)^  Type: External    State: Established`},
 		{"show bgp summary | display json", `"peer-state" : \[\s*\{\s*"data" : "Established"`},
+		{"show ospf neighbor", `(?m)^169\.254\.0\.2 +st0\.1 +Full +192\.0\.2\.2 +\d+ +\d+$`},
+		{"show ospf3 neighbor", `(?m)^192\.0\.2\.2 +st0\.1 +Full +\d+ +\d+$`},
+		{"show ospf interface", `(?m)^st0\.1 +PtToPt +0\.0\.0\.0 +0\.0\.0\.0 +0\.0\.0\.0 +1$`},
 	} {
 		out, err := gw1.cli(c.cmd)
 		if err != nil || !regexp.MustCompile(c.want).MatchString(out) {
@@ -191,6 +199,8 @@ func TestBGPOverIKEv2(t *testing.T) {
 		`ipsecgw_bgp_peer_up{group="tunnel6",neighbor="2001:db8:ffff::2"} 1`,
 		`ipsecgw_bgp_peer_prefixes{group="tunnel4",kind="accepted",neighbor="169.254.0.2",table="inet.0"} 2`,
 		`ipsecgw_bgp_peer_prefixes{group="tunnel6",kind="active",neighbor="2001:db8:ffff::2",table="inet6.0"} 1`,
+		`ipsecgw_ospf_neighbors{interface="st0.1",state="Full",version="2"} 1`,
+		`ipsecgw_ospf_neighbors{interface="st0.1",state="Full",version="3"} 1`,
 	} {
 		if !strings.Contains(m, want) {
 			fail("gw1 metrics lack %s:\n%s", want, m)
