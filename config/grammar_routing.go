@@ -151,15 +151,17 @@ var policyOptions = container("policy-options", "Routing policy",
 	),
 )
 
+// policyThen is a then clause; the actions that change the route print
+// before the one that ends the evaluation, as Junos prints them.
 func policyThen() *Node {
-	return container("then", "Actions", append(choices("action",
-		flag("accept", "Accept the route"),
-		flag("reject", "Reject the route"),
-	),
+	return container("then", "Actions", append([]*Node{
 		leaf("metric", "Set the metric (MED)", uintRange(0, 4294967295)),
 		leaf("local-preference", "Set the local preference", uintRange(0, 4294967295)),
 		leaf("as-path-prepend", "Prepend AS numbers (\"65000 65000\")", typeASPath),
-	)...).oneline()
+	}, choices("action",
+		flag("accept", "Accept the route"),
+		flag("reject", "Reject the route"),
+	)...)...).oneline()
 }
 
 var (
