@@ -81,7 +81,7 @@ func (w *writer) bgp(b *schema.BGP) error {
 		var sources []source
 		for _, n := range active {
 			for _, src := range redistributable(n.Export, protoBGP) {
-				if (src == srcOSPF && fam == v6) || (src == srcOSPF3 && fam == v4) || redist[src.frr] {
+				if (src == srcOSPF && (fam == v6 || w.rt.OSPF == nil)) || (src == srcOSPF3 && (fam == v4 || w.rt.OSPF3 == nil)) || redist[src.frr] {
 					continue
 				}
 				redist[src.frr] = true

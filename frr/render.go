@@ -293,6 +293,9 @@ func (w *writer) ospf(o *schema.OSPF) {
 		fam = v6
 	}
 	for _, src := range redistributable(o.Export, protoOSPF) {
+		if src == srcBGP && w.rt.BGP == nil {
+			continue
+		}
 		rm := w.maps.routeMap(proto+"-export-"+src.frr, o.Export, fam, src, false)
 		w.line(" redistribute %s route-map %s", src.frr, rm)
 	}

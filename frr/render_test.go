@@ -24,11 +24,17 @@ func ifName(u *schema.Unit) string {
 	return strings.ReplaceAll(u.Name(), "/", "-")
 }
 
+// load builds a configuration from one file, or several (joined: a set
+// file and its continuation) separated by commas.
 func load(t *testing.T, file string, ifmap map[string]string) *schema.Config {
 	t.Helper()
-	src, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
+	var src []byte
+	for _, f := range strings.Split(file, ",") {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, b...)
 	}
 	tree, err := config.Parse(file, src, nil)
 	if err != nil {
@@ -52,6 +58,10 @@ func TestRenderGolden(t *testing.T) {
 	}{
 		{"cloud", "testdata/cloud.conf", nil, "zebra ospfd ospf6d bgpd bfdd"},
 		{"seed001-r2", "../examples/seed001/r2.conf", map[string]string{"so-0/0/0": "r2-so0", "so-0/0/1": "r2-so1"}, "zebra ospfd"},
+		// A cloud provider's "Juniper SRX" download as it comes (two
+		// tunnels, BGP with local-as and no autonomous-system).
+		{"cloud-srx", "../config/testdata/cloud/srx.set,../config/testdata/cloud/srx-bgp.set",
+			map[string]string{"ge-0/0/0": "eth0", "ge-0/0/1": "eth1"}, "zebra bgpd"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := Render(load(t, tc.file, tc.ifmap), Options{IfName: ifName})
