@@ -181,7 +181,9 @@ func TestCloudVPN(t *testing.T) {
 		bfd   bool
 		limit time.Duration // the time the traffic may take to move
 	}{
-		{"hold-time", false, time.Duration(cloudHold+2) * time.Second},
+		// The hold time, and up to 3 s for the withdrawal to reach the
+		// kernel and the one-second pings to notice.
+		{"hold-time", false, time.Duration(cloudHold+3) * time.Second},
 		{"bfd", true, 3 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) { cloudVPN(t, tc.bfd, tc.limit) })
