@@ -32,6 +32,7 @@ func bgpConfig(i int) string {
 	w("set protocols bgp group tunnel4 peer-as 6500%d", peer)
 	w("set protocols bgp group tunnel4 hold-time 9")
 	w("set protocols bgp group tunnel4 export lan")
+	w("set protocols bgp group tunnel4 authentication-key tcp-md5-secret")
 	w("set protocols bgp group tunnel4 neighbor 169.254.0.%d description gw%d-v4", peer, peer)
 	w("set protocols bgp group tunnel6 type external")
 	w("set protocols bgp group tunnel6 family inet6 unicast")
@@ -192,6 +193,18 @@ func TestBGPOverIKEv2(t *testing.T) {
 		t.Logf("gw1> %s\n%s", c.cmd, out)
 	}
 
+	// The v4 session is TCP-MD5 signed: FRR has the key, ipsecgw's log
+	// and configuration show it only as $9$.
+	if !strings.Contains(gw1.vtysh("show running-config"), "neighbor 169.254.0.2 password tcp-md5-secret") {
+		fail("gw1: FRR runs the v4 session without its authentication-key")
+	}
+	if cfg, _ := gw1.cli("show configuration protocols bgp group tunnel4"); strings.Contains(cfg, "tcp-md5-secret") || !strings.Contains(cfg, `authentication-key "$9$`) {
+		fail("gw1: the authentication-key is not shown as $9$:\n%s", cfg)
+	}
+	if strings.Contains(gw1.logs(), "tcp-md5-secret") {
+		fail("gw1: the authentication-key reached a log")
+	}
+
 	// The sessions in the metrics.
 	m := gw1.metrics()
 	for _, want := range []string{
@@ -224,6 +237,9 @@ func TestBGPOverIKEv2(t *testing.T) {
 	out, err = gw1.cli("configure; set protocols bgp group tunnel4 neighbor 169.254.0.1 description myself; commit")
 	if err == nil || !strings.Contains(out, "FRR refused the routing configuration") || !strings.Contains(out, "local system as neighbor") {
 		fail("gw1: a commit FRR refuses: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "tcp-md5-secret") || strings.Contains(gw1.logs(), "tcp-md5-secret") {
+		fail("gw1: the authentication-key reached the refusal or the log:\n%s", out)
 	}
 	t.Logf("gw1# commit (refused by FRR)\n%s", out)
 	if sum := gw1.vtysh("show running-config"); strings.Contains(sum, "169.254.0.1 remote-as") {
