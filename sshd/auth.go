@@ -110,4 +110,3 @@ func (s *Server) serverConfig(service string, a *attempt) *ssh.ServerConfig {
 	c.AddHostKey(s.hostKey)
 	return c
 }
-

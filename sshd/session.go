@@ -176,4 +176,3 @@ func parsePty(b []byte) pty {
 	rest := b[4+n:]
 	return pty{ok: true, width: int(binary.BigEndian.Uint32(rest)), height: int(binary.BigEndian.Uint32(rest[4:]))}
 }
-
