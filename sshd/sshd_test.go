@@ -115,7 +115,9 @@ func connect(t *testing.T, s *Server, service, user string, auth ssh.AuthMethod)
 // pipeAddr gives a socket pair a TCP-looking remote address, as the log expects.
 type pipeAddr struct{ net.Conn }
 
-func (pipeAddr) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.IPv4(198, 51, 100, 2), Port: 40000} }
+func (pipeAddr) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(198, 51, 100, 2), Port: 40000}
+}
 
 func run(t *testing.T, c *ssh.Client, cmd string) (string, error) {
 	t.Helper()
