@@ -76,6 +76,8 @@ type Daemon struct {
 	down     atomic.Pointer[map[string]string]
 
 	events *Events
+	// monitor runs vpn-monitor (vpnmonitor.go).
+	monitor *vpnMonitor
 	// trace follows traceoptions; baseLog is the handler it wraps.
 	trace   *tracer
 	baseLog slog.Handler
@@ -133,6 +135,7 @@ func Start(opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.monitor = newVPNMonitor(d, opts.Clock)
 	go d.loop()
 	d.startIKEWorkers()
 	if err := d.startEngine(); err != nil {
@@ -276,6 +279,7 @@ func Run(ctx context.Context, opts Options) error {
 // interfaces (their routes go with them), addresses and routes it added.
 func (d *Daemon) Stop() error {
 	var errs []error
+	d.monitor.stop() // its actions go through the daemon's goroutine
 	if d.store != nil {
 		d.store.Close() // no commit confirmed fires during shutdown
 	}

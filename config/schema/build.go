@@ -30,6 +30,7 @@ func Build(t *config.Tree, opts Options) (*Config, error) {
 	b.routing(root.Lookup("routing-options"))
 	b.securityIKE(root.Lookup("security", "ike"))
 	b.securityIPsec(root.Lookup("security", "ipsec"))
+	b.securityFlow(child(child(root, "security"), "flow"))
 	b.servicesIPsecVPN(root.Lookup("services", "ipsec-vpn"))
 	b.serviceSets(root.Lookup("services"))
 	b.notApplied(root)

@@ -20,6 +20,7 @@ type Config struct {
 	Routes     []*StaticRoute
 	IKE        IKE
 	IPsec      IPsec
+	Flow       Flow
 	// ServiceSets and Services are the services form (seed 001's AS PIC
 	// style, and the next-hop service set of seed 004).
 	ServiceSets []*ServiceSet
@@ -220,6 +221,7 @@ type VPN struct {
 	TunnelMTU        int // 0 = not set
 	UDPEncapsulate   bool
 	UDPDestPort      uint16
+	Monitor          *VPNMonitor // nil: not monitored
 }
 
 // ManualSA is a statically keyed SA (vpn NAME manual).

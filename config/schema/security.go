@@ -357,6 +357,7 @@ func (b *builder) vpn(vs *config.Stmt) *VPN {
 	default:
 		b.fail(vs, fmt.Sprintf("VPN %s has neither ike nor manual", vs.Key), "ike { gateway NAME; ipsec-policy NAME; } or manual { ... }")
 	}
+	v.Monitor = b.vpnMonitor(vs, v)
 	if v.IKE != nil && v.IKE.ProxyIdentity.Local.IsValid() && len(v.TrafficSelectors) > 0 {
 		b.fail(child(ike, "proxy-identity"), "proxy-identity and traffic-selector are both configured", "one of proxy-identity or traffic-selector")
 	}
