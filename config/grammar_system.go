@@ -26,7 +26,7 @@ var systemLogin = container("login", "Users who may log in",
 	),
 )
 
-var systemServices = container("services", "System services",
+var systemMgmtServices = container("services", "System services",
 	container("ssh", "SSH to the CLI",
 		leaf("port", "TCP port (default 22)", uintRange(1, 65535)),
 	),
