@@ -55,32 +55,18 @@ func (ss *session) getConfiguration(ctx context.Context, op *Element) (string, *
 		return "<configuration-information>\n<configuration-output>" + escape(text) + "</configuration-output>\n</configuration-information>\n", nil
 	}
 	switch format := op.Attr("format"); format {
-	case "", "xml":
+	case "", "xml", "json":
 		t, rerr := ss.configTree(ctx, db, rollback)
 		if rerr != nil {
 			return "", rerr
 		}
-		x := treeXML(t.Root)
-		if filter != nil {
-			if x = x.filter(filter); x == nil {
-				x = &xnode{name: "configuration"}
-			}
+		x := filtered(t, filter)
+		if format == "json" {
+			return escape(x.JSON()), nil
 		}
 		var b strings.Builder
 		x.writeXML(&b, 0)
 		return b.String(), nil
-	case "json":
-		t, rerr := ss.configTree(ctx, db, rollback)
-		if rerr != nil {
-			return "", rerr
-		}
-		x := treeXML(t.Root)
-		if filter != nil {
-			if x = x.filter(filter); x == nil {
-				x = &xnode{name: "configuration"}
-			}
-		}
-		return escape(x.JSON()), nil
 	case "text", "set":
 		f := mgmtpb.ConfigFormat_BRACE
 		elem := "configuration-text"
@@ -181,9 +167,6 @@ func (ss *session) loadConfigurationBody(ctx context.Context, op *Element) (stri
 	case op.Has("configuration-set"):
 		return ss.load(ctx, action, op.ChildText("configuration-set"), false)
 	case op.Has("configuration-text"):
-		if action == "set" {
-			return ss.load(ctx, action, op.ChildText("configuration-text"), false)
-		}
 		return ss.load(ctx, action, op.ChildText("configuration-text"), false)
 	case op.Has("configuration-json"):
 		c, err := jsonConfig(op.ChildText("configuration-json"))

@@ -151,21 +151,6 @@ func (ss *session) configTree(ctx context.Context, db mgmtpb.ConfigDatabase, rol
 	return t, nil
 }
 
-// configXML is the <configuration> of a database, filtered.
-func (ss *session) configXML(ctx context.Context, db mgmtpb.ConfigDatabase, filter *Element) (*xnode, *rpcError) {
-	t, rerr := ss.configTree(ctx, db, 0)
-	if rerr != nil {
-		return nil, rerr
-	}
-	x := treeXML(t.Root)
-	if filter != nil {
-		if x = x.filter(filter); x == nil {
-			x = &xnode{name: "configuration"}
-		}
-	}
-	return x, nil
-}
-
 // subtreeFilter is the <configuration> of a <filter type="subtree">.
 func subtreeFilter(f *Element) (*Element, *rpcError) {
 	if f == nil {
@@ -188,37 +173,43 @@ func (ss *session) getConfig(ctx context.Context, op *Element) (string, *rpcErro
 	if rerr != nil {
 		return "", rerr
 	}
-	f, rerr := subtreeFilter(op.Child("filter"))
-	if rerr != nil {
-		return "", rerr
-	}
-	x, rerr := ss.configXML(ctx, db, f)
-	if rerr != nil {
-		return "", rerr
-	}
-	var b strings.Builder
-	b.WriteString("<data>\n")
-	x.writeXML(&b, 1)
-	b.WriteString("</data>\n")
-	return b.String(), nil
+	return ss.data(ctx, db, op)
 }
 
 // get is get-config of the running configuration: ipsecgw's state is in
 // the operational RPCs, as on Junos.
 func (ss *session) get(ctx context.Context, op *Element) (string, *rpcError) {
+	return ss.data(ctx, mgmtpb.ConfigDatabase_COMMITTED, op)
+}
+
+// data is the <data> reply of get-config and get: database db, filtered
+// by op's <filter>.
+func (ss *session) data(ctx context.Context, db mgmtpb.ConfigDatabase, op *Element) (string, *rpcError) {
 	f, rerr := subtreeFilter(op.Child("filter"))
 	if rerr != nil {
 		return "", rerr
 	}
-	x, rerr := ss.configXML(ctx, mgmtpb.ConfigDatabase_COMMITTED, f)
+	t, rerr := ss.configTree(ctx, db, 0)
 	if rerr != nil {
 		return "", rerr
 	}
 	var b strings.Builder
 	b.WriteString("<data>\n")
-	x.writeXML(&b, 1)
+	filtered(t, f).writeXML(&b, 1)
 	b.WriteString("</data>\n")
 	return b.String(), nil
+}
+
+// filtered is the <configuration> of t, filtered by f (nil: all of it).
+func filtered(t *config.Tree, f *Element) *xnode {
+	x := treeXML(t.Root)
+	if f == nil {
+		return x
+	}
+	if x = x.filter(f); x == nil {
+		return &xnode{name: "configuration"}
+	}
+	return x
 }
 
 func (ss *session) editConfig(ctx context.Context, op *Element) (string, *rpcError) {

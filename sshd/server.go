@@ -60,6 +60,10 @@ type Server struct {
 	sleep    func(time.Duration)
 
 	sys atomic.Pointer[systemState]
+	// handshakes bounds the connections still logging in: a flood of
+	// connections that never authenticate cannot take every goroutine
+	// and file descriptor.
+	handshakes chan struct{}
 
 	mu        sync.Mutex
 	listeners map[string]*listener // by service: "ssh", "netconf"
@@ -92,7 +96,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Log, hostKey: key,
 		cfg: mgmtpb.NewConfigClient(opts.API), op: mgmtpb.NewOperationalClient(opts.API),
-		failures: newFailures(), sleep: time.Sleep,
+		failures: newFailures(), sleep: time.Sleep, handshakes: make(chan struct{}, maxHandshakes),
 		listeners: map[string]*listener{}, conns: map[*ssh.ServerConn]struct{}{}}
 	s.netconf = netconf.NewServer(netconf.Options{API: opts.API, Log: opts.Log, HostName: s.hostName, Version: opts.Version})
 	s.sys.Store(&systemState{})
@@ -228,8 +232,12 @@ func (s *Server) Addr(service string) net.Addr {
 	return nil
 }
 
-// maxHandshake bounds how long a connection may take to log in.
-const maxHandshake = 30 * time.Second
+// maxHandshake bounds how long a connection may take to log in, and
+// maxHandshakes how many may be logging in at once.
+const (
+	maxHandshake  = 30 * time.Second
+	maxHandshakes = 32
+)
 
 func (s *Server) accept(service string, ln net.Listener) {
 	defer s.wg.Done()
@@ -250,9 +258,17 @@ func (s *Server) accept(service string, ln net.Listener) {
 }
 
 func (s *Server) serveConn(service string, c net.Conn) {
+	select {
+	case s.handshakes <- struct{}{}:
+	default:
+		s.log.Warn("too many connections logging in; refused", "service", service, "from", c.RemoteAddr().String())
+		c.Close()
+		return
+	}
 	a := &attempt{}
 	c.SetDeadline(time.Now().Add(maxHandshake))
 	sc, chans, reqs, err := ssh.NewServerConn(c, s.serverConfig(service, a))
+	<-s.handshakes
 	if err != nil {
 		c.Close()
 		var authErr *ssh.ServerAuthError
