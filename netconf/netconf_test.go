@@ -154,6 +154,15 @@ func TestSession(t *testing.T) {
 	if sa := c.ok(`<get-security-associations-information/>`).Child("ipsec-security-associations-information"); sa == nil || sa.ChildText("total-active-tunnels") != "0" {
 		t.Errorf("ipsec SAs: %+v", sa)
 	}
+	if r := c.ok(`<get-services-security-associations-information/>`); r.Child("services-security-associations-information") == nil {
+		t.Errorf("services SAs: %+v", r.Children)
+	}
+	if r := c.ok(`<get-ike-security-associations-information><detail/></get-ike-security-associations-information>`); r.Child("ike-security-associations-information") == nil {
+		t.Errorf("IKE SAs: %+v", r.Children)
+	}
+	if er := c.fail(`<get-ike-security-associations-information><extensive/></get-ike-security-associations-information>`); er.Child("error-info").ChildText("bad-element") != "extensive" {
+		t.Errorf("an unknown argument: %+v", er)
+	}
 	if out := c.ok(`<command format="text">show version</command>`).ChildText("output"); !strings.Contains(out, "Hostname: gw1") {
 		t.Errorf("command text: %q", out)
 	}

@@ -70,6 +70,16 @@ var showRPCs = map[string]showRPC{
 			i, rerr := index(a)
 			return &mgmtpb.ShowRequest{Command: &mgmtpb.ShowRequest_IpsecStatistics{IpsecStatistics: &mgmtpb.IPsecStatistics{Index: i}}}, rerr
 		}},
+	// The services (AS/MS PIC) family: RPC names guessed from their reply
+	// elements (Junos names an RPC get-REPLY-ELEMENT).
+	"get-services-security-associations-information": {flags: []string{"detail", "brief"},
+		build: func(a map[string]string) (*mgmtpb.ShowRequest, *rpcError) {
+			return &mgmtpb.ShowRequest{Command: &mgmtpb.ShowRequest_IpsecSecurityAssociations{IpsecSecurityAssociations: &mgmtpb.IPsecSecurityAssociations{
+				Style: style(a), Services: true}}}, nil
+		}},
+	"get-services-ipsec-statistics-information": {build: func(a map[string]string) (*mgmtpb.ShowRequest, *rpcError) {
+		return &mgmtpb.ShowRequest{Command: &mgmtpb.ShowRequest_IpsecStatistics{IpsecStatistics: &mgmtpb.IPsecStatistics{Services: true}}}, nil
+	}},
 	"get-inactive-tunnels": {build: func(a map[string]string) (*mgmtpb.ShowRequest, *rpcError) {
 		return &mgmtpb.ShowRequest{Command: &mgmtpb.ShowRequest_InactiveTunnels{InactiveTunnels: &mgmtpb.InactiveTunnels{}}}, nil
 	}},

@@ -17,7 +17,8 @@ import (
 // answered only after FailDelay, which bounds how fast one connection can
 // guess; MaxAuthTries bounds the guesses per connection.
 
-// userExtension names the authenticated user in ssh.Permissions.
+// The extensions of ssh.Permissions that carry the authenticated user and
+// the method, from the callbacks to the connection.
 const (
 	userExtension   = "ipsecgw-user"
 	methodExtension = "ipsecgw-method"
@@ -25,17 +26,17 @@ const (
 
 var errRefused = errors.New("refused")
 
-// Failures counts failed logins by service (ssh, netconf) and method.
-type Failures struct{ c *prometheus.CounterVec }
+// failures counts failed logins by service (ssh, netconf) and method.
+type failures struct{ c *prometheus.CounterVec }
 
-func newFailures() Failures {
-	return Failures{prometheus.NewCounterVec(prometheus.CounterOpts{
+func newFailures() failures {
+	return failures{prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ipsecgw_login_failures_total",
 		Help: "Failed logins on the SSH and NETCONF services, by service and method.",
 	}, []string{"service", "method"})}
 }
 
-func (f Failures) inc(service, method string) { f.c.WithLabelValues(service, method).Inc() }
+func (f failures) inc(service, method string) { f.c.WithLabelValues(service, method).Inc() }
 
 // checkPassword reports whether password matches u's hash. A user without
 // a password never matches.

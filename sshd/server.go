@@ -56,7 +56,7 @@ type Server struct {
 	cfg      mgmtpb.ConfigClient
 	op       mgmtpb.OperationalClient
 	netconf  *netconf.Server
-	failures Failures
+	failures failures
 	sleep    func(time.Duration)
 
 	sys atomic.Pointer[systemState]
