@@ -54,6 +54,11 @@ func (s *Server) session(service string, sc *ssh.ServerConn, ch ssh.Channel, req
 	var term pty
 	started := false
 	done := make(chan uint32, 1)
+	// resized carries window-change sizes to the CLI's line editor; it is
+	// closed when the session ends (the CLI has returned by then or is
+	// ending with the channel).
+	resized := make(chan [2]int, 4)
+	defer close(resized)
 	for {
 		var req *ssh.Request
 		select {
@@ -73,8 +78,16 @@ func (s *Server) session(service string, sc *ssh.ServerConn, ch ssh.Channel, req
 		case req.Type == "pty-req" && !started:
 			term = parsePty(req.Payload)
 			req.Reply(term.ok, nil)
-		case req.Type == "env" || req.Type == "window-change":
-			// Nothing the CLI uses; x/term keeps the size it was given.
+		case req.Type == "window-change":
+			if w, h, ok := parseWindowChange(req.Payload); ok {
+				select {
+				case resized <- [2]int{w, h}:
+				default: // the editor is behind: this size is skipped
+				}
+			}
+			req.Reply(true, nil)
+		case req.Type == "env":
+			// No environment reaches the CLI.
 			req.Reply(true, nil)
 		case started || u == nil:
 			req.Reply(false, nil)
@@ -93,7 +106,7 @@ func (s *Server) session(service string, sc *ssh.ServerConn, ch ssh.Channel, req
 		case req.Type == "shell":
 			req.Reply(true, nil)
 			started = true
-			go func() { done <- s.shell(ch, u, term) }()
+			go func() { done <- s.shell(ch, u, term, resized) }()
 		case req.Type == "exec":
 			cmd, ok := sshString(req.Payload)
 			req.Reply(ok, nil)
@@ -114,11 +127,11 @@ func (s *Server) cliSession(u *schema.User) *cli.Session {
 	return cli.NewSession(access.Config(s.cfg, u), access.Operational(s.op, u), u.Name, s.hostName())
 }
 
-func (s *Server) shell(ch ssh.Channel, u *schema.User, term pty) uint32 {
+func (s *Server) shell(ch ssh.Channel, u *schema.User, term pty, resized <-chan [2]int) uint32 {
 	ctx := context.Background()
 	sess := s.cliSession(u)
 	if term.ok {
-		if err := sess.RunRemote(ctx, ch, term.width, term.height); err != nil {
+		if err := sess.RunRemote(ctx, ch, term.width, term.height, resized); err != nil {
 			s.log.Debug("cli session", "user", u.Name, "err", err)
 		}
 		return 0
@@ -161,6 +174,15 @@ func sshString(b []byte) (string, bool) {
 func subsystemName(b []byte) string {
 	name, _ := sshString(b)
 	return name
+}
+
+// parseWindowChange reads a "window-change": width and height in
+// characters, then in pixels (RFC 4254 §6.7).
+func parseWindowChange(b []byte) (w, h int, ok bool) {
+	if len(b) < 16 {
+		return 0, 0, false
+	}
+	return int(binary.BigEndian.Uint32(b)), int(binary.BigEndian.Uint32(b[4:])), true
 }
 
 // parsePty reads a "pty-req": TERM, width and height in characters, width

@@ -211,6 +211,9 @@ func TestShellInPty(t *testing.T) {
 	if err := sess.Shell(); err != nil {
 		t.Fatal(err)
 	}
+	if err := sess.WindowChange(50, 132); err != nil {
+		t.Errorf("window-change: %v", err)
+	}
 	io.WriteString(in, "show version\r")
 	io.WriteString(in, "exit\r")
 	done := make(chan error, 1)
