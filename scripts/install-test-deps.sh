@@ -2,12 +2,12 @@
 # Installs what the test suite needs when it is missing: strongSwan with its
 # userspace ESP (kernel-libipsec), tshark, iperf3, nftables, iproute2, jq, curl,
 # User-Mode Linux, and FRR (zebra, ospfd) with traceroute for seed 001's OSPF
-# across the tunnel, PyEZ, ncclient and the OpenSSH client for the NETCONF and
-# SSH tests. Needs root (apt); without root it only reports what
+# across the tunnel, PyEZ, ncclient, Ansible (its junipernetworks.junos
+# collection) and the OpenSSH client for the NETCONF and SSH tests. Needs root (apt); without root it only reports what
 # is missing, and the root-only tests will say loudly that they skipped.
 set -euo pipefail
 
-need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl vtysh traceroute ssh ssh-keygen)
+need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl vtysh traceroute ssh ssh-keygen ansible-playbook)
 need_files=(
   /usr/lib/ipsec/charon
   /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
@@ -23,7 +23,7 @@ need_files=(
 packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-extra-plugins libstrongswan-standard-plugins strongswan-pki iproute2 iputils-ping nftables
   iperf3 tshark jq curl user-mode-linux frr traceroute
-  python3-junos-eznc python3-ncclient openssh-client)
+  python3-junos-eznc python3-ncclient openssh-client ansible)
 
 missing=()
 for c in "${need_cmds[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
