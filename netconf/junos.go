@@ -2,6 +2,7 @@ package netconf
 
 import (
 	"context"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -128,6 +129,9 @@ func filterPath(f *Element) []string {
 	return path
 }
 
+// replaceTag is a "replace:" tag at the start of a statement.
+var replaceTag = regexp.MustCompile(`(?m)(^|[{;}])\s*replace:`)
+
 func badAttr(name, expected string) *rpcError {
 	return &rpcError{Type: "protocol", Tag: "bad-attribute", BadElement: name, Message: "bad value for " + name + "; expected " + expected}
 }
@@ -167,7 +171,14 @@ func (ss *session) loadConfigurationBody(ctx context.Context, op *Element) (stri
 	case op.Has("configuration-set"):
 		return ss.load(ctx, action, op.ChildText("configuration-set"), false)
 	case op.Has("configuration-text"):
-		return ss.load(ctx, action, op.ChildText("configuration-text"), false)
+		text := op.ChildText("configuration-text")
+		if action == "replace" && replaceTag.MatchString(text) {
+			// The text parser drops replace: tags (a merge would
+			// silently keep what the tag meant to remove).
+			return "", &rpcError{Type: "protocol", Tag: "operation-not-supported", BadElement: "replace:",
+				Message: "replace: tags in text are not supported; load the XML form with replace=\"replace\", or use action override"}
+		}
+		return ss.load(ctx, action, text, false)
 	case op.Has("configuration-json"):
 		c, err := jsonConfig(op.ChildText("configuration-json"))
 		if err != nil {

@@ -183,6 +183,9 @@ set security ike proposal p dh-group group99</configuration-set></load-configura
 	if after := candidateText(t, api); after != before {
 		t.Errorf("a refused load changed the candidate:\n%s", after)
 	}
+	if er := c.fail(`<load-configuration action="replace" format="text"><configuration-text>security { replace: ike { proposal x; } }</configuration-text></load-configuration>`); er.ChildText("error-tag") != "operation-not-supported" {
+		t.Errorf("replace: tags: %+v", er)
+	}
 	c.ok(`<load-configuration action="merge" format="text"><configuration-text>system { host-name gw2; }</configuration-text></load-configuration>`)
 	if d := c.ok(`<get-configuration compare="rollback" rollback="0" format="text"/>`).Child("configuration-information").ChildText("configuration-output"); !strings.Contains(d, "+   host-name gw2;") {
 		t.Errorf("compare: %q", d)
