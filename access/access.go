@@ -17,6 +17,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"ipsecgw/config/schema"
@@ -34,14 +35,25 @@ func Denied() error { return status.Error(codes.PermissionDenied, "error: "+Mess
 // IsDenied reports whether err is a refusal of this package.
 func IsDenied(err error) bool { return status.Code(err) == codes.PermissionDenied }
 
-// Config returns c as user u may use it: unchanged for a super-user; for
-// the other classes every request that changes the candidate or commits
-// is refused.
+// Config returns c as user u may use it: a super-user's commits are
+// recorded under their name; for the other classes every request that
+// changes the candidate or commits is refused.
 func Config(c mgmtpb.ConfigClient, u *schema.User) mgmtpb.ConfigClient {
 	if u.MayConfigure() {
-		return c
+		return namedConfig{c, u}
 	}
 	return readOnlyConfig{c, u}
+}
+
+// namedConfig names its user in the requests that record one (commit).
+type namedConfig struct {
+	mgmtpb.ConfigClient
+	u *schema.User
+}
+
+func (n namedConfig) Commit(ctx context.Context, req *mgmtpb.CommitRequest, opts ...grpc.CallOption) (*mgmtpb.CommitReply, error) {
+	ctx = metadata.AppendToOutgoingContext(ctx, mgmtpb.UserMetadata, n.u.Name)
+	return n.ConfigClient.Commit(ctx, req, opts...)
 }
 
 type readOnlyConfig struct {

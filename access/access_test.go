@@ -25,7 +25,7 @@ func TestClasses(t *testing.T) {
 	} {
 		u := &schema.User{Name: "u", Class: tc.class}
 		c := Config(fakeConfig{}, u)
-		if _, ok := c.(fakeConfig); ok != tc.configure {
+		if _, ok := c.(namedConfig); ok != tc.configure {
 			t.Errorf("%s: configuration client unwrapped = %v", tc.class, ok)
 		}
 		if !tc.configure {

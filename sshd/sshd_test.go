@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"ipsecgw/config/schema"
+	"ipsecgw/mgmt/mgmtpb"
 	"ipsecgw/mgmt/mgmttest"
 )
 
@@ -149,7 +150,10 @@ func TestExecWithPasswordAndKey(t *testing.T) {
 	if out, _ := run(t, c, "show configuration system host-name"); !strings.Contains(out, "host-name gw9;") {
 		t.Errorf("after alice's commit: %q", out)
 	}
-	_ = api
+	r, err := mgmtpb.NewConfigClient(api.Conn).Rollbacks(context.Background(), &mgmtpb.RollbacksRequest{})
+	if err != nil || len(r.Rollbacks) == 0 || r.Rollbacks[0].User != "alice" {
+		t.Errorf("the commit is not recorded under alice's name: %v %v", r, err)
+	}
 }
 
 func TestReadOnlyUser(t *testing.T) {
