@@ -5,7 +5,7 @@
 // what the user's class may not do:
 //
 //	super-user  everything
-//	operator    show and clear; no configuration change
+//	operator    show and clear; no configuration change, no request
 //	read-only   show only
 //
 // Reading the configuration (show configuration, get-config) is allowed to
@@ -80,19 +80,27 @@ func (r readOnlyConfig) Rollback(context.Context, *mgmtpb.RollbackRequest, ...gr
 }
 
 // Operational returns o as user u may use it: clear commands are refused
-// to read-only users.
+// to read-only users, request commands (request security pki: keys and
+// files on the gateway) to all but super-users.
 func Operational(o mgmtpb.OperationalClient, u *schema.User) mgmtpb.OperationalClient {
-	if u.MayClear() {
+	if u.MayConfigure() {
 		return o
 	}
-	return noClear{o, u}
+	return limitedOp{o, u}
 }
 
-type noClear struct {
+type limitedOp struct {
 	mgmtpb.OperationalClient
 	u *schema.User
 }
 
-func (n noClear) Clear(context.Context, *mgmtpb.ClearRequest, ...grpc.CallOption) (*mgmtpb.ClearReply, error) {
+func (l limitedOp) Clear(ctx context.Context, req *mgmtpb.ClearRequest, opts ...grpc.CallOption) (*mgmtpb.ClearReply, error) {
+	if !l.u.MayClear() {
+		return nil, Denied()
+	}
+	return l.OperationalClient.Clear(ctx, req, opts...)
+}
+
+func (l limitedOp) Request(context.Context, *mgmtpb.CommandRequest, ...grpc.CallOption) (*mgmtpb.CommandReply, error) {
 	return nil, Denied()
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"google.golang.org/grpc"
+
 	"ipsecgw/config/schema"
 	"ipsecgw/mgmt/mgmtpb"
 )
@@ -12,6 +14,10 @@ import (
 // through.
 type fakeConfig struct{ mgmtpb.ConfigClient }
 type fakeOp struct{ mgmtpb.OperationalClient }
+
+func (fakeOp) Clear(context.Context, *mgmtpb.ClearRequest, ...grpc.CallOption) (*mgmtpb.ClearReply, error) {
+	return &mgmtpb.ClearReply{}, nil
+}
 
 func TestClasses(t *testing.T) {
 	ctx := context.Background()
@@ -41,8 +47,18 @@ func TestClasses(t *testing.T) {
 			}
 		}
 		o := Operational(fakeOp{}, u)
-		if _, ok := o.(fakeOp); ok != tc.doClear {
+		if _, ok := o.(fakeOp); ok != tc.configure {
 			t.Errorf("%s: operational client unwrapped = %v", tc.class, ok)
+		}
+		if !tc.configure {
+			if _, err := o.Request(ctx, &mgmtpb.CommandRequest{}); !IsDenied(err) {
+				t.Errorf("%s request: %v", tc.class, err)
+			}
+		}
+		if tc.doClear && !tc.configure {
+			if _, err := o.Clear(ctx, &mgmtpb.ClearRequest{}); err != nil {
+				t.Errorf("%s clear: %v", tc.class, err)
+			}
 		}
 		if !tc.doClear {
 			if _, err := o.Clear(ctx, &mgmtpb.ClearRequest{}); !IsDenied(err) || err.Error() != "rpc error: code = PermissionDenied desc = error: permission denied" {

@@ -23,6 +23,7 @@ import (
 	"ipsecgw/config/store"
 	"ipsecgw/dataplane"
 	"ipsecgw/netio"
+	"ipsecgw/pki"
 )
 
 // Options configure a daemon.
@@ -84,6 +85,7 @@ type Daemon struct {
 	wg      sync.WaitGroup // IKE socket loops
 	// stopFirst stops background loops before the engine closes.
 	stopFirst []func()
+	pki       *pki.Store // see pki.go
 }
 
 // Load reads and validates the configuration file. The daemon refuses to
@@ -130,6 +132,9 @@ func Start(opts Options) (*Daemon, error) {
 	}
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	if err := d.openPKI(); err != nil {
+		return nil, err
 	}
 	cfg, err := d.openStore()
 	if err != nil {

@@ -18,6 +18,7 @@ type Config struct {
 	Interfaces []*Interface // in configuration order
 	RouterID   netip.Addr
 	Routes     []*StaticRoute
+	PKI        PKI
 	IKE        IKE
 	IPsec      IPsec
 	Flow       Flow
@@ -130,6 +131,8 @@ type IKEPolicy struct {
 	PreSharedKey    Key
 	LocalID         Identity // services form only
 	RemoteID        Identity // services form only
+	// Certificate is "certificate { ... }"; nil when not configured.
+	Certificate *PolicyCertificate
 }
 
 // Key is a configured key: its $9$ value and whether it was given in
@@ -146,6 +149,12 @@ func (k Key) IsSet() bool { return !k.Value.IsZero() }
 type Identity struct {
 	Type  string // inet, inet6, hostname, user-at-hostname, distinguished-name, key-id; "" = default
 	Value string
+	// Container and Wildcard are the Junos matching forms of a
+	// distinguished-name remote identity (Value is then ""); a
+	// distinguished-name with neither and no Value is the local
+	// certificate's subject.
+	Container string
+	Wildcard  string
 }
 
 // DPD is dead-peer-detection.
