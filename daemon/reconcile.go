@@ -81,7 +81,7 @@ func (d *Daemon) preflight(cfg *schema.Config) error {
 			}
 		}
 	}
-	return nil
+	return d.routingPreflight(cfg)
 }
 
 // reconcile makes the running state what cfg asks for: the plan of cfg
@@ -123,6 +123,9 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 		}
 	}
 	if err := d.addRoutes(want); err != nil {
+		return err
+	}
+	if err := d.applyRouting(cfg); err != nil {
 		return err
 	}
 	d.setOnTraffic(want)
