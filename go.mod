@@ -3,6 +3,7 @@ module ipsecgw
 go 1.26.8
 
 require (
+	github.com/cilium/ebpf v0.22.0
 	github.com/creack/pty v1.1.24
 	github.com/prometheus/client_golang v1.25.0
 	github.com/vishvananda/netlink v1.3.1
