@@ -62,7 +62,10 @@ func (d *Daemon) listen(k receiverKey) error {
 		if err != nil {
 			return fmt.Errorf("raw ESP socket (IPv%d): %w", k.family, err)
 		}
-		return d.engine.AddReceiver(r, k.family, 0)
+		if err := d.engine.AddReceiver(r, k.family, 0); err != nil {
+			return err
+		}
+		return d.addXDPReceivers()
 	}
 	r, err := d.host.ListenUDP(k.family, k.port)
 	if err != nil {

@@ -51,6 +51,10 @@ type Daemon struct {
 	store  *store.Store
 	engine *dataplane.Engine
 	undo   []func() error // sockets, run in reverse order on shutdown
+	// xdp is the AF_XDP path of raw ESP when it runs (dataplane.go).
+	xdp             *netio.XDP
+	xdpReceiving    bool
+	dataPlaneStatus DataPlaneStatus
 
 	// run is what the configuration has set up; ops serialises every
 	// change to it (commits, clears) on one goroutine.
@@ -135,7 +139,7 @@ func Start(opts Options) (*Daemon, error) {
 	}
 	go d.loop()
 	d.startIKEWorkers()
-	if err := d.startEngine(); err != nil {
+	if err := d.startEngine(cfg.IPsec.DataPlane); err != nil {
 		d.Stop()
 		return nil, err
 	}
@@ -180,8 +184,9 @@ func (d *Daemon) openStore() (*schema.Config, error) {
 	return cfg, nil
 }
 
-// startEngine opens the outer sockets and starts the data plane.
-func (d *Daemon) startEngine() error {
+// startEngine opens the outer sockets and starts the data plane, on the
+// raw ESP path dataPlane asks for.
+func (d *Daemon) startEngine(dataPlane string) error {
 	send4, err := d.host.NewRawSender(4)
 	if err != nil {
 		return fmt.Errorf("outer IPv4 socket: %w", err)
@@ -194,6 +199,7 @@ func (d *Daemon) startEngine() error {
 	} else {
 		d.undo = append(d.undo, send6.Close)
 	}
+	send4, send6 = d.dataPlane(dataPlane, send4, send6)
 	d.engine = dataplane.New(dataplane.Config{Logger: d.log.With("subsystem", "dataplane"), Send4: send4, Send6: send6, IKE: d.ikeOn4500, NoSA: d.trafficWithoutSA})
 	return nil
 }

@@ -291,6 +291,13 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 			r.vpns[name] = runningVPN{fp: want.vpnFP[name], manual: true}
 		}
 	}
+	// Tunnel interfaces go up before the sockets open: a packet decrypted
+	// for a tunnel that is still down is refused by the TUN (EIO).
+	for _, name := range newTunnels {
+		if err := d.host.SetUp(name); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	for _, k := range sortedReceivers(r.receivers) {
 		if err := d.listenOnce(k); err != nil {
 			return err
@@ -298,11 +305,6 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 	}
 	if err := d.listenIKE(); err != nil {
 		return err
-	}
-	for _, name := range newTunnels {
-		if err := d.host.SetUp(name); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
 	}
 	for _, k := range sortedKeys(want.routes) {
 		if _, ok := r.routes[k]; ok {

@@ -40,6 +40,8 @@ type Status struct {
 	Down map[string]string `json:"down,omitempty"`
 	// IKEDrops is the IKE messages the engines dropped, by reason.
 	IKEDrops map[string]uint64 `json:"ike-drops,omitempty"`
+	// DataPlane is the raw ESP path (dataplane.go).
+	DataPlane DataPlaneStatus `json:"data-plane"`
 }
 
 // Status collects the current counters.
@@ -49,6 +51,7 @@ func (d *Daemon) Status() Status {
 		return s
 	}
 	s.Global = d.engine.Stats.Snapshot()
+	s.DataPlane = d.dataPlaneNow()
 	for _, ike := range d.ikeAll() {
 		s.IKE = append(s.IKE, ike.SAs()...)
 		s.Failures = append(s.Failures, ike.Failures()...)

@@ -3,6 +3,7 @@ package netio
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -29,8 +30,8 @@ import (
 // program runs in generic (SKB) mode, which works everywhere but costs an
 // skb per packet.
 type XDP struct {
-	prog               *ebpf.Program
-	xsks, addr4, addr6 *ebpf.Map
+	addr4, addr6       *ebpf.Map
+	objs               []io.Closer // programs and socket maps, one of each per interface
 	links              []link.Link
 	socks              []*xsk
 	tx                 map[int]*xsk // transmit socket by interface index
@@ -75,8 +76,8 @@ func OpenXDP() (_ *XDP, err error) {
 	if x.nl, err = netlink.NewHandle(); err != nil {
 		return nil, err
 	}
-	if x.prog, x.xsks, x.addr4, x.addr6, err = newSteering(); err != nil {
-		return nil, fmt.Errorf("loading the XDP program: %w", err)
+	if x.addr4, x.addr6, err = newAddrMaps(); err != nil {
+		return nil, fmt.Errorf("XDP maps: %w", err)
 	}
 	links, err := x.nl.LinkList()
 	if err != nil {
@@ -105,11 +106,16 @@ func OpenXDP() (_ *XDP, err error) {
 }
 
 func (x *XDP) attach(a *netlink.LinkAttrs) error {
+	prog, xsks, err := newSteering(x.addr4, x.addr6)
+	if err != nil {
+		return fmt.Errorf("loading the XDP program: %w", err)
+	}
+	x.objs = append(x.objs, prog, xsks)
 	mode := "native"
-	l, err := link.AttachXDP(link.XDPOptions{Program: x.prog, Interface: a.Index, Flags: link.XDPDriverMode})
+	l, err := link.AttachXDP(link.XDPOptions{Program: prog, Interface: a.Index, Flags: link.XDPDriverMode})
 	if err != nil {
 		mode = "generic"
-		if l, err = link.AttachXDP(link.XDPOptions{Program: x.prog, Interface: a.Index, Flags: link.XDPGenericMode}); err != nil {
+		if l, err = link.AttachXDP(link.XDPOptions{Program: prog, Interface: a.Index, Flags: link.XDPGenericMode}); err != nil {
 			return fmt.Errorf("attaching XDP: %w", err)
 		}
 	}
@@ -128,7 +134,7 @@ func (x *XDP) attach(a *netlink.LinkAttrs) error {
 		}
 		queues++
 		x.socks = append(x.socks, s)
-		if err := x.xsks.Put(uint32(q), uint32(s.fd)); err != nil {
+		if err := xsks.Put(uint32(q), uint32(s.fd)); err != nil {
 			return fmt.Errorf("XSK map: %w", err)
 		}
 		if q == 0 {
@@ -402,20 +408,13 @@ func (x *XDP) Close() error {
 	if x.nl != nil {
 		x.nl.Close()
 	}
-	for _, c := range []interface{ Close() error }{x.prog, x.xsks, x.addr4, x.addr6} {
-		if c != nil && !isNilCloser(c) {
-			errs = append(errs, c.Close())
+	for _, c := range x.objs {
+		errs = append(errs, c.Close())
+	}
+	for _, m := range []*ebpf.Map{x.addr4, x.addr6} {
+		if m != nil {
+			errs = append(errs, m.Close())
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func isNilCloser(c interface{ Close() error }) bool {
-	switch v := c.(type) {
-	case *ebpf.Program:
-		return v == nil
-	case *ebpf.Map:
-		return v == nil
-	}
-	return false
 }

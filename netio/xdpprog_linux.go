@@ -111,30 +111,31 @@ func steerProgram(xsks, addr4, addr6 *ebpf.Map) asm.Instructions {
 // maxQueues bounds the receive queues an interface gets sockets on.
 const maxQueues = 64
 
-// newSteering creates the maps and loads the program.
-func newSteering() (prog *ebpf.Program, xsks, addr4, addr6 *ebpf.Map, err error) {
-	closeAll := func() {
-		for _, m := range []*ebpf.Map{xsks, addr4, addr6} {
-			if m != nil {
-				m.Close()
-			}
-		}
-	}
-	if xsks, err = ebpf.NewMap(&ebpf.MapSpec{Name: "ipsecgw_xsks", Type: ebpf.XSKMap, KeySize: 4, ValueSize: 4, MaxEntries: maxQueues}); err != nil {
-		return nil, nil, nil, nil, err
-	}
+// newAddrMaps creates the maps of local addresses, shared by the
+// programs of every interface.
+func newAddrMaps() (addr4, addr6 *ebpf.Map, err error) {
 	if addr4, err = ebpf.NewMap(&ebpf.MapSpec{Name: "ipsecgw_addr4", Type: ebpf.Hash, KeySize: 4, ValueSize: 1, MaxEntries: 1024}); err != nil {
-		closeAll()
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	if addr6, err = ebpf.NewMap(&ebpf.MapSpec{Name: "ipsecgw_addr6", Type: ebpf.Hash, KeySize: 16, ValueSize: 1, MaxEntries: 1024}); err != nil {
-		closeAll()
-		return nil, nil, nil, nil, err
+		addr4.Close()
+		return nil, nil, err
 	}
-	prog, err = ebpf.NewProgram(&ebpf.ProgramSpec{Name: "ipsecgw_esp", Type: ebpf.XDP, License: "GPL", Instructions: steerProgram(xsks, addr4, addr6)})
+	return addr4, addr6, nil
+}
+
+// newSteering loads the program of one interface, with its own map of
+// sockets: the map is keyed by receive queue, and a socket only takes
+// frames of the interface and queue it is bound to.
+func newSteering(addr4, addr6 *ebpf.Map) (*ebpf.Program, *ebpf.Map, error) {
+	xsks, err := ebpf.NewMap(&ebpf.MapSpec{Name: "ipsecgw_xsks", Type: ebpf.XSKMap, KeySize: 4, ValueSize: 4, MaxEntries: maxQueues})
 	if err != nil {
-		closeAll()
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
-	return prog, xsks, addr4, addr6, nil
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: "ipsecgw_esp", Type: ebpf.XDP, License: "GPL", Instructions: steerProgram(xsks, addr4, addr6)})
+	if err != nil {
+		xsks.Close()
+		return nil, nil, err
+	}
+	return prog, xsks, nil
 }

@@ -181,6 +181,9 @@ type IPsec struct {
 	Policies  []*IPsecPolicy
 	VPNs      []*VPN
 	Trace     Trace
+	// DataPlane is the raw ESP path asked for (data-plane): "xdp",
+	// "socket", or "" for the fastest the host allows.
+	DataPlane string
 }
 
 // IPsecProposal is one IPsec proposal with defaults filled in.

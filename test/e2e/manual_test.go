@@ -39,6 +39,10 @@ func TestManualSAs(t *testing.T) {
 		{"aes-256-cbc-hmac-sha-256-128-udp-5000-outer-ipv6", vpn{encryption: "aes-256-cbc", encKey: hexKey(32, 6), auth: "hmac-sha-256-128", authKey: hexKey(32, 7), udpPort: 5000, outer6: true}},
 		{"3des-cbc-hmac-sha1-96", vpn{encryption: "3des-cbc", encKey: hexKey(24, 8), auth: "hmac-sha1-96", authKey: hexKey(20, 9)}},
 		{"aes-256-gcm-tunnel-mtu-1000", vpn{encryption: "aes-256-gcm", encKey: hexKey(36, 10), tunnelMTU: 1000}},
+		// The cases above run on the default data plane (xdp where the
+		// kernel has AF_XDP, as here); these on raw sockets.
+		{"aes-256-gcm-data-plane-socket", vpn{encryption: "aes-256-gcm", encKey: hexKey(36, 11), dataPlane: "socket"}},
+		{"aes-128-gcm-outer-ipv6-data-plane-socket", vpn{encryption: "aes-128-gcm", encKey: hexKey(20, 12), outer6: true, dataPlane: "socket"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := newTopology(t)
@@ -207,6 +211,9 @@ func (tp *topology) counters() string {
 		}
 		st := tp.status(g)
 		fmt.Fprintf(&b, "%s counters: %+v\n", g.name, st.Global)
+		if x := st.DataPlane.XDP; x != nil {
+			fmt.Fprintf(&b, "%s data plane %s: %+v\n", g.name, st.DataPlane.Mode, *x)
+		}
 	}
 	return b.String()
 }

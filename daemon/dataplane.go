@@ -1,0 +1,108 @@
+package daemon
+
+import (
+	"fmt"
+
+	"ipsecgw/netio"
+)
+
+// The outer side of raw ESP (security ipsec data-plane): AF_XDP rings
+// where the host allows them, raw sockets otherwise. It is chosen once, at
+// start; the log says which and why, and the status shows it.
+
+// DataPlaneStatus is the raw ESP path in use.
+type DataPlaneStatus struct {
+	// Mode is what runs: "xdp" or "socket".
+	Mode string `json:"mode"`
+	// Configured is the data-plane statement read at start ("" for the
+	// default); Committed, when different, is the one committed since,
+	// which takes effect at the next start.
+	Configured string `json:"configured,omitempty"`
+	Committed  string `json:"committed,omitempty"`
+	// Detail says where the XDP program runs (interface, native or
+	// generic mode, queues); Fallback why a faster mode is not running.
+	Detail   string          `json:"detail,omitempty"`
+	Fallback string          `json:"fallback,omitempty"`
+	XDP      *netio.XDPStats `json:"xdp,omitempty"`
+}
+
+// xdpHost is a Host that can open the AF_XDP path: LinuxHost. The
+// in-memory hosts of tests cannot, and run on sockets.
+type xdpHost interface {
+	OpenXDP() (*netio.XDP, error)
+}
+
+// OpenXDP attaches the XDP program and opens the AF_XDP sockets.
+func (LinuxHost) OpenXDP() (*netio.XDP, error) { return netio.OpenXDP() }
+
+// dataPlane chooses the raw ESP path for the configured mode and returns
+// the senders to give the engine: the raw sockets, or the rings in front
+// of them.
+func (d *Daemon) dataPlane(asked string, send4, send6 netio.Sender) (netio.Sender, netio.Sender) {
+	d.dataPlaneStatus = DataPlaneStatus{Mode: "socket", Configured: asked}
+	st := &d.dataPlaneStatus
+	if asked == "socket" {
+		d.log.Info("data plane: raw sockets (data-plane socket)")
+		return send4, send6
+	}
+	h, ok := d.host.(xdpHost)
+	if !ok {
+		st.Fallback = "this host has no AF_XDP"
+		d.log.Info("data plane: raw sockets", "reason", st.Fallback)
+		return send4, send6
+	}
+	x, err := h.OpenXDP()
+	if err != nil {
+		st.Fallback = fmt.Sprintf("AF_XDP unavailable: %v", err)
+		if asked == "xdp" {
+			d.log.Warn("data plane: data-plane xdp is configured but AF_XDP is unavailable; running on raw sockets", "err", err)
+		} else {
+			d.log.Info("data plane: raw sockets", "reason", st.Fallback)
+		}
+		return send4, send6
+	}
+	d.xdp = x
+	d.undo = append(d.undo, x.Close)
+	st.Mode, st.Detail = "xdp", x.Describe()
+	d.log.Info("data plane: AF_XDP rings for raw ESP", "where", st.Detail)
+	send4 = x.Sender(send4)
+	if send6 != nil {
+		send6 = x.Sender(send6)
+	}
+	return send4, send6
+}
+
+// addXDPReceivers puts the AF_XDP sockets into the engine as raw ESP
+// receivers, once, when raw ESP is first listened for, as the raw sockets
+// are (which stay, for the fragments the kernel reassembles). Until then
+// the rings hold what arrives.
+func (d *Daemon) addXDPReceivers() error {
+	if d.xdp == nil || d.xdpReceiving {
+		return nil
+	}
+	d.xdpReceiving = true
+	for _, r := range d.xdp.Receivers() {
+		// The family only matters for UDP receivers.
+		if err := d.engine.AddReceiver(r, 4, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dataPlaneNow is the status of the raw ESP path, with the ring counters
+// and the committed mode when it differs from the running one.
+func (d *Daemon) dataPlaneNow() DataPlaneStatus {
+	s := d.dataPlaneStatus
+	if d.xdp != nil {
+		st := d.xdp.Stats()
+		s.XDP = &st
+	}
+	if cfg := d.cfg.Load(); cfg != nil && cfg.IPsec.DataPlane != s.Configured {
+		s.Committed = cfg.IPsec.DataPlane
+		if s.Committed == "" {
+			s.Committed = "default"
+		}
+	}
+	return s
+}
