@@ -30,15 +30,15 @@ import (
 // program runs in generic (SKB) mode, which works everywhere but costs an
 // skb per packet.
 type XDP struct {
-	addr4, addr6       *ebpf.Map
-	objs               []io.Closer // programs and socket maps, one of each per interface
-	links              []link.Link
-	socks              []*xsk
-	tx                 map[int]*xsk // transmit socket by interface index
-	modes              []string     // "eth0 native 1 queue"
-	done               chan struct{}
-	wg                 sync.WaitGroup
-	nl                 *netlink.Handle // of the namespace OpenXDP ran in
+	addr4, addr6 *ebpf.Map
+	objs         []io.Closer // programs and socket maps, one of each per interface
+	links        []link.Link
+	socks        []*xsk
+	tx           map[int]*xsk // transmit socket by interface index
+	modes        []string     // "eth0 native 1 queue"
+	done         chan struct{}
+	wg           sync.WaitGroup
+	nl           *netlink.Handle // of the namespace OpenXDP ran in
 
 	received, sent, viaKernel atomic.Uint64
 
