@@ -6,6 +6,16 @@
 # is missing, and the root-only tests will say loudly that they skipped.
 set -euo pipefail
 
+# strongSwan 6 (prebuilt, in ../shared beside the repository; its
+# install.sh adds libgmp10 and libssl3): the independent raw-ESP peer
+# (kernel-libipsec raw_esp) of the data-plane tests.
+sw6="$(cd "$(dirname "$0")/.." && pwd)/../shared/peers/strongswan6/install.sh"
+if [ "$(id -u)" = 0 ] && [ -x "$sw6" ]; then
+  "$sw6" >/dev/null
+elif [ ! -e /opt/ipsecgw-peers/strongswan6/libexec/ipsec/charon ]; then
+  echo "WARNING: strongSwan 6 not installed ($sw6 needs root); its tests will be skipped" >&2
+fi
+
 need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl vtysh traceroute)
 need_files=(
   /usr/lib/ipsec/charon
