@@ -62,10 +62,7 @@ func (d *Daemon) listen(k receiverKey) error {
 		if err != nil {
 			return fmt.Errorf("raw ESP socket (IPv%d): %w", k.family, err)
 		}
-		if err := d.engine.AddReceiver(r, k.family, 0); err != nil {
-			return err
-		}
-		return d.addXDPReceivers()
+		return d.engine.AddReceiver(r, k.family, 0)
 	}
 	r, err := d.host.ListenUDP(k.family, k.port)
 	if err != nil {

@@ -53,7 +53,6 @@ type Daemon struct {
 	undo   []func() error // sockets, run in reverse order on shutdown
 	// xdp is the AF_XDP path of raw ESP when it runs (dataplane.go).
 	xdp             *netio.XDP
-	xdpReceiving    bool
 	dataPlaneStatus DataPlaneStatus
 
 	// run is what the configuration has set up; ops serialises every

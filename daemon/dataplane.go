@@ -2,7 +2,10 @@ package daemon
 
 import (
 	"fmt"
+	"net/netip"
+	"slices"
 
+	"ipsecgw/config/schema"
 	"ipsecgw/netio"
 )
 
@@ -63,8 +66,8 @@ func (d *Daemon) dataPlane(asked string, send4, send6 netio.Sender) (netio.Sende
 	}
 	d.xdp = x
 	d.undo = append(d.undo, x.Close)
-	st.Mode, st.Detail = "xdp", x.Describe()
-	d.log.Info("data plane: AF_XDP rings for raw ESP", "where", st.Detail)
+	st.Mode = "xdp"
+	d.log.Info("data plane: AF_XDP for raw ESP; the program goes on the external interfaces of raw ESP VPNs")
 	send4 = x.Sender(send4)
 	if send6 != nil {
 		send6 = x.Sender(send6)
@@ -72,22 +75,53 @@ func (d *Daemon) dataPlane(asked string, send4, send6 netio.Sender) (netio.Sende
 	return send4, send6
 }
 
-// addXDPReceivers puts the AF_XDP sockets into the engine as raw ESP
-// receivers, once, when raw ESP is first listened for, as the raw sockets
-// are (which stay, for the fragments the kernel reassembles). Until then
-// the rings hold what arrives.
-func (d *Daemon) addXDPReceivers() error {
-	if d.xdp == nil || d.xdpReceiving {
-		return nil
+// attachXDP puts the XDP program on the interfaces of the raw ESP VPNs of
+// cfg (their external-interface addresses) and reads the new AF_XDP
+// sockets as raw ESP receivers (the raw sockets stay, for the fragments
+// the kernel reassembles). VPNs with udp-encapsulate are left out: on a
+// veth the program would turn off the segmentation offloads their UDP
+// runs ride on. An interface that refuses stays on the raw sockets,
+// with a warning: a commit never fails for it.
+func (d *Daemon) attachXDP(cfg *schema.Config) {
+	if d.xdp == nil {
+		return
 	}
-	d.xdpReceiving = true
-	for _, r := range d.xdp.Receivers() {
-		// The family only matters for UDP receivers.
-		if err := d.engine.AddReceiver(r, 4, 0); err != nil {
-			return err
+	var local []netip.Addr
+	add := func(u *schema.Unit) {
+		if u == nil {
+			return
+		}
+		for _, a := range u.Addresses {
+			if !slices.Contains(local, a.Addr()) {
+				local = append(local, a.Addr())
+			}
 		}
 	}
-	return nil
+	for _, v := range cfg.IPsec.VPNs {
+		switch {
+		case v.UDPEncapsulate:
+		case v.Manual != nil:
+			add(v.Manual.ExternalInterface)
+		case v.IKE != nil && v.IKE.Gateway != nil:
+			add(v.IKE.Gateway.ExternalInterface)
+		}
+	}
+	if len(local) == 0 {
+		return
+	}
+	recv, err := d.xdp.Attach(local)
+	if err != nil {
+		d.log.Warn("data plane: XDP not on every raw ESP interface; those stay on raw sockets", "err", err)
+	}
+	for _, r := range recv {
+		// The family only matters for UDP receivers.
+		if err := d.engine.AddReceiver(r, 4, 0); err != nil {
+			d.log.Warn("data plane: AF_XDP receiver", "err", err)
+		}
+	}
+	if len(recv) > 0 {
+		d.log.Info("data plane: AF_XDP rings for raw ESP", "where", d.xdp.Describe())
+	}
 }
 
 // dataPlaneNow is the status of the raw ESP path, with the ring counters
@@ -97,6 +131,7 @@ func (d *Daemon) dataPlaneNow() DataPlaneStatus {
 	if d.xdp != nil {
 		st := d.xdp.Stats()
 		s.XDP = &st
+		s.Detail = d.xdp.Describe()
 	}
 	if cfg := d.cfg.Load(); cfg != nil && cfg.IPsec.DataPlane != s.Configured {
 		s.Committed = cfg.IPsec.DataPlane

@@ -298,6 +298,7 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	d.attachXDP(cfg)
 	for _, k := range sortedReceivers(r.receivers) {
 		if err := d.listenOnce(k); err != nil {
 			return err

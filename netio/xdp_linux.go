@@ -14,16 +14,20 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
-// XDP is the outer side of the xdp data plane: an XDP program on every
-// Ethernet interface of the namespace steers the ESP addressed to this
-// host into AF_XDP sockets, one per receive queue, and packets leave
-// through the same sockets with an Ethernet header taken from the
-// kernel's route and neighbour tables. Everything else (IKE, UDP
-// encapsulation, fragments, other hosts' ESP) goes on to the kernel, so
-// the raw ESP socket stays open beside it for the fragments it
-// reassembles.
+// XDP is the outer side of the xdp data plane: an XDP program on the
+// interfaces that carry raw ESP steers the ESP addressed to this host
+// into AF_XDP sockets, one per receive queue, and packets leave through
+// the same sockets with an Ethernet header taken from the kernel's route
+// and neighbour tables. Everything else (IKE, UDP encapsulation,
+// fragments, other hosts' ESP) goes on to the kernel, so the raw ESP
+// socket stays open beside it for the fragments it reassembles.
+//
+// Only the interfaces that hold a local tunnel address get the program
+// (Attach): on a veth an XDP program turns off the segmentation offloads
+// of its peer, which would cost every other flow through the host.
 //
 // On veth (this project's test networks) the program runs in native mode
 // and the sockets in copy mode; where a driver has no native XDP the
@@ -34,7 +38,7 @@ type XDP struct {
 	objs         []io.Closer // programs and socket maps, one of each per interface
 	links        []link.Link
 	socks        []*xsk
-	tx           map[int]*xsk // transmit socket by interface index
+	attached     map[int]bool // interface indexes with the program
 	modes        []string     // "eth0 native 1 queue"
 	done         chan struct{}
 	wg           sync.WaitGroup
@@ -42,7 +46,8 @@ type XDP struct {
 
 	received, sent, viaKernel atomic.Uint64
 
-	mu   sync.Mutex // guards hops
+	mu   sync.Mutex   // guards hops, tx and modes
+	tx   map[int]*xsk // transmit socket by interface index
 	hops map[netip.Addr]hop
 }
 
@@ -61,11 +66,11 @@ type hop struct {
 // tables are read again.
 const missRetry = 200 * time.Millisecond
 
-// OpenXDP attaches the program to every Ethernet interface that is up and
-// opens a socket on each of its receive queues. It fails when the kernel,
-// the privileges or every interface refuse.
+// OpenXDP checks that the kernel and the privileges allow XDP and AF_XDP
+// (it loads the program once and opens a socket) and prepares the maps;
+// Attach then puts the program on interfaces.
 func OpenXDP() (_ *XDP, err error) {
-	x := &XDP{tx: map[int]*xsk{}, done: make(chan struct{}), hops: map[netip.Addr]hop{}}
+	x := &XDP{tx: map[int]*xsk{}, attached: map[int]bool{}, done: make(chan struct{}), hops: map[netip.Addr]hop{}}
 	defer func() {
 		if err != nil {
 			x.Close()
@@ -79,36 +84,77 @@ func OpenXDP() (_ *XDP, err error) {
 	if x.addr4, x.addr6, err = newAddrMaps(); err != nil {
 		return nil, fmt.Errorf("XDP maps: %w", err)
 	}
-	links, err := x.nl.LinkList()
+	prog, xsks, err := newSteering(x.addr4, x.addr6)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("loading the XDP program: %w", err)
 	}
-	var errs []error
-	for _, l := range links {
-		a := l.Attrs()
-		if a.EncapType != "ether" || a.Flags&net.FlagUp == 0 || len(a.HardwareAddr) != 6 {
-			continue
-		}
-		if err := x.attach(a); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", a.Name, err))
-		}
+	prog.Close()
+	xsks.Close()
+	fd, err := unix.Socket(unix.AF_XDP, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("AF_XDP socket: %w", err)
 	}
-	if len(x.socks) == 0 {
-		if len(errs) == 0 {
-			errs = append(errs, errors.New("no Ethernet interface is up"))
-		}
-		return nil, errors.Join(errs...)
-	}
+	unix.Close(fd)
 	if err := x.watch(); err != nil {
 		return nil, err
 	}
 	return x, nil
 }
 
-func (x *XDP) attach(a *netlink.LinkAttrs) error {
+// Attach puts the program on the interfaces that hold the given local
+// addresses (those not yet attached) and returns the sockets it opened,
+// to be read as raw ESP receivers. An address on no interface, or an
+// interface that refuses, is reported in the error; the others are
+// attached all the same. It must run in the network namespace OpenXDP
+// ran in: interface indexes and sockets are the calling thread's
+// namespace's.
+func (x *XDP) Attach(local []netip.Addr) ([]Receiver, error) {
+	addrs, err := x.nl.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, err
+	}
+	var recv []Receiver
+	var errs []error
+	for _, want := range local {
+		index := 0
+		for _, a := range addrs {
+			if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.Unmap() == want {
+				index = a.LinkIndex
+			}
+		}
+		if index == 0 {
+			errs = append(errs, fmt.Errorf("no interface holds %s", want))
+			continue
+		}
+		if x.attached[index] {
+			continue
+		}
+		l, err := x.nl.LinkByIndex(index)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		a := l.Attrs()
+		if a.EncapType != "ether" || len(a.HardwareAddr) != 6 {
+			errs = append(errs, fmt.Errorf("%s (holding %s) is not an Ethernet interface", a.Name, want))
+			continue
+		}
+		socks, err := x.attach(a)
+		for _, s := range socks {
+			recv = append(recv, s)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a.Name, err))
+		}
+	}
+	return recv, errors.Join(errs...)
+}
+
+func (x *XDP) attach(a *netlink.LinkAttrs) ([]*xsk, error) {
+	x.attached[a.Index] = true
 	prog, xsks, err := newSteering(x.addr4, x.addr6)
 	if err != nil {
-		return fmt.Errorf("loading the XDP program: %w", err)
+		return nil, fmt.Errorf("loading the XDP program: %w", err)
 	}
 	x.objs = append(x.objs, prog, xsks)
 	mode := "native"
@@ -116,33 +162,34 @@ func (x *XDP) attach(a *netlink.LinkAttrs) error {
 	if err != nil {
 		mode = "generic"
 		if l, err = link.AttachXDP(link.XDPOptions{Program: prog, Interface: a.Index, Flags: link.XDPGenericMode}); err != nil {
-			return fmt.Errorf("attaching XDP: %w", err)
+			return nil, fmt.Errorf("attaching XDP: %w", err)
 		}
 	}
 	x.links = append(x.links, l)
 	// NumRxQueues is what the device was made with; fewer may be in use
 	// (a veth has as many as CPUs, one active): binding to a queue past
 	// the active ones fails, and there the list ends.
-	queues := 0
+	var socks []*xsk
 	for q := 0; q < min(max(a.NumRxQueues, 1), maxQueues); q++ {
 		s, err := newXSK(a.Index, q, &x.received)
 		if err != nil {
 			if q > 0 {
 				break
 			}
-			return err
+			return nil, err
 		}
-		queues++
 		x.socks = append(x.socks, s)
 		if err := xsks.Put(uint32(q), uint32(s.fd)); err != nil {
-			return fmt.Errorf("XSK map: %w", err)
+			return socks, fmt.Errorf("XSK map: %w", err)
 		}
-		if q == 0 {
-			x.tx[a.Index] = s
-		}
+		socks = append(socks, s)
 	}
-	x.modes = append(x.modes, fmt.Sprintf("%s %s %d queue(s)", a.Name, mode, queues))
-	return nil
+	x.mu.Lock()
+	x.tx[a.Index] = socks[0]
+	clear(x.hops)
+	x.modes = append(x.modes, fmt.Sprintf("%s %s %d queue(s)", a.Name, mode, len(socks)))
+	x.mu.Unlock()
+	return socks, nil
 }
 
 // XDPStats count the packets of the xdp data plane's rings.
@@ -158,15 +205,13 @@ func (x *XDP) Stats() XDPStats {
 }
 
 // Describe says where the program runs, for the log and the status.
-func (x *XDP) Describe() string { return strings.Join(x.modes, ", ") }
-
-// Receivers are the sockets to read ESP from, one per receive queue.
-func (x *XDP) Receivers() []Receiver {
-	var r []Receiver
-	for _, s := range x.socks {
-		r = append(r, s)
+func (x *XDP) Describe() string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if len(x.modes) == 0 {
+		return "no interface yet"
 	}
-	return r
+	return strings.Join(x.modes, ", ")
 }
 
 // watch keeps the address maps equal to the host's addresses and drops

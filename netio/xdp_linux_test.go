@@ -2,6 +2,7 @@ package netio
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -43,6 +44,14 @@ func TestXDPSteersESP(t *testing.T) {
 		return err
 	})
 	t.Cleanup(func() { rawA.Close(); x.Close() })
+	var recv []Receiver
+	inNetns(t, n, "a", func() (err error) {
+		recv, err = x.Attach([]netip.Addr{a})
+		if err == nil && len(recv) != 1 {
+			err = fmt.Errorf("%d sockets, want 1 (one queue)", len(recv))
+		}
+		return err
+	})
 	t.Logf("XDP on %s", x.Describe())
 	inNetns(t, n, "b", func() (err error) {
 		if espB, err = ListenESP(4); err != nil {
@@ -62,7 +71,6 @@ func TestXDPSteersESP(t *testing.T) {
 	if m, err := sendB.WriteBatch(pkts); err != nil || m != count {
 		t.Fatalf("B sent %d: %v", m, err)
 	}
-	recv := x.Receivers()
 	msgs := make([]Message, 64)
 	for i := range msgs {
 		msgs[i].Buf = make([]byte, 2048)
