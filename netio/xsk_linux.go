@@ -21,8 +21,8 @@ import (
 // a load-acquire (sync/atomic gives both).
 const (
 	xskFrameSize = 4096
-	xskFrames    = 2048 // half receive, half transmit
-	xskRingSize  = 1024 // per ring; a power of two
+	xskFrames    = 4096 // half receive, half transmit (16 MiB of UMEM)
+	xskRingSize  = 2048 // per ring; a power of two
 )
 
 // xskRing is one mapped ring.
@@ -134,6 +134,9 @@ func newXSK(ifindex, queue int, received *atomic.Uint64) (_ *xsk, err error) {
 	if err := unix.Bind(fd, &unix.SockaddrXDP{Ifindex: uint32(ifindex), QueueID: uint32(queue)}); err != nil {
 		return nil, fmt.Errorf("bind AF_XDP socket to interface %d queue %d: %w", ifindex, queue, err)
 	}
+	// In copy mode one sendto sends 32 frames unless told more (Linux
+	// 6.17 and later; older kernels refuse the option and keep 32).
+	unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_MAX_TX_SKB_BUDGET, xskRingSize)
 	return s, nil
 }
 
