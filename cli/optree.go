@@ -68,9 +68,10 @@ func (a opArgs) style() mgmtpb.Style {
 // opCommand is a parsed operational command: an RPC to make, or something
 // the CLI does itself.
 type opCommand struct {
-	show  *mgmtpb.ShowRequest
-	clear *mgmtpb.ClearRequest
-	local string // "configure", "exit", "quit", "help"
+	show    *mgmtpb.ShowRequest
+	clear   *mgmtpb.ClearRequest
+	request *mgmtpb.CommandRequest // request ... (cli/pki.go)
+	local   string                 // "configure", "exit", "quit", "help"
 }
 
 var (
@@ -168,6 +169,7 @@ var opRoot = &opNode{sub: []*opNode{
 				{name: "statistics", help: "Clear IPsec statistics",
 					opts: []*opOption{optIndex("Index of the tunnel")}, build: clearStatistics},
 			}},
+			pkiClear,
 		}},
 		{name: "services", help: "Clear services information", sub: []*opNode{
 			{name: "ipsec-vpn", help: "Clear IPsec VPN service information", sub: []*opNode{
@@ -185,6 +187,9 @@ var opRoot = &opNode{sub: []*opNode{
 	{name: "exit", help: "Exit the management session", build: local("exit")},
 	{name: "help", help: "Provide help information", build: local("help")},
 	{name: "quit", help: "Exit the management session", build: local("quit")},
+	{name: "request", help: "Make system-level requests", sub: []*opNode{
+		{name: "security", help: "Make security requests", sub: []*opNode{pkiRequest}},
+	}},
 	{name: "show", help: "Show system information", sub: []*opNode{
 		{name: "configuration", help: "Show current configuration", configPath: true, build: func(opArgs) opCommand {
 			return showReq(&mgmtpb.ShowRequest{Command: &mgmtpb.ShowRequest_Configuration{Configuration: &mgmtpb.ShowConfiguration{}}})
@@ -214,6 +219,7 @@ var opRoot = &opNode{sub: []*opNode{
 				{name: "statistics", help: "Show IPsec statistics",
 					opts: []*opOption{optIndex("Index of the tunnel")}, build: ipsecStatistics(false)},
 			}},
+			pkiShow,
 		}},
 		{name: "services", help: "Show services information", sub: []*opNode{
 			{name: "ipsec-vpn", help: "Show IPsec VPN service information", sub: []*opNode{

@@ -209,6 +209,7 @@ func (t *Tunnel) encapsulate(buf []byte, b *outBatch) {
 		}
 		return
 	}
+	e.clampTCPMSS(inner)
 	if sa.TunnelMTU > 0 && len(inner) > sa.TunnelMTU {
 		t.tooBig(sa, buf, inner, nextHeader, b)
 		return

@@ -57,7 +57,12 @@ func index(ctx Context, t *Transform, keyword string) {
 // Key Length attribute, and must be zero for a transform that has none
 // (RFC 7296 §3.3.5: a proposal with a Key Length on a fixed-length
 // transform, or without one on AES, names no row).
+//
+// An ADDKE type (RFC 9370) names a TypeKE row: the two share their IDs.
 func Lookup(typ Type, id ID, keyBits int) (*Transform, bool) {
+	if typ.IsAdditionalKE() {
+		typ = TypeKE
+	}
 	t, ok := byID[rowKey{typ, id, keyBits}]
 	return t, ok
 }

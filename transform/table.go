@@ -64,6 +64,10 @@ const (
 	ECP_521          ID = 21
 	MODP_2048_256    ID = 24 // RFC 5114, 256-bit prime order subgroup
 	CURVE25519       ID = 31 // RFC 8031
+	// ML-KEM (draft-ietf-ipsecme-ikev2-mlkem). ML-KEM-512 (35) has no row:
+	// crypto/mlkem does not offer it.
+	ML_KEM_768  ID = 36
+	ML_KEM_1024 ID = 37
 )
 
 // Extended sequence numbers (TypeESN).
@@ -137,6 +141,12 @@ var table = [...]Transform{
 	ke(ECP_521, "521-bit random ECP group", 132, 21, false, ecp521.newKeyExchange),
 	ke(MODP_2048_256, "2048-bit MODP Group with 256-bit Prime Order Subgroup", 256, 24, false, modp2048s256.newKeyExchange),
 	ke(CURVE25519, "Curve25519", 32, 0, false, curve25519.newKeyExchange),
+	// ML-KEM has no keyword yet: configuration cannot name it until the
+	// IKE SAs run additional key exchanges (RFC 9370), so it cannot become
+	// a dh-group or perfect-forward-secrecy keys keyword by accident. It
+	// has no IKEv1 group.
+	kemRow(ML_KEM_768, "ml-kem-768", "ML-KEM-768", mlkem768),
+	kemRow(ML_KEM_1024, "ml-kem-1024", "ML-KEM-1024", mlkem1024),
 
 	// Extended sequence numbers: negotiated in IKEv2, switched on in Junos
 	// by the extended-sequence-number flag rather than a keyword.
@@ -174,6 +184,13 @@ func ke(id ID, name string, publicSize int, ikev1 uint16, insecure bool,
 	return Transform{Type: TypeKE, ID: id, Name: name, Display: "DH-group-" + n,
 		IKEKeyword: "group" + n, IPsecKeyword: "group" + n, IKEv1: ikev1,
 		PublicKeySize: publicSize, Insecure: insecure, newKeyExchange: impl(name)}
+}
+
+// kemRow builds a KEM row. Its keywords stay empty (see the table).
+func kemRow(id ID, name, display string, k *kem) Transform {
+	return Transform{Type: TypeKE, ID: id, Name: name, Display: display,
+		PublicKeySize: k.encapsulationKeySize, CiphertextSize: k.ciphertextSize,
+		newKeyExchange: k.newKeyExchange(name), kem: k}
 }
 
 func newAESGCM(key []byte) (cipher.AEAD, error) {

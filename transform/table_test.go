@@ -146,6 +146,13 @@ func checkKE(t *testing.T, row *Transform) {
 	if row.PublicKeySize == 0 {
 		t.Errorf("KE row lacks its public value size")
 	}
+	if row.IsKEM() {
+		checkKEM(t, row)
+		return
+	}
+	if row.CiphertextSize != 0 || row.ResponderPublicKeySize() != row.PublicKeySize {
+		t.Errorf("Diffie-Hellman row has a ciphertext size")
+	}
 	want := "group" + strings.TrimPrefix(row.Display, "DH-group-")
 	if row.IKEKeyword != want || row.IPsecKeyword != want {
 		t.Errorf("keywords %q/%q, display %q", row.IKEKeyword, row.IPsecKeyword, row.Display)

@@ -30,7 +30,30 @@ const (
 	TypeINTEG Type = 3 // integrity algorithm
 	TypeKE    Type = 4 // key exchange method (Diffie-Hellman group), RFC 9370's name
 	TypeESN   Type = 5 // extended sequence numbers
+
+	// TypeADDKE1 to TypeADDKE7 are RFC 9370's additional key exchanges,
+	// run one after the other after the KE of IKE_SA_INIT or
+	// CREATE_CHILD_SA. Their IDs are those of TypeKE (and NONE, 0, for an
+	// optional one); Lookup finds the TypeKE row.
+	TypeADDKE1 Type = 6
+	TypeADDKE2 Type = 7
+	TypeADDKE3 Type = 8
+	TypeADDKE4 Type = 9
+	TypeADDKE5 Type = 10
+	TypeADDKE6 Type = 11
+	TypeADDKE7 Type = 12
 )
+
+// NONE is the ID of an additional key exchange that may be left out
+// (RFC 9370 §2.2.1): a proposal offering it with others makes that round
+// optional.
+const NONE ID = 0
+
+// IsKeyExchange reports whether t is TypeKE or one of the ADDKE types.
+func (t Type) IsKeyExchange() bool { return t == TypeKE || t.IsAdditionalKE() }
+
+// IsAdditionalKE reports whether t is one of ADDKE1 to ADDKE7.
+func (t Type) IsAdditionalKE() bool { return t >= TypeADDKE1 && t <= TypeADDKE7 }
 
 func (t Type) String() string {
 	switch t {
@@ -45,6 +68,9 @@ func (t Type) String() string {
 	case TypeESN:
 		return "ESN"
 	}
+	// ADDKE1..7 still print as Type(6)..Type(12): ike/ikev2's tests assert
+	// that text in their messages, and naming them is left to the session
+	// that teaches the engine RFC 9370.
 	return fmt.Sprintf("Type(%d)", uint8(t))
 }
 
@@ -134,8 +160,13 @@ type Transform struct {
 	// row.
 	OutputSize int
 	// PublicKeySize is the length of a KE row's public value as carried in
-	// the Key Exchange payload.
+	// the Key Exchange payload; for a KEM, the initiator's encapsulation
+	// key.
 	PublicKeySize int
+	// CiphertextSize is, for a KEM row, the length of the ciphertext the
+	// responder sends back in its Key Exchange payload; zero for
+	// Diffie-Hellman (see ResponderPublicKeySize).
+	CiphertextSize int
 
 	// Insecure marks algorithms kept only so that configurations naming them
 	// parse and can be rejected with a clear message (the configuration
@@ -154,11 +185,18 @@ type Transform struct {
 	// newKeyExchange is set on every KE row: MODP groups in modp.go, ECP
 	// groups and Curve25519 in ecp.go.
 	newKeyExchange func(rand io.Reader) (KeyExchange, error)
+	// kem is set on KEM rows (mlkem.go) beside newKeyExchange, which makes
+	// the initiator's side.
+	kem *kem
 }
 
 // KeyExchange is one side of a key exchange method (a Diffie-Hellman group):
 // a private value drawn when it is made, and its public value. Use one per
 // exchange. Its String names the group, never the private value.
+//
+// For a KEM (IsKEM) it is the initiator's side only: PublicKey is the
+// encapsulation key and SharedSecret decapsulates the responder's
+// ciphertext. The responder of any method uses Transform.Respond.
 type KeyExchange interface {
 	// PublicKey returns the local public value, as carried in the Key
 	// Exchange payload (PublicKeySize bytes): g^x left-padded to the
@@ -268,7 +306,8 @@ func (t *Transform) NewHash() (hash.Hash, error) {
 
 // NewKeyExchange starts a key exchange of a KE row: it draws a private value
 // from rand (nil means crypto/rand.Reader) and computes the public value.
-// It does not refuse an Insecure row; see Transform.Insecure.
+// For a KEM this is the initiator's side (see KeyExchange). It does not
+// refuse an Insecure row; see Transform.Insecure.
 func (t *Transform) NewKeyExchange(rand io.Reader) (KeyExchange, error) {
 	if t.Type != TypeKE {
 		return nil, t.missing("a key exchange")
@@ -280,6 +319,43 @@ func (t *Transform) NewKeyExchange(rand io.Reader) (KeyExchange, error) {
 		rand = cryptorand.Reader
 	}
 	return t.newKeyExchange(rand)
+}
+
+// IsKEM reports whether the row is a key encapsulation mechanism (ML-KEM)
+// rather than a Diffie-Hellman group: its two Key Exchange payloads differ
+// (encapsulation key, then ciphertext) and the responder must use Respond.
+func (t *Transform) IsKEM() bool { return t.kem != nil }
+
+// ResponderPublicKeySize is the length of the responder's Key Exchange
+// data: the ciphertext for a KEM, the public value for Diffie-Hellman.
+func (t *Transform) ResponderPublicKeySize() int {
+	if t.IsKEM() {
+		return t.CiphertextSize
+	}
+	return t.PublicKeySize
+}
+
+// Respond is the responder's side of a key exchange of a KE row, the same
+// call for Diffie-Hellman and KEMs as RFC 9370 treats them: given the
+// initiator's Key Exchange data it returns the responder's (a fresh public
+// value, or the ciphertext encapsulated to the initiator's key) and the
+// shared secret. Data of the wrong length or outside the group gives an
+// error wrapping ErrInvalidPublicValue. rand (nil means crypto/rand.Reader)
+// draws a Diffie-Hellman private value; ML-KEM encapsulation takes its
+// randomness from crypto/mlkem itself, which accepts no reader.
+func (t *Transform) Respond(rand io.Reader, initiatorPublic []byte) (responderPublic, secret []byte, err error) {
+	if t.IsKEM() {
+		return t.kem.respond(t.Name, initiatorPublic)
+	}
+	kx, err := t.NewKeyExchange(rand)
+	if err != nil {
+		return nil, nil, err
+	}
+	secret, err = kx.SharedSecret(initiatorPublic)
+	if err != nil {
+		return nil, nil, err
+	}
+	return kx.PublicKey(), secret, nil
 }
 
 func (t *Transform) missing(what string) error {

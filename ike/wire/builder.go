@@ -1,9 +1,9 @@
 package wire
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
+
+	"ipsecgw/ike/wire/octets"
 )
 
 // builder appends a message. IKE's length fields count the whole structure
@@ -13,7 +13,7 @@ import (
 // and closed once its contents are appended, which back-patches the length.
 // The first error sticks; later appends are ignored.
 type builder struct {
-	buf []byte
+	octets.Builder
 	err error
 	at  position // what is being written, for errors
 }
@@ -48,18 +48,7 @@ func (p position) String() string {
 	return s + ": "
 }
 
-func (b *builder) u8(v uint8)   { b.buf = append(b.buf, v) }
-func (b *builder) u16(v uint16) { b.buf = binary.BigEndian.AppendUint16(b.buf, v) }
-func (b *builder) u32(v uint32) { b.buf = binary.BigEndian.AppendUint32(b.buf, v) }
-func (b *builder) u64(v uint64) { b.buf = binary.BigEndian.AppendUint64(b.buf, v) }
-func (b *builder) bytes(v []byte) {
-	b.buf = append(b.buf, v...)
-}
-func (b *builder) zeros(n int) {
-	for range n {
-		b.buf = append(b.buf, 0)
-	}
-}
+func newBuilder(dst []byte) builder { return builder{Builder: octets.NewBuilder(dst)} }
 
 // fail records the first error.
 func (b *builder) fail(format string, args ...any) {
@@ -68,42 +57,31 @@ func (b *builder) fail(format string, args ...any) {
 	}
 }
 
-// open starts a structure here; its 16-bit length field is at lengthAt
-// bytes from its start.
-func (b *builder) open() int { return len(b.buf) }
-
-// close16 back-patches the 16-bit length of the structure opened at start.
+// close16 back-patches the 16-bit length, lengthAt bytes into the
+// structure opened at start.
 func (b *builder) close16(start, lengthAt int, what string) {
-	n := len(b.buf) - start
-	if n > math.MaxUint16 {
+	if n, ok := b.Close16(start, lengthAt); !ok {
 		b.fail("%s is %d bytes, more than a 16-bit length can say", what, n)
-		return
 	}
-	binary.BigEndian.PutUint16(b.buf[start+lengthAt:], uint16(n))
 }
 
 // close32 back-patches the 32-bit length of the structure opened at start.
 func (b *builder) close32(start, lengthAt int) {
-	n := len(b.buf) - start
-	if uint64(n) > math.MaxUint32 {
+	if n, ok := b.Close32(start, lengthAt); !ok {
 		b.fail("message is %d bytes, more than a 32-bit length can say", n)
-		return
 	}
-	binary.BigEndian.PutUint32(b.buf[start+lengthAt:], uint32(n))
 }
 
 // u8Len writes a count or size that must fit one byte.
 func (b *builder) u8Len(n int, what string) {
-	if n > math.MaxUint8 {
+	if !b.U8Len(n) {
 		b.fail("%s is %d, more than one byte can say", what, n)
 	}
-	b.u8(uint8(n))
 }
 
 // u16Len writes a count or size that must fit two bytes.
 func (b *builder) u16Len(n int, what string) {
-	if n > math.MaxUint16 {
+	if !b.U16Len(n) {
 		b.fail("%s is %d, more than two bytes can say", what, n)
 	}
-	b.u16(uint16(n))
 }

@@ -32,21 +32,21 @@ const configTypeMask = 0x7fff // the top bit is reserved
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //	~                             Value                             ~
 func parseCP(r *reader) (Payload, error) {
-	at := r.offset()
+	at := r.Offset()
 	var typ uint8
-	if !r.u8(&typ) || !r.skip(3) {
+	if !r.U8(&typ) || !r.Skip(3) {
 		return nil, r.short(at, "CFG Type and RESERVED", 4)
 	}
 	cp := &CP{Type: CFGType(typ)}
-	for i := 1; !r.empty(); i++ {
-		aat := r.offset()
+	for i := 1; !r.Empty(); i++ {
+		aat := r.Offset()
 		var t, n uint16
-		if !r.u16(&t) || !r.u16(&n) {
+		if !r.U16(&t) || !r.U16(&n) {
 			return nil, r.short(aat, "configuration attribute header", 4)
 		}
 		a := ConfigAttribute{Type: ConfigAttributeType(t & configTypeMask)}
-		if !r.bytes(&a.Value, int(n)) {
-			return nil, r.errorf(aat+2, "configuration attribute %d: Length %d, only %d bytes left", i, n, r.left())
+		if !r.Bytes(&a.Value, int(n)) {
+			return nil, r.errorf(aat+2, "configuration attribute %d: Length %d, only %d bytes left", i, n, r.Left())
 		}
 		cp.Attributes = append(cp.Attributes, a)
 	}
@@ -54,14 +54,14 @@ func parseCP(r *reader) (Payload, error) {
 }
 
 func (p *CP) encode(b *builder) {
-	b.u8(uint8(p.Type))
-	b.zeros(3)
+	b.U8(uint8(p.Type))
+	b.Zeros(3)
 	for _, a := range p.Attributes {
 		if a.Type&^configTypeMask != 0 {
 			b.fail("configuration attribute type %d does not fit 15 bits", a.Type)
 		}
-		b.u16(uint16(a.Type))
+		b.U16(uint16(a.Type))
 		b.u16Len(len(a.Value), "configuration attribute length")
-		b.bytes(a.Value)
+		b.Append(a.Value)
 	}
 }

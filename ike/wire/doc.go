@@ -2,7 +2,7 @@
 // the payload chain, and every payload the gateway speaks, decoded into
 // typed values and encoded back. It is pure: no I/O, no keys, no state.
 //
-// Parsing reads with cryptobyte-style calls that return false at the end of
+// Parsing reads with ike/wire/octets calls that return false at the end of
 // the data and never panic. Every length and count is checked against the
 // bytes that carry it (payload, proposal, transform and selector lengths,
 // Num Transforms, Number of TSs, attribute forms), and a failure is a
@@ -29,5 +29,12 @@
 // Fragment (SKF, RFC 7383) payloads and hands the IKE SA the byte ranges to
 // encrypt, MAC or authenticate as associated data (Regions); the cipher
 // work stays with the IKE SA, which holds the keys. encrypted.go shows the
-// recipe for both directions.
+// recipe for both directions. A message too large for the path is cut
+// into SKF fragments by AppendFragments (fragment.go), each sealed with the
+// same recipe; package ike/fragment reassembles received ones.
+//
+// Payload contents that have a layout of their own are decoded on demand
+// by methods of the payload or by Parse functions, with the same errors:
+// certificates and CA hashes (cert.go), signature AUTH data and
+// SIGNATURE_HASH_ALGORITHMS (auth.go), PPK_IDENTITY (ppk.go).
 package wire

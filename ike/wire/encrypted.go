@@ -58,13 +58,13 @@ func (*EncryptedFragment) PayloadType() PayloadType { return PayloadSKF }
 const fragmentFieldsLen = 4
 
 func parseEncrypted(r *reader, next PayloadType) (Payload, error) {
-	return &Encrypted{First: next, Body: r.rest()}, nil
+	return &Encrypted{First: next, Body: r.Rest()}, nil
 }
 
 func parseEncryptedFragment(r *reader, next PayloadType) (Payload, error) {
-	at := r.offset()
+	at := r.Offset()
 	f := &EncryptedFragment{First: next}
-	if !r.u16(&f.Number) || !r.u16(&f.Total) {
+	if !r.U16(&f.Number) || !r.U16(&f.Total) {
 		return nil, r.short(at, "Fragment Number and Total Fragments", fragmentFieldsLen)
 	}
 	if f.Number > 1 {
@@ -75,7 +75,7 @@ func parseEncryptedFragment(r *reader, next PayloadType) (Payload, error) {
 	if err := f.check(); err != "" {
 		return nil, r.errorf(at, "%s", err)
 	}
-	f.Body = r.rest()
+	f.Body = r.Rest()
 	return f, nil
 }
 
@@ -92,15 +92,15 @@ func (f *EncryptedFragment) check() string {
 	return ""
 }
 
-func (p *Encrypted) encode(b *builder) { b.bytes(p.Body) }
+func (p *Encrypted) encode(b *builder) { b.Append(p.Body) }
 
 func (p *EncryptedFragment) encode(b *builder) {
 	if err := p.check(); err != "" {
 		b.fail("%s", err)
 	}
-	b.u16(p.Number)
-	b.u16(p.Total)
-	b.bytes(p.Body)
+	b.U16(p.Number)
+	b.U16(p.Total)
+	b.Append(p.Body)
 }
 
 // Split cuts the body into IV, ciphertext and ICV.
@@ -230,15 +230,15 @@ func (m *Message) AppendFragment(dst []byte, first PayloadType, number, total ui
 	if s := f.check(); s != "" {
 		return dst, Regions{}, encodeError("%s", s)
 	}
-	return m.appendSealable(dst, PayloadSKF, first, number, total, c, func(b *builder) { b.bytes(content) })
+	return m.appendSealable(dst, PayloadSKF, first, number, total, c, func(b *builder) { b.Append(content) })
 }
 
 func (m *Message) appendSealable(dst []byte, t, first PayloadType, number, total uint16, c CipherSizes, content func(*builder)) ([]byte, Regions, error) {
 	if s := c.check(); s != "" {
 		return dst, Regions{}, encodeError("%s", s)
 	}
-	b := builder{buf: dst}
-	start := b.open()
+	b := newBuilder(dst)
+	start := b.Open()
 	headerNext := t
 	if len(m.Payloads) > 0 && m.Payloads[0] != nil {
 		headerNext = m.Payloads[0].PayloadType()
@@ -246,32 +246,32 @@ func (m *Message) appendSealable(dst []byte, t, first PayloadType, number, total
 	b.header(m.Header, headerNext)
 	b.chain(m.Payloads, false, t)
 
-	sk := b.open()
-	b.u8(uint8(first))
-	b.u8(0)
-	b.u16(0)
+	sk := b.Open()
+	b.U8(uint8(first))
+	b.U8(0)
+	b.U16(0)
 	if t == PayloadSKF {
-		b.u16(number)
-		b.u16(total)
+		b.U16(number)
+		b.U16(total)
 	}
-	bodyStart := len(b.buf)
-	b.zeros(c.IV)
-	plain := len(b.buf)
+	bodyStart := b.Len()
+	b.Zeros(c.IV)
+	plain := b.Len()
 	content(&b)
 	pad := 0
 	if c.Block > 1 {
-		pad = (c.Block - (len(b.buf)-plain+1)%c.Block) % c.Block
+		pad = (c.Block - (b.Len()-plain+1)%c.Block) % c.Block
 	}
-	b.zeros(pad)
-	b.u8(uint8(pad))
-	b.zeros(c.ICV)
+	b.Zeros(pad)
+	b.U8(uint8(pad))
+	b.Zeros(c.ICV)
 	b.close16(sk, 2, t.String()+" payload")
 	b.close32(start, offsetLength)
 	if b.err != nil {
 		return dst, Regions{}, b.err
 	}
-	msg := b.buf[start:]
-	return b.buf, regions(msg, bodyStart-start, c), nil
+	msg := b.Bytes()[start:]
+	return b.Bytes(), regions(msg, bodyStart-start, c), nil
 }
 
 // TrimPadding removes Padding and Pad Length from decrypted SK or SKF

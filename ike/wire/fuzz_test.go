@@ -96,7 +96,7 @@ func FuzzParseSA(f *testing.F) {
 	for _, sa := range []*SA{typicalSA(), everyPayload()[1].(*SA)} {
 		var b builder
 		sa.encode(&b)
-		f.Add(b.buf)
+		f.Add(b.Bytes())
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := newReader(body, 0, PayloadSA)
@@ -110,7 +110,7 @@ func FuzzParseSA(f *testing.F) {
 		if b.err != nil {
 			t.Fatalf("parsed SA does not encode: %v", b.err)
 		}
-		r2 := newReader(b.buf, 0, PayloadSA)
+		r2 := newReader(b.Bytes(), 0, PayloadSA)
 		p2, err := parseSA(&r2)
 		if err != nil {
 			t.Fatalf("re-encoding does not parse: %v", err)

@@ -72,9 +72,9 @@ func parseHeader(b []byte) (Header, PayloadType, error) {
 		flags                   uint8
 		length                  uint32
 	)
-	if !r.u64(&h.InitiatorSPI) || !r.u64(&h.ResponderSPI) || !r.u8(&next) ||
-		!r.u8(&version) || !r.u8(&exchange) || !r.u8(&flags) ||
-		!r.u32(&h.MessageID) || !r.u32(&length) {
+	if !r.U64(&h.InitiatorSPI) || !r.U64(&h.ResponderSPI) || !r.U8(&next) ||
+		!r.U8(&version) || !r.U8(&exchange) || !r.U8(&flags) ||
+		!r.U32(&h.MessageID) || !r.U32(&length) {
 		e := r.short(0, "IKE header", HeaderLen)
 		e.inHeader = true
 		return Header{}, 0, e
@@ -95,12 +95,12 @@ func parseHeader(b []byte) (Header, PayloadType, error) {
 
 // header writes h with a zero Length, for close32 to patch.
 func (b *builder) header(h Header, next PayloadType) {
-	b.u64(h.InitiatorSPI)
-	b.u64(h.ResponderSPI)
-	b.u8(uint8(next))
-	b.u8(version2)
-	b.u8(uint8(h.Exchange))
-	b.u8(uint8(h.Flags & knownFlags))
-	b.u32(h.MessageID)
-	b.u32(0)
+	b.U64(h.InitiatorSPI)
+	b.U64(h.ResponderSPI)
+	b.U8(uint8(next))
+	b.U8(version2)
+	b.U8(uint8(h.Exchange))
+	b.U8(uint8(h.Flags & knownFlags))
+	b.U32(h.MessageID)
+	b.U32(0)
 }

@@ -59,14 +59,14 @@ func parseChain(first PayloadType, r *reader, inner bool) ([]Payload, error) {
 	// to eight in it.
 	ps := make([]Payload, 0, 8)
 	for next := first; next != PayloadNone; {
-		at := r.offset()
+		at := r.Offset()
 		t := next
-		if r.empty() {
+		if r.Empty() {
 			return nil, r.errorf(at, "Next Payload names %v, but the message ends", t)
 		}
 		var n, flags uint8
 		var length uint16
-		if !r.u8(&n) || !r.u8(&flags) || !r.u16(&length) {
+		if !r.U8(&n) || !r.U8(&flags) || !r.U16(&length) {
 			return nil, inPayload(t, r.short(at, "generic payload header", genericHeaderLen))
 		}
 		if length < genericHeaderLen {
@@ -74,30 +74,30 @@ func parseChain(first PayloadType, r *reader, inner bool) ([]Payload, error) {
 		}
 		body, ok := r.sub(int(length)-genericHeaderLen, t)
 		if !ok {
-			return nil, inPayload(t, r.errorf(at+2, "Payload Length %d, only %d bytes left", length, r.left()+genericHeaderLen))
+			return nil, inPayload(t, r.errorf(at+2, "Payload Length %d, only %d bytes left", length, r.Left()+genericHeaderLen))
 		}
 		next = PayloadType(n)
 		p, err := parseBody(t, next, flags&criticalBit != 0, &body)
 		if err != nil {
 			return nil, err
 		}
-		if !body.empty() {
-			return nil, body.errorf(body.offset(), "%d bytes after the payload's fields", body.left())
+		if !body.Empty() {
+			return nil, body.errorf(body.Offset(), "%d bytes after the payload's fields", body.Left())
 		}
 		ps = append(ps, p)
 		if t == PayloadSK || t == PayloadSKF {
 			if inner {
 				return nil, r.errorf(at, "%v payload inside an encrypted payload", t)
 			}
-			if !r.empty() {
-				return nil, r.errorf(r.offset(), "%d bytes after the %v payload, which must be last", r.left(), t)
+			if !r.Empty() {
+				return nil, r.errorf(r.Offset(), "%d bytes after the %v payload, which must be last", r.Left(), t)
 			}
 			// Its Next Payload names the first payload inside it.
 			return ps, nil
 		}
 	}
-	if !r.empty() {
-		return nil, r.errorf(r.offset(), "%d bytes after the last payload", r.left())
+	if !r.Empty() {
+		return nil, r.errorf(r.Offset(), "%d bytes after the last payload", r.Left())
 	}
 	if len(ps) == 0 {
 		return nil, nil
@@ -151,7 +151,7 @@ func parseBody(t, next PayloadType, critical bool, r *reader) (Payload, error) {
 	case PayloadEAP:
 		return parseEAP(r)
 	}
-	return &Unknown{Type: t, Critical: critical, Body: r.rest()}, nil
+	return &Unknown{Type: t, Critical: critical, Body: r.Rest()}, nil
 }
 
 // Marshal encodes the message. Next Payload and Length fields are computed;
@@ -163,17 +163,17 @@ func (m *Message) Marshal() ([]byte, error) {
 
 // Append appends the encoded message to dst.
 func (m *Message) Append(dst []byte) ([]byte, error) {
-	b := builder{buf: dst}
+	b := newBuilder(dst)
 	m.appendTo(&b)
 	if b.err != nil {
 		return dst, b.err
 	}
-	return b.buf, nil
+	return b.Bytes(), nil
 }
 
 // appendTo writes the header and chain and patches Length.
 func (m *Message) appendTo(b *builder) {
-	start := b.open()
+	start := b.Open()
 	first := PayloadNone
 	if len(m.Payloads) > 0 && m.Payloads[0] != nil {
 		first = m.Payloads[0].PayloadType()
@@ -187,7 +187,7 @@ func (m *Message) appendTo(b *builder) {
 // Encrypted payload protects, before padding. It returns the type of the
 // first payload, which goes in the Encrypted payload's Next Payload field.
 func AppendPayloads(dst []byte, ps []Payload) (PayloadType, []byte, error) {
-	b := builder{buf: dst}
+	b := newBuilder(dst)
 	b.chain(ps, true, PayloadNone)
 	if b.err != nil {
 		return PayloadNone, dst, b.err
@@ -196,7 +196,7 @@ func AppendPayloads(dst []byte, ps []Payload) (PayloadType, []byte, error) {
 	if len(ps) > 0 {
 		first = ps[0].PayloadType()
 	}
-	return first, b.buf, nil
+	return first, b.Bytes(), nil
 }
 
 // chain writes payloads with their generic headers, each Next Payload
@@ -231,10 +231,10 @@ func (b *builder) chain(ps []Payload, inner bool, after PayloadType) {
 		if u, ok := p.(*Unknown); ok && u.Critical {
 			flags = criticalBit
 		}
-		start := b.open()
-		b.u8(uint8(next))
-		b.u8(flags)
-		b.u16(0)
+		start := b.Open()
+		b.U8(uint8(next))
+		b.U8(flags)
+		b.U16(0)
 		p.encode(b)
 		b.close16(start, 2, "payload")
 	}

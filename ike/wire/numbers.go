@@ -55,6 +55,12 @@ const (
 	IKE_AUTH        ExchangeType = 35
 	CREATE_CHILD_SA ExchangeType = 36
 	INFORMATIONAL   ExchangeType = 37
+	// IKE_INTERMEDIATE runs between IKE_SA_INIT and IKE_AUTH (RFC 9242),
+	// one per additional key exchange of RFC 9370.
+	IKE_INTERMEDIATE ExchangeType = 43
+	// IKE_FOLLOWUP_KE carries the additional key exchanges of a
+	// CREATE_CHILD_SA, one each (RFC 9370 §2.2.4).
+	IKE_FOLLOWUP_KE ExchangeType = 44
 )
 
 func (e ExchangeType) String() string {
@@ -67,6 +73,10 @@ func (e ExchangeType) String() string {
 		return "CREATE_CHILD_SA"
 	case INFORMATIONAL:
 		return "INFORMATIONAL"
+	case IKE_INTERMEDIATE:
+		return "IKE_INTERMEDIATE"
+	case IKE_FOLLOWUP_KE:
+		return "IKE_FOLLOWUP_KE"
 	}
 	return fmt.Sprintf("exchange type %d", uint8(e))
 }
@@ -175,6 +185,22 @@ const (
 	CertHashURLX509       CertEncoding = 12 // hash and URL of an X.509 certificate
 	CertHashURLX509Bundle CertEncoding = 13 // hash and URL of an X.509 bundle
 )
+
+func (e CertEncoding) String() string {
+	switch e {
+	case CertPKCS7:
+		return "PKCS #7 wrapped X.509 certificate"
+	case CertX509Signature:
+		return "X.509 Certificate - Signature"
+	case CertRawRSAKey:
+		return "Raw RSA Key"
+	case CertHashURLX509:
+		return "Hash and URL of X.509 certificate"
+	case CertHashURLX509Bundle:
+		return "Hash and URL of X.509 bundle"
+	}
+	return fmt.Sprintf("cert encoding %d", uint8(e))
+}
 
 // AuthMethod is the Auth Method of an AUTH payload (§3.8, RFC 4754,
 // RFC 7427).

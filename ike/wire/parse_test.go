@@ -56,7 +56,7 @@ func TestEveryPrefixFails(t *testing.T) {
 func TestEveryPrefixFailsSAAndInner(t *testing.T) {
 	var b builder
 	typicalSA().encode(&b)
-	sa := b.buf
+	sa := b.Bytes()
 	for i := range len(sa) {
 		r := newReader(sa[:i], 0, PayloadSA)
 		if _, err := parseSA(&r); err == nil {

@@ -187,25 +187,25 @@ func (id Identification) String() string {
 
 func parseKE(r *reader) (Payload, error) {
 	var group uint16
-	if !r.u16(&group) || !r.skip(2) {
-		return nil, r.short(r.offset(), "Diffie-Hellman Group Num and RESERVED", 4)
+	if !r.U16(&group) || !r.Skip(2) {
+		return nil, r.short(r.Offset(), "Diffie-Hellman Group Num and RESERVED", 4)
 	}
-	return &KE{Group: transform.ID(group), Data: r.rest()}, nil
+	return &KE{Group: transform.ID(group), Data: r.Rest()}, nil
 }
 
 func (p *KE) encode(b *builder) {
-	b.u16(uint16(p.Group))
-	b.u16(0)
-	b.bytes(p.Data)
+	b.U16(uint16(p.Group))
+	b.U16(0)
+	b.Append(p.Data)
 }
 
 func parseIdentification(r *reader) (Identification, error) {
-	at := r.offset()
+	at := r.Offset()
 	var t uint8
-	if !r.u8(&t) || !r.skip(3) {
+	if !r.U8(&t) || !r.Skip(3) {
 		return Identification{}, r.short(at, "ID Type and RESERVED", 4)
 	}
-	id := Identification{Type: IDType(t), Data: r.rest()}
+	id := Identification{Type: IDType(t), Data: r.Rest()}
 	if want := addrLen(id.Type); want != 0 && len(id.Data) != want {
 		return Identification{}, r.errorf(at+4, "%v data is %d bytes, want %d", id.Type, len(id.Data), want)
 	}
@@ -226,7 +226,7 @@ func (id Identification) encode(b *builder) {
 	if want := addrLen(id.Type); want != 0 && len(id.Data) != want {
 		b.fail("%v data is %d bytes, want %d", id.Type, len(id.Data), want)
 	}
-	b.buf = id.AppendBody(b.buf)
+	b.AppendWith(id.AppendBody)
 }
 
 func (p *IDi) encode(b *builder) { Identification(*p).encode(b) }
@@ -234,47 +234,47 @@ func (p *IDr) encode(b *builder) { Identification(*p).encode(b) }
 
 func parseCert(r *reader) (Payload, error) {
 	var enc uint8
-	if !r.u8(&enc) {
-		return nil, r.short(r.offset(), "Cert Encoding", 1)
+	if !r.U8(&enc) {
+		return nil, r.short(r.Offset(), "Cert Encoding", 1)
 	}
-	return &Cert{Encoding: CertEncoding(enc), Data: r.rest()}, nil
+	return &Cert{Encoding: CertEncoding(enc), Data: r.Rest()}, nil
 }
 
 func (p *Cert) encode(b *builder) {
-	b.u8(uint8(p.Encoding))
-	b.bytes(p.Data)
+	b.U8(uint8(p.Encoding))
+	b.Append(p.Data)
 }
 
 func parseCertReq(r *reader) (Payload, error) {
 	var enc uint8
-	if !r.u8(&enc) {
-		return nil, r.short(r.offset(), "Cert Encoding", 1)
+	if !r.U8(&enc) {
+		return nil, r.short(r.Offset(), "Cert Encoding", 1)
 	}
-	return &CertReq{Encoding: CertEncoding(enc), Data: r.rest()}, nil
+	return &CertReq{Encoding: CertEncoding(enc), Data: r.Rest()}, nil
 }
 
 func (p *CertReq) encode(b *builder) {
-	b.u8(uint8(p.Encoding))
-	b.bytes(p.Data)
+	b.U8(uint8(p.Encoding))
+	b.Append(p.Data)
 }
 
 func parseAuth(r *reader) (Payload, error) {
 	var m uint8
-	if !r.u8(&m) || !r.skip(3) {
-		return nil, r.short(r.offset(), "Auth Method and RESERVED", 4)
+	if !r.U8(&m) || !r.Skip(3) {
+		return nil, r.short(r.Offset(), "Auth Method and RESERVED", 4)
 	}
-	return &Auth{Method: AuthMethod(m), Data: r.rest()}, nil
+	return &Auth{Method: AuthMethod(m), Data: r.Rest()}, nil
 }
 
 func (p *Auth) encode(b *builder) {
-	b.u8(uint8(p.Method))
-	b.zeros(3)
-	b.bytes(p.Data)
+	b.U8(uint8(p.Method))
+	b.Zeros(3)
+	b.Append(p.Data)
 }
 
 func parseNonce(r *reader) (Payload, error) {
-	at := r.offset()
-	n := &Nonce{Data: r.rest()}
+	at := r.Offset()
+	n := &Nonce{Data: r.Rest()}
 	if len(n.Data) < MinNonceLen || len(n.Data) > MaxNonceLen {
 		return nil, r.errorf(at, "nonce is %d bytes, want %d to %d", len(n.Data), MinNonceLen, MaxNonceLen)
 	}
@@ -285,7 +285,7 @@ func (p *Nonce) encode(b *builder) {
 	if len(p.Data) < MinNonceLen || len(p.Data) > MaxNonceLen {
 		b.fail("nonce is %d bytes, want %d to %d", len(p.Data), MinNonceLen, MaxNonceLen)
 	}
-	b.bytes(p.Data)
+	b.Append(p.Data)
 }
 
 // parseNotify decodes a Notify payload body (§3.10):
@@ -296,26 +296,26 @@ func (p *Nonce) encode(b *builder) {
 //	~                Security Parameter Index (SPI)                 ~
 //	~                       Notification Data                       ~
 func parseNotify(r *reader) (Payload, error) {
-	at := r.offset()
+	at := r.Offset()
 	var proto, spiSize uint8
 	var typ uint16
-	if !r.u8(&proto) || !r.u8(&spiSize) || !r.u16(&typ) {
+	if !r.U8(&proto) || !r.U8(&spiSize) || !r.U16(&typ) {
 		return nil, r.short(at, "Protocol ID, SPI Size and Notify Message Type", 4)
 	}
 	n := &Notify{Protocol: ProtocolID(proto), Type: NotifyType(typ)}
-	if !r.bytes(&n.SPI, int(spiSize)) {
-		return nil, r.short(r.offset(), "SPI", int(spiSize))
+	if !r.Bytes(&n.SPI, int(spiSize)) {
+		return nil, r.short(r.Offset(), "SPI", int(spiSize))
 	}
-	n.Data = r.rest()
+	n.Data = r.Rest()
 	return n, nil
 }
 
 func (p *Notify) encode(b *builder) {
-	b.u8(uint8(p.Protocol))
+	b.U8(uint8(p.Protocol))
 	b.u8Len(len(p.SPI), "Notify SPI size")
-	b.u16(uint16(p.Type))
-	b.bytes(p.SPI)
-	b.bytes(p.Data)
+	b.U16(uint16(p.Type))
+	b.Append(p.SPI)
+	b.Append(p.Data)
 }
 
 // parseDelete decodes a Delete payload body (§3.11):
@@ -325,10 +325,10 @@ func (p *Notify) encode(b *builder) {
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //	~               Security Parameter Index(es) (SPI)              ~
 func parseDelete(r *reader) (Payload, error) {
-	at := r.offset()
+	at := r.Offset()
 	var proto, spiSize uint8
 	var count uint16
-	if !r.u8(&proto) || !r.u8(&spiSize) || !r.u16(&count) {
+	if !r.U8(&proto) || !r.U8(&spiSize) || !r.U16(&count) {
 		return nil, r.short(at, "Protocol ID, SPI Size and Num of SPIs", 4)
 	}
 	d := &Delete{Protocol: ProtocolID(proto)}
@@ -343,14 +343,14 @@ func parseDelete(r *reader) (Payload, error) {
 		if spiSize != 4 {
 			return nil, r.errorf(at+1, "SPI Size %d for %v, want 4", spiSize, d.Protocol)
 		}
-		if r.left() != 4*int(count) {
-			return nil, r.errorf(at+2, "Num of SPIs %d needs %d bytes, %d left", count, 4*int(count), r.left())
+		if r.Left() != 4*int(count) {
+			return nil, r.errorf(at+2, "Num of SPIs %d needs %d bytes, %d left", count, 4*int(count), r.Left())
 		}
 		if count > 0 {
 			d.SPIs = make([]uint32, count)
 		}
 		for i := range d.SPIs {
-			r.u32(&d.SPIs[i])
+			r.U32(&d.SPIs[i])
 		}
 	default:
 		return nil, r.errorf(at, "Protocol ID %d, want IKE (1), AH (2) or ESP (3)", proto)
@@ -359,30 +359,30 @@ func parseDelete(r *reader) (Payload, error) {
 }
 
 func (p *Delete) encode(b *builder) {
-	b.u8(uint8(p.Protocol))
+	b.U8(uint8(p.Protocol))
 	switch p.Protocol {
 	case ProtocolIKE:
 		if len(p.SPIs) != 0 {
 			b.fail("a Delete of the IKE SA carries no SPIs, got %d", len(p.SPIs))
 		}
-		b.u8(0)
-		b.u16(0)
+		b.U8(0)
+		b.U16(0)
 	case ProtocolAH, ProtocolESP:
-		b.u8(4)
+		b.U8(4)
 		b.u16Len(len(p.SPIs), "Delete Num of SPIs")
 		for _, spi := range p.SPIs {
-			b.u32(spi)
+			b.U32(spi)
 		}
 	default:
 		b.fail("Protocol ID %d, want IKE (1), AH (2) or ESP (3)", p.Protocol)
 	}
 }
 
-func parseVendorID(r *reader) (Payload, error) { return &VendorID{Data: r.rest()}, nil }
-func (p *VendorID) encode(b *builder)          { b.bytes(p.Data) }
+func parseVendorID(r *reader) (Payload, error) { return &VendorID{Data: r.Rest()}, nil }
+func (p *VendorID) encode(b *builder)          { b.Append(p.Data) }
 
-func parseEAP(r *reader) (Payload, error) { return &EAP{Data: r.rest()}, nil }
-func (p *EAP) encode(b *builder)          { b.bytes(p.Data) }
+func parseEAP(r *reader) (Payload, error) { return &EAP{Data: r.Rest()}, nil }
+func (p *EAP) encode(b *builder)          { b.Append(p.Data) }
 
 func (p *Unknown) encode(b *builder) {
 	if p.Type == PayloadNone {
@@ -390,5 +390,5 @@ func (p *Unknown) encode(b *builder) {
 	} else if _, known := payloadNames[p.Type]; known {
 		b.fail("Unknown payload of type %v, which has its own Go type", p.Type)
 	}
-	b.bytes(p.Body)
+	b.Append(p.Body)
 }

@@ -73,10 +73,10 @@ const (
 func parseSA(r *reader) (Payload, error) {
 	// Requests offer a few proposals, responses carry one.
 	sa := &SA{Proposals: make([]Proposal, 0, 2)}
-	if r.empty() {
-		return nil, r.errorf(r.offset(), "no proposals, want at least one")
+	if r.Empty() {
+		return nil, r.errorf(r.Offset(), "no proposals, want at least one")
 	}
-	for !r.empty() {
+	for !r.Empty() {
 		p, last, err := parseProposal(r, len(sa.Proposals)+1)
 		if err != nil {
 			return nil, err
@@ -88,9 +88,9 @@ func parseSA(r *reader) (Payload, error) {
 		if p.Number == 0 {
 			return nil, r.errorf(p.at+4, "proposal number 0, want 1 or more")
 		}
-		if last != r.empty() {
+		if last != r.Empty() {
 			return nil, r.errorf(p.at, "proposal %d: Last Substruc says %s, but %d bytes follow",
-				len(sa.Proposals)+1, lastWord(last), r.left())
+				len(sa.Proposals)+1, lastWord(last), r.Left())
 		}
 		sa.Proposals = append(sa.Proposals, p.Proposal)
 	}
@@ -119,10 +119,10 @@ type parsedProposal struct {
 //	~                        SPI (variable)                         ~
 //	~                        <Transforms>                           ~
 func parseProposal(r *reader, index int) (parsedProposal, bool, error) {
-	p := parsedProposal{at: r.offset()}
+	p := parsedProposal{at: r.Offset()}
 	var lastSub, proto, spiSize, count uint8
 	var length uint16
-	if !r.u8(&lastSub) || !r.skip(1) || !r.u16(&length) {
+	if !r.U8(&lastSub) || !r.Skip(1) || !r.U16(&length) {
 		return p, false, r.short(p.at, "proposal header", proposalHeaderLen)
 	}
 	if lastSub != 0 && lastSub != moreProposals {
@@ -133,29 +133,29 @@ func parseProposal(r *reader, index int) (parsedProposal, bool, error) {
 	}
 	pr, ok := r.sub(int(length)-4, r.payload)
 	if !ok {
-		return p, false, r.errorf(p.at+2, "proposal %d: Proposal Length %d, only %d bytes left", index, length, r.left()+4)
+		return p, false, r.errorf(p.at+2, "proposal %d: Proposal Length %d, only %d bytes left", index, length, r.Left()+4)
 	}
-	if !pr.u8(&p.Number) || !pr.u8(&proto) || !pr.u8(&spiSize) || !pr.u8(&count) {
+	if !pr.U8(&p.Number) || !pr.U8(&proto) || !pr.U8(&spiSize) || !pr.U8(&count) {
 		return p, false, pr.short(p.at, "proposal header", proposalHeaderLen) // unreachable: length >= 8
 	}
 	p.Protocol = ProtocolID(proto)
-	if !pr.bytes(&p.SPI, int(spiSize)) {
-		return p, false, pr.errorf(p.at+6, "proposal %d: SPI Size %d, only %d bytes left in the proposal", index, spiSize, pr.left())
+	if !pr.Bytes(&p.SPI, int(spiSize)) {
+		return p, false, pr.errorf(p.at+6, "proposal %d: SPI Size %d, only %d bytes left in the proposal", index, spiSize, pr.Left())
 	}
 	if count > 0 {
 		p.Transforms = make([]Transform, 0, count)
 	}
-	for i := 0; !pr.empty(); i++ {
+	for i := 0; !pr.Empty(); i++ {
 		if i == int(count) {
-			return p, false, pr.errorf(pr.offset(), "proposal %d: Num Transforms says %d, more follow", index, count)
+			return p, false, pr.errorf(pr.Offset(), "proposal %d: Num Transforms says %d, more follow", index, count)
 		}
 		t, last, err := parseTransform(&pr, index, i+1)
 		if err != nil {
 			return p, false, err
 		}
-		if last != pr.empty() {
-			return p, false, pr.errorf(pr.offset(), "proposal %d: transform %d: Last Substruc says %s, but %d bytes follow",
-				index, i+1, lastWord(last), pr.left())
+		if last != pr.Empty() {
+			return p, false, pr.errorf(pr.Offset(), "proposal %d: transform %d: Last Substruc says %s, but %d bytes follow",
+				index, i+1, lastWord(last), pr.Left())
 		}
 		p.Transforms = append(p.Transforms, t)
 	}
@@ -174,10 +174,10 @@ func parseProposal(r *reader, index int) (parsedProposal, bool, error) {
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //	~                      Transform Attributes                     ~
 func parseTransform(r *reader, proposal, index int) (Transform, bool, error) {
-	at := r.offset()
+	at := r.Offset()
 	var lastSub, typ uint8
 	var length, id uint16
-	if !r.u8(&lastSub) || !r.skip(1) || !r.u16(&length) {
+	if !r.U8(&lastSub) || !r.Skip(1) || !r.U16(&length) {
 		return Transform{}, false, r.short(at, "transform header", transformHeaderLen)
 	}
 	if lastSub != 0 && lastSub != moreTransforms {
@@ -191,31 +191,31 @@ func parseTransform(r *reader, proposal, index int) (Transform, bool, error) {
 	tr, ok := r.sub(int(length)-4, r.payload)
 	if !ok {
 		return Transform{}, false, r.errorf(at+2, "proposal %d: transform %d: Transform Length %d, only %d bytes left in the proposal",
-			proposal, index, length, r.left()+4)
+			proposal, index, length, r.Left()+4)
 	}
-	tr.u8(&typ)
-	tr.skip(1)
-	tr.u16(&id)
+	tr.U8(&typ)
+	tr.Skip(1)
+	tr.U16(&id)
 	t := Transform{Type: transform.Type(typ), ID: transform.ID(id)}
-	for !tr.empty() {
-		aat := tr.offset()
+	for !tr.Empty() {
+		aat := tr.Offset()
 		var a Attribute
 		var af, n uint16
-		if !tr.u16(&af) {
+		if !tr.U16(&af) {
 			return Transform{}, false, tr.errorf(aat, "proposal %d: transform %d: attribute needs at least 4 bytes, %d left",
-				proposal, index, tr.end-aat)
+				proposal, index, tr.End()-aat)
 		}
 		a.Type = AttributeType(af &^ attributeTV)
 		a.TV = af&attributeTV != 0
 		if a.TV {
 			n = 2 // the value itself
-		} else if !tr.u16(&n) {
+		} else if !tr.U16(&n) {
 			return Transform{}, false, tr.errorf(aat, "proposal %d: transform %d: attribute needs at least 4 bytes, %d left",
-				proposal, index, tr.end-aat)
+				proposal, index, tr.End()-aat)
 		}
-		if !tr.bytes(&a.Value, int(n)) {
+		if !tr.Bytes(&a.Value, int(n)) {
 			return Transform{}, false, tr.errorf(aat+2, "proposal %d: transform %d: attribute %d needs %d value bytes, %d left",
-				proposal, index, a.Type, n, tr.left())
+				proposal, index, a.Type, n, tr.Left())
 		}
 		if a.Type != AttributeKeyLength {
 			t.Attributes = append(t.Attributes, a)
@@ -254,15 +254,15 @@ func (p *SA) encode(b *builder) {
 		if i == len(p.Proposals)-1 {
 			last = 0
 		}
-		start := b.open()
-		b.u8(last)
-		b.u8(0)
-		b.u16(0)
-		b.u8(num)
-		b.u8(uint8(pr.Protocol))
+		start := b.Open()
+		b.U8(last)
+		b.U8(0)
+		b.U16(0)
+		b.U8(num)
+		b.U8(uint8(pr.Protocol))
 		b.u8Len(len(pr.SPI), "proposal SPI size")
 		b.u8Len(len(pr.Transforms), "proposal Num Transforms")
-		b.bytes(pr.SPI)
+		b.Append(pr.SPI)
 		for j, t := range pr.Transforms {
 			last := uint8(moreTransforms)
 			if j == len(pr.Transforms)-1 {
@@ -276,19 +276,19 @@ func (p *SA) encode(b *builder) {
 
 func (t *Transform) encode(b *builder, last uint8, proposal, index int) {
 	b.at.proposal, b.at.transform = proposal, index
-	start := b.open()
-	b.u8(last)
-	b.u8(0)
-	b.u16(0)
-	b.u8(uint8(t.Type))
-	b.u8(0)
-	b.u16(uint16(t.ID))
+	start := b.Open()
+	b.U8(last)
+	b.U8(0)
+	b.U16(0)
+	b.U8(uint8(t.Type))
+	b.U8(0)
+	b.U16(uint16(t.ID))
 	if t.KeyLength != 0 {
 		if t.KeyLength < 0 || t.KeyLength > 0xffff {
 			b.fail("Key Length %d bits does not fit 16 bits", t.KeyLength)
 		}
-		b.u16(attributeTV | uint16(AttributeKeyLength))
-		b.u16(uint16(t.KeyLength))
+		b.U16(attributeTV | uint16(AttributeKeyLength))
+		b.U16(uint16(t.KeyLength))
 	}
 	for _, a := range t.Attributes {
 		if a.Type == AttributeKeyLength {
@@ -300,12 +300,12 @@ func (t *Transform) encode(b *builder, last uint8, proposal, index int) {
 			if len(a.Value) != 2 {
 				b.fail("TV attribute %d has %d value bytes, want 2", a.Type, len(a.Value))
 			}
-			b.u16(attributeTV | uint16(a.Type))
+			b.U16(attributeTV | uint16(a.Type))
 		} else {
-			b.u16(uint16(a.Type))
+			b.U16(uint16(a.Type))
 			b.u16Len(len(a.Value), "attribute length")
 		}
-		b.bytes(a.Value)
+		b.Append(a.Value)
 	}
 	b.close16(start, 2, "transform")
 	b.at.proposal, b.at.transform = 0, 0

@@ -65,24 +65,24 @@ const (
 //	~                         Starting Address*                     ~
 //	~                         Ending Address*                       ~
 func parseSelectors(r *reader) ([]TrafficSelector, error) {
-	at := r.offset()
+	at := r.Offset()
 	var count uint8
-	if !r.u8(&count) || !r.skip(3) {
+	if !r.U8(&count) || !r.Skip(3) {
 		return nil, r.short(at, "Number of TSs and RESERVED", 4)
 	}
 	var sels []TrafficSelector
 	if count > 0 {
 		sels = make([]TrafficSelector, 0, count)
 	}
-	for i := 1; !r.empty(); i++ {
-		sat := r.offset()
+	for i := 1; !r.Empty(); i++ {
+		sat := r.Offset()
 		if i > int(count) {
 			return nil, r.errorf(sat, "Number of TSs says %d, more follow", count)
 		}
 		var typ uint8
 		var length uint16
 		var ts TrafficSelector
-		if !r.u8(&typ) || !r.u8(&ts.Protocol) || !r.u16(&length) || !r.u16(&ts.StartPort) || !r.u16(&ts.EndPort) {
+		if !r.U8(&typ) || !r.U8(&ts.Protocol) || !r.U16(&length) || !r.U16(&ts.StartPort) || !r.U16(&ts.EndPort) {
 			return nil, r.short(sat, fmt.Sprintf("traffic selector %d header", i), tsHeaderLen)
 		}
 		var want int
@@ -100,7 +100,7 @@ func parseSelectors(r *reader) ([]TrafficSelector, error) {
 		}
 		n := (want - tsHeaderLen) / 2
 		var start, end []byte
-		if !r.s.ReadBytes(&start, n) || !r.s.ReadBytes(&end, n) {
+		if !r.Bytes(&start, n) || !r.Bytes(&end, n) {
 			return nil, r.short(sat, fmt.Sprintf("traffic selector %d", i), want)
 		}
 		ts.Start, _ = netip.AddrFromSlice(start)
@@ -134,7 +134,7 @@ func (p *TSr) encode(b *builder) { encodeSelectors(b, p.Selectors) }
 
 func encodeSelectors(b *builder, sels []TrafficSelector) {
 	b.u8Len(len(sels), "Number of TSs")
-	b.zeros(3)
+	b.Zeros(3)
 	for i, ts := range sels {
 		v4 := ts.Start.Is4() && ts.End.Is4()
 		v6 := ts.Start.Is6() && ts.End.Is6() && ts.Start.Zone() == "" && ts.End.Zone() == ""
@@ -146,21 +146,23 @@ func encodeSelectors(b *builder, sels []TrafficSelector) {
 		if v4 {
 			length = tsIPv4Len
 		}
-		b.u8(uint8(ts.Type()))
-		b.u8(ts.Protocol)
-		b.u16(uint16(length))
-		b.u16(ts.StartPort)
-		b.u16(ts.EndPort)
-		b.buf = appendAddr(b.buf, ts.Start)
-		b.buf = appendAddr(b.buf, ts.End)
+		b.U8(uint8(ts.Type()))
+		b.U8(ts.Protocol)
+		b.U16(uint16(length))
+		b.U16(ts.StartPort)
+		b.U16(ts.EndPort)
+		b.addr(ts.Start)
+		b.addr(ts.End)
 	}
 }
 
-func appendAddr(dst []byte, a netip.Addr) []byte {
+// addr writes a selector address: 4 bytes for IPv4, 16 for IPv6.
+func (b *builder) addr(a netip.Addr) {
 	if a.Is4() {
 		v := a.As4()
-		return append(dst, v[:]...)
+		b.Append(v[:])
+		return
 	}
 	v := a.As16()
-	return append(dst, v[:]...)
+	b.Append(v[:])
 }

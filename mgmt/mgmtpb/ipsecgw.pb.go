@@ -1012,6 +1012,7 @@ type ShowRequest struct {
 	//	*ShowRequest_Interfaces
 	//	*ShowRequest_Version
 	//	*ShowRequest_Configuration
+	//	*ShowRequest_Pki
 	Command       isShowRequest_Command `protobuf_oneof:"command"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1124,6 +1125,15 @@ func (x *ShowRequest) GetConfiguration() *ShowConfiguration {
 	return nil
 }
 
+func (x *ShowRequest) GetPki() *PKI {
+	if x != nil {
+		if x, ok := x.Command.(*ShowRequest_Pki); ok {
+			return x.Pki
+		}
+	}
+	return nil
+}
+
 type isShowRequest_Command interface {
 	isShowRequest_Command()
 }
@@ -1166,6 +1176,11 @@ type ShowRequest_Configuration struct {
 	Configuration *ShowConfiguration `protobuf:"bytes,8,opt,name=configuration,proto3,oneof"`
 }
 
+type ShowRequest_Pki struct {
+	// show security pki local-certificate | ca-certificate | crl
+	Pki *PKI `protobuf:"bytes,9,opt,name=pki,proto3,oneof"`
+}
+
 func (*ShowRequest_IkeSecurityAssociations) isShowRequest_Command() {}
 
 func (*ShowRequest_IpsecSecurityAssociations) isShowRequest_Command() {}
@@ -1180,6 +1195,76 @@ func (*ShowRequest_Version) isShowRequest_Command() {}
 
 func (*ShowRequest_Configuration) isShowRequest_Command() {}
 
+func (*ShowRequest_Pki) isShowRequest_Command() {}
+
+type PKI struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`                                        // "local-certificate", "ca-certificate" or "crl"
+	CertificateId string                 `protobuf:"bytes,2,opt,name=certificate_id,json=certificateId,proto3" json:"certificate_id,omitempty"` // local-certificate: one certificate ("" = all)
+	CaProfile     string                 `protobuf:"bytes,3,opt,name=ca_profile,json=caProfile,proto3" json:"ca_profile,omitempty"`             // ca-certificate, crl: one profile ("" = all)
+	Style         Style                  `protobuf:"varint,4,opt,name=style,proto3,enum=ipsecgw.mgmt.v1.Style" json:"style,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PKI) Reset() {
+	*x = PKI{}
+	mi := &file_ipsecgw_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PKI) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PKI) ProtoMessage() {}
+
+func (x *PKI) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PKI.ProtoReflect.Descriptor instead.
+func (*PKI) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *PKI) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *PKI) GetCertificateId() string {
+	if x != nil {
+		return x.CertificateId
+	}
+	return ""
+}
+
+func (x *PKI) GetCaProfile() string {
+	if x != nil {
+		return x.CaProfile
+	}
+	return ""
+}
+
+func (x *PKI) GetStyle() Style {
+	if x != nil {
+		return x.Style
+	}
+	return Style_STYLE_DEFAULT
+}
+
 type IKESecurityAssociations struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Style         Style                  `protobuf:"varint,1,opt,name=style,proto3,enum=ipsecgw.mgmt.v1.Style" json:"style,omitempty"`
@@ -1192,7 +1277,7 @@ type IKESecurityAssociations struct {
 
 func (x *IKESecurityAssociations) Reset() {
 	*x = IKESecurityAssociations{}
-	mi := &file_ipsecgw_proto_msgTypes[15]
+	mi := &file_ipsecgw_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1204,7 +1289,7 @@ func (x *IKESecurityAssociations) String() string {
 func (*IKESecurityAssociations) ProtoMessage() {}
 
 func (x *IKESecurityAssociations) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[15]
+	mi := &file_ipsecgw_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1217,7 +1302,7 @@ func (x *IKESecurityAssociations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IKESecurityAssociations.ProtoReflect.Descriptor instead.
 func (*IKESecurityAssociations) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{15}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *IKESecurityAssociations) GetStyle() Style {
@@ -1260,7 +1345,7 @@ type IPsecSecurityAssociations struct {
 
 func (x *IPsecSecurityAssociations) Reset() {
 	*x = IPsecSecurityAssociations{}
-	mi := &file_ipsecgw_proto_msgTypes[16]
+	mi := &file_ipsecgw_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1357,7 @@ func (x *IPsecSecurityAssociations) String() string {
 func (*IPsecSecurityAssociations) ProtoMessage() {}
 
 func (x *IPsecSecurityAssociations) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[16]
+	mi := &file_ipsecgw_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1370,7 @@ func (x *IPsecSecurityAssociations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPsecSecurityAssociations.ProtoReflect.Descriptor instead.
 func (*IPsecSecurityAssociations) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{16}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *IPsecSecurityAssociations) GetStyle() Style {
@@ -1326,7 +1411,7 @@ type IPsecStatistics struct {
 
 func (x *IPsecStatistics) Reset() {
 	*x = IPsecStatistics{}
-	mi := &file_ipsecgw_proto_msgTypes[17]
+	mi := &file_ipsecgw_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1338,7 +1423,7 @@ func (x *IPsecStatistics) String() string {
 func (*IPsecStatistics) ProtoMessage() {}
 
 func (x *IPsecStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[17]
+	mi := &file_ipsecgw_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1351,7 +1436,7 @@ func (x *IPsecStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPsecStatistics.ProtoReflect.Descriptor instead.
 func (*IPsecStatistics) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{17}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *IPsecStatistics) GetIndex() uint32 {
@@ -1376,7 +1461,7 @@ type InactiveTunnels struct {
 
 func (x *InactiveTunnels) Reset() {
 	*x = InactiveTunnels{}
-	mi := &file_ipsecgw_proto_msgTypes[18]
+	mi := &file_ipsecgw_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1473,7 @@ func (x *InactiveTunnels) String() string {
 func (*InactiveTunnels) ProtoMessage() {}
 
 func (x *InactiveTunnels) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[18]
+	mi := &file_ipsecgw_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1486,7 @@ func (x *InactiveTunnels) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InactiveTunnels.ProtoReflect.Descriptor instead.
 func (*InactiveTunnels) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{18}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{19}
 }
 
 type Interfaces struct {
@@ -1414,7 +1499,7 @@ type Interfaces struct {
 
 func (x *Interfaces) Reset() {
 	*x = Interfaces{}
-	mi := &file_ipsecgw_proto_msgTypes[19]
+	mi := &file_ipsecgw_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1511,7 @@ func (x *Interfaces) String() string {
 func (*Interfaces) ProtoMessage() {}
 
 func (x *Interfaces) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[19]
+	mi := &file_ipsecgw_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1524,7 @@ func (x *Interfaces) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interfaces.ProtoReflect.Descriptor instead.
 func (*Interfaces) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{19}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Interfaces) GetName() string {
@@ -1464,7 +1549,7 @@ type Version struct {
 
 func (x *Version) Reset() {
 	*x = Version{}
-	mi := &file_ipsecgw_proto_msgTypes[20]
+	mi := &file_ipsecgw_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1561,7 @@ func (x *Version) String() string {
 func (*Version) ProtoMessage() {}
 
 func (x *Version) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[20]
+	mi := &file_ipsecgw_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1574,7 @@ func (x *Version) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Version.ProtoReflect.Descriptor instead.
 func (*Version) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{20}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{21}
 }
 
 type ShowConfiguration struct {
@@ -1502,7 +1587,7 @@ type ShowConfiguration struct {
 
 func (x *ShowConfiguration) Reset() {
 	*x = ShowConfiguration{}
-	mi := &file_ipsecgw_proto_msgTypes[21]
+	mi := &file_ipsecgw_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1514,7 +1599,7 @@ func (x *ShowConfiguration) String() string {
 func (*ShowConfiguration) ProtoMessage() {}
 
 func (x *ShowConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[21]
+	mi := &file_ipsecgw_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1527,7 +1612,7 @@ func (x *ShowConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowConfiguration.ProtoReflect.Descriptor instead.
 func (*ShowConfiguration) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{21}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ShowConfiguration) GetPath() []string {
@@ -1553,7 +1638,7 @@ type ShowReply struct {
 
 func (x *ShowReply) Reset() {
 	*x = ShowReply{}
-	mi := &file_ipsecgw_proto_msgTypes[22]
+	mi := &file_ipsecgw_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1565,7 +1650,7 @@ func (x *ShowReply) String() string {
 func (*ShowReply) ProtoMessage() {}
 
 func (x *ShowReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[22]
+	mi := &file_ipsecgw_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1578,7 +1663,7 @@ func (x *ShowReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowReply.ProtoReflect.Descriptor instead.
 func (*ShowReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{22}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ShowReply) GetOutput() string {
@@ -1595,6 +1680,7 @@ type ClearRequest struct {
 	//	*ClearRequest_IkeSecurityAssociations
 	//	*ClearRequest_IpsecSecurityAssociations
 	//	*ClearRequest_IpsecStatistics
+	//	*ClearRequest_LocalCertificate
 	Command       isClearRequest_Command `protobuf_oneof:"command"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1602,7 +1688,7 @@ type ClearRequest struct {
 
 func (x *ClearRequest) Reset() {
 	*x = ClearRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[23]
+	mi := &file_ipsecgw_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1614,7 +1700,7 @@ func (x *ClearRequest) String() string {
 func (*ClearRequest) ProtoMessage() {}
 
 func (x *ClearRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[23]
+	mi := &file_ipsecgw_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1627,7 +1713,7 @@ func (x *ClearRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearRequest.ProtoReflect.Descriptor instead.
 func (*ClearRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{23}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ClearRequest) GetCommand() isClearRequest_Command {
@@ -1664,6 +1750,15 @@ func (x *ClearRequest) GetIpsecStatistics() *ClearStatistics {
 	return nil
 }
 
+func (x *ClearRequest) GetLocalCertificate() *ClearLocalCertificate {
+	if x != nil {
+		if x, ok := x.Command.(*ClearRequest_LocalCertificate); ok {
+			return x.LocalCertificate
+		}
+	}
+	return nil
+}
+
 type isClearRequest_Command interface {
 	isClearRequest_Command()
 }
@@ -1683,11 +1778,150 @@ type ClearRequest_IpsecStatistics struct {
 	IpsecStatistics *ClearStatistics `protobuf:"bytes,3,opt,name=ipsec_statistics,json=ipsecStatistics,proto3,oneof"`
 }
 
+type ClearRequest_LocalCertificate struct {
+	// clear security pki local-certificate certificate-id ID
+	LocalCertificate *ClearLocalCertificate `protobuf:"bytes,4,opt,name=local_certificate,json=localCertificate,proto3,oneof"`
+}
+
 func (*ClearRequest_IkeSecurityAssociations) isClearRequest_Command() {}
 
 func (*ClearRequest_IpsecSecurityAssociations) isClearRequest_Command() {}
 
 func (*ClearRequest_IpsecStatistics) isClearRequest_Command() {}
+
+func (*ClearRequest_LocalCertificate) isClearRequest_Command() {}
+
+type ClearLocalCertificate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CertificateId string                 `protobuf:"bytes,1,opt,name=certificate_id,json=certificateId,proto3" json:"certificate_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClearLocalCertificate) Reset() {
+	*x = ClearLocalCertificate{}
+	mi := &file_ipsecgw_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClearLocalCertificate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClearLocalCertificate) ProtoMessage() {}
+
+func (x *ClearLocalCertificate) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClearLocalCertificate.ProtoReflect.Descriptor instead.
+func (*ClearLocalCertificate) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ClearLocalCertificate) GetCertificateId() string {
+	if x != nil {
+		return x.CertificateId
+	}
+	return ""
+}
+
+type CommandRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Words         []string               `protobuf:"bytes,1,rep,name=words,proto3" json:"words,omitempty"` // "security", "pki", "generate-key-pair", ...
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommandRequest) Reset() {
+	*x = CommandRequest{}
+	mi := &file_ipsecgw_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommandRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommandRequest) ProtoMessage() {}
+
+func (x *CommandRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommandRequest.ProtoReflect.Descriptor instead.
+func (*CommandRequest) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *CommandRequest) GetWords() []string {
+	if x != nil {
+		return x.Words
+	}
+	return nil
+}
+
+type CommandReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Output        string                 `protobuf:"bytes,1,opt,name=output,proto3" json:"output,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommandReply) Reset() {
+	*x = CommandReply{}
+	mi := &file_ipsecgw_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommandReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommandReply) ProtoMessage() {}
+
+func (x *CommandReply) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommandReply.ProtoReflect.Descriptor instead.
+func (*CommandReply) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *CommandReply) GetOutput() string {
+	if x != nil {
+		return x.Output
+	}
+	return ""
+}
 
 type ClearIKE struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1699,7 +1933,7 @@ type ClearIKE struct {
 
 func (x *ClearIKE) Reset() {
 	*x = ClearIKE{}
-	mi := &file_ipsecgw_proto_msgTypes[24]
+	mi := &file_ipsecgw_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1711,7 +1945,7 @@ func (x *ClearIKE) String() string {
 func (*ClearIKE) ProtoMessage() {}
 
 func (x *ClearIKE) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[24]
+	mi := &file_ipsecgw_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1724,7 +1958,7 @@ func (x *ClearIKE) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearIKE.ProtoReflect.Descriptor instead.
 func (*ClearIKE) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{24}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ClearIKE) GetIndex() uint32 {
@@ -1750,7 +1984,7 @@ type ClearIPsec struct {
 
 func (x *ClearIPsec) Reset() {
 	*x = ClearIPsec{}
-	mi := &file_ipsecgw_proto_msgTypes[25]
+	mi := &file_ipsecgw_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1762,7 +1996,7 @@ func (x *ClearIPsec) String() string {
 func (*ClearIPsec) ProtoMessage() {}
 
 func (x *ClearIPsec) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[25]
+	mi := &file_ipsecgw_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1775,7 +2009,7 @@ func (x *ClearIPsec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearIPsec.ProtoReflect.Descriptor instead.
 func (*ClearIPsec) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{25}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ClearIPsec) GetIndex() uint32 {
@@ -1794,7 +2028,7 @@ type ClearStatistics struct {
 
 func (x *ClearStatistics) Reset() {
 	*x = ClearStatistics{}
-	mi := &file_ipsecgw_proto_msgTypes[26]
+	mi := &file_ipsecgw_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +2040,7 @@ func (x *ClearStatistics) String() string {
 func (*ClearStatistics) ProtoMessage() {}
 
 func (x *ClearStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[26]
+	mi := &file_ipsecgw_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +2053,7 @@ func (x *ClearStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearStatistics.ProtoReflect.Descriptor instead.
 func (*ClearStatistics) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{26}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ClearStatistics) GetIndex() uint32 {
@@ -1840,7 +2074,7 @@ type ClearReply struct {
 
 func (x *ClearReply) Reset() {
 	*x = ClearReply{}
-	mi := &file_ipsecgw_proto_msgTypes[27]
+	mi := &file_ipsecgw_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1852,7 +2086,7 @@ func (x *ClearReply) String() string {
 func (*ClearReply) ProtoMessage() {}
 
 func (x *ClearReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[27]
+	mi := &file_ipsecgw_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1865,7 +2099,7 @@ func (x *ClearReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearReply.ProtoReflect.Descriptor instead.
 func (*ClearReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{27}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ClearReply) GetCleared() uint32 {
@@ -1883,7 +2117,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[28]
+	mi := &file_ipsecgw_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1895,7 +2129,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[28]
+	mi := &file_ipsecgw_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1908,7 +2142,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{28}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{32}
 }
 
 type Event struct {
@@ -1928,7 +2162,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_ipsecgw_proto_msgTypes[29]
+	mi := &file_ipsecgw_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1940,7 +2174,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[29]
+	mi := &file_ipsecgw_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1953,7 +2187,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{29}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Event) GetTimeUnixNano() int64 {
@@ -2047,7 +2281,7 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\rStatusRequest\"l\n" +
 	"\vStatusReply\x12+\n" +
 	"\x11candidate_changed\x18\x01 \x01(\bR\x10candidateChanged\x120\n" +
-	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\"\x81\x05\n" +
+	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\"\xab\x05\n" +
 	"\vShowRequest\x122\n" +
 	"\adisplay\x18\x01 \x01(\x0e2\x18.ipsecgw.mgmt.v1.DisplayR\adisplay\x12f\n" +
 	"\x19ike_security_associations\x18\x02 \x01(\v2(.ipsecgw.mgmt.v1.IKESecurityAssociationsH\x00R\x17ikeSecurityAssociations\x12l\n" +
@@ -2058,8 +2292,15 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"interfaces\x18\x06 \x01(\v2\x1b.ipsecgw.mgmt.v1.InterfacesH\x00R\n" +
 	"interfaces\x124\n" +
 	"\aversion\x18\a \x01(\v2\x18.ipsecgw.mgmt.v1.VersionH\x00R\aversion\x12J\n" +
-	"\rconfiguration\x18\b \x01(\v2\".ipsecgw.mgmt.v1.ShowConfigurationH\x00R\rconfigurationB\t\n" +
-	"\acommand\"\x93\x01\n" +
+	"\rconfiguration\x18\b \x01(\v2\".ipsecgw.mgmt.v1.ShowConfigurationH\x00R\rconfiguration\x12(\n" +
+	"\x03pki\x18\t \x01(\v2\x14.ipsecgw.mgmt.v1.PKIH\x00R\x03pkiB\t\n" +
+	"\acommand\"\x8d\x01\n" +
+	"\x03PKI\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12%\n" +
+	"\x0ecertificate_id\x18\x02 \x01(\tR\rcertificateId\x12\x1d\n" +
+	"\n" +
+	"ca_profile\x18\x03 \x01(\tR\tcaProfile\x12,\n" +
+	"\x05style\x18\x04 \x01(\x0e2\x16.ipsecgw.mgmt.v1.StyleR\x05style\"\x93\x01\n" +
 	"\x17IKESecurityAssociations\x12,\n" +
 	"\x05style\x18\x01 \x01(\x0e2\x16.ipsecgw.mgmt.v1.StyleR\x05style\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\rR\x05index\x12\x18\n" +
@@ -2083,12 +2324,19 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\x04path\x18\x01 \x03(\tR\x04path\x125\n" +
 	"\x06format\x18\x02 \x01(\x0e2\x1d.ipsecgw.mgmt.v1.ConfigFormatR\x06format\"#\n" +
 	"\tShowReply\x12\x16\n" +
-	"\x06output\x18\x01 \x01(\tR\x06output\"\xa0\x02\n" +
+	"\x06output\x18\x01 \x01(\tR\x06output\"\xf7\x02\n" +
 	"\fClearRequest\x12W\n" +
 	"\x19ike_security_associations\x18\x01 \x01(\v2\x19.ipsecgw.mgmt.v1.ClearIKEH\x00R\x17ikeSecurityAssociations\x12]\n" +
 	"\x1bipsec_security_associations\x18\x02 \x01(\v2\x1b.ipsecgw.mgmt.v1.ClearIPsecH\x00R\x19ipsecSecurityAssociations\x12M\n" +
-	"\x10ipsec_statistics\x18\x03 \x01(\v2 .ipsecgw.mgmt.v1.ClearStatisticsH\x00R\x0fipsecStatisticsB\t\n" +
-	"\acommand\":\n" +
+	"\x10ipsec_statistics\x18\x03 \x01(\v2 .ipsecgw.mgmt.v1.ClearStatisticsH\x00R\x0fipsecStatistics\x12U\n" +
+	"\x11local_certificate\x18\x04 \x01(\v2&.ipsecgw.mgmt.v1.ClearLocalCertificateH\x00R\x10localCertificateB\t\n" +
+	"\acommand\">\n" +
+	"\x15ClearLocalCertificate\x12%\n" +
+	"\x0ecertificate_id\x18\x01 \x01(\tR\rcertificateId\"&\n" +
+	"\x0eCommandRequest\x12\x14\n" +
+	"\x05words\x18\x01 \x03(\tR\x05words\"&\n" +
+	"\fCommandReply\x12\x16\n" +
+	"\x06output\x18\x01 \x01(\tR\x06output\":\n" +
 	"\bClearIKE\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\"\"\n" +
@@ -2144,11 +2392,12 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\x06Commit\x12\x1e.ipsecgw.mgmt.v1.CommitRequest\x1a\x1c.ipsecgw.mgmt.v1.CommitReply\x12H\n" +
 	"\bRollback\x12 .ipsecgw.mgmt.v1.RollbackRequest\x1a\x1a.ipsecgw.mgmt.v1.EditReply\x12O\n" +
 	"\tRollbacks\x12!.ipsecgw.mgmt.v1.RollbacksRequest\x1a\x1f.ipsecgw.mgmt.v1.RollbacksReply\x12F\n" +
-	"\x06Status\x12\x1e.ipsecgw.mgmt.v1.StatusRequest\x1a\x1c.ipsecgw.mgmt.v1.StatusReply2\xd8\x01\n" +
+	"\x06Status\x12\x1e.ipsecgw.mgmt.v1.StatusRequest\x1a\x1c.ipsecgw.mgmt.v1.StatusReply2\xa3\x02\n" +
 	"\vOperational\x12@\n" +
 	"\x04Show\x12\x1c.ipsecgw.mgmt.v1.ShowRequest\x1a\x1a.ipsecgw.mgmt.v1.ShowReply\x12C\n" +
 	"\x05Clear\x12\x1d.ipsecgw.mgmt.v1.ClearRequest\x1a\x1b.ipsecgw.mgmt.v1.ClearReply\x12B\n" +
-	"\x06Events\x12\x1e.ipsecgw.mgmt.v1.EventsRequest\x1a\x16.ipsecgw.mgmt.v1.Event0\x01B\x15Z\x13ipsecgw/mgmt/mgmtpbb\x06proto3"
+	"\x06Events\x12\x1e.ipsecgw.mgmt.v1.EventsRequest\x1a\x16.ipsecgw.mgmt.v1.Event0\x01\x12I\n" +
+	"\aRequest\x12\x1f.ipsecgw.mgmt.v1.CommandRequest\x1a\x1d.ipsecgw.mgmt.v1.CommandReplyB\x15Z\x13ipsecgw/mgmt/mgmtpbb\x06proto3"
 
 var (
 	file_ipsecgw_proto_rawDescOnce sync.Once
@@ -2163,7 +2412,7 @@ func file_ipsecgw_proto_rawDescGZIP() []byte {
 }
 
 var file_ipsecgw_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_ipsecgw_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_ipsecgw_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_ipsecgw_proto_goTypes = []any{
 	(ConfigDatabase)(0),               // 0: ipsecgw.mgmt.v1.ConfigDatabase
 	(ConfigFormat)(0),                 // 1: ipsecgw.mgmt.v1.ConfigFormat
@@ -2185,68 +2434,77 @@ var file_ipsecgw_proto_goTypes = []any{
 	(*StatusRequest)(nil),             // 17: ipsecgw.mgmt.v1.StatusRequest
 	(*StatusReply)(nil),               // 18: ipsecgw.mgmt.v1.StatusReply
 	(*ShowRequest)(nil),               // 19: ipsecgw.mgmt.v1.ShowRequest
-	(*IKESecurityAssociations)(nil),   // 20: ipsecgw.mgmt.v1.IKESecurityAssociations
-	(*IPsecSecurityAssociations)(nil), // 21: ipsecgw.mgmt.v1.IPsecSecurityAssociations
-	(*IPsecStatistics)(nil),           // 22: ipsecgw.mgmt.v1.IPsecStatistics
-	(*InactiveTunnels)(nil),           // 23: ipsecgw.mgmt.v1.InactiveTunnels
-	(*Interfaces)(nil),                // 24: ipsecgw.mgmt.v1.Interfaces
-	(*Version)(nil),                   // 25: ipsecgw.mgmt.v1.Version
-	(*ShowConfiguration)(nil),         // 26: ipsecgw.mgmt.v1.ShowConfiguration
-	(*ShowReply)(nil),                 // 27: ipsecgw.mgmt.v1.ShowReply
-	(*ClearRequest)(nil),              // 28: ipsecgw.mgmt.v1.ClearRequest
-	(*ClearIKE)(nil),                  // 29: ipsecgw.mgmt.v1.ClearIKE
-	(*ClearIPsec)(nil),                // 30: ipsecgw.mgmt.v1.ClearIPsec
-	(*ClearStatistics)(nil),           // 31: ipsecgw.mgmt.v1.ClearStatistics
-	(*ClearReply)(nil),                // 32: ipsecgw.mgmt.v1.ClearReply
-	(*EventsRequest)(nil),             // 33: ipsecgw.mgmt.v1.EventsRequest
-	(*Event)(nil),                     // 34: ipsecgw.mgmt.v1.Event
+	(*PKI)(nil),                       // 20: ipsecgw.mgmt.v1.PKI
+	(*IKESecurityAssociations)(nil),   // 21: ipsecgw.mgmt.v1.IKESecurityAssociations
+	(*IPsecSecurityAssociations)(nil), // 22: ipsecgw.mgmt.v1.IPsecSecurityAssociations
+	(*IPsecStatistics)(nil),           // 23: ipsecgw.mgmt.v1.IPsecStatistics
+	(*InactiveTunnels)(nil),           // 24: ipsecgw.mgmt.v1.InactiveTunnels
+	(*Interfaces)(nil),                // 25: ipsecgw.mgmt.v1.Interfaces
+	(*Version)(nil),                   // 26: ipsecgw.mgmt.v1.Version
+	(*ShowConfiguration)(nil),         // 27: ipsecgw.mgmt.v1.ShowConfiguration
+	(*ShowReply)(nil),                 // 28: ipsecgw.mgmt.v1.ShowReply
+	(*ClearRequest)(nil),              // 29: ipsecgw.mgmt.v1.ClearRequest
+	(*ClearLocalCertificate)(nil),     // 30: ipsecgw.mgmt.v1.ClearLocalCertificate
+	(*CommandRequest)(nil),            // 31: ipsecgw.mgmt.v1.CommandRequest
+	(*CommandReply)(nil),              // 32: ipsecgw.mgmt.v1.CommandReply
+	(*ClearIKE)(nil),                  // 33: ipsecgw.mgmt.v1.ClearIKE
+	(*ClearIPsec)(nil),                // 34: ipsecgw.mgmt.v1.ClearIPsec
+	(*ClearStatistics)(nil),           // 35: ipsecgw.mgmt.v1.ClearStatistics
+	(*ClearReply)(nil),                // 36: ipsecgw.mgmt.v1.ClearReply
+	(*EventsRequest)(nil),             // 37: ipsecgw.mgmt.v1.EventsRequest
+	(*Event)(nil),                     // 38: ipsecgw.mgmt.v1.Event
 }
 var file_ipsecgw_proto_depIdxs = []int32{
 	0,  // 0: ipsecgw.mgmt.v1.ShowConfigRequest.database:type_name -> ipsecgw.mgmt.v1.ConfigDatabase
 	1,  // 1: ipsecgw.mgmt.v1.ShowConfigRequest.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
 	15, // 2: ipsecgw.mgmt.v1.RollbacksReply.rollbacks:type_name -> ipsecgw.mgmt.v1.Rollback
 	2,  // 3: ipsecgw.mgmt.v1.ShowRequest.display:type_name -> ipsecgw.mgmt.v1.Display
-	20, // 4: ipsecgw.mgmt.v1.ShowRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.IKESecurityAssociations
-	21, // 5: ipsecgw.mgmt.v1.ShowRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.IPsecSecurityAssociations
-	22, // 6: ipsecgw.mgmt.v1.ShowRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.IPsecStatistics
-	23, // 7: ipsecgw.mgmt.v1.ShowRequest.inactive_tunnels:type_name -> ipsecgw.mgmt.v1.InactiveTunnels
-	24, // 8: ipsecgw.mgmt.v1.ShowRequest.interfaces:type_name -> ipsecgw.mgmt.v1.Interfaces
-	25, // 9: ipsecgw.mgmt.v1.ShowRequest.version:type_name -> ipsecgw.mgmt.v1.Version
-	26, // 10: ipsecgw.mgmt.v1.ShowRequest.configuration:type_name -> ipsecgw.mgmt.v1.ShowConfiguration
-	3,  // 11: ipsecgw.mgmt.v1.IKESecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
-	3,  // 12: ipsecgw.mgmt.v1.IPsecSecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
-	1,  // 13: ipsecgw.mgmt.v1.ShowConfiguration.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
-	29, // 14: ipsecgw.mgmt.v1.ClearRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIKE
-	30, // 15: ipsecgw.mgmt.v1.ClearRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIPsec
-	31, // 16: ipsecgw.mgmt.v1.ClearRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.ClearStatistics
-	4,  // 17: ipsecgw.mgmt.v1.Event.type:type_name -> ipsecgw.mgmt.v1.EventType
-	5,  // 18: ipsecgw.mgmt.v1.Config.Edit:input_type -> ipsecgw.mgmt.v1.EditRequest
-	7,  // 19: ipsecgw.mgmt.v1.Config.Load:input_type -> ipsecgw.mgmt.v1.LoadRequest
-	8,  // 20: ipsecgw.mgmt.v1.Config.Show:input_type -> ipsecgw.mgmt.v1.ShowConfigRequest
-	10, // 21: ipsecgw.mgmt.v1.Config.Compare:input_type -> ipsecgw.mgmt.v1.CompareRequest
-	11, // 22: ipsecgw.mgmt.v1.Config.Commit:input_type -> ipsecgw.mgmt.v1.CommitRequest
-	13, // 23: ipsecgw.mgmt.v1.Config.Rollback:input_type -> ipsecgw.mgmt.v1.RollbackRequest
-	14, // 24: ipsecgw.mgmt.v1.Config.Rollbacks:input_type -> ipsecgw.mgmt.v1.RollbacksRequest
-	17, // 25: ipsecgw.mgmt.v1.Config.Status:input_type -> ipsecgw.mgmt.v1.StatusRequest
-	19, // 26: ipsecgw.mgmt.v1.Operational.Show:input_type -> ipsecgw.mgmt.v1.ShowRequest
-	28, // 27: ipsecgw.mgmt.v1.Operational.Clear:input_type -> ipsecgw.mgmt.v1.ClearRequest
-	33, // 28: ipsecgw.mgmt.v1.Operational.Events:input_type -> ipsecgw.mgmt.v1.EventsRequest
-	6,  // 29: ipsecgw.mgmt.v1.Config.Edit:output_type -> ipsecgw.mgmt.v1.EditReply
-	6,  // 30: ipsecgw.mgmt.v1.Config.Load:output_type -> ipsecgw.mgmt.v1.EditReply
-	9,  // 31: ipsecgw.mgmt.v1.Config.Show:output_type -> ipsecgw.mgmt.v1.TextReply
-	9,  // 32: ipsecgw.mgmt.v1.Config.Compare:output_type -> ipsecgw.mgmt.v1.TextReply
-	12, // 33: ipsecgw.mgmt.v1.Config.Commit:output_type -> ipsecgw.mgmt.v1.CommitReply
-	6,  // 34: ipsecgw.mgmt.v1.Config.Rollback:output_type -> ipsecgw.mgmt.v1.EditReply
-	16, // 35: ipsecgw.mgmt.v1.Config.Rollbacks:output_type -> ipsecgw.mgmt.v1.RollbacksReply
-	18, // 36: ipsecgw.mgmt.v1.Config.Status:output_type -> ipsecgw.mgmt.v1.StatusReply
-	27, // 37: ipsecgw.mgmt.v1.Operational.Show:output_type -> ipsecgw.mgmt.v1.ShowReply
-	32, // 38: ipsecgw.mgmt.v1.Operational.Clear:output_type -> ipsecgw.mgmt.v1.ClearReply
-	34, // 39: ipsecgw.mgmt.v1.Operational.Events:output_type -> ipsecgw.mgmt.v1.Event
-	29, // [29:40] is the sub-list for method output_type
-	18, // [18:29] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	21, // 4: ipsecgw.mgmt.v1.ShowRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.IKESecurityAssociations
+	22, // 5: ipsecgw.mgmt.v1.ShowRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.IPsecSecurityAssociations
+	23, // 6: ipsecgw.mgmt.v1.ShowRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.IPsecStatistics
+	24, // 7: ipsecgw.mgmt.v1.ShowRequest.inactive_tunnels:type_name -> ipsecgw.mgmt.v1.InactiveTunnels
+	25, // 8: ipsecgw.mgmt.v1.ShowRequest.interfaces:type_name -> ipsecgw.mgmt.v1.Interfaces
+	26, // 9: ipsecgw.mgmt.v1.ShowRequest.version:type_name -> ipsecgw.mgmt.v1.Version
+	27, // 10: ipsecgw.mgmt.v1.ShowRequest.configuration:type_name -> ipsecgw.mgmt.v1.ShowConfiguration
+	20, // 11: ipsecgw.mgmt.v1.ShowRequest.pki:type_name -> ipsecgw.mgmt.v1.PKI
+	3,  // 12: ipsecgw.mgmt.v1.PKI.style:type_name -> ipsecgw.mgmt.v1.Style
+	3,  // 13: ipsecgw.mgmt.v1.IKESecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
+	3,  // 14: ipsecgw.mgmt.v1.IPsecSecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
+	1,  // 15: ipsecgw.mgmt.v1.ShowConfiguration.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
+	33, // 16: ipsecgw.mgmt.v1.ClearRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIKE
+	34, // 17: ipsecgw.mgmt.v1.ClearRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIPsec
+	35, // 18: ipsecgw.mgmt.v1.ClearRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.ClearStatistics
+	30, // 19: ipsecgw.mgmt.v1.ClearRequest.local_certificate:type_name -> ipsecgw.mgmt.v1.ClearLocalCertificate
+	4,  // 20: ipsecgw.mgmt.v1.Event.type:type_name -> ipsecgw.mgmt.v1.EventType
+	5,  // 21: ipsecgw.mgmt.v1.Config.Edit:input_type -> ipsecgw.mgmt.v1.EditRequest
+	7,  // 22: ipsecgw.mgmt.v1.Config.Load:input_type -> ipsecgw.mgmt.v1.LoadRequest
+	8,  // 23: ipsecgw.mgmt.v1.Config.Show:input_type -> ipsecgw.mgmt.v1.ShowConfigRequest
+	10, // 24: ipsecgw.mgmt.v1.Config.Compare:input_type -> ipsecgw.mgmt.v1.CompareRequest
+	11, // 25: ipsecgw.mgmt.v1.Config.Commit:input_type -> ipsecgw.mgmt.v1.CommitRequest
+	13, // 26: ipsecgw.mgmt.v1.Config.Rollback:input_type -> ipsecgw.mgmt.v1.RollbackRequest
+	14, // 27: ipsecgw.mgmt.v1.Config.Rollbacks:input_type -> ipsecgw.mgmt.v1.RollbacksRequest
+	17, // 28: ipsecgw.mgmt.v1.Config.Status:input_type -> ipsecgw.mgmt.v1.StatusRequest
+	19, // 29: ipsecgw.mgmt.v1.Operational.Show:input_type -> ipsecgw.mgmt.v1.ShowRequest
+	29, // 30: ipsecgw.mgmt.v1.Operational.Clear:input_type -> ipsecgw.mgmt.v1.ClearRequest
+	37, // 31: ipsecgw.mgmt.v1.Operational.Events:input_type -> ipsecgw.mgmt.v1.EventsRequest
+	31, // 32: ipsecgw.mgmt.v1.Operational.Request:input_type -> ipsecgw.mgmt.v1.CommandRequest
+	6,  // 33: ipsecgw.mgmt.v1.Config.Edit:output_type -> ipsecgw.mgmt.v1.EditReply
+	6,  // 34: ipsecgw.mgmt.v1.Config.Load:output_type -> ipsecgw.mgmt.v1.EditReply
+	9,  // 35: ipsecgw.mgmt.v1.Config.Show:output_type -> ipsecgw.mgmt.v1.TextReply
+	9,  // 36: ipsecgw.mgmt.v1.Config.Compare:output_type -> ipsecgw.mgmt.v1.TextReply
+	12, // 37: ipsecgw.mgmt.v1.Config.Commit:output_type -> ipsecgw.mgmt.v1.CommitReply
+	6,  // 38: ipsecgw.mgmt.v1.Config.Rollback:output_type -> ipsecgw.mgmt.v1.EditReply
+	16, // 39: ipsecgw.mgmt.v1.Config.Rollbacks:output_type -> ipsecgw.mgmt.v1.RollbacksReply
+	18, // 40: ipsecgw.mgmt.v1.Config.Status:output_type -> ipsecgw.mgmt.v1.StatusReply
+	28, // 41: ipsecgw.mgmt.v1.Operational.Show:output_type -> ipsecgw.mgmt.v1.ShowReply
+	36, // 42: ipsecgw.mgmt.v1.Operational.Clear:output_type -> ipsecgw.mgmt.v1.ClearReply
+	38, // 43: ipsecgw.mgmt.v1.Operational.Events:output_type -> ipsecgw.mgmt.v1.Event
+	32, // 44: ipsecgw.mgmt.v1.Operational.Request:output_type -> ipsecgw.mgmt.v1.CommandReply
+	33, // [33:45] is the sub-list for method output_type
+	21, // [21:33] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_ipsecgw_proto_init() }
@@ -2262,11 +2520,13 @@ func file_ipsecgw_proto_init() {
 		(*ShowRequest_Interfaces)(nil),
 		(*ShowRequest_Version)(nil),
 		(*ShowRequest_Configuration)(nil),
+		(*ShowRequest_Pki)(nil),
 	}
-	file_ipsecgw_proto_msgTypes[23].OneofWrappers = []any{
+	file_ipsecgw_proto_msgTypes[24].OneofWrappers = []any{
 		(*ClearRequest_IkeSecurityAssociations)(nil),
 		(*ClearRequest_IpsecSecurityAssociations)(nil),
 		(*ClearRequest_IpsecStatistics)(nil),
+		(*ClearRequest_LocalCertificate)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2274,7 +2534,7 @@ func file_ipsecgw_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ipsecgw_proto_rawDesc), len(file_ipsecgw_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   30,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

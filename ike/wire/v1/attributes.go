@@ -184,27 +184,27 @@ const attributeTV = 0x8000 // the AF bit
 
 // parseAttributes reads attributes to the end of r.
 func parseAttributes(r *reader) ([]Attribute, error) {
-	if r.empty() {
+	if r.Empty() {
 		return nil, nil
 	}
 	// KEY_IKE transforms carry six or so.
 	as := make([]Attribute, 0, 6)
-	for !r.empty() {
-		at := r.offset()
+	for !r.Empty() {
+		at := r.Offset()
 		var typ, length uint16
-		if !r.u16(&typ) {
+		if !r.U16(&typ) {
 			return nil, r.short(at, "attribute header", 4)
 		}
 		a := Attribute{Type: AttributeType(typ &^ attributeTV), TV: typ&attributeTV != 0}
 		if a.TV {
 			// The value sits where TLV's length would: alias it.
-			if !r.bytes(&a.Value, 2) {
+			if !r.Bytes(&a.Value, 2) {
 				return nil, r.short(at, "attribute header", 4)
 			}
-		} else if !r.u16(&length) {
+		} else if !r.U16(&length) {
 			return nil, r.short(at, "attribute header", 4)
-		} else if !r.bytes(&a.Value, int(length)) {
-			return nil, r.errorf(at+2, "attribute %d: Attribute Length %d, only %d bytes left", a.Type, length, r.left())
+		} else if !r.Bytes(&a.Value, int(length)) {
+			return nil, r.errorf(at+2, "attribute %d: Attribute Length %d, only %d bytes left", a.Type, length, r.Left())
 		}
 		as = append(as, a)
 	}
@@ -221,13 +221,13 @@ func appendAttributes(b *builder, as []Attribute) {
 				b.fail("TV attribute %d with a %d-byte value, want 2", a.Type, len(a.Value))
 				continue
 			}
-			b.u16(uint16(a.Type) | attributeTV)
-			b.bytes(a.Value)
+			b.U16(uint16(a.Type) | attributeTV)
+			b.Append(a.Value)
 			continue
 		}
-		b.u16(uint16(a.Type))
+		b.U16(uint16(a.Type))
 		b.u16Len(len(a.Value), "attribute length")
-		b.bytes(a.Value)
+		b.Append(a.Value)
 	}
 }
 

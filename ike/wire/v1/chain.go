@@ -106,14 +106,14 @@ func parseChain(first PayloadType, b []byte, base int, padded bool) (*Chain, err
 	// ten with vendor IDs.
 	c := &Chain{Payloads: make([]Payload, 0, 8), ends: make([]int, 0, 8)}
 	for next := first; next != PayloadNone; {
-		at := r.offset()
+		at := r.Offset()
 		t := next
-		if r.empty() {
+		if r.Empty() {
 			return nil, r.errorf(at, "Next Payload names %v, but the data ends", t)
 		}
 		var n uint8
 		var length uint16
-		if !r.u8(&n) || !r.skip(1) || !r.u16(&length) {
+		if !r.U8(&n) || !r.Skip(1) || !r.U16(&length) {
 			return nil, inPayload(t, r.short(at, "generic payload header", genericHeaderLen))
 		}
 		if length < genericHeaderLen {
@@ -121,26 +121,26 @@ func parseChain(first PayloadType, b []byte, base int, padded bool) (*Chain, err
 		}
 		body, ok := r.sub(int(length)-genericHeaderLen, t)
 		if !ok {
-			return nil, inPayload(t, r.errorf(at+2, "Payload Length %d, only %d bytes left", length, r.left()+genericHeaderLen))
+			return nil, inPayload(t, r.errorf(at+2, "Payload Length %d, only %d bytes left", length, r.Left()+genericHeaderLen))
 		}
 		next = PayloadType(n)
 		p, err := parseBody(t, &body)
 		if err != nil {
 			return nil, err
 		}
-		if !body.empty() {
-			return nil, body.errorf(body.offset(), "%d bytes after the payload's fields", body.left())
+		if !body.Empty() {
+			return nil, body.errorf(body.Offset(), "%d bytes after the payload's fields", body.Left())
 		}
 		c.Payloads = append(c.Payloads, p)
-		c.ends = append(c.ends, r.offset()-base)
+		c.ends = append(c.ends, r.Offset()-base)
 	}
-	end := r.offset() - base
+	end := r.Offset() - base
 	c.raw = b[:end:end]
-	if !r.empty() {
+	if !r.Empty() {
 		if !padded {
-			return nil, r.errorf(r.offset(), "%d bytes after the last payload", r.left())
+			return nil, r.errorf(r.Offset(), "%d bytes after the last payload", r.Left())
 		}
-		c.Padding = r.rest()
+		c.Padding = r.Rest()
 	}
 	if len(c.Payloads) == 0 {
 		c.Payloads, c.ends, c.raw = nil, nil, nil
@@ -161,9 +161,9 @@ func parseBody(t PayloadType, r *reader) (Payload, error) {
 	case PayloadSA:
 		return parseSA(r)
 	case PayloadProposal, PayloadTransform:
-		return nil, r.errorf(r.offset()-genericHeaderLen, "%v payload outside an SA payload", t)
+		return nil, r.errorf(r.Offset()-genericHeaderLen, "%v payload outside an SA payload", t)
 	case PayloadKE:
-		return &KE{Data: r.rest()}, nil
+		return &KE{Data: r.Rest()}, nil
 	case PayloadID:
 		return parseID(r)
 	case PayloadCert:
@@ -171,9 +171,9 @@ func parseBody(t PayloadType, r *reader) (Payload, error) {
 	case PayloadCertReq:
 		return parseCertReq(r)
 	case PayloadHash:
-		return &Hash{Data: r.rest()}, nil
+		return &Hash{Data: r.Rest()}, nil
 	case PayloadSignature:
-		return &Signature{Data: r.rest()}, nil
+		return &Signature{Data: r.Rest()}, nil
 	case PayloadNonce:
 		return parseNonce(r)
 	case PayloadNotification:
@@ -181,13 +181,13 @@ func parseBody(t PayloadType, r *reader) (Payload, error) {
 	case PayloadDelete:
 		return parseDelete(r)
 	case PayloadVendorID:
-		return &VendorID{Data: r.rest()}, nil
+		return &VendorID{Data: r.Rest()}, nil
 	case PayloadNATD, PayloadNATDDraft:
-		return &NATD{Draft: t == PayloadNATDDraft, Data: r.rest()}, nil
+		return &NATD{Draft: t == PayloadNATDDraft, Data: r.Rest()}, nil
 	case PayloadNATOA, PayloadNATOADraft:
 		return parseNATOA(r, t == PayloadNATOADraft)
 	}
-	return &Unknown{Type: t, Body: r.rest()}, nil
+	return &Unknown{Type: t, Body: r.Rest()}, nil
 }
 
 // BuildChain encodes payloads into a chain, each Next Payload naming the
@@ -195,18 +195,18 @@ func parseBody(t PayloadType, r *reader) (Payload, error) {
 // recorded, for a HASH over them (RawAfter, SetHash). Padding is not
 // written: the exchange pads to its cipher's block size.
 func BuildChain(ps []Payload) (*Chain, error) {
-	b := builder{buf: make([]byte, 0, 256)}
+	b := newBuilder(make([]byte, 0, 256))
 	ends := b.chain(ps)
 	if b.err != nil {
 		return nil, b.err
 	}
-	return &Chain{Payloads: ps, raw: b.buf, ends: ends}, nil
+	return &Chain{Payloads: ps, raw: b.Bytes(), ends: ends}, nil
 }
 
 // chain writes payloads with their generic headers and returns where each
 // ends, counted from where the chain starts.
 func (b *builder) chain(ps []Payload) []int {
-	base := len(b.buf)
+	base := b.Len()
 	ends := make([]int, 0, len(ps))
 	for i, p := range ps {
 		b.at = position{payload: i + 1}
@@ -219,13 +219,13 @@ func (b *builder) chain(ps []Payload) []int {
 		if i+1 < len(ps) && ps[i+1] != nil {
 			next = ps[i+1].PayloadType()
 		}
-		start := b.open()
-		b.u8(uint8(next))
-		b.u8(0)
-		b.u16(0)
+		start := b.Open()
+		b.U8(uint8(next))
+		b.U8(0)
+		b.U16(0)
 		p.encode(b)
 		b.close16(start, 2, "payload")
-		ends = append(ends, len(b.buf)-base)
+		ends = append(ends, b.Len()-base)
 	}
 	b.at = position{}
 	return ends

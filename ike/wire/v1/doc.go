@@ -5,7 +5,7 @@
 // and encoded back. It is pure: no I/O, no keys, no state. IKEv2 is
 // ike/wire; the two share no numbers.
 //
-// Parsing reads with cryptobyte-style calls that return false at the end
+// Parsing reads with ike/wire/octets calls that return false at the end
 // of the data and never panic; every length and count is checked against
 // the bytes that carry it, the message is bounded by MaxMessageLen, and a
 // failure is a *ParseError naming the payload, the offset and what was

@@ -73,9 +73,9 @@ func ParseHeader(b []byte) (Header, error) {
 		next, version, exchange, flags uint8
 		length                         uint32
 	)
-	if !r.u64(&h.InitiatorCookie) || !r.u64(&h.ResponderCookie) || !r.u8(&next) ||
-		!r.u8(&version) || !r.u8(&exchange) || !r.u8(&flags) ||
-		!r.u32(&h.MessageID) || !r.u32(&length) {
+	if !r.U64(&h.InitiatorCookie) || !r.U64(&h.ResponderCookie) || !r.U8(&next) ||
+		!r.U8(&version) || !r.U8(&exchange) || !r.U8(&flags) ||
+		!r.U32(&h.MessageID) || !r.U32(&length) {
 		e := r.short(0, "ISAKMP header", HeaderLen)
 		e.inHeader = true
 		return Header{}, e

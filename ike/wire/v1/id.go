@@ -202,13 +202,13 @@ func dataLen(t IDType) int {
 }
 
 func parseID(r *reader) (Payload, error) {
-	at := r.offset()
+	at := r.Offset()
 	var t, proto uint8
 	var port uint16
-	if !r.u8(&t) || !r.u8(&proto) || !r.u16(&port) {
+	if !r.U8(&t) || !r.U8(&proto) || !r.U16(&port) {
 		return nil, r.short(at, "ID Type, Protocol ID and Port", 4)
 	}
-	id := &Identification{Type: IDType(t), Protocol: proto, Port: port, Data: r.rest()}
+	id := &Identification{Type: IDType(t), Protocol: proto, Port: port, Data: r.Rest()}
 	if want := dataLen(id.Type); want != 0 && len(id.Data) != want {
 		return nil, r.errorf(at+4, "%v data is %d bytes, want %d", id.Type, len(id.Data), want)
 	}
@@ -219,5 +219,5 @@ func (id *Identification) encode(b *builder) {
 	if want := dataLen(id.Type); want != 0 && len(id.Data) != want {
 		b.fail("%v data is %d bytes, want %d", id.Type, len(id.Data), want)
 	}
-	b.buf = id.AppendBody(b.buf)
+	b.AppendWith(id.AppendBody)
 }

@@ -34,7 +34,9 @@ func Parse(b []byte) (*Message, error) {
 	}
 	m := &Message{Header: h, Received: b}
 	if h.Encrypted() {
-		m.Encrypted = nilIfEmpty(b[HeaderLen:])
+		if len(b) > HeaderLen {
+			m.Encrypted = b[HeaderLen:]
+		}
 		return m, nil
 	}
 	c, err := parseChain(h.NextPayload, b[HeaderLen:], HeaderLen, false)
@@ -67,12 +69,12 @@ func (m *Message) Marshal() ([]byte, error) {
 	if len(m.Payloads) > 0 && m.Payloads[0] != nil {
 		first = m.Payloads[0].PayloadType()
 	}
-	b := builder{buf: appendHeader(make([]byte, 0, 512), m.Header, first)}
+	b := newBuilder(appendHeader(make([]byte, 0, 512), m.Header, first))
 	b.chain(m.Payloads)
 	if b.err != nil {
 		return nil, b.err
 	}
-	return closeMessage(b.buf)
+	return closeMessage(b.Bytes())
 }
 
 // MarshalEncrypted builds a message around a body the exchange has

@@ -96,56 +96,56 @@ func DeleteIPsec(p ProtocolID, spis ...uint32) *Delete {
 }
 
 func parseNotify(r *reader) (Payload, error) {
-	at := r.offset()
+	at := r.Offset()
 	var doi uint32
 	var proto, spiSize uint8
 	var typ uint16
-	if !r.u32(&doi) || !r.u8(&proto) || !r.u8(&spiSize) || !r.u16(&typ) {
+	if !r.U32(&doi) || !r.U8(&proto) || !r.U8(&spiSize) || !r.U16(&typ) {
 		return nil, r.short(at, "DOI, Protocol-ID, SPI Size and Notify Message Type", 8)
 	}
 	n := &Notify{DOI: DOI(doi), Protocol: ProtocolID(proto), Type: NotifyType(typ)}
-	if !r.bytes(&n.SPI, int(spiSize)) {
-		return nil, r.errorf(at+5, "SPI Size %d, only %d bytes left", spiSize, r.left())
+	if !r.Bytes(&n.SPI, int(spiSize)) {
+		return nil, r.errorf(at+5, "SPI Size %d, only %d bytes left", spiSize, r.Left())
 	}
-	n.Data = r.rest()
+	n.Data = r.Rest()
 	return n, nil
 }
 
 func (n *Notify) encode(b *builder) {
-	b.u32(uint32(n.DOI))
-	b.u8(uint8(n.Protocol))
+	b.U32(uint32(n.DOI))
+	b.U8(uint8(n.Protocol))
 	b.u8Len(len(n.SPI), "SPI Size")
-	b.u16(uint16(n.Type))
-	b.bytes(n.SPI)
-	b.bytes(n.Data)
+	b.U16(uint16(n.Type))
+	b.Append(n.SPI)
+	b.Append(n.Data)
 }
 
 func parseDelete(r *reader) (Payload, error) {
-	at := r.offset()
+	at := r.Offset()
 	var doi uint32
 	var proto, spiSize uint8
 	var count uint16
-	if !r.u32(&doi) || !r.u8(&proto) || !r.u8(&spiSize) || !r.u16(&count) {
+	if !r.U32(&doi) || !r.U8(&proto) || !r.U8(&spiSize) || !r.U16(&count) {
 		return nil, r.short(at, "DOI, Protocol-Id, SPI Size and # of SPIs", 8)
 	}
 	d := &Delete{DOI: DOI(doi), Protocol: ProtocolID(proto), SPISize: spiSize}
 	if count == 0 || spiSize == 0 {
 		return nil, r.errorf(at+5, "SPI Size %d and # of SPIs %d: a Delete names at least one SPI", spiSize, count)
 	}
-	if want := int(count) * int(spiSize); r.left() != want {
-		return nil, r.errorf(at+6, "# of SPIs %d of %d bytes needs %d bytes, %d left", count, spiSize, want, r.left())
+	if want := int(count) * int(spiSize); r.Left() != want {
+		return nil, r.errorf(at+6, "# of SPIs %d of %d bytes needs %d bytes, %d left", count, spiSize, want, r.Left())
 	}
 	d.SPIs = make([][]byte, count)
 	for i := range d.SPIs {
-		r.bytes(&d.SPIs[i], int(spiSize))
+		r.Bytes(&d.SPIs[i], int(spiSize))
 	}
 	return d, nil
 }
 
 func (d *Delete) encode(b *builder) {
-	b.u32(uint32(d.DOI))
-	b.u8(uint8(d.Protocol))
-	b.u8(d.SPISize)
+	b.U32(uint32(d.DOI))
+	b.U8(uint8(d.Protocol))
+	b.U8(d.SPISize)
 	if len(d.SPIs) == 0 || d.SPISize == 0 {
 		b.fail("SPI Size %d and %d SPIs: a Delete names at least one SPI", d.SPISize, len(d.SPIs))
 	}
@@ -154,6 +154,6 @@ func (d *Delete) encode(b *builder) {
 		if len(spi) != int(d.SPISize) {
 			b.fail("SPI %d is %d bytes, SPI Size says %d", i+1, len(spi), d.SPISize)
 		}
-		b.bytes(spi)
+		b.Append(spi)
 	}
 }

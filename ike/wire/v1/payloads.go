@@ -147,15 +147,15 @@ func (p *NATOA) PayloadType() PayloadType {
 	return PayloadNATOA
 }
 
-func (p *KE) encode(b *builder)        { b.bytes(p.Data) }
-func (p *Hash) encode(b *builder)      { b.bytes(p.Data) }
-func (p *Signature) encode(b *builder) { b.bytes(p.Data) }
-func (p *VendorID) encode(b *builder)  { b.bytes(p.Data) }
-func (p *NATD) encode(b *builder)      { b.bytes(p.Data) }
+func (p *KE) encode(b *builder)        { b.Append(p.Data) }
+func (p *Hash) encode(b *builder)      { b.Append(p.Data) }
+func (p *Signature) encode(b *builder) { b.Append(p.Data) }
+func (p *VendorID) encode(b *builder)  { b.Append(p.Data) }
+func (p *NATD) encode(b *builder)      { b.Append(p.Data) }
 
 func parseNonce(r *reader) (Payload, error) {
-	at := r.offset()
-	n := &Nonce{Data: r.rest()}
+	at := r.Offset()
+	n := &Nonce{Data: r.Rest()}
 	if len(n.Data) < MinNonceLen || len(n.Data) > MaxNonceLen {
 		return nil, r.errorf(at, "nonce is %d bytes, want %d to %d", len(n.Data), MinNonceLen, MaxNonceLen)
 	}
@@ -166,41 +166,41 @@ func (p *Nonce) encode(b *builder) {
 	if len(p.Data) < MinNonceLen || len(p.Data) > MaxNonceLen {
 		b.fail("nonce is %d bytes, want %d to %d", len(p.Data), MinNonceLen, MaxNonceLen)
 	}
-	b.bytes(p.Data)
+	b.Append(p.Data)
 }
 
 func parseCert(r *reader) (Payload, error) {
 	var enc uint8
-	if !r.u8(&enc) {
-		return nil, r.short(r.offset(), "Cert Encoding", 1)
+	if !r.U8(&enc) {
+		return nil, r.short(r.Offset(), "Cert Encoding", 1)
 	}
-	return &Cert{Encoding: CertEncoding(enc), Data: r.rest()}, nil
+	return &Cert{Encoding: CertEncoding(enc), Data: r.Rest()}, nil
 }
 
 func (p *Cert) encode(b *builder) {
-	b.u8(uint8(p.Encoding))
-	b.bytes(p.Data)
+	b.U8(uint8(p.Encoding))
+	b.Append(p.Data)
 }
 
 func parseCertReq(r *reader) (Payload, error) {
 	var enc uint8
-	if !r.u8(&enc) {
-		return nil, r.short(r.offset(), "Cert Type", 1)
+	if !r.U8(&enc) {
+		return nil, r.short(r.Offset(), "Cert Type", 1)
 	}
-	return &CertReq{Encoding: CertEncoding(enc), Authority: r.rest()}, nil
+	return &CertReq{Encoding: CertEncoding(enc), Authority: r.Rest()}, nil
 }
 
 func (p *CertReq) encode(b *builder) {
-	b.u8(uint8(p.Encoding))
-	b.bytes(p.Authority)
+	b.U8(uint8(p.Encoding))
+	b.Append(p.Authority)
 }
 
 // parseNATOA decodes a NAT-OA body (RFC 3947 §5.2): ID Type (ID_IPV4_ADDR
 // or ID_IPV6_ADDR), three reserved bytes, the address.
 func parseNATOA(r *reader, draft bool) (Payload, error) {
-	at := r.offset()
+	at := r.Offset()
 	var t uint8
-	if !r.u8(&t) || !r.skip(3) {
+	if !r.U8(&t) || !r.Skip(3) {
 		return nil, r.short(at, "ID Type and RESERVED", 4)
 	}
 	want := addrLen(IDType(t))
@@ -208,8 +208,8 @@ func parseNATOA(r *reader, draft bool) (Payload, error) {
 		return nil, r.errorf(at, "%v, want ID_IPV4_ADDR or ID_IPV6_ADDR", IDType(t))
 	}
 	var a []byte
-	if !r.bytes(&a, want) || !r.empty() {
-		return nil, r.errorf(at+4, "%v is %d bytes, want %d", IDType(t), r.left()+len(a), want)
+	if !r.Bytes(&a, want) || !r.Empty() {
+		return nil, r.errorf(at+4, "%v is %d bytes, want %d", IDType(t), r.Left()+len(a), want)
 	}
 	addr, _ := netip.AddrFromSlice(a)
 	return &NATOA{Draft: draft, Addr: addr}, nil
@@ -226,16 +226,16 @@ func (p *NATOA) encode(b *builder) {
 	if a.Is4() {
 		t = ID_IPV4_ADDR
 	}
-	b.u8(uint8(t))
-	b.bytes([]byte{0, 0, 0})
-	b.bytes(a.AsSlice())
+	b.U8(uint8(t))
+	b.Append([]byte{0, 0, 0})
+	b.Append(a.AsSlice())
 }
 
 func (p *Unknown) encode(b *builder) {
 	if hasGoType(p.Type) {
 		b.fail("Unknown payload of type %v, which has its own Go type", p.Type)
 	}
-	b.bytes(p.Body)
+	b.Append(p.Body)
 }
 
 // hasGoType reports whether parsing gives payloads of type t a type of

@@ -51,9 +51,9 @@ const (
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //	~                    Proposal payloads                          ~
 func parseSA(r *reader) (Payload, error) {
-	at := r.offset()
+	at := r.Offset()
 	var doi, sit uint32
-	if !r.u32(&doi) || !r.u32(&sit) {
+	if !r.U32(&doi) || !r.U32(&sit) {
 		return nil, r.short(at, "DOI and Situation", saHeaderLen)
 	}
 	sa := &SA{DOI: DOI(doi), Situation: Situation(sit), Proposals: make([]Proposal, 0, 2)}
@@ -69,18 +69,18 @@ func parseSA(r *reader) (Payload, error) {
 		e.Err = ErrUnsupportedSituation
 		return nil, e
 	}
-	if r.empty() {
-		return nil, r.errorf(r.offset(), "no proposals, want at least one")
+	if r.Empty() {
+		return nil, r.errorf(r.Offset(), "no proposals, want at least one")
 	}
-	for !r.empty() {
+	for !r.Empty() {
 		p, last, err := parseProposal(r, len(sa.Proposals)+1)
 		if err != nil {
 			return nil, err
 		}
 		sa.Proposals = append(sa.Proposals, p)
-		if last != r.empty() {
-			return nil, r.errorf(r.offset(), "proposal %d: Next Payload says %s, but %d bytes follow",
-				len(sa.Proposals), lastWord(last), r.left())
+		if last != r.Empty() {
+			return nil, r.errorf(r.Offset(), "proposal %d: Next Payload says %s, but %d bytes follow",
+				len(sa.Proposals), lastWord(last), r.Left())
 		}
 	}
 	return sa, nil
@@ -103,11 +103,11 @@ func lastWord(last bool) string {
 //	!                        SPI (variable)                         !
 //	~                        Transforms                             ~
 func parseProposal(r *reader, index int) (Proposal, bool, error) {
-	at := r.offset()
+	at := r.Offset()
 	var next, proto, spiSize, count uint8
 	var length uint16
 	var p Proposal
-	if !r.u8(&next) || !r.skip(1) || !r.u16(&length) {
+	if !r.U8(&next) || !r.Skip(1) || !r.U16(&length) {
 		return p, false, r.short(at, "proposal header", proposalHeaderLen)
 	}
 	if next != 0 && next != uint8(PayloadProposal) {
@@ -118,31 +118,31 @@ func parseProposal(r *reader, index int) (Proposal, bool, error) {
 	}
 	pr, ok := r.sub(int(length)-4, PayloadProposal)
 	if !ok {
-		return p, false, r.errorf(at+2, "proposal %d: Payload Length %d, only %d bytes left", index, length, r.left()+4)
+		return p, false, r.errorf(at+2, "proposal %d: Payload Length %d, only %d bytes left", index, length, r.Left()+4)
 	}
-	pr.u8(&p.Number) // length >= 8: these four bytes are there
-	pr.u8(&proto)
-	pr.u8(&spiSize)
-	pr.u8(&count)
+	pr.U8(&p.Number) // length >= 8: these four bytes are there
+	pr.U8(&proto)
+	pr.U8(&spiSize)
+	pr.U8(&count)
 	p.Protocol = ProtocolID(proto)
-	if !pr.bytes(&p.SPI, int(spiSize)) {
-		return p, false, pr.errorf(at+6, "proposal %d: SPI Size %d, only %d bytes left in the proposal", index, spiSize, pr.left())
+	if !pr.Bytes(&p.SPI, int(spiSize)) {
+		return p, false, pr.errorf(at+6, "proposal %d: SPI Size %d, only %d bytes left in the proposal", index, spiSize, pr.Left())
 	}
 	if count > 0 {
 		p.Transforms = make([]Transform, 0, count)
 	}
-	for i := 0; !pr.empty(); i++ {
+	for i := 0; !pr.Empty(); i++ {
 		if i == int(count) {
-			return p, false, pr.errorf(pr.offset(), "proposal %d: # of Transforms says %d, more follow", index, count)
+			return p, false, pr.errorf(pr.Offset(), "proposal %d: # of Transforms says %d, more follow", index, count)
 		}
 		t, last, err := parseTransform(&pr, index, i+1)
 		if err != nil {
 			return p, false, err
 		}
 		p.Transforms = append(p.Transforms, t)
-		if last != pr.empty() {
-			return p, false, pr.errorf(pr.offset(), "proposal %d: transform %d: Next Payload says %s, but %d bytes follow",
-				index, i+1, lastWord(last), pr.left())
+		if last != pr.Empty() {
+			return p, false, pr.errorf(pr.Offset(), "proposal %d: transform %d: Next Payload says %s, but %d bytes follow",
+				index, i+1, lastWord(last), pr.Left())
 		}
 	}
 	if len(p.Transforms) != int(count) {
@@ -160,11 +160,11 @@ func parseProposal(r *reader, index int) (Proposal, bool, error) {
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //	~                        SA Attributes                          ~
 func parseTransform(r *reader, proposal, index int) (Transform, bool, error) {
-	at := r.offset()
+	at := r.Offset()
 	var next, id uint8
 	var length uint16
 	var t Transform
-	if !r.u8(&next) || !r.skip(1) || !r.u16(&length) {
+	if !r.U8(&next) || !r.Skip(1) || !r.U16(&length) {
 		return t, false, r.short(at, "transform header", transformHeaderLen)
 	}
 	if next != 0 && next != uint8(PayloadTransform) {
@@ -178,11 +178,11 @@ func parseTransform(r *reader, proposal, index int) (Transform, bool, error) {
 	tr, ok := r.sub(int(length)-4, PayloadTransform)
 	if !ok {
 		return t, false, r.errorf(at+2, "proposal %d: transform %d: Payload Length %d, only %d bytes left",
-			proposal, index, length, r.left()+4)
+			proposal, index, length, r.Left()+4)
 	}
-	tr.u8(&t.Number) // length >= 8: these four bytes are there
-	tr.u8(&id)
-	tr.skip(2)
+	tr.U8(&t.Number) // length >= 8: these four bytes are there
+	tr.U8(&id)
+	tr.Skip(2)
 	t.ID = TransformID(id)
 	attrs, err := parseAttributes(&tr)
 	if err != nil {
@@ -193,31 +193,31 @@ func parseTransform(r *reader, proposal, index int) (Transform, bool, error) {
 }
 
 func (sa *SA) encode(b *builder) {
-	b.u32(uint32(sa.DOI))
-	b.u32(uint32(sa.Situation))
+	b.U32(uint32(sa.DOI))
+	b.U32(uint32(sa.Situation))
 	if len(sa.Proposals) == 0 {
 		b.fail("no proposals")
 	}
 	for i, p := range sa.Proposals {
 		b.at.proposal = i + 1
-		start := b.open()
-		b.u8(nextIf(i+1 < len(sa.Proposals), PayloadProposal))
-		b.u8(0)
-		b.u16(0)
-		b.u8(p.Number)
-		b.u8(uint8(p.Protocol))
+		start := b.Open()
+		b.U8(nextIf(i+1 < len(sa.Proposals), PayloadProposal))
+		b.U8(0)
+		b.U16(0)
+		b.U8(p.Number)
+		b.U8(uint8(p.Protocol))
 		b.u8Len(len(p.SPI), "SPI Size")
 		b.u8Len(len(p.Transforms), "# of Transforms")
-		b.bytes(p.SPI)
+		b.Append(p.SPI)
 		for j, t := range p.Transforms {
 			b.at.transform = j + 1
-			ts := b.open()
-			b.u8(nextIf(j+1 < len(p.Transforms), PayloadTransform))
-			b.u8(0)
-			b.u16(0)
-			b.u8(t.Number)
-			b.u8(uint8(t.ID))
-			b.u16(0)
+			ts := b.Open()
+			b.U8(nextIf(j+1 < len(p.Transforms), PayloadTransform))
+			b.U8(0)
+			b.U16(0)
+			b.U8(t.Number)
+			b.U8(uint8(t.ID))
+			b.U16(0)
 			appendAttributes(b, t.Attributes)
 			b.close16(ts, 2, "transform")
 		}
