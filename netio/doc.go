@@ -9,6 +9,8 @@
 //	tunnel interface  TUN         CreateTUN (wireguard-go tun)  MemTUN
 //	outer receive     Receiver    ListenESP, ListenUDP          MemHost.ListenESP, .ListenUDP
 //	outer send        Sender      NewRawSender                  MemHost.NewRawSender
+//	raw ESP rings     Receiver    OpenXDP, XDP.Attach           -
+//	                  Sender      XDP.Sender (raw socket behind) -
 //
 // Kernel and a MemHost both implement Network, the factory for the
 // outer sockets, so the data plane takes one and never knows which.
