@@ -190,7 +190,7 @@ var securityIPsec = container("ipsec", "IPsec configuration",
 			leaf("dest-port", "UDP destination port", uintRange(1025, 65535)),
 		),
 	),
-	leaf("data-plane", "ipsecgw: how raw ESP enters and leaves the host: xdp (AF_XDP rings) or socket (raw sockets); default: xdp where the host allows it, read at start", enum("xdp", "socket")),
+	leaf("data-plane", "ipsecgw: how raw ESP enters and leaves the host: xdp (AF_XDP rings, raw sockets where the host has none) or socket (raw sockets, the default); read at start", enum("xdp", "socket")),
 )
 
 var interfaces = container("interfaces", "Interfaces",

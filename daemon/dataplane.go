@@ -9,9 +9,10 @@ import (
 	"ipsecgw/netio"
 )
 
-// The outer side of raw ESP (security ipsec data-plane): AF_XDP rings
-// where the host allows them, raw sockets otherwise. It is chosen once, at
-// start; the log says which and why, and the status shows it.
+// The outer side of raw ESP (security ipsec data-plane): raw sockets, or
+// with data-plane xdp AF_XDP rings where the host allows them (raw
+// sockets otherwise). It is chosen once, at start; the log says which and
+// why, and the status shows it.
 
 // DataPlaneStatus is the raw ESP path in use.
 type DataPlaneStatus struct {
@@ -44,24 +45,23 @@ func (LinuxHost) OpenXDP() (*netio.XDP, error) { return netio.OpenXDP() }
 func (d *Daemon) dataPlane(asked string, send4, send6 netio.Sender) (netio.Sender, netio.Sender) {
 	d.dataPlaneStatus = DataPlaneStatus{Mode: "socket", Configured: asked}
 	st := &d.dataPlaneStatus
-	if asked == "socket" {
-		d.log.Info("data plane: raw sockets (data-plane socket)")
+	if asked != "xdp" {
+		// AF_XDP is asked for, not the default: packet captures on the
+		// outer interface (tcpdump, tshark) see no ESP that the rings
+		// carry, in either direction.
+		d.log.Info("data plane: raw sockets for raw ESP (set security ipsec data-plane xdp for AF_XDP rings)")
 		return send4, send6
 	}
 	h, ok := d.host.(xdpHost)
 	if !ok {
 		st.Fallback = "this host has no AF_XDP"
-		d.log.Info("data plane: raw sockets", "reason", st.Fallback)
+		d.log.Warn("data plane: data-plane xdp is configured; running on raw sockets", "reason", st.Fallback)
 		return send4, send6
 	}
 	x, err := h.OpenXDP()
 	if err != nil {
 		st.Fallback = fmt.Sprintf("AF_XDP unavailable: %v", err)
-		if asked == "xdp" {
-			d.log.Warn("data plane: data-plane xdp is configured but AF_XDP is unavailable; running on raw sockets", "err", err)
-		} else {
-			d.log.Info("data plane: raw sockets", "reason", st.Fallback)
-		}
+		d.log.Warn("data plane: data-plane xdp is configured but AF_XDP is unavailable; running on raw sockets", "err", err)
 		return send4, send6
 	}
 	d.xdp = x

@@ -192,7 +192,7 @@ type IPsec struct {
 	VPNs      []*VPN
 	Trace     Trace
 	// DataPlane is the raw ESP path asked for (data-plane): "xdp",
-	// "socket", or "" for the fastest the host allows.
+	// "socket", or "" (raw sockets).
 	DataPlane string
 }
 
