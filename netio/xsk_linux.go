@@ -239,6 +239,9 @@ func (s *xsk) reclaim() {
 // has the kernel send them. It returns how many were queued; the rest
 // found no free frame. The caller holds txMu.
 func (s *xsk) transmit(pkts [][]byte, eths []*[ethHeaderLen]byte) int {
+	if s.umem == nil {
+		return 0 // released: the caller falls back to the raw socket
+	}
 	s.reclaim()
 	prod := *s.tx.producer
 	room := xskRingSize - (prod - atomic.LoadUint32(s.tx.consumer))
@@ -290,8 +293,11 @@ func (s *xsk) Close() error {
 	return nil
 }
 
-// close releases everything; only once no goroutine uses the socket.
+// close releases everything; only once no goroutine reads the socket.
+// Transmitters are kept out by txMu.
 func (s *xsk) close() {
+	s.txMu.Lock()
+	defer s.txMu.Unlock()
 	for _, r := range []*xskRing{&s.fill, &s.comp, &s.rx, &s.tx} {
 		if r.mem != nil {
 			unix.Munmap(r.mem)
