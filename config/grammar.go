@@ -371,6 +371,8 @@ var chassis = container("chassis", "Chassis",
 
 var system = container("system", "System",
 	leaf("host-name", "Host name shown in the CLI prompt", typeHostname),
+	systemLogin,        // grammar_system.go
+	systemMgmtServices, // grammar_system.go
 )
 
 // Root is the schema of a whole configuration.

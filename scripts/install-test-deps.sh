@@ -2,7 +2,8 @@
 # Installs what the test suite needs when it is missing: strongSwan with its
 # userspace ESP (kernel-libipsec), tshark, iperf3, nftables, iproute2, jq, curl,
 # User-Mode Linux, and FRR (zebra, ospfd) with traceroute for seed 001's OSPF
-# across the tunnel. Needs root (apt); without root it only reports what
+# across the tunnel, PyEZ, ncclient, Ansible (its junipernetworks.junos
+# collection) and the OpenSSH client for the NETCONF and SSH tests. Needs root (apt); without root it only reports what
 # is missing, and the root-only tests will say loudly that they skipped.
 set -euo pipefail
 
@@ -16,7 +17,7 @@ elif [ ! -e /opt/ipsecgw-peers/strongswan6/libexec/ipsec/charon ]; then
   echo "WARNING: strongSwan 6 not installed ($sw6 needs root); its tests will be skipped" >&2
 fi
 
-need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl vtysh traceroute)
+need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl vtysh traceroute ssh ssh-keygen ansible-playbook)
 need_files=(
   /usr/lib/ipsec/charon
   /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
@@ -26,10 +27,13 @@ need_files=(
   /usr/lib/ipsec/plugins/libstrongswan-kdf.so
   /usr/lib/frr/zebra
   /usr/lib/frr/ospfd
+  /usr/lib/python3/dist-packages/jnpr/junos/__init__.py
+  /usr/lib/python3/dist-packages/ncclient/__init__.py
 )
 packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-extra-plugins libstrongswan-standard-plugins strongswan-pki iproute2 iputils-ping nftables
-  iperf3 tshark jq curl user-mode-linux frr traceroute)
+  iperf3 tshark jq curl user-mode-linux frr traceroute
+  python3-junos-eznc python3-ncclient openssh-client ansible)
 
 missing=()
 for c in "${need_cmds[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done

@@ -77,8 +77,17 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	go func() { apiDone <- api.ServeListener(ctx, l, *socket) }()
+	dr, err := startDoors(ctx, log, *socket, *stateDir) // SSH and NETCONF (doors.go)
+	if err != nil {
+		fmt.Fprintf(stderr, "ipsecgw daemon: %v\n", err)
+		cancel()
+		<-apiDone
+		d.Stop()
+		return 1
+	}
 	if *metricsListen != "" {
 		m := mgmt.Metrics(d)
+		dr.register(m)
 		go func() {
 			if err := m.Serve(ctx, *metricsListen); err != nil {
 				log.Error("metrics", "err", err)
@@ -102,6 +111,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 	}
 	signal.Stop(sigs)
 	cancel()
+	dr.wait()
 	if err := <-apiDone; err != nil {
 		log.Error("API", "err", err)
 	}

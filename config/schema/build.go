@@ -184,6 +184,8 @@ func names[T any](list []T, name func(T) string) string {
 
 func (b *builder) system(s *config.Stmt) {
 	b.cfg.HostName = str(s, "host-name")
+	b.systemLogin(s)    // system.go
+	b.systemServices(s) // system.go
 }
 
 func (b *builder) routing(s *config.Stmt) {

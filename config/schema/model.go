@@ -14,6 +14,7 @@ import (
 // Config is a whole, valid configuration.
 type Config struct {
 	HostName   string
+	System     System       // users and management services (system.go)
 	Interfaces []*Interface // in configuration order
 	RouterID   netip.Addr
 	Routes     []*StaticRoute
