@@ -130,7 +130,7 @@ func ipsecSAs(services bool) func(opArgs) opCommand {
 func ipsecStatistics(services bool) func(opArgs) opCommand {
 	return func(a opArgs) opCommand {
 		return showReq(&mgmtpb.ShowRequest{Command: &mgmtpb.ShowRequest_IpsecStatistics{
-			IpsecStatistics: &mgmtpb.IPsecStatistics{Index: a.uint32("index"), Services: services},
+			IpsecStatistics: &mgmtpb.IPsecStatistics{Index: a.uint32("index"), Services: services, Detail: a.has("detail")},
 		}})
 	}
 }
@@ -217,7 +217,7 @@ var opRoot = &opNode{sub: []*opNode{
 						{name: "family", help: "Show security associations of one address family", value: familyValue}},
 					build: ipsecSAs(false)},
 				{name: "statistics", help: "Show IPsec statistics",
-					opts: []*opOption{optIndex("Index of the tunnel")}, build: ipsecStatistics(false)},
+					opts: []*opOption{optIndex("Index of the tunnel"), optDetail()}, build: ipsecStatistics(false)},
 			}},
 			pkiShow,
 		}},

@@ -74,14 +74,18 @@ func (s opService) reply(req *mgmtpb.ShowRequest) (show.Reply, error) {
 		if q.Services {
 			return show.ServicesIPsecStatistics(v.Services.Statistics), nil
 		}
-		if q.Index == 0 {
-			return show.IPsecStatistics(v.Statistics), nil
+		stats := v.Statistics
+		if q.Index != 0 {
+			ts, ok := v.TunnelStatistics[q.Index]
+			if !ok {
+				return show.Reply{}, status.Errorf(codes.NotFound, "error: no tunnel with index %d", q.Index)
+			}
+			stats = ts
 		}
-		ts, ok := v.TunnelStatistics[q.Index]
-		if !ok {
-			return show.Reply{}, status.Errorf(codes.NotFound, "error: no tunnel with index %d", q.Index)
+		if q.Detail {
+			return show.IPsecStatisticsDetail(stats, dataPlaneView(st)), nil
 		}
-		return show.IPsecStatistics(ts), nil
+		return show.IPsecStatistics(stats), nil
 	case *mgmtpb.ShowRequest_InactiveTunnels:
 		return show.IPsecInactiveTunnels(v.Inactive), nil
 	case *mgmtpb.ShowRequest_Interfaces:

@@ -1402,9 +1402,12 @@ func (x *IPsecSecurityAssociations) GetFamily() string {
 }
 
 type IPsecStatistics struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Index         uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	Services      bool                   `protobuf:"varint,2,opt,name=services,proto3" json:"services,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Index    uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Services bool                   `protobuf:"varint,2,opt,name=services,proto3" json:"services,omitempty"`
+	// detail adds ipsecgw's data plane: how raw ESP moves and every drop
+	// counter beyond the Junos ones.
+	Detail        bool `protobuf:"varint,3,opt,name=detail,proto3" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1449,6 +1452,13 @@ func (x *IPsecStatistics) GetIndex() uint32 {
 func (x *IPsecStatistics) GetServices() bool {
 	if x != nil {
 		return x.Services
+	}
+	return false
+}
+
+func (x *IPsecStatistics) GetDetail() bool {
+	if x != nil {
+		return x.Detail
 	}
 	return false
 }
@@ -2310,10 +2320,11 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\x05style\x18\x01 \x01(\x0e2\x16.ipsecgw.mgmt.v1.StyleR\x05style\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\rR\x05index\x12\x1a\n" +
 	"\bservices\x18\x03 \x01(\bR\bservices\x12\x16\n" +
-	"\x06family\x18\x04 \x01(\tR\x06family\"C\n" +
+	"\x06family\x18\x04 \x01(\tR\x06family\"[\n" +
 	"\x0fIPsecStatistics\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x1a\n" +
-	"\bservices\x18\x02 \x01(\bR\bservices\"\x11\n" +
+	"\bservices\x18\x02 \x01(\bR\bservices\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\bR\x06detail\"\x11\n" +
 	"\x0fInactiveTunnels\"6\n" +
 	"\n" +
 	"Interfaces\x12\x12\n" +

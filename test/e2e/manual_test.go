@@ -76,6 +76,10 @@ func (tp *topology) checkRings() {
 		if x := dp.XDP; dp.Mode != "xdp" || x == nil || x.Received < 100 || x.Sent < 100 {
 			tp.t.Errorf("%s: data plane %+v (rings %+v): want xdp with the traffic on its rings", g.name, dp, x)
 		}
+		out := tp.mustCLI(g, "show security ipsec statistics detail")
+		if !strings.Contains(out, "Data plane: xdp (") || !strings.Contains(out, "AF_XDP rings: received ") || !strings.Contains(out, "no-sa:") {
+			tp.t.Errorf("%s: show security ipsec statistics detail:\n%s", g.name, out)
+		}
 	}
 }
 
