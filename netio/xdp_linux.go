@@ -247,11 +247,23 @@ func (x *XDP) watch() error {
 					return
 				}
 				x.setAddr(u.LinkAddress.IP, u.NewAddr)
-			case <-neighs:
+			// A subscription that ends closes its channel: it is then
+			// left out (a nil channel never receives) and the cached hops
+			// stay until the next change seen on another one.
+			case _, ok := <-neighs:
+				if !ok {
+					neighs = nil
+				}
 				x.flushHops()
-			case <-routes:
+			case _, ok := <-routes:
+				if !ok {
+					routes = nil
+				}
 				x.flushHops()
-			case <-linksCh:
+			case _, ok := <-linksCh:
+				if !ok {
+					linksCh = nil
+				}
 				x.flushHops()
 			}
 		}
