@@ -92,8 +92,8 @@ func newWorkerPool() *workerPool {
 }
 
 // run has the n packets of job processed, in chunks spread over the
-// workers; the job's fence opens when all are done. A batch too small to
-// share is processed on the caller's goroutine.
+// caller and the workers; the job's fence opens when all are done. A
+// batch too small to share is processed on the caller's goroutine alone.
 func (p *workerPool) run(job cryptoJob, n int) {
 	f := job.barrier()
 	chunks := min(p.n, (n+minChunk-1)/minChunk)
@@ -107,9 +107,13 @@ func (p *workerPool) run(job cryptoJob, n int) {
 	}
 	size := (n + chunks - 1) / chunks
 	f.pending.Store(int32((n + size - 1) / size))
-	for lo := 0; lo < n; lo += size {
+	// The caller does the first chunk itself: one hand-over fewer, and a
+	// reader that would only wait for its next read does useful work.
+	for lo := size; lo < n; lo += size {
 		p.tasks <- task{job: job, lo: lo, hi: min(lo+size, n)}
 	}
+	job.crypt(0, size)
+	f.chunkDone()
 }
 
 // close stops the workers once every reader and releaser has ended.
