@@ -65,6 +65,7 @@ func TestConfigurationHelpGolden(t *testing.T) {
 		"set ": `Possible completions:
 > chassis              Chassis
 > interfaces           Interfaces
+> policy-options       Routing policy
 > protocols            Routing protocols
 > routing-options      Routing
 > security             Security

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing: strongSwan with its
 # userspace ESP (kernel-libipsec), tshark, iperf3, nftables, iproute2, jq, curl,
-# User-Mode Linux, and FRR (zebra, ospfd) with traceroute for seed 001's OSPF
-# across the tunnel, PyEZ, ncclient, Ansible (its junipernetworks.junos
-# collection) and the OpenSSH client for the NETCONF and SSH tests. Needs root (apt); without root it only reports what
+# User-Mode Linux, FRR (zebra, ospfd, ospf6d, bgpd, bfdd; frr-reload.py from
+# frr-pythontools, with which ipsecgw applies routing changes) and traceroute
+# for the routing tests, PyEZ, ncclient, Ansible (its junipernetworks.junos
+# collection) and the OpenSSH client for the NETCONF and SSH tests. Needs
+# root (apt); without root it only reports what
 # is missing, and the root-only tests will say loudly that they skipped.
 set -euo pipefail
 
@@ -27,12 +29,16 @@ need_files=(
   /usr/lib/ipsec/plugins/libstrongswan-kdf.so
   /usr/lib/frr/zebra
   /usr/lib/frr/ospfd
+  /usr/lib/frr/ospf6d
+  /usr/lib/frr/bgpd
+  /usr/lib/frr/bfdd
+  /usr/lib/frr/frr-reload.py
   /usr/lib/python3/dist-packages/jnpr/junos/__init__.py
   /usr/lib/python3/dist-packages/ncclient/__init__.py
 )
 packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-extra-plugins libstrongswan-standard-plugins strongswan-pki iproute2 iputils-ping nftables
-  iperf3 tshark jq curl user-mode-linux frr traceroute
+  iperf3 tshark jq curl user-mode-linux frr frr-pythontools traceroute
   python3-junos-eznc python3-ncclient openssh-client ansible)
 
 missing=()

@@ -19,6 +19,8 @@ import (
 type daemonArgs struct {
 	configFile, stateDir, socket, metricsListen, interfaceMap, logFormat *string
 	debug                                                                *bool
+	frrDir                                                               *string
+	frrSystem                                                            *bool
 }
 
 func daemonFlags(stderr io.Writer) (*flag.FlagSet, daemonArgs) {
@@ -32,6 +34,8 @@ func daemonFlags(stderr io.Writer) (*flag.FlagSet, daemonArgs) {
 		interfaceMap:  fs.String("interface-map", "", "map Junos interface names to Linux ones: et-0/2/10=eth1,..."),
 		logFormat:     fs.String("log-format", "text", "log format: text or json"),
 		debug:         fs.Bool("debug", false, "debug logging"),
+		frrDir:        fs.String("frr-dir", "", "private directory of the FRR daemons ipsecgw starts for protocols bgp/ospf (default: under /run/ipsecgw, one per state directory)"),
+		frrSystem:     fs.Bool("frr-system", false, "use the host's running FRR (its vtysh and frr-reload.py) instead of starting FRR daemons"),
 	}
 	return fs, a
 }
@@ -60,7 +64,8 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		log = slog.New(slog.NewTextHandler(stderr, hopts))
 	}
 
-	d, err := daemon.Start(daemon.Options{ConfigFile: *configFile, StateDir: *stateDir, InterfaceMap: ifmap, Logger: log})
+	d, err := daemon.Start(daemon.Options{ConfigFile: *configFile, StateDir: *stateDir, InterfaceMap: ifmap, Logger: log,
+		FRRDir: *a.frrDir, FRRSystem: *a.frrSystem})
 	if err != nil {
 		fmt.Fprintln(stderr, "ipsecgw daemon: refusing to start:")
 		printErrors(stderr, err)

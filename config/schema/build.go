@@ -28,6 +28,7 @@ func Build(t *config.Tree, opts Options) (*Config, error) {
 	b.system(root.Lookup("system"))
 	b.interfaces(root.Lookup("interfaces"))
 	b.routing(root.Lookup("routing-options"))
+	b.routingProtocols(root.Lookup("routing-options"), root.Lookup("protocols"), root.Lookup("policy-options"))
 	b.securityPKI(root.Lookup("security", "pki"))
 	b.securityIKE(root.Lookup("security", "ike"))
 	b.securityIPsec(root.Lookup("security", "ipsec"))

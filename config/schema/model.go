@@ -29,6 +29,9 @@ type Config struct {
 	// Notices are statements accepted but not applied, and names that need
 	// attention (an unmapped Junos interface name), for the operator.
 	Notices []Notice
+	// Routing is the routing protocols and their policies (routing.go),
+	// nil when none is configured.
+	Routing *Routing
 }
 
 // Notice is something the operator should know that is not an error.

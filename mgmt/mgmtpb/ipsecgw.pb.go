@@ -1013,6 +1013,7 @@ type ShowRequest struct {
 	//	*ShowRequest_Version
 	//	*ShowRequest_Configuration
 	//	*ShowRequest_Pki
+	//	*ShowRequest_Routing
 	Command       isShowRequest_Command `protobuf_oneof:"command"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1134,6 +1135,15 @@ func (x *ShowRequest) GetPki() *PKI {
 	return nil
 }
 
+func (x *ShowRequest) GetRouting() *ShowRouting {
+	if x != nil {
+		if x, ok := x.Command.(*ShowRequest_Routing); ok {
+			return x.Routing
+		}
+	}
+	return nil
+}
+
 type isShowRequest_Command interface {
 	isShowRequest_Command()
 }
@@ -1181,6 +1191,11 @@ type ShowRequest_Pki struct {
 	Pki *PKI `protobuf:"bytes,9,opt,name=pki,proto3,oneof"`
 }
 
+type ShowRequest_Routing struct {
+	// show bgp ..., show ospf ..., show route ... (FRR's state)
+	Routing *ShowRouting `protobuf:"bytes,20,opt,name=routing,proto3,oneof"`
+}
+
 func (*ShowRequest_IkeSecurityAssociations) isShowRequest_Command() {}
 
 func (*ShowRequest_IpsecSecurityAssociations) isShowRequest_Command() {}
@@ -1196,6 +1211,8 @@ func (*ShowRequest_Version) isShowRequest_Command() {}
 func (*ShowRequest_Configuration) isShowRequest_Command() {}
 
 func (*ShowRequest_Pki) isShowRequest_Command() {}
+
+func (*ShowRequest_Routing) isShowRequest_Command() {}
 
 type PKI struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1265,6 +1282,77 @@ func (x *PKI) GetStyle() Style {
 	return Style_STYLE_DEFAULT
 }
 
+// ShowRouting is a routing show command, read from FRR.
+type ShowRouting struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// bgp-summary, bgp-neighbor, ospf-neighbor, ospf-interface, ospf3-neighbor,
+	// route, route-advertising-protocol, route-receive-protocol
+	Command       string `protobuf:"bytes,1,opt,name=command,proto3" json:"command,omitempty"`
+	Address       string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`   // a neighbor (bgp neighbor, advertising/receive-protocol)
+	Protocol      string `protobuf:"bytes,3,opt,name=protocol,proto3" json:"protocol,omitempty"` // show route protocol bgp|ospf|ospf3|static|direct
+	Prefix        string `protobuf:"bytes,4,opt,name=prefix,proto3" json:"prefix,omitempty"`     // show route PREFIX
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShowRouting) Reset() {
+	*x = ShowRouting{}
+	mi := &file_ipsecgw_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShowRouting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShowRouting) ProtoMessage() {}
+
+func (x *ShowRouting) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShowRouting.ProtoReflect.Descriptor instead.
+func (*ShowRouting) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ShowRouting) GetCommand() string {
+	if x != nil {
+		return x.Command
+	}
+	return ""
+}
+
+func (x *ShowRouting) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *ShowRouting) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *ShowRouting) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
 type IKESecurityAssociations struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Style         Style                  `protobuf:"varint,1,opt,name=style,proto3,enum=ipsecgw.mgmt.v1.Style" json:"style,omitempty"`
@@ -1277,7 +1365,7 @@ type IKESecurityAssociations struct {
 
 func (x *IKESecurityAssociations) Reset() {
 	*x = IKESecurityAssociations{}
-	mi := &file_ipsecgw_proto_msgTypes[16]
+	mi := &file_ipsecgw_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1289,7 +1377,7 @@ func (x *IKESecurityAssociations) String() string {
 func (*IKESecurityAssociations) ProtoMessage() {}
 
 func (x *IKESecurityAssociations) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[16]
+	mi := &file_ipsecgw_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1302,7 +1390,7 @@ func (x *IKESecurityAssociations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IKESecurityAssociations.ProtoReflect.Descriptor instead.
 func (*IKESecurityAssociations) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{16}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *IKESecurityAssociations) GetStyle() Style {
@@ -1345,7 +1433,7 @@ type IPsecSecurityAssociations struct {
 
 func (x *IPsecSecurityAssociations) Reset() {
 	*x = IPsecSecurityAssociations{}
-	mi := &file_ipsecgw_proto_msgTypes[17]
+	mi := &file_ipsecgw_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1357,7 +1445,7 @@ func (x *IPsecSecurityAssociations) String() string {
 func (*IPsecSecurityAssociations) ProtoMessage() {}
 
 func (x *IPsecSecurityAssociations) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[17]
+	mi := &file_ipsecgw_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1370,7 +1458,7 @@ func (x *IPsecSecurityAssociations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPsecSecurityAssociations.ProtoReflect.Descriptor instead.
 func (*IPsecSecurityAssociations) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{17}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *IPsecSecurityAssociations) GetStyle() Style {
@@ -1414,7 +1502,7 @@ type IPsecStatistics struct {
 
 func (x *IPsecStatistics) Reset() {
 	*x = IPsecStatistics{}
-	mi := &file_ipsecgw_proto_msgTypes[18]
+	mi := &file_ipsecgw_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1514,7 @@ func (x *IPsecStatistics) String() string {
 func (*IPsecStatistics) ProtoMessage() {}
 
 func (x *IPsecStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[18]
+	mi := &file_ipsecgw_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1527,7 @@ func (x *IPsecStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPsecStatistics.ProtoReflect.Descriptor instead.
 func (*IPsecStatistics) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{18}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *IPsecStatistics) GetIndex() uint32 {
@@ -1471,7 +1559,7 @@ type InactiveTunnels struct {
 
 func (x *InactiveTunnels) Reset() {
 	*x = InactiveTunnels{}
-	mi := &file_ipsecgw_proto_msgTypes[19]
+	mi := &file_ipsecgw_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1483,7 +1571,7 @@ func (x *InactiveTunnels) String() string {
 func (*InactiveTunnels) ProtoMessage() {}
 
 func (x *InactiveTunnels) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[19]
+	mi := &file_ipsecgw_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1496,7 +1584,7 @@ func (x *InactiveTunnels) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InactiveTunnels.ProtoReflect.Descriptor instead.
 func (*InactiveTunnels) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{19}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{20}
 }
 
 type Interfaces struct {
@@ -1509,7 +1597,7 @@ type Interfaces struct {
 
 func (x *Interfaces) Reset() {
 	*x = Interfaces{}
-	mi := &file_ipsecgw_proto_msgTypes[20]
+	mi := &file_ipsecgw_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1609,7 @@ func (x *Interfaces) String() string {
 func (*Interfaces) ProtoMessage() {}
 
 func (x *Interfaces) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[20]
+	mi := &file_ipsecgw_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1534,7 +1622,7 @@ func (x *Interfaces) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interfaces.ProtoReflect.Descriptor instead.
 func (*Interfaces) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{20}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Interfaces) GetName() string {
@@ -1559,7 +1647,7 @@ type Version struct {
 
 func (x *Version) Reset() {
 	*x = Version{}
-	mi := &file_ipsecgw_proto_msgTypes[21]
+	mi := &file_ipsecgw_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1571,7 +1659,7 @@ func (x *Version) String() string {
 func (*Version) ProtoMessage() {}
 
 func (x *Version) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[21]
+	mi := &file_ipsecgw_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1584,7 +1672,7 @@ func (x *Version) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Version.ProtoReflect.Descriptor instead.
 func (*Version) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{21}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{22}
 }
 
 type ShowConfiguration struct {
@@ -1597,7 +1685,7 @@ type ShowConfiguration struct {
 
 func (x *ShowConfiguration) Reset() {
 	*x = ShowConfiguration{}
-	mi := &file_ipsecgw_proto_msgTypes[22]
+	mi := &file_ipsecgw_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1697,7 @@ func (x *ShowConfiguration) String() string {
 func (*ShowConfiguration) ProtoMessage() {}
 
 func (x *ShowConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[22]
+	mi := &file_ipsecgw_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +1710,7 @@ func (x *ShowConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowConfiguration.ProtoReflect.Descriptor instead.
 func (*ShowConfiguration) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{22}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ShowConfiguration) GetPath() []string {
@@ -1648,7 +1736,7 @@ type ShowReply struct {
 
 func (x *ShowReply) Reset() {
 	*x = ShowReply{}
-	mi := &file_ipsecgw_proto_msgTypes[23]
+	mi := &file_ipsecgw_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1660,7 +1748,7 @@ func (x *ShowReply) String() string {
 func (*ShowReply) ProtoMessage() {}
 
 func (x *ShowReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[23]
+	mi := &file_ipsecgw_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1673,7 +1761,7 @@ func (x *ShowReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowReply.ProtoReflect.Descriptor instead.
 func (*ShowReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{23}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ShowReply) GetOutput() string {
@@ -1691,6 +1779,7 @@ type ClearRequest struct {
 	//	*ClearRequest_IpsecSecurityAssociations
 	//	*ClearRequest_IpsecStatistics
 	//	*ClearRequest_LocalCertificate
+	//	*ClearRequest_BgpNeighbor
 	Command       isClearRequest_Command `protobuf_oneof:"command"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1698,7 +1787,7 @@ type ClearRequest struct {
 
 func (x *ClearRequest) Reset() {
 	*x = ClearRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[24]
+	mi := &file_ipsecgw_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1710,7 +1799,7 @@ func (x *ClearRequest) String() string {
 func (*ClearRequest) ProtoMessage() {}
 
 func (x *ClearRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[24]
+	mi := &file_ipsecgw_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1723,7 +1812,7 @@ func (x *ClearRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearRequest.ProtoReflect.Descriptor instead.
 func (*ClearRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{24}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ClearRequest) GetCommand() isClearRequest_Command {
@@ -1769,6 +1858,15 @@ func (x *ClearRequest) GetLocalCertificate() *ClearLocalCertificate {
 	return nil
 }
 
+func (x *ClearRequest) GetBgpNeighbor() *ClearBGPNeighbor {
+	if x != nil {
+		if x, ok := x.Command.(*ClearRequest_BgpNeighbor); ok {
+			return x.BgpNeighbor
+		}
+	}
+	return nil
+}
+
 type isClearRequest_Command interface {
 	isClearRequest_Command()
 }
@@ -1793,6 +1891,11 @@ type ClearRequest_LocalCertificate struct {
 	LocalCertificate *ClearLocalCertificate `protobuf:"bytes,4,opt,name=local_certificate,json=localCertificate,proto3,oneof"`
 }
 
+type ClearRequest_BgpNeighbor struct {
+	// clear bgp neighbor [ADDRESS]
+	BgpNeighbor *ClearBGPNeighbor `protobuf:"bytes,20,opt,name=bgp_neighbor,json=bgpNeighbor,proto3,oneof"`
+}
+
 func (*ClearRequest_IkeSecurityAssociations) isClearRequest_Command() {}
 
 func (*ClearRequest_IpsecSecurityAssociations) isClearRequest_Command() {}
@@ -1800,6 +1903,8 @@ func (*ClearRequest_IpsecSecurityAssociations) isClearRequest_Command() {}
 func (*ClearRequest_IpsecStatistics) isClearRequest_Command() {}
 
 func (*ClearRequest_LocalCertificate) isClearRequest_Command() {}
+
+func (*ClearRequest_BgpNeighbor) isClearRequest_Command() {}
 
 type ClearLocalCertificate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1810,7 +1915,7 @@ type ClearLocalCertificate struct {
 
 func (x *ClearLocalCertificate) Reset() {
 	*x = ClearLocalCertificate{}
-	mi := &file_ipsecgw_proto_msgTypes[25]
+	mi := &file_ipsecgw_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1822,7 +1927,7 @@ func (x *ClearLocalCertificate) String() string {
 func (*ClearLocalCertificate) ProtoMessage() {}
 
 func (x *ClearLocalCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[25]
+	mi := &file_ipsecgw_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1835,12 +1940,56 @@ func (x *ClearLocalCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearLocalCertificate.ProtoReflect.Descriptor instead.
 func (*ClearLocalCertificate) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{25}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ClearLocalCertificate) GetCertificateId() string {
 	if x != nil {
 		return x.CertificateId
+	}
+	return ""
+}
+
+type ClearBGPNeighbor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"` // empty: every neighbor
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClearBGPNeighbor) Reset() {
+	*x = ClearBGPNeighbor{}
+	mi := &file_ipsecgw_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClearBGPNeighbor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClearBGPNeighbor) ProtoMessage() {}
+
+func (x *ClearBGPNeighbor) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClearBGPNeighbor.ProtoReflect.Descriptor instead.
+func (*ClearBGPNeighbor) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ClearBGPNeighbor) GetAddress() string {
+	if x != nil {
+		return x.Address
 	}
 	return ""
 }
@@ -1854,7 +2003,7 @@ type CommandRequest struct {
 
 func (x *CommandRequest) Reset() {
 	*x = CommandRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[26]
+	mi := &file_ipsecgw_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1866,7 +2015,7 @@ func (x *CommandRequest) String() string {
 func (*CommandRequest) ProtoMessage() {}
 
 func (x *CommandRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[26]
+	mi := &file_ipsecgw_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1879,7 +2028,7 @@ func (x *CommandRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandRequest.ProtoReflect.Descriptor instead.
 func (*CommandRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{26}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CommandRequest) GetWords() []string {
@@ -1898,7 +2047,7 @@ type CommandReply struct {
 
 func (x *CommandReply) Reset() {
 	*x = CommandReply{}
-	mi := &file_ipsecgw_proto_msgTypes[27]
+	mi := &file_ipsecgw_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1910,7 +2059,7 @@ func (x *CommandReply) String() string {
 func (*CommandReply) ProtoMessage() {}
 
 func (x *CommandReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[27]
+	mi := &file_ipsecgw_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1923,7 +2072,7 @@ func (x *CommandReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandReply.ProtoReflect.Descriptor instead.
 func (*CommandReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{27}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CommandReply) GetOutput() string {
@@ -1943,7 +2092,7 @@ type ClearIKE struct {
 
 func (x *ClearIKE) Reset() {
 	*x = ClearIKE{}
-	mi := &file_ipsecgw_proto_msgTypes[28]
+	mi := &file_ipsecgw_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1955,7 +2104,7 @@ func (x *ClearIKE) String() string {
 func (*ClearIKE) ProtoMessage() {}
 
 func (x *ClearIKE) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[28]
+	mi := &file_ipsecgw_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1968,7 +2117,7 @@ func (x *ClearIKE) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearIKE.ProtoReflect.Descriptor instead.
 func (*ClearIKE) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{28}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ClearIKE) GetIndex() uint32 {
@@ -1994,7 +2143,7 @@ type ClearIPsec struct {
 
 func (x *ClearIPsec) Reset() {
 	*x = ClearIPsec{}
-	mi := &file_ipsecgw_proto_msgTypes[29]
+	mi := &file_ipsecgw_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2006,7 +2155,7 @@ func (x *ClearIPsec) String() string {
 func (*ClearIPsec) ProtoMessage() {}
 
 func (x *ClearIPsec) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[29]
+	mi := &file_ipsecgw_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2019,7 +2168,7 @@ func (x *ClearIPsec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearIPsec.ProtoReflect.Descriptor instead.
 func (*ClearIPsec) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{29}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ClearIPsec) GetIndex() uint32 {
@@ -2038,7 +2187,7 @@ type ClearStatistics struct {
 
 func (x *ClearStatistics) Reset() {
 	*x = ClearStatistics{}
-	mi := &file_ipsecgw_proto_msgTypes[30]
+	mi := &file_ipsecgw_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2199,7 @@ func (x *ClearStatistics) String() string {
 func (*ClearStatistics) ProtoMessage() {}
 
 func (x *ClearStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[30]
+	mi := &file_ipsecgw_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2063,7 +2212,7 @@ func (x *ClearStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearStatistics.ProtoReflect.Descriptor instead.
 func (*ClearStatistics) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{30}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ClearStatistics) GetIndex() uint32 {
@@ -2084,7 +2233,7 @@ type ClearReply struct {
 
 func (x *ClearReply) Reset() {
 	*x = ClearReply{}
-	mi := &file_ipsecgw_proto_msgTypes[31]
+	mi := &file_ipsecgw_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2096,7 +2245,7 @@ func (x *ClearReply) String() string {
 func (*ClearReply) ProtoMessage() {}
 
 func (x *ClearReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[31]
+	mi := &file_ipsecgw_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2109,7 +2258,7 @@ func (x *ClearReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearReply.ProtoReflect.Descriptor instead.
 func (*ClearReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{31}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ClearReply) GetCleared() uint32 {
@@ -2127,7 +2276,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[32]
+	mi := &file_ipsecgw_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2139,7 +2288,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[32]
+	mi := &file_ipsecgw_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2152,7 +2301,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{32}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{34}
 }
 
 type Event struct {
@@ -2172,7 +2321,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_ipsecgw_proto_msgTypes[33]
+	mi := &file_ipsecgw_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2184,7 +2333,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[33]
+	mi := &file_ipsecgw_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2197,7 +2346,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{33}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Event) GetTimeUnixNano() int64 {
@@ -2291,7 +2440,7 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\rStatusRequest\"l\n" +
 	"\vStatusReply\x12+\n" +
 	"\x11candidate_changed\x18\x01 \x01(\bR\x10candidateChanged\x120\n" +
-	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\"\xab\x05\n" +
+	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\"\xe5\x05\n" +
 	"\vShowRequest\x122\n" +
 	"\adisplay\x18\x01 \x01(\x0e2\x18.ipsecgw.mgmt.v1.DisplayR\adisplay\x12f\n" +
 	"\x19ike_security_associations\x18\x02 \x01(\v2(.ipsecgw.mgmt.v1.IKESecurityAssociationsH\x00R\x17ikeSecurityAssociations\x12l\n" +
@@ -2303,14 +2452,20 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"interfaces\x124\n" +
 	"\aversion\x18\a \x01(\v2\x18.ipsecgw.mgmt.v1.VersionH\x00R\aversion\x12J\n" +
 	"\rconfiguration\x18\b \x01(\v2\".ipsecgw.mgmt.v1.ShowConfigurationH\x00R\rconfiguration\x12(\n" +
-	"\x03pki\x18\t \x01(\v2\x14.ipsecgw.mgmt.v1.PKIH\x00R\x03pkiB\t\n" +
+	"\x03pki\x18\t \x01(\v2\x14.ipsecgw.mgmt.v1.PKIH\x00R\x03pki\x128\n" +
+	"\arouting\x18\x14 \x01(\v2\x1c.ipsecgw.mgmt.v1.ShowRoutingH\x00R\aroutingB\t\n" +
 	"\acommand\"\x8d\x01\n" +
 	"\x03PKI\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12%\n" +
 	"\x0ecertificate_id\x18\x02 \x01(\tR\rcertificateId\x12\x1d\n" +
 	"\n" +
 	"ca_profile\x18\x03 \x01(\tR\tcaProfile\x12,\n" +
-	"\x05style\x18\x04 \x01(\x0e2\x16.ipsecgw.mgmt.v1.StyleR\x05style\"\x93\x01\n" +
+	"\x05style\x18\x04 \x01(\x0e2\x16.ipsecgw.mgmt.v1.StyleR\x05style\"u\n" +
+	"\vShowRouting\x12\x18\n" +
+	"\acommand\x18\x01 \x01(\tR\acommand\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x1a\n" +
+	"\bprotocol\x18\x03 \x01(\tR\bprotocol\x12\x16\n" +
+	"\x06prefix\x18\x04 \x01(\tR\x06prefix\"\x93\x01\n" +
 	"\x17IKESecurityAssociations\x12,\n" +
 	"\x05style\x18\x01 \x01(\x0e2\x16.ipsecgw.mgmt.v1.StyleR\x05style\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\rR\x05index\x12\x18\n" +
@@ -2335,15 +2490,18 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\x04path\x18\x01 \x03(\tR\x04path\x125\n" +
 	"\x06format\x18\x02 \x01(\x0e2\x1d.ipsecgw.mgmt.v1.ConfigFormatR\x06format\"#\n" +
 	"\tShowReply\x12\x16\n" +
-	"\x06output\x18\x01 \x01(\tR\x06output\"\xf7\x02\n" +
+	"\x06output\x18\x01 \x01(\tR\x06output\"\xbf\x03\n" +
 	"\fClearRequest\x12W\n" +
 	"\x19ike_security_associations\x18\x01 \x01(\v2\x19.ipsecgw.mgmt.v1.ClearIKEH\x00R\x17ikeSecurityAssociations\x12]\n" +
 	"\x1bipsec_security_associations\x18\x02 \x01(\v2\x1b.ipsecgw.mgmt.v1.ClearIPsecH\x00R\x19ipsecSecurityAssociations\x12M\n" +
 	"\x10ipsec_statistics\x18\x03 \x01(\v2 .ipsecgw.mgmt.v1.ClearStatisticsH\x00R\x0fipsecStatistics\x12U\n" +
-	"\x11local_certificate\x18\x04 \x01(\v2&.ipsecgw.mgmt.v1.ClearLocalCertificateH\x00R\x10localCertificateB\t\n" +
+	"\x11local_certificate\x18\x04 \x01(\v2&.ipsecgw.mgmt.v1.ClearLocalCertificateH\x00R\x10localCertificate\x12F\n" +
+	"\fbgp_neighbor\x18\x14 \x01(\v2!.ipsecgw.mgmt.v1.ClearBGPNeighborH\x00R\vbgpNeighborB\t\n" +
 	"\acommand\">\n" +
 	"\x15ClearLocalCertificate\x12%\n" +
-	"\x0ecertificate_id\x18\x01 \x01(\tR\rcertificateId\"&\n" +
+	"\x0ecertificate_id\x18\x01 \x01(\tR\rcertificateId\",\n" +
+	"\x10ClearBGPNeighbor\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\"&\n" +
 	"\x0eCommandRequest\x12\x14\n" +
 	"\x05words\x18\x01 \x03(\tR\x05words\"&\n" +
 	"\fCommandReply\x12\x16\n" +
@@ -2423,7 +2581,7 @@ func file_ipsecgw_proto_rawDescGZIP() []byte {
 }
 
 var file_ipsecgw_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_ipsecgw_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_ipsecgw_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_ipsecgw_proto_goTypes = []any{
 	(ConfigDatabase)(0),               // 0: ipsecgw.mgmt.v1.ConfigDatabase
 	(ConfigFormat)(0),                 // 1: ipsecgw.mgmt.v1.ConfigFormat
@@ -2446,76 +2604,80 @@ var file_ipsecgw_proto_goTypes = []any{
 	(*StatusReply)(nil),               // 18: ipsecgw.mgmt.v1.StatusReply
 	(*ShowRequest)(nil),               // 19: ipsecgw.mgmt.v1.ShowRequest
 	(*PKI)(nil),                       // 20: ipsecgw.mgmt.v1.PKI
-	(*IKESecurityAssociations)(nil),   // 21: ipsecgw.mgmt.v1.IKESecurityAssociations
-	(*IPsecSecurityAssociations)(nil), // 22: ipsecgw.mgmt.v1.IPsecSecurityAssociations
-	(*IPsecStatistics)(nil),           // 23: ipsecgw.mgmt.v1.IPsecStatistics
-	(*InactiveTunnels)(nil),           // 24: ipsecgw.mgmt.v1.InactiveTunnels
-	(*Interfaces)(nil),                // 25: ipsecgw.mgmt.v1.Interfaces
-	(*Version)(nil),                   // 26: ipsecgw.mgmt.v1.Version
-	(*ShowConfiguration)(nil),         // 27: ipsecgw.mgmt.v1.ShowConfiguration
-	(*ShowReply)(nil),                 // 28: ipsecgw.mgmt.v1.ShowReply
-	(*ClearRequest)(nil),              // 29: ipsecgw.mgmt.v1.ClearRequest
-	(*ClearLocalCertificate)(nil),     // 30: ipsecgw.mgmt.v1.ClearLocalCertificate
-	(*CommandRequest)(nil),            // 31: ipsecgw.mgmt.v1.CommandRequest
-	(*CommandReply)(nil),              // 32: ipsecgw.mgmt.v1.CommandReply
-	(*ClearIKE)(nil),                  // 33: ipsecgw.mgmt.v1.ClearIKE
-	(*ClearIPsec)(nil),                // 34: ipsecgw.mgmt.v1.ClearIPsec
-	(*ClearStatistics)(nil),           // 35: ipsecgw.mgmt.v1.ClearStatistics
-	(*ClearReply)(nil),                // 36: ipsecgw.mgmt.v1.ClearReply
-	(*EventsRequest)(nil),             // 37: ipsecgw.mgmt.v1.EventsRequest
-	(*Event)(nil),                     // 38: ipsecgw.mgmt.v1.Event
+	(*ShowRouting)(nil),               // 21: ipsecgw.mgmt.v1.ShowRouting
+	(*IKESecurityAssociations)(nil),   // 22: ipsecgw.mgmt.v1.IKESecurityAssociations
+	(*IPsecSecurityAssociations)(nil), // 23: ipsecgw.mgmt.v1.IPsecSecurityAssociations
+	(*IPsecStatistics)(nil),           // 24: ipsecgw.mgmt.v1.IPsecStatistics
+	(*InactiveTunnels)(nil),           // 25: ipsecgw.mgmt.v1.InactiveTunnels
+	(*Interfaces)(nil),                // 26: ipsecgw.mgmt.v1.Interfaces
+	(*Version)(nil),                   // 27: ipsecgw.mgmt.v1.Version
+	(*ShowConfiguration)(nil),         // 28: ipsecgw.mgmt.v1.ShowConfiguration
+	(*ShowReply)(nil),                 // 29: ipsecgw.mgmt.v1.ShowReply
+	(*ClearRequest)(nil),              // 30: ipsecgw.mgmt.v1.ClearRequest
+	(*ClearLocalCertificate)(nil),     // 31: ipsecgw.mgmt.v1.ClearLocalCertificate
+	(*ClearBGPNeighbor)(nil),          // 32: ipsecgw.mgmt.v1.ClearBGPNeighbor
+	(*CommandRequest)(nil),            // 33: ipsecgw.mgmt.v1.CommandRequest
+	(*CommandReply)(nil),              // 34: ipsecgw.mgmt.v1.CommandReply
+	(*ClearIKE)(nil),                  // 35: ipsecgw.mgmt.v1.ClearIKE
+	(*ClearIPsec)(nil),                // 36: ipsecgw.mgmt.v1.ClearIPsec
+	(*ClearStatistics)(nil),           // 37: ipsecgw.mgmt.v1.ClearStatistics
+	(*ClearReply)(nil),                // 38: ipsecgw.mgmt.v1.ClearReply
+	(*EventsRequest)(nil),             // 39: ipsecgw.mgmt.v1.EventsRequest
+	(*Event)(nil),                     // 40: ipsecgw.mgmt.v1.Event
 }
 var file_ipsecgw_proto_depIdxs = []int32{
 	0,  // 0: ipsecgw.mgmt.v1.ShowConfigRequest.database:type_name -> ipsecgw.mgmt.v1.ConfigDatabase
 	1,  // 1: ipsecgw.mgmt.v1.ShowConfigRequest.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
 	15, // 2: ipsecgw.mgmt.v1.RollbacksReply.rollbacks:type_name -> ipsecgw.mgmt.v1.Rollback
 	2,  // 3: ipsecgw.mgmt.v1.ShowRequest.display:type_name -> ipsecgw.mgmt.v1.Display
-	21, // 4: ipsecgw.mgmt.v1.ShowRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.IKESecurityAssociations
-	22, // 5: ipsecgw.mgmt.v1.ShowRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.IPsecSecurityAssociations
-	23, // 6: ipsecgw.mgmt.v1.ShowRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.IPsecStatistics
-	24, // 7: ipsecgw.mgmt.v1.ShowRequest.inactive_tunnels:type_name -> ipsecgw.mgmt.v1.InactiveTunnels
-	25, // 8: ipsecgw.mgmt.v1.ShowRequest.interfaces:type_name -> ipsecgw.mgmt.v1.Interfaces
-	26, // 9: ipsecgw.mgmt.v1.ShowRequest.version:type_name -> ipsecgw.mgmt.v1.Version
-	27, // 10: ipsecgw.mgmt.v1.ShowRequest.configuration:type_name -> ipsecgw.mgmt.v1.ShowConfiguration
+	22, // 4: ipsecgw.mgmt.v1.ShowRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.IKESecurityAssociations
+	23, // 5: ipsecgw.mgmt.v1.ShowRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.IPsecSecurityAssociations
+	24, // 6: ipsecgw.mgmt.v1.ShowRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.IPsecStatistics
+	25, // 7: ipsecgw.mgmt.v1.ShowRequest.inactive_tunnels:type_name -> ipsecgw.mgmt.v1.InactiveTunnels
+	26, // 8: ipsecgw.mgmt.v1.ShowRequest.interfaces:type_name -> ipsecgw.mgmt.v1.Interfaces
+	27, // 9: ipsecgw.mgmt.v1.ShowRequest.version:type_name -> ipsecgw.mgmt.v1.Version
+	28, // 10: ipsecgw.mgmt.v1.ShowRequest.configuration:type_name -> ipsecgw.mgmt.v1.ShowConfiguration
 	20, // 11: ipsecgw.mgmt.v1.ShowRequest.pki:type_name -> ipsecgw.mgmt.v1.PKI
-	3,  // 12: ipsecgw.mgmt.v1.PKI.style:type_name -> ipsecgw.mgmt.v1.Style
-	3,  // 13: ipsecgw.mgmt.v1.IKESecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
-	3,  // 14: ipsecgw.mgmt.v1.IPsecSecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
-	1,  // 15: ipsecgw.mgmt.v1.ShowConfiguration.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
-	33, // 16: ipsecgw.mgmt.v1.ClearRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIKE
-	34, // 17: ipsecgw.mgmt.v1.ClearRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIPsec
-	35, // 18: ipsecgw.mgmt.v1.ClearRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.ClearStatistics
-	30, // 19: ipsecgw.mgmt.v1.ClearRequest.local_certificate:type_name -> ipsecgw.mgmt.v1.ClearLocalCertificate
-	4,  // 20: ipsecgw.mgmt.v1.Event.type:type_name -> ipsecgw.mgmt.v1.EventType
-	5,  // 21: ipsecgw.mgmt.v1.Config.Edit:input_type -> ipsecgw.mgmt.v1.EditRequest
-	7,  // 22: ipsecgw.mgmt.v1.Config.Load:input_type -> ipsecgw.mgmt.v1.LoadRequest
-	8,  // 23: ipsecgw.mgmt.v1.Config.Show:input_type -> ipsecgw.mgmt.v1.ShowConfigRequest
-	10, // 24: ipsecgw.mgmt.v1.Config.Compare:input_type -> ipsecgw.mgmt.v1.CompareRequest
-	11, // 25: ipsecgw.mgmt.v1.Config.Commit:input_type -> ipsecgw.mgmt.v1.CommitRequest
-	13, // 26: ipsecgw.mgmt.v1.Config.Rollback:input_type -> ipsecgw.mgmt.v1.RollbackRequest
-	14, // 27: ipsecgw.mgmt.v1.Config.Rollbacks:input_type -> ipsecgw.mgmt.v1.RollbacksRequest
-	17, // 28: ipsecgw.mgmt.v1.Config.Status:input_type -> ipsecgw.mgmt.v1.StatusRequest
-	19, // 29: ipsecgw.mgmt.v1.Operational.Show:input_type -> ipsecgw.mgmt.v1.ShowRequest
-	29, // 30: ipsecgw.mgmt.v1.Operational.Clear:input_type -> ipsecgw.mgmt.v1.ClearRequest
-	37, // 31: ipsecgw.mgmt.v1.Operational.Events:input_type -> ipsecgw.mgmt.v1.EventsRequest
-	31, // 32: ipsecgw.mgmt.v1.Operational.Request:input_type -> ipsecgw.mgmt.v1.CommandRequest
-	6,  // 33: ipsecgw.mgmt.v1.Config.Edit:output_type -> ipsecgw.mgmt.v1.EditReply
-	6,  // 34: ipsecgw.mgmt.v1.Config.Load:output_type -> ipsecgw.mgmt.v1.EditReply
-	9,  // 35: ipsecgw.mgmt.v1.Config.Show:output_type -> ipsecgw.mgmt.v1.TextReply
-	9,  // 36: ipsecgw.mgmt.v1.Config.Compare:output_type -> ipsecgw.mgmt.v1.TextReply
-	12, // 37: ipsecgw.mgmt.v1.Config.Commit:output_type -> ipsecgw.mgmt.v1.CommitReply
-	6,  // 38: ipsecgw.mgmt.v1.Config.Rollback:output_type -> ipsecgw.mgmt.v1.EditReply
-	16, // 39: ipsecgw.mgmt.v1.Config.Rollbacks:output_type -> ipsecgw.mgmt.v1.RollbacksReply
-	18, // 40: ipsecgw.mgmt.v1.Config.Status:output_type -> ipsecgw.mgmt.v1.StatusReply
-	28, // 41: ipsecgw.mgmt.v1.Operational.Show:output_type -> ipsecgw.mgmt.v1.ShowReply
-	36, // 42: ipsecgw.mgmt.v1.Operational.Clear:output_type -> ipsecgw.mgmt.v1.ClearReply
-	38, // 43: ipsecgw.mgmt.v1.Operational.Events:output_type -> ipsecgw.mgmt.v1.Event
-	32, // 44: ipsecgw.mgmt.v1.Operational.Request:output_type -> ipsecgw.mgmt.v1.CommandReply
-	33, // [33:45] is the sub-list for method output_type
-	21, // [21:33] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	21, // 12: ipsecgw.mgmt.v1.ShowRequest.routing:type_name -> ipsecgw.mgmt.v1.ShowRouting
+	3,  // 13: ipsecgw.mgmt.v1.PKI.style:type_name -> ipsecgw.mgmt.v1.Style
+	3,  // 14: ipsecgw.mgmt.v1.IKESecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
+	3,  // 15: ipsecgw.mgmt.v1.IPsecSecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
+	1,  // 16: ipsecgw.mgmt.v1.ShowConfiguration.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
+	35, // 17: ipsecgw.mgmt.v1.ClearRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIKE
+	36, // 18: ipsecgw.mgmt.v1.ClearRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIPsec
+	37, // 19: ipsecgw.mgmt.v1.ClearRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.ClearStatistics
+	31, // 20: ipsecgw.mgmt.v1.ClearRequest.local_certificate:type_name -> ipsecgw.mgmt.v1.ClearLocalCertificate
+	32, // 21: ipsecgw.mgmt.v1.ClearRequest.bgp_neighbor:type_name -> ipsecgw.mgmt.v1.ClearBGPNeighbor
+	4,  // 22: ipsecgw.mgmt.v1.Event.type:type_name -> ipsecgw.mgmt.v1.EventType
+	5,  // 23: ipsecgw.mgmt.v1.Config.Edit:input_type -> ipsecgw.mgmt.v1.EditRequest
+	7,  // 24: ipsecgw.mgmt.v1.Config.Load:input_type -> ipsecgw.mgmt.v1.LoadRequest
+	8,  // 25: ipsecgw.mgmt.v1.Config.Show:input_type -> ipsecgw.mgmt.v1.ShowConfigRequest
+	10, // 26: ipsecgw.mgmt.v1.Config.Compare:input_type -> ipsecgw.mgmt.v1.CompareRequest
+	11, // 27: ipsecgw.mgmt.v1.Config.Commit:input_type -> ipsecgw.mgmt.v1.CommitRequest
+	13, // 28: ipsecgw.mgmt.v1.Config.Rollback:input_type -> ipsecgw.mgmt.v1.RollbackRequest
+	14, // 29: ipsecgw.mgmt.v1.Config.Rollbacks:input_type -> ipsecgw.mgmt.v1.RollbacksRequest
+	17, // 30: ipsecgw.mgmt.v1.Config.Status:input_type -> ipsecgw.mgmt.v1.StatusRequest
+	19, // 31: ipsecgw.mgmt.v1.Operational.Show:input_type -> ipsecgw.mgmt.v1.ShowRequest
+	30, // 32: ipsecgw.mgmt.v1.Operational.Clear:input_type -> ipsecgw.mgmt.v1.ClearRequest
+	39, // 33: ipsecgw.mgmt.v1.Operational.Events:input_type -> ipsecgw.mgmt.v1.EventsRequest
+	33, // 34: ipsecgw.mgmt.v1.Operational.Request:input_type -> ipsecgw.mgmt.v1.CommandRequest
+	6,  // 35: ipsecgw.mgmt.v1.Config.Edit:output_type -> ipsecgw.mgmt.v1.EditReply
+	6,  // 36: ipsecgw.mgmt.v1.Config.Load:output_type -> ipsecgw.mgmt.v1.EditReply
+	9,  // 37: ipsecgw.mgmt.v1.Config.Show:output_type -> ipsecgw.mgmt.v1.TextReply
+	9,  // 38: ipsecgw.mgmt.v1.Config.Compare:output_type -> ipsecgw.mgmt.v1.TextReply
+	12, // 39: ipsecgw.mgmt.v1.Config.Commit:output_type -> ipsecgw.mgmt.v1.CommitReply
+	6,  // 40: ipsecgw.mgmt.v1.Config.Rollback:output_type -> ipsecgw.mgmt.v1.EditReply
+	16, // 41: ipsecgw.mgmt.v1.Config.Rollbacks:output_type -> ipsecgw.mgmt.v1.RollbacksReply
+	18, // 42: ipsecgw.mgmt.v1.Config.Status:output_type -> ipsecgw.mgmt.v1.StatusReply
+	29, // 43: ipsecgw.mgmt.v1.Operational.Show:output_type -> ipsecgw.mgmt.v1.ShowReply
+	38, // 44: ipsecgw.mgmt.v1.Operational.Clear:output_type -> ipsecgw.mgmt.v1.ClearReply
+	40, // 45: ipsecgw.mgmt.v1.Operational.Events:output_type -> ipsecgw.mgmt.v1.Event
+	34, // 46: ipsecgw.mgmt.v1.Operational.Request:output_type -> ipsecgw.mgmt.v1.CommandReply
+	35, // [35:47] is the sub-list for method output_type
+	23, // [23:35] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_ipsecgw_proto_init() }
@@ -2532,12 +2694,14 @@ func file_ipsecgw_proto_init() {
 		(*ShowRequest_Version)(nil),
 		(*ShowRequest_Configuration)(nil),
 		(*ShowRequest_Pki)(nil),
+		(*ShowRequest_Routing)(nil),
 	}
-	file_ipsecgw_proto_msgTypes[24].OneofWrappers = []any{
+	file_ipsecgw_proto_msgTypes[25].OneofWrappers = []any{
 		(*ClearRequest_IkeSecurityAssociations)(nil),
 		(*ClearRequest_IpsecSecurityAssociations)(nil),
 		(*ClearRequest_IpsecStatistics)(nil),
 		(*ClearRequest_LocalCertificate)(nil),
+		(*ClearRequest_BgpNeighbor)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2545,7 +2709,7 @@ func file_ipsecgw_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ipsecgw_proto_rawDesc), len(file_ipsecgw_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   34,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
