@@ -10,6 +10,7 @@
 //	ipsecgw-socket  the same on raw sockets (data-plane socket)
 //	ipsecgw-udp     the same SA, ESP in UDP (port 4500)
 //	wireguard-go  wireguard-go ↔ wireguard-go (the userspace data plane to beat)
+//	strongswan    strongSwan 5.9 ↔ strongSwan 5.9, userspace ESP (kernel-libipsec), ESP in UDP 4500
 //
 // Each setup runs iperf3 with one flow and with several parallel flows;
 // the ipsecgw setups also carry a UDP packet generator's packets of a few

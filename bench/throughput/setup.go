@@ -31,7 +31,7 @@ type counts struct {
 }
 
 // setupNames in the order they are measured and printed.
-var setupNames = []string{"plain", "ipsecgw-xdp", "ipsecgw-socket", "ipsecgw-udp", "wireguard-go"}
+var setupNames = []string{"plain", "ipsecgw-xdp", "ipsecgw-socket", "ipsecgw-udp", "wireguard-go", "strongswan"}
 
 func knownSetup(name string) bool {
 	for _, n := range setupNames {
@@ -55,6 +55,8 @@ func newSetup(name, dir string, b binaries) setup {
 		return &ipsecgw{label: name, binary: b.ipsecgw, dir: dir, udpPort: 4500}
 	case "wireguard-go":
 		return &wireguard{binary: b.wireguard, dir: dir}
+	case "strongswan":
+		return &strongswan{dir: dir}
 	}
 	panic("unknown setup " + name) // parseFlags accepts only knownSetup names
 }
