@@ -29,6 +29,9 @@ func FormatStmt(s *Stmt, indent int) string {
 
 func writeBrace(b *strings.Builder, s *Stmt, depth int) {
 	pad := strings.Repeat(indentUnit, depth)
+	if s.InheritedFrom != "" {
+		writeInherited(b, pad, s)
+	}
 	if s.Annotation != "" {
 		b.WriteString(pad)
 		b.WriteString("/* ")
