@@ -16,6 +16,7 @@ func TestOperationalHelpGolden(t *testing.T) {
   exit                 Exit the management session
   help                 Provide help information
   quit                 Exit the management session
+  request              Make system-level requests
   show                 Show system information
 `,
 		"sh sec ike sa ": `Possible completions:

@@ -182,10 +182,12 @@ var opRoot = &opNode{sub: []*opNode{
 		}},
 	}},
 	{name: "configure", help: "Manipulate software configuration information", build: local("configure")},
+	requestChassis,
 	{name: "exit", help: "Exit the management session", build: local("exit")},
 	{name: "help", help: "Provide help information", build: local("help")},
 	{name: "quit", help: "Exit the management session", build: local("quit")},
 	{name: "show", help: "Show system information", sub: []*opNode{
+		showChassis,
 		{name: "configuration", help: "Show current configuration", configPath: true, build: func(opArgs) opCommand {
 			return showReq(&mgmtpb.ShowRequest{Command: &mgmtpb.ShowRequest_Configuration{Configuration: &mgmtpb.ShowConfiguration{}}})
 		}},

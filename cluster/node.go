@@ -19,6 +19,9 @@ import (
 
 // Options configure a Node.
 type Options struct {
+	// Client is the etcd client to use; without it Join dials Endpoints
+	// and Close closes what it dialled.
+	Client    *clientv3.Client
 	Endpoints []string // etcd client URLs
 	NodeID    int      // 1..255, as "chassis high-availability node N"
 	Address   string   // shown to the other nodes
@@ -56,6 +59,7 @@ type Node struct {
 	opts   Options
 	log    *slog.Logger
 	cli    *clientv3.Client
+	ownCli bool // dialled by Join, closed by Close
 	ttl    time.Duration
 	margin time.Duration
 	kick   chan struct{}
@@ -66,11 +70,15 @@ type Node struct {
 	// reach the daemon in order and a stop cannot overtake a start.
 	mu         sync.Mutex
 	lease      clientv3.LeaseID
-	validUntil time.Time // by the local monotonic clock; see keepalive
-	fenced     bool      // the lease may have expired: own nothing
-	groups     []*schema.SRG
+	validUntil time.Time     // by the local monotonic clock; see keepalive
+	fenced     bool          // the lease may have expired: own nothing
 	owned      map[int]int64 // SRG → token
 	closed     bool
+
+	// gmu guards groups apart from mu: the daemon sets groups from the
+	// goroutine OnChange waits for.
+	gmu    sync.Mutex
+	groups []*schema.SRG
 
 	freeSince map[int]time.Time // run's own: when each group was seen free
 }
@@ -90,23 +98,24 @@ func Join(ctx context.Context, opts Options) (*Node, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   opts.Endpoints,
-		DialTimeout: 5 * time.Second,
-		Logger:      zap.NewNop(),
-		Context:     context.Background(),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
+	cli, ownCli := opts.Client, false
+	if cli == nil {
+		var err error
+		if cli, err = Dial(opts.Endpoints); err != nil {
+			return nil, err
+		}
+		ownCli = true
 	}
 	ttl := (opts.LeaseTTL + time.Second - 1).Truncate(time.Second)
 	n := &Node{
 		opts: opts, log: opts.Logger.With("subsystem", "cluster", "node", opts.NodeID),
-		cli: cli, ttl: ttl, margin: fenceMargin(ttl),
+		cli: cli, ownCli: ownCli, ttl: ttl, margin: fenceMargin(ttl),
 		kick: make(chan struct{}, 1), owned: map[int]int64{}, freeSince: map[int]time.Time{},
 	}
 	if err := n.register(ctx); err != nil {
-		cli.Close()
+		if ownCli {
+			cli.Close()
+		}
 		return nil, err
 	}
 	rctx, cancel := context.WithCancel(context.Background())
@@ -281,7 +290,23 @@ func (n *Node) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	n.cli.Revoke(ctx, lease)
 	cancel()
-	n.cli.Close()
+	if n.ownCli {
+		n.cli.Close()
+	}
+}
+
+// Dial returns a client of the etcd cluster at endpoints (client URLs).
+// It connects lazily: an unreachable etcd shows in the first request.
+func Dial(endpoints []string) (*clientv3.Client, error) {
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   endpoints,
+		DialTimeout: 5 * time.Second,
+		Logger:      zap.NewNop(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: etcd %v: %w", endpoints, err)
+	}
+	return cli, nil
 }
 
 // Members lists the nodes alive in the cluster now, by ID.

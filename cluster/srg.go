@@ -19,9 +19,9 @@ func srgKey(id int, what string) string { return srgPrefix + strconv.Itoa(id) + 
 // takes, keeps and gives up groups from now on by them. A group no longer
 // configured is stopped and released.
 func (n *Node) SetGroups(groups []*schema.SRG) {
-	n.mu.Lock()
+	n.gmu.Lock()
 	n.groups = groups
-	n.mu.Unlock()
+	n.gmu.Unlock()
 	n.poke()
 }
 
@@ -121,8 +121,11 @@ func (n *Node) reconcile(ctx context.Context) error {
 		return err
 	}
 	me := n.opts.NodeID
+	n.gmu.Lock()
+	groups := n.groups
+	n.gmu.Unlock()
 	n.mu.Lock()
-	groups, lease, idle := n.groups, n.lease, n.fenced || n.closed
+	lease, idle := n.lease, n.fenced || n.closed
 	configured := map[int]bool{}
 	for _, g := range groups {
 		configured[g.ID] = true

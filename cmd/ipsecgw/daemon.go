@@ -19,6 +19,7 @@ import (
 type daemonArgs struct {
 	configFile, stateDir, socket, metricsListen, interfaceMap, logFormat *string
 	debug                                                                *bool
+	cluster                                                              clusterArgs
 }
 
 func daemonFlags(stderr io.Writer) (*flag.FlagSet, daemonArgs) {
@@ -33,6 +34,7 @@ func daemonFlags(stderr io.Writer) (*flag.FlagSet, daemonArgs) {
 		logFormat:     fs.String("log-format", "text", "log format: text or json"),
 		debug:         fs.Bool("debug", false, "debug logging"),
 	}
+	a.cluster = clusterFlags(fs)
 	return fs, a
 }
 
@@ -44,6 +46,11 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	ifmap, err := schema.ParseInterfaceMap(*mapFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "ipsecgw daemon: %v\n", err)
+		return 2
+	}
+	etcd, err := a.cluster.endpoints()
 	if err != nil {
 		fmt.Fprintf(stderr, "ipsecgw daemon: %v\n", err)
 		return 2
@@ -60,7 +67,8 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		log = slog.New(slog.NewTextHandler(stderr, hopts))
 	}
 
-	d, err := daemon.Start(daemon.Options{ConfigFile: *configFile, StateDir: *stateDir, InterfaceMap: ifmap, Logger: log})
+	d, err := daemon.Start(daemon.Options{ConfigFile: *configFile, StateDir: *stateDir, InterfaceMap: ifmap, Logger: log,
+		ClusterEtcd: etcd, NodeID: *a.cluster.nodeID})
 	if err != nil {
 		fmt.Fprintln(stderr, "ipsecgw daemon: refusing to start:")
 		printErrors(stderr, err)

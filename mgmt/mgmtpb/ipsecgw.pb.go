@@ -82,6 +82,9 @@ type ConfigFormat int32
 const (
 	ConfigFormat_BRACE ConfigFormat = 0
 	ConfigFormat_SET   ConfigFormat = 1
+	// INHERITANCE is the brace form after apply-groups, each inherited
+	// statement marked with its group ("show | display inheritance").
+	ConfigFormat_INHERITANCE ConfigFormat = 2
 )
 
 // Enum value maps for ConfigFormat.
@@ -89,10 +92,12 @@ var (
 	ConfigFormat_name = map[int32]string{
 		0: "BRACE",
 		1: "SET",
+		2: "INHERITANCE",
 	}
 	ConfigFormat_value = map[string]int32{
-		"BRACE": 0,
-		"SET":   1,
+		"BRACE":       0,
+		"SET":         1,
+		"INHERITANCE": 2,
 	}
 )
 
@@ -1012,6 +1017,8 @@ type ShowRequest struct {
 	//	*ShowRequest_Interfaces
 	//	*ShowRequest_Version
 	//	*ShowRequest_Configuration
+	//	*ShowRequest_ChassisHighAvailability
+	//	*ShowRequest_ChassisHighAvailabilityFailover
 	Command       isShowRequest_Command `protobuf_oneof:"command"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1124,6 +1131,24 @@ func (x *ShowRequest) GetConfiguration() *ShowConfiguration {
 	return nil
 }
 
+func (x *ShowRequest) GetChassisHighAvailability() *ChassisHighAvailability {
+	if x != nil {
+		if x, ok := x.Command.(*ShowRequest_ChassisHighAvailability); ok {
+			return x.ChassisHighAvailability
+		}
+	}
+	return nil
+}
+
+func (x *ShowRequest) GetChassisHighAvailabilityFailover() *ChassisHighAvailabilityFailover {
+	if x != nil {
+		if x, ok := x.Command.(*ShowRequest_ChassisHighAvailabilityFailover); ok {
+			return x.ChassisHighAvailabilityFailover
+		}
+	}
+	return nil
+}
+
 type isShowRequest_Command interface {
 	isShowRequest_Command()
 }
@@ -1166,6 +1191,17 @@ type ShowRequest_Configuration struct {
 	Configuration *ShowConfiguration `protobuf:"bytes,8,opt,name=configuration,proto3,oneof"`
 }
 
+type ShowRequest_ChassisHighAvailability struct {
+	// show chassis high-availability information
+	ChassisHighAvailability *ChassisHighAvailability `protobuf:"bytes,20,opt,name=chassis_high_availability,json=chassisHighAvailability,proto3,oneof"`
+}
+
+type ShowRequest_ChassisHighAvailabilityFailover struct {
+	// request chassis high-availability failover services-redundancy-group N:
+	// an operational request whose reply is text, like a show.
+	ChassisHighAvailabilityFailover *ChassisHighAvailabilityFailover `protobuf:"bytes,21,opt,name=chassis_high_availability_failover,json=chassisHighAvailabilityFailover,proto3,oneof"`
+}
+
 func (*ShowRequest_IkeSecurityAssociations) isShowRequest_Command() {}
 
 func (*ShowRequest_IpsecSecurityAssociations) isShowRequest_Command() {}
@@ -1180,6 +1216,90 @@ func (*ShowRequest_Version) isShowRequest_Command() {}
 
 func (*ShowRequest_Configuration) isShowRequest_Command() {}
 
+func (*ShowRequest_ChassisHighAvailability) isShowRequest_Command() {}
+
+func (*ShowRequest_ChassisHighAvailabilityFailover) isShowRequest_Command() {}
+
+type ChassisHighAvailability struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChassisHighAvailability) Reset() {
+	*x = ChassisHighAvailability{}
+	mi := &file_ipsecgw_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChassisHighAvailability) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChassisHighAvailability) ProtoMessage() {}
+
+func (x *ChassisHighAvailability) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChassisHighAvailability.ProtoReflect.Descriptor instead.
+func (*ChassisHighAvailability) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{15}
+}
+
+type ChassisHighAvailabilityFailover struct {
+	state                   protoimpl.MessageState `protogen:"open.v1"`
+	ServicesRedundancyGroup uint32                 `protobuf:"varint,1,opt,name=services_redundancy_group,json=servicesRedundancyGroup,proto3" json:"services_redundancy_group,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *ChassisHighAvailabilityFailover) Reset() {
+	*x = ChassisHighAvailabilityFailover{}
+	mi := &file_ipsecgw_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChassisHighAvailabilityFailover) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChassisHighAvailabilityFailover) ProtoMessage() {}
+
+func (x *ChassisHighAvailabilityFailover) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChassisHighAvailabilityFailover.ProtoReflect.Descriptor instead.
+func (*ChassisHighAvailabilityFailover) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ChassisHighAvailabilityFailover) GetServicesRedundancyGroup() uint32 {
+	if x != nil {
+		return x.ServicesRedundancyGroup
+	}
+	return 0
+}
+
 type IKESecurityAssociations struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Style         Style                  `protobuf:"varint,1,opt,name=style,proto3,enum=ipsecgw.mgmt.v1.Style" json:"style,omitempty"`
@@ -1192,7 +1312,7 @@ type IKESecurityAssociations struct {
 
 func (x *IKESecurityAssociations) Reset() {
 	*x = IKESecurityAssociations{}
-	mi := &file_ipsecgw_proto_msgTypes[15]
+	mi := &file_ipsecgw_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1204,7 +1324,7 @@ func (x *IKESecurityAssociations) String() string {
 func (*IKESecurityAssociations) ProtoMessage() {}
 
 func (x *IKESecurityAssociations) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[15]
+	mi := &file_ipsecgw_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1217,7 +1337,7 @@ func (x *IKESecurityAssociations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IKESecurityAssociations.ProtoReflect.Descriptor instead.
 func (*IKESecurityAssociations) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{15}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *IKESecurityAssociations) GetStyle() Style {
@@ -1260,7 +1380,7 @@ type IPsecSecurityAssociations struct {
 
 func (x *IPsecSecurityAssociations) Reset() {
 	*x = IPsecSecurityAssociations{}
-	mi := &file_ipsecgw_proto_msgTypes[16]
+	mi := &file_ipsecgw_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1392,7 @@ func (x *IPsecSecurityAssociations) String() string {
 func (*IPsecSecurityAssociations) ProtoMessage() {}
 
 func (x *IPsecSecurityAssociations) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[16]
+	mi := &file_ipsecgw_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1405,7 @@ func (x *IPsecSecurityAssociations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPsecSecurityAssociations.ProtoReflect.Descriptor instead.
 func (*IPsecSecurityAssociations) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{16}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *IPsecSecurityAssociations) GetStyle() Style {
@@ -1326,7 +1446,7 @@ type IPsecStatistics struct {
 
 func (x *IPsecStatistics) Reset() {
 	*x = IPsecStatistics{}
-	mi := &file_ipsecgw_proto_msgTypes[17]
+	mi := &file_ipsecgw_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1338,7 +1458,7 @@ func (x *IPsecStatistics) String() string {
 func (*IPsecStatistics) ProtoMessage() {}
 
 func (x *IPsecStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[17]
+	mi := &file_ipsecgw_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1351,7 +1471,7 @@ func (x *IPsecStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPsecStatistics.ProtoReflect.Descriptor instead.
 func (*IPsecStatistics) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{17}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *IPsecStatistics) GetIndex() uint32 {
@@ -1376,7 +1496,7 @@ type InactiveTunnels struct {
 
 func (x *InactiveTunnels) Reset() {
 	*x = InactiveTunnels{}
-	mi := &file_ipsecgw_proto_msgTypes[18]
+	mi := &file_ipsecgw_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1508,7 @@ func (x *InactiveTunnels) String() string {
 func (*InactiveTunnels) ProtoMessage() {}
 
 func (x *InactiveTunnels) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[18]
+	mi := &file_ipsecgw_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1521,7 @@ func (x *InactiveTunnels) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InactiveTunnels.ProtoReflect.Descriptor instead.
 func (*InactiveTunnels) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{18}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{20}
 }
 
 type Interfaces struct {
@@ -1414,7 +1534,7 @@ type Interfaces struct {
 
 func (x *Interfaces) Reset() {
 	*x = Interfaces{}
-	mi := &file_ipsecgw_proto_msgTypes[19]
+	mi := &file_ipsecgw_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1546,7 @@ func (x *Interfaces) String() string {
 func (*Interfaces) ProtoMessage() {}
 
 func (x *Interfaces) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[19]
+	mi := &file_ipsecgw_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1559,7 @@ func (x *Interfaces) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interfaces.ProtoReflect.Descriptor instead.
 func (*Interfaces) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{19}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Interfaces) GetName() string {
@@ -1464,7 +1584,7 @@ type Version struct {
 
 func (x *Version) Reset() {
 	*x = Version{}
-	mi := &file_ipsecgw_proto_msgTypes[20]
+	mi := &file_ipsecgw_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1596,7 @@ func (x *Version) String() string {
 func (*Version) ProtoMessage() {}
 
 func (x *Version) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[20]
+	mi := &file_ipsecgw_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1609,7 @@ func (x *Version) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Version.ProtoReflect.Descriptor instead.
 func (*Version) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{20}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{22}
 }
 
 type ShowConfiguration struct {
@@ -1502,7 +1622,7 @@ type ShowConfiguration struct {
 
 func (x *ShowConfiguration) Reset() {
 	*x = ShowConfiguration{}
-	mi := &file_ipsecgw_proto_msgTypes[21]
+	mi := &file_ipsecgw_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1514,7 +1634,7 @@ func (x *ShowConfiguration) String() string {
 func (*ShowConfiguration) ProtoMessage() {}
 
 func (x *ShowConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[21]
+	mi := &file_ipsecgw_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1527,7 +1647,7 @@ func (x *ShowConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowConfiguration.ProtoReflect.Descriptor instead.
 func (*ShowConfiguration) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{21}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ShowConfiguration) GetPath() []string {
@@ -1553,7 +1673,7 @@ type ShowReply struct {
 
 func (x *ShowReply) Reset() {
 	*x = ShowReply{}
-	mi := &file_ipsecgw_proto_msgTypes[22]
+	mi := &file_ipsecgw_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1565,7 +1685,7 @@ func (x *ShowReply) String() string {
 func (*ShowReply) ProtoMessage() {}
 
 func (x *ShowReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[22]
+	mi := &file_ipsecgw_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1578,7 +1698,7 @@ func (x *ShowReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowReply.ProtoReflect.Descriptor instead.
 func (*ShowReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{22}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ShowReply) GetOutput() string {
@@ -1602,7 +1722,7 @@ type ClearRequest struct {
 
 func (x *ClearRequest) Reset() {
 	*x = ClearRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[23]
+	mi := &file_ipsecgw_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1614,7 +1734,7 @@ func (x *ClearRequest) String() string {
 func (*ClearRequest) ProtoMessage() {}
 
 func (x *ClearRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[23]
+	mi := &file_ipsecgw_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1627,7 +1747,7 @@ func (x *ClearRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearRequest.ProtoReflect.Descriptor instead.
 func (*ClearRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{23}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ClearRequest) GetCommand() isClearRequest_Command {
@@ -1699,7 +1819,7 @@ type ClearIKE struct {
 
 func (x *ClearIKE) Reset() {
 	*x = ClearIKE{}
-	mi := &file_ipsecgw_proto_msgTypes[24]
+	mi := &file_ipsecgw_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1711,7 +1831,7 @@ func (x *ClearIKE) String() string {
 func (*ClearIKE) ProtoMessage() {}
 
 func (x *ClearIKE) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[24]
+	mi := &file_ipsecgw_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1724,7 +1844,7 @@ func (x *ClearIKE) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearIKE.ProtoReflect.Descriptor instead.
 func (*ClearIKE) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{24}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ClearIKE) GetIndex() uint32 {
@@ -1750,7 +1870,7 @@ type ClearIPsec struct {
 
 func (x *ClearIPsec) Reset() {
 	*x = ClearIPsec{}
-	mi := &file_ipsecgw_proto_msgTypes[25]
+	mi := &file_ipsecgw_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1762,7 +1882,7 @@ func (x *ClearIPsec) String() string {
 func (*ClearIPsec) ProtoMessage() {}
 
 func (x *ClearIPsec) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[25]
+	mi := &file_ipsecgw_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1775,7 +1895,7 @@ func (x *ClearIPsec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearIPsec.ProtoReflect.Descriptor instead.
 func (*ClearIPsec) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{25}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ClearIPsec) GetIndex() uint32 {
@@ -1794,7 +1914,7 @@ type ClearStatistics struct {
 
 func (x *ClearStatistics) Reset() {
 	*x = ClearStatistics{}
-	mi := &file_ipsecgw_proto_msgTypes[26]
+	mi := &file_ipsecgw_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +1926,7 @@ func (x *ClearStatistics) String() string {
 func (*ClearStatistics) ProtoMessage() {}
 
 func (x *ClearStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[26]
+	mi := &file_ipsecgw_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +1939,7 @@ func (x *ClearStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearStatistics.ProtoReflect.Descriptor instead.
 func (*ClearStatistics) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{26}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ClearStatistics) GetIndex() uint32 {
@@ -1840,7 +1960,7 @@ type ClearReply struct {
 
 func (x *ClearReply) Reset() {
 	*x = ClearReply{}
-	mi := &file_ipsecgw_proto_msgTypes[27]
+	mi := &file_ipsecgw_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1852,7 +1972,7 @@ func (x *ClearReply) String() string {
 func (*ClearReply) ProtoMessage() {}
 
 func (x *ClearReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[27]
+	mi := &file_ipsecgw_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1865,7 +1985,7 @@ func (x *ClearReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearReply.ProtoReflect.Descriptor instead.
 func (*ClearReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{27}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ClearReply) GetCleared() uint32 {
@@ -1883,7 +2003,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[28]
+	mi := &file_ipsecgw_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1895,7 +2015,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[28]
+	mi := &file_ipsecgw_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1908,7 +2028,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{28}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{30}
 }
 
 type Event struct {
@@ -1928,7 +2048,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_ipsecgw_proto_msgTypes[29]
+	mi := &file_ipsecgw_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1940,7 +2060,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[29]
+	mi := &file_ipsecgw_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1953,7 +2073,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{29}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Event) GetTimeUnixNano() int64 {
@@ -2047,7 +2167,7 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\rStatusRequest\"l\n" +
 	"\vStatusReply\x12+\n" +
 	"\x11candidate_changed\x18\x01 \x01(\bR\x10candidateChanged\x120\n" +
-	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\"\x81\x05\n" +
+	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\"\xea\x06\n" +
 	"\vShowRequest\x122\n" +
 	"\adisplay\x18\x01 \x01(\x0e2\x18.ipsecgw.mgmt.v1.DisplayR\adisplay\x12f\n" +
 	"\x19ike_security_associations\x18\x02 \x01(\v2(.ipsecgw.mgmt.v1.IKESecurityAssociationsH\x00R\x17ikeSecurityAssociations\x12l\n" +
@@ -2058,8 +2178,13 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"interfaces\x18\x06 \x01(\v2\x1b.ipsecgw.mgmt.v1.InterfacesH\x00R\n" +
 	"interfaces\x124\n" +
 	"\aversion\x18\a \x01(\v2\x18.ipsecgw.mgmt.v1.VersionH\x00R\aversion\x12J\n" +
-	"\rconfiguration\x18\b \x01(\v2\".ipsecgw.mgmt.v1.ShowConfigurationH\x00R\rconfigurationB\t\n" +
-	"\acommand\"\x93\x01\n" +
+	"\rconfiguration\x18\b \x01(\v2\".ipsecgw.mgmt.v1.ShowConfigurationH\x00R\rconfiguration\x12f\n" +
+	"\x19chassis_high_availability\x18\x14 \x01(\v2(.ipsecgw.mgmt.v1.ChassisHighAvailabilityH\x00R\x17chassisHighAvailability\x12\x7f\n" +
+	"\"chassis_high_availability_failover\x18\x15 \x01(\v20.ipsecgw.mgmt.v1.ChassisHighAvailabilityFailoverH\x00R\x1fchassisHighAvailabilityFailoverB\t\n" +
+	"\acommand\"\x19\n" +
+	"\x17ChassisHighAvailability\"]\n" +
+	"\x1fChassisHighAvailabilityFailover\x12:\n" +
+	"\x19services_redundancy_group\x18\x01 \x01(\rR\x17servicesRedundancyGroup\"\x93\x01\n" +
 	"\x17IKESecurityAssociations\x12,\n" +
 	"\x05style\x18\x01 \x01(\x0e2\x16.ipsecgw.mgmt.v1.StyleR\x05style\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\rR\x05index\x12\x18\n" +
@@ -2112,10 +2237,11 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\x0eConfigDatabase\x12\r\n" +
 	"\tCANDIDATE\x10\x00\x12\r\n" +
 	"\tCOMMITTED\x10\x01\x12\f\n" +
-	"\bROLLBACK\x10\x02*\"\n" +
+	"\bROLLBACK\x10\x02*3\n" +
 	"\fConfigFormat\x12\t\n" +
 	"\x05BRACE\x10\x00\x12\a\n" +
-	"\x03SET\x10\x01*&\n" +
+	"\x03SET\x10\x01\x12\x0f\n" +
+	"\vINHERITANCE\x10\x02*&\n" +
 	"\aDisplay\x12\b\n" +
 	"\x04TEXT\x10\x00\x12\a\n" +
 	"\x03XML\x10\x01\x12\b\n" +
@@ -2163,90 +2289,94 @@ func file_ipsecgw_proto_rawDescGZIP() []byte {
 }
 
 var file_ipsecgw_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_ipsecgw_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_ipsecgw_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_ipsecgw_proto_goTypes = []any{
-	(ConfigDatabase)(0),               // 0: ipsecgw.mgmt.v1.ConfigDatabase
-	(ConfigFormat)(0),                 // 1: ipsecgw.mgmt.v1.ConfigFormat
-	(Display)(0),                      // 2: ipsecgw.mgmt.v1.Display
-	(Style)(0),                        // 3: ipsecgw.mgmt.v1.Style
-	(EventType)(0),                    // 4: ipsecgw.mgmt.v1.EventType
-	(*EditRequest)(nil),               // 5: ipsecgw.mgmt.v1.EditRequest
-	(*EditReply)(nil),                 // 6: ipsecgw.mgmt.v1.EditReply
-	(*LoadRequest)(nil),               // 7: ipsecgw.mgmt.v1.LoadRequest
-	(*ShowConfigRequest)(nil),         // 8: ipsecgw.mgmt.v1.ShowConfigRequest
-	(*TextReply)(nil),                 // 9: ipsecgw.mgmt.v1.TextReply
-	(*CompareRequest)(nil),            // 10: ipsecgw.mgmt.v1.CompareRequest
-	(*CommitRequest)(nil),             // 11: ipsecgw.mgmt.v1.CommitRequest
-	(*CommitReply)(nil),               // 12: ipsecgw.mgmt.v1.CommitReply
-	(*RollbackRequest)(nil),           // 13: ipsecgw.mgmt.v1.RollbackRequest
-	(*RollbacksRequest)(nil),          // 14: ipsecgw.mgmt.v1.RollbacksRequest
-	(*Rollback)(nil),                  // 15: ipsecgw.mgmt.v1.Rollback
-	(*RollbacksReply)(nil),            // 16: ipsecgw.mgmt.v1.RollbacksReply
-	(*StatusRequest)(nil),             // 17: ipsecgw.mgmt.v1.StatusRequest
-	(*StatusReply)(nil),               // 18: ipsecgw.mgmt.v1.StatusReply
-	(*ShowRequest)(nil),               // 19: ipsecgw.mgmt.v1.ShowRequest
-	(*IKESecurityAssociations)(nil),   // 20: ipsecgw.mgmt.v1.IKESecurityAssociations
-	(*IPsecSecurityAssociations)(nil), // 21: ipsecgw.mgmt.v1.IPsecSecurityAssociations
-	(*IPsecStatistics)(nil),           // 22: ipsecgw.mgmt.v1.IPsecStatistics
-	(*InactiveTunnels)(nil),           // 23: ipsecgw.mgmt.v1.InactiveTunnels
-	(*Interfaces)(nil),                // 24: ipsecgw.mgmt.v1.Interfaces
-	(*Version)(nil),                   // 25: ipsecgw.mgmt.v1.Version
-	(*ShowConfiguration)(nil),         // 26: ipsecgw.mgmt.v1.ShowConfiguration
-	(*ShowReply)(nil),                 // 27: ipsecgw.mgmt.v1.ShowReply
-	(*ClearRequest)(nil),              // 28: ipsecgw.mgmt.v1.ClearRequest
-	(*ClearIKE)(nil),                  // 29: ipsecgw.mgmt.v1.ClearIKE
-	(*ClearIPsec)(nil),                // 30: ipsecgw.mgmt.v1.ClearIPsec
-	(*ClearStatistics)(nil),           // 31: ipsecgw.mgmt.v1.ClearStatistics
-	(*ClearReply)(nil),                // 32: ipsecgw.mgmt.v1.ClearReply
-	(*EventsRequest)(nil),             // 33: ipsecgw.mgmt.v1.EventsRequest
-	(*Event)(nil),                     // 34: ipsecgw.mgmt.v1.Event
+	(ConfigDatabase)(0),                     // 0: ipsecgw.mgmt.v1.ConfigDatabase
+	(ConfigFormat)(0),                       // 1: ipsecgw.mgmt.v1.ConfigFormat
+	(Display)(0),                            // 2: ipsecgw.mgmt.v1.Display
+	(Style)(0),                              // 3: ipsecgw.mgmt.v1.Style
+	(EventType)(0),                          // 4: ipsecgw.mgmt.v1.EventType
+	(*EditRequest)(nil),                     // 5: ipsecgw.mgmt.v1.EditRequest
+	(*EditReply)(nil),                       // 6: ipsecgw.mgmt.v1.EditReply
+	(*LoadRequest)(nil),                     // 7: ipsecgw.mgmt.v1.LoadRequest
+	(*ShowConfigRequest)(nil),               // 8: ipsecgw.mgmt.v1.ShowConfigRequest
+	(*TextReply)(nil),                       // 9: ipsecgw.mgmt.v1.TextReply
+	(*CompareRequest)(nil),                  // 10: ipsecgw.mgmt.v1.CompareRequest
+	(*CommitRequest)(nil),                   // 11: ipsecgw.mgmt.v1.CommitRequest
+	(*CommitReply)(nil),                     // 12: ipsecgw.mgmt.v1.CommitReply
+	(*RollbackRequest)(nil),                 // 13: ipsecgw.mgmt.v1.RollbackRequest
+	(*RollbacksRequest)(nil),                // 14: ipsecgw.mgmt.v1.RollbacksRequest
+	(*Rollback)(nil),                        // 15: ipsecgw.mgmt.v1.Rollback
+	(*RollbacksReply)(nil),                  // 16: ipsecgw.mgmt.v1.RollbacksReply
+	(*StatusRequest)(nil),                   // 17: ipsecgw.mgmt.v1.StatusRequest
+	(*StatusReply)(nil),                     // 18: ipsecgw.mgmt.v1.StatusReply
+	(*ShowRequest)(nil),                     // 19: ipsecgw.mgmt.v1.ShowRequest
+	(*ChassisHighAvailability)(nil),         // 20: ipsecgw.mgmt.v1.ChassisHighAvailability
+	(*ChassisHighAvailabilityFailover)(nil), // 21: ipsecgw.mgmt.v1.ChassisHighAvailabilityFailover
+	(*IKESecurityAssociations)(nil),         // 22: ipsecgw.mgmt.v1.IKESecurityAssociations
+	(*IPsecSecurityAssociations)(nil),       // 23: ipsecgw.mgmt.v1.IPsecSecurityAssociations
+	(*IPsecStatistics)(nil),                 // 24: ipsecgw.mgmt.v1.IPsecStatistics
+	(*InactiveTunnels)(nil),                 // 25: ipsecgw.mgmt.v1.InactiveTunnels
+	(*Interfaces)(nil),                      // 26: ipsecgw.mgmt.v1.Interfaces
+	(*Version)(nil),                         // 27: ipsecgw.mgmt.v1.Version
+	(*ShowConfiguration)(nil),               // 28: ipsecgw.mgmt.v1.ShowConfiguration
+	(*ShowReply)(nil),                       // 29: ipsecgw.mgmt.v1.ShowReply
+	(*ClearRequest)(nil),                    // 30: ipsecgw.mgmt.v1.ClearRequest
+	(*ClearIKE)(nil),                        // 31: ipsecgw.mgmt.v1.ClearIKE
+	(*ClearIPsec)(nil),                      // 32: ipsecgw.mgmt.v1.ClearIPsec
+	(*ClearStatistics)(nil),                 // 33: ipsecgw.mgmt.v1.ClearStatistics
+	(*ClearReply)(nil),                      // 34: ipsecgw.mgmt.v1.ClearReply
+	(*EventsRequest)(nil),                   // 35: ipsecgw.mgmt.v1.EventsRequest
+	(*Event)(nil),                           // 36: ipsecgw.mgmt.v1.Event
 }
 var file_ipsecgw_proto_depIdxs = []int32{
 	0,  // 0: ipsecgw.mgmt.v1.ShowConfigRequest.database:type_name -> ipsecgw.mgmt.v1.ConfigDatabase
 	1,  // 1: ipsecgw.mgmt.v1.ShowConfigRequest.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
 	15, // 2: ipsecgw.mgmt.v1.RollbacksReply.rollbacks:type_name -> ipsecgw.mgmt.v1.Rollback
 	2,  // 3: ipsecgw.mgmt.v1.ShowRequest.display:type_name -> ipsecgw.mgmt.v1.Display
-	20, // 4: ipsecgw.mgmt.v1.ShowRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.IKESecurityAssociations
-	21, // 5: ipsecgw.mgmt.v1.ShowRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.IPsecSecurityAssociations
-	22, // 6: ipsecgw.mgmt.v1.ShowRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.IPsecStatistics
-	23, // 7: ipsecgw.mgmt.v1.ShowRequest.inactive_tunnels:type_name -> ipsecgw.mgmt.v1.InactiveTunnels
-	24, // 8: ipsecgw.mgmt.v1.ShowRequest.interfaces:type_name -> ipsecgw.mgmt.v1.Interfaces
-	25, // 9: ipsecgw.mgmt.v1.ShowRequest.version:type_name -> ipsecgw.mgmt.v1.Version
-	26, // 10: ipsecgw.mgmt.v1.ShowRequest.configuration:type_name -> ipsecgw.mgmt.v1.ShowConfiguration
-	3,  // 11: ipsecgw.mgmt.v1.IKESecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
-	3,  // 12: ipsecgw.mgmt.v1.IPsecSecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
-	1,  // 13: ipsecgw.mgmt.v1.ShowConfiguration.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
-	29, // 14: ipsecgw.mgmt.v1.ClearRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIKE
-	30, // 15: ipsecgw.mgmt.v1.ClearRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIPsec
-	31, // 16: ipsecgw.mgmt.v1.ClearRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.ClearStatistics
-	4,  // 17: ipsecgw.mgmt.v1.Event.type:type_name -> ipsecgw.mgmt.v1.EventType
-	5,  // 18: ipsecgw.mgmt.v1.Config.Edit:input_type -> ipsecgw.mgmt.v1.EditRequest
-	7,  // 19: ipsecgw.mgmt.v1.Config.Load:input_type -> ipsecgw.mgmt.v1.LoadRequest
-	8,  // 20: ipsecgw.mgmt.v1.Config.Show:input_type -> ipsecgw.mgmt.v1.ShowConfigRequest
-	10, // 21: ipsecgw.mgmt.v1.Config.Compare:input_type -> ipsecgw.mgmt.v1.CompareRequest
-	11, // 22: ipsecgw.mgmt.v1.Config.Commit:input_type -> ipsecgw.mgmt.v1.CommitRequest
-	13, // 23: ipsecgw.mgmt.v1.Config.Rollback:input_type -> ipsecgw.mgmt.v1.RollbackRequest
-	14, // 24: ipsecgw.mgmt.v1.Config.Rollbacks:input_type -> ipsecgw.mgmt.v1.RollbacksRequest
-	17, // 25: ipsecgw.mgmt.v1.Config.Status:input_type -> ipsecgw.mgmt.v1.StatusRequest
-	19, // 26: ipsecgw.mgmt.v1.Operational.Show:input_type -> ipsecgw.mgmt.v1.ShowRequest
-	28, // 27: ipsecgw.mgmt.v1.Operational.Clear:input_type -> ipsecgw.mgmt.v1.ClearRequest
-	33, // 28: ipsecgw.mgmt.v1.Operational.Events:input_type -> ipsecgw.mgmt.v1.EventsRequest
-	6,  // 29: ipsecgw.mgmt.v1.Config.Edit:output_type -> ipsecgw.mgmt.v1.EditReply
-	6,  // 30: ipsecgw.mgmt.v1.Config.Load:output_type -> ipsecgw.mgmt.v1.EditReply
-	9,  // 31: ipsecgw.mgmt.v1.Config.Show:output_type -> ipsecgw.mgmt.v1.TextReply
-	9,  // 32: ipsecgw.mgmt.v1.Config.Compare:output_type -> ipsecgw.mgmt.v1.TextReply
-	12, // 33: ipsecgw.mgmt.v1.Config.Commit:output_type -> ipsecgw.mgmt.v1.CommitReply
-	6,  // 34: ipsecgw.mgmt.v1.Config.Rollback:output_type -> ipsecgw.mgmt.v1.EditReply
-	16, // 35: ipsecgw.mgmt.v1.Config.Rollbacks:output_type -> ipsecgw.mgmt.v1.RollbacksReply
-	18, // 36: ipsecgw.mgmt.v1.Config.Status:output_type -> ipsecgw.mgmt.v1.StatusReply
-	27, // 37: ipsecgw.mgmt.v1.Operational.Show:output_type -> ipsecgw.mgmt.v1.ShowReply
-	32, // 38: ipsecgw.mgmt.v1.Operational.Clear:output_type -> ipsecgw.mgmt.v1.ClearReply
-	34, // 39: ipsecgw.mgmt.v1.Operational.Events:output_type -> ipsecgw.mgmt.v1.Event
-	29, // [29:40] is the sub-list for method output_type
-	18, // [18:29] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	22, // 4: ipsecgw.mgmt.v1.ShowRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.IKESecurityAssociations
+	23, // 5: ipsecgw.mgmt.v1.ShowRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.IPsecSecurityAssociations
+	24, // 6: ipsecgw.mgmt.v1.ShowRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.IPsecStatistics
+	25, // 7: ipsecgw.mgmt.v1.ShowRequest.inactive_tunnels:type_name -> ipsecgw.mgmt.v1.InactiveTunnels
+	26, // 8: ipsecgw.mgmt.v1.ShowRequest.interfaces:type_name -> ipsecgw.mgmt.v1.Interfaces
+	27, // 9: ipsecgw.mgmt.v1.ShowRequest.version:type_name -> ipsecgw.mgmt.v1.Version
+	28, // 10: ipsecgw.mgmt.v1.ShowRequest.configuration:type_name -> ipsecgw.mgmt.v1.ShowConfiguration
+	20, // 11: ipsecgw.mgmt.v1.ShowRequest.chassis_high_availability:type_name -> ipsecgw.mgmt.v1.ChassisHighAvailability
+	21, // 12: ipsecgw.mgmt.v1.ShowRequest.chassis_high_availability_failover:type_name -> ipsecgw.mgmt.v1.ChassisHighAvailabilityFailover
+	3,  // 13: ipsecgw.mgmt.v1.IKESecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
+	3,  // 14: ipsecgw.mgmt.v1.IPsecSecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
+	1,  // 15: ipsecgw.mgmt.v1.ShowConfiguration.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
+	31, // 16: ipsecgw.mgmt.v1.ClearRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIKE
+	32, // 17: ipsecgw.mgmt.v1.ClearRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIPsec
+	33, // 18: ipsecgw.mgmt.v1.ClearRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.ClearStatistics
+	4,  // 19: ipsecgw.mgmt.v1.Event.type:type_name -> ipsecgw.mgmt.v1.EventType
+	5,  // 20: ipsecgw.mgmt.v1.Config.Edit:input_type -> ipsecgw.mgmt.v1.EditRequest
+	7,  // 21: ipsecgw.mgmt.v1.Config.Load:input_type -> ipsecgw.mgmt.v1.LoadRequest
+	8,  // 22: ipsecgw.mgmt.v1.Config.Show:input_type -> ipsecgw.mgmt.v1.ShowConfigRequest
+	10, // 23: ipsecgw.mgmt.v1.Config.Compare:input_type -> ipsecgw.mgmt.v1.CompareRequest
+	11, // 24: ipsecgw.mgmt.v1.Config.Commit:input_type -> ipsecgw.mgmt.v1.CommitRequest
+	13, // 25: ipsecgw.mgmt.v1.Config.Rollback:input_type -> ipsecgw.mgmt.v1.RollbackRequest
+	14, // 26: ipsecgw.mgmt.v1.Config.Rollbacks:input_type -> ipsecgw.mgmt.v1.RollbacksRequest
+	17, // 27: ipsecgw.mgmt.v1.Config.Status:input_type -> ipsecgw.mgmt.v1.StatusRequest
+	19, // 28: ipsecgw.mgmt.v1.Operational.Show:input_type -> ipsecgw.mgmt.v1.ShowRequest
+	30, // 29: ipsecgw.mgmt.v1.Operational.Clear:input_type -> ipsecgw.mgmt.v1.ClearRequest
+	35, // 30: ipsecgw.mgmt.v1.Operational.Events:input_type -> ipsecgw.mgmt.v1.EventsRequest
+	6,  // 31: ipsecgw.mgmt.v1.Config.Edit:output_type -> ipsecgw.mgmt.v1.EditReply
+	6,  // 32: ipsecgw.mgmt.v1.Config.Load:output_type -> ipsecgw.mgmt.v1.EditReply
+	9,  // 33: ipsecgw.mgmt.v1.Config.Show:output_type -> ipsecgw.mgmt.v1.TextReply
+	9,  // 34: ipsecgw.mgmt.v1.Config.Compare:output_type -> ipsecgw.mgmt.v1.TextReply
+	12, // 35: ipsecgw.mgmt.v1.Config.Commit:output_type -> ipsecgw.mgmt.v1.CommitReply
+	6,  // 36: ipsecgw.mgmt.v1.Config.Rollback:output_type -> ipsecgw.mgmt.v1.EditReply
+	16, // 37: ipsecgw.mgmt.v1.Config.Rollbacks:output_type -> ipsecgw.mgmt.v1.RollbacksReply
+	18, // 38: ipsecgw.mgmt.v1.Config.Status:output_type -> ipsecgw.mgmt.v1.StatusReply
+	29, // 39: ipsecgw.mgmt.v1.Operational.Show:output_type -> ipsecgw.mgmt.v1.ShowReply
+	34, // 40: ipsecgw.mgmt.v1.Operational.Clear:output_type -> ipsecgw.mgmt.v1.ClearReply
+	36, // 41: ipsecgw.mgmt.v1.Operational.Events:output_type -> ipsecgw.mgmt.v1.Event
+	31, // [31:42] is the sub-list for method output_type
+	20, // [20:31] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_ipsecgw_proto_init() }
@@ -2262,8 +2392,10 @@ func file_ipsecgw_proto_init() {
 		(*ShowRequest_Interfaces)(nil),
 		(*ShowRequest_Version)(nil),
 		(*ShowRequest_Configuration)(nil),
+		(*ShowRequest_ChassisHighAvailability)(nil),
+		(*ShowRequest_ChassisHighAvailabilityFailover)(nil),
 	}
-	file_ipsecgw_proto_msgTypes[23].OneofWrappers = []any{
+	file_ipsecgw_proto_msgTypes[25].OneofWrappers = []any{
 		(*ClearRequest_IkeSecurityAssociations)(nil),
 		(*ClearRequest_IpsecSecurityAssociations)(nil),
 		(*ClearRequest_IpsecStatistics)(nil),
@@ -2274,7 +2406,7 @@ func file_ipsecgw_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ipsecgw_proto_rawDesc), len(file_ipsecgw_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   30,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -1,0 +1,112 @@
+package mgmt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"ipsecgw/config"
+	"ipsecgw/config/schema"
+	"ipsecgw/daemon"
+	"ipsecgw/mgmt/mgmtpb"
+	"ipsecgw/show"
+)
+
+// clusterShow answers the chassis high-availability commands; ok is false
+// for every other command.
+func (s opService) clusterShow(ctx context.Context, req *mgmtpb.ShowRequest) (reply *show.Reply, text string, ok bool, err error) {
+	switch c := req.Command.(type) {
+	case *mgmtpb.ShowRequest_ChassisHighAvailability:
+		info, err := s.d.ClusterInfo(ctx)
+		if err != nil {
+			return nil, "", true, clusterError(err)
+		}
+		r := haReply(info)
+		return &r, "", true, nil
+	case *mgmtpb.ShowRequest_ChassisHighAvailabilityFailover:
+		srg := int(c.ChassisHighAvailabilityFailover.ServicesRedundancyGroup)
+		fctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		to, err := s.d.Failover(fctx, srg)
+		if err != nil {
+			return nil, "", true, clusterError(err)
+		}
+		return nil, fmt.Sprintf("Initiated manual failover for services-redundancy-group %d: node %d is active\n", srg, to), true, nil
+	}
+	return nil, "", false, nil
+}
+
+func clusterError(err error) error {
+	if errors.Is(err, daemon.ErrNotClustered) {
+		return status.Error(codes.FailedPrecondition, "error: "+err.Error())
+	}
+	return status.Error(codes.Unavailable, "error: "+err.Error())
+}
+
+// haReply lists every configured node and every live one, with the groups
+// each owns.
+func haReply(info *daemon.ClusterInfo) show.Reply {
+	nodes := map[int]*show.HANode{}
+	get := func(id int) *show.HANode {
+		if nodes[id] == nil {
+			nodes[id] = &show.HANode{ID: id, Local: id == info.NodeID}
+		}
+		return nodes[id]
+	}
+	get(info.NodeID)
+	if info.HA != nil {
+		for _, n := range info.HA.Nodes {
+			if n.Address.IsValid() {
+				get(n.ID).Address = n.Address.String()
+			} else {
+				get(n.ID)
+			}
+		}
+	}
+	for _, m := range info.Status.Members {
+		n := get(m.ID)
+		n.Alive = true
+		if n.Address == "" {
+			n.Address = m.Address
+		}
+	}
+	for srg, owner := range info.Status.Owners {
+		get(owner).SRGs = append(get(owner).SRGs, srg)
+	}
+	var list []show.HANode
+	for _, id := range slices.Sorted(maps.Keys(nodes)) {
+		slices.Sort(nodes[id].SRGs)
+		list = append(list, *nodes[id])
+	}
+	var srgs []show.HASRG
+	if info.HA != nil {
+		for _, g := range info.HA.SRGs {
+			x := show.HASRG{ID: g.ID, Owner: info.Status.Owners[g.ID], Token: info.Status.Tokens[g.ID],
+				Preemption: g.Preemption, Priority: g.Priority}
+			for _, v := range g.VirtualIPs {
+				x.VirtualIPs = append(x.VirtualIPs, v.Prefix.String()+" on "+v.Interface)
+			}
+			srgs = append(srgs, x)
+		}
+	}
+	return show.ChassisHighAvailability(list, srgs)
+}
+
+// withInheritance is the tree "| display inheritance" prints: apply-groups
+// applied for this node, inherited statements marked.
+func withInheritance(d *daemon.Daemon, t *config.Tree, f mgmtpb.ConfigFormat) (*config.Tree, error) {
+	if f != mgmtpb.ConfigFormat_INHERITANCE {
+		return t, nil
+	}
+	x, err := config.Inherit(t, schema.NodeGroup(d.NodeID()))
+	if err != nil {
+		return nil, status.Error(codes.FailedPrecondition, editError(err))
+	}
+	return x, nil
+}
