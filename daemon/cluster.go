@@ -215,14 +215,25 @@ func (d *Daemon) onOwnership(ch cluster.Change) {
 		}
 		return
 	}
-	if ch.Owned {
-		for _, v := range vips {
-			if err := announce.Address(v.Interface, v.Prefix.Addr()); err != nil {
-				d.log.Warn("virtual IP not announced", "srg", ch.SRG, "address", v.Prefix.Addr(), "err", err)
-			}
+	a, ok := d.host.(announcer)
+	if !ch.Owned || !ok {
+		return
+	}
+	for _, v := range vips {
+		if err := a.Announce(v.Interface, v.Prefix.Addr()); err != nil {
+			d.log.Warn("virtual IP not announced", "srg", ch.SRG, "address", v.Prefix.Addr(), "err", err)
 		}
 	}
 }
+
+// announcer is a Host that can tell its link an address moved to it
+// (LinuxHost; a host in memory has no link to tell).
+type announcer interface {
+	Announce(ifname string, a netip.Addr) error
+}
+
+// Announce sends a gratuitous ARP or unsolicited neighbour advertisement.
+func (LinuxHost) Announce(ifname string, a netip.Addr) error { return announce.Address(ifname, a) }
 
 // clusterView is the part of cfg this node runs: the virtual IPs of the
 // groups it owns are added as addresses of their interfaces; the VPNs of

@@ -6,7 +6,7 @@
 # is missing, and the root-only tests will say loudly that they skipped.
 set -euo pipefail
 
-need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl vtysh traceroute)
+need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl vtysh traceroute etcd)
 need_files=(
   /usr/lib/ipsec/charon
   /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
@@ -19,7 +19,7 @@ need_files=(
 )
 packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-extra-plugins libstrongswan-standard-plugins strongswan-pki iproute2 iputils-ping nftables
-  iperf3 tshark jq curl user-mode-linux frr traceroute)
+  iperf3 tshark jq curl user-mode-linux frr traceroute etcd-server)
 
 missing=()
 for c in "${need_cmds[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
