@@ -26,6 +26,8 @@ func TestConfigureEditUpTopBanners(t *testing.T) {
 		{"exit", "\n[edit security]\n", "root@gw1# "},
 		{"top", "\n[edit]\n", "root@gw1# "},
 		{"edit interfaces st0 unit 1", "\n[edit interfaces st0 unit 1]\n", "root@gw1# "},
+		{"top", "\n[edit]\n", "root@gw1# "},
+		{"edit interfaces st0.1", "\n[edit interfaces st0 unit 1]\n", "root@gw1# "},
 		{"up", "\n[edit interfaces st0]\n", "root@gw1# "},
 		{"exit", "\n[edit interfaces]\n", "root@gw1# "},
 		{"top", "\n[edit]\n", "root@gw1# "},
@@ -55,6 +57,8 @@ func TestRelativeSetBecomesAbsoluteEdit(t *testing.T) {
 		"activate gateway gw1",
 		"top",
 		"set interfaces st0 unit 1 family inet",
+		"set interfaces st0.2 family inet address 169.254.0.1/30",
+		"set security ipsec vpn-monitor-options interval 10 thr 3",
 	} {
 		h.mustRun(t, l)
 	}
@@ -67,6 +71,8 @@ func TestRelativeSetBecomesAbsoluteEdit(t *testing.T) {
 		"deactivate security ike gateway gw1",
 		"activate security ike gateway gw1",
 		"set interfaces st0 unit 1 family inet",
+		"set interfaces st0 unit 2 family inet address 169.254.0.1/30",
+		"set security ipsec vpn-monitor-options interval 10 threshold 3",
 	}
 	if got := strings.Join(h.cfg.edits, "\n"); got != strings.Join(want, "\n") {
 		t.Fatalf("edits:\n%s\nwant\n%s", got, strings.Join(want, "\n"))
@@ -79,6 +85,7 @@ func TestConfigSyntaxErrorsStayLocal(t *testing.T) {
 		{"set security ike gateway", "set security ike gateway\n                         ^\nmissing argument."},
 		{"set security ike gateway g version", "set security ike gateway g version\n                                   ^\nmissing argument."},
 		{"set security ike gateway g no-nat-traversal x", "set security ike gateway g no-nat-traversal x\n                                            ^\nsyntax error."},
+		{"set security ike gateway g no-nat-traversal version", "set security ike gateway g no-nat-traversal version\n                                                    ^\nmissing argument."},
 		{"frob", "frob\n^\nunknown command."},
 		{"set s", "set s\n    ^\n's' is ambiguous.\nPossible completions:\n> security             Security\n> services             Services\n> system               System"},
 		{"show | c", "show | c\n       ^\n'c' is ambiguous.\nPossible completions:\n  compare              Compare configuration changes with prior version\n  count                Count occurrences"},

@@ -243,6 +243,9 @@ func runRun(s *Session, ctx context.Context, cmd word, args []word, pl pipeline,
 	if c.local != "" {
 		return &syntaxError{col: args[0].start, msg: "syntax error, '" + c.local + "' cannot be run from configuration mode."}
 	}
+	if c.request != nil {
+		return s.request(ctx, c.request, pl, out)
+	}
 	if c.clear != nil {
 		if _, err := s.op.Clear(ctx, c.clear); err != nil {
 			return serverError(err)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 
 	"ipsecgw/config"
@@ -88,6 +89,16 @@ func (c *cfgPath) feed(w word) *syntaxError {
 				return ambiguous(w, filterChoices(c.choices(), w.text))
 			}
 			if kl := c.body.KeyedList(); kl != nil {
+				if ifd, unit, ok := config.SplitIfl(w.text); ok && !w.quoted && kl.Child("unit") != nil {
+					// "st0.1" is "st0 unit 1", as Junos reads it.
+					c.add(ifd, ifd)
+					c.enter(kl)
+					u := strconv.FormatUint(uint64(unit), 10)
+					c.add("unit", "unit")
+					c.add(u, u)
+					c.enter(kl.Child("unit"))
+					return nil
+				}
 				c.add(w.text, w.valueText())
 				c.enter(kl)
 				return nil
@@ -130,6 +141,12 @@ func (c *cfgPath) feed(w word) *syntaxError {
 			c.expect = expectEnd
 		}
 	case expectEnd:
+		// Junos set commands go on after a value or flag with another
+		// statement of the same level: "interval 10 threshold 3".
+		if k, _ := resolve(w.text, c.body.ChildNames(), nil); k != "" && !w.quoted {
+			c.expect = expectStatement
+			return c.feed(w)
+		}
 		return badSyntax(w)
 	}
 	return nil

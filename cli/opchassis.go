@@ -22,18 +22,16 @@ var showChassis = &opNode{name: "chassis", help: "Show chassis information", sub
 	}},
 }}
 
-var requestChassis = &opNode{name: "request", help: "Make system-level requests", sub: []*opNode{
-	{name: "chassis", help: "Chassis requests", sub: []*opNode{
-		{name: "high-availability", help: "High availability requests", sub: []*opNode{
-			{name: "failover", help: "Move a group to another node", sub: []*opNode{
-				{name: "services-redundancy-group", help: "Services redundancy group to move",
-					opts: []*opOption{{help: "Services redundancy group", value: srgValue}},
-					build: func(a opArgs) opCommand {
-						return showReq(&mgmtpb.ShowRequest{Command: &mgmtpb.ShowRequest_ChassisHighAvailabilityFailover{
-							ChassisHighAvailabilityFailover: &mgmtpb.ChassisHighAvailabilityFailover{
-								ServicesRedundancyGroup: a.uint32(srgValue.placeholder)}}})
-					}},
-			}},
+// requestChassis is "request chassis".
+var requestChassis = &opNode{name: "chassis", help: "Chassis requests", sub: []*opNode{
+	{name: "high-availability", help: "High availability requests", sub: []*opNode{
+		{name: "failover", help: "Move a group to another node", sub: []*opNode{
+			{name: "services-redundancy-group", help: "Services redundancy group to move",
+				opts: []*opOption{{help: "Services redundancy group", value: srgValue}},
+				build: func(a opArgs) opCommand {
+					return opCommand{request: &mgmtpb.CommandRequest{Words: []string{
+						"chassis", "high-availability", "failover", "services-redundancy-group", a[srgValue.placeholder]}}}
+				}},
 		}},
 	}},
 }}

@@ -25,6 +25,9 @@ func (s *Session) runOp(ctx context.Context, ws []word, pl pipeline, out io.Writ
 		_, err := io.WriteString(out, formatChoices(opRoot.rootChoices()))
 		return err
 	}
+	if cmd.request != nil {
+		return s.request(ctx, cmd.request, pl, out)
+	}
 	if cmd.clear != nil {
 		if _, err := s.op.Clear(ctx, cmd.clear); err != nil {
 			return serverError(err)

@@ -68,9 +68,10 @@ func (a opArgs) style() mgmtpb.Style {
 // opCommand is a parsed operational command: an RPC to make, or something
 // the CLI does itself.
 type opCommand struct {
-	show  *mgmtpb.ShowRequest
-	clear *mgmtpb.ClearRequest
-	local string // "configure", "exit", "quit", "help"
+	show    *mgmtpb.ShowRequest
+	clear   *mgmtpb.ClearRequest
+	request *mgmtpb.CommandRequest // request ... (cli/pki.go)
+	local   string                 // "configure", "exit", "quit", "help"
 }
 
 var (
@@ -168,6 +169,7 @@ var opRoot = &opNode{sub: []*opNode{
 				{name: "statistics", help: "Clear IPsec statistics",
 					opts: []*opOption{optIndex("Index of the tunnel")}, build: clearStatistics},
 			}},
+			pkiClear,
 		}},
 		{name: "services", help: "Clear services information", sub: []*opNode{
 			{name: "ipsec-vpn", help: "Clear IPsec VPN service information", sub: []*opNode{
@@ -182,10 +184,13 @@ var opRoot = &opNode{sub: []*opNode{
 		}},
 	}},
 	{name: "configure", help: "Manipulate software configuration information", build: local("configure")},
-	requestChassis,
 	{name: "exit", help: "Exit the management session", build: local("exit")},
 	{name: "help", help: "Provide help information", build: local("help")},
 	{name: "quit", help: "Exit the management session", build: local("quit")},
+	{name: "request", help: "Make system-level requests", sub: []*opNode{
+		requestChassis,
+		{name: "security", help: "Make security requests", sub: []*opNode{pkiRequest}},
+	}},
 	{name: "show", help: "Show system information", sub: []*opNode{
 		showChassis,
 		{name: "configuration", help: "Show current configuration", configPath: true, build: func(opArgs) opCommand {
@@ -216,6 +221,7 @@ var opRoot = &opNode{sub: []*opNode{
 				{name: "statistics", help: "Show IPsec statistics",
 					opts: []*opOption{optIndex("Index of the tunnel")}, build: ipsecStatistics(false)},
 			}},
+			pkiShow,
 		}},
 		{name: "services", help: "Show services information", sub: []*opNode{
 			{name: "ipsec-vpn", help: "Show IPsec VPN service information", sub: []*opNode{

@@ -272,6 +272,13 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("system { host-name \"a b\"; }"))
 	f.Add([]byte("set security ike gateway g address [ 192.0.2.1 h.example ]\ndeactivate security ike gateway g"))
+	if b, err := os.ReadFile("testdata/cloud/srx.set"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte("set interfaces st0.1 family inet address 169.254.10.2/30\nset interfaces ge-0/0/0.0 family inet\ndelete interfaces st0.1 family inet"))
+	f.Add([]byte("set security ipsec vpn-monitor-options interval 10 threshold 5\nset security ipsec vpn V traffic-selector T local-ip 10.0.0.0/8 remote-ip 10.1.0.0/16"))
+	f.Add([]byte("set security policies from-zone a to-zone b policy p match source-address any destination-address any application any\nset security policies from-zone a to-zone b policy p then permit"))
+	f.Add([]byte("security { policies { from-zone a to-zone b { policy p { then { deny; } } } } }"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		tr, err := Parse("f", src, seeded())
 		if err != nil {

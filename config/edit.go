@@ -27,13 +27,15 @@ func (e *Editor) rand() io.Reader {
 // Set applies one "set" path below the statement at (the root for a file; the
 // current edit level in the CLI). It returns the statement the path ends at.
 func (e *Editor) Set(at *Stmt, words []syntax.Word) (*Stmt, error) {
-	return e.apply(at, words, nil)
+	return e.apply(at, words, nil, true)
 }
 
 // apply walks words from at, creating statements as needed. When defined is
 // not nil (loading the brace format), a statement the words end at that was
 // already written earlier in the same load is a duplicate definition.
-func (e *Editor) apply(at *Stmt, words []syntax.Word, defined map[*Stmt]syntax.Pos) (*Stmt, error) {
+// setCmd allows what Junos allows only in set commands (setform.go): the
+// IF.UNIT shorthand and several leaves in one command.
+func (e *Editor) apply(at *Stmt, words []syntax.Word, defined map[*Stmt]syntax.Pos, setCmd bool) (*Stmt, error) {
 	cur := at
 	for i := 0; i < len(words); {
 		w := words[i]
@@ -47,6 +49,15 @@ func (e *Editor) apply(at *Stmt, words []syntax.Word, defined map[*Stmt]syntax.P
 				return nil, e.errAt(w.Pos, cur, fmt.Sprintf("unknown statement %q", w.Text), expectedChildren(cur.Node))
 			}
 			if err := checkKey(cur, kl.Key, w.Text); err != nil {
+				unit, uerr := e.unitShorthand(cur, kl, w, setCmd)
+				if uerr != nil {
+					return nil, uerr
+				}
+				if unit != nil {
+					cur = unit
+					i++
+					continue
+				}
 				return nil, e.errAt(w.Pos, cur, err.Error(), kl.Key.Name+" or "+expectedChildren(cur.Node))
 			}
 			cur = cur.entry(kl, w.Text, w.Pos)
@@ -68,12 +79,16 @@ func (e *Editor) apply(at *Stmt, words []syntax.Word, defined map[*Stmt]syntax.P
 			cur = cur.entry(n, k.Text, w.Pos)
 			i += 2
 		case KindFlag:
-			if i+1 < len(words) {
-				return nil, e.errAt(words[i+1].Pos, cur, fmt.Sprintf("unexpected %q: %s takes no value", words[i+1].String(), n.Name), "';'")
+			if i+1 < len(words) && !(setCmd && isSibling(cur, words[i+1])) {
+				return nil, e.errAt(words[i+1].Pos, cur, fmt.Sprintf("unexpected %q: %s takes no value", words[i+1].String(), n.Name), moreExpected(cur, setCmd))
 			}
 			s, existed := cur.flag(n, w.Pos)
 			if err := checkDuplicate(defined, s, existed, w.Pos, n.Name); err != nil {
 				return nil, err
+			}
+			if i+1 < len(words) {
+				i++ // set ... optimized destination-ip A: the next statement at this level
+				continue
 			}
 			return s, nil
 		case KindLeaf:
@@ -84,8 +99,8 @@ func (e *Editor) apply(at *Stmt, words []syntax.Word, defined map[*Stmt]syntax.P
 			if v.IsList {
 				return nil, e.errAt(v.Pos, cur, fmt.Sprintf("%s takes one value, not a list", n.Name), n.Value.Name)
 			}
-			if i+2 < len(words) {
-				return nil, e.errAt(words[i+2].Pos, cur, fmt.Sprintf("unexpected %q after the value of %s", words[i+2].String(), n.Name), "';'")
+			if i+2 < len(words) && !(setCmd && isSibling(cur, words[i+2])) {
+				return nil, e.errAt(words[i+2].Pos, cur, fmt.Sprintf("unexpected %q after the value of %s", words[i+2].String(), n.Name), moreExpected(cur, setCmd))
 			}
 			val, err := e.value(n, v)
 			if err != nil {
@@ -96,9 +111,17 @@ func (e *Editor) apply(at *Stmt, words []syntax.Word, defined map[*Stmt]syntax.P
 				return nil, err
 			}
 			s.Values, s.ValuePos = []string{val}, []syntax.Pos{v.Pos}
+			if i+2 < len(words) {
+				i += 2 // set ... interval 10 threshold 5: the next leaf at this level
+				continue
+			}
 			return s, nil
 		case KindLeafList:
-			vals := words[i+1:]
+			end := len(words)
+			if setCmd {
+				end = siblingAfter(cur, words, i+2) // "source-address any destination-address any"
+			}
+			vals := words[i+1 : end]
 			if len(vals) == 0 {
 				return nil, e.errAt(w.Pos, cur, fmt.Sprintf("missing value for %q", n.Name), n.Value.Name)
 			}
@@ -121,6 +144,10 @@ func (e *Editor) apply(at *Stmt, words []syntax.Word, defined map[*Stmt]syntax.P
 						s.ValuePos = append(s.ValuePos, it.Pos)
 					}
 				}
+			}
+			if end < len(words) {
+				i = end
+				continue
 			}
 			return s, nil
 		}
@@ -236,6 +263,9 @@ func (e *Editor) Resolve(at *Stmt, words []syntax.Word) (*Stmt, int, error) {
 		switch {
 		case n == nil && cur.Node.KeyedList() != nil:
 			next = cur.find(cur.Node.KeyedList(), w.Text)
+			if next == nil {
+				next = findUnitShorthand(cur, w.Text)
+			}
 		case n == nil:
 			return nil, -1, e.errAt(w.Pos, cur, fmt.Sprintf("unknown statement %q", w.Text), expectedChildren(cur.Node))
 		case n.Kind == KindList:

@@ -18,7 +18,7 @@ var (
 	ipsecAuthentication = enum(transform.Keywords(transform.IPsec, transform.TypeINTEG)...)
 	pfsGroup            = enum(transform.Keywords(transform.IPsec, transform.TypeKE)...)
 	ikeAuthMethod       = enum("pre-shared-keys", "rsa-signatures", "dsa-signatures",
-		"ecdsa-signatures-256", "ecdsa-signatures-384", "ecdsa-signatures-521")
+		"ecdsa-signatures-256", "ecdsa-signatures-384", "ecdsa-signatures-521", "certificates")
 	proposalSet = enum("basic", "compatible", "standard", "suiteb-gcm-128", "suiteb-gcm-256",
 		"prime-128", "prime-256")
 	lifetimeSeconds = uintRange(180, 86400)
@@ -53,7 +53,7 @@ func identity(name, help string) *Node {
 		leaf("inet6", "IPv6 address identity", typeIPv6),
 		leaf("hostname", "Fully qualified domain name identity", typeHostname),
 		leaf("user-at-hostname", "E-mail address identity", typeEmail),
-		leaf("distinguished-name", "Distinguished name identity", text(255)),
+		distinguishedName(),
 		leaf("key-id", "Key identifier", text(255)),
 	)...).oneline()
 }
@@ -79,6 +79,7 @@ var securityIKE = container("ike", "IKE configuration",
 		description(),
 		leafList("proposals", "Proposals, most preferred first", nameType, 4),
 		leaf("proposal-set", "Predefined proposal set", proposalSet),
+		policyCertificate,
 		key("pre-shared-key", "Pre-shared key"),
 	),
 	list("gateway", "IKE gateway (peer)", nameType,
@@ -110,7 +111,7 @@ var securityIKE = container("ike", "IKE configuration",
 		container("fragmentation", "IKEv2 fragmentation",
 			flag("disable", "Disable IKEv2 fragmentation"),
 			leaf("size", "Fragment size in bytes", uintRange(500, 9192)),
-		),
+		).notApplied("the IKE engines do not fragment IKEv2 messages yet (RFC 7383)"),
 		container("packet-encapsulation", "UDP-encapsulate ESP for multipath forwarding",
 			flag("use-global-dest-port", "Use the global packet-encapsulation dest-port"),
 		).oneline(),
@@ -380,7 +381,7 @@ var Root = container("", "",
 	system,
 	chassis,
 	services,
-	container("security", "Security", securityIKE, securityIPsec),
+	container("security", "Security", securityPKI, securityIKE, securityIPsec, securityFlow, securityPolicies, securityZones),
 	interfaces,
 	routingOptions,
 	protocols,

@@ -47,7 +47,7 @@ func (e *Editor) LoadBrace(at *Stmt, file string, src []byte) error {
 
 func (e *Editor) loadBlock(at *Stmt, stmts []*syntax.Statement, defined map[*Stmt]syntax.Pos, errs *ErrorList) {
 	for _, st := range stmts {
-		target, err := e.apply(at, st.Words, defined)
+		target, err := e.apply(at, st.Words, defined, false)
 		if err != nil {
 			*errs = append(*errs, asError(err))
 			continue

@@ -27,7 +27,17 @@ func FormatStmt(s *Stmt, indent int) string {
 	return b.String()
 }
 
-func writeBrace(b *strings.Builder, s *Stmt, depth int) {
+func writeBrace(b *strings.Builder, s *Stmt, depth int) { writeBraceAfter(b, s, depth, nil) }
+
+// writeBraceAfter prints s with lead, the words of a flat parent, before
+// its own ("from-zone A" before "to-zone B").
+func writeBraceAfter(b *strings.Builder, s *Stmt, depth int, lead []string) {
+	if printsFlat(s) {
+		for _, c := range s.Children {
+			writeBraceAfter(b, c, depth, append(lead[:len(lead):len(lead)], quotedWords(s)...))
+		}
+		return
+	}
 	pad := strings.Repeat(indentUnit, depth)
 	if s.InheritedFrom != "" {
 		writeInherited(b, pad, s)
@@ -43,7 +53,7 @@ func writeBrace(b *strings.Builder, s *Stmt, depth int) {
 		b.WriteString("inactive: ")
 	}
 	words, secret := inlineWords(s)
-	b.WriteString(strings.Join(words, " "))
+	b.WriteString(strings.Join(append(lead[:len(lead):len(lead)], words...), " "))
 	if s.Node.HasBody() && !printsInline(s) {
 		b.WriteString(" {\n")
 		for _, c := range s.Children {
@@ -58,6 +68,21 @@ func writeBrace(b *strings.Builder, s *Stmt, depth int) {
 		b.WriteString(" ## SECRET-DATA")
 	}
 	b.WriteString("\n")
+}
+
+// printsFlat reports whether a Flat list entry prints joined with each of
+// its children: only when they are all list entries and no annotation or
+// inactive mark would land on the wrong statement.
+func printsFlat(s *Stmt) bool {
+	if !s.Node.Flat || len(s.Children) == 0 || s.Inactive || s.Annotation != "" {
+		return false
+	}
+	for _, c := range s.Children {
+		if c.Node.Kind != KindList || c.Inactive || c.Annotation != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // printsInline reports whether a statement with a body prints on one line:

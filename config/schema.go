@@ -37,6 +37,9 @@ type Node struct {
 	// Oneline containers and list entries holding a single leaf print on one
 	// line: "pre-shared-key ascii-text "$9$..."; " and "route P next-hop X;".
 	Oneline bool
+	// Flat lists print each entry together with its child entries on one
+	// line: "from-zone A to-zone B { ... }".
+	Flat bool
 	// NotApplied, when set, says why ipsecgw accepts and keeps this statement
 	// but does not act on it.
 	NotApplied string
@@ -119,6 +122,8 @@ func flag(name, help string) *Node {
 }
 
 func (n *Node) oneline() *Node { n.Oneline = true; return n }
+
+func (n *Node) flat() *Node { n.Flat = true; return n }
 
 func (n *Node) choice(group string) *Node { n.Choice = group; return n }
 

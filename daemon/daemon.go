@@ -23,6 +23,7 @@ import (
 	"ipsecgw/config/store"
 	"ipsecgw/dataplane"
 	"ipsecgw/netio"
+	"ipsecgw/pki"
 )
 
 // Options configure a daemon.
@@ -80,13 +81,17 @@ type Daemon struct {
 	down     atomic.Pointer[map[string]string]
 
 	events *Events
+	// monitor runs vpn-monitor (vpnmonitor.go).
+	monitor *vpnMonitor
 	// trace follows traceoptions; baseLog is the handler it wraps.
 	trace   *tracer
 	baseLog slog.Handler
 	wg      sync.WaitGroup // IKE socket loops
 	// stopFirst stops background loops before the engine closes.
 	stopFirst []func()
-	cluster   *clusterState // nil on a single gateway
+	pki       *pki.Store // see pki.go
+
+	cluster *clusterState // nil on a single gateway (cluster.go)
 }
 
 // Load reads and validates the configuration file. The daemon refuses to
@@ -134,10 +139,14 @@ func Start(opts Options) (*Daemon, error) {
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
+	if err := d.openPKI(); err != nil {
+		return nil, err
+	}
 	cfg, err := d.openStore()
 	if err != nil {
 		return nil, err
 	}
+	d.monitor = newVPNMonitor(d, opts.Clock)
 	go d.loop()
 	d.startIKEWorkers()
 	if err := d.startEngine(); err != nil {
@@ -291,6 +300,7 @@ func Run(ctx context.Context, opts Options) error {
 func (d *Daemon) Stop() error {
 	var errs []error
 	d.leaveCluster() // before anything else: its groups stop here first
+	d.monitor.stop() // its actions go through the daemon's goroutine
 	if d.store != nil {
 		d.store.Close() // no commit confirmed fires during shutdown
 	}

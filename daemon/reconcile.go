@@ -212,6 +212,7 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 	d.cfg.Store(cfg)
 	d.services.Store(&want.services)
 	d.trace.configure(cfg, d.baseLog)
+	d.engine.SetTCPMSS(cfg.Flow.TCPMSS)
 	for _, k := range sortedKeys(want.addrs) {
 		if _, ok := r.addrs[k]; ok {
 			continue
@@ -316,6 +317,7 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 		r.routes[k] = undo
 	}
 	d.setOnTraffic(cfg)
+	d.monitor.configure(cfg)
 	for _, p := range initiate {
 		if ike := d.ikeEngine(p.version); ike != nil {
 			if err := ike.Initiate(p.remote); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"ipsecgw/dataplane"
 	"ipsecgw/ike/ikev2"
+	"ipsecgw/vpnmon"
 )
 
 // SAStatus is one SA in the status file.
@@ -40,6 +41,8 @@ type Status struct {
 	Down map[string]string `json:"down,omitempty"`
 	// IKEDrops is the IKE messages the engines dropped, by reason.
 	IKEDrops map[string]uint64 `json:"ike-drops,omitempty"`
+	// Monitors is the state of the VPNs with vpn-monitor, by name.
+	Monitors map[string]vpnmon.Status `json:"vpn-monitors,omitempty"`
 }
 
 // Status collects the current counters.
@@ -59,6 +62,7 @@ func (d *Daemon) Status() Status {
 			s.IKEDrops[reason] += n
 		}
 	}
+	s.Monitors = d.monitor.status()
 	if down := *d.down.Load(); len(down) > 0 {
 		s.Down = down
 	}

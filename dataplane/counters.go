@@ -34,6 +34,7 @@ type Counters struct {
 	SendErrors         atomic.Uint64
 	TunnelWriteErrors  atomic.Uint64
 	InternalErrors     atomic.Uint64
+	TCPMSSClamped      atomic.Uint64 // SYNs whose MSS was lowered (tcp-mss ipsec-vpn), both directions
 }
 
 // Stats is a snapshot of Counters, for show commands, status files and
@@ -62,6 +63,7 @@ type Stats struct {
 	SendErrors         uint64 `json:"send-errors"`
 	TunnelWriteErrors  uint64 `json:"tunnel-write-errors"`
 	InternalErrors     uint64 `json:"internal-errors"`
+	TCPMSSClamped      uint64 `json:"tcp-mss-clamped"`
 }
 
 // Reset zeroes every counter ("clear security ipsec statistics"). A packet
@@ -86,6 +88,6 @@ func (c *Counters) Snapshot() Stats {
 		TooBig: c.TooBig.Load(), ECNDrops: c.ECNDrops.Load(), DummyPackets: c.DummyPackets.Load(),
 		NATKeepalives: c.NATKeepalives.Load(), IKEOnESPPort: c.IKEOnESPPort.Load(),
 		SendErrors: c.SendErrors.Load(), TunnelWriteErrors: c.TunnelWriteErrors.Load(),
-		InternalErrors: c.InternalErrors.Load(),
+		InternalErrors: c.InternalErrors.Load(), TCPMSSClamped: c.TCPMSSClamped.Load(),
 	}
 }

@@ -77,6 +77,7 @@ type Engine struct {
 	// one call (UDP GSO), by family and local port; copy on write.
 	segSenders atomic.Pointer[map[segKey]netio.SegmentSender]
 	ipID       atomic.Uint32 // outer IPv4 identification
+	tcpMSS     atomic.Uint32 // tcp-mss ipsec-vpn (tcpmss.go); 0: off
 
 	mu        sync.Mutex // guards the fields below and inbound updates
 	tunnels   map[string]*Tunnel

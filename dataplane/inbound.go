@@ -176,6 +176,7 @@ func (e *Engine) decapsulate(m *netio.Message, p, out []byte, udpPort uint16) (*
 	if tc != innerTC {
 		header.SetTrafficClass(inner, tc)
 	}
+	e.clampTCPMSS(inner)
 	sa.Counters.DecryptedPackets.Add(1)
 	if n := sa.Counters.DecryptedBytes.Add(uint64(len(inner))); sa.Limit.Soft|sa.Limit.Hard != 0 {
 		sa.Limit.check(&sa.limit, n)

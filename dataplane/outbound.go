@@ -154,6 +154,7 @@ func (t *Tunnel) encapsulate(buf []byte, out *sendBatch, frags *fragmentPool) {
 		}
 		return
 	}
+	e.clampTCPMSS(inner)
 	if sa.TunnelMTU > 0 && len(inner) > sa.TunnelMTU {
 		t.tooBig(sa, buf, inner, nextHeader, out, frags)
 		return

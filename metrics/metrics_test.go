@@ -56,7 +56,8 @@ func labSnapshot() Snapshot {
 		ESP: ESP{
 			EncryptedPackets: 3677, EncryptedBytes: 875126,
 			DecryptedPackets: 3675, DecryptedBytes: 1073684,
-			Drops: map[string]uint64{"replay": 2, "auth-failed": 1},
+			Drops:         map[string]uint64{"replay": 2, "auth-failed": 1},
+			TCPMSSClamped: 12,
 		},
 		SAs: []SA{
 			{VPN: "ipsec_vpn", Tunnel: "500001", Direction: "inbound", SPI: "0x8d92e737", Packets: 3675, Bytes: 1073684, Drops: 3},
@@ -118,6 +119,9 @@ ipsecgw_sa_drops_total{direction="outbound",spi="0x78634c46",tunnel="500001",vpn
 # TYPE ipsecgw_sa_packets_total counter
 ipsecgw_sa_packets_total{direction="inbound",spi="0x8d92e737",tunnel="500001",vpn="ipsec_vpn"} 3675
 ipsecgw_sa_packets_total{direction="outbound",spi="0x78634c46",tunnel="500001",vpn="ipsec_vpn"} 3677
+# HELP ipsecgw_tcp_mss_clamped_total TCP SYN and SYN-ACK packets whose MSS option the data plane lowered to the configured tcp-mss ipsec-vpn.
+# TYPE ipsecgw_tcp_mss_clamped_total counter
+ipsecgw_tcp_mss_clamped_total 12
 `
 
 func TestScrape(t *testing.T) {

@@ -28,6 +28,9 @@ type ESP struct {
 	// Drops counts packets dropped, by reason ("replay", "auth-failed",
 	// "bad-header", "no-sa", ...); the keys are the data plane's own.
 	Drops map[string]uint64
+	// TCPMSSClamped counts the TCP SYNs whose MSS option was lowered on the
+	// way into or out of a tunnel (tcp-mss ipsec-vpn).
+	TCPMSSClamped uint64
 }
 
 // SA is the counters of one IPsec SA.
@@ -53,6 +56,9 @@ var (
 	espDropsDesc = prometheus.NewDesc("ipsecgw_esp_drops_total",
 		"ESP packets the data plane dropped, by reason.",
 		[]string{"reason"}, nil)
+	tcpMSSDesc = prometheus.NewDesc("ipsecgw_tcp_mss_clamped_total",
+		"TCP SYN and SYN-ACK packets whose MSS option the data plane lowered to the configured tcp-mss ipsec-vpn.",
+		nil, nil)
 	saPacketsDesc = prometheus.NewDesc("ipsecgw_sa_packets_total",
 		"Packets carried by one installed IPsec SA since it was installed.",
 		saLabels, nil)
@@ -77,7 +83,7 @@ type snapshotCollector struct {
 }
 
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{espPacketsDesc, espBytesDesc, espDropsDesc, saPacketsDesc, saBytesDesc, saDropsDesc, ikeSAsDesc, ikeDropsDesc} {
+	for _, d := range []*prometheus.Desc{espPacketsDesc, espBytesDesc, espDropsDesc, tcpMSSDesc, saPacketsDesc, saBytesDesc, saDropsDesc, ikeSAsDesc, ikeDropsDesc} {
 		ch <- d
 	}
 }
@@ -94,6 +100,7 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(espPacketsDesc, s.ESP.DecryptedPackets, "inbound")
 	counter(espBytesDesc, s.ESP.EncryptedBytes, "outbound")
 	counter(espBytesDesc, s.ESP.DecryptedBytes, "inbound")
+	counter(tcpMSSDesc, s.ESP.TCPMSSClamped)
 	for _, reason := range slices.Sorted(maps.Keys(s.ESP.Drops)) {
 		counter(espDropsDesc, s.ESP.Drops[reason], reason)
 	}

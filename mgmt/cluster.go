@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -20,26 +22,39 @@ import (
 
 // clusterShow answers the chassis high-availability commands; ok is false
 // for every other command.
-func (s opService) clusterShow(ctx context.Context, req *mgmtpb.ShowRequest) (reply *show.Reply, text string, ok bool, err error) {
-	switch c := req.Command.(type) {
+func (s opService) clusterShow(ctx context.Context, req *mgmtpb.ShowRequest) (reply *show.Reply, ok bool, err error) {
+	switch req.Command.(type) {
 	case *mgmtpb.ShowRequest_ChassisHighAvailability:
 		info, err := s.d.ClusterInfo(ctx)
 		if err != nil {
-			return nil, "", true, clusterError(err)
+			return nil, true, clusterError(err)
 		}
 		r := haReply(info)
-		return &r, "", true, nil
-	case *mgmtpb.ShowRequest_ChassisHighAvailabilityFailover:
-		srg := int(c.ChassisHighAvailabilityFailover.ServicesRedundancyGroup)
-		fctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		to, err := s.d.Failover(fctx, srg)
-		if err != nil {
-			return nil, "", true, clusterError(err)
-		}
-		return nil, fmt.Sprintf("Initiated manual failover for services-redundancy-group %d: node %d is active\n", srg, to), true, nil
+		return &r, true, nil
 	}
-	return nil, "", false, nil
+	return nil, false, nil
+}
+
+// clusterRequest answers "request chassis high-availability failover
+// services-redundancy-group N"; ok is false for every other request.
+func (s opService) clusterRequest(ctx context.Context, words []string) (out string, ok bool, err error) {
+	if len(words) == 0 || words[0] != "chassis" {
+		return "", false, nil
+	}
+	if len(words) != 5 || words[1] != "high-availability" || words[2] != "failover" || words[3] != "services-redundancy-group" {
+		return "", true, status.Errorf(codes.InvalidArgument, "error: unknown request %q", strings.Join(words, " "))
+	}
+	srg, err := strconv.Atoi(words[4])
+	if err != nil || srg < 1 {
+		return "", true, status.Errorf(codes.InvalidArgument, "error: %q is not a services-redundancy-group", words[4])
+	}
+	fctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	to, err := s.d.Failover(fctx, srg)
+	if err != nil {
+		return "", true, clusterError(err)
+	}
+	return fmt.Sprintf("Initiated manual failover for services-redundancy-group %d: node %d is active\n", srg, to), true, nil
 }
 
 func clusterError(err error) error {

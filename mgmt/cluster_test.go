@@ -36,13 +36,12 @@ func TestInheritanceAndHighAvailabilityOnOneGateway(t *testing.T) {
 	if plain.Text != "" {
 		t.Fatalf("plain show has inherited statements:\n%s", plain.Text)
 	}
-	for _, req := range []*mgmtpb.ShowRequest{
-		{Command: &mgmtpb.ShowRequest_ChassisHighAvailability{ChassisHighAvailability: &mgmtpb.ChassisHighAvailability{}}},
-		{Command: &mgmtpb.ShowRequest_ChassisHighAvailabilityFailover{ChassisHighAvailabilityFailover: &mgmtpb.ChassisHighAvailabilityFailover{ServicesRedundancyGroup: 1}}},
-	} {
-		_, err := g.op.Show(ctx, req)
-		if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "not part of a cluster") {
-			t.Fatalf("%T on a single gateway: %v", req.Command, err)
-		}
+	_, err = g.op.Show(ctx, &mgmtpb.ShowRequest{Command: &mgmtpb.ShowRequest_ChassisHighAvailability{ChassisHighAvailability: &mgmtpb.ChassisHighAvailability{}}})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "not part of a cluster") {
+		t.Fatalf("show chassis high-availability on a single gateway: %v", err)
+	}
+	_, err = g.op.Request(ctx, &mgmtpb.CommandRequest{Words: []string{"chassis", "high-availability", "failover", "services-redundancy-group", "1"}})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "not part of a cluster") {
+		t.Fatalf("failover on a single gateway: %v", err)
 	}
 }

@@ -35,7 +35,8 @@ func snapshot(st daemon.Status) metrics.Snapshot {
 	g := st.Global
 	s := metrics.Snapshot{
 		ESP: metrics.ESP{EncryptedPackets: g.EncryptedPackets, EncryptedBytes: g.EncryptedBytes,
-			DecryptedPackets: g.DecryptedPackets, DecryptedBytes: g.DecryptedBytes, Drops: drops(g)},
+			DecryptedPackets: g.DecryptedPackets, DecryptedBytes: g.DecryptedBytes, Drops: drops(g),
+			TCPMSSClamped: g.TCPMSSClamped},
 		IKESAs:   map[string]int{},
 		IKEDrops: st.IKEDrops,
 	}
@@ -66,7 +67,7 @@ func drops(c dataplane.Stats) map[string]uint64 {
 	var all map[string]uint64
 	json.Unmarshal(b, &all)
 	for _, notDrop := range []string{"encrypted-bytes", "encrypted-packets", "decrypted-bytes", "decrypted-packets",
-		"fragmented", "nat-keepalives", "dummy-packets"} {
+		"fragmented", "nat-keepalives", "dummy-packets", "tcp-mss-clamped"} {
 		delete(all, notDrop)
 	}
 	return all

@@ -37,14 +37,11 @@ func (s opService) Show(ctx context.Context, req *mgmtpb.ShowRequest) (*mgmtpb.S
 		}
 		return &mgmtpb.ShowReply{Output: text}, nil
 	}
-	if r, text, ok, err := s.clusterShow(ctx, req); ok {
+	if r, ok, err := s.clusterShow(ctx, req); ok {
 		if err != nil {
 			return nil, err
 		}
-		if r != nil {
-			text = r.Render(display)
-		}
-		return &mgmtpb.ShowReply{Output: text}, nil
+		return &mgmtpb.ShowReply{Output: r.Render(display)}, nil
 	}
 	reply, err := s.reply(req)
 	if err != nil {
@@ -99,6 +96,8 @@ func (s opService) reply(req *mgmtpb.ShowRequest) (show.Reply, error) {
 		return show.IPsecInactiveTunnels(v.Inactive), nil
 	case *mgmtpb.ShowRequest_Interfaces:
 		return show.Interfaces(interfaces(cfg, st), show.InterfacesQuery{Name: c.Interfaces.Name, Terse: c.Interfaces.Terse}), nil
+	case *mgmtpb.ShowRequest_Pki:
+		return s.showPKI(c.Pki)
 	case *mgmtpb.ShowRequest_Version:
 		host, _ := os.Hostname()
 		if cfg.HostName != "" {
@@ -210,6 +209,8 @@ func (s opService) Clear(ctx context.Context, req *mgmtpb.ClearRequest) (*mgmtpb
 			vpns = []string{name}
 		}
 		return &mgmtpb.ClearReply{Cleared: uint32(s.d.ClearIPsec(vpns))}, nil
+	case *mgmtpb.ClearRequest_LocalCertificate:
+		return s.clearLocalCertificate(c.LocalCertificate)
 	case *mgmtpb.ClearRequest_IpsecStatistics:
 		vpn := ""
 		if idx := c.IpsecStatistics.Index; idx != 0 {

@@ -24,7 +24,7 @@ type goldenCase struct {
 
 func goldenCases() []goldenCase {
 	seed004 := []IKESA{seed004IKE()}
-	return []goldenCase{
+	return append(pkiGoldenCases(), []goldenCase{
 		// The seed outputs (their text is also checked against the seed in
 		// seed_test.go).
 		{"004-ike-sa", IKESecurityAssociations(seed004, IKEQuery{})},
@@ -67,7 +67,7 @@ func goldenCases() []goldenCase {
 		{"interfaces-terse", Interfaces(labInterfaces()[:1], InterfacesQuery{Terse: true})},
 		{"interfaces-not-found", Interfaces(labInterfaces(), InterfacesQuery{Name: "st0.9"})},
 		{"version", Version(labSoftware)},
-	}
+	}...)
 }
 
 // labSecondTerm is a second tunnel in seed 001's service set.

@@ -54,6 +54,9 @@ type IPsecTunnel struct {
 
 	Monitor string    // VPN monitoring: "-" off (also ""), "U" up, "D" down
 	SAs     []IPsecSA // the SA pair: inbound first, then outbound
+
+	// MonitorCounters, when monitoring is on, are its counters (detail).
+	MonitorCounters *MonitorCounters
 }
 
 // TunnelEvent is one line of "Tunnel events". Junos folds repeats of the
@@ -268,6 +271,7 @@ func writeIPsecDetail(t *text, tn *IPsecTunnel) {
 	t.line("  Port: %d, Nego#: %d, Fail#: %d, Def-Del#: %d Flag: %s ",
 		tn.Port, tn.Negotiations, tn.Failures, tn.Deletions, tunnelFlags(tn.Flags))
 	t.line("  Multi-sa, Configured SAs# %d, Negotiated SAs#: %d ", tn.ConfiguredSAs, tn.NegotiatedSAs)
+	writeMonitorCounters(t, tn)
 	if len(tn.Events) > 0 {
 		t.line("  Tunnel events:")
 		for _, e := range tn.Events {

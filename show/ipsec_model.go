@@ -20,25 +20,26 @@ type IPsecSecurityAssociationsInformation struct {
 // IPsecSABlock is one tunnel. The brief style carries the state and the SAs
 // only.
 type IPsecSABlock struct {
-	State          string             `xml:"sa-block-state"` // up, down
-	TunnelIndex    uint32             `xml:"sa-tunnel-index,omitempty"`
-	VirtualSystem  string             `xml:"sa-virtual-system,omitempty"`
-	VPNName        string             `xml:"sa-vpn-name,omitempty"`
-	LocalGateway   string             `xml:"sa-local-gateway,omitempty"`
-	RemoteGateway  string             `xml:"sa-remote-gateway,omitempty"`
-	LocalIdentity  string             `xml:"sa-local-identity,omitempty"`
-	RemoteIdentity string             `xml:"sa-remote-identity,omitempty"`
-	TSType         string             `xml:"sa-ts-type,omitempty"`
-	IKEVersion     string             `xml:"sa-ike-version,omitempty"`
-	QuantumSecured string             `xml:"sa-is-quantum-secured,omitempty"`
-	PFSGroup       string             `xml:"sa-pfs-group,omitempty"`
-	PassiveMode    string             `xml:"sa-passive-mode-tunneling,omitempty"`
-	DFBitPolicy    *IPsecDFBitPolicy  `xml:"sa-df-bit-policy-name"`
-	DevInfo        *IPsecDevInfo      `xml:"sa-dev-info"`
-	MultiSA        *IPsecMultiSA      `xml:"sa-multi-sa"` // name guessed
-	Events         *IPsecTunnelEvents `xml:"sa-ipsec-tunnel-events,interleave"`
-	Location       *IPsecLocation     `xml:"sa-location"` // name guessed
-	SAs            []IPsecSAEntry     `xml:"ipsec-security-associations"`
+	State          string                  `xml:"sa-block-state"` // up, down
+	TunnelIndex    uint32                  `xml:"sa-tunnel-index,omitempty"`
+	VirtualSystem  string                  `xml:"sa-virtual-system,omitempty"`
+	VPNName        string                  `xml:"sa-vpn-name,omitempty"`
+	LocalGateway   string                  `xml:"sa-local-gateway,omitempty"`
+	RemoteGateway  string                  `xml:"sa-remote-gateway,omitempty"`
+	LocalIdentity  string                  `xml:"sa-local-identity,omitempty"`
+	RemoteIdentity string                  `xml:"sa-remote-identity,omitempty"`
+	TSType         string                  `xml:"sa-ts-type,omitempty"`
+	IKEVersion     string                  `xml:"sa-ike-version,omitempty"`
+	QuantumSecured string                  `xml:"sa-is-quantum-secured,omitempty"`
+	PFSGroup       string                  `xml:"sa-pfs-group,omitempty"`
+	PassiveMode    string                  `xml:"sa-passive-mode-tunneling,omitempty"`
+	DFBitPolicy    *IPsecDFBitPolicy       `xml:"sa-df-bit-policy-name"`
+	DevInfo        *IPsecDevInfo           `xml:"sa-dev-info"`
+	MultiSA        *IPsecMultiSA           `xml:"sa-multi-sa"` // name guessed
+	Events         *IPsecTunnelEvents      `xml:"sa-ipsec-tunnel-events,interleave"`
+	Location       *IPsecLocation          `xml:"sa-location"`            // name guessed
+	Monitor        *IPsecMonitorStatistics `xml:"vpn-monitor-statistics"` // ipsecgw's
+	SAs            []IPsecSAEntry          `xml:"ipsec-security-associations"`
 }
 
 // IPsecDFBitPolicy is the DF-bit line.
@@ -150,6 +151,7 @@ func ipsecDetailModel(tn *IPsecTunnel) IPsecSABlock {
 		},
 		MultiSA:  &IPsecMultiSA{ConfiguredSAs: tn.ConfiguredSAs, NegotiatedSAs: tn.NegotiatedSAs},
 		Location: &IPsecLocation{FPC: tn.FPC, PIC: tn.PIC, AnchorThread: tn.Thread, DistributionProfile: tn.DistributionProfile},
+		Monitor:  monitorModel(tn),
 	}
 	if len(tn.Events) > 0 {
 		b.Events = &IPsecTunnelEvents{}

@@ -328,6 +328,7 @@ func tunnelView(vpn *schema.VPN, id uint32, st daemon.Status, ike []ikev2.SAInfo
 		}
 	}
 	tn.SAs = append(in, out...)
+	monitorView(&tn, st)
 	return tn, len(tn.SAs) > 0
 }
 

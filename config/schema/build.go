@@ -36,8 +36,10 @@ func Build(t *config.Tree, opts Options) (*Config, error) {
 	b.system(root.Lookup("system"))
 	b.interfaces(root.Lookup("interfaces"))
 	b.routing(root.Lookup("routing-options"))
+	b.securityPKI(root.Lookup("security", "pki"))
 	b.securityIKE(root.Lookup("security", "ike"))
 	b.securityIPsec(root.Lookup("security", "ipsec"))
+	b.securityFlow(child(child(root, "security"), "flow"))
 	b.servicesIPsecVPN(root.Lookup("services", "ipsec-vpn"))
 	b.serviceSets(root.Lookup("services"))
 	b.highAvailability(root.Lookup("chassis", "high-availability"))
@@ -155,6 +157,9 @@ func identity(s *config.Stmt) Identity {
 	}
 	for _, c := range s.Children {
 		if !c.Inactive {
+			if c.Node.Name == "distinguished-name" {
+				return distinguishedName(c)
+			}
 			return Identity{Type: c.Node.Name, Value: c.Value()}
 		}
 	}

@@ -17,8 +17,10 @@ type Config struct {
 	Interfaces []*Interface // in configuration order
 	RouterID   netip.Addr
 	Routes     []*StaticRoute
+	PKI        PKI
 	IKE        IKE
 	IPsec      IPsec
+	Flow       Flow
 	// ServiceSets and Services are the services form (seed 001's AS PIC
 	// style, and the next-hop service set of seed 004).
 	ServiceSets []*ServiceSet
@@ -130,6 +132,8 @@ type IKEPolicy struct {
 	PreSharedKey    Key
 	LocalID         Identity // services form only
 	RemoteID        Identity // services form only
+	// Certificate is "certificate { ... }"; nil when not configured.
+	Certificate *PolicyCertificate
 }
 
 // Key is a configured key: its $9$ value and whether it was given in
@@ -146,6 +150,12 @@ func (k Key) IsSet() bool { return !k.Value.IsZero() }
 type Identity struct {
 	Type  string // inet, inet6, hostname, user-at-hostname, distinguished-name, key-id; "" = default
 	Value string
+	// Container and Wildcard are the Junos matching forms of a
+	// distinguished-name remote identity (Value is then ""); a
+	// distinguished-name with neither and no Value is the local
+	// certificate's subject.
+	Container string
+	Wildcard  string
 }
 
 // DPD is dead-peer-detection.
@@ -221,6 +231,7 @@ type VPN struct {
 	TunnelMTU        int // 0 = not set
 	UDPEncapsulate   bool
 	UDPDestPort      uint16
+	Monitor          *VPNMonitor // nil: not monitored
 }
 
 // ManualSA is a statically keyed SA (vpn NAME manual).

@@ -37,6 +37,7 @@ func (b *builder) securityIKE(s *config.Stmt) {
 			ReauthFrequency: num(ps, "reauth-frequency", 0),
 			ProposalSet:     str(ps, "proposal-set"),
 			PreSharedKey:    b.key(child(ps, "pre-shared-key")),
+			Certificate:     b.policyCertificate(child(ps, "certificate")),
 		}
 		if p.Mode == "" {
 			p.Mode = defaultPolicyMode
@@ -52,6 +53,7 @@ func (b *builder) securityIKE(s *config.Stmt) {
 		default:
 			b.fail(ps, fmt.Sprintf("IKE policy %s has no proposals", ps.Key), "proposals NAME... or proposal-set NAME")
 		}
+		b.refuseSignatures(ps, p)
 		if needsPSK(p.Proposals) && !p.PreSharedKey.IsSet() {
 			b.fail(ps, fmt.Sprintf("IKE policy %s authenticates with pre-shared keys but has no pre-shared-key", ps.Key), "pre-shared-key ascii-text KEY or hexadecimal KEY")
 		}
@@ -203,6 +205,7 @@ func (b *builder) gateway(gs *config.Stmt) *IKEGateway {
 			}
 		}
 	}
+	b.checkDNIdentities(gs, g)
 	return g
 }
 
@@ -357,6 +360,7 @@ func (b *builder) vpn(vs *config.Stmt) *VPN {
 	default:
 		b.fail(vs, fmt.Sprintf("VPN %s has neither ike nor manual", vs.Key), "ike { gateway NAME; ipsec-policy NAME; } or manual { ... }")
 	}
+	v.Monitor = b.vpnMonitor(vs, v)
 	if v.IKE != nil && v.IKE.ProxyIdentity.Local.IsValid() && len(v.TrafficSelectors) > 0 {
 		b.fail(child(ike, "proxy-identity"), "proxy-identity and traffic-selector are both configured", "one of proxy-identity or traffic-selector")
 	}

@@ -1017,8 +1017,8 @@ type ShowRequest struct {
 	//	*ShowRequest_Interfaces
 	//	*ShowRequest_Version
 	//	*ShowRequest_Configuration
+	//	*ShowRequest_Pki
 	//	*ShowRequest_ChassisHighAvailability
-	//	*ShowRequest_ChassisHighAvailabilityFailover
 	Command       isShowRequest_Command `protobuf_oneof:"command"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1131,19 +1131,19 @@ func (x *ShowRequest) GetConfiguration() *ShowConfiguration {
 	return nil
 }
 
-func (x *ShowRequest) GetChassisHighAvailability() *ChassisHighAvailability {
+func (x *ShowRequest) GetPki() *PKI {
 	if x != nil {
-		if x, ok := x.Command.(*ShowRequest_ChassisHighAvailability); ok {
-			return x.ChassisHighAvailability
+		if x, ok := x.Command.(*ShowRequest_Pki); ok {
+			return x.Pki
 		}
 	}
 	return nil
 }
 
-func (x *ShowRequest) GetChassisHighAvailabilityFailover() *ChassisHighAvailabilityFailover {
+func (x *ShowRequest) GetChassisHighAvailability() *ChassisHighAvailability {
 	if x != nil {
-		if x, ok := x.Command.(*ShowRequest_ChassisHighAvailabilityFailover); ok {
-			return x.ChassisHighAvailabilityFailover
+		if x, ok := x.Command.(*ShowRequest_ChassisHighAvailability); ok {
+			return x.ChassisHighAvailability
 		}
 	}
 	return nil
@@ -1191,15 +1191,14 @@ type ShowRequest_Configuration struct {
 	Configuration *ShowConfiguration `protobuf:"bytes,8,opt,name=configuration,proto3,oneof"`
 }
 
+type ShowRequest_Pki struct {
+	// show security pki local-certificate | ca-certificate | crl
+	Pki *PKI `protobuf:"bytes,9,opt,name=pki,proto3,oneof"`
+}
+
 type ShowRequest_ChassisHighAvailability struct {
 	// show chassis high-availability information
 	ChassisHighAvailability *ChassisHighAvailability `protobuf:"bytes,20,opt,name=chassis_high_availability,json=chassisHighAvailability,proto3,oneof"`
-}
-
-type ShowRequest_ChassisHighAvailabilityFailover struct {
-	// request chassis high-availability failover services-redundancy-group N:
-	// an operational request whose reply is text, like a show.
-	ChassisHighAvailabilityFailover *ChassisHighAvailabilityFailover `protobuf:"bytes,21,opt,name=chassis_high_availability_failover,json=chassisHighAvailabilityFailover,proto3,oneof"`
 }
 
 func (*ShowRequest_IkeSecurityAssociations) isShowRequest_Command() {}
@@ -1216,9 +1215,77 @@ func (*ShowRequest_Version) isShowRequest_Command() {}
 
 func (*ShowRequest_Configuration) isShowRequest_Command() {}
 
+func (*ShowRequest_Pki) isShowRequest_Command() {}
+
 func (*ShowRequest_ChassisHighAvailability) isShowRequest_Command() {}
 
-func (*ShowRequest_ChassisHighAvailabilityFailover) isShowRequest_Command() {}
+type PKI struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`                                        // "local-certificate", "ca-certificate" or "crl"
+	CertificateId string                 `protobuf:"bytes,2,opt,name=certificate_id,json=certificateId,proto3" json:"certificate_id,omitempty"` // local-certificate: one certificate ("" = all)
+	CaProfile     string                 `protobuf:"bytes,3,opt,name=ca_profile,json=caProfile,proto3" json:"ca_profile,omitempty"`             // ca-certificate, crl: one profile ("" = all)
+	Style         Style                  `protobuf:"varint,4,opt,name=style,proto3,enum=ipsecgw.mgmt.v1.Style" json:"style,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PKI) Reset() {
+	*x = PKI{}
+	mi := &file_ipsecgw_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PKI) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PKI) ProtoMessage() {}
+
+func (x *PKI) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PKI.ProtoReflect.Descriptor instead.
+func (*PKI) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *PKI) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *PKI) GetCertificateId() string {
+	if x != nil {
+		return x.CertificateId
+	}
+	return ""
+}
+
+func (x *PKI) GetCaProfile() string {
+	if x != nil {
+		return x.CaProfile
+	}
+	return ""
+}
+
+func (x *PKI) GetStyle() Style {
+	if x != nil {
+		return x.Style
+	}
+	return Style_STYLE_DEFAULT
+}
 
 type ChassisHighAvailability struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1228,7 +1295,7 @@ type ChassisHighAvailability struct {
 
 func (x *ChassisHighAvailability) Reset() {
 	*x = ChassisHighAvailability{}
-	mi := &file_ipsecgw_proto_msgTypes[15]
+	mi := &file_ipsecgw_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1307,7 @@ func (x *ChassisHighAvailability) String() string {
 func (*ChassisHighAvailability) ProtoMessage() {}
 
 func (x *ChassisHighAvailability) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[15]
+	mi := &file_ipsecgw_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,51 +1320,7 @@ func (x *ChassisHighAvailability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChassisHighAvailability.ProtoReflect.Descriptor instead.
 func (*ChassisHighAvailability) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{15}
-}
-
-type ChassisHighAvailabilityFailover struct {
-	state                   protoimpl.MessageState `protogen:"open.v1"`
-	ServicesRedundancyGroup uint32                 `protobuf:"varint,1,opt,name=services_redundancy_group,json=servicesRedundancyGroup,proto3" json:"services_redundancy_group,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
-}
-
-func (x *ChassisHighAvailabilityFailover) Reset() {
-	*x = ChassisHighAvailabilityFailover{}
-	mi := &file_ipsecgw_proto_msgTypes[16]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ChassisHighAvailabilityFailover) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ChassisHighAvailabilityFailover) ProtoMessage() {}
-
-func (x *ChassisHighAvailabilityFailover) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[16]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ChassisHighAvailabilityFailover.ProtoReflect.Descriptor instead.
-func (*ChassisHighAvailabilityFailover) Descriptor() ([]byte, []int) {
 	return file_ipsecgw_proto_rawDescGZIP(), []int{16}
-}
-
-func (x *ChassisHighAvailabilityFailover) GetServicesRedundancyGroup() uint32 {
-	if x != nil {
-		return x.ServicesRedundancyGroup
-	}
-	return 0
 }
 
 type IKESecurityAssociations struct {
@@ -1715,6 +1738,7 @@ type ClearRequest struct {
 	//	*ClearRequest_IkeSecurityAssociations
 	//	*ClearRequest_IpsecSecurityAssociations
 	//	*ClearRequest_IpsecStatistics
+	//	*ClearRequest_LocalCertificate
 	Command       isClearRequest_Command `protobuf_oneof:"command"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1784,6 +1808,15 @@ func (x *ClearRequest) GetIpsecStatistics() *ClearStatistics {
 	return nil
 }
 
+func (x *ClearRequest) GetLocalCertificate() *ClearLocalCertificate {
+	if x != nil {
+		if x, ok := x.Command.(*ClearRequest_LocalCertificate); ok {
+			return x.LocalCertificate
+		}
+	}
+	return nil
+}
+
 type isClearRequest_Command interface {
 	isClearRequest_Command()
 }
@@ -1803,11 +1836,150 @@ type ClearRequest_IpsecStatistics struct {
 	IpsecStatistics *ClearStatistics `protobuf:"bytes,3,opt,name=ipsec_statistics,json=ipsecStatistics,proto3,oneof"`
 }
 
+type ClearRequest_LocalCertificate struct {
+	// clear security pki local-certificate certificate-id ID
+	LocalCertificate *ClearLocalCertificate `protobuf:"bytes,4,opt,name=local_certificate,json=localCertificate,proto3,oneof"`
+}
+
 func (*ClearRequest_IkeSecurityAssociations) isClearRequest_Command() {}
 
 func (*ClearRequest_IpsecSecurityAssociations) isClearRequest_Command() {}
 
 func (*ClearRequest_IpsecStatistics) isClearRequest_Command() {}
+
+func (*ClearRequest_LocalCertificate) isClearRequest_Command() {}
+
+type ClearLocalCertificate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CertificateId string                 `protobuf:"bytes,1,opt,name=certificate_id,json=certificateId,proto3" json:"certificate_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClearLocalCertificate) Reset() {
+	*x = ClearLocalCertificate{}
+	mi := &file_ipsecgw_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClearLocalCertificate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClearLocalCertificate) ProtoMessage() {}
+
+func (x *ClearLocalCertificate) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClearLocalCertificate.ProtoReflect.Descriptor instead.
+func (*ClearLocalCertificate) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ClearLocalCertificate) GetCertificateId() string {
+	if x != nil {
+		return x.CertificateId
+	}
+	return ""
+}
+
+type CommandRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Words         []string               `protobuf:"bytes,1,rep,name=words,proto3" json:"words,omitempty"` // "security", "pki", "generate-key-pair", ...
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommandRequest) Reset() {
+	*x = CommandRequest{}
+	mi := &file_ipsecgw_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommandRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommandRequest) ProtoMessage() {}
+
+func (x *CommandRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommandRequest.ProtoReflect.Descriptor instead.
+func (*CommandRequest) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *CommandRequest) GetWords() []string {
+	if x != nil {
+		return x.Words
+	}
+	return nil
+}
+
+type CommandReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Output        string                 `protobuf:"bytes,1,opt,name=output,proto3" json:"output,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommandReply) Reset() {
+	*x = CommandReply{}
+	mi := &file_ipsecgw_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommandReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommandReply) ProtoMessage() {}
+
+func (x *CommandReply) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommandReply.ProtoReflect.Descriptor instead.
+func (*CommandReply) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CommandReply) GetOutput() string {
+	if x != nil {
+		return x.Output
+	}
+	return ""
+}
 
 type ClearIKE struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1819,7 +1991,7 @@ type ClearIKE struct {
 
 func (x *ClearIKE) Reset() {
 	*x = ClearIKE{}
-	mi := &file_ipsecgw_proto_msgTypes[26]
+	mi := &file_ipsecgw_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1831,7 +2003,7 @@ func (x *ClearIKE) String() string {
 func (*ClearIKE) ProtoMessage() {}
 
 func (x *ClearIKE) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[26]
+	mi := &file_ipsecgw_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1844,7 +2016,7 @@ func (x *ClearIKE) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearIKE.ProtoReflect.Descriptor instead.
 func (*ClearIKE) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{26}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ClearIKE) GetIndex() uint32 {
@@ -1870,7 +2042,7 @@ type ClearIPsec struct {
 
 func (x *ClearIPsec) Reset() {
 	*x = ClearIPsec{}
-	mi := &file_ipsecgw_proto_msgTypes[27]
+	mi := &file_ipsecgw_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1882,7 +2054,7 @@ func (x *ClearIPsec) String() string {
 func (*ClearIPsec) ProtoMessage() {}
 
 func (x *ClearIPsec) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[27]
+	mi := &file_ipsecgw_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1895,7 +2067,7 @@ func (x *ClearIPsec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearIPsec.ProtoReflect.Descriptor instead.
 func (*ClearIPsec) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{27}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ClearIPsec) GetIndex() uint32 {
@@ -1914,7 +2086,7 @@ type ClearStatistics struct {
 
 func (x *ClearStatistics) Reset() {
 	*x = ClearStatistics{}
-	mi := &file_ipsecgw_proto_msgTypes[28]
+	mi := &file_ipsecgw_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1926,7 +2098,7 @@ func (x *ClearStatistics) String() string {
 func (*ClearStatistics) ProtoMessage() {}
 
 func (x *ClearStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[28]
+	mi := &file_ipsecgw_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1939,7 +2111,7 @@ func (x *ClearStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearStatistics.ProtoReflect.Descriptor instead.
 func (*ClearStatistics) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{28}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ClearStatistics) GetIndex() uint32 {
@@ -1960,7 +2132,7 @@ type ClearReply struct {
 
 func (x *ClearReply) Reset() {
 	*x = ClearReply{}
-	mi := &file_ipsecgw_proto_msgTypes[29]
+	mi := &file_ipsecgw_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1972,7 +2144,7 @@ func (x *ClearReply) String() string {
 func (*ClearReply) ProtoMessage() {}
 
 func (x *ClearReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[29]
+	mi := &file_ipsecgw_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1985,7 +2157,7 @@ func (x *ClearReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearReply.ProtoReflect.Descriptor instead.
 func (*ClearReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{29}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ClearReply) GetCleared() uint32 {
@@ -2003,7 +2175,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[30]
+	mi := &file_ipsecgw_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2015,7 +2187,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[30]
+	mi := &file_ipsecgw_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2028,7 +2200,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{30}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{33}
 }
 
 type Event struct {
@@ -2048,7 +2220,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_ipsecgw_proto_msgTypes[31]
+	mi := &file_ipsecgw_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2060,7 +2232,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[31]
+	mi := &file_ipsecgw_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2073,7 +2245,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{31}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Event) GetTimeUnixNano() int64 {
@@ -2167,7 +2339,7 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\rStatusRequest\"l\n" +
 	"\vStatusReply\x12+\n" +
 	"\x11candidate_changed\x18\x01 \x01(\bR\x10candidateChanged\x120\n" +
-	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\"\xea\x06\n" +
+	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\"\x93\x06\n" +
 	"\vShowRequest\x122\n" +
 	"\adisplay\x18\x01 \x01(\x0e2\x18.ipsecgw.mgmt.v1.DisplayR\adisplay\x12f\n" +
 	"\x19ike_security_associations\x18\x02 \x01(\v2(.ipsecgw.mgmt.v1.IKESecurityAssociationsH\x00R\x17ikeSecurityAssociations\x12l\n" +
@@ -2178,13 +2350,17 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"interfaces\x18\x06 \x01(\v2\x1b.ipsecgw.mgmt.v1.InterfacesH\x00R\n" +
 	"interfaces\x124\n" +
 	"\aversion\x18\a \x01(\v2\x18.ipsecgw.mgmt.v1.VersionH\x00R\aversion\x12J\n" +
-	"\rconfiguration\x18\b \x01(\v2\".ipsecgw.mgmt.v1.ShowConfigurationH\x00R\rconfiguration\x12f\n" +
-	"\x19chassis_high_availability\x18\x14 \x01(\v2(.ipsecgw.mgmt.v1.ChassisHighAvailabilityH\x00R\x17chassisHighAvailability\x12\x7f\n" +
-	"\"chassis_high_availability_failover\x18\x15 \x01(\v20.ipsecgw.mgmt.v1.ChassisHighAvailabilityFailoverH\x00R\x1fchassisHighAvailabilityFailoverB\t\n" +
-	"\acommand\"\x19\n" +
-	"\x17ChassisHighAvailability\"]\n" +
-	"\x1fChassisHighAvailabilityFailover\x12:\n" +
-	"\x19services_redundancy_group\x18\x01 \x01(\rR\x17servicesRedundancyGroup\"\x93\x01\n" +
+	"\rconfiguration\x18\b \x01(\v2\".ipsecgw.mgmt.v1.ShowConfigurationH\x00R\rconfiguration\x12(\n" +
+	"\x03pki\x18\t \x01(\v2\x14.ipsecgw.mgmt.v1.PKIH\x00R\x03pki\x12f\n" +
+	"\x19chassis_high_availability\x18\x14 \x01(\v2(.ipsecgw.mgmt.v1.ChassisHighAvailabilityH\x00R\x17chassisHighAvailabilityB\t\n" +
+	"\acommand\"\x8d\x01\n" +
+	"\x03PKI\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12%\n" +
+	"\x0ecertificate_id\x18\x02 \x01(\tR\rcertificateId\x12\x1d\n" +
+	"\n" +
+	"ca_profile\x18\x03 \x01(\tR\tcaProfile\x12,\n" +
+	"\x05style\x18\x04 \x01(\x0e2\x16.ipsecgw.mgmt.v1.StyleR\x05style\"\x19\n" +
+	"\x17ChassisHighAvailability\"\x93\x01\n" +
 	"\x17IKESecurityAssociations\x12,\n" +
 	"\x05style\x18\x01 \x01(\x0e2\x16.ipsecgw.mgmt.v1.StyleR\x05style\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\rR\x05index\x12\x18\n" +
@@ -2208,12 +2384,19 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\x04path\x18\x01 \x03(\tR\x04path\x125\n" +
 	"\x06format\x18\x02 \x01(\x0e2\x1d.ipsecgw.mgmt.v1.ConfigFormatR\x06format\"#\n" +
 	"\tShowReply\x12\x16\n" +
-	"\x06output\x18\x01 \x01(\tR\x06output\"\xa0\x02\n" +
+	"\x06output\x18\x01 \x01(\tR\x06output\"\xf7\x02\n" +
 	"\fClearRequest\x12W\n" +
 	"\x19ike_security_associations\x18\x01 \x01(\v2\x19.ipsecgw.mgmt.v1.ClearIKEH\x00R\x17ikeSecurityAssociations\x12]\n" +
 	"\x1bipsec_security_associations\x18\x02 \x01(\v2\x1b.ipsecgw.mgmt.v1.ClearIPsecH\x00R\x19ipsecSecurityAssociations\x12M\n" +
-	"\x10ipsec_statistics\x18\x03 \x01(\v2 .ipsecgw.mgmt.v1.ClearStatisticsH\x00R\x0fipsecStatisticsB\t\n" +
-	"\acommand\":\n" +
+	"\x10ipsec_statistics\x18\x03 \x01(\v2 .ipsecgw.mgmt.v1.ClearStatisticsH\x00R\x0fipsecStatistics\x12U\n" +
+	"\x11local_certificate\x18\x04 \x01(\v2&.ipsecgw.mgmt.v1.ClearLocalCertificateH\x00R\x10localCertificateB\t\n" +
+	"\acommand\">\n" +
+	"\x15ClearLocalCertificate\x12%\n" +
+	"\x0ecertificate_id\x18\x01 \x01(\tR\rcertificateId\"&\n" +
+	"\x0eCommandRequest\x12\x14\n" +
+	"\x05words\x18\x01 \x03(\tR\x05words\"&\n" +
+	"\fCommandReply\x12\x16\n" +
+	"\x06output\x18\x01 \x01(\tR\x06output\":\n" +
 	"\bClearIKE\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\"\"\n" +
@@ -2270,11 +2453,12 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\x06Commit\x12\x1e.ipsecgw.mgmt.v1.CommitRequest\x1a\x1c.ipsecgw.mgmt.v1.CommitReply\x12H\n" +
 	"\bRollback\x12 .ipsecgw.mgmt.v1.RollbackRequest\x1a\x1a.ipsecgw.mgmt.v1.EditReply\x12O\n" +
 	"\tRollbacks\x12!.ipsecgw.mgmt.v1.RollbacksRequest\x1a\x1f.ipsecgw.mgmt.v1.RollbacksReply\x12F\n" +
-	"\x06Status\x12\x1e.ipsecgw.mgmt.v1.StatusRequest\x1a\x1c.ipsecgw.mgmt.v1.StatusReply2\xd8\x01\n" +
+	"\x06Status\x12\x1e.ipsecgw.mgmt.v1.StatusRequest\x1a\x1c.ipsecgw.mgmt.v1.StatusReply2\xa3\x02\n" +
 	"\vOperational\x12@\n" +
 	"\x04Show\x12\x1c.ipsecgw.mgmt.v1.ShowRequest\x1a\x1a.ipsecgw.mgmt.v1.ShowReply\x12C\n" +
 	"\x05Clear\x12\x1d.ipsecgw.mgmt.v1.ClearRequest\x1a\x1b.ipsecgw.mgmt.v1.ClearReply\x12B\n" +
-	"\x06Events\x12\x1e.ipsecgw.mgmt.v1.EventsRequest\x1a\x16.ipsecgw.mgmt.v1.Event0\x01B\x15Z\x13ipsecgw/mgmt/mgmtpbb\x06proto3"
+	"\x06Events\x12\x1e.ipsecgw.mgmt.v1.EventsRequest\x1a\x16.ipsecgw.mgmt.v1.Event0\x01\x12I\n" +
+	"\aRequest\x12\x1f.ipsecgw.mgmt.v1.CommandRequest\x1a\x1d.ipsecgw.mgmt.v1.CommandReplyB\x15Z\x13ipsecgw/mgmt/mgmtpbb\x06proto3"
 
 var (
 	file_ipsecgw_proto_rawDescOnce sync.Once
@@ -2289,45 +2473,48 @@ func file_ipsecgw_proto_rawDescGZIP() []byte {
 }
 
 var file_ipsecgw_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_ipsecgw_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_ipsecgw_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_ipsecgw_proto_goTypes = []any{
-	(ConfigDatabase)(0),                     // 0: ipsecgw.mgmt.v1.ConfigDatabase
-	(ConfigFormat)(0),                       // 1: ipsecgw.mgmt.v1.ConfigFormat
-	(Display)(0),                            // 2: ipsecgw.mgmt.v1.Display
-	(Style)(0),                              // 3: ipsecgw.mgmt.v1.Style
-	(EventType)(0),                          // 4: ipsecgw.mgmt.v1.EventType
-	(*EditRequest)(nil),                     // 5: ipsecgw.mgmt.v1.EditRequest
-	(*EditReply)(nil),                       // 6: ipsecgw.mgmt.v1.EditReply
-	(*LoadRequest)(nil),                     // 7: ipsecgw.mgmt.v1.LoadRequest
-	(*ShowConfigRequest)(nil),               // 8: ipsecgw.mgmt.v1.ShowConfigRequest
-	(*TextReply)(nil),                       // 9: ipsecgw.mgmt.v1.TextReply
-	(*CompareRequest)(nil),                  // 10: ipsecgw.mgmt.v1.CompareRequest
-	(*CommitRequest)(nil),                   // 11: ipsecgw.mgmt.v1.CommitRequest
-	(*CommitReply)(nil),                     // 12: ipsecgw.mgmt.v1.CommitReply
-	(*RollbackRequest)(nil),                 // 13: ipsecgw.mgmt.v1.RollbackRequest
-	(*RollbacksRequest)(nil),                // 14: ipsecgw.mgmt.v1.RollbacksRequest
-	(*Rollback)(nil),                        // 15: ipsecgw.mgmt.v1.Rollback
-	(*RollbacksReply)(nil),                  // 16: ipsecgw.mgmt.v1.RollbacksReply
-	(*StatusRequest)(nil),                   // 17: ipsecgw.mgmt.v1.StatusRequest
-	(*StatusReply)(nil),                     // 18: ipsecgw.mgmt.v1.StatusReply
-	(*ShowRequest)(nil),                     // 19: ipsecgw.mgmt.v1.ShowRequest
-	(*ChassisHighAvailability)(nil),         // 20: ipsecgw.mgmt.v1.ChassisHighAvailability
-	(*ChassisHighAvailabilityFailover)(nil), // 21: ipsecgw.mgmt.v1.ChassisHighAvailabilityFailover
-	(*IKESecurityAssociations)(nil),         // 22: ipsecgw.mgmt.v1.IKESecurityAssociations
-	(*IPsecSecurityAssociations)(nil),       // 23: ipsecgw.mgmt.v1.IPsecSecurityAssociations
-	(*IPsecStatistics)(nil),                 // 24: ipsecgw.mgmt.v1.IPsecStatistics
-	(*InactiveTunnels)(nil),                 // 25: ipsecgw.mgmt.v1.InactiveTunnels
-	(*Interfaces)(nil),                      // 26: ipsecgw.mgmt.v1.Interfaces
-	(*Version)(nil),                         // 27: ipsecgw.mgmt.v1.Version
-	(*ShowConfiguration)(nil),               // 28: ipsecgw.mgmt.v1.ShowConfiguration
-	(*ShowReply)(nil),                       // 29: ipsecgw.mgmt.v1.ShowReply
-	(*ClearRequest)(nil),                    // 30: ipsecgw.mgmt.v1.ClearRequest
-	(*ClearIKE)(nil),                        // 31: ipsecgw.mgmt.v1.ClearIKE
-	(*ClearIPsec)(nil),                      // 32: ipsecgw.mgmt.v1.ClearIPsec
-	(*ClearStatistics)(nil),                 // 33: ipsecgw.mgmt.v1.ClearStatistics
-	(*ClearReply)(nil),                      // 34: ipsecgw.mgmt.v1.ClearReply
-	(*EventsRequest)(nil),                   // 35: ipsecgw.mgmt.v1.EventsRequest
-	(*Event)(nil),                           // 36: ipsecgw.mgmt.v1.Event
+	(ConfigDatabase)(0),               // 0: ipsecgw.mgmt.v1.ConfigDatabase
+	(ConfigFormat)(0),                 // 1: ipsecgw.mgmt.v1.ConfigFormat
+	(Display)(0),                      // 2: ipsecgw.mgmt.v1.Display
+	(Style)(0),                        // 3: ipsecgw.mgmt.v1.Style
+	(EventType)(0),                    // 4: ipsecgw.mgmt.v1.EventType
+	(*EditRequest)(nil),               // 5: ipsecgw.mgmt.v1.EditRequest
+	(*EditReply)(nil),                 // 6: ipsecgw.mgmt.v1.EditReply
+	(*LoadRequest)(nil),               // 7: ipsecgw.mgmt.v1.LoadRequest
+	(*ShowConfigRequest)(nil),         // 8: ipsecgw.mgmt.v1.ShowConfigRequest
+	(*TextReply)(nil),                 // 9: ipsecgw.mgmt.v1.TextReply
+	(*CompareRequest)(nil),            // 10: ipsecgw.mgmt.v1.CompareRequest
+	(*CommitRequest)(nil),             // 11: ipsecgw.mgmt.v1.CommitRequest
+	(*CommitReply)(nil),               // 12: ipsecgw.mgmt.v1.CommitReply
+	(*RollbackRequest)(nil),           // 13: ipsecgw.mgmt.v1.RollbackRequest
+	(*RollbacksRequest)(nil),          // 14: ipsecgw.mgmt.v1.RollbacksRequest
+	(*Rollback)(nil),                  // 15: ipsecgw.mgmt.v1.Rollback
+	(*RollbacksReply)(nil),            // 16: ipsecgw.mgmt.v1.RollbacksReply
+	(*StatusRequest)(nil),             // 17: ipsecgw.mgmt.v1.StatusRequest
+	(*StatusReply)(nil),               // 18: ipsecgw.mgmt.v1.StatusReply
+	(*ShowRequest)(nil),               // 19: ipsecgw.mgmt.v1.ShowRequest
+	(*PKI)(nil),                       // 20: ipsecgw.mgmt.v1.PKI
+	(*ChassisHighAvailability)(nil),   // 21: ipsecgw.mgmt.v1.ChassisHighAvailability
+	(*IKESecurityAssociations)(nil),   // 22: ipsecgw.mgmt.v1.IKESecurityAssociations
+	(*IPsecSecurityAssociations)(nil), // 23: ipsecgw.mgmt.v1.IPsecSecurityAssociations
+	(*IPsecStatistics)(nil),           // 24: ipsecgw.mgmt.v1.IPsecStatistics
+	(*InactiveTunnels)(nil),           // 25: ipsecgw.mgmt.v1.InactiveTunnels
+	(*Interfaces)(nil),                // 26: ipsecgw.mgmt.v1.Interfaces
+	(*Version)(nil),                   // 27: ipsecgw.mgmt.v1.Version
+	(*ShowConfiguration)(nil),         // 28: ipsecgw.mgmt.v1.ShowConfiguration
+	(*ShowReply)(nil),                 // 29: ipsecgw.mgmt.v1.ShowReply
+	(*ClearRequest)(nil),              // 30: ipsecgw.mgmt.v1.ClearRequest
+	(*ClearLocalCertificate)(nil),     // 31: ipsecgw.mgmt.v1.ClearLocalCertificate
+	(*CommandRequest)(nil),            // 32: ipsecgw.mgmt.v1.CommandRequest
+	(*CommandReply)(nil),              // 33: ipsecgw.mgmt.v1.CommandReply
+	(*ClearIKE)(nil),                  // 34: ipsecgw.mgmt.v1.ClearIKE
+	(*ClearIPsec)(nil),                // 35: ipsecgw.mgmt.v1.ClearIPsec
+	(*ClearStatistics)(nil),           // 36: ipsecgw.mgmt.v1.ClearStatistics
+	(*ClearReply)(nil),                // 37: ipsecgw.mgmt.v1.ClearReply
+	(*EventsRequest)(nil),             // 38: ipsecgw.mgmt.v1.EventsRequest
+	(*Event)(nil),                     // 39: ipsecgw.mgmt.v1.Event
 }
 var file_ipsecgw_proto_depIdxs = []int32{
 	0,  // 0: ipsecgw.mgmt.v1.ShowConfigRequest.database:type_name -> ipsecgw.mgmt.v1.ConfigDatabase
@@ -2341,42 +2528,46 @@ var file_ipsecgw_proto_depIdxs = []int32{
 	26, // 8: ipsecgw.mgmt.v1.ShowRequest.interfaces:type_name -> ipsecgw.mgmt.v1.Interfaces
 	27, // 9: ipsecgw.mgmt.v1.ShowRequest.version:type_name -> ipsecgw.mgmt.v1.Version
 	28, // 10: ipsecgw.mgmt.v1.ShowRequest.configuration:type_name -> ipsecgw.mgmt.v1.ShowConfiguration
-	20, // 11: ipsecgw.mgmt.v1.ShowRequest.chassis_high_availability:type_name -> ipsecgw.mgmt.v1.ChassisHighAvailability
-	21, // 12: ipsecgw.mgmt.v1.ShowRequest.chassis_high_availability_failover:type_name -> ipsecgw.mgmt.v1.ChassisHighAvailabilityFailover
-	3,  // 13: ipsecgw.mgmt.v1.IKESecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
-	3,  // 14: ipsecgw.mgmt.v1.IPsecSecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
-	1,  // 15: ipsecgw.mgmt.v1.ShowConfiguration.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
-	31, // 16: ipsecgw.mgmt.v1.ClearRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIKE
-	32, // 17: ipsecgw.mgmt.v1.ClearRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIPsec
-	33, // 18: ipsecgw.mgmt.v1.ClearRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.ClearStatistics
-	4,  // 19: ipsecgw.mgmt.v1.Event.type:type_name -> ipsecgw.mgmt.v1.EventType
-	5,  // 20: ipsecgw.mgmt.v1.Config.Edit:input_type -> ipsecgw.mgmt.v1.EditRequest
-	7,  // 21: ipsecgw.mgmt.v1.Config.Load:input_type -> ipsecgw.mgmt.v1.LoadRequest
-	8,  // 22: ipsecgw.mgmt.v1.Config.Show:input_type -> ipsecgw.mgmt.v1.ShowConfigRequest
-	10, // 23: ipsecgw.mgmt.v1.Config.Compare:input_type -> ipsecgw.mgmt.v1.CompareRequest
-	11, // 24: ipsecgw.mgmt.v1.Config.Commit:input_type -> ipsecgw.mgmt.v1.CommitRequest
-	13, // 25: ipsecgw.mgmt.v1.Config.Rollback:input_type -> ipsecgw.mgmt.v1.RollbackRequest
-	14, // 26: ipsecgw.mgmt.v1.Config.Rollbacks:input_type -> ipsecgw.mgmt.v1.RollbacksRequest
-	17, // 27: ipsecgw.mgmt.v1.Config.Status:input_type -> ipsecgw.mgmt.v1.StatusRequest
-	19, // 28: ipsecgw.mgmt.v1.Operational.Show:input_type -> ipsecgw.mgmt.v1.ShowRequest
-	30, // 29: ipsecgw.mgmt.v1.Operational.Clear:input_type -> ipsecgw.mgmt.v1.ClearRequest
-	35, // 30: ipsecgw.mgmt.v1.Operational.Events:input_type -> ipsecgw.mgmt.v1.EventsRequest
-	6,  // 31: ipsecgw.mgmt.v1.Config.Edit:output_type -> ipsecgw.mgmt.v1.EditReply
-	6,  // 32: ipsecgw.mgmt.v1.Config.Load:output_type -> ipsecgw.mgmt.v1.EditReply
-	9,  // 33: ipsecgw.mgmt.v1.Config.Show:output_type -> ipsecgw.mgmt.v1.TextReply
-	9,  // 34: ipsecgw.mgmt.v1.Config.Compare:output_type -> ipsecgw.mgmt.v1.TextReply
-	12, // 35: ipsecgw.mgmt.v1.Config.Commit:output_type -> ipsecgw.mgmt.v1.CommitReply
-	6,  // 36: ipsecgw.mgmt.v1.Config.Rollback:output_type -> ipsecgw.mgmt.v1.EditReply
-	16, // 37: ipsecgw.mgmt.v1.Config.Rollbacks:output_type -> ipsecgw.mgmt.v1.RollbacksReply
-	18, // 38: ipsecgw.mgmt.v1.Config.Status:output_type -> ipsecgw.mgmt.v1.StatusReply
-	29, // 39: ipsecgw.mgmt.v1.Operational.Show:output_type -> ipsecgw.mgmt.v1.ShowReply
-	34, // 40: ipsecgw.mgmt.v1.Operational.Clear:output_type -> ipsecgw.mgmt.v1.ClearReply
-	36, // 41: ipsecgw.mgmt.v1.Operational.Events:output_type -> ipsecgw.mgmt.v1.Event
-	31, // [31:42] is the sub-list for method output_type
-	20, // [20:31] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	20, // 11: ipsecgw.mgmt.v1.ShowRequest.pki:type_name -> ipsecgw.mgmt.v1.PKI
+	21, // 12: ipsecgw.mgmt.v1.ShowRequest.chassis_high_availability:type_name -> ipsecgw.mgmt.v1.ChassisHighAvailability
+	3,  // 13: ipsecgw.mgmt.v1.PKI.style:type_name -> ipsecgw.mgmt.v1.Style
+	3,  // 14: ipsecgw.mgmt.v1.IKESecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
+	3,  // 15: ipsecgw.mgmt.v1.IPsecSecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
+	1,  // 16: ipsecgw.mgmt.v1.ShowConfiguration.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
+	34, // 17: ipsecgw.mgmt.v1.ClearRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIKE
+	35, // 18: ipsecgw.mgmt.v1.ClearRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIPsec
+	36, // 19: ipsecgw.mgmt.v1.ClearRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.ClearStatistics
+	31, // 20: ipsecgw.mgmt.v1.ClearRequest.local_certificate:type_name -> ipsecgw.mgmt.v1.ClearLocalCertificate
+	4,  // 21: ipsecgw.mgmt.v1.Event.type:type_name -> ipsecgw.mgmt.v1.EventType
+	5,  // 22: ipsecgw.mgmt.v1.Config.Edit:input_type -> ipsecgw.mgmt.v1.EditRequest
+	7,  // 23: ipsecgw.mgmt.v1.Config.Load:input_type -> ipsecgw.mgmt.v1.LoadRequest
+	8,  // 24: ipsecgw.mgmt.v1.Config.Show:input_type -> ipsecgw.mgmt.v1.ShowConfigRequest
+	10, // 25: ipsecgw.mgmt.v1.Config.Compare:input_type -> ipsecgw.mgmt.v1.CompareRequest
+	11, // 26: ipsecgw.mgmt.v1.Config.Commit:input_type -> ipsecgw.mgmt.v1.CommitRequest
+	13, // 27: ipsecgw.mgmt.v1.Config.Rollback:input_type -> ipsecgw.mgmt.v1.RollbackRequest
+	14, // 28: ipsecgw.mgmt.v1.Config.Rollbacks:input_type -> ipsecgw.mgmt.v1.RollbacksRequest
+	17, // 29: ipsecgw.mgmt.v1.Config.Status:input_type -> ipsecgw.mgmt.v1.StatusRequest
+	19, // 30: ipsecgw.mgmt.v1.Operational.Show:input_type -> ipsecgw.mgmt.v1.ShowRequest
+	30, // 31: ipsecgw.mgmt.v1.Operational.Clear:input_type -> ipsecgw.mgmt.v1.ClearRequest
+	38, // 32: ipsecgw.mgmt.v1.Operational.Events:input_type -> ipsecgw.mgmt.v1.EventsRequest
+	32, // 33: ipsecgw.mgmt.v1.Operational.Request:input_type -> ipsecgw.mgmt.v1.CommandRequest
+	6,  // 34: ipsecgw.mgmt.v1.Config.Edit:output_type -> ipsecgw.mgmt.v1.EditReply
+	6,  // 35: ipsecgw.mgmt.v1.Config.Load:output_type -> ipsecgw.mgmt.v1.EditReply
+	9,  // 36: ipsecgw.mgmt.v1.Config.Show:output_type -> ipsecgw.mgmt.v1.TextReply
+	9,  // 37: ipsecgw.mgmt.v1.Config.Compare:output_type -> ipsecgw.mgmt.v1.TextReply
+	12, // 38: ipsecgw.mgmt.v1.Config.Commit:output_type -> ipsecgw.mgmt.v1.CommitReply
+	6,  // 39: ipsecgw.mgmt.v1.Config.Rollback:output_type -> ipsecgw.mgmt.v1.EditReply
+	16, // 40: ipsecgw.mgmt.v1.Config.Rollbacks:output_type -> ipsecgw.mgmt.v1.RollbacksReply
+	18, // 41: ipsecgw.mgmt.v1.Config.Status:output_type -> ipsecgw.mgmt.v1.StatusReply
+	29, // 42: ipsecgw.mgmt.v1.Operational.Show:output_type -> ipsecgw.mgmt.v1.ShowReply
+	37, // 43: ipsecgw.mgmt.v1.Operational.Clear:output_type -> ipsecgw.mgmt.v1.ClearReply
+	39, // 44: ipsecgw.mgmt.v1.Operational.Events:output_type -> ipsecgw.mgmt.v1.Event
+	33, // 45: ipsecgw.mgmt.v1.Operational.Request:output_type -> ipsecgw.mgmt.v1.CommandReply
+	34, // [34:46] is the sub-list for method output_type
+	22, // [22:34] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_ipsecgw_proto_init() }
@@ -2392,13 +2583,14 @@ func file_ipsecgw_proto_init() {
 		(*ShowRequest_Interfaces)(nil),
 		(*ShowRequest_Version)(nil),
 		(*ShowRequest_Configuration)(nil),
+		(*ShowRequest_Pki)(nil),
 		(*ShowRequest_ChassisHighAvailability)(nil),
-		(*ShowRequest_ChassisHighAvailabilityFailover)(nil),
 	}
 	file_ipsecgw_proto_msgTypes[25].OneofWrappers = []any{
 		(*ClearRequest_IkeSecurityAssociations)(nil),
 		(*ClearRequest_IpsecSecurityAssociations)(nil),
 		(*ClearRequest_IpsecStatistics)(nil),
+		(*ClearRequest_LocalCertificate)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2406,7 +2598,7 @@ func file_ipsecgw_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ipsecgw_proto_rawDesc), len(file_ipsecgw_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   32,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

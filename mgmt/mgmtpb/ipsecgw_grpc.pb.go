@@ -430,9 +430,10 @@ var Config_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Operational_Show_FullMethodName   = "/ipsecgw.mgmt.v1.Operational/Show"
-	Operational_Clear_FullMethodName  = "/ipsecgw.mgmt.v1.Operational/Clear"
-	Operational_Events_FullMethodName = "/ipsecgw.mgmt.v1.Operational/Events"
+	Operational_Show_FullMethodName    = "/ipsecgw.mgmt.v1.Operational/Show"
+	Operational_Clear_FullMethodName   = "/ipsecgw.mgmt.v1.Operational/Clear"
+	Operational_Events_FullMethodName  = "/ipsecgw.mgmt.v1.Operational/Events"
+	Operational_Request_FullMethodName = "/ipsecgw.mgmt.v1.Operational/Request"
 )
 
 // OperationalClient is the client API for Operational service.
@@ -446,6 +447,10 @@ type OperationalClient interface {
 	// Events streams SA and negotiation events as they happen, until the
 	// client goes away.
 	Events(ctx context.Context, in *EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error)
+	// Request runs a "request" command (request security pki ...) given as
+	// its words after "request", and returns what it prints. The daemon
+	// checks the words; the CLI's command tree offers the same ones.
+	Request(ctx context.Context, in *CommandRequest, opts ...grpc.CallOption) (*CommandReply, error)
 }
 
 type operationalClient struct {
@@ -495,6 +500,16 @@ func (c *operationalClient) Events(ctx context.Context, in *EventsRequest, opts 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Operational_EventsClient = grpc.ServerStreamingClient[Event]
 
+func (c *operationalClient) Request(ctx context.Context, in *CommandRequest, opts ...grpc.CallOption) (*CommandReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CommandReply)
+	err := c.cc.Invoke(ctx, Operational_Request_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OperationalServer is the server API for Operational service.
 // All implementations must embed UnimplementedOperationalServer
 // for forward compatibility.
@@ -506,6 +521,10 @@ type OperationalServer interface {
 	// Events streams SA and negotiation events as they happen, until the
 	// client goes away.
 	Events(*EventsRequest, grpc.ServerStreamingServer[Event]) error
+	// Request runs a "request" command (request security pki ...) given as
+	// its words after "request", and returns what it prints. The daemon
+	// checks the words; the CLI's command tree offers the same ones.
+	Request(context.Context, *CommandRequest) (*CommandReply, error)
 	mustEmbedUnimplementedOperationalServer()
 }
 
@@ -524,6 +543,9 @@ func (UnimplementedOperationalServer) Clear(context.Context, *ClearRequest) (*Cl
 }
 func (UnimplementedOperationalServer) Events(*EventsRequest, grpc.ServerStreamingServer[Event]) error {
 	return status.Error(codes.Unimplemented, "method Events not implemented")
+}
+func (UnimplementedOperationalServer) Request(context.Context, *CommandRequest) (*CommandReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method Request not implemented")
 }
 func (UnimplementedOperationalServer) mustEmbedUnimplementedOperationalServer() {}
 func (UnimplementedOperationalServer) testEmbeddedByValue()                     {}
@@ -593,6 +615,24 @@ func _Operational_Events_Handler(srv interface{}, stream grpc.ServerStream) erro
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Operational_EventsServer = grpc.ServerStreamingServer[Event]
 
+func _Operational_Request_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CommandRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OperationalServer).Request(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Operational_Request_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OperationalServer).Request(ctx, req.(*CommandRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Operational_ServiceDesc is the grpc.ServiceDesc for Operational service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -607,6 +647,10 @@ var Operational_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Clear",
 			Handler:    _Operational_Clear_Handler,
+		},
+		{
+			MethodName: "Request",
+			Handler:    _Operational_Request_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

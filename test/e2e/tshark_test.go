@@ -146,11 +146,19 @@ const tsharkProbePort = 9
 // captures. Bounds: 30 s and 500 packets; stop kills the process group
 // if it has not finished 10 s after SIGINT.
 func (tp *topology) startTsharkCapture(file string) *tsharkCapture {
+	tp.t.Helper()
+	return tp.startTsharkOn("gw1", "gw1-gw2", "esp or udp port 4500", "192.0.2.2", file)
+}
+
+// startTsharkOn captures what filter selects on interface iface of
+// namespace ns into file, once a probe datagram sent from ns to probeTo
+// has been seen.
+func (tp *topology) startTsharkOn(ns, iface, filter, probeTo, file string) *tsharkCapture {
 	t := tp.t
 	t.Helper()
-	cmd := exec.Command("ip", "netns", "exec", tp.net.Name("gw1"),
-		"tshark", "-n", "-l", "-P", "-i", "gw1-gw2",
-		"-f", fmt.Sprintf("esp or udp port 4500 or udp port %d", tsharkProbePort),
+	cmd := exec.Command("ip", "netns", "exec", tp.net.Name(ns),
+		"tshark", "-n", "-l", "-P", "-i", iface,
+		"-f", fmt.Sprintf("%s or udp port %d", filter, tsharkProbePort),
 		"-a", "duration:30", "-c", "500", "-w", file)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
@@ -178,7 +186,7 @@ func (tp *topology) startTsharkCapture(file string) *tsharkCapture {
 
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		tp.net.Try("gw1", "bash", "-c", fmt.Sprintf("echo probe >/dev/udp/192.0.2.2/%d", tsharkProbePort))
+		tp.net.Try(ns, "bash", "-c", fmt.Sprintf("echo probe >/dev/udp/%s/%d", probeTo, tsharkProbePort))
 		select {
 		case <-c.seen:
 			return c

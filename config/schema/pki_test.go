@@ -1,0 +1,107 @@
+package schema
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const pkiBase = `
+set security pki ca-profile root ca-identity Root-CA
+set security pki ca-profile strict
+set security pki ca-profile lax revocation-check crl disable on-download-failure
+set security pki ca-profile lax revocation-check crl refresh-interval 12
+set security pki ca-profile none revocation-check disable
+set security ike proposal psk authentication-method pre-shared-keys
+set security ike policy p proposals psk
+set security ike policy p pre-shared-key ascii-text secret123
+set security ike policy p certificate local-certificate gw1
+set security ike policy p certificate trusted-ca ca-profile root
+set security ike policy p certificate peer-certificate-type x509-signature
+set security ike gateway g ike-policy p
+set security ike gateway g address 192.0.2.1
+set security ike gateway g local-identity distinguished-name "CN=gw1, O=Example"
+set security ike gateway g remote-identity distinguished-name "CN=gw2, O=Example"
+`
+
+func TestPKIModel(t *testing.T) {
+	c, err := build(t, pkiBase, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, strict, lax, none := c.CAProfile("root"), c.CAProfile("strict"), c.CAProfile("lax"), c.CAProfile("none")
+	if root == nil || root.CAIdentity != "Root-CA" || !root.CheckCRL || root.AcceptWithoutCRL || root.RefreshInterval != 24*time.Hour {
+		t.Fatalf("root: %+v", root)
+	}
+	if strict.CAIdentity != "strict" || !strict.CheckCRL {
+		t.Fatalf("strict: %+v", strict)
+	}
+	if !lax.CheckCRL || !lax.AcceptWithoutCRL || lax.RefreshInterval != 12*time.Hour {
+		t.Fatalf("lax: %+v", lax)
+	}
+	if none.CheckCRL {
+		t.Fatalf("none: %+v", none)
+	}
+	pc := c.IKE.Policies[0].Certificate
+	if pc == nil || pc.LocalCertificate != "gw1" || pc.TrustedCA != root || pc.PeerType != "x509-signature" {
+		t.Fatalf("policy certificate: %+v", pc)
+	}
+	g := c.IKE.Gateways[0]
+	if g.LocalIdentity != (Identity{Type: "distinguished-name", Value: "CN=gw1, O=Example"}) ||
+		g.RemoteIdentity != (Identity{Type: "distinguished-name", Value: "CN=gw2, O=Example"}) {
+		t.Fatalf("identities: %+v %+v", g.LocalIdentity, g.RemoteIdentity)
+	}
+	// fragmentation is accepted and reported as not applied.
+	c, err = build(t, pkiBase+"set security ike gateway g fragmentation size 1200\n", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasNotice(c, "security ike gateway g fragmentation", "not applied") {
+		t.Fatalf("no fragmentation notice: %+v", c.Notices)
+	}
+}
+
+func hasNotice(c *Config, path, text string) bool {
+	for _, n := range c.Notices {
+		if n.Path == path && strings.Contains(n.Msg, text) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPKIRefused(t *testing.T) {
+	for _, tc := range []struct{ name, add, want string }{
+		{"rsa-signatures", "set security ike proposal rsa authentication-method rsa-signatures\nset security ike policy p proposals rsa\n",
+			"t.conf:18:37: security ike policy p proposals: proposal rsa uses authentication-method rsa-signatures, but ipsecgw's IKE engines do not authenticate with certificates yet"},
+		{"certificates", "set security ike proposal c authentication-method certificates\nset security ike policy p proposals c\n",
+			"proposal c uses authentication-method certificates"},
+		{"ecdsa-521", "set security ike proposal e authentication-method ecdsa-signatures-521\nset security ike policy p proposals e\n",
+			"authentication-method ecdsa-signatures-521"},
+		{"suite-b set", "set security ike policy q proposal-set suiteb-gcm-128\n",
+			"security ike policy q proposal-set: proposal-set suiteb-gcm-128 authenticates with ecdsa-signatures-256"},
+		{"services", "set services ipsec-vpn ike proposal s authentication-method rsa-signatures\nset services ipsec-vpn ike policy sp proposals s\n",
+			"services ipsec-vpn ike policy sp proposals: proposal s uses authentication-method rsa-signatures"},
+		{"unknown ca-profile", "set security ike policy p certificate trusted-ca ca-profile nope\n",
+			"security ike policy p certificate trusted-ca ca-profile: CA profile nope is not defined; expected the name of a CA profile under [edit security pki ca-profile] (defined: root, strict, lax, none)"},
+		{"exact and wildcard", "set security ike gateway g remote-identity distinguished-name wildcard \"OU=VPN\"\n",
+			"an exact name and container or wildcard are both configured"},
+		{"pkcs7", "set security ike policy p certificate peer-certificate-type pkcs7\n",
+			"does not accept PKCS#7"},
+		{"container", "delete security ike gateway g remote-identity\nset security ike gateway g remote-identity distinguished-name container \"O=Example, OU=VPN\"\n",
+			"security ike gateway g remote-identity distinguished-name: distinguished-name container and wildcard match the peer's certificate"},
+		{"wildcard", "delete security ike gateway g remote-identity\nset security ike gateway g remote-identity distinguished-name wildcard \"OU=VPN\"\n",
+			"distinguished-name container and wildcard"},
+		{"local subject", "delete security ike gateway g local-identity\nset security ike gateway g local-identity distinguished-name\n",
+			"is the subject of the local certificate, which ipsecgw's IKE engines do not send yet"},
+		{"local subject no cert", "delete security ike policy p certificate local-certificate\ndelete security ike gateway g local-identity\nset security ike gateway g local-identity distinguished-name\n",
+			"the IKE policy names none"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := build(t, pkiBase+tc.add, Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v\nwant %q", err, tc.want)
+			}
+		})
+	}
+}
