@@ -8,7 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vishvananda/netlink"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sys/unix"
 
 	"ipsecgw/cluster"
 	"ipsecgw/cluster/announce"
@@ -106,6 +108,7 @@ func (d *Daemon) joinCluster(cfg *schema.Config) error {
 			}
 		}
 	}
+	d.removeStaleVIPs(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*ttl+10*time.Second)
 	defer cancel()
 	node, err := cluster.Join(ctx, cluster.Options{
@@ -357,3 +360,42 @@ func (d *Daemon) Failover(ctx context.Context, srg int) (int, error) {
 
 // NodeID is this daemon's node in its cluster, 0 on a single gateway.
 func (d *Daemon) NodeID() int { return d.clusterNodeID() }
+
+// removeStaleVIPs takes off the virtual IPs a previous run of this node
+// left on its interfaces (a daemon killed with SIGKILL removes nothing): a
+// node that has just started owns no group, and an address it does not own
+// would answer ARP against the owner's.
+func (d *Daemon) removeStaleVIPs(cfg *schema.Config) {
+	r, ok := d.host.(addressRemover)
+	if !ok || cfg.HA == nil {
+		return
+	}
+	for _, g := range cfg.HA.SRGs {
+		for _, v := range g.VirtualIPs {
+			removed, err := r.RemoveAddress(v.Interface, v.Prefix)
+			if err != nil {
+				d.log.Warn("could not remove a virtual IP left by a previous run", "srg", g.ID, "address", v.Prefix, "err", err)
+			} else if removed {
+				d.log.Info("removed a virtual IP left by a previous run", "srg", g.ID, "address", v.Prefix, "interface", v.Interface)
+			}
+		}
+	}
+}
+
+// addressRemover is a Host that can remove an address it did not add.
+type addressRemover interface {
+	RemoveAddress(ifname string, p netip.Prefix) (removed bool, err error)
+}
+
+// RemoveAddress removes p from ifname if it is there.
+func (LinuxHost) RemoveAddress(ifname string, p netip.Prefix) (bool, error) {
+	link, err := netlink.LinkByName(ifname)
+	if err != nil {
+		return false, nil // no interface, no address
+	}
+	err = netlink.AddrDel(link, &netlink.Addr{IPNet: ipNet(p)})
+	if errors.Is(err, unix.EADDRNOTAVAIL) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -232,4 +232,17 @@ func TestVirtualIPFollowsOwner(t *testing.T) {
 	want1 := mac(n, "n1")
 	waitFor(t, 2*time.Second, "the client's neighbour table follows", func() bool { return neighbour(n) == want1 }, n1)
 	n.Exec("client", "ping", "-c", "1", "-W", "2", vip)
+
+	// A manual failover, asked on node 1, moves the group to node 2, and
+	// preemption does not take it back while node 2 lives.
+	if out := cli(t, n1, "request chassis high-availability failover services-redundancy-group 1"); !strings.Contains(out, "node 2 is active") {
+		t.Fatalf("failover:\n%s", out)
+	}
+	waitFor(t, 3*time.Second, "the virtual IP moves to node 2 by hand", func() bool { return hasVIP(n, "n2") && !hasVIP(n, "n1") }, n1, n2)
+	waitFor(t, 2*time.Second, "the client's neighbour table follows", func() bool { return neighbour(n) == want2 }, n2)
+	time.Sleep(2 * ttl)
+	if !hasVIP(n, "n2") || hasVIP(n, "n1") {
+		t.Fatal("preemption undid the manual failover")
+	}
+	n.Exec("client", "ping", "-c", "1", "-W", "2", vip)
 }
