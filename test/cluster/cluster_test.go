@@ -130,13 +130,11 @@ func cli(t *testing.T, node *proc, cmd string) string {
 	return string(out)
 }
 
-// TestVirtualIPFollowsOwner: two ipsecgw nodes and one etcd member
-// (Debian's etcd-server) in namespaces on one bridge, with a client. The
-// preferred node owns the virtual IP and answers on it; SIGKILL moves it
-// to the survivor within a few lease TTLs, and the client's neighbour table
-// follows the gratuitous ARP; a commit on the survivor is in effect on the
-// first node when it returns, and preemption gives the group back to it.
-func TestVirtualIPFollowsOwner(t *testing.T) {
+// newCluster builds the namespaces (etcd, n1, n2 and a client on one
+// bridge), starts etcd, and returns a function that starts node id (with
+// the seed configuration, or with none).
+func newCluster(t *testing.T, seedConfig string) (*netns.Net, string, func(id int, withSeed bool) *proc) {
+	t.Helper()
 	etcdBin, err := exec.LookPath("etcd")
 	if err != nil {
 		netns.RequireRoot(t)
@@ -163,10 +161,9 @@ func TestVirtualIPFollowsOwner(t *testing.T) {
 		out, _ := n.Try("client", "curl", "-s", "-m", "1", endpoint+"/health")
 		return strings.Contains(out, `"health":"true"`)
 	}, etcd)
-
 	seedFile := filepath.Join(dir, "seed.conf")
-	os.WriteFile(seedFile, []byte(seed), 0o600)
-	node := func(id int, withSeed bool) *proc {
+	os.WriteFile(seedFile, []byte(seedConfig), 0o600)
+	return n, dir, func(id int, withSeed bool) *proc {
 		name := fmt.Sprintf("n%d", id)
 		state := filepath.Join(dir, name+"-state")
 		args := []string{binary, "daemon", "--state-dir", state, "--socket", filepath.Join(dir, name+".sock"),
@@ -176,8 +173,18 @@ func TestVirtualIPFollowsOwner(t *testing.T) {
 		}
 		return start(t, n, name, dir, args...)
 	}
+}
+
+// TestVirtualIPFollowsOwner: two ipsecgw nodes and one etcd member
+// (Debian's etcd-server) in namespaces on one bridge, with a client. The
+// preferred node owns the virtual IP and answers on it; SIGKILL moves it
+// to the survivor within a few lease TTLs, and the client's neighbour table
+// follows the gratuitous ARP; a commit on the survivor is in effect on the
+// first node when it returns, and preemption gives the group back to it.
+func TestVirtualIPFollowsOwner(t *testing.T) {
+	n, dir, node := newCluster(t, seed)
 	n1 := node(1, true)
-	waitFor(t, 20*time.Second, "node 1 owns the virtual IP", func() bool { return hasVIP(n, "n1") }, n1, etcd)
+	waitFor(t, 20*time.Second, "node 1 owns the virtual IP", func() bool { return hasVIP(n, "n1") }, n1)
 	n2 := node(2, false)
 	waitFor(t, 20*time.Second, "node 2 is a member", func() bool {
 		out, err := exec.Command(binary, "cli", "--socket", filepath.Join(dir, "n1.sock"), "-c", "show chassis high-availability information").CombinedOutput()
