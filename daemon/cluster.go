@@ -202,7 +202,7 @@ func (d *Daemon) onOwnership(ch cluster.Change) {
 	if ch.Owned {
 		kind = "srg-active"
 	}
-	d.events.publish(Event{Kind: kind, Time: time.Now(), Reason: fmt.Sprintf("services-redundancy-group %d: %s", ch.SRG, ch.Reason)})
+	d.events.publish(Event{Kind: kind, Time: time.Now(), SRG: ch.SRG, Reason: fmt.Sprintf("services-redundancy-group %d: %s", ch.SRG, ch.Reason)})
 	if err != nil {
 		d.log.Error("services-redundancy-group change not applied", "srg", ch.SRG, "owned", ch.Owned, "err", err)
 		if ch.Owned {

@@ -10,12 +10,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
 	"ipsecgw/daemon"
+	"ipsecgw/metrics"
 	"ipsecgw/mgmt/mgmtpb"
 	"ipsecgw/show"
 )
@@ -124,4 +126,31 @@ func withInheritance(d *daemon.Daemon, t *config.Tree, f mgmtpb.ConfigFormat) (*
 		return nil, status.Error(codes.FailedPrecondition, editError(err))
 	}
 	return x, nil
+}
+
+// clusterMetrics counts ownership changes and shows which groups this node
+// is active for, from the daemon's srg-active and srg-standby events.
+func clusterMetrics(m *metrics.Metrics, d *daemon.Daemon) {
+	changes := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ipsecgw_cluster_srg_changes_total",
+		Help: "Services redundancy group ownership changes on this node, by change: active (it became the owner) or standby (it stopped).",
+	}, []string{"change"})
+	active := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ipsecgw_cluster_srg_active",
+		Help: "1 while this node owns the services redundancy group, 0 after it stopped.",
+	}, []string{"srg"})
+	for _, c := range []string{"active", "standby"} {
+		changes.WithLabelValues(c)
+	}
+	m.Registry().MustRegister(changes, active)
+	d.Events().OnEvent(func(e daemon.Event) {
+		switch e.Kind {
+		case "srg-active":
+			changes.WithLabelValues("active").Inc()
+			active.WithLabelValues(strconv.Itoa(e.SRG)).Set(1)
+		case "srg-standby":
+			changes.WithLabelValues("standby").Inc()
+			active.WithLabelValues(strconv.Itoa(e.SRG)).Set(0)
+		}
+	})
 }

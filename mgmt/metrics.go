@@ -14,6 +14,7 @@ import (
 func Metrics(d *daemon.Daemon) *metrics.Metrics {
 	m := metrics.New(func() metrics.Snapshot { return snapshot(d.Status()) })
 	ev := m.Events()
+	clusterMetrics(m, d)
 	d.Events().OnEvent(func(e daemon.Event) {
 		switch e.Kind {
 		case "ike-sa-up":

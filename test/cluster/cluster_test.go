@@ -167,7 +167,8 @@ func newCluster(t *testing.T, seedConfig string) (*netns.Net, string, func(id in
 		name := fmt.Sprintf("n%d", id)
 		state := filepath.Join(dir, name+"-state")
 		args := []string{binary, "daemon", "--state-dir", state, "--socket", filepath.Join(dir, name+".sock"),
-			"--cluster-etcd", endpoint, "--node-id", fmt.Sprint(id), "--debug"}
+			"--cluster-etcd", endpoint, "--node-id", fmt.Sprint(id), "--debug",
+			"--metrics-listen", "127.0.0.1:9300"} // inside the node's namespace
 		if withSeed {
 			args = append(args, "--config", seedFile)
 		}
@@ -222,6 +223,10 @@ func TestVirtualIPFollowsOwner(t *testing.T) {
 	t.Logf("virtual IP on node 2 %v after SIGKILL of node 1 (lease TTL %v); neighbour updated %v after the kill",
 		took.Round(time.Millisecond), ttl, time.Since(killed).Round(time.Millisecond))
 	n.Exec("client", "ping", "-c", "1", "-W", "2", vip)
+	metrics := n.Exec("n2", "curl", "-s", "-m", "2", "http://127.0.0.1:9300/metrics")
+	if !strings.Contains(metrics, `ipsecgw_cluster_srg_active{srg="1"} 1`) || !strings.Contains(metrics, `ipsecgw_cluster_srg_changes_total{change="active"} 1`) {
+		t.Fatalf("node 2's metrics:\n%s", metrics)
+	}
 
 	// A commit on node 2, while node 1 is down.
 	out := cli(t, n2, "configure; set groups node1 system host-name n1-renamed; commit")
