@@ -137,6 +137,9 @@ func fenceMargin(ttl time.Duration) time.Duration {
 // Client is the etcd client (for the configuration backend and watch).
 func (n *Node) Client() *clientv3.Client { return n.cli }
 
+// LeaseTTL is the TTL of this node's lease.
+func (n *Node) LeaseTTL() time.Duration { return n.ttl }
+
 // ID is this node's ID.
 func (n *Node) ID() int { return n.opts.NodeID }
 

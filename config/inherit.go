@@ -31,6 +31,7 @@ func Inherit(t *Tree, nodeGroup string) (*Tree, error) {
 		for _, g := range gs.Entries("") {
 			if !g.Inactive {
 				in.groups[g.Key] = g
+				in.noNesting(g)
 			}
 		}
 	}
@@ -40,6 +41,19 @@ func Inherit(t *Tree, nodeGroup string) (*Tree, error) {
 		return nil, in.errs
 	}
 	return out, nil
+}
+
+// noNesting refuses apply-groups inside a group: groups do not nest, and
+// a statement accepted must take effect.
+func (in *inheritor) noNesting(s *Stmt) {
+	for _, c := range s.Children {
+		if c.Node.Name == "apply-groups" || c.Node.Name == "apply-groups-except" {
+			in.errs = append(in.errs, &Error{Pos: c.Pos, Path: c.PathString(),
+				Msg: c.Node.Name + " inside a group", Expected: "apply-groups outside [edit groups]: groups do not nest"})
+			continue
+		}
+		in.noNesting(c)
+	}
 }
 
 // Expand is Inherit without the statements about inheritance: the

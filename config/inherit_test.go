@@ -169,6 +169,9 @@ func TestInheritErrors(t *testing.T) {
 		t.Fatal("an empty wildcard was accepted")
 	}
 	// Groups do not nest.
+	if _, err := Expand(mustParse(t, "groups { a { interfaces { apply-groups b; } } b; }\n"), ""); err == nil || !strings.Contains(err.Error(), "t.conf:1:27: groups a interfaces apply-groups: apply-groups inside a group") {
+		t.Fatalf("apply-groups inside a group: %v", err)
+	}
 	if _, err := Parse("t.conf", []byte("groups { g { groups { h; } } }\n"), seeded()); err == nil {
 		t.Fatal("a group inside a group was accepted")
 	}

@@ -154,6 +154,10 @@ func (d *Daemon) clusterCommitted(cfg *schema.Config) {
 	d.cluster.full = cfg
 	if d.cluster.node != nil {
 		d.cluster.node.SetGroups(haGroups(cfg))
+		if cfg.HA != nil && cfg.HA.LeaseTTL != d.cluster.node.LeaseTTL() {
+			d.log.Warn("chassis high-availability lease-ttl takes effect when the daemon next starts",
+				"configured", cfg.HA.LeaseTTL, "running", d.cluster.node.LeaseTTL())
+		}
 	}
 }
 
