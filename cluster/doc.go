@@ -12,6 +12,8 @@
 //	                     its ModRevision is the owner's fencing token
 //	srg/N/avoid          the node a manual failover moved SRG N away from
 //	srg/N/failover       a request to move SRG N, answered by its owner
+//	sa/N/NAME            SA state of SRG N (SAStore): sealed with the cluster
+//	                     key, written only under the owner's fencing token
 //
 // One lease per node carries both its membership and its ownerships, so a
 // node's SRGs are free exactly when it is no longer a member.
