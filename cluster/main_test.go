@@ -107,10 +107,18 @@ func (r *recorder) find(node, srg int, owned bool) (event, bool) {
 
 func join(t *testing.T, id int, endpoint string, rec *recorder, groups []*schema.SRG) *Node {
 	t.Helper()
+	return joinTTL(t, id, endpoint, rec, groups, 2*time.Second)
+}
+
+// joinTTL is join with a lease TTL: tests that do not measure failover
+// times use a longer one, so that a loaded machine delaying keepalives
+// past 2 s does not move groups under them.
+func joinTTL(t *testing.T, id int, endpoint string, rec *recorder, groups []*schema.SRG, ttl time.Duration) *Node {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	n, err := Join(ctx, Options{
-		Endpoints: []string{endpoint}, NodeID: id, LeaseTTL: 2 * time.Second,
+		Endpoints: []string{endpoint}, NodeID: id, LeaseTTL: ttl,
 		Logger:   testLogger(),
 		OnChange: func(c Change) { rec.add(id, c) },
 	})

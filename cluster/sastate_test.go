@@ -23,9 +23,9 @@ func TestSAStoreFencedAndSealed(t *testing.T) {
 	fresh(t)
 	rec := &recorder{}
 	groups := []*schema.SRG{srg(1, false, map[int]int{1: 200, 2: 100})}
-	n1 := join(t, 1, etcdURL, rec, groups)
+	n1 := joinTTL(t, 1, etcdURL, rec, groups, 6*time.Second)
 	waitFor(t, 5*time.Second, "node 1 owns the group", func() bool { return rec.owner(1) == 1 })
-	n2 := join(t, 2, etcdURL, rec, groups)
+	n2 := joinTTL(t, 2, etcdURL, rec, groups, 6*time.Second)
 	time.Sleep(200 * time.Millisecond)
 	key := bytes.Repeat([]byte{7}, 32)
 	s1, err := NewSAStore(n1.Client(), key)

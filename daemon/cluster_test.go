@@ -20,6 +20,7 @@ set groups node1 interfaces eth1 unit 0 family inet address 192.0.2.1/24
 set groups node2 system host-name gw2
 set groups node2 interfaces eth1 unit 0 family inet address 192.0.2.2/24
 set apply-groups "${node}"
+set chassis high-availability lease-ttl 6
 set chassis high-availability node 1 address 192.0.2.1
 set chassis high-availability node 2 address 192.0.2.2
 set chassis high-availability services-redundancy-group 1 virtual-ip 1 ip 192.0.2.10/24
