@@ -15,9 +15,8 @@ import (
 )
 
 const (
-	etcdAddr = "198.51.100.2"
-	vip      = "198.51.100.10"
-	ttl      = 2 * time.Second
+	vip = "198.51.100.10"
+	ttl = 2 * time.Second
 )
 
 // seed is the cluster's first configuration, given to node 1 only; node 2
@@ -135,32 +134,69 @@ func cli(t *testing.T, node *proc, cmd string) string {
 // the seed configuration, or with none).
 func newCluster(t *testing.T, seedConfig string) (*netns.Net, string, func(id int, withSeed bool) *proc) {
 	t.Helper()
+	n, dir, node, _ := newClusterEtcd(t, seedConfig, 1)
+	return n, dir, node
+}
+
+// etcdMembers are the etcd members of a test cluster.
+type etcdMembers struct {
+	procs map[int]*proc     // member i's current process
+	start func(i int) *proc // (re)starts member i
+}
+
+// newClusterEtcd is newCluster with members etcd members (e1, e2, ... at
+// 198.51.100.2, .3, ...); the last result restarts a member.
+func newClusterEtcd(t *testing.T, seedConfig string, members int) (*netns.Net, string, func(id int, withSeed bool) *proc, *etcdMembers) {
+	t.Helper()
 	etcdBin, err := exec.LookPath("etcd")
 	if err != nil {
 		netns.RequireRoot(t)
 		t.Fatal("etcd is missing: install Debian's etcd-server (scripts/install-test-deps.sh)")
 	}
-	n := netns.New(t, "lan", "etcd", "n1", "n2", "client")
+	names := []string{"lan", "n1", "n2", "client"}
+	ends := []struct{ ns, port, addr string }{
+		{"n1", "p1", "198.51.100.11/24"}, {"n2", "p2", "198.51.100.12/24"}, {"client", "pc", "198.51.100.100/24"},
+	}
+	var cluster, endpoints []string
+	for i := 1; i <= members; i++ {
+		ns, addr := fmt.Sprintf("e%d", i), fmt.Sprintf("198.51.100.%d", i+1)
+		names = append(names, ns)
+		ends = append(ends, struct{ ns, port, addr string }{ns, "pe" + fmt.Sprint(i), addr + "/24"})
+		cluster = append(cluster, fmt.Sprintf("%s=http://%s:2380", ns, addr))
+		endpoints = append(endpoints, "http://"+addr+":2379")
+	}
+	n := netns.New(t, names...)
 	n.Exec("lan", "ip", "link", "add", "br0", "type", "bridge")
 	n.Exec("lan", "ip", "link", "set", "br0", "up")
-	for _, end := range []struct{ ns, port, addr string }{
-		{"etcd", "pe", etcdAddr + "/24"}, {"n1", "p1", "198.51.100.11/24"},
-		{"n2", "p2", "198.51.100.12/24"}, {"client", "pc", "198.51.100.100/24"},
-	} {
+	for _, end := range ends {
 		n.Link(end.ns, "eth1", end.addr, "lan", end.port, "")
 		n.Exec("lan", "ip", "link", "set", end.port, "master", "br0")
 	}
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
-	endpoint := "http://" + etcdAddr + ":2379"
-	etcd := start(t, n, "etcd", dir, etcdBin, "--name", "e1", "--data-dir", filepath.Join(dir, "etcd-data"),
-		"--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
-		"--listen-peer-urls", "http://"+etcdAddr+":2380", "--initial-advertise-peer-urls", "http://"+etcdAddr+":2380",
-		"--initial-cluster", "e1=http://"+etcdAddr+":2380", "--log-level", "warn")
-	waitFor(t, 20*time.Second, "etcd healthy", func() bool {
-		out, _ := n.Try("client", "curl", "-s", "-m", "1", endpoint+"/health")
-		return strings.Contains(out, `"health":"true"`)
-	}, etcd)
+	em := &etcdMembers{procs: map[int]*proc{}}
+	em.start = func(i int) *proc {
+		ns, addr := fmt.Sprintf("e%d", i), fmt.Sprintf("198.51.100.%d", i+1)
+		em.procs[i] = start(t, n, ns, dir, etcdBin, "--name", ns, "--data-dir", filepath.Join(dir, ns+"-data"),
+			"--listen-client-urls", "http://"+addr+":2379", "--advertise-client-urls", "http://"+addr+":2379",
+			"--listen-peer-urls", "http://"+addr+":2380", "--initial-advertise-peer-urls", "http://"+addr+":2380",
+			"--initial-cluster", strings.Join(cluster, ","), "--initial-cluster-state", "new", "--log-level", "warn")
+		return em.procs[i]
+	}
+	var etcds []*proc
+	for i := 1; i <= members; i++ {
+		etcds = append(etcds, em.start(i))
+	}
+	waitFor(t, 30*time.Second, "etcd healthy", func() bool {
+		for _, e := range endpoints {
+			out, _ := n.Try("client", "curl", "-s", "-m", "1", e+"/health")
+			if !strings.Contains(out, `"health":"true"`) {
+				return false
+			}
+		}
+		return true
+	}, etcds...)
+	endpoint := strings.Join(endpoints, ",")
 	seedFile := filepath.Join(dir, "seed.conf")
 	os.WriteFile(seedFile, []byte(seedConfig), 0o600)
 	return n, dir, func(id int, withSeed bool) *proc {
@@ -173,7 +209,7 @@ func newCluster(t *testing.T, seedConfig string) (*netns.Net, string, func(id in
 			args = append(args, "--config", seedFile)
 		}
 		return start(t, n, name, dir, args...)
-	}
+	}, em
 }
 
 // TestVirtualIPFollowsOwner: two ipsecgw nodes and one etcd member
