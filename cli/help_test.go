@@ -68,6 +68,7 @@ func TestConfigurationHelpGolden(t *testing.T) {
 > chassis              Chassis
 > groups               Configuration groups
 > interfaces           Interfaces
+> policy-options       Routing policy
 > protocols            Routing protocols
 > routing-options      Routing
 > security             Security

@@ -35,6 +35,9 @@ type Session struct {
 	// repeating it.
 	Interactive bool
 
+	// resized carries a remote terminal's new sizes (RunRemote).
+	resized <-chan [2]int
+
 	configMode bool
 	edit       *cfgPath // the [edit ...] level; the root in operational mode
 	done       bool     // exit or quit in operational mode

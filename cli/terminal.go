@@ -47,6 +47,9 @@ func (s *Session) run(ctx context.Context, rw io.ReadWriter, width, height int) 
 	if width > 0 && height > 0 {
 		t.SetSize(width, height)
 	}
+	if s.resized != nil {
+		go followSize(t, s.resized) // remote.go
+	}
 	s.Interactive = true
 	t.AutoCompleteCallback = func(line string, pos int, key rune) (string, int, bool) {
 		return s.editorKey(t, line, pos, key)

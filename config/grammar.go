@@ -217,32 +217,6 @@ var interfaces = container("interfaces", "Interfaces",
 	),
 )
 
-var routingOptions = container("routing-options", "Routing",
-	leaf("router-id", "Router identifier", typeDottedQuad),
-	container("static", "Static routes",
-		list("route", "Static route", typePrefix,
-			leafList("next-hop", "Next hop: gateway address or interface", typeNextHop, 8),
-			flag("discard", "Drop matching packets"),
-			leaf("preference", "Route preference", uintRange(0, 4294967295)),
-		).oneline(),
-	),
-)
-
-var protocols = container("protocols", "Routing protocols",
-	container("ospf", "OSPFv2",
-		leaf("reference-bandwidth", "Reference bandwidth", text(16)),
-		list("area", "OSPF area", typeArea,
-			list("interface", "Interface in this area", typeIfl,
-				flag("passive", "Do not form adjacencies"),
-				leaf("interface-type", "Interface type", enum("p2p", "nbma", "p2mp")),
-				leaf("metric", "Interface metric", uintRange(1, 65535)),
-				leaf("hello-interval", "Hello interval", uintRange(1, 255)),
-				leaf("dead-interval", "Dead interval", uintRange(1, 65535)),
-			),
-		),
-	).notApplied("ipsecgw does not run OSPF; run a routing daemon (for example FRR) over the tunnel interfaces"),
-)
-
 var services = container("services", "Services",
 	list("service-set", "Service set", nameType,
 		container("next-hop-service", "Next-hop style service set",
@@ -373,6 +347,8 @@ const noPIC = "ipsecgw runs on Linux: its IPsec engine is always available, no P
 
 var system = container("system", "System",
 	leaf("host-name", "Host name shown in the CLI prompt", typeHostname),
+	systemLogin,        // grammar_system.go
+	systemMgmtServices, // grammar_system.go
 )
 
 // Root is the schema of a whole configuration.
@@ -385,4 +361,5 @@ var Root = container("", "",
 	interfaces,
 	routingOptions,
 	protocols,
+	policyOptions,
 )

@@ -112,16 +112,16 @@ func inlineWords(s *Stmt) ([]string, bool) {
 	}
 	switch s.Node.Kind {
 	case KindLeaf:
-		return append(words, quoteValue(s.Node, s.Value())), s.Node.IsSecret()
+		return append(words, quoteValue(s.Node, s.Value())), s.Node.IsSecretData()
 	case KindLeafList:
 		if len(s.Values) == 1 {
-			return append(words, quoteValue(s.Node, s.Values[0])), s.Node.IsSecret()
+			return append(words, quoteValue(s.Node, s.Values[0])), s.Node.IsSecretData()
 		}
 		words = append(words, "[")
 		for _, v := range s.Values {
 			words = append(words, quoteValue(s.Node, v))
 		}
-		return append(words, "]"), s.Node.IsSecret()
+		return append(words, "]"), s.Node.IsSecretData()
 	}
 	if s.Node.HasBody() && len(s.Children) == 1 && printsInline(s) {
 		inner, secret := inlineWords(s.Children[0])

@@ -77,6 +77,10 @@ func (n *Node) ChildNames() []string {
 // IsSecret reports whether values of n are secrets.
 func (n *Node) IsSecret() bool { return n.Value != nil && n.Value.Secret }
 
+// IsSecretData reports whether "show" marks values of n "## SECRET-DATA":
+// secrets and password hashes.
+func (n *Node) IsSecretData() bool { return n.Value != nil && (n.Value.Secret || n.Value.SecretData) }
+
 // HasBody reports whether the statement can contain others.
 func (n *Node) HasBody() bool { return n.Kind == KindContainer || n.Kind == KindList }
 

@@ -17,7 +17,10 @@ type Type struct {
 	Enum []string
 	// Secret values are stored and shown only in $9$ form.
 	Secret bool
-	check  func(string) error
+	// SecretData values (password hashes) are stored as written and shown
+	// with "## SECRET-DATA", as Junos does.
+	SecretData bool
+	check      func(string) error
 }
 
 // Check validates one value. The error says what is wrong with it; the

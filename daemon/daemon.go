@@ -22,6 +22,7 @@ import (
 	"ipsecgw/config/schema"
 	"ipsecgw/config/store"
 	"ipsecgw/dataplane"
+	"ipsecgw/frr"
 	"ipsecgw/netio"
 	"ipsecgw/pki"
 )
@@ -41,6 +42,11 @@ type Options struct {
 	Host Host
 	// Clock times commit confirmed (clock.Real{} when nil; tests fake it).
 	Clock clock.Clock
+	// FRRDir is the private directory of the FRR daemons the gateway
+	// starts for its routing protocols (default: under /run/ipsecgw);
+	// FRRSystem uses the host's running FRR instead (routing.go).
+	FRRDir    string
+	FRRSystem bool
 	// ClusterEtcd, when set, makes the daemon node NodeID of a cluster
 	// sharing these etcd endpoints (daemon/cluster.go).
 	ClusterEtcd []string
@@ -90,6 +96,8 @@ type Daemon struct {
 	// stopFirst stops background loops before the engine closes.
 	stopFirst []func()
 	pki       *pki.Store // see pki.go
+	// frr runs the routing protocols (routing.go).
+	frr *frr.Instance
 
 	cluster *clusterState // nil on a single gateway (cluster.go)
 }
@@ -125,6 +133,7 @@ func Start(opts Options) (*Daemon, error) {
 	d.baseLog = d.log.Handler()
 	d.log = slog.New(&traceHandler{base: d.baseLog, t: d.trace})
 	d.events = newEvents(d.log)
+	d.frr = newFRR(opts, d)
 	if d.host == nil {
 		d.host = LinuxHost{}
 	}
@@ -318,6 +327,7 @@ func (d *Daemon) Stop() error {
 		f()
 	}
 	d.stopFirst = nil
+	d.stopRouting()
 	for _, ike := range d.ikeAll() {
 		// DELETE for every IKE SA while the sockets are still open.
 		ike.Close()

@@ -170,7 +170,7 @@ func (d *Daemon) preflight(cfg *schema.Config) error {
 			}
 		}
 	}
-	return nil
+	return d.routingPreflight(cfg)
 }
 
 // reconcile makes the running state what cfg asks for.
@@ -315,6 +315,9 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 			return err
 		}
 		r.routes[k] = undo
+	}
+	if err := d.applyRouting(cfg); err != nil {
+		return err
 	}
 	d.setOnTraffic(cfg)
 	d.monitor.configure(cfg)

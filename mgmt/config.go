@@ -168,7 +168,7 @@ func (s configService) Commit(ctx context.Context, req *mgmtpb.CommitRequest) (*
 		_ = st.Confirm()
 		return &mgmtpb.CommitReply{Messages: []string{"configuration check succeeds"}}, nil
 	}
-	o := store.CommitOptions{User: "root", Comment: req.Comment, Confirm: time.Duration(req.ConfirmMinutes) * time.Minute}
+	o := store.CommitOptions{User: requestUser(ctx), Comment: req.Comment, Confirm: time.Duration(req.ConfirmMinutes) * time.Minute}
 	if _, err := st.Commit(o); err != nil {
 		return nil, status.Error(codes.FailedPrecondition, commitError(err))
 	}

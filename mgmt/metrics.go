@@ -13,6 +13,7 @@ import (
 // read from the daemon at each scrape, the events counted as they happen.
 func Metrics(d *daemon.Daemon) *metrics.Metrics {
 	m := metrics.New(func() metrics.Snapshot { return snapshot(d.Status()) })
+	m.AddRouting(func() metrics.Routing { return routingMetrics(d) })
 	ev := m.Events()
 	clusterMetrics(m, d)
 	d.Events().OnEvent(func(e daemon.Event) {

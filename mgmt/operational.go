@@ -104,6 +104,8 @@ func (s opService) reply(req *mgmtpb.ShowRequest) (show.Reply, error) {
 			host = cfg.HostName
 		}
 		return show.Version(show.Software{Hostname: host, Version: s.version, Go: runtime.Version()}), nil
+	case *mgmtpb.ShowRequest_Routing:
+		return s.routing(c.Routing)
 	}
 	return show.Reply{}, status.Error(codes.InvalidArgument, "error: no command")
 }
@@ -221,6 +223,8 @@ func (s opService) Clear(ctx context.Context, req *mgmtpb.ClearRequest) (*mgmtpb
 			vpn = name
 		}
 		return &mgmtpb.ClearReply{Cleared: uint32(s.d.ClearStatistics(vpn))}, nil
+	case *mgmtpb.ClearRequest_BgpNeighbor:
+		return s.clearBGP(c.BgpNeighbor)
 	}
 	return nil, status.Error(codes.InvalidArgument, "error: no command")
 }

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing: strongSwan with its
 # userspace ESP (kernel-libipsec), tshark, iperf3, nftables, iproute2, jq, curl,
-# User-Mode Linux, and FRR (zebra, ospfd) with traceroute for seed 001's OSPF
-# across the tunnel. Needs root (apt); without root it only reports what
+# User-Mode Linux, FRR (zebra, ospfd, ospf6d, bgpd, bfdd; frr-reload.py from
+# frr-pythontools, with which ipsecgw applies routing changes) and traceroute
+# for the routing tests, PyEZ, ncclient, Ansible (its junipernetworks.junos
+# collection) and the OpenSSH client for the NETCONF and SSH tests. Needs
+# root (apt); without root it only reports what
 # is missing, and the root-only tests will say loudly that they skipped.
 set -euo pipefail
 
-need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl vtysh traceroute etcd)
+need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl vtysh traceroute ssh ssh-keygen ansible-playbook etcd)
 need_files=(
   /usr/lib/ipsec/charon
   /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
@@ -16,10 +19,17 @@ need_files=(
   /usr/lib/ipsec/plugins/libstrongswan-kdf.so
   /usr/lib/frr/zebra
   /usr/lib/frr/ospfd
+  /usr/lib/frr/ospf6d
+  /usr/lib/frr/bgpd
+  /usr/lib/frr/bfdd
+  /usr/lib/frr/frr-reload.py
+  /usr/lib/python3/dist-packages/jnpr/junos/__init__.py
+  /usr/lib/python3/dist-packages/ncclient/__init__.py
 )
 packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-extra-plugins libstrongswan-standard-plugins strongswan-pki iproute2 iputils-ping nftables
-  iperf3 tshark jq curl user-mode-linux frr traceroute etcd-server)
+  iperf3 tshark jq curl user-mode-linux frr frr-pythontools traceroute
+  python3-junos-eznc python3-ncclient openssh-client ansible etcd-server)
 
 missing=()
 for c in "${need_cmds[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done

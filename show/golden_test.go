@@ -91,8 +91,12 @@ func labServiceTunnel() ServiceTunnel {
 	return tn
 }
 
-func TestGolden(t *testing.T) {
-	for _, c := range goldenCases() {
+func TestGolden(t *testing.T) { runGolden(t, goldenCases()) }
+
+// runGolden compares each case's text, XML and JSON with its golden files
+// (or rewrites them with -update) and checks the XML and JSON parse.
+func runGolden(t *testing.T, cases []goldenCase) {
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			for _, f := range []struct {
 				ext string

@@ -19,6 +19,8 @@ import (
 type daemonArgs struct {
 	configFile, stateDir, socket, metricsListen, interfaceMap, logFormat *string
 	debug                                                                *bool
+	frrDir                                                               *string
+	frrSystem                                                            *bool
 	cluster                                                              clusterArgs
 }
 
@@ -33,6 +35,8 @@ func daemonFlags(stderr io.Writer) (*flag.FlagSet, daemonArgs) {
 		interfaceMap:  fs.String("interface-map", "", "map Junos interface names to Linux ones: et-0/2/10=eth1,..."),
 		logFormat:     fs.String("log-format", "text", "log format: text or json"),
 		debug:         fs.Bool("debug", false, "debug logging"),
+		frrDir:        fs.String("frr-dir", "", "private directory of the FRR daemons ipsecgw starts for protocols bgp/ospf (default: under /run/ipsecgw, one per state directory)"),
+		frrSystem:     fs.Bool("frr-system", false, "use the host's running FRR (its vtysh and frr-reload.py) instead of starting FRR daemons"),
 	}
 	a.cluster = clusterFlags(fs)
 	return fs, a
@@ -68,6 +72,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 	}
 
 	d, err := daemon.Start(daemon.Options{ConfigFile: *configFile, StateDir: *stateDir, InterfaceMap: ifmap, Logger: log,
+		FRRDir: *a.frrDir, FRRSystem: *a.frrSystem,
 		ClusterEtcd: etcd, NodeID: *a.cluster.nodeID})
 	if err != nil {
 		fmt.Fprintln(stderr, "ipsecgw daemon: refusing to start:")
@@ -85,8 +90,17 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	go func() { apiDone <- api.ServeListener(ctx, l, *socket) }()
+	dr, err := startDoors(ctx, log, *socket, *stateDir) // SSH and NETCONF (doors.go)
+	if err != nil {
+		fmt.Fprintf(stderr, "ipsecgw daemon: %v\n", err)
+		cancel()
+		<-apiDone
+		d.Stop()
+		return 1
+	}
 	if *metricsListen != "" {
 		m := mgmt.Metrics(d)
+		dr.register(m)
 		go func() {
 			if err := m.Serve(ctx, *metricsListen); err != nil {
 				log.Error("metrics", "err", err)
@@ -110,6 +124,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 	}
 	signal.Stop(sigs)
 	cancel()
+	dr.wait()
 	if err := <-apiDone; err != nil {
 		log.Error("API", "err", err)
 	}

@@ -36,6 +36,7 @@ func Build(t *config.Tree, opts Options) (*Config, error) {
 	b.system(root.Lookup("system"))
 	b.interfaces(root.Lookup("interfaces"))
 	b.routing(root.Lookup("routing-options"))
+	b.routingProtocols(root.Lookup("routing-options"), root.Lookup("protocols"), root.Lookup("policy-options"))
 	b.securityPKI(root.Lookup("security", "pki"))
 	b.securityIKE(root.Lookup("security", "ike"))
 	b.securityIPsec(root.Lookup("security", "ipsec"))
@@ -193,6 +194,8 @@ func names[T any](list []T, name func(T) string) string {
 
 func (b *builder) system(s *config.Stmt) {
 	b.cfg.HostName = str(s, "host-name")
+	b.systemLogin(s)    // system.go
+	b.systemServices(s) // system.go
 }
 
 func (b *builder) routing(s *config.Stmt) {

@@ -14,6 +14,7 @@ import (
 // Config is a whole, valid configuration.
 type Config struct {
 	HostName   string
+	System     System       // users and management services (system.go)
 	Interfaces []*Interface // in configuration order
 	RouterID   netip.Addr
 	Routes     []*StaticRoute
@@ -30,6 +31,9 @@ type Config struct {
 	// Notices are statements accepted but not applied, and names that need
 	// attention (an unmapped Junos interface name), for the operator.
 	Notices []Notice
+	// Routing is the routing protocols and their policies (routing.go),
+	// nil when none is configured.
+	Routing *Routing
 }
 
 // Notice is something the operator should know that is not an error.

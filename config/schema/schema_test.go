@@ -120,12 +120,19 @@ func TestSeed001Model(t *testing.T) {
 	if lo := c.Interface("lo0"); lo == nil || lo.HostName != "lo" {
 		t.Fatalf("lo0: %+v", lo)
 	}
-	var ospf bool
 	for _, n := range c.Notices {
-		ospf = ospf || n.Path == "protocols ospf"
+		if strings.HasPrefix(n.Path, "protocols") {
+			t.Fatalf("protocols ospf runs now; notice %+v", n)
+		}
 	}
-	if !ospf {
-		t.Fatal("protocols ospf is not reported as not applied")
+	o := c.Routing.OSPF
+	if o == nil || len(o.Areas) != 1 || o.Areas[0].ID.String() != "0.0.0.0" || len(o.Areas[0].Interfaces) != 3 {
+		t.Fatalf("ospf: %+v", o)
+	}
+	for i, want := range []struct{ unit, typ string }{{"so-0/0/0.0", "p2p"}, {"lo0.0", ""}, {"sp-1/2/0.1", "p2p"}} {
+		if oi := o.Areas[0].Interfaces[i]; oi.Unit.Name() != want.unit || oi.Type != want.typ {
+			t.Errorf("ospf interface %d: %s %q, want %s %q", i, oi.Unit.Name(), oi.Type, want.unit, want.typ)
+		}
 	}
 }
 

@@ -1018,6 +1018,7 @@ type ShowRequest struct {
 	//	*ShowRequest_Version
 	//	*ShowRequest_Configuration
 	//	*ShowRequest_Pki
+	//	*ShowRequest_Routing
 	//	*ShowRequest_ChassisHighAvailability
 	Command       isShowRequest_Command `protobuf_oneof:"command"`
 	unknownFields protoimpl.UnknownFields
@@ -1140,6 +1141,15 @@ func (x *ShowRequest) GetPki() *PKI {
 	return nil
 }
 
+func (x *ShowRequest) GetRouting() *ShowRouting {
+	if x != nil {
+		if x, ok := x.Command.(*ShowRequest_Routing); ok {
+			return x.Routing
+		}
+	}
+	return nil
+}
+
 func (x *ShowRequest) GetChassisHighAvailability() *ChassisHighAvailability {
 	if x != nil {
 		if x, ok := x.Command.(*ShowRequest_ChassisHighAvailability); ok {
@@ -1196,9 +1206,14 @@ type ShowRequest_Pki struct {
 	Pki *PKI `protobuf:"bytes,9,opt,name=pki,proto3,oneof"`
 }
 
+type ShowRequest_Routing struct {
+	// show bgp ..., show ospf ..., show route ... (FRR's state)
+	Routing *ShowRouting `protobuf:"bytes,20,opt,name=routing,proto3,oneof"`
+}
+
 type ShowRequest_ChassisHighAvailability struct {
 	// show chassis high-availability information
-	ChassisHighAvailability *ChassisHighAvailability `protobuf:"bytes,20,opt,name=chassis_high_availability,json=chassisHighAvailability,proto3,oneof"`
+	ChassisHighAvailability *ChassisHighAvailability `protobuf:"bytes,21,opt,name=chassis_high_availability,json=chassisHighAvailability,proto3,oneof"`
 }
 
 func (*ShowRequest_IkeSecurityAssociations) isShowRequest_Command() {}
@@ -1216,6 +1231,8 @@ func (*ShowRequest_Version) isShowRequest_Command() {}
 func (*ShowRequest_Configuration) isShowRequest_Command() {}
 
 func (*ShowRequest_Pki) isShowRequest_Command() {}
+
+func (*ShowRequest_Routing) isShowRequest_Command() {}
 
 func (*ShowRequest_ChassisHighAvailability) isShowRequest_Command() {}
 
@@ -1287,6 +1304,77 @@ func (x *PKI) GetStyle() Style {
 	return Style_STYLE_DEFAULT
 }
 
+// ShowRouting is a routing show command, read from FRR.
+type ShowRouting struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// bgp-summary, bgp-neighbor, ospf-neighbor, ospf-interface, ospf3-neighbor,
+	// route, route-advertising-protocol, route-receive-protocol
+	Command       string `protobuf:"bytes,1,opt,name=command,proto3" json:"command,omitempty"`
+	Address       string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`   // a neighbor (bgp neighbor, advertising/receive-protocol)
+	Protocol      string `protobuf:"bytes,3,opt,name=protocol,proto3" json:"protocol,omitempty"` // show route protocol bgp|ospf|ospf3|static|direct
+	Prefix        string `protobuf:"bytes,4,opt,name=prefix,proto3" json:"prefix,omitempty"`     // show route PREFIX
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShowRouting) Reset() {
+	*x = ShowRouting{}
+	mi := &file_ipsecgw_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShowRouting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShowRouting) ProtoMessage() {}
+
+func (x *ShowRouting) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShowRouting.ProtoReflect.Descriptor instead.
+func (*ShowRouting) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ShowRouting) GetCommand() string {
+	if x != nil {
+		return x.Command
+	}
+	return ""
+}
+
+func (x *ShowRouting) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *ShowRouting) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *ShowRouting) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
 type ChassisHighAvailability struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1295,7 +1383,7 @@ type ChassisHighAvailability struct {
 
 func (x *ChassisHighAvailability) Reset() {
 	*x = ChassisHighAvailability{}
-	mi := &file_ipsecgw_proto_msgTypes[16]
+	mi := &file_ipsecgw_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1307,7 +1395,7 @@ func (x *ChassisHighAvailability) String() string {
 func (*ChassisHighAvailability) ProtoMessage() {}
 
 func (x *ChassisHighAvailability) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[16]
+	mi := &file_ipsecgw_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1320,7 +1408,7 @@ func (x *ChassisHighAvailability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChassisHighAvailability.ProtoReflect.Descriptor instead.
 func (*ChassisHighAvailability) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{16}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{17}
 }
 
 type IKESecurityAssociations struct {
@@ -1335,7 +1423,7 @@ type IKESecurityAssociations struct {
 
 func (x *IKESecurityAssociations) Reset() {
 	*x = IKESecurityAssociations{}
-	mi := &file_ipsecgw_proto_msgTypes[17]
+	mi := &file_ipsecgw_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1347,7 +1435,7 @@ func (x *IKESecurityAssociations) String() string {
 func (*IKESecurityAssociations) ProtoMessage() {}
 
 func (x *IKESecurityAssociations) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[17]
+	mi := &file_ipsecgw_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,7 +1448,7 @@ func (x *IKESecurityAssociations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IKESecurityAssociations.ProtoReflect.Descriptor instead.
 func (*IKESecurityAssociations) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{17}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *IKESecurityAssociations) GetStyle() Style {
@@ -1403,7 +1491,7 @@ type IPsecSecurityAssociations struct {
 
 func (x *IPsecSecurityAssociations) Reset() {
 	*x = IPsecSecurityAssociations{}
-	mi := &file_ipsecgw_proto_msgTypes[18]
+	mi := &file_ipsecgw_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1415,7 +1503,7 @@ func (x *IPsecSecurityAssociations) String() string {
 func (*IPsecSecurityAssociations) ProtoMessage() {}
 
 func (x *IPsecSecurityAssociations) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[18]
+	mi := &file_ipsecgw_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1428,7 +1516,7 @@ func (x *IPsecSecurityAssociations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPsecSecurityAssociations.ProtoReflect.Descriptor instead.
 func (*IPsecSecurityAssociations) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{18}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *IPsecSecurityAssociations) GetStyle() Style {
@@ -1469,7 +1557,7 @@ type IPsecStatistics struct {
 
 func (x *IPsecStatistics) Reset() {
 	*x = IPsecStatistics{}
-	mi := &file_ipsecgw_proto_msgTypes[19]
+	mi := &file_ipsecgw_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1481,7 +1569,7 @@ func (x *IPsecStatistics) String() string {
 func (*IPsecStatistics) ProtoMessage() {}
 
 func (x *IPsecStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[19]
+	mi := &file_ipsecgw_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1494,7 +1582,7 @@ func (x *IPsecStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPsecStatistics.ProtoReflect.Descriptor instead.
 func (*IPsecStatistics) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{19}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *IPsecStatistics) GetIndex() uint32 {
@@ -1519,7 +1607,7 @@ type InactiveTunnels struct {
 
 func (x *InactiveTunnels) Reset() {
 	*x = InactiveTunnels{}
-	mi := &file_ipsecgw_proto_msgTypes[20]
+	mi := &file_ipsecgw_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1619,7 @@ func (x *InactiveTunnels) String() string {
 func (*InactiveTunnels) ProtoMessage() {}
 
 func (x *InactiveTunnels) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[20]
+	mi := &file_ipsecgw_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1632,7 @@ func (x *InactiveTunnels) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InactiveTunnels.ProtoReflect.Descriptor instead.
 func (*InactiveTunnels) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{20}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{21}
 }
 
 type Interfaces struct {
@@ -1557,7 +1645,7 @@ type Interfaces struct {
 
 func (x *Interfaces) Reset() {
 	*x = Interfaces{}
-	mi := &file_ipsecgw_proto_msgTypes[21]
+	mi := &file_ipsecgw_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1569,7 +1657,7 @@ func (x *Interfaces) String() string {
 func (*Interfaces) ProtoMessage() {}
 
 func (x *Interfaces) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[21]
+	mi := &file_ipsecgw_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1582,7 +1670,7 @@ func (x *Interfaces) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interfaces.ProtoReflect.Descriptor instead.
 func (*Interfaces) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{21}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Interfaces) GetName() string {
@@ -1607,7 +1695,7 @@ type Version struct {
 
 func (x *Version) Reset() {
 	*x = Version{}
-	mi := &file_ipsecgw_proto_msgTypes[22]
+	mi := &file_ipsecgw_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1619,7 +1707,7 @@ func (x *Version) String() string {
 func (*Version) ProtoMessage() {}
 
 func (x *Version) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[22]
+	mi := &file_ipsecgw_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +1720,7 @@ func (x *Version) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Version.ProtoReflect.Descriptor instead.
 func (*Version) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{22}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{23}
 }
 
 type ShowConfiguration struct {
@@ -1645,7 +1733,7 @@ type ShowConfiguration struct {
 
 func (x *ShowConfiguration) Reset() {
 	*x = ShowConfiguration{}
-	mi := &file_ipsecgw_proto_msgTypes[23]
+	mi := &file_ipsecgw_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1657,7 +1745,7 @@ func (x *ShowConfiguration) String() string {
 func (*ShowConfiguration) ProtoMessage() {}
 
 func (x *ShowConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[23]
+	mi := &file_ipsecgw_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1670,7 +1758,7 @@ func (x *ShowConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowConfiguration.ProtoReflect.Descriptor instead.
 func (*ShowConfiguration) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{23}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ShowConfiguration) GetPath() []string {
@@ -1696,7 +1784,7 @@ type ShowReply struct {
 
 func (x *ShowReply) Reset() {
 	*x = ShowReply{}
-	mi := &file_ipsecgw_proto_msgTypes[24]
+	mi := &file_ipsecgw_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +1796,7 @@ func (x *ShowReply) String() string {
 func (*ShowReply) ProtoMessage() {}
 
 func (x *ShowReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[24]
+	mi := &file_ipsecgw_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +1809,7 @@ func (x *ShowReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowReply.ProtoReflect.Descriptor instead.
 func (*ShowReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{24}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ShowReply) GetOutput() string {
@@ -1739,6 +1827,7 @@ type ClearRequest struct {
 	//	*ClearRequest_IpsecSecurityAssociations
 	//	*ClearRequest_IpsecStatistics
 	//	*ClearRequest_LocalCertificate
+	//	*ClearRequest_BgpNeighbor
 	Command       isClearRequest_Command `protobuf_oneof:"command"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1746,7 +1835,7 @@ type ClearRequest struct {
 
 func (x *ClearRequest) Reset() {
 	*x = ClearRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[25]
+	mi := &file_ipsecgw_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1758,7 +1847,7 @@ func (x *ClearRequest) String() string {
 func (*ClearRequest) ProtoMessage() {}
 
 func (x *ClearRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[25]
+	mi := &file_ipsecgw_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1771,7 +1860,7 @@ func (x *ClearRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearRequest.ProtoReflect.Descriptor instead.
 func (*ClearRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{25}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ClearRequest) GetCommand() isClearRequest_Command {
@@ -1817,6 +1906,15 @@ func (x *ClearRequest) GetLocalCertificate() *ClearLocalCertificate {
 	return nil
 }
 
+func (x *ClearRequest) GetBgpNeighbor() *ClearBGPNeighbor {
+	if x != nil {
+		if x, ok := x.Command.(*ClearRequest_BgpNeighbor); ok {
+			return x.BgpNeighbor
+		}
+	}
+	return nil
+}
+
 type isClearRequest_Command interface {
 	isClearRequest_Command()
 }
@@ -1841,6 +1939,11 @@ type ClearRequest_LocalCertificate struct {
 	LocalCertificate *ClearLocalCertificate `protobuf:"bytes,4,opt,name=local_certificate,json=localCertificate,proto3,oneof"`
 }
 
+type ClearRequest_BgpNeighbor struct {
+	// clear bgp neighbor [ADDRESS]
+	BgpNeighbor *ClearBGPNeighbor `protobuf:"bytes,20,opt,name=bgp_neighbor,json=bgpNeighbor,proto3,oneof"`
+}
+
 func (*ClearRequest_IkeSecurityAssociations) isClearRequest_Command() {}
 
 func (*ClearRequest_IpsecSecurityAssociations) isClearRequest_Command() {}
@@ -1848,6 +1951,8 @@ func (*ClearRequest_IpsecSecurityAssociations) isClearRequest_Command() {}
 func (*ClearRequest_IpsecStatistics) isClearRequest_Command() {}
 
 func (*ClearRequest_LocalCertificate) isClearRequest_Command() {}
+
+func (*ClearRequest_BgpNeighbor) isClearRequest_Command() {}
 
 type ClearLocalCertificate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1858,7 +1963,7 @@ type ClearLocalCertificate struct {
 
 func (x *ClearLocalCertificate) Reset() {
 	*x = ClearLocalCertificate{}
-	mi := &file_ipsecgw_proto_msgTypes[26]
+	mi := &file_ipsecgw_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1870,7 +1975,7 @@ func (x *ClearLocalCertificate) String() string {
 func (*ClearLocalCertificate) ProtoMessage() {}
 
 func (x *ClearLocalCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[26]
+	mi := &file_ipsecgw_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1883,12 +1988,56 @@ func (x *ClearLocalCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearLocalCertificate.ProtoReflect.Descriptor instead.
 func (*ClearLocalCertificate) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{26}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ClearLocalCertificate) GetCertificateId() string {
 	if x != nil {
 		return x.CertificateId
+	}
+	return ""
+}
+
+type ClearBGPNeighbor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"` // empty: every neighbor
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClearBGPNeighbor) Reset() {
+	*x = ClearBGPNeighbor{}
+	mi := &file_ipsecgw_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClearBGPNeighbor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClearBGPNeighbor) ProtoMessage() {}
+
+func (x *ClearBGPNeighbor) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClearBGPNeighbor.ProtoReflect.Descriptor instead.
+func (*ClearBGPNeighbor) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ClearBGPNeighbor) GetAddress() string {
+	if x != nil {
+		return x.Address
 	}
 	return ""
 }
@@ -1902,7 +2051,7 @@ type CommandRequest struct {
 
 func (x *CommandRequest) Reset() {
 	*x = CommandRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[27]
+	mi := &file_ipsecgw_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1914,7 +2063,7 @@ func (x *CommandRequest) String() string {
 func (*CommandRequest) ProtoMessage() {}
 
 func (x *CommandRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[27]
+	mi := &file_ipsecgw_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1927,7 +2076,7 @@ func (x *CommandRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandRequest.ProtoReflect.Descriptor instead.
 func (*CommandRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{27}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CommandRequest) GetWords() []string {
@@ -1946,7 +2095,7 @@ type CommandReply struct {
 
 func (x *CommandReply) Reset() {
 	*x = CommandReply{}
-	mi := &file_ipsecgw_proto_msgTypes[28]
+	mi := &file_ipsecgw_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1958,7 +2107,7 @@ func (x *CommandReply) String() string {
 func (*CommandReply) ProtoMessage() {}
 
 func (x *CommandReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[28]
+	mi := &file_ipsecgw_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1971,7 +2120,7 @@ func (x *CommandReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandReply.ProtoReflect.Descriptor instead.
 func (*CommandReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{28}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CommandReply) GetOutput() string {
@@ -1991,7 +2140,7 @@ type ClearIKE struct {
 
 func (x *ClearIKE) Reset() {
 	*x = ClearIKE{}
-	mi := &file_ipsecgw_proto_msgTypes[29]
+	mi := &file_ipsecgw_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2003,7 +2152,7 @@ func (x *ClearIKE) String() string {
 func (*ClearIKE) ProtoMessage() {}
 
 func (x *ClearIKE) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[29]
+	mi := &file_ipsecgw_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2016,7 +2165,7 @@ func (x *ClearIKE) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearIKE.ProtoReflect.Descriptor instead.
 func (*ClearIKE) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{29}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ClearIKE) GetIndex() uint32 {
@@ -2042,7 +2191,7 @@ type ClearIPsec struct {
 
 func (x *ClearIPsec) Reset() {
 	*x = ClearIPsec{}
-	mi := &file_ipsecgw_proto_msgTypes[30]
+	mi := &file_ipsecgw_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2054,7 +2203,7 @@ func (x *ClearIPsec) String() string {
 func (*ClearIPsec) ProtoMessage() {}
 
 func (x *ClearIPsec) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[30]
+	mi := &file_ipsecgw_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2067,7 +2216,7 @@ func (x *ClearIPsec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearIPsec.ProtoReflect.Descriptor instead.
 func (*ClearIPsec) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{30}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ClearIPsec) GetIndex() uint32 {
@@ -2086,7 +2235,7 @@ type ClearStatistics struct {
 
 func (x *ClearStatistics) Reset() {
 	*x = ClearStatistics{}
-	mi := &file_ipsecgw_proto_msgTypes[31]
+	mi := &file_ipsecgw_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2247,7 @@ func (x *ClearStatistics) String() string {
 func (*ClearStatistics) ProtoMessage() {}
 
 func (x *ClearStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[31]
+	mi := &file_ipsecgw_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2260,7 @@ func (x *ClearStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearStatistics.ProtoReflect.Descriptor instead.
 func (*ClearStatistics) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{31}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ClearStatistics) GetIndex() uint32 {
@@ -2132,7 +2281,7 @@ type ClearReply struct {
 
 func (x *ClearReply) Reset() {
 	*x = ClearReply{}
-	mi := &file_ipsecgw_proto_msgTypes[32]
+	mi := &file_ipsecgw_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2144,7 +2293,7 @@ func (x *ClearReply) String() string {
 func (*ClearReply) ProtoMessage() {}
 
 func (x *ClearReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[32]
+	mi := &file_ipsecgw_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2157,7 +2306,7 @@ func (x *ClearReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearReply.ProtoReflect.Descriptor instead.
 func (*ClearReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{32}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ClearReply) GetCleared() uint32 {
@@ -2175,7 +2324,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[33]
+	mi := &file_ipsecgw_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2187,7 +2336,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[33]
+	mi := &file_ipsecgw_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2200,7 +2349,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{33}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{35}
 }
 
 type Event struct {
@@ -2220,7 +2369,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_ipsecgw_proto_msgTypes[34]
+	mi := &file_ipsecgw_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2232,7 +2381,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[34]
+	mi := &file_ipsecgw_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2245,7 +2394,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{34}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Event) GetTimeUnixNano() int64 {
@@ -2339,7 +2488,7 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\rStatusRequest\"l\n" +
 	"\vStatusReply\x12+\n" +
 	"\x11candidate_changed\x18\x01 \x01(\bR\x10candidateChanged\x120\n" +
-	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\"\x93\x06\n" +
+	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\"\xcd\x06\n" +
 	"\vShowRequest\x122\n" +
 	"\adisplay\x18\x01 \x01(\x0e2\x18.ipsecgw.mgmt.v1.DisplayR\adisplay\x12f\n" +
 	"\x19ike_security_associations\x18\x02 \x01(\v2(.ipsecgw.mgmt.v1.IKESecurityAssociationsH\x00R\x17ikeSecurityAssociations\x12l\n" +
@@ -2351,15 +2500,21 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"interfaces\x124\n" +
 	"\aversion\x18\a \x01(\v2\x18.ipsecgw.mgmt.v1.VersionH\x00R\aversion\x12J\n" +
 	"\rconfiguration\x18\b \x01(\v2\".ipsecgw.mgmt.v1.ShowConfigurationH\x00R\rconfiguration\x12(\n" +
-	"\x03pki\x18\t \x01(\v2\x14.ipsecgw.mgmt.v1.PKIH\x00R\x03pki\x12f\n" +
-	"\x19chassis_high_availability\x18\x14 \x01(\v2(.ipsecgw.mgmt.v1.ChassisHighAvailabilityH\x00R\x17chassisHighAvailabilityB\t\n" +
+	"\x03pki\x18\t \x01(\v2\x14.ipsecgw.mgmt.v1.PKIH\x00R\x03pki\x128\n" +
+	"\arouting\x18\x14 \x01(\v2\x1c.ipsecgw.mgmt.v1.ShowRoutingH\x00R\arouting\x12f\n" +
+	"\x19chassis_high_availability\x18\x15 \x01(\v2(.ipsecgw.mgmt.v1.ChassisHighAvailabilityH\x00R\x17chassisHighAvailabilityB\t\n" +
 	"\acommand\"\x8d\x01\n" +
 	"\x03PKI\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12%\n" +
 	"\x0ecertificate_id\x18\x02 \x01(\tR\rcertificateId\x12\x1d\n" +
 	"\n" +
 	"ca_profile\x18\x03 \x01(\tR\tcaProfile\x12,\n" +
-	"\x05style\x18\x04 \x01(\x0e2\x16.ipsecgw.mgmt.v1.StyleR\x05style\"\x19\n" +
+	"\x05style\x18\x04 \x01(\x0e2\x16.ipsecgw.mgmt.v1.StyleR\x05style\"u\n" +
+	"\vShowRouting\x12\x18\n" +
+	"\acommand\x18\x01 \x01(\tR\acommand\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x1a\n" +
+	"\bprotocol\x18\x03 \x01(\tR\bprotocol\x12\x16\n" +
+	"\x06prefix\x18\x04 \x01(\tR\x06prefix\"\x19\n" +
 	"\x17ChassisHighAvailability\"\x93\x01\n" +
 	"\x17IKESecurityAssociations\x12,\n" +
 	"\x05style\x18\x01 \x01(\x0e2\x16.ipsecgw.mgmt.v1.StyleR\x05style\x12\x14\n" +
@@ -2384,15 +2539,18 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\x04path\x18\x01 \x03(\tR\x04path\x125\n" +
 	"\x06format\x18\x02 \x01(\x0e2\x1d.ipsecgw.mgmt.v1.ConfigFormatR\x06format\"#\n" +
 	"\tShowReply\x12\x16\n" +
-	"\x06output\x18\x01 \x01(\tR\x06output\"\xf7\x02\n" +
+	"\x06output\x18\x01 \x01(\tR\x06output\"\xbf\x03\n" +
 	"\fClearRequest\x12W\n" +
 	"\x19ike_security_associations\x18\x01 \x01(\v2\x19.ipsecgw.mgmt.v1.ClearIKEH\x00R\x17ikeSecurityAssociations\x12]\n" +
 	"\x1bipsec_security_associations\x18\x02 \x01(\v2\x1b.ipsecgw.mgmt.v1.ClearIPsecH\x00R\x19ipsecSecurityAssociations\x12M\n" +
 	"\x10ipsec_statistics\x18\x03 \x01(\v2 .ipsecgw.mgmt.v1.ClearStatisticsH\x00R\x0fipsecStatistics\x12U\n" +
-	"\x11local_certificate\x18\x04 \x01(\v2&.ipsecgw.mgmt.v1.ClearLocalCertificateH\x00R\x10localCertificateB\t\n" +
+	"\x11local_certificate\x18\x04 \x01(\v2&.ipsecgw.mgmt.v1.ClearLocalCertificateH\x00R\x10localCertificate\x12F\n" +
+	"\fbgp_neighbor\x18\x14 \x01(\v2!.ipsecgw.mgmt.v1.ClearBGPNeighborH\x00R\vbgpNeighborB\t\n" +
 	"\acommand\">\n" +
 	"\x15ClearLocalCertificate\x12%\n" +
-	"\x0ecertificate_id\x18\x01 \x01(\tR\rcertificateId\"&\n" +
+	"\x0ecertificate_id\x18\x01 \x01(\tR\rcertificateId\",\n" +
+	"\x10ClearBGPNeighbor\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\"&\n" +
 	"\x0eCommandRequest\x12\x14\n" +
 	"\x05words\x18\x01 \x03(\tR\x05words\"&\n" +
 	"\fCommandReply\x12\x16\n" +
@@ -2473,7 +2631,7 @@ func file_ipsecgw_proto_rawDescGZIP() []byte {
 }
 
 var file_ipsecgw_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_ipsecgw_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_ipsecgw_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_ipsecgw_proto_goTypes = []any{
 	(ConfigDatabase)(0),               // 0: ipsecgw.mgmt.v1.ConfigDatabase
 	(ConfigFormat)(0),                 // 1: ipsecgw.mgmt.v1.ConfigFormat
@@ -2496,78 +2654,82 @@ var file_ipsecgw_proto_goTypes = []any{
 	(*StatusReply)(nil),               // 18: ipsecgw.mgmt.v1.StatusReply
 	(*ShowRequest)(nil),               // 19: ipsecgw.mgmt.v1.ShowRequest
 	(*PKI)(nil),                       // 20: ipsecgw.mgmt.v1.PKI
-	(*ChassisHighAvailability)(nil),   // 21: ipsecgw.mgmt.v1.ChassisHighAvailability
-	(*IKESecurityAssociations)(nil),   // 22: ipsecgw.mgmt.v1.IKESecurityAssociations
-	(*IPsecSecurityAssociations)(nil), // 23: ipsecgw.mgmt.v1.IPsecSecurityAssociations
-	(*IPsecStatistics)(nil),           // 24: ipsecgw.mgmt.v1.IPsecStatistics
-	(*InactiveTunnels)(nil),           // 25: ipsecgw.mgmt.v1.InactiveTunnels
-	(*Interfaces)(nil),                // 26: ipsecgw.mgmt.v1.Interfaces
-	(*Version)(nil),                   // 27: ipsecgw.mgmt.v1.Version
-	(*ShowConfiguration)(nil),         // 28: ipsecgw.mgmt.v1.ShowConfiguration
-	(*ShowReply)(nil),                 // 29: ipsecgw.mgmt.v1.ShowReply
-	(*ClearRequest)(nil),              // 30: ipsecgw.mgmt.v1.ClearRequest
-	(*ClearLocalCertificate)(nil),     // 31: ipsecgw.mgmt.v1.ClearLocalCertificate
-	(*CommandRequest)(nil),            // 32: ipsecgw.mgmt.v1.CommandRequest
-	(*CommandReply)(nil),              // 33: ipsecgw.mgmt.v1.CommandReply
-	(*ClearIKE)(nil),                  // 34: ipsecgw.mgmt.v1.ClearIKE
-	(*ClearIPsec)(nil),                // 35: ipsecgw.mgmt.v1.ClearIPsec
-	(*ClearStatistics)(nil),           // 36: ipsecgw.mgmt.v1.ClearStatistics
-	(*ClearReply)(nil),                // 37: ipsecgw.mgmt.v1.ClearReply
-	(*EventsRequest)(nil),             // 38: ipsecgw.mgmt.v1.EventsRequest
-	(*Event)(nil),                     // 39: ipsecgw.mgmt.v1.Event
+	(*ShowRouting)(nil),               // 21: ipsecgw.mgmt.v1.ShowRouting
+	(*ChassisHighAvailability)(nil),   // 22: ipsecgw.mgmt.v1.ChassisHighAvailability
+	(*IKESecurityAssociations)(nil),   // 23: ipsecgw.mgmt.v1.IKESecurityAssociations
+	(*IPsecSecurityAssociations)(nil), // 24: ipsecgw.mgmt.v1.IPsecSecurityAssociations
+	(*IPsecStatistics)(nil),           // 25: ipsecgw.mgmt.v1.IPsecStatistics
+	(*InactiveTunnels)(nil),           // 26: ipsecgw.mgmt.v1.InactiveTunnels
+	(*Interfaces)(nil),                // 27: ipsecgw.mgmt.v1.Interfaces
+	(*Version)(nil),                   // 28: ipsecgw.mgmt.v1.Version
+	(*ShowConfiguration)(nil),         // 29: ipsecgw.mgmt.v1.ShowConfiguration
+	(*ShowReply)(nil),                 // 30: ipsecgw.mgmt.v1.ShowReply
+	(*ClearRequest)(nil),              // 31: ipsecgw.mgmt.v1.ClearRequest
+	(*ClearLocalCertificate)(nil),     // 32: ipsecgw.mgmt.v1.ClearLocalCertificate
+	(*ClearBGPNeighbor)(nil),          // 33: ipsecgw.mgmt.v1.ClearBGPNeighbor
+	(*CommandRequest)(nil),            // 34: ipsecgw.mgmt.v1.CommandRequest
+	(*CommandReply)(nil),              // 35: ipsecgw.mgmt.v1.CommandReply
+	(*ClearIKE)(nil),                  // 36: ipsecgw.mgmt.v1.ClearIKE
+	(*ClearIPsec)(nil),                // 37: ipsecgw.mgmt.v1.ClearIPsec
+	(*ClearStatistics)(nil),           // 38: ipsecgw.mgmt.v1.ClearStatistics
+	(*ClearReply)(nil),                // 39: ipsecgw.mgmt.v1.ClearReply
+	(*EventsRequest)(nil),             // 40: ipsecgw.mgmt.v1.EventsRequest
+	(*Event)(nil),                     // 41: ipsecgw.mgmt.v1.Event
 }
 var file_ipsecgw_proto_depIdxs = []int32{
 	0,  // 0: ipsecgw.mgmt.v1.ShowConfigRequest.database:type_name -> ipsecgw.mgmt.v1.ConfigDatabase
 	1,  // 1: ipsecgw.mgmt.v1.ShowConfigRequest.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
 	15, // 2: ipsecgw.mgmt.v1.RollbacksReply.rollbacks:type_name -> ipsecgw.mgmt.v1.Rollback
 	2,  // 3: ipsecgw.mgmt.v1.ShowRequest.display:type_name -> ipsecgw.mgmt.v1.Display
-	22, // 4: ipsecgw.mgmt.v1.ShowRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.IKESecurityAssociations
-	23, // 5: ipsecgw.mgmt.v1.ShowRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.IPsecSecurityAssociations
-	24, // 6: ipsecgw.mgmt.v1.ShowRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.IPsecStatistics
-	25, // 7: ipsecgw.mgmt.v1.ShowRequest.inactive_tunnels:type_name -> ipsecgw.mgmt.v1.InactiveTunnels
-	26, // 8: ipsecgw.mgmt.v1.ShowRequest.interfaces:type_name -> ipsecgw.mgmt.v1.Interfaces
-	27, // 9: ipsecgw.mgmt.v1.ShowRequest.version:type_name -> ipsecgw.mgmt.v1.Version
-	28, // 10: ipsecgw.mgmt.v1.ShowRequest.configuration:type_name -> ipsecgw.mgmt.v1.ShowConfiguration
+	23, // 4: ipsecgw.mgmt.v1.ShowRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.IKESecurityAssociations
+	24, // 5: ipsecgw.mgmt.v1.ShowRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.IPsecSecurityAssociations
+	25, // 6: ipsecgw.mgmt.v1.ShowRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.IPsecStatistics
+	26, // 7: ipsecgw.mgmt.v1.ShowRequest.inactive_tunnels:type_name -> ipsecgw.mgmt.v1.InactiveTunnels
+	27, // 8: ipsecgw.mgmt.v1.ShowRequest.interfaces:type_name -> ipsecgw.mgmt.v1.Interfaces
+	28, // 9: ipsecgw.mgmt.v1.ShowRequest.version:type_name -> ipsecgw.mgmt.v1.Version
+	29, // 10: ipsecgw.mgmt.v1.ShowRequest.configuration:type_name -> ipsecgw.mgmt.v1.ShowConfiguration
 	20, // 11: ipsecgw.mgmt.v1.ShowRequest.pki:type_name -> ipsecgw.mgmt.v1.PKI
-	21, // 12: ipsecgw.mgmt.v1.ShowRequest.chassis_high_availability:type_name -> ipsecgw.mgmt.v1.ChassisHighAvailability
-	3,  // 13: ipsecgw.mgmt.v1.PKI.style:type_name -> ipsecgw.mgmt.v1.Style
-	3,  // 14: ipsecgw.mgmt.v1.IKESecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
-	3,  // 15: ipsecgw.mgmt.v1.IPsecSecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
-	1,  // 16: ipsecgw.mgmt.v1.ShowConfiguration.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
-	34, // 17: ipsecgw.mgmt.v1.ClearRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIKE
-	35, // 18: ipsecgw.mgmt.v1.ClearRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIPsec
-	36, // 19: ipsecgw.mgmt.v1.ClearRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.ClearStatistics
-	31, // 20: ipsecgw.mgmt.v1.ClearRequest.local_certificate:type_name -> ipsecgw.mgmt.v1.ClearLocalCertificate
-	4,  // 21: ipsecgw.mgmt.v1.Event.type:type_name -> ipsecgw.mgmt.v1.EventType
-	5,  // 22: ipsecgw.mgmt.v1.Config.Edit:input_type -> ipsecgw.mgmt.v1.EditRequest
-	7,  // 23: ipsecgw.mgmt.v1.Config.Load:input_type -> ipsecgw.mgmt.v1.LoadRequest
-	8,  // 24: ipsecgw.mgmt.v1.Config.Show:input_type -> ipsecgw.mgmt.v1.ShowConfigRequest
-	10, // 25: ipsecgw.mgmt.v1.Config.Compare:input_type -> ipsecgw.mgmt.v1.CompareRequest
-	11, // 26: ipsecgw.mgmt.v1.Config.Commit:input_type -> ipsecgw.mgmt.v1.CommitRequest
-	13, // 27: ipsecgw.mgmt.v1.Config.Rollback:input_type -> ipsecgw.mgmt.v1.RollbackRequest
-	14, // 28: ipsecgw.mgmt.v1.Config.Rollbacks:input_type -> ipsecgw.mgmt.v1.RollbacksRequest
-	17, // 29: ipsecgw.mgmt.v1.Config.Status:input_type -> ipsecgw.mgmt.v1.StatusRequest
-	19, // 30: ipsecgw.mgmt.v1.Operational.Show:input_type -> ipsecgw.mgmt.v1.ShowRequest
-	30, // 31: ipsecgw.mgmt.v1.Operational.Clear:input_type -> ipsecgw.mgmt.v1.ClearRequest
-	38, // 32: ipsecgw.mgmt.v1.Operational.Events:input_type -> ipsecgw.mgmt.v1.EventsRequest
-	32, // 33: ipsecgw.mgmt.v1.Operational.Request:input_type -> ipsecgw.mgmt.v1.CommandRequest
-	6,  // 34: ipsecgw.mgmt.v1.Config.Edit:output_type -> ipsecgw.mgmt.v1.EditReply
-	6,  // 35: ipsecgw.mgmt.v1.Config.Load:output_type -> ipsecgw.mgmt.v1.EditReply
-	9,  // 36: ipsecgw.mgmt.v1.Config.Show:output_type -> ipsecgw.mgmt.v1.TextReply
-	9,  // 37: ipsecgw.mgmt.v1.Config.Compare:output_type -> ipsecgw.mgmt.v1.TextReply
-	12, // 38: ipsecgw.mgmt.v1.Config.Commit:output_type -> ipsecgw.mgmt.v1.CommitReply
-	6,  // 39: ipsecgw.mgmt.v1.Config.Rollback:output_type -> ipsecgw.mgmt.v1.EditReply
-	16, // 40: ipsecgw.mgmt.v1.Config.Rollbacks:output_type -> ipsecgw.mgmt.v1.RollbacksReply
-	18, // 41: ipsecgw.mgmt.v1.Config.Status:output_type -> ipsecgw.mgmt.v1.StatusReply
-	29, // 42: ipsecgw.mgmt.v1.Operational.Show:output_type -> ipsecgw.mgmt.v1.ShowReply
-	37, // 43: ipsecgw.mgmt.v1.Operational.Clear:output_type -> ipsecgw.mgmt.v1.ClearReply
-	39, // 44: ipsecgw.mgmt.v1.Operational.Events:output_type -> ipsecgw.mgmt.v1.Event
-	33, // 45: ipsecgw.mgmt.v1.Operational.Request:output_type -> ipsecgw.mgmt.v1.CommandReply
-	34, // [34:46] is the sub-list for method output_type
-	22, // [22:34] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	21, // 12: ipsecgw.mgmt.v1.ShowRequest.routing:type_name -> ipsecgw.mgmt.v1.ShowRouting
+	22, // 13: ipsecgw.mgmt.v1.ShowRequest.chassis_high_availability:type_name -> ipsecgw.mgmt.v1.ChassisHighAvailability
+	3,  // 14: ipsecgw.mgmt.v1.PKI.style:type_name -> ipsecgw.mgmt.v1.Style
+	3,  // 15: ipsecgw.mgmt.v1.IKESecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
+	3,  // 16: ipsecgw.mgmt.v1.IPsecSecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
+	1,  // 17: ipsecgw.mgmt.v1.ShowConfiguration.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
+	36, // 18: ipsecgw.mgmt.v1.ClearRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIKE
+	37, // 19: ipsecgw.mgmt.v1.ClearRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIPsec
+	38, // 20: ipsecgw.mgmt.v1.ClearRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.ClearStatistics
+	32, // 21: ipsecgw.mgmt.v1.ClearRequest.local_certificate:type_name -> ipsecgw.mgmt.v1.ClearLocalCertificate
+	33, // 22: ipsecgw.mgmt.v1.ClearRequest.bgp_neighbor:type_name -> ipsecgw.mgmt.v1.ClearBGPNeighbor
+	4,  // 23: ipsecgw.mgmt.v1.Event.type:type_name -> ipsecgw.mgmt.v1.EventType
+	5,  // 24: ipsecgw.mgmt.v1.Config.Edit:input_type -> ipsecgw.mgmt.v1.EditRequest
+	7,  // 25: ipsecgw.mgmt.v1.Config.Load:input_type -> ipsecgw.mgmt.v1.LoadRequest
+	8,  // 26: ipsecgw.mgmt.v1.Config.Show:input_type -> ipsecgw.mgmt.v1.ShowConfigRequest
+	10, // 27: ipsecgw.mgmt.v1.Config.Compare:input_type -> ipsecgw.mgmt.v1.CompareRequest
+	11, // 28: ipsecgw.mgmt.v1.Config.Commit:input_type -> ipsecgw.mgmt.v1.CommitRequest
+	13, // 29: ipsecgw.mgmt.v1.Config.Rollback:input_type -> ipsecgw.mgmt.v1.RollbackRequest
+	14, // 30: ipsecgw.mgmt.v1.Config.Rollbacks:input_type -> ipsecgw.mgmt.v1.RollbacksRequest
+	17, // 31: ipsecgw.mgmt.v1.Config.Status:input_type -> ipsecgw.mgmt.v1.StatusRequest
+	19, // 32: ipsecgw.mgmt.v1.Operational.Show:input_type -> ipsecgw.mgmt.v1.ShowRequest
+	31, // 33: ipsecgw.mgmt.v1.Operational.Clear:input_type -> ipsecgw.mgmt.v1.ClearRequest
+	40, // 34: ipsecgw.mgmt.v1.Operational.Events:input_type -> ipsecgw.mgmt.v1.EventsRequest
+	34, // 35: ipsecgw.mgmt.v1.Operational.Request:input_type -> ipsecgw.mgmt.v1.CommandRequest
+	6,  // 36: ipsecgw.mgmt.v1.Config.Edit:output_type -> ipsecgw.mgmt.v1.EditReply
+	6,  // 37: ipsecgw.mgmt.v1.Config.Load:output_type -> ipsecgw.mgmt.v1.EditReply
+	9,  // 38: ipsecgw.mgmt.v1.Config.Show:output_type -> ipsecgw.mgmt.v1.TextReply
+	9,  // 39: ipsecgw.mgmt.v1.Config.Compare:output_type -> ipsecgw.mgmt.v1.TextReply
+	12, // 40: ipsecgw.mgmt.v1.Config.Commit:output_type -> ipsecgw.mgmt.v1.CommitReply
+	6,  // 41: ipsecgw.mgmt.v1.Config.Rollback:output_type -> ipsecgw.mgmt.v1.EditReply
+	16, // 42: ipsecgw.mgmt.v1.Config.Rollbacks:output_type -> ipsecgw.mgmt.v1.RollbacksReply
+	18, // 43: ipsecgw.mgmt.v1.Config.Status:output_type -> ipsecgw.mgmt.v1.StatusReply
+	30, // 44: ipsecgw.mgmt.v1.Operational.Show:output_type -> ipsecgw.mgmt.v1.ShowReply
+	39, // 45: ipsecgw.mgmt.v1.Operational.Clear:output_type -> ipsecgw.mgmt.v1.ClearReply
+	41, // 46: ipsecgw.mgmt.v1.Operational.Events:output_type -> ipsecgw.mgmt.v1.Event
+	35, // 47: ipsecgw.mgmt.v1.Operational.Request:output_type -> ipsecgw.mgmt.v1.CommandReply
+	36, // [36:48] is the sub-list for method output_type
+	24, // [24:36] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_ipsecgw_proto_init() }
@@ -2584,13 +2746,15 @@ func file_ipsecgw_proto_init() {
 		(*ShowRequest_Version)(nil),
 		(*ShowRequest_Configuration)(nil),
 		(*ShowRequest_Pki)(nil),
+		(*ShowRequest_Routing)(nil),
 		(*ShowRequest_ChassisHighAvailability)(nil),
 	}
-	file_ipsecgw_proto_msgTypes[25].OneofWrappers = []any{
+	file_ipsecgw_proto_msgTypes[26].OneofWrappers = []any{
 		(*ClearRequest_IkeSecurityAssociations)(nil),
 		(*ClearRequest_IpsecSecurityAssociations)(nil),
 		(*ClearRequest_IpsecStatistics)(nil),
 		(*ClearRequest_LocalCertificate)(nil),
+		(*ClearRequest_BgpNeighbor)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2598,7 +2762,7 @@ func file_ipsecgw_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ipsecgw_proto_rawDesc), len(file_ipsecgw_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   35,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -25,8 +25,9 @@ import (
 // becomes 198.18.X.Y (the links 10.1.12.0/30, 10.1.15.0/30, 10.1.56.0/30)
 // and the loopbacks 10.0.0.N become 198.19.0.N. The configurations are
 // examples/seed001/rN.conf, remapped as text; the Junos interface names
-// are mapped to the veths with --interface-map (r2, r3) or, for the
-// routers without ipsecgw (r1, r4), read from the model and set with ip.
+// are mapped to the veths with --interface-map. Every router runs ipsecgw
+// with its seed configuration; r1 and r4 have no IPsec, only interfaces
+// and OSPF, which ipsecgw runs in FRR as it does on r2 and r3.
 
 var seedLinks = []struct{ a, aIf, b, bIf string }{
 	{"r1", "r1-so0", "r2", "r2-so0"},
@@ -53,12 +54,14 @@ type router struct {
 	cfg      *schema.Config
 	tree     *config.Tree
 	stateDir string
-	cmd      *exec.Cmd // ipsecgw (r2, r3)
-	frr      *frr
+	cmd      *exec.Cmd // ipsecgw
+	frrDir   string    // its FRR's directory (--frr-dir)
 }
 
-// TestSeed001 brings seed 001 up: OSPF forms an adjacency across the IPsec
-// tunnel between r2 and r3 (over the service set's inside interfaces),
+// TestSeed001 brings seed 001 up from the seed's configurations alone:
+// each router's ipsecgw runs its OSPF in FRR, which forms an adjacency
+// across the IPsec tunnel between r2 and r3 (over the service set's inside
+// interfaces), `show ospf neighbor` lists it through the CLI,
 // r1 reaches r4's far address, the traceroute goes through the tunnel
 // (r2 answers from its loopback, the address its unnumbered inside
 // interface borrows), and the services show commands print the live
@@ -79,8 +82,7 @@ func TestSeed001(t *testing.T) {
 		n.Exec(name, "sysctl", "-q", "-w", "net.ipv4.conf.default.rp_filter=0")
 		routers[name] = loadRouter(t, name)
 	}
-	// r1 and r4 run no ipsecgw: their addresses are set from the model.
-	for _, name := range []string{"r1", "r4"} {
+	for _, name := range []string{"r1", "r2", "r3", "r4"} {
 		r := routers[name]
 		for _, ifc := range r.cfg.Interfaces {
 			for _, u := range ifc.Units {
@@ -88,16 +90,10 @@ func TestSeed001(t *testing.T) {
 					if err := netns.CheckAddress(a); err != nil {
 						t.Fatal(err)
 					}
-					n.Exec(name, "ip", "addr", "add", a.String(), "dev", ifc.HostName)
 				}
 			}
 		}
-	}
-	for _, name := range []string{"r2", "r3"} {
-		startIPsecgw(t, n, routers[name])
-	}
-	for _, name := range []string{"r1", "r2", "r3", "r4"} {
-		routers[name].frr = startFRR(t, n, name, routers[name].cfg, routers[name].tree)
+		startIPsecgw(t, n, r)
 	}
 	r2, r3 := routers["r2"], routers["r3"]
 	fail := func(format string, args ...any) {
@@ -109,8 +105,8 @@ func TestSeed001(t *testing.T) {
 				log, _ := os.ReadFile(filepath.Join(r.stateDir, "daemon.log"))
 				fmt.Fprintf(&b, "--- %s ipsecgw\n%s", name, tail(string(log), 60))
 			}
-			b.WriteString(r.frr.logs())
-			fmt.Fprintf(&b, "--- %s show ip ospf interface\n%s", name, r.frr.vtysh("show ip ospf interface"))
+			b.WriteString(r.frrLogs())
+			fmt.Fprintf(&b, "--- %s show ip ospf interface\n%s", name, r.vtysh("show ip ospf interface"))
 			for _, cmd := range [][]string{{"ip", "route"}, {"ip", "-s", "addr"}} {
 				out, _ := n.Try(name, cmd...)
 				fmt.Fprintf(&b, "--- %s %s\n%s", name, strings.Join(cmd, " "), out)
@@ -125,11 +121,19 @@ func TestSeed001(t *testing.T) {
 		r        *router
 		neighbor string
 	}{{r2, "198.19.0.3"}, {r3, "198.19.0.2"}} {
-		if !poll(40*time.Second, func() bool {
-			return fullOn(c.r.frr.vtysh("show ip ospf neighbor"), c.neighbor, "sp-1-2-0.1")
+		// Junos's default hellos (10 s) on both sides of the tunnel.
+		if !poll(60*time.Second, func() bool {
+			return fullOn(c.r.vtysh("show ip ospf neighbor"), c.neighbor, "sp-1-2-0.1")
 		}) {
-			fail("%s: no Full adjacency with %s on sp-1-2-0.1:\n%s", c.r.name, c.neighbor, c.r.frr.vtysh("show ip ospf neighbor"))
+			fail("%s: no Full adjacency with %s on sp-1-2-0.1:\n%s", c.r.name, c.neighbor, c.r.vtysh("show ip ospf neighbor"))
 		}
+		// The same through the CLI, in the Junos layout and names.
+		out := cli(t, c.r, "show ospf neighbor")
+		row := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(c.neighbor) + ` +sp-1/2/0\.1 +Full +` + regexp.QuoteMeta(c.neighbor) + ` +\d+ +\d+$`)
+		if !strings.HasPrefix(out, "Address          Interface              State     ID               Pri  Dead\n") || !row.MatchString(out) {
+			fail("%s> show ospf neighbor:\n%s", c.r.name, out)
+		}
+		t.Logf("%s> show ospf neighbor\n%s", c.r.name, out)
 	}
 	// r1 learns r4's link (and r4 r1's) through OSPF.
 	for _, c := range []struct{ router, prefix string }{{"r1", "198.18.56.0/30"}, {"r4", "198.18.12.0/30"}} {
@@ -240,9 +244,10 @@ func startIPsecgw(t *testing.T, n *netns.Net, r *router) {
 	for junos, linux := range interfaceMaps[r.name] {
 		pairs = append(pairs, junos+"="+linux)
 	}
+	r.frrDir = frrDir(t, r.name)
 	r.cmd = exec.Command("ip", "netns", "exec", n.Name(r.name), binary, "daemon", "--config", r.file,
 		"--state-dir", r.stateDir, "--socket", filepath.Join(r.stateDir, "api.sock"),
-		"--interface-map", strings.Join(pairs, ","), "--debug")
+		"--interface-map", strings.Join(pairs, ","), "--frr-dir", r.frrDir, "--debug")
 	r.cmd.Stdout, r.cmd.Stderr = logf, logf
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -253,13 +258,25 @@ func startIPsecgw(t *testing.T, n *netns.Net, r *router) {
 			log, _ := os.ReadFile(filepath.Join(r.stateDir, "daemon.log"))
 			t.Errorf("%s: ipsecgw: %v\n%s", r.name, err, tail(string(log), 40))
 		}
+		// ipsecgw stops the FRR it started.
+		if err := frrStopped(r); err != nil {
+			t.Error(err)
+		}
 	})
-	if !poll(15*time.Second, func() bool {
+	// Up when its FRR runs the seed's OSPF (r2 and r3: and the inside
+	// interface is there).
+	if !poll(20*time.Second, func() bool {
+		if !strings.Contains(r.vtysh("show running-config"), "router ospf") {
+			return false
+		}
+		if r.name == "r1" || r.name == "r4" {
+			return true
+		}
 		out, err := n.Try(r.name, "ip", "-4", "addr", "show", "dev", "sp-1-2-0.1")
 		return err == nil && strings.Contains(out, "inet ")
 	}) {
 		log, _ := os.ReadFile(filepath.Join(r.stateDir, "daemon.log"))
-		t.Fatalf("%s: ipsecgw did not create sp-1-2-0.1:\n%s", r.name, log)
+		t.Fatalf("%s: ipsecgw did not come up with its OSPF in FRR:\n%s\n%s", r.name, log, r.frrLogs())
 	}
 }
 
