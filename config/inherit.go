@@ -18,7 +18,9 @@ import (
 //   - apply-groups-except at a level stops the named groups, applied above
 //     it, from reaching it;
 //   - "${node}" names nodeGroup (nothing when nodeGroup is "": a single
-//     gateway belongs to no cluster).
+//     gateway belongs to no cluster; nothing either when that group is not
+//     defined: a node with nothing of its own needs none). Any other
+//     group named must be defined.
 //
 // Inherited statements keep their position in the group, so an error found
 // in the result points at the group's statement, and carry InheritedFrom
@@ -109,6 +111,9 @@ func (in *inheritor) level(s *Stmt) {
 			name = in.node
 		}
 		g := in.groups[name]
+		if g == nil && ag.Values[i] == NodeVariable {
+			continue // a node with nothing of its own needs no group
+		}
 		if g == nil {
 			p := ag.Pos
 			if i < len(ag.ValuePos) {

@@ -317,3 +317,12 @@ func FuzzInherit(f *testing.F) {
 		}
 	})
 }
+
+// "${node}" with no group of that name applies nothing; a named group
+// that is not defined is an error (TestInheritErrors).
+func TestNodeGroupMayBeMissing(t *testing.T) {
+	x, err := Expand(mustParse(t, "groups { node1 { system { host-name one; } } }\napply-groups \"${node}\";\n"), "node3")
+	if err != nil || x.Root.Lookup("system") != nil {
+		t.Fatalf("node3: %v\n%s", err, FormatBrace(x.Root))
+	}
+}
