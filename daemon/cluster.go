@@ -226,12 +226,34 @@ func (d *Daemon) onOwnership(ch cluster.Change) {
 	if !ch.Owned || !ok {
 		return
 	}
-	for _, v := range vips {
-		if err := a.Announce(v.Interface, v.Prefix.Addr()); err != nil {
-			d.log.Warn("virtual IP not announced", "srg", ch.SRG, "address", v.Prefix.Addr(), "err", err)
+	announceAll := func() {
+		for _, v := range vips {
+			if err := a.Announce(v.Interface, v.Prefix.Addr()); err != nil {
+				d.log.Warn("virtual IP not announced", "srg", ch.SRG, "address", v.Prefix.Addr(), "err", err)
+			}
 		}
 	}
+	announceAll()
+	// Again a few times, as long as this ownership lasts: one frame can
+	// be lost, and the host of an owner killed with SIGKILL still holds
+	// the address and answers ARP for it until its daemon starts again.
+	go func() {
+		for range announceRepeats {
+			time.Sleep(time.Second)
+			c.mu.Lock()
+			still := c.owned[ch.SRG] == ch.Token
+			c.mu.Unlock()
+			if !still {
+				return
+			}
+			announceAll()
+		}
+	}()
 }
+
+// announceRepeats is how many more announcements follow the first, a
+// second apart.
+const announceRepeats = 4
 
 // announcer is a Host that can tell its link an address moved to it
 // (LinuxHost; a host in memory has no link to tell).
