@@ -188,9 +188,11 @@ var opRoot = &opNode{sub: []*opNode{
 	{name: "help", help: "Provide help information", build: local("help")},
 	{name: "quit", help: "Exit the management session", build: local("quit")},
 	{name: "request", help: "Make system-level requests", sub: []*opNode{
+		requestChassis,
 		{name: "security", help: "Make security requests", sub: []*opNode{pkiRequest}},
 	}},
 	{name: "show", help: "Show system information", sub: []*opNode{
+		showChassis,
 		{name: "configuration", help: "Show current configuration", configPath: true, build: func(opArgs) opCommand {
 			return showReq(&mgmtpb.ShowRequest{Command: &mgmtpb.ShowRequest_Configuration{Configuration: &mgmtpb.ShowConfiguration{}}})
 		}},

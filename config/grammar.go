@@ -339,9 +339,12 @@ var chassis = container("chassis", "Chassis",
 					enum("1g", "10g", "20g", "30g", "40g", "100g", "200g", "300g", "400g", "800g")),
 			).oneline(),
 		),
-	),
-	leaf("network-services", "Network services mode", enum("enhanced-ip", "ip", "ethernet")),
-).notApplied("ipsecgw runs on Linux: its IPsec engine is always available, no PIC or FPC is needed")
+	).notApplied(noPIC),
+	leaf("network-services", "Network services mode", enum("enhanced-ip", "ip", "ethernet")).notApplied(noPIC),
+	highAvailability,
+)
+
+const noPIC = "ipsecgw runs on Linux: its IPsec engine is always available, no PIC or FPC is needed"
 
 var system = container("system", "System",
 	leaf("host-name", "Host name shown in the CLI prompt", typeHostname),

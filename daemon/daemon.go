@@ -47,6 +47,10 @@ type Options struct {
 	// FRRSystem uses the host's running FRR instead (routing.go).
 	FRRDir    string
 	FRRSystem bool
+	// ClusterEtcd, when set, makes the daemon node NodeID of a cluster
+	// sharing these etcd endpoints (daemon/cluster.go).
+	ClusterEtcd []string
+	NodeID      int
 }
 
 // Daemon is a running gateway.
@@ -97,6 +101,8 @@ type Daemon struct {
 	pki       *pki.Store // see pki.go
 	// frr runs the routing protocols (routing.go).
 	frr *frr.Instance
+
+	cluster *clusterState // nil on a single gateway (cluster.go)
 }
 
 // Load reads and validates the configuration file. The daemon refuses to
@@ -159,12 +165,16 @@ func Start(opts Options) (*Daemon, error) {
 		d.Stop()
 		return nil, err
 	}
-	if err := d.do(func() error { return d.reconcile(cfg) }); err != nil {
+	if err := d.do(func() error { return d.reconcile(d.clusterView(cfg)) }); err != nil {
 		d.Stop()
 		return nil, err
 	}
 	// From here on every commit goes through the daemon.
 	d.store.SetApply(d.applyCommit)
+	if err := d.joinCluster(cfg); err != nil {
+		d.Stop()
+		return nil, err
+	}
 	d.keepalives(natKeepaliveInterval)
 	return d, nil
 }
@@ -173,12 +183,16 @@ func Start(opts Options) (*Daemon, error) {
 // returns the configuration to start with: the file's when one is given
 // (committed to the store when it differs), else the store's.
 func (d *Daemon) openStore() (*schema.Config, error) {
-	sopts := schema.Options{InterfaceMap: d.opts.InterfaceMap}
-	st, err := store.Open(filepath.Join(d.opts.StateDir, "config"), store.Options{Schema: sopts, Clock: d.opts.Clock})
+	if err := d.dialCluster(); err != nil {
+		return nil, err
+	}
+	sopts := schema.Options{InterfaceMap: d.opts.InterfaceMap, NodeID: d.clusterNodeID()}
+	st, err := store.Open(filepath.Join(d.opts.StateDir, "config"), store.Options{Schema: sopts, Clock: d.opts.Clock, Backend: d.clusterBackend()})
 	if err != nil {
 		return nil, err
 	}
 	d.store = st
+	d.clusterBootstrap(st)
 	if d.opts.ConfigFile == "" {
 		return schema.Build(st.Committed(), sopts)
 	}
@@ -241,12 +255,13 @@ func (d *Daemon) do(fn func() error) error {
 func (d *Daemon) applyCommit(cfg *schema.Config) error {
 	return d.do(func() error {
 		prev := d.cfg.Load()
-		if err := d.reconcile(cfg); err != nil {
+		if err := d.reconcile(d.clusterView(cfg)); err != nil {
 			if prev != nil {
 				d.logErr("restoring the previous configuration", d.reconcile(prev))
 			}
 			return err
 		}
+		d.clusterCommitted(cfg)
 		d.events.publish(Event{Kind: "config-committed", Time: time.Now()})
 		return nil
 	})
@@ -298,6 +313,7 @@ func Run(ctx context.Context, opts Options) error {
 // interfaces (their routes go with them), addresses and routes it added.
 func (d *Daemon) Stop() error {
 	var errs []error
+	d.leaveCluster() // before anything else: its groups stop here first
 	d.monitor.stop() // its actions go through the daemon's goroutine
 	if d.store != nil {
 		d.store.Close() // no commit confirmed fires during shutdown

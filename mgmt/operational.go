@@ -27,11 +27,21 @@ func (s opService) Show(ctx context.Context, req *mgmtpb.ShowRequest) (*mgmtpb.S
 	if c, ok := req.Command.(*mgmtpb.ShowRequest_Configuration); ok {
 		// Configuration has one form here whatever the display: the
 		// brace or set text.
-		text, err := formatAt(s.d.Store().Committed(), c.Configuration.Path, c.Configuration.Format)
+		t, err := withInheritance(s.d, s.d.Store().Committed(), c.Configuration.Format)
+		if err != nil {
+			return nil, err
+		}
+		text, err := formatAt(t, c.Configuration.Path, c.Configuration.Format)
 		if err != nil {
 			return nil, err
 		}
 		return &mgmtpb.ShowReply{Output: text}, nil
+	}
+	if r, ok, err := s.clusterShow(ctx, req); ok {
+		if err != nil {
+			return nil, err
+		}
+		return &mgmtpb.ShowReply{Output: r.Render(display)}, nil
 	}
 	reply, err := s.reply(req)
 	if err != nil {
