@@ -28,6 +28,9 @@ func runShow(s *Session, ctx context.Context, _ word, args []word, pl pipeline, 
 		if pl.displaySet {
 			req.Format = mgmtpb.ConfigFormat_SET
 		}
+		if pl.displayInheritance {
+			req.Format = mgmtpb.ConfigFormat_INHERITANCE
+		}
 		reply, err := s.cfg.Show(ctx, req)
 		if err != nil {
 			return serverError(err)

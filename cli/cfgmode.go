@@ -80,7 +80,7 @@ func (s *Session) runConfig(ctx context.Context, ws []word, pl pipeline, out io.
 	if err != nil {
 		return err
 	}
-	if (pl.compare || pl.displaySet) && c.name != "show" {
+	if (pl.compare || pl.displaySet || pl.displayInheritance) && c.name != "show" {
 		return &syntaxError{col: ws[0].start, msg: "syntax error, | compare and | display set apply to show only."}
 	}
 	return c.run(s, ctx, ws[0], ws[1:], pl, out)

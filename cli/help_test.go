@@ -63,7 +63,10 @@ syntax error, expecting <command>.
 func TestConfigurationHelpGolden(t *testing.T) {
 	cases := map[string]string{
 		"set ": `Possible completions:
++ apply-groups         Groups from which to inherit configuration data
++ apply-groups-except  Don't inherit configuration data from these groups
 > chassis              Chassis
+> groups               Configuration groups
 > interfaces           Interfaces
 > policy-options       Routing policy
 > protocols            Routing protocols
@@ -76,6 +79,8 @@ func TestConfigurationHelpGolden(t *testing.T) {
 		"set security ike gateway g dead-peer-detection ": `Possible completions:
   <[Enter]>            Execute this command
   always-send          Probe every interval
++ apply-groups         Groups from which to inherit configuration data
++ apply-groups-except  Don't inherit configuration data from these groups
   interval             Seconds between probes
   optimized            Probe only when traffic was sent and nothing came back (default)
   probe-idle-tunnel    Also probe when the tunnel is idle

@@ -47,6 +47,13 @@ func (s *Session) show(ctx context.Context, req *mgmtpb.ShowRequest, pl pipeline
 		}
 		c.Format = mgmtpb.ConfigFormat_SET
 	}
+	if pl.displayInheritance {
+		c := req.GetConfiguration()
+		if c == nil {
+			return fmt.Errorf("error: | display inheritance applies to show configuration only")
+		}
+		c.Format = mgmtpb.ConfigFormat_INHERITANCE
+	}
 	switch pl.text.Display() {
 	case show.DisplayXML:
 		req.Display = mgmtpb.Display_XML

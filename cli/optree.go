@@ -130,7 +130,7 @@ func ipsecSAs(services bool) func(opArgs) opCommand {
 func ipsecStatistics(services bool) func(opArgs) opCommand {
 	return func(a opArgs) opCommand {
 		return showReq(&mgmtpb.ShowRequest{Command: &mgmtpb.ShowRequest_IpsecStatistics{
-			IpsecStatistics: &mgmtpb.IPsecStatistics{Index: a.uint32("index"), Services: services},
+			IpsecStatistics: &mgmtpb.IPsecStatistics{Index: a.uint32("index"), Services: services, Detail: a.has("detail")},
 		}})
 	}
 }
@@ -188,9 +188,11 @@ var opRoot = &opNode{sub: []*opNode{
 	{name: "help", help: "Provide help information", build: local("help")},
 	{name: "quit", help: "Exit the management session", build: local("quit")},
 	{name: "request", help: "Make system-level requests", sub: []*opNode{
+		requestChassis,
 		{name: "security", help: "Make security requests", sub: []*opNode{pkiRequest}},
 	}},
 	{name: "show", help: "Show system information", sub: []*opNode{
+		showChassis,
 		{name: "configuration", help: "Show current configuration", configPath: true, build: func(opArgs) opCommand {
 			return showReq(&mgmtpb.ShowRequest{Command: &mgmtpb.ShowRequest_Configuration{Configuration: &mgmtpb.ShowConfiguration{}}})
 		}},
@@ -217,7 +219,7 @@ var opRoot = &opNode{sub: []*opNode{
 						{name: "family", help: "Show security associations of one address family", value: familyValue}},
 					build: ipsecSAs(false)},
 				{name: "statistics", help: "Show IPsec statistics",
-					opts: []*opOption{optIndex("Index of the tunnel")}, build: ipsecStatistics(false)},
+					opts: []*opOption{optIndex("Index of the tunnel"), optDetail()}, build: ipsecStatistics(false)},
 			}},
 			pkiShow,
 		}},

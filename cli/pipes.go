@@ -16,6 +16,10 @@ type pipeline struct {
 	displaySet bool
 	compare    bool
 	rollback   uint32 // compare rollback N
+
+	// displayInheritance: "| display inheritance", the configuration
+	// after apply-groups.
+	displayInheritance bool
 }
 
 // pipeKeywords is every pipe Junos knows, so that an abbreviation is
@@ -125,16 +129,19 @@ func (pl *pipeline) add(line string, from, to int, configMode bool) *syntaxError
 		if len(ws) < 2 {
 			return missingArgument(ws[0].end + 1)
 		}
-		form, amb := resolve(ws[1].text, []string{"json", "set", "xml"}, nil)
+		form, amb := resolve(ws[1].text, []string{"inheritance", "json", "set", "xml"}, nil)
 		switch {
 		case form == "" && len(amb) > 1:
 			return ambiguous(ws[1], filterChoices(displayChoices(), ws[1].text))
 		case form == "":
-			return expecting(ws[1].start, "json, set or xml")
+			return expecting(ws[1].start, "inheritance, json, set or xml")
 		case len(ws) > 2:
 			return expecting(ws[2].start, "<command>")
 		case form == "set":
 			pl.displaySet = true
+			return nil
+		case form == "inheritance":
+			pl.displayInheritance = true
 			return nil
 		}
 		kw += " " + form
@@ -172,6 +179,7 @@ func pipeChoices(configMode bool, prefix string) []choice {
 
 func displayChoices() []choice {
 	return []choice{
+		{word: "inheritance", help: "Show inherited configuration data and source group"},
 		{word: "json", help: "Show output in JSON format"},
 		{word: "set", help: "Show configuration as set commands"},
 		{word: "xml", help: "Show output as XML tags"},

@@ -115,7 +115,7 @@ func (s *Session) execute(ctx context.Context, line string, out io.Writer) error
 		return serr
 	}
 	if len(ws) == 0 {
-		if len(pl.text) > 0 || pl.displaySet || pl.compare {
+		if len(pl.text) > 0 || pl.displaySet || pl.displayInheritance || pl.compare {
 			return unknownCommand(word{start: len(cmd)})
 		}
 		return nil

@@ -56,7 +56,7 @@ func TestTerminalHelpTabAndInterrupt(t *testing.T) {
 	}
 	screen := strings.ReplaceAll(out.String(), "\r\n", "\n")
 	for _, want := range []string{
-		"root@gw1> show ?\nPossible completions:\n  bgp                  Show Border Gateway Protocol information\n  configuration        Show current configuration\n",
+		"root@gw1> show ?\nPossible completions:\n  bgp                  Show Border Gateway Protocol information\n  chassis              Show chassis information\n  configuration        Show current configuration\n",
 		"Entering configuration mode\n\n[edit]\nroot@gw1# ",
 		"\n[edit security]\nroot@gw1# ",
 		"Exiting configuration mode\n",

@@ -48,7 +48,7 @@ func (e *Editor) apply(at *Stmt, words []syntax.Word, defined map[*Stmt]syntax.P
 			if kl == nil {
 				return nil, e.errAt(w.Pos, cur, fmt.Sprintf("unknown statement %q", w.Text), expectedChildren(cur.Node))
 			}
-			if err := kl.Key.Check(w.Text); err != nil {
+			if err := checkKey(cur, kl.Key, w.Text); err != nil {
 				unit, uerr := e.unitShorthand(cur, kl, w, setCmd)
 				if uerr != nil {
 					return nil, uerr
@@ -73,7 +73,7 @@ func (e *Editor) apply(at *Stmt, words []syntax.Word, defined map[*Stmt]syntax.P
 				return nil, e.errAt(w.Pos, cur, fmt.Sprintf("missing name after %q", n.Name), n.Key.Name)
 			}
 			k := words[i+1]
-			if err := n.Key.Check(k.Text); err != nil {
+			if err := checkKey(cur, n.Key, k.Text); err != nil {
 				return nil, e.errAt(k.Pos, cur, fmt.Sprintf("bad %s name: %v", n.Name, err), n.Key.Name)
 			}
 			cur = cur.entry(n, k.Text, w.Pos)
@@ -208,7 +208,7 @@ func (e *Editor) errAt(p syntax.Pos, at *Stmt, msg, expected string) *Error {
 }
 
 func expectedChildren(n *Node) string {
-	names := n.ChildNames()
+	names := configChildNames(n)
 	var parts []string
 	if kl := n.KeyedList(); kl != nil {
 		parts = append(parts, kl.Key.Name)

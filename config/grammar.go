@@ -190,6 +190,7 @@ var securityIPsec = container("ipsec", "IPsec configuration",
 			leaf("dest-port", "UDP destination port", uintRange(1025, 65535)),
 		),
 	),
+	leaf("data-plane", "ipsecgw: how raw ESP enters and leaves the host: xdp (AF_XDP rings, raw sockets where the host has none) or socket (raw sockets, the default); read at start", enum("xdp", "socket")),
 )
 
 var interfaces = container("interfaces", "Interfaces",
@@ -338,9 +339,12 @@ var chassis = container("chassis", "Chassis",
 					enum("1g", "10g", "20g", "30g", "40g", "100g", "200g", "300g", "400g", "800g")),
 			).oneline(),
 		),
-	),
-	leaf("network-services", "Network services mode", enum("enhanced-ip", "ip", "ethernet")),
-).notApplied("ipsecgw runs on Linux: its IPsec engine is always available, no PIC or FPC is needed")
+	).notApplied(noPIC),
+	leaf("network-services", "Network services mode", enum("enhanced-ip", "ip", "ethernet")).notApplied(noPIC),
+	highAvailability,
+)
+
+const noPIC = "ipsecgw runs on Linux: its IPsec engine is always available, no PIC or FPC is needed"
 
 var system = container("system", "System",
 	leaf("host-name", "Host name shown in the CLI prompt", typeHostname),

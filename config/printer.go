@@ -39,6 +39,9 @@ func writeBraceAfter(b *strings.Builder, s *Stmt, depth int, lead []string) {
 		return
 	}
 	pad := strings.Repeat(indentUnit, depth)
+	if s.InheritedFrom != "" {
+		writeInherited(b, pad, s)
+	}
 	if s.Annotation != "" {
 		b.WriteString(pad)
 		b.WriteString("/* ")

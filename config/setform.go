@@ -95,7 +95,7 @@ func moreExpected(cur *Stmt, setCmd bool) string {
 	if !setCmd {
 		return "';'"
 	}
-	names := cur.Node.ChildNames()
+	names := configChildNames(cur.Node)
 	if len(names) == 0 {
 		return "the end of the command"
 	}

@@ -25,7 +25,10 @@ type Stmt struct {
 	// zero for statements made by the CLI or a program.
 	Pos      syntax.Pos
 	ValuePos []syntax.Pos
-	parent   *Stmt
+	// InheritedFrom names the group a statement came from, in a tree made
+	// by Inherit ("show | display inheritance"); "" when written here.
+	InheritedFrom string
+	parent        *Stmt
 }
 
 // Tree is a whole configuration.

@@ -34,6 +34,7 @@ import (
 	"ipsecgw/daemon/ikesock"
 	"ipsecgw/dataplane"
 	"ipsecgw/frr"
+	"ipsecgw/netio"
 	"ipsecgw/pki"
 )
 
@@ -57,6 +58,10 @@ type Options struct {
 	// FRRSystem uses the host's running FRR instead (routing.go).
 	FRRDir    string
 	FRRSystem bool
+	// ClusterEtcd, when set, makes the daemon node NodeID of a cluster
+	// sharing these etcd endpoints (daemon/cluster.go).
+	ClusterEtcd []string
+	NodeID      int
 }
 
 // Daemon is a running gateway.
@@ -68,6 +73,9 @@ type Daemon struct {
 	store  *store.Store
 	engine *dataplane.Engine
 	undo   []func() error // sockets, run in reverse order on shutdown
+	// xdp is the AF_XDP path of raw ESP when it runs (dataplane.go).
+	xdp             *netio.XDP
+	dataPlaneStatus DataPlaneStatus
 
 	// run is what the configuration has set up; ops serialises every
 	// change to it (commits, clears) on one goroutine.
@@ -103,6 +111,8 @@ type Daemon struct {
 	pki       *pki.Store // see pki.go
 	// frr runs the routing protocols (routing.go).
 	frr *frr.Instance
+
+	cluster *clusterState // nil on a single gateway (cluster.go)
 }
 
 // Load reads and validates the configuration file. The daemon refuses to
@@ -162,16 +172,20 @@ func Start(opts Options) (*Daemon, error) {
 	go d.loop()
 	d.ikeWorkers = ikesock.NewPool(runtime.GOMAXPROCS(0), d.handleIKE, d.log)
 	d.stopFirst = append(d.stopFirst, d.ikeWorkers.Stop)
-	if err := d.startEngine(); err != nil {
+	if err := d.startEngine(cfg.IPsec.DataPlane); err != nil {
 		d.Stop()
 		return nil, err
 	}
-	if err := d.do(func() error { return d.reconcile(cfg) }); err != nil {
+	if err := d.do(func() error { return d.reconcile(d.clusterView(cfg)) }); err != nil {
 		d.Stop()
 		return nil, err
 	}
 	// From here on every commit goes through the daemon.
 	d.store.SetApply(d.applyCommit)
+	if err := d.joinCluster(cfg); err != nil {
+		d.Stop()
+		return nil, err
+	}
 	d.keepalives(natKeepaliveInterval)
 	return d, nil
 }
@@ -180,12 +194,16 @@ func Start(opts Options) (*Daemon, error) {
 // returns the configuration to start with: the file's when one is given
 // (committed to the store when it differs), else the store's.
 func (d *Daemon) openStore() (*schema.Config, error) {
-	sopts := schema.Options{InterfaceMap: d.opts.InterfaceMap}
-	st, err := store.Open(filepath.Join(d.opts.StateDir, "config"), store.Options{Schema: sopts, Clock: d.opts.Clock})
+	if err := d.dialCluster(); err != nil {
+		return nil, err
+	}
+	sopts := schema.Options{InterfaceMap: d.opts.InterfaceMap, NodeID: d.clusterNodeID()}
+	st, err := store.Open(filepath.Join(d.opts.StateDir, "config"), store.Options{Schema: sopts, Clock: d.opts.Clock, Backend: d.clusterBackend()})
 	if err != nil {
 		return nil, err
 	}
 	d.store = st
+	d.clusterBootstrap(st)
 	if d.opts.ConfigFile == "" {
 		return schema.Build(st.Committed(), sopts)
 	}
@@ -207,8 +225,9 @@ func (d *Daemon) openStore() (*schema.Config, error) {
 	return cfg, nil
 }
 
-// startEngine opens the outer sockets and starts the data plane.
-func (d *Daemon) startEngine() error {
+// startEngine opens the outer sockets and starts the data plane, on the
+// raw ESP path dataPlane asks for.
+func (d *Daemon) startEngine(dataPlane string) error {
 	send4, err := d.host.NewRawSender(4)
 	if err != nil {
 		return fmt.Errorf("outer IPv4 socket: %w", err)
@@ -221,6 +240,7 @@ func (d *Daemon) startEngine() error {
 	} else {
 		d.undo = append(d.undo, send6.Close)
 	}
+	send4, send6 = d.dataPlane(dataPlane, send4, send6)
 	d.engine = dataplane.New(dataplane.Config{Logger: d.log.With("subsystem", "dataplane"), Send4: send4, Send6: send6, IKE: d.ikeOn4500, NoSA: d.trafficWithoutSA})
 	return nil
 }
@@ -246,12 +266,13 @@ func (d *Daemon) do(fn func() error) error {
 func (d *Daemon) applyCommit(cfg *schema.Config) error {
 	return d.do(func() error {
 		prev := d.cfg.Load()
-		if err := d.reconcile(cfg); err != nil {
+		if err := d.reconcile(d.clusterView(cfg)); err != nil {
 			if prev != nil {
 				d.logErr("restoring the previous configuration", d.reconcile(prev))
 			}
 			return err
 		}
+		d.clusterCommitted(cfg)
 		d.events.publish(Event{Kind: "config-committed", Time: time.Now()})
 		return nil
 	})
@@ -303,6 +324,7 @@ func Run(ctx context.Context, opts Options) error {
 // interfaces (their routes go with them), addresses and routes it added.
 func (d *Daemon) Stop() error {
 	var errs []error
+	d.leaveCluster() // before anything else: its groups stop here first
 	d.monitor.stop() // its actions go through the daemon's goroutine
 	if d.store != nil {
 		d.store.Close() // no commit confirmed fires during shutdown

@@ -20,6 +20,7 @@ type Event struct {
 	SPI     string
 	Reason  string
 	Cause   string // for failures: the metric's reason label
+	SRG     int    // srg-active, srg-standby: the services redundancy group
 }
 
 // Events fans the daemon's events out to subscribers. A subscriber that

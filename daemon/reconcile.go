@@ -19,9 +19,10 @@ import (
 // Order matters, and reconcile reads as its steps. Teardown runs first
 // (VPNs, routes, tunnels, addresses), then build-up: addresses, IKE peers
 // (before any packet path that may hand IKE a message), tunnel interfaces
-// (down), manual SAs, sockets, tunnels up once their SAs are in (nothing
-// the kernel sends at link-up meets a tunnel without an SA), routes (they
-// need the link up), initiations.
+// (down), manual SAs, tunnels up once their SAs are in (nothing the kernel
+// sends at link-up meets a tunnel without an SA), sockets (a packet
+// decrypted for a tunnel still down would be refused), routes (they need
+// the link up), initiations.
 
 // running is what the daemon has set up, keyed so a commit can tell what to
 // keep. Only the daemon's goroutine touches it.
@@ -114,13 +115,16 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 	if err := d.addManualSAs(want, added); err != nil {
 		return err
 	}
-	if err := d.openSockets(); err != nil {
-		return err
-	}
+	// Tunnel interfaces go up before the sockets open: a packet decrypted
+	// for a tunnel that is still down is refused by the TUN (EIO).
 	for _, name := range newTunnels {
 		if err := d.host.SetUp(name); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+	}
+	d.attachXDP(cfg)
+	if err := d.openSockets(); err != nil {
+		return err
 	}
 	if err := d.addRoutes(want); err != nil {
 		return err

@@ -43,6 +43,8 @@ type Status struct {
 	IKEDrops map[string]uint64 `json:"ike-drops,omitempty"`
 	// Monitors is the state of the VPNs with vpn-monitor, by name.
 	Monitors map[string]vpnmon.Status `json:"vpn-monitors,omitempty"`
+	// DataPlane is the raw ESP path (dataplane.go).
+	DataPlane DataPlaneStatus `json:"data-plane"`
 }
 
 // Status collects the current counters.
@@ -52,6 +54,7 @@ func (d *Daemon) Status() Status {
 		return s
 	}
 	s.Global = d.engine.Stats.Snapshot()
+	s.DataPlane = d.dataPlaneNow()
 	for _, ike := range d.ikeAll() {
 		s.IKE = append(s.IKE, ike.SAs()...)
 		s.Failures = append(s.Failures, ike.Failures()...)

@@ -1,24 +1,28 @@
 // Package dataplane is the userspace ESP engine: the SA database, the
 // tunnel interfaces (st0.N) bound to SAs, and the two packet paths.
 //
-// Outbound, one goroutine per tunnel interface:
+// Outbound, per tunnel interface:
 //
 //	TUN batch read → outbound SA by traffic selector → tunnel MTU: fragment
-//	(IPv4, DF clear) or ICMP too-big back to the sender → ESP seal in place
-//	→ outer IPv4/IPv6 header (DSCP/ECN copied out, DF per df-bit) → UDP
-//	header when encapsulating → batched send
+//	(IPv4, DF clear) or ICMP too-big back to the sender → sequence number
+//	→ [workers] ESP seal in place → outer IPv4/IPv6 header (DSCP/ECN
+//	copied out, DF per df-bit) → UDP header when encapsulating →
+//	[in order] batched send
 //
-// Inbound, one goroutine per receiving socket (raw ESP, UDP 4500, a
-// configured encapsulation port):
+// Inbound, per receiving socket (raw ESP, UDP 4500, a configured
+// encapsulation port):
 //
 //	batched receive → NAT keepalive / IKE marker sorted out → SPI lookup →
-//	encapsulation check → ESP open (replay check, ICV, replay update,
-//	trailer) → inner header check → traffic selector check → RFC 6040
-//	ECN/DSCP → batched write to the SA's tunnel interface
+//	encapsulation check → replay pre-check → [workers] ICV and decryption,
+//	trailer → inner header check → traffic selector check → RFC 6040
+//	ECN/DSCP → [in order] replay window update → batched write to the SA's
+//	tunnel interface
 //
-// Buffers are allocated once per loop with headroom for the outer headers,
-// so a packet is encrypted and framed where the TUN wrote it. The inbound
-// SA lookup is one atomic map load; counters are atomic.
+// The bracketed stages are the pipeline of pipeline.go: crypto on every
+// core, packets released in the order they came. Buffers are allocated
+// once per pipeline with headroom for the outer headers, so a packet is
+// encrypted and framed where the TUN wrote it. The inbound SA lookup is
+// one atomic map load; counters are atomic.
 package dataplane
 
 import (
@@ -85,12 +89,13 @@ type Engine struct {
 	closed    bool
 
 	wg    sync.WaitGroup
+	work  *workerPool
 	Stats Counters
 }
 
 // New returns an engine with no tunnels, receivers or SAs.
 func New(cfg Config) *Engine {
-	e := &Engine{log: cfg.Logger, send4: cfg.Send4, send6: cfg.Send6, ike: cfg.IKE, noSA: cfg.NoSA, tunnels: map[string]*Tunnel{}}
+	e := &Engine{log: cfg.Logger, send4: cfg.Send4, send6: cfg.Send6, ike: cfg.IKE, noSA: cfg.NoSA, tunnels: map[string]*Tunnel{}, work: newWorkerPool()}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -122,11 +127,24 @@ func (e *Engine) AddTunnel(dev netio.TUN, icmpFrom []netip.Addr) (*Tunnel, error
 	t := &Tunnel{name: dev.Name(), dev: dev, engine: e, icmpFrom: icmpFrom}
 	empty := []*OutboundSA{}
 	t.outbound.Store(&empty)
+	batch := dev.BatchSize()
+	if batch <= 0 || batch > maxBatch {
+		batch = maxBatch
+	}
+	t.free = make(chan *outBatch, pipelineDepth)
+	t.ordered = make(chan *outBatch, pipelineDepth)
+	for range pipelineDepth {
+		t.free <- newOutBatch(e, batch)
+	}
 	e.tunnels[t.name] = t
-	e.wg.Add(1)
+	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()
 		t.outboundLoop()
+	}()
+	go func() {
+		defer e.wg.Done()
+		t.releaseLoop()
 	}()
 	return t, nil
 }
@@ -170,10 +188,19 @@ func (e *Engine) AddReceiver(r netio.Receiver, family int, udpPort uint16) error
 		e.segSenders.Store(&next)
 	}
 	e.receivers = append(e.receivers, r)
-	e.wg.Add(1)
+	free := make(chan *inBatch, pipelineDepth)
+	ordered := make(chan *inBatch, pipelineDepth)
+	for range pipelineDepth {
+		free <- newInBatch(e, udpPort)
+	}
+	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()
-		e.inboundLoop(r, udpPort)
+		e.inboundLoop(r, udpPort, free, ordered)
+	}()
+	go func() {
+		defer e.wg.Done()
+		e.releaseInbound(free, ordered)
 	}()
 	return nil
 }
@@ -313,5 +340,6 @@ func (e *Engine) Close() error {
 	}
 	e.mu.Unlock()
 	e.wg.Wait()
+	e.work.close()
 	return errors.Join(errs...)
 }

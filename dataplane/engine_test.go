@@ -275,14 +275,17 @@ func BenchmarkEncapsulate1400(b *testing.B) {
 	p := newPair(b, pairOptions{})
 	tn := p.a.tunnels["st0.1"]
 	pkt := icmpEcho(hostA, hostB, 1400, false, 0)
-	buf := make([]byte, bufSize)
+	batch := newOutBatch(p.a, 1)
+	buf := batch.bufs[0]
 	out := &sendBatch{}
-	frags := &fragmentPool{}
 	b.ReportAllocs()
 	b.SetBytes(1400)
 	for i := 0; i < b.N; i++ {
 		copy(buf[headroom:], pkt)
-		tn.encapsulate(buf[:headroom+len(pkt)], out, frags)
+		batch.items = batch.items[:0]
+		tn.encapsulate(buf[:headroom+len(pkt)], batch)
+		batch.crypt(0, len(batch.items))
+		p.a.emit(batch.items, out)
 		out.v4 = out.v4[:0]
 	}
 }

@@ -44,23 +44,73 @@ func (w *tunnelWrites) flush(e *Engine) {
 	}
 }
 
-func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16) {
-	storage := make([][]byte, maxBatch)
-	msgs := make([]netio.Message, maxBatch)
-	for i := range msgs {
-		storage[i] = make([]byte, bufSize)
-		msgs[i].Buf = storage[i][recvHeadroom:]
+// openItem is one received ESP packet on its way in: what the reader
+// found, then what the worker made of it.
+type openItem struct {
+	sa  *InboundSA
+	pkt []byte // from the SPI to the ICV
+	out []byte // the buffer whose writeOffset the inner packet moves to
+	tos uint8  // outer DS field and ECN
+	seq uint64
+	// Set by the worker: the frame for the tunnel, or why there is none
+	// (err from esp.Decrypt, or drop for a check after it).
+	frame []byte
+	err   error
+	drop  dropReason
+}
+
+// dropReason is a check after decryption that refused a packet.
+type dropReason uint8
+
+const (
+	dropNone dropReason = iota
+	dropBadHeader
+	dropSelector
+	dropECN
+)
+
+// inBatch is one socket read travelling through the pipeline.
+type inBatch struct {
+	fence
+	engine  *Engine
+	udpPort uint16
+	storage [][]byte
+	msgs    []netio.Message
+	items   []openItem
+	extra   fragmentPool // output buffers for the second and later datagrams of a GRO run
+}
+
+func newInBatch(e *Engine, udpPort uint16) *inBatch {
+	b := &inBatch{engine: e, udpPort: udpPort, storage: make([][]byte, maxBatch), msgs: make([]netio.Message, maxBatch), items: make([]openItem, 0, maxBatch)}
+	for i := range b.msgs {
+		b.storage[i] = make([]byte, bufSize)
+		b.msgs[i].Buf = b.storage[i][recvHeadroom:]
 	}
-	var writes tunnelWrites
-	var extra fragmentPool // output buffers for the second and later datagrams of a GRO run
+	b.init()
+	return b
+}
+
+func (b *inBatch) crypt(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		b.engine.open(&b.items[i])
+	}
+}
+
+// inboundLoop is a socket's reader: batch → SPI, encapsulation and replay
+// pre-check → workers.
+func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered chan *inBatch) {
+	defer close(ordered)
 	failures := 0
 	for {
-		n, err := r.ReadBatch(msgs)
+		b := <-free
+		b.items = b.items[:0]
+		b.extra.reset()
+		n, err := r.ReadBatch(b.msgs)
 		for i := 0; i < n; i++ {
-			m := &msgs[i]
+			m := &b.msgs[i]
 			if m.SegmentSize <= 0 || m.N <= m.SegmentSize {
-				if t, frame := e.decapsulate(m, m.Buf[:m.N], storage[i], udpPort); t != nil {
-					writes.add(t, frame)
+				if it, ok := e.prepare(m, m.Buf[:m.N], b.storage[i], udpPort); ok {
+					b.items = append(b.items, it)
 				}
 				continue
 			}
@@ -68,17 +118,17 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16) {
 			// inner packet moves down in its own buffer, in front of the
 			// second datagram; the others move to spare buffers.
 			for off := 0; off < m.N; off += m.SegmentSize {
-				out := storage[i]
+				out := b.storage[i]
 				if off > 0 {
-					out = extra.get()
+					out = b.extra.get()
 				}
-				if t, frame := e.decapsulate(m, m.Buf[off:min(off+m.SegmentSize, m.N)], out, udpPort); t != nil {
-					writes.add(t, frame)
+				if it, ok := e.prepare(m, m.Buf[off:min(off+m.SegmentSize, m.N)], out, udpPort); ok {
+					b.items = append(b.items, it)
 				}
 			}
 		}
-		writes.flush(e)
-		extra.reset()
+		e.work.run(b, len(b.items))
+		ordered <- b
 		if err == nil {
 			failures = 0
 			continue
@@ -97,33 +147,67 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16) {
 	}
 }
 
-// decapsulate handles one received datagram p of message m (Src, TOS); it
-// returns the tunnel and the frame (the inner packet moved to writeOffset
-// of out) to write to it, or a nil tunnel when the datagram was consumed or
-// dropped (and counted).
+// releaseInbound finishes a socket's batches in the order they were read:
+// the replay window moves, packets are counted and written to their
+// tunnels.
+func (e *Engine) releaseInbound(free, ordered chan *inBatch) {
+	var writes tunnelWrites
+	for b := range ordered {
+		b.wait()
+		for i := range b.items {
+			it := &b.items[i]
+			if e.finish(it) {
+				writes.add(it.sa.tunnel, it.frame)
+			}
+		}
+		writes.flush(e)
+		free <- b
+	}
+}
+
+// decapsulate runs one datagram through the three stages on the calling
+// goroutine: the tunnel and frame to write, or a nil tunnel when it was
+// consumed or dropped (and counted). Tests and the fuzzer use it.
 func (e *Engine) decapsulate(m *netio.Message, p, out []byte, udpPort uint16) (*Tunnel, []byte) {
+	it, ok := e.prepare(m, p, out, udpPort)
+	if !ok {
+		return nil, nil
+	}
+	e.open(&it)
+	if !e.finish(&it) {
+		return nil, nil
+	}
+	return it.sa.tunnel, it.frame
+}
+
+// prepare handles one received datagram p of message m (Src, TOS) up to
+// the crypto: NAT keepalives and IKE are sorted out, the SA found, the
+// encapsulation and the replay window checked. An ESP packet that passes
+// is returned with true, to be decrypted into out; anything else is
+// consumed or dropped and counted here.
+func (e *Engine) prepare(m *netio.Message, p, out []byte, udpPort uint16) (openItem, bool) {
 	if udpPort != 0 {
 		switch {
 		case header.IsNATKeepalive(p):
 			e.Stats.NATKeepalives.Add(1)
-			return nil, nil
+			return openItem{}, false
 		case header.IsNonESPMarker(p):
 			if e.ike != nil && udpPort == 4500 {
 				e.ike(p[4:], m.Src, m.Dst)
 			} else {
 				e.Stats.IKEOnESPPort.Add(1)
 			}
-			return nil, nil
+			return openItem{}, false
 		}
 	}
 	if len(p) < 8 {
 		e.Stats.BadHeaders.Add(1)
-		return nil, nil
+		return openItem{}, false
 	}
 	sa := e.inbound.get(binary.BigEndian.Uint32(p))
 	if sa == nil {
 		e.Stats.NoSA.Add(1)
-		return nil, nil
+		return openItem{}, false
 	}
 	// The seed: with UDP encapsulation configured, ESP without the UDP
 	// header, or to another port, is dropped. NAT traversal's 4500 is
@@ -132,59 +216,105 @@ func (e *Engine) decapsulate(m *netio.Message, p, out []byte, udpPort uint16) (*
 		!sa.Encap.UDP && udpPort != 0 {
 		e.Stats.WrongEncapsulation.Add(1)
 		sa.Counters.WrongEncapsulation.Add(1)
-		return nil, nil
+		return openItem{}, false
 	}
-	inner, nextHeader, err := sa.esp.Open(p)
+	seq, err := sa.esp.Check(p)
 	if err != nil {
 		e.countOpenError(sa, err)
-		return nil, nil
+		return openItem{}, false
+	}
+	return openItem{sa: sa, pkt: p, out: out, tos: m.TOS, seq: seq}, true
+}
+
+// open authenticates and decrypts an item and checks the inner packet:
+// the workers' part of the inbound path. It touches nothing shared but
+// the SA's immutable keys.
+func (e *Engine) open(it *openItem) {
+	sa := it.sa
+	inner, nextHeader, err := sa.esp.Decrypt(it.pkt, it.seq)
+	if err != nil {
+		it.err = err
+		return
 	}
 	var src, dst netip.Addr
 	switch nextHeader {
 	case header.IPProtoIPv4:
 		h, ok := header.ParseIPv4(inner)
 		if !ok {
-			e.badHeader(sa)
-			return nil, nil
+			it.drop = dropBadHeader
+			return
 		}
 		inner = inner[:len(h)]
 		src, dst = h.Source(), h.Destination()
 	case header.IPProtoIPv6:
 		h, ok := header.ParseIPv6(inner)
 		if !ok {
-			e.badHeader(sa)
-			return nil, nil
+			it.drop = dropBadHeader
+			return
 		}
 		inner = inner[:len(h)]
 		src, dst = h.Source(), h.Destination()
 	default:
-		e.badHeader(sa)
-		return nil, nil
+		it.drop = dropBadHeader
+		return
 	}
 	if !selectorsAllow(sa.Selectors, src, dst) {
-		e.Stats.SelectorMismatch.Add(1)
-		sa.Counters.SelectorMismatch.Add(1)
-		return nil, nil
+		it.drop = dropSelector
+		return
 	}
 	innerTC, _ := header.TrafficClass(inner)
-	tc, ok := header.DecapsulateTrafficClass(m.TOS, innerTC, sa.CopyOuterDSCP)
+	tc, ok := header.DecapsulateTrafficClass(it.tos, innerTC, sa.CopyOuterDSCP)
 	if !ok {
-		e.Stats.ECNDrops.Add(1)
-		sa.Counters.ECNDrops.Add(1)
-		return nil, nil
+		it.drop = dropECN
+		return
 	}
 	if tc != innerTC {
 		header.SetTrafficClass(inner, tc)
 	}
 	e.clampTCPMSS(inner)
+	n := copy(it.out[writeOffset:], inner)
+	it.frame = it.out[:writeOffset+n]
+}
+
+// finish is the ordered end of the inbound path: an authentic packet moves
+// the replay window (in arrival order, as sequential processing would),
+// then it is delivered or its drop counted. It reports whether it.frame is
+// to be written to the SA's tunnel.
+func (e *Engine) finish(it *openItem) bool {
+	sa := it.sa
+	if it.err == esp.ErrAuthentication {
+		e.countOpenError(sa, it.err)
+		return false
+	}
+	if !sa.esp.Accept(it.seq) {
+		e.countOpenError(sa, esp.ErrReplay)
+		return false
+	}
+	if it.err != nil {
+		e.countOpenError(sa, it.err)
+		return false
+	}
+	switch it.drop {
+	case dropBadHeader:
+		e.badHeader(sa)
+		return false
+	case dropSelector:
+		e.Stats.SelectorMismatch.Add(1)
+		sa.Counters.SelectorMismatch.Add(1)
+		return false
+	case dropECN:
+		e.Stats.ECNDrops.Add(1)
+		sa.Counters.ECNDrops.Add(1)
+		return false
+	}
+	n := len(it.frame) - writeOffset
 	sa.Counters.DecryptedPackets.Add(1)
-	if n := sa.Counters.DecryptedBytes.Add(uint64(len(inner))); sa.Limit.Soft|sa.Limit.Hard != 0 {
-		sa.Limit.check(&sa.limit, n)
+	if c := sa.Counters.DecryptedBytes.Add(uint64(n)); sa.Limit.Soft|sa.Limit.Hard != 0 {
+		sa.Limit.check(&sa.limit, c)
 	}
 	e.Stats.DecryptedPackets.Add(1)
-	e.Stats.DecryptedBytes.Add(uint64(len(inner)))
-	n := copy(out[writeOffset:], inner)
-	return sa.tunnel, out[:writeOffset+n]
+	e.Stats.DecryptedBytes.Add(uint64(n))
+	return true
 }
 
 func selectorsAllow(sels []Selector, src, dst netip.Addr) bool {

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"ipsecgw/esp"
 	"ipsecgw/header"
 	"ipsecgw/netio"
 )
@@ -28,6 +27,9 @@ type Tunnel struct {
 	removed atomic.Bool
 	// dead counts the removed SAs still in outbound (under Engine.mu).
 	dead int
+	// The pipeline's batches: free ones wait for the reader, read ones
+	// for the releaser, in order.
+	free, ordered chan *outBatch
 }
 
 // Name returns the interface name.
@@ -54,27 +56,67 @@ type gsoPacket struct {
 // maxRunBytes keeps a run within one UDP datagram's 16-bit length.
 const maxRunBytes = 60000
 
+// sealItem is one inner packet on its way out: what the reader decided
+// for it, then what the worker made of it.
+type sealItem struct {
+	sa         *OutboundSA
+	buf        []byte // headroom, then the inner packet
+	seq        uint64
+	nextHeader byte
+	df         bool
+	tc         uint8 // the inner DS field and ECN
+	srcPort    uint16
+	innerLen   int
+	// gso, when set, is the UDP socket that sends the ESP packet in a run
+	// and writes its outer headers.
+	gso netio.SegmentSender
+	// Set by the worker: the outer packet (the ESP packet for gso), or
+	// the reason there is none.
+	out []byte
+	err error
+}
+
+// outBatch is one TUN read travelling through the pipeline.
+type outBatch struct {
+	fence
+	engine *Engine
+	bufs   [][]byte
+	sizes  []int
+	items  []sealItem
+	frags  fragmentPool
+}
+
+func newOutBatch(e *Engine, n int) *outBatch {
+	b := &outBatch{engine: e, bufs: make([][]byte, n), sizes: make([]int, n), items: make([]sealItem, 0, 2*n)}
+	for i := range b.bufs {
+		b.bufs[i] = make([]byte, bufSize)
+	}
+	b.init()
+	return b
+}
+
+func (b *outBatch) crypt(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		b.engine.seal(&b.items[i])
+	}
+}
+
+// outboundLoop is the tunnel's reader: TUN batch → SA, fragments and
+// sequence numbers → workers.
 func (t *Tunnel) outboundLoop() {
 	e := t.engine
-	batch := t.dev.BatchSize()
-	if batch <= 0 || batch > maxBatch {
-		batch = maxBatch
-	}
-	bufs := make([][]byte, batch)
-	for i := range bufs {
-		bufs[i] = make([]byte, bufSize)
-	}
-	sizes := make([]int, batch)
-	out := &sendBatch{v4: make([][]byte, 0, maxBatch), v6: make([][]byte, 0, maxBatch)}
-	frags := &fragmentPool{}
+	defer close(t.ordered)
 	failures := 0
 	for {
-		n, err := t.dev.Read(bufs, sizes, headroom)
+		b := <-t.free
+		b.items = b.items[:0]
+		b.frags.reset()
+		n, err := t.dev.Read(b.bufs, b.sizes, headroom)
 		for i := 0; i < n; i++ {
-			t.encapsulate(bufs[i][:headroom+sizes[i]], out, frags)
+			t.encapsulate(b.bufs[i][:headroom+b.sizes[i]], b)
 		}
-		e.flush(out)
-		frags.reset()
+		e.work.run(b, len(b.items))
+		t.ordered <- b
 		if err == nil {
 			failures = 0
 			continue
@@ -89,6 +131,18 @@ func (t *Tunnel) outboundLoop() {
 			e.log.Error("tunnel interface keeps failing; stopping its outbound path", "tunnel", t.name, "err", err)
 			return
 		}
+	}
+}
+
+// releaseLoop sends the tunnel's batches in the order they were read.
+func (t *Tunnel) releaseLoop() {
+	e := t.engine
+	out := &sendBatch{v4: make([][]byte, 0, maxBatch), v6: make([][]byte, 0, maxBatch)}
+	for b := range t.ordered {
+		b.wait()
+		e.emit(b.items, out)
+		e.flush(out)
+		t.free <- b
 	}
 }
 
@@ -118,8 +172,9 @@ func (t *Tunnel) pick(src, dst netip.Addr) *OutboundSA {
 	return nil
 }
 
-// encapsulate handles one inner packet at buf[headroom:].
-func (t *Tunnel) encapsulate(buf []byte, out *sendBatch, frags *fragmentPool) {
+// encapsulate handles one inner packet at buf[headroom:]: the packets to
+// seal are queued in b.
+func (t *Tunnel) encapsulate(buf []byte, b *outBatch) {
 	e := t.engine
 	inner := buf[headroom:]
 	var src, dst netip.Addr
@@ -156,10 +211,10 @@ func (t *Tunnel) encapsulate(buf []byte, out *sendBatch, frags *fragmentPool) {
 	}
 	e.clampTCPMSS(inner)
 	if sa.TunnelMTU > 0 && len(inner) > sa.TunnelMTU {
-		t.tooBig(sa, buf, inner, nextHeader, out, frags)
+		t.tooBig(sa, buf, inner, nextHeader, b)
 		return
 	}
-	t.seal(sa, buf, nextHeader, out)
+	t.queue(sa, buf, nextHeader, b)
 }
 
 // hostChatter is what the kernel sends into a tunnel interface by itself
@@ -188,7 +243,7 @@ var (
 // tooBig applies the tunnel MTU: an IPv4 packet with DF clear is
 // fragmented before encryption (the seed's pre-fragmentation); anything
 // else gets ICMP "fragmentation needed" / "packet too big" back.
-func (t *Tunnel) tooBig(sa *OutboundSA, buf, inner []byte, nextHeader byte, out *sendBatch, frags *fragmentPool) {
+func (t *Tunnel) tooBig(sa *OutboundSA, buf, inner []byte, nextHeader byte, b *outBatch) {
 	e := t.engine
 	if nextHeader == header.IPProtoIPv4 {
 		h, _ := header.ParseIPv4(inner)
@@ -198,13 +253,13 @@ func (t *Tunnel) tooBig(sa *OutboundSA, buf, inner []byte, nextHeader byte, out 
 				e.Stats.Fragmented.Add(1)
 				sa.Counters.Fragmented.Add(1)
 				for f.More() {
-					fb := frags.get()
+					fb := b.frags.get()
 					frag, err := f.Next(fb[headroom:])
 					if err != nil {
 						e.Stats.InternalErrors.Add(1)
 						return
 					}
-					t.seal(sa, fb[:headroom+len(frag)], nextHeader, out)
+					t.queue(sa, fb[:headroom+len(frag)], nextHeader, b)
 				}
 				return
 			}
@@ -257,50 +312,62 @@ func (t *Tunnel) sendTooBig(sa *OutboundSA, inner []byte, nextHeader byte, mtu i
 	}
 }
 
-// seal encrypts buf[headroom:] in place, frames it and queues it.
-func (t *Tunnel) seal(sa *OutboundSA, buf []byte, nextHeader byte, out *sendBatch) {
+// queue takes the next sequence number for buf[headroom:] and queues it
+// for sealing, with what the outer headers will need.
+func (t *Tunnel) queue(sa *OutboundSA, buf []byte, nextHeader byte, b *outBatch) {
 	e := t.engine
-	inner := buf[headroom:]
-	innerLen := len(inner)
-	tc, _ := header.TrafficClass(inner)
-	df := false
-	switch sa.DF {
-	case DFSet:
-		df = true
-	case DFCopy:
-		if h, ok := header.ParseIPv4(inner); ok {
-			df = h.DontFragment()
-		}
-	}
-	var srcPort uint16
-	if sa.Encap.UDP {
-		srcPort = sa.Encap.SrcPort
-		if sa.Encap.PerFlowSource {
-			srcPort = header.FlowSourcePort(header.FlowHash(inner, uint64(sa.ESP.SPI)))
-		}
-	}
-	pkt, err := sa.esp.Seal(buf, headroom, nextHeader)
+	seq, err := sa.esp.NextSequence()
 	if err != nil {
-		if errors.Is(err, esp.ErrSequenceExhausted) {
-			e.Stats.SequenceExhausted.Add(1)
-			sa.Counters.SequenceExhausted.Add(1)
-		} else {
-			e.Stats.InternalErrors.Add(1)
-		}
+		e.Stats.SequenceExhausted.Add(1)
+		sa.Counters.SequenceExhausted.Add(1)
 		return
 	}
-	// UDP encapsulation from a fixed port with DF clear goes out through
-	// the UDP socket of that port, in runs (UDP GSO); the kernel writes
-	// the outer headers.
-	if sa.Encap.UDP && !sa.Encap.PerFlowSource && sa.DF == DFClear {
-		if ss := (*e.segSenders.Load())[segKey{v6: sa.Remote.Is6(), port: sa.Encap.SrcPort}]; ss != nil {
-			out.gso = append(out.gso, gsoPacket{sa: sa, sender: ss, tos: header.EncapsulateTrafficClass(tc), pkt: pkt})
-			e.countSealed(sa, innerLen)
-			return
+	inner := buf[headroom:]
+	it := sealItem{sa: sa, buf: buf, seq: seq, nextHeader: nextHeader, innerLen: len(inner)}
+	it.tc, _ = header.TrafficClass(inner)
+	switch sa.DF {
+	case DFSet:
+		it.df = true
+	case DFCopy:
+		if h, ok := header.ParseIPv4(inner); ok {
+			it.df = h.DontFragment()
 		}
+	}
+	if sa.Encap.UDP {
+		it.srcPort = sa.Encap.SrcPort
+		if sa.Encap.PerFlowSource {
+			it.srcPort = header.FlowSourcePort(header.FlowHash(inner, uint64(sa.ESP.SPI)))
+		}
+		// UDP encapsulation from a fixed port with DF clear goes out
+		// through the UDP socket of that port, in runs (UDP GSO); the
+		// kernel writes the outer headers.
+		if !sa.Encap.PerFlowSource && sa.DF == DFClear {
+			it.gso = (*e.segSenders.Load())[segKey{v6: sa.Remote.Is6(), port: sa.Encap.SrcPort}]
+		}
+	}
+	b.items = append(b.items, it)
+}
+
+// errFraming marks an item whose outer headers did not fit (never expected:
+// the buffers have headroom for the largest).
+var errFraming = errors.New("dataplane: no room for the outer headers")
+
+// seal encrypts an item in place and writes its outer headers in front:
+// the workers' part of the outbound path.
+func (e *Engine) seal(it *sealItem) {
+	sa := it.sa
+	pkt, err := sa.esp.SealWithSequence(it.seq, it.buf, headroom, it.nextHeader)
+	if err != nil {
+		it.err = err
+		return
+	}
+	if it.gso != nil {
+		it.out = pkt
+		return
 	}
 	// pkt is a sub-slice of buf starting Headroom() bytes before the inner
 	// packet; the outer headers go right in front of it.
+	buf := it.buf
 	start := cap(buf) - cap(pkt)
 	udpLen := 0
 	if sa.Encap.UDP {
@@ -312,7 +379,7 @@ func (t *Tunnel) seal(sa *OutboundSA, buf []byte, nextHeader byte, out *sendBatc
 	}
 	start -= udpLen + ipLen
 	if start < 0 {
-		e.Stats.InternalErrors.Add(1)
+		it.err = errFraming
 		return
 	}
 	total := ipLen + udpLen + len(pkt)
@@ -320,29 +387,28 @@ func (t *Tunnel) seal(sa *OutboundSA, buf []byte, nextHeader byte, out *sendBatc
 	proto := header.IPProtoESP
 	if sa.Encap.UDP {
 		proto = header.IPProtoUDP
-		binary.BigEndian.PutUint16(frame[ipLen:], srcPort)
+		binary.BigEndian.PutUint16(frame[ipLen:], it.srcPort)
 		binary.BigEndian.PutUint16(frame[ipLen+2:], sa.Encap.DstPort)
 		binary.BigEndian.PutUint16(frame[ipLen+4:], uint16(udpLen+len(pkt)))
 		binary.BigEndian.PutUint16(frame[ipLen+6:], 0)
 	}
-	outerTC := header.EncapsulateTrafficClass(tc)
+	outerTC := header.EncapsulateTrafficClass(it.tc)
 	if sa.Remote.Is4() {
 		_, ok := header.EncodeIPv4(frame, header.IPv4Fields{
 			TOS: outerTC, TotalLength: uint16(total), ID: uint16(e.ipID.Add(1)),
-			DontFragment: df, TTL: 64, Protocol: proto, Source: sa.Local, Destination: sa.Remote,
+			DontFragment: it.df, TTL: 64, Protocol: proto, Source: sa.Local, Destination: sa.Remote,
 		})
 		if !ok {
-			e.Stats.InternalErrors.Add(1)
+			it.err = errFraming
 			return
 		}
-		out.v4 = append(out.v4, frame)
 	} else {
 		_, ok := header.EncodeIPv6(frame, header.IPv6Fields{
 			TrafficClass: outerTC, PayloadLength: uint16(total - ipLen), NextHeader: proto,
 			HopLimit: 64, Source: sa.Local, Destination: sa.Remote,
 		})
 		if !ok {
-			e.Stats.InternalErrors.Add(1)
+			it.err = errFraming
 			return
 		}
 		if sa.Encap.UDP {
@@ -350,9 +416,28 @@ func (t *Tunnel) seal(sa *OutboundSA, buf []byte, nextHeader byte, out *sendBatc
 			u, _ := header.ParseUDP(frame[ipLen:])
 			u.UpdateChecksum(sa.Local, sa.Remote)
 		}
-		out.v6 = append(out.v6, frame)
 	}
-	e.countSealed(sa, innerLen)
+	it.out = frame
+}
+
+// emit queues the sealed items of a batch for sending, in order, and
+// counts them.
+func (e *Engine) emit(items []sealItem, out *sendBatch) {
+	for i := range items {
+		it := &items[i]
+		switch {
+		case it.err != nil:
+			e.Stats.InternalErrors.Add(1)
+			continue
+		case it.gso != nil:
+			out.gso = append(out.gso, gsoPacket{sa: it.sa, sender: it.gso, tos: header.EncapsulateTrafficClass(it.tc), pkt: it.out})
+		case it.sa.Remote.Is4():
+			out.v4 = append(out.v4, it.out)
+		default:
+			out.v6 = append(out.v6, it.out)
+		}
+		e.countSealed(it.sa, it.innerLen)
+	}
 }
 
 func (e *Engine) countSealed(sa *OutboundSA, innerLen int) {

@@ -41,33 +41,69 @@ func (sa *Inbound) Sequence() uint64 { return sa.window.Top() }
 // inner packet, a sub-slice of pkt, and its next header (NextHeaderIPv4 or
 // NextHeaderIPv6). On error the packet is to be dropped and counted by the
 // error's value; its bytes may have been overwritten.
+//
+// Open is Check, Decrypt and Accept in a row. A data plane that decrypts
+// on several cores calls them itself: Check in arrival order, Decrypt on
+// any core, Accept in arrival order again, so the replay window moves only
+// for authenticated packets, as RFC 4303 §3.4.3 asks.
 func (sa *Inbound) Open(pkt []byte) (inner []byte, nextHeader byte, err error) {
+	seq, err := sa.Check(pkt)
+	if err != nil {
+		return nil, 0, err
+	}
+	inner, nextHeader, err = sa.Decrypt(pkt, seq)
+	if err == ErrAuthentication {
+		return nil, 0, err
+	}
+	if !sa.Accept(seq) {
+		return nil, 0, ErrReplay
+	}
+	return inner, nextHeader, err
+}
+
+// Check is what Open does before the ICV: length, SPI, block alignment and
+// the replay pre-check. It returns the full sequence number (with ESN, the
+// inferred high half) that Decrypt and Accept take.
+func (sa *Inbound) Check(pkt []byte) (seq uint64, err error) {
 	if len(pkt) < sa.headroom+sa.minBody+sa.icvLen {
-		return nil, 0, ErrTruncated
+		return 0, ErrTruncated
 	}
 	if binary.BigEndian.Uint32(pkt[offSPI:]) != sa.spi {
-		return nil, 0, ErrSPIMismatch
+		return 0, ErrSPIMismatch
 	}
-	icvAt := len(pkt) - sa.icvLen
-	body := pkt[sa.headroom:icvAt]
-	if sa.block != nil && len(body)%sa.enc.BlockSize != 0 {
-		return nil, 0, ErrDecryption
+	if sa.block != nil && (len(pkt)-sa.headroom-sa.icvLen)%sa.enc.BlockSize != 0 {
+		return 0, ErrDecryption
 	}
 	seq, ok := sa.window.Check(binary.BigEndian.Uint32(pkt[offSeq:]))
 	if !ok {
-		return nil, 0, ErrReplay
+		return 0, ErrReplay
 	}
+	return seq, nil
+}
+
+// Decrypt verifies the ICV of a packet that passed Check, decrypts it in
+// place and takes the trailer apart. It touches no shared state, so any
+// number of cores may run it at once on packets of one SA. With
+// ErrAuthentication the packet is not authentic and must not reach
+// Accept; with any other error it is authentic but malformed, and Accept
+// still records it (as Open does). pkt must be what Check saw.
+func (sa *Inbound) Decrypt(pkt []byte, seq uint64) (inner []byte, nextHeader byte, err error) {
+	icvAt := len(pkt) - sa.icvLen
 	if !sa.verify(pkt, icvAt, seq) {
 		return nil, 0, ErrAuthentication
 	}
-	if !sa.window.Accept(seq) {
-		return nil, 0, ErrReplay
-	}
+	body := pkt[sa.headroom:icvAt]
 	if sa.block != nil {
 		cbcDecrypt(sa.block, pkt[headerLen:sa.headroom], body)
 	}
 	return splitTrailer(body)
 }
+
+// Accept records an authenticated sequence number in the replay window;
+// false means it is a replay after all (a copy accepted since Check).
+// Called in arrival order, it keeps the window exactly as sequential Opens
+// would.
+func (sa *Inbound) Accept(seq uint64) bool { return sa.window.Accept(seq) }
 
 // verify checks the ICV; for an AEAD it also decrypts body in place.
 func (sa *Inbound) verify(pkt []byte, icvAt int, seq uint64) bool {

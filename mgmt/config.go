@@ -86,6 +86,9 @@ func (s configService) Show(ctx context.Context, req *mgmtpb.ShowConfigRequest) 
 	if err != nil {
 		return nil, status.Error(codes.NotFound, "error: "+err.Error())
 	}
+	if t, err = withInheritance(s.d, t, req.Format); err != nil {
+		return nil, err
+	}
 	text, err := formatAt(t, req.Path, req.Format)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ func Metrics(d *daemon.Daemon) *metrics.Metrics {
 	m := metrics.New(func() metrics.Snapshot { return snapshot(d.Status()) })
 	m.AddRouting(func() metrics.Routing { return routingMetrics(d) })
 	ev := m.Events()
+	clusterMetrics(m, d)
 	d.Events().OnEvent(func(e daemon.Event) {
 		switch e.Kind {
 		case "ike-sa-up":

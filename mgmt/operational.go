@@ -27,11 +27,21 @@ func (s opService) Show(ctx context.Context, req *mgmtpb.ShowRequest) (*mgmtpb.S
 	if c, ok := req.Command.(*mgmtpb.ShowRequest_Configuration); ok {
 		// Configuration has one form here whatever the display: the
 		// brace or set text.
-		text, err := formatAt(s.d.Store().Committed(), c.Configuration.Path, c.Configuration.Format)
+		t, err := withInheritance(s.d, s.d.Store().Committed(), c.Configuration.Format)
+		if err != nil {
+			return nil, err
+		}
+		text, err := formatAt(t, c.Configuration.Path, c.Configuration.Format)
 		if err != nil {
 			return nil, err
 		}
 		return &mgmtpb.ShowReply{Output: text}, nil
+	}
+	if r, ok, err := s.clusterShow(ctx, req); ok {
+		if err != nil {
+			return nil, err
+		}
+		return &mgmtpb.ShowReply{Output: r.Render(display)}, nil
 	}
 	reply, err := s.reply(req)
 	if err != nil {
@@ -74,14 +84,18 @@ func (s opService) reply(req *mgmtpb.ShowRequest) (show.Reply, error) {
 		if q.Services {
 			return show.ServicesIPsecStatistics(v.Services.Statistics), nil
 		}
-		if q.Index == 0 {
-			return show.IPsecStatistics(v.Statistics), nil
+		stats := v.Statistics
+		if q.Index != 0 {
+			ts, ok := v.TunnelStatistics[q.Index]
+			if !ok {
+				return show.Reply{}, status.Errorf(codes.NotFound, "error: no tunnel with index %d", q.Index)
+			}
+			stats = ts
 		}
-		ts, ok := v.TunnelStatistics[q.Index]
-		if !ok {
-			return show.Reply{}, status.Errorf(codes.NotFound, "error: no tunnel with index %d", q.Index)
+		if q.Detail {
+			return show.IPsecStatisticsDetail(stats, dataPlaneView(st)), nil
 		}
-		return show.IPsecStatistics(ts), nil
+		return show.IPsecStatistics(stats), nil
 	case *mgmtpb.ShowRequest_InactiveTunnels:
 		return show.IPsecInactiveTunnels(v.Inactive), nil
 	case *mgmtpb.ShowRequest_Interfaces:

@@ -93,6 +93,9 @@ func parsePKIRequest(words []string) (pkiRequest, error) {
 }
 
 func (s opService) Request(ctx context.Context, req *mgmtpb.CommandRequest) (*mgmtpb.CommandReply, error) {
+	if out, ok, err := s.clusterRequest(ctx, req.Words); ok {
+		return &mgmtpb.CommandReply{Output: out}, err
+	}
 	r, err := parsePKIRequest(req.Words)
 	if err != nil {
 		return nil, err

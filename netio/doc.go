@@ -9,6 +9,8 @@
 //	tunnel interface  TUN         CreateTUN (wireguard-go tun)  MemTUN
 //	outer receive     Receiver    ListenESP, ListenUDP          MemHost.ListenESP, .ListenUDP
 //	outer send        Sender      NewRawSender                  MemHost.NewRawSender
+//	raw ESP rings     Receiver    OpenXDP, XDP.Attach           -
+//	                  Sender      XDP.Sender (raw socket behind) -
 //
 // Kernel and a MemHost both implement Network, the factory for the
 // outer sockets, so the data plane takes one and never knows which.
@@ -53,4 +55,28 @@
 //   - The Linux TUN opened with IFF_VNET_HDR (as wireguard-go's is)
 //     prefixes every packet with a 10-octet virtio-net header; the write
 //     path puts it in the caller's headroom, hence TUNHeadroom.
+//
+// # AF_XDP on veth (Linux 6.18, checked by xdp_linux_test.go and test/e2e)
+//
+//   - The XDP program attaches in native (driver) mode to a veth whose peer
+//     has no XDP program: frames the peer transmits, from its stack or from
+//     an AF_XDP socket, reach the program and are redirected into the
+//     AF_XDP socket of queue 0. A program on the peer is needed only to
+//     XDP_TX or redirect frames into a veth, which the data plane never
+//     does. Where native mode is refused, generic (SKB) mode is used.
+//   - A veth is created with as many receive queues as CPUs but uses one:
+//     binding an AF_XDP socket to a queue past the active ones fails with
+//     EINVAL, so OpenXDP's Attach binds queues until the first failure.
+//   - The sockets run in copy mode (veth has no zero-copy). One sendto
+//     sends at most 32 frames unless XDP_MAX_TX_SKB_BUDGET raises it
+//     (Linux 6.17+); the kernel builds an skb per frame and delivers it to
+//     the peer in the same call.
+//   - Frames redirected to an AF_XDP socket, and frames it transmits, pass
+//     no packet taps: tcpdump or tshark on that interface sees none of
+//     them. Hence data-plane xdp is asked for, not the default.
+//   - An XDP program on a veth turns off its peer's segmentation offloads
+//     (GSO/TSO): only interfaces that carry raw ESP get it, so UDP
+//     encapsulation keeps its 64 KB runs elsewhere.
+//   - Interface indexes in the attach call and the socket's bind are those
+//     of the calling thread's network namespace.
 package netio

@@ -9,7 +9,17 @@
 # is missing, and the root-only tests will say loudly that they skipped.
 set -euo pipefail
 
-need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl vtysh traceroute ssh ssh-keygen ansible-playbook)
+# strongSwan 6 (prebuilt, in ../shared beside the repository; its
+# install.sh adds libgmp10 and libssl3): the independent raw-ESP peer
+# (kernel-libipsec raw_esp) of the data-plane tests.
+sw6="$(cd "$(dirname "$0")/.." && pwd)/../shared/peers/strongswan6/install.sh"
+if [ "$(id -u)" = 0 ] && [ -x "$sw6" ]; then
+  "$sw6" >/dev/null
+elif [ ! -e /opt/ipsecgw-peers/strongswan6/libexec/ipsec/charon ]; then
+  echo "WARNING: strongSwan 6 not installed ($sw6 needs root); its tests will be skipped" >&2
+fi
+
+need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl vtysh traceroute ssh ssh-keygen ansible-playbook etcd)
 need_files=(
   /usr/lib/ipsec/charon
   /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
@@ -29,7 +39,7 @@ need_files=(
 packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-extra-plugins libstrongswan-standard-plugins strongswan-pki iproute2 iputils-ping nftables
   iperf3 tshark jq curl user-mode-linux frr frr-pythontools traceroute
-  python3-junos-eznc python3-ncclient openssh-client ansible)
+  python3-junos-eznc python3-ncclient openssh-client ansible etcd-server)
 
 missing=()
 for c in "${need_cmds[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done

@@ -20,13 +20,14 @@ import (
 const benchKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20212223"
 
 // ipsecgw is two ipsecgw daemons with one manual AES-256-GCM SA each way
-// (the same SPI both ways, as Junos manual SAs have), raw ESP or, with
-// udpPort set, ESP in UDP.
+// (the same SPI both ways, as Junos manual SAs have), raw ESP on the
+// given data plane (xdp or socket) or, with udpPort set, ESP in UDP.
 type ipsecgw struct {
-	label   string
-	binary  string
-	dir     string
-	udpPort int
+	label     string
+	binary    string
+	dir       string
+	udpPort   int
+	dataPlane string
 
 	t    *topology
 	gws  [2]*lab.Process
@@ -69,6 +70,9 @@ func (g *ipsecgw) config(i int) string {
 	if g.udpPort != 0 {
 		w(p+"udp-encapsulate dest-port %d", g.udpPort)
 	}
+	if g.dataPlane != "" {
+		w("set security ipsec data-plane %s", g.dataPlane)
+	}
 	return b.String()
 }
 
@@ -105,6 +109,17 @@ func (g *ipsecgw) up(ctx context.Context, t *topology) error {
 		}
 		if err != nil {
 			return fmt.Errorf("%w\n%s", err, p.LogTail())
+		}
+		// A data plane that fell back would be measured under the wrong
+		// name: refuse.
+		if g.dataPlane != "" {
+			st, err := g.status(ctx, i)
+			if err != nil {
+				return err
+			}
+			if st.DataPlane.Mode != g.dataPlane {
+				return fmt.Errorf("%s: data-plane %s asked, %s running (%s)", p.Name, g.dataPlane, st.DataPlane.Mode, st.DataPlane.Fallback)
+			}
 		}
 	}
 	return nil

@@ -6,11 +6,15 @@
 //
 //	setup         gw1 ══ gw2
 //	plain         kernel routing over the veth, no tunnel (the ceiling)
-//	ipsecgw       ipsecgw ↔ ipsecgw, manual AES-256-GCM SA, raw ESP
-//	ipsecgw-udp   the same SA, ESP in UDP (port 4500)
+//	ipsecgw-xdp     ipsecgw ↔ ipsecgw, manual AES-256-GCM SA, raw ESP on AF_XDP rings
+//	ipsecgw-socket  the same on raw sockets (data-plane socket)
+//	ipsecgw-udp     the same SA, ESP in UDP (port 4500)
 //	wireguard-go  wireguard-go ↔ wireguard-go (the userspace data plane to beat)
+//	strongswan    strongSwan 5.9 ↔ strongSwan 5.9, userspace ESP (kernel-libipsec), ESP in UDP 4500
 //
-// Each setup runs iperf3 with one flow and with several parallel flows.
+// Each setup runs iperf3 with one flow and with several parallel flows;
+// the ipsecgw setups also carry a UDP packet generator's packets of a few
+// sizes (pps.go).
 // Every figure is checked against the gateways' own counters (ipsecgw's
 // status file, wireguard-go's UAPI, the veth's statistics): the bytes
 // iperf3 reports must have crossed the tunnel, so a misrouted run fails
@@ -50,9 +54,18 @@ type options struct {
 	ipsecgw   string // binary; built when empty
 	wireguard string // binary; built when empty
 	deadline  time.Duration
+	ppsSizes  []int // packet sizes of the packet-rate runs (ipsecgw setups)
+	ppsTime   int   // seconds of each packet-rate run
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == generatorFlag {
+		if err := runGenerator(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "generator:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "########################################################################")
 		fmt.Fprintln(os.Stderr, "## SKIPPED: bench/throughput needs root (network namespaces, TUN).")
@@ -88,7 +101,9 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.jsonPath, "json", filepath.Join(os.TempDir(), "ipsecgw-throughput.json"), "where to write the results as JSON")
 	fs.StringVar(&o.ipsecgw, "ipsecgw", "", "ipsecgw binary (default: build ./cmd/ipsecgw)")
 	fs.StringVar(&o.wireguard, "wireguard-go", "", "wireguard-go binary (default: build golang.zx2c4.com/wireguard from the module cache)")
-	fs.DurationVar(&o.deadline, "deadline", 4*time.Minute, "the whole run is stopped after this long")
+	fs.DurationVar(&o.deadline, "deadline", 6*time.Minute, "the whole run is stopped after this long")
+	pps := fs.String("pps", "64,1400", "comma-separated packet sizes for the packet-rate runs through the ipsecgw setups (empty: none)")
+	fs.IntVar(&o.ppsTime, "pps-time", 3, "seconds of each packet-rate run")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -104,6 +119,19 @@ func parseFlags(args []string) (options, error) {
 			return o, fmt.Errorf("-flows %q: %q is not a number of flows from 1 to 32", *flows, f)
 		}
 		o.flows = append(o.flows, n)
+	}
+	for _, f := range strings.Split(*pps, ",") {
+		if strings.TrimSpace(f) == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 64 || n > 1500 {
+			return o, fmt.Errorf("-pps %q: %q is not a packet size from 64 to 1500", *pps, f)
+		}
+		o.ppsSizes = append(o.ppsSizes, n)
+	}
+	if o.ppsTime < 1 || o.ppsTime > 30 {
+		return o, fmt.Errorf("-pps-time %d: want 1 to 30", o.ppsTime)
 	}
 	for _, s := range strings.Split(*setups, ",") {
 		s = strings.TrimSpace(s)
@@ -141,11 +169,13 @@ func run(ctx context.Context, o options) error {
 
 	started := time.Now()
 	var samples []sample
+	var rates []ppsRow
 	for round := 1; round <= o.rounds; round++ {
 		for _, name := range o.setups {
 			s := newSetup(name, work, bins)
-			got, err := measure(ctx, topo, s, o, work)
+			got, pps, err := measure(ctx, topo, s, o, work)
 			samples = append(samples, got...)
+			rates = append(rates, pps...)
 			if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return fmt.Errorf("the run took longer than -deadline %v: %w", o.deadline, err)
 			}
@@ -155,6 +185,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	rep := newReport(o, samples, time.Since(started))
+	rep.PPS = rates
 	rep.print(os.Stdout)
 	if err := rep.write(o.jsonPath); err != nil {
 		return err
@@ -194,24 +225,27 @@ func buildBinaries(ctx context.Context, o options, dir string) (binaries, error)
 
 // measure brings one setup up, runs iperf3 for every number of flows and
 // takes the setup down again, whatever happened.
-func measure(ctx context.Context, topo *topology, s setup, o options, logDir string) (samples []sample, err error) {
+func measure(ctx context.Context, topo *topology, s setup, o options, logDir string) (samples []sample, pps []ppsRow, err error) {
 	fmt.Fprintf(os.Stderr, "== %s: up\n", s.name())
 	if err := s.up(ctx, topo); err != nil {
-		return nil, errors.Join(err, s.down())
+		return nil, nil, errors.Join(err, s.down())
 	}
 	defer func() { err = errors.Join(err, s.down()) }()
 	if err := topo.ping(ctx, "h1", h2Addr); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, flows := range o.flows {
 		fmt.Fprintf(os.Stderr, "== %s: iperf3 -P %d -t %d -O %d\n", s.name(), flows, int(o.duration.Seconds()), int(o.omit.Seconds()))
 		got, err := measureOnce(ctx, topo, s, o, logDir, flows)
 		if err != nil {
-			return samples, fmt.Errorf("%d flows: %w", flows, err)
+			return samples, nil, fmt.Errorf("%d flows: %w", flows, err)
 		}
 		samples = append(samples, got)
 	}
-	return samples, nil
+	if g, ok := s.(*ipsecgw); ok && len(o.ppsSizes) > 0 {
+		pps, err = measurePPS(ctx, topo, g, o.ppsSizes, o.ppsTime)
+	}
+	return samples, pps, err
 }
 
 // measureOnce is one iperf3 run, bracketed by the gateways' counters and

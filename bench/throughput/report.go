@@ -51,6 +51,7 @@ type report struct {
 	Rounds      int       `json:"rounds"`
 	Elapsed     float64   `json:"elapsed_s"`
 	Rows        []row     `json:"results"`
+	PPS         []ppsRow  `json:"packets_per_second,omitempty"`
 }
 
 func newReport(o options, samples []sample, elapsed time.Duration) *report {
@@ -121,6 +122,7 @@ func (r *report) print(w io.Writer) {
 			ratio(rw.VsPlain), ratio(rw.VsWireguard), rw.Retransmits, ratio(rw.CPUSecondsPerGB))
 	}
 	tw.Flush()
+	printPPS(w, r.PPS)
 }
 
 func (r *report) write(path string) error {

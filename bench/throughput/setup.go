@@ -31,7 +31,7 @@ type counts struct {
 }
 
 // setupNames in the order they are measured and printed.
-var setupNames = []string{"plain", "ipsecgw", "ipsecgw-udp", "wireguard-go"}
+var setupNames = []string{"plain", "ipsecgw-xdp", "ipsecgw-socket", "ipsecgw-udp", "wireguard-go", "strongswan"}
 
 func knownSetup(name string) bool {
 	for _, n := range setupNames {
@@ -47,12 +47,16 @@ func newSetup(name, dir string, b binaries) setup {
 	switch name {
 	case "plain":
 		return &plain{}
-	case "ipsecgw":
-		return &ipsecgw{label: name, binary: b.ipsecgw, dir: dir}
+	case "ipsecgw-xdp":
+		return &ipsecgw{label: name, binary: b.ipsecgw, dir: dir, dataPlane: "xdp"}
+	case "ipsecgw-socket":
+		return &ipsecgw{label: name, binary: b.ipsecgw, dir: dir, dataPlane: "socket"}
 	case "ipsecgw-udp":
 		return &ipsecgw{label: name, binary: b.ipsecgw, dir: dir, udpPort: 4500}
 	case "wireguard-go":
 		return &wireguard{binary: b.wireguard, dir: dir}
+	case "strongswan":
+		return &strongswan{dir: dir}
 	}
 	panic("unknown setup " + name) // parseFlags accepts only knownSetup names
 }

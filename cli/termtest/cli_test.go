@@ -265,6 +265,8 @@ func TestConfigureCommitRollbackInATerminal(t *testing.T) {
 
 	// Tab completes "secu"; "?" then shows the line the editor holds.
 	completions := "Possible completions:\n  <[Enter]>            Execute this command\n" +
+		"+ apply-groups         Groups from which to inherit configuration data\n" +
+		"+ apply-groups-except  Don't inherit configuration data from these groups\n" +
 		helpLine(t, "security", "flow") + helpLine(t, "security", "ike") + helpLine(t, "security", "ipsec") +
 		helpLine(t, "security", "pki") + helpLine(t, "security", "policies") + helpLine(t, "security", "zones")
 	if !strings.Contains(completions, "> ike                  IKE configuration\n> ipsec                IPsec configuration\n") {

@@ -35,9 +35,10 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 
 func configUsage(w io.Writer) {
 	fmt.Fprint(w, `usage:
-  ipsecgw config check [--interface-map JUNOS=LINUX,...] FILE...
+  ipsecgw config check [--interface-map JUNOS=LINUX,...] [--node-id N] FILE...
         validate configuration files (brace or set format); every error is
         printed as file:line:column: statement path: problem; expected ...
+        (--node-id: as cluster node N would, "${node}" naming group nodeN)
   ipsecgw config show [--format brace|set] FILE
         print a configuration in the brace format ("show") or as set
         commands ("show | display set")
@@ -51,6 +52,7 @@ func configCheck(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	mapFlag := fs.String("interface-map", "", "map Junos interface names to Linux ones: et-0/2/10=eth1,...")
 	quiet := fs.Bool("q", false, "print errors only, no notices")
+	nodeID := fs.Int("node-id", 0, "check as cluster node N (apply-groups \"${node}\" is group nodeN)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -65,7 +67,7 @@ func configCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	failed := false
 	for _, file := range fs.Args() {
-		cfg, err := loadModel(file, schema.Options{InterfaceMap: ifmap})
+		cfg, err := loadModel(file, schema.Options{InterfaceMap: ifmap, NodeID: *nodeID})
 		if err != nil {
 			printErrors(stderr, err)
 			failed = true

@@ -21,6 +21,7 @@ type daemonArgs struct {
 	debug                                                                *bool
 	frrDir                                                               *string
 	frrSystem                                                            *bool
+	cluster                                                              clusterArgs
 }
 
 func daemonFlags(stderr io.Writer) (*flag.FlagSet, daemonArgs) {
@@ -37,6 +38,7 @@ func daemonFlags(stderr io.Writer) (*flag.FlagSet, daemonArgs) {
 		frrDir:        fs.String("frr-dir", "", "private directory of the FRR daemons ipsecgw starts for protocols bgp/ospf (default: under /run/ipsecgw, one per state directory)"),
 		frrSystem:     fs.Bool("frr-system", false, "use the host's running FRR (its vtysh and frr-reload.py) instead of starting FRR daemons"),
 	}
+	a.cluster = clusterFlags(fs)
 	return fs, a
 }
 
@@ -48,6 +50,11 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	ifmap, err := schema.ParseInterfaceMap(*mapFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "ipsecgw daemon: %v\n", err)
+		return 2
+	}
+	etcd, err := a.cluster.endpoints()
 	if err != nil {
 		fmt.Fprintf(stderr, "ipsecgw daemon: %v\n", err)
 		return 2
@@ -65,7 +72,8 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 	}
 
 	d, err := daemon.Start(daemon.Options{ConfigFile: *configFile, StateDir: *stateDir, InterfaceMap: ifmap, Logger: log,
-		FRRDir: *a.frrDir, FRRSystem: *a.frrSystem})
+		FRRDir: *a.frrDir, FRRSystem: *a.frrSystem,
+		ClusterEtcd: etcd, NodeID: *a.cluster.nodeID})
 	if err != nil {
 		fmt.Fprintln(stderr, "ipsecgw daemon: refusing to start:")
 		printErrors(stderr, err)

@@ -17,6 +17,10 @@ type Options struct {
 	// as et-0/2/10) to Linux interface names; "interfaces X host-interface
 	// Y" in the configuration does the same and wins.
 	InterfaceMap map[string]string
+	// NodeID is this daemon's node in a cluster (--node-id with
+	// --cluster-etcd); 0 for a single gateway. "${node}" in apply-groups
+	// names group NodeGroup(NodeID).
+	NodeID int
 }
 
 // Build turns a tree into a typed, checked model. It reports every error
@@ -24,6 +28,10 @@ type Options struct {
 // what was expected; on error the model is nil.
 func Build(t *config.Tree, opts Options) (*Config, error) {
 	b := &builder{cfg: &Config{}, opts: opts, units: map[string]*Unit{}}
+	t, err := config.Expand(t, NodeGroup(opts.NodeID))
+	if err != nil {
+		return nil, err
+	}
 	root := t.Root
 	b.system(root.Lookup("system"))
 	b.interfaces(root.Lookup("interfaces"))
@@ -35,6 +43,7 @@ func Build(t *config.Tree, opts Options) (*Config, error) {
 	b.securityFlow(child(child(root, "security"), "flow"))
 	b.servicesIPsecVPN(root.Lookup("services", "ipsec-vpn"))
 	b.serviceSets(root.Lookup("services"))
+	b.highAvailability(root.Lookup("chassis", "high-availability"))
 	b.notApplied(root)
 	if len(b.errs) > 0 {
 		b.errs.Sort()

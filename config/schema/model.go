@@ -26,6 +26,8 @@ type Config struct {
 	// style, and the next-hop service set of seed 004).
 	ServiceSets []*ServiceSet
 	Services    ServicesIPsecVPN
+	// HA is "chassis high-availability", nil when not configured.
+	HA *HighAvailability
 	// Notices are statements accepted but not applied, and names that need
 	// attention (an unmapped Junos interface name), for the operator.
 	Notices []Notice
@@ -196,6 +198,9 @@ type IPsec struct {
 	Policies  []*IPsecPolicy
 	VPNs      []*VPN
 	Trace     Trace
+	// DataPlane is the raw ESP path asked for (data-plane): "xdp",
+	// "socket", or "" (raw sockets).
+	DataPlane string
 }
 
 // IPsecProposal is one IPsec proposal with defaults filled in.

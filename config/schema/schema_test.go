@@ -81,7 +81,7 @@ func TestSeed004Model(t *testing.T) {
 	}
 	var sawChassis bool
 	for _, n := range c.Notices {
-		if n.Path == "chassis" && strings.Contains(n.Msg, "not applied") {
+		if strings.HasPrefix(n.Path, "chassis fpc") && strings.Contains(n.Msg, "not applied") {
 			sawChassis = true
 		}
 	}

@@ -224,6 +224,7 @@ func (b *builder) securityIPsec(s *config.Stmt) {
 		return
 	}
 	ipsec.Trace = trace(child(s, "traceoptions"))
+	ipsec.DataPlane = str(s, "data-plane")
 	for _, ps := range entries(s, "proposal") {
 		b.refuseInsecure(ps, transform.IPsec, transform.TypeENCR, "encryption-algorithm")
 		ipsec.Proposals = append(ipsec.Proposals, b.ipsecProposal(ps, defaultIPsecLifetime, "", ""))

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -34,16 +33,19 @@ type Options struct {
 	Apply  ApplyFunc
 	Clock  clock.Clock // clock.Real{} when nil
 	Rand   io.Reader   // $9$ salts; crypto/rand when nil
+	// Backend keeps the committed configuration and rollbacks; files in
+	// the store's directory when nil.
+	Backend Backend
 }
 
 // Store is the configuration database of one gateway. Safe for concurrent use.
 type Store struct {
-	dir  string
 	opts Options
 
 	mu        sync.Mutex // guards the fields below
 	candidate *config.Tree
 	committed *config.Tree
+	version   int64       // the backend's version of committed
 	confirm   clock.Timer // pending "commit confirmed" rollback, or nil
 	deadline  time.Time
 }
@@ -54,6 +56,7 @@ type Info struct {
 	Time    time.Time
 	User    string
 	Comment string
+	version int64 // of rollback 0 when this was read
 }
 
 // Open opens (creating if needed) the store in dir. The committed
@@ -62,12 +65,15 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("config store: %w", err)
+	if opts.Backend == nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("config store: %w", err)
+		}
+		opts.Backend = dirBackend{dir}
 	}
-	s := &Store{dir: dir, opts: opts, committed: config.New()}
-	if t, _, err := s.read(0); err == nil {
-		s.committed = t
+	s := &Store{opts: opts, committed: config.New()}
+	if t, info, err := s.read(0); err == nil {
+		s.committed, s.version = t, info.version
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
@@ -75,17 +81,15 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) path(n int) string { return filepath.Join(s.dir, fmt.Sprintf("rollback.%d", n)) }
-
 // read loads rollback n and its header.
 func (s *Store) read(n int) (*config.Tree, Info, error) {
-	src, err := os.ReadFile(s.path(n))
+	src, version, err := s.opts.Backend.Read(n)
 	if err != nil {
 		return nil, Info{}, err
 	}
-	info := parseHeader(string(src))
-	info.N = n
-	t, err := config.Parse(s.path(n), src, s.opts.Rand)
+	info := parseHeader(src)
+	info.N, info.version = n, version
+	t, err := config.Parse(fmt.Sprintf("rollback.%d", n), []byte(src), s.opts.Rand)
 	if err != nil {
 		return nil, info, fmt.Errorf("config store: rollback %d is damaged: %w", n, err)
 	}
@@ -237,30 +241,25 @@ func (s *Store) commitLocked(t *config.Tree, o CommitOptions) (*schema.Config, e
 		o.User = "root"
 	}
 	text := header(Info{Time: s.opts.Clock.Now(), User: o.User, Comment: o.Comment}) + config.FormatBrace(t.Root)
-	if err := s.rotateAndWrite(text); err != nil {
+	version, err := s.opts.Backend.Write(text, s.version)
+	if err != nil {
+		s.reapplyCommittedLocked()
 		return nil, err
 	}
-	s.committed = t.Clone()
+	s.committed, s.version = t.Clone(), version
 	return cfg, nil
 }
 
-// rotateAndWrite writes the new rollback 0 to a temporary file first, so a
-// failure leaves the old files intact, then shifts 0..48 to 1..49.
-func (s *Store) rotateAndWrite(text string) error {
-	tmp := filepath.Join(s.dir, ".rollback.new")
-	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
-		return fmt.Errorf("config store: %w", err)
+// reapplyCommittedLocked puts the committed configuration back into effect
+// after a commit was applied and then could not be stored (a shared
+// backend refused it): a commit that fails changes nothing.
+func (s *Store) reapplyCommittedLocked() {
+	if s.opts.Apply == nil {
+		return
 	}
-	_ = os.Remove(s.path(MaxRollback))
-	for n := MaxRollback - 1; n >= 0; n-- {
-		if err := os.Rename(s.path(n), s.path(n+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("config store: %w", err)
-		}
+	if cfg, err := schema.Build(s.committed, s.opts.Schema); err == nil {
+		_ = s.opts.Apply(cfg)
 	}
-	if err := os.Rename(tmp, s.path(0)); err != nil {
-		return fmt.Errorf("config store: %w", err)
-	}
-	return nil
 }
 
 // Confirm confirms a pending "commit confirmed" (Junos: a plain commit).
@@ -359,11 +358,11 @@ func (s *Store) Rollbacks() []Info {
 	defer s.mu.Unlock()
 	var out []Info
 	for n := 0; n <= MaxRollback; n++ {
-		src, err := os.ReadFile(s.path(n))
+		src, _, err := s.opts.Backend.Read(n)
 		if err != nil {
 			break
 		}
-		info := parseHeader(string(src))
+		info := parseHeader(src)
 		info.N = n
 		out = append(out, info)
 	}

@@ -82,6 +82,9 @@ type ConfigFormat int32
 const (
 	ConfigFormat_BRACE ConfigFormat = 0
 	ConfigFormat_SET   ConfigFormat = 1
+	// INHERITANCE is the brace form after apply-groups, each inherited
+	// statement marked with its group ("show | display inheritance").
+	ConfigFormat_INHERITANCE ConfigFormat = 2
 )
 
 // Enum value maps for ConfigFormat.
@@ -89,10 +92,12 @@ var (
 	ConfigFormat_name = map[int32]string{
 		0: "BRACE",
 		1: "SET",
+		2: "INHERITANCE",
 	}
 	ConfigFormat_value = map[string]int32{
-		"BRACE": 0,
-		"SET":   1,
+		"BRACE":       0,
+		"SET":         1,
+		"INHERITANCE": 2,
 	}
 )
 
@@ -1014,6 +1019,7 @@ type ShowRequest struct {
 	//	*ShowRequest_Configuration
 	//	*ShowRequest_Pki
 	//	*ShowRequest_Routing
+	//	*ShowRequest_ChassisHighAvailability
 	Command       isShowRequest_Command `protobuf_oneof:"command"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1144,6 +1150,15 @@ func (x *ShowRequest) GetRouting() *ShowRouting {
 	return nil
 }
 
+func (x *ShowRequest) GetChassisHighAvailability() *ChassisHighAvailability {
+	if x != nil {
+		if x, ok := x.Command.(*ShowRequest_ChassisHighAvailability); ok {
+			return x.ChassisHighAvailability
+		}
+	}
+	return nil
+}
+
 type isShowRequest_Command interface {
 	isShowRequest_Command()
 }
@@ -1196,6 +1211,11 @@ type ShowRequest_Routing struct {
 	Routing *ShowRouting `protobuf:"bytes,20,opt,name=routing,proto3,oneof"`
 }
 
+type ShowRequest_ChassisHighAvailability struct {
+	// show chassis high-availability information
+	ChassisHighAvailability *ChassisHighAvailability `protobuf:"bytes,21,opt,name=chassis_high_availability,json=chassisHighAvailability,proto3,oneof"`
+}
+
 func (*ShowRequest_IkeSecurityAssociations) isShowRequest_Command() {}
 
 func (*ShowRequest_IpsecSecurityAssociations) isShowRequest_Command() {}
@@ -1213,6 +1233,8 @@ func (*ShowRequest_Configuration) isShowRequest_Command() {}
 func (*ShowRequest_Pki) isShowRequest_Command() {}
 
 func (*ShowRequest_Routing) isShowRequest_Command() {}
+
+func (*ShowRequest_ChassisHighAvailability) isShowRequest_Command() {}
 
 type PKI struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1353,6 +1375,42 @@ func (x *ShowRouting) GetPrefix() string {
 	return ""
 }
 
+type ChassisHighAvailability struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChassisHighAvailability) Reset() {
+	*x = ChassisHighAvailability{}
+	mi := &file_ipsecgw_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChassisHighAvailability) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChassisHighAvailability) ProtoMessage() {}
+
+func (x *ChassisHighAvailability) ProtoReflect() protoreflect.Message {
+	mi := &file_ipsecgw_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChassisHighAvailability.ProtoReflect.Descriptor instead.
+func (*ChassisHighAvailability) Descriptor() ([]byte, []int) {
+	return file_ipsecgw_proto_rawDescGZIP(), []int{17}
+}
+
 type IKESecurityAssociations struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Style         Style                  `protobuf:"varint,1,opt,name=style,proto3,enum=ipsecgw.mgmt.v1.Style" json:"style,omitempty"`
@@ -1365,7 +1423,7 @@ type IKESecurityAssociations struct {
 
 func (x *IKESecurityAssociations) Reset() {
 	*x = IKESecurityAssociations{}
-	mi := &file_ipsecgw_proto_msgTypes[17]
+	mi := &file_ipsecgw_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1377,7 +1435,7 @@ func (x *IKESecurityAssociations) String() string {
 func (*IKESecurityAssociations) ProtoMessage() {}
 
 func (x *IKESecurityAssociations) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[17]
+	mi := &file_ipsecgw_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1390,7 +1448,7 @@ func (x *IKESecurityAssociations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IKESecurityAssociations.ProtoReflect.Descriptor instead.
 func (*IKESecurityAssociations) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{17}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *IKESecurityAssociations) GetStyle() Style {
@@ -1433,7 +1491,7 @@ type IPsecSecurityAssociations struct {
 
 func (x *IPsecSecurityAssociations) Reset() {
 	*x = IPsecSecurityAssociations{}
-	mi := &file_ipsecgw_proto_msgTypes[18]
+	mi := &file_ipsecgw_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1445,7 +1503,7 @@ func (x *IPsecSecurityAssociations) String() string {
 func (*IPsecSecurityAssociations) ProtoMessage() {}
 
 func (x *IPsecSecurityAssociations) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[18]
+	mi := &file_ipsecgw_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1458,7 +1516,7 @@ func (x *IPsecSecurityAssociations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPsecSecurityAssociations.ProtoReflect.Descriptor instead.
 func (*IPsecSecurityAssociations) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{18}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *IPsecSecurityAssociations) GetStyle() Style {
@@ -1490,16 +1548,19 @@ func (x *IPsecSecurityAssociations) GetFamily() string {
 }
 
 type IPsecStatistics struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Index         uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	Services      bool                   `protobuf:"varint,2,opt,name=services,proto3" json:"services,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Index    uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Services bool                   `protobuf:"varint,2,opt,name=services,proto3" json:"services,omitempty"`
+	// detail adds ipsecgw's data plane: how raw ESP moves and every drop
+	// counter beyond the Junos ones.
+	Detail        bool `protobuf:"varint,3,opt,name=detail,proto3" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IPsecStatistics) Reset() {
 	*x = IPsecStatistics{}
-	mi := &file_ipsecgw_proto_msgTypes[19]
+	mi := &file_ipsecgw_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1511,7 +1572,7 @@ func (x *IPsecStatistics) String() string {
 func (*IPsecStatistics) ProtoMessage() {}
 
 func (x *IPsecStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[19]
+	mi := &file_ipsecgw_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1524,7 +1585,7 @@ func (x *IPsecStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPsecStatistics.ProtoReflect.Descriptor instead.
 func (*IPsecStatistics) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{19}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *IPsecStatistics) GetIndex() uint32 {
@@ -1541,6 +1602,13 @@ func (x *IPsecStatistics) GetServices() bool {
 	return false
 }
 
+func (x *IPsecStatistics) GetDetail() bool {
+	if x != nil {
+		return x.Detail
+	}
+	return false
+}
+
 type InactiveTunnels struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1549,7 +1617,7 @@ type InactiveTunnels struct {
 
 func (x *InactiveTunnels) Reset() {
 	*x = InactiveTunnels{}
-	mi := &file_ipsecgw_proto_msgTypes[20]
+	mi := &file_ipsecgw_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1561,7 +1629,7 @@ func (x *InactiveTunnels) String() string {
 func (*InactiveTunnels) ProtoMessage() {}
 
 func (x *InactiveTunnels) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[20]
+	mi := &file_ipsecgw_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1574,7 +1642,7 @@ func (x *InactiveTunnels) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InactiveTunnels.ProtoReflect.Descriptor instead.
 func (*InactiveTunnels) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{20}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{21}
 }
 
 type Interfaces struct {
@@ -1587,7 +1655,7 @@ type Interfaces struct {
 
 func (x *Interfaces) Reset() {
 	*x = Interfaces{}
-	mi := &file_ipsecgw_proto_msgTypes[21]
+	mi := &file_ipsecgw_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1599,7 +1667,7 @@ func (x *Interfaces) String() string {
 func (*Interfaces) ProtoMessage() {}
 
 func (x *Interfaces) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[21]
+	mi := &file_ipsecgw_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1612,7 +1680,7 @@ func (x *Interfaces) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interfaces.ProtoReflect.Descriptor instead.
 func (*Interfaces) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{21}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Interfaces) GetName() string {
@@ -1637,7 +1705,7 @@ type Version struct {
 
 func (x *Version) Reset() {
 	*x = Version{}
-	mi := &file_ipsecgw_proto_msgTypes[22]
+	mi := &file_ipsecgw_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1649,7 +1717,7 @@ func (x *Version) String() string {
 func (*Version) ProtoMessage() {}
 
 func (x *Version) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[22]
+	mi := &file_ipsecgw_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1662,7 +1730,7 @@ func (x *Version) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Version.ProtoReflect.Descriptor instead.
 func (*Version) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{22}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{23}
 }
 
 type ShowConfiguration struct {
@@ -1675,7 +1743,7 @@ type ShowConfiguration struct {
 
 func (x *ShowConfiguration) Reset() {
 	*x = ShowConfiguration{}
-	mi := &file_ipsecgw_proto_msgTypes[23]
+	mi := &file_ipsecgw_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1687,7 +1755,7 @@ func (x *ShowConfiguration) String() string {
 func (*ShowConfiguration) ProtoMessage() {}
 
 func (x *ShowConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[23]
+	mi := &file_ipsecgw_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1700,7 +1768,7 @@ func (x *ShowConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowConfiguration.ProtoReflect.Descriptor instead.
 func (*ShowConfiguration) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{23}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ShowConfiguration) GetPath() []string {
@@ -1726,7 +1794,7 @@ type ShowReply struct {
 
 func (x *ShowReply) Reset() {
 	*x = ShowReply{}
-	mi := &file_ipsecgw_proto_msgTypes[24]
+	mi := &file_ipsecgw_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1738,7 +1806,7 @@ func (x *ShowReply) String() string {
 func (*ShowReply) ProtoMessage() {}
 
 func (x *ShowReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[24]
+	mi := &file_ipsecgw_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1751,7 +1819,7 @@ func (x *ShowReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowReply.ProtoReflect.Descriptor instead.
 func (*ShowReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{24}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ShowReply) GetOutput() string {
@@ -1777,7 +1845,7 @@ type ClearRequest struct {
 
 func (x *ClearRequest) Reset() {
 	*x = ClearRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[25]
+	mi := &file_ipsecgw_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1789,7 +1857,7 @@ func (x *ClearRequest) String() string {
 func (*ClearRequest) ProtoMessage() {}
 
 func (x *ClearRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[25]
+	mi := &file_ipsecgw_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1802,7 +1870,7 @@ func (x *ClearRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearRequest.ProtoReflect.Descriptor instead.
 func (*ClearRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{25}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ClearRequest) GetCommand() isClearRequest_Command {
@@ -1905,7 +1973,7 @@ type ClearLocalCertificate struct {
 
 func (x *ClearLocalCertificate) Reset() {
 	*x = ClearLocalCertificate{}
-	mi := &file_ipsecgw_proto_msgTypes[26]
+	mi := &file_ipsecgw_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1917,7 +1985,7 @@ func (x *ClearLocalCertificate) String() string {
 func (*ClearLocalCertificate) ProtoMessage() {}
 
 func (x *ClearLocalCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[26]
+	mi := &file_ipsecgw_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1930,7 +1998,7 @@ func (x *ClearLocalCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearLocalCertificate.ProtoReflect.Descriptor instead.
 func (*ClearLocalCertificate) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{26}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ClearLocalCertificate) GetCertificateId() string {
@@ -1949,7 +2017,7 @@ type ClearBGPNeighbor struct {
 
 func (x *ClearBGPNeighbor) Reset() {
 	*x = ClearBGPNeighbor{}
-	mi := &file_ipsecgw_proto_msgTypes[27]
+	mi := &file_ipsecgw_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1961,7 +2029,7 @@ func (x *ClearBGPNeighbor) String() string {
 func (*ClearBGPNeighbor) ProtoMessage() {}
 
 func (x *ClearBGPNeighbor) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[27]
+	mi := &file_ipsecgw_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1974,7 +2042,7 @@ func (x *ClearBGPNeighbor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearBGPNeighbor.ProtoReflect.Descriptor instead.
 func (*ClearBGPNeighbor) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{27}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ClearBGPNeighbor) GetAddress() string {
@@ -1993,7 +2061,7 @@ type CommandRequest struct {
 
 func (x *CommandRequest) Reset() {
 	*x = CommandRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[28]
+	mi := &file_ipsecgw_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2005,7 +2073,7 @@ func (x *CommandRequest) String() string {
 func (*CommandRequest) ProtoMessage() {}
 
 func (x *CommandRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[28]
+	mi := &file_ipsecgw_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2018,7 +2086,7 @@ func (x *CommandRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandRequest.ProtoReflect.Descriptor instead.
 func (*CommandRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{28}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CommandRequest) GetWords() []string {
@@ -2037,7 +2105,7 @@ type CommandReply struct {
 
 func (x *CommandReply) Reset() {
 	*x = CommandReply{}
-	mi := &file_ipsecgw_proto_msgTypes[29]
+	mi := &file_ipsecgw_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2049,7 +2117,7 @@ func (x *CommandReply) String() string {
 func (*CommandReply) ProtoMessage() {}
 
 func (x *CommandReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[29]
+	mi := &file_ipsecgw_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2062,7 +2130,7 @@ func (x *CommandReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandReply.ProtoReflect.Descriptor instead.
 func (*CommandReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{29}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CommandReply) GetOutput() string {
@@ -2082,7 +2150,7 @@ type ClearIKE struct {
 
 func (x *ClearIKE) Reset() {
 	*x = ClearIKE{}
-	mi := &file_ipsecgw_proto_msgTypes[30]
+	mi := &file_ipsecgw_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2094,7 +2162,7 @@ func (x *ClearIKE) String() string {
 func (*ClearIKE) ProtoMessage() {}
 
 func (x *ClearIKE) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[30]
+	mi := &file_ipsecgw_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2107,7 +2175,7 @@ func (x *ClearIKE) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearIKE.ProtoReflect.Descriptor instead.
 func (*ClearIKE) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{30}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ClearIKE) GetIndex() uint32 {
@@ -2133,7 +2201,7 @@ type ClearIPsec struct {
 
 func (x *ClearIPsec) Reset() {
 	*x = ClearIPsec{}
-	mi := &file_ipsecgw_proto_msgTypes[31]
+	mi := &file_ipsecgw_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2145,7 +2213,7 @@ func (x *ClearIPsec) String() string {
 func (*ClearIPsec) ProtoMessage() {}
 
 func (x *ClearIPsec) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[31]
+	mi := &file_ipsecgw_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2158,7 +2226,7 @@ func (x *ClearIPsec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearIPsec.ProtoReflect.Descriptor instead.
 func (*ClearIPsec) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{31}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ClearIPsec) GetIndex() uint32 {
@@ -2177,7 +2245,7 @@ type ClearStatistics struct {
 
 func (x *ClearStatistics) Reset() {
 	*x = ClearStatistics{}
-	mi := &file_ipsecgw_proto_msgTypes[32]
+	mi := &file_ipsecgw_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2189,7 +2257,7 @@ func (x *ClearStatistics) String() string {
 func (*ClearStatistics) ProtoMessage() {}
 
 func (x *ClearStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[32]
+	mi := &file_ipsecgw_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2202,7 +2270,7 @@ func (x *ClearStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearStatistics.ProtoReflect.Descriptor instead.
 func (*ClearStatistics) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{32}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ClearStatistics) GetIndex() uint32 {
@@ -2223,7 +2291,7 @@ type ClearReply struct {
 
 func (x *ClearReply) Reset() {
 	*x = ClearReply{}
-	mi := &file_ipsecgw_proto_msgTypes[33]
+	mi := &file_ipsecgw_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2235,7 +2303,7 @@ func (x *ClearReply) String() string {
 func (*ClearReply) ProtoMessage() {}
 
 func (x *ClearReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[33]
+	mi := &file_ipsecgw_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2248,7 +2316,7 @@ func (x *ClearReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearReply.ProtoReflect.Descriptor instead.
 func (*ClearReply) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{33}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ClearReply) GetCleared() uint32 {
@@ -2266,7 +2334,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_ipsecgw_proto_msgTypes[34]
+	mi := &file_ipsecgw_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2278,7 +2346,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[34]
+	mi := &file_ipsecgw_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2291,7 +2359,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{34}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{35}
 }
 
 type Event struct {
@@ -2311,7 +2379,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_ipsecgw_proto_msgTypes[35]
+	mi := &file_ipsecgw_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2323,7 +2391,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_ipsecgw_proto_msgTypes[35]
+	mi := &file_ipsecgw_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2336,7 +2404,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_ipsecgw_proto_rawDescGZIP(), []int{35}
+	return file_ipsecgw_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Event) GetTimeUnixNano() int64 {
@@ -2430,7 +2498,7 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\rStatusRequest\"l\n" +
 	"\vStatusReply\x12+\n" +
 	"\x11candidate_changed\x18\x01 \x01(\bR\x10candidateChanged\x120\n" +
-	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\"\xe5\x05\n" +
+	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\"\xcd\x06\n" +
 	"\vShowRequest\x122\n" +
 	"\adisplay\x18\x01 \x01(\x0e2\x18.ipsecgw.mgmt.v1.DisplayR\adisplay\x12f\n" +
 	"\x19ike_security_associations\x18\x02 \x01(\v2(.ipsecgw.mgmt.v1.IKESecurityAssociationsH\x00R\x17ikeSecurityAssociations\x12l\n" +
@@ -2443,7 +2511,8 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\aversion\x18\a \x01(\v2\x18.ipsecgw.mgmt.v1.VersionH\x00R\aversion\x12J\n" +
 	"\rconfiguration\x18\b \x01(\v2\".ipsecgw.mgmt.v1.ShowConfigurationH\x00R\rconfiguration\x12(\n" +
 	"\x03pki\x18\t \x01(\v2\x14.ipsecgw.mgmt.v1.PKIH\x00R\x03pki\x128\n" +
-	"\arouting\x18\x14 \x01(\v2\x1c.ipsecgw.mgmt.v1.ShowRoutingH\x00R\aroutingB\t\n" +
+	"\arouting\x18\x14 \x01(\v2\x1c.ipsecgw.mgmt.v1.ShowRoutingH\x00R\arouting\x12f\n" +
+	"\x19chassis_high_availability\x18\x15 \x01(\v2(.ipsecgw.mgmt.v1.ChassisHighAvailabilityH\x00R\x17chassisHighAvailabilityB\t\n" +
 	"\acommand\"\x8d\x01\n" +
 	"\x03PKI\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12%\n" +
@@ -2455,7 +2524,8 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\acommand\x18\x01 \x01(\tR\acommand\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x1a\n" +
 	"\bprotocol\x18\x03 \x01(\tR\bprotocol\x12\x16\n" +
-	"\x06prefix\x18\x04 \x01(\tR\x06prefix\"\x93\x01\n" +
+	"\x06prefix\x18\x04 \x01(\tR\x06prefix\"\x19\n" +
+	"\x17ChassisHighAvailability\"\x93\x01\n" +
 	"\x17IKESecurityAssociations\x12,\n" +
 	"\x05style\x18\x01 \x01(\x0e2\x16.ipsecgw.mgmt.v1.StyleR\x05style\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\rR\x05index\x12\x18\n" +
@@ -2465,10 +2535,11 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\x05style\x18\x01 \x01(\x0e2\x16.ipsecgw.mgmt.v1.StyleR\x05style\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\rR\x05index\x12\x1a\n" +
 	"\bservices\x18\x03 \x01(\bR\bservices\x12\x16\n" +
-	"\x06family\x18\x04 \x01(\tR\x06family\"C\n" +
+	"\x06family\x18\x04 \x01(\tR\x06family\"[\n" +
 	"\x0fIPsecStatistics\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x1a\n" +
-	"\bservices\x18\x02 \x01(\bR\bservices\"\x11\n" +
+	"\bservices\x18\x02 \x01(\bR\bservices\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\bR\x06detail\"\x11\n" +
 	"\x0fInactiveTunnels\"6\n" +
 	"\n" +
 	"Interfaces\x12\x12\n" +
@@ -2518,10 +2589,11 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\x0eConfigDatabase\x12\r\n" +
 	"\tCANDIDATE\x10\x00\x12\r\n" +
 	"\tCOMMITTED\x10\x01\x12\f\n" +
-	"\bROLLBACK\x10\x02*\"\n" +
+	"\bROLLBACK\x10\x02*3\n" +
 	"\fConfigFormat\x12\t\n" +
 	"\x05BRACE\x10\x00\x12\a\n" +
-	"\x03SET\x10\x01*&\n" +
+	"\x03SET\x10\x01\x12\x0f\n" +
+	"\vINHERITANCE\x10\x02*&\n" +
 	"\aDisplay\x12\b\n" +
 	"\x04TEXT\x10\x00\x12\a\n" +
 	"\x03XML\x10\x01\x12\b\n" +
@@ -2570,7 +2642,7 @@ func file_ipsecgw_proto_rawDescGZIP() []byte {
 }
 
 var file_ipsecgw_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_ipsecgw_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_ipsecgw_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_ipsecgw_proto_goTypes = []any{
 	(ConfigDatabase)(0),               // 0: ipsecgw.mgmt.v1.ConfigDatabase
 	(ConfigFormat)(0),                 // 1: ipsecgw.mgmt.v1.ConfigFormat
@@ -2594,79 +2666,81 @@ var file_ipsecgw_proto_goTypes = []any{
 	(*ShowRequest)(nil),               // 19: ipsecgw.mgmt.v1.ShowRequest
 	(*PKI)(nil),                       // 20: ipsecgw.mgmt.v1.PKI
 	(*ShowRouting)(nil),               // 21: ipsecgw.mgmt.v1.ShowRouting
-	(*IKESecurityAssociations)(nil),   // 22: ipsecgw.mgmt.v1.IKESecurityAssociations
-	(*IPsecSecurityAssociations)(nil), // 23: ipsecgw.mgmt.v1.IPsecSecurityAssociations
-	(*IPsecStatistics)(nil),           // 24: ipsecgw.mgmt.v1.IPsecStatistics
-	(*InactiveTunnels)(nil),           // 25: ipsecgw.mgmt.v1.InactiveTunnels
-	(*Interfaces)(nil),                // 26: ipsecgw.mgmt.v1.Interfaces
-	(*Version)(nil),                   // 27: ipsecgw.mgmt.v1.Version
-	(*ShowConfiguration)(nil),         // 28: ipsecgw.mgmt.v1.ShowConfiguration
-	(*ShowReply)(nil),                 // 29: ipsecgw.mgmt.v1.ShowReply
-	(*ClearRequest)(nil),              // 30: ipsecgw.mgmt.v1.ClearRequest
-	(*ClearLocalCertificate)(nil),     // 31: ipsecgw.mgmt.v1.ClearLocalCertificate
-	(*ClearBGPNeighbor)(nil),          // 32: ipsecgw.mgmt.v1.ClearBGPNeighbor
-	(*CommandRequest)(nil),            // 33: ipsecgw.mgmt.v1.CommandRequest
-	(*CommandReply)(nil),              // 34: ipsecgw.mgmt.v1.CommandReply
-	(*ClearIKE)(nil),                  // 35: ipsecgw.mgmt.v1.ClearIKE
-	(*ClearIPsec)(nil),                // 36: ipsecgw.mgmt.v1.ClearIPsec
-	(*ClearStatistics)(nil),           // 37: ipsecgw.mgmt.v1.ClearStatistics
-	(*ClearReply)(nil),                // 38: ipsecgw.mgmt.v1.ClearReply
-	(*EventsRequest)(nil),             // 39: ipsecgw.mgmt.v1.EventsRequest
-	(*Event)(nil),                     // 40: ipsecgw.mgmt.v1.Event
+	(*ChassisHighAvailability)(nil),   // 22: ipsecgw.mgmt.v1.ChassisHighAvailability
+	(*IKESecurityAssociations)(nil),   // 23: ipsecgw.mgmt.v1.IKESecurityAssociations
+	(*IPsecSecurityAssociations)(nil), // 24: ipsecgw.mgmt.v1.IPsecSecurityAssociations
+	(*IPsecStatistics)(nil),           // 25: ipsecgw.mgmt.v1.IPsecStatistics
+	(*InactiveTunnels)(nil),           // 26: ipsecgw.mgmt.v1.InactiveTunnels
+	(*Interfaces)(nil),                // 27: ipsecgw.mgmt.v1.Interfaces
+	(*Version)(nil),                   // 28: ipsecgw.mgmt.v1.Version
+	(*ShowConfiguration)(nil),         // 29: ipsecgw.mgmt.v1.ShowConfiguration
+	(*ShowReply)(nil),                 // 30: ipsecgw.mgmt.v1.ShowReply
+	(*ClearRequest)(nil),              // 31: ipsecgw.mgmt.v1.ClearRequest
+	(*ClearLocalCertificate)(nil),     // 32: ipsecgw.mgmt.v1.ClearLocalCertificate
+	(*ClearBGPNeighbor)(nil),          // 33: ipsecgw.mgmt.v1.ClearBGPNeighbor
+	(*CommandRequest)(nil),            // 34: ipsecgw.mgmt.v1.CommandRequest
+	(*CommandReply)(nil),              // 35: ipsecgw.mgmt.v1.CommandReply
+	(*ClearIKE)(nil),                  // 36: ipsecgw.mgmt.v1.ClearIKE
+	(*ClearIPsec)(nil),                // 37: ipsecgw.mgmt.v1.ClearIPsec
+	(*ClearStatistics)(nil),           // 38: ipsecgw.mgmt.v1.ClearStatistics
+	(*ClearReply)(nil),                // 39: ipsecgw.mgmt.v1.ClearReply
+	(*EventsRequest)(nil),             // 40: ipsecgw.mgmt.v1.EventsRequest
+	(*Event)(nil),                     // 41: ipsecgw.mgmt.v1.Event
 }
 var file_ipsecgw_proto_depIdxs = []int32{
 	0,  // 0: ipsecgw.mgmt.v1.ShowConfigRequest.database:type_name -> ipsecgw.mgmt.v1.ConfigDatabase
 	1,  // 1: ipsecgw.mgmt.v1.ShowConfigRequest.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
 	15, // 2: ipsecgw.mgmt.v1.RollbacksReply.rollbacks:type_name -> ipsecgw.mgmt.v1.Rollback
 	2,  // 3: ipsecgw.mgmt.v1.ShowRequest.display:type_name -> ipsecgw.mgmt.v1.Display
-	22, // 4: ipsecgw.mgmt.v1.ShowRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.IKESecurityAssociations
-	23, // 5: ipsecgw.mgmt.v1.ShowRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.IPsecSecurityAssociations
-	24, // 6: ipsecgw.mgmt.v1.ShowRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.IPsecStatistics
-	25, // 7: ipsecgw.mgmt.v1.ShowRequest.inactive_tunnels:type_name -> ipsecgw.mgmt.v1.InactiveTunnels
-	26, // 8: ipsecgw.mgmt.v1.ShowRequest.interfaces:type_name -> ipsecgw.mgmt.v1.Interfaces
-	27, // 9: ipsecgw.mgmt.v1.ShowRequest.version:type_name -> ipsecgw.mgmt.v1.Version
-	28, // 10: ipsecgw.mgmt.v1.ShowRequest.configuration:type_name -> ipsecgw.mgmt.v1.ShowConfiguration
+	23, // 4: ipsecgw.mgmt.v1.ShowRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.IKESecurityAssociations
+	24, // 5: ipsecgw.mgmt.v1.ShowRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.IPsecSecurityAssociations
+	25, // 6: ipsecgw.mgmt.v1.ShowRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.IPsecStatistics
+	26, // 7: ipsecgw.mgmt.v1.ShowRequest.inactive_tunnels:type_name -> ipsecgw.mgmt.v1.InactiveTunnels
+	27, // 8: ipsecgw.mgmt.v1.ShowRequest.interfaces:type_name -> ipsecgw.mgmt.v1.Interfaces
+	28, // 9: ipsecgw.mgmt.v1.ShowRequest.version:type_name -> ipsecgw.mgmt.v1.Version
+	29, // 10: ipsecgw.mgmt.v1.ShowRequest.configuration:type_name -> ipsecgw.mgmt.v1.ShowConfiguration
 	20, // 11: ipsecgw.mgmt.v1.ShowRequest.pki:type_name -> ipsecgw.mgmt.v1.PKI
 	21, // 12: ipsecgw.mgmt.v1.ShowRequest.routing:type_name -> ipsecgw.mgmt.v1.ShowRouting
-	3,  // 13: ipsecgw.mgmt.v1.PKI.style:type_name -> ipsecgw.mgmt.v1.Style
-	3,  // 14: ipsecgw.mgmt.v1.IKESecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
-	3,  // 15: ipsecgw.mgmt.v1.IPsecSecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
-	1,  // 16: ipsecgw.mgmt.v1.ShowConfiguration.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
-	35, // 17: ipsecgw.mgmt.v1.ClearRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIKE
-	36, // 18: ipsecgw.mgmt.v1.ClearRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIPsec
-	37, // 19: ipsecgw.mgmt.v1.ClearRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.ClearStatistics
-	31, // 20: ipsecgw.mgmt.v1.ClearRequest.local_certificate:type_name -> ipsecgw.mgmt.v1.ClearLocalCertificate
-	32, // 21: ipsecgw.mgmt.v1.ClearRequest.bgp_neighbor:type_name -> ipsecgw.mgmt.v1.ClearBGPNeighbor
-	4,  // 22: ipsecgw.mgmt.v1.Event.type:type_name -> ipsecgw.mgmt.v1.EventType
-	5,  // 23: ipsecgw.mgmt.v1.Config.Edit:input_type -> ipsecgw.mgmt.v1.EditRequest
-	7,  // 24: ipsecgw.mgmt.v1.Config.Load:input_type -> ipsecgw.mgmt.v1.LoadRequest
-	8,  // 25: ipsecgw.mgmt.v1.Config.Show:input_type -> ipsecgw.mgmt.v1.ShowConfigRequest
-	10, // 26: ipsecgw.mgmt.v1.Config.Compare:input_type -> ipsecgw.mgmt.v1.CompareRequest
-	11, // 27: ipsecgw.mgmt.v1.Config.Commit:input_type -> ipsecgw.mgmt.v1.CommitRequest
-	13, // 28: ipsecgw.mgmt.v1.Config.Rollback:input_type -> ipsecgw.mgmt.v1.RollbackRequest
-	14, // 29: ipsecgw.mgmt.v1.Config.Rollbacks:input_type -> ipsecgw.mgmt.v1.RollbacksRequest
-	17, // 30: ipsecgw.mgmt.v1.Config.Status:input_type -> ipsecgw.mgmt.v1.StatusRequest
-	19, // 31: ipsecgw.mgmt.v1.Operational.Show:input_type -> ipsecgw.mgmt.v1.ShowRequest
-	30, // 32: ipsecgw.mgmt.v1.Operational.Clear:input_type -> ipsecgw.mgmt.v1.ClearRequest
-	39, // 33: ipsecgw.mgmt.v1.Operational.Events:input_type -> ipsecgw.mgmt.v1.EventsRequest
-	33, // 34: ipsecgw.mgmt.v1.Operational.Request:input_type -> ipsecgw.mgmt.v1.CommandRequest
-	6,  // 35: ipsecgw.mgmt.v1.Config.Edit:output_type -> ipsecgw.mgmt.v1.EditReply
-	6,  // 36: ipsecgw.mgmt.v1.Config.Load:output_type -> ipsecgw.mgmt.v1.EditReply
-	9,  // 37: ipsecgw.mgmt.v1.Config.Show:output_type -> ipsecgw.mgmt.v1.TextReply
-	9,  // 38: ipsecgw.mgmt.v1.Config.Compare:output_type -> ipsecgw.mgmt.v1.TextReply
-	12, // 39: ipsecgw.mgmt.v1.Config.Commit:output_type -> ipsecgw.mgmt.v1.CommitReply
-	6,  // 40: ipsecgw.mgmt.v1.Config.Rollback:output_type -> ipsecgw.mgmt.v1.EditReply
-	16, // 41: ipsecgw.mgmt.v1.Config.Rollbacks:output_type -> ipsecgw.mgmt.v1.RollbacksReply
-	18, // 42: ipsecgw.mgmt.v1.Config.Status:output_type -> ipsecgw.mgmt.v1.StatusReply
-	29, // 43: ipsecgw.mgmt.v1.Operational.Show:output_type -> ipsecgw.mgmt.v1.ShowReply
-	38, // 44: ipsecgw.mgmt.v1.Operational.Clear:output_type -> ipsecgw.mgmt.v1.ClearReply
-	40, // 45: ipsecgw.mgmt.v1.Operational.Events:output_type -> ipsecgw.mgmt.v1.Event
-	34, // 46: ipsecgw.mgmt.v1.Operational.Request:output_type -> ipsecgw.mgmt.v1.CommandReply
-	35, // [35:47] is the sub-list for method output_type
-	23, // [23:35] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	22, // 13: ipsecgw.mgmt.v1.ShowRequest.chassis_high_availability:type_name -> ipsecgw.mgmt.v1.ChassisHighAvailability
+	3,  // 14: ipsecgw.mgmt.v1.PKI.style:type_name -> ipsecgw.mgmt.v1.Style
+	3,  // 15: ipsecgw.mgmt.v1.IKESecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
+	3,  // 16: ipsecgw.mgmt.v1.IPsecSecurityAssociations.style:type_name -> ipsecgw.mgmt.v1.Style
+	1,  // 17: ipsecgw.mgmt.v1.ShowConfiguration.format:type_name -> ipsecgw.mgmt.v1.ConfigFormat
+	36, // 18: ipsecgw.mgmt.v1.ClearRequest.ike_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIKE
+	37, // 19: ipsecgw.mgmt.v1.ClearRequest.ipsec_security_associations:type_name -> ipsecgw.mgmt.v1.ClearIPsec
+	38, // 20: ipsecgw.mgmt.v1.ClearRequest.ipsec_statistics:type_name -> ipsecgw.mgmt.v1.ClearStatistics
+	32, // 21: ipsecgw.mgmt.v1.ClearRequest.local_certificate:type_name -> ipsecgw.mgmt.v1.ClearLocalCertificate
+	33, // 22: ipsecgw.mgmt.v1.ClearRequest.bgp_neighbor:type_name -> ipsecgw.mgmt.v1.ClearBGPNeighbor
+	4,  // 23: ipsecgw.mgmt.v1.Event.type:type_name -> ipsecgw.mgmt.v1.EventType
+	5,  // 24: ipsecgw.mgmt.v1.Config.Edit:input_type -> ipsecgw.mgmt.v1.EditRequest
+	7,  // 25: ipsecgw.mgmt.v1.Config.Load:input_type -> ipsecgw.mgmt.v1.LoadRequest
+	8,  // 26: ipsecgw.mgmt.v1.Config.Show:input_type -> ipsecgw.mgmt.v1.ShowConfigRequest
+	10, // 27: ipsecgw.mgmt.v1.Config.Compare:input_type -> ipsecgw.mgmt.v1.CompareRequest
+	11, // 28: ipsecgw.mgmt.v1.Config.Commit:input_type -> ipsecgw.mgmt.v1.CommitRequest
+	13, // 29: ipsecgw.mgmt.v1.Config.Rollback:input_type -> ipsecgw.mgmt.v1.RollbackRequest
+	14, // 30: ipsecgw.mgmt.v1.Config.Rollbacks:input_type -> ipsecgw.mgmt.v1.RollbacksRequest
+	17, // 31: ipsecgw.mgmt.v1.Config.Status:input_type -> ipsecgw.mgmt.v1.StatusRequest
+	19, // 32: ipsecgw.mgmt.v1.Operational.Show:input_type -> ipsecgw.mgmt.v1.ShowRequest
+	31, // 33: ipsecgw.mgmt.v1.Operational.Clear:input_type -> ipsecgw.mgmt.v1.ClearRequest
+	40, // 34: ipsecgw.mgmt.v1.Operational.Events:input_type -> ipsecgw.mgmt.v1.EventsRequest
+	34, // 35: ipsecgw.mgmt.v1.Operational.Request:input_type -> ipsecgw.mgmt.v1.CommandRequest
+	6,  // 36: ipsecgw.mgmt.v1.Config.Edit:output_type -> ipsecgw.mgmt.v1.EditReply
+	6,  // 37: ipsecgw.mgmt.v1.Config.Load:output_type -> ipsecgw.mgmt.v1.EditReply
+	9,  // 38: ipsecgw.mgmt.v1.Config.Show:output_type -> ipsecgw.mgmt.v1.TextReply
+	9,  // 39: ipsecgw.mgmt.v1.Config.Compare:output_type -> ipsecgw.mgmt.v1.TextReply
+	12, // 40: ipsecgw.mgmt.v1.Config.Commit:output_type -> ipsecgw.mgmt.v1.CommitReply
+	6,  // 41: ipsecgw.mgmt.v1.Config.Rollback:output_type -> ipsecgw.mgmt.v1.EditReply
+	16, // 42: ipsecgw.mgmt.v1.Config.Rollbacks:output_type -> ipsecgw.mgmt.v1.RollbacksReply
+	18, // 43: ipsecgw.mgmt.v1.Config.Status:output_type -> ipsecgw.mgmt.v1.StatusReply
+	30, // 44: ipsecgw.mgmt.v1.Operational.Show:output_type -> ipsecgw.mgmt.v1.ShowReply
+	39, // 45: ipsecgw.mgmt.v1.Operational.Clear:output_type -> ipsecgw.mgmt.v1.ClearReply
+	41, // 46: ipsecgw.mgmt.v1.Operational.Events:output_type -> ipsecgw.mgmt.v1.Event
+	35, // 47: ipsecgw.mgmt.v1.Operational.Request:output_type -> ipsecgw.mgmt.v1.CommandReply
+	36, // [36:48] is the sub-list for method output_type
+	24, // [24:36] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_ipsecgw_proto_init() }
@@ -2684,8 +2758,9 @@ func file_ipsecgw_proto_init() {
 		(*ShowRequest_Configuration)(nil),
 		(*ShowRequest_Pki)(nil),
 		(*ShowRequest_Routing)(nil),
+		(*ShowRequest_ChassisHighAvailability)(nil),
 	}
-	file_ipsecgw_proto_msgTypes[25].OneofWrappers = []any{
+	file_ipsecgw_proto_msgTypes[26].OneofWrappers = []any{
 		(*ClearRequest_IkeSecurityAssociations)(nil),
 		(*ClearRequest_IpsecSecurityAssociations)(nil),
 		(*ClearRequest_IpsecStatistics)(nil),
@@ -2698,7 +2773,7 @@ func file_ipsecgw_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ipsecgw_proto_rawDesc), len(file_ipsecgw_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   36,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

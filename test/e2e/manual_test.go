@@ -39,6 +39,11 @@ func TestManualSAs(t *testing.T) {
 		{"aes-256-cbc-hmac-sha-256-128-udp-5000-outer-ipv6", vpn{encryption: "aes-256-cbc", encKey: hexKey(32, 6), auth: "hmac-sha-256-128", authKey: hexKey(32, 7), udpPort: 5000, outer6: true}},
 		{"3des-cbc-hmac-sha1-96", vpn{encryption: "3des-cbc", encKey: hexKey(24, 8), auth: "hmac-sha1-96", authKey: hexKey(20, 9)}},
 		{"aes-256-gcm-tunnel-mtu-1000", vpn{encryption: "aes-256-gcm", encKey: hexKey(36, 10), tunnelMTU: 1000}},
+		// The cases above run on the default data plane (raw sockets);
+		// these on AF_XDP rings, IPv4 and IPv6 outside, GCM and CBC.
+		{"aes-256-gcm-data-plane-xdp", vpn{encryption: "aes-256-gcm", encKey: hexKey(36, 11), dataPlane: "xdp"}},
+		{"aes-128-gcm-outer-ipv6-data-plane-xdp", vpn{encryption: "aes-128-gcm", encKey: hexKey(20, 12), outer6: true, dataPlane: "xdp"}},
+		{"aes-256-cbc-hmac-sha-256-128-data-plane-xdp", vpn{encryption: "aes-256-cbc", encKey: hexKey(32, 13), auth: "hmac-sha-256-128", authKey: hexKey(32, 14), dataPlane: "xdp"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := newTopology(t)
@@ -55,7 +60,26 @@ func TestManualSAs(t *testing.T) {
 			}
 			tp.tcp("h1", "h2", "198.18.2.2")
 			tp.checkCounters()
+			if tc.v.dataPlane == "xdp" {
+				tp.checkRings()
+			}
 		})
+	}
+}
+
+// checkRings: both gateways run the xdp data plane, and their AF_XDP
+// rings carried the tunnel's packets both ways.
+func (tp *topology) checkRings() {
+	tp.t.Helper()
+	for _, g := range tp.gws {
+		dp := tp.status(g).DataPlane
+		if x := dp.XDP; dp.Mode != "xdp" || x == nil || x.Received < 100 || x.Sent < 100 {
+			tp.t.Errorf("%s: data plane %+v (rings %+v): want xdp with the traffic on its rings", g.name, dp, x)
+		}
+		out := tp.mustCLI(g, "show security ipsec statistics detail")
+		if !strings.Contains(out, "Data plane: xdp (") || !strings.Contains(out, "AF_XDP rings: received ") || !strings.Contains(out, "no-sa:") {
+			tp.t.Errorf("%s: show security ipsec statistics detail:\n%s", g.name, out)
+		}
 	}
 }
 
@@ -207,6 +231,9 @@ func (tp *topology) counters() string {
 		}
 		st := tp.status(g)
 		fmt.Fprintf(&b, "%s counters: %+v\n", g.name, st.Global)
+		if x := st.DataPlane.XDP; x != nil {
+			fmt.Fprintf(&b, "%s data plane %s: %+v\n", g.name, st.DataPlane.Mode, *x)
+		}
 	}
 	return b.String()
 }

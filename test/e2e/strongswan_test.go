@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"ipsecgw/daemon"
 	"ipsecgw/test/netns"
 	"ipsecgw/test/strongswan"
 )
@@ -60,25 +61,7 @@ func TestIKEv2WithStrongSwan(t *testing.T) {
 			// Under TCP load strongSwan's userspace ESP drops some of what
 			// arrives (its queues are short), so totals may differ that
 			// way; a quiet phase of pings must agree exactly.
-			time.Sleep(500 * time.Millisecond)
-			ss0, st0 := charonChild(t, charon), tp.status(tp.gws[0])
-			tp.ping("h1", "198.18.2.2", 0)
-			tp.ping("h2", "198.18.1.2", 0)
-			time.Sleep(300 * time.Millisecond)
-			ss1, st := charonChild(t, charon), tp.status(tp.gws[0])
-			out0, in0 := findSA(st0, "outbound"), findSA(st0, "inbound")
-			out, in := findSA(st, "outbound"), findSA(st, "inbound")
-			sent, got := out.Counters.EncryptedPackets-out0.Counters.EncryptedPackets, ss1.PacketsIn-ss0.PacketsIn
-			back, recv := ss1.PacketsOut-ss0.PacketsOut, in.Counters.DecryptedPackets-in0.Counters.DecryptedPackets
-			t.Logf("quiet phase: ipsecgw sent %d, strongSwan got %d; strongSwan sent %d, ipsecgw got %d", sent, got, back, recv)
-			if sent < 6 || sent != got || back < 6 || back != recv {
-				t.Errorf("counters disagree in the quiet phase: ipsecgw sent %d, strongSwan got %d; strongSwan sent %d, ipsecgw got %d",
-					sent, got, back, recv)
-			}
-			if ss1.PacketsIn > out.Counters.EncryptedPackets || in.Counters.DecryptedPackets > ss1.PacketsOut {
-				t.Errorf("more received than sent: strongSwan in %d of ipsecgw's %d; ipsecgw in %d of strongSwan's %d",
-					ss1.PacketsIn, out.Counters.EncryptedPackets, in.Counters.DecryptedPackets, ss1.PacketsOut)
-			}
+			ss1, st := quietPhase(t, tp, charon)
 			if ss1.EncrAlg == "" || !ss1.Encap {
 				t.Errorf("strongSwan child SA: %+v (want UDP encapsulation)", ss1)
 			}
@@ -87,6 +70,34 @@ func TestIKEv2WithStrongSwan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// quietPhase pings both ways after the load and checks that ipsecgw
+// (gw1) and strongSwan count the same packets each way, and that neither
+// received more than the other sent overall. It returns strongSwan's
+// CHILD SA and ipsecgw's status at the end.
+func quietPhase(t *testing.T, tp *topology, charon *strongswan.Charon) (strongswan.ChildSA, daemon.Status) {
+	t.Helper()
+	time.Sleep(500 * time.Millisecond)
+	ss0, st0 := charonChild(t, charon), tp.status(tp.gws[0])
+	tp.ping("h1", "198.18.2.2", 0)
+	tp.ping("h2", "198.18.1.2", 0)
+	time.Sleep(300 * time.Millisecond)
+	ss1, st := charonChild(t, charon), tp.status(tp.gws[0])
+	out0, in0 := findSA(st0, "outbound"), findSA(st0, "inbound")
+	out, in := findSA(st, "outbound"), findSA(st, "inbound")
+	sent, got := out.Counters.EncryptedPackets-out0.Counters.EncryptedPackets, ss1.PacketsIn-ss0.PacketsIn
+	back, recv := ss1.PacketsOut-ss0.PacketsOut, in.Counters.DecryptedPackets-in0.Counters.DecryptedPackets
+	t.Logf("quiet phase: ipsecgw sent %d, strongSwan got %d; strongSwan sent %d, ipsecgw got %d", sent, got, back, recv)
+	if sent < 6 || sent != got || back < 6 || back != recv {
+		t.Errorf("counters disagree in the quiet phase: ipsecgw sent %d, strongSwan got %d; strongSwan sent %d, ipsecgw got %d",
+			sent, got, back, recv)
+	}
+	if ss1.PacketsIn > out.Counters.EncryptedPackets || in.Counters.DecryptedPackets > ss1.PacketsOut {
+		t.Errorf("more received than sent: strongSwan in %d of ipsecgw's %d; ipsecgw in %d of strongSwan's %d",
+			ss1.PacketsIn, out.Counters.EncryptedPackets, in.Counters.DecryptedPackets, ss1.PacketsOut)
+	}
+	return ss1, st
 }
 
 // charonChild reads strongSwan's CHILD SA "net".

@@ -65,6 +65,7 @@ type vpn struct {
 	outer6             bool   // outer IPv6 instead of IPv4
 	udpPort            int    // 0: raw ESP
 	tunnelMTU          int
+	dataPlane          string // security ipsec data-plane; "" for the default
 }
 
 // config returns gateway i's (0 or 1) configuration in set format.
@@ -103,6 +104,9 @@ func (v vpn) config(i int) string {
 	}
 	if v.tunnelMTU != 0 {
 		w(p+"tunnel-mtu %d", v.tunnelMTU)
+	}
+	if v.dataPlane != "" {
+		w("set security ipsec data-plane %s", v.dataPlane)
 	}
 	return b.String()
 }

@@ -25,6 +25,36 @@ const (
 	pluginDir  = "/usr/lib/ipsec/plugins"
 )
 
+// Strongswan6Prefix is where ../shared/peers/strongswan6/install.sh puts
+// strongSwan 6 (scripts/install-test-deps.sh runs it). Its pid file is
+// fixed at run/charon.pid there, so each charon gets a private run
+// directory bind-mounted over it, inside its own mount namespace.
+const Strongswan6Prefix = "/opt/ipsecgw-peers/strongswan6"
+
+var charon6Path = filepath.Join(Strongswan6Prefix, "libexec/ipsec/charon")
+
+// Available6 reports whether strongSwan 6 is installed.
+func Available6() error {
+	if _, err := os.Stat(charon6Path); err != nil {
+		return fmt.Errorf("%w: strongSwan 6: missing %s (scripts/install-test-deps.sh installs it from ../shared/peers/strongswan6)", ErrNotInstalled, charon6Path)
+	}
+	return nil
+}
+
+// Require6 is Require for strongSwan 6.
+func Require6(t testing.TB) {
+	t.Helper()
+	Require(t)
+	err := Available6()
+	if err == nil {
+		return
+	}
+	if os.Getenv("IPSECGW_REQUIRE_ROOT") == "1" {
+		t.Fatalf("STRONGSWAN 6 TEST CANNOT RUN: %v", err)
+	}
+	t.Skipf("SKIPPED STRONGSWAN 6 TEST: %v", err)
+}
+
 // Bounds on waiting for charon.
 const (
 	startTimeout   = 10 * time.Second // until the vici socket answers
@@ -96,6 +126,9 @@ type Charon struct {
 func Start(t testing.TB, n *netns.Net, ns string, cfg Config) *Charon {
 	t.Helper()
 	Require(t)
+	if cfg.Strongswan6 {
+		Require6(t)
+	}
 	if err := cfg.validate(); err != nil {
 		t.Fatalf("strongswan: invalid Config for %s:\n%v", ns, err)
 	}
@@ -132,10 +165,20 @@ func Start(t testing.TB, n *netns.Net, ns string, cfg Config) *Charon {
 	defer out.Close()
 	// Every step execs, so the process started is charon itself; the tmpfs
 	// gives it a /run (and so a /var/run/charon.pid) of its own.
-	c.cmd = exec.Command("ip", "netns", "exec", full,
-		"unshare", "--mount", "--propagation", "private",
-		"sh", "-c", `mount -t tmpfs -o mode=0755,size=4m tmpfs /run && { [ -L /var/run ] || mount -t tmpfs -o mode=0755,size=4m tmpfs /var/run; } && exec "$0"`,
-		charonPath)
+	script := `mount -t tmpfs -o mode=0755,size=4m tmpfs /run && { [ -L /var/run ] || mount -t tmpfs -o mode=0755,size=4m tmpfs /var/run; } && exec "$0"`
+	args := []string{"netns", "exec", full, "unshare", "--mount", "--propagation", "private", "sh", "-c"}
+	if cfg.Strongswan6 {
+		run := filepath.Join(c.dir, "run")
+		if err := os.Mkdir(run, 0o755); err != nil {
+			t.Fatalf("strongswan: %v", err)
+		}
+		// $1 is the private run directory.
+		script = `mount --bind "$1" ` + filepath.Join(Strongswan6Prefix, "run") + ` && ` + script
+		args = append(args, script, charon6Path, run)
+	} else {
+		args = append(args, script, charonPath)
+	}
+	c.cmd = exec.Command("ip", args...)
 	c.cmd.Env = append(os.Environ(), "STRONGSWAN_CONF="+c.confPath())
 	c.cmd.Stdout, c.cmd.Stderr = out, out
 	c.cmd.Dir = c.dir

@@ -28,6 +28,10 @@ type Config struct {
 	// "plugins {", "kernel-libipsec {", "allow_peer_ts = yes", "}", "}").
 	// A repeated key wins, so "load = ..." here replaces Plugins.
 	Charon []string
+
+	// Strongswan6 runs the strongSwan 6 build of ../shared/peers/strongswan6
+	// (installed under Strongswan6Prefix) instead of Debian's 5.9 charon.
+	Strongswan6 bool
 }
 
 // Connection is one swanctl.conf connection: an IKE SA's parameters and the

@@ -1,0 +1,123 @@
+package dataplane
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// The packet paths are pipelines of three stages, after wireguard-go's
+// per-peer queues:
+//
+//	reader (one goroutine per tunnel interface or socket): reads a batch,
+//	    does everything whose order matters (SA choice, outbound sequence
+//	    numbers, the inbound replay pre-check) and cuts the crypto work
+//	    into chunks for the workers
+//	workers (one per core, shared by every tunnel and socket): seal or
+//	    open the packets of a chunk, and whatever per-packet work needs no
+//	    order (outer headers; inner header checks, the move to the TUN
+//	    write offset)
+//	releaser (one per reader): takes the batches in the order they were
+//	    read, waits until each is done, and sends it on (inbound: moves the
+//	    replay window, in order, then counts and writes to the tunnels)
+//
+// So one tunnel's crypto runs on every core while its packets leave in
+// the order they came, with their sequence numbers in that order. Each
+// reader owns pipelineDepth batches that travel reader → releaser →
+// reader; nothing is allocated per packet and a slow sender holds its
+// reader back instead of queueing without bound.
+
+// pipelineDepth is the number of batches one reader has in flight: one
+// being read, one being worked on, one being sent.
+const pipelineDepth = 3
+
+// minChunk is the fewest packets worth handing to another core: below it
+// the hand-over costs more than it saves.
+const minChunk = 8
+
+// cryptoJob is a batch whose packets [lo, hi) a worker can process.
+type cryptoJob interface {
+	crypt(lo, hi int)
+	barrier() *fence
+}
+
+// task is one chunk of a batch; a channel of these carries no allocation.
+type task struct {
+	job    cryptoJob
+	lo, hi int
+}
+
+// fence tells the releaser when every chunk of a batch is done.
+type fence struct {
+	pending atomic.Int32
+	ready   chan struct{} // capacity 1
+}
+
+func (f *fence) init() { f.ready = make(chan struct{}, 1) }
+
+func (f *fence) barrier() *fence { return f }
+
+// chunkDone is called by whoever finished a chunk; the last one opens the
+// fence.
+func (f *fence) chunkDone() {
+	if f.pending.Add(-1) == 0 {
+		f.ready <- struct{}{}
+	}
+}
+
+// wait blocks until the batch is done.
+func (f *fence) wait() { <-f.ready }
+
+// workerPool is the engine's crypto goroutines.
+type workerPool struct {
+	n     int
+	tasks chan task
+	wg    sync.WaitGroup
+}
+
+func newWorkerPool() *workerPool {
+	p := &workerPool{n: max(runtime.GOMAXPROCS(0), 1)}
+	p.tasks = make(chan task, 1024)
+	for range p.n {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for t := range p.tasks {
+				t.job.crypt(t.lo, t.hi)
+				t.job.barrier().chunkDone()
+			}
+		}()
+	}
+	return p
+}
+
+// run has the n packets of job processed, in chunks spread over the
+// caller and the workers; the job's fence opens when all are done. A
+// batch too small to share is processed on the caller's goroutine alone.
+func (p *workerPool) run(job cryptoJob, n int) {
+	f := job.barrier()
+	chunks := min(p.n, (n+minChunk-1)/minChunk)
+	if chunks <= 1 {
+		if n > 0 {
+			job.crypt(0, n)
+		}
+		f.pending.Store(1)
+		f.chunkDone()
+		return
+	}
+	size := (n + chunks - 1) / chunks
+	f.pending.Store(int32((n + size - 1) / size))
+	// The caller does the first chunk itself: one hand-over fewer, and a
+	// reader that would only wait for its next read does useful work.
+	for lo := size; lo < n; lo += size {
+		p.tasks <- task{job: job, lo: lo, hi: min(lo+size, n)}
+	}
+	job.crypt(0, size)
+	f.chunkDone()
+}
+
+// close stops the workers once every reader and releaser has ended.
+func (p *workerPool) close() {
+	close(p.tasks)
+	p.wg.Wait()
+}

@@ -1,0 +1,31 @@
+package mgmt
+
+import (
+	"reflect"
+	"strings"
+
+	"ipsecgw/daemon"
+	"ipsecgw/show"
+)
+
+// dataPlaneView is the data plane part of `show security ipsec statistics
+// detail`: the raw ESP path from the status, and the engine's counters
+// beyond those the Junos block shows, named as status.json names them.
+func dataPlaneView(st daemon.Status) show.DataPlane {
+	dp := show.DataPlane{Mode: st.DataPlane.Mode, Detail: st.DataPlane.Detail, Fallback: st.DataPlane.Fallback,
+		Committed: st.DataPlane.Committed}
+	if x := st.DataPlane.XDP; x != nil {
+		dp.RingsReceived, dp.RingsSent, dp.SentByKernel = x.Received, x.Sent, x.ViaKernel
+	}
+	shown := map[string]bool{"encrypted-bytes": true, "encrypted-packets": true, "decrypted-bytes": true,
+		"decrypted-packets": true, "esp-authentication-failures": true, "replay-errors": true,
+		"esp-decryption-failures": true, "bad-headers": true, "bad-trailers": true}
+	v := reflect.ValueOf(st.Global)
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		if name != "" && !shown[name] && v.Field(i).CanUint() {
+			dp.Drops = append(dp.Drops, show.Drop{Reason: name, Count: v.Field(i).Uint()})
+		}
+	}
+	return dp
+}

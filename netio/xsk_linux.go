@@ -1,0 +1,319 @@
+package netio
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// An AF_XDP socket (Documentation/networking/af_xdp.rst) bound to one
+// receive queue of one interface. Its UMEM is one anonymous mapping cut
+// into frames: the first half lent to the kernel through the fill ring for
+// receiving, the second half kept for transmitting. The four rings are
+// single-producer single-consumer queues shared with the kernel; each side
+// publishes with a store-release of its index and reads the other's with
+// a load-acquire (sync/atomic gives both).
+const (
+	xskFrameSize = 4096
+	xskFrames    = 4096 // half receive, half transmit (16 MiB of UMEM)
+	xskRingSize  = 2048 // per ring; a power of two
+)
+
+// xskRing is one mapped ring.
+type xskRing struct {
+	mem      []byte
+	producer *uint32
+	consumer *uint32
+	flags    *uint32
+	descs    unsafe.Pointer
+	mask     uint32
+}
+
+func mapRing(fd int, pgoff int64, off unix.XDPRingOffset, entrySize uintptr) (xskRing, error) {
+	size := int(off.Desc) + xskRingSize*int(entrySize)
+	mem, err := unix.Mmap(fd, pgoff, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		return xskRing{}, err
+	}
+	base := unsafe.Pointer(&mem[0])
+	return xskRing{
+		mem:      mem,
+		producer: (*uint32)(unsafe.Add(base, off.Producer)),
+		consumer: (*uint32)(unsafe.Add(base, off.Consumer)),
+		flags:    (*uint32)(unsafe.Add(base, off.Flags)),
+		descs:    unsafe.Add(base, off.Desc),
+		mask:     xskRingSize - 1,
+	}, nil
+}
+
+func (r *xskRing) addr(i uint32) *uint64 {
+	return (*uint64)(unsafe.Add(r.descs, uintptr(i&r.mask)*8))
+}
+
+func (r *xskRing) desc(i uint32) *unix.XDPDesc {
+	return (*unix.XDPDesc)(unsafe.Add(r.descs, uintptr(i&r.mask)*unsafe.Sizeof(unix.XDPDesc{})))
+}
+
+// xsk is one AF_XDP socket.
+type xsk struct {
+	fd      int
+	wake    int // eventfd that Close writes, to end a blocked read
+	ifindex int
+	queue   int
+	umem    []byte
+	fill    xskRing
+	comp    xskRing
+	rx      xskRing
+	tx      xskRing
+	closed  atomic.Bool
+	pollFDs [2]unix.PollFd
+
+	received *atomic.Uint64
+
+	txMu   sync.Mutex // guards tx, comp and txFree
+	txFree []uint64   // transmit frames not in the kernel's hands
+}
+
+func newXSK(ifindex, queue int, received *atomic.Uint64) (_ *xsk, err error) {
+	fd, err := unix.Socket(unix.AF_XDP, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("AF_XDP socket: %w", err)
+	}
+	s := &xsk{fd: fd, wake: -1, ifindex: ifindex, queue: queue, received: received}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if s.wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		return nil, err
+	}
+	if s.umem, err = unix.Mmap(-1, 0, xskFrames*xskFrameSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE); err != nil {
+		return nil, fmt.Errorf("UMEM: %w", err)
+	}
+	reg := unix.XDPUmemReg{Addr: uint64(uintptr(unsafe.Pointer(&s.umem[0]))), Len: uint64(len(s.umem)), Size: xskFrameSize}
+	if err := setsockopt(fd, unix.XDP_UMEM_REG, unsafe.Pointer(&reg), unsafe.Sizeof(reg)); err != nil {
+		return nil, fmt.Errorf("XDP_UMEM_REG: %w", err)
+	}
+	for _, opt := range []int{unix.XDP_UMEM_FILL_RING, unix.XDP_UMEM_COMPLETION_RING, unix.XDP_RX_RING, unix.XDP_TX_RING} {
+		if err := unix.SetsockoptInt(fd, unix.SOL_XDP, opt, xskRingSize); err != nil {
+			return nil, fmt.Errorf("AF_XDP ring size: %w", err)
+		}
+	}
+	var off unix.XDPMmapOffsets
+	offLen := uint32(unsafe.Sizeof(off))
+	if _, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_XDP, unix.XDP_MMAP_OFFSETS, uintptr(unsafe.Pointer(&off)), uintptr(unsafe.Pointer(&offLen)), 0); e != 0 {
+		return nil, fmt.Errorf("XDP_MMAP_OFFSETS: %w", e)
+	}
+	if s.fill, err = mapRing(fd, unix.XDP_UMEM_PGOFF_FILL_RING, off.Fr, 8); err != nil {
+		return nil, fmt.Errorf("fill ring: %w", err)
+	}
+	if s.comp, err = mapRing(fd, unix.XDP_UMEM_PGOFF_COMPLETION_RING, off.Cr, 8); err != nil {
+		return nil, fmt.Errorf("completion ring: %w", err)
+	}
+	if s.rx, err = mapRing(fd, unix.XDP_PGOFF_RX_RING, off.Rx, unsafe.Sizeof(unix.XDPDesc{})); err != nil {
+		return nil, fmt.Errorf("rx ring: %w", err)
+	}
+	if s.tx, err = mapRing(fd, unix.XDP_PGOFF_TX_RING, off.Tx, unsafe.Sizeof(unix.XDPDesc{})); err != nil {
+		return nil, fmt.Errorf("tx ring: %w", err)
+	}
+	// Lend the receive half to the kernel; keep the transmit half.
+	for i := uint32(0); i < xskFrames/2; i++ {
+		*s.fill.addr(i) = uint64(i) * xskFrameSize
+	}
+	atomic.StoreUint32(s.fill.producer, xskFrames/2)
+	for i := uint64(xskFrames / 2); i < xskFrames; i++ {
+		s.txFree = append(s.txFree, i*xskFrameSize)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrXDP{Ifindex: uint32(ifindex), QueueID: uint32(queue)}); err != nil {
+		return nil, fmt.Errorf("bind AF_XDP socket to interface %d queue %d: %w", ifindex, queue, err)
+	}
+	// In copy mode one sendto sends 32 frames unless told more (Linux
+	// 6.17 and later; older kernels refuse the option and keep 32).
+	unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_MAX_TX_SKB_BUDGET, xskRingSize)
+	return s, nil
+}
+
+func setsockopt(fd, opt int, p unsafe.Pointer, n uintptr) error {
+	if _, _, e := unix.Syscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.SOL_XDP, uintptr(opt), uintptr(p), n, 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// ReadBatch receives ESP packets, as ListenESP's receivers do: each
+// message gets the ESP packet from its SPI on, the outer addresses and
+// the DS field. It blocks until there is at least one.
+func (s *xsk) ReadBatch(msgs []Message) (int, error) {
+	s.pollFDs = [2]unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}, {Fd: int32(s.wake), Events: unix.POLLIN}}
+	for {
+		if s.closed.Load() {
+			return 0, net.ErrClosed
+		}
+		cons := *s.rx.consumer // only this goroutine writes it
+		avail := atomic.LoadUint32(s.rx.producer) - cons
+		if avail == 0 {
+			if _, err := unix.Poll(s.pollFDs[:], -1); err != nil && !errors.Is(err, unix.EINTR) {
+				return 0, err
+			}
+			continue
+		}
+		n := 0
+		fillProd := *s.fill.producer
+		var i uint32
+		for i = 0; i < avail && n < len(msgs); i++ {
+			d := s.rx.desc(cons + i)
+			frame := s.umem[d.Addr : d.Addr+uint64(d.Len)]
+			if parseESPFrame(frame, &msgs[n]) {
+				n++
+			}
+			// The frame goes straight back to the kernel (its start:
+			// the kernel adds its own headroom).
+			*s.fill.addr(fillProd) = d.Addr &^ (xskFrameSize - 1)
+			fillProd++
+		}
+		atomic.StoreUint32(s.rx.consumer, cons+i)
+		atomic.StoreUint32(s.fill.producer, fillProd)
+		if n > 0 {
+			s.received.Add(uint64(n))
+			return n, nil
+		}
+	}
+}
+
+// parseESPFrame fills m from an Ethernet frame that the program steered:
+// IPv4 or IPv6 carrying ESP. It copies the ESP packet into m.Buf.
+func parseESPFrame(f []byte, m *Message) bool {
+	if len(f) < ethHeaderLen+ipv4MinHeaderLen {
+		return false
+	}
+	ip := f[ethHeaderLen:]
+	switch ip[0] >> 4 {
+	case 4:
+		ihl := int(ip[0]&0x0f) * 4
+		total := int(ip[2])<<8 | int(ip[3])
+		if ihl < ipv4MinHeaderLen || total < ihl || total > len(ip) || ip[9] != ipProtoESP {
+			return false
+		}
+		m.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[12:16])), 0)
+		m.Dst = netip.AddrFrom4([4]byte(ip[16:20]))
+		m.TOS = ip[1]
+		m.N = copy(m.Buf, ip[ihl:total])
+	case 6:
+		if len(ip) < ipv6HeaderLen || ip[6] != ipProtoESP {
+			return false
+		}
+		plen := int(ip[4])<<8 | int(ip[5])
+		if ipv6HeaderLen+plen > len(ip) {
+			return false
+		}
+		m.Src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(ip[8:24])), 0)
+		m.Dst = netip.AddrFrom16([16]byte(ip[24:40]))
+		m.TOS = ip[0]<<4 | ip[1]>>4
+		m.N = copy(m.Buf, ip[ipv6HeaderLen:ipv6HeaderLen+plen])
+	default:
+		return false
+	}
+	m.SegmentSize = 0
+	return true
+}
+
+// reclaim takes back the transmit frames the kernel is done with. The
+// caller holds txMu.
+func (s *xsk) reclaim() {
+	cons := *s.comp.consumer
+	prod := atomic.LoadUint32(s.comp.producer)
+	for i := cons; i != prod; i++ {
+		s.txFree = append(s.txFree, *s.comp.addr(i))
+	}
+	atomic.StoreUint32(s.comp.consumer, prod)
+}
+
+// transmit queues frames (Ethernet header eth, then the IP packet) and
+// has the kernel send them. It returns how many were queued; the rest
+// found no free frame. The caller holds txMu.
+func (s *xsk) transmit(pkts [][]byte, eths []*[ethHeaderLen]byte) int {
+	if s.umem == nil {
+		return 0 // released: the caller falls back to the raw socket
+	}
+	s.reclaim()
+	prod := *s.tx.producer
+	room := xskRingSize - (prod - atomic.LoadUint32(s.tx.consumer))
+	n := 0
+	for i, p := range pkts {
+		if len(s.txFree) == 0 || uint32(n) >= room || ethHeaderLen+len(p) > xskFrameSize {
+			break
+		}
+		addr := s.txFree[len(s.txFree)-1]
+		s.txFree = s.txFree[:len(s.txFree)-1]
+		frame := s.umem[addr : addr+xskFrameSize]
+		copy(frame, eths[i][:])
+		l := copy(frame[ethHeaderLen:], p)
+		*s.tx.desc(prod + uint32(n)) = unix.XDPDesc{Addr: addr, Len: uint32(ethHeaderLen + l)}
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	atomic.StoreUint32(s.tx.producer, prod+uint32(n))
+	s.kick(prod + uint32(n))
+	return n
+}
+
+// kick has the kernel take the transmit ring up to end. In copy mode
+// (veth and most drivers without zero-copy) each sendto sends a bounded
+// batch and says EAGAIN when more remain.
+func (s *xsk) kick(end uint32) {
+	for try := 0; try < 64; try++ {
+		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+		if atomic.LoadUint32(s.tx.consumer) == end {
+			return
+		}
+		switch e {
+		case 0, unix.EAGAIN, unix.EBUSY, unix.ENOBUFS, unix.EINTR:
+			continue
+		default:
+			return
+		}
+	}
+}
+
+func (s *xsk) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	var one = [8]byte{1}
+	unix.Write(s.wake, one[:])
+	return nil
+}
+
+// close releases everything; only once no goroutine reads the socket.
+// Transmitters are kept out by txMu.
+func (s *xsk) close() {
+	s.txMu.Lock()
+	defer s.txMu.Unlock()
+	for _, r := range []*xskRing{&s.fill, &s.comp, &s.rx, &s.tx} {
+		if r.mem != nil {
+			unix.Munmap(r.mem)
+			r.mem = nil
+		}
+	}
+	if s.fd >= 0 {
+		unix.Close(s.fd)
+		s.fd = -1
+	}
+	if s.wake >= 0 {
+		unix.Close(s.wake)
+		s.wake = -1
+	}
+	if s.umem != nil {
+		unix.Munmap(s.umem)
+		s.umem = nil
+	}
+}

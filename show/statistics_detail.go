@@ -1,0 +1,81 @@
+package show
+
+import "encoding/xml"
+
+// DataPlane is what `show security ipsec statistics detail` adds to the
+// Junos counters: how raw ESP enters and leaves the host (ipsecgw's
+// security ipsec data-plane) and every other reason the engine dropped a
+// packet.
+type DataPlane struct {
+	Mode     string // "xdp" or "socket"
+	Detail   string // where the XDP program runs
+	Fallback string // why xdp, configured, is not running
+	// Committed is a data-plane statement committed since the start,
+	// which takes effect at the next start ("" when none).
+	Committed string
+	// Rings: AF_XDP counters, when Mode is xdp.
+	RingsReceived, RingsSent, SentByKernel uint64
+	Drops                                  []Drop
+}
+
+// Drop is one drop counter, named as the status file names it.
+type Drop struct {
+	Reason string `xml:"reason"`
+	Count  uint64 `xml:"count"`
+}
+
+// IPsecStatisticsDetail is `show security ipsec statistics [index N]
+// detail`: the counter block, then the data plane.
+func IPsecStatisticsDetail(s Statistics, dp DataPlane) Reply {
+	var t text
+	writeStatistics(&t, &s)
+	mode := dp.Mode
+	if dp.Detail != "" {
+		mode += " (" + dp.Detail + ")"
+	}
+	t.line("Data plane: %s", mode)
+	if dp.Fallback != "" {
+		t.line("  Not on xdp: %s", dp.Fallback)
+	}
+	if dp.Committed != "" {
+		t.line("  Committed: data-plane %s, from the next start", dp.Committed)
+	}
+	if dp.Mode == "xdp" {
+		t.line("  AF_XDP rings: received %d, sent %d, sent by the kernel %d", dp.RingsReceived, dp.RingsSent, dp.SentByKernel)
+	}
+	t.line("Drops:")
+	for _, d := range dp.Drops {
+		t.counter("  ", d.Reason+":", d.Count, 35)
+	}
+	m := &IPsecStatisticsDetailInformation{IPsecStatisticsBody: statisticsModel(&s), DataPlane: DataPlaneModel{
+		Mode: dp.Mode, Detail: dp.Detail, Fallback: dp.Fallback, Committed: dp.Committed, Drops: dp.Drops}}
+	if dp.Mode == "xdp" {
+		m.DataPlane.Rings = &RingsModel{Received: dp.RingsReceived, Sent: dp.RingsSent, SentByKernel: dp.SentByKernel}
+	}
+	return Reply{t.String(), m}
+}
+
+// IPsecStatisticsDetailInformation is the structured form: the Junos
+// counters, then ipsecgw's own element.
+type IPsecStatisticsDetailInformation struct {
+	XMLName xml.Name `xml:"usp-ipsec-total-statistics-information"`
+	IPsecStatisticsBody
+	DataPlane DataPlaneModel `xml:"ipsecgw-data-plane"`
+}
+
+// DataPlaneModel is the ipsecgw-data-plane element.
+type DataPlaneModel struct {
+	Mode      string      `xml:"mode"`
+	Detail    string      `xml:"detail,omitempty"`
+	Fallback  string      `xml:"fallback,omitempty"`
+	Committed string      `xml:"committed,omitempty"`
+	Rings     *RingsModel `xml:"af-xdp-rings,omitempty"`
+	Drops     []Drop      `xml:"drop"`
+}
+
+// RingsModel is the AF_XDP ring counters.
+type RingsModel struct {
+	Received     uint64 `xml:"received"`
+	Sent         uint64 `xml:"sent"`
+	SentByKernel uint64 `xml:"sent-by-kernel"`
+}
