@@ -26,7 +26,7 @@ func (s configService) Edit(ctx context.Context, req *mgmtpb.EditRequest) (*mgmt
 		return e.LoadSet(e.Tree.Root, "edit", []byte(src))
 	})
 	if err != nil {
-		return nil, status.Error(codes.InvalidArgument, editError(err))
+		return nil, configStatus(codes.InvalidArgument, editError(err), err, false)
 	}
 	return &mgmtpb.EditReply{}, nil
 }
@@ -55,7 +55,7 @@ func (s configService) Load(ctx context.Context, req *mgmtpb.LoadRequest) (*mgmt
 	if req.Override {
 		t, err := config.Parse(name, []byte(req.Text), nil)
 		if err != nil {
-			return nil, status.Error(codes.InvalidArgument, err.Error())
+			return nil, configStatus(codes.InvalidArgument, err.Error(), err, false)
 		}
 		s.d.Store().Replace(t)
 		return &mgmtpb.EditReply{Messages: []string{"load complete"}}, nil
@@ -67,7 +67,7 @@ func (s configService) Load(ctx context.Context, req *mgmtpb.LoadRequest) (*mgmt
 		return e.LoadBrace(e.Tree.Root, name, []byte(req.Text))
 	})
 	if err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
+		return nil, configStatus(codes.InvalidArgument, err.Error(), err, false)
 	}
 	return &mgmtpb.EditReply{Messages: []string{"load complete"}}, nil
 }
@@ -162,7 +162,7 @@ func (s configService) Commit(ctx context.Context, req *mgmtpb.CommitRequest) (*
 	st := s.d.Store()
 	if req.Check {
 		if _, err := st.Check(); err != nil {
-			return nil, status.Error(codes.FailedPrecondition, commitError(err))
+			return nil, configStatus(codes.FailedPrecondition, commitError(err), err, true)
 		}
 		// Junos: a commit check also confirms a pending commit confirmed.
 		_ = st.Confirm()
@@ -170,7 +170,7 @@ func (s configService) Commit(ctx context.Context, req *mgmtpb.CommitRequest) (*
 	}
 	o := store.CommitOptions{User: requestUser(ctx), Comment: req.Comment, Confirm: time.Duration(req.ConfirmMinutes) * time.Minute}
 	if _, err := st.Commit(o); err != nil {
-		return nil, status.Error(codes.FailedPrecondition, commitError(err))
+		return nil, configStatus(codes.FailedPrecondition, commitError(err), err, true)
 	}
 	var msgs []string
 	if req.ConfirmMinutes > 0 {
@@ -184,22 +184,15 @@ func (s configService) Commit(ctx context.Context, req *mgmtpb.CommitRequest) (*
 // banner of the offending level, the statement quoted, the explanation,
 // then "error: configuration check-out failed".
 func commitError(err error) string {
-	var list config.ErrorList
-	var one *config.Error
-	switch {
-	case errors.As(err, &list):
-	case errors.As(err, &one):
-		list = config.ErrorList{one}
-	default:
+	list := configErrors(err)
+	if list == nil {
 		return "error: commit failed: (" + err.Error() + ")"
 	}
 	var b strings.Builder
 	for _, e := range list {
-		ws := strings.Fields(e.Path)
-		if len(ws) > 0 {
-			fmt.Fprintf(&b, "[edit %s]\n  '%s'\n", strings.Join(ws[:len(ws)-1], " "), ws[len(ws)-1])
-		} else {
-			b.WriteString("[edit]\n")
+		b.WriteString(editLevel(e.Path, true) + "\n")
+		if ws := strings.Fields(e.Path); len(ws) > 0 {
+			fmt.Fprintf(&b, "  '%s'\n", ws[len(ws)-1])
 		}
 		msg := e.Msg
 		if e.Expected != "" {
@@ -208,7 +201,7 @@ func commitError(err error) string {
 		fmt.Fprintf(&b, "    %s\n", msg)
 	}
 	b.WriteString("error: configuration check-out failed")
-	return strings.Replace(b.String(), "[edit ]", "[edit]", -1)
+	return b.String()
 }
 
 func (s configService) Rollback(ctx context.Context, req *mgmtpb.RollbackRequest) (*mgmtpb.EditReply, error) {

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -62,9 +63,9 @@ func apiError(err error) *rpcError {
 		e.Type, e.Tag, e.Message = "protocol", "access-denied", access.Message
 	case codes.InvalidArgument:
 		e.Tag = "invalid-value"
-		e.Path = errorPath(st.Message())
+		e.Path = errorPath(st)
 	case codes.FailedPrecondition:
-		e.Path = errorPath(st.Message())
+		e.Path = errorPath(st)
 	case codes.Unavailable:
 		e.Message = "the ipsecgw daemon is not reachable"
 	}
@@ -79,20 +80,13 @@ func cleanMessage(m string) string {
 	return strings.Join(lines, "\n")
 }
 
-// errorPath finds the statement path of the first configuration error in
-// an API message: a commit's "[edit security ike]" banner, or a load's
-// "file:line:col: security ike gateway g: ..." as [edit security ike
-// gateway g].
-func errorPath(m string) string {
-	for _, l := range strings.Split(m, "\n") {
-		l = strings.TrimPrefix(strings.TrimSpace(l), "error: ")
-		if strings.HasPrefix(l, "[edit") && strings.HasSuffix(l, "]") {
-			return l
-		}
-		// file:line:col: PATH: message
-		parts := strings.SplitN(l, ": ", 3)
-		if len(parts) == 3 && strings.Count(parts[0], ":") == 2 && !strings.Contains(parts[1], "expected") {
-			return "[edit " + parts[1] + "]"
+// errorPath is the [edit ...] level of the first configuration error the
+// API reported, which it sends as a BadRequest field violation beside the
+// text.
+func errorPath(st *status.Status) string {
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.FieldViolations) > 0 {
+			return br.FieldViolations[0].Field
 		}
 	}
 	return ""
