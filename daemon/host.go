@@ -32,7 +32,8 @@ type Host interface {
 	// family inet6), so the kernel sends nothing of it into the tunnel.
 	DisableIPv6(ifname string) error
 	// AddRoute adds a route to dst through gateway via (if valid) and/or
-	// out of dev (if not empty).
+	// out of dev (if not empty); with neither, a discard route (the
+	// kernel's blackhole: packets to dst are dropped, not sent elsewhere).
 	AddRoute(dst netip.Prefix, via netip.Addr, dev string) (undo func() error, err error)
 	ListenESP(family int) (netio.Receiver, error)
 	ListenUDP(family int, port uint16) (netio.Receiver, error)
@@ -117,6 +118,9 @@ func (LinuxHost) AddRoute(dst netip.Prefix, via netip.Addr, dev string) (func() 
 	}
 	if via.IsValid() {
 		r.Gw = via.AsSlice()
+	}
+	if dev == "" && !via.IsValid() {
+		r.Type = unix.RTN_BLACKHOLE
 	}
 	if err := netlink.RouteReplace(r); err != nil {
 		return nil, fmt.Errorf("route %s: %w", dst, err)

@@ -134,6 +134,10 @@ func (w *plan) addRoutes() {
 		for _, gw := range r.Gateways {
 			w.routes[fmt.Sprintf("%s via %s", r.Prefix, gw)] = routeWant{dst: r.Prefix, via: gw}
 		}
+		if r.Discard {
+			// Neither gateway nor interface: a blackhole route.
+			w.routes[fmt.Sprintf("%s discard", r.Prefix)] = routeWant{dst: r.Prefix}
+		}
 	}
 }
 

@@ -57,6 +57,8 @@ func bgpConfig(i int) string {
 	// A static route behind the LAN host, exported by the policy's
 	// second term (ipsecgw installs it; FRR sees it as a kernel route).
 	w("set routing-options static route 198.18.10%d.0/24 next-hop 198.18.%d.2", me, me)
+	// A discard route: installed as the kernel's blackhole, not exported.
+	w("set routing-options static route 198.18.11%d.0/24 discard", me)
 	w("set security ike proposal ike_prop authentication-method pre-shared-keys")
 	w("set security ike proposal ike_prop dh-group group19")
 	w("set security ike proposal ike_prop authentication-algorithm sha-256")
@@ -134,6 +136,12 @@ func TestBGPOverIKEv2(t *testing.T) {
 			return strings.Contains(out, "proto bgp") && strings.Contains(out, "dev st0.1")
 		}) {
 			fail("%s has no BGP route to %s through st0.1", c.gw, c.prefix)
+		}
+	}
+	for _, gw := range []string{"gw1", "gw2"} {
+		prefix := "198.18.11" + gw[2:] + ".0/24"
+		if out, _ := n.Try(gw, "ip", "route", "show", prefix); !strings.HasPrefix(out, "blackhole "+prefix) {
+			fail("%s: the discard route %s is not a blackhole route: %q", gw, prefix, out)
 		}
 	}
 	// Only the LANs: the export policy rejects the tunnel's own subnets
