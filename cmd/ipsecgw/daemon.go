@@ -71,6 +71,13 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		log = slog.New(slog.NewTextHandler(stderr, hopts))
 	}
 
+	// Signals are taken from here on, before the daemon starts: a SIGUSR1
+	// that arrives while Start is still setting up (a tunnel interface is
+	// already visible) waits in the channel instead of being dropped by
+	// the Go runtime, which discards un-notified SIGUSR1.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
 	d, err := daemon.Start(daemon.Options{ConfigFile: *configFile, StateDir: *stateDir, InterfaceMap: ifmap, Logger: log,
 		FRRDir: *a.frrDir, FRRSystem: *a.frrSystem,
 		ClusterEtcd: etcd, NodeID: *a.cluster.nodeID})
@@ -108,8 +115,6 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		}()
 	}
 	log.Info("ipsecgw running", "config", *configFile, "socket", *socket, "metrics", *metricsListen, "pid", os.Getpid())
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
 	for sig := range sigs {
 		if sig == syscall.SIGUSR1 {
 			if err := d.WriteStatus(); err != nil {
