@@ -40,6 +40,7 @@ func Build(t *config.Tree, opts Options) (*Config, error) {
 	b.securityPKI(root.Lookup("security", "pki"))
 	b.securityIKE(root.Lookup("security", "ike"))
 	b.securityIPsec(root.Lookup("security", "ipsec"))
+	b.quantum(child(root, "security")) // quantum.go
 	b.securityFlow(child(child(root, "security"), "flow"))
 	b.servicesIPsecVPN(root.Lookup("services", "ipsec-vpn"))
 	b.serviceSets(root.Lookup("services"))

@@ -34,6 +34,8 @@ type Config struct {
 	// Routing is the routing protocols and their policies (routing.go),
 	// nil when none is configured.
 	Routing *Routing
+	// KeyProfiles are [security key-manager profiles] (quantum.go).
+	KeyProfiles []*KeyProfile
 }
 
 // Notice is something the operator should know that is not an error.
@@ -122,6 +124,8 @@ type IKEProposal struct {
 	Lifetime                time.Duration
 	// Predefined marks proposals that come from a proposal-set.
 	Predefined bool
+	// AdditionalKE: additional-key-exchange ke1..ke7 (quantum.go).
+	AdditionalKE AdditionalKE
 }
 
 // IKEPolicy is one IKE policy.
@@ -190,6 +194,8 @@ type IKEGateway struct {
 	// PacketEncapsulation: ESP in UDP to a configured port (seed 004).
 	PacketEncapsulation bool
 	UseGlobalDestPort   bool
+	// PPK is ppk-profile (quantum.go), nil when not configured.
+	PPK *PPK
 }
 
 // IPsec is [security ipsec].
@@ -223,6 +229,9 @@ type IPsecPolicy struct {
 	PFSGroup    string // "" = no PFS
 	Proposals   []*IPsecProposal
 	ProposalSet string
+	// AdditionalKE: perfect-forward-secrecy additional-key-exchange
+	// ke1..ke7 (quantum.go), for Child SA rekeys.
+	AdditionalKE AdditionalKE
 }
 
 // VPN is one [security ipsec vpn].
