@@ -60,6 +60,13 @@ type SAInfo struct {
 	Failure Failure `json:",omitzero"`
 	// Ended is when the SA went down (failures only).
 	Ended time.Time
+	// PPKProfile names the key manager profile of the gateway's PPK ("" for
+	// none), PPKUsed says whether this SA's keys mix it in (RFC 8784: the
+	// SA is quantum secured), AdditionalKE lists the additional key
+	// exchanges run (RFC 9370), by display name in ADDKE order.
+	PPKProfile   string   `json:",omitempty"`
+	PPKUsed      bool     `json:",omitempty"`
+	AdditionalKE []string `json:",omitempty"`
 }
 
 // Drops counts the IKE messages an engine dropped, by why: malformed (they

@@ -60,6 +60,19 @@ type Peer struct {
 	// lifetime-kilobytes (0: none).
 	IKELifetime, ChildLifetime time.Duration
 	ChildLifeKilobytes         uint64
+	// PPK is the gateway's postquantum preshared key (ppk-profile, RFC
+	// 8784; IKEv2 only), nil without one.
+	PPK *PPK
+}
+
+// PPK is a postquantum preshared key: the profile it comes from, the
+// PPK_ID both peers know it by, the key, and whether a peer without it is
+// refused (ppk-mandatory) or let in without it (NO_PPK_AUTH).
+type PPK struct {
+	Profile   string
+	ID        []byte
+	Key       []byte
+	Mandatory bool
 }
 
 // IKEProposal is one IKE (IKEv1: phase 1) proposal: one algorithm of each

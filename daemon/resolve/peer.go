@@ -67,6 +67,9 @@ func ikev2Peer(v *schema.VPN, local netip.Addr) (*ike.Peer, error) {
 	if p.RemoteID, err = identity(g.RemoteIdentity, 2); err != nil {
 		return nil, fmt.Errorf("ikev2: gateway %s remote-identity: %w", g.Name, err)
 	}
+	if p.PPK, err = ppk(g); err != nil { // quantum.go
+		return nil, err
+	}
 	return p, nil
 }
 

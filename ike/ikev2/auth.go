@@ -42,6 +42,9 @@ func (sa *ikeSA) sendAuth() error {
 		&wire.TSi{Selectors: policy.Local},
 		&wire.TSr{Selectors: policy.Remote},
 	)
+	if inner, err = sa.ppkAuthNotifies(inner, id); err != nil { // ppk.go
+		return err
+	}
 	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.IKE_AUTH,
 		Flags: wire.FlagInitiator, MessageID: 1}}
 	b, err := sa.out.seal(msg, inner)
@@ -54,6 +57,9 @@ func (sa *ikeSA) sendAuth() error {
 }
 
 func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
+	if !sa.ppkAuthResponse(ps) { // ppk.go
+		return
+	}
 	if t, ok := errorNotify(ps); ok && t == wire.AUTHENTICATION_FAILED {
 		sa.fail(ike.Failf(ike.CauseAuthentication, "peer refused our authentication (AUTHENTICATION_FAILED): check the pre-shared key and identities").Received(uint16(t)))
 		return
@@ -103,6 +109,9 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 
 // handleAuthRequest is the responder's IKE_AUTH.
 func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
+	if !sa.ppkAuthRequest(id, ps) { // ppk.go
+		return
+	}
 	idi, okID := wire.Find[*wire.IDi](ps)
 	auth, _ := wire.Find[*wire.Auth](ps)
 	if !okID || !sa.verifyAuth(wire.Identification(*idi), auth) || !sa.checkRemoteID(wire.Identification(*idi)) {
@@ -126,6 +135,7 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	hs := sa.doneHandshake()
 	idr := wire.IDr(myID)
 	out := []wire.Payload{&idr, &wire.Auth{Method: wire.AuthSharedKey, Data: authR}}
+	out = sa.ppkAnswer(out) // ppk.go
 	offered, okSA := wire.Find[*wire.SA](ps)
 	tsi, okI := wire.Find[*wire.TSi](ps)
 	tsr, okR := wire.Find[*wire.TSr](ps)

@@ -444,6 +444,7 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 // starts the new SA's timers.
 func (sa *ikeSA) handOver(n *ikeSA) {
 	n.children, sa.children = sa.children, nil
+	n.ppkUsed = sa.ppkUsed // ppk.go: the new SKEYSEED came from SK_d'
 	n.startKeepalive()
 	n.ikeTimers()
 	for _, c := range n.children {

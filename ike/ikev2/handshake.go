@@ -20,6 +20,8 @@ type handshake struct {
 	initReq, initResp []byte
 	sentESP           []wire.Proposal // the initiator's ESP offer, with its SPI
 	childInSPI        uint32
+	// ppk is the postquantum preshared key's state (ppk.go).
+	ppk ppkHandshake
 }
 
 // doneHandshake drops the handshake's state and returns it, for what the

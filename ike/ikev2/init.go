@@ -61,6 +61,7 @@ func (sa *ikeSA) sendInit(group *transform.Transform) error {
 		ps = append(ps, &wire.Notify{Type: wire.COOKIE, Data: sa.hs.cookie})
 	}
 	ps = append(ps, &wire.SA{Proposals: sa.peer.ikeOffer}, &wire.KE{Group: group.ID, Data: kex.PublicKey()}, &wire.Nonce{Data: ni})
+	ps = sa.ppkUseNotify(ps) // ppk.go
 	if sa.peer.NATTraversal {
 		src, dst := NATDetectionNotifies(sa.spiI, 0, sa.local, sa.remote, sa.peer.ForceNAT)
 		ps = append(ps, src, dst)
@@ -144,6 +145,9 @@ func (sa *ikeSA) handleInitResponse(msg *wire.Message, from, to netip.AddrPort) 
 		return
 	}
 	clear(shared)
+	if !sa.ppkInitResponse(ps) { // ppk.go
+		return
+	}
 	if err := sa.sendAuth(); err != nil {
 		sa.fail(failureOf(err))
 	}
@@ -288,6 +292,7 @@ func (sa *ikeSA) computeInit(msg *wire.Message, ke *wire.KE, chosen wire.Proposa
 		Header:   wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.IKE_SA_INIT, Flags: wire.FlagResponse},
 		Payloads: []wire.Payload{&wire.SA{Proposals: []wire.Proposal{chosen}}, &wire.KE{Group: sa.group.ID, Data: kex.PublicKey()}, &wire.Nonce{Data: nr}},
 	}
+	resp.Payloads = sa.ppkInitAnswer(msg.Payloads, resp.Payloads) // ppk.go
 	natT := false
 	if p.NATTraversal {
 		nat, err := CheckNATDetection(msg.Payloads, sa.spiI, 0, sa.remote, sa.local)

@@ -87,6 +87,10 @@ type ikeSA struct {
 	children    []*ike.ChildSA // more than one while a rekey overlaps
 	established time.Time
 	failure     ike.Failure // why it failed or ended; while up, why its last Child SA was refused
+
+	// ppkUsed: the keys mix in the gateway's PPK (RFC 8784, ppk.go); an SA
+	// rekeyed from this one inherits it through SK_d.
+	ppkUsed bool
 }
 
 func (sa *ikeSA) localSPI() uint64 {
@@ -109,6 +113,7 @@ func (sa *ikeSA) info() ike.SAInfo {
 		i.Group = sa.group.Display
 	}
 	i.Children = len(sa.children)
+	i.PPKProfile, i.PPKUsed = sa.ppkProfile(), sa.ppkUsed // ppk.go
 	return i
 }
 
