@@ -51,6 +51,12 @@ type IKESA struct {
 	Negotiations              []Negotiation       // the exchanges to print under the SA, oldest first
 	Rekey                     *RekeyStatistics    // CREATE_CHILD_SA counters (IKEv2); nil omits the block
 	LastFailure               *NegotiationFailure // the last failed negotiation; nil when none
+
+	// QuantumSecured: the keys mix in a PPK (RFC 8784); AdditionalKE are the
+	// additional key exchanges run (RFC 9370), "ke1 ML-KEM-768" and so on
+	// (quantum.go).
+	QuantumSecured bool
+	AdditionalKE   []string
 }
 
 // Negotiation is one exchange run under an IKE SA (the "Negotiation type"
@@ -165,6 +171,7 @@ func writeIKEDetail(t *text, sa *IKESA) {
 	t.line("  Peer ike-id: %s", sa.PeerIKEID)
 	t.line("  AAA assigned IP: %s", addrOrZero(sa.AAAAssignedIP))
 	t.line("  PPK-profile: %s", orDefault(sa.PPKProfile, "None"))
+	writeQuantum(t, sa) // quantum.go
 	writeIKEAlgorithms(t, sa)
 	writeIKETraffic(t, sa, true)
 	t.line("  IPSec security associations: %d created, %d deleted", sa.ChildSAsCreated, sa.ChildSAsDeleted)

@@ -63,6 +63,11 @@ type IKESADetail struct {
 	Negotiations           []IKENegotiation    `xml:"ike-sa-negotiation"`      // name guessed
 	Rekey                  *IKERekeyStatistics `xml:"ike-sa-rekey-statistics"` // name guessed
 	LastFailure            *IKEFailure         `xml:"ike-sa-last-failure"`     // ipsecgw's own
+
+	// quantum.go: "Quantum Secured" (tag name guessed) and the additional
+	// key exchanges (ipsecgw's own), left out without a PPK or ADDKE.
+	QuantumSecured string   `xml:"ike-sa-is-quantum-secured,omitempty"`
+	AdditionalKE   []string `xml:"ike-sa-additional-key-exchange,omitempty"`
 }
 
 // IKESAAlgorithms is the negotiated transforms.
@@ -167,6 +172,7 @@ func ikeDetailModel(sa *IKESA, kmd bool) IKESADetailBlock {
 		d.PeerIKEID = sa.PeerIKEID
 		d.AAAAssignedIP = addrOrZero(sa.AAAAssignedIP)
 		d.PPKProfile = orDefault(sa.PPKProfile, "None")
+		d.QuantumSecured, d.AdditionalKE = quantumSecured(sa), slices.Clone(sa.AdditionalKE) // quantum.go
 		d.Traffic.InputFragmented, d.Traffic.OutputFragmented = ptr(sa.InFragments), ptr(sa.OutFragments)
 		d.Misc.TunnelIDs = slices.Clone(sa.TunnelIDs)
 		if r := sa.Rekey; r != nil {

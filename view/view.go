@@ -234,6 +234,7 @@ func ikeSAView(info ike.SAInfo, index uint32, cfg *schema.Config, tunnelIDs map[
 	if info.Children > 0 {
 		sa.ChildSAsCreated = uint64(info.Children)
 	}
+	sa.PPKProfile, sa.QuantumSecured, sa.AdditionalKE = info.PPKProfile, info.PPKUsed || len(info.AdditionalKE) > 0, info.AdditionalKE
 	g := ikeGateway(cfg, info.Gateway)
 	if g == nil {
 		return sa

@@ -57,6 +57,11 @@ type Connection struct {
 	// ones ("local_port = 4501", "mobike = no", "local {", "auth = pubkey",
 	// "}"); sections merge and repeated keys win.
 	Extra []string
+	// PPKID and PPK are a postquantum preshared key (RFC 8784): ppk_id in
+	// the connection and a ppk secret for that ID; PPKRequired is
+	// ppk_required. Empty PPKID: no PPK.
+	PPKID, PPK  string
+	PPKRequired bool
 }
 
 // Child is one CHILD SA configuration (a children subsection).
@@ -193,6 +198,15 @@ func (c Config) swanctlConf() string {
 		w.setQuoted("secret", conn.PSK)
 		w.close()
 	}
+	for _, conn := range c.Connections {
+		if conn.PPKID == "" {
+			continue
+		}
+		w.open("ppk-" + conn.Name)
+		w.setQuoted("secret", conn.PPK)
+		w.setQuoted("id", conn.PPKID)
+		w.close()
+	}
 	w.close()
 	return w.String()
 }
@@ -210,6 +224,12 @@ func (conn Connection) write(w *confWriter) {
 	w.set("dpd_delay", seconds(conn.DPDDelay))
 	w.set("rekey_time", seconds(conn.RekeyTime))
 	w.set("reauth_time", seconds(conn.ReauthTime))
+	if conn.PPKID != "" {
+		w.setQuoted("ppk_id", conn.PPKID)
+		if conn.PPKRequired {
+			w.set("ppk_required", "yes")
+		}
+	}
 	for _, end := range []struct{ section, id string }{{"local", conn.LocalID}, {"remote", conn.RemoteID}} {
 		w.open(end.section)
 		if conn.PSK != "" {
