@@ -63,6 +63,9 @@ type Peer struct {
 	// PPK is the gateway's postquantum preshared key (ppk-profile, RFC
 	// 8784; IKEv2 only), nil without one.
 	PPK *PPK
+	// PFSAddKE are the IPsec policy's additional key exchanges after
+	// PFSGroup (RFC 9370), for CREATE_CHILD_SA; nil where none.
+	PFSAddKE [7]*transform.Transform
 }
 
 // PPK is a postquantum preshared key: the profile it comes from, the
@@ -81,6 +84,9 @@ type IKEProposal struct {
 	Name                              string
 	Encryption, PRF, Integrity, Group *transform.Transform
 	Lifetime                          time.Duration
+	// AddKE are the additional key exchanges after Group (RFC 9370,
+	// ADDKE1..ADDKE7; IKEv2 only), nil where none.
+	AddKE [7]*transform.Transform
 }
 
 // ESPProposal is one IPsec proposal. Integrity is nil with an AEAD

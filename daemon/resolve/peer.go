@@ -70,6 +70,7 @@ func ikev2Peer(v *schema.VPN, local netip.Addr) (*ike.Peer, error) {
 	if p.PPK, err = ppk(g); err != nil { // quantum.go
 		return nil, err
 	}
+	p.PFSAddKE = v.IKE.Policy.AdditionalKE // quantum.go
 	return p, nil
 }
 

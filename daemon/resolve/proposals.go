@@ -39,7 +39,8 @@ func IKEv2Proposals(props []*schema.IKEProposal) ([]ike.IKEProposal, error) {
 		if err != nil {
 			return nil, err
 		}
-		r := ike.IKEProposal{Name: p.Name, Encryption: encr, PRF: prf, Group: ke, Lifetime: p.Lifetime}
+		r := ike.IKEProposal{Name: p.Name, Encryption: encr, PRF: prf, Group: ke, Lifetime: p.Lifetime,
+			AddKE: p.AdditionalKE} // quantum.go
 		if !encr.IsAEAD() {
 			if r.Integrity, err = keywordRow(transform.IKE, transform.TypeINTEG, p.AuthenticationAlgorithm, "authentication-algorithm", p.Name); err != nil {
 				return nil, err

@@ -26,6 +26,7 @@ func IKEOffer(props []ike.IKEProposal) []wire.Proposal {
 			ts = append(ts, offerTransform(p.Integrity))
 		}
 		ts = append(ts, offerTransform(p.Group))
+		ts = appendAddKE(ts, p.AddKE) // addke.go
 		out = append(out, wire.Proposal{Number: uint8(i + 1), Protocol: wire.ProtocolIKE, Transforms: ts})
 	}
 	return out

@@ -40,6 +40,9 @@ type IKESelection struct {
 	// PeerSPI is the peer's SPI from its proposal: empty in IKE_SA_INIT,
 	// the peer's new IKE SA SPI in a rekey.
 	PeerSPI []byte
+	// AddKE are the additional key exchanges ADDKE1..ADDKE7 (RFC 9370),
+	// nil where none or NONE was chosen (addke.go).
+	AddKE [7]*transform.Transform
 }
 
 // ESPSelection is the Child SA suite both sides agreed on.
@@ -58,6 +61,9 @@ type ESPSelection struct {
 	// PeerSPI is the peer's inbound SPI: the SPI of ESP packets this
 	// gateway sends.
 	PeerSPI uint32
+	// AddKE are the additional key exchanges of a CREATE_CHILD_SA (RFC
+	// 9370), as in IKESelection.
+	AddKE [7]*transform.Transform
 }
 
 // negotiation is what one protocol negotiates (RFC 7296 §3.3.3): the
@@ -72,9 +78,9 @@ type negotiation struct {
 
 var (
 	ikeNegotiation = negotiation{protocol: wire.ProtocolIKE,
-		types: []transform.Type{transform.TypeENCR, transform.TypePRF, transform.TypeINTEG, transform.TypeKE}}
+		types: append([]transform.Type{transform.TypeENCR, transform.TypePRF, transform.TypeINTEG, transform.TypeKE}, addKETypes...)}
 	espNegotiation = negotiation{protocol: wire.ProtocolESP,
-		types: []transform.Type{transform.TypeENCR, transform.TypeINTEG, transform.TypeKE, transform.TypeESN}}
+		types: append([]transform.Type{transform.TypeENCR, transform.TypeINTEG, transform.TypeKE, transform.TypeESN}, addKETypes...)}
 )
 
 func (r negotiation) allows(t transform.Type) bool {
@@ -178,7 +184,7 @@ func selectProposal(offered, mine []wire.Proposal, r negotiation) (wire.Proposal
 // transformsByType holds a proposal's transforms grouped by type;
 // groupTransforms fills it, ok false when one has a type the protocol does
 // not negotiate.
-type transformsByType [transform.TypeESN + 1][]wire.Transform
+type transformsByType [transform.TypeADDKE7 + 1][]wire.Transform
 
 func groupTransforms(p *wire.Proposal, r negotiation) (g transformsByType, ok bool) {
 	for _, t := range p.Transforms {
@@ -189,6 +195,9 @@ func groupTransforms(p *wire.Proposal, r negotiation) (g transformsByType, ok bo
 	}
 	if r.ignoreKE {
 		g[transform.TypeKE] = nil
+		for _, t := range addKETypes {
+			g[t] = nil
+		}
 	}
 	return g, true
 }
@@ -230,6 +239,8 @@ func completeSuite(encr wire.Transform, encrRow *transform.Transform, o, m *tran
 			t, present, ok = noneOrAbsent(o[typ])
 		case typ == transform.TypeKE && r.protocol == wire.ProtocolESP && len(m[typ]) == 0:
 			t, present, ok = noneOrAbsent(o[typ]) // no PFS here
+		case typ.IsAdditionalKE() && len(m[typ]) == 0:
+			t, present, ok = noneOrAbsent(o[typ]) // addke.go: not wanted here
 		default:
 			t, ok = firstCommon(m[typ], o[typ])
 			present = ok
@@ -272,7 +283,7 @@ func noneOrAbsent(off []wire.Transform) (t wire.Transform, present, ok bool) {
 // isNoneTransform reports the NONE transform of INTEG or KE (ID 0): "this
 // type is not wanted". ESN's ID 0 is a real choice and has a row.
 func isNoneTransform(t wire.Transform) bool {
-	return (t.Type == transform.TypeINTEG || t.Type == transform.TypeKE) &&
+	return (t.Type == transform.TypeINTEG || t.Type == transform.TypeKE || t.Type.IsAdditionalKE()) &&
 		t.ID == 0 && t.KeyLength == 0 && len(t.Attributes) == 0
 }
 
@@ -339,12 +350,12 @@ func checkChosen(sent, chosen []wire.Proposal, r negotiation) (wire.Proposal, in
 	if !ok {
 		return fail("local proposal %d has a transform %v does not negotiate", s.Number, r.protocol)
 	}
-	var count [transform.TypeESN + 1]int
+	var count [transform.TypeADDKE7 + 1]int
 	for _, t := range c.Transforms {
 		if !r.allows(t.Type) {
 			return fail("transform type %v, which %v does not negotiate", t.Type, r.protocol)
 		}
-		if r.ignoreKE && t.Type == transform.TypeKE {
+		if r.ignoreKE && t.Type.IsKeyExchange() {
 			if isNoneTransform(t) {
 				continue
 			}
@@ -385,7 +396,7 @@ func hasNoneTransform(list []wire.Transform) bool {
 
 // chosenRows maps the answer's transforms to table rows; NONE and absent types
 // stay nil.
-func chosenRows(p wire.Proposal) (out [transform.TypeESN + 1]*transform.Transform) {
+func chosenRows(p wire.Proposal) (out [transform.TypeADDKE7 + 1]*transform.Transform) {
 	for _, t := range p.Transforms {
 		if row, ok := t.Lookup(); ok && int(t.Type) < len(out) {
 			out[t.Type] = row
@@ -398,6 +409,7 @@ func ikeSelection(p wire.Proposal, local int, peerSPI []byte) (*IKESelection, er
 	r := chosenRows(p)
 	s := &IKESelection{Proposal: p, Local: local, PeerSPI: peerSPI, KE: r[transform.TypeKE],
 		Suite: keymat.IKESuite{Encryption: r[transform.TypeENCR], PRF: r[transform.TypePRF], Integrity: r[transform.TypeINTEG]}}
+	s.AddKE = addKERows(r) // addke.go
 	if err := checkSuite(wire.ProtocolIKE, p, s.Suite.Encryption, s.Suite.Integrity); err != nil {
 		return nil, err
 	}
@@ -411,6 +423,7 @@ func espSelection(p wire.Proposal, local int, peerSPI uint32) (*ESPSelection, er
 	r := chosenRows(p)
 	s := &ESPSelection{Proposal: p, Local: local, PeerSPI: peerSPI, KE: r[transform.TypeKE],
 		Suite: keymat.ChildSuite{Encryption: r[transform.TypeENCR], Integrity: r[transform.TypeINTEG]}}
+	s.AddKE = addKERows(r) // addke.go
 	if err := checkSuite(wire.ProtocolESP, p, s.Suite.Encryption, s.Suite.Integrity); err != nil {
 		return nil, err
 	}

@@ -323,7 +323,7 @@ func TestCheckChosen(t *testing.T) {
 		{"INTEG missing", with(cbc, p256, g14), "no INTEG transform"},
 		{"INTEG with the AEAD", []wire.Proposal{ikeProp(2, encr(transform.ENCR_AES_GCM_16, 256), prf(transform.PRF_HMAC_SHA2_384), integ(transform.AUTH_HMAC_SHA2_384_192), ke(transform.ECP_384))}, "INTEG hmac-sha384-192 was not offered"},
 		{"ESN in IKE", with(cbc, p256, i256, g14, esn(0)), "transform type ESN, which IKE does not negotiate"},
-		{"unknown type", with(cbc, p256, i256, g14, wire.Transform{Type: 9, ID: 1}), "transform type Type(9)"},
+		{"unknown type", with(cbc, p256, i256, g14, wire.Transform{Type: 13, ID: 1}), "transform type Type(13)"},
 		{"SPI in IKE_SA_INIT", []wire.Proposal{{Number: 1, Protocol: wire.ProtocolIKE, SPI: make([]byte, 8), Transforms: good.Transforms}}, "SPI of 8 bytes, want 0"},
 		{"protocol", []wire.Proposal{{Number: 1, Protocol: wire.ProtocolESP, Transforms: good.Transforms}}, "protocol ESP, proposal 1 offered IKE"},
 		{"attributes", with(wire.Transform{Type: transform.TypeENCR, ID: transform.ENCR_AES_CBC, KeyLength: 256, Attributes: []wire.Attribute{{Type: 5, TV: true, Value: []byte{0, 1}}}}, p256, i256, g14), "unknown transform ENCR"},
