@@ -46,13 +46,13 @@ func (sa *ikeSA) sendAuth() error {
 		return err
 	}
 	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.IKE_AUTH,
-		Flags: wire.FlagInitiator, MessageID: 1}}
+		Flags: wire.FlagInitiator, MessageID: sa.nextID}} // 1, or after the IKE_INTERMEDIATE exchanges
 	b, err := sa.out.seal(msg, inner)
 	if err != nil {
 		return err
 	}
 	sa.state = stateAuthSent
-	sa.request(b, 1)
+	sa.request(b, sa.nextID)
 	return nil
 }
 
@@ -109,7 +109,7 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 
 // handleAuthRequest is the responder's IKE_AUTH.
 func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
-	if !sa.ppkAuthRequest(id, ps) { // ppk.go
+	if !sa.intermediateDone(id) || !sa.ppkAuthRequest(id, ps) { // intermediate.go, ppk.go
 		return
 	}
 	idi, okID := wire.Find[*wire.IDi](ps)

@@ -34,6 +34,8 @@ func (sa *ikeSA) handleResponse(msg *wire.Message, from, to netip.AddrPort) {
 	switch {
 	case sa.state == stateAuthSent && msg.Header.Exchange == wire.IKE_AUTH:
 		sa.handleAuthResponse(ps)
+	case sa.state == stateIntermediateSent && msg.Header.Exchange == wire.IKE_INTERMEDIATE: // intermediate.go
+		sa.handleIntermediateResponse(msg, ps)
 	case msg.Header.Exchange == wire.CREATE_CHILD_SA && sa.rekey != nil:
 		sa.handleRekeyResponse(ps)
 	case msg.Header.Exchange == wire.CREATE_CHILD_SA && sa.ikeRekey != nil:
@@ -80,6 +82,8 @@ func (sa *ikeSA) handleRequest(msg *wire.Message, from, to netip.AddrPort) {
 	switch {
 	case msg.Header.Exchange == wire.IKE_AUTH && sa.state == stateInitReplied:
 		sa.handleAuthRequest(id, ps)
+	case msg.Header.Exchange == wire.IKE_INTERMEDIATE && sa.state == stateInitReplied: // intermediate.go
+		sa.handleIntermediateRequest(id, msg, ps)
 	case msg.Header.Exchange == wire.INFORMATIONAL && sa.state == stateEstablished:
 		sa.handleInformational(id, ps)
 	case msg.Header.Exchange == wire.CREATE_CHILD_SA && sa.state == stateEstablished:

@@ -22,6 +22,8 @@ type handshake struct {
 	childInSPI        uint32
 	// ppk is the postquantum preshared key's state (ppk.go).
 	ppk ppkHandshake
+	// inter is IKE_INTERMEDIATE's state (intermediate.go).
+	inter intermediate
 }
 
 // doneHandshake drops the handshake's state and returns it, for what the

@@ -61,7 +61,8 @@ func (sa *ikeSA) sendInit(group *transform.Transform) error {
 		ps = append(ps, &wire.Notify{Type: wire.COOKIE, Data: sa.hs.cookie})
 	}
 	ps = append(ps, &wire.SA{Proposals: sa.peer.ikeOffer}, &wire.KE{Group: group.ID, Data: kex.PublicKey()}, &wire.Nonce{Data: ni})
-	ps = sa.ppkUseNotify(ps) // ppk.go
+	ps = sa.ppkUseNotify(ps)       // ppk.go
+	ps = sa.intermediateNotify(ps) // intermediate.go
 	if sa.peer.NATTraversal {
 		src, dst := NATDetectionNotifies(sa.spiI, 0, sa.local, sa.remote, sa.peer.ForceNAT)
 		ps = append(ps, src, dst)
@@ -148,9 +149,7 @@ func (sa *ikeSA) handleInitResponse(msg *wire.Message, from, to netip.AddrPort) 
 	if !sa.ppkInitResponse(ps) { // ppk.go
 		return
 	}
-	if err := sa.sendAuth(); err != nil {
-		sa.fail(failureOf(err))
-	}
+	sa.afterInit(ps, chosen) // intermediate.go: IKE_INTERMEDIATE, then IKE_AUTH
 }
 
 // respondInit answers a new IKE_SA_INIT request from a configured peer, in
@@ -293,6 +292,10 @@ func (sa *ikeSA) computeInit(msg *wire.Message, ke *wire.KE, chosen wire.Proposa
 		Payloads: []wire.Payload{&wire.SA{Proposals: []wire.Proposal{chosen}}, &wire.KE{Group: sa.group.ID, Data: kex.PublicKey()}, &wire.Nonce{Data: nr}},
 	}
 	resp.Payloads = sa.ppkInitAnswer(msg.Payloads, resp.Payloads) // ppk.go
+	// intermediate.go: INTERMEDIATE_EXCHANGE_SUPPORTED and the ADDKEs.
+	if resp.Payloads, err = sa.intermediateAnswer(msg.Payloads, resp.Payloads, chosen); err != nil {
+		return nil, initKeys{}, err
+	}
 	natT := false
 	if p.NATTraversal {
 		nat, err := CheckNATDetection(msg.Payloads, sa.spiI, 0, sa.remote, sa.local)

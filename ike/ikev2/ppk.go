@@ -44,9 +44,9 @@ func (sa *ikeSA) ppkUseNotify(ps []wire.Payload) []wire.Payload {
 	return append(ps, &wire.Notify{Type: wire.USE_PPK})
 }
 
-// ppkInitResponse is the initiator's reading of the IKE_SA_INIT response
-// (after the keys are derived): with USE_PPK in it the keys mix the PPK in
-// from now on. It reports false, having failed the SA, when the PPK is
+// ppkInitResponse is the initiator's reading of the IKE_SA_INIT response:
+// with USE_PPK in it the keys mix the PPK in before IKE_AUTH
+// (ppkBeforeAuth). It reports false, having failed the SA, when the PPK is
 // mandatory and the responder cannot use one.
 func (sa *ikeSA) ppkInitResponse(ps []wire.Payload) bool {
 	p := sa.peer.PPK
@@ -62,11 +62,17 @@ func (sa *ikeSA) ppkInitResponse(ps []wire.Payload) bool {
 		return true
 	}
 	sa.hs.ppk.offered = true
-	if err := sa.mixPPK(); err != nil {
-		sa.fail(failureOf(err))
-		return false
-	}
 	return true
+}
+
+// ppkBeforeAuth is the initiator's last step before IKE_AUTH: with the
+// PPK offered by both sides, the keys (those after any additional key
+// exchanges) mix it in.
+func (sa *ikeSA) ppkBeforeAuth() error {
+	if sa.peer.PPK == nil || !sa.hs.ppk.offered {
+		return nil
+	}
+	return sa.mixPPK()
 }
 
 // ppkInitAnswer adds USE_PPK to the responder's IKE_SA_INIT answer when the
@@ -254,7 +260,7 @@ func (sa *ikeSA) pskAuthWith(msg, nonce, skp []byte, id wire.Identification) ([]
 	if err != nil {
 		return nil, err
 	}
-	return keymat.PSKAuth(sa.suite.PRF, sa.peer.PSK, octets)
+	return keymat.PSKAuth(sa.suite.PRF, sa.peer.PSK, sa.intAuthOctets(octets))
 }
 
 // verifyPSKWith checks AUTH data over msg with the given SK_p.
@@ -263,7 +269,7 @@ func (sa *ikeSA) verifyPSKWith(msg, nonce, skp []byte, id wire.Identification, d
 	if err != nil {
 		return false
 	}
-	ok, err := keymat.VerifyPSKAuth(sa.suite.PRF, sa.peer.PSK, octets, data)
+	ok, err := keymat.VerifyPSKAuth(sa.suite.PRF, sa.peer.PSK, sa.intAuthOctets(octets), data)
 	return err == nil && ok
 }
 

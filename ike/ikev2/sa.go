@@ -20,6 +20,7 @@ const (
 	stateInitReplied                // responder: IKE_SA_INIT answered, waiting for IKE_AUTH
 	stateEstablished
 	stateDead
+	stateIntermediateSent // initiator: IKE_INTERMEDIATE request out (intermediate.go)
 )
 
 func (s saState) String() string {
@@ -91,6 +92,9 @@ type ikeSA struct {
 	// ppkUsed: the keys mix in the gateway's PPK (RFC 8784, ppk.go); an SA
 	// rekeyed from this one inherits it through SK_d.
 	ppkUsed bool
+	// addKE names the additional key exchanges the keys came from (RFC
+	// 9370, intermediate.go), "ke1 ML-KEM-768" and so on.
+	addKE []string
 }
 
 func (sa *ikeSA) localSPI() uint64 {
@@ -114,6 +118,7 @@ func (sa *ikeSA) info() ike.SAInfo {
 	}
 	i.Children = len(sa.children)
 	i.PPKProfile, i.PPKUsed = sa.ppkProfile(), sa.ppkUsed // ppk.go
+	i.AdditionalKE = sa.addKE                             // intermediate.go
 	return i
 }
 
@@ -297,6 +302,7 @@ func (sa *ikeSA) authData(id wire.Identification) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	octets = sa.intAuthOctets(octets) // intermediate.go
 	return keymat.PSKAuth(sa.suite.PRF, sa.peer.PSK, octets)
 }
 
@@ -313,6 +319,7 @@ func (sa *ikeSA) verifyAuth(id wire.Identification, auth *wire.Auth) bool {
 	if err != nil {
 		return false
 	}
+	octets = sa.intAuthOctets(octets) // intermediate.go
 	ok, err := keymat.VerifyPSKAuth(sa.suite.PRF, sa.peer.PSK, octets, auth.Data)
 	return err == nil && ok
 }

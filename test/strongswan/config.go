@@ -15,6 +15,10 @@ import (
 const Plugins = "random nonce openssl kdf pem pkcs1 pkcs8 x509 pubkey " +
 	"kernel-libipsec kernel-netlink socket-default vici"
 
+// Plugins6 is what strongSwan 6's charon loads besides Plugins: ML-KEM
+// (its ml plugin, with SHA-3 and a DRBG), which bookworm's OpenSSL lacks.
+const Plugins6 = " sha3 drbg ml"
+
 // swanctlPlugins is what swanctl itself loads to parse credentials.
 const swanctlPlugins = "random nonce openssl pem pkcs1 pkcs8 x509 pubkey"
 
@@ -145,7 +149,11 @@ func (c Config) strongswanConf(socket, logFile string) string {
 	w.comment("strongswan.conf written by ipsecgw/test/strongswan")
 	w.open("charon")
 	w.set("load_modular", "no")
-	w.set("load", Plugins)
+	load := Plugins
+	if c.Strongswan6 {
+		load += Plugins6
+	}
+	w.set("load", load)
 	w.open("plugins")
 	w.open("vici")
 	w.set("socket", "unix://"+socket)
