@@ -42,8 +42,7 @@ func additionalKeyExchange() *Node {
 	for n := 1; n <= 7; n++ {
 		kes = append(kes, leaf("ke"+string(rune('0'+n)), "Additional key exchange "+string(rune('0'+n)), kemKeywords))
 	}
-	return container("additional-key-exchange", "ipsecgw: key exchanges after the first (RFC 9370)", kes...).oneline().
-		notApplied("the IKEv2 engine does not run additional key exchanges (RFC 9370) yet")
+	return container("additional-key-exchange", "ipsecgw: key exchanges after the first (RFC 9370)", kes...).oneline()
 }
 
 // typeHexID is an identifier in hexadecimal digits: not a secret.

@@ -66,6 +66,7 @@ func (b *builder) quantum(sec *config.Stmt) {
 			p.AdditionalKE = b.additionalKE(child(ps, "additional-key-exchange"))
 		}
 	}
+	b.addKEIKEv1(ike)
 	for _, ps := range entries(child(sec, "ipsec"), "policy") {
 		if p := find(b.cfg.IPsec.Policies, func(p *IPsecPolicy) string { return p.Name }, ps.Key); p != nil {
 			p.AdditionalKE = b.additionalKE(child(child(ps, "perfect-forward-secrecy"), "additional-key-exchange"))
@@ -160,4 +161,21 @@ func KeyExchangeMethod(keyword string) (*transform.Transform, error) {
 		return nil, fmt.Errorf("%s is insecure and not implemented by ipsecgw", keyword)
 	}
 	return t, nil
+}
+
+// addKEIKEv1 refuses additional key exchanges in the proposals of an IKEv1
+// gateway: RFC 9370 is IKEv2's.
+func (b *builder) addKEIKEv1(ike *config.Stmt) {
+	for _, gs := range entries(ike, "gateway") {
+		g := find(b.cfg.IKE.Gateways, func(g *IKEGateway) string { return g.Name }, gs.Key)
+		if g == nil || g.Version != 1 || g.Policy == nil {
+			continue
+		}
+		for _, p := range g.Policy.Proposals {
+			if p.AdditionalKE.Any() {
+				b.fail(gs, fmt.Sprintf("IKE proposal %s has additional key exchanges, which IKEv1 does not have (RFC 9370 is IKEv2's)", p.Name),
+					"version v2-only, or a proposal without additional-key-exchange")
+			}
+		}
+	}
 }

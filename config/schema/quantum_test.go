@@ -82,3 +82,10 @@ func TestQuantumErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestQuantumIKEv1(t *testing.T) {
+	_, err := build(t, quantumBase+"delete security ike gateway g ppk-profile\ndelete security ike gateway g ppk-mandatory\nset security ike gateway g version v1-only\n", Options{})
+	if err == nil || !strings.Contains(err.Error(), "security ike gateway g: IKE proposal pq has additional key exchanges, which IKEv1 does not have") {
+		t.Fatalf("got %v", err)
+	}
+}

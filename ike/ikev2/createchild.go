@@ -70,10 +70,14 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
 		return
 	}
+	mine = withAddKE(mine, sa.peer.PFSAddKE) // followup.go
 	sel, err := SelectESP(offered.Proposals, mine, wire.CREATE_CHILD_SA)
 	if err != nil {
 		sa.failure = failureOf(err).Sent(uint16(wire.NO_PROPOSAL_CHOSEN))
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.NO_PROPOSAL_CHOSEN}})
+		return
+	}
+	if sa.childAddKE(id, sel, ke, ni.Data, tsi.Selectors, tsr.Selectors, inSPI, isRekey) { // followup.go
 		return
 	}
 	var gir []byte
@@ -132,6 +136,9 @@ func (sa *ikeSA) rekeyIKE(id uint32, offered *wire.SA, ni []byte, ke *wire.KE) {
 	sel, err := SelectIKE(offered.Proposals, mine)
 	if err != nil || len(sel.PeerSPI) != 8 {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.NO_PROPOSAL_CHOSEN}})
+		return
+	}
+	if sa.rekeyIKEAddKE(id, sel, ni, ke, spi) { // followup.go
 		return
 	}
 	keR, gir, ok := sa.answerKE(id, sel.KE, ke)
@@ -252,6 +259,7 @@ func (sa *ikeSA) startRekey(c *ike.ChildSA) {
 	if err != nil {
 		return
 	}
+	offer = withAddKE(offer, sa.peer.PFSAddKE) // followup.go
 	ni, err := sa.e.random(nonceSize)
 	if err != nil {
 		return
@@ -315,6 +323,9 @@ func (sa *ikeSA) handleRekeyResponse(ps []wire.Payload) {
 			return
 		}
 		defer clear(gir)
+	}
+	if sa.childRekeyFollowups(r, sel, ps, gir, nr.Data, tsi.Selectors, tsr.Selectors) { // followup.go
+		return
 	}
 	if !sa.installChild(newChild{weInitiated: true, suite: sel.Suite, esn: sel.ESN, inSPI: r.inSPI, outSPI: sel.PeerSPI,
 		tsi: tsi.Selectors, tsr: tsr.Selectors, gir: gir, ni: r.ni, nr: nr.Data}) {
@@ -425,6 +436,9 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 		return
 	}
 	defer clear(gir)
+	if sa.ikeRekeyFollowups(r, sel, ps, gir, nr.Data) { // followup.go
+		return
+	}
 	n := &ikeSA{e: sa.e, peer: sa.peer, initiator: true, spiI: r.spi, spiR: binary.BigEndian.Uint64(sel.PeerSPI),
 		local: sa.local, remote: sa.remote, natT: sa.natT,
 		group: r.group, suite: sel.Suite, state: stateEstablished, established: sa.e.clock.Now()}

@@ -36,6 +36,8 @@ func (sa *ikeSA) handleResponse(msg *wire.Message, from, to netip.AddrPort) {
 		sa.handleAuthResponse(ps)
 	case sa.state == stateIntermediateSent && msg.Header.Exchange == wire.IKE_INTERMEDIATE: // intermediate.go
 		sa.handleIntermediateResponse(msg, ps)
+	case msg.Header.Exchange == wire.IKE_FOLLOWUP_KE && sa.followup != nil: // followup.go
+		sa.handleFollowupResponse(ps)
 	case msg.Header.Exchange == wire.CREATE_CHILD_SA && sa.rekey != nil:
 		sa.handleRekeyResponse(ps)
 	case msg.Header.Exchange == wire.CREATE_CHILD_SA && sa.ikeRekey != nil:
@@ -84,6 +86,8 @@ func (sa *ikeSA) handleRequest(msg *wire.Message, from, to netip.AddrPort) {
 		sa.handleAuthRequest(id, ps)
 	case msg.Header.Exchange == wire.IKE_INTERMEDIATE && sa.state == stateInitReplied: // intermediate.go
 		sa.handleIntermediateRequest(id, msg, ps)
+	case msg.Header.Exchange == wire.IKE_FOLLOWUP_KE && sa.state == stateEstablished: // followup.go
+		sa.handleFollowupRequest(id, ps)
 	case msg.Header.Exchange == wire.INFORMATIONAL && sa.state == stateEstablished:
 		sa.handleInformational(id, ps)
 	case msg.Header.Exchange == wire.CREATE_CHILD_SA && sa.state == stateEstablished:

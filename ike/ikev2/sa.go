@@ -95,6 +95,9 @@ type ikeSA struct {
 	// addKE names the additional key exchanges the keys came from (RFC
 	// 9370, intermediate.go), "ke1 ML-KEM-768" and so on.
 	addKE []string
+	// followup is a CREATE_CHILD_SA waiting for its IKE_FOLLOWUP_KE
+	// exchanges (followup.go).
+	followup *followup
 }
 
 func (sa *ikeSA) localSPI() uint64 {
