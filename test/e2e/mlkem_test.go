@@ -83,3 +83,96 @@ func mlkemWithStrongSwan6(t *testing.T, keyword, swan, display string, rawESP, i
 		t.Errorf("show security ike security-associations detail:\n%s", detail)
 	}
 }
+
+// TestMLKEMRekeysWithStrongSwan6: rekeys of both SAs under ping, each with
+// its additional key exchange in IKE_FOLLOWUP_KE (RFC 9370 §2.2.4): the
+// IKE SA rekeyed by strongSwan every 8 s, the Child SA by strongSwan every
+// 5 s, or by ipsecgw (lifetime-kilobytes under 24 kB/s of pings), with
+// ML-KEM after x25519 in the IKE proposal and in perfect-forward-secrecy.
+func TestMLKEMRekeysWithStrongSwan6(t *testing.T) {
+	netns.RequireRoot(t)
+	strongswan.Require6(t)
+	for _, tc := range []struct {
+		name                   string
+		keyword, swan, display string
+		rawESP                 bool
+		ipsecgwInitiates       bool
+		ipsecgwRekeysChild     bool
+	}{
+		{"mlkem768-raw-esp-ipsecgw-initiates-strongswan-rekeys", "mlkem768", "mlkem768", "ML-KEM-768", true, true, false},
+		{"mlkem1024-udp-strongswan-initiates-ipsecgw-rekeys-child", "mlkem1024", "mlkem1024", "ML-KEM-1024", false, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tp := newStrongSwanTopology(t)
+			cfg := gw1Config("test123", tc.ipsecgwInitiates)
+			cfg = strings.Replace(cfg, "dh-group group19", "dh-group group31", 1) +
+				"set security ike proposal ike_prop additional-key-exchange ke1 " + tc.keyword + "\n" +
+				"set security ipsec policy ipsec_policy perfect-forward-secrecy keys group31\n" +
+				"set security ipsec policy ipsec_policy perfect-forward-secrecy additional-key-exchange ke1 " + tc.keyword + "\n"
+			pingArgs := []string{"ping", "-c", "100", "-i", "0.2", "-W", "2", "198.18.2.2"}
+			if tc.ipsecgwRekeysChild {
+				cfg += "set security ipsec proposal ipsec_prop lifetime-kilobytes 64\n"
+				pingArgs = []string{"ping", "-c", "400", "-i", "0.05", "-s", "1200", "-W", "2", "198.18.2.2"}
+			}
+			tp.startOne(0, cfg)
+			gw1 := tp.gws[0]
+			start := "none"
+			if !tc.ipsecgwInitiates {
+				start = "start"
+			}
+			child := strongswan.Child{Name: "net", LocalTS: []string{"198.18.2.0/24"}, RemoteTS: []string{"198.18.1.0/24"},
+				ESPProposals: []string{"aes256gcm16-x25519-ke1_" + tc.swan}, StartAction: start}
+			if !tc.ipsecgwRekeysChild {
+				child.RekeyTime = 5 * time.Second
+				child.Extra = []string{"rand_time = 0", "life_time = 60"}
+			}
+			sc := strongswan.Config{Strongswan6: true, Connections: []strongswan.Connection{{
+				Name: "gw", LocalAddrs: "192.0.2.2", RemoteAddrs: "192.0.2.1", PSK: "test123",
+				Proposals: []string{"aes256gcm16-prfsha256-x25519-ke1_" + tc.swan}, RekeyTime: 8 * time.Second,
+				Extra:    []string{"fragmentation = no", "rand_time = 0", "over_time = 30"},
+				Children: []strongswan.Child{child},
+			}}}
+			if tc.rawESP {
+				sc.Charon = []string{"plugins {", "kernel-libipsec {", "raw_esp = yes", "}", "}"}
+			}
+			charon := strongswan.Start(t, tp.net, "gw2", sc)
+			tp.waitTunnelWithin("h1", "198.18.2.2", 20*time.Second)
+			first := tp.status(gw1)
+			if len(first.IKE) != 1 {
+				t.Fatalf("gw1's IKE SAs: %+v", first.IKE)
+			}
+			ping := tp.startIn("h1", pingArgs...)
+			out, err := ping.wait(40 * time.Second)
+			if err != nil && !strings.Contains(out, "packet loss") {
+				t.Fatalf("ping: %v\n%s", err, out)
+			}
+			if !strings.Contains(out, " 0% packet loss") {
+				// A rekey is make-before-break on both sides: nothing is lost.
+				t.Errorf("pings lost during the rekeys:\n%s\ngw1:\n%s", lastLines(out, 3), tp.logOf(gw1))
+			}
+			st := tp.status(gw1)
+			want := []string{"ke1 " + tc.display}
+			if len(st.IKE) != 1 || st.IKE[0].InitiatorSPI == first.IKE[0].InitiatorSPI || !slices.Equal(st.IKE[0].AdditionalKE, want) {
+				t.Errorf("gw1's IKE SA after the rekeys: %+v (first %+v), want additional key exchanges %v", st.IKE, first.IKE, want)
+			}
+			log := charon.Log()
+			if n := strings.Count(log, "generating IKE_FOLLOWUP_KE") + strings.Count(log, "parsed IKE_FOLLOWUP_KE"); n < 4 {
+				t.Errorf("charon logged %d IKE_FOLLOWUP_KE messages, want both SAs' rekeys", n)
+			}
+			if _, c, ok := strongswan.FindChild(mustListSAs(t, charon), "net"); !ok || c.UniqueID < 2 {
+				t.Errorf("charon's CHILD SA was not rekeyed: %+v", c)
+			}
+			t.Logf("gw1: %d IKE SA rekeys logged, %d Child SA rekeys logged", strings.Count(tp.logOf(gw1), "IKE SA rekeyed"),
+				strings.Count(tp.logOf(gw1), "Child SA rekeyed")+strings.Count(tp.logOf(gw1), "rekeying Child SA"))
+			tp.ping("h2", "198.18.1.2", 0)
+		})
+	}
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
