@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"ipsecgw/mgmt/mgmttest"
 	"ipsecgw/mgmt/mgmtpb"
+	"ipsecgw/mgmt/mgmttest"
 )
 
 // committedHostName is system host-name in the committed configuration.
