@@ -68,7 +68,11 @@ func vpnConfig(name, ifname string, me, peer netip.Addr, localNet, remoteNet, gr
 	w("set interfaces %s unit 0 family inet address %s/24", ifname, me)
 	w("set interfaces st0 unit 1 family inet")
 	w("set security ike proposal bench-ike authentication-method pre-shared-keys")
-	w("set security ike proposal bench-ike dh-group %s", group)
+	dh, addke, _ := strings.Cut(group, "+") // "group31+mlkem768": ML-KEM after X25519 (RFC 9370)
+	w("set security ike proposal bench-ike dh-group %s", dh)
+	if addke != "" {
+		w("set security ike proposal bench-ike additional-key-exchange ke1 %s", addke)
+	}
 	w("set security ike proposal bench-ike authentication-algorithm sha-256")
 	w("set security ike proposal bench-ike encryption-algorithm aes-256-gcm")
 	w("set security ike policy bench-ike proposals bench-ike")
