@@ -233,7 +233,6 @@ func TestMLKEMBetweenDaemons(t *testing.T) {
 				t.Errorf("gw%d started %d Child SA rekeys, want at least 2:\n%s", tc.rekeyer+1, n, log)
 			}
 			tp.ping("h2", "198.18.1.2", 0)
-			tp.checkCounters()
 		})
 	}
 }
