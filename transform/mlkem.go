@@ -8,8 +8,8 @@ import (
 
 // ML-KEM (FIPS 203) as an IKEv2 key exchange method, with crypto/mlkem:
 // ML-KEM-768 and ML-KEM-1024 (draft-ietf-ipsecme-ikev2-mlkem, IANA
-// Transform Type 4 IDs 36 and 37). ML-KEM-512 (ID 35) has no row:
-// crypto/mlkem does not provide it, and it is not written by hand here.
+// Transform Type 4 IDs 36 and 37). ML-KEM-512 (ID 35), which crypto/mlkem
+// does not provide, comes from CIRCL (mlkem512.go), not written by hand.
 //
 // A KEM is not symmetric like Diffie-Hellman. RFC 9370 §2.2 carries it in
 // the same Key Exchange payload: the initiator sends its encapsulation key

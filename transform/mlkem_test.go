@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/cloudflare/circl/kem/mlkem/mlkem512"
 )
 
 func kemRows(t testing.TB) []*Transform {
@@ -20,8 +22,8 @@ func kemRows(t testing.TB) []*Transform {
 			rows = append(rows, row)
 		}
 	}
-	if len(rows) != 2 {
-		t.Fatalf("%d KEM rows, want 2 (ML-KEM-768, ML-KEM-1024)", len(rows))
+	if len(rows) != 3 {
+		t.Fatalf("%d KEM rows, want 3 (ML-KEM-512, ML-KEM-768, ML-KEM-1024)", len(rows))
 	}
 	return rows
 }
@@ -169,6 +171,10 @@ var kemVectors = map[ID]struct{ ekSHA256, ctSHA256, secret string }{
 		"0b7934c83125c788995e2ba6bd761e33046b3e40571be53e023309a29f398cc9",
 		"dbf4e9aa48b078ad46ec1c9c47bda8c2d2fec9d0e7a21bd48d2238a2abedb856",
 		"9cddd089ffe70e3996e76f7c8d06746df34d07e8657bc0fcf2bb0e1c3084aea1"},
+	ML_KEM_512: { // recorded from CIRCL v1.6.5
+		"3ae268dccc5456ac0d0f9b39257dc48fe081383b97c400512d712b739762daee",
+		"81efe667826848514dcae46fc10cfd34f7b95ed6900e094f727c9e7cccc34df2",
+		"14cace3e48771b316676afad2cfcfe8488daaa4fad954e57236caa3f24a42cf7"},
 	ML_KEM_1024: {
 		"c7b8fa0aa471d5ae18922d6ccad5b31e1d84f92ae723abfd13747018740a8530",
 		"7c89743960f7c3d17bb69572e49de14fe0990c9113a0706963a8f4c7b39afcdf",
@@ -203,6 +209,18 @@ func TestKEMKnownAnswer(t *testing.T) {
 				t.Fatal(err)
 			}
 			shared, ct, err = mlkemtest.Encapsulate1024(k, seed[64:])
+			if err != nil {
+				t.Fatal(err)
+			}
+		case ML_KEM_512:
+			// CIRCL's deterministic encapsulation (the row's own library;
+			// strongSwan 6's ml plugin is the independent check, in
+			// test/e2e's TestMLKEMWithStrongSwan6).
+			pk, err := mlkem512.Scheme().UnmarshalBinaryPublicKey(ek)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ct, shared, err = mlkem512.Scheme().EncapsulateDeterministically(pk, seed[64:])
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -64,8 +64,9 @@ const (
 	ECP_521          ID = 21
 	MODP_2048_256    ID = 24 // RFC 5114, 256-bit prime order subgroup
 	CURVE25519       ID = 31 // RFC 8031
-	// ML-KEM (draft-ietf-ipsecme-ikev2-mlkem). ML-KEM-512 (35) has no row:
-	// crypto/mlkem does not offer it.
+	// ML-KEM (draft-ietf-ipsecme-ikev2-mlkem): 768 and 1024 from
+	// crypto/mlkem, 512 from CIRCL (mlkem512.go).
+	ML_KEM_512  ID = 35
 	ML_KEM_768  ID = 36
 	ML_KEM_1024 ID = 37
 )
@@ -145,6 +146,7 @@ var table = [...]Transform{
 	// IKE SAs run additional key exchanges (RFC 9370), so it cannot become
 	// a dh-group or perfect-forward-secrecy keys keyword by accident. It
 	// has no IKEv1 group.
+	kemRow(ML_KEM_512, "ml-kem-512", "ML-KEM-512", mlkem512KEM),
 	kemRow(ML_KEM_768, "ml-kem-768", "ML-KEM-768", mlkem768),
 	kemRow(ML_KEM_1024, "ml-kem-1024", "ML-KEM-1024", mlkem1024),
 

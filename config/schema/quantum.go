@@ -132,7 +132,7 @@ func (b *builder) additionalKE(s *config.Stmt) AdditionalKE {
 		}
 		t, err := KeyExchangeMethod(st.Value())
 		if err != nil {
-			b.fail(st, err.Error(), "mlkem768, mlkem1024 or a dh-group keyword such as group31")
+			b.fail(st, err.Error(), "mlkem512, mlkem768, mlkem1024 or a dh-group keyword such as group31")
 			continue
 		}
 		out[i] = t
@@ -145,7 +145,8 @@ func (b *builder) additionalKE(s *config.Stmt) AdditionalKE {
 func KeyExchangeMethod(keyword string) (*transform.Transform, error) {
 	switch keyword {
 	case "mlkem512":
-		return nil, fmt.Errorf("ML-KEM-512 is not implemented by ipsecgw (Go's crypto/mlkem has only ML-KEM-768 and ML-KEM-1024)")
+		t, _ := transform.Lookup(transform.TypeKE, transform.ML_KEM_512, 0)
+		return t, nil
 	case "mlkem768":
 		t, _ := transform.Lookup(transform.TypeKE, transform.ML_KEM_768, 0)
 		return t, nil

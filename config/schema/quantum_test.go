@@ -16,6 +16,7 @@ set security ike proposal pq authentication-method pre-shared-keys
 set security ike proposal pq dh-group group31
 set security ike proposal pq additional-key-exchange ke1 mlkem768
 set security ike proposal pq additional-key-exchange ke2 mlkem1024
+set security ike proposal pq additional-key-exchange ke3 mlkem512
 set security ike policy p proposals pq
 set security ike policy p pre-shared-key ascii-text secret123
 set security ike gateway g ike-policy p
@@ -45,7 +46,7 @@ func TestQuantumModel(t *testing.T) {
 		t.Fatalf("gateway PPK: %+v", g.PPK)
 	}
 	p := c.IKE.Proposals[0]
-	if p.AdditionalKE[0] == nil || p.AdditionalKE[0].ID != transform.ML_KEM_768 || p.AdditionalKE[1].ID != transform.ML_KEM_1024 || p.AdditionalKE[2] != nil {
+	if p.AdditionalKE[0] == nil || p.AdditionalKE[0].ID != transform.ML_KEM_768 || p.AdditionalKE[1].ID != transform.ML_KEM_1024 || p.AdditionalKE[2].ID != transform.ML_KEM_512 || p.AdditionalKE[3] != nil {
 		t.Fatalf("IKE proposal additional key exchanges: %v", p.AdditionalKE)
 	}
 	ip := c.IPsec.Policies[0]
@@ -62,8 +63,6 @@ func TestQuantumErrors(t *testing.T) {
 			"security key-manager profiles km static key: the postquantum preshared key has 5 bytes, fewer than 32"},
 		{"no key-id", "set security key-manager profiles k2 static key ascii-text 0123456789abcdef0123456789abcdef\n",
 			"security key-manager profiles k2 static: key profile k2 has no key-id"},
-		{"mlkem512", "set security ike proposal pq additional-key-exchange ke3 mlkem512\n",
-			"security ike proposal pq additional-key-exchange ke3: ML-KEM-512 is not implemented by ipsecgw"},
 		{"insecure group", "set security ipsec policy ip perfect-forward-secrecy additional-key-exchange ke2 group1\n",
 			"additional-key-exchange ke2: group1 is insecure"},
 		{"IKEv1", "set security ike gateway g version v1-only\n",

@@ -30,6 +30,7 @@ func TestAdditionalKeyExchanges(t *testing.T) {
 	}{
 		{"mlkem768", []string{"mlkem768"}, "", []string{"ke1 ML-KEM-768"}},
 		{"mlkem1024", []string{"mlkem1024"}, "", []string{"ke1 ML-KEM-1024"}},
+		{"mlkem512", []string{"mlkem512"}, "", []string{"ke1 ML-KEM-512"}},
 		{"mlkem768+mlkem1024+group19", []string{"mlkem768", "mlkem1024", "group19"}, "", []string{"ke1 ML-KEM-768", "ke2 ML-KEM-1024", "ke3 DH-group-19"}},
 		{"mlkem768+ppk", []string{"mlkem768"}, ppkConf("id1", ppkA, true), []string{"ke1 ML-KEM-768"}},
 	} {

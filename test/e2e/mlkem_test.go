@@ -13,7 +13,7 @@ import (
 
 // ML-KEM as an additional key exchange after x25519 (RFC 9370 over
 // IKE_INTERMEDIATE, RFC 9242) against strongSwan 6's ml plugin: both
-// roles, ML-KEM-768 and ML-KEM-1024, strongSwan's userspace ESP as raw ESP
+// roles, ML-KEM-512, -768 and -1024, strongSwan's userspace ESP as raw ESP
 // and in UDP. strongSwan is configured with fragmentation = no: IKEv2
 // fragmentation (RFC 7383) is not ipsecgw's yet, so the ML-KEM payloads
 // travel in IP-fragmented UDP datagrams.
@@ -22,6 +22,7 @@ import (
 var mlkemMethods = []struct{ keyword, swan, display string }{
 	{"mlkem768", "mlkem768", "ML-KEM-768"},
 	{"mlkem1024", "mlkem1024", "ML-KEM-1024"},
+	{"mlkem512", "mlkem512", "ML-KEM-512"}, // CIRCL's on ipsecgw's side
 }
 
 func TestMLKEMWithStrongSwan6(t *testing.T) {
