@@ -234,7 +234,7 @@ func ikeSAView(info ike.SAInfo, index uint32, cfg *schema.Config, tunnelIDs map[
 	if info.Children > 0 {
 		sa.ChildSAsCreated = uint64(info.Children)
 	}
-	sa.PPKProfile, sa.QuantumSecured, sa.AdditionalKE = info.PPKProfile, info.PPKUsed || len(info.AdditionalKE) > 0, info.AdditionalKE
+	sa.PPKProfile, sa.QuantumSecured, sa.AdditionalKE = info.PPKProfile, quantumSecured(info), info.AdditionalKE // quantum.go
 	g := ikeGateway(cfg, info.Gateway)
 	if g == nil {
 		return sa
@@ -295,6 +295,7 @@ func tunnelView(vpn *schema.VPN, id uint32, st daemon.Status, ike []ike.SAInfo, 
 			for _, info := range ike {
 				if info.Gateway == g.Name && info.State == "UP" {
 					established = info.Established
+					tn.QuantumSecured = quantumSecured(info) // quantum.go
 				}
 			}
 		}
