@@ -105,7 +105,8 @@ func newIntermediateEngine(t testing.TB) (*Engine, *capture) {
 	t.Helper()
 	p := &pipe{engines: map[netip.Addr]*Engine{}}
 	e, _, _ := newSide(t, side{me: 2, peer: 1, group: "group31", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm",
-		extra: addKEConf("mlkem768")}, p)
+		// responder-only: an SA the test fails is not negotiated again
+		extra: addKEConf("mlkem768") + "set security ipsec vpn vpn1 establish-tunnels responder-only\n"}, p)
 	c := &capture{}
 	e.transport = c
 	return e, c

@@ -19,6 +19,7 @@ type lswCase struct {
 	espEnc, espAuth  string // ipsecgw's ipsec proposal; espAuth "" for an AEAD
 	lswESP           string // pluto's esp=
 	kernelAlg        string // what ip xfrm state shows on gwl
+	ppk              bool   // a postquantum preshared key both insist on (libreswan_ppk_test.go)
 }
 
 // Both cases negotiate IKE with AES-256-CBC, SHA-256 (PRF and integrity)
@@ -28,6 +29,10 @@ var lswCases = []lswCase{
 		lswESP: "aes_gcm256", kernelAlg: "rfc4106(gcm(aes))"},
 	{name: "libreswan-initiates-aes256-sha2_256", espEnc: "aes-256-cbc", espAuth: "hmac-sha-256-128",
 		lswESP: "aes256-sha2_256", kernelAlg: "hmac(sha256)"},
+	{name: "ipsecgw-initiates-ppk", ipsecgwInitiates: true, espEnc: "aes-256-gcm",
+		lswESP: "aes_gcm256", kernelAlg: "rfc4106(gcm(aes))", ppk: true},
+	{name: "libreswan-initiates-ppk", espEnc: "aes-256-gcm",
+		lswESP: "aes_gcm256", kernelAlg: "rfc4106(gcm(aes))", ppk: true},
 }
 
 // lswPSK is test material, never a real secret.
@@ -72,6 +77,9 @@ func (c lswCase) ipsecgwConfig() string {
 	} else {
 		w(p + "establish-tunnels responder-only")
 	}
+	if c.ppk {
+		b.WriteString(lswPPKConfig) // libreswan_ppk_test.go
+	}
 	return b.String()
 }
 
@@ -79,7 +87,7 @@ func (c lswCase) ipsecgwConfig() string {
 // look for itself under /usr/libexec): the guest script routes h1's subnet
 // towards gwa, and the kernel's policies do the rest.
 func (c lswCase) plutoConfig() string {
-	return fmt.Sprintf(`config setup
+	return c.plutoPPK(fmt.Sprintf(`config setup
 	uniqueids=yes
 
 conn lsw
@@ -96,7 +104,7 @@ conn lsw
 	esp=%s
 	pfs=no
 	auto=add
-`, gwkOuter4, h2Net4, gwaOuter4, h1Net4, c.lswESP)
+`, gwkOuter4, h2Net4, gwaOuter4, h1Net4, c.lswESP))
 }
 
 func plutoSecrets() string {
@@ -114,7 +122,7 @@ func writeLswCases(share string, cs []lswCase) error {
 		files := map[string]string{
 			"ipsecgw.conf":  c.ipsecgwConfig(),
 			"ipsec.conf":    c.plutoConfig(),
-			"ipsec.secrets": plutoSecrets(),
+			"ipsec.secrets": plutoSecrets() + c.plutoPPKSecret(),
 		}
 		for name, text := range files {
 			if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
