@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -53,7 +54,7 @@ func mlkemWithStrongSwan6(t *testing.T, keyword, swan, display string, rawESP, i
 	sc := strongswan.Config{Strongswan6: true, Connections: []strongswan.Connection{{
 		Name: "gw", LocalAddrs: "192.0.2.2", RemoteAddrs: "192.0.2.1", PSK: "test123",
 		Proposals: []string{"aes256gcm16-prfsha256-x25519-ke1_" + swan},
-		Extra:     []string{"fragmentation = no"},
+		Extra:     []string{"fragmentation = " + mlkemFragmentation},
 		Children: []strongswan.Child{{Name: "net", LocalTS: []string{"198.18.2.0/24"}, RemoteTS: []string{"198.18.1.0/24"},
 			ESPProposals: []string{"aes256gcm16"}, StartAction: start}},
 	}}}
@@ -239,3 +240,14 @@ func TestMLKEMBetweenDaemons(t *testing.T) {
 		})
 	}
 }
+
+// mlkemFragmentation is strongSwan's fragmentation setting in the initial
+// exchange tests; MLKEM_FRAGMENTATION=yes runs them with strongSwan's
+// default, which fragments (RFC 7383) only when ipsecgw announces
+// IKEV2_FRAGMENTATION_SUPPORTED.
+var mlkemFragmentation = func() string {
+	if v := os.Getenv("MLKEM_FRAGMENTATION"); v != "" {
+		return v
+	}
+	return "no"
+}()
