@@ -145,7 +145,7 @@ func (sa *ikeSA) rekeyIKE(id uint32, offered *wire.SA, ni []byte, ke *wire.KE) {
 	}
 	// The rekey's initiator is the new IKE SA's initiator (§2.18).
 	n := &ikeSA{e: sa.e, peer: sa.peer, initiator: false, spiI: binary.BigEndian.Uint64(sel.PeerSPI), spiR: spi,
-		local: sa.local, remote: sa.remote, natT: sa.natT,
+		local: sa.local, remote: sa.remote, natT: sa.natT, frag: fragState{on: sa.frag.on},
 		group: sel.KE, suite: sel.Suite, state: stateEstablished, established: sa.e.clock.Now()}
 	skeyseed, err := keymat.RekeySKEYSEED(sa.suite.PRF, sa.keys.D, gir, ni, nr)
 	if err != nil {
@@ -426,7 +426,7 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 	}
 	defer clear(gir)
 	n := &ikeSA{e: sa.e, peer: sa.peer, initiator: true, spiI: r.spi, spiR: binary.BigEndian.Uint64(sel.PeerSPI),
-		local: sa.local, remote: sa.remote, natT: sa.natT,
+		local: sa.local, remote: sa.remote, natT: sa.natT, frag: fragState{on: sa.frag.on},
 		group: r.group, suite: sel.Suite, state: stateEstablished, established: sa.e.clock.Now()}
 	skeyseed, err := keymat.RekeySKEYSEED(sa.suite.PRF, sa.keys.D, gir, r.ni, nr.Data)
 	if err != nil || n.keysFromSKEYSEED(skeyseed, r.ni, nr.Data) != nil {
