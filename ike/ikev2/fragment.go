@@ -354,6 +354,8 @@ func (sa *ikeSA) expireFragmentsLater() {
 		defer sa.e.mu.Unlock()
 		sa.frag.timer = nil
 		if sa.state == stateDead {
+			// Gone with its SA: what was half-received never will be whole.
+			sa.e.frags.expired.Add(uint64(sa.frag.reasm.Pending()))
 			sa.frag.reasm = nil
 			return
 		}
