@@ -345,7 +345,9 @@ func TestReassemblyLimits(t *testing.T) {
 // negotiate fragmentation are dropped unopened and counted.
 func TestFragmentsUnexpected(t *testing.T) {
 	a, b, w, _ := fragPair(t, "aes-256-gcm", 200, nil, true)
-	w.hold = func(h wire.Header, f *wire.EncryptedFragment) bool { return !h.IsResponse() && h.Exchange == wire.IKE_AUTH }
+	w.hold = func(h wire.Header, f *wire.EncryptedFragment) bool {
+		return !h.IsResponse() && h.Exchange == wire.IKE_AUTH
+	}
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
 	eventually(t, "the IKE_AUTH request", func() bool { return len(w.heldCopy()) == 1 })
 	from, to := netip.MustParseAddrPort("192.0.2.1:500"), netip.MustParseAddrPort("192.0.2.2:500")
