@@ -251,23 +251,40 @@ func forge(t testing.TB, e *Engine, number, total uint16, first wire.PayloadType
 // keys.
 func forgeMessage(t testing.TB, e *Engine, x wire.ExchangeType, id uint32, number, total uint16, first wire.PayloadType, piece []byte) []byte {
 	t.Helper()
+	return initiatorKeys(t, e).fragment(t, x, id, number, total, first, piece)
+}
+
+// forger seals fragments as an initiator: its SPIs and its cipher, kept
+// when its SA is gone.
+type forger struct {
+	spiI, spiR uint64
+	out        *messageCipher
+}
+
+func initiatorKeys(t testing.TB, e *Engine) forger {
+	t.Helper()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, sa := range e.sas {
 		if sa.initiator && sa.out != nil {
-			h := wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: x, Flags: wire.FlagInitiator, MessageID: id}
-			out, r, err := (&wire.Message{Header: h}).AppendFragment(nil, first, number, total, piece, sa.out.sizes())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := sa.out.sealRegions(r); err != nil {
-				t.Fatal(err)
-			}
-			return out
+			return forger{sa.spiI, sa.spiR, sa.out}
 		}
 	}
 	t.Fatal("no initiator SA with keys")
-	return nil
+	return forger{}
+}
+
+func (f forger) fragment(t testing.TB, x wire.ExchangeType, id uint32, number, total uint16, first wire.PayloadType, piece []byte) []byte {
+	t.Helper()
+	h := wire.Header{InitiatorSPI: f.spiI, ResponderSPI: f.spiR, Exchange: x, Flags: wire.FlagInitiator, MessageID: id}
+	out, r, err := (&wire.Message{Header: h}).AppendFragment(nil, first, number, total, piece, f.out.sizes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.out.sealRegions(r); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // responderHeld is what the responder's SA holds in reassembly.
