@@ -178,6 +178,7 @@ func TestIKEFragmentationWithStrongSwan(t *testing.T) {
 			}
 			sa := st.IKE[0]
 			log := tp.logOf(tp.gws[0])
+			detail := tp.mustCLI(tp.gws[0], "show security ike security-associations detail")
 			if tc.ssFrag == "yes" {
 				if skf["192.0.2.1"] < 2 || skf["192.0.2.2"] < 2 {
 					t.Fatalf("SKF fragments by source %v: want IKE_AUTH fragmented both ways\n%s", skf, table.String())
@@ -185,10 +186,13 @@ func TestIKEFragmentationWithStrongSwan(t *testing.T) {
 				if !sa.Fragmentation || sa.FragmentSize != fragSizeIpsecgw || sa.InFragments < 2 || sa.OutFragments < 2 {
 					t.Fatalf("gw1 IKE SA: %+v", sa)
 				}
+				if want := fmt.Sprintf("IKE Fragmentation: Enabled, Size: %d", fragSizeIpsecgw); !strings.Contains(detail, want) {
+					t.Fatalf("show security ike security-associations detail lacks %q:\n%s", want, detail)
+				}
 				return
 			}
-			if len(skf) != 0 || sa.Fragmentation {
-				t.Fatalf("fragments without fragmentation negotiated: %v, SA %+v\n%s", skf, sa, table.String())
+			if len(skf) != 0 || sa.Fragmentation || !strings.Contains(detail, "IKE Fragmentation: Disabled") {
+				t.Fatalf("fragments without fragmentation negotiated: %v, SA %+v\n%s\n%s", skf, sa, table.String(), detail)
 			}
 			big := 0
 			for _, f := range frames {
