@@ -35,7 +35,9 @@ type Limits struct {
 	// MaxBytes is the most piece bytes one message may add up to.
 	MaxBytes int
 	// MaxMessages is how many messages may be in reassembly at once; a
-	// fragment of another message pushes the oldest out.
+	// fragment of another message pushes the oldest out. Besides, a
+	// message supersedes one going the same way (request or response)
+	// under another Message ID, so at most one of each is held.
 	MaxMessages int
 	// Timeout is how long a message may take from its first fragment
 	// received to its last.

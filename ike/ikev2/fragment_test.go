@@ -375,3 +375,43 @@ func TestFragmentsUnexpected(t *testing.T) {
 	b.HandleMessage(w.heldCopy()[0], from, to)
 	waitUp(t, b)
 }
+
+// TestFragmentationAfterIKERekey: the IKE SA made by a rekey keeps
+// fragmentation: the CREATE_CHILD_SA exchange that makes it is itself cut
+// into fragments for 200-byte datagrams, and the new SA shows it on.
+func TestFragmentationAfterIKERekey(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	w := &fragWire{}
+	p.drop = w.watch
+	life := "set security ike proposal p1 lifetime-seconds 180\n"
+	a, _, pa := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", extra: life, clock: clk}, p)
+	b, _, pb := newSide(t, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", extra: life, clock: clk}, p)
+	pa.FragmentSize, pb.FragmentSize = 200, 200
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	first := waitUp(t, a)
+	waitUp(t, b)
+	clk.Advance(162 * time.Second)
+	eventually(t, "the IKE rekey", func() bool {
+		sas, sbs := a.SAs(), b.SAs()
+		return len(sas) == 1 && len(sbs) == 1 && sas[0].InitiatorSPI != first.InitiatorSPI && sas[0].InitiatorSPI == sbs[0].InitiatorSPI
+	})
+	p.wg.Wait()
+	for _, e := range []*Engine{a, b} {
+		if sa := e.SAs()[0]; !sa.Fragmentation || sa.State != "UP" {
+			t.Fatalf("after the IKE rekey: %+v", sa)
+		}
+	}
+	n := 0
+	for _, m := range append(w.skfs(false), w.skfs(true)...) {
+		if m.Header.Exchange == wire.CREATE_CHILD_SA {
+			n++
+		}
+	}
+	if n < 2 {
+		t.Fatalf("%d CREATE_CHILD_SA fragments: the rekey went whole", n)
+	}
+	a.Close()
+	p.wg.Wait()
+	b.Close()
+}
