@@ -415,3 +415,26 @@ func TestFragmentationAfterIKERekey(t *testing.T) {
 	p.wg.Wait()
 	b.Close()
 }
+
+// The path our messages take: the family of the peer's address, the
+// non-ESP marker on port 4500, the gateway's size or RFC 7383's defaults.
+func TestFragmentPath(t *testing.T) {
+	for _, c := range []struct {
+		local, remote string
+		size, want    int
+		ipv6, marker  bool
+	}{
+		{"192.0.2.1:500", "192.0.2.2:500", 0, 576, false, false},
+		{"192.0.2.1:4500", "192.0.2.2:4500", 0, 576, false, true},
+		{"[2001:db8::1]:500", "[2001:db8::2]:500", 0, 1280, true, false},
+		{"[::ffff:192.0.2.1]:500", "[::ffff:192.0.2.2]:500", 0, 576, false, false},
+		{"[2001:db8::1]:4500", "[2001:db8::2]:4500", 1200, 1200, true, true},
+	} {
+		sa := &ikeSA{peer: &peer{Peer: &ike.Peer{FragmentSize: c.size}},
+			local: netip.MustParseAddrPort(c.local), remote: netip.MustParseAddrPort(c.remote)}
+		p := sa.fragmentPath()
+		if p.IPv6 != c.ipv6 || p.NonESPMarker != c.marker || sa.fragmentSize() != c.want {
+			t.Errorf("%s → %s size %d: %+v, %d", c.local, c.remote, c.size, p, sa.fragmentSize())
+		}
+	}
+}
