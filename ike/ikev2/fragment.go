@@ -16,12 +16,15 @@ import (
 // payloads, each in its own message, each encrypted and integrity-protected
 // on its own. The hooks elsewhere are few:
 //
-//	init.go     offerFragmentation, acceptFragmentation, answerFragmentation
-//	sa.go       request and respond keep the fragments of what they send
-//	            (fragmentsOf); resend and respond transmit them all
-//	exchange.go open instead of in.open: an SKF goes to the reassembly and
-//	            errPartial says the message is not whole yet;
-//	            resendResponse answers a retransmitted request
+//	init.go        offerFragmentation, acceptFragmentation, answerFragmentation
+//	sa.go          request and respond keep the fragments of what they send
+//	               (fragmentsOf); resend and respond transmit them all; info
+//	               reports; a request never answered says why (unansweredHint)
+//	exchange.go    open instead of in.open: an SKF goes to the reassembly and
+//	               errPartial says the message is not whole yet;
+//	               resendResponse answers a retransmitted request
+//	createchild.go an IKE SA made by a rekey keeps fragmentation on
+//	engine.go      the counters (FragmentStats), added to Drops
 //
 // Fragmenting where request and respond are, not where each exchange seals
 // its message, means every exchange is fragmented alike, those added later
