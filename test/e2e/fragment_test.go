@@ -113,6 +113,9 @@ func readIKE(t *testing.T, pcap string) []ikeFrame {
 // negotiated, and pings pass. With fragmentation = no on strongSwan's side
 // nobody fragments: ipsecgw sends its too-large IKE_AUTH whole (the IP
 // layer fragments it), says so in its log, and the tunnel still comes up.
+// With the first fragment each way lost (nftables drops it on arrival),
+// ipsecgw resends every fragment of its request, strongSwan its response,
+// ipsecgw keeps the fragments it had and the tunnel comes up.
 func TestIKEFragmentationWithStrongSwan(t *testing.T) {
 	strongswan.Require(t)
 	netns.RequireRoot(t)
@@ -120,10 +123,12 @@ func TestIKEFragmentationWithStrongSwan(t *testing.T) {
 		name      string
 		initiator string // "ipsecgw" or "strongswan"
 		ssFrag    string // strongSwan's fragmentation setting
+		lose      bool   // drop the first IKE_AUTH fragment each way
 	}{
-		{"ipsecgw-initiates", "ipsecgw", "yes"},
-		{"strongswan-initiates", "strongswan", "yes"},
-		{"strongswan-fragmentation-no", "ipsecgw", "no"},
+		{"ipsecgw-initiates", "ipsecgw", "yes", false},
+		{"strongswan-initiates", "strongswan", "yes", false},
+		{"strongswan-fragmentation-no", "ipsecgw", "no", false},
+		{"fragments-lost-and-resent", "ipsecgw", "yes", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := newTopology(t)
@@ -144,6 +149,16 @@ func TestIKEFragmentationWithStrongSwan(t *testing.T) {
 						ESPProposals: []string{"aes256gcm16", "aes128gcm16", "aes256-sha256", "aes128-sha256", "aes256-sha1", "3des-sha1"},
 						StartAction:  "none"}},
 				}}})
+			if tc.lose {
+				// On arrival, after the capture has seen it: the first
+				// large IKE datagram on port 4500 each way (the quota
+				// covers one fragment, not two).
+				for _, r := range []struct{ ns, from string }{{"gw2", "192.0.2.1"}, {"gw1", "192.0.2.2"}} {
+					tp.net.Exec(r.ns, "nft", "add table inet fraglose")
+					tp.net.Exec(r.ns, "nft", "add chain inet fraglose in { type filter hook input priority 0 ; }")
+					tp.net.Exec(r.ns, "nft", "add rule inet fraglose in ip saddr "+r.from+" udp dport 4500 udp length > 250 quota until 550 bytes drop")
+				}
+			}
 			pcap := filepath.Join(t.TempDir(), "gw1-gw2.pcap")
 			c := tp.startTsharkOn("gw1", "gw1-gw2", "udp port 500 or udp port 4500", "192.0.2.2", pcap)
 			if tc.initiator == "strongswan" {
@@ -179,6 +194,28 @@ func TestIKEFragmentationWithStrongSwan(t *testing.T) {
 			sa := st.IKE[0]
 			log := tp.logOf(tp.gws[0])
 			detail := tp.mustCLI(tp.gws[0], "show security ike security-associations detail")
+			if tc.lose {
+				sends := map[string]map[int]int{"192.0.2.1": {}, "192.0.2.2": {}}
+				for _, f := range frames {
+					if f.skf() {
+						sends[f.src][f.number]++
+					}
+				}
+				for src, byNumber := range sends {
+					for n, count := range byNumber {
+						if count != byNumber[1] || count < 2 {
+							t.Errorf("%s sent fragment %d %d times and fragment 1 %d times: want every fragment resent", src, n, count, byNumber[1])
+						}
+					}
+				}
+				// ipsecgw kept the fragments of the response it had: the
+				// resent fragment 1 made it whole, and the copies after it
+				// came for a message already answered (not opened). So it
+				// took exactly one of each fragment.
+				if m := len(sends["192.0.2.2"]); sa.InFragments != uint64(m) {
+					t.Errorf("ipsecgw took %d response fragments of %d: %+v", sa.InFragments, m, sa)
+				}
+			}
 			if tc.ssFrag == "yes" {
 				if skf["192.0.2.1"] < 2 || skf["192.0.2.2"] < 2 {
 					t.Fatalf("SKF fragments by source %v: want IKE_AUTH fragmented both ways\n%s", skf, table.String())
