@@ -3,6 +3,7 @@ package ikev2
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -436,5 +437,24 @@ func TestFragmentPath(t *testing.T) {
 		if p.IPv6 != c.ipv6 || p.NonESPMarker != c.marker || sa.fragmentSize() != c.want {
 			t.Errorf("%s → %s size %d: %+v, %d", c.local, c.remote, c.size, p, sa.fragmentSize())
 		}
+	}
+}
+
+// TestUnansweredWholeMessage: an IKE_AUTH request too large for the path
+// goes whole to a peer without fragmentation; when it is never answered
+// (a path that drops IP fragments), the failure says why it may have been.
+func TestUnansweredWholeMessage(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	a, _, w, p := fragPair(t, "aes-256-gcm", 200, clk, true)
+	w.hold = func(h wire.Header, f *wire.EncryptedFragment) bool { return h.Exchange == wire.IKE_AUTH }
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	eventually(t, "the IKE_AUTH request", func() bool { return len(w.heldCopy()) == 1 })
+	for n := 1; n <= ike.MaxSends; n++ {
+		p.wg.Wait()
+		clk.Advance(ike.Backoff(n))
+	}
+	eventually(t, "the failure", func() bool { return len(a.Failures()) > 0 })
+	if f := a.Failures()[0].Failure.Message; !strings.Contains(f, "the peer did not negotiate IKE fragmentation") {
+		t.Fatalf("failure %q", f)
 	}
 }
