@@ -19,7 +19,8 @@ import (
 //	init.go        offerFragmentation, acceptFragmentation, answerFragmentation
 //	sa.go          request and respond keep the fragments of what they send
 //	               (fragmentsOf); resend and respond transmit them all; info
-//	               reports; a request never answered says why (unansweredHint)
+//	               reports; a request never answered says why (unansweredHint);
+//	               close lets go of the fragments (dropFragments)
 //	exchange.go    open instead of in.open: an SKF goes to the reassembly and
 //	               errPartial says the message is not whole yet;
 //	               resendResponse answers a retransmitted request
@@ -345,6 +346,21 @@ func (sa *ikeSA) open(msg *wire.Message) ([]wire.Payload, error) {
 	return wire.ParsePayloads(m.First, m.Chain)
 }
 
+// dropFragments lets go of what the closing SA holds of fragmentation: a
+// half-received message never will be whole (counted as expired), and the
+// fragments kept for retransmission.
+func (sa *ikeSA) dropFragments() {
+	if sa.frag.timer != nil {
+		sa.frag.timer.Stop()
+		sa.frag.timer = nil
+	}
+	if sa.frag.reasm != nil {
+		sa.e.frags.expired.Add(uint64(sa.frag.reasm.Pending()))
+		sa.frag.reasm = nil
+	}
+	sa.frag.request, sa.frag.response = nil, nil
+}
+
 // expireFragmentsLater arms a timer that drops a half-received message
 // once the reassembly timeout passes, so that it does not wait for a next
 // fragment that may never come to be let go.
@@ -356,11 +372,8 @@ func (sa *ikeSA) expireFragmentsLater() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		sa.frag.timer = nil
-		if sa.state == stateDead {
-			// Gone with its SA: what was half-received never will be whole.
-			sa.e.frags.expired.Add(uint64(sa.frag.reasm.Pending()))
-			sa.frag.reasm = nil
-			return
+		if sa.frag.reasm == nil {
+			return // the SA closed (dropFragments)
 		}
 		before := sa.frag.reasm.Stats()
 		sa.frag.reasm.Expire()

@@ -357,6 +357,12 @@ func TestReassemblyLimits(t *testing.T) {
 	if pending, held := responderHeld(b); pending != 0 || held != 0 || b.FragmentStats().Expired != 1 || b.Drops()["reassembly-timeout"] != 1 {
 		t.Fatalf("after the timeout: %d messages, %d bytes held; %+v", pending, held, b.FragmentStats())
 	}
+	// An SA that closes lets go of what it half-received, counted.
+	deliver(forgeMessage(t, a, wire.INFORMATIONAL, 2, 1, 3, wire.PayloadDelete, piece))
+	b.Close()
+	if s := b.FragmentStats(); s.Expired != 2 {
+		t.Fatalf("after close: %+v", s)
+	}
 }
 
 // TestFragmentsUnexpected: SKF payloads on an IKE SA that did not

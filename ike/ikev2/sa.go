@@ -209,6 +209,7 @@ func (sa *ikeSA) close() {
 		t.Stop()
 	}
 	sa.timers = nil
+	sa.dropFragments()
 	sa.e.reinitiateLater(sa)
 	for _, c := range sa.children {
 		sa.e.installer.RemoveChild(sa.peer.VPN, c)
