@@ -72,19 +72,31 @@ type FragmentStats struct {
 	// retransmissions). WholeTooBig messages did not fit one datagram
 	// but went whole (IP-fragmented): the peer had not negotiated
 	// fragmentation.
-	MessagesSent, FragmentsSent, WholeTooBig uint64
+	MessagesSent  uint64 `json:"messages-sent"`
+	FragmentsSent uint64 `json:"fragments-sent"`
+	WholeTooBig   uint64 `json:"whole-too-big"`
 	// Received fragments authenticated; Reassembled messages were made
 	// whole from them; BadICV fragments failed the integrity check.
-	Received, Reassembled, BadICV uint64
+	Received    uint64 `json:"received"`
+	Reassembled uint64 `json:"reassembled"`
+	BadICV      uint64 `json:"bad-icv"`
 	// Fragments dropped: Unexpected on an IKE SA that did not negotiate
 	// fragmentation or in IKE_SA_INIT; Invalid numbering or padding;
 	// Duplicate; Stale (fewer Total Fragments than those held); TooMany
 	// (above the limit).
-	Unexpected, Invalid, Duplicate, Stale, TooMany uint64
+	Unexpected uint64 `json:"unexpected"`
+	Invalid    uint64 `json:"invalid"`
+	Duplicate  uint64 `json:"duplicate"`
+	Stale      uint64 `json:"stale"`
+	TooMany    uint64 `json:"too-many"`
 	// Messages dropped half-received: TooLarge (past the size limit),
 	// Expired (not whole in time), Evicted (no room), Superseded (a newer
 	// Message ID came), Restarted (the peer cut it again).
-	TooLarge, Expired, Evicted, Superseded, Restarted uint64
+	TooLarge   uint64 `json:"too-large"`
+	Expired    uint64 `json:"expired"`
+	Evicted    uint64 `json:"evicted"`
+	Superseded uint64 `json:"superseded"`
+	Restarted  uint64 `json:"restarted"`
 }
 
 // FragmentStats reads the engine's fragmentation counters.
