@@ -60,6 +60,13 @@ type Peer struct {
 	// lifetime-kilobytes (0: none).
 	IKELifetime, ChildLifetime time.Duration
 	ChildLifeKilobytes         uint64
+	// IKEv2 fragmentation (RFC 7383), the gateway's fragmentation
+	// statement: NoFragmentation is its disable (fragmentation is on by
+	// default, as on Junos); FragmentSize its size, the largest IP
+	// datagram a message or fragment fills (0: 576 bytes over IPv4, 1280
+	// over IPv6).
+	NoFragmentation bool
+	FragmentSize    int
 	// PPK is the gateway's postquantum preshared key (ppk-profile, RFC
 	// 8784; IKEv2 only), nil without one.
 	PPK *PPK

@@ -155,7 +155,7 @@ func (sa *ikeSA) handleIntermediateResponse(msg *wire.Message, ps []wire.Payload
 		sa.fail(ike.Failf(notifyCause(t), "peer refused IKE_INTERMEDIATE: %v", t).Received(uint16(t)))
 		return
 	}
-	if err := sa.chainIntAuth(msg, sa.keys.PR, &in.intR); err != nil {
+	if err := sa.chainIntAuth(msg, ps, sa.keys.PR, &in.intR); err != nil {
 		sa.fail(ike.Failf(ike.CauseOther, "IKE_INTERMEDIATE response: %v", err))
 		return
 	}
@@ -197,7 +197,7 @@ func (sa *ikeSA) handleIntermediateRequest(id uint32, msg *wire.Message, ps []wi
 		refuse(wire.INVALID_SYNTAX, "IKE_INTERMEDIATE without INTERMEDIATE_EXCHANGE_SUPPORTED in IKE_SA_INIT")
 		return
 	}
-	if err := sa.chainIntAuth(msg, sa.keys.PI, &in.intI); err != nil {
+	if err := sa.chainIntAuth(msg, ps, sa.keys.PI, &in.intI); err != nil {
 		refuse(wire.INVALID_SYNTAX, "IKE_INTERMEDIATE request: %v", err)
 		return
 	}
@@ -270,14 +270,29 @@ func (sa *ikeSA) sealIntAuth(msg *wire.Message, inner []wire.Payload, skp []byte
 }
 
 // chainIntAuth chains a received IKE_INTERMEDIATE message, opened in place,
-// into IntAuth with skp, the peer's SK_p in effect.
-func (sa *ikeSA) chainIntAuth(msg *wire.Message, skp []byte, chain *[]byte) error {
+// into IntAuth with skp, the peer's SK_p in effect. A message that came
+// in fragments (RFC 7383; msg is its last fragment, ps its payloads)
+// counts as if it had come whole (RFC 9242 §3.3.2): the IKE header with
+// SK as its Next Payload, the SK payload's generic header, the inner
+// payloads.
+func (sa *ikeSA) chainIntAuth(msg *wire.Message, ps []wire.Payload, skp []byte, chain *[]byte) error {
+	if _, ok := wire.Find[*wire.Encrypted](msg.Payloads); !ok {
+		if _, frag := wire.Find[*wire.EncryptedFragment](msg.Payloads); !frag || len(msg.Raw) < wire.HeaderLen {
+			return fmt.Errorf("no SK payload")
+		}
+		first, plain, err := wire.AppendPayloads(nil, ps)
+		if err != nil {
+			return err
+		}
+		a := make([]byte, wire.HeaderLen+4)
+		copy(a, msg.Raw[:wire.HeaderLen])
+		a[16] = byte(wire.PayloadSK) // the header's Next Payload
+		a[wire.HeaderLen] = byte(first)
+		return sa.intAuth(skp, chain, a, plain)
+	}
 	r, err := msg.Regions(sa.in.sizes())
 	if err != nil {
 		return err
-	}
-	if _, ok := wire.Find[*wire.Encrypted](msg.Payloads); !ok {
-		return fmt.Errorf("no SK payload")
 	}
 	plain, err := wire.TrimPadding(r.Ciphertext)
 	if err != nil {

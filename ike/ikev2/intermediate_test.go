@@ -33,6 +33,7 @@ func TestAdditionalKeyExchanges(t *testing.T) {
 		{"mlkem512", []string{"mlkem512"}, "", []string{"ke1 ML-KEM-512"}},
 		{"mlkem768+mlkem1024+group19", []string{"mlkem768", "mlkem1024", "group19"}, "", []string{"ke1 ML-KEM-768", "ke2 ML-KEM-1024", "ke3 DH-group-19"}},
 		{"mlkem768+ppk", []string{"mlkem768"}, ppkConf("id1", ppkA, true), []string{"ke1 ML-KEM-768"}},
+		{"mlkem1024 unfragmented", []string{"mlkem1024"}, "set security ike gateway gw fragmentation disable\n", []string{"ke1 ML-KEM-1024"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			extra := addKEConf(tc.kes...) + tc.extra
@@ -41,7 +42,7 @@ func TestAdditionalKeyExchanges(t *testing.T) {
 			if !slices.Equal(sa.AdditionalKE, tc.want) || !slices.Equal(sb.AdditionalKE, tc.want) {
 				t.Fatalf("additional key exchanges %v / %v, want %v", sa.AdditionalKE, sb.AdditionalKE, tc.want)
 			}
-			if tc.extra != "" && (!sa.PPKUsed || !sb.PPKUsed) {
+			if strings.Contains(tc.extra, "ppk") && (!sa.PPKUsed || !sb.PPKUsed) {
 				t.Fatal("PPK not used with the additional key exchanges")
 			}
 			ca, cb := ia.get()[0], ib.get()[0]
@@ -52,9 +53,15 @@ func TestAdditionalKeyExchanges(t *testing.T) {
 			sent := p.sent
 			p.mu.Unlock()
 			// IKE_SA_INIT, one IKE_INTERMEDIATE per method, IKE_AUTH: two
-			// messages each.
-			if want := 2 * (2 + len(tc.kes)); sent != want {
-				t.Errorf("%d messages, want %d", sent, want)
+			// messages each, the ML-KEM ones in RFC 7383 fragments (of 576
+			// bytes, the default) unless fragmentation is disabled.
+			want := 2 * (2 + len(tc.kes))
+			if strings.Contains(tc.extra, "fragmentation disable") {
+				if sent != want {
+					t.Errorf("%d messages, want %d", sent, want)
+				}
+			} else if sent <= want || sa.OutFragments == 0 || sb.OutFragments == 0 {
+				t.Errorf("%d datagrams (want more than %d messages), fragments sent %d and %d", sent, want, sa.OutFragments, sb.OutFragments)
 			}
 		})
 	}
