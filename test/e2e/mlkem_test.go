@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -15,9 +14,9 @@ import (
 // ML-KEM as an additional key exchange after x25519 (RFC 9370 over
 // IKE_INTERMEDIATE, RFC 9242) against strongSwan 6's ml plugin: both
 // roles, ML-KEM-512, -768 and -1024, strongSwan's userspace ESP as raw ESP
-// and in UDP. strongSwan is configured with fragmentation = no: IKEv2
-// fragmentation (RFC 7383) is not ipsecgw's yet, so the ML-KEM payloads
-// travel in IP-fragmented UDP datagrams.
+// and in UDP, strongSwan's fragmentation as it comes (both sides cut the
+// large messages in RFC 7383 fragments) or off (fragmentation = no: the
+// ML-KEM payloads travel in IP-fragmented UDP datagrams).
 
 // mlkemMethods are the ipsecgw keyword and strongSwan's name of each method.
 var mlkemMethods = []struct{ keyword, swan, display string }{
@@ -34,13 +33,16 @@ func TestMLKEMWithStrongSwan6(t *testing.T) {
 	for i, m := range mlkemMethods {
 		for _, ipsecgwInitiates := range []bool{true, false} {
 			rawESP := ipsecgwInitiates == (i == 0)
-			name := fmt.Sprintf("%s-raw-esp-%v-ipsecgw-initiates-%v", m.keyword, rawESP, ipsecgwInitiates)
-			t.Run(name, func(t *testing.T) { mlkemWithStrongSwan6(t, m.keyword, m.swan, m.display, rawESP, ipsecgwInitiates) })
+			fragments := ipsecgwInitiates != (i == 1)
+			name := fmt.Sprintf("%s-raw-esp-%v-ipsecgw-initiates-%v-fragments-%v", m.keyword, rawESP, ipsecgwInitiates, fragments)
+			t.Run(name, func(t *testing.T) {
+				mlkemWithStrongSwan6(t, m.keyword, m.swan, m.display, rawESP, ipsecgwInitiates, fragments)
+			})
 		}
 	}
 }
 
-func mlkemWithStrongSwan6(t *testing.T, keyword, swan, display string, rawESP, ipsecgwInitiates bool) {
+func mlkemWithStrongSwan6(t *testing.T, keyword, swan, display string, rawESP, ipsecgwInitiates, fragments bool) {
 	tp := newStrongSwanTopology(t)
 	cfg := gw1Config("test123", ipsecgwInitiates)
 	cfg = strings.Replace(cfg, "dh-group group19", "dh-group group31", 1) +
@@ -54,7 +56,7 @@ func mlkemWithStrongSwan6(t *testing.T, keyword, swan, display string, rawESP, i
 	sc := strongswan.Config{Strongswan6: true, Connections: []strongswan.Connection{{
 		Name: "gw", LocalAddrs: "192.0.2.2", RemoteAddrs: "192.0.2.1", PSK: "test123",
 		Proposals: []string{"aes256gcm16-prfsha256-x25519-ke1_" + swan},
-		Extra:     []string{"fragmentation = " + mlkemFragmentation},
+		Extra:     []string{"fragmentation = " + map[bool]string{true: "yes", false: "no"}[fragments]},
 		Children: []strongswan.Child{{Name: "net", LocalTS: []string{"198.18.2.0/24"}, RemoteTS: []string{"198.18.1.0/24"},
 			ESPProposals: []string{"aes256gcm16"}, StartAction: start}},
 	}}}
@@ -69,6 +71,13 @@ func mlkemWithStrongSwan6(t *testing.T, keyword, swan, display string, rawESP, i
 	want := []string{"ke1 " + display}
 	if len(st.IKE) != 1 || !slices.Equal(st.IKE[0].AdditionalKE, want) {
 		t.Fatalf("gw1's IKE SA: %+v, want additional key exchanges %v", st.IKE, want)
+	}
+	// ipsecgw cuts its ML-KEM messages for 576-byte datagrams; strongSwan
+	// its own for 1280 bytes, which only ML-KEM-1024's exceed.
+	in, out := st.IKE[0].InFragments, st.IKE[0].OutFragments
+	t.Logf("gw1's IKE SA: %d fragments in, %d out", in, out)
+	if fragments && (out == 0 || keyword == "mlkem1024" && in == 0) || !fragments && in+out != 0 {
+		t.Errorf("gw1's IKE SA: %d fragments in, %d out; fragmentation %v", in, out, fragments)
 	}
 	sas := mustListSAs(t, charon)
 	if len(sas) != 1 || !strings.Contains(sas[0].DHGroup, "CURVE_25519") {
@@ -132,7 +141,11 @@ func TestMLKEMRekeysWithStrongSwan6(t *testing.T) {
 			sc := strongswan.Config{Strongswan6: true, Connections: []strongswan.Connection{{
 				Name: "gw", LocalAddrs: "192.0.2.2", RemoteAddrs: "192.0.2.1", PSK: "test123",
 				Proposals: []string{"aes256gcm16-prfsha256-x25519-ke1_" + tc.swan}, RekeyTime: 6 * time.Second,
-				Extra:    []string{"fragmentation = no", "rand_time = 0", "over_time = 30"},
+				// The raw ESP case with strongSwan's fragmentation (RFC
+				// 7383 in the IKE_FOLLOWUP_KE exchanges too), the other
+				// without.
+				Extra: []string{"fragmentation = " + map[bool]string{true: "yes", false: "no"}[tc.rawESP],
+					"rand_time = 0", "over_time = 30"},
 				Children: []strongswan.Child{child},
 			}}}
 			if tc.rawESP {
@@ -240,14 +253,3 @@ func TestMLKEMBetweenDaemons(t *testing.T) {
 		})
 	}
 }
-
-// mlkemFragmentation is strongSwan's fragmentation setting in the initial
-// exchange tests; MLKEM_FRAGMENTATION=yes runs them with strongSwan's
-// default, which fragments (RFC 7383) only when ipsecgw announces
-// IKEV2_FRAGMENTATION_SUPPORTED.
-var mlkemFragmentation = func() string {
-	if v := os.Getenv("MLKEM_FRAGMENTATION"); v != "" {
-		return v
-	}
-	return "no"
-}()
