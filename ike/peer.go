@@ -60,6 +60,12 @@ type Peer struct {
 	// lifetime-kilobytes (0: none).
 	IKELifetime, ChildLifetime time.Duration
 	ChildLifeKilobytes         uint64
+	// Auth, when set, authenticates with certificates and signatures (the
+	// IKE policy's certificate statement); nil: the pre-shared key. With
+	// it, LocalID and RemoteID are zero unless configured exactly: the
+	// credential gives ours, and Auth checks the peer's against its
+	// certificate and remote-identity.
+	Auth Authenticator
 }
 
 // IKEProposal is one IKE (IKEv1: phase 1) proposal: one algorithm of each

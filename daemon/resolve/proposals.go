@@ -119,7 +119,7 @@ func keywordRow(ctx transform.Context, typ transform.Type, keyword, leaf, propos
 // name.
 func ikev1Policies(p *ike.Peer, ikePol *schema.IKEPolicy, ipsec *schema.IPsecPolicy) error {
 	psk, err := ikePol.PreSharedKey.Bytes()
-	if err != nil || len(psk) == 0 {
+	if (err != nil || len(psk) == 0) && !SignatureAuth(ikePol) {
 		return fmt.Errorf("policy %s has no usable pre-shared key", ikePol.Name)
 	}
 	p.PSK = psk

@@ -65,6 +65,7 @@ func (sa *ikeSA) sendInit(group *transform.Transform) error {
 		src, dst := NATDetectionNotifies(sa.spiI, 0, sa.local, sa.remote, sa.peer.ForceNAT)
 		ps = append(ps, src, dst)
 	}
+	ps = append(ps, sa.initCertPayloads()...)
 	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, Exchange: wire.IKE_SA_INIT, Flags: wire.FlagInitiator}, Payloads: ps}
 	b, err := msg.Marshal()
 	if err != nil {
@@ -138,6 +139,7 @@ func (sa *ikeSA) handleInitResponse(msg *wire.Message, from, to netip.AddrPort) 
 		}
 	}
 	sa.spiR, sa.suite, sa.hs.nr = msg.Header.ResponderSPI, suite, append([]byte(nil), nr.Data...)
+	sa.takeSignatureHashes(ps)
 	sa.hs.initResp = append([]byte(nil), msg.Raw...)
 	if err := sa.deriveKeys(shared, sa.hs.ni, sa.hs.nr); err != nil {
 		sa.fail(failureOf(err))
@@ -178,6 +180,7 @@ func (e *Engine) respondInit(msg *wire.Message, from, to netip.AddrPort) {
 	// The responder's key exchange is done: its private value goes.
 	sa.keys, sa.out, sa.in, sa.hs.nr, sa.natT = keys.keys, keys.out, keys.in, keys.nr, keys.natT
 	sa.hs.initReq, sa.hs.initResp = append([]byte(nil), msg.Raw...), resp
+	sa.takeSignatureHashes(msg.Payloads)
 	sa.state = stateInitReplied
 	sa.expireHalfOpen()
 	sa.respond(resp, 0)
@@ -300,6 +303,7 @@ func (sa *ikeSA) computeInit(msg *wire.Message, ke *wire.KE, chosen wire.Proposa
 			natT = nat.Detected() || p.ForceNAT
 		}
 	}
+	resp.Payloads = append(resp.Payloads, sa.initCertPayloads()...)
 	b, err := resp.Marshal()
 	if err != nil {
 		return nil, initKeys{}, err

@@ -87,6 +87,11 @@ type ikeSA struct {
 	children    []*ike.ChildSA // more than one while a rekey overlaps
 	established time.Time
 	failure     ike.Failure // why it failed or ended; while up, why its last Child SA was refused
+
+	// Signature authentication (certauth.go): the AUTH methods each side
+	// used and the certificates' subjects; zero with a pre-shared key.
+	authMethod, peerAuthMethod wire.AuthMethod
+	localCert, peerCert        string
 }
 
 func (sa *ikeSA) localSPI() uint64 {
@@ -274,6 +279,9 @@ func (sa *ikeSA) localID() wire.Identification {
 
 // checkRemoteID applies remote-identity when configured.
 func (sa *ikeSA) checkRemoteID(id wire.Identification) bool {
+	if sa.peer.Auth != nil {
+		return true // verifyCertAuth matched it against the certificate and remote-identity
+	}
 	want := sa.peer.remoteID
 	if want.Type == wire.ID_DER_ASN1_DN && id.Type == wire.ID_DER_ASN1_DN {
 		return ike.SameDN(want.Data, id.Data)
@@ -297,6 +305,9 @@ func (sa *ikeSA) authData(id wire.Identification) ([]byte, error) {
 
 // verifyAuth checks the peer's AUTH payload over the message it sent first.
 func (sa *ikeSA) verifyAuth(id wire.Identification, auth *wire.Auth) bool {
+	if sa.peer.Auth != nil {
+		return sa.verifyCertAuth(id, auth)
+	}
 	if auth == nil || auth.Method != wire.AuthSharedKey {
 		return false
 	}
