@@ -1,0 +1,238 @@
+package ikev2
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"ipsecgw/config"
+	"ipsecgw/config/schema"
+	"ipsecgw/daemon/resolve"
+	"ipsecgw/ike"
+	"ipsecgw/ike/wire"
+	"ipsecgw/pki"
+)
+
+// testCA issues certificates for the tests of signature authentication.
+type testCA struct {
+	cert *x509.Certificate
+	key  crypto.Signer
+}
+
+func newTestCA(t testing.TB, name string) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name, Organization: []string{"Example"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return &testCA{cert: cert, key: key}
+}
+
+// issue makes a leaf for subject (CN, OUs) with a key of kind "rsa" or
+// "ecdsa", valid for the hour around now unless expired; it returns the
+// certificate and key in PEM.
+func (ca *testCA) issue(t testing.TB, cn, kind string, expired bool) (certPEM, keyPEM []byte) {
+	t.Helper()
+	var key crypto.Signer
+	var err error
+	if kind == "rsa" {
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	} else {
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, na := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	if expired {
+		nb, na = time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:   pkix.Name{CommonName: cn, Organization: []string{"Example"}, OrganizationalUnit: []string{"VPN"}},
+		NotBefore: nb, NotAfter: na, KeyUsage: x509.KeyUsageDigitalSignature, DNSNames: []string{cn}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: k})
+}
+
+func (ca *testCA) pem() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})
+}
+
+// certSide is a side authenticating with a certificate of ca (trusting
+// trust), with the policy's authentication-method and remote-identity.
+type certSide struct {
+	me, peer      int
+	method        string
+	kind          string // rsa or ecdsa
+	ca, trust     *testCA
+	expired       bool
+	remoteID      string // a set command's tail for remote-identity; "" none
+	localID       string // the same for local-identity
+	cn            string
+	wantReason    string
+	wantInstalled bool
+}
+
+func newCertSide(t *testing.T, s certSide, p *pipe) (*Engine, *installs) {
+	t.Helper()
+	src := fmt.Sprintf(gatewayConfig, s.me, s.peer, "group19", "aes-256-gcm", "unused", "aes-256-gcm") +
+		"set security ike proposal sig authentication-method " + s.method + "\n" +
+		"set security ike proposal sig dh-group group19\nset security ike proposal sig encryption-algorithm aes-256-gcm\n" +
+		"delete security ike policy pol proposals\nset security ike policy pol proposals sig\n" +
+		"set security pki ca-profile root revocation-check disable\n" +
+		"set security ike policy pol certificate local-certificate me\nset security ike policy pol certificate trusted-ca ca-profile root\n"
+	if s.remoteID != "" {
+		src += "set security ike gateway gw remote-identity " + s.remoteID + "\n"
+	}
+	if s.localID != "" {
+		src += "set security ike gateway gw local-identity " + s.localID + "\n"
+	}
+	tr, err := config.Parse("gw.conf", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := schema.Build(tr, schema.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := cfg.IPsec.VPNs[0]
+	peer, err := resolve.Peer(v, netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", s.me)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := pki.Open(t.TempDir(), pki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.LoadCA("root", s.trust.pem()); err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM := s.ca.issue(t, s.cn, s.kind, s.expired)
+	if _, err := store.LoadLocal("me", certPEM, keyPEM); err != nil {
+		t.Fatal(err)
+	}
+	g := v.IKE.Gateway
+	peer.Auth = &pki.Authenticator{Store: store, Gateway: g.Name, CertificateID: "me", Method: s.method,
+		Trust: []pki.TrustPolicy{pki.TrustPolicyFor(g.Policy.Certificate.TrustedCA)}, RemoteIdentity: g.RemoteIdentity, LocalIdentity: g.LocalIdentity}
+	inst := &installs{}
+	e := NewEngine(ike.Config{Transport: p, Installer: inst})
+	e.AddPeer(peer)
+	p.mu.Lock()
+	p.engines[peer.Local] = e
+	p.mu.Unlock()
+	return e, inst
+}
+
+// TestCertificateAuth: two engines authenticate with certificates, each
+// AUTH method, and refuse an expired certificate, an unknown CA and an
+// identity that does not match, with the reason kept.
+func TestCertificateAuth(t *testing.T) {
+	ca, other := newTestCA(t, "Root"), newTestCA(t, "Other Root")
+	for _, tc := range []struct {
+		name string
+		a, b certSide
+		// wantMethod is the AUTH method the initiator used.
+		wantMethod wire.AuthMethod
+	}{
+		{name: "rsa", a: certSide{method: "rsa-signatures", kind: "rsa"}, b: certSide{method: "rsa-signatures", kind: "rsa"}, wantMethod: wire.AuthRSASignature},
+		{name: "ecdsa-256", a: certSide{method: "ecdsa-signatures-256", kind: "ecdsa"}, b: certSide{method: "ecdsa-signatures-256", kind: "ecdsa"}, wantMethod: wire.AuthECDSA256},
+		{name: "rfc7427 rsa and ecdsa", a: certSide{method: "certificates", kind: "rsa"}, b: certSide{method: "certificates", kind: "ecdsa"}, wantMethod: wire.AuthDigitalSignature},
+		{name: "wildcard container", a: certSide{method: "certificates", kind: "ecdsa", remoteID: `distinguished-name wildcard "OU=VPN, O=Example"`},
+			b: certSide{method: "certificates", kind: "ecdsa", remoteID: `distinguished-name container "O=Example, OU=VPN"`}, wantMethod: wire.AuthDigitalSignature},
+		{name: "hostname", a: certSide{method: "certificates", kind: "ecdsa", remoteID: "hostname b.example.net"},
+			b: certSide{method: "certificates", kind: "ecdsa", localID: "hostname b.example.net"}, wantMethod: wire.AuthDigitalSignature},
+		{name: "expired", a: certSide{method: "certificates", kind: "ecdsa", expired: true},
+			b: certSide{method: "certificates", kind: "ecdsa", wantReason: "certificate expired"}},
+		{name: "unknown CA", a: certSide{method: "certificates", kind: "ecdsa"},
+			b: certSide{method: "certificates", kind: "ecdsa", wantReason: "unknown CA", trust: other}},
+		{name: "identity mismatch", a: certSide{method: "certificates", kind: "ecdsa", remoteID: `distinguished-name wildcard "OU=Sales"`, wantReason: "identity mismatch"},
+			b: certSide{method: "certificates", kind: "ecdsa"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &pipe{engines: map[netip.Addr]*Engine{}}
+			tc.a.me, tc.a.peer, tc.a.ca, tc.a.cn = 1, 2, ca, "a.example.net"
+			tc.b.me, tc.b.peer, tc.b.ca, tc.b.cn = 2, 1, ca, "b.example.net"
+			for _, s := range []*certSide{&tc.a, &tc.b} {
+				if s.trust == nil {
+					s.trust = ca
+				}
+			}
+			a, ia := newCertSide(t, tc.a, p)
+			b, ib := newCertSide(t, tc.b, p)
+			defer func() {
+				a.Close()
+				p.wg.Wait()
+				b.Close()
+			}()
+			if err := a.Initiate(netip.MustParseAddr("192.0.2.2")); err != nil {
+				t.Fatal(err)
+			}
+			if tc.a.wantReason == "" && tc.b.wantReason == "" {
+				waitUp(t, a)
+				waitUp(t, b)
+				if len(ia.get()) != 1 || len(ib.get()) != 1 {
+					t.Fatal("no Child SAs")
+				}
+				a.mu.Lock()
+				var got wire.AuthMethod
+				var peerCert string
+				for _, sa := range a.sas {
+					got, peerCert = sa.authMethod, sa.peerCert
+				}
+				a.mu.Unlock()
+				if got != tc.wantMethod || !strings.Contains(peerCert, "CN=b.example.net") {
+					t.Fatalf("initiator signed with %v (want %v), peer certificate %q", got, tc.wantMethod, peerCert)
+				}
+				return
+			}
+			refuser, other := b, a
+			want := tc.b.wantReason
+			if tc.a.wantReason != "" {
+				refuser, other, want = a, b, tc.a.wantReason
+			}
+			// A responder that refuses answers AUTHENTICATION_FAILED; an
+			// initiator that refuses just fails (§2.21.2).
+			eventually(t, "the failure", func() bool { return len(refuser.Failures()) > 0 && (refuser == a || len(other.Failures()) > 0) })
+			f := refuser.Failures()[0].Failure
+			if f.Cause != ike.CauseAuthentication || f.Reason != want || !strings.Contains(f.Message, want) {
+				t.Fatalf("refusing side's failure %+v, want reason %q", f, want)
+			}
+			// The refusing side installs nothing; a responder that was
+			// refused installs nothing either.
+			if len(ia.get()) != 0 || refuser == b && len(ib.get()) != 0 {
+				t.Fatal("a Child SA was installed")
+			}
+			if refuser == b {
+				if o := other.Failures()[0].Failure; o.Cause != ike.CauseAuthentication || o.Notify != uint16(wire.AUTHENTICATION_FAILED) {
+					t.Fatalf("other side's failure %+v", o)
+				}
+			}
+		})
+	}
+}
