@@ -54,13 +54,14 @@ func (sa *ikeSA) sendAuth() error {
 
 func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 	if t, ok := errorNotify(ps); ok && t == wire.AUTHENTICATION_FAILED {
-		sa.fail(ike.Failf(ike.CauseAuthentication, "peer refused our authentication (AUTHENTICATION_FAILED): check the pre-shared key and identities").Received(uint16(t)))
+		sa.fail(sa.refusedFailure().Received(uint16(t)))
 		return
 	}
 	sa.takeCerts(ps)
 	idr, okID := wire.Find[*wire.IDr](ps)
 	auth, _ := wire.Find[*wire.Auth](ps)
 	if !okID || !sa.verifyAuth(wire.Identification(*idr), auth) {
+		sa.tellAuthFailed()
 		sa.fail(sa.authFailure())
 		return
 	}

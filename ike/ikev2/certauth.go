@@ -170,3 +170,44 @@ func (sa *ikeSA) authFailure() ike.Failure {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// tellAuthFailed tells a responder whose certificate or signature we
+// refused (§2.21.2: the initiator MAY, in a separate INFORMATIONAL
+// exchange), so that it does not keep an IKE SA we will never use. The
+// request is sent once and not waited for: the SA closes at once.
+func (sa *ikeSA) tellAuthFailed() {
+	if sa.peer.Auth == nil || !sa.initiator || sa.out == nil {
+		return
+	}
+	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.INFORMATIONAL,
+		Flags: sa.flags(), MessageID: sa.nextID}}
+	b, err := sa.out.seal(msg, []wire.Payload{&wire.Notify{Type: wire.AUTHENTICATION_FAILED}})
+	if err != nil {
+		return
+	}
+	if err := sa.e.transport.Send(b, sa.local, sa.remote); err != nil {
+		sa.e.log.Debug("IKE send", "err", err)
+	}
+}
+
+// refusedFailure is our failure when the peer answered our IKE_AUTH with
+// AUTHENTICATION_FAILED.
+func (sa *ikeSA) refusedFailure() ike.Failure {
+	if sa.peer.Auth == nil {
+		return ike.Failf(ike.CauseAuthentication, "peer refused our authentication (AUTHENTICATION_FAILED): check the pre-shared key and identities")
+	}
+	return ike.Failf(ike.CauseAuthentication, "peer refused our authentication (AUTHENTICATION_FAILED): check our local certificate (validity, revocation, its CA trusted by the peer) and identities")
+}
+
+// peerRefusedAuth handles an INFORMATIONAL request carrying
+// AUTHENTICATION_FAILED: an initiator that refused our IKE_AUTH answer
+// (tellAuthFailed is ours). The SA ends with that failure; it reports
+// whether the request was one.
+func (sa *ikeSA) peerRefusedAuth(id uint32, ps []wire.Payload) bool {
+	if _, ok := wire.FindNotify(ps, wire.AUTHENTICATION_FAILED); !ok {
+		return false
+	}
+	sa.answer(id, wire.INFORMATIONAL, nil)
+	sa.fail(sa.refusedFailure().Received(uint16(wire.AUTHENTICATION_FAILED)))
+	return true
+}

@@ -217,21 +217,24 @@ func TestCertificateAuth(t *testing.T) {
 				refuser, other, want = a, b, tc.a.wantReason
 			}
 			// A responder that refuses answers AUTHENTICATION_FAILED; an
-			// initiator that refuses just fails (§2.21.2).
-			eventually(t, "the failure", func() bool { return len(refuser.Failures()) > 0 && (refuser == a || len(other.Failures()) > 0) })
+			// initiator that refuses says so in an INFORMATIONAL (§2.21.2).
+			eventually(t, "the failure", func() bool { return len(refuser.Failures()) > 0 && len(other.Failures()) > 0 })
 			f := refuser.Failures()[0].Failure
 			if f.Cause != ike.CauseAuthentication || f.Reason != want || !strings.Contains(f.Message, want) {
 				t.Fatalf("refusing side's failure %+v, want reason %q", f, want)
 			}
-			// The refusing side installs nothing; a responder that was
-			// refused installs nothing either.
+			// The refusing initiator installs nothing; the responder it
+			// refused removes what it installed.
 			if len(ia.get()) != 0 || refuser == b && len(ib.get()) != 0 {
 				t.Fatal("a Child SA was installed")
 			}
-			if refuser == b {
-				if o := other.Failures()[0].Failure; o.Cause != ike.CauseAuthentication || o.Notify != uint16(wire.AUTHENTICATION_FAILED) {
-					t.Fatalf("other side's failure %+v", o)
-				}
+			eventually(t, "the refused responder's Child SA removed", func() bool {
+				ib.mu.Lock()
+				defer ib.mu.Unlock()
+				return ib.removed == len(ib.children)
+			})
+			if o := other.Failures()[0].Failure; o.Cause != ike.CauseAuthentication || o.Notify != uint16(wire.AUTHENTICATION_FAILED) || !o.NotifyReceived {
+				t.Fatalf("other side's failure %+v", o)
 			}
 		})
 	}
