@@ -23,6 +23,9 @@ type Authenticator interface {
 	Local() (*Credential, error)
 	// CAKeyHashes name the CAs we trust, for our CERTREQ (RFC 7296 §3.7).
 	CAKeyHashes() [][wire.CAKeyHashLen]byte
+	// CASubjects are the same CAs' DER subjects, for IKEv1's CERTREQ
+	// (RFC 2408 §3.10).
+	CASubjects() [][]byte
 	// VerifyPeer checks the peer's certificates (DER, its own first, then
 	// intermediates) at now, and the identity it sent against the
 	// certificate and remote-identity. A refusal is an *AuthError.

@@ -66,6 +66,17 @@ func (a *Authenticator) CAKeyHashes() [][wire.CAKeyHashLen]byte {
 	return out
 }
 
+// CASubjects are the DER subjects of the same CA certificates.
+func (a *Authenticator) CASubjects() [][]byte {
+	var out [][]byte
+	for _, t := range a.Trust {
+		for _, c := range a.Store.CACertificates(t.Profile) {
+			out = append(out, c.RawSubject)
+		}
+	}
+	return out
+}
+
 // VerifyPeer verifies the chain to a trusted profile (the first that
 // accepts it; else the first profile's refusal), then the identity.
 func (a *Authenticator) VerifyPeer(certs [][]byte, id ike.Identity, now time.Time) (*ike.PeerCertificate, error) {

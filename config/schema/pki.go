@@ -150,9 +150,6 @@ func (b *builder) checkSignatureAuth(gs *config.Stmt, g *IKEGateway) {
 			at = gs // IKEv1 is the default
 		}
 		switch {
-		case !ikev1Signs:
-			b.fail(at, fmt.Sprintf("IKE policy %s authenticates with %s, which ipsecgw's IKEv1 does not do yet", p.Name, first),
-				"version v2-only")
 		case first != "rsa-signatures":
 			b.fail(at, fmt.Sprintf("IKE policy %s authenticates with %s, which ipsecgw's IKEv1 does not do (rsa-signatures only)", p.Name, first),
 				"version v2-only, or authentication-method rsa-signatures")
@@ -162,10 +159,6 @@ func (b *builder) checkSignatureAuth(gs *config.Stmt, g *IKEGateway) {
 		}
 	}
 }
-
-// ikev1Signs says whether the IKEv1 engine authenticates with
-// rsa-signatures in Main Mode.
-const ikev1Signs = false
 
 // checkDNIdentities checks a gateway's distinguished-name identities.
 func (b *builder) checkDNIdentities(gs *config.Stmt, g *IKEGateway) {

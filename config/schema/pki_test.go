@@ -83,6 +83,7 @@ func TestPKISignatureAccepted(t *testing.T) {
 		{"container", "delete security ike gateway g remote-identity\nset security ike gateway g remote-identity distinguished-name container \"O=Example, OU=VPN\"\n"},
 		{"wildcard", "delete security ike gateway g remote-identity\nset security ike gateway g remote-identity distinguished-name wildcard \"OU=VPN\"\n"},
 		{"local subject", "delete security ike gateway g local-identity\nset security ike gateway g local-identity distinguished-name\n"},
+		{"ikev1 rsa main", "set security ike gateway g version v1-only\n"},
 		{"suite-b set", "delete security ike policy p proposals\nset security ike policy p proposal-set suiteb-gcm-128\nset security ike gateway g version v2-only\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,9 +105,9 @@ func TestPKIRefused(t *testing.T) {
 		{pkiSigning, "no local certificate", "delete security ike policy p certificate local-certificate\n",
 			"IKE policy p authenticates with rsa-signatures and names no local certificate"},
 		{pkiSigning, "ikev1 ecdsa", "set security ike proposal e authentication-method ecdsa-signatures-256\ndelete security ike policy p proposals\nset security ike policy p proposals e\nset security ike gateway g version v1-only\n",
-			"authenticates with ecdsa-signatures-256, which ipsecgw's IKEv1 does not do"},
+			"authenticates with ecdsa-signatures-256, which ipsecgw's IKEv1 does not do (rsa-signatures only)"},
 		{pkiSigning, "ikev1 aggressive", "set security ike policy p mode aggressive\nset security ike gateway g version v1-only\n",
-			"IKE policy p authenticates with rsa-signatures"},
+			"IKE policy p authenticates with rsa-signatures in aggressive mode"},
 		{pkiBase, "services", "set services ipsec-vpn ike proposal s authentication-method rsa-signatures\nset services ipsec-vpn ike policy sp proposals s\n",
 			"services ipsec-vpn ike policy sp proposals: proposal s uses authentication-method rsa-signatures, but services ipsec-vpn authenticates with pre-shared keys only"},
 		{pkiBase, "unknown ca-profile", "set security ike policy p certificate trusted-ca ca-profile nope\n",

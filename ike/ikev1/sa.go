@@ -84,6 +84,11 @@ type isakmpSA struct {
 	timer     clock.Timer
 	lastRecv  []byte
 	lastReply []byte
+
+	// cred is our certificate and key when phase 1 authenticates with
+	// RSA signatures (sigauth.go), credErr why it could not be read.
+	cred    *ike.Credential
+	credErr error
 }
 
 func (sa *isakmpSA) key() saKey { return saKey{sa.ckyI, sa.remote.Addr()} }

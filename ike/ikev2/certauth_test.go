@@ -1,20 +1,10 @@
 package ikev2
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
 
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
@@ -22,67 +12,8 @@ import (
 	"ipsecgw/ike"
 	"ipsecgw/ike/wire"
 	"ipsecgw/pki"
+	"ipsecgw/pki/pkitest"
 )
-
-// testCA issues certificates for the tests of signature authentication.
-type testCA struct {
-	cert *x509.Certificate
-	key  crypto.Signer
-}
-
-func newTestCA(t testing.TB, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name, Organization: []string{"Example"}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key}
-}
-
-// issue makes a leaf for subject (CN, OUs) with a key of kind "rsa" or
-// "ecdsa", valid for the hour around now unless expired; it returns the
-// certificate and key in PEM.
-func (ca *testCA) issue(t testing.TB, cn, kind string, expired bool) (certPEM, keyPEM []byte) {
-	t.Helper()
-	var key crypto.Signer
-	var err error
-	if kind == "rsa" {
-		key, err = rsa.GenerateKey(rand.Reader, 2048)
-	} else {
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	nb, na := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
-	if expired {
-		nb, na = time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:   pkix.Name{CommonName: cn, Organization: []string{"Example"}, OrganizationalUnit: []string{"VPN"}},
-		NotBefore: nb, NotAfter: na, KeyUsage: x509.KeyUsageDigitalSignature, DNSNames: []string{cn}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: k})
-}
-
-func (ca *testCA) pem() []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})
-}
 
 // certSide is a side authenticating with a certificate of ca (trusting
 // trust), with the policy's authentication-method and remote-identity.
@@ -90,7 +21,7 @@ type certSide struct {
 	me, peer      int
 	method        string
 	kind          string // rsa or ecdsa
-	ca, trust     *testCA
+	ca, trust     *pkitest.CA
 	expired       bool
 	remoteID      string // a set command's tail for remote-identity; "" none
 	localID       string // the same for local-identity
@@ -130,10 +61,10 @@ func newCertSide(t *testing.T, s certSide, p *pipe) (*Engine, *installs) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.LoadCA("root", s.trust.pem()); err != nil {
+	if _, err := store.LoadCA("root", s.trust.PEM()); err != nil {
 		t.Fatal(err)
 	}
-	certPEM, keyPEM := s.ca.issue(t, s.cn, s.kind, s.expired)
+	certPEM, keyPEM := s.ca.Issue(t, s.cn, s.kind, s.expired)
 	if _, err := store.LoadLocal("me", certPEM, keyPEM); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +84,7 @@ func newCertSide(t *testing.T, s certSide, p *pipe) (*Engine, *installs) {
 // AUTH method, and refuse an expired certificate, an unknown CA and an
 // identity that does not match, with the reason kept.
 func TestCertificateAuth(t *testing.T) {
-	ca, other := newTestCA(t, "Root"), newTestCA(t, "Other Root")
+	ca, other := pkitest.NewCA(t, "Root"), pkitest.NewCA(t, "Other Root")
 	for _, tc := range []struct {
 		name string
 		a, b certSide
