@@ -81,27 +81,35 @@ func TestCertificatesWithStrongSwan(t *testing.T) {
 		ssClassic        bool   // strongSwan without RFC 7427 (signature_authentication = no)
 		reason           string // ipsecgw refuses strongSwan's certificate with this reason
 		refusedByPeer    bool   // strongSwan refuses ipsecgw's certificate
+		ikev1            bool   // IKEv1 Main Mode instead of IKEv2
+		// ssSees is how strongSwan names the signature of ipsecgw it
+		// verified (the AUTH method ipsecgw used).
+		ssSees string
 	}{
-		{name: "rsa-ipsecgw-initiates", method: "rsa-signatures", localID: "gw1-rsa", remoteIdentity: `distinguished-name wildcard "OU=VPN, O=Example"`,
+		{name: "rsa-ipsecgw-initiates", ssSees: "RSA signature", method: "rsa-signatures", localID: "gw1-rsa", remoteIdentity: `distinguished-name wildcard "OU=VPN, O=Example"`,
 			ssCert: "rsa", ipsecgwInitiates: true, ssClassic: true},
-		{name: "rsa-strongswan-initiates", method: "rsa-signatures", localID: "gw1-rsa", remoteIdentity: `distinguished-name "C=US, O=Example, OU=VPN, CN=gw-rsa.example.net"`,
+		{name: "rsa-strongswan-initiates", ssSees: "RSA signature", method: "rsa-signatures", localID: "gw1-rsa", remoteIdentity: `distinguished-name "C=US, O=Example, OU=VPN, CN=gw-rsa.example.net"`,
 			ssCert: "rsa", ssClassic: true},
-		{name: "ecdsa256-ipsecgw-initiates", method: "ecdsa-signatures-256", localID: "gw1-ecdsa", remoteIdentity: `distinguished-name container "O=Example, OU=VPN"`,
+		{name: "ecdsa256-ipsecgw-initiates", ssSees: "ECDSA-256 signature", method: "ecdsa-signatures-256", localID: "gw1-ecdsa", remoteIdentity: `distinguished-name container "O=Example, OU=VPN"`,
 			ssCert: "ecdsa", ipsecgwInitiates: true},
-		{name: "ecdsa256-strongswan-initiates", method: "ecdsa-signatures-256", localID: "gw1-ecdsa", remoteIdentity: `distinguished-name wildcard "O=Example, OU=VPN"`,
+		{name: "ecdsa256-strongswan-initiates", ssSees: "ECDSA-256 signature", method: "ecdsa-signatures-256", localID: "gw1-ecdsa", remoteIdentity: `distinguished-name wildcard "O=Example, OU=VPN"`,
 			ssCert: "ecdsa"},
-		{name: "rfc7427-ipsecgw-initiates", method: "certificates", localID: "gw1-rsa", remoteIdentity: `distinguished-name container "O=Example, OU=VPN"`,
+		{name: "rfc7427-ipsecgw-initiates", ssSees: "RSA_EMSA_PKCS1_SHA2_256", method: "certificates", localID: "gw1-rsa", remoteIdentity: `distinguished-name container "O=Example, OU=VPN"`,
 			ssCert: "ecdsa", ipsecgwInitiates: true},
-		{name: "rfc7427-strongswan-initiates", method: "certificates", localID: "gw1-ecdsa", ssCert: "rsa"},
+		{name: "rfc7427-strongswan-initiates", ssSees: "ECDSA_WITH_SHA256_DER", method: "certificates", localID: "gw1-ecdsa", ssCert: "rsa"},
 		{name: "expired-refused-by-ipsecgw", method: "certificates", localID: "gw1-ecdsa", ssCert: "expired", reason: "certificate expired"},
 		{name: "revoked-refused-by-ipsecgw", method: "certificates", localID: "gw1-ecdsa", ssCert: "revoked", reason: "certificate revoked"},
 		{name: "unknown-ca-refused-by-ipsecgw", method: "certificates", localID: "gw1-ecdsa", ssCert: "unknown", reason: "unknown CA", ipsecgwInitiates: true},
+		{name: "ikev1-rsa-ipsecgw-initiates", ssSees: "RSA_EMSA_PKCS1_NULL", method: "rsa-signatures", localID: "gw1-rsa", remoteIdentity: `distinguished-name wildcard "OU=VPN, O=Example"`,
+			ssCert: "rsa", ipsecgwInitiates: true, ikev1: true},
+		{name: "ikev1-rsa-strongswan-initiates", ssSees: "RSA_EMSA_PKCS1_NULL", method: "rsa-signatures", localID: "gw1-rsa", remoteIdentity: `distinguished-name container "O=Example, OU=VPN"`,
+			ssCert: "rsa", ikev1: true},
 		{name: "expired-refused-by-strongswan", method: "certificates", localID: "gw1-expired", ssCert: "ecdsa", ipsecgwInitiates: true, refusedByPeer: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d.t = t
 			d.stop()
-			d.conf = certConfig(tc.method, tc.localID, tc.remoteIdentity, tc.ipsecgwInitiates)
+			d.conf = certConfig(tc.method, tc.localID, tc.remoteIdentity, tc.ipsecgwInitiates, tc.ikev1)
 			d.start()
 			start := "start"
 			if tc.ipsecgwInitiates {
@@ -117,6 +125,10 @@ func TestCertificatesWithStrongSwan(t *testing.T) {
 				"x509ca/root.crt": read(ssFile("root.crt")), "x509ca/inter.crt": read(ssFile("inter.crt")),
 				"x509crl/inter.crl": read(ssFile("inter.crl")),
 			}}
+			if tc.ikev1 {
+				c := &cfg.Connections[0]
+				c.Version, c.Proposals, c.Children[0].ESPProposals = 1, []string{"aes128-sha256-modp2048"}, []string{"aes128-sha256"}
+			}
 			if tc.ssClassic {
 				cfg.Charon = []string{"signature_authentication = no"}
 			}
@@ -127,8 +139,11 @@ func TestCertificatesWithStrongSwan(t *testing.T) {
 				pingOK(t, n, "h1", "198.18.2.2", d, charon)
 				pingOK(t, n, "h2", "198.18.1.2", d, charon)
 				tcpThrough(t, n)
-				detail := d.mustCLI("show security ike security-associations detail")
-				t.Logf("%s", detail)
+				// strongSwan verified ipsecgw's certificate and signature.
+				peerAuth := "authentication of 'C=US, O=Example, OU=VPN, CN=" + tc.localID + ".example.net' with " + tc.ssSees + " successful"
+				if !strings.Contains(charon.Log(), peerAuth) {
+					t.Fatalf("charon did not log %q:\n%s", peerAuth, charon.Log())
+				}
 				return
 			}
 			// A refusal: ipsecgw's shown reason names the cause, strongSwan's
@@ -158,7 +173,7 @@ func TestCertificatesWithStrongSwan(t *testing.T) {
 
 // certConfig is gw1's configuration: one route-based VPN to gw2 that
 // authenticates with a certificate.
-func certConfig(method, certID, remoteIdentity string, initiate bool) string {
+func certConfig(method, certID, remoteIdentity string, initiate, ikev1 bool) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	w("set system host-name gw1")
@@ -168,22 +183,37 @@ func certConfig(method, certID, remoteIdentity string, initiate bool) string {
 	w("set routing-options static route 198.18.2.0/24 next-hop st0.1")
 	w("set security pki ca-profile example ca-identity Example-Root")
 	w("set security ike proposal sig authentication-method %s", method)
-	w("set security ike proposal sig dh-group group19")
 	w("set security ike proposal sig authentication-algorithm sha-256")
-	w("set security ike proposal sig encryption-algorithm aes-256-gcm")
+	if ikev1 {
+		w("set security ike proposal sig dh-group group14")
+		w("set security ike proposal sig encryption-algorithm aes-128-cbc")
+		w("set security ike policy pol mode main")
+	} else {
+		w("set security ike proposal sig dh-group group19")
+		w("set security ike proposal sig encryption-algorithm aes-256-gcm")
+	}
 	w("set security ike policy pol proposals sig")
 	w("set security ike policy pol certificate local-certificate %s", certID)
 	w("set security ike policy pol certificate trusted-ca ca-profile example")
 	w("set security ike gateway g ike-policy pol")
 	w("set security ike gateway g address 192.0.2.2")
 	w("set security ike gateway g external-interface gw1-gw2")
-	w("set security ike gateway g version v2-only")
+	if ikev1 {
+		w("set security ike gateway g version v1-only")
+	} else {
+		w("set security ike gateway g version v2-only")
+	}
 	w("set security ike gateway g local-identity distinguished-name")
 	if remoteIdentity != "" {
 		w("set security ike gateway g remote-identity %s", remoteIdentity)
 	}
 	w("set security ipsec proposal esp protocol esp")
-	w("set security ipsec proposal esp encryption-algorithm aes-256-gcm")
+	if ikev1 {
+		w("set security ipsec proposal esp encryption-algorithm aes-128-cbc")
+		w("set security ipsec proposal esp authentication-algorithm hmac-sha-256-128")
+	} else {
+		w("set security ipsec proposal esp encryption-algorithm aes-256-gcm")
+	}
 	w("set security ipsec policy ipol proposals esp")
 	w("set security ipsec vpn v bind-interface st0.1")
 	w("set security ipsec vpn v ike gateway g")
