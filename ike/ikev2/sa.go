@@ -284,7 +284,7 @@ func (sa *ikeSA) checkRemoteID(id wire.Identification) bool {
 	}
 	want := sa.peer.remoteID
 	if want.Type == wire.ID_DER_ASN1_DN && id.Type == wire.ID_DER_ASN1_DN {
-		return ike.SameDN(want.Data, id.Data)
+		return wire.SameDN(want.Data, id.Data)
 	}
 	return want.Type == 0 || want.Type == id.Type && string(want.Data) == string(id.Data)
 }
