@@ -28,17 +28,7 @@ set security ike policy pol certificate trusted-ca ca-profile root
 // trust.
 func withCertificate(t *testing.T, ca, trust *pkitest.CA, cn, kind string, expired bool, remoteID string) func(*ike.Peer, *schema.Config) {
 	return func(p *ike.Peer, cfg *schema.Config) {
-		store, err := pki.Open(t.TempDir(), pki.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := store.LoadCA("root", trust.PEM()); err != nil {
-			t.Fatal(err)
-		}
-		c, k := ca.Issue(t, cn, kind, expired)
-		if _, err := store.LoadLocal("me", c, k); err != nil {
-			t.Fatal(err)
-		}
+		store := ca.Store(t, trust, cn, kind, expired)
 		g := cfg.IPsec.VPNs[0].IKE.Gateway
 		p.Auth = &pki.Authenticator{Store: store, Gateway: g.Name, CertificateID: "me", Method: "rsa-signatures",
 			Trust: []pki.TrustPolicy{pki.TrustPolicyFor(g.Policy.Certificate.TrustedCA)}, RemoteIdentity: schema.Identity{Type: "distinguished-name", Wildcard: remoteID}}

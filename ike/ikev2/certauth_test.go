@@ -57,17 +57,7 @@ func newCertSide(t *testing.T, s certSide, p *pipe) (*Engine, *installs) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := pki.Open(t.TempDir(), pki.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.LoadCA("root", s.trust.PEM()); err != nil {
-		t.Fatal(err)
-	}
-	certPEM, keyPEM := s.ca.Issue(t, s.cn, s.kind, s.expired)
-	if _, err := store.LoadLocal("me", certPEM, keyPEM); err != nil {
-		t.Fatal(err)
-	}
+	store := s.ca.Store(t, s.trust, s.cn, s.kind, s.expired)
 	g := v.IKE.Gateway
 	peer.Auth = &pki.Authenticator{Store: store, Gateway: g.Name, CertificateID: "me", Method: s.method,
 		Trust: []pki.TrustPolicy{pki.TrustPolicyFor(g.Policy.Certificate.TrustedCA)}, RemoteIdentity: g.RemoteIdentity, LocalIdentity: g.LocalIdentity}

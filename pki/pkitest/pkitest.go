@@ -15,6 +15,8 @@ import (
 	"math/big"
 	"testing"
 	"time"
+
+	"ipsecgw/pki"
 )
 
 // CA issues certificates for tests: an ECDSA P-256 root valid for the
@@ -78,4 +80,23 @@ func (ca *CA) Issue(t testing.TB, cn, kind string, expired bool) (certPEM, keyPE
 // PEM is the CA certificate in PEM.
 func (ca *CA) PEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})
+}
+
+// Store is a pki store in a test directory whose ca-profile "root" holds
+// trust's certificate and whose local certificate "me" is a leaf of ca
+// for cn (see Issue).
+func (ca *CA) Store(t testing.TB, trust *CA, cn, kind string, expired bool) *pki.Store {
+	t.Helper()
+	store, err := pki.Open(t.TempDir(), pki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.LoadCA("root", trust.PEM()); err != nil {
+		t.Fatal(err)
+	}
+	c, k := ca.Issue(t, cn, kind, expired)
+	if _, err := store.LoadLocal("me", c, k); err != nil {
+		t.Fatal(err)
+	}
+	return store
 }
