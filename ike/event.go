@@ -60,6 +60,9 @@ type SAInfo struct {
 	Failure Failure `json:",omitzero"`
 	// Ended is when the SA went down (failures only).
 	Ended time.Time
+	// PeerCertificate is the subject of the peer's verified certificate
+	// ("" with a pre-shared key).
+	PeerCertificate string `json:",omitempty"`
 }
 
 // Drops counts the IKE messages an engine dropped, by why: malformed (they

@@ -89,6 +89,8 @@ type isakmpSA struct {
 	// RSA signatures (sigauth.go), credErr why it could not be read.
 	cred    *ike.Credential
 	credErr error
+	// peerCert is the subject of the peer's verified certificate.
+	peerCert string
 }
 
 func (sa *isakmpSA) key() saKey { return saKey{sa.ckyI, sa.remote.Addr()} }
@@ -101,6 +103,7 @@ func (sa *isakmpSA) info() ike.SAInfo {
 		i.Encryption, i.PRF, i.Integrity = sa.chosen.Encryption.Display, sa.chosen.Hash.Display, sa.chosen.Hash.Display
 		i.Group = sa.chosen.Group.Display
 	}
+	i.PeerCertificate = sa.peerCert // sigauth.go
 	return i
 }
 

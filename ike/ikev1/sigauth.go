@@ -155,5 +155,6 @@ func (sa *isakmpSA) checkPeerAuth(ps []v1.Payload, id v1.Identification, want []
 	if sig == nil || rsa.VerifyPKCS1v15(pub, crypto.Hash(0), want, sig.Data) != nil {
 		return ike.CertificateFailure(&ike.AuthError{Reason: "bad signature", Err: errors.New("SIG does not verify with the peer's certificate (" + pc.Subject + ")")})
 	}
+	sa.peerCert = pc.Subject
 	return ike.Failure{}
 }

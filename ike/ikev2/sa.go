@@ -114,6 +114,7 @@ func (sa *ikeSA) info() ike.SAInfo {
 		i.Group = sa.group.Display
 	}
 	i.Children = len(sa.children)
+	i.PeerCertificate = sa.peerCert // certauth.go
 	return i
 }
 

@@ -139,6 +139,13 @@ func TestCertificatesWithStrongSwan(t *testing.T) {
 				pingOK(t, n, "h1", "198.18.2.2", d, charon)
 				pingOK(t, n, "h2", "198.18.1.2", d, charon)
 				tcpThrough(t, n)
+				// ipsecgw shows the certificate's subject as the peer's
+				// identity and the policy's method.
+				detail := d.mustCLI("show security ike security-associations detail",
+					"Peer ike-id: C=US, O=Example, OU=VPN, CN=gw-"+tc.ssCert+".example.net")
+				if strings.Contains(detail, "Pre-shared-keys") {
+					t.Fatalf("shown as a pre-shared key SA:\n%s", detail)
+				}
 				// strongSwan verified ipsecgw's certificate and signature.
 				peerAuth := "authentication of 'C=US, O=Example, OU=VPN, CN=" + tc.localID + ".example.net' with " + tc.ssSees + " successful"
 				if !strings.Contains(charon.Log(), peerAuth) {
