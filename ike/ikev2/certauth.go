@@ -211,3 +211,9 @@ func (sa *ikeSA) peerRefusedAuth(id uint32, ps []wire.Payload) bool {
 	sa.fail(sa.refusedFailure().Received(uint16(wire.AUTHENTICATION_FAILED)))
 	return true
 }
+
+// inheritAuth gives an IKE SA made by a rekey (§2.18: no new
+// authentication) what its predecessor's authentication established.
+func (sa *ikeSA) inheritAuth(old *ikeSA) {
+	sa.authMethod, sa.peerAuthMethod, sa.localCert, sa.peerCert = old.authMethod, old.peerAuthMethod, old.localCert, old.peerCert
+}
