@@ -158,3 +158,14 @@ func (sa *isakmpSA) checkPeerAuth(ps []v1.Payload, id v1.Identification, want []
 	sa.peerCert = pc.Subject
 	return ike.Failure{}
 }
+
+// aggressiveAuth refuses a signature proposal in Aggressive Mode, which
+// ipsecgw runs with pre-shared keys only (the configuration refuses
+// rsa-signatures with mode aggressive; this is a peer's offer to a Main
+// Mode gateway).
+func aggressiveAuth(pp Phase1Proposal) error {
+	if pp.auth() != v1.AuthPSK {
+		return errors.New("Aggressive Mode with RSA signatures is not supported (Main Mode is)")
+	}
+	return nil
+}
