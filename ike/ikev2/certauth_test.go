@@ -5,7 +5,9 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
+	"ipsecgw/clock"
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
 	"ipsecgw/daemon/resolve"
@@ -28,6 +30,8 @@ type certSide struct {
 	cn            string
 	wantReason    string
 	wantInstalled bool
+	extra         string      // more set commands
+	clock         clock.Clock // nil: the real one
 }
 
 func newCertSide(t *testing.T, s certSide, p *pipe) (*Engine, *installs) {
@@ -44,6 +48,7 @@ func newCertSide(t *testing.T, s certSide, p *pipe) (*Engine, *installs) {
 	if s.localID != "" {
 		src += "set security ike gateway gw local-identity " + s.localID + "\n"
 	}
+	src += s.extra
 	tr, err := config.Parse("gw.conf", []byte(src), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +67,7 @@ func newCertSide(t *testing.T, s certSide, p *pipe) (*Engine, *installs) {
 	peer.Auth = &pki.Authenticator{Store: store, Gateway: g.Name, CertificateID: "me", Method: s.method,
 		Trust: []pki.TrustPolicy{pki.TrustPolicyFor(g.Policy.Certificate.TrustedCA)}, RemoteIdentity: g.RemoteIdentity, LocalIdentity: g.LocalIdentity}
 	inst := &installs{}
-	e := NewEngine(ike.Config{Transport: p, Installer: inst})
+	e := NewEngine(ike.Config{Transport: p, Installer: inst, Clock: s.clock})
 	e.AddPeer(peer)
 	p.mu.Lock()
 	p.engines[peer.Local] = e
@@ -159,4 +164,36 @@ func TestCertificateAuth(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCertificateAuthAfterIKERekey: the IKE SA made by a rekey (no new
+// authentication, §2.18) keeps the peer's certificate subject shown.
+func TestCertificateAuthAfterIKERekey(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	ca := pkitest.NewCA(t, "Root")
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	life := "set security ike proposal sig lifetime-seconds 180\n"
+	a, _ := newCertSide(t, certSide{me: 1, peer: 2, method: "certificates", kind: "ecdsa", ca: ca, trust: ca, cn: "a.example.net", extra: life, clock: clk}, p)
+	b, _ := newCertSide(t, certSide{me: 2, peer: 1, method: "certificates", kind: "ecdsa", ca: ca, trust: ca, cn: "b.example.net", extra: life, clock: clk}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	first := waitUp(t, a)
+	waitUp(t, b)
+	if !strings.Contains(first.PeerCertificate, "CN=b.example.net") {
+		t.Fatalf("before the rekey: %+v", first)
+	}
+	clk.Advance(162 * time.Second)
+	eventually(t, "the IKE rekey", func() bool {
+		sas, sbs := a.SAs(), b.SAs()
+		return len(sas) == 1 && len(sbs) == 1 && sas[0].InitiatorSPI != first.InitiatorSPI && sas[0].InitiatorSPI == sbs[0].InitiatorSPI
+	})
+	p.wg.Wait()
+	if sa := a.SAs()[0]; !strings.Contains(sa.PeerCertificate, "CN=b.example.net") || sa.State != "UP" {
+		t.Fatalf("after the IKE rekey: %+v", sa)
+	}
+	if sb := b.SAs()[0]; !strings.Contains(sb.PeerCertificate, "CN=a.example.net") {
+		t.Fatalf("the responder after the IKE rekey: %+v", sb)
+	}
+	a.Close()
+	p.wg.Wait()
+	b.Close()
 }
