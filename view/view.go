@@ -238,6 +238,9 @@ func ikeSAView(info ike.SAInfo, index uint32, cfg *schema.Config, tunnelIDs map[
 		sa.ChildSAsCreated = uint64(info.Children)
 	}
 	sa.PPKProfile, sa.QuantumSecured, sa.AdditionalKE = info.PPKProfile, quantumSecured(info), info.AdditionalKE // quantum.go
+	if info.PeerCertificate != "" {
+		sa.PeerIKEID = info.PeerCertificate // authenticated by its certificate: its subject
+	}
 	g := ikeGateway(cfg, info.Gateway)
 	if g == nil {
 		return sa

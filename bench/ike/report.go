@@ -135,7 +135,7 @@ func printTable(w io.Writer, rows []row, inFlight, shards int) {
 			swan[r.Group] = r.rate()
 		}
 	}
-	fmt.Fprintf(w, "\nIKEv2 tunnel setup: PSK, AES-256-GCM (IKE and ESP), one Child SA per IKE SA; %d in flight, %d initiator engines\n\n", inFlight, shards)
+	fmt.Fprintf(w, "\nIKEv2 tunnel setup: PSK (a group with +ecdsa: ECDSA P-256 certificates), AES-256-GCM (IKE and ESP), one Child SA per IKE SA; %d in flight, %d initiator engines\n\n", inFlight, shards)
 	fmt.Fprintf(w, "%-10s %-16s %11s %6s %8s %6s %8s %8s %8s %10s %9s %7s %7s\n",
 		"responder", "group", "tunnels", "failed", "setup/s", "ratio", "p50", "p99", "max", "mem/tunnel", "cpu/tunnel", "cookies", "resends")
 	for _, r := range rows {

@@ -20,6 +20,8 @@ type handshake struct {
 	initReq, initResp []byte
 	sentESP           []wire.Proposal // the initiator's ESP offer, with its SPI
 	childInSPI        uint32
+	// cert is signature authentication's state (certauth.go).
+	cert certHandshake
 	// ppk is the postquantum preshared key's state (ppk.go).
 	ppk ppkHandshake
 	// inter is IKE_INTERMEDIATE's state (intermediate.go).

@@ -143,7 +143,9 @@ func (sa *ikeSA) ppkAuthNotifies(inner []wire.Payload, id wire.Identification) (
 		return nil, err
 	}
 	inner = append(inner, n)
-	if !p.Mandatory {
+	// NO_PPK_AUTH is computed here for a pre-shared key only: toward a
+	// certificate peer (sa.peer.Auth) the PPK works as if mandatory.
+	if !p.Mandatory && sa.peer.Auth == nil {
 		auth, err := sa.pskAuthWith(sa.hs.initReq, sa.hs.nr, sa.hs.ppk.plainPI, id)
 		if err != nil {
 			return nil, err
@@ -221,7 +223,7 @@ func (sa *ikeSA) ppkAuthRequest(id uint32, ps []wire.Payload) bool {
 		if _, named := wire.FindNotify(ps, wire.PPK_IDENTITY); named && !hasNoPPK {
 			return refuse("the peer uses a PPK_ID we do not know and sent no NO_PPK_AUTH (its PPK is mandatory); ours is %q (PPK %s)", p.ID, p.Profile)
 		}
-		if auth != nil && hasNoPPK {
+		if auth != nil && hasNoPPK && sa.peer.Auth == nil {
 			// RFC 8784 §3: the responder without the initiator's PPK
 			// checks NO_PPK_AUTH in place of AUTH.
 			auth.Data = noPPK.Data
