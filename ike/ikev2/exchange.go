@@ -59,6 +59,7 @@ func (sa *ikeSA) handleRequest(msg *wire.Message, from, to netip.AddrPort) {
 		}
 		return
 	}
+	sa.resumeCatchUp(msg) // export.go
 	if id != sa.expectID || sa.out == nil {
 		return
 	}

@@ -87,6 +87,10 @@ type ikeSA struct {
 	children    []*ike.ChildSA // more than one while a rekey overlaps
 	established time.Time
 	failure     ike.Failure // why it failed or ended; while up, why its last Child SA was refused
+
+	// resumed: imported from another cluster node (export.go); the peer's
+	// first request may be above expectID.
+	resumed bool
 }
 
 func (sa *ikeSA) localSPI() uint64 {
