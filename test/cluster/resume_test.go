@@ -1,0 +1,207 @@
+package cluster
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"ipsecgw/test/netns"
+	"ipsecgw/test/strongswan"
+)
+
+// resumeSeed is ikeSeed with a third node and dead peer detection on both
+// sides (every probe moves a message ID the survivor must get right).
+const resumeSeed = ikeSeed + `set groups node3 system host-name n3
+set groups node3 interfaces eth1 unit 0 family inet address 198.51.100.13/24
+set chassis high-availability node 3 address 198.51.100.13
+set chassis high-availability services-redundancy-group 1 node 3 activeness-priority 50
+set security ike gateway ike_gw dead-peer-detection always-send
+set security ike gateway ike_gw dead-peer-detection interval 2
+set security ike gateway ike_gw dead-peer-detection threshold 3
+`
+
+// TestSAsSurviveFailover: three ipsecgw nodes sharing a cluster key, one
+// etcd, strongSwan 5.9.8 (userspace ESP in UDP 4500) behind the segment
+// with a tunnel to the virtual IP. The owner is killed with SIGKILL under
+// a continuous ping: node 2 takes the group over and carries on the same
+// IKE SA (strongSwan's SPIs and unique ID do not change: no new
+// IKE_SA_INIT) and traffic resumes. Then a graceful manual failover moves
+// it on to node 3, again on the same IKE SA. Each time the longest gap in
+// replies and the packets lost are printed; the gap must stay below the
+// lease TTL plus a second (plus the ping interval).
+func TestSAsSurviveFailover(t *testing.T) {
+	strongswan.Require(t)
+	n, dir, node := newCluster(t, resumeSeed)
+	key := make([]byte, 32)
+	rand.Read(key)
+	for _, id := range []int{1, 2, 3} {
+		state := filepath.Join(dir, fmt.Sprintf("n%d-state", id))
+		os.MkdirAll(state, 0o700)
+		if err := os.WriteFile(filepath.Join(state, "cluster.key"), []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.Exec("client", "ip", "addr", "add", "198.18.2.1/32", "dev", "lo")
+	charon := strongswan.Start(t, n, "client", strongswan.Config{Connections: []strongswan.Connection{{
+		Name: "vip", LocalAddrs: "198.51.100.100", RemoteAddrs: vip, PSK: "cluster test key",
+		Proposals: []string{"aes256gcm16-prfsha256-ecp256"}, DPDDelay: 2 * time.Second,
+		Children: []strongswan.Child{{Name: "net", LocalTS: []string{"198.18.2.0/24"}, RemoteTS: []string{"198.18.1.0/24"},
+			ESPProposals: []string{"aes128gcm16"}, StartAction: "none"}},
+	}}})
+	n1 := node(1, true)
+	tunnelUp := func() bool {
+		_, err := n.Try("client", "ping", "-c", "1", "-W", "1", "-I", "198.18.2.1", "198.18.1.1")
+		return err == nil
+	}
+	waitFor(t, 30*time.Second, "the tunnel through the virtual IP carries traffic", tunnelUp, n1)
+	n2, n3 := node(2, false), node(3, false)
+	waitFor(t, 20*time.Second, "nodes 2 and 3 are members", func() bool {
+		out, err := exec.Command(binary, "cli", "--socket", filepath.Join(dir, "n1.sock"), "-c", "show chassis high-availability information").CombinedOutput()
+		return err == nil && regexp.MustCompile(`(?s)Peer Id: 2 .* Conn State: UP.*Peer Id: 3 .* Conn State: UP`).Match(out)
+	}, n1, n2, n3)
+	first := establishedSA(t, charon)
+	time.Sleep(3 * time.Second) // DPD exchanges on both sides, recorded
+
+	// The owner dies under a continuous ping.
+	res := pingDuring(t, n, 16*time.Second, 3*time.Second, func() { n1.stop(t, syscall.SIGKILL) })
+	t.Logf("SIGKILL of the owner: longest gap in replies %v, %d of %d packets lost (lease TTL %v)", res.gap, res.lost, res.sent, ttl)
+	second := establishedSA(t, charon)
+	sameSA(t, "after SIGKILL", first, second, n2, n3)
+	if !strings.Contains(n2.logText(), "IKE SA resumed") {
+		t.Fatalf("node 2 did not resume the IKE SA:\n%s", n2.logText())
+	}
+	checkGap(t, res, n2)
+
+	// A graceful manual failover moves it on to node 3.
+	time.Sleep(3 * time.Second)
+	res = pingDuring(t, n, 12*time.Second, 2*time.Second, func() {
+		if out := cli(t, n2, "request chassis high-availability failover services-redundancy-group 1"); !strings.Contains(out, "node 3 is active") {
+			t.Errorf("failover:\n%s", out)
+		}
+	})
+	t.Logf("manual failover: longest gap in replies %v, %d of %d packets lost", res.gap, res.lost, res.sent)
+	third := establishedSA(t, charon)
+	sameSA(t, "after the manual failover", first, third, n2, n3)
+	if !strings.Contains(n3.logText(), "IKE SA resumed") {
+		t.Fatalf("node 3 did not resume the IKE SA:\n%s", n3.logText())
+	}
+	checkGap(t, res, n3)
+	metrics := n.Exec("n3", "curl", "-s", "-m", "2", "http://127.0.0.1:9300/metrics")
+	if !strings.Contains(metrics, `ipsecgw_cluster_sa_resumes_total{result="resumed"} 1`) {
+		t.Fatalf("node 3's metrics:\n%s", metrics)
+	}
+	if strings.Count(charon.Log(), "initiating IKE_SA") > 0 {
+		t.Fatal("strongSwan initiated an IKE SA")
+	}
+}
+
+func checkGap(t *testing.T, r pingResult, logs ...*proc) {
+	t.Helper()
+	if r.received == 0 || r.lastReply < r.sent-5 {
+		t.Fatalf("traffic did not resume: %d replies, the last to packet %d of %d", r.received, r.lastReply, r.sent)
+	}
+	if limit := ttl + time.Second + 2*pingInterval; r.gap > limit {
+		var b strings.Builder
+		for _, p := range logs {
+			fmt.Fprintf(&b, "--- %s ---\n%s\n", p.name, p.logText())
+		}
+		t.Fatalf("longest gap in replies %v, above the lease TTL + 1 s (%v)\n%s", r.gap, limit, b.String())
+	}
+}
+
+// establishedSA is strongSwan's one established IKE SA.
+func establishedSA(t *testing.T, c *strongswan.Charon) strongswan.IKESA {
+	t.Helper()
+	sas, err := c.ListSAs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up []strongswan.IKESA
+	for _, sa := range sas {
+		if strings.EqualFold(sa.State, "ESTABLISHED") {
+			up = append(up, sa)
+		}
+	}
+	if len(up) != 1 {
+		t.Fatalf("strongSwan has %d established IKE SAs: %+v", len(up), sas)
+	}
+	return up[0]
+}
+
+func sameSA(t *testing.T, when string, a, b strongswan.IKESA, logs ...*proc) {
+	t.Helper()
+	t.Logf("strongSwan's IKE SA %s: #%d %016x_i %016x_r (was #%d %016x_i %016x_r), %d Child SA(s)",
+		when, b.UniqueID, b.InitiatorSPI, b.ResponderSPI, a.UniqueID, a.InitiatorSPI, a.ResponderSPI, len(b.Children))
+	if a.UniqueID != b.UniqueID || a.InitiatorSPI != b.InitiatorSPI || a.ResponderSPI != b.ResponderSPI {
+		var sb strings.Builder
+		for _, p := range logs {
+			fmt.Fprintf(&sb, "--- %s ---\n%s\n", p.name, p.logText())
+		}
+		t.Fatalf("%s: a new IKE SA, not the same one\n%s", when, sb.String())
+	}
+}
+
+const pingInterval = 50 * time.Millisecond
+
+type pingResult struct {
+	sent, received, lost, lastReply int
+	gap                             time.Duration
+}
+
+var pingReply = regexp.MustCompile(`^\[(\d+)\.(\d+)\] \d+ bytes from .* icmp_seq=(\d+)`)
+
+// pingDuring pings through the tunnel for d, one packet every
+// pingInterval, and runs act after `after`; it returns the longest time
+// between two replies and the packets lost.
+func pingDuring(t *testing.T, n *netns.Net, d, after time.Duration, act func()) pingResult {
+	t.Helper()
+	count := int(d / pingInterval)
+	cmd := exec.Command("ip", "netns", "exec", n.Name("client"), "ping", "-D", "-n", "-i", fmt.Sprint(pingInterval.Seconds()),
+		"-W", "1", "-c", strconv.Itoa(count), "-I", "198.18.2.1", "198.18.1.1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(after, act)
+	defer timer.Stop()
+	r := pingResult{sent: count}
+	seen := map[int]bool{}
+	var last time.Time
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		m := pingReply.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		sec, _ := strconv.ParseInt(m[1], 10, 64)
+		usec, _ := strconv.ParseInt((m[2] + "000000")[:6], 10, 64)
+		at := time.Unix(sec, usec*1000)
+		seq, _ := strconv.Atoi(m[3])
+		if seen[seq] {
+			continue
+		}
+		seen[seq] = true
+		r.received++
+		r.lastReply = max(r.lastReply, seq)
+		if !last.IsZero() && at.Sub(last) > r.gap {
+			r.gap = at.Sub(last)
+		}
+		last = at
+	}
+	cmd.Wait() // exits 1 when packets were lost
+	r.lost = r.sent - r.received
+	return r
+}
