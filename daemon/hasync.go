@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,9 +29,9 @@ import (
 //	sa/SRG/ike/SPIi-SPIr  the exported State: written when it is new or its
 //	                      keys, Child SAs or ESP high-water marks change,
 //	                      and at most every haRefresh for the rest
-//	sa/SRG/mid/SPIi-SPIr  the message ID of our latest request, written
-//	                      before the request goes out (haTransport), many
-//	                      SAs' in one transaction
+//	sa/SRG/mid/SPIi-SPIr  our latest request as sent (its message ID in
+//	                      its header), written before it goes out
+//	                      (haTransport), many SAs' in one transaction
 //
 // A node without the cluster key file in its state directory keeps no SA
 // state: a failover then negotiates the tunnels again.
@@ -338,19 +337,15 @@ func (s *haSync) load(ctx context.Context, srg int) ([]ikev2.State, error) {
 			s.d.log.Warn("SA state record unreadable; not resumed", "srg", srg, "record", name, "err", err)
 			continue
 		}
-		if m, ok := recs["mid/"+sa]; ok {
-			if id, err := strconv.ParseUint(string(m), 10, 32); err == nil && uint32(id) > st.NextID {
-				st.NextID = uint32(id)
-			}
-		}
+		st.InDoubt = recs["mid/"+sa]
 		out = append(out, st)
 	}
 	return out, nil
 }
 
 // haTransport is the IKE engines' transport on a cluster node: a request
-// on an IKE SA of a group this node owns goes out only after its message
-// ID is in etcd (the survivor's ID in doubt, export.go).
+// on an IKE SA of a group this node owns goes out only after it is in etcd
+// (the survivor's request in doubt, export.go).
 type haTransport struct {
 	c     *clusterState
 	inner ike.Transport
@@ -430,7 +425,7 @@ func (s *haSync) writeMIDs(ctx context.Context) {
 		for srg, rs := range bySRG {
 			recs := map[string][]byte{}
 			for _, r := range rs {
-				recs["mid/"+r.sa] = []byte(strconv.FormatUint(uint64(r.id), 10))
+				recs["mid/"+r.sa] = r.msg
 			}
 			wctx, cancel := context.WithTimeout(ctx, time.Second)
 			err := s.store.PutAll(wctx, srg, rs[0].token, recs)

@@ -22,13 +22,16 @@ import (
 //   - the peer's requests: a resumed SA accepts the first authenticated
 //     request at or above the exported ID and carries on from it
 //     (resumeCatchUp), so the owner never has to write the peer's IDs;
-//   - our requests: the daemon's transport records the ID of every request
-//     before it goes out (daemon/hasync.go). Import starts at the higher of
-//     the exported ID and that record, and sends at once an empty
-//     INFORMATIONAL with it: if the old owner's request with that ID never
-//     reached the peer this is a new request; if it did, the peer takes it
-//     as a retransmission and resends its cached answer (RFC 7296 §2.1),
-//     which opens with the same keys. Either way the next ID is one more.
+//   - our requests: the daemon's transport records every request, as sent,
+//     before it goes out (daemon/hasync.go). When that request is at or
+//     above the exported ID, Import sends it again, byte for byte: if it
+//     never reached the peer it is a new request; if it did, the peer takes
+//     it as a retransmission and resends its cached answer (RFC 7296 §2.1;
+//     strongSwan recognises a retransmission by a hash of the whole
+//     message, so a new message with the same ID would be ignored). The
+//     answer opens with the same keys, and either way the next ID is one
+//     more. Without such a request Import sends an empty INFORMATIONAL
+//     with the exported ID.
 
 // stateVersion is the layout of State; a record of another layout is not
 // resumed (the tunnel negotiates again).
@@ -58,6 +61,11 @@ type State struct {
 	Established      time.Time
 
 	Children []ChildState
+
+	// InDoubt is our last request as it was sent, when the one who stores
+	// the State recorded it (its message ID is in its header): Import
+	// resends it when it is at or above NextID.
+	InDoubt []byte
 }
 
 // ChildState is one Child SA of a State.
@@ -237,7 +245,7 @@ func (e *Engine) Import(st State) error {
 	}
 	sa.startKeepalive()
 	sa.ikeTimers()
-	sa.resumeProbe()
+	sa.resumeProbe(st.InDoubt)
 	for _, c := range sa.children {
 		if !c.ESN && !p.NoRekey {
 			sa.startRekey(c) // waits for the probe's answer (one exchange at a time)
@@ -282,17 +290,24 @@ func childOf(cs ChildState) (*ike.ChildSA, error) {
 		LocalTS: cs.LocalTS, RemoteTS: cs.RemoteTS, SoftBytes: cs.SoftBytes, HardBytes: cs.HardBytes, Born: cs.Born}, nil
 }
 
-// resumeProbe sends the empty INFORMATIONAL that settles our message ID
-// after an import; no answer ends the SA as a dead peer does (and a
-// kept-up tunnel negotiates again).
-func (sa *ikeSA) resumeProbe() {
+// resumeProbe settles our message ID after an import: the request in
+// doubt again, or an empty INFORMATIONAL. Its answer is taken whatever
+// exchange it is; no answer ends the SA as a dead peer does (and a kept-up
+// tunnel negotiates again).
+func (sa *ikeSA) resumeProbe(inDoubt []byte) {
+	sa.probing = true
+	if h, err := wire.ParseHeader(inDoubt); err == nil && !h.IsResponse() && h.InitiatorSPI == sa.spiI &&
+		h.ResponderSPI == sa.spiR && h.MessageID >= sa.nextID {
+		sa.nextID = h.MessageID
+		sa.request(append([]byte(nil), inDoubt...), h.MessageID)
+		return
+	}
 	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.INFORMATIONAL,
 		Flags: sa.flags(), MessageID: sa.nextID}}
 	b, err := sa.out.seal(msg, nil)
 	if err != nil {
 		return
 	}
-	sa.probing = true
 	sa.request(b, sa.nextID)
 }
 

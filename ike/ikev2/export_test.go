@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"ipsecgw/ike"
+	"ipsecgw/ike/wire"
 )
 
 // resumeInstalls is installs that can also resume Child SAs.
@@ -80,7 +81,25 @@ func TestExportImport(t *testing.T) {
 	}
 	st.Children[0].OutSeq, st.Children[0].InTop = 1<<20, 77
 	aSA, bSA := only(t, a), only(t, b)
-	exchange(t, p, a, aSA) // ID in doubt: B answered it, the export says it is next
+	// The ID in doubt: B answered it, the export says it is next. The
+	// daemon records the request as sent (daemon/hasync.go).
+	var inDoubt []byte
+	p.mu.Lock()
+	p.drop = func(b []byte) bool {
+		if h, err := wire.ParseHeader(b); err == nil && !h.IsResponse() && h.Flags&wire.FlagInitiator != 0 {
+			inDoubt = append([]byte(nil), b...)
+		}
+		return false
+	}
+	p.mu.Unlock()
+	exchange(t, p, a, aSA)
+	p.mu.Lock()
+	p.drop = nil
+	st.InDoubt = inDoubt
+	p.mu.Unlock()
+	if h, _ := wire.ParseHeader(inDoubt); h.MessageID != st.NextID {
+		t.Fatalf("the request in doubt has ID %d, the export %d", h.MessageID, st.NextID)
+	}
 	exchange(t, p, b, bSA)
 	exchange(t, p, b, bSA)
 	bSPIs := bSA.ikeSPIs()
