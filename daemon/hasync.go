@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"ipsecgw/cluster"
@@ -31,7 +29,7 @@ import (
 //	                      and at most every haRefresh for the rest
 //	sa/SRG/mid/SPIi-SPIr  our latest request as sent (its message ID in
 //	                      its header), written before it goes out
-//	                      (haTransport), many SAs' in one transaction
+//	                      (cluster.RequestLog), many SAs' in one transaction
 //
 // A node without the cluster key file in its state directory keeps no SA
 // state: a failover then negotiates the tunnels again.
@@ -54,7 +52,7 @@ type haSync struct {
 	c     *clusterState
 	store *cluster.SAStore
 	kick  chan struct{}
-	midq  chan midRequest
+	reqs  *cluster.RequestLog
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
 
@@ -64,16 +62,12 @@ type haSync struct {
 	vips    map[netip.Addr]int           // virtual IP → SRG
 	written map[int]map[string]haWritten // SRG → record → what was written
 	hw      map[uint32]uint64            // outbound SPI → high-water mark written
-	mids    map[string]uint32            // IKE SA → the last request ID recorded, plus one
 	pending map[int]*haResume            // SRG → a takeover being applied
-
-	// Message IDs recorded, and the transactions that did: the cost of
-	// the scheme (cluster/doc.go).
-	midWrites, midTxns atomic.Uint64
 }
 
 type haWritten struct {
-	sig string // the record without its volatile fields
+	sig  string // the record without its volatile fields
+	full string // the whole record
 	at  time.Time
 }
 
@@ -100,12 +94,13 @@ func (d *Daemon) startHASync(cfg *schema.Config) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &haSync{d: d, c: c, store: store, kick: make(chan struct{}, 1), midq: make(chan midRequest, 4096), stop: cancel,
-		written: map[int]map[string]haWritten{}, hw: map[uint32]uint64{}, mids: map[string]uint32{}, pending: map[int]*haResume{}}
+	s := &haSync{d: d, c: c, store: store, kick: make(chan struct{}, 1), stop: cancel,
+		written: map[int]map[string]haWritten{}, hw: map[uint32]uint64{}, pending: map[int]*haResume{}}
+	s.reqs = cluster.NewRequestLog(store, d.ikeTransport, s.groupOf, d.log.With("subsystem", "cluster"))
 	s.setConfig(cfg)
 	s.wg.Add(2)
 	go s.loop(ctx)
-	go s.writeMIDs(ctx)
+	go func() { defer s.wg.Done(); s.reqs.Run(ctx) }()
 	c.sync.Store(s)
 }
 
@@ -236,10 +231,12 @@ func (s *haSync) syncOnce(ctx context.Context, only int, force bool) {
 			s.mu.Lock()
 			last, ok := w[name]
 			s.mu.Unlock()
-			if ok && !force && last.sig == sig && now.Sub(last.at) < haRefresh {
+			b, err := json.Marshal(st)
+			full := fmt.Sprintf("%x", sha256.Sum256(b))
+			if ok && last.sig == sig && (last.full == full || !force && now.Sub(last.at) < haRefresh) {
+				clear(b)
 				continue
 			}
-			b, err := json.Marshal(st)
 			if err == nil {
 				err = s.store.Put(ctx, g, tok, name, b)
 			}
@@ -252,7 +249,7 @@ func (s *haSync) syncOnce(ctx context.Context, only int, force bool) {
 				continue
 			}
 			s.mu.Lock()
-			w[name] = haWritten{sig: sig, at: now}
+			w[name] = haWritten{sig: sig, full: full, at: now}
 			for _, c := range st.Children {
 				s.hw[c.OutSPI] = c.OutSeq
 			}
@@ -271,8 +268,8 @@ func (s *haSync) syncOnce(ctx context.Context, only int, force bool) {
 			if s.store.Delete(ctx, g, tok, name) == nil && s.store.Delete(ctx, g, tok, "mid/"+sa) == nil {
 				s.mu.Lock()
 				delete(w, name)
-				delete(s.mids, sa)
 				s.mu.Unlock()
+				s.reqs.Forget(sa)
 			}
 		}
 	}
@@ -343,119 +340,23 @@ func (s *haSync) load(ctx context.Context, srg int) ([]ikev2.State, error) {
 	return out, nil
 }
 
-// haTransport is the IKE engines' transport on a cluster node: a request
-// on an IKE SA of a group this node owns goes out only after it is in etcd
-// (the survivor's request in doubt, export.go).
+// haTransport is the IKE engines' transport on a cluster node: once SA
+// state is kept, the group's request log (cluster.RequestLog) records each
+// request before it goes out.
 type haTransport struct {
 	c     *clusterState
 	inner ike.Transport
 }
 
-type midRequest struct {
-	srg      int
-	token    int64
-	sa       string
-	id       uint32
-	msg      []byte
-	from, to netip.AddrPort
-}
-
-// IKE header fields (RFC 7296 §3.1).
-const (
-	ikeHeaderLen     = 28
-	ikeFlagResponse  = 0x20
-	exchangeCreate   = 36
-	exchangeInformal = 37
-)
-
 func (t *haTransport) Send(msg []byte, from, to netip.AddrPort) error {
-	s := t.c.sync.Load()
-	if s == nil || len(msg) < ikeHeaderLen || msg[19]&ikeFlagResponse != 0 ||
-		(msg[18] != exchangeCreate && msg[18] != exchangeInformal) {
-		return t.inner.Send(msg, from, to)
+	if s := t.c.sync.Load(); s != nil {
+		return s.reqs.Send(msg, from, to)
 	}
-	srg, token, owned := s.groupOf(from.Addr())
-	if !owned {
-		return t.inner.Send(msg, from, to)
-	}
-	sa := fmt.Sprintf("%016x-%016x", binary.BigEndian.Uint64(msg[0:8]), binary.BigEndian.Uint64(msg[8:16]))
-	id := binary.BigEndian.Uint32(msg[20:24])
-	s.mu.Lock()
-	recorded := s.mids[sa] > id // a retransmission
-	s.mu.Unlock()
-	if recorded {
-		return t.inner.Send(msg, from, to)
-	}
-	select {
-	case s.midq <- midRequest{srg: srg, token: token, sa: sa, id: id, msg: append([]byte(nil), msg...), from: from, to: to}:
-		return nil
-	default:
-		return errors.New("cluster: message ID queue full")
-	}
-}
-
-// writeMIDs records the IDs of the requests waiting, all of a group in one
-// transaction, then sends them. If etcd cannot be written the requests go
-// out anyway: the node runs what it owns until its lease runs out, and a
-// survivor whose ID is behind finds out by its check going unanswered
-// (and negotiates again). A fenced write drops them: the group moved.
-func (s *haSync) writeMIDs(ctx context.Context) {
-	defer s.wg.Done()
-	for {
-		var batch []midRequest
-		select {
-		case <-ctx.Done():
-			return
-		case r := <-s.midq:
-			batch = append(batch, r)
-		}
-	drain:
-		for len(batch) < 1000 {
-			select {
-			case r := <-s.midq:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		bySRG := map[int][]midRequest{}
-		for _, r := range batch {
-			bySRG[r.srg] = append(bySRG[r.srg], r)
-		}
-		for srg, rs := range bySRG {
-			recs := map[string][]byte{}
-			for _, r := range rs {
-				recs["mid/"+r.sa] = r.msg
-			}
-			wctx, cancel := context.WithTimeout(ctx, time.Second)
-			err := s.store.PutAll(wctx, srg, rs[0].token, recs)
-			cancel()
-			if errors.Is(err, cluster.ErrFenced) {
-				s.d.log.Debug("IKE requests dropped: the group moved", "srg", srg, "requests", len(rs))
-				continue
-			}
-			if err != nil {
-				s.d.log.Warn("IKE message IDs not recorded in etcd; sending anyway", "srg", srg, "err", err)
-			} else {
-				s.mu.Lock()
-				for _, r := range rs {
-					s.mids[r.sa] = max(s.mids[r.sa], r.id+1)
-				}
-				s.mu.Unlock()
-				s.midWrites.Add(uint64(len(rs)))
-				s.midTxns.Add(1)
-			}
-			for _, r := range rs {
-				if err := s.d.ikeTransport.Send(r.msg, r.from, r.to); err != nil {
-					s.d.log.Debug("IKE send", "peer", r.to, "err", err)
-				}
-			}
-		}
-	}
+	return t.inner.Send(msg, from, to)
 }
 
 // haTransport is the transport the IKE engines get: on a cluster node the
-// one that records message IDs first.
+// one that records requests first.
 func (d *Daemon) haTransport() ike.Transport {
 	if d.cluster == nil {
 		return d.ikeTransport
