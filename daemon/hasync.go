@@ -68,7 +68,7 @@ type haSync struct {
 type haWritten struct {
 	sig  string // the record without its volatile fields
 	full string // the whole record
-	at  time.Time
+	at   time.Time
 }
 
 // haResume is what a takeover loaded, until the daemon applied it.
