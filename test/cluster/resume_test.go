@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,26 +20,35 @@ import (
 	"ipsecgw/test/strongswan"
 )
 
-// resumeSeed is ikeSeed with a third node and dead peer detection on both
-// sides (every probe moves a message ID the survivor must get right).
+// resumeSeed is ikeSeed with a third node, dead peer detection on both
+// sides (every probe moves a message ID the survivor must get right), and
+// a LAN behind the nodes (eth2, 203.0.113.0/25) whose gateway is the
+// group's second virtual IP.
 const resumeSeed = ikeSeed + `set groups node3 system host-name n3
 set groups node3 interfaces eth1 unit 0 family inet address 198.51.100.13/24
+set groups node1 interfaces eth2 unit 0 family inet address 203.0.113.11/25
+set groups node2 interfaces eth2 unit 0 family inet address 203.0.113.12/25
+set groups node3 interfaces eth2 unit 0 family inet address 203.0.113.13/25
 set chassis high-availability node 3 address 198.51.100.13
 set chassis high-availability services-redundancy-group 1 node 3 activeness-priority 50
+set chassis high-availability services-redundancy-group 1 virtual-ip 2 ip 203.0.113.1/25
+set chassis high-availability services-redundancy-group 1 virtual-ip 2 interface eth2
 set security ike gateway ike_gw dead-peer-detection always-send
 set security ike gateway ike_gw dead-peer-detection interval 2
 set security ike gateway ike_gw dead-peer-detection threshold 3
 `
 
 // TestSAsSurviveFailover: three ipsecgw nodes sharing a cluster key, one
-// etcd, strongSwan 5.9.8 (userspace ESP in UDP 4500) behind the segment
-// with a tunnel to the virtual IP. The owner is killed with SIGKILL under
-// a continuous ping: node 2 takes the group over and carries on the same
-// IKE SA (strongSwan's SPIs and unique ID do not change: no new
-// IKE_SA_INIT) and traffic resumes. Then a graceful manual failover moves
-// it on to node 3, again on the same IKE SA. Each time the longest gap in
-// replies and the packets lost are printed; the gap must stay below the
-// lease TTL plus a second (plus the ping interval).
+// etcd, strongSwan 5.9.8 (userspace ESP in UDP 4500) on the segment with a
+// tunnel to the virtual IP, and a host on the LAN behind the nodes. The
+// owner is killed with SIGKILL under a continuous ping and a TCP transfer
+// (iperf3) from strongSwan's side to the LAN host: node 2 takes the group
+// over and carries on the same IKE SA (strongSwan's SPIs and unique ID do
+// not change: no new IKE_SA_INIT), the ping resumes and the TCP transfer
+// completes. Then a graceful manual failover moves it on to node 3, again
+// on the same IKE SA. Each time the longest gap in replies and the packets
+// lost are printed; the gap must stay below the lease TTL plus a second
+// (plus the ping interval).
 func TestSAsSurviveFailover(t *testing.T) {
 	strongswan.Require(t)
 	n, dir, node := newCluster(t, resumeSeed)
@@ -52,15 +62,27 @@ func TestSAsSurviveFailover(t *testing.T) {
 		}
 	}
 	n.Exec("client", "ip", "addr", "add", "198.18.2.1/32", "dev", "lo")
+	n.Exec("lan", "ip", "link", "add", "br1", "type", "bridge")
+	n.Exec("lan", "ip", "link", "set", "br1", "up")
+	for i, ns := range []string{"n1", "n2", "n3"} {
+		n.Link(ns, "eth2", fmt.Sprintf("203.0.113.%d/25", 11+i), "lan", fmt.Sprintf("q%d", i+1), "")
+		n.Exec("lan", "ip", "link", "set", fmt.Sprintf("q%d", i+1), "master", "br1")
+		n.Exec(ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	}
+	n.Link("lanhost", "eth1", lanHost+"/25", "lan", "qh", "")
+	n.Exec("lan", "ip", "link", "set", "qh", "master", "br1")
+	n.Exec("lanhost", "ip", "route", "add", "default", "via", "203.0.113.1")
+	iperf := start(t, n, "lanhost", dir, "iperf3", "-s", "-B", lanHost)
 	charon := strongswan.Start(t, n, "client", strongswan.Config{Connections: []strongswan.Connection{{
 		Name: "vip", LocalAddrs: "198.51.100.100", RemoteAddrs: vip, PSK: "cluster test key",
 		Proposals: []string{"aes256gcm16-prfsha256-ecp256"}, DPDDelay: 2 * time.Second,
-		Children: []strongswan.Child{{Name: "net", LocalTS: []string{"198.18.2.0/24"}, RemoteTS: []string{"198.18.1.0/24"},
+		// strongSwan narrows the route-based VPN's selectors to these.
+		Children: []strongswan.Child{{Name: "net", LocalTS: []string{"198.18.2.0/24"}, RemoteTS: []string{"198.18.1.0/24", "203.0.113.0/25"},
 			ESPProposals: []string{"aes128gcm16"}, StartAction: "none"}},
 	}}})
 	n1 := node(1, true)
 	tunnelUp := func() bool {
-		_, err := n.Try("client", "ping", "-c", "1", "-W", "1", "-I", "198.18.2.1", "198.18.1.1")
+		_, err := n.Try("client", "ping", "-c", "1", "-W", "1", "-I", "198.18.2.1", lanHost)
 		return err == nil
 	}
 	waitFor(t, 30*time.Second, "the tunnel through the virtual IP carries traffic", tunnelUp, n1)
@@ -72,9 +94,11 @@ func TestSAsSurviveFailover(t *testing.T) {
 	first := establishedSA(t, charon)
 	time.Sleep(3 * time.Second) // DPD exchanges on both sides, recorded
 
-	// The owner dies under a continuous ping.
+	// The owner dies under a continuous ping and a TCP transfer.
+	tcp := tcpDuring(t, n, 14*time.Second)
 	res := pingDuring(t, n, 16*time.Second, 3*time.Second, func() { n1.stop(t, syscall.SIGKILL) })
 	t.Logf("SIGKILL of the owner: longest gap in replies %v, %d of %d packets lost (lease TTL %v)", res.gap, res.lost, res.sent, ttl)
+	t.Logf("SIGKILL of the owner: TCP %s", tcp(iperf, n2))
 	second := establishedSA(t, charon)
 	sameSA(t, "after SIGKILL", first, second, n2, n3)
 	if !strings.Contains(n2.logText(), "IKE SA resumed") {
@@ -84,12 +108,14 @@ func TestSAsSurviveFailover(t *testing.T) {
 
 	// A graceful manual failover moves it on to node 3.
 	time.Sleep(3 * time.Second)
+	tcp = tcpDuring(t, n, 10*time.Second)
 	res = pingDuring(t, n, 12*time.Second, 2*time.Second, func() {
 		if out := cli(t, n2, "request chassis high-availability failover services-redundancy-group 1"); !strings.Contains(out, "node 3 is active") {
 			t.Errorf("failover:\n%s", out)
 		}
 	})
 	t.Logf("manual failover: longest gap in replies %v, %d of %d packets lost", res.gap, res.lost, res.sent)
+	t.Logf("manual failover: TCP %s", tcp(iperf, n3))
 	third := establishedSA(t, charon)
 	sameSA(t, "after the manual failover", first, third, n2, n3)
 	if !strings.Contains(n3.logText(), "IKE SA resumed") {
@@ -158,6 +184,57 @@ func sameSA(t *testing.T, when string, a, b strongswan.IKESA, logs ...*proc) {
 	}
 }
 
+// lanHost is the host on the LAN behind the nodes.
+const lanHost = "203.0.113.10"
+
+// tcpDuring starts an iperf3 TCP transfer of d from strongSwan's side to
+// the LAN host, at a modest rate (the machine is shared); the function it
+// returns waits for it and fails the test unless it completed.
+func tcpDuring(t *testing.T, n *netns.Net, d time.Duration) func(logs ...*proc) string {
+	t.Helper()
+	cmd := exec.Command("ip", "netns", "exec", n.Name("client"), "iperf3", "-c", lanHost, "-B", "198.18.2.1",
+		"-t", strconv.Itoa(int(d/time.Second)), "-b", "20M", "-J")
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return func(logs ...*proc) string {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(d + 30*time.Second):
+			cmd.Process.Kill()
+			err = <-done
+		}
+		var r struct {
+			Error string
+			End   struct {
+				SumReceived struct {
+					Bytes   int64   `json:"bytes"`
+					Seconds float64 `json:"seconds"`
+				} `json:"sum_received"`
+				SumSent struct {
+					Retransmits int `json:"retransmits"`
+				} `json:"sum_sent"`
+			} `json:"end"`
+		}
+		jerr := json.Unmarshal([]byte(out.String()), &r)
+		if err != nil || jerr != nil || r.Error != "" || r.End.SumReceived.Bytes == 0 {
+			var b strings.Builder
+			for _, p := range logs {
+				fmt.Fprintf(&b, "--- %s ---\n%s\n", p.name, p.logText())
+			}
+			t.Fatalf("the TCP transfer did not complete: %v %v %q\n%s\n%s", err, jerr, r.Error, out.String(), b.String())
+		}
+		return fmt.Sprintf("transfer completed: %d bytes in %.1f s, %d retransmissions",
+			r.End.SumReceived.Bytes, r.End.SumReceived.Seconds, r.End.SumSent.Retransmits)
+	}
+}
+
 const pingInterval = 50 * time.Millisecond
 
 type pingResult struct {
@@ -174,7 +251,7 @@ func pingDuring(t *testing.T, n *netns.Net, d, after time.Duration, act func()) 
 	t.Helper()
 	count := int(d / pingInterval)
 	cmd := exec.Command("ip", "netns", "exec", n.Name("client"), "ping", "-D", "-n", "-i", fmt.Sprint(pingInterval.Seconds()),
-		"-W", "1", "-c", strconv.Itoa(count), "-I", "198.18.2.1", "198.18.1.1")
+		"-W", "1", "-c", strconv.Itoa(count), "-I", "198.18.2.1", lanHost)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
