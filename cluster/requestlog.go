@@ -107,11 +107,13 @@ func (l *RequestLog) Forget(sa string) {
 // Stats returns the requests recorded and the transactions that did.
 func (l *RequestLog) Stats() (writes, txns uint64) { return l.writes.Load(), l.txns.Load() }
 
-// Run records and sends the queued requests until ctx ends. If etcd
-// cannot be written the requests go out anyway: the node runs what it owns
-// until its lease runs out, and a survivor whose record is behind finds
-// out when its resent request goes unanswered (and negotiates again). A
-// fenced write drops them: the group has moved.
+// Run records and sends the queued requests until ctx ends. A request
+// that cannot be recorded is not sent: the engine retransmits it and it is
+// tried again. While etcd is unreachable the owner's IKE requests wait
+// (its data plane runs on) until etcd returns or the lease runs out and
+// the node stops acting for the group; a request sent unrecorded would
+// leave a survivor one message ID behind, which the peer ignores. A fenced
+// write drops them too: the group has moved.
 func (l *RequestLog) Run(ctx context.Context) {
 	for {
 		var batch []logged
@@ -153,7 +155,8 @@ func (l *RequestLog) flush(ctx context.Context, srg int, rs []logged) {
 		l.log.Debug("IKE requests dropped: the group moved", "srg", srg, "requests", len(rs))
 		return
 	case err != nil:
-		l.log.Warn("IKE requests not recorded in etcd; sending anyway", "srg", srg, "err", err)
+		l.log.Warn("IKE requests not recorded in etcd; held back until they are", "srg", srg, "requests", len(rs), "err", err)
+		return
 	default:
 		l.mu.Lock()
 		for _, r := range rs {

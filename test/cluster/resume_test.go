@@ -45,8 +45,8 @@ set security ike gateway ike_gw dead-peer-detection threshold 3
 // (iperf3) from strongSwan's side to the LAN host: node 2 takes the group
 // over and carries on the same IKE SA (strongSwan's SPIs and unique ID do
 // not change: no new IKE_SA_INIT), the ping resumes and the TCP transfer
-// completes. Then a graceful manual failover moves it on to node 3, again
-// on the same IKE SA. Each time the longest gap in replies and the packets
+// completes. Then a graceful manual failover moves it on to node 3, and
+// cutting node 3's link moves it back to node 2, again on the same IKE SA. Each time the longest gap in replies and the packets
 // lost are printed; the gap must stay below the lease TTL plus a second
 // (plus the ping interval).
 func TestSAsSurviveFailover(t *testing.T) {
@@ -126,14 +126,29 @@ func TestSAsSurviveFailover(t *testing.T) {
 	if !strings.Contains(metrics, `ipsecgw_cluster_sa_resumes_total{result="resumed"} 1`) {
 		t.Fatalf("node 3's metrics:\n%s", metrics)
 	}
+
+	// Node 3's link is cut: it loses etcd and the peer at once; node 2
+	// (node 1 is still dead) takes the group back.
+	time.Sleep(3 * time.Second)
+	tcp = tcpDuring(t, n, 14*time.Second)
+	res = pingDuring(t, n, 16*time.Second, 3*time.Second, func() { n.Exec("lan", "ip", "link", "set", "p3", "down") })
+	t.Logf("link of the owner cut: longest gap in replies %v, %d of %d packets lost", res.gap, res.lost, res.sent)
+	t.Logf("link of the owner cut: TCP %s", tcp(iperf, n2))
+	fourth := establishedSA(t, charon)
+	sameSA(t, "after the link cut", first, fourth, n2, n3)
+	if c := strings.Count(n2.logText(), "IKE SA resumed"); c != 2 {
+		t.Fatalf("node 2 resumed the IKE SA %d times, want 2:\n%s", c, n2.logText())
+	}
+	checkGap(t, res, n2)
 	// strongSwan saw one IKE_SA_INIT in all (the first negotiation), and
-	// after each takeover a CREATE_CHILD_SA: the Child SA, without ESN,
-	// rekeyed on the resumed IKE SA since its sequence numbers jumped.
+	// after each of the three takeovers a CREATE_CHILD_SA: the Child SA,
+	// without ESN, rekeyed on the resumed IKE SA since its sequence
+	// numbers jumped.
 	log := charon.Log()
 	inits, rekeys := strings.Count(log, "parsed IKE_SA_INIT request"), strings.Count(log, "parsed CREATE_CHILD_SA request")
 	t.Logf("strongSwan: %d IKE_SA_INIT, %d CREATE_CHILD_SA requests; %d retransmitted requests answered from its cache",
 		inits, rekeys, strings.Count(log, "received retransmit of request"))
-	if inits != 1 || rekeys < 2 {
+	if inits != 1 || rekeys < 3 {
 		t.Fatalf("strongSwan's log:\n%s\n--- n2 ---\n%s\n--- n3 ---\n%s", log, n2.logText(), n3.logText())
 	}
 }
