@@ -56,22 +56,36 @@ func exchange(t *testing.T, p *pipe, e *Engine, sa *ikeSA) {
 	p.wg.Wait()
 }
 
-// TestExportImport: A negotiates with B and exports its IKE SA; A then
-// sends one more request (the survivor cannot know it was answered) and B
-// two (A's export does not have their IDs); A dies. A2, with A's
-// configuration, imports the export: its first request reuses the ID in
-// doubt and B answers it from its cache, B's next request is above the ID
-// A2 expects and is taken, and the Child SA, without ESN, is rekeyed on the
-// same IKE SA. B never sees a new IKE SA nor a DELETE.
+// TestExportImport: A negotiates with B. X, one of them (both are tried),
+// exports its IKE SA, then sends one more request (the survivor cannot
+// know it was answered) while Y, the other, sends two (X's export does not
+// have their IDs); X dies. X2, with X's configuration, imports the export:
+// its first request is the one in doubt, which Y answers from its cache;
+// Y's next request is above the ID X2 expects and is taken; the Child SA,
+// without ESN, is rekeyed on the same IKE SA. Y never sees a new IKE SA
+// nor a DELETE.
 func TestExportImport(t *testing.T) {
+	for _, resumeInitiator := range []bool{true, false} {
+		name := map[bool]string{true: "initiator", false: "responder"}[resumeInitiator]
+		t.Run(name, func(t *testing.T) { testExportImport(t, resumeInitiator) })
+	}
+}
+
+func testExportImport(t *testing.T, resumeInitiator bool) {
 	p := &pipe{engines: map[netip.Addr]*Engine{}}
-	a, _, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-128-gcm"}, p)
-	b, ib, _ := newSide(t, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-128-gcm"}, p)
+	sides := [2]side{{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-128-gcm"},
+		{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-128-gcm"}}
+	a, _, _ := newSide(t, sides[0], p)
+	b, _, _ := newSide(t, sides[1], p)
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
 	waitUp(t, a)
 	waitUp(t, b)
+	x, y, xs := a, b, sides[0]
+	if !resumeInitiator {
+		x, y, xs = b, a, sides[1]
+	}
 	all := func(netip.Addr) bool { return true }
-	states := a.Export(all)
+	states := x.Export(all)
 	if len(states) != 1 || len(states[0].Children) != 1 {
 		t.Fatalf("exported %d states", len(states))
 	}
@@ -80,19 +94,19 @@ func TestExportImport(t *testing.T) {
 		t.Fatalf("String shows %q", s)
 	}
 	st.Children[0].OutSeq, st.Children[0].InTop = 1<<20, 77
-	aSA, bSA := only(t, a), only(t, b)
-	// The ID in doubt: B answered it, the export says it is next. The
+	xSA, ySA := only(t, x), only(t, y)
+	// The ID in doubt: Y answered it, the export says it is next. The
 	// daemon records the request as sent (daemon/hasync.go).
 	var inDoubt []byte
 	p.mu.Lock()
 	p.drop = func(b []byte) bool {
-		if h, err := wire.ParseHeader(b); err == nil && !h.IsResponse() && h.Flags&wire.FlagInitiator != 0 {
+		if h, err := wire.ParseHeader(b); err == nil && !h.IsResponse() && (h.Flags&wire.FlagInitiator != 0) == resumeInitiator {
 			inDoubt = append([]byte(nil), b...)
 		}
 		return false
 	}
 	p.mu.Unlock()
-	exchange(t, p, a, aSA)
+	exchange(t, p, x, xSA)
 	p.mu.Lock()
 	p.drop = nil
 	st.InDoubt = inDoubt
@@ -100,47 +114,55 @@ func TestExportImport(t *testing.T) {
 	if h, _ := wire.ParseHeader(inDoubt); h.MessageID != st.NextID {
 		t.Fatalf("the request in doubt has ID %d, the export %d", h.MessageID, st.NextID)
 	}
-	exchange(t, p, b, bSA)
-	exchange(t, p, b, bSA)
-	bSPIs := bSA.ikeSPIs()
+	exchange(t, p, y, ySA)
+	exchange(t, p, y, ySA)
+	ySPIs := ySA.ikeSPIs()
+	yInstalled := func() int {
+		y.mu.Lock()
+		defer y.mu.Unlock()
+		return len(ySA.children)
+	}
 
-	// A dies silently (Forget sends nothing); A2 takes its address.
-	if n := a.Forget(all); n != 1 {
+	// X dies silently (Forget sends nothing); X2 takes its address.
+	if n := x.Forget(all); n != 1 {
 		t.Fatalf("Forget ended %d SAs", n)
 	}
-	a2, ia2, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-128-gcm"}, p)
-	ri := resumeInstalls{installs: ia2, seq: map[uint32][2]uint64{}}
-	a2.installer = ri
-	if err := a2.Import(st); err != nil {
+	x2, ix2, _ := newSide(t, xs, p)
+	ri := resumeInstalls{installs: ix2, seq: map[uint32][2]uint64{}}
+	x2.installer = ri
+	if err := x2.Import(st); err != nil {
 		t.Fatal(err)
 	}
-	if err := a2.Import(st); err == nil {
+	if err := x2.Import(st); err == nil {
 		t.Fatal("the same SA imported twice")
 	}
 	if got := ri.seq[st.Children[0].InSPI]; got != [2]uint64{1 << 20, 77} {
 		t.Fatalf("resumed with sequences %v", got)
 	}
-	a2SA := only(t, a2)
-	eventually(t, "the resumed SA's first request answered from B's cache", func() bool {
-		a2.mu.Lock()
-		defer a2.mu.Unlock()
-		return a2SA.pending == nil && a2SA.nextID > st.NextID
+	x2SA := only(t, x2)
+	eventually(t, "the resumed SA's first request answered from Y's cache", func() bool {
+		x2.mu.Lock()
+		defer x2.mu.Unlock()
+		return x2SA.pending == nil && x2SA.nextID > st.NextID
 	})
-	exchange(t, p, b, bSA) // above the ID A2 expects
-	if bSA.state != stateEstablished || bSA.ikeSPIs() != bSPIs {
-		t.Fatalf("B's IKE SA changed: %s %v", bSA.ikeSPIs(), bSA.state)
+	exchange(t, p, y, ySA) // above the ID X2 expects
+	if ySA.state != stateEstablished || ySA.ikeSPIs() != ySPIs {
+		t.Fatalf("Y's IKE SA changed: %s %v", ySA.ikeSPIs(), ySA.state)
 	}
-	// The Child SA without ESN is rekeyed on the resumed IKE SA.
+	// The Child SA without ESN is rekeyed on the resumed IKE SA: both
+	// sides hold one Child SA again, a new one.
 	eventually(t, "the Child SA rekeyed on the resumed IKE SA", func() bool {
-		return len(ia2.get()) == 2 && len(ib.get()) == 2
+		x2.mu.Lock()
+		defer x2.mu.Unlock()
+		return len(ix2.get()) == 2 && len(x2SA.children) == 1 && x2SA.children[0].OutboundSPI != st.Children[0].OutSPI && yInstalled() == 1
 	})
-	exchange(t, p, a2, a2SA)
-	if sas := b.SAs(); len(sas) != 1 || sas[0].State != "UP" {
-		t.Fatalf("B's SAs after the resume: %+v", sas)
+	exchange(t, p, x2, x2SA)
+	if sas := y.SAs(); len(sas) != 1 || sas[0].State != "UP" {
+		t.Fatalf("Y's SAs after the resume: %+v", sas)
 	}
-	a2.Close()
+	x2.Close()
 	p.wg.Wait()
-	b.Close()
+	y.Close()
 }
 
 // TestImportRefusesUnknown: a state of another layout or of a gateway not
