@@ -151,6 +151,11 @@ func TestSAsSurviveFailover(t *testing.T) {
 	if inits != 1 || rekeys < 3 {
 		t.Fatalf("strongSwan's log:\n%s\n--- n2 ---\n%s\n--- n3 ---\n%s", log, n2.logText(), n3.logText())
 	}
+	for _, p := range []*proc{n1, n2, n3} {
+		if strings.Contains(p.logText(), "DATA RACE") { // the binary is built with -race
+			t.Fatalf("%s:\n%s", p.name, p.logText())
+		}
+	}
 }
 
 func checkGap(t *testing.T, r pingResult, logs ...*proc) {
