@@ -1,9 +1,11 @@
 package ikev2
 
 import (
+	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"ipsecgw/ike"
 	"ipsecgw/ike/wire"
@@ -178,4 +180,36 @@ func TestImportRefusesUnknown(t *testing.T) {
 	if err == nil {
 		t.Fatal("a state of an unknown peer imported")
 	}
+}
+
+// FuzzImport: a State that does not make sense (a record of another build,
+// a corrupt one that still opened) is refused, never a panic.
+func FuzzImport(f *testing.F) {
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	a, _, _ := newSide(f, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-128-gcm"}, p)
+	b, _, _ := newSide(f, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-128-gcm"}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	for deadline := time.Now().Add(5 * time.Second); len(upSAs(a)) == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, st := range a.Export(func(netip.Addr) bool { return true }) {
+		good, _ := json.Marshal(st)
+		f.Add(good)
+	}
+	a.Close()
+	b.Close()
+	p.wg.Wait()
+	f.Add([]byte(`{"Version":1,"Gateway":"gw","PeerAddr":"192.0.2.2","Encryption":{"Type":1,"ID":20,"KeyBits":256},"PRF":{"Type":2,"ID":5}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var st State
+		if json.Unmarshal(data, &st) != nil {
+			return
+		}
+		q := &pipe{engines: map[netip.Addr]*Engine{}}
+		e, inst, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-128-gcm"}, q)
+		e.installer = resumeInstalls{installs: inst, seq: map[uint32][2]uint64{}}
+		e.Import(st)
+		e.Close()
+		q.wg.Wait()
+	})
 }
