@@ -70,13 +70,14 @@
 //     know until it expires. Rare (a rekey in flight at the crash) and
 //     not fatal: the survivor rekeys its Child SAs itself.
 //
-// Measured (BenchmarkDPDWrites, make bench-cluster: 1,000 IKEv2 tunnels, DPD
-// always-send every 2 s on both sides, embedded etcd on this machine): about
-// 470 records written per second in about 8 transactions per second per
-// 1,000 tunnels: one write per probe of ours, none for the peer's. The
-// rate is linear in 1/interval: the Junos default of 10 s makes it about
-// 100 records a second per 1,000 tunnels, plus at most 17 a second for the
-// once-a-minute refresh of the IKE SA records.
+// Measured (BenchmarkDPDWrites, make bench-cluster: 1,000 IKEv2 tunnels,
+// DPD always-send on both sides, embedded etcd on a shared 2-core machine):
+// at a 2 s interval about 500 records written per second in 8-13
+// transactions; at the Junos default of 10 s (IPSECGW_BENCH_DPD=10) about
+// 80 records a second in 2 transactions, per 1,000 tunnels: one record per
+// probe of ours, none for the peer's. To that add at most 17 records a
+// second per 1,000 tunnels for the once-a-minute refresh of the IKE SA
+// records (not in the benchmark), and one per 2^19 ESP packets per SA.
 //
 // A takeover: the new owner loads the group's records before it starts
 // the group's VPNs, holds back their initiation, imports the IKE SAs into
