@@ -39,6 +39,11 @@
 // within half a step, so a survivor continuing above it sends nothing the
 // peer already saw (at most one write per 2^19 packets per SA). Without
 // ESN the survivor also rekeys the Child SA at once, on the resumed IKE SA.
+// The mark moves ahead from a loop (every 200 ms), not from the packet
+// path: an SA sending more than 2^19 packets between two writes (2.6
+// million a second, or less while etcd is slow) can pass it, and a
+// survivor's first packets then fall below the peer's window until its
+// counter passes the old owner's (or the rekey replaces the SA).
 // The inbound window starts at the edge last written: packets the old
 // owner accepted since then could be replayed to the survivor once; the
 // edge is at most a minute old.
