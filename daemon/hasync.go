@@ -207,9 +207,23 @@ func (s *haSync) syncOnce(ctx context.Context, only int, force bool) {
 	vips := s.vips
 	s.mu.Unlock()
 	bySRG := map[int][]ikev2.State{}
+	live := map[uint32]bool{}
 	for _, st := range eng.Export(func(a netip.Addr) bool { _, ok := owned[vips[a]]; return ok }) {
 		s.sequences(inst, &st)
 		bySRG[vips[st.Local.Addr()]] = append(bySRG[vips[st.Local.Addr()]], st)
+		for _, c := range st.Children {
+			live[c.OutSPI] = true
+		}
+	}
+	if only == 0 {
+		// The marks of SAs that ended (rekeyed, deleted, moved) go.
+		s.mu.Lock()
+		for spi := range s.hw {
+			if !live[spi] {
+				delete(s.hw, spi)
+			}
+		}
+		s.mu.Unlock()
 	}
 	now := time.Now()
 	for g, tok := range owned {
