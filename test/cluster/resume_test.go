@@ -23,7 +23,8 @@ import (
 // resumeSeed is ikeSeed with a third node, dead peer detection on both
 // sides (every probe moves a message ID the survivor must get right), and
 // a LAN behind the nodes (eth2, 203.0.113.0/25) whose gateway is the
-// group's second virtual IP.
+// group's second virtual IP; and a second group, preferred on node 2, with
+// a tunnel strongSwan initiates (ipsecgw is its IKE SA's responder).
 const resumeSeed = ikeSeed + `set groups node3 system host-name n3
 set groups node3 interfaces eth1 unit 0 family inet address 198.51.100.13/24
 set groups node1 interfaces eth2 unit 0 family inet address 203.0.113.11/25
@@ -36,6 +37,26 @@ set chassis high-availability services-redundancy-group 1 virtual-ip 2 interface
 set security ike gateway ike_gw dead-peer-detection always-send
 set security ike gateway ike_gw dead-peer-detection interval 2
 set security ike gateway ike_gw dead-peer-detection threshold 3
+set chassis high-availability services-redundancy-group 2 virtual-ip 1 ip 198.51.100.20/24
+set chassis high-availability services-redundancy-group 2 virtual-ip 1 interface eth1
+set chassis high-availability services-redundancy-group 2 managed-services ipsec
+set chassis high-availability services-redundancy-group 2 node 1 activeness-priority 50
+set chassis high-availability services-redundancy-group 2 node 2 activeness-priority 200
+set chassis high-availability services-redundancy-group 2 node 3 activeness-priority 100
+set chassis high-availability services-redundancy-group 2 preemption
+set interfaces st0 unit 2 family inet address 198.18.4.1/24
+set routing-options static route 198.18.3.0/24 next-hop st0.2
+set security ike gateway ike_gw2 ike-policy ike_policy
+set security ike gateway ike_gw2 address 198.51.100.101
+set security ike gateway ike_gw2 local-address 198.51.100.20
+set security ike gateway ike_gw2 version v2-only
+set security ike gateway ike_gw2 dead-peer-detection always-send
+set security ike gateway ike_gw2 dead-peer-detection interval 2
+set security ike gateway ike_gw2 dead-peer-detection threshold 3
+set security ipsec vpn ipsec_vpn2 bind-interface st0.2
+set security ipsec vpn ipsec_vpn2 ike gateway ike_gw2
+set security ipsec vpn ipsec_vpn2 ike ipsec-policy ipsec_policy
+set security ipsec vpn ipsec_vpn2 establish-tunnels responder-only
 `
 
 // TestSAsSurviveFailover: three ipsecgw nodes sharing a cluster key, one
@@ -48,7 +69,9 @@ set security ike gateway ike_gw dead-peer-detection threshold 3
 // completes. Then a graceful manual failover moves it on to node 3, and
 // cutting node 3's link moves it back to node 2, again on the same IKE SA. Each time the longest gap in replies and the packets
 // lost are printed; the gap must stay below the lease TTL plus a second
-// (plus the ping interval).
+// (plus the ping interval). Group 2 runs active/active beside it: node 1
+// owns it first, preemption hands it over to node 2 when node 2 joins, and
+// it stays there, on the same IKE SA, through everything else.
 func TestSAsSurviveFailover(t *testing.T) {
 	strongswan.Require(t)
 	n, dir, node := newCluster(t, resumeSeed)
@@ -62,6 +85,8 @@ func TestSAsSurviveFailover(t *testing.T) {
 		}
 	}
 	n.Exec("client", "ip", "addr", "add", "198.18.2.1/32", "dev", "lo")
+	n.Exec("client", "ip", "addr", "add", "198.18.3.1/32", "dev", "lo")
+	n.Exec("client", "ip", "addr", "add", "198.51.100.101/24", "dev", "eth1")
 	n.Exec("lan", "ip", "link", "add", "br1", "type", "bridge")
 	n.Exec("lan", "ip", "link", "set", "br1", "up")
 	for i, ns := range []string{"n1", "n2", "n3"} {
@@ -79,6 +104,11 @@ func TestSAsSurviveFailover(t *testing.T) {
 		// strongSwan narrows the route-based VPN's selectors to these.
 		Children: []strongswan.Child{{Name: "net", LocalTS: []string{"198.18.2.0/24"}, RemoteTS: []string{"198.18.1.0/24", "203.0.113.0/25"},
 			ESPProposals: []string{"aes128gcm16"}, StartAction: "none"}},
+	}, {
+		Name: "vip2", LocalAddrs: "198.51.100.101", RemoteAddrs: "198.51.100.20", PSK: "cluster test key",
+		Proposals: []string{"aes256gcm16-prfsha256-ecp256"}, DPDDelay: 2 * time.Second,
+		Children: []strongswan.Child{{Name: "net2", LocalTS: []string{"198.18.3.0/24"}, RemoteTS: []string{"198.18.4.0/24"},
+			ESPProposals: []string{"aes128gcm16"}, StartAction: "none"}},
 	}}})
 	n1 := node(1, true)
 	tunnelUp := func() bool {
@@ -86,12 +116,30 @@ func TestSAsSurviveFailover(t *testing.T) {
 		return err == nil
 	}
 	waitFor(t, 30*time.Second, "the tunnel through the virtual IP carries traffic", tunnelUp, n1)
+	tunnel2Up := func() bool {
+		_, err := n.Try("client", "ping", "-c", "1", "-W", "1", "-I", "198.18.3.1", "198.18.4.1")
+		return err == nil
+	}
+	waitFor(t, 20*time.Second, "node 1 owns group 2 too", func() bool {
+		out, _ := n.Try("n1", "ip", "-4", "-br", "addr", "show", "dev", "eth1")
+		return strings.Contains(out, "198.51.100.20/24")
+	}, n1)
+	if err := charon.Initiate("net2"); err != nil {
+		t.Fatalf("strongSwan's tunnel to group 2: %v\n%s", err, n1.logText())
+	}
+	waitFor(t, 20*time.Second, "the tunnel of group 2 carries traffic", tunnel2Up, n1)
+	group2 := establishedSA(t, charon, "vip2")
 	n2, n3 := node(2, false), node(3, false)
 	waitFor(t, 20*time.Second, "nodes 2 and 3 are members", func() bool {
 		out, err := exec.Command(binary, "cli", "--socket", filepath.Join(dir, "n1.sock"), "-c", "show chassis high-availability information").CombinedOutput()
 		return err == nil && regexp.MustCompile(`(?s)Peer Id: 2 .* Conn State: UP.*Peer Id: 3 .* Conn State: UP`).Match(out)
 	}, n1, n2, n3)
-	first := establishedSA(t, charon)
+	// Preemption hands group 2 over to node 2, which resumes its SA.
+	waitFor(t, 20*time.Second, "node 2 resumes group 2's IKE SA", func() bool {
+		return strings.Contains(n2.logText(), "IKE SA resumed") && tunnel2Up()
+	}, n1, n2)
+	sameSA(t, "of group 2 after preemption", group2, establishedSA(t, charon, "vip2"), n1, n2)
+	first := establishedSA(t, charon, "vip")
 	time.Sleep(3 * time.Second) // DPD exchanges on both sides, recorded
 
 	// The owner dies under a continuous ping and a TCP transfer.
@@ -99,10 +147,10 @@ func TestSAsSurviveFailover(t *testing.T) {
 	res := pingDuring(t, n, 16*time.Second, 3*time.Second, func() { n1.stop(t, syscall.SIGKILL) })
 	t.Logf("SIGKILL of the owner: longest gap in replies %v, %d of %d packets lost (lease TTL %v)", res.gap, res.lost, res.sent, ttl)
 	t.Logf("SIGKILL of the owner: TCP %s", tcp(iperf, n2))
-	second := establishedSA(t, charon)
+	second := establishedSA(t, charon, "vip")
 	sameSA(t, "after SIGKILL", first, second, n2, n3)
-	if !strings.Contains(n2.logText(), "IKE SA resumed") {
-		t.Fatalf("node 2 did not resume the IKE SA:\n%s", n2.logText())
+	if c := strings.Count(n2.logText(), "IKE SA resumed"); c != 2 {
+		t.Fatalf("node 2 resumed %d IKE SAs, want 2 (one per group):\n%s", c, n2.logText())
 	}
 	checkGap(t, res, n2)
 
@@ -116,7 +164,7 @@ func TestSAsSurviveFailover(t *testing.T) {
 	})
 	t.Logf("manual failover: longest gap in replies %v, %d of %d packets lost", res.gap, res.lost, res.sent)
 	t.Logf("manual failover: TCP %s", tcp(iperf, n3))
-	third := establishedSA(t, charon)
+	third := establishedSA(t, charon, "vip")
 	sameSA(t, "after the manual failover", first, third, n2, n3)
 	if !strings.Contains(n3.logText(), "IKE SA resumed") {
 		t.Fatalf("node 3 did not resume the IKE SA:\n%s", n3.logText())
@@ -134,21 +182,26 @@ func TestSAsSurviveFailover(t *testing.T) {
 	res = pingDuring(t, n, 16*time.Second, 3*time.Second, func() { n.Exec("lan", "ip", "link", "set", "p3", "down") })
 	t.Logf("link of the owner cut: longest gap in replies %v, %d of %d packets lost", res.gap, res.lost, res.sent)
 	t.Logf("link of the owner cut: TCP %s", tcp(iperf, n2))
-	fourth := establishedSA(t, charon)
+	fourth := establishedSA(t, charon, "vip")
 	sameSA(t, "after the link cut", first, fourth, n2, n3)
-	if c := strings.Count(n2.logText(), "IKE SA resumed"); c != 2 {
-		t.Fatalf("node 2 resumed the IKE SA %d times, want 2:\n%s", c, n2.logText())
+	if c := strings.Count(n2.logText(), "IKE SA resumed"); c != 3 {
+		t.Fatalf("node 2 resumed %d IKE SAs, want 3:\n%s", c, n2.logText())
 	}
 	checkGap(t, res, n2)
-	// strongSwan saw one IKE_SA_INIT in all (the first negotiation), and
-	// after each of the three takeovers a CREATE_CHILD_SA: the Child SA,
-	// without ESN, rekeyed on the resumed IKE SA since its sequence
-	// numbers jumped.
+	// Group 2 stayed on node 2 all along, on the same SA.
+	sameSA(t, "of group 2 at the end", group2, establishedSA(t, charon, "vip2"), n2)
+	if !tunnel2Up() {
+		t.Fatal("group 2's tunnel carries no traffic at the end")
+	}
+	// strongSwan received one IKE_SA_INIT in all (group 1's first
+	// negotiation) and initiated one (group 2's), and after each of the
+	// four takeovers received a CREATE_CHILD_SA: the Child SA, without ESN,
+	// rekeyed on the resumed IKE SA since its sequence numbers jumped.
 	log := charon.Log()
 	inits, rekeys := strings.Count(log, "parsed IKE_SA_INIT request"), strings.Count(log, "parsed CREATE_CHILD_SA request")
 	t.Logf("strongSwan: %d IKE_SA_INIT, %d CREATE_CHILD_SA requests; %d retransmitted requests answered from its cache",
 		inits, rekeys, strings.Count(log, "received retransmit of request"))
-	if inits != 1 || rekeys < 3 {
+	if inits != 1 || rekeys < 4 || strings.Count(log, "initiating IKE_SA") != 1 {
 		t.Fatalf("strongSwan's log:\n%s\n--- n2 ---\n%s\n--- n3 ---\n%s", log, n2.logText(), n3.logText())
 	}
 	for _, p := range []*proc{n1, n2, n3} {
@@ -172,8 +225,8 @@ func checkGap(t *testing.T, r pingResult, logs ...*proc) {
 	}
 }
 
-// establishedSA is strongSwan's one established IKE SA.
-func establishedSA(t *testing.T, c *strongswan.Charon) strongswan.IKESA {
+// establishedSA is strongSwan's one established IKE SA of a connection.
+func establishedSA(t *testing.T, c *strongswan.Charon, conn string) strongswan.IKESA {
 	t.Helper()
 	sas, err := c.ListSAs()
 	if err != nil {
@@ -181,7 +234,7 @@ func establishedSA(t *testing.T, c *strongswan.Charon) strongswan.IKESA {
 	}
 	var up []strongswan.IKESA
 	for _, sa := range sas {
-		if strings.EqualFold(sa.State, "ESTABLISHED") {
+		if strings.EqualFold(sa.State, "ESTABLISHED") && sa.Name == conn {
 			up = append(up, sa)
 		}
 	}
