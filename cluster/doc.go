@@ -31,8 +31,9 @@
 //	               mark and each inbound SA's replay edge. Written when it is
 //	               new or its keys, Child SAs or high-water marks change, and
 //	               otherwise at most once a minute.
-//	mid/SPIi-SPIr  our last request on the IKE SA as it was sent, written
-//	               before it goes out (RequestLog).
+//	mid/SPIi-SPIr  our last request on the IKE SA as it was sent, whole or
+//	               all its fragments (RFC 7383), written before it goes
+//	               out (RequestLog).
 //
 // ESP sequence numbers: the high-water mark written is a step (2^20) ahead
 // of the outbound SA's counter and moves again when the counter comes

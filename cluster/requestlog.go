@@ -29,7 +29,8 @@ type RequestLog struct {
 	txns   atomic.Uint64
 
 	mu       sync.Mutex
-	recorded map[string]uint32 // IKE SA → the last request ID recorded, plus one
+	recorded map[string]uint32  // IKE SA → the last request ID recorded, plus one
+	partial  map[string]*logged // IKE SA → the fragments of a request so far
 }
 
 // Sender sends an IKE message: the IKE engines' transport.
@@ -42,7 +43,8 @@ type logged struct {
 	token    int64
 	sa       string
 	id       uint32
-	msg      []byte
+	msgs     [][]byte // the request, or its fragments (RFC 7383) in order
+	total    int      // fragments expected
 	from, to netip.AddrPort
 }
 
@@ -54,7 +56,8 @@ func NewRequestLog(store *SAStore, send Sender, owner func(local netip.Addr) (in
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &RequestLog{store: store, send: send, owner: owner, log: log, q: make(chan logged, 4096), recorded: map[string]uint32{}}
+	return &RequestLog{store: store, send: send, owner: owner, log: log, q: make(chan logged, 4096),
+		recorded: map[string]uint32{}, partial: map[string]*logged{}}
 }
 
 // IKE header fields (RFC 7296 §3.1).
@@ -63,6 +66,7 @@ const (
 	ikeFlagResponse       = 0x20
 	exchangeCreateChild   = 36
 	exchangeInformational = 37
+	payloadSKF            = 53 // Encrypted and Authenticated Fragment (RFC 7383)
 )
 
 // Send is the IKE engines' transport: a request on an established IKE SA
@@ -82,16 +86,70 @@ func (l *RequestLog) Send(msg []byte, from, to netip.AddrPort) error {
 	id := binary.BigEndian.Uint32(msg[20:24])
 	l.mu.Lock()
 	again := l.recorded[sa] > id
+	r := &logged{srg: srg, token: token, sa: sa, id: id, msgs: [][]byte{append([]byte(nil), msg...)}, total: 1, from: from, to: to}
+	if !again && msg[16] == payloadSKF && len(msg) >= ikeHeaderLen+8 {
+		// A fragment: the request is recorded whole, all its fragments,
+		// so a survivor can send them again byte for byte. The engine
+		// sends them one after the other.
+		num, total := int(binary.BigEndian.Uint16(msg[32:34])), int(binary.BigEndian.Uint16(msg[34:36]))
+		p := l.partial[sa]
+		switch {
+		case num == 1:
+			p = r
+			p.total = total
+		case p != nil && p.id == id && num == len(p.msgs)+1 && total == p.total:
+			p.msgs = append(p.msgs, r.msgs[0])
+		default:
+			p = nil // out of order: this request goes unrecorded
+		}
+		delete(l.partial, sa)
+		if p == nil || len(p.msgs) < p.total {
+			if p != nil {
+				l.partial[sa] = p
+			}
+			l.mu.Unlock()
+			if p == nil {
+				return l.send.Send(msg, from, to)
+			}
+			return nil
+		}
+		r = p
+	}
 	l.mu.Unlock()
 	if again {
 		return l.send.Send(msg, from, to)
 	}
 	select {
-	case l.q <- logged{srg: srg, token: token, sa: sa, id: id, msg: append([]byte(nil), msg...), from: from, to: to}:
+	case l.q <- *r:
 		return nil
 	default:
 		return errors.New("cluster: IKE request queue full")
 	}
+}
+
+// EncodeRequest is a recorded request's value: each message (the request,
+// or its fragments) as a four-octet length and its octets.
+func EncodeRequest(msgs [][]byte) []byte {
+	var b []byte
+	for _, m := range msgs {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(m)))
+		b = append(b, m...)
+	}
+	return b
+}
+
+// DecodeRequest reads what EncodeRequest wrote.
+func DecodeRequest(b []byte) ([][]byte, error) {
+	var out [][]byte
+	for len(b) > 0 {
+		if len(b) < 4 || uint64(len(b)-4) < uint64(binary.BigEndian.Uint32(b)) {
+			return nil, errors.New("cluster: truncated request record")
+		}
+		n := binary.BigEndian.Uint32(b)
+		out = append(out, b[4:4+n])
+		b = b[4+n:]
+	}
+	return out, nil
 }
 
 // RecordName is an IKE SA's name in the SA state: its SPIs.
@@ -145,7 +203,7 @@ func (l *RequestLog) Run(ctx context.Context) {
 func (l *RequestLog) flush(ctx context.Context, srg int, rs []logged) {
 	recs := map[string][]byte{}
 	for _, r := range rs {
-		recs["mid/"+r.sa] = r.msg
+		recs["mid/"+r.sa] = EncodeRequest(r.msgs)
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Second)
 	err := l.store.PutAll(wctx, srg, rs[0].token, recs)
@@ -167,8 +225,10 @@ func (l *RequestLog) flush(ctx context.Context, srg int, rs []logged) {
 		l.txns.Add(uint64((len(recs) + maxTxnOps - 1) / maxTxnOps))
 	}
 	for _, r := range rs {
-		if err := l.send.Send(r.msg, r.from, r.to); err != nil {
-			l.log.Debug("IKE send", "peer", r.to, "err", err)
+		for _, m := range r.msgs {
+			if err := l.send.Send(m, r.from, r.to); err != nil {
+				l.log.Debug("IKE send", "peer", r.to, "err", err)
+			}
 		}
 	}
 }

@@ -50,6 +50,27 @@ func ikeMessage(spiI, spiR uint64, exchange byte, response bool, id uint32) []by
 	return b
 }
 
+// fragment is fragment num of total of a request (an SKF payload header
+// after the IKE header).
+func fragment(spiI, spiR uint64, id uint32, num, total uint16) []byte {
+	b := ikeMessage(spiI, spiR, exchangeCreateChild, false, id)
+	b[16] = payloadSKF
+	b = append(b, 0, 0, 0, 8)
+	b = binary.BigEndian.AppendUint16(b, num)
+	return binary.BigEndian.AppendUint16(b, total)
+}
+
+func TestEncodeRequest(t *testing.T) {
+	msgs := [][]byte{[]byte("first"), {}, []byte("third")}
+	got, err := DecodeRequest(EncodeRequest(msgs))
+	if err != nil || len(got) != 3 || string(got[2]) != "third" || len(got[1]) != 0 {
+		t.Fatalf("%q %v", got, err)
+	}
+	if _, err := DecodeRequest(EncodeRequest(msgs)[:7]); err == nil {
+		t.Fatal("a truncated record decoded")
+	}
+}
+
 // A request from a group's virtual IP is in etcd before it is sent; a
 // retransmission of it, a response, or a message from another address is
 // not written; after the group moves, requests are dropped.
@@ -70,7 +91,16 @@ func TestRequestLogRecordsBeforeSending(t *testing.T) {
 	}
 	snd := &sendRecorder{check: func(msg []byte) bool {
 		recs, err := store.Load(context.Background(), 1)
-		return err == nil && bytes.Equal(recs["mid/"+RecordName(binary.BigEndian.Uint64(msg), binary.BigEndian.Uint64(msg[8:]))], msg)
+		if err != nil {
+			return false
+		}
+		msgs, err := DecodeRequest(recs["mid/"+RecordName(binary.BigEndian.Uint64(msg), binary.BigEndian.Uint64(msg[8:]))])
+		for _, m := range msgs {
+			if bytes.Equal(m, msg) {
+				return err == nil
+			}
+		}
+		return false
 	}}
 	l := NewRequestLog(store, snd, owner, testLogger())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -94,6 +124,21 @@ func TestRequestLogRecordsBeforeSending(t *testing.T) {
 	}
 	snd.mu.Unlock()
 
+	// A request in two fragments is recorded whole, then both go out.
+	f1, f2 := fragment(1, 2, 8, 1, 2), fragment(1, 2, 8, 2, 2)
+	l.Send(f1, from, to)
+	time.Sleep(100 * time.Millisecond)
+	if snd.count() != 4 {
+		t.Fatal("a first fragment went out before the whole request was recorded")
+	}
+	l.Send(f2, from, to)
+	waitFor(t, 5*time.Second, "both fragments sent", func() bool { return snd.count() == 6 })
+	snd.mu.Lock()
+	if !snd.inStore[4] || !snd.inStore[5] || !bytes.Equal(snd.sent[4], f1) || !bytes.Equal(snd.sent[5], f2) {
+		t.Fatalf("fragments sent %v, in the record %v", snd.sent[4:], snd.inStore[4:])
+	}
+	snd.mu.Unlock()
+
 	// The group moves: the next request is dropped, not sent.
 	n2 := joinTTL(t, 2, etcdURL, rec, groups, 6*time.Second)
 	tok := n1.Owned()[1]
@@ -105,7 +150,7 @@ func TestRequestLogRecordsBeforeSending(t *testing.T) {
 	go l2.Run(ctx)
 	l2.Send(ikeMessage(1, 2, exchangeInformational, false, 8), from, to)
 	time.Sleep(500 * time.Millisecond)
-	if snd.count() != 4 {
+	if snd.count() != 6 {
 		t.Fatal("a request of a group that moved was sent")
 	}
 }

@@ -348,7 +348,11 @@ func (s *haSync) load(ctx context.Context, srg int) ([]ikev2.State, error) {
 			s.d.log.Warn("SA state record unreadable; not resumed", "srg", srg, "record", name, "err", err)
 			continue
 		}
-		st.InDoubt = recs["mid/"+sa]
+		if m, ok := recs["mid/"+sa]; ok {
+			if st.InDoubt, err = cluster.DecodeRequest(m); err != nil {
+				s.d.log.Warn("SA state record unreadable; its request in doubt is not resent", "srg", srg, "record", "mid/"+sa, "err", err)
+			}
+		}
 		out = append(out, st)
 	}
 	return out, nil

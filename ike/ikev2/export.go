@@ -62,10 +62,14 @@ type State struct {
 
 	Children []ChildState
 
-	// InDoubt is our last request as it was sent, when the one who stores
-	// the State recorded it (its message ID is in its header): Import
-	// resends it when it is at or above NextID.
-	InDoubt []byte
+	// InDoubt is our last request as it was sent, whole or as its
+	// fragments (RFC 7383), when the one who stores the State recorded it
+	// (its message ID is in its header): Import resends it when it is at
+	// or above NextID.
+	InDoubt [][]byte
+
+	// Fragmentation: both sides negotiated IKE fragmentation.
+	Fragmentation bool
 }
 
 // ChildState is one Child SA of a State.
@@ -147,7 +151,7 @@ func (sa *ikeSA) export() State {
 		Initiator: sa.initiator, SPIi: sa.spiI, SPIr: sa.spiR, Local: sa.local, Remote: sa.remote, NATT: sa.natT,
 		Encryption: refOf(sa.suite.Encryption), PRF: refOf(sa.suite.PRF), Integrity: refOf(sa.suite.Integrity), Group: refOf(sa.group),
 		SKd: clone(k.D), SKai: clone(k.AI), SKar: clone(k.AR), SKei: clone(k.EI), SKer: clone(k.ER), SKpi: clone(k.PI), SKpr: clone(k.PR),
-		NextID: sa.nextID, ExpectID: sa.expectID, Established: sa.established}
+		NextID: sa.nextID, ExpectID: sa.expectID, Established: sa.established, Fragmentation: sa.frag.on}
 	if sa.pending != nil && sa.pendingID >= st.NextID {
 		// Our request in flight: the survivor starts with its ID.
 		st.NextID = sa.pendingID
@@ -202,6 +206,7 @@ func (e *Engine) Import(st State) error {
 	sa := &ikeSA{e: e, peer: p, initiator: st.Initiator, spiI: st.SPIi, spiR: st.SPIr, state: stateEstablished,
 		local: st.Local, remote: st.Remote, natT: st.NATT, nextID: st.NextID, expectID: st.ExpectID,
 		established: st.Established, resumed: true}
+	sa.frag.on = st.Fragmentation
 	if e.sas[sa.localSPI()] != nil {
 		return fmt.Errorf("ikev2: %v is already here", st)
 	}
@@ -294,12 +299,20 @@ func childOf(cs ChildState) (*ike.ChildSA, error) {
 // doubt again, or an empty INFORMATIONAL. Its answer is taken whatever
 // exchange it is; no answer ends the SA as a dead peer does (and a kept-up
 // tunnel negotiates again).
-func (sa *ikeSA) resumeProbe(inDoubt []byte) {
+func (sa *ikeSA) resumeProbe(inDoubt [][]byte) {
 	sa.probing = true
-	if h, err := wire.ParseHeader(inDoubt); err == nil && !h.IsResponse() && h.InitiatorSPI == sa.spiI &&
-		h.ResponderSPI == sa.spiR && h.MessageID >= sa.nextID {
-		sa.nextID = h.MessageID
-		sa.request(append([]byte(nil), inDoubt...), h.MessageID)
+	if ok, id := sa.ownRequest(inDoubt); ok && id >= sa.nextID {
+		sa.nextID = id
+		if len(inDoubt) == 1 {
+			sa.request(append([]byte(nil), inDoubt[0]...), id)
+			return
+		}
+		// Its fragments as they were: a peer recognises a retransmission
+		// by its first fragment (RFC 7383 §2.6.1).
+		sa.pending, sa.pendingID, sa.sends = inDoubt[0], id, 0
+		sa.frag.request = inDoubt
+		sa.every, sa.maxSends = 0, ike.MaxSends
+		sa.resend()
 		return
 	}
 	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.INFORMATIONAL,
@@ -309,6 +322,23 @@ func (sa *ikeSA) resumeProbe(inDoubt []byte) {
 		return
 	}
 	sa.request(b, sa.nextID)
+}
+
+// ownRequest reports whether msgs are one request of ours on this IKE SA
+// (all of one message ID), and that ID.
+func (sa *ikeSA) ownRequest(msgs [][]byte) (bool, uint32) {
+	if len(msgs) == 0 {
+		return false, 0
+	}
+	var id uint32
+	for i, m := range msgs {
+		h, err := wire.ParseHeader(m)
+		if err != nil || h.IsResponse() || h.InitiatorSPI != sa.spiI || h.ResponderSPI != sa.spiR || i > 0 && h.MessageID != id {
+			return false, 0
+		}
+		id = h.MessageID
+	}
+	return true, id
 }
 
 // resumeCatchUp is handleRequest's hook: the first authenticated request

@@ -111,7 +111,7 @@ func testExportImport(t *testing.T, resumeInitiator bool) {
 	exchange(t, p, x, xSA)
 	p.mu.Lock()
 	p.drop = nil
-	st.InDoubt = inDoubt
+	st.InDoubt = [][]byte{inDoubt}
 	p.mu.Unlock()
 	if h, _ := wire.ParseHeader(inDoubt); h.MessageID != st.NextID {
 		t.Fatalf("the request in doubt has ID %d, the export %d", h.MessageID, st.NextID)
