@@ -71,7 +71,7 @@ set security ipsec vpn ipsec_vpn2 establish-tunnels responder-only
 // lost are printed; the gap must stay below the lease TTL plus a second
 // (plus the ping interval). Group 2 runs active/active beside it: node 1
 // owns it first, preemption hands it over to node 2 when node 2 joins, and
-// it stays there, on the same IKE SA, through everything else.
+// it keeps the same IKE SA through everything else.
 func TestSAsSurviveFailover(t *testing.T) {
 	strongswan.Require(t)
 	n, dir, node := newCluster(t, resumeSeed)
@@ -143,19 +143,21 @@ func TestSAsSurviveFailover(t *testing.T) {
 	time.Sleep(3 * time.Second) // DPD exchanges on both sides, recorded
 
 	// The owner dies under a continuous ping and a TCP transfer.
+	before := resumed(n2)
 	tcp := tcpDuring(t, n, 14*time.Second)
 	res := pingDuring(t, n, 16*time.Second, 3*time.Second, func() { n1.stop(t, syscall.SIGKILL) })
 	t.Logf("SIGKILL of the owner: longest gap in replies %v, %d of %d packets lost (lease TTL %v)", res.gap, res.lost, res.sent, ttl)
 	t.Logf("SIGKILL of the owner: TCP %s", tcp(iperf, n2))
 	second := establishedSA(t, charon, "vip")
 	sameSA(t, "after SIGKILL", first, second, n2, n3)
-	if c := strings.Count(n2.logText(), "IKE SA resumed"); c != 2 {
-		t.Fatalf("node 2 resumed %d IKE SAs, want 2 (one per group):\n%s", c, n2.logText())
+	if resumed(n2) <= before {
+		t.Fatalf("node 2 did not resume group 1's IKE SA:\n%s", n2.logText())
 	}
 	checkGap(t, res, n2)
 
 	// A graceful manual failover moves it on to node 3.
 	time.Sleep(3 * time.Second)
+	before = resumed(n3)
 	tcp = tcpDuring(t, n, 10*time.Second)
 	res = pingDuring(t, n, 12*time.Second, 2*time.Second, func() {
 		if out := cli(t, n2, "request chassis high-availability failover services-redundancy-group 1"); !strings.Contains(out, "node 3 is active") {
@@ -166,29 +168,33 @@ func TestSAsSurviveFailover(t *testing.T) {
 	t.Logf("manual failover: TCP %s", tcp(iperf, n3))
 	third := establishedSA(t, charon, "vip")
 	sameSA(t, "after the manual failover", first, third, n2, n3)
-	if !strings.Contains(n3.logText(), "IKE SA resumed") {
+	if resumed(n3) <= before {
 		t.Fatalf("node 3 did not resume the IKE SA:\n%s", n3.logText())
 	}
 	checkGap(t, res, n3)
 	metrics := n.Exec("n3", "curl", "-s", "-m", "2", "http://127.0.0.1:9300/metrics")
-	if !strings.Contains(metrics, `ipsecgw_cluster_sa_resumes_total{result="resumed"} 1`) {
+	// Every resume in its log is counted, and none failed (group 2 may
+	// have passed through node 3 too, as the placement sees the load).
+	if want := fmt.Sprintf(`ipsecgw_cluster_sa_resumes_total{result="resumed"} %d`, resumed(n3)); !strings.Contains(metrics, want) ||
+		!strings.Contains(metrics, `ipsecgw_cluster_sa_resumes_total{result="failed"} 0`) {
 		t.Fatalf("node 3's metrics:\n%s", metrics)
 	}
 
 	// Node 3's link is cut: it loses etcd and the peer at once; node 2
 	// (node 1 is still dead) takes the group back.
 	time.Sleep(3 * time.Second)
+	before = resumed(n2)
 	tcp = tcpDuring(t, n, 14*time.Second)
 	res = pingDuring(t, n, 16*time.Second, 3*time.Second, func() { n.Exec("lan", "ip", "link", "set", "p3", "down") })
 	t.Logf("link of the owner cut: longest gap in replies %v, %d of %d packets lost", res.gap, res.lost, res.sent)
 	t.Logf("link of the owner cut: TCP %s", tcp(iperf, n2))
 	fourth := establishedSA(t, charon, "vip")
 	sameSA(t, "after the link cut", first, fourth, n2, n3)
-	if c := strings.Count(n2.logText(), "IKE SA resumed"); c != 3 {
-		t.Fatalf("node 2 resumed %d IKE SAs, want 3:\n%s", c, n2.logText())
+	if resumed(n2) <= before {
+		t.Fatalf("node 2 did not resume group 1's IKE SA again:\n%s", n2.logText())
 	}
 	checkGap(t, res, n2)
-	// Group 2 stayed on node 2 all along, on the same SA.
+	// Group 2 is still on its first IKE SA.
 	sameSA(t, "of group 2 at the end", group2, establishedSA(t, charon, "vip2"), n2)
 	if !tunnel2Up() {
 		t.Fatal("group 2's tunnel carries no traffic at the end")
@@ -210,6 +216,9 @@ func TestSAsSurviveFailover(t *testing.T) {
 		}
 	}
 }
+
+// resumed counts the IKE SAs a node resumed.
+func resumed(p *proc) int { return strings.Count(p.logText(), "IKE SA resumed") }
 
 func checkGap(t *testing.T, r pingResult, logs ...*proc) {
 	t.Helper()
