@@ -70,6 +70,11 @@ type State struct {
 
 	// Fragmentation: both sides negotiated IKE fragmentation.
 	Fragmentation bool
+
+	// How each side authenticated, and the certificates' subjects (for
+	// show commands; certauth.go).
+	AuthMethod, PeerAuthMethod wire.AuthMethod
+	LocalCert, PeerCert        string
 }
 
 // ChildState is one Child SA of a State.
@@ -151,7 +156,8 @@ func (sa *ikeSA) export() State {
 		Initiator: sa.initiator, SPIi: sa.spiI, SPIr: sa.spiR, Local: sa.local, Remote: sa.remote, NATT: sa.natT,
 		Encryption: refOf(sa.suite.Encryption), PRF: refOf(sa.suite.PRF), Integrity: refOf(sa.suite.Integrity), Group: refOf(sa.group),
 		SKd: clone(k.D), SKai: clone(k.AI), SKar: clone(k.AR), SKei: clone(k.EI), SKer: clone(k.ER), SKpi: clone(k.PI), SKpr: clone(k.PR),
-		NextID: sa.nextID, ExpectID: sa.expectID, Established: sa.established, Fragmentation: sa.frag.on}
+		NextID: sa.nextID, ExpectID: sa.expectID, Established: sa.established, Fragmentation: sa.frag.on,
+		AuthMethod: sa.authMethod, PeerAuthMethod: sa.peerAuthMethod, LocalCert: sa.localCert, PeerCert: sa.peerCert}
 	if sa.pending != nil && sa.pendingID >= st.NextID {
 		// Our request in flight: the survivor starts with its ID.
 		st.NextID = sa.pendingID
@@ -207,6 +213,7 @@ func (e *Engine) Import(st State) error {
 		local: st.Local, remote: st.Remote, natT: st.NATT, nextID: st.NextID, expectID: st.ExpectID,
 		established: st.Established, resumed: true}
 	sa.frag.on = st.Fragmentation
+	sa.authMethod, sa.peerAuthMethod, sa.localCert, sa.peerCert = st.AuthMethod, st.PeerAuthMethod, st.LocalCert, st.PeerCert
 	if e.sas[sa.localSPI()] != nil {
 		return fmt.Errorf("ikev2: %v is already here", st)
 	}

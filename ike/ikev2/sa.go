@@ -92,6 +92,10 @@ type ikeSA struct {
 	// first request may be above expectID.
 	resumed bool
 
+	// Signature authentication (certauth.go): the AUTH methods each side
+	// used and the certificates' subjects; zero with a pre-shared key.
+	authMethod, peerAuthMethod wire.AuthMethod
+	localCert, peerCert        string
 	// frag is RFC 7383 fragmentation: negotiated or not, the fragments
 	// of what we send, the reassembly of what we receive (fragment.go).
 	frag fragState
@@ -117,6 +121,7 @@ func (sa *ikeSA) info() ike.SAInfo {
 		i.Group = sa.group.Display
 	}
 	i.Children = len(sa.children)
+	i.PeerCertificate = sa.peerCert // certauth.go
 	i.Fragmentation, i.InFragments, i.OutFragments = sa.frag.on, sa.frag.in, sa.frag.out
 	if sa.frag.on {
 		i.FragmentSize = sa.fragmentSize()
@@ -285,9 +290,12 @@ func (sa *ikeSA) localID() wire.Identification {
 
 // checkRemoteID applies remote-identity when configured.
 func (sa *ikeSA) checkRemoteID(id wire.Identification) bool {
+	if sa.peer.Auth != nil {
+		return true // verifyCertAuth matched it against the certificate and remote-identity
+	}
 	want := sa.peer.remoteID
 	if want.Type == wire.ID_DER_ASN1_DN && id.Type == wire.ID_DER_ASN1_DN {
-		return ike.SameDN(want.Data, id.Data)
+		return wire.SameDN(want.Data, id.Data)
 	}
 	return want.Type == 0 || want.Type == id.Type && string(want.Data) == string(id.Data)
 }
@@ -308,6 +316,9 @@ func (sa *ikeSA) authData(id wire.Identification) ([]byte, error) {
 
 // verifyAuth checks the peer's AUTH payload over the message it sent first.
 func (sa *ikeSA) verifyAuth(id wire.Identification, auth *wire.Auth) bool {
+	if sa.peer.Auth != nil {
+		return sa.verifyCertAuth(id, auth)
+	}
 	if auth == nil || auth.Method != wire.AuthSharedKey {
 		return false
 	}
