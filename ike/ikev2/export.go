@@ -75,6 +75,12 @@ type State struct {
 	// show commands; certauth.go).
 	AuthMethod, PeerAuthMethod wire.AuthMethod
 	LocalCert, PeerCert        string
+
+	// PPKUsed and AddKE: the keys mix in a PPK (RFC 8784) and came from
+	// these additional key exchanges (RFC 9370), for show commands (the
+	// keys themselves carry both: SK_d is SK_d').
+	PPKUsed bool
+	AddKE   []string
 }
 
 // ChildState is one Child SA of a State.
@@ -158,6 +164,7 @@ func (sa *ikeSA) export() State {
 		SKd: clone(k.D), SKai: clone(k.AI), SKar: clone(k.AR), SKei: clone(k.EI), SKer: clone(k.ER), SKpi: clone(k.PI), SKpr: clone(k.PR),
 		NextID: sa.nextID, ExpectID: sa.expectID, Established: sa.established, Fragmentation: sa.frag.on,
 		AuthMethod: sa.authMethod, PeerAuthMethod: sa.peerAuthMethod, LocalCert: sa.localCert, PeerCert: sa.peerCert}
+	st.PPKUsed, st.AddKE = sa.ppkUsed, sa.addKE // ppk.go, intermediate.go
 	if sa.pending != nil && sa.pendingID >= st.NextID {
 		// Our request in flight: the survivor starts with its ID.
 		st.NextID = sa.pendingID
@@ -213,6 +220,7 @@ func (e *Engine) Import(st State) error {
 		local: st.Local, remote: st.Remote, natT: st.NATT, nextID: st.NextID, expectID: st.ExpectID,
 		established: st.Established, resumed: true}
 	sa.frag.on = st.Fragmentation
+	sa.ppkUsed, sa.addKE = st.PPKUsed, st.AddKE // ppk.go, intermediate.go
 	sa.authMethod, sa.peerAuthMethod, sa.localCert, sa.peerCert = st.AuthMethod, st.PeerAuthMethod, st.LocalCert, st.PeerCert
 	if e.sas[sa.localSPI()] != nil {
 		return fmt.Errorf("ikev2: %v is already here", st)

@@ -79,3 +79,33 @@ func TestRekeysWithAdditionalKeyExchanges(t *testing.T) {
 		})
 	}
 }
+
+// TestExportImportKeepsQuantum: an IKE SA resumed on another node (HA)
+// still says it mixed a PPK in and ran its additional key exchanges.
+func TestExportImportKeepsQuantum(t *testing.T) {
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	extra := addKEConf("mlkem768") + ppkConf("id1", ppkA, true)
+	s := side{me: 1, peer: 2, group: "group31", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", extra: extra}
+	a, _, _ := newSide(t, s, p)
+	b, _, _ := newSide(t, side{me: 2, peer: 1, group: "group31", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", extra: extra}, p)
+	defer func() { a.Close(); p.wg.Wait(); b.Close() }()
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	first := waitUp(t, a)
+	waitUp(t, b)
+	all := func(netip.Addr) bool { return true }
+	states := a.Export(all)
+	if len(states) != 1 || !states[0].PPKUsed || !slices.Equal(states[0].AddKE, []string{"ke1 ML-KEM-768"}) {
+		t.Fatalf("exported %+v", states)
+	}
+	a.Forget(all)
+	a2, ia2, _ := newSide(t, s, p)
+	a2.installer = resumeInstalls{installs: ia2, seq: map[uint32][2]uint64{}}
+	defer a2.Close()
+	if err := a2.Import(states[0]); err != nil {
+		t.Fatal(err)
+	}
+	sas := a2.SAs()
+	if len(sas) != 1 || sas[0].InitiatorSPI != first.InitiatorSPI || !sas[0].PPKUsed || !slices.Equal(sas[0].AdditionalKE, first.AdditionalKE) {
+		t.Fatalf("resumed %+v", sas)
+	}
+}
