@@ -268,6 +268,7 @@ func TestConfigureCommitRollbackInATerminal(t *testing.T) {
 		"+ apply-groups         Groups from which to inherit configuration data\n" +
 		"+ apply-groups-except  Don't inherit configuration data from these groups\n" +
 		helpLine(t, "security", "flow") + helpLine(t, "security", "ike") + helpLine(t, "security", "ipsec") +
+		helpLine(t, "security", "key-manager") +
 		helpLine(t, "security", "pki") + helpLine(t, "security", "policies") + helpLine(t, "security", "zones")
 	if !strings.Contains(completions, "> ike                  IKE configuration\n> ipsec                IPsec configuration\n") {
 		t.Fatalf("the grammar's help changed:\n%s", completions)
