@@ -235,6 +235,13 @@ func (s *xsk) reclaim() {
 	atomic.StoreUint32(s.comp.consumer, prod)
 }
 
+// send is transmit under txMu.
+func (s *xsk) send(pkts [][]byte, eths []*[ethHeaderLen]byte) int {
+	s.txMu.Lock()
+	defer s.txMu.Unlock()
+	return s.transmit(pkts, eths)
+}
+
 // transmit queues frames (Ethernet header eth, then the IP packet) and
 // has the kernel send them. It returns how many were queued; the rest
 // found no free frame. The caller holds txMu.
