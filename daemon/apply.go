@@ -63,7 +63,7 @@ type receiverKey struct {
 
 func (d *Daemon) listen(k receiverKey) error {
 	if k.port == 0 {
-		r, err := d.host.ListenESP(k.family)
+		r, err := d.listenESP(k.family)
 		if err != nil {
 			return fmt.Errorf("raw ESP socket (IPv%d): %w", k.family, err)
 		}

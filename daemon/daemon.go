@@ -113,6 +113,10 @@ type Daemon struct {
 	frr *frr.Instance
 
 	cluster *clusterState // nil on a single gateway (cluster.go)
+
+	// packetRing is the AF_PACKET path of raw ESP when it runs
+	// (dataplane.go).
+	packetRing *netio.PacketRing
 }
 
 // Load reads and validates the configuration file. The daemon refuses to

@@ -12,11 +12,11 @@ import (
 // protocol 50, no NAT faked) on gw2: an independent raw-ESP peer on the
 // host, no UML. IKEv2 with PSK; ping and TCP both ways; in a quiet phase
 // of pings each side's counters agree with the other's. Once on each data
-// plane of ipsecgw (AF_XDP rings, raw sockets).
+// plane of ipsecgw (AF_XDP rings, AF_PACKET rings, raw sockets).
 func TestRawESPWithStrongSwan6(t *testing.T) {
 	netns.RequireRoot(t)
 	strongswan.Require6(t)
-	for _, dataPlane := range []string{"xdp", "socket"} {
+	for _, dataPlane := range []string{"xdp", "packet-ring", "socket"} {
 		t.Run("data-plane-"+dataPlane, func(t *testing.T) {
 			tp := newTopology(t)
 			tp.negotiated = true
@@ -50,6 +50,11 @@ func TestRawESPWithStrongSwan6(t *testing.T) {
 			if dataPlane == "xdp" {
 				if x := st.DataPlane.XDP; x == nil || x.Received == 0 || x.Sent == 0 {
 					t.Errorf("xdp data plane carried nothing on its rings: %+v", st.DataPlane)
+				}
+			}
+			if dataPlane == "packet-ring" {
+				if r := st.DataPlane.PacketRing; r == nil || r.Received == 0 || r.Sent == 0 || r.Malformed != 0 {
+					t.Errorf("packet-ring data plane carried nothing on its rings: %+v", st.DataPlane)
 				}
 			}
 		})
