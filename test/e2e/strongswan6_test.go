@@ -16,14 +16,19 @@ import (
 func TestRawESPWithStrongSwan6(t *testing.T) {
 	netns.RequireRoot(t)
 	strongswan.Require6(t)
-	for _, dataPlane := range []string{"xdp", "packet-ring", "socket"} {
-		t.Run("data-plane-"+dataPlane, func(t *testing.T) {
+	// auto takes AF_XDP on this kernel's veths.
+	for _, asked := range []string{"xdp", "packet-ring", "socket", "auto"} {
+		dataPlane := asked
+		if asked == "auto" {
+			dataPlane = "xdp"
+		}
+		t.Run("data-plane-"+asked, func(t *testing.T) {
 			tp := newTopology(t)
 			tp.negotiated = true
 			tp.net.Exec("gw2", "ip", "addr", "add", "192.0.2.2/24", "dev", "gw2-gw1")
 			tp.net.Exec("gw2", "ip", "addr", "add", "198.18.2.1/24", "dev", "gw2-h2")
 			cfg := ikeConfig(0, "aes-256-gcm", "group19", "aes-256-gcm", "test123") +
-				"set security ipsec data-plane " + dataPlane + "\n"
+				"set security ipsec data-plane " + asked + "\n"
 			tp.startOne(0, cfg)
 			if st := tp.status(tp.gws[0]); st.DataPlane.Mode != dataPlane {
 				t.Fatalf("data plane %q running, %q configured: %+v", st.DataPlane.Mode, dataPlane, st.DataPlane)
