@@ -108,6 +108,13 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 		n, err := r.ReadBatch(b.msgs)
 		for i := 0; i < n; i++ {
 			m := &b.msgs[i]
+			if m.DstPort != 0 {
+				// A ring carrying ESP in UDP beside raw ESP.
+				if it, ok := e.prepare(m, m.Buf[:m.N], b.storage[i], m.DstPort); ok {
+					b.items = append(b.items, it)
+				}
+				continue
+			}
 			if m.SegmentSize <= 0 || m.N <= m.SegmentSize {
 				if it, ok := e.prepare(m, m.Buf[:m.N], b.storage[i], udpPort); ok {
 					b.items = append(b.items, it)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,7 @@ import (
 // skb per packet.
 type XDP struct {
 	addr4, addr6 *ebpf.Map
+	ports        *ebpf.Map // UDP encapsulation ports steered (SetUDPPorts)
 	objs         []io.Closer // programs and socket maps, one of each per interface
 	links        []link.Link
 	socks        []*xsk
@@ -62,10 +64,10 @@ func OpenXDP() (_ *XDP, err error) {
 	if x.hops, err = newNextHops(); err != nil {
 		return nil, err
 	}
-	if x.addr4, x.addr6, err = newAddrMaps(); err != nil {
+	if x.addr4, x.addr6, x.ports, err = newAddrMaps(); err != nil {
 		return nil, fmt.Errorf("XDP maps: %w", err)
 	}
-	prog, xsks, err := newSteering(x.addr4, x.addr6)
+	prog, xsks, err := newSteering(x.addr4, x.addr6, x.ports)
 	if err != nil {
 		return nil, fmt.Errorf("loading the XDP program: %w", err)
 	}
@@ -133,7 +135,7 @@ func (x *XDP) Attach(local []netip.Addr) ([]Receiver, error) {
 
 func (x *XDP) attach(a *netlink.LinkAttrs) ([]*xsk, error) {
 	x.attached[a.Index] = true
-	prog, xsks, err := newSteering(x.addr4, x.addr6)
+	prog, xsks, err := newSteering(x.addr4, x.addr6, x.ports)
 	if err != nil {
 		return nil, fmt.Errorf("loading the XDP program: %w", err)
 	}
@@ -171,6 +173,31 @@ func (x *XDP) attach(a *netlink.LinkAttrs) ([]*xsk, error) {
 	x.mu.Unlock()
 	x.hops.flush()
 	return socks, nil
+}
+
+// SetUDPPorts has the program steer ESP in UDP to these ports (4500 and
+// the configured encapsulation ports) into the sockets too, the IKE
+// messages among it excepted; it replaces the ports set before.
+func (x *XDP) SetUDPPorts(ports []uint16) error {
+	var errs []error
+	var key [2]byte
+	it := x.ports.Iterate()
+	var old []uint16
+	var v uint8
+	for it.Next(&key, &v) {
+		old = append(old, uint16(key[0])<<8|uint16(key[1]))
+	}
+	for _, p := range old {
+		if !slices.Contains(ports, p) {
+			key = [2]byte{byte(p >> 8), byte(p)}
+			errs = append(errs, x.ports.Delete(key))
+		}
+	}
+	for _, p := range ports {
+		key = [2]byte{byte(p >> 8), byte(p)}
+		errs = append(errs, x.ports.Put(key, uint8(1)))
+	}
+	return errors.Join(errs...)
 }
 
 // XDPStats count the packets of the xdp data plane's rings.
@@ -251,7 +278,7 @@ func (x *XDP) Close() error {
 	for _, c := range x.objs {
 		errs = append(errs, c.Close())
 	}
-	for _, m := range []*ebpf.Map{x.addr4, x.addr6} {
+	for _, m := range []*ebpf.Map{x.addr4, x.addr6, x.ports} {
 		if m != nil {
 			errs = append(errs, m.Close())
 		}

@@ -187,26 +187,30 @@ func (s *xsk) ReadBatch(msgs []Message) (int, error) {
 	}
 }
 
-// parseESPFrame fills m from an Ethernet frame that the program steered:
-// IPv4 or IPv6 carrying ESP. It copies the ESP packet into m.Buf.
+// parseESPFrame fills m from an Ethernet frame that a ring took: IPv4 or
+// IPv6 carrying ESP, or ESP in UDP (then m.Src has the source port and
+// m.DstPort the destination port). It copies the ESP packet (the UDP
+// payload) into m.Buf.
 func parseESPFrame(f []byte, m *Message) bool {
 	if len(f) < ethHeaderLen+ipv4MinHeaderLen {
 		return false
 	}
 	ip := f[ethHeaderLen:]
+	var payload []byte
+	var proto byte
 	switch ip[0] >> 4 {
 	case 4:
 		ihl := int(ip[0]&0x0f) * 4
 		total := int(ip[2])<<8 | int(ip[3])
-		if ihl < ipv4MinHeaderLen || total < ihl || total > len(ip) || ip[9] != ipProtoESP {
+		if ihl < ipv4MinHeaderLen || total < ihl || total > len(ip) {
 			return false
 		}
 		m.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[12:16])), 0)
 		m.Dst = netip.AddrFrom4([4]byte(ip[16:20]))
 		m.TOS = ip[1]
-		m.N = copy(m.Buf, ip[ihl:total])
+		proto, payload = ip[9], ip[ihl:total]
 	case 6:
-		if len(ip) < ipv6HeaderLen || ip[6] != ipProtoESP {
+		if len(ip) < ipv6HeaderLen {
 			return false
 		}
 		plen := int(ip[4])<<8 | int(ip[5])
@@ -216,11 +220,28 @@ func parseESPFrame(f []byte, m *Message) bool {
 		m.Src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(ip[8:24])), 0)
 		m.Dst = netip.AddrFrom16([16]byte(ip[24:40]))
 		m.TOS = ip[0]<<4 | ip[1]>>4
-		m.N = copy(m.Buf, ip[ipv6HeaderLen:ipv6HeaderLen+plen])
+		proto, payload = ip[6], ip[ipv6HeaderLen:ipv6HeaderLen+plen]
 	default:
 		return false
 	}
-	m.SegmentSize = 0
+	m.SegmentSize, m.DstPort = 0, 0
+	switch proto {
+	case ipProtoESP:
+	case ipProtoUDP:
+		if len(payload) < 8 {
+			return false
+		}
+		ulen := int(payload[4])<<8 | int(payload[5])
+		if ulen < 8 || ulen > len(payload) {
+			return false
+		}
+		m.Src = netip.AddrPortFrom(m.Src.Addr(), uint16(payload[0])<<8|uint16(payload[1]))
+		m.DstPort = uint16(payload[2])<<8 | uint16(payload[3])
+		payload = payload[8:ulen]
+	default:
+		return false
+	}
+	m.N = copy(m.Buf, payload)
 	return true
 }
 
