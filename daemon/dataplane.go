@@ -134,14 +134,13 @@ func (d *Daemon) listenESP(family int) (netio.Receiver, error) {
 	return d.host.ListenESP(family)
 }
 
-// attachXDP puts the XDP program (or the packet rings) on the interfaces
-// of the raw ESP VPNs of cfg (their external-interface addresses) and
-// reads the new AF_XDP sockets or rings as raw ESP receivers (the raw
-// sockets stay, for the fragments the kernel reassembles). VPNs with
-// udp-encapsulate are left out: on a veth the program would turn off the
-// segmentation offloads their UDP runs ride on, and the rings take only
-// raw ESP. An interface that refuses stays on the raw sockets, with a
-// warning: a commit never fails for it.
+// attachXDP puts the XDP program (or the packet rings) on the external
+// interfaces of the VPNs of cfg and reads the new AF_XDP sockets or
+// rings as ESP receivers (the raw and UDP sockets stay, for the
+// fragments the kernel reassembles and for IKE). The XDP program takes
+// ESP in UDP too; the packet rings take raw ESP only, so udp-encapsulate
+// VPNs stay off them. An interface that refuses stays on the sockets,
+// with a warning: a commit never fails for it.
 func (d *Daemon) attachXDP(cfg *schema.Config) {
 	if d.xdp == nil && d.packetRing == nil {
 		return
@@ -157,9 +156,22 @@ func (d *Daemon) attachXDP(cfg *schema.Config) {
 			}
 		}
 	}
+	// ESP in UDP arrives on 4500 (NAT traversal) and the udp-encapsulate
+	// ports: the XDP program steers those too.
+	ports := []uint16{4500}
+	for _, v := range cfg.IPsec.VPNs {
+		if v.UDPEncapsulate && !slices.Contains(ports, v.UDPDestPort) {
+			ports = append(ports, v.UDPDestPort)
+		}
+	}
+	if d.xdp != nil {
+		if err := d.xdp.SetUDPPorts(ports); err != nil {
+			d.log.Warn("data plane: XDP UDP encapsulation ports", "err", err)
+		}
+	}
 	for _, v := range cfg.IPsec.VPNs {
 		switch {
-		case v.UDPEncapsulate:
+		case v.UDPEncapsulate && d.xdp == nil:
 		case v.Manual != nil:
 			add(v.Manual.ExternalInterface)
 		case v.IKE != nil && v.IKE.Gateway != nil:

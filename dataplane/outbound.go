@@ -340,8 +340,9 @@ func (t *Tunnel) queue(sa *OutboundSA, buf []byte, nextHeader byte, b *outBatch)
 		}
 		// UDP encapsulation from a fixed port with DF clear goes out
 		// through the UDP socket of that port, in runs (UDP GSO); the
-		// kernel writes the outer headers.
-		if !sa.Encap.PerFlowSource && sa.DF == DFClear {
+		// kernel writes the outer headers; with the xdp rings it goes
+		// out through them.
+		if !sa.Encap.PerFlowSource && sa.DF == DFClear && !e.udpViaSend {
 			it.gso = (*e.segSenders.Load())[segKey{v6: sa.Remote.Is6(), port: sa.Encap.SrcPort}]
 		}
 	}

@@ -40,10 +40,13 @@ func TestManualSAs(t *testing.T) {
 		{"3des-cbc-hmac-sha1-96", vpn{encryption: "3des-cbc", encKey: hexKey(24, 8), auth: "hmac-sha1-96", authKey: hexKey(20, 9)}},
 		{"aes-256-gcm-tunnel-mtu-1000", vpn{encryption: "aes-256-gcm", encKey: hexKey(36, 10), tunnelMTU: 1000}},
 		// The cases above run on the default data plane (raw sockets);
-		// these on AF_XDP rings, IPv4 and IPv6 outside, GCM and CBC.
+		// these on AF_XDP rings, IPv4 and IPv6 outside, GCM and CBC, raw
+		// ESP and ESP in UDP.
 		{"aes-256-gcm-data-plane-xdp", vpn{encryption: "aes-256-gcm", encKey: hexKey(36, 11), dataPlane: "xdp"}},
 		{"aes-128-gcm-outer-ipv6-data-plane-xdp", vpn{encryption: "aes-128-gcm", encKey: hexKey(20, 12), outer6: true, dataPlane: "xdp"}},
 		{"aes-256-cbc-hmac-sha-256-128-data-plane-xdp", vpn{encryption: "aes-256-cbc", encKey: hexKey(32, 13), auth: "hmac-sha-256-128", authKey: hexKey(32, 14), dataPlane: "xdp"}},
+		{"chacha20-poly1305-udp-4500-data-plane-xdp", vpn{encryption: "chacha20-poly1305", encKey: hexKey(36, 19), udpPort: 4500, dataPlane: "xdp"}},
+		{"aes-256-cbc-hmac-sha-256-128-udp-5000-outer-ipv6-data-plane-xdp", vpn{encryption: "aes-256-cbc", encKey: hexKey(32, 20), auth: "hmac-sha-256-128", authKey: hexKey(32, 21), udpPort: 5000, outer6: true, dataPlane: "xdp"}},
 		// And on AF_PACKET rings (the last one fragmenting inner packets
 		// for a tunnel MTU smaller than they are).
 		{"aes-256-gcm-data-plane-packet-ring", vpn{encryption: "aes-256-gcm", encKey: hexKey(36, 15), dataPlane: "packet-ring"}},
