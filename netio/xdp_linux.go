@@ -35,7 +35,7 @@ import (
 // skb per packet.
 type XDP struct {
 	addr4, addr6 *ebpf.Map
-	ports        *ebpf.Map // UDP encapsulation ports steered (SetUDPPorts)
+	ports        *ebpf.Map   // UDP encapsulation ports steered (SetUDPPorts)
 	objs         []io.Closer // programs and socket maps, one of each per interface
 	links        []link.Link
 	socks        []*xsk
