@@ -55,11 +55,11 @@ func TestParseESPFrame(t *testing.T) {
 			c[ethHeaderLen+20+4], c[ethHeaderLen+20+5] = 0, 7
 			return c
 		}(),
-		"UDP header cut": func() []byte { c := append([]byte(nil), u[:ethHeaderLen+24]...); c[ethHeaderLen+3] = 24; return c }(),
-		"truncated":      frame[:ethHeaderLen+30],
-		"not ESP":        func() []byte { c := append([]byte(nil), frame...); c[ethHeaderLen+9] = 17; return c }(),
-		"total length":   func() []byte { c := append([]byte(nil), frame...); c[ethHeaderLen+2] = 0xff; return c }(),
-		"IHL below 5":    func() []byte { c := append([]byte(nil), frame...); c[ethHeaderLen] = 0x44; return c }(),
+		"UDP header cut":      func() []byte { c := append([]byte(nil), u[:ethHeaderLen+24]...); c[ethHeaderLen+3] = 24; return c }(),
+		"truncated":           frame[:ethHeaderLen+30],
+		"neither ESP nor UDP": func() []byte { c := append([]byte(nil), frame...); c[ethHeaderLen+9] = 6; return c }(),
+		"total length":        func() []byte { c := append([]byte(nil), frame...); c[ethHeaderLen+2] = 0xff; return c }(),
+		"IHL below 5":         func() []byte { c := append([]byte(nil), frame...); c[ethHeaderLen] = 0x44; return c }(),
 	} {
 		if parseESPFrame(bad, &m) {
 			t.Errorf("%s: accepted", name)
