@@ -159,14 +159,16 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 // tunnels.
 func (e *Engine) releaseInbound(free, ordered chan *inBatch) {
 	var writes tunnelWrites
+	var count tally
 	for b := range ordered {
 		b.wait()
 		for i := range b.items {
 			it := &b.items[i]
-			if e.finish(it) {
+			if e.finish(it, &count) {
 				writes.add(it.sa.tunnel, it.frame)
 			}
 		}
+		count.flush(e, false)
 		writes.flush(e)
 		free <- b
 	}
@@ -181,7 +183,9 @@ func (e *Engine) decapsulate(m *netio.Message, p, out []byte, udpPort uint16) (*
 		return nil, nil
 	}
 	e.open(&it)
-	if !e.finish(&it) {
+	var count tally
+	defer count.flush(e, false)
+	if !e.finish(&it, &count) {
 		return nil, nil
 	}
 	return it.sa.tunnel, it.frame
@@ -286,8 +290,9 @@ func (e *Engine) open(it *openItem) {
 // finish is the ordered end of the inbound path: an authentic packet moves
 // the replay window (in arrival order, as sequential processing would),
 // then it is delivered or its drop counted. It reports whether it.frame is
-// to be written to the SA's tunnel.
-func (e *Engine) finish(it *openItem) bool {
+// to be written to the SA's tunnel; the delivered packets are counted in
+// count, which the caller flushes.
+func (e *Engine) finish(it *openItem, count *tally) bool {
 	sa := it.sa
 	if it.err == esp.ErrAuthentication {
 		e.countOpenError(sa, it.err)
@@ -314,13 +319,7 @@ func (e *Engine) finish(it *openItem) bool {
 		sa.Counters.ECNDrops.Add(1)
 		return false
 	}
-	n := len(it.frame) - writeOffset
-	sa.Counters.DecryptedPackets.Add(1)
-	if c := sa.Counters.DecryptedBytes.Add(uint64(n)); sa.Limit.Soft|sa.Limit.Hard != 0 {
-		sa.Limit.check(&sa.limit, c)
-	}
-	e.Stats.DecryptedPackets.Add(1)
-	e.Stats.DecryptedBytes.Add(uint64(n))
+	count.add(e, &sa.Counters, &sa.Limit, &sa.limit, len(it.frame)-writeOffset, false)
 	return true
 }
 
