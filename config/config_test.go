@@ -102,7 +102,7 @@ func TestMalformedConfigurations(t *testing.T) {
 		{"not a number", "security { ipsec { vpn v { tunnel-mtu big; } } }\n",
 			"t.conf:1:39: security ipsec vpn v: bad value for tunnel-mtu: \"big\" is not a whole number; expected integer 256..9192"},
 		{"bad enum", "security { ike { gateway g { version v3-only; } } }\n",
-			"t.conf:1:38: security ike gateway g: bad value for version: \"v3-only\" is not one of v1-only, v2-only; expected one of v1-only, v2-only"},
+			"t.conf:1:38: security ike gateway g: bad value for version: \"v3-only\" is not a valid keyword here; expected one of v1-only, v2-only"},
 		{"duplicate block", "security { ike { proposal p { dh-group group14; } proposal p { dh-group group2; } } }\n",
 			"t.conf:1:51: security ike proposal p: proposal p is defined twice (first at t.conf:1:18); expected each statement once"},
 		{"duplicate leaf", "system {\n    host-name a;\n    host-name b;\n}\n",

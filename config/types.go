@@ -32,7 +32,8 @@ func (t *Type) Check(v string) error {
 				return nil
 			}
 		}
-		return fmt.Errorf("%q is not one of %s", v, strings.Join(t.Enum, ", "))
+		// The caller adds "expected " + t.Name, which lists the values.
+		return fmt.Errorf("%q is not a valid keyword here", v)
 	}
 	if t.check != nil {
 		return t.check(v)

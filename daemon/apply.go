@@ -148,7 +148,7 @@ func (d *Daemon) installManual(v *schema.VPN, local netip.Addr, in, out *esp.Con
 	if out != nil {
 		if _, err := d.engine.InstallOutbound(tunnel, dataplane.OutboundParams{
 			VPN: v.Name, ESP: *out, Local: local, Remote: m.Gateway, Encap: encap, DF: df,
-			TunnelMTU: v.TunnelMTU, Selectors: sels,
+			TunnelMTU: v.TunnelMTU, Selectors: sels, TCPMSS: v.TCPMSS,
 		}); err != nil {
 			return err
 		}
@@ -156,7 +156,7 @@ func (d *Daemon) installManual(v *schema.VPN, local netip.Addr, in, out *esp.Con
 	if in != nil {
 		if _, err := d.engine.InstallInbound(tunnel, dataplane.InboundParams{
 			VPN: v.Name, ESP: *in, Local: local, Remote: m.Gateway, Encap: encap,
-			CopyOuterDSCP: v.CopyOuterDSCP, Selectors: sels,
+			CopyOuterDSCP: v.CopyOuterDSCP, Selectors: sels, TCPMSS: v.TCPMSS,
 		}); err != nil {
 			return err
 		}

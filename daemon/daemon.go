@@ -271,6 +271,9 @@ func (d *Daemon) do(fn func() error) error {
 func (d *Daemon) applyCommit(cfg *schema.Config) error {
 	return d.do(func() error {
 		prev := d.cfg.Load()
+		if err := checkServicePorts(prev, cfg); err != nil {
+			return err
+		}
 		if err := d.reconcile(d.clusterView(cfg)); err != nil {
 			if prev != nil {
 				d.logErr("restoring the previous configuration", d.reconcile(prev))

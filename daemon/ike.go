@@ -51,6 +51,7 @@ type childTunnel struct {
 	copyOuterDSCP bool
 	df            dataplane.DFBit
 	tunnelMTU     int
+	tcpMSS        int
 }
 
 // resolveTunnel is a VPN's childTunnel; a VPN without a bind-interface
@@ -59,7 +60,7 @@ func resolveTunnel(v *schema.VPN) (childTunnel, bool) {
 	if v.BindInterface == nil {
 		return childTunnel{}, false
 	}
-	t := childTunnel{tunnel: TunnelName(v.BindInterface), copyOuterDSCP: v.CopyOuterDSCP, tunnelMTU: v.TunnelMTU,
+	t := childTunnel{tunnel: TunnelName(v.BindInterface), copyOuterDSCP: v.CopyOuterDSCP, tunnelMTU: v.TunnelMTU, tcpMSS: v.TCPMSS,
 		df: map[string]dataplane.DFBit{"clear": dataplane.DFClear, "set": dataplane.DFSet, "copy": dataplane.DFCopy}[v.DFBit]}
 	if v.IKE != nil {
 		t.replayWindow, t.noAntiReplay = v.IKE.ReplayWindow, !v.IKE.AntiReplay
@@ -143,7 +144,7 @@ func (i *installer) InstallInbound(vpn string, c *ike.ChildSA) error {
 		Integrity: c.Integrity, IntegrityKey: c.Inbound.Integrity, ESN: c.ESN,
 		ReplayWindow: p.replayWindow, NoAntiReplay: p.noAntiReplay}
 	_, err = i.d.engine.InstallInbound(p.tunnel, dataplane.InboundParams{VPN: vpn, ESP: in, Local: c.Local, Remote: c.Remote,
-		Encap: p.encap, CopyOuterDSCP: p.copyOuterDSCP, Selectors: p.sels, Limit: p.limit})
+		Encap: p.encap, CopyOuterDSCP: p.copyOuterDSCP, Selectors: p.sels, Limit: p.limit, TCPMSS: p.tcpMSS})
 	return err
 }
 
@@ -156,7 +157,7 @@ func (i *installer) InstallOutbound(vpn string, c *ike.ChildSA) error {
 	out := esp.Config{SPI: c.OutboundSPI, Encryption: c.Encryption, EncryptionKey: c.Outbound.Encryption,
 		Integrity: c.Integrity, IntegrityKey: c.Outbound.Integrity, ESN: c.ESN}
 	o, err := i.d.engine.InstallOutbound(p.tunnel, dataplane.OutboundParams{VPN: vpn, ESP: out, Local: c.Local, Remote: c.Remote,
-		Encap: p.encap, DF: p.df, TunnelMTU: p.tunnelMTU, Selectors: p.sels, Limit: p.limit})
+		Encap: p.encap, DF: p.df, TunnelMTU: p.tunnelMTU, Selectors: p.sels, Limit: p.limit, TCPMSS: p.tcpMSS})
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,7 @@ func serviceVPN(cfg *schema.Config, set *schema.ServiceSet, r *schema.Rule, t *s
 		PassiveMode:      set.PassiveMode,
 		UDPEncapsulate:   set.UDPEncap,
 		UDPDestPort:      set.UDPDestPort,
+		TCPMSS:           set.TCPMSS,
 	}
 	if v.TunnelMTU == 0 {
 		v.TunnelMTU = set.TunnelMTU

@@ -1,10 +1,12 @@
 package daemon
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"ipsecgw/config"
 	"ipsecgw/config/schema"
 	"ipsecgw/config/store"
 )
@@ -239,4 +241,35 @@ func spisOf(d *Daemon, vpn string) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// TestServiceSetTCPMSS: a service set's tcp-mss reaches the VPNs of its
+// terms (and through them each SA's data-plane parameters); without it
+// they clamp nothing of their own.
+func TestServiceSetTCPMSS(t *testing.T) {
+	for _, tc := range []struct {
+		extra string
+		want  int
+	}{{"", 0}, {"set services service-set ss tcp-mss 1300\n", 1300}} {
+		tr, err := config.Parse("t.conf", []byte(fmt.Sprintf(servicesConfig, 1, 2)+tc.extra), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := schema.Build(tr, schema.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sts := ServiceTunnels(cfg)
+		if len(sts) != 2 {
+			t.Fatalf("%d service tunnels, want 2", len(sts))
+		}
+		for _, st := range sts {
+			if st.VPN.TCPMSS != tc.want {
+				t.Errorf("%q: %s has tcp-mss %d, want %d", tc.extra, st.VPN.Name, st.VPN.TCPMSS, tc.want)
+			}
+			if ct, ok := resolveTunnel(st.VPN); !ok || ct.tcpMSS != tc.want {
+				t.Errorf("%q: %s's child tunnel has tcp-mss %d, want %d", tc.extra, st.VPN.Name, ct.tcpMSS, tc.want)
+			}
+		}
+	}
 }

@@ -49,6 +49,9 @@ type pairOptions struct {
 	encap     Encapsulation
 	tunnelMTU int
 	selectors []Selector
+	// saMSSOut and saMSSIn are the SAs' own tcp-mss (A's outbound, B's
+	// inbound).
+	saMSSOut, saMSSIn int
 }
 
 func newPair(t testing.TB, o pairOptions) *pairOfGateways {
@@ -94,11 +97,11 @@ func newPair(t testing.TB, o pairOptions) *pairOfGateways {
 		return e
 	}
 	p.a, p.b = mk(ha, p.tunA), mk(hb, p.tunB)
-	p.outA, err = p.a.InstallOutbound("st0.1", OutboundParams{ESP: gcmConfig(t, 0x1234), Local: la, Remote: lb, Encap: o.encap, TunnelMTU: o.tunnelMTU, Selectors: o.selectors})
+	p.outA, err = p.a.InstallOutbound("st0.1", OutboundParams{ESP: gcmConfig(t, 0x1234), Local: la, Remote: lb, Encap: o.encap, TunnelMTU: o.tunnelMTU, Selectors: o.selectors, TCPMSS: o.saMSSOut})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.inB, err = p.b.InstallInbound("st0.1", InboundParams{ESP: gcmConfig(t, 0x1234), Local: lb, Remote: la, Encap: o.encap, Selectors: reverse(o.selectors)})
+	p.inB, err = p.b.InstallInbound("st0.1", InboundParams{ESP: gcmConfig(t, 0x1234), Local: lb, Remote: la, Encap: o.encap, Selectors: reverse(o.selectors), TCPMSS: o.saMSSIn})
 	if err != nil {
 		t.Fatal(err)
 	}

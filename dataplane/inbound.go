@@ -282,7 +282,7 @@ func (e *Engine) open(it *openItem) {
 	if tc != innerTC {
 		header.SetTrafficClass(inner, tc)
 	}
-	e.clampTCPMSS(inner)
+	e.clampTCPMSS(inner, sa.TCPMSS)
 	n := copy(it.out[writeOffset:], inner)
 	it.frame = it.out[:writeOffset+n]
 }

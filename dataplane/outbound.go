@@ -213,7 +213,7 @@ func (t *Tunnel) encapsulate(buf []byte, b *outBatch) {
 		}
 		return
 	}
-	e.clampTCPMSS(inner)
+	e.clampTCPMSS(inner, sa.TCPMSS)
 	if sa.TunnelMTU > 0 && len(inner) > sa.TunnelMTU {
 		t.tooBig(sa, buf, inner, nextHeader, b)
 		return

@@ -63,6 +63,9 @@ type OutboundParams struct {
 	TunnelMTU int // 0: no limit beyond the buffers
 	Selectors []Selector
 	Limit     ByteLimit
+	// TCPMSS clamps the MSS of SYNs going into this SA (a service set's
+	// tcp-mss); 0: only the engine's SetTCPMSS applies.
+	TCPMSS int
 }
 
 // ByteLimit is an SA's lifetime in bytes (IPsec lifetime-kilobytes): OnSoft
@@ -100,6 +103,7 @@ type InboundParams struct {
 	CopyOuterDSCP bool
 	Selectors     []Selector
 	Limit         ByteLimit
+	TCPMSS        int // as OutboundParams.TCPMSS, for SYNs coming out of this SA
 }
 
 // OutboundSA is an installed outbound SA.

@@ -13,10 +13,16 @@ func (e *Engine) SetTCPMSS(mss int) {
 }
 
 // clampTCPMSS lowers the MSS of an inner packet, a TCP SYN, going into or
-// coming out of a tunnel, and counts it. The check for clamping being on
-// is one atomic load; ClampTCPMSS allocates nothing.
-func (e *Engine) clampTCPMSS(inner []byte) {
-	if mss := e.tcpMSS.Load(); mss != 0 && header.ClampTCPMSS(inner, uint16(mss)) {
+// coming out of a tunnel, and counts it. The limit is the smaller of the
+// engine's (security flow) and the SA's (a service set's tcp-mss) where
+// both are set. The check for clamping being on is one atomic load;
+// ClampTCPMSS allocates nothing.
+func (e *Engine) clampTCPMSS(inner []byte, saMSS int) {
+	mss := e.tcpMSS.Load()
+	if saMSS > 0 && saMSS <= 0xffff && (mss == 0 || uint32(saMSS) < mss) {
+		mss = uint32(saMSS)
+	}
+	if mss != 0 && header.ClampTCPMSS(inner, uint16(mss)) {
 		e.Stats.TCPMSSClamped.Add(1)
 	}
 }

@@ -70,3 +70,42 @@ func TestTCPMSSHooks(t *testing.T) {
 		t.Errorf("A counted with clamping off: %d", a)
 	}
 }
+
+// TestTCPMSSPerSA: an SA's own tcp-mss (a service set's) clamps SYNs
+// through it without the engine-wide setting, and the smaller of the two
+// wins where both are set.
+func TestTCPMSSPerSA(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		saOut, saIn, engineA int
+		want                 uint16
+		clampedA, clampedB   uint64
+	}{
+		{name: "outbound SA only", saOut: 1350, want: 1350, clampedA: 1},
+		{name: "inbound SA only", saIn: 1320, want: 1320, clampedB: 1},
+		{name: "engine lower than SA", saOut: 1350, engineA: 1300, want: 1300, clampedA: 1},
+		{name: "SA lower than engine", saOut: 1280, engineA: 1400, want: 1280, clampedA: 1},
+		{name: "SA above the SYN's MSS", saOut: 1500, want: 1460},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPair(t, pairOptions{saMSSOut: tc.saOut, saMSSIn: tc.saIn})
+			p.a.SetTCPMSS(tc.engineA)
+			if !p.tunA.Inject(tcpSYN(hostA, hostB, 0x02, 1460)) {
+				t.Fatal("inject")
+			}
+			got, err := p.tunB.Receive(2 * time.Second)
+			if err != nil {
+				t.Fatalf("nothing came out: %v", err)
+			}
+			if mss := binary.BigEndian.Uint16(got[42:]); mss != tc.want {
+				t.Errorf("MSS %d, want %d", mss, tc.want)
+			}
+			if binary.BigEndian.Uint16(got[36:]) != tcpChecksum(hostA, hostB, got[20:]) {
+				t.Error("TCP checksum wrong after clamping")
+			}
+			if a, b := p.a.Stats.TCPMSSClamped.Load(), p.b.Stats.TCPMSSClamped.Load(); a != tc.clampedA || b != tc.clampedB {
+				t.Errorf("counted %d and %d, want %d and %d", a, b, tc.clampedA, tc.clampedB)
+			}
+		})
+	}
+}

@@ -168,16 +168,38 @@ func (s configService) Commit(ctx context.Context, req *mgmtpb.CommitRequest) (*
 		_ = st.Confirm()
 		return &mgmtpb.CommitReply{Messages: []string{"configuration check succeeds"}}, nil
 	}
-	o := store.CommitOptions{User: requestUser(ctx), Comment: req.Comment, Confirm: time.Duration(req.ConfirmMinutes) * time.Minute}
+	if req.CancelConfirmed {
+		if err := st.CancelConfirm(req.ConfirmId); err != nil {
+			if errors.Is(err, store.ErrNoConfirmPending) {
+				return nil, status.Error(codes.FailedPrecondition, err.Error())
+			}
+			return nil, configStatus(codes.FailedPrecondition, commitError(err), err, true)
+		}
+		s.log.Info("commit confirmed cancelled: rollback 1 restored")
+		return &mgmtpb.CommitReply{Messages: []string{"commit confirmed rolled back"}}, nil
+	}
+	confirm := time.Duration(req.ConfirmMinutes) * time.Minute
+	if req.ConfirmSeconds > 0 {
+		confirm = time.Duration(req.ConfirmSeconds) * time.Second
+	}
+	o := store.CommitOptions{User: requestUser(ctx), Comment: req.Comment, Confirm: confirm}
 	if _, err := st.Commit(o); err != nil {
 		return nil, configStatus(codes.FailedPrecondition, commitError(err), err, true)
 	}
 	var msgs []string
-	if req.ConfirmMinutes > 0 {
+	reply := &mgmtpb.CommitReply{}
+	switch {
+	case req.ConfirmSeconds > 0:
+		msgs = append(msgs, fmt.Sprintf("commit confirmed will be automatically rolled back in %d seconds unless confirmed", req.ConfirmSeconds))
+	case req.ConfirmMinutes > 0:
 		msgs = append(msgs, fmt.Sprintf("commit confirmed will be automatically rolled back in %d minutes unless confirmed", req.ConfirmMinutes))
 	}
-	s.log.Info("commit", "comment", req.Comment, "confirm-minutes", req.ConfirmMinutes)
-	return &mgmtpb.CommitReply{Messages: append(msgs, "commit complete")}, nil
+	if confirm > 0 {
+		reply.ConfirmId, _ = st.ConfirmID()
+	}
+	s.log.Info("commit", "comment", req.Comment, "confirm", confirm)
+	reply.Messages = append(msgs, "commit complete")
+	return reply, nil
 }
 
 // commitError prints a failed commit the way Junos does: per error the
@@ -224,6 +246,7 @@ func (s configService) Status(ctx context.Context, req *mgmtpb.StatusRequest) (*
 	out := &mgmtpb.StatusReply{CandidateChanged: !st.Candidate().Equal(st.Committed())}
 	if left, ok := st.ConfirmLeft(); ok {
 		out.ConfirmSecondsLeft = max(int64(left.Seconds()), 1)
+		out.ConfirmId, _ = st.ConfirmID()
 	}
 	return out, nil
 }

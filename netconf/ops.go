@@ -31,6 +31,8 @@ func (ss *session) dispatch(ctx context.Context, op *Element) (string, *rpcError
 		return ss.commit(ctx, &mgmtpb.CommitRequest{Check: true})
 	case "commit":
 		return ss.standardCommit(ctx, op)
+	case "cancel-commit":
+		return ss.cancelCommit(ctx, op)
 	case "discard-changes":
 		if _, err := ss.cfg.Rollback(ctx, &mgmtpb.RollbackRequest{Number: 0}); err != nil {
 			return "", apiError(err)
@@ -279,6 +281,9 @@ func (ss *session) load(ctx context.Context, action, text string, override bool)
 	return ok, nil
 }
 
+// standardCommit is RFC 6241's <commit>, with the confirmed-commit
+// capability's <confirmed/>, <confirm-timeout>, <persist> and
+// <persist-id> (confirm.go keeps who may confirm).
 func (ss *session) standardCommit(ctx context.Context, op *Element) (string, *rpcError) {
 	req := &mgmtpb.CommitRequest{}
 	if op.Has("confirmed") {
@@ -290,13 +295,9 @@ func (ss *session) standardCommit(ctx context.Context, op *Element) (string, *rp
 			}
 			secs = n
 		}
-		// The API counts minutes: a timeout is rounded up to one.
-		req.ConfirmMinutes = uint32((secs + 59) / 60)
+		req.ConfirmSeconds = uint32(secs)
 	}
-	// persist and persist-id: ipsecgw's pending confirmation is not tied
-	// to a session, so any session's commit confirms it, with or without
-	// persist-id.
-	return ss.commit(ctx, req)
+	return ss.confirmedCommit(ctx, req, op)
 }
 
 func (ss *session) commit(ctx context.Context, req *mgmtpb.CommitRequest) (string, *rpcError) {

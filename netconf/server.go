@@ -75,6 +75,9 @@ type Server struct {
 	nextID   uint32
 	sessions map[uint32]*session
 	lockedBy uint32 // session holding the candidate's lock; 0 none
+	// confirmed is the pending confirmed commit made with <commit>
+	// (confirm.go); nil when none is.
+	confirmed *pendingConfirm
 }
 
 // NewServer returns a server whose sessions use the API on opts.API.
@@ -117,6 +120,7 @@ func (s *Server) Serve(ctx context.Context, rw io.ReadWriter, u *schema.User, ki
 	s.sessions[ss.id] = ss
 	s.mu.Unlock()
 	defer s.end(ss)
+	defer ss.endConfirm()
 	s.log.Info("netconf session", "session-id", ss.id, "user", u.Name)
 	if err := ss.hello(); err != nil {
 		return err

@@ -238,9 +238,12 @@ type VPN struct {
 	EstablishTunnels string
 	PassiveMode      bool
 	TunnelMTU        int // 0 = not set
-	UDPEncapsulate   bool
-	UDPDestPort      uint16
-	Monitor          *VPNMonitor // nil: not monitored
+	// TCPMSS clamps SYNs through this VPN's SAs: a service set's tcp-mss
+	// (an st0 VPN uses security flow tcp-mss, engine-wide); 0 = not set.
+	TCPMSS         int
+	UDPEncapsulate bool
+	UDPDestPort    uint16
+	Monitor        *VPNMonitor // nil: not monitored
 }
 
 // ManualSA is a statically keyed SA (vpn NAME manual).

@@ -48,6 +48,7 @@ type Store struct {
 	version   int64       // the backend's version of committed
 	confirm   clock.Timer // pending "commit confirmed" rollback, or nil
 	deadline  time.Time
+	confirmID uint64 // names the latest commit confirmed (ConfirmID)
 }
 
 // Info describes one stored configuration.
@@ -221,10 +222,36 @@ func (s *Store) Commit(o CommitOptions) (*schema.Config, error) {
 	}
 	s.stopConfirmLocked()
 	if o.Confirm > 0 {
+		s.confirmID++
 		s.deadline = s.opts.Clock.Now().Add(o.Confirm)
 		s.confirm = s.opts.Clock.AfterFunc(o.Confirm, s.expire)
 	}
 	return cfg, nil
+}
+
+// ConfirmID names the pending "commit confirmed", if one is: a client that
+// made it (a NETCONF session) can later cancel that one and not another
+// commit confirmed made since.
+func (s *Store) ConfirmID() (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.confirmID, s.confirm != nil
+}
+
+// ErrNoConfirmPending is CancelConfirm's and Confirm's error when no
+// commit confirmed is pending (or not the one named).
+var ErrNoConfirmPending = errors.New("no commit confirmed is pending")
+
+// CancelConfirm rolls back a pending "commit confirmed" now instead of at
+// its deadline (NETCONF's cancel-commit, and a confirmed commit's session
+// ending unconfirmed). id, when non-zero, must name the pending one.
+func (s *Store) CancelConfirm(id uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.confirm == nil || (id != 0 && id != s.confirmID) {
+		return ErrNoConfirmPending
+	}
+	return s.rollbackConfirmedLocked()
 }
 
 func (s *Store) commitLocked(t *config.Tree, o CommitOptions) (*schema.Config, error) {
@@ -267,7 +294,7 @@ func (s *Store) Confirm() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.confirm == nil {
-		return errors.New("no commit confirmed is pending")
+		return ErrNoConfirmPending
 	}
 	s.stopConfirmLocked()
 	return nil
@@ -306,14 +333,22 @@ func (s *Store) expire() {
 	if s.confirm == nil {
 		return
 	}
-	s.confirm, s.deadline = nil, time.Time{}
+	_ = s.rollbackConfirmedLocked()
+}
+
+// rollbackConfirmedLocked ends the pending commit confirmed by committing
+// rollback 1 again.
+func (s *Store) rollbackConfirmedLocked() error {
+	s.stopConfirmLocked()
 	prev, _, err := s.read(1)
 	if err != nil {
 		prev = config.New()
 	}
-	if _, err := s.commitLocked(prev, CommitOptions{User: "root", Comment: "commit confirmed rollback"}); err == nil {
-		s.candidate = prev.Clone()
+	if _, err := s.commitLocked(prev, CommitOptions{User: "root", Comment: "commit confirmed rollback"}); err != nil {
+		return err
 	}
+	s.candidate = prev.Clone()
+	return nil
 }
 
 // Rollback loads rollback n into the candidate ("rollback n"); it still

@@ -166,6 +166,49 @@ func TestCommitConfirmed(t *testing.T) {
 	}
 }
 
+// TestCancelConfirm: a pending commit confirmed is rolled back at once by
+// CancelConfirm with its id; a stale id (a newer commit confirmed came
+// since) cancels nothing; with nothing pending it is an error.
+func TestCancelConfirm(t *testing.T) {
+	s, clk, _ := newStore(t, nil)
+	setLines(t, s, "set system host-name stable")
+	s.Commit(CommitOptions{})
+	setLines(t, s, "set system host-name first")
+	s.Commit(CommitOptions{Confirm: time.Minute})
+	first, ok := s.ConfirmID()
+	if !ok || first == 0 {
+		t.Fatalf("ConfirmID = %d %v", first, ok)
+	}
+	setLines(t, s, "set system host-name second")
+	s.Commit(CommitOptions{Confirm: time.Minute})
+	if err := s.CancelConfirm(first); !errors.Is(err, ErrNoConfirmPending) {
+		t.Fatalf("cancel with the first id: %v, want ErrNoConfirmPending", err)
+	}
+	if hostName(t, s) != "second" {
+		t.Fatalf("a stale cancel changed the configuration: %q", hostName(t, s))
+	}
+	second, _ := s.ConfirmID()
+	if err := s.CancelConfirm(second); err != nil {
+		t.Fatal(err)
+	}
+	if hostName(t, s) != "first" {
+		t.Fatalf("after cancel: %q, want rollback 1 (first)", hostName(t, s))
+	}
+	if st := s.Candidate().Root.Lookup("system", "host-name"); st == nil || st.Value() != "first" {
+		t.Fatal("the candidate is not the restored configuration")
+	}
+	if _, ok := s.PendingConfirm(); ok {
+		t.Fatal("still pending after cancel")
+	}
+	clk.Advance(time.Hour)
+	if hostName(t, s) != "first" {
+		t.Fatalf("the cancelled commit's timer still fired: %q", hostName(t, s))
+	}
+	if err := s.CancelConfirm(0); !errors.Is(err, ErrNoConfirmPending) {
+		t.Fatalf("cancel with nothing pending: %v", err)
+	}
+}
+
 func TestKeepsAtMost49Rollbacks(t *testing.T) {
 	s, _, dir := newStore(t, nil)
 	for i := 0; i < 53; i++ {

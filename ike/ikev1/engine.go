@@ -223,7 +223,8 @@ func (e *Engine) ChildBytesReached(c *ike.ChildSA, hard bool) {
 		}
 		if hard {
 			sa.removeChild(c, true)
-		} else if sa.state == stateEstablished {
+		} else if sa.state == stateEstablished && !sa.peer.NoRekey {
+			// responder-only-no-rekey leaves the rekey to the peer.
 			sa.startQuickMode(c)
 		}
 		return

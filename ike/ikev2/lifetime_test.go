@@ -361,6 +361,35 @@ func TestResponderOnlyNoRekey(t *testing.T) {
 	p.wg.Wait()
 }
 
+// TestResponderOnlyNoRekeyBytes: the soft lifetime in bytes likewise
+// starts no rekey under responder-only-no-rekey.
+func TestResponderOnlyNoRekeyBytes(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", "set security ipsec vpn vpn1 establish-tunnels responder-only-no-rekey\n", clk, nil}, p)
+	b, _, _ := newSide(t, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", "", clk, nil}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	waitUp(t, a)
+	waitUp(t, b)
+	p.wg.Wait()
+	p.mu.Lock()
+	before := p.sent
+	p.mu.Unlock()
+	a.ChildBytesReached(ia.get()[0], false)
+	p.wg.Wait()
+	time.Sleep(20 * time.Millisecond)
+	p.wg.Wait()
+	p.mu.Lock()
+	sent := p.sent - before
+	p.mu.Unlock()
+	if n, _ := ia.counts(); sent != 0 || n != 1 {
+		t.Fatalf("%d messages sent and %d Child SAs made at the soft byte lifetime", sent, n)
+	}
+	a.Close()
+	b.Close()
+	p.wg.Wait()
+}
+
 // TestBackupGateway: with address [ primary backup ] and the primary
 // silent, the negotiation gives up and the next one goes to the backup.
 func TestBackupGateway(t *testing.T) {

@@ -622,8 +622,16 @@ type CommitRequest struct {
 	// unless confirmed (by another commit) within N minutes.
 	ConfirmMinutes uint32 `protobuf:"varint,2,opt,name=confirm_minutes,json=confirmMinutes,proto3" json:"confirm_minutes,omitempty"`
 	Comment        string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// ConfirmSeconds, when set, is the confirmation timeout in seconds
+	// instead of minutes (NETCONF's confirm-timeout).
+	ConfirmSeconds uint32 `protobuf:"varint,4,opt,name=confirm_seconds,json=confirmSeconds,proto3" json:"confirm_seconds,omitempty"`
+	// CancelConfirmed rolls a pending commit confirmed back now (NETCONF's
+	// cancel-commit); nothing is committed from the candidate. With
+	// confirm_id set, only the commit confirmed it names.
+	CancelConfirmed bool   `protobuf:"varint,5,opt,name=cancel_confirmed,json=cancelConfirmed,proto3" json:"cancel_confirmed,omitempty"`
+	ConfirmId       uint64 `protobuf:"varint,6,opt,name=confirm_id,json=confirmId,proto3" json:"confirm_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CommitRequest) Reset() {
@@ -677,12 +685,35 @@ func (x *CommitRequest) GetComment() string {
 	return ""
 }
 
+func (x *CommitRequest) GetConfirmSeconds() uint32 {
+	if x != nil {
+		return x.ConfirmSeconds
+	}
+	return 0
+}
+
+func (x *CommitRequest) GetCancelConfirmed() bool {
+	if x != nil {
+		return x.CancelConfirmed
+	}
+	return false
+}
+
+func (x *CommitRequest) GetConfirmId() uint64 {
+	if x != nil {
+		return x.ConfirmId
+	}
+	return 0
+}
+
 type CommitReply struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Messages are printed in order: "commit confirmed will be
 	// automatically rolled back in N minutes unless confirmed",
 	// "configuration check succeeds", "commit complete".
-	Messages      []string `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	Messages []string `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	// ConfirmId names the commit confirmed this commit started, if it did.
+	ConfirmId     uint64 `protobuf:"varint,2,opt,name=confirm_id,json=confirmId,proto3" json:"confirm_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -722,6 +753,13 @@ func (x *CommitReply) GetMessages() []string {
 		return x.Messages
 	}
 	return nil
+}
+
+func (x *CommitReply) GetConfirmId() uint64 {
+	if x != nil {
+		return x.ConfirmId
+	}
+	return 0
 }
 
 type RollbackRequest struct {
@@ -957,8 +995,10 @@ type StatusReply struct {
 	CandidateChanged bool                   `protobuf:"varint,1,opt,name=candidate_changed,json=candidateChanged,proto3" json:"candidate_changed,omitempty"`
 	// ConfirmSecondsLeft > 0 while a commit confirmed is pending.
 	ConfirmSecondsLeft int64 `protobuf:"varint,2,opt,name=confirm_seconds_left,json=confirmSecondsLeft,proto3" json:"confirm_seconds_left,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// ConfirmId names the pending commit confirmed (CommitReply.confirm_id).
+	ConfirmId     uint64 `protobuf:"varint,3,opt,name=confirm_id,json=confirmId,proto3" json:"confirm_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatusReply) Reset() {
@@ -1001,6 +1041,13 @@ func (x *StatusReply) GetCandidateChanged() bool {
 func (x *StatusReply) GetConfirmSecondsLeft() int64 {
 	if x != nil {
 		return x.ConfirmSecondsLeft
+	}
+	return 0
+}
+
+func (x *StatusReply) GetConfirmId() uint64 {
+	if x != nil {
+		return x.ConfirmId
 	}
 	return 0
 }
@@ -2478,13 +2525,19 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\x04text\x18\x01 \x01(\tR\x04text\"@\n" +
 	"\x0eCompareRequest\x12\x1a\n" +
 	"\brollback\x18\x01 \x01(\rR\brollback\x12\x12\n" +
-	"\x04path\x18\x02 \x03(\tR\x04path\"h\n" +
+	"\x04path\x18\x02 \x03(\tR\x04path\"\xdb\x01\n" +
 	"\rCommitRequest\x12\x14\n" +
 	"\x05check\x18\x01 \x01(\bR\x05check\x12'\n" +
 	"\x0fconfirm_minutes\x18\x02 \x01(\rR\x0econfirmMinutes\x12\x18\n" +
-	"\acomment\x18\x03 \x01(\tR\acomment\")\n" +
+	"\acomment\x18\x03 \x01(\tR\acomment\x12'\n" +
+	"\x0fconfirm_seconds\x18\x04 \x01(\rR\x0econfirmSeconds\x12)\n" +
+	"\x10cancel_confirmed\x18\x05 \x01(\bR\x0fcancelConfirmed\x12\x1d\n" +
+	"\n" +
+	"confirm_id\x18\x06 \x01(\x04R\tconfirmId\"H\n" +
 	"\vCommitReply\x12\x1a\n" +
-	"\bmessages\x18\x01 \x03(\tR\bmessages\")\n" +
+	"\bmessages\x18\x01 \x03(\tR\bmessages\x12\x1d\n" +
+	"\n" +
+	"confirm_id\x18\x02 \x01(\x04R\tconfirmId\")\n" +
 	"\x0fRollbackRequest\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\rR\x06number\"\x12\n" +
 	"\x10RollbacksRequest\"m\n" +
@@ -2495,10 +2548,12 @@ const file_ipsecgw_proto_rawDesc = "" +
 	"\acomment\x18\x04 \x01(\tR\acomment\"I\n" +
 	"\x0eRollbacksReply\x127\n" +
 	"\trollbacks\x18\x01 \x03(\v2\x19.ipsecgw.mgmt.v1.RollbackR\trollbacks\"\x0f\n" +
-	"\rStatusRequest\"l\n" +
+	"\rStatusRequest\"\x8b\x01\n" +
 	"\vStatusReply\x12+\n" +
 	"\x11candidate_changed\x18\x01 \x01(\bR\x10candidateChanged\x120\n" +
-	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\"\xcd\x06\n" +
+	"\x14confirm_seconds_left\x18\x02 \x01(\x03R\x12confirmSecondsLeft\x12\x1d\n" +
+	"\n" +
+	"confirm_id\x18\x03 \x01(\x04R\tconfirmId\"\xcd\x06\n" +
 	"\vShowRequest\x122\n" +
 	"\adisplay\x18\x01 \x01(\x0e2\x18.ipsecgw.mgmt.v1.DisplayR\adisplay\x12f\n" +
 	"\x19ike_security_associations\x18\x02 \x01(\v2(.ipsecgw.mgmt.v1.IKESecurityAssociationsH\x00R\x17ikeSecurityAssociations\x12l\n" +
