@@ -1,8 +1,10 @@
 package netio
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -180,6 +182,55 @@ func watchTables(done chan struct{}, wg *sync.WaitGroup, hops *nextHops, onAddr 
 		}
 	}()
 	return nil
+}
+
+// linkAddrs is an Ethernet interface and the local addresses it holds
+// that a ring data plane was asked to take.
+type linkAddrs struct {
+	attrs *netlink.LinkAttrs
+	addrs []netip.Addr
+}
+
+// ethernetLinks groups local by the interface holding each address, in
+// the order first met. An address on no interface, or on one that is not
+// Ethernet (the rings write Ethernet headers), is an error; the others
+// are returned all the same.
+func (n *nextHops) ethernetLinks(local []netip.Addr) ([]linkAddrs, []error) {
+	held, err := n.nl.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, []error{err}
+	}
+	var links []linkAddrs
+	var errs []error
+	for _, want := range local {
+		index := 0
+		for _, a := range held {
+			if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.Unmap() == want {
+				index = a.LinkIndex
+			}
+		}
+		if index == 0 {
+			errs = append(errs, fmt.Errorf("no interface holds %s", want))
+			continue
+		}
+		i := slices.IndexFunc(links, func(l linkAddrs) bool { return l.attrs.Index == index })
+		if i >= 0 {
+			links[i].addrs = append(links[i].addrs, want)
+			continue
+		}
+		l, err := n.nl.LinkByIndex(index)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		a := l.Attrs()
+		if a.EncapType != "ether" || len(a.HardwareAddr) != 6 {
+			errs = append(errs, fmt.Errorf("%s (holding %s) is not an Ethernet interface", a.Name, want))
+			continue
+		}
+		links = append(links, linkAddrs{attrs: a, addrs: []netip.Addr{want}})
+	}
+	return links, errs
 }
 
 // frameSink is one ring that sends Ethernet frames: an AF_XDP socket or

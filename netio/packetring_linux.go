@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -12,7 +13,6 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -121,39 +121,15 @@ func setupRings(fd, rxBlocks, txBlocks int) error {
 // the others are attached all the same. It must run in the network
 // namespace OpenPacketRing ran in.
 func (p *PacketRing) Attach(local []netip.Addr) ([]Receiver, error) {
-	addrs, err := p.hops.nl.AddrList(nil, netlink.FAMILY_ALL)
-	if err != nil {
-		return nil, err
-	}
-	byLink := map[int][]netip.Addr{}
-	var order []int
-	var errs []error
-	for _, want := range local {
-		index := 0
-		for _, a := range addrs {
-			if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.Unmap() == want {
-				index = a.LinkIndex
-			}
-		}
-		if index == 0 {
-			errs = append(errs, fmt.Errorf("no interface holds %s", want))
-			continue
-		}
-		if _, ok := byLink[index]; !ok {
-			order = append(order, index)
-		}
-		byLink[index] = append(byLink[index], want)
-	}
+	links, errs := p.hops.ethernetLinks(local)
 	var recv []Receiver
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	taken := map[int][]netip.Addr{}
-	for k, v := range *p.taken.Load() {
-		taken[k] = v
-	}
-	for _, index := range order {
+	taken := maps.Clone(*p.taken.Load())
+	for _, l := range links {
+		index := l.attrs.Index
 		want := slices.Clone(taken[index])
-		for _, a := range byLink[index] {
+		for _, a := range l.addrs {
 			if !slices.Contains(want, a) {
 				want = append(want, a)
 			}
@@ -161,31 +137,21 @@ func (p *PacketRing) Attach(local []netip.Addr) ([]Receiver, error) {
 		if r := p.rings[index]; r != nil {
 			if len(want) != len(taken[index]) {
 				if err := r.filter(want); err != nil {
-					errs = append(errs, err)
+					errs = append(errs, fmt.Errorf("%s: %w", l.attrs.Name, err))
 					continue
 				}
 				taken[index] = want
 			}
 			continue
 		}
-		l, err := p.hops.nl.LinkByIndex(index)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		a := l.Attrs()
-		if a.EncapType != "ether" || len(a.HardwareAddr) != 6 {
-			errs = append(errs, fmt.Errorf("%s (holding %s) is not an Ethernet interface", a.Name, want[0]))
-			continue
-		}
 		r, err := newPacketRing(p, index, want)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", a.Name, err))
+			errs = append(errs, fmt.Errorf("%s: %w", l.attrs.Name, err))
 			continue
 		}
 		p.rings[index] = r
 		taken[index] = want
-		p.modes = append(p.modes, a.Name)
+		p.modes = append(p.modes, l.attrs.Name)
 		recv = append(recv, r)
 	}
 	p.taken.Store(&taken)

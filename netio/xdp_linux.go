@@ -92,42 +92,18 @@ func OpenXDP() (_ *XDP, err error) {
 // ran in: interface indexes and sockets are the calling thread's
 // namespace's.
 func (x *XDP) Attach(local []netip.Addr) ([]Receiver, error) {
-	addrs, err := x.hops.nl.AddrList(nil, netlink.FAMILY_ALL)
-	if err != nil {
-		return nil, err
-	}
+	links, errs := x.hops.ethernetLinks(local)
 	var recv []Receiver
-	var errs []error
-	for _, want := range local {
-		index := 0
-		for _, a := range addrs {
-			if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.Unmap() == want {
-				index = a.LinkIndex
-			}
-		}
-		if index == 0 {
-			errs = append(errs, fmt.Errorf("no interface holds %s", want))
+	for _, l := range links {
+		if x.attached[l.attrs.Index] {
 			continue
 		}
-		if x.attached[index] {
-			continue
-		}
-		l, err := x.hops.nl.LinkByIndex(index)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		a := l.Attrs()
-		if a.EncapType != "ether" || len(a.HardwareAddr) != 6 {
-			errs = append(errs, fmt.Errorf("%s (holding %s) is not an Ethernet interface", a.Name, want))
-			continue
-		}
-		socks, err := x.attach(a)
+		socks, err := x.attach(l.attrs)
 		for _, s := range socks {
 			recv = append(recv, s)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", a.Name, err))
+			errs = append(errs, fmt.Errorf("%s: %w", l.attrs.Name, err))
 		}
 	}
 	return recv, errors.Join(errs...)
