@@ -91,9 +91,17 @@ func newInBatch(e *Engine, udpPort uint16) *inBatch {
 }
 
 func (b *inBatch) crypt(lo, hi int) {
+	// One SA's work area serves its whole run of packets (esp.Lease).
+	var lease esp.Lease
+	var leased *InboundSA
 	for i := lo; i < hi; i++ {
-		b.engine.open(&b.items[i])
+		if sa := b.items[i].sa; sa != leased {
+			lease.Release()
+			lease, leased = sa.esp.Lease(), sa
+		}
+		b.engine.open(&b.items[i], &lease)
 	}
+	lease.Release()
 }
 
 // inboundLoop is a socket's reader: batch → SPI, encapsulation and replay
@@ -182,7 +190,7 @@ func (e *Engine) decapsulate(m *netio.Message, p, out []byte, udpPort uint16) (*
 	if !ok {
 		return nil, nil
 	}
-	e.open(&it)
+	e.open(&it, nil)
 	var count tally
 	defer count.flush(e, false)
 	if !e.finish(&it, &count) {
@@ -237,12 +245,12 @@ func (e *Engine) prepare(m *netio.Message, p, out []byte, udpPort uint16) (openI
 	return openItem{sa: sa, pkt: p, out: out, tos: m.TOS, seq: seq}, true
 }
 
-// open authenticates and decrypts an item and checks the inner packet:
-// the workers' part of the inbound path. It touches nothing shared but
-// the SA's immutable keys.
-func (e *Engine) open(it *openItem) {
+// open authenticates and decrypts an item and checks the inner packet
+// (with the SA's work area lease, or nil): the workers' part of the
+// inbound path. It touches nothing shared but the SA's immutable keys.
+func (e *Engine) open(it *openItem, lease *esp.Lease) {
 	sa := it.sa
-	inner, nextHeader, err := sa.esp.Decrypt(it.pkt, it.seq)
+	inner, nextHeader, err := sa.esp.DecryptLeased(lease, it.pkt, it.seq)
 	if err != nil {
 		it.err = err
 		return

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"ipsecgw/esp"
 	"ipsecgw/header"
 	"ipsecgw/netio"
 )
@@ -99,10 +100,18 @@ func (b *outBatch) crypt(lo, hi int) {
 	// The chunk's outer IPv4 identifications are taken at once: one
 	// atomic add on the shared counter per chunk, not per packet.
 	id := b.engine.ipID.Add(uint32(hi-lo)) - uint32(hi-lo)
+	// One SA's work area serves its whole run of packets (esp.Lease).
+	var lease esp.Lease
+	var leased *OutboundSA
 	for i := lo; i < hi; i++ {
 		id++
-		b.engine.seal(&b.items[i], uint16(id))
+		if sa := b.items[i].sa; sa != leased {
+			lease.Release()
+			lease, leased = sa.esp.Lease(), sa
+		}
+		b.engine.seal(&b.items[i], uint16(id), &lease)
 	}
+	lease.Release()
 }
 
 // outboundLoop is the tunnel's reader: TUN batch → SA, fragments and
@@ -358,11 +367,11 @@ func (t *Tunnel) queue(sa *OutboundSA, buf []byte, nextHeader byte, b *outBatch)
 var errFraming = errors.New("dataplane: no room for the outer headers")
 
 // seal encrypts an item in place and writes its outer headers in front
-// (ipID is the outer IPv4 identification): the workers' part of the
-// outbound path.
-func (e *Engine) seal(it *sealItem, ipID uint16) {
+// (ipID is the outer IPv4 identification; lease the SA's work area, or
+// nil): the workers' part of the outbound path.
+func (e *Engine) seal(it *sealItem, ipID uint16, lease *esp.Lease) {
 	sa := it.sa
-	pkt, err := sa.esp.SealWithSequence(it.seq, it.buf, headroom, it.nextHeader)
+	pkt, err := sa.esp.SealLeased(lease, it.seq, it.buf, headroom, it.nextHeader)
 	if err != nil {
 		it.err = err
 		return
