@@ -236,12 +236,10 @@ func (p *PacketRing) Close() error {
 // packetRing is one interface's AF_PACKET socket and its two rings,
 // mapped together: the receive blocks, then the transmit frames.
 type packetRing struct {
-	p       *PacketRing
-	fd      int
-	wake    int // eventfd that Close writes, to end a blocked read
-	mem     []byte
-	closed  atomic.Bool
-	pollFDs [2]unix.PollFd
+	p    *PacketRing
+	fd   int
+	wait *ringWaiter // owns fd once made
+	mem  []byte
 
 	// Reading: one ReadBatch at a time (the engine's reader).
 	block int         // the receive block being read or waited for
@@ -259,15 +257,12 @@ func newPacketRing(p *PacketRing, ifindex int, local []netip.Addr) (_ *packetRin
 	if err != nil {
 		return nil, fmt.Errorf("AF_PACKET socket: %w", err)
 	}
-	r := &packetRing{p: p, fd: fd, wake: -1}
+	r := &packetRing{p: p, fd: fd}
 	defer func() {
 		if err != nil {
 			r.release()
 		}
 	}()
-	if r.wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
-		return nil, err
-	}
 	if err := r.filter(local); err != nil {
 		return nil, err
 	}
@@ -285,6 +280,9 @@ func newPacketRing(p *PacketRing, ifindex int, local []netip.Addr) (_ *packetRin
 	}
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifindex}); err != nil {
 		return nil, fmt.Errorf("bind AF_PACKET socket to interface %d: %w", ifindex, err)
+	}
+	if r.wait, err = newRingWaiter(fd, fmt.Sprintf("AF_PACKET socket of interface %d", ifindex), r.rxReady); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -316,9 +314,8 @@ func (r *packetRing) ReadBatch(msgs []Message) (int, error) {
 	if len(msgs) == 0 {
 		return 0, nil
 	}
-	r.pollFDs = [2]unix.PollFd{{Fd: int32(r.fd), Events: unix.POLLIN}, {Fd: int32(r.wake), Events: unix.POLLIN}}
 	for {
-		if r.closed.Load() {
+		if r.wait.closed.Load() {
 			return 0, net.ErrClosed
 		}
 		n, bad := r.fill(msgs)
@@ -329,13 +326,20 @@ func (r *packetRing) ReadBatch(msgs []Message) (int, error) {
 			r.p.received.Add(uint64(n))
 			return n, nil
 		}
-		if _, status := r.blockAt(r.block); atomic.LoadUint32(status)&unix.TP_STATUS_USER != 0 {
+		if r.rxReady() {
 			continue // all of it was bad: on to the next
 		}
-		if _, err := unix.Poll(r.pollFDs[:], -1); err != nil && !errors.Is(err, unix.EINTR) {
+		if err := r.wait.wait(); err != nil {
 			return 0, err
 		}
 	}
+}
+
+// rxReady reports whether the kernel has handed over the block the
+// reader is at (or the reader is in the middle of one).
+func (r *packetRing) rxReady() bool {
+	_, status := r.blockAt(r.block)
+	return r.in || atomic.LoadUint32(status)&unix.TP_STATUS_USER != 0
 }
 
 // fill reads frames from the blocks the kernel has handed over into msgs,
@@ -426,11 +430,7 @@ func (r *packetRing) kick() {
 // Close ends a blocked ReadBatch; release frees the ring once nothing
 // reads it.
 func (r *packetRing) Close() error {
-	if r.closed.Swap(true) {
-		return nil
-	}
-	var one = [8]byte{1}
-	unix.Write(r.wake, one[:])
+	r.wait.stop()
 	return nil
 }
 
@@ -441,12 +441,11 @@ func (r *packetRing) release() {
 		unix.Munmap(r.mem)
 		r.mem = nil
 	}
-	if r.fd >= 0 {
+	switch {
+	case r.wait != nil:
+		r.wait.release()
+	case r.fd >= 0:
 		unix.Close(r.fd)
-		r.fd = -1
 	}
-	if r.wake >= 0 {
-		unix.Close(r.wake)
-		r.wake = -1
-	}
+	r.fd = -1
 }

@@ -1,7 +1,6 @@
 package netio
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -63,7 +62,7 @@ func (r *xskRing) desc(i uint32) *unix.XDPDesc {
 // xsk is one AF_XDP socket.
 type xsk struct {
 	fd      int
-	wake    int // eventfd that Close writes, to end a blocked read
+	wait    *ringWaiter // owns fd once made
 	ifindex int
 	queue   int
 	umem    []byte
@@ -71,8 +70,6 @@ type xsk struct {
 	comp    xskRing
 	rx      xskRing
 	tx      xskRing
-	closed  atomic.Bool
-	pollFDs [2]unix.PollFd
 
 	received *atomic.Uint64
 
@@ -85,15 +82,12 @@ func newXSK(ifindex, queue int, received *atomic.Uint64) (_ *xsk, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("AF_XDP socket: %w", err)
 	}
-	s := &xsk{fd: fd, wake: -1, ifindex: ifindex, queue: queue, received: received}
+	s := &xsk{fd: fd, ifindex: ifindex, queue: queue, received: received}
 	defer func() {
 		if err != nil {
 			s.close()
 		}
 	}()
-	if s.wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
-		return nil, err
-	}
 	if s.umem, err = unix.Mmap(-1, 0, xskFrames*xskFrameSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE); err != nil {
 		return nil, fmt.Errorf("UMEM: %w", err)
 	}
@@ -137,6 +131,9 @@ func newXSK(ifindex, queue int, received *atomic.Uint64) (_ *xsk, err error) {
 	// In copy mode one sendto sends 32 frames unless told more (Linux
 	// 6.17 and later; older kernels refuse the option and keep 32).
 	unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_MAX_TX_SKB_BUDGET, xskRingSize)
+	if s.wait, err = newRingWaiter(fd, fmt.Sprintf("AF_XDP socket of interface %d queue %d", ifindex, queue), s.rxReady); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -151,15 +148,14 @@ func setsockopt(fd, opt int, p unsafe.Pointer, n uintptr) error {
 // message gets the ESP packet from its SPI on, the outer addresses and
 // the DS field. It blocks until there is at least one.
 func (s *xsk) ReadBatch(msgs []Message) (int, error) {
-	s.pollFDs = [2]unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}, {Fd: int32(s.wake), Events: unix.POLLIN}}
 	for {
-		if s.closed.Load() {
+		if s.wait.closed.Load() {
 			return 0, net.ErrClosed
 		}
 		cons := *s.rx.consumer // only this goroutine writes it
 		avail := atomic.LoadUint32(s.rx.producer) - cons
 		if avail == 0 {
-			if _, err := unix.Poll(s.pollFDs[:], -1); err != nil && !errors.Is(err, unix.EINTR) {
+			if err := s.wait.wait(); err != nil {
 				return 0, err
 			}
 			continue
@@ -186,6 +182,9 @@ func (s *xsk) ReadBatch(msgs []Message) (int, error) {
 		}
 	}
 }
+
+// rxReady reports whether the receive ring holds frames.
+func (s *xsk) rxReady() bool { return atomic.LoadUint32(s.rx.producer) != *s.rx.consumer }
 
 // parseESPFrame fills m from an Ethernet frame that a ring took: IPv4 or
 // IPv6 carrying ESP, or ESP in UDP (then m.Src has the source port and
@@ -313,11 +312,7 @@ func (s *xsk) kick(end uint32) {
 }
 
 func (s *xsk) Close() error {
-	if s.closed.Swap(true) {
-		return nil
-	}
-	var one = [8]byte{1}
-	unix.Write(s.wake, one[:])
+	s.wait.stop()
 	return nil
 }
 
@@ -332,14 +327,13 @@ func (s *xsk) close() {
 			r.mem = nil
 		}
 	}
-	if s.fd >= 0 {
+	switch {
+	case s.wait != nil:
+		s.wait.release()
+	case s.fd >= 0:
 		unix.Close(s.fd)
-		s.fd = -1
 	}
-	if s.wake >= 0 {
-		unix.Close(s.wake)
-		s.wake = -1
-	}
+	s.fd = -1
 	if s.umem != nil {
 		unix.Munmap(s.umem)
 		s.umem = nil
