@@ -83,7 +83,7 @@ func (d *Daemon) dataPlane(asked string, send4, send6 netio.Sender) (netio.Sende
 			d.xdp = x
 			d.undo = append(d.undo, x.Close)
 			st.Mode = "xdp"
-			d.log.Info("data plane: AF_XDP for raw ESP; the program goes on the external interfaces of raw ESP VPNs", "configured", asked)
+			d.log.Info("data plane: AF_XDP for ESP; the program goes on the external interfaces of the VPNs", "configured", asked)
 			return wrap(x.Sender)
 		}
 		why = append(why, fmt.Sprintf("AF_XDP unavailable: %v", err))
