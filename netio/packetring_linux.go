@@ -282,6 +282,7 @@ func newPacketRing(p *PacketRing, ifindex int, local []netip.Addr) (_ *packetRin
 		return nil, fmt.Errorf("bind AF_PACKET socket to interface %d: %w", ifindex, err)
 	}
 	if r.wait, err = newRingWaiter(fd, fmt.Sprintf("AF_PACKET socket of interface %d", ifindex), r.rxReady); err != nil {
+		r.fd = -1 // closed by newRingWaiter
 		return nil, err
 	}
 	return r, nil

@@ -29,21 +29,27 @@ type ringWaiter struct {
 	check  func(fd uintptr) bool // check as a method value, made once
 }
 
+// newRingWaiter takes fd over: from here on it is closed by release, or
+// here when this fails.
 func newRingWaiter(fd int, what string, ready func() bool) (*ringWaiter, error) {
 	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	w := &ringWaiter{f: os.NewFile(uintptr(fd), what), ready: ready}
 	rc, err := w.f.SyscallConn()
+	if err == nil {
+		// A descriptor the poller does not take cannot be waited on here.
+		if err = w.f.SetReadDeadline(time.Time{}); err != nil {
+			err = fmt.Errorf("not pollable: %w", err)
+		}
+	}
 	if err != nil {
+		w.f.Close()
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	w.rc = rc
 	w.check = w.readable
-	// A descriptor the poller does not take cannot be waited on here.
-	if err := w.f.SetReadDeadline(time.Time{}); err != nil {
-		return nil, fmt.Errorf("%s: not pollable: %w", what, err)
-	}
 	return w, nil
 }
 

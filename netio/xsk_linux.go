@@ -132,6 +132,7 @@ func newXSK(ifindex, queue int, received *atomic.Uint64) (_ *xsk, err error) {
 	// 6.17 and later; older kernels refuse the option and keep 32).
 	unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_MAX_TX_SKB_BUDGET, xskRingSize)
 	if s.wait, err = newRingWaiter(fd, fmt.Sprintf("AF_XDP socket of interface %d queue %d", ifindex, queue), s.rxReady); err != nil {
+		s.fd = -1 // closed by newRingWaiter
 		return nil, err
 	}
 	return s, nil
