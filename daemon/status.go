@@ -9,6 +9,7 @@ import (
 
 	"ipsecgw/dataplane"
 	"ipsecgw/ike"
+	"ipsecgw/ike/ikev2"
 	"ipsecgw/vpnmon"
 )
 
@@ -45,6 +46,9 @@ type Status struct {
 	Monitors map[string]vpnmon.Status `json:"vpn-monitors,omitempty"`
 	// DataPlane is the raw ESP path (dataplane.go).
 	DataPlane DataPlaneStatus `json:"data-plane"`
+	// IKEFragments is what the IKEv2 engine counted of fragmentation
+	// (RFC 7383; fragments.go).
+	IKEFragments *ikev2.FragmentStats `json:"ike-fragments,omitempty"`
 }
 
 // Status collects the current counters.
@@ -65,6 +69,7 @@ func (d *Daemon) Status() Status {
 			s.IKEDrops[reason] += n
 		}
 	}
+	s.IKEFragments = d.ikeFragments()
 	s.Monitors = d.monitor.status()
 	if down := *d.down.Load(); len(down) > 0 {
 		s.Down = down

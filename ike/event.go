@@ -60,6 +60,13 @@ type SAInfo struct {
 	Failure Failure `json:",omitzero"`
 	// Ended is when the SA went down (failures only).
 	Ended time.Time
+	// Fragmentation: IKEv2 fragmentation (RFC 7383) was negotiated, with
+	// messages cut for FragmentSize-byte datagrams; InFragments and
+	// OutFragments count the fragments received (that authenticated) and
+	// sent, retransmissions included.
+	Fragmentation             bool   `json:",omitempty"`
+	FragmentSize              int    `json:",omitempty"`
+	InFragments, OutFragments uint64 `json:",omitempty"`
 }
 
 // Drops counts the IKE messages an engine dropped, by why: malformed (they

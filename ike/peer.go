@@ -60,6 +60,13 @@ type Peer struct {
 	// lifetime-kilobytes (0: none).
 	IKELifetime, ChildLifetime time.Duration
 	ChildLifeKilobytes         uint64
+	// IKEv2 fragmentation (RFC 7383), the gateway's fragmentation
+	// statement: NoFragmentation is its disable (fragmentation is on by
+	// default, as on Junos); FragmentSize its size, the largest IP
+	// datagram a message or fragment fills (0: 576 bytes over IPv4, 1280
+	// over IPv6).
+	NoFragmentation bool
+	FragmentSize    int
 }
 
 // IKEProposal is one IKE (IKEv1: phase 1) proposal: one algorithm of each

@@ -230,6 +230,9 @@ func ikeSAView(info ike.SAInfo, index uint32, cfg *schema.Config, tunnelIDs map[
 		DHGroup:    groupNumber(info.Group),
 		Rekey:      &show.RekeyStatistics{},
 		AuthMethod: "Pre-shared-keys",
+		// RFC 7383, as negotiated (ike/ikev2/fragment.go).
+		Fragmentation: info.Fragmentation, FragmentSize: info.FragmentSize,
+		InFragments: info.InFragments, OutFragments: info.OutFragments,
 	}
 	if info.Children > 0 {
 		sa.ChildSAsCreated = uint64(info.Children)

@@ -28,7 +28,7 @@ func TestBuild(t *testing.T) {
 		IKE: []ike.SAInfo{{Gateway: "ike_gw", Remote: netip.MustParseAddr("16.1.1.1"), State: "UP",
 			InitiatorSPI: 0x422250f57a089b14, ResponderSPI: 0x02ae4230bbf3c3fc,
 			Encryption: "3des-cbc", Integrity: "hmac-sha1-96", PRF: "hmac-sha1", Group: "DH-group-2",
-			Established: est, Children: 1}},
+			Established: est, Children: 1, Fragmentation: true, FragmentSize: 576, InFragments: 3, OutFragments: 2}},
 		SAs: []daemon.SAStatus{
 			{VPN: "ipsec_vpn", Direction: "outbound", SPI: "0x78634c46", Tunnel: "st0.1", Local: "16.1.1.2", Remote: "16.1.1.1"},
 			{VPN: "ipsec_vpn", Direction: "inbound", SPI: "0x8d92e737", Tunnel: "st0.1", Local: "16.1.1.2", Remote: "16.1.1.1"},
@@ -42,7 +42,8 @@ func TestBuild(t *testing.T) {
 	ike := v.IKE[0]
 	if ike.Index != 1 || !ike.Up || ike.Initiator || ike.Lifetime != 28605*time.Second || ike.DHGroup != 2 ||
 		ike.Local != netip.MustParseAddrPort("16.1.1.2:500") || ike.LocalInterface != "et-0/2/10.0" ||
-		len(ike.TunnelIDs) != 1 || ike.TunnelIDs[0] != 500001 {
+		len(ike.TunnelIDs) != 1 || ike.TunnelIDs[0] != 500001 ||
+		!ike.Fragmentation || ike.FragmentSize != 576 || ike.InFragments != 3 || ike.OutFragments != 2 {
 		t.Errorf("IKE SA %+v", ike)
 	}
 	if v.IPsec.ActiveTunnels != 1 || v.IPsec.IPsecSAs != 2 || len(v.IPsec.Tunnels) != 1 {

@@ -51,13 +51,22 @@ func TestPKIModel(t *testing.T) {
 		g.RemoteIdentity != (Identity{Type: "distinguished-name", Value: "CN=gw2, O=Example"}) {
 		t.Fatalf("identities: %+v %+v", g.LocalIdentity, g.RemoteIdentity)
 	}
-	// fragmentation is accepted and reported as not applied.
+	// fragmentation is applied (IKEv2, RFC 7383), and said not to be on
+	// an IKEv1 gateway.
 	c, err = build(t, pkiBase+"set security ike gateway g fragmentation size 1200\n", Options{})
+	if err != nil || !hasNotice(c, "security ike gateway g fragmentation", "v1-only") {
+		t.Fatalf("fragmentation on an IKEv1 gateway: %v, notices %+v", err, c.Notices)
+	}
+	c, err = build(t, pkiBase+"set security ike gateway g version v2-only\nset security ike gateway g fragmentation size 1200\n", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !hasNotice(c, "security ike gateway g fragmentation", "not applied") {
-		t.Fatalf("no fragmentation notice: %+v", c.Notices)
+	if g := c.IKE.Gateways[0]; hasNotice(c, "security ike gateway g fragmentation", "not applied") || !g.Fragmentation || g.FragmentSize != 1200 {
+		t.Fatalf("fragmentation: %+v, notices %+v", g, c.Notices)
+	}
+	c, err = build(t, pkiBase+"set security ike gateway g fragmentation disable\n", Options{})
+	if err != nil || c.IKE.Gateways[0].Fragmentation {
+		t.Fatalf("fragmentation disable: %v %+v", err, c.IKE.Gateways[0])
 	}
 }
 

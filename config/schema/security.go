@@ -158,6 +158,10 @@ func (b *builder) gateway(gs *config.Stmt) *IKEGateway {
 	if fs := child(gs, "fragmentation"); fs != nil {
 		g.Fragmentation = !has(fs, "disable")
 		g.FragmentSize = num(fs, "size", 0)
+		if g.Version == 1 && !fs.Inactive {
+			b.cfg.Notices = append(b.cfg.Notices, Notice{Path: fs.PathString(),
+				Msg: "accepted, not applied: fragmentation is IKEv2's (RFC 7383); this gateway is v1-only"})
+		}
 	}
 	if ps := child(gs, "ike-policy"); ps != nil {
 		g.Policy = find(b.cfg.IKE.Policies, func(p *IKEPolicy) string { return p.Name }, ps.Value())

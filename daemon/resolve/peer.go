@@ -59,7 +59,8 @@ func ikev2Peer(v *schema.VPN, local netip.Addr) (*ike.Peer, error) {
 	}
 	p := &ike.Peer{Gateway: g.Name, VPN: v.Name, Local: local, Remote: remote, Backups: backups, PSK: psk,
 		IKEProposals: ikeProps, ESPProposals: espProps, PFSGroup: pfs, Selectors: sels,
-		NATTraversal: g.NATTraversal, ForceNAT: g.PacketEncapsulation}
+		NATTraversal: g.NATTraversal, ForceNAT: g.PacketEncapsulation,
+		NoFragmentation: !g.Fragmentation, FragmentSize: g.FragmentSize}
 	establish(p, v)
 	if p.LocalID, err = identity(g.LocalIdentity, 2); err != nil {
 		return nil, fmt.Errorf("ikev2: gateway %s local-identity: %w", g.Name, err)

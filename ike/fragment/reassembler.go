@@ -35,7 +35,9 @@ type Limits struct {
 	// MaxBytes is the most piece bytes one message may add up to.
 	MaxBytes int
 	// MaxMessages is how many messages may be in reassembly at once; a
-	// fragment of another message pushes the oldest out.
+	// fragment of another message pushes the oldest out. Besides, a
+	// message supersedes one going the same way (request or response)
+	// under another Message ID, so at most one of each is held.
 	MaxMessages int
 	// Timeout is how long a message may take from its first fragment
 	// received to its last.
@@ -106,6 +108,10 @@ type Stats struct {
 	Restarted uint64
 	Expired   uint64 // messages dropped after Limits.Timeout
 	Evicted   uint64 // messages dropped to make room (Limits.MaxMessages)
+	// Superseded counts messages dropped half-received because a fragment
+	// of another message came the same way (request or response): an
+	// IKEv2 peer with a window of one has moved on to a new Message ID.
+	Superseded uint64
 }
 
 type key struct {
@@ -187,6 +193,7 @@ func (r *Reassembler) Add(f Fragment) (*Message, error) {
 		p = nil
 	}
 	if p == nil {
+		r.supersede(k)
 		p = r.start(k, f.Total)
 	}
 	i := int(f.Number) - 1
@@ -262,6 +269,21 @@ func (r *Reassembler) find(k key) *partial {
 		}
 	}
 	return nil
+}
+
+// supersede drops the messages going the same way as k under another
+// Message ID.
+func (r *Reassembler) supersede(k key) {
+	kept := r.pending[:0]
+	for _, p := range r.pending {
+		if p.key.response == k.response && p.key.id != k.id {
+			r.stats.Superseded++
+			continue
+		}
+		kept = append(kept, p)
+	}
+	clear(r.pending[len(kept):])
+	r.pending = kept
 }
 
 func (r *Reassembler) start(k key, total uint16) *partial {

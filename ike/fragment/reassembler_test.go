@@ -166,16 +166,35 @@ func TestLimits(t *testing.T) {
 	if r.Held() != 0 || r.Pending() != 0 {
 		t.Fatalf("a message over the size limit is kept: %d bytes", r.Held())
 	}
+	// A new Message ID the same way supersedes the message before it.
 	for id := uint32(10); id < 15; id++ {
 		r.Add(cut(id, wire.PayloadSA, chainOf(200), 100)[0])
 	}
-	if s := r.Stats(); r.Pending() != 2 || s.Evicted != 3 || r.Held() != 200 {
+	if s := r.Stats(); r.Pending() != 1 || s.Superseded != 4 || r.Held() != 100 {
 		t.Fatalf("pending %d, held %d, stats %+v", r.Pending(), r.Held(), s)
 	}
-	// Message 14, the newest, is one of the two kept.
+	// A response may be in reassembly beside a request; a third message
+	// pushes the oldest out when only two may be held.
+	resp := cut(3, wire.PayloadSA, chainOf(200), 100)
+	for i := range resp {
+		resp[i].Response = true
+	}
+	r.Add(resp[0])
+	if s := r.Stats(); r.Pending() != 2 || s.Superseded != 4 || s.Evicted != 0 {
+		t.Fatalf("a response superseded a request: pending %d, stats %+v", r.Pending(), s)
+	}
+	one := New(clk, Limits{MaxMessages: 1})
+	one.Add(resp[0])
+	one.Add(cut(14, wire.PayloadSA, chainOf(200), 100)[0])
+	if s := one.Stats(); one.Pending() != 1 || s.Evicted != 1 {
+		t.Fatalf("over MaxMessages: pending %d, stats %+v", one.Pending(), s)
+	}
+	r.Add(resp[1])
+	// Message 14, the newest request, is the one kept.
 	if m, _ := r.Add(cut(14, wire.PayloadSA, chainOf(200), 100)[1]); m == nil {
 		t.Fatal("the newest message was evicted")
 	}
+	r.Add(cut(20, wire.PayloadSA, chainOf(200), 100)[0])
 	clk.Advance(9 * time.Second)
 	r.Expire()
 	if r.Pending() != 1 {

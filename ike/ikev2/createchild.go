@@ -147,6 +147,7 @@ func (sa *ikeSA) rekeyIKE(id uint32, offered *wire.SA, ni []byte, ke *wire.KE) {
 	n := &ikeSA{e: sa.e, peer: sa.peer, initiator: false, spiI: binary.BigEndian.Uint64(sel.PeerSPI), spiR: spi,
 		local: sa.local, remote: sa.remote, natT: sa.natT,
 		group: sel.KE, suite: sel.Suite, state: stateEstablished, established: sa.e.clock.Now()}
+	n.frag.on = sa.frag.on // the new IKE SA keeps fragmentation (fragment.go)
 	skeyseed, err := keymat.RekeySKEYSEED(sa.suite.PRF, sa.keys.D, gir, ni, nr)
 	if err != nil {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
@@ -428,6 +429,7 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 	n := &ikeSA{e: sa.e, peer: sa.peer, initiator: true, spiI: r.spi, spiR: binary.BigEndian.Uint64(sel.PeerSPI),
 		local: sa.local, remote: sa.remote, natT: sa.natT,
 		group: r.group, suite: sel.Suite, state: stateEstablished, established: sa.e.clock.Now()}
+	n.frag.on = sa.frag.on // the new IKE SA keeps fragmentation (fragment.go)
 	skeyseed, err := keymat.RekeySKEYSEED(sa.suite.PRF, sa.keys.D, gir, r.ni, nr.Data)
 	if err != nil || n.keysFromSKEYSEED(skeyseed, r.ni, nr.Data) != nil {
 		return

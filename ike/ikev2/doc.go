@@ -18,6 +18,8 @@
 //	natd.go       NAT detection                                §2.23
 //	              NATDetectionNotifies, CheckNATDetection
 //	errors.go     failures and the Notify that reports each    §3.10.1
+//	fragment.go   IKE fragmentation: negotiation, SKF sending, RFC 7383
+//	              reassembly with limits; FragmentStats
 //
 // Every failure a peer can cause wraps ErrNoProposalChosen or
 // ErrTSUnacceptable, or comes from the codec's ErrInvalidSyntax; NotifyFor

@@ -52,6 +52,8 @@ type Engine struct {
 	// exist: with 100,000 SAs a scan per new SA would be quadratic.
 	roles map[*peer]*[2]int
 	drops ike.Drops
+
+	frags fragCounters // RFC 7383 fragmentation (fragment.go)
 }
 
 // NewEngine returns an engine with no peers.
@@ -242,4 +244,4 @@ func (l *lockedReader) Read(b []byte) (int, error) {
 }
 
 // Drops reports the messages the engine dropped, by why.
-func (e *Engine) Drops() map[string]uint64 { return e.drops.Snapshot() }
+func (e *Engine) Drops() map[string]uint64 { return e.withFragmentDrops(e.drops.Snapshot()) }

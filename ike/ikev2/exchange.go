@@ -1,6 +1,7 @@
 package ikev2
 
 import (
+	"errors"
 	"net/netip"
 
 	"ipsecgw/ike"
@@ -22,7 +23,10 @@ func (sa *ikeSA) handleResponse(msg *wire.Message, from, to netip.AddrPort) {
 		sa.handleInitResponse(msg, from, to)
 		return
 	}
-	ps, err := sa.in.open(msg)
+	ps, err := sa.open(msg)
+	if errors.Is(err, errPartial) {
+		return // a fragment; the rest of the message is to come
+	}
 	if err != nil {
 		sa.e.drops.Unauthenticated.Add(1)
 		sa.e.log.Info("IKE response does not decrypt; dropped", "peer", from, "err", err)
@@ -54,15 +58,16 @@ func (sa *ikeSA) handleRequest(msg *wire.Message, from, to netip.AddrPort) {
 	id := msg.Header.MessageID
 	if sa.haveResp && id == sa.lastRespI {
 		// A retransmitted request: the cached answer, nothing redone.
-		if err := sa.e.transport.Send(sa.lastResp, sa.local, sa.remote); err != nil {
-			sa.e.log.Debug("IKE send", "err", err)
-		}
+		sa.resendResponse(msg)
 		return
 	}
 	if id != sa.expectID || sa.out == nil {
 		return
 	}
-	ps, err := sa.in.open(msg)
+	ps, err := sa.open(msg)
+	if errors.Is(err, errPartial) {
+		return // a fragment; the rest of the message is to come
+	}
 	if err != nil {
 		sa.e.drops.Unauthenticated.Add(1)
 		sa.e.log.Info("IKE request does not decrypt; dropped", "peer", from, "err", err)

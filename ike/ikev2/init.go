@@ -65,6 +65,7 @@ func (sa *ikeSA) sendInit(group *transform.Transform) error {
 		src, dst := NATDetectionNotifies(sa.spiI, 0, sa.local, sa.remote, sa.peer.ForceNAT)
 		ps = append(ps, src, dst)
 	}
+	ps = append(ps, sa.offerFragmentation()...)
 	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, Exchange: wire.IKE_SA_INIT, Flags: wire.FlagInitiator}, Payloads: ps}
 	b, err := msg.Marshal()
 	if err != nil {
@@ -138,6 +139,7 @@ func (sa *ikeSA) handleInitResponse(msg *wire.Message, from, to netip.AddrPort) 
 		}
 	}
 	sa.spiR, sa.suite, sa.hs.nr = msg.Header.ResponderSPI, suite, append([]byte(nil), nr.Data...)
+	sa.acceptFragmentation(ps)
 	sa.hs.initResp = append([]byte(nil), msg.Raw...)
 	if err := sa.deriveKeys(shared, sa.hs.ni, sa.hs.nr); err != nil {
 		sa.fail(failureOf(err))
@@ -245,6 +247,7 @@ func (e *Engine) acceptInit(msg *wire.Message, from, to netip.AddrPort) (*ikeSA,
 	if !sa.local.Addr().IsValid() {
 		sa.local = netip.AddrPortFrom(p.Local, 500)
 	}
+	sa.acceptFragmentation(ps)
 	e.sas[spi] = sa
 	e.track(sa)
 	sa.byInitKey = initKey{sa.spiI, from}
@@ -300,6 +303,7 @@ func (sa *ikeSA) computeInit(msg *wire.Message, ke *wire.KE, chosen wire.Proposa
 			natT = nat.Detected() || p.ForceNAT
 		}
 	}
+	resp.Payloads = append(resp.Payloads, sa.answerFragmentation()...)
 	b, err := resp.Marshal()
 	if err != nil {
 		return nil, initKeys{}, err

@@ -87,21 +87,30 @@ func (c *messageCipher) seal(msg *wire.Message, inner []wire.Payload) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
+	if err := c.sealRegions(r); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// sealRegions encrypts and integrity-protects one laid-out SK or SKF
+// payload in place (wire.Regions).
+func (c *messageCipher) sealRegions(r wire.Regions) error {
 	// A fresh random IV for every message: IKE's rate makes a random
 	// 64-bit AEAD nonce part safe, and CBC needs unpredictable IVs.
 	if _, err := io.ReadFull(c.rand, r.IV); err != nil {
-		return nil, fmt.Errorf("ikev2: IV: %w", err)
+		return fmt.Errorf("ikev2: IV: %w", err)
 	}
 	if c.aead != nil {
 		nonce := append(append(make([]byte, 0, len(c.salt)+len(r.IV)), c.salt...), r.IV...)
 		c.aead.Seal(r.Ciphertext[:0], nonce, r.Ciphertext, r.AssociatedData)
-		return out, nil
+		return nil
 	}
 	cbcEncrypt(c.block, r.IV, r.Ciphertext)
 	h := c.newHash()
 	h.Write(r.Integrity)
 	copy(r.ICV, h.Sum(nil))
-	return out, nil
+	return nil
 }
 
 // open checks and decrypts the SK payload of a parsed message in place and
@@ -113,25 +122,33 @@ func (c *messageCipher) open(msg *wire.Message) ([]wire.Payload, error) {
 	}
 	sk, _ := wire.Find[*wire.Encrypted](msg.Payloads)
 	if sk == nil {
-		return nil, fmt.Errorf("ikev2: fragmented messages are not reassembled yet")
+		return nil, fmt.Errorf("ikev2: no SK payload (an SKF fragment goes to ikeSA.open)")
 	}
-	var plain []byte
+	plain, err := c.openRegions(r)
+	if err != nil {
+		return nil, err
+	}
+	return wire.ParseInner(sk.First, plain)
+}
+
+// openRegions checks and decrypts one SK or SKF payload in place and
+// returns its plaintext: the inner payloads, Padding and Pad Length.
+func (c *messageCipher) openRegions(r wire.Regions) ([]byte, error) {
 	if c.aead != nil {
 		nonce := append(append(make([]byte, 0, len(c.salt)+len(r.IV)), c.salt...), r.IV...)
-		plain, err = c.aead.Open(r.Ciphertext[:0], nonce, r.Sealed(), r.AssociatedData)
+		plain, err := c.aead.Open(r.Ciphertext[:0], nonce, r.Sealed(), r.AssociatedData)
 		if err != nil {
 			return nil, errIntegrity
 		}
-	} else {
-		h := c.newHash()
-		h.Write(r.Integrity)
-		if !hmac.Equal(h.Sum(nil)[:len(r.ICV)], r.ICV) {
-			return nil, errIntegrity
-		}
-		cbcDecrypt(c.block, r.IV, r.Ciphertext)
-		plain = r.Ciphertext
+		return plain, nil
 	}
-	return wire.ParseInner(sk.First, plain)
+	h := c.newHash()
+	h.Write(r.Integrity)
+	if !hmac.Equal(h.Sum(nil)[:len(r.ICV)], r.ICV) {
+		return nil, errIntegrity
+	}
+	cbcDecrypt(c.block, r.IV, r.Ciphertext)
+	return r.Ciphertext, nil
 }
 
 func cbcEncrypt(b cipher.Block, iv, data []byte) {

@@ -87,6 +87,10 @@ type ikeSA struct {
 	children    []*ike.ChildSA // more than one while a rekey overlaps
 	established time.Time
 	failure     ike.Failure // why it failed or ended; while up, why its last Child SA was refused
+
+	// frag is RFC 7383 fragmentation: negotiated or not, the fragments
+	// of what we send, the reassembly of what we receive (fragment.go).
+	frag fragState
 }
 
 func (sa *ikeSA) localSPI() uint64 {
@@ -109,6 +113,10 @@ func (sa *ikeSA) info() ike.SAInfo {
 		i.Group = sa.group.Display
 	}
 	i.Children = len(sa.children)
+	i.Fragmentation, i.InFragments, i.OutFragments = sa.frag.on, sa.frag.in, sa.frag.out
+	if sa.frag.on {
+		i.FragmentSize = sa.fragmentSize()
+	}
 	return i
 }
 
@@ -130,6 +138,7 @@ func (sa *ikeSA) request(b []byte, id uint32) {
 // threshold.
 func (sa *ikeSA) requestEvery(b []byte, id uint32, every time.Duration, max int) {
 	sa.pending, sa.pendingID, sa.sends = b, id, 0
+	sa.frag.request = sa.fragmentsOf(b)
 	sa.every, sa.maxSends = every, max
 	sa.resend()
 }
@@ -140,14 +149,12 @@ func (sa *ikeSA) resend() {
 			sa.emit(ike.PeerDead, sa.ikeSPIs(), ike.Failf(ike.CausePeerDead, "no answer to dead peer detection"))
 			sa.fail(ike.Failf(ike.CausePeerDead, "peer dead: no answer to %d dead peer detection probes", sa.sends))
 		} else {
-			sa.fail(ike.Failf(ike.CauseUnreachable, "peer unreachable: no answer to %d transmissions", sa.sends))
+			sa.fail(ike.Failf(ike.CauseUnreachable, "peer unreachable: no answer to %d transmissions%s", sa.sends, sa.unansweredHint()))
 		}
 		return
 	}
 	sa.sends++
-	if err := sa.e.transport.Send(sa.pending, sa.local, sa.remote); err != nil {
-		sa.e.log.Debug("IKE send", "peer", sa.remote, "err", err)
-	}
+	sa.transmit(sa.pending, sa.frag.request)
 	wait := sa.every
 	if wait == 0 {
 		wait = ike.Backoff(sa.sends)
@@ -167,17 +174,16 @@ func (sa *ikeSA) answered() {
 	if sa.timer != nil {
 		sa.timer.Stop()
 	}
-	sa.pending = nil
+	sa.pending, sa.frag.request = nil, nil
 	sa.nextID = sa.pendingID + 1
 }
 
 // respond sends (and caches) the answer to request id.
 func (sa *ikeSA) respond(b []byte, id uint32) {
 	sa.lastResp, sa.lastRespI, sa.haveResp = b, id, true
+	sa.frag.response = sa.fragmentsOf(b)
 	sa.expectID = id + 1
-	if err := sa.e.transport.Send(b, sa.local, sa.remote); err != nil {
-		sa.e.log.Debug("IKE send", "peer", sa.remote, "err", err)
-	}
+	sa.transmit(b, sa.frag.response)
 }
 
 // fail ends the SA, recording why (for show commands).
@@ -203,6 +209,7 @@ func (sa *ikeSA) close() {
 		t.Stop()
 	}
 	sa.timers = nil
+	sa.dropFragments()
 	sa.e.reinitiateLater(sa)
 	for _, c := range sa.children {
 		sa.e.installer.RemoveChild(sa.peer.VPN, c)

@@ -48,6 +48,24 @@ func (p FragmentPath) datagram() int {
 	return FragmentDatagramIPv4
 }
 
+// overhead is what surrounds an IKE message in its datagram: the IP and
+// UDP headers and, on port 4500, the non-ESP marker.
+func (p FragmentPath) overhead() int {
+	n := ipv4HeaderLen + udpHeaderLen
+	if p.IPv6 {
+		n = ipv6HeaderLen + udpHeaderLen
+	}
+	if p.NonESPMarker {
+		n += nonESPMarkerLen
+	}
+	return n
+}
+
+// Fits reports whether an IKE message of n bytes fits in one datagram on
+// path p: the IKE SA fragments a message only when it does not (RFC 7383
+// §2.5).
+func (p FragmentPath) Fits(n int) bool { return n+p.overhead() <= p.datagram() }
+
 // FragmentContentSize is how many bytes of the inner chain one fragment
 // carries on path p with the IKE SA's cipher sizes: the datagram less the
 // IP and UDP headers, the non-ESP marker, the IKE header, the SKF header
@@ -57,13 +75,7 @@ func FragmentContentSize(p FragmentPath, c CipherSizes) (int, error) {
 	if s := c.check(); s != "" {
 		return 0, encodeError("%s", s)
 	}
-	room := p.datagram() - ipv4HeaderLen - udpHeaderLen - HeaderLen - genericHeaderLen - fragmentFieldsLen - c.IV - c.ICV
-	if p.IPv6 {
-		room -= ipv6HeaderLen - ipv4HeaderLen
-	}
-	if p.NonESPMarker {
-		room -= nonESPMarkerLen
-	}
+	room := p.datagram() - p.overhead() - HeaderLen - genericHeaderLen - fragmentFieldsLen - c.IV - c.ICV
 	if c.Block > 1 {
 		room -= room % c.Block
 	}
@@ -99,6 +111,19 @@ func (m *Message) AppendFragments(inner []Payload, size int, c CipherSizes) ([]S
 	first, chain, err := AppendPayloads(nil, inner)
 	if err != nil {
 		return nil, err
+	}
+	return m.AppendChainFragments(first, chain, size, c)
+}
+
+// AppendChainFragments is AppendFragments for an inner payload chain
+// already encoded (what the decrypted contents of an SK payload are, with
+// the padding trimmed): first names its first payload.
+func (m *Message) AppendChainFragments(first PayloadType, chain []byte, size int, c CipherSizes) ([]Sealable, error) {
+	if len(m.Payloads) != 0 {
+		return nil, encodeError("a fragmented message carries no clear payloads, got %d", len(m.Payloads))
+	}
+	if size < 1 {
+		return nil, encodeError("fragment content size %d, want at least 1", size)
 	}
 	n := max(1, (len(chain)+size-1)/size)
 	if n > maxFragments {

@@ -125,3 +125,47 @@ func TestAppendFragmentsRefuses(t *testing.T) {
 		t.Errorf("empty chain: %d fragments, %v", len(frags), err)
 	}
 }
+
+// Fits: a message fits when it and the headers around it (IP, UDP, the
+// non-ESP marker) make at most the datagram.
+func TestFragmentPathFits(t *testing.T) {
+	for _, c := range []struct {
+		path FragmentPath
+		fits int // the largest message that fits
+	}{
+		{FragmentPath{}, 576 - 20 - 8},
+		{FragmentPath{NonESPMarker: true}, 576 - 20 - 8 - 4},
+		{FragmentPath{IPv6: true}, 1280 - 40 - 8},
+		{FragmentPath{IPv6: true, NonESPMarker: true, Datagram: 500}, 500 - 40 - 8 - 4},
+	} {
+		if !c.path.Fits(c.fits) || c.path.Fits(c.fits+1) {
+			t.Errorf("%+v: %d bytes fit %v, %d fit %v", c.path, c.fits, c.path.Fits(c.fits), c.fits+1, c.path.Fits(c.fits+1))
+		}
+	}
+}
+
+// AppendChainFragments cuts an encoded chain as AppendFragments cuts the
+// payloads it encodes: the same layouts.
+func TestAppendChainFragments(t *testing.T) {
+	c := CipherSizes{IV: 8, Block: 1, ICV: 16}
+	first, chain, err := AppendPayloads(nil, bigInner())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := (&Message{Header: authHeader()}).AppendFragments(bigInner(), 300, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := (&Message{Header: authHeader()}).AppendChainFragments(first, chain, 300, c)
+	if err != nil || len(a) != len(b) || len(a) < 2 {
+		t.Fatalf("%d and %d fragments, %v", len(a), len(b), err)
+	}
+	for i := range a {
+		if !bytes.Equal(a[i].Message, b[i].Message) {
+			t.Fatalf("fragment %d differs", i+1)
+		}
+	}
+	if _, err := (&Message{Header: authHeader(), Payloads: []Payload{&Nonce{Data: []byte{1}}}}).AppendChainFragments(first, chain, 300, c); !errors.Is(err, ErrCannotEncode) {
+		t.Fatalf("clear payloads beside fragments: %v", err)
+	}
+}
