@@ -69,7 +69,7 @@ func (d *Daemon) listen(k receiverKey) error {
 		}
 		return d.engine.AddReceiver(r, k.family, 0)
 	}
-	r, err := d.host.ListenUDP(k.family, k.port)
+	r, err := d.listenUDP(k.family, k.port)
 	if err != nil {
 		return fmt.Errorf("UDP port %d (IPv%d): %w", k.port, k.family, err)
 	}

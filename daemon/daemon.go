@@ -246,7 +246,7 @@ func (d *Daemon) startEngine(dataPlane string) error {
 	}
 	send4, send6 = d.dataPlane(dataPlane, send4, send6)
 	d.engine = dataplane.New(dataplane.Config{Logger: d.log.With("subsystem", "dataplane"), Send4: send4, Send6: send6, IKE: d.ikeOn4500, NoSA: d.trafficWithoutSA,
-		UDPViaSend: d.xdp != nil})
+		UDPViaSend: d.xdp != nil || d.packetRing != nil})
 	return nil
 }
 

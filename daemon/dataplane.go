@@ -134,13 +134,21 @@ func (d *Daemon) listenESP(family int) (netio.Receiver, error) {
 	return d.host.ListenESP(family)
 }
 
+// listenUDP opens a UDP socket for IKE and ESP in UDP: beside packet
+// rings, one that leaves them the ESP they take.
+func (d *Daemon) listenUDP(family int, port uint16) (netio.Receiver, error) {
+	if d.packetRing != nil {
+		return d.packetRing.ListenUDP(family, port)
+	}
+	return d.host.ListenUDP(family, port)
+}
+
 // attachXDP puts the XDP program (or the packet rings) on the external
 // interfaces of the VPNs of cfg and reads the new AF_XDP sockets or
-// rings as ESP receivers (the raw and UDP sockets stay, for the
-// fragments the kernel reassembles and for IKE). The XDP program takes
-// ESP in UDP too; the packet rings take raw ESP only, so udp-encapsulate
-// VPNs stay off them. An interface that refuses stays on the sockets,
-// with a warning: a commit never fails for it.
+// rings as ESP receivers, raw and in UDP (the raw and UDP sockets stay,
+// for the fragments the kernel reassembles and for IKE). An interface
+// that refuses stays on the sockets, with a warning: a commit never
+// fails for it.
 func (d *Daemon) attachXDP(cfg *schema.Config) {
 	if d.xdp == nil && d.packetRing == nil {
 		return
@@ -164,14 +172,15 @@ func (d *Daemon) attachXDP(cfg *schema.Config) {
 			ports = append(ports, v.UDPDestPort)
 		}
 	}
-	if d.xdp != nil {
-		if err := d.xdp.SetUDPPorts(ports); err != nil {
-			d.log.Warn("data plane: XDP UDP encapsulation ports", "err", err)
-		}
+	setPorts := d.xdp.SetUDPPorts
+	if d.packetRing != nil {
+		setPorts = d.packetRing.SetUDPPorts
+	}
+	if err := setPorts(ports); err != nil {
+		d.log.Warn("data plane: UDP encapsulation ports on the rings", "err", err)
 	}
 	for _, v := range cfg.IPsec.VPNs {
 		switch {
-		case v.UDPEncapsulate && d.xdp == nil:
 		case v.Manual != nil:
 			add(v.Manual.ExternalInterface)
 		case v.IKE != nil && v.IKE.Gateway != nil:

@@ -12,7 +12,7 @@
 //	raw ESP rings     Receiver    OpenXDP, XDP.Attach           -
 //	                  Sender      XDP.Sender (raw socket behind) -
 //	packet rings      Receiver    OpenPacketRing, .Attach,      -
-//	                              PacketRing.ListenESP
+//	                              PacketRing.ListenESP, .ListenUDP
 //	                  Sender      PacketRing.Sender             -
 //
 // Kernel and a MemHost both implement Network, the factory for the
@@ -95,6 +95,9 @@
 //   - A packet socket is a tap: what its filter takes still goes up the
 //     stack. IP_RECVFRAGSIZE / IPV6_RECVFRAGSIZE control messages come
 //     only with packets the kernel reassembled, which is how the raw ESP
-//     socket beside the rings tells those (not in the rings, whose
-//     filter refuses fragments) from the ones the rings took.
+//     and UDP sockets beside the rings tell those (not in the rings,
+//     whose filter refuses fragments) from the ones the rings took.
+//   - A classic BPF load past the end of the frame ends the filter with
+//     0 (refused): the ESP-in-UDP check of the payload's first word
+//     refuses NAT keepalives (one octet) that way.
 package netio

@@ -11,20 +11,28 @@ import (
 
 // ringFilter is the classic BPF socket filter of a packet ring: the ring
 // sees only what the xdp program would steer, frames addressed to this
-// host (PACKET_HOST) carrying unfragmented ESP (IPv4 protocol 50 with no
-// fragment offset or more-fragments flag; IPv6 next header 50 right after
-// the fixed header) to one of local. Everything else never reaches the
-// ring: the kernel takes IKE, fragments (which it reassembles for the raw
-// ESP socket) and other traffic as before.
+// host (PACKET_HOST) to one of local carrying unfragmented ESP (IPv4
+// protocol 50 with no fragment offset or more-fragments flag; IPv6 next
+// header 50 right after the fixed header) or ESP in UDP to one of ports
+// (IPv4 without options, IPv6 with UDP right after the fixed header; the
+// payload's first word not zero, and at least four octets of it: a load
+// past the frame's end refuses it). Everything else never reaches the
+// ring: the kernel takes IKE (on 500, and behind the non-ESP marker on
+// 4500), NAT keepalives, fragments (which it reassembles for the raw ESP
+// and UDP sockets) and other traffic as before.
 //
 //	ld  pkttype;  jne #PACKET_HOST, drop
 //	ldh [12];     jeq #0x0800, v4;  jeq #0x86dd, v6;  ja drop
-//	v4: ldb [23]; jne #50, drop;  ldh [20]; and #0x3fff; jne #0, drop
-//	    ld [30];  jeq #addr, accept ... ; ja drop
-//	v6: ldb [20]; jne #50, drop
-//	    ld [38]; jne #w0, next; ld [42]; ... jeq #w3, accept; next: ...
+//	v4: ldh [20]; and #0x3fff; jne #0, drop
+//	    ldb [23]; jeq #50, v4-addr; jne #17, drop
+//	    ldb [14]; jne #0x45, drop; ld [42]; jeq #0, drop
+//	    ldh [36]; jeq #port, v4-addr ... ; ja drop
+//	v4-addr: ld [30]; jeq #addr, accept ... ; ja drop
+//	v6: ldb [20]; jeq #50, v6-addr; jne #17, drop
+//	    ld [62]; jeq #0, drop; ldh [56]; jeq #port, v6-addr ... ; ja drop
+//	v6-addr: ld [38]; jne #w0, next; ld [42]; ... jeq #w3, accept; next: ...
 //	drop: ret #0;  accept: ret #snap
-func ringFilter(local []netip.Addr) ([]unix.SockFilter, error) {
+func ringFilter(local []netip.Addr, ports []uint16) ([]unix.SockFilter, error) {
 	var p filterProgram
 	p.ins(bpf.LoadExtension{Num: bpf.ExtType})
 	p.jump(bpf.JumpNotEqual, unix.PACKET_HOST, "drop", "")
@@ -33,11 +41,16 @@ func ringFilter(local []netip.Addr) ([]unix.SockFilter, error) {
 	p.jump(bpf.JumpEqual, 0x86dd, "v6", "drop")
 
 	p.label("v4")
-	p.ins(bpf.LoadAbsolute{Off: ipv4ProtocolOffset, Size: 1})
-	p.jump(bpf.JumpNotEqual, ipProtoESP, "drop", "")
 	p.ins(bpf.LoadAbsolute{Off: ipv4FlagsOffset, Size: 2})
 	p.ins(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0x3fff})
 	p.jump(bpf.JumpNotEqual, 0, "drop", "")
+	p.ins(bpf.LoadAbsolute{Off: ipv4ProtocolOffset, Size: 1})
+	p.jump(bpf.JumpEqual, ipProtoESP, "v4-addr", "")
+	p.jump(bpf.JumpNotEqual, ipProtoUDP, "drop", "")
+	p.ins(bpf.LoadAbsolute{Off: ethHeaderLen, Size: 1})
+	p.jump(bpf.JumpNotEqual, ipv4HeaderByteMin, "drop", "")
+	p.udp(ipv4UDPPayload, ipv4UDPDstPort, ports, "v4-addr")
+	p.label("v4-addr")
 	p.ins(bpf.LoadAbsolute{Off: ipv4DstOffset, Size: 4})
 	for _, a := range local {
 		if a.Is4() {
@@ -49,7 +62,10 @@ func ringFilter(local []netip.Addr) ([]unix.SockFilter, error) {
 
 	p.label("v6")
 	p.ins(bpf.LoadAbsolute{Off: ipv6NextOffset, Size: 1})
-	p.jump(bpf.JumpNotEqual, ipProtoESP, "drop", "")
+	p.jump(bpf.JumpEqual, ipProtoESP, "v6-addr", "")
+	p.jump(bpf.JumpNotEqual, ipProtoUDP, "drop", "")
+	p.udp(ipv6UDPPayload, ipv6UDPDstPort, ports, "v6-addr")
+	p.label("v6-addr")
 	for i, a := range local {
 		if !a.Is6() || a.Is4In6() {
 			continue
@@ -72,6 +88,18 @@ func ringFilter(local []netip.Addr) ([]unix.SockFilter, error) {
 	p.label("accept")
 	p.ins(bpf.RetConstant{Val: 1 << 18})
 	return p.assemble()
+}
+
+// udp checks ESP in UDP: the payload's first word (at payload) not zero,
+// the destination port (at dport) one of ports; then on to next.
+func (p *filterProgram) udp(payload, dport uint32, ports []uint16, next string) {
+	p.ins(bpf.LoadAbsolute{Off: payload, Size: 4})
+	p.jump(bpf.JumpEqual, 0, "drop", "")
+	p.ins(bpf.LoadAbsolute{Off: dport, Size: 2})
+	for _, port := range ports {
+		p.jump(bpf.JumpEqual, uint32(port), next, "")
+	}
+	p.jump(bpf.JumpEqual, 0, "drop", "drop") // ja drop
 }
 
 // filterProgram builds a classic BPF program whose conditional jumps name

@@ -14,24 +14,28 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"ipsecgw/header"
 )
 
 // PacketRing is the outer side of the packet-ring data plane, for hosts
-// without AF_XDP: on each interface that carries raw ESP, an AF_PACKET
+// without AF_XDP: on each interface that carries ESP, an AF_PACKET
 // socket with a TPACKET_V3 receive ring (whole blocks of frames handed
 // over at once, a block retired when full or after ringRetireMs) and a
 // TPACKET_V3 transmit ring (Linux 4.11 and later; frames sent with one
 // sendto per batch). A classic BPF filter (ringFilter) lets only this
-// host's unfragmented ESP into the ring. Packets leave with the Ethernet
+// host's unfragmented ESP, raw or in UDP to the ports of SetUDPPorts,
+// into the ring. Packets leave with the Ethernet
 // header from the kernel's route and neighbour tables (nextHops), as on
 // the xdp data plane, and through the raw socket while a neighbour is
 // unknown.
 //
 // Unlike XDP, a packet socket is a tap: the kernel still delivers what
-// the ring took to its own stack, and so to the raw ESP socket. That
-// socket (PacketRing.ListenESP) therefore skips the ESP of the rings'
-// interfaces and addresses that the kernel did not reassemble, and keeps
-// the rest (fragments the kernel put together, ESP arriving elsewhere).
+// the ring took to its own stack, and so to the raw ESP and UDP sockets.
+// Those (PacketRing.ListenESP, PacketRing.ListenUDP) therefore skip the
+// ESP of the rings' interfaces and addresses that the kernel did not
+// reassemble, and keep the rest (IKE, keepalives, fragments the kernel
+// put together, ESP arriving elsewhere).
 // Being a tap, the rings leave packet captures (tcpdump, tshark) seeing
 // every ESP packet in both directions.
 type PacketRing struct {
@@ -41,12 +45,16 @@ type PacketRing struct {
 
 	received, sent, viaKernel, malformed atomic.Uint64
 
-	mu    sync.Mutex // guards rings and modes; taken writes taken
+	mu    sync.Mutex // guards rings, modes and ports; taken writes taken
 	rings map[int]*packetRing
 	modes []string
+	ports []uint16 // UDP encapsulation ports the filters take (SetUDPPorts)
 	// taken is, per interface with a ring, the addresses its filter
-	// takes: what the raw ESP socket leaves to the ring. Copy on write.
+	// takes: what the raw ESP and UDP sockets leave to the ring. Copy on
+	// write.
 	taken atomic.Pointer[map[int][]netip.Addr]
+	// udpTaken is ports, for the UDP sockets' readers. Copy on write.
+	udpTaken atomic.Pointer[[]uint16]
 }
 
 // Ring geometry. Receive: ringBlocks blocks of ringBlockSize; transmit:
@@ -71,6 +79,7 @@ func OpenPacketRing() (_ *PacketRing, err error) {
 	p := &PacketRing{done: make(chan struct{}), rings: map[int]*packetRing{}}
 	none := map[int][]netip.Addr{}
 	p.taken.Store(&none)
+	p.udpTaken.Store(&[]uint16{})
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -136,7 +145,7 @@ func (p *PacketRing) Attach(local []netip.Addr) ([]Receiver, error) {
 		}
 		if r := p.rings[index]; r != nil {
 			if len(want) != len(taken[index]) {
-				if err := r.filter(want); err != nil {
+				if err := r.filter(want, p.ports); err != nil {
 					errs = append(errs, fmt.Errorf("%s: %w", l.attrs.Name, err))
 					continue
 				}
@@ -144,7 +153,7 @@ func (p *PacketRing) Attach(local []netip.Addr) ([]Receiver, error) {
 			}
 			continue
 		}
-		r, err := newPacketRing(p, index, want)
+		r, err := newPacketRing(p, index, want, p.ports)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", l.attrs.Name, err))
 			continue
@@ -210,7 +219,37 @@ func (p *PacketRing) took(ifindex int, dst netip.Addr) bool {
 // ListenESP opens the raw ESP socket that goes with the rings (see
 // PacketRing): it keeps only what the rings do not take.
 func (p *PacketRing) ListenESP(family int) (Receiver, error) {
-	return listenESP(family, p.took)
+	return listenESP(family, func(ifindex int, m *Message) bool { return p.took(ifindex, m.Dst) })
+}
+
+// SetUDPPorts has the rings take ESP in UDP to these ports (4500 and the
+// configured encapsulation ports) too, IKE messages and NAT keepalives
+// excepted; it replaces the ports set before.
+func (p *PacketRing) SetUDPPorts(ports []uint16) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ports = slices.Clone(ports)
+	var errs []error
+	taken := *p.taken.Load()
+	for index, r := range p.rings {
+		errs = append(errs, r.filter(taken[index], ports))
+	}
+	p.ports = ports
+	p.udpTaken.Store(&ports)
+	return errors.Join(errs...)
+}
+
+// ListenUDP opens a UDP socket as ListenUDP does, that goes with the rings:
+// it leaves them the ESP in UDP they take, and keeps IKE, keepalives,
+// what the kernel reassembled and what arrived elsewhere. It reads one
+// datagram per message (no UDP GRO): a coalesced run could mix both.
+func (p *PacketRing) ListenUDP(family int, port uint16) (Receiver, error) {
+	return listenUDP(family, port, func(ifindex int, m *Message) bool {
+		if m.N < 4 || header.IsNonESPMarker(m.Buf[:m.N]) || !slices.Contains(*p.udpTaken.Load(), port) {
+			return false
+		}
+		return p.took(ifindex, m.Dst)
+	})
 }
 
 // Close releases the rings. The data plane's loops must have ended
@@ -250,7 +289,7 @@ type packetRing struct {
 	txHead int        // the next transmit frame to fill; the kernel's head follows it
 }
 
-func newPacketRing(p *PacketRing, ifindex int, local []netip.Addr) (_ *packetRing, err error) {
+func newPacketRing(p *PacketRing, ifindex int, local []netip.Addr, ports []uint16) (_ *packetRing, err error) {
 	// Protocol 0: nothing is received before the filter is in and the
 	// socket bound.
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
@@ -263,7 +302,7 @@ func newPacketRing(p *PacketRing, ifindex int, local []netip.Addr) (_ *packetRin
 			r.release()
 		}
 	}()
-	if err := r.filter(local); err != nil {
+	if err := r.filter(local, ports); err != nil {
 		return nil, err
 	}
 	// A frame the kernel cannot send is skipped, not left to block the
@@ -290,9 +329,10 @@ func newPacketRing(p *PacketRing, ifindex int, local []netip.Addr) (_ *packetRin
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
-// filter sets the socket's filter to take the ESP to local.
-func (r *packetRing) filter(local []netip.Addr) error {
-	prog, err := ringFilter(local)
+// filter sets the socket's filter to take the ESP to local, in UDP to
+// ports too.
+func (r *packetRing) filter(local []netip.Addr, ports []uint16) error {
+	prog, err := ringFilter(local, ports)
 	if err != nil {
 		return err
 	}

@@ -37,9 +37,9 @@ func ListenESP(family int) (Receiver, error) { return listenESP(family, nil) }
 
 // listenESP is ListenESP; with skip, each packet's arrival interface and
 // whether the kernel reassembled it are read too, and a packet not
-// reassembled is dropped when skip(interface, destination) says another
+// reassembled is dropped when skip(interface, message) says another
 // receiver (a packet ring) has it already.
-func listenESP(family int, skip func(ifindex int, dst netip.Addr) bool) (Receiver, error) {
+func listenESP(family int, skip func(ifindex int, m *Message) bool) (Receiver, error) {
 	if err := checkFamily(family); err != nil {
 		return nil, err
 	}
@@ -83,7 +83,10 @@ func listenESP(family int, skip func(ifindex int, dst netip.Addr) bool) (Receive
 // non-ESP marker, a one-octet NAT keepalive, or an ESP packet; the data
 // plane tells them apart. Ports below 1024 (IKE's 500) need
 // CAP_NET_BIND_SERVICE.
-func ListenUDP(family int, port uint16) (Receiver, error) {
+func ListenUDP(family int, port uint16) (Receiver, error) { return listenUDP(family, port, nil) }
+
+// listenUDP is ListenUDP; with skip, as listenESP, and without UDP GRO.
+func listenUDP(family int, port uint16, skip func(ifindex int, m *Message) bool) (Receiver, error) {
 	if err := checkFamily(family); err != nil {
 		return nil, err
 	}
@@ -108,6 +111,22 @@ func ListenUDP(family int, port uint16) (Receiver, error) {
 	if err != nil {
 		return nil, err
 	}
+	if skip != nil {
+		// Beside packet rings: which datagrams the kernel reassembled.
+		opt := sockopt{unix.IPPROTO_IP, unix.IP_RECVFRAGSIZE, 1, "IP_RECVFRAGSIZE"}
+		if family == 6 {
+			opt = sockopt{unix.IPPROTO_IPV6, unix.IPV6_RECVFRAGSIZE, 1, "IPV6_RECVFRAGSIZE"}
+		}
+		var serr error
+		_ = r.sock.rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), opt.level, opt.name, opt.value) })
+		if serr != nil {
+			r.Close()
+			return nil, fmt.Errorf("netio: %s socket: set %s: %w", what, opt.what, serr)
+		}
+		r.skip = skip
+		r.sock.setBuffer(false)
+		return r, nil
+	}
 	// UDP GRO: the kernel hands over a burst of one flow's datagrams as one
 	// message (Message.SegmentSize), which is what lets a userspace tunnel
 	// keep up with TCP. Older kernels lack it; then each datagram comes
@@ -128,7 +147,7 @@ type socketReceiver struct {
 	kind recvKind
 	// skip, when set, drops the raw ESP packets a packet ring has taken
 	// (listenESP); the messages then have control areas whatever kind.
-	skip func(ifindex int, dst netip.Addr) bool
+	skip func(ifindex int, m *Message) bool
 
 	mu    sync.Mutex // one ReadBatch at a time; guards the fields below
 	hdrs  [IdealBatchSize]unix.Mmsghdr
@@ -214,7 +233,7 @@ func (r *socketReceiver) keep(msgs []Message) int {
 	n := 0
 	for i := range msgs {
 		m := &msgs[i]
-		if ifindex, reassembled := arrival(r.control(i)); !reassembled && r.skip(ifindex, m.Dst) {
+		if ifindex, reassembled := arrival(r.control(i)); !reassembled && r.skip(ifindex, m) {
 			continue
 		}
 		if n != i {

@@ -11,6 +11,7 @@
 //	ipsecgw-socket  the same on raw sockets (data-plane socket)
 //	ipsecgw-udp     the same SA, ESP in UDP (port 4500)
 //	ipsecgw-udp-xdp the same SA, ESP in UDP on AF_XDP rings
+//	ipsecgw-udp-packet-ring  the same SA, ESP in UDP on AF_PACKET rings
 //	wireguard-go  wireguard-go ↔ wireguard-go (the userspace data plane to beat)
 //	strongswan    strongSwan 5.9 ↔ strongSwan 5.9, userspace ESP (kernel-libipsec), ESP in UDP 4500
 //

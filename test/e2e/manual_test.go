@@ -47,10 +47,12 @@ func TestManualSAs(t *testing.T) {
 		{"aes-256-cbc-hmac-sha-256-128-data-plane-xdp", vpn{encryption: "aes-256-cbc", encKey: hexKey(32, 13), auth: "hmac-sha-256-128", authKey: hexKey(32, 14), dataPlane: "xdp"}},
 		{"chacha20-poly1305-udp-4500-data-plane-xdp", vpn{encryption: "chacha20-poly1305", encKey: hexKey(36, 19), udpPort: 4500, dataPlane: "xdp"}},
 		{"aes-256-cbc-hmac-sha-256-128-udp-5000-outer-ipv6-data-plane-xdp", vpn{encryption: "aes-256-cbc", encKey: hexKey(32, 20), auth: "hmac-sha-256-128", authKey: hexKey(32, 21), udpPort: 5000, outer6: true, dataPlane: "xdp"}},
-		// And on AF_PACKET rings (the last one fragmenting inner packets
-		// for a tunnel MTU smaller than they are).
+		// And on AF_PACKET rings, raw ESP and ESP in UDP (the last one
+		// fragmenting inner packets for a tunnel MTU smaller than they
+		// are).
 		{"aes-256-gcm-data-plane-packet-ring", vpn{encryption: "aes-256-gcm", encKey: hexKey(36, 15), dataPlane: "packet-ring"}},
 		{"aes-128-gcm-outer-ipv6-data-plane-packet-ring", vpn{encryption: "aes-128-gcm", encKey: hexKey(20, 16), outer6: true, dataPlane: "packet-ring"}},
+		{"chacha20-poly1305-udp-4500-data-plane-packet-ring", vpn{encryption: "chacha20-poly1305", encKey: hexKey(36, 22), udpPort: 4500, dataPlane: "packet-ring"}},
 		{"aes-256-cbc-hmac-sha-256-128-tunnel-mtu-1000-data-plane-packet-ring", vpn{encryption: "aes-256-cbc", encKey: hexKey(32, 17), auth: "hmac-sha-256-128", authKey: hexKey(32, 18), tunnelMTU: 1000, dataPlane: "packet-ring"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
