@@ -210,8 +210,8 @@ func (p *PacketRing) sink(ifindex int) frameSink {
 // took reports whether a packet the raw ESP socket received, which came
 // in on interface ifindex for dst and was not reassembled, is one the
 // ring of that interface has taken. (An IPv6 ESP packet behind extension
-// headers is one the filter refuses and this cannot tell apart: it is
-// dropped. Peers send ESP right after the fixed header.)
+// headers, or ESP in UDP behind IPv4 options, is one the filter refuses
+// and this cannot tell apart: it is dropped. Peers send neither.)
 func (p *PacketRing) took(ifindex int, dst netip.Addr) bool {
 	return slices.Contains((*p.taken.Load())[ifindex], dst)
 }
