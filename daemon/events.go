@@ -21,6 +21,9 @@ type Event struct {
 	Reason  string
 	Cause   string // for failures: the metric's reason label
 	SRG     int    // srg-active, srg-standby: the services redundancy group
+	// CertCause is, for a failure, why the peer's certificate or
+	// signature was refused ("certificate expired", "unknown CA", ...).
+	CertCause string `json:",omitempty"`
 }
 
 // Events fans the daemon's events out to subscribers. A subscriber that
@@ -99,7 +102,7 @@ func (e *Events) close() {
 // from the text.
 func (d *Daemon) ikeEvent(ev ike.Event) {
 	out := Event{Kind: ev.Kind.String(), Time: ev.Time, Gateway: ev.Gateway, VPN: ev.VPN, SPI: ev.SPI,
-		Reason: ev.Failure.Message, Cause: ev.Failure.Cause.Label()}
+		Reason: ev.Failure.Message, Cause: ev.Failure.Cause.Label(), CertCause: ev.Failure.Reason}
 	if ev.Remote.IsValid() {
 		out.Remote = ev.Remote.String()
 	}

@@ -226,6 +226,9 @@ func (d *Daemon) addPeer(vp *vpnPlan) error {
 	if err != nil {
 		return err
 	}
+	if vp.peer.Auth, err = d.authenticatorFor(vp.vpn, d.cfg.Load()); err != nil { // certauth.go
+		return err
+	}
 	if err := ike.addVPN(vp.peer, vp.tunnel, vp.hasTunnel); err != nil {
 		return err
 	}

@@ -124,7 +124,7 @@ func (r *run) start(sc Scenario) (*lab, error) {
 	return startLab([]gatewaySpec{
 		{name: "Peer1", hostName: "Host1", config: c1, outer: peer1Outer, host: host1Addr},
 		{name: "Peer2", hostName: "Host2", config: c2, outer: peer2Outer, host: host2Addr},
-	}, r.o.Logger)
+	}, r.o.Logger, sc.prepare)
 }
 
 // negotiate waits until both gateways have an IKE SA UP and an installed

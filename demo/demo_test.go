@@ -128,9 +128,27 @@ func TestDemoChaCha20(t *testing.T) {
 	}
 }
 
+// TestDemoCertificates runs the gateways with the certificates they make
+// at start: the tunnel comes up authenticated by signatures.
+func TestDemoCertificates(t *testing.T) {
+	var out bytes.Buffer
+	err := Run(context.Background(), Options{Scenario: "certificates", ConfigDir: "../examples/seed004",
+		TCPBytes: 256 << 10, Duration: 300 * time.Millisecond, Out: &out})
+	if err != nil {
+		t.Fatalf("demo failed: %v\n%s", err, out.String())
+	}
+	o := out.String()
+	for _, want := range []string{"scenario certificates:", "IKE SA UP in", "Authentication method: certificates",
+		"Peer ike-id: O=ipsecgw demo, CN=Peer"} {
+		if !strings.Contains(o, want) {
+			t.Errorf("output lacks %q:\n%s", want, o)
+		}
+	}
+}
+
 func TestDemoFailures(t *testing.T) {
 	err := Run(context.Background(), Options{Scenario: "des", ConfigDir: "../examples/seed004"})
-	if err == nil || !strings.Contains(err.Error(), `unknown scenario "des"; expected one of chacha20, seed004`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown scenario "des"; expected one of certificates, chacha20, seed004`) {
 		t.Errorf("unknown scenario: %v", err)
 	}
 	err = Run(context.Background(), Options{ConfigDir: t.TempDir()})

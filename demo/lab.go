@@ -71,12 +71,18 @@ type lab struct {
 
 // startLab starts the gateways in order (the responder first, so the
 // initiator's first IKE_SA_INIT finds it listening) and their hosts.
-func startLab(specs []gatewaySpec, log *slog.Logger) (*lab, error) {
+func startLab(specs []gatewaySpec, log *slog.Logger, prepare func(string, []gatewaySpec) error) (*lab, error) {
 	dir, err := os.MkdirTemp("", "ipsecgw-demo-")
 	if err != nil {
 		return nil, err
 	}
 	l := &lab{network: netio.NewMemNetwork(), dir: dir}
+	if prepare != nil {
+		if err := prepare(dir, specs); err != nil {
+			l.close()
+			return nil, err
+		}
+	}
 	for _, s := range specs {
 		g, err := l.startGateway(s, log)
 		if err != nil {

@@ -19,6 +19,9 @@ type Scenario struct {
 	// edits are applied to both peers' configurations; each old text must
 	// occur exactly once, so a change to the shipped files is noticed.
 	edits []edit
+	// prepare, when set, runs in the lab's directory before the gateways
+	// start (the certificates scenario makes their certificates).
+	prepare func(dir string, specs []gatewaySpec) error
 }
 
 type edit struct{ old, new string }
@@ -33,6 +36,13 @@ var Scenarios = map[string]Scenario{
 		Name:        "chacha20",
 		Description: "seed 004 with ESP chacha20-poly1305 (RFC 7634) instead of aes-256-gcm",
 		edits:       []edit{{"encryption-algorithm aes-256-gcm;", "encryption-algorithm chacha20-poly1305;"}},
+	},
+	"certificates": {
+		Name: "certificates",
+		Description: "seed 004 authenticated with certificates (RFC 7427, ECDSA P-256) the gateways generate at start, " +
+			"each trusting the other's self-signed certificate",
+		edits:   certificateEdits,
+		prepare: makeCertificates,
 	},
 }
 

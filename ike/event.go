@@ -60,6 +60,9 @@ type SAInfo struct {
 	Failure Failure `json:",omitzero"`
 	// Ended is when the SA went down (failures only).
 	Ended time.Time
+	// PeerCertificate is the subject of the peer's verified certificate
+	// ("" with a pre-shared key).
+	PeerCertificate string `json:",omitempty"`
 	// Fragmentation: IKEv2 fragmentation (RFC 7383) was negotiated, with
 	// messages cut for FragmentSize-byte datagrams; InFragments and
 	// OutFragments count the fragments received (that authenticated) and

@@ -70,6 +70,10 @@ type Failure struct {
 	Notify         uint16
 	NotifyReceived bool
 	Message        string
+	// Reason is the finer cause of an authentication failure, when the
+	// peer's certificate or signature was refused ("certificate expired",
+	// "unknown CA", ...; see AuthError); "" otherwise.
+	Reason string `json:",omitempty"`
 }
 
 // Failed reports whether f is a failure.

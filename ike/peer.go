@@ -60,6 +60,12 @@ type Peer struct {
 	// lifetime-kilobytes (0: none).
 	IKELifetime, ChildLifetime time.Duration
 	ChildLifeKilobytes         uint64
+	// Auth, when set, authenticates with certificates and signatures (the
+	// IKE policy's certificate statement); nil: the pre-shared key. With
+	// it, LocalID and RemoteID are zero unless configured exactly: the
+	// credential gives ours, and Auth checks the peer's against its
+	// certificate and remote-identity.
+	Auth Authenticator
 	// IKEv2 fragmentation (RFC 7383), the gateway's fragmentation
 	// statement: NoFragmentation is its disable (fragmentation is on by
 	// default, as on Junos); FragmentSize its size, the largest IP

@@ -1,6 +1,10 @@
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Label values of the event counters. Each counter takes its label from a
 // fixed list, so a scrape's series stay few and known in advance: the
@@ -18,6 +22,11 @@ var (
 	// DPDKinds are the kinds of ipsecgw_dpd_events_total: a liveness check
 	// sent, a peer declared dead.
 	DPDKinds = []string{"probe", "dead"}
+	// CertificateCauses are the causes of
+	// ipsecgw_ike_certificate_failures_total: why a peer's certificate or
+	// signature was refused (package pki's causes, as labels).
+	CertificateCauses = []string{"certificate-expired", "unknown-ca", "certificate-revoked", "crl-unavailable",
+		"bad-signature", "identity-mismatch", "malformed-certificate", "key-usage", "other"}
 )
 
 // other is the label value of anything outside a counter's list.
@@ -31,6 +40,7 @@ type Events struct {
 	failures     labelledCounter
 	rekeys       labelledCounter
 	dpd          labelledCounter
+	certificates labelledCounter
 }
 
 func newEvents(reg prometheus.Registerer) *Events {
@@ -51,8 +61,12 @@ func newEvents(reg prometheus.Registerer) *Events {
 			Name: "ipsecgw_dpd_events_total",
 			Help: "Dead peer detection events, by kind: probe (a liveness check sent) or dead (a peer declared dead and its SAs cleared).",
 		}, "kind", DPDKinds),
+		certificates: newLabelledCounter(prometheus.CounterOpts{
+			Name: "ipsecgw_ike_certificate_failures_total",
+			Help: "IKE negotiations that failed because the peer's certificate or signature was refused, by cause (also counted in ipsecgw_ike_negotiation_failures_total).",
+		}, "cause", CertificateCauses),
 	}
-	reg.MustRegister(e.negotiations, e.failures.vec, e.rekeys.vec, e.dpd.vec)
+	reg.MustRegister(e.negotiations, e.failures.vec, e.rekeys.vec, e.dpd.vec, e.certificates.vec)
 	return e
 }
 
@@ -109,4 +123,22 @@ func (c labelledCounter) inc(value string) {
 		child = c.vec.WithLabelValues(other)
 	}
 	child.Inc()
+}
+
+// CertificateFailed counts one negotiation failed on the peer's
+// certificate; cause is one of CertificateCauses.
+func (e *Events) CertificateFailed(cause string) {
+	if e != nil {
+		e.certificates.inc(cause)
+	}
+}
+
+// CertificateCause is the label of a refused certificate's reason as the
+// IKE failure carries it ("certificate expired" → "certificate-expired",
+// "key usage does not allow signing" → "key-usage").
+func CertificateCause(reason string) string {
+	if strings.HasPrefix(reason, "key usage") {
+		return "key-usage"
+	}
+	return strings.ReplaceAll(strings.ToLower(reason), " ", "-")
 }

@@ -84,6 +84,17 @@ ipsecgw_esp_drops_total{reason="replay"} 2
 # TYPE ipsecgw_esp_packets_total counter
 ipsecgw_esp_packets_total{direction="inbound"} 3675
 ipsecgw_esp_packets_total{direction="outbound"} 3677
+# HELP ipsecgw_ike_certificate_failures_total IKE negotiations that failed because the peer's certificate or signature was refused, by cause (also counted in ipsecgw_ike_negotiation_failures_total).
+# TYPE ipsecgw_ike_certificate_failures_total counter
+ipsecgw_ike_certificate_failures_total{cause="bad-signature"} 0
+ipsecgw_ike_certificate_failures_total{cause="certificate-expired"} 1
+ipsecgw_ike_certificate_failures_total{cause="certificate-revoked"} 0
+ipsecgw_ike_certificate_failures_total{cause="crl-unavailable"} 0
+ipsecgw_ike_certificate_failures_total{cause="identity-mismatch"} 0
+ipsecgw_ike_certificate_failures_total{cause="key-usage"} 1
+ipsecgw_ike_certificate_failures_total{cause="malformed-certificate"} 0
+ipsecgw_ike_certificate_failures_total{cause="other"} 1
+ipsecgw_ike_certificate_failures_total{cause="unknown-ca"} 1
 # HELP ipsecgw_ike_dropped_total IKE messages dropped, by reason: malformed (they do not parse), no-sa (for no SA of ours), unauthenticated (they do not decrypt or verify).
 # TYPE ipsecgw_ike_dropped_total counter
 ipsecgw_ike_dropped_total{reason="malformed"} 4
@@ -133,6 +144,9 @@ func TestScrape(t *testing.T) {
 	e.Failed("no-proposal-chosen")
 	e.Failed("invalid-syntax") // not in FailureReasons: other
 	e.Rekeyed("child")
+	for _, reason := range []string{"certificate expired", "unknown CA", "key usage does not allow signing", "no AUTH payload"} {
+		e.CertificateFailed(CertificateCause(reason)) // the last is not a certificate cause: other
+	}
 	e.DPD("probe")
 	e.DPD("probe")
 	e.DPD("probe")

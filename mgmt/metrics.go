@@ -22,6 +22,9 @@ func Metrics(d *daemon.Daemon) *metrics.Metrics {
 			ev.Negotiated()
 		case "negotiation-failed":
 			ev.Failed(e.Cause)
+			if e.CertCause != "" {
+				ev.CertificateFailed(metrics.CertificateCause(e.CertCause))
+			}
 		case "ike-sa-rekeyed":
 			ev.Rekeyed("ike")
 		case "ipsec-sa-rekeyed":

@@ -192,26 +192,6 @@ func parseDER(der []byte) (pkix.RDNSequence, bool) {
 	return rdns, err == nil && len(rest) == 0
 }
 
-// SameDN reports whether two DER names hold the same attributes in the
-// same order (values compared as text, attribute types exactly).
-func SameDN(a, b []byte) bool {
-	x, okx := parseDER(a)
-	y, oky := parseDER(b)
-	if !okx || !oky {
-		return false
-	}
-	fx, fy := flatten(x), flatten(y)
-	if len(fx) != len(fy) {
-		return false
-	}
-	for i := range fx {
-		if fx[i] != fy[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // MatchContainer is Junos's "distinguished-name container": every
 // attribute written must appear in the peer's name with the same value,
 // in the same order (other attributes may come between and around them).

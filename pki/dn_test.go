@@ -3,6 +3,8 @@ package pki
 import (
 	"bytes"
 	"testing"
+
+	"ipsecgw/ike/wire"
 )
 
 func TestDNRoundTrip(t *testing.T) {
@@ -59,7 +61,7 @@ func TestDNMatching(t *testing.T) {
 	}
 	a, _ := SubjectDER("CN=x, O=y")
 	b, _ := SubjectDER("O=y, CN=x")
-	if SameDN(a, b) || !SameDN(a, a) {
+	if wire.SameDN(a, b) || !wire.SameDN(a, a) {
 		t.Fatal("SameDN")
 	}
 }

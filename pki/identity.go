@@ -21,7 +21,7 @@ import (
 func CertificateHoldsID(cert *x509.Certificate, id wire.Identification) error {
 	switch id.Type {
 	case wire.ID_DER_ASN1_DN:
-		if SameDN(id.Data, cert.RawSubject) {
+		if wire.SameDN(id.Data, cert.RawSubject) {
 			return nil
 		}
 		return fail(CauseIdentityMismatch, cert, "the peer's identity %s is not the certificate's subject", DNString(id.Data))
@@ -93,7 +93,7 @@ func MatchRemoteIdentity(want schema.Identity, cert *x509.Certificate, id wire.I
 			if err != nil {
 				return mismatch("remote-identity: %v", err)
 			}
-			if !SameDN(der, cert.RawSubject) {
+			if !wire.SameDN(der, cert.RawSubject) {
 				return mismatch("subject is not %s", want.Value)
 			}
 		case want.Container != "":

@@ -62,7 +62,7 @@ func TestStoreLifecycle(t *testing.T) {
 	// The self-signed certificate is its own ca-profile's root, and its
 	// identity is its subject.
 	id, err := LocalIdentity(l, schema.Identity{Type: "distinguished-name"})
-	if err != nil || id.Type != wire.ID_DER_ASN1_DN || !SameDN(id.Data, c.RawSubject) {
+	if err != nil || id.Type != wire.ID_DER_ASN1_DN || !wire.SameDN(id.Data, c.RawSubject) {
 		t.Fatalf("local identity %v %v", id, err)
 	}
 	if _, err := LocalIdentity(l, schema.Identity{Type: "hostname", Value: "other.example.net"}); CauseOf(errors.Unwrap(err)) != CauseIdentityMismatch {

@@ -237,6 +237,9 @@ func ikeSAView(info ike.SAInfo, index uint32, cfg *schema.Config, tunnelIDs map[
 	if info.Children > 0 {
 		sa.ChildSAsCreated = uint64(info.Children)
 	}
+	if info.PeerCertificate != "" {
+		sa.PeerIKEID = info.PeerCertificate // authenticated by its certificate: its subject
+	}
 	g := ikeGateway(cfg, info.Gateway)
 	if g == nil {
 		return sa

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -40,7 +41,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.tunnels, "n", 2000, "IKE SAs (each with one Child SA) to open per responder and group")
 	fs.IntVar(&o.inFlight, "inflight", 64, "tunnels being set up at once (ipsecgw and strongSwan ask for cookies above 64 half-open)")
 	fs.IntVar(&o.shards, "engines", runtime.NumCPU(), "initiator engines in the generator (each is one core at most)")
-	groups := fs.String("groups", "group19,group31", "key exchange groups, comma-separated (group19: ECP-256, group31: Curve25519)")
+	groups := fs.String("groups", "group19,group31,group19"+ecdsaSuffix, "key exchange groups, comma-separated (group19: ECP-256, group31: Curve25519; "+
+		"a group with "+ecdsaSuffix+": ECDSA P-256 certificates instead of the pre-shared key)")
 	responders := fs.String("responders", "ipsecgw,strongswan", "responders to measure, comma-separated")
 	fs.DurationVar(&o.timeout, "timeout", 40*time.Second, "a tunnel not up within this is a failure (the initiator retransmits for 31 s)")
 	fs.StringVar(&o.dir, "dir", "", "directory for configurations and logs (default: a temporary one, removed after)")
@@ -136,6 +138,13 @@ func run(ctx context.Context, o options, log io.Writer) ([]row, error) {
 // measure runs one responder with one group: start it, open the tunnels,
 // read its memory and its own count of SAs, stop it.
 func measure(ctx context.Context, o options, t *topology, r responder, group string, log io.Writer) (out row, err error) {
+	var gen *credentials
+	if _, ecdsa := splitGroup(group); ecdsa {
+		if gen, err = newCredentials(filepath.Join(o.dir, "generator-"+r.name()+"-"+group), "generator"); err != nil {
+			return out, err
+		}
+		r.certs().genCert = gen.certPEM
+	}
 	p, err := r.up(ctx, t, group)
 	defer func() {
 		// A responder slow to tear down tens of thousands of SAs is
@@ -150,6 +159,11 @@ func measure(ctx context.Context, o options, t *topology, r responder, group str
 	peer, err := generatorPeer(r, group)
 	if err != nil {
 		return out, err
+	}
+	if gen != nil {
+		if err := generatorAuth(peer, gen, r.certs().cert); err != nil {
+			return out, err
+		}
 	}
 	res := newResults(o.tunnels, o.inFlight)
 	listen := func(ap netip.AddrPort) (*net.UDPConn, error) { return t.listenUDP("gen", ap) }

@@ -1,6 +1,7 @@
 // Package ike is the IKEv2 tunnel-setup benchmark, `ipsecgw bench ike`: a
-// load generator that opens N IKE SAs, each with one Child SA (PSK,
-// ECP-256 or Curve25519, AES-256-GCM), against a responder as fast as it
+// load generator that opens N IKE SAs, each with one Child SA (PSK, or
+// ECDSA P-256 certificates in the +ecdsa rows; ECP-256 or Curve25519,
+// AES-256-GCM), against a responder as fast as it
 // can with a bounded number in flight, and reports the setup rate, latency
 // percentiles, failures and the responder's memory per tunnel.
 //

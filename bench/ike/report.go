@@ -135,8 +135,8 @@ func printTable(w io.Writer, rows []row, inFlight, shards int) {
 			swan[r.Group] = r.rate()
 		}
 	}
-	fmt.Fprintf(w, "\nIKEv2 tunnel setup: PSK, AES-256-GCM (IKE and ESP), one Child SA per IKE SA; %d in flight, %d initiator engines\n\n", inFlight, shards)
-	fmt.Fprintf(w, "%-10s %-8s %11s %6s %8s %6s %8s %8s %8s %10s %9s %7s %7s\n",
+	fmt.Fprintf(w, "\nIKEv2 tunnel setup: PSK (a group with +ecdsa: ECDSA P-256 certificates), AES-256-GCM (IKE and ESP), one Child SA per IKE SA; %d in flight, %d initiator engines\n\n", inFlight, shards)
+	fmt.Fprintf(w, "%-10s %-13s %11s %6s %8s %6s %8s %8s %8s %10s %9s %7s %7s\n",
 		"responder", "group", "tunnels", "failed", "setup/s", "ratio", "p50", "p99", "max", "mem/tunnel", "cpu/tunnel", "cookies", "resends")
 	for _, r := range rows {
 		ratio := "-"
@@ -148,7 +148,7 @@ func printTable(w io.Writer, rows []row, inFlight, shards int) {
 		if r.HeapPerTunnel >= 0 {
 			mem += fmt.Sprintf(" (heap %.1f KiB)", float64(r.HeapPerTunnel)/1024)
 		}
-		fmt.Fprintf(w, "%-10s %-8s %11s %6d %8.0f %6s %8s %8s %8s %10s %9s %7d %7d\n",
+		fmt.Fprintf(w, "%-10s %-13s %11s %6d %8.0f %6s %8s %8s %8s %10s %9s %7d %7d\n",
 			r.Responder, r.Group, fmt.Sprintf("%d/%d", r.Up, r.Tunnels), r.Failed, r.rate(), ratio,
 			ms(r.P50), ms(r.P99), ms(r.Max), mem, fmt.Sprintf("%dµs", r.cpuPerTunnel().Microseconds()), r.Cookies, r.Resends)
 	}

@@ -45,6 +45,8 @@ type responder interface {
 	// Child SAs, as a check on the generator's count.
 	established(ctx context.Context) (ike, child int, err error)
 	down() error
+	// certs are the certificates of an ECDSA row (certs.go).
+	certs() *certHolder
 }
 
 // ipsecgwResponder is `ipsecgw daemon` with one responder-only VPN whose
@@ -53,6 +55,7 @@ type ipsecgwResponder struct {
 	binary string
 	dir    string
 	p      *lab.Process
+	certHolder
 }
 
 func (r *ipsecgwResponder) name() string        { return responderIpsecgw }
@@ -65,14 +68,19 @@ func (r *ipsecgwResponder) local() netip.Addr   { return genToIgw }
 func vpnConfig(name, ifname string, me, peer netip.Addr, localNet, remoteNet, group string, responder bool) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	dh, ecdsa := splitGroup(group)
 	w("set interfaces %s unit 0 family inet address %s/24", ifname, me)
 	w("set interfaces st0 unit 1 family inet")
-	w("set security ike proposal bench-ike authentication-method pre-shared-keys")
-	w("set security ike proposal bench-ike dh-group %s", group)
+	if ecdsa {
+		ecdsaConfig(w)
+	} else {
+		w("set security ike proposal bench-ike authentication-method pre-shared-keys")
+		w("set security ike policy bench-ike pre-shared-key ascii-text %q", benchPSK)
+	}
+	w("set security ike proposal bench-ike dh-group %s", dh)
 	w("set security ike proposal bench-ike authentication-algorithm sha-256")
 	w("set security ike proposal bench-ike encryption-algorithm aes-256-gcm")
 	w("set security ike policy bench-ike proposals bench-ike")
-	w("set security ike policy bench-ike pre-shared-key ascii-text %q", benchPSK)
 	w("set security ike gateway %s ike-policy bench-ike", name)
 	w("set security ike gateway %s address %s", name, peer)
 	w("set security ike gateway %s external-interface %s", name, ifname)
@@ -100,6 +108,18 @@ func (r *ipsecgwResponder) up(ctx context.Context, t *topology, group string) (*
 	}
 	cfg := filepath.Join(dir, "ipsecgw.conf")
 	text := "set system host-name igw\n" + vpnConfig("bench", "igw-gen", igwAddr, genToIgw, respNet, genNet, group, true)
+	if _, ecdsa := splitGroup(group); ecdsa {
+		// The daemon reads the store at start: its certificate and
+		// the generator's are in place before.
+		c, err := newCredentials(dir, "ipsecgw responder")
+		if err != nil {
+			return nil, err
+		}
+		if err := c.trust(r.genCert); err != nil {
+			return nil, err
+		}
+		r.cert = c.certPEM
+	}
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		return nil, err
 	}

@@ -27,8 +27,9 @@ const (
 )
 
 // charonPlugins: kernel-libipsec before kernel-netlink; openssl brings
-// AES-GCM, ECP and X25519; kdf is needed by Debian 12's build.
-const charonPlugins = "random nonce openssl kdf kernel-libipsec kernel-netlink socket-default vici"
+// AES-GCM, ECP and X25519; kdf is needed by Debian 12's build; pem,
+// pkcs1, pkcs8, x509 and pubkey read the ECDSA rows' certificates.
+const charonPlugins = "random nonce openssl kdf pem pkcs1 pkcs8 x509 pubkey kernel-libipsec kernel-netlink socket-default vici"
 
 // charonGroups maps the Junos dh-group keyword to strongSwan's.
 var charonGroups = map[string]string{"group19": "ecp256", "group31": "curve25519", "group20": "ecp384", "group14": "modp2048"}
@@ -37,6 +38,7 @@ type strongSwanResponder struct {
 	dir     string // configuration and logs, per group
 	sockDir string
 	p       *lab.Process
+	certHolder
 }
 
 func (r *strongSwanResponder) name() string        { return responderStrongSwan }
@@ -97,9 +99,15 @@ swanctl {
 // swanctlConf is the responder's connection: any number of IKE SAs from
 // the generator's one identity (unique = never), one Child SA each.
 func swanctlConf(group string) (string, error) {
-	g, ok := charonGroups[group]
+	dh, ecdsa := splitGroup(group)
+	g, ok := charonGroups[dh]
 	if !ok {
 		return "", fmt.Errorf("dh-group %s: no strongSwan name for it", group)
+	}
+	local, remote := "auth = psk\n      id = "+swanAddr.String(), "auth = psk\n      id = "+genToSwan.String()
+	secrets := fmt.Sprintf("secrets {\n  ike-bench {\n    secret = %q\n  }\n}\n", benchPSK)
+	if ecdsa {
+		local, remote, secrets = "auth = pubkey\n      certs = responder.crt", "auth = pubkey\n      certs = generator.crt", ""
 	}
 	return fmt.Sprintf(`# swanctl.conf written by ipsecgw bench ike
 connections {
@@ -111,12 +119,10 @@ connections {
     unique = never
     mobike = no
     local {
-      auth = psk
-      id = %s
+      %s
     }
     remote {
-      auth = psk
-      id = %s
+      %s
     }
     children {
       net {
@@ -127,12 +133,29 @@ connections {
     }
   }
 }
-secrets {
-  ike-bench {
-    secret = "%s"
-  }
+%s`, swanAddr, genToSwan, g, local, remote, respNet, genNet, secrets), nil
 }
-`, swanAddr, genToSwan, g, swanAddr, genToSwan, respNet, genNet, benchPSK), nil
+
+// writeCredentials makes strongSwan's key pair and self-signed certificate
+// for an ECDSA row and puts them, with the generator's certificate, where
+// swanctl --load-all reads them.
+func (r *strongSwanResponder) writeCredentials(dir string) error {
+	pkiDir := filepath.Join(dir, "keys")
+	c, err := newCredentials(pkiDir, "strongSwan responder")
+	if err != nil {
+		return err
+	}
+	key, err := c.keyPEM(pkiDir)
+	if err != nil {
+		return err
+	}
+	r.cert = c.certPEM
+	for name, data := range map[string][]byte{"x509/responder.crt": c.certPEM, "private/responder.key": key, "x509/generator.crt": r.genCert} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *strongSwanResponder) up(ctx context.Context, t *topology, group string) (*lab.Process, error) {
@@ -159,6 +182,11 @@ func (r *strongSwanResponder) up(ctx context.Context, t *topology, group string)
 	swanctl, err := swanctlConf(group)
 	if err != nil {
 		return nil, err
+	}
+	if _, ecdsa := splitGroup(group); ecdsa {
+		if err := r.writeCredentials(dir); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.WriteFile(conf, []byte(strongswanConf(socket, filepath.Join(dir, "charon.log"))), 0o600); err != nil {
 		return nil, err

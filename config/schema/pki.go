@@ -90,18 +90,16 @@ var signatureMethods = map[string]bool{
 	"ecdsa-signatures-256": true, "ecdsa-signatures-384": true, "ecdsa-signatures-521": true,
 }
 
-// refuseSignatures refuses a policy that would authenticate with
-// certificates. Package pki holds keys, certificates and the signature
-// and chain checks, but the IKE engines do not carry CERT payloads or
-// signature AUTH yet; a tunnel that is accepted and then never comes up
-// is worse than a refused commit, so this is an error, not a notice.
-// Remove this check when the engines authenticate with signatures.
-func (b *builder) refuseSignatures(ps *config.Stmt, p *IKEPolicy) {
+// refuseServicesSignatures refuses a services ipsec-vpn policy that would
+// authenticate with certificates: the services form resolves no
+// certificate statement, so such a tunnel would never come up. (The
+// security ike form authenticates with certificates: checkSignatureAuth.)
+func (b *builder) refuseServicesSignatures(ps *config.Stmt, p *IKEPolicy) {
 	for _, pr := range p.Proposals {
 		if !signatureMethods[pr.AuthenticationMethod] {
 			continue
 		}
-		const why = ", but ipsecgw's IKE engines do not authenticate with certificates yet (keys and certificates can be managed with request security pki)"
+		const why = ", but services ipsec-vpn authenticates with pre-shared keys only (certificates work in [edit security ike])"
 		const expected = "proposals whose authentication-method is pre-shared-keys"
 		if props := child(ps, "proposals"); props != nil {
 			for i, name := range props.Values {
@@ -109,29 +107,77 @@ func (b *builder) refuseSignatures(ps *config.Stmt, p *IKEPolicy) {
 					b.failValue(props, i, fmt.Sprintf("proposal %s uses authentication-method %s", pr.Name, pr.AuthenticationMethod)+why, expected)
 				}
 			}
-		} else if set := child(ps, "proposal-set"); set != nil {
-			b.fail(set, fmt.Sprintf("proposal-set %s authenticates with %s", p.ProposalSet, pr.AuthenticationMethod)+why, expected)
 		}
 		return
 	}
 }
 
+// signs reports whether a policy authenticates with certificates (its
+// proposals' authentication-method; checkSignatureAuth makes them agree).
+func (p *IKEPolicy) signs() bool {
+	return p != nil && len(p.Proposals) > 0 && signatureMethods[p.Proposals[0].AuthenticationMethod]
+}
+
+// checkSignatureAuth checks a gateway whose policy authenticates with
+// certificates: the proposals agree on the method (IKEv2 does not
+// negotiate it; the first proposal's is used), the policy names its local
+// certificate, and what the engines cannot do is refused: IKEv1 signs
+// only with rsa-signatures, in main mode.
+func (b *builder) checkSignatureAuth(gs *config.Stmt, g *IKEGateway) {
+	p := g.Policy
+	if p == nil || len(p.Proposals) == 0 {
+		return
+	}
+	first := p.Proposals[0].AuthenticationMethod
+	for _, pr := range p.Proposals[1:] {
+		if pr.AuthenticationMethod != first && (signatureMethods[first] || signatureMethods[pr.AuthenticationMethod]) {
+			b.fail(child(gs, "ike-policy"), fmt.Sprintf("IKE policy %s mixes authentication-method %s and %s", p.Name, first, pr.AuthenticationMethod),
+				"proposals that share one authentication-method")
+			return
+		}
+	}
+	if !p.signs() {
+		return
+	}
+	if p.Certificate == nil || p.Certificate.LocalCertificate == "" {
+		b.fail(child(gs, "ike-policy"), fmt.Sprintf("IKE policy %s authenticates with %s and names no local certificate", p.Name, first),
+			"certificate local-certificate ID in the IKE policy")
+		return
+	}
+	if g.Version == 1 {
+		at := child(gs, "version")
+		if at == nil {
+			at = gs // IKEv1 is the default
+		}
+		switch {
+		case first != "rsa-signatures":
+			b.fail(at, fmt.Sprintf("IKE policy %s authenticates with %s, which ipsecgw's IKEv1 does not do (rsa-signatures only)", p.Name, first),
+				"version v2-only, or authentication-method rsa-signatures")
+		case p.Mode == "aggressive":
+			b.fail(at, fmt.Sprintf("IKE policy %s authenticates with rsa-signatures in aggressive mode, which ipsecgw's IKEv1 does not do", p.Name),
+				"mode main, or version v2-only")
+		}
+	}
+}
+
 // checkDNIdentities checks a gateway's distinguished-name identities.
 func (b *builder) checkDNIdentities(gs *config.Stmt, g *IKEGateway) {
+	b.checkSignatureAuth(gs, g)
 	var cert *PolicyCertificate
+	signs := g.Policy.signs()
 	if g.Policy != nil {
 		cert = g.Policy.Certificate
 	}
-	b.checkDNIdentity(child(gs, "local-identity"), g.LocalIdentity, cert)
-	b.checkDNIdentity(child(gs, "remote-identity"), g.RemoteIdentity, nil)
+	b.checkDNIdentity(child(gs, "local-identity"), g.LocalIdentity, cert, signs)
+	b.checkDNIdentity(child(gs, "remote-identity"), g.RemoteIdentity, nil, signs)
 }
 
-// checkDNIdentity refuses the distinguished-name forms the engines cannot
-// use yet: the local certificate's subject (no name given) and the Junos
-// container and wildcard matches, which need the peer's certificate. The
-// exact form ("distinguished-name "CN=.., O=.."") works with pre-shared
-// keys today.
-func (b *builder) checkDNIdentity(s *config.Stmt, id Identity, cert *PolicyCertificate) {
+// checkDNIdentity refuses the distinguished-name forms that need
+// certificates where the policy authenticates with a pre-shared key: the
+// local certificate's subject (no name given) and the Junos container and
+// wildcard matches of the peer's certificate. The exact form
+// ("distinguished-name "CN=.., O=.."") works either way.
+func (b *builder) checkDNIdentity(s *config.Stmt, id Identity, cert *PolicyCertificate, signs bool) {
 	if s == nil || id.Type != "distinguished-name" {
 		return
 	}
@@ -142,15 +188,16 @@ func (b *builder) checkDNIdentity(s *config.Stmt, id Identity, cert *PolicyCerti
 	case id.Value != "":
 	case id.Container != "" && id.Wildcard != "":
 		b.fail(dn, "container and wildcard are both configured", "one of container or wildcard")
+	case (id.Container != "" || id.Wildcard != "") && !signs:
+		b.fail(dn, "distinguished-name container and wildcard match the peer's certificate, and the IKE policy authenticates with a pre-shared key",
+			`an exact name: distinguished-name "CN=.., O=..", or a policy whose authentication-method signs (rsa-signatures, ecdsa-signatures-N, certificates)`)
 	case id.Container != "" || id.Wildcard != "":
-		b.fail(dn, "distinguished-name container and wildcard match the peer's certificate, which ipsecgw's IKE engines do not take yet",
-			`an exact name: distinguished-name "CN=.., O=.."`)
 	case cert == nil || cert.LocalCertificate == "":
 		b.fail(dn, "distinguished-name without a name is the subject of the local certificate, and the IKE policy names none",
 			`certificate local-certificate ID in the gateway's ike-policy, or an exact name: distinguished-name "CN=.., O=.."`)
-	default:
-		b.fail(dn, "distinguished-name without a name is the subject of the local certificate, which ipsecgw's IKE engines do not send yet",
-			`an exact name: distinguished-name "CN=.., O=.."`)
+	case !signs:
+		b.fail(dn, "distinguished-name without a name is the subject of the local certificate, and the IKE policy authenticates with a pre-shared key",
+			`an exact name: distinguished-name "CN=.., O=..", or a policy whose authentication-method signs`)
 	}
 }
 

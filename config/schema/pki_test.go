@@ -79,35 +79,63 @@ func hasNotice(c *Config, path, text string) bool {
 	return false
 }
 
+// pkiSigning is pkiBase with the policy authenticating with rsa-signatures.
+const pkiSigning = pkiBase + `set security ike proposal rsa authentication-method rsa-signatures
+delete security ike policy p proposals
+set security ike policy p proposals rsa
+set security ike gateway g version v2-only
+`
+
+func TestPKISignatureAccepted(t *testing.T) {
+	for _, tc := range []struct{ name, add string }{
+		{"rsa exact names", ""},
+		{"container", "delete security ike gateway g remote-identity\nset security ike gateway g remote-identity distinguished-name container \"O=Example, OU=VPN\"\n"},
+		{"wildcard", "delete security ike gateway g remote-identity\nset security ike gateway g remote-identity distinguished-name wildcard \"OU=VPN\"\n"},
+		{"local subject", "delete security ike gateway g local-identity\nset security ike gateway g local-identity distinguished-name\n"},
+		{"ikev1 rsa main", "set security ike gateway g version v1-only\n"},
+		{"suite-b set", "delete security ike policy p proposals\nset security ike policy p proposal-set suiteb-gcm-128\nset security ike gateway g version v2-only\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := build(t, pkiSigning+tc.add, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.IKE.Gateways[0].Policy.signs() {
+				t.Fatal("the policy does not sign")
+			}
+		})
+	}
+}
+
 func TestPKIRefused(t *testing.T) {
-	for _, tc := range []struct{ name, add, want string }{
-		{"rsa-signatures", "set security ike proposal rsa authentication-method rsa-signatures\nset security ike policy p proposals rsa\n",
-			"t.conf:18:37: security ike policy p proposals: proposal rsa uses authentication-method rsa-signatures, but ipsecgw's IKE engines do not authenticate with certificates yet"},
-		{"certificates", "set security ike proposal c authentication-method certificates\nset security ike policy p proposals c\n",
-			"proposal c uses authentication-method certificates"},
-		{"ecdsa-521", "set security ike proposal e authentication-method ecdsa-signatures-521\nset security ike policy p proposals e\n",
-			"authentication-method ecdsa-signatures-521"},
-		{"suite-b set", "set security ike policy q proposal-set suiteb-gcm-128\n",
-			"security ike policy q proposal-set: proposal-set suiteb-gcm-128 authenticates with ecdsa-signatures-256"},
-		{"services", "set services ipsec-vpn ike proposal s authentication-method rsa-signatures\nset services ipsec-vpn ike policy sp proposals s\n",
-			"services ipsec-vpn ike policy sp proposals: proposal s uses authentication-method rsa-signatures"},
-		{"unknown ca-profile", "set security ike policy p certificate trusted-ca ca-profile nope\n",
+	for _, tc := range []struct{ base, name, add, want string }{
+		{pkiBase, "mixed", "set security ike proposal rsa authentication-method rsa-signatures\nset security ike policy p proposals rsa\n",
+			"t.conf:13:39: security ike gateway g ike-policy: IKE policy p mixes authentication-method pre-shared-keys and rsa-signatures"},
+		{pkiSigning, "no local certificate", "delete security ike policy p certificate local-certificate\n",
+			"IKE policy p authenticates with rsa-signatures and names no local certificate"},
+		{pkiSigning, "ikev1 ecdsa", "set security ike proposal e authentication-method ecdsa-signatures-256\ndelete security ike policy p proposals\nset security ike policy p proposals e\nset security ike gateway g version v1-only\n",
+			"authenticates with ecdsa-signatures-256, which ipsecgw's IKEv1 does not do (rsa-signatures only)"},
+		{pkiSigning, "ikev1 aggressive", "set security ike policy p mode aggressive\nset security ike gateway g version v1-only\n",
+			"IKE policy p authenticates with rsa-signatures in aggressive mode"},
+		{pkiBase, "services", "set services ipsec-vpn ike proposal s authentication-method rsa-signatures\nset services ipsec-vpn ike policy sp proposals s\n",
+			"services ipsec-vpn ike policy sp proposals: proposal s uses authentication-method rsa-signatures, but services ipsec-vpn authenticates with pre-shared keys only"},
+		{pkiBase, "unknown ca-profile", "set security ike policy p certificate trusted-ca ca-profile nope\n",
 			"security ike policy p certificate trusted-ca ca-profile: CA profile nope is not defined; expected the name of a CA profile under [edit security pki ca-profile] (defined: root, strict, lax, none)"},
-		{"exact and wildcard", "set security ike gateway g remote-identity distinguished-name wildcard \"OU=VPN\"\n",
+		{pkiBase, "exact and wildcard", "set security ike gateway g remote-identity distinguished-name wildcard \"OU=VPN\"\n",
 			"an exact name and container or wildcard are both configured"},
-		{"pkcs7", "set security ike policy p certificate peer-certificate-type pkcs7\n",
+		{pkiBase, "pkcs7", "set security ike policy p certificate peer-certificate-type pkcs7\n",
 			"does not accept PKCS#7"},
-		{"container", "delete security ike gateway g remote-identity\nset security ike gateway g remote-identity distinguished-name container \"O=Example, OU=VPN\"\n",
-			"security ike gateway g remote-identity distinguished-name: distinguished-name container and wildcard match the peer's certificate"},
-		{"wildcard", "delete security ike gateway g remote-identity\nset security ike gateway g remote-identity distinguished-name wildcard \"OU=VPN\"\n",
+		{pkiBase, "container with psk", "delete security ike gateway g remote-identity\nset security ike gateway g remote-identity distinguished-name container \"O=Example, OU=VPN\"\n",
+			"security ike gateway g remote-identity distinguished-name: distinguished-name container and wildcard match the peer's certificate, and the IKE policy authenticates with a pre-shared key"},
+		{pkiBase, "wildcard with psk", "delete security ike gateway g remote-identity\nset security ike gateway g remote-identity distinguished-name wildcard \"OU=VPN\"\n",
 			"distinguished-name container and wildcard"},
-		{"local subject", "delete security ike gateway g local-identity\nset security ike gateway g local-identity distinguished-name\n",
-			"is the subject of the local certificate, which ipsecgw's IKE engines do not send yet"},
-		{"local subject no cert", "delete security ike policy p certificate local-certificate\ndelete security ike gateway g local-identity\nset security ike gateway g local-identity distinguished-name\n",
+		{pkiBase, "local subject with psk", "delete security ike gateway g local-identity\nset security ike gateway g local-identity distinguished-name\n",
+			"is the subject of the local certificate, and the IKE policy authenticates with a pre-shared key"},
+		{pkiBase, "local subject no cert", "delete security ike policy p certificate local-certificate\ndelete security ike gateway g local-identity\nset security ike gateway g local-identity distinguished-name\n",
 			"the IKE policy names none"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := build(t, pkiBase+tc.add, Options{})
+			_, err := build(t, tc.base+tc.add, Options{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v\nwant %q", err, tc.want)
 			}

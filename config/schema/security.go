@@ -53,7 +53,6 @@ func (b *builder) securityIKE(s *config.Stmt) {
 		default:
 			b.fail(ps, fmt.Sprintf("IKE policy %s has no proposals", ps.Key), "proposals NAME... or proposal-set NAME")
 		}
-		b.refuseSignatures(ps, p)
 		if needsPSK(p.Proposals) && !p.PreSharedKey.IsSet() {
 			b.fail(ps, fmt.Sprintf("IKE policy %s authenticates with pre-shared keys but has no pre-shared-key", ps.Key), "pre-shared-key ascii-text KEY or hexadecimal KEY")
 		}

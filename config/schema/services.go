@@ -47,9 +47,9 @@ func (b *builder) servicesIPsecVPN(s *config.Stmt) {
 			fillIKEDefaults(def)
 			p.Proposals = []*IKEProposal{def}
 		}
-		b.refuseSignatures(ps, p)
-		b.checkDNIdentity(child(ps, "local-id"), p.LocalID, nil)
-		b.checkDNIdentity(child(ps, "remote-id"), p.RemoteID, nil)
+		b.refuseServicesSignatures(ps, p)
+		b.checkDNIdentity(child(ps, "local-id"), p.LocalID, nil, false)
+		b.checkDNIdentity(child(ps, "remote-id"), p.RemoteID, nil, false)
 		if needsPSK(p.Proposals) && !p.PreSharedKey.IsSet() {
 			b.fail(ps, fmt.Sprintf("IKE policy %s authenticates with pre-shared keys but has no pre-shared-key", ps.Key), "pre-shared-key ascii-text KEY or hexadecimal KEY")
 		}

@@ -7,6 +7,7 @@ import (
 
 	"ipsecgw/config/schema"
 	"ipsecgw/ike"
+	"ipsecgw/pki"
 	"ipsecgw/transform"
 )
 
@@ -38,7 +39,7 @@ func ikev2Peer(v *schema.VPN, local netip.Addr) (*ike.Peer, error) {
 		return nil, fmt.Errorf("ikev2: gateway %s: %w", g.Name, err)
 	}
 	psk, err := g.Policy.PreSharedKey.Bytes()
-	if err != nil || len(psk) == 0 {
+	if (err != nil || len(psk) == 0) && !SignatureAuth(g.Policy) {
 		return nil, fmt.Errorf("ikev2: gateway %s: policy %s has no usable pre-shared key", g.Name, g.Policy.Name)
 	}
 	ikeProps, err := IKEv2Proposals(g.Policy.Proposals)
@@ -174,10 +175,16 @@ func identity(id schema.Identity, version int) (ike.Identity, error) {
 	case "key-id":
 		return ike.Identity{Type: ike.IDKeyID, Data: []byte(id.Value)}, nil
 	case "distinguished-name":
+		if id.Value == "" {
+			// The local certificate's subject, or a container or
+			// wildcard match: the peer's Authenticator has them
+			// (the configuration refuses them without a certificate).
+			return ike.Identity{}, nil
+		}
 		if version == 1 {
 			break
 		}
-		der, err := ike.EncodeDN(id.Value)
+		der, err := pki.SubjectDER(id.Value)
 		if err != nil {
 			return ike.Identity{}, err
 		}
@@ -201,4 +208,12 @@ func PFSGroup(keyword string) (*transform.Transform, error) {
 			keyword, strings.Join(transform.Keywords(transform.IPsec, transform.TypeKE), ", "))
 	}
 	return g, nil
+}
+
+// SignatureAuth reports whether an IKE policy authenticates with
+// certificates: its first proposal's authentication-method signs (IKEv2
+// does not negotiate the method; IKEv1 proposals of one policy share it).
+func SignatureAuth(p *schema.IKEPolicy) bool {
+	return p != nil && len(p.Proposals) > 0 && p.Proposals[0].AuthenticationMethod != "" &&
+		p.Proposals[0].AuthenticationMethod != "pre-shared-keys"
 }

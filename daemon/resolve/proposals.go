@@ -119,7 +119,7 @@ func keywordRow(ctx transform.Context, typ transform.Type, keyword, leaf, propos
 // name.
 func ikev1Policies(p *ike.Peer, ikePol *schema.IKEPolicy, ipsec *schema.IPsecPolicy) error {
 	psk, err := ikePol.PreSharedKey.Bytes()
-	if err != nil || len(psk) == 0 {
+	if (err != nil || len(psk) == 0) && !SignatureAuth(ikePol) {
 		return fmt.Errorf("policy %s has no usable pre-shared key", ikePol.Name)
 	}
 	p.PSK = psk
@@ -166,8 +166,8 @@ func ikev1Policies(p *ike.Peer, ikePol *schema.IKEPolicy, ipsec *schema.IPsecPol
 // phase1Proposal looks up a Junos IKE proposal's algorithms for IKEv1
 // phase 1: a CBC cipher, a hash, a group, each with an IKEv1 number.
 func phase1Proposal(prop *schema.IKEProposal) (ike.IKEProposal, error) {
-	if m := prop.AuthenticationMethod; m != "" && m != "pre-shared-keys" {
-		return ike.IKEProposal{}, fmt.Errorf("proposal %s: authentication-method %s is not supported (pre-shared-keys is)", prop.Name, m)
+	if m := prop.AuthenticationMethod; m != "" && m != "pre-shared-keys" && m != "rsa-signatures" {
+		return ike.IKEProposal{}, fmt.Errorf("proposal %s: authentication-method %s is not supported (pre-shared-keys and rsa-signatures are)", prop.Name, m)
 	}
 	enc, ok := transform.LookupKeyword(transform.IKE, transform.TypeENCR, prop.EncryptionAlgorithm)
 	if !ok || enc.IKEv1 == 0 || !enc.IsCBC() {

@@ -71,6 +71,9 @@ func (e *Engine) respondAggressive(msg *v1.Message, from, to netip.AddrPort) {
 		return
 	}
 	chosen, pp, err := selectPhase1(offered, p.phase1)
+	if err == nil {
+		err = aggressiveAuth(pp) // sigauth.go
+	}
 	if err != nil {
 		e.log.Warn("IKEv1 Aggressive Mode: no proposal chosen", "gateway", p.Gateway, "peer", from.Addr(), "err", err)
 		e.noProposal(p, from.Addr(), err)

@@ -1,6 +1,6 @@
 // Package ikev1 negotiates IPsec SAs with IKEv1 (RFC 2409 over the ISAKMP
 // of RFC 2408, the IPsec DOI of RFC 2407): Main Mode with pre-shared keys
-// (phase 1), Quick Mode with and without PFS (phase 2), Informational
+// or RSA signatures (phase 1; sigauth.go), Quick Mode with and without PFS (phase 2), Informational
 // exchanges (DELETE, notifications), dead peer detection (RFC 3706) and NAT
 // traversal (RFC 3947). It is what seed 001's AS PIC routers speak.
 //

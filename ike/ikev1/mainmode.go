@@ -119,7 +119,7 @@ func (sa *isakmpSA) mainMode2(msg *v1.Message) {
 	}
 	ok := false
 	for _, mine := range sa.peer.phase1 {
-		if mine.Encryption == pp.Encryption && mine.Hash == pp.Hash && mine.Group == pp.Group {
+		if mine.Encryption == pp.Encryption && mine.Hash == pp.Hash && mine.Group == pp.Group && mine.auth() == pp.auth() {
 			ok, pp.Lifetime = true, shorter(pp.Lifetime, mine.Lifetime)
 		}
 	}
@@ -140,6 +140,7 @@ func (sa *isakmpSA) mainMode2(msg *v1.Message) {
 	}
 	sa.gxi = sa.kex.PublicKey()
 	ps := append([]v1.Payload{&v1.KE{Data: sa.gxi}, &v1.Nonce{Data: sa.ni}}, sa.natDPayloads()...)
+	ps = append(ps, sa.certReqs()...)
 	b, _, err := sa.plain(sa.header(v1.MainMode, 0, false), ps)
 	if err != nil {
 		sa.fail(ike.Failf(ike.CauseOther, "%v", err))
@@ -172,7 +173,12 @@ func (sa *isakmpSA) mainMode4(msg *v1.Message) {
 	}
 	id := sa.localID()
 	hashI := sa.prf(sa.keys.SKEYID, sa.gxi, sa.gxr, cookies(sa.ckyI, sa.ckyR), sa.saiB, id.AppendBody(nil))
-	b, err := sa.sealPhase1([]v1.Payload{&id, &v1.Hash{Data: hashI}})
+	ps, err := sa.authPayloads(&id, hashI)
+	if err != nil {
+		sa.fail(ike.Failf(ike.CauseOther, "%v", err))
+		return
+	}
+	b, err := sa.sealPhase1(ps)
 	if err != nil {
 		sa.fail(ike.Failf(ike.CauseOther, "%v", err))
 		return
@@ -191,14 +197,13 @@ func (sa *isakmpSA) mainMode6(msg *v1.Message) {
 		return
 	}
 	id, _ := v1.Find[*v1.Identification](c.Payloads)
-	hash, _ := v1.Find[*v1.Hash](c.Payloads)
-	if id == nil || hash == nil {
-		sa.fail(ike.Failf(ike.CauseOther, "Main Mode message 6 lacks ID or HASH"))
+	if id == nil || !sa.hasAuth(c.Payloads) {
+		sa.fail(ike.Failf(ike.CauseOther, "Main Mode message 6 lacks ID or HASH (SIG)"))
 		return
 	}
 	want := sa.prf(sa.keys.SKEYID, sa.gxr, sa.gxi, cookies(sa.ckyR, sa.ckyI), sa.saiB, id.AppendBody(nil))
-	if !bytes.Equal(want, hash.Data) {
-		sa.fail(ike.Failf(ike.CauseAuthentication, "authentication of the peer failed: wrong pre-shared key (HASH_R does not verify)"))
+	if f := sa.checkPeerAuth(c.Payloads, *id, want, "HASH_R"); f.Failed() {
+		sa.fail(f)
 		return
 	}
 	if !sa.remoteIDOK(*id) {
@@ -306,6 +311,7 @@ func (sa *isakmpSA) mainMode3(msg *v1.Message) {
 	}
 	sa.checkNAT(msg.Payloads)
 	ps := append([]v1.Payload{&v1.KE{Data: sa.gxr}, &v1.Nonce{Data: sa.nr}}, sa.natDPayloads()...)
+	ps = append(ps, sa.certReqs()...)
 	b, _, err := sa.plain(sa.header(v1.MainMode, 0, false), ps)
 	if err != nil {
 		return
@@ -327,13 +333,15 @@ func (sa *isakmpSA) mainMode5(msg *v1.Message, from, to netip.AddrPort) {
 		return
 	}
 	id, _ := v1.Find[*v1.Identification](c.Payloads)
-	hash, _ := v1.Find[*v1.Hash](c.Payloads)
-	if id == nil || hash == nil {
+	if id == nil || !sa.hasAuth(c.Payloads) {
 		return
 	}
 	want := sa.prf(sa.keys.SKEYID, sa.gxi, sa.gxr, cookies(sa.ckyI, sa.ckyR), sa.saiB, id.AppendBody(nil))
-	if !bytes.Equal(want, hash.Data) {
-		sa.fail(ike.Failf(ike.CauseAuthentication, "authentication of the peer failed: wrong pre-shared key (HASH_I does not verify)"))
+	if f := sa.checkPeerAuth(c.Payloads, *id, want, "HASH_I"); f.Failed() {
+		if sa.signs() {
+			sa.e.notifyPlainSA(sa, v1.AUTHENTICATION_FAILED)
+		}
+		sa.fail(f)
 		return
 	}
 	if !sa.remoteIDOK(*id) {
@@ -348,7 +356,12 @@ func (sa *isakmpSA) mainMode5(msg *v1.Message, from, to netip.AddrPort) {
 	sa.iv = next
 	mine := sa.localID()
 	hashR := sa.prf(sa.keys.SKEYID, sa.gxr, sa.gxi, cookies(sa.ckyR, sa.ckyI), sa.saiB, mine.AppendBody(nil))
-	b, err := sa.sealPhase1([]v1.Payload{&mine, &v1.Hash{Data: hashR}})
+	ps, err := sa.authPayloads(&mine, hashR)
+	if err != nil {
+		sa.fail(ike.Failf(ike.CauseOther, "%v", err))
+		return
+	}
+	b, err := sa.sealPhase1(ps)
 	if err != nil {
 		return
 	}
@@ -384,6 +397,9 @@ func (sa *isakmpSA) deriveKeys() error {
 	}
 	defer clear(gxy)
 	skeyid, err := keymat.SKEYIDPreShared(sa.chosen.Hash, sa.peer.PSK, sa.ni, sa.nr)
+	if sa.signs() {
+		skeyid, err = keymat.SKEYIDSignature(sa.chosen.Hash, sa.ni, sa.nr, gxy)
+	}
 	if err != nil {
 		return err
 	}
@@ -425,6 +441,9 @@ func role(initiator bool) string {
 
 // localID is our identity: configured, or our address.
 func (sa *isakmpSA) localID() v1.Identification {
+	if id, ok := sa.certID(); ok {
+		return id
+	}
 	if sa.peer.localID.Type != 0 {
 		return sa.peer.localID
 	}
@@ -432,6 +451,9 @@ func (sa *isakmpSA) localID() v1.Identification {
 }
 
 func (sa *isakmpSA) remoteIDOK(id v1.Identification) bool {
+	if sa.signs() {
+		return true // checkPeerAuth matched it against the certificate and remote-identity
+	}
 	want := sa.peer.remoteID
 	return want.Type == 0 || want.Type == id.Type && bytes.Equal(want.Data, id.Data)
 }

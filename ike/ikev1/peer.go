@@ -30,6 +30,9 @@ type Phase1Proposal struct {
 	Hash       *transform.Transform // PRF row: the Hash Algorithm and the HMAC prf
 	Group      *transform.Transform // KE row with an IKEv1 group number
 	Lifetime   time.Duration
+	// Auth is the Authentication Method (sigauth.go): v1.AuthPSK (also
+	// when zero) or v1.AuthRSASignature.
+	Auth uint16
 }
 
 // newPeer makes the IKEv1 forms of a resolved peer (daemon/plan has
@@ -40,7 +43,7 @@ func newPeer(p *ike.Peer) (*peer, error) {
 	ep := &peer{Peer: p, localID: v1ID(p.LocalID), remoteID: v1ID(p.RemoteID),
 		localTS: anyOf(p.Remote), remoteTS: anyOf(p.Remote)}
 	for _, pp := range p.IKEProposals {
-		ep.phase1 = append(ep.phase1, Phase1Proposal{Encryption: pp.Encryption, Hash: pp.PRF, Group: pp.Group, Lifetime: pp.Lifetime})
+		ep.phase1 = append(ep.phase1, Phase1Proposal{Encryption: pp.Encryption, Hash: pp.PRF, Group: pp.Group, Lifetime: pp.Lifetime, Auth: authMethodOf(p)})
 	}
 	if len(p.Selectors) > 0 && len(p.Selectors[0].Local) > 0 && len(p.Selectors[0].Remote) > 0 {
 		ep.localTS, ep.remoteTS = p.Selectors[0].Local[0], p.Selectors[0].Remote[0]

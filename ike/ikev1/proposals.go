@@ -24,7 +24,7 @@ func phase1Offer(props []Phase1Proposal) *v1.SA {
 		if pp.Encryption.KeyLengthAttribute {
 			attrs = append(attrs, v1.Basic(v1.IKEKeyLength, uint16(pp.Encryption.KeyBits)))
 		}
-		attrs = append(attrs, v1.Basic(v1.IKEHashAlgorithm, pp.Hash.IKEv1), v1.Basic(v1.IKEAuthMethod, v1.AuthPSK),
+		attrs = append(attrs, v1.Basic(v1.IKEHashAlgorithm, pp.Hash.IKEv1), v1.Basic(v1.IKEAuthMethod, pp.auth()),
 			v1.Basic(v1.IKEGroupDescription, pp.Group.IKEv1))
 		if pp.Lifetime > 0 {
 			attrs = append(attrs, v1.Basic(v1.IKELifeType, v1.LifeSeconds), v1.Variable(v1.IKELifeDuration, uint64(pp.Lifetime/time.Second)))
@@ -40,8 +40,9 @@ func phase1Of(t v1.Transform) (Phase1Proposal, error) {
 	if t.ID != v1.KEY_IKE {
 		return Phase1Proposal{}, fmt.Errorf("transform ID %d is not KEY_IKE", t.ID)
 	}
-	if m := u(v1.IKEAuthMethod); m != v1.AuthPSK {
-		return Phase1Proposal{}, fmt.Errorf("authentication method %s (pre-shared keys only)", v1.AuthMethodName(uint16(m)))
+	m := u(v1.IKEAuthMethod)
+	if m != v1.AuthPSK && m != v1.AuthRSASignature {
+		return Phase1Proposal{}, fmt.Errorf("authentication method %s (pre-shared keys and RSA signatures only)", v1.AuthMethodName(uint16(m)))
 	}
 	enc := byIKEv1(transform.TypeENCR, u(v1.IKEEncryptionAlgorithm), int(u(v1.IKEKeyLength)))
 	hash := byIKEv1(transform.TypePRF, u(v1.IKEHashAlgorithm), 0)
@@ -50,7 +51,7 @@ func phase1Of(t v1.Transform) (Phase1Proposal, error) {
 		return Phase1Proposal{}, fmt.Errorf("cipher %d/%d, hash %d or group %d unknown or refused",
 			u(v1.IKEEncryptionAlgorithm), u(v1.IKEKeyLength), u(v1.IKEHashAlgorithm), u(v1.IKEGroupDescription))
 	}
-	pp := Phase1Proposal{Encryption: enc, Hash: hash, Group: group}
+	pp := Phase1Proposal{Encryption: enc, Hash: hash, Group: group, Auth: uint16(m)}
 	pp.Lifetime, _ = lifetimes(t.Attributes, v1.IKELifeType, v1.IKELifeDuration)
 	return pp, nil
 }
@@ -115,7 +116,7 @@ func selectPhase1(offered *v1.SA, ours []Phase1Proposal) (v1.Proposal, Phase1Pro
 			}
 			seen = append(seen, phase1Name(pp))
 			for _, mine := range ours {
-				if mine.Encryption == pp.Encryption && mine.Hash == pp.Hash && mine.Group == pp.Group {
+				if mine.Encryption == pp.Encryption && mine.Hash == pp.Hash && mine.Group == pp.Group && mine.auth() == pp.auth() {
 					chosen := v1.Proposal{Number: prop.Number, Protocol: prop.Protocol, Transforms: []v1.Transform{t}}
 					pp.Lifetime = shorter(pp.Lifetime, mine.Lifetime)
 					return chosen, pp, nil

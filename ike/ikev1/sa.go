@@ -84,6 +84,13 @@ type isakmpSA struct {
 	timer     clock.Timer
 	lastRecv  []byte
 	lastReply []byte
+
+	// cred is our certificate and key when phase 1 authenticates with
+	// RSA signatures (sigauth.go), credErr why it could not be read.
+	cred    *ike.Credential
+	credErr error
+	// peerCert is the subject of the peer's verified certificate.
+	peerCert string
 }
 
 func (sa *isakmpSA) key() saKey { return saKey{sa.ckyI, sa.remote.Addr()} }
@@ -96,6 +103,7 @@ func (sa *isakmpSA) info() ike.SAInfo {
 		i.Encryption, i.PRF, i.Integrity = sa.chosen.Encryption.Display, sa.chosen.Hash.Display, sa.chosen.Hash.Display
 		i.Group = sa.chosen.Group.Display
 	}
+	i.PeerCertificate = sa.peerCert // sigauth.go
 	return i
 }
 

@@ -21,13 +21,12 @@ func (sa *ikeSA) sendAuth() error {
 		return err
 	}
 	sa.hs.childInSPI = inSPI
-	id := sa.localID()
-	auth, err := sa.authData(id)
+	id, certs, auth, err := sa.localAuth()
 	if err != nil {
 		return err
 	}
 	idi := wire.IDi(id)
-	inner := []wire.Payload{&idi}
+	inner := append([]wire.Payload{&idi}, certs...)
 	if sa.peer.remoteID.Type != 0 {
 		idr := wire.IDr(sa.peer.remoteID)
 		inner = append(inner, &idr)
@@ -37,7 +36,7 @@ func (sa *ikeSA) sendAuth() error {
 	}
 	policy := sa.peer.policy[0]
 	inner = append(inner,
-		&wire.Auth{Method: wire.AuthSharedKey, Data: auth},
+		auth,
 		&wire.SA{Proposals: sa.hs.sentESP},
 		&wire.TSi{Selectors: policy.Local},
 		&wire.TSr{Selectors: policy.Remote},
@@ -55,13 +54,15 @@ func (sa *ikeSA) sendAuth() error {
 
 func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 	if t, ok := errorNotify(ps); ok && t == wire.AUTHENTICATION_FAILED {
-		sa.fail(ike.Failf(ike.CauseAuthentication, "peer refused our authentication (AUTHENTICATION_FAILED): check the pre-shared key and identities").Received(uint16(t)))
+		sa.fail(sa.refusedFailure().Received(uint16(t)))
 		return
 	}
+	sa.takeCerts(ps)
 	idr, okID := wire.Find[*wire.IDr](ps)
 	auth, _ := wire.Find[*wire.Auth](ps)
 	if !okID || !sa.verifyAuth(wire.Identification(*idr), auth) {
-		sa.fail(ike.Failf(ike.CauseAuthentication, "authentication of the peer failed: wrong pre-shared key or identity"))
+		sa.tellAuthFailed()
+		sa.fail(sa.authFailure())
 		return
 	}
 	if !sa.checkRemoteID(wire.Identification(*idr)) {
@@ -103,11 +104,12 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 
 // handleAuthRequest is the responder's IKE_AUTH.
 func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
+	sa.takeCerts(ps)
 	idi, okID := wire.Find[*wire.IDi](ps)
 	auth, _ := wire.Find[*wire.Auth](ps)
 	if !okID || !sa.verifyAuth(wire.Identification(*idi), auth) || !sa.checkRemoteID(wire.Identification(*idi)) {
 		sa.answer(id, wire.IKE_AUTH, []wire.Payload{&wire.Notify{Type: wire.AUTHENTICATION_FAILED}})
-		sa.fail(ike.Failf(ike.CauseAuthentication, "authentication of the peer failed: wrong pre-shared key or identity").Sent(uint16(wire.AUTHENTICATION_FAILED)))
+		sa.fail(sa.authFailure().Sent(uint16(wire.AUTHENTICATION_FAILED)))
 		return
 	}
 	sa.e.halfOpen--
@@ -117,15 +119,14 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	sa.startKeepalive()
 	sa.ikeTimers()
 	sa.e.log.Info("IKE SA up", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "role", "responder")
-	myID := sa.localID()
-	authR, err := sa.authData(myID)
+	myID, certs, authR, err := sa.localAuth()
 	if err != nil {
 		sa.fail(failureOf(err))
 		return
 	}
 	hs := sa.doneHandshake()
 	idr := wire.IDr(myID)
-	out := []wire.Payload{&idr, &wire.Auth{Method: wire.AuthSharedKey, Data: authR}}
+	out := append(append([]wire.Payload{&idr}, certs...), authR)
 	offered, okSA := wire.Find[*wire.SA](ps)
 	tsi, okI := wire.Find[*wire.TSi](ps)
 	tsr, okR := wire.Find[*wire.TSr](ps)

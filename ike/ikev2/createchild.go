@@ -148,6 +148,7 @@ func (sa *ikeSA) rekeyIKE(id uint32, offered *wire.SA, ni []byte, ke *wire.KE) {
 		local: sa.local, remote: sa.remote, natT: sa.natT,
 		group: sel.KE, suite: sel.Suite, state: stateEstablished, established: sa.e.clock.Now()}
 	n.frag.on = sa.frag.on // the new IKE SA keeps fragmentation (fragment.go)
+	n.inheritAuth(sa)      // certauth.go
 	skeyseed, err := keymat.RekeySKEYSEED(sa.suite.PRF, sa.keys.D, gir, ni, nr)
 	if err != nil {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
@@ -430,6 +431,7 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 		local: sa.local, remote: sa.remote, natT: sa.natT,
 		group: r.group, suite: sel.Suite, state: stateEstablished, established: sa.e.clock.Now()}
 	n.frag.on = sa.frag.on // the new IKE SA keeps fragmentation (fragment.go)
+	n.inheritAuth(sa)      // certauth.go
 	skeyseed, err := keymat.RekeySKEYSEED(sa.suite.PRF, sa.keys.D, gir, r.ni, nr.Data)
 	if err != nil || n.keysFromSKEYSEED(skeyseed, r.ni, nr.Data) != nil {
 		return

@@ -20,6 +20,8 @@
 //	errors.go     failures and the Notify that reports each    §3.10.1
 //	fragment.go   IKE fragmentation: negotiation, SKF sending, RFC 7383
 //	              reassembly with limits; FragmentStats
+//	certauth.go   certificate authentication: CERT, CERTREQ,   §2.15, RFC 7427
+//	              signature AUTH through the peer's ike.Authenticator
 //
 // Every failure a peer can cause wraps ErrNoProposalChosen or
 // ErrTSUnacceptable, or comes from the codec's ErrInvalidSyntax; NotifyFor

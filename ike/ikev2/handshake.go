@@ -20,6 +20,8 @@ type handshake struct {
 	initReq, initResp []byte
 	sentESP           []wire.Proposal // the initiator's ESP offer, with its SPI
 	childInSPI        uint32
+	// cert is signature authentication's state (certauth.go).
+	cert certHandshake
 }
 
 // doneHandshake drops the handshake's state and returns it, for what the

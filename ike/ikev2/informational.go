@@ -12,6 +12,9 @@ import (
 // handleInformational answers liveness checks (an empty request) and
 // deletes (§1.4).
 func (sa *ikeSA) handleInformational(id uint32, ps []wire.Payload) {
+	if sa.peerRefusedAuth(id, ps) { // certauth.go
+		return
+	}
 	var out []wire.Payload
 	deleteIKE := false
 	for _, p := range ps {

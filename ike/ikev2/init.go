@@ -65,6 +65,7 @@ func (sa *ikeSA) sendInit(group *transform.Transform) error {
 		src, dst := NATDetectionNotifies(sa.spiI, 0, sa.local, sa.remote, sa.peer.ForceNAT)
 		ps = append(ps, src, dst)
 	}
+	ps = append(ps, sa.initCertPayloads()...)
 	ps = append(ps, sa.offerFragmentation()...)
 	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, Exchange: wire.IKE_SA_INIT, Flags: wire.FlagInitiator}, Payloads: ps}
 	b, err := msg.Marshal()
@@ -139,6 +140,7 @@ func (sa *ikeSA) handleInitResponse(msg *wire.Message, from, to netip.AddrPort) 
 		}
 	}
 	sa.spiR, sa.suite, sa.hs.nr = msg.Header.ResponderSPI, suite, append([]byte(nil), nr.Data...)
+	sa.takeSignatureHashes(ps)
 	sa.acceptFragmentation(ps)
 	sa.hs.initResp = append([]byte(nil), msg.Raw...)
 	if err := sa.deriveKeys(shared, sa.hs.ni, sa.hs.nr); err != nil {
@@ -180,6 +182,7 @@ func (e *Engine) respondInit(msg *wire.Message, from, to netip.AddrPort) {
 	// The responder's key exchange is done: its private value goes.
 	sa.keys, sa.out, sa.in, sa.hs.nr, sa.natT = keys.keys, keys.out, keys.in, keys.nr, keys.natT
 	sa.hs.initReq, sa.hs.initResp = append([]byte(nil), msg.Raw...), resp
+	sa.takeSignatureHashes(msg.Payloads)
 	sa.state = stateInitReplied
 	sa.expireHalfOpen()
 	sa.respond(resp, 0)
@@ -303,6 +306,7 @@ func (sa *ikeSA) computeInit(msg *wire.Message, ke *wire.KE, chosen wire.Proposa
 			natT = nat.Detected() || p.ForceNAT
 		}
 	}
+	resp.Payloads = append(resp.Payloads, sa.initCertPayloads()...)
 	resp.Payloads = append(resp.Payloads, sa.answerFragmentation()...)
 	b, err := resp.Marshal()
 	if err != nil {

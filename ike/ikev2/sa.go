@@ -88,6 +88,10 @@ type ikeSA struct {
 	established time.Time
 	failure     ike.Failure // why it failed or ended; while up, why its last Child SA was refused
 
+	// Signature authentication (certauth.go): the AUTH methods each side
+	// used and the certificates' subjects; zero with a pre-shared key.
+	authMethod, peerAuthMethod wire.AuthMethod
+	localCert, peerCert        string
 	// frag is RFC 7383 fragmentation: negotiated or not, the fragments
 	// of what we send, the reassembly of what we receive (fragment.go).
 	frag fragState
@@ -113,6 +117,7 @@ func (sa *ikeSA) info() ike.SAInfo {
 		i.Group = sa.group.Display
 	}
 	i.Children = len(sa.children)
+	i.PeerCertificate = sa.peerCert // certauth.go
 	i.Fragmentation, i.InFragments, i.OutFragments = sa.frag.on, sa.frag.in, sa.frag.out
 	if sa.frag.on {
 		i.FragmentSize = sa.fragmentSize()
@@ -281,9 +286,12 @@ func (sa *ikeSA) localID() wire.Identification {
 
 // checkRemoteID applies remote-identity when configured.
 func (sa *ikeSA) checkRemoteID(id wire.Identification) bool {
+	if sa.peer.Auth != nil {
+		return true // verifyCertAuth matched it against the certificate and remote-identity
+	}
 	want := sa.peer.remoteID
 	if want.Type == wire.ID_DER_ASN1_DN && id.Type == wire.ID_DER_ASN1_DN {
-		return ike.SameDN(want.Data, id.Data)
+		return wire.SameDN(want.Data, id.Data)
 	}
 	return want.Type == 0 || want.Type == id.Type && string(want.Data) == string(id.Data)
 }
@@ -304,6 +312,9 @@ func (sa *ikeSA) authData(id wire.Identification) ([]byte, error) {
 
 // verifyAuth checks the peer's AUTH payload over the message it sent first.
 func (sa *ikeSA) verifyAuth(id wire.Identification, auth *wire.Auth) bool {
+	if sa.peer.Auth != nil {
+		return sa.verifyCertAuth(id, auth)
+	}
 	if auth == nil || auth.Method != wire.AuthSharedKey {
 		return false
 	}

@@ -172,7 +172,7 @@ func TestIKEFragmentationWithStrongSwan(t *testing.T) {
 			tp.waitTunnelWithin("h1", "198.18.2.2", 20*time.Second)
 			tp.ping("h1", "198.18.2.2", 0)
 			tp.ping("h2", "198.18.1.2", 0)
-			c.stop()
+			c.Stop()
 
 			frames := readIKE(t, pcap)
 			var table strings.Builder

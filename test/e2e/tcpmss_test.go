@@ -37,7 +37,7 @@ func TestTCPMSSClamping(t *testing.T) {
 	tp.tcp("h1", "h2", "198.18.2.2")
 	tp.tcp("h1", "h2", "2001:db8:2::2")
 	for _, c := range caps {
-		c.stop()
+		c.Stop()
 	}
 
 	// A host's own packets are captured before the NIC would fill in their

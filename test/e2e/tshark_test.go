@@ -1,17 +1,13 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -92,7 +88,7 @@ func TestWiresharkDecryptsESP(t *testing.T) {
 			tp.tsharkPing("h1", "198.18.2.2")
 			tp.tsharkPing("h2", "198.18.1.2")
 			time.Sleep(200 * time.Millisecond) // let the last reply cross the link
-			c.stop()
+			c.Stop()
 
 			packets, table := tsharkRead(t, pcap, tc.v, sa)
 			t.Logf("tshark's view of %d ESP frames (%s):\n%s", len(packets), strings.Join(tsharkFields, " "), table)
@@ -125,26 +121,15 @@ func (tp *topology) tsharkPing(from, to string) {
 	}
 }
 
-// tsharkCapture is a tshark writing the outer link of gw1 to a pcap file. It runs
-// in its own process group so that its dumpcap child is stopped with it.
-type tsharkCapture struct {
-	t      *testing.T
-	pid    int           // of tshark, and of its process group
-	seen   chan struct{} // closed at tshark's first packet summary
-	exited chan struct{} // closed when tshark has exited and err is set
-	err    error
-	mu     sync.Mutex
-	output strings.Builder // stdout and stderr; guarded by mu
-}
+// tsharkCapture is a tshark writing an interface to a pcap file
+// (netns.Capture).
+type tsharkCapture = netns.Capture
 
-// tsharkProbePort is the UDP discard port: datagrams to it from gw1 to gw2 mark
-// the moment the capture is live, and are left out when it is read.
-const tsharkProbePort = 9
+// tsharkProbePort marks the moment a capture is live; its datagrams are
+// left out when a capture is read.
+const tsharkProbePort = netns.CaptureProbePort
 
-// startTsharkCapture starts tshark on gw1-gw2 and returns once it has captured a
-// probe datagram: tshark says "Capturing on" before dumpcap really
-// captures. Bounds: 30 s and 500 packets; stop kills the process group
-// if it has not finished 10 s after SIGINT.
+// startTsharkCapture starts tshark on gw1-gw2 and returns once it captures.
 func (tp *topology) startTsharkCapture(file string) *tsharkCapture {
 	tp.t.Helper()
 	return tp.startTsharkOn("gw1", "gw1-gw2", "esp or udp port 4500", "192.0.2.2", file)
@@ -154,99 +139,8 @@ func (tp *topology) startTsharkCapture(file string) *tsharkCapture {
 // namespace ns into file, once a probe datagram sent from ns to probeTo
 // has been seen.
 func (tp *topology) startTsharkOn(ns, iface, filter, probeTo, file string) *tsharkCapture {
-	t := tp.t
-	t.Helper()
-	cmd := exec.Command("ip", "netns", "exec", tp.net.Name(ns),
-		"tshark", "-n", "-l", "-P", "-i", iface,
-		"-f", fmt.Sprintf("%s or udp port %d", filter, tsharkProbePort),
-		"-a", "duration:30", "-c", "500", "-w", file)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting tshark: %v", err)
-	}
-	c := &tsharkCapture{t: t, pid: cmd.Process.Pid, seen: make(chan struct{}), exited: make(chan struct{})}
-	var drained sync.WaitGroup
-	drained.Add(2)
-	go c.drain(stdout, c.seen, &drained)
-	go c.drain(stderr, nil, &drained)
-	go func() {
-		drained.Wait() // Wait may only run once the pipes are read out
-		c.err = cmd.Wait()
-		close(c.exited)
-	}()
-	t.Cleanup(c.kill)
-
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		tp.net.Try(ns, "bash", "-c", fmt.Sprintf("echo probe >/dev/udp/%s/%d", probeTo, tsharkProbePort))
-		select {
-		case <-c.seen:
-			return c
-		case <-c.exited:
-			t.Fatalf("tshark exited before capturing (%v):\n%s", c.err, c.text())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			c.kill()
-			t.Fatalf("tshark captured no probe within 15 s:\n%s", c.text())
-		}
-	}
-}
-
-// drain reads one of tshark's pipes so that it never blocks, closing
-// first (if not nil) at the first line.
-func (c *tsharkCapture) drain(r io.Reader, first chan struct{}, wg *sync.WaitGroup) {
-	defer wg.Done()
-	s := bufio.NewScanner(r)
-	for s.Scan() {
-		c.mu.Lock()
-		c.output.WriteString(s.Text() + "\n")
-		c.mu.Unlock()
-		if first != nil {
-			close(first)
-			first = nil
-		}
-	}
-}
-
-func (c *tsharkCapture) text() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.output.String()
-}
-
-// stop ends the capture with SIGINT, as at a terminal, so that the pcap
-// file is complete.
-func (c *tsharkCapture) stop() {
-	c.t.Helper()
-	syscall.Kill(-c.pid, syscall.SIGINT)
-	select {
-	case <-c.exited:
-		if c.err != nil {
-			c.t.Fatalf("tshark: %v\n%s", c.err, c.text())
-		}
-	case <-time.After(10 * time.Second):
-		c.kill()
-		c.t.Fatalf("tshark did not stop within 10 s of SIGINT:\n%s", c.text())
-	}
-}
-
-// kill ends the capture's process group if it is still running.
-func (c *tsharkCapture) kill() {
-	select {
-	case <-c.exited:
-	default:
-		syscall.Kill(-c.pid, syscall.SIGKILL)
-		<-c.exited
-	}
+	tp.t.Helper()
+	return tp.net.StartCapture(tp.t, ns, iface, filter, probeTo, file)
 }
 
 // tsharkFrame is what tshark reports for one captured frame, each field with

@@ -30,6 +30,7 @@ set security pki ca-profile example ca-identity Example-Root
 `
 
 type daemon struct {
+	conf string // the configuration; "" for config
 	t    *testing.T
 	net  *netns.Net
 	dir  string
@@ -42,7 +43,11 @@ func (d *daemon) start() {
 	t := d.t
 	t.Helper()
 	cfg := filepath.Join(d.dir, "ipsecgw.conf")
-	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+	text := config
+	if d.conf != "" {
+		text = d.conf
+	}
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	logf, err := os.OpenFile(filepath.Join(d.dir, "daemon.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)

@@ -157,6 +157,12 @@ func Start(t testing.TB, n *netns.Net, ns string, cfg Config) *Charon {
 	}
 	write("strongswan.conf", cfg.strongswanConf(c.socket, c.logPath()))
 	write("swanctl.conf", cfg.swanctlConf())
+	for name, data := range cfg.Files {
+		if filepath.IsAbs(name) || strings.Contains(name, "..") {
+			t.Fatalf("strongswan: Files path %q must be relative, inside the configuration directory", name)
+		}
+		write(name, string(data))
+	}
 
 	out, err := os.Create(filepath.Join(c.dir, "charon.out"))
 	if err != nil {

@@ -29,6 +29,11 @@ type Config struct {
 	// A repeated key wins, so "load = ..." here replaces Plugins.
 	Charon []string
 
+	// Files are written beside swanctl.conf before it is loaded, by path
+	// relative to it: credentials for swanctl --load-all ("x509/gw.crt",
+	// "x509ca/root.crt", "private/gw.key", "x509crl/inter.crl").
+	Files map[string][]byte
+
 	// Strongswan6 runs the strongSwan 6 build of ../shared/peers/strongswan6
 	// (installed under Strongswan6Prefix) instead of Debian's 5.9 charon.
 	Strongswan6 bool
