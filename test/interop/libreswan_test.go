@@ -49,6 +49,9 @@ func TestLibreswanInterop(t *testing.T) {
 				t.Errorf("ipsecgw exited with status %s after SIGTERM, want 0; guest output:\n%s", r["daemon-exit"], lswCaseOutput(output, c.name))
 			}
 			checkLswCase(t, g, c)
+			if c.cert {
+				checkLswCert(t, g, c, r)
+			}
 		})
 	}
 }
