@@ -37,6 +37,9 @@ func TestLibreswanInterop(t *testing.T) {
 				}
 			})
 			t.Logf("%s s in the guest: %v", r["seconds"], r)
+			if c.cert && r["daemon-setup"] != "ok" {
+				t.Fatalf("daemon-setup=%s (loading gwa's certificate through the CLI), want ok", r["daemon-setup"])
+			}
 			for _, k := range []string{"pluto", "conn", "daemon", "tunnel", "ping-out", "ping-in", "status"} {
 				if r[k] != "ok" {
 					t.Fatalf("%s=%s, want ok", k, r[k])
@@ -50,7 +53,7 @@ func TestLibreswanInterop(t *testing.T) {
 			}
 			checkLswCase(t, g, c)
 			if c.cert {
-				checkLswCert(t, g, c, r)
+				checkLswCert(t, g, c)
 			}
 		})
 	}
