@@ -14,10 +14,10 @@ import (
 // TestLibreswanInterop proves ipsecgw's IKEv2 and ESP interoperate with a
 // second independent implementation, libreswan 4.x (Debian 12's pluto on
 // the UML kernel's XFRM): for each case of lswCases, one side initiates
-// IKEv2 with a pre-shared key, both report the IKE SA up, hosts behind the
-// gateways ping each other through the negotiated raw-ESP Child SA, and in
-// the quiet phase of those pings every packet one side sealed is one the
-// other opened.
+// IKEv2 with a pre-shared key (or certificates: libreswan_cert_test.go),
+// both report the IKE SA up, hosts behind the gateways ping each other
+// through the negotiated raw-ESP Child SA, and in the quiet phase of those
+// pings every packet one side sealed is one the other opened.
 func TestLibreswanInterop(t *testing.T) {
 	uml.RequireUML(t)
 	requireLibreswan(t)
