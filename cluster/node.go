@@ -45,6 +45,10 @@ type Change struct {
 	// compare, so a node that lost the group cannot write.
 	Token  int64
 	Reason string
+	// Handover: this node gives the group up while it still owns it
+	// (manual failover, preemption, leaving the cluster), so a last write
+	// under Token still succeeds; false when the lease may be gone.
+	Handover bool
 }
 
 // Member is one node of the cluster as etcd knows it.
@@ -81,6 +85,8 @@ type Node struct {
 	groups []*schema.SRG
 
 	freeSince map[int]time.Time // run's own: when each group was seen free
+
+	handing bool // under mu: the stops now are hand-overs (Change.Handover)
 }
 
 // Join connects to etcd and registers node opts.NodeID with a new lease.
@@ -283,9 +289,11 @@ func (n *Node) Close() {
 		return
 	}
 	n.closed = true
+	n.handing = !n.fenced
 	for _, id := range sortedKeys(n.owned) {
 		n.stopLocked(id, "leaving the cluster")
 	}
+	n.handing = false
 	lease := n.lease
 	n.mu.Unlock()
 	n.cancel()

@@ -102,10 +102,10 @@ func (s *SAStore) Delete(ctx context.Context, srg int, token int64, name string)
 	return s.fenced(ctx, srg, token, clientv3.OpDelete(saKey(srg, name)))
 }
 
-func (s *SAStore) fenced(ctx context.Context, srg int, token int64, op clientv3.Op) error {
+func (s *SAStore) fenced(ctx context.Context, srg int, token int64, ops ...clientv3.Op) error {
 	resp, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(srgKey(srg, "owner")), "=", token)).
-		Then(op).Commit()
+		Then(ops...).Commit()
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}

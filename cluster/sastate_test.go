@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,16 +43,36 @@ func TestSAStoreFencedAndSealed(t *testing.T) {
 		t.Fatal("the record is stored in the clear")
 	}
 
+	many := map[string][]byte{}
+	for i := range 150 { // more than one transaction
+		many[fmt.Sprintf("mid/%03d", i)] = []byte(fmt.Sprint(i))
+	}
+	if err := s1.PutAll(ctx, 1, tok1, many); err != nil {
+		t.Fatal(err)
+	}
+
 	to, err := n2.Failover(ctx, 1)
 	if err != nil || to != 2 {
 		t.Fatalf("failover: %d %v", to, err)
+	}
+	handover := false
+	rec.mu.Lock()
+	for _, e := range rec.events {
+		handover = handover || e.node == 1 && !e.Owned && e.Handover
+	}
+	rec.mu.Unlock()
+	if !handover {
+		t.Fatal("node 1's stop on a manual failover is not marked a hand-over")
+	}
+	if err := s1.PutAll(ctx, 1, tok1, many); !errors.Is(err, ErrFenced) {
+		t.Fatalf("PutAll with the old owner's token: %v", err)
 	}
 	if err := s1.Put(ctx, 1, tok1, "ike/0123", []byte("message id 42")); !errors.Is(err, ErrFenced) {
 		t.Fatalf("a write with the old owner's token: %v", err)
 	}
 	s2, _ := NewSAStore(n2.Client(), key)
 	got, err := s2.Load(ctx, 1)
-	if err != nil || string(got["ike/0123"]) != "message id 41" {
+	if err != nil || string(got["ike/0123"]) != "message id 41" || string(got["mid/149"]) != "149" {
 		t.Fatalf("load: %q %v", got, err)
 	}
 	if err := s2.Put(ctx, 1, n2.Owned()[1], "ike/0123", []byte("message id 42")); err != nil {

@@ -215,7 +215,9 @@ func (n *Node) acquire(ctx context.Context, g *schema.SRG, v *view, lease client
 func (n *Node) handOver(ctx context.Context, id int, token int64, reason string, manual bool) {
 	n.mu.Lock()
 	if n.owned[id] == token {
+		n.handing = true
 		n.stopLocked(id, reason)
+		n.handing = false
 	}
 	n.mu.Unlock()
 	avoid := 0
@@ -255,7 +257,7 @@ func (n *Node) stopLocked(id int, reason string) {
 	delete(n.owned, id)
 	n.log.Info("services-redundancy-group no longer active on this node", "srg", id, "token", token, "reason", reason)
 	if n.opts.OnChange != nil {
-		n.opts.OnChange(Change{SRG: id, Owned: false, Token: token, Reason: reason})
+		n.opts.OnChange(Change{SRG: id, Owned: false, Token: token, Reason: reason, Handover: n.handing})
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -42,6 +43,8 @@ type clusterState struct {
 	owned map[int]int64 // SRG → fencing token
 
 	full *schema.Config // the committed configuration; the daemon goroutine's
+
+	sync atomic.Pointer[haSync] // SA state in etcd (hasync.go); nil without a cluster key
 }
 
 // dialCluster connects to etcd when the daemon runs as a cluster node.
@@ -122,6 +125,7 @@ func (d *Daemon) joinCluster(cfg *schema.Config) error {
 	if err := d.do(func() error { c.full = cfg; return nil }); err != nil {
 		return err
 	}
+	d.startHASync(cfg)
 	node.SetGroups(haGroups(cfg))
 	wctx, wcancel := context.WithCancel(context.Background())
 	c.cancel, c.done = wcancel, make(chan struct{})
@@ -152,6 +156,9 @@ func (d *Daemon) clusterCommitted(cfg *schema.Config) {
 		return
 	}
 	d.cluster.full = cfg
+	if s := d.cluster.sync.Load(); s != nil {
+		s.setConfig(cfg)
+	}
 	if d.cluster.node != nil {
 		d.cluster.node.SetGroups(haGroups(cfg))
 		if cfg.HA != nil && cfg.HA.LeaseTTL != d.cluster.node.LeaseTTL() {
@@ -172,6 +179,7 @@ func (d *Daemon) leaveCluster() {
 	if c.node != nil {
 		c.node.Close()
 	}
+	c.stopHASync()
 	if c.cancel != nil {
 		c.cancel()
 		<-c.done
@@ -185,6 +193,7 @@ func (d *Daemon) leaveCluster() {
 // node can start).
 func (d *Daemon) onOwnership(ch cluster.Change) {
 	c := d.cluster
+	c.haBefore(ch) // haresume.go
 	c.mu.Lock()
 	if ch.Owned {
 		c.owned[ch.SRG] = ch.Token
@@ -200,7 +209,12 @@ func (d *Daemon) onOwnership(ch cluster.Change) {
 		if g := c.full.HA.SRG(ch.SRG); g != nil {
 			vips = g.VirtualIPs
 		}
-		return d.reconcile(d.clusterView(c.full))
+		c.haForget(ch)
+		if err := d.reconcile(d.clusterView(c.full)); err != nil {
+			return err
+		}
+		c.haResume(d, ch)
+		return nil
 	})
 	kind := "srg-standby"
 	if ch.Owned {

@@ -110,7 +110,7 @@ func (d *Daemon) startIKE(version int) (*ikeEngine, error) {
 	}
 	inst := newInstaller(d, version)
 	e := &ikeEngine{installer: inst, ikeCore: mk(ike.Config{Logger: d.log.With("subsystem", "ike", "ike-version", version),
-		Transport: d.ikeTransport, Installer: inst, Events: d.ikeEvent})}
+		Transport: d.haTransport(), Installer: inst, Events: d.ikeEvent})}
 	next := ikeEngines{}
 	if m := d.ike.Load(); m != nil {
 		for k, v := range *m {

@@ -314,6 +314,9 @@ func (d *Daemon) addRoutes(want *plan) error {
 // initiate starts the negotiations of the kept-up VPNs added.
 func (d *Daemon) initiate(peers []onTrafficPeer) {
 	for _, p := range peers {
+		if d.haHoldInitiation(p) { // haresume.go
+			continue
+		}
 		if ike := d.ikeEngine(p.version); ike != nil {
 			if err := ike.Initiate(p.remote); err != nil {
 				d.log.Warn("IKE initiation", "remote", p.remote, "err", err)

@@ -142,9 +142,20 @@ func clusterMetrics(m *metrics.Metrics, d *daemon.Daemon) {
 	for _, c := range []string{"active", "standby"} {
 		changes.WithLabelValues(c)
 	}
-	m.Registry().MustRegister(changes, active)
+	resumes := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ipsecgw_cluster_sa_resumes_total",
+		Help: "IKE SAs of a services redundancy group this node took over, by result: resumed (carried on from the previous owner's state) or failed (negotiated again).",
+	}, []string{"result"})
+	for _, r := range []string{"resumed", "failed"} {
+		resumes.WithLabelValues(r)
+	}
+	m.Registry().MustRegister(changes, active, resumes)
 	d.Events().OnEvent(func(e daemon.Event) {
 		switch e.Kind {
+		case "sa-resumed":
+			resumes.WithLabelValues("resumed").Inc()
+		case "sa-resume-failed":
+			resumes.WithLabelValues("failed").Inc()
 		case "srg-active":
 			changes.WithLabelValues("active").Inc()
 			active.WithLabelValues(strconv.Itoa(e.SRG)).Set(1)

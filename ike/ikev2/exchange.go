@@ -61,6 +61,7 @@ func (sa *ikeSA) handleRequest(msg *wire.Message, from, to netip.AddrPort) {
 		sa.resendResponse(msg)
 		return
 	}
+	sa.resumeCatchUp(msg) // export.go
 	if id != sa.expectID || sa.out == nil {
 		return
 	}

@@ -143,6 +143,7 @@ func (sa *ikeSA) ikeTimers() {
 		lo, span = 0.95, 0.03
 	}
 	soft := time.Duration(float64(life) * (lo + span*rand.Float64()))
+	soft = max(soft-sa.e.clock.Now().Sub(sa.established), 0) // from its birth, also when resumed (export.go)
 	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(soft, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()

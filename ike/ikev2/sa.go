@@ -88,6 +88,10 @@ type ikeSA struct {
 	established time.Time
 	failure     ike.Failure // why it failed or ended; while up, why its last Child SA was refused
 
+	// resumed: imported from another cluster node (export.go); the peer's
+	// first request may be above expectID.
+	resumed bool
+
 	// Signature authentication (certauth.go): the AUTH methods each side
 	// used and the certificates' subjects; zero with a pre-shared key.
 	authMethod, peerAuthMethod wire.AuthMethod

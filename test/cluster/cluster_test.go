@@ -153,9 +153,10 @@ func newClusterEtcd(t *testing.T, seedConfig string, members int) (*netns.Net, s
 		netns.RequireRoot(t)
 		t.Fatal("etcd is missing: install Debian's etcd-server (scripts/install-test-deps.sh)")
 	}
-	names := []string{"lan", "n1", "n2", "client"}
+	names := []string{"lan", "n1", "n2", "n3", "client", "lanhost"}
 	ends := []struct{ ns, port, addr string }{
-		{"n1", "p1", "198.51.100.11/24"}, {"n2", "p2", "198.51.100.12/24"}, {"client", "pc", "198.51.100.100/24"},
+		{"n1", "p1", "198.51.100.11/24"}, {"n2", "p2", "198.51.100.12/24"}, {"n3", "p3", "198.51.100.13/24"},
+		{"client", "pc", "198.51.100.100/24"},
 	}
 	var cluster, endpoints []string
 	for i := 1; i <= members; i++ {

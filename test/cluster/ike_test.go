@@ -34,9 +34,10 @@ set security ipsec vpn ipsec_vpn establish-tunnels immediately
 
 // TestIKEThroughVirtualIP: strongSwan on the client has a tunnel to the
 // virtual IP; the owner is killed and the survivor, now the owner, brings
-// the tunnel up again. This is a new negotiation (new SPIs): IKE and Child
-// SA state is not yet kept in etcd, so a survivor cannot carry on the dead
-// owner's SAs.
+// the tunnel up again. The nodes have no cluster key in their state
+// directories, so no SA state is kept in etcd: this is a new negotiation
+// (new SPIs). With a key the survivor carries the SAs on
+// (TestSAsSurviveFailover).
 func TestIKEThroughVirtualIP(t *testing.T) {
 	strongswan.Require(t)
 	n, _, node := newCluster(t, ikeSeed)
@@ -59,7 +60,7 @@ func TestIKEThroughVirtualIP(t *testing.T) {
 	n1.stop(t, syscall.SIGKILL)
 	took := waitFor(t, 3*ttl+20*time.Second, "the tunnel carries traffic again through node 2", tunnelUp, n2)
 	second := ikeSPI(t, charon)
-	t.Logf("tunnel back %v after SIGKILL of the owner (lease TTL %v); IKE SA %x then %x (a new negotiation: SA state is not in etcd yet)",
+	t.Logf("tunnel back %v after SIGKILL of the owner (lease TTL %v); IKE SA %x then %x (a new negotiation: no cluster key, no SA state in etcd)",
 		took.Round(time.Millisecond), ttl, first, second)
 	if first == second {
 		t.Fatalf("the same IKE SA %x: expected a new negotiation with node 2", first)

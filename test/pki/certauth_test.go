@@ -1,14 +1,17 @@
 package pki_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	gw "ipsecgw/daemon"
 	"ipsecgw/test/netns"
 	"ipsecgw/test/strongswan"
 )
@@ -139,6 +142,7 @@ func TestCertificatesWithStrongSwan(t *testing.T) {
 				pingOK(t, n, "h1", "198.18.2.2", d, charon)
 				pingOK(t, n, "h2", "198.18.1.2", d, charon)
 				tcpThrough(t, n)
+				quietCounters(t, n, d, charon)
 				// ipsecgw shows the certificate's subject as the peer's
 				// identity and the policy's method.
 				detail := d.mustCLI("show security ike security-associations detail",
@@ -284,5 +288,66 @@ func tcpThrough(t *testing.T, n *netns.Net) {
 	}
 	if err != nil || !strings.Contains(out, "receiver") {
 		t.Fatalf("TCP through the tunnel: %v\n%s", err, out)
+	}
+}
+
+// status asks the daemon for its counters (SIGUSR1) and reads them.
+func (d *daemon) status() gw.Status {
+	d.t.Helper()
+	path := filepath.Join(d.dir, "status.json")
+	os.Remove(path)
+	d.cmd.Process.Signal(syscall.SIGUSR1)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if b, err := os.ReadFile(path); err == nil {
+			var s gw.Status
+			if err := json.Unmarshal(b, &s); err != nil {
+				d.t.Fatalf("status.json: %v", err)
+			}
+			return s
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("the daemon wrote no status:\n%s", d.logText())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// quietCounters checks, over a phase of nothing but pings both ways, that
+// every ESP packet one side sealed the other opened.
+func quietCounters(t *testing.T, n *netns.Net, d *daemon, charon *strongswan.Charon) {
+	t.Helper()
+	child := func() strongswan.ChildSA {
+		sas, err := charon.ListSAs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, c, ok := strongswan.FindChild(sas, "net")
+		if !ok {
+			t.Fatalf("strongSwan has no CHILD SA: %+v", sas)
+		}
+		return c
+	}
+	sa := func(s gw.Status, dir string) gw.SAStatus {
+		for _, x := range s.SAs {
+			if x.Direction == dir {
+				return x
+			}
+		}
+		t.Fatalf("ipsecgw has no %s SA: %+v", dir, s.SAs)
+		return gw.SAStatus{}
+	}
+	time.Sleep(500 * time.Millisecond)
+	ss0, st0 := child(), d.status()
+	pingOK(t, n, "h1", "198.18.2.2", d, charon)
+	pingOK(t, n, "h2", "198.18.1.2", d, charon)
+	time.Sleep(300 * time.Millisecond)
+	ss1, st1 := child(), d.status()
+	sent := sa(st1, "outbound").Counters.EncryptedPackets - sa(st0, "outbound").Counters.EncryptedPackets
+	back := ss1.PacketsOut - ss0.PacketsOut
+	got, recv := ss1.PacketsIn-ss0.PacketsIn, sa(st1, "inbound").Counters.DecryptedPackets-sa(st0, "inbound").Counters.DecryptedPackets
+	t.Logf("quiet phase: ipsecgw sent %d, strongSwan got %d; strongSwan sent %d, ipsecgw got %d", sent, got, back, recv)
+	if sent < 6 || sent != got || back < 6 || back != recv {
+		t.Fatalf("counters disagree in the quiet phase: ipsecgw sent %d, strongSwan got %d; strongSwan sent %d, ipsecgw got %d", sent, got, back, recv)
 	}
 }
