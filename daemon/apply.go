@@ -63,13 +63,13 @@ type receiverKey struct {
 
 func (d *Daemon) listen(k receiverKey) error {
 	if k.port == 0 {
-		r, err := d.host.ListenESP(k.family)
+		r, err := d.listenESP(k.family)
 		if err != nil {
 			return fmt.Errorf("raw ESP socket (IPv%d): %w", k.family, err)
 		}
 		return d.engine.AddReceiver(r, k.family, 0)
 	}
-	r, err := d.host.ListenUDP(k.family, k.port)
+	r, err := d.listenUDP(k.family, k.port)
 	if err != nil {
 		return fmt.Errorf("UDP port %d (IPv%d): %w", k.port, k.family, err)
 	}

@@ -113,6 +113,10 @@ type Daemon struct {
 	frr *frr.Instance
 
 	cluster *clusterState // nil on a single gateway (cluster.go)
+
+	// packetRing is the AF_PACKET path of raw ESP when it runs
+	// (dataplane.go).
+	packetRing *netio.PacketRing
 }
 
 // Load reads and validates the configuration file. The daemon refuses to
@@ -241,7 +245,8 @@ func (d *Daemon) startEngine(dataPlane string) error {
 		d.undo = append(d.undo, send6.Close)
 	}
 	send4, send6 = d.dataPlane(dataPlane, send4, send6)
-	d.engine = dataplane.New(dataplane.Config{Logger: d.log.With("subsystem", "dataplane"), Send4: send4, Send6: send6, IKE: d.ikeOn4500, NoSA: d.trafficWithoutSA})
+	d.engine = dataplane.New(dataplane.Config{Logger: d.log.With("subsystem", "dataplane"), Send4: send4, Send6: send6, IKE: d.ikeOn4500, NoSA: d.trafficWithoutSA,
+		UDPViaSend: d.xdp != nil || d.packetRing != nil})
 	return nil
 }
 

@@ -65,6 +65,9 @@ type Config struct {
 	// establish-tunnels on-traffic. It runs on the packet path's goroutine
 	// and must not block.
 	NoSA func(tunnel string)
+	// UDPViaSend sends ESP in UDP through Send4 and Send6 too (the xdp
+	// data plane's rings), not in runs through the UDP sockets.
+	UDPViaSend bool
 }
 
 // Engine is the ESP data plane of one gateway.
@@ -82,6 +85,7 @@ type Engine struct {
 	segSenders atomic.Pointer[map[segKey]netio.SegmentSender]
 	ipID       atomic.Uint32 // outer IPv4 identification
 	tcpMSS     atomic.Uint32 // tcp-mss ipsec-vpn (tcpmss.go); 0: off
+	udpViaSend bool          // Config.UDPViaSend
 
 	mu        sync.Mutex // guards the fields below and inbound updates
 	tunnels   map[string]*Tunnel
@@ -95,7 +99,8 @@ type Engine struct {
 
 // New returns an engine with no tunnels, receivers or SAs.
 func New(cfg Config) *Engine {
-	e := &Engine{log: cfg.Logger, send4: cfg.Send4, send6: cfg.Send6, ike: cfg.IKE, noSA: cfg.NoSA, tunnels: map[string]*Tunnel{}, work: newWorkerPool()}
+	e := &Engine{log: cfg.Logger, send4: cfg.Send4, send6: cfg.Send6, ike: cfg.IKE, noSA: cfg.NoSA, tunnels: map[string]*Tunnel{}, work: newWorkerPool(),
+		udpViaSend: cfg.UDPViaSend}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}

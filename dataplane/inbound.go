@@ -91,9 +91,17 @@ func newInBatch(e *Engine, udpPort uint16) *inBatch {
 }
 
 func (b *inBatch) crypt(lo, hi int) {
+	// One SA's work area serves its whole run of packets (esp.Lease).
+	var lease esp.Lease
+	var leased *InboundSA
 	for i := lo; i < hi; i++ {
-		b.engine.open(&b.items[i])
+		if sa := b.items[i].sa; sa != leased {
+			lease.Release()
+			lease, leased = sa.esp.Lease(), sa
+		}
+		b.engine.open(&b.items[i], &lease)
 	}
+	lease.Release()
 }
 
 // inboundLoop is a socket's reader: batch → SPI, encapsulation and replay
@@ -108,6 +116,13 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 		n, err := r.ReadBatch(b.msgs)
 		for i := 0; i < n; i++ {
 			m := &b.msgs[i]
+			if m.DstPort != 0 {
+				// A ring carrying ESP in UDP beside raw ESP.
+				if it, ok := e.prepare(m, m.Buf[:m.N], b.storage[i], m.DstPort); ok {
+					b.items = append(b.items, it)
+				}
+				continue
+			}
 			if m.SegmentSize <= 0 || m.N <= m.SegmentSize {
 				if it, ok := e.prepare(m, m.Buf[:m.N], b.storage[i], udpPort); ok {
 					b.items = append(b.items, it)
@@ -152,14 +167,16 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 // tunnels.
 func (e *Engine) releaseInbound(free, ordered chan *inBatch) {
 	var writes tunnelWrites
+	var count tally
 	for b := range ordered {
 		b.wait()
 		for i := range b.items {
 			it := &b.items[i]
-			if e.finish(it) {
+			if e.finish(it, &count) {
 				writes.add(it.sa.tunnel, it.frame)
 			}
 		}
+		count.flush(e, false)
 		writes.flush(e)
 		free <- b
 	}
@@ -173,8 +190,10 @@ func (e *Engine) decapsulate(m *netio.Message, p, out []byte, udpPort uint16) (*
 	if !ok {
 		return nil, nil
 	}
-	e.open(&it)
-	if !e.finish(&it) {
+	e.open(&it, nil)
+	var count tally
+	defer count.flush(e, false)
+	if !e.finish(&it, &count) {
 		return nil, nil
 	}
 	return it.sa.tunnel, it.frame
@@ -226,12 +245,12 @@ func (e *Engine) prepare(m *netio.Message, p, out []byte, udpPort uint16) (openI
 	return openItem{sa: sa, pkt: p, out: out, tos: m.TOS, seq: seq}, true
 }
 
-// open authenticates and decrypts an item and checks the inner packet:
-// the workers' part of the inbound path. It touches nothing shared but
-// the SA's immutable keys.
-func (e *Engine) open(it *openItem) {
+// open authenticates and decrypts an item and checks the inner packet
+// (with the SA's work area lease, or nil): the workers' part of the
+// inbound path. It touches nothing shared but the SA's immutable keys.
+func (e *Engine) open(it *openItem, lease *esp.Lease) {
 	sa := it.sa
-	inner, nextHeader, err := sa.esp.Decrypt(it.pkt, it.seq)
+	inner, nextHeader, err := sa.esp.DecryptLeased(lease, it.pkt, it.seq)
 	if err != nil {
 		it.err = err
 		return
@@ -279,8 +298,9 @@ func (e *Engine) open(it *openItem) {
 // finish is the ordered end of the inbound path: an authentic packet moves
 // the replay window (in arrival order, as sequential processing would),
 // then it is delivered or its drop counted. It reports whether it.frame is
-// to be written to the SA's tunnel.
-func (e *Engine) finish(it *openItem) bool {
+// to be written to the SA's tunnel; the delivered packets are counted in
+// count, which the caller flushes.
+func (e *Engine) finish(it *openItem, count *tally) bool {
 	sa := it.sa
 	if it.err == esp.ErrAuthentication {
 		e.countOpenError(sa, it.err)
@@ -307,13 +327,7 @@ func (e *Engine) finish(it *openItem) bool {
 		sa.Counters.ECNDrops.Add(1)
 		return false
 	}
-	n := len(it.frame) - writeOffset
-	sa.Counters.DecryptedPackets.Add(1)
-	if c := sa.Counters.DecryptedBytes.Add(uint64(n)); sa.Limit.Soft|sa.Limit.Hard != 0 {
-		sa.Limit.check(&sa.limit, c)
-	}
-	e.Stats.DecryptedPackets.Add(1)
-	e.Stats.DecryptedBytes.Add(uint64(n))
+	count.add(e, &sa.Counters, &sa.Limit, &sa.limit, len(it.frame)-writeOffset, false)
 	return true
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"ipsecgw/esp"
 	"ipsecgw/header"
 	"ipsecgw/netio"
 )
@@ -96,9 +97,21 @@ func newOutBatch(e *Engine, n int) *outBatch {
 }
 
 func (b *outBatch) crypt(lo, hi int) {
+	// The chunk's outer IPv4 identifications are taken at once: one
+	// atomic add on the shared counter per chunk, not per packet.
+	id := b.engine.ipID.Add(uint32(hi-lo)) - uint32(hi-lo)
+	// One SA's work area serves its whole run of packets (esp.Lease).
+	var lease esp.Lease
+	var leased *OutboundSA
 	for i := lo; i < hi; i++ {
-		b.engine.seal(&b.items[i])
+		id++
+		if sa := b.items[i].sa; sa != leased {
+			lease.Release()
+			lease, leased = sa.esp.Lease(), sa
+		}
+		b.engine.seal(&b.items[i], uint16(id), &lease)
 	}
+	lease.Release()
 }
 
 // outboundLoop is the tunnel's reader: TUN batch → SA, fragments and
@@ -340,8 +353,9 @@ func (t *Tunnel) queue(sa *OutboundSA, buf []byte, nextHeader byte, b *outBatch)
 		}
 		// UDP encapsulation from a fixed port with DF clear goes out
 		// through the UDP socket of that port, in runs (UDP GSO); the
-		// kernel writes the outer headers.
-		if !sa.Encap.PerFlowSource && sa.DF == DFClear {
+		// kernel writes the outer headers; with the xdp rings it goes
+		// out through them.
+		if !sa.Encap.PerFlowSource && sa.DF == DFClear && !e.udpViaSend {
 			it.gso = (*e.segSenders.Load())[segKey{v6: sa.Remote.Is6(), port: sa.Encap.SrcPort}]
 		}
 	}
@@ -352,11 +366,12 @@ func (t *Tunnel) queue(sa *OutboundSA, buf []byte, nextHeader byte, b *outBatch)
 // the buffers have headroom for the largest).
 var errFraming = errors.New("dataplane: no room for the outer headers")
 
-// seal encrypts an item in place and writes its outer headers in front:
-// the workers' part of the outbound path.
-func (e *Engine) seal(it *sealItem) {
+// seal encrypts an item in place and writes its outer headers in front
+// (ipID is the outer IPv4 identification; lease the SA's work area, or
+// nil): the workers' part of the outbound path.
+func (e *Engine) seal(it *sealItem, ipID uint16, lease *esp.Lease) {
 	sa := it.sa
-	pkt, err := sa.esp.SealWithSequence(it.seq, it.buf, headroom, it.nextHeader)
+	pkt, err := sa.esp.SealLeased(lease, it.seq, it.buf, headroom, it.nextHeader)
 	if err != nil {
 		it.err = err
 		return
@@ -395,7 +410,7 @@ func (e *Engine) seal(it *sealItem) {
 	outerTC := header.EncapsulateTrafficClass(it.tc)
 	if sa.Remote.Is4() {
 		_, ok := header.EncodeIPv4(frame, header.IPv4Fields{
-			TOS: outerTC, TotalLength: uint16(total), ID: uint16(e.ipID.Add(1)),
+			TOS: outerTC, TotalLength: uint16(total), ID: ipID,
 			DontFragment: it.df, TTL: 64, Protocol: proto, Source: sa.Local, Destination: sa.Remote,
 		})
 		if !ok {
@@ -423,6 +438,8 @@ func (e *Engine) seal(it *sealItem) {
 // emit queues the sealed items of a batch for sending, in order, and
 // counts them.
 func (e *Engine) emit(items []sealItem, out *sendBatch) {
+	var count tally
+	defer count.flush(e, true)
 	for i := range items {
 		it := &items[i]
 		switch {
@@ -436,17 +453,8 @@ func (e *Engine) emit(items []sealItem, out *sendBatch) {
 		default:
 			out.v6 = append(out.v6, it.out)
 		}
-		e.countSealed(it.sa, it.innerLen)
+		count.add(e, &it.sa.Counters, &it.sa.Limit, &it.sa.limit, it.innerLen, true)
 	}
-}
-
-func (e *Engine) countSealed(sa *OutboundSA, innerLen int) {
-	sa.Counters.EncryptedPackets.Add(1)
-	if n := sa.Counters.EncryptedBytes.Add(uint64(innerLen)); sa.Limit.Soft|sa.Limit.Hard != 0 {
-		sa.Limit.check(&sa.limit, n)
-	}
-	e.Stats.EncryptedPackets.Add(1)
-	e.Stats.EncryptedBytes.Add(uint64(innerLen))
 }
 
 // flush sends and empties a batch.

@@ -88,8 +88,18 @@ func (sa *Inbound) Check(pkt []byte) (seq uint64, err error) {
 // Accept; with any other error it is authentic but malformed, and Accept
 // still records it (as Open does). pkt must be what Check saw.
 func (sa *Inbound) Decrypt(pkt []byte, seq uint64) (inner []byte, nextHeader byte, err error) {
+	return sa.DecryptLeased(nil, pkt, seq)
+}
+
+// Lease lends the SA's work area to the calling goroutine for a run of
+// DecryptLeased calls (see Lease).
+func (sa *Inbound) Lease() Lease { return sa.suite.lease() }
+
+// DecryptLeased is Decrypt with the work area of l (nil, or a lease of
+// another SA: one is taken for the call).
+func (sa *Inbound) DecryptLeased(l *Lease, pkt []byte, seq uint64) (inner []byte, nextHeader byte, err error) {
 	icvAt := len(pkt) - sa.icvLen
-	if !sa.verify(pkt, icvAt, seq) {
+	if !sa.verify(pkt, icvAt, seq, l.of(sa.suite)) {
 		return nil, 0, ErrAuthentication
 	}
 	body := pkt[sa.headroom:icvAt]
@@ -106,8 +116,11 @@ func (sa *Inbound) Decrypt(pkt []byte, seq uint64) (inner []byte, nextHeader byt
 func (sa *Inbound) Accept(seq uint64) bool { return sa.window.Accept(seq) }
 
 // verify checks the ICV; for an AEAD it also decrypts body in place.
-func (sa *Inbound) verify(pkt []byte, icvAt int, seq uint64) bool {
-	w := sa.workSlots.get()
+func (sa *Inbound) verify(pkt []byte, icvAt int, seq uint64, w *work) bool {
+	if w == nil {
+		w = sa.workSlots.get()
+		defer sa.workSlots.put(w)
+	}
 	var ok bool
 	if sa.aead != nil {
 		iv := pkt[headerLen:sa.headroom]
@@ -118,6 +131,5 @@ func (sa *Inbound) verify(pkt []byte, icvAt int, seq uint64) bool {
 		want := sa.icv(w, pkt[:icvAt], seq)
 		ok = subtle.ConstantTimeCompare(want, pkt[icvAt:]) == 1
 	}
-	sa.workSlots.put(w)
 	return ok
 }

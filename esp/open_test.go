@@ -220,7 +220,7 @@ func TestTrailerErrors(t *testing.T) {
 			for i := range body[:bl-len(c.body)] {
 				body[i] = 0xee
 			}
-			out.encrypt(pkt, 1)
+			out.encrypt(pkt, 1, nil)
 			if _, _, err := in.Open(pkt); !errors.Is(err, c.want) {
 				t.Errorf("%s: %s: err = %v, want %v", sc.name, c.name, err, c.want)
 			}

@@ -119,7 +119,7 @@ func (sa *Outbound) Seal(buf []byte, off int, nextHeader byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sa.seal(seq, buf, off, nextHeader), nil
+	return sa.seal(seq, buf, off, nextHeader, nil), nil
 }
 
 // SealWithSequence is Seal with a sequence number from NextSequence. Each
@@ -127,13 +127,23 @@ func (sa *Outbound) Seal(buf []byte, off int, nextHeader byte) ([]byte, error) {
 // repeats the nonce, which breaks the cipher's confidentiality and
 // integrity for this key.
 func (sa *Outbound) SealWithSequence(seq uint64, buf []byte, off int, nextHeader byte) ([]byte, error) {
+	return sa.SealLeased(nil, seq, buf, off, nextHeader)
+}
+
+// Lease lends the SA's work area to the calling goroutine for a run of
+// SealLeased calls (see Lease).
+func (sa *Outbound) Lease() Lease { return sa.suite.lease() }
+
+// SealLeased is SealWithSequence with the work area of l (nil, or a lease
+// of another SA: one is taken for the call).
+func (sa *Outbound) SealLeased(l *Lease, seq uint64, buf []byte, off int, nextHeader byte) ([]byte, error) {
 	if seq == 0 || seq > sa.lastSeq {
 		return nil, ErrSequenceOutOfRange
 	}
 	if !sa.fits(buf, off) {
 		return nil, ErrNoRoom
 	}
-	return sa.seal(seq, buf, off, nextHeader), nil
+	return sa.seal(seq, buf, off, nextHeader, l.of(sa.suite)), nil
 }
 
 func (sa *Outbound) fits(buf []byte, off int) bool {
@@ -143,19 +153,20 @@ func (sa *Outbound) fits(buf []byte, off int) bool {
 	return cap(buf)-off >= bodyLen(len(buf)-off, sa.align)+sa.icvLen
 }
 
-// seal does the work once the buffer is known to fit.
-func (sa *Outbound) seal(seq uint64, buf []byte, off int, nextHeader byte) []byte {
+// seal does the work once the buffer is known to fit, with work area w
+// (nil: one from the SA's list).
+func (sa *Outbound) seal(seq uint64, buf []byte, off int, nextHeader byte, w *work) []byte {
 	n := len(buf) - off
 	bl := bodyLen(n, sa.align)
 	pkt := buf[off-sa.headroom : off+bl+sa.icvLen]
 	writeTrailer(pkt[sa.headroom:sa.headroom+bl], n, nextHeader)
-	sa.encrypt(pkt, seq)
+	sa.encrypt(pkt, seq, w)
 	return pkt
 }
 
 // encrypt fills in header, IV, ciphertext and ICV of pkt, whose body (the
 // bytes between IV and ICV) already holds inner packet and trailer.
-func (sa *Outbound) encrypt(pkt []byte, seq uint64) {
+func (sa *Outbound) encrypt(pkt []byte, seq uint64, w *work) {
 	binary.BigEndian.PutUint32(pkt[offSPI:], sa.spi)
 	binary.BigEndian.PutUint32(pkt[offSeq:], uint32(seq))
 	iv := pkt[headerLen:sa.headroom]
@@ -164,12 +175,14 @@ func (sa *Outbound) encrypt(pkt []byte, seq uint64) {
 	// body's capacity ends at the ICV, so the AEAD appends its tag in place.
 	body := pkt[sa.headroom:icvAt:len(pkt)]
 
-	w := sa.workSlots.get()
+	if w == nil {
+		w = sa.workSlots.get()
+		defer sa.workSlots.put(w)
+	}
 	if sa.aead != nil {
 		sa.aead.Seal(body[:0], sa.nonce(w, iv), body, sa.aad(w, pkt, seq))
 	} else {
 		cbcEncrypt(sa.block, iv, body)
 		copy(pkt[icvAt:], sa.icv(w, pkt[:icvAt], seq))
 	}
-	sa.workSlots.put(w)
 }

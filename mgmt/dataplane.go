@@ -13,9 +13,12 @@ import (
 // beyond those the Junos block shows, named as status.json names them.
 func dataPlaneView(st daemon.Status) show.DataPlane {
 	dp := show.DataPlane{Mode: st.DataPlane.Mode, Detail: st.DataPlane.Detail, Fallback: st.DataPlane.Fallback,
-		Committed: st.DataPlane.Committed}
+		Committed: st.DataPlane.Committed, Wanted: st.DataPlane.Wanted}
 	if x := st.DataPlane.XDP; x != nil {
 		dp.RingsReceived, dp.RingsSent, dp.SentByKernel = x.Received, x.Sent, x.ViaKernel
+	}
+	if r := st.DataPlane.PacketRing; r != nil {
+		dp.RingsReceived, dp.RingsSent, dp.SentByKernel, dp.RingsMalformed = r.Received, r.Sent, r.ViaKernel, r.Malformed
 	}
 	shown := map[string]bool{"encrypted-bytes": true, "encrypted-packets": true, "decrypted-bytes": true,
 		"decrypted-packets": true, "esp-authentication-failures": true, "replay-errors": true,

@@ -24,29 +24,21 @@ var (
 	pktinfo4AddrOffset = int(unsafe.Offsetof(unix.Inet4Pktinfo{}.Addr))
 	// struct in6_pktinfo: ipi6_addr, the destination address.
 	pktinfo6AddrOffset = int(unsafe.Offsetof(unix.Inet6Pktinfo{}.Addr))
+	// The interface indexes of both.
+	pktinfo4IfindexOffset = int(unsafe.Offsetof(unix.Inet4Pktinfo{}.Ifindex))
+	pktinfo6IfindexOffset = int(unsafe.Offsetof(unix.Inet6Pktinfo{}.Ifindex))
 )
 
 // parseControl sets m.Dst and m.TOS from the IP_PKTINFO, IP_TOS,
 // IPV6_PKTINFO and IPV6_TCLASS messages in b, ignoring any others. It
 // stops at the first message whose length does not fit.
 func parseControl(b []byte, m *Message) {
-	for len(b) >= cmsgDataOffset {
-		var l int
-		if cmsgLenSize == 8 {
-			l64 := binary.NativeEndian.Uint64(b)
-			if l64 > uint64(len(b)) {
-				return
-			}
-			l = int(l64)
-		} else {
-			l = int(binary.NativeEndian.Uint32(b))
-		}
-		if l < cmsgDataOffset || l > len(b) {
+	for {
+		level, typ, data, rest, ok := nextControl(b)
+		if !ok {
 			return
 		}
-		level := int32(binary.NativeEndian.Uint32(b[cmsgLevelOffset:]))
-		typ := int32(binary.NativeEndian.Uint32(b[cmsgTypeOffset:]))
-		data := b[cmsgDataOffset:l]
+		b = rest
 		switch {
 		case level == unix.IPPROTO_IP && typ == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
 			m.Dst = netip.AddrFrom4([4]byte(data[pktinfo4AddrOffset:]))
@@ -64,10 +56,56 @@ func parseControl(b []byte, m *Message) {
 				m.SegmentSize = int(binary.NativeEndian.Uint16(data))
 			}
 		}
-		next := unix.CmsgSpace(l - cmsgDataOffset)
-		if next >= len(b) {
-			return
-		}
-		b = b[next:]
 	}
+}
+
+// arrival reads, from the control messages of a raw ESP socket opened
+// beside packet rings, the interface the packet came in by (IP_PKTINFO,
+// IPV6_PKTINFO) and whether the kernel reassembled it from fragments
+// (IP_RECVFRAGSIZE, IPV6_RECVFRAGSIZE are only there for those).
+func arrival(b []byte) (ifindex int, reassembled bool) {
+	for {
+		level, typ, data, rest, ok := nextControl(b)
+		if !ok {
+			return ifindex, reassembled
+		}
+		b = rest
+		switch {
+		case level == unix.IPPROTO_IP && typ == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
+			ifindex = int(int32(binary.NativeEndian.Uint32(data[pktinfo4IfindexOffset:])))
+		case level == unix.IPPROTO_IPV6 && typ == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
+			ifindex = int(binary.NativeEndian.Uint32(data[pktinfo6IfindexOffset:]))
+		case level == unix.IPPROTO_IP && typ == unix.IP_RECVFRAGSIZE, level == unix.IPPROTO_IPV6 && typ == unix.IPV6_RECVFRAGSIZE:
+			reassembled = true
+		}
+	}
+}
+
+// nextControl splits the first control message off b: its level, type
+// and data, and what follows it. ok is false at the end of b or at a
+// message whose length does not fit.
+func nextControl(b []byte) (level, typ int32, data, rest []byte, ok bool) {
+	if len(b) < cmsgDataOffset {
+		return 0, 0, nil, nil, false
+	}
+	var l int
+	if cmsgLenSize == 8 {
+		l64 := binary.NativeEndian.Uint64(b)
+		if l64 > uint64(len(b)) {
+			return 0, 0, nil, nil, false
+		}
+		l = int(l64)
+	} else {
+		l = int(binary.NativeEndian.Uint32(b))
+	}
+	if l < cmsgDataOffset || l > len(b) {
+		return 0, 0, nil, nil, false
+	}
+	level = int32(binary.NativeEndian.Uint32(b[cmsgLevelOffset:]))
+	typ = int32(binary.NativeEndian.Uint32(b[cmsgTypeOffset:]))
+	data = b[cmsgDataOffset:l]
+	if next := unix.CmsgSpace(l - cmsgDataOffset); next < len(b) {
+		rest = b[next:]
+	}
+	return level, typ, data, rest, true
 }

@@ -11,6 +11,9 @@
 //	outer send        Sender      NewRawSender                  MemHost.NewRawSender
 //	raw ESP rings     Receiver    OpenXDP, XDP.Attach           -
 //	                  Sender      XDP.Sender (raw socket behind) -
+//	packet rings      Receiver    OpenPacketRing, .Attach,      -
+//	                              PacketRing.ListenESP, .ListenUDP
+//	                  Sender      PacketRing.Sender             -
 //
 // Kernel and a MemHost both implement Network, the factory for the
 // outer sockets, so the data plane takes one and never knows which.
@@ -79,4 +82,22 @@
 //     encapsulation keeps its 64 KB runs elsewhere.
 //   - Interface indexes in the attach call and the socket's bind are those
 //     of the calling thread's network namespace.
+//
+// # AF_PACKET rings (Linux 6.18, checked by packetring_linux_test.go)
+//
+//   - TPACKET_V3 transmit rings are accepted (Linux 4.11+) when the
+//     request has no retire timeout, private area or feature word; a
+//     frame's data starts TPACKET3_HDRLEN - sizeof(sockaddr_ll) = 48
+//     octets in, tp_next_offset must be 0. PACKET_LOSS must be set before
+//     the rings (EBUSY after).
+//   - A V3 receive block is handed over when full or when its retire
+//     timer fires; poll wakes the reader only then.
+//   - A packet socket is a tap: what its filter takes still goes up the
+//     stack. IP_RECVFRAGSIZE / IPV6_RECVFRAGSIZE control messages come
+//     only with packets the kernel reassembled, which is how the raw ESP
+//     and UDP sockets beside the rings tell those (not in the rings,
+//     whose filter refuses fragments) from the ones the rings took.
+//   - A classic BPF load past the end of the frame ends the filter with
+//     0 (refused): the ESP-in-UDP check of the payload's first word
+//     refuses NAT keepalives (one octet) that way.
 package netio

@@ -17,6 +17,10 @@ type Message struct {
 	// of one flow into Buf[:N] (UDP GRO): each is SegmentSize octets, the
 	// last possibly shorter. 0 means Buf[:N] is one datagram.
 	SegmentSize int
+	// DstPort is the UDP port an ESP-in-UDP packet came to, set by
+	// receivers that carry several (the xdp rings); 0 for raw ESP, and
+	// from receivers whose port is their own (a UDP socket).
+	DstPort uint16
 }
 
 // SegmentSender sends a run of equal-sized UDP datagrams, all to one

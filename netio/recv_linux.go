@@ -33,19 +33,48 @@ const oobSize = 96
 // family, receiving the ESP packets sent to any local address; Buf gets
 // each from its SPI on. Needs CAP_NET_RAW. See the package comment for the
 // kernel behaviour this depends on.
-func ListenESP(family int) (Receiver, error) {
+func ListenESP(family int) (Receiver, error) { return listenESP(family, nil) }
+
+// listenESP is ListenESP; with skip, each packet's arrival interface and
+// whether the kernel reassembled it are read too, and a packet not
+// reassembled is dropped when skip(interface, message) says another
+// receiver (a packet ring) has it already.
+func listenESP(family int, skip func(ifindex int, m *Message) bool) (Receiver, error) {
 	if err := checkFamily(family); err != nil {
 		return nil, err
 	}
+	what := fmt.Sprintf("raw ESP (IPv%d)", family)
+	var r *socketReceiver
+	var err error
 	if family == 4 {
-		return newSocketReceiver(espV4, fmt.Sprintf("raw ESP (IPv%d)", family),
-			unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ESP, nil, nil)
-	}
-	return newSocketReceiver(espV6, fmt.Sprintf("raw ESP (IPv%d)", family),
-		unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ESP, []sockopt{
+		var opts []sockopt
+		if skip != nil {
+			opts = []sockopt{
+				{unix.IPPROTO_IP, unix.IP_PKTINFO, 1, "IP_PKTINFO"},
+				{unix.IPPROTO_IP, unix.IP_RECVFRAGSIZE, 1, "IP_RECVFRAGSIZE"},
+			}
+		}
+		r, err = newSocketReceiver(espV4, what, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ESP, opts, nil)
+	} else {
+		opts := []sockopt{
 			{unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO"},
 			{unix.IPPROTO_IPV6, unix.IPV6_RECVTCLASS, 1, "IPV6_RECVTCLASS"},
-		}, nil)
+		}
+		if skip != nil {
+			opts = append(opts, sockopt{unix.IPPROTO_IPV6, unix.IPV6_RECVFRAGSIZE, 1, "IPV6_RECVFRAGSIZE"})
+		}
+		r, err = newSocketReceiver(espV6, what, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ESP, opts, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if skip != nil {
+		r.skip = skip
+		for i := range r.hdrs {
+			r.hdrs[i].Hdr.Control = &r.oob[i][0]
+		}
+	}
+	return r, nil
 }
 
 // ListenUDP opens a UDP socket of the given family bound to port on every
@@ -54,7 +83,10 @@ func ListenESP(family int) (Receiver, error) {
 // non-ESP marker, a one-octet NAT keepalive, or an ESP packet; the data
 // plane tells them apart. Ports below 1024 (IKE's 500) need
 // CAP_NET_BIND_SERVICE.
-func ListenUDP(family int, port uint16) (Receiver, error) {
+func ListenUDP(family int, port uint16) (Receiver, error) { return listenUDP(family, port, nil) }
+
+// listenUDP is ListenUDP; with skip, as listenESP, and without UDP GRO.
+func listenUDP(family int, port uint16, skip func(ifindex int, m *Message) bool) (Receiver, error) {
 	if err := checkFamily(family); err != nil {
 		return nil, err
 	}
@@ -79,6 +111,22 @@ func ListenUDP(family int, port uint16) (Receiver, error) {
 	if err != nil {
 		return nil, err
 	}
+	if skip != nil {
+		// Beside packet rings: which datagrams the kernel reassembled.
+		opt := sockopt{unix.IPPROTO_IP, unix.IP_RECVFRAGSIZE, 1, "IP_RECVFRAGSIZE"}
+		if family == 6 {
+			opt = sockopt{unix.IPPROTO_IPV6, unix.IPV6_RECVFRAGSIZE, 1, "IPV6_RECVFRAGSIZE"}
+		}
+		var serr error
+		_ = r.sock.rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), opt.level, opt.name, opt.value) })
+		if serr != nil {
+			r.Close()
+			return nil, fmt.Errorf("netio: %s socket: set %s: %w", what, opt.what, serr)
+		}
+		r.skip = skip
+		r.sock.setBuffer(false)
+		return r, nil
+	}
 	// UDP GRO: the kernel hands over a burst of one flow's datagrams as one
 	// message (Message.SegmentSize), which is what lets a userspace tunnel
 	// keep up with TCP. Older kernels lack it; then each datagram comes
@@ -97,6 +145,9 @@ func ListenUDP(family int, port uint16) (Receiver, error) {
 type socketReceiver struct {
 	sock *socket
 	kind recvKind
+	// skip, when set, drops the raw ESP packets a packet ring has taken
+	// (listenESP); the messages then have control areas whatever kind.
+	skip func(ifindex int, m *Message) bool
 
 	mu    sync.Mutex // one ReadBatch at a time; guards the fields below
 	hdrs  [IdealBatchSize]unix.Mmsghdr
@@ -151,20 +202,48 @@ func (r *socketReceiver) ReadBatch(msgs []Message) (int, error) {
 	if want == 0 {
 		return 0, nil
 	}
-	for i := range want {
-		r.aim(i, msgs[i].Buf)
+	for {
+		for i := range want {
+			r.aim(i, msgs[i].Buf)
+		}
+		r.want, r.got, r.errno = want, 0, 0
+		if err := r.sock.rc.Read(r.recv); err != nil {
+			return 0, r.sock.wrap("recvmmsg", err)
+		}
+		if r.errno != 0 {
+			return 0, r.sock.wrap("recvmmsg", r.errno)
+		}
+		for i := range r.got {
+			r.finish(i, &msgs[i])
+		}
+		if r.skip == nil {
+			return r.got, nil
+		}
+		if n := r.keep(msgs[:r.got]); n > 0 {
+			return n, nil
+		}
 	}
-	r.want, r.got, r.errno = want, 0, 0
-	if err := r.sock.rc.Read(r.recv); err != nil {
-		return 0, r.sock.wrap("recvmmsg", err)
+}
+
+// keep moves the messages that skip leaves to the front of msgs and
+// returns how many there are. Those are the rare ones beside packet
+// rings (fragments the kernel reassembled, ESP arriving elsewhere), so
+// copying their payloads down costs little.
+func (r *socketReceiver) keep(msgs []Message) int {
+	n := 0
+	for i := range msgs {
+		m := &msgs[i]
+		if ifindex, reassembled := arrival(r.control(i)); !reassembled && r.skip(ifindex, m) {
+			continue
+		}
+		if n != i {
+			k := &msgs[n]
+			k.N = copy(k.Buf, m.Buf[:m.N])
+			k.Src, k.Dst, k.TOS, k.SegmentSize = m.Src, m.Dst, m.TOS, m.SegmentSize
+		}
+		n++
 	}
-	if r.errno != 0 {
-		return 0, r.sock.wrap("recvmmsg", r.errno)
-	}
-	for i := range r.got {
-		r.finish(i, &msgs[i])
-	}
-	return r.got, nil
+	return n
 }
 
 // aim points message i's data vector at buf and resets what the kernel
@@ -181,7 +260,7 @@ func (r *socketReceiver) aim(i int, buf []byte) {
 	v.SetLen(len(buf))
 	h := &r.hdrs[i].Hdr
 	h.Namelen = unix.SizeofSockaddrInet6
-	if r.kind != espV4 {
+	if r.kind != espV4 || r.skip != nil {
 		h.SetControllen(oobSize)
 	}
 	h.Flags = 0

@@ -17,6 +17,7 @@ func FuzzParseESPFrame(f *testing.F) {
 	v6[ethHeaderLen+5] = 16
 	v6[ethHeaderLen+6] = ipProtoESP
 	f.Add(v6)
+	f.Add(append(eth[:ethHeaderLen:ethHeaderLen], udpPacket(f, netip.MustParseAddrPort("192.0.2.1:4500"), netip.MustParseAddrPort("192.0.2.2:4500"), 0, make([]byte, 40))...))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		m := Message{Buf: make([]byte, 2048)}
@@ -42,11 +43,23 @@ func TestParseESPFrame(t *testing.T) {
 	if !parseESPFrame(append(frame, 0, 0, 0), &m) || m.N != 100 {
 		t.Fatalf("padded frame: %d octets", m.N)
 	}
+	// ESP in UDP: the UDP payload, with both ports.
+	u := append(append([]byte(nil), eth...), udpPacket(t, netip.AddrPortFrom(a, 4500), netip.AddrPortFrom(b, 4501), 0x20, p[20:])...)
+	if !parseESPFrame(u, &m) || m.N != 100 || m.Src != netip.AddrPortFrom(a, 4500) || m.DstPort != 4501 || m.Buf[0] != 7 || m.TOS != 0x20 {
+		t.Fatalf("ESP-in-UDP frame: %+v", m)
+	}
 	for name, bad := range map[string][]byte{
-		"truncated":    frame[:ethHeaderLen+30],
-		"not ESP":      func() []byte { c := append([]byte(nil), frame...); c[ethHeaderLen+9] = 17; return c }(),
-		"total length": func() []byte { c := append([]byte(nil), frame...); c[ethHeaderLen+2] = 0xff; return c }(),
-		"IHL below 5":  func() []byte { c := append([]byte(nil), frame...); c[ethHeaderLen] = 0x44; return c }(),
+		"UDP length past the packet": func() []byte { c := append([]byte(nil), u...); c[ethHeaderLen+20+4] = 0xff; return c }(),
+		"UDP length below 8": func() []byte {
+			c := append([]byte(nil), u...)
+			c[ethHeaderLen+20+4], c[ethHeaderLen+20+5] = 0, 7
+			return c
+		}(),
+		"UDP header cut":      func() []byte { c := append([]byte(nil), u[:ethHeaderLen+24]...); c[ethHeaderLen+3] = 24; return c }(),
+		"truncated":           frame[:ethHeaderLen+30],
+		"neither ESP nor UDP": func() []byte { c := append([]byte(nil), frame...); c[ethHeaderLen+9] = 6; return c }(),
+		"total length":        func() []byte { c := append([]byte(nil), frame...); c[ethHeaderLen+2] = 0xff; return c }(),
+		"IHL below 5":         func() []byte { c := append([]byte(nil), frame...); c[ethHeaderLen] = 0x44; return c }(),
 	} {
 		if parseESPFrame(bad, &m) {
 			t.Errorf("%s: accepted", name)

@@ -1,7 +1,6 @@
 package netio
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -63,7 +62,7 @@ func (r *xskRing) desc(i uint32) *unix.XDPDesc {
 // xsk is one AF_XDP socket.
 type xsk struct {
 	fd      int
-	wake    int // eventfd that Close writes, to end a blocked read
+	wait    *ringWaiter // owns fd once made
 	ifindex int
 	queue   int
 	umem    []byte
@@ -71,8 +70,6 @@ type xsk struct {
 	comp    xskRing
 	rx      xskRing
 	tx      xskRing
-	closed  atomic.Bool
-	pollFDs [2]unix.PollFd
 
 	received *atomic.Uint64
 
@@ -85,15 +82,12 @@ func newXSK(ifindex, queue int, received *atomic.Uint64) (_ *xsk, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("AF_XDP socket: %w", err)
 	}
-	s := &xsk{fd: fd, wake: -1, ifindex: ifindex, queue: queue, received: received}
+	s := &xsk{fd: fd, ifindex: ifindex, queue: queue, received: received}
 	defer func() {
 		if err != nil {
 			s.close()
 		}
 	}()
-	if s.wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
-		return nil, err
-	}
 	if s.umem, err = unix.Mmap(-1, 0, xskFrames*xskFrameSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE); err != nil {
 		return nil, fmt.Errorf("UMEM: %w", err)
 	}
@@ -137,6 +131,10 @@ func newXSK(ifindex, queue int, received *atomic.Uint64) (_ *xsk, err error) {
 	// In copy mode one sendto sends 32 frames unless told more (Linux
 	// 6.17 and later; older kernels refuse the option and keep 32).
 	unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_MAX_TX_SKB_BUDGET, xskRingSize)
+	if s.wait, err = newRingWaiter(fd, fmt.Sprintf("AF_XDP socket of interface %d queue %d", ifindex, queue), s.rxReady); err != nil {
+		s.fd = -1 // closed by newRingWaiter
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -151,15 +149,14 @@ func setsockopt(fd, opt int, p unsafe.Pointer, n uintptr) error {
 // message gets the ESP packet from its SPI on, the outer addresses and
 // the DS field. It blocks until there is at least one.
 func (s *xsk) ReadBatch(msgs []Message) (int, error) {
-	s.pollFDs = [2]unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}, {Fd: int32(s.wake), Events: unix.POLLIN}}
 	for {
-		if s.closed.Load() {
+		if s.wait.closed.Load() {
 			return 0, net.ErrClosed
 		}
 		cons := *s.rx.consumer // only this goroutine writes it
 		avail := atomic.LoadUint32(s.rx.producer) - cons
 		if avail == 0 {
-			if _, err := unix.Poll(s.pollFDs[:], -1); err != nil && !errors.Is(err, unix.EINTR) {
+			if err := s.wait.wait(); err != nil {
 				return 0, err
 			}
 			continue
@@ -187,26 +184,33 @@ func (s *xsk) ReadBatch(msgs []Message) (int, error) {
 	}
 }
 
-// parseESPFrame fills m from an Ethernet frame that the program steered:
-// IPv4 or IPv6 carrying ESP. It copies the ESP packet into m.Buf.
+// rxReady reports whether the receive ring holds frames.
+func (s *xsk) rxReady() bool { return atomic.LoadUint32(s.rx.producer) != *s.rx.consumer }
+
+// parseESPFrame fills m from an Ethernet frame that a ring took: IPv4 or
+// IPv6 carrying ESP, or ESP in UDP (then m.Src has the source port and
+// m.DstPort the destination port). It copies the ESP packet (the UDP
+// payload) into m.Buf.
 func parseESPFrame(f []byte, m *Message) bool {
 	if len(f) < ethHeaderLen+ipv4MinHeaderLen {
 		return false
 	}
 	ip := f[ethHeaderLen:]
+	var payload []byte
+	var proto byte
 	switch ip[0] >> 4 {
 	case 4:
 		ihl := int(ip[0]&0x0f) * 4
 		total := int(ip[2])<<8 | int(ip[3])
-		if ihl < ipv4MinHeaderLen || total < ihl || total > len(ip) || ip[9] != ipProtoESP {
+		if ihl < ipv4MinHeaderLen || total < ihl || total > len(ip) {
 			return false
 		}
 		m.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[12:16])), 0)
 		m.Dst = netip.AddrFrom4([4]byte(ip[16:20]))
 		m.TOS = ip[1]
-		m.N = copy(m.Buf, ip[ihl:total])
+		proto, payload = ip[9], ip[ihl:total]
 	case 6:
-		if len(ip) < ipv6HeaderLen || ip[6] != ipProtoESP {
+		if len(ip) < ipv6HeaderLen {
 			return false
 		}
 		plen := int(ip[4])<<8 | int(ip[5])
@@ -216,11 +220,28 @@ func parseESPFrame(f []byte, m *Message) bool {
 		m.Src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(ip[8:24])), 0)
 		m.Dst = netip.AddrFrom16([16]byte(ip[24:40]))
 		m.TOS = ip[0]<<4 | ip[1]>>4
-		m.N = copy(m.Buf, ip[ipv6HeaderLen:ipv6HeaderLen+plen])
+		proto, payload = ip[6], ip[ipv6HeaderLen:ipv6HeaderLen+plen]
 	default:
 		return false
 	}
-	m.SegmentSize = 0
+	m.SegmentSize, m.DstPort = 0, 0
+	switch proto {
+	case ipProtoESP:
+	case ipProtoUDP:
+		if len(payload) < 8 {
+			return false
+		}
+		ulen := int(payload[4])<<8 | int(payload[5])
+		if ulen < 8 || ulen > len(payload) {
+			return false
+		}
+		m.Src = netip.AddrPortFrom(m.Src.Addr(), uint16(payload[0])<<8|uint16(payload[1]))
+		m.DstPort = uint16(payload[2])<<8 | uint16(payload[3])
+		payload = payload[8:ulen]
+	default:
+		return false
+	}
+	m.N = copy(m.Buf, payload)
 	return true
 }
 
@@ -233,6 +254,13 @@ func (s *xsk) reclaim() {
 		s.txFree = append(s.txFree, *s.comp.addr(i))
 	}
 	atomic.StoreUint32(s.comp.consumer, prod)
+}
+
+// send is transmit under txMu.
+func (s *xsk) send(pkts [][]byte, eths []*[ethHeaderLen]byte) int {
+	s.txMu.Lock()
+	defer s.txMu.Unlock()
+	return s.transmit(pkts, eths)
 }
 
 // transmit queues frames (Ethernet header eth, then the IP packet) and
@@ -285,11 +313,7 @@ func (s *xsk) kick(end uint32) {
 }
 
 func (s *xsk) Close() error {
-	if s.closed.Swap(true) {
-		return nil
-	}
-	var one = [8]byte{1}
-	unix.Write(s.wake, one[:])
+	s.wait.stop()
 	return nil
 }
 
@@ -304,14 +328,13 @@ func (s *xsk) close() {
 			r.mem = nil
 		}
 	}
-	if s.fd >= 0 {
+	switch {
+	case s.wait != nil:
+		s.wait.release()
+	case s.fd >= 0:
 		unix.Close(s.fd)
-		s.fd = -1
 	}
-	if s.wake >= 0 {
-		unix.Close(s.wake)
-		s.wake = -1
-	}
+	s.fd = -1
 	if s.umem != nil {
 		unix.Munmap(s.umem)
 		s.umem = nil

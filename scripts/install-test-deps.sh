@@ -19,7 +19,7 @@ elif [ ! -e /opt/ipsecgw-peers/strongswan6/libexec/ipsec/charon ]; then
   echo "WARNING: strongSwan 6 not installed ($sw6 needs root); its tests will be skipped" >&2
 fi
 
-need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl vtysh traceroute ssh ssh-keygen ansible-playbook etcd)
+need_cmds=(swanctl tshark iperf3 nft ip ping jq linux pki curl vtysh traceroute ssh ssh-keygen ansible-playbook etcd openssl)
 need_files=(
   /usr/lib/ipsec/charon
   /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
@@ -39,7 +39,7 @@ need_files=(
 packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-extra-plugins libstrongswan-standard-plugins strongswan-pki iproute2 iputils-ping nftables
   iperf3 tshark jq curl user-mode-linux frr frr-pythontools traceroute
-  python3-junos-eznc python3-ncclient openssh-client ansible etcd-server)
+  python3-junos-eznc python3-ncclient openssh-client ansible etcd-server openssl)
 
 missing=()
 for c in "${need_cmds[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done

@@ -7,14 +7,19 @@ import "encoding/xml"
 // security ipsec data-plane) and every other reason the engine dropped a
 // packet.
 type DataPlane struct {
-	Mode     string // "xdp" or "socket"
-	Detail   string // where the XDP program runs
-	Fallback string // why xdp, configured, is not running
+	Mode     string // "xdp", "packet-ring" or "socket"
+	Detail   string // where the XDP program or the rings run
+	Fallback string // why the mode asked for (Wanted) is not running
+	// Wanted is the faster mode asked for that is not running ("" is
+	// xdp).
+	Wanted string
 	// Committed is a data-plane statement committed since the start,
 	// which takes effect at the next start ("" when none).
 	Committed string
-	// Rings: AF_XDP counters, when Mode is xdp.
+	// Rings: AF_XDP or AF_PACKET counters, when Mode is xdp or
+	// packet-ring; RingsMalformed for packet-ring only.
 	RingsReceived, RingsSent, SentByKernel uint64
+	RingsMalformed                         uint64
 	Drops                                  []Drop
 }
 
@@ -35,13 +40,20 @@ func IPsecStatisticsDetail(s Statistics, dp DataPlane) Reply {
 	}
 	t.line("Data plane: %s", mode)
 	if dp.Fallback != "" {
-		t.line("  Not on xdp: %s", dp.Fallback)
+		wanted := dp.Wanted
+		if wanted == "" {
+			wanted = "xdp"
+		}
+		t.line("  Not on %s: %s", wanted, dp.Fallback)
 	}
 	if dp.Committed != "" {
 		t.line("  Committed: data-plane %s, from the next start", dp.Committed)
 	}
-	if dp.Mode == "xdp" {
+	switch dp.Mode {
+	case "xdp":
 		t.line("  AF_XDP rings: received %d, sent %d, sent by the kernel %d", dp.RingsReceived, dp.RingsSent, dp.SentByKernel)
+	case "packet-ring":
+		t.line("  AF_PACKET rings: received %d, sent %d, sent by the kernel %d, malformed %d", dp.RingsReceived, dp.RingsSent, dp.SentByKernel, dp.RingsMalformed)
 	}
 	t.line("Drops:")
 	for _, d := range dp.Drops {
@@ -49,8 +61,12 @@ func IPsecStatisticsDetail(s Statistics, dp DataPlane) Reply {
 	}
 	m := &IPsecStatisticsDetailInformation{IPsecStatisticsBody: statisticsModel(&s), DataPlane: DataPlaneModel{
 		Mode: dp.Mode, Detail: dp.Detail, Fallback: dp.Fallback, Committed: dp.Committed, Drops: dp.Drops}}
-	if dp.Mode == "xdp" {
+	switch dp.Mode {
+	case "xdp":
 		m.DataPlane.Rings = &RingsModel{Received: dp.RingsReceived, Sent: dp.RingsSent, SentByKernel: dp.SentByKernel}
+	case "packet-ring":
+		m.DataPlane.PacketRings = &PacketRingsModel{RingsModel: RingsModel{Received: dp.RingsReceived, Sent: dp.RingsSent,
+			SentByKernel: dp.SentByKernel}, Malformed: dp.RingsMalformed}
 	}
 	return Reply{t.String(), m}
 }
@@ -71,6 +87,8 @@ type DataPlaneModel struct {
 	Committed string      `xml:"committed,omitempty"`
 	Rings     *RingsModel `xml:"af-xdp-rings,omitempty"`
 	Drops     []Drop      `xml:"drop"`
+	// PacketRings: the AF_PACKET ring counters (packet-ring).
+	PacketRings *PacketRingsModel `xml:"af-packet-rings,omitempty"`
 }
 
 // RingsModel is the AF_XDP ring counters.
@@ -78,4 +96,10 @@ type RingsModel struct {
 	Received     uint64 `xml:"received"`
 	Sent         uint64 `xml:"sent"`
 	SentByKernel uint64 `xml:"sent-by-kernel"`
+}
+
+// PacketRingsModel is the AF_PACKET ring counters.
+type PacketRingsModel struct {
+	RingsModel
+	Malformed uint64 `xml:"malformed"`
 }

@@ -21,7 +21,9 @@ const benchKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e
 
 // ipsecgw is two ipsecgw daemons with one manual AES-256-GCM SA each way
 // (the same SPI both ways, as Junos manual SAs have), raw ESP on the
-// given data plane (xdp or socket) or, with udpPort set, ESP in UDP.
+// given data plane (xdp, packet-ring or socket) or, with udpPort set, ESP
+// in UDP (on the UDP sockets, or with data plane xdp or packet-ring on the
+// rings).
 type ipsecgw struct {
 	label     string
 	binary    string

@@ -7,8 +7,11 @@
 //	setup         gw1 ══ gw2
 //	plain         kernel routing over the veth, no tunnel (the ceiling)
 //	ipsecgw-xdp     ipsecgw ↔ ipsecgw, manual AES-256-GCM SA, raw ESP on AF_XDP rings
+//	ipsecgw-packet-ring  the same on AF_PACKET TPACKET_V3 rings
 //	ipsecgw-socket  the same on raw sockets (data-plane socket)
 //	ipsecgw-udp     the same SA, ESP in UDP (port 4500)
+//	ipsecgw-udp-xdp the same SA, ESP in UDP on AF_XDP rings
+//	ipsecgw-udp-packet-ring  the same SA, ESP in UDP on AF_PACKET rings
 //	wireguard-go  wireguard-go ↔ wireguard-go (the userspace data plane to beat)
 //	strongswan    strongSwan 5.9 ↔ strongSwan 5.9, userspace ESP (kernel-libipsec), ESP in UDP 4500
 //

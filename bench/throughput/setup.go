@@ -31,7 +31,7 @@ type counts struct {
 }
 
 // setupNames in the order they are measured and printed.
-var setupNames = []string{"plain", "ipsecgw-xdp", "ipsecgw-socket", "ipsecgw-udp", "wireguard-go", "strongswan"}
+var setupNames = []string{"plain", "ipsecgw-xdp", "ipsecgw-packet-ring", "ipsecgw-socket", "ipsecgw-udp", "ipsecgw-udp-xdp", "ipsecgw-udp-packet-ring", "wireguard-go", "strongswan"}
 
 func knownSetup(name string) bool {
 	for _, n := range setupNames {
@@ -49,6 +49,12 @@ func newSetup(name, dir string, b binaries) setup {
 		return &plain{}
 	case "ipsecgw-xdp":
 		return &ipsecgw{label: name, binary: b.ipsecgw, dir: dir, dataPlane: "xdp"}
+	case "ipsecgw-packet-ring":
+		return &ipsecgw{label: name, binary: b.ipsecgw, dir: dir, dataPlane: "packet-ring"}
+	case "ipsecgw-udp-xdp":
+		return &ipsecgw{label: name, binary: b.ipsecgw, dir: dir, udpPort: 4500, dataPlane: "xdp"}
+	case "ipsecgw-udp-packet-ring":
+		return &ipsecgw{label: name, binary: b.ipsecgw, dir: dir, udpPort: 4500, dataPlane: "packet-ring"}
 	case "ipsecgw-socket":
 		return &ipsecgw{label: name, binary: b.ipsecgw, dir: dir, dataPlane: "socket"}
 	case "ipsecgw-udp":

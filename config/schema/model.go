@@ -205,6 +205,7 @@ type IPsec struct {
 	VPNs      []*VPN
 	Trace     Trace
 	// DataPlane is the raw ESP path asked for (data-plane): "xdp",
+	// "packet-ring", "auto",
 	// "socket", or "" (raw sockets).
 	DataPlane string
 }

@@ -146,7 +146,33 @@ func TestRekeyKeepsOldOutbound(t *testing.T) {
 	b.installer = pairInstaller{ib, "responder", j} // installs whole pairs with message 3, as strongSwan
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
 	eventually(t, "up", func() bool { return up(a) && up(b) })
-	clk.Advance(162 * time.Second) // the initiator's soft lifetime
+	// To the initiator's soft lifetime (85-90 % of 180 s, random), in
+	// steps shorter than the switch delay: a step that starts the rekey
+	// must not also reach the timer the rekey sets, however fast the
+	// exchange runs on other goroutines.
+	clk.Advance(150 * time.Second)
+	rekeying := func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for _, sa := range a.sas {
+			for _, qm := range sa.qms {
+				if qm.initiator && qm.rekeyOf != nil {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for i := 0; ; i++ {
+		if n, _ := ia.counts(); rekeying() || n >= 2 {
+			break
+		}
+		if i == 400 {
+			t.Fatal("no rekey by the soft lifetime")
+		}
+		clk.Advance(outboundSwitchDelay / 4)
+		time.Sleep(time.Millisecond)
+	}
 	eventually(t, "the responder's new pair", func() bool { n, _ := ib.counts(); return n == 2 })
 	p.wg.Wait()
 	newSPI := func() uint32 {

@@ -77,12 +77,22 @@ func TestPeerRekeyThenPhase1Rekey(t *testing.T) {
 		sas := b.SAs()
 		return len(sas) == 1 && sas[0].InitiatorSPI != first && sas[0].State == "UP" && sas[0].Children == 2
 	})
-	clk.Advance(2 * time.Second)
-	eventually(t, "the old pair deleted on both sides", func() bool {
+	// The clock moves on in small steps until both removals happened: a
+	// may still be handling b's DELETE (and setting its removal timer)
+	// when b is done, and a timer set after a single Advance would never
+	// fire.
+	for i := 0; ; i++ {
 		_, ra := ia.counts()
 		_, rb := ib.counts()
-		return ra == 1 && rb == 1
-	})
+		if ra == 1 && rb == 1 {
+			break
+		}
+		if i == 600 {
+			t.Fatalf("the old pair not deleted on both sides within 60 s of clock: removed %d and %d", ra, rb)
+		}
+		clk.Advance(100 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
+	}
 	a.Close()
 	b.Close()
 	p.wg.Wait()

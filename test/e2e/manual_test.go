@@ -40,10 +40,20 @@ func TestManualSAs(t *testing.T) {
 		{"3des-cbc-hmac-sha1-96", vpn{encryption: "3des-cbc", encKey: hexKey(24, 8), auth: "hmac-sha1-96", authKey: hexKey(20, 9)}},
 		{"aes-256-gcm-tunnel-mtu-1000", vpn{encryption: "aes-256-gcm", encKey: hexKey(36, 10), tunnelMTU: 1000}},
 		// The cases above run on the default data plane (raw sockets);
-		// these on AF_XDP rings, IPv4 and IPv6 outside, GCM and CBC.
+		// these on AF_XDP rings, IPv4 and IPv6 outside, GCM and CBC, raw
+		// ESP and ESP in UDP.
 		{"aes-256-gcm-data-plane-xdp", vpn{encryption: "aes-256-gcm", encKey: hexKey(36, 11), dataPlane: "xdp"}},
 		{"aes-128-gcm-outer-ipv6-data-plane-xdp", vpn{encryption: "aes-128-gcm", encKey: hexKey(20, 12), outer6: true, dataPlane: "xdp"}},
 		{"aes-256-cbc-hmac-sha-256-128-data-plane-xdp", vpn{encryption: "aes-256-cbc", encKey: hexKey(32, 13), auth: "hmac-sha-256-128", authKey: hexKey(32, 14), dataPlane: "xdp"}},
+		{"chacha20-poly1305-udp-4500-data-plane-xdp", vpn{encryption: "chacha20-poly1305", encKey: hexKey(36, 19), udpPort: 4500, dataPlane: "xdp"}},
+		{"aes-256-cbc-hmac-sha-256-128-udp-5000-outer-ipv6-data-plane-xdp", vpn{encryption: "aes-256-cbc", encKey: hexKey(32, 20), auth: "hmac-sha-256-128", authKey: hexKey(32, 21), udpPort: 5000, outer6: true, dataPlane: "xdp"}},
+		// And on AF_PACKET rings, raw ESP and ESP in UDP (the last one
+		// fragmenting inner packets for a tunnel MTU smaller than they
+		// are).
+		{"aes-256-gcm-data-plane-packet-ring", vpn{encryption: "aes-256-gcm", encKey: hexKey(36, 15), dataPlane: "packet-ring"}},
+		{"aes-128-gcm-outer-ipv6-data-plane-packet-ring", vpn{encryption: "aes-128-gcm", encKey: hexKey(20, 16), outer6: true, dataPlane: "packet-ring"}},
+		{"chacha20-poly1305-udp-4500-data-plane-packet-ring", vpn{encryption: "chacha20-poly1305", encKey: hexKey(36, 22), udpPort: 4500, dataPlane: "packet-ring"}},
+		{"aes-256-cbc-hmac-sha-256-128-tunnel-mtu-1000-data-plane-packet-ring", vpn{encryption: "aes-256-cbc", encKey: hexKey(32, 17), auth: "hmac-sha-256-128", authKey: hexKey(32, 18), tunnelMTU: 1000, dataPlane: "packet-ring"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := newTopology(t)
@@ -60,8 +70,11 @@ func TestManualSAs(t *testing.T) {
 			}
 			tp.tcp("h1", "h2", "198.18.2.2")
 			tp.checkCounters()
-			if tc.v.dataPlane == "xdp" {
+			switch tc.v.dataPlane {
+			case "xdp":
 				tp.checkRings()
+			case "packet-ring":
+				tp.checkPacketRings()
 			}
 		})
 	}
@@ -78,6 +91,23 @@ func (tp *topology) checkRings() {
 		}
 		out := tp.mustCLI(g, "show security ipsec statistics detail")
 		if !strings.Contains(out, "Data plane: xdp (") || !strings.Contains(out, "AF_XDP rings: received ") || !strings.Contains(out, "no-sa:") {
+			tp.t.Errorf("%s: show security ipsec statistics detail:\n%s", g.name, out)
+		}
+	}
+}
+
+// checkPacketRings: both gateways run the packet-ring data plane, and
+// their AF_PACKET rings carried the tunnel's packets both ways, none of
+// them malformed.
+func (tp *topology) checkPacketRings() {
+	tp.t.Helper()
+	for _, g := range tp.gws {
+		dp := tp.status(g).DataPlane
+		if r := dp.PacketRing; dp.Mode != "packet-ring" || r == nil || r.Received < 100 || r.Sent < 100 || r.Malformed != 0 {
+			tp.t.Errorf("%s: data plane %+v (rings %+v): want packet-ring with the traffic on its rings", g.name, dp, r)
+		}
+		out := tp.mustCLI(g, "show security ipsec statistics detail")
+		if !strings.Contains(out, "Data plane: packet-ring (TPACKET_V3") || !strings.Contains(out, "AF_PACKET rings: received ") {
 			tp.t.Errorf("%s: show security ipsec statistics detail:\n%s", g.name, out)
 		}
 	}

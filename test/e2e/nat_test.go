@@ -74,8 +74,19 @@ func natConfig(i int) string {
 // carried UDP 4500 and no raw ESP.
 func TestIKEv2ThroughNAT(t *testing.T) {
 	netns.RequireRoot(t)
+	// Once on raw and UDP sockets, once on AF_XDP rings and once on
+	// AF_PACKET rings, which then carry the ESP in UDP on 4500 while IKE
+	// on 4500 still reaches the daemon.
+	for _, dataPlane := range []string{"socket", "xdp", "packet-ring"} {
+		t.Run("data-plane-"+dataPlane, func(t *testing.T) {
+			testIKEv2ThroughNAT(t, "set security ipsec data-plane "+dataPlane+"\n")
+		})
+	}
+}
+
+func testIKEv2ThroughNAT(t *testing.T, dataPlane string) {
 	tp := newNATTopology(t)
-	tp.startConfigs([2]string{natConfig(0), natConfig(1)})
+	tp.startConfigs([2]string{natConfig(0) + dataPlane, natConfig(1) + dataPlane})
 	tp.waitTunnel("h1", "198.18.2.2")
 	tp.ping("h1", "198.18.2.2", 0)
 	tp.ping("h2", "198.18.1.2", 0)
@@ -98,5 +109,18 @@ func TestIKEv2ThroughNAT(t *testing.T) {
 	}
 	if log := tp.logOf(tp.gws[0]); !strings.Contains(log, "udp=true") {
 		t.Errorf("gw1 did not install UDP-encapsulated SAs:\n%s", log)
+	}
+	for _, g := range tp.gws {
+		dp := tp.status(g).DataPlane
+		switch {
+		case strings.Contains(dataPlane, "xdp"):
+			if dp.Mode != "xdp" || dp.XDP == nil || dp.XDP.Received < 100 || dp.XDP.Sent < 100 {
+				t.Errorf("%s: data plane %+v: want the ESP in UDP on the AF_XDP rings", g.name, dp)
+			}
+		case strings.Contains(dataPlane, "packet-ring"):
+			if r := dp.PacketRing; dp.Mode != "packet-ring" || r == nil || r.Received < 100 || r.Sent < 100 || r.Malformed != 0 {
+				t.Errorf("%s: data plane %+v (rings %+v): want the ESP in UDP on the AF_PACKET rings", g.name, dp, r)
+			}
+		}
 	}
 }

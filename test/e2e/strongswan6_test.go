@@ -12,18 +12,23 @@ import (
 // protocol 50, no NAT faked) on gw2: an independent raw-ESP peer on the
 // host, no UML. IKEv2 with PSK; ping and TCP both ways; in a quiet phase
 // of pings each side's counters agree with the other's. Once on each data
-// plane of ipsecgw (AF_XDP rings, raw sockets).
+// plane of ipsecgw (AF_XDP rings, AF_PACKET rings, raw sockets).
 func TestRawESPWithStrongSwan6(t *testing.T) {
 	netns.RequireRoot(t)
 	strongswan.Require6(t)
-	for _, dataPlane := range []string{"xdp", "socket"} {
-		t.Run("data-plane-"+dataPlane, func(t *testing.T) {
+	// auto takes AF_XDP on this kernel's veths.
+	for _, asked := range []string{"xdp", "packet-ring", "socket", "auto"} {
+		dataPlane := asked
+		if asked == "auto" {
+			dataPlane = "xdp"
+		}
+		t.Run("data-plane-"+asked, func(t *testing.T) {
 			tp := newTopology(t)
 			tp.negotiated = true
 			tp.net.Exec("gw2", "ip", "addr", "add", "192.0.2.2/24", "dev", "gw2-gw1")
 			tp.net.Exec("gw2", "ip", "addr", "add", "198.18.2.1/24", "dev", "gw2-h2")
 			cfg := ikeConfig(0, "aes-256-gcm", "group19", "aes-256-gcm", "test123") +
-				"set security ipsec data-plane " + dataPlane + "\n"
+				"set security ipsec data-plane " + asked + "\n"
 			tp.startOne(0, cfg)
 			if st := tp.status(tp.gws[0]); st.DataPlane.Mode != dataPlane {
 				t.Fatalf("data plane %q running, %q configured: %+v", st.DataPlane.Mode, dataPlane, st.DataPlane)
@@ -50,6 +55,11 @@ func TestRawESPWithStrongSwan6(t *testing.T) {
 			if dataPlane == "xdp" {
 				if x := st.DataPlane.XDP; x == nil || x.Received == 0 || x.Sent == 0 {
 					t.Errorf("xdp data plane carried nothing on its rings: %+v", st.DataPlane)
+				}
+			}
+			if dataPlane == "packet-ring" {
+				if r := st.DataPlane.PacketRing; r == nil || r.Received == 0 || r.Sent == 0 || r.Malformed != 0 {
+					t.Errorf("packet-ring data plane carried nothing on its rings: %+v", st.DataPlane)
 				}
 			}
 		})

@@ -19,7 +19,12 @@ type lswCase struct {
 	espEnc, espAuth  string // ipsecgw's ipsec proposal; espAuth "" for an AEAD
 	lswESP           string // pluto's esp=
 	kernelAlg        string // what ip xfrm state shows on gwl
-	ppk              bool   // a postquantum preshared key both insist on (libreswan_ppk_test.go)
+	// cert authenticates with certificates instead of the pre-shared key
+	// (libreswan_cert_test.go).
+	cert bool
+	// ppk: a postquantum preshared key both insist on
+	// (libreswan_ppk_test.go).
+	ppk bool
 }
 
 // Both cases negotiate IKE with AES-256-CBC, SHA-256 (PRF and integrity)
@@ -29,6 +34,7 @@ var lswCases = []lswCase{
 		lswESP: "aes_gcm256", kernelAlg: "rfc4106(gcm(aes))"},
 	{name: "libreswan-initiates-aes256-sha2_256", espEnc: "aes-256-cbc", espAuth: "hmac-sha-256-128",
 		lswESP: "aes256-sha2_256", kernelAlg: "hmac(sha256)"},
+	lswCertCase,
 	{name: "ipsecgw-initiates-ppk", ipsecgwInitiates: true, espEnc: "aes-256-gcm",
 		lswESP: "aes_gcm256", kernelAlg: "rfc4106(gcm(aes))", ppk: true},
 	{name: "libreswan-initiates-ppk", espEnc: "aes-256-gcm",
@@ -49,13 +55,12 @@ func (c lswCase) ipsecgwConfig() string {
 	w("set interfaces gwa-gwl unit 0 family inet address %s/24", gwaOuter4)
 	w("set interfaces st0 unit 1 family inet")
 	w("set routing-options static route %s next-hop st0.1", h2Net4)
-	w("set security ike proposal ike_prop authentication-method pre-shared-keys")
 	w("set security ike proposal ike_prop dh-group group14")
 	w("set security ike proposal ike_prop authentication-algorithm sha-256")
 	w("set security ike proposal ike_prop encryption-algorithm aes-256-cbc")
 	w("set security ike policy ike_policy mode main")
 	w("set security ike policy ike_policy proposals ike_prop")
-	w("set security ike policy ike_policy pre-shared-key ascii-text %q", lswPSK)
+	b.WriteString(c.ipsecgwAuth())
 	w("set security ike gateway ike_gw ike-policy ike_policy")
 	w("set security ike gateway ike_gw address %s", gwkOuter4)
 	w("set security ike gateway ike_gw external-interface gwa-gwl")
@@ -92,8 +97,7 @@ func (c lswCase) plutoConfig() string {
 
 conn lsw
 	ikev2=insist
-	authby=secret
-	type=tunnel
+%s	type=tunnel
 	encapsulation=no
 	left=%s
 	leftsubnet=%s
@@ -104,7 +108,7 @@ conn lsw
 	esp=%s
 	pfs=no
 	auto=add
-`, gwkOuter4, h2Net4, gwaOuter4, h1Net4, c.lswESP))
+`, c.plutoAuth(), gwkOuter4, h2Net4, gwaOuter4, h1Net4, c.lswESP))
 }
 
 func plutoSecrets() string {
@@ -131,6 +135,11 @@ func writeLswCases(share string, cs []lswCase) error {
 		}
 		if err := makeNSSDB(filepath.Join(dir, "nss")); err != nil {
 			return err
+		}
+		if c.cert {
+			if err := writeLswCerts(dir); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -327,6 +336,10 @@ run_lsw_case() {
 		return
 	fi
 	r="$r daemon=ok"
+	# A case's own set-up of the running daemon (certificates: the CLI).
+	if [ -e "$dir/daemon-setup.sh" ]; then
+		SHARE=$SHARE dir=$dir bash "$dir/daemon-setup.sh" > "$dir/daemon-setup.txt" 2>&1 && r="$r daemon-setup=ok" || r="$r daemon-setup=fail"
+	fi
 	local initiate=skip
 	if [ $who = libreswan ]; then
 		initiate=ok
@@ -352,6 +365,8 @@ run_lsw_case() {
 	whack --showstates 2>&1
 	echo "=== $name lsw-traffic"
 	whack --trafficstatus 2>&1
+	echo "=== $name pluto-log"
+	cat "$dir/pluto.log"
 	echo "=== $name result"
 	stop_daemon
 	stop_pluto
@@ -359,7 +374,7 @@ run_lsw_case() {
 	echo "$r seconds=$(awk -v a=$t0 -v b=$EPOCHREALTIME 'BEGIN { printf "%.2f", b - a }')"
 	if [[ "$r" == *=fail* ]] || [ $daemon_exit != 0 ]; then
 		echo "=== $name logs"
-		cat "$dir/initiate.txt" 2>/dev/null
+		cat "$dir/initiate.txt" "$dir/daemon-setup.txt" 2>/dev/null
 		echo "--- daemon.log"
 		cat "$dir/daemon.log"
 		echo "--- pluto.log"

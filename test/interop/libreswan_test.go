@@ -14,10 +14,10 @@ import (
 // TestLibreswanInterop proves ipsecgw's IKEv2 and ESP interoperate with a
 // second independent implementation, libreswan 4.x (Debian 12's pluto on
 // the UML kernel's XFRM): for each case of lswCases, one side initiates
-// IKEv2 with a pre-shared key, both report the IKE SA up, hosts behind the
-// gateways ping each other through the negotiated raw-ESP Child SA, and in
-// the quiet phase of those pings every packet one side sealed is one the
-// other opened.
+// IKEv2 with a pre-shared key (or certificates: libreswan_cert_test.go),
+// both report the IKE SA up, hosts behind the gateways ping each other
+// through the negotiated raw-ESP Child SA, and in the quiet phase of those
+// pings every packet one side sealed is one the other opened.
 func TestLibreswanInterop(t *testing.T) {
 	uml.RequireUML(t)
 	requireLibreswan(t)
@@ -37,6 +37,9 @@ func TestLibreswanInterop(t *testing.T) {
 				}
 			})
 			t.Logf("%s s in the guest: %v", r["seconds"], r)
+			if c.cert && r["daemon-setup"] != "ok" {
+				t.Fatalf("daemon-setup=%s (loading gwa's certificate through the CLI), want ok", r["daemon-setup"])
+			}
 			for _, k := range []string{"pluto", "conn", "daemon", "tunnel", "ping-out", "ping-in", "status"} {
 				if r[k] != "ok" {
 					t.Fatalf("%s=%s, want ok", k, r[k])
@@ -49,6 +52,9 @@ func TestLibreswanInterop(t *testing.T) {
 				t.Errorf("ipsecgw exited with status %s after SIGTERM, want 0; guest output:\n%s", r["daemon-exit"], lswCaseOutput(output, c.name))
 			}
 			checkLswCase(t, g, c)
+			if c.cert {
+				checkLswCert(t, g, c)
+			}
 			if c.ppk {
 				checkLswPPK(t, g, c) // libreswan_ppk_test.go
 			}
