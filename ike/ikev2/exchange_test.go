@@ -29,6 +29,9 @@ type pipe struct {
 	// requests cross).
 	hold bool
 	held []func()
+	// tap, when set, sees every message sent, in the sender's goroutine
+	// (transcript_test.go).
+	tap func(b []byte, from, to netip.AddrPort)
 }
 
 // release delivers the messages held back.
@@ -47,6 +50,9 @@ func (p *pipe) Send(b []byte, from, to netip.AddrPort) error {
 	e := p.engines[to.Addr()]
 	p.sent++
 	drop := p.drop != nil && p.drop(b)
+	if p.tap != nil {
+		p.tap(b, from, to)
+	}
 	p.mu.Unlock()
 	if e == nil || drop {
 		return nil
