@@ -17,9 +17,9 @@ import (
 //	SK_pr' = prf+ (PPK, SK_pr)
 //
 // each as long as the key it replaces. When the PPK is optional it also
-// sends NO_PPK_AUTH, its AUTH data computed with the plain SK_pi, for a
-// responder without the PPK; a responder that used the PPK answers with an
-// empty PPK_IDENTITY. SK_d' derives every Child SA key and a rekeyed IKE
+// sends NO_PPK_AUTH, its AUTH data computed with the plain SK_pi (a MAC
+// or a signature, ppkcert.go), for a responder without the PPK; a
+// responder that used the PPK answers with an empty PPK_IDENTITY. SK_d' derives every Child SA key and a rekeyed IKE
 // SA's SKEYSEED (§2.18), so rekeys keep the PPK without running it again.
 //
 // The PPK and the keys never reach a log or an error: messages name the
@@ -143,10 +143,8 @@ func (sa *ikeSA) ppkAuthNotifies(inner []wire.Payload, id wire.Identification) (
 		return nil, err
 	}
 	inner = append(inner, n)
-	// NO_PPK_AUTH is computed here for a pre-shared key only: toward a
-	// certificate peer (sa.peer.Auth) the PPK works as if mandatory.
-	if !p.Mandatory && sa.peer.Auth == nil {
-		auth, err := sa.pskAuthWith(sa.hs.initReq, sa.hs.nr, sa.hs.ppk.plainPI, id)
+	if !p.Mandatory {
+		auth, err := sa.noPPKAuthData(id) // ppkcert.go
 		if err != nil {
 			return nil, err
 		}
@@ -167,8 +165,8 @@ func (sa *ikeSA) ppkAuthResponse(ps []wire.Payload) bool {
 		return true
 	}
 	if t, ok := errorNotify(ps); ok && t == wire.AUTHENTICATION_FAILED {
-		sa.fail(ike.Failf(ike.CauseAuthentication, "peer refused our authentication (AUTHENTICATION_FAILED) with PPK %s (PPK_ID %q): check the PPK, the pre-shared key and identities",
-			p.Profile, p.ID).Received(uint16(t)))
+		sa.fail(ike.Failf(ike.CauseAuthentication, "peer refused our authentication (AUTHENTICATION_FAILED) with PPK %s (PPK_ID %q): check the PPK, the %s and identities",
+			p.Profile, p.ID, sa.authKind()).Received(uint16(t)))
 		return false
 	}
 	if _, ok := wire.FindNotify(ps, wire.PPK_IDENTITY); ok {
@@ -223,9 +221,9 @@ func (sa *ikeSA) ppkAuthRequest(id uint32, ps []wire.Payload) bool {
 		if _, named := wire.FindNotify(ps, wire.PPK_IDENTITY); named && !hasNoPPK {
 			return refuse("the peer uses a PPK_ID we do not know and sent no NO_PPK_AUTH (its PPK is mandatory); ours is %q (PPK %s)", p.ID, p.Profile)
 		}
-		if auth != nil && hasNoPPK && sa.peer.Auth == nil {
+		if auth != nil && hasNoPPK {
 			// RFC 8784 §3: the responder without the initiator's PPK
-			// checks NO_PPK_AUTH in place of AUTH.
+			// checks NO_PPK_AUTH in place of AUTH, by AUTH's method.
 			auth.Data = noPPK.Data
 		}
 		return true
@@ -237,10 +235,10 @@ func (sa *ikeSA) ppkAuthRequest(id uint32, ps []wire.Payload) bool {
 		return true // the caller refuses it
 	}
 	if !sa.verifyAuth(wire.Identification(*idi), auth) {
-		if hasNoPPK && sa.verifyPSKWith(sa.hs.initReq, sa.hs.nr, sa.hs.ppk.plainPI, wire.Identification(*idi), noPPK.Data) {
-			return refuse("authentication with PPK %s (PPK_ID %q) failed: the peer's PPK differs from ours (its pre-shared key is right)", p.Profile, p.ID)
+		if hasNoPPK && sa.noPPKAuthVerifies(wire.Identification(*idi), auth, noPPK.Data) { // ppkcert.go
+			return refuse("authentication with PPK %s (PPK_ID %q) failed: the peer's PPK differs from ours (its %s is right)", p.Profile, p.ID, sa.authKind())
 		}
-		return refuse("authentication of the peer with PPK %s (PPK_ID %q) failed: wrong PPK, pre-shared key or identity", p.Profile, p.ID)
+		return refuse("authentication of the peer with PPK %s (PPK_ID %q) failed: wrong PPK, %s or identity", p.Profile, p.ID, sa.authKind())
 	}
 	sa.hs.ppk.dropPlain()
 	return true
