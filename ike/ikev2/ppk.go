@@ -238,7 +238,7 @@ func (sa *ikeSA) ppkAuthRequest(id uint32, ps []wire.Payload) bool {
 		if hasNoPPK && sa.noPPKAuthVerifies(wire.Identification(*idi), auth, noPPK.Data) { // ppkcert.go
 			return refuse("authentication with PPK %s (PPK_ID %q) failed: the peer's PPK differs from ours (its %s is right)", p.Profile, p.ID, sa.authKind())
 		}
-		return refuse("authentication of the peer with PPK %s (PPK_ID %q) failed: wrong PPK, %s or identity", p.Profile, p.ID, sa.authKind())
+		return refuse("authentication of the peer with PPK %s (PPK_ID %q) failed: wrong PPK, %s or identity%s", p.Profile, p.ID, sa.authKind(), sa.certRefusal())
 	}
 	sa.hs.ppk.dropPlain()
 	return true

@@ -69,3 +69,13 @@ func (sa *ikeSA) authKind() string {
 	}
 	return "certificate signature"
 }
+
+// certRefusal is, for a certificate peer whose certificate or signature
+// was refused, why (" (certificate expired: ...)"), so that a failure
+// under a PPK does not blame the PPK alone; "" otherwise.
+func (sa *ikeSA) certRefusal() string {
+	if sa.peer.Auth == nil || sa.hs == nil || !sa.hs.cert.failure.Failed() {
+		return ""
+	}
+	return " (" + sa.hs.cert.failure.Message + ")"
+}

@@ -115,3 +115,28 @@ func TestPPKWithCertificatesRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestPPKWithCertificatesNamesCertificateRefusal: a certificate refused
+// under a PPK (here expired) is named in the responder's reason, not
+// blamed on the PPK alone.
+func TestPPKWithCertificatesNamesCertificateRefusal(t *testing.T) {
+	ca := pkitest.NewCA(t, "Root")
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	a, ia := newCertSide(t, certSide{me: 1, peer: 2, method: "certificates", kind: "ecdsa", ca: ca, trust: ca, cn: "a.example.net", expired: true,
+		extra: ppkConf("id1", ppkA, true)}, p)
+	b, ib := newCertSide(t, certSide{me: 2, peer: 1, method: "certificates", kind: "ecdsa", ca: ca, trust: ca, cn: "b.example.net",
+		extra: ppkConf("id1", ppkA, true)}, p)
+	t.Cleanup(func() { a.Close(); p.wg.Wait(); b.Close() })
+	if err := a.Initiate(netip.MustParseAddr("192.0.2.2")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the failure", func() bool { return len(b.Failures()) > 0 })
+	p.wg.Wait()
+	if len(ia.get())+len(ib.get()) != 0 {
+		t.Fatal("a Child SA was installed")
+	}
+	f := b.Failures()[0].Failure
+	if !strings.Contains(f.Message, "with PPK km") || !strings.Contains(f.Message, "certificate expired") {
+		t.Fatalf("reason %q", f.Message)
+	}
+}
