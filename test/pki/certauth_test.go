@@ -34,19 +34,8 @@ func TestCertificatesWithStrongSwan(t *testing.T) {
 	netns.RequireRoot(t)
 	strongswan.Require(t)
 	ss := strongSwanCertificates(t)
-	dir := t.TempDir()
-	n := netns.New(t, "h1", "gw1", "gw2", "h2")
-	n.Link("h1", "h1-gw1", "198.18.1.2/24", "gw1", "gw1-h1", "")
-	n.Link("gw1", "gw1-gw2", "", "gw2", "gw2-gw1", "192.0.2.2/24")
-	n.Link("gw2", "gw2-h2", "198.18.2.1/24", "h2", "h2-gw2", "198.18.2.2/24")
-	n.Exec("h1", "ip", "route", "add", "default", "via", "198.18.1.1")
-	n.Exec("h2", "ip", "route", "add", "default", "via", "198.18.2.1")
-	for _, gw := range []string{"gw1", "gw2"} {
-		n.Exec(gw, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
-	}
-	d := &daemon{t: t, net: n, dir: dir, sock: filepath.Join(dir, "api.sock")}
-	d.start()
-	t.Cleanup(d.stop)
+	n, d := twoGateways(t)
+	dir := d.dir
 
 	// ipsecgw's certificates: its own key pairs, issued by strongSwan's
 	// intermediate CA, loaded with the intermediate (sent in CERT).
@@ -350,4 +339,25 @@ func quietCounters(t *testing.T, n *netns.Net, d *daemon, charon *strongswan.Cha
 	if sent < 6 || sent != got || back < 6 || back != recv {
 		t.Fatalf("counters disagree in the quiet phase: ipsecgw sent %d, strongSwan got %d; strongSwan sent %d, ipsecgw got %d", sent, got, back, recv)
 	}
+}
+
+// twoGateways is the namespaces of the certificate tests, h1 ── gw1 ══
+// gw2 ── h2: gw1 runs ipsecgw (started here, stopped at the end; its state
+// directory is d.dir), gw2 is strongSwan's; both forward.
+func twoGateways(t *testing.T) (*netns.Net, *daemon) {
+	t.Helper()
+	dir := t.TempDir()
+	n := netns.New(t, "h1", "gw1", "gw2", "h2")
+	n.Link("h1", "h1-gw1", "198.18.1.2/24", "gw1", "gw1-h1", "")
+	n.Link("gw1", "gw1-gw2", "", "gw2", "gw2-gw1", "192.0.2.2/24")
+	n.Link("gw2", "gw2-h2", "198.18.2.1/24", "h2", "h2-gw2", "198.18.2.2/24")
+	n.Exec("h1", "ip", "route", "add", "default", "via", "198.18.1.1")
+	n.Exec("h2", "ip", "route", "add", "default", "via", "198.18.2.1")
+	for _, gw := range []string{"gw1", "gw2"} {
+		n.Exec(gw, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+	}
+	d := &daemon{t: t, net: n, dir: dir, sock: filepath.Join(dir, "api.sock")}
+	d.start()
+	t.Cleanup(d.stop)
+	return n, d
 }

@@ -48,26 +48,17 @@ cat root.crt big-inter.crt > big-chain.crt`)
 		t.Fatalf("making the RSA-4096 chain: %v\n%s", err, out)
 	}
 
-	dir := t.TempDir()
-	n := netns.New(t, "h1", "gw1", "gw2", "h2")
-	n.Link("h1", "h1-gw1", "198.18.1.2/24", "gw1", "gw1-h1", "")
-	n.Link("gw1", "gw1-gw2", "", "gw2", "gw2-gw1", "192.0.2.2/24")
-	n.Link("gw2", "gw2-h2", "198.18.2.1/24", "h2", "h2-gw2", "198.18.2.2/24")
-	n.Exec("h1", "ip", "route", "add", "default", "via", "198.18.1.1")
-	n.Exec("h2", "ip", "route", "add", "default", "via", "198.18.2.1")
+	n, d := twoGateways(t)
+	dir := d.dir
 	n.Exec("gw1", "ip", "link", "set", "gw1-gw2", "mtu", "1280")
 	n.Exec("gw2", "ip", "link", "set", "gw2-gw1", "mtu", "1280")
 	for _, gw := range []string{"gw1", "gw2"} {
-		n.Exec(gw, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
 		// Before the kernel's reassembly (priority -400): IP fragments
 		// never reach IKE.
 		n.Exec(gw, "nft", "add table ip nofrag")
 		n.Exec(gw, "nft", "add chain ip nofrag pre { type filter hook prerouting priority -450 ; }")
 		n.Exec(gw, "nft", "add rule ip nofrag pre ip frag-off & 0x3fff != 0 counter drop")
 	}
-	d := &daemon{t: t, net: n, dir: dir, sock: filepath.Join(dir, "api.sock")}
-	d.start()
-	t.Cleanup(d.stop)
 	// ipsecgw's own RSA-4096 key pair, certified by the big intermediate.
 	d.mustCLI("request security pki generate-key-pair certificate-id gw1-big type rsa size 4096", "Generated key pair gw1-big")
 	csr, crt := filepath.Join(dir, "gw1-big.csr"), filepath.Join(dir, "gw1-big.crt")

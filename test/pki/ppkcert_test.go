@@ -22,19 +22,7 @@ func TestPPKWithCertificatesAndStrongSwan(t *testing.T) {
 	strongswan.Require(t)
 	ss := strongSwanCertificates(t)
 	ssFile := func(name string) string { return filepath.Join(ss, name) }
-	dir := t.TempDir()
-	n := netns.New(t, "h1", "gw1", "gw2", "h2")
-	n.Link("h1", "h1-gw1", "198.18.1.2/24", "gw1", "gw1-h1", "")
-	n.Link("gw1", "gw1-gw2", "", "gw2", "gw2-gw1", "192.0.2.2/24")
-	n.Link("gw2", "gw2-h2", "198.18.2.1/24", "h2", "h2-gw2", "198.18.2.2/24")
-	n.Exec("h1", "ip", "route", "add", "default", "via", "198.18.1.1")
-	n.Exec("h2", "ip", "route", "add", "default", "via", "198.18.2.1")
-	for _, gw := range []string{"gw1", "gw2"} {
-		n.Exec(gw, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
-	}
-	d := &daemon{t: t, net: n, dir: dir, sock: filepath.Join(dir, "api.sock")}
-	d.start()
-	t.Cleanup(d.stop)
+	n, d := twoGateways(t)
 	// make.sh's RSA leaf for ipsecgw, its ECDSA leaf for strongSwan.
 	d.mustCLI("request security pki local-certificate load certificate-id gw1-rsa filename "+ssFile("rsa.crt")+" key "+ssFile("rsa.key"), "loaded successfully")
 	d.mustCLI("request security pki ca-certificate load ca-profile example filename "+ssFile("chain.crt"), "(2 certificates)")
