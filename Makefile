@@ -43,13 +43,10 @@ unit:
 
 # Root-only tests live in test/...; IPSECGW_REQUIRE_ROOT=1 turns their
 # "skipped: not root" into a failure, so CI (root) cannot silently skip them.
-# -p 1: one package at a time, so namespace traffic and UML boots do not
-# compete for the two cores. -timeout: test/e2e alone runs longer than go
-# test's default of 10 minutes.
+# scripts/integration.sh runs test/e2e beside the other packages (each side
+# one package at a time), with a 40-minute timeout per package.
 integration:
-	@if [ "$$(id -u)" = 0 ]; then \
-		IPSECGW_REQUIRE_ROOT=1 $(GO) test -race -count=1 -p 1 -timeout 40m -v ./test/... 2>&1 | tee /tmp/ipsecgw-integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|SKIP)' ; \
-		exit $${PIPESTATUS[0]}; \
+	@if [ "$$(id -u)" = 0 ]; then GO=$(GO) ./scripts/integration.sh; \
 	else \
 		echo "WARNING: not root: skipping root-only integration tests (make test as root runs them)"; \
 	fi

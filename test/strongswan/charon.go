@@ -300,9 +300,12 @@ func (c *Charon) Terminate(ike string) error {
 	return nil
 }
 
-// ListSAs returns charon's IKE SAs and their CHILD SAs.
+// ListSAs returns charon's IKE SAs and their CHILD SAs. It waits for an
+// IKE SA that is busy in an exchange (a MOBIKE address update after a link
+// change, a rekey) rather than passing --noblock: with --noblock, charon
+// leaves a busy SA out of the list, and an established tunnel looked gone.
 func (c *Charon) ListSAs() ([]IKESA, error) {
-	out, err := c.Swanctl("--list-sas", "--noblock", "--pretty")
+	out, err := c.Swanctl("--list-sas", "--pretty")
 	if err != nil {
 		return nil, fmt.Errorf("strongswan: %w\n%s", err, out)
 	}
