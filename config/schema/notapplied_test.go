@@ -8,7 +8,8 @@ import (
 // TestStatementsWithoutEffectSaySo: statements ipsecgw accepts and has no
 // use for are reported at commit as not applied, each at its own path,
 // and only they: a static route's preference, a qualified next hop, a
-// login's uid.
+// login's uid, a CA profile's ca-identity (which names the CA to enroll
+// with).
 func TestStatementsWithoutEffectSaySo(t *testing.T) {
 	c, err := build(t, `set interfaces eth1 unit 0 family inet address 192.0.2.1/24
 set routing-options static route 198.18.1.0/24 next-hop 192.0.2.2
@@ -18,6 +19,7 @@ set routing-options static route 198.18.2.0/24 qualified-next-hop 192.0.2.3 pref
 set system login user alice class super-user
 set system login user alice uid 2001
 set system login user alice full-name "Alice Example"
+set security pki ca-profile root ca-identity Root-CA
 `, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +32,7 @@ set system login user alice full-name "Alice Example"
 		"routing-options static route 198.18.1.0/24 preference",
 		"routing-options static route 198.18.2.0/24 qualified-next-hop 192.0.2.3",
 		"system login user alice uid",
+		"security pki ca-profile root ca-identity",
 	} {
 		if !strings.HasPrefix(got[path], "accepted, not applied: ") {
 			t.Errorf("%s: notice %q, want accepted, not applied", path, got[path])
