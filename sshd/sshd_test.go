@@ -258,6 +258,7 @@ func TestShellInPty(t *testing.T) {
 		t.Errorf("window-change: %v", err)
 	}
 	io.WriteString(in, "show version\r")
+	io.WriteString(in, "\x1b[A\r") // the up arrow: the last line again, from the history
 	io.WriteString(in, "exit\r")
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
@@ -269,8 +270,8 @@ func TestShellInPty(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the shell did not end on exit")
 	}
-	if !strings.Contains(out.String(), "alice@gw1> ") || !strings.Contains(out.String(), "Hostname: gw1\r\n") {
-		t.Errorf("shell output: %q", out.String())
+	if !strings.Contains(out.String(), "alice@gw1> ") || strings.Count(out.String(), "Hostname: gw1\r\n") != 2 {
+		t.Errorf("shell output (show version, then again from the history): %q", out.String())
 	}
 }
 
