@@ -140,7 +140,8 @@ func (c *clusterState) haResume(d *Daemon, ch cluster.Change) {
 			clear(k)
 		}
 	}
-	c.haReinitiate(d, ch.SRG, r, resumed, failed) // hareinit.go
+	// The tunnels not resumed negotiate now (hareinit.go).
+	c.haReinitiate(d, ch.SRG, r, resumed, failed)
 	s.poke() // the records carry on under this node's token
 }
 
