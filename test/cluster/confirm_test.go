@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,6 +48,10 @@ func hostName(t *testing.T, p *proc) string {
 	}
 	return ""
 }
+
+// restoredAt finds, in a node's log, when it rolled a commit confirmed
+// back and the deadline it had.
+var restoredAt = regexp.MustCompile(`time=(\S+) level=WARN msg="commit confirmed not confirmed in time: the configuration before it is restored on the cluster".* deadline=(\S+)`)
 
 // confirmPending is a node's view of the cluster's pending commit
 // confirmed.
@@ -105,7 +110,6 @@ func TestCommitConfirmedClusterWide(t *testing.T) {
 	for _, p := range []*proc{n2, n3} {
 		waitFor(t, time.Until(deadline)+15*time.Second, p.name+" rolled back", func() bool { return hostName(t, p) == p.name }, n2, n3)
 	}
-	t.Logf("the survivors rolled back %v after the deadline", time.Since(deadline).Round(time.Millisecond))
 	rbs, err := configClient(t, n2).Rollbacks(ctx, &mgmtpb.RollbacksRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +127,24 @@ func TestCommitConfirmedClusterWide(t *testing.T) {
 	if countRollbacks(rbs) != 1 || made != 1 {
 		t.Fatalf("%d rollbacks in the commit history, %d logged, want 1 each: %v\n--- n2 ---\n%s\n--- n3 ---\n%s",
 			countRollbacks(rbs), made, rbs.Rollbacks, n2.logText(), n3.logText())
+	}
+	// When it was made, by the log of the node that made it: not before
+	// the deadline (by the committing node's clock; all share one here).
+	for _, p := range []*proc{n2, n3} {
+		m := restoredAt.FindStringSubmatch(p.logText())
+		if m == nil {
+			continue
+		}
+		at, err1 := time.Parse(time.RFC3339Nano, m[1])
+		due, err2 := time.Parse(time.RFC3339Nano, m[2])
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s's log: %v %v\n%s", p.name, err1, err2, m[0])
+		}
+		t.Logf("%s made the rollback %v after the deadline; the test saw both survivors run it %v after its own, later deadline (each look is a CLI call)",
+			p.name, at.Sub(due).Round(time.Millisecond), time.Since(deadline).Round(time.Millisecond))
+		if at.Before(due) {
+			t.Fatalf("rolled back before the deadline: %s", m[0])
+		}
 	}
 
 	// A commit check on node 3 confirms node 2's commit confirmed; a
