@@ -161,6 +161,13 @@ func (e *Engine) HandleMessage(b []byte, from, to netip.AddrPort) {
 	// The responder's cookie must be the SA's, once known: the initiator
 	// learns it from message 2.
 	if h.ResponderCookie != sa.ckyR && !((sa.state == stateMMSentSA || sa.state == stateAMSent) && sa.ckyR == 0) {
+		// Without our cookie, message 1 again: the initiator did not take
+		// our message 2 (lost, or, as strongSwan re-authenticating on
+		// 4500, dropped for coming before its new SA was registered).
+		// It is answered as before.
+		if h.ResponderCookie == 0 && !sa.initiator {
+			sa.duplicate(msg.Received)
+		}
 		return
 	}
 	sa.handle(msg, from, to)
