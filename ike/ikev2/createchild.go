@@ -103,7 +103,7 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 		return
 	}
 	if !sa.installChild(newChild{suite: sel.Suite, esn: sel.ESN, inSPI: inSPI, outSPI: sel.PeerSPI,
-		tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni.Data, nr: nr}) {
+		tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni.Data, nr: nr, responderRekey: isRekey}) {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
 		return
 	}
@@ -471,6 +471,8 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 // starts the new SA's timers.
 func (sa *ikeSA) handOver(n *ikeSA) {
 	n.children, sa.children = sa.children, nil
+	// staged.go: the outbound SAs waiting go with their Child SAs.
+	sa.handStaged(n)
 	n.ppkUsed = sa.ppkUsed // ppk.go: the new SKEYSEED came from SK_d'
 	n.startKeepalive()
 	n.ikeTimers()

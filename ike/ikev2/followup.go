@@ -350,7 +350,7 @@ func (sa *ikeSA) childAddKE(id uint32, sel *ESPSelection, ke *wire.KE, ni []byte
 	finish := func(extra []byte) bool {
 		defer clear(gir)
 		if !sa.installChild(newChild{suite: sel.Suite, esn: sel.ESN, inSPI: inSPI, outSPI: sel.PeerSPI,
-			tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni, nr: slices.Concat(nr, extra)}) {
+			tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni, nr: slices.Concat(nr, extra), responderRekey: rekeyed}) {
 			return false
 		}
 		if rekeyed {

@@ -112,6 +112,9 @@ type ikeSA struct {
 	// peerFollowup is the peer's CREATE_CHILD_SA waiting for its
 	// IKE_FOLLOWUP_KE exchanges, which we answer (followup.go).
 	peerFollowup *followup
+	// staged are the Child SAs we made answering a rekey whose outbound
+	// SA waits for the initiator's DELETE of the old one (staged.go).
+	staged []*stagedOut
 }
 
 func (sa *ikeSA) localSPI() uint64 {
