@@ -248,7 +248,7 @@ func ourRekeyRedundant(ni, nr []byte, c *collision) bool {
 
 // startRekey sends CREATE_CHILD_SA with REKEY_SA for c (§1.3.3).
 func (sa *ikeSA) startRekey(c *ike.ChildSA) {
-	if sa.pending != nil || sa.peerFollowup != nil { // peerFollowup: followupcollide.go
+	if sa.pending != nil {
 		// One exchange at a time: try again shortly.
 		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(time.Second, func() {
 			sa.e.mu.Lock()
