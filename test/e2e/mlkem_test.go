@@ -121,10 +121,10 @@ func TestMLKEMRekeysWithStrongSwan6(t *testing.T) {
 				"set security ike proposal ike_prop additional-key-exchange ke1 " + tc.keyword + "\n" +
 				"set security ipsec policy ipsec_policy perfect-forward-secrecy keys group31\n" +
 				"set security ipsec policy ipsec_policy perfect-forward-secrecy additional-key-exchange ke1 " + tc.keyword + "\n"
-			pingArgs := []string{"ping", "-c", "70", "-i", "0.2", "-W", "2", "-w", "25", "198.18.2.2"}
+			ping := netns.Ping{Count: 70, Interval: 200 * time.Millisecond}
 			if tc.ipsecgwRekeysChild {
 				cfg += "set security ipsec proposal ipsec_prop lifetime-kilobytes 64\n"
-				pingArgs = []string{"ping", "-c", "150", "-i", "0.1", "-s", "1000", "-W", "2", "-w", "25", "198.18.2.2"}
+				ping = netns.Ping{Count: 150, Interval: 100 * time.Millisecond, Extra: []string{"-s", "1000"}}
 			}
 			tp.startOne(0, cfg)
 			gw1 := tp.gws[0]
@@ -157,14 +157,10 @@ func TestMLKEMRekeysWithStrongSwan6(t *testing.T) {
 			if len(first.IKE) != 1 {
 				t.Fatalf("gw1's IKE SAs: %+v", first.IKE)
 			}
-			ping := tp.startIn("h1", pingArgs...)
-			out, err := ping.wait(40 * time.Second)
-			if err != nil && !strings.Contains(out, "packet loss") {
-				t.Fatalf("ping: %v\n%s", err, out)
-			}
-			if !strings.Contains(out, " 0% packet loss") {
+			out, _ := tp.startIn("h1", ping.Args("198.18.2.2")...).wait(ping.Deadline() + 5*time.Second)
+			if err := ping.Check("198.18.2.2", out); err != nil {
 				// A rekey is make-before-break on both sides: nothing is lost.
-				t.Errorf("pings lost during the rekeys:\n%s\ngw1:\n%s", lastLines(out, 3), tp.logOf(gw1))
+				t.Errorf("during the rekeys: %v\ngw1:\n%s", err, tp.logOf(gw1))
 			}
 			st := tp.status(gw1)
 			want := []string{"ke1 " + tc.display}
@@ -191,13 +187,6 @@ func TestMLKEMRekeysWithStrongSwan6(t *testing.T) {
 	}
 }
 
-func lastLines(s string, n int) string {
-	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(l) > n {
-		l = l[len(l)-n:]
-	}
-	return strings.Join(l, "\n")
-}
 
 // rekeyedChild reports whether charon has an installed "net" CHILD SA made
 // by a rekey (the first one may still be listed, deleted; the rekeyed one
