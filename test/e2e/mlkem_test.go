@@ -187,7 +187,6 @@ func TestMLKEMRekeysWithStrongSwan6(t *testing.T) {
 	}
 }
 
-
 // rekeyedChild reports whether charon has an installed "net" CHILD SA made
 // by a rekey (the first one may still be listed, deleted; the rekeyed one
 // may be being rekeyed again).
