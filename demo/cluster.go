@@ -93,6 +93,9 @@ func clusterEdits() []edit {
 
 // clusterRun runs the scenario.
 func (r *run) clusterRun(ctx context.Context, sc Scenario) error {
+	if r.o.Duration > 0 {
+		return errors.New("--duration: the cluster scenario runs one transfer through a failover; expected no --duration")
+	}
 	nodeConf, peer2Conf, err := sc.loadConfigs(r.o.ConfigDir)
 	if err != nil {
 		return err
