@@ -86,11 +86,11 @@ type announcements struct {
 
 func (s *announcements) set(n *clusterNode, ifname string, a netip.Addr) {
 	s.mu.Lock()
-	old := s.by[a]
+	old, moved := s.by[a], s.moved
 	s.by[a] = n
 	s.mu.Unlock()
-	if old != n && s.moved != nil {
-		s.moved(n, ifname, a)
+	if old != n && moved != nil {
+		moved(n, ifname, a)
 	}
 }
 
@@ -187,20 +187,11 @@ func (l *clusterLab) startNode(id int, config string, log *slog.Logger) (*cluste
 // which routes it into its st0.1 when a static route says so (only the
 // group's owner runs the tunnel). A dead gateway takes nothing.
 func (l *clusterLab) host1ToGateway() {
-	bufs := [][]byte{make([]byte, 65536)}
-	sizes := []int{0}
-	for {
-		n, err := l.host1Dev.Read(bufs, sizes, 0)
-		if err != nil {
-			return // the host's stack closed
+	fromHost(l.host1Dev, func(pkt []byte) {
+		if !l.forward(pkt) {
+			l.lanDrops.Add(1)
 		}
-		for i := range n {
-			pkt := bufs[i][:sizes[i]]
-			if !l.forward(pkt) {
-				l.lanDrops.Add(1)
-			}
-		}
-	}
+	})
 }
 
 func (l *clusterLab) forward(pkt []byte) bool {
@@ -294,6 +285,11 @@ func (l *clusterLab) saRecords(ctx context.Context, srg int) (map[string][]byte,
 // cannot even leave), etcd; and removes the files.
 func (l *clusterLab) close() error {
 	close(l.closing)
+	// The daemons' last announcements (they repeat for a few seconds)
+	// are not news any more.
+	l.seen.mu.Lock()
+	l.seen.moved = nil
+	l.seen.mu.Unlock()
 	var errs []error
 	if l.host1Dev != nil {
 		l.host1Dev.Close()
