@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"strings"
 	"sync"
@@ -133,13 +134,15 @@ type clusterRun struct {
 	owner       *clusterNode // the group's owner before the kill
 	peer2       *gateway
 
-	before  [2]uint64 // Peer2's IKE SA cookies before the kill
-	killed  time.Time
-	tookAt  time.Duration // from the kill to a survivor owning the group
-	newOwn  *clusterNode
-	xfer    *watchedTransfer
-	atKill  int64 // bytes received when the owner was killed
-	resumed map[int]int
+	before [2]uint64 // Peer2's IKE SA cookies before the kill
+	killed time.Time
+	tookAt time.Duration // from the kill to a survivor owning the group
+	newOwn *clusterNode
+	xfer   *watchedTransfer
+	atKill int64 // bytes received when the owner was killed
+
+	resumed       map[int]int // node → IKE SAs it resumed
+	resumedAtKill map[int]int // resumed at the kill
 
 	mu      sync.Mutex
 	unwatch []func()
@@ -174,9 +177,9 @@ func (c *clusterRun) watch(who string, d *daemon.Daemon, n *clusterNode) {
 			case "srg-active", "srg-standby":
 				c.step("%s: %s (%s)", who, ev.Kind, ev.Reason)
 			case "sa-resumed", "sa-resume-failed":
-				if ev.Kind == "sa-resumed" && d.NodeID() != 0 {
+				if ev.Kind == "sa-resumed" && n != nil {
 					c.mu.Lock()
-					c.resumed[d.NodeID()]++
+					c.resumed[n.id]++
 					c.mu.Unlock()
 				}
 				c.step("%s: %s: IKE SA %s with %s: %s", who, ev.Kind, ev.SPI, ev.Remote, ev.Reason)
@@ -326,13 +329,28 @@ func (c *clusterRun) failover(ctx context.Context) error {
 	if x.finished() {
 		return fmt.Errorf("the transfer ended before the kill: %v", x.wait())
 	}
+	// The owner now, as etcd says: a loaded machine may have moved the
+	// group already (a lease renewal late by more than the TTL).
+	owner, _, err := c.l.owner(ctx, clusterGroup)
+	if err != nil || owner == 0 {
+		return fmt.Errorf("no owner of the group to kill: %v", err)
+	}
+	if owner != c.owner.id {
+		c.step("the group moved to node %d before the kill", owner)
+		c.owner = c.l.nodes[owner-1]
+	}
+	c.mu.Lock()
+	c.resumedAtKill = maps.Clone(c.resumed)
+	c.mu.Unlock()
+	if sas := c.peer2.d.Status().IKE; len(sas) > 0 {
+		c.before = [2]uint64{sas[0].InitiatorSPI, sas[0].ResponderSPI}
+	}
 	c.atKill = x.received.Load()
 	c.killed = time.Now()
 	c.owner.kill()
 	c.step("KILLED node %d, the owner, at %.1f MB received: from now on it sends nothing, reads nothing, and its etcd connections are closed (nothing released: its lease runs out in etcd)",
 		c.owner.id, float64(c.atKill)/1e6)
 
-	var owner int
 	if err := c.wait(ctx, "a survivor owning the group", func() bool {
 		var err error
 		owner, _, err = c.l.owner(ctx, clusterGroup)
@@ -396,9 +414,9 @@ func (c *clusterRun) verify(context.Context) error {
 	c.step("Peer2's IKE SAs: before the kill %016x:%016x; now %s", c.before[0], c.before[1], strings.Join(sas, ", "))
 	st := c.newOwn.daemon().Status()
 	c.mu.Lock()
-	resumed := c.resumed[c.newOwn.id]
+	resumed := c.resumed[c.newOwn.id] - c.resumedAtKill[c.newOwn.id] // since the kill
 	c.mu.Unlock()
-	c.step("node %d: %d IKE SA resumed; it encrypted %d packets and decrypted %d (it ran no tunnel before it took over)",
+	c.step("node %d: %d IKE SA resumed since the kill; it has encrypted %d packets and decrypted %d",
 		c.newOwn.id, resumed, st.Global.EncryptedPackets, st.Global.DecryptedPackets)
 	p2 := c.peer2.d.Status().Global
 	ns := c.l.network.Stats()
