@@ -138,7 +138,6 @@ type clusterRun struct {
 	killed time.Time
 	tookAt time.Duration // from the kill to a survivor owning the group
 	newOwn *clusterNode
-	xfer   *watchedTransfer
 	atKill int64 // bytes received when the owner was killed
 
 	resumed       map[int]int // node → IKE SAs it resumed
@@ -318,7 +317,6 @@ func (c *clusterRun) failover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.xfer = x
 	stopProgress := c.progress(x)
 	defer stopProgress()
 	if err := c.wait(ctx, "the first quarter of the transfer", func() bool {
@@ -402,7 +400,7 @@ func (c *clusterRun) progress(x *watchedTransfer) func() {
 }
 
 // verify checks the facts the scenario is for.
-func (c *clusterRun) verify(context.Context) error {
+func (c *clusterRun) verify(ctx context.Context) error {
 	var sas []string
 	same := 0
 	for _, sa := range c.peer2.d.Status().IKE {
@@ -412,10 +410,16 @@ func (c *clusterRun) verify(context.Context) error {
 		}
 	}
 	c.step("Peer2's IKE SAs: before the kill %016x:%016x; now %s", c.before[0], c.before[1], strings.Join(sas, ", "))
+	// The resume's event was published before the survivor announced the
+	// virtual IPs; its watcher may be a moment behind.
+	resumed := 0
+	c.wait(ctx, "the survivor's sa-resumed event", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		resumed = c.resumed[c.newOwn.id] - c.resumedAtKill[c.newOwn.id] // since the kill
+		return resumed > 0
+	})
 	st := c.newOwn.daemon().Status()
-	c.mu.Lock()
-	resumed := c.resumed[c.newOwn.id] - c.resumedAtKill[c.newOwn.id] // since the kill
-	c.mu.Unlock()
 	c.step("node %d: %d IKE SA resumed since the kill; it has encrypted %d packets and decrypted %d",
 		c.newOwn.id, resumed, st.Global.EncryptedPackets, st.Global.DecryptedPackets)
 	p2 := c.peer2.d.Status().Global
