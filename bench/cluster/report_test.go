@@ -24,7 +24,7 @@ func TestParseNodes(t *testing.T) {
 // TestTable: the ratios are each step's figures over the first step's.
 func TestTable(t *testing.T) {
 	step := func(nodes, up int, elapsed time.Duration, flows ...float64) stepResult {
-		r := stepResult{nodes: nodes, load: benchike.LoadResult{Tunnels: 600, Up: up, Elapsed: elapsed}, nodeCPU: time.Duration(up) * 100 * time.Microsecond}
+		r := stepResult{nodes: nodes, load: benchike.LoadResult{Tunnels: 600, Up: up, Elapsed: elapsed}, nodeCPU: time.Duration(up) * 100 * time.Microsecond, etcdCPU: time.Duration(up) * 20 * time.Microsecond}
 		for i, f := range flows {
 			r.flows = append(r.flows, flow{srg: i + 1, bitsPerSec: f})
 			r.owned = append(r.owned, 1)
@@ -46,7 +46,7 @@ func TestTable(t *testing.T) {
 	for _, want := range []string{
 		"2 nodes / 1: setup rate 2.00x, traffic 1.25x",
 		"3 nodes / 1: setup rate 0.50x, traffic 0.00x",
-		"600/600", "300/600", "100µs", "0.25 Gbit/s", "300/300",
+		"600/600", "300/600", "100+20+0µs", "250 Mbit/s", "300/300",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)

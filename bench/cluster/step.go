@@ -36,6 +36,7 @@ type stepResult struct {
 	load    benchike.LoadResult
 	ikeSAs  []int         // IKE SAs up on each node after the load, by its own count
 	nodeCPU time.Duration // all nodes' CPU time over the setup
+	etcdCPU time.Duration // etcd's
 	flows   []flow        // one per group
 }
 
@@ -94,7 +95,7 @@ func runStep(ctx context.Context, o options, l layout, log io.Writer) (res stepR
 	}
 	fmt.Fprintf(log, "bench cluster: %d node(s), groups per node %v; %d tunnels, %d in flight...\n", l.nodes, res.owned, o.tunnels, o.inFlight)
 
-	if err := measureSetup(ctx, t, o, l, nodes, &res); err != nil {
+	if err := measureSetup(ctx, t, o, l, nodes, e, &res); err != nil {
 		return res, err
 	}
 	fmt.Fprintf(log, "bench cluster: %d node(s): %d/%d up in %.2f s (IKE SAs per node %v); traffic, %v per flow...\n",
@@ -212,7 +213,7 @@ func waitPlaced(ctx context.Context, t *topology, l layout, nodes []*node) ([]in
 
 // measureSetup opens the tunnels over every group's gateway at once and
 // reads each node's own count of IKE SAs.
-func measureSetup(ctx context.Context, t *topology, o options, l layout, nodes []*node, res *stepResult) error {
+func measureSetup(ctx context.Context, t *topology, o options, l layout, nodes []*node, etcd *lab.Process, res *stepResult) error {
 	var peers []*ike.Peer
 	for k := 1; k <= l.srgs; k++ {
 		p, err := benchike.GeneratorPeer(genAddr(k), vip(k), genNet(k), clusterNet(k), l.group)
@@ -220,6 +221,10 @@ func measureSetup(ctx context.Context, t *topology, o options, l layout, nodes [
 			return err
 		}
 		peers = append(peers, p)
+	}
+	etcdBefore, err := etcd.CPU()
+	if err != nil {
+		return err
 	}
 	var before time.Duration
 	for _, n := range nodes {
@@ -236,6 +241,11 @@ func measureSetup(ctx context.Context, t *topology, o options, l layout, nodes [
 	}
 	var after time.Duration
 	whileUp := func() error {
+		c, err := etcd.CPU()
+		if err != nil {
+			return err
+		}
+		res.etcdCPU = c - etcdBefore
 		for _, n := range nodes {
 			c, err := n.p.CPU()
 			if err != nil {
@@ -255,7 +265,6 @@ func measureSetup(ctx context.Context, t *topology, o options, l layout, nodes [
 		}
 		return nil
 	}
-	var err error
 	if res.load, err = load.Run(ctx, whileUp); err != nil {
 		return err
 	}
