@@ -39,6 +39,9 @@ func printTable(w io.Writer, o options, rs []stepResult) {
 			ratio(r.load.Rate(), base.load.Rate()), ratio(r.traffic(), base.traffic()))
 	}
 	for _, r := range rs {
+		fmt.Fprintf(w, "%d node(s): idle before the load, the nodes together used %.0f%% of a CPU\n", r.nodes, 100*r.idle)
+	}
+	for _, r := range rs {
 		var flows []string
 		for _, f := range r.flows {
 			flows = append(flows, fmt.Sprintf("%d: %s (%d retransmits)", f.srg, gbps(f.bitsPerSec), f.retransmits))

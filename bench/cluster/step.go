@@ -27,6 +27,7 @@ const (
 	placementTimeout = 60 * time.Second
 	tunnelTimeout    = 60 * time.Second
 	statusTimeout    = 30 * time.Second
+	idleWindow       = 2 * time.Second
 )
 
 // stepResult is what one step (one number of nodes) measured.
@@ -37,7 +38,10 @@ type stepResult struct {
 	ikeSAs  []int         // IKE SAs up on each node after the load, by its own count
 	nodeCPU time.Duration // all nodes' CPU time over the setup
 	etcdCPU time.Duration // etcd's
-	flows   []flow        // one per group
+	// idle is the nodes' CPU use, in cores, over idleWindow before the
+	// load: what a node costs doing nothing but being a member.
+	idle  float64
+	flows []flow // one per group
 }
 
 // traffic is the flows' total, in bits per second.
@@ -95,6 +99,9 @@ func runStep(ctx context.Context, o options, l layout, log io.Writer) (res stepR
 	}
 	fmt.Fprintf(log, "bench cluster: %d node(s), groups per node %v; %d tunnels, %d in flight...\n", l.nodes, res.owned, o.tunnels, o.inFlight)
 
+	if res.idle, err = idleCPU(ctx, nodes); err != nil {
+		return res, err
+	}
 	if err := measureSetup(ctx, t, o, l, nodes, e, &res); err != nil {
 		return res, err
 	}
@@ -209,6 +216,37 @@ func waitPlaced(ctx context.Context, t *topology, l layout, nodes []*node) ([]in
 		}
 	}
 	return owned, nil
+}
+
+// idleCPU is the nodes' CPU use, in cores, over idleWindow: a
+// measurement window, not a wait for something.
+func idleCPU(ctx context.Context, nodes []*node) (float64, error) {
+	total := func() (time.Duration, error) {
+		var sum time.Duration
+		for _, n := range nodes {
+			c, err := n.p.CPU()
+			if err != nil {
+				return 0, err
+			}
+			sum += c
+		}
+		return sum, nil
+	}
+	before, err := total()
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	select {
+	case <-time.After(idleWindow):
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	after, err := total()
+	if err != nil {
+		return 0, err
+	}
+	return (after - before).Seconds() / time.Since(start).Seconds(), nil
 }
 
 // measureSetup opens the tunnels over every group's gateway at once and
