@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"ipsecgw/bench/lab"
 	"ipsecgw/test/etcd"
 )
 
@@ -68,11 +69,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench cluster: -n, -inflight and -engines must be at least 1, -t at least 1s")
 		return 2
 	}
-	if os.Geteuid() != 0 {
-		fmt.Fprintln(stderr, "########################################################################")
-		fmt.Fprintln(stderr, "## SKIPPED: ipsecgw bench cluster needs root (network namespaces).")
-		fmt.Fprintln(stderr, "## Run `make bench-cluster` or `ipsecgw bench cluster` as root.")
-		fmt.Fprintln(stderr, "########################################################################")
+	if lab.NotRoot(stderr, "ipsecgw bench cluster", "`make bench-cluster` or `ipsecgw bench cluster`") {
 		return 0
 	}
 	if o.etcd, err = etcd.Binary(); err != nil {

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"ipsecgw/bench/lab"
 	"ipsecgw/ike"
 )
 
@@ -56,11 +57,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench ike: -n, -inflight and -engines must be at least 1")
 		return 2
 	}
-	if os.Geteuid() != 0 {
-		fmt.Fprintln(stderr, "########################################################################")
-		fmt.Fprintln(stderr, "## SKIPPED: ipsecgw bench ike needs root (network namespaces).")
-		fmt.Fprintln(stderr, "## Run `make bench-ike` or `ipsecgw bench ike` as root.")
-		fmt.Fprintln(stderr, "########################################################################")
+	if lab.NotRoot(stderr, "ipsecgw bench ike", "`make bench-ike` or `ipsecgw bench ike`") {
 		return 0
 	}
 	if o.binary == "" {
