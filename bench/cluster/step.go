@@ -72,11 +72,9 @@ func runStep(ctx context.Context, o options, l layout, log io.Writer) (res stepR
 	if err != nil {
 		return res, err
 	}
-	defer func() {
-		if derr := t.destroy(); derr != nil && err == nil {
-			err = derr
-		}
-	}()
+	// A node slow to hand over thousands of SAs on SIGTERM is killed after
+	// the grace period: destroy warns, and the measurement stands.
+	defer t.destroy()
 
 	member := etcd.Member{Name: "e1", Addr: etcdAddr}
 	e, err := t.start("e1", "etcd", etcd.Args(o.etcd, member, []etcd.Member{member}, filepath.Join(dir, "etcd-data"))...)
