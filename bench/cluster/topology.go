@@ -92,17 +92,6 @@ func (t *topology) start(ns, name string, args ...string) (*lab.Process, error) 
 	return p, nil
 }
 
-// stop stops one process now (it is then left out of destroy).
-func (t *topology) stop(p *lab.Process) error {
-	for i, q := range t.procs {
-		if q == p {
-			t.procs = append(t.procs[:i], t.procs[i+1:]...)
-			return stop(p)
-		}
-	}
-	return nil
-}
-
 // destroy stops every process still running, last started first, then
 // removes the namespaces. Problems are warnings on stderr: the cleanup
 // goes on.
