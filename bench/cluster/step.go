@@ -81,6 +81,7 @@ func runStep(ctx context.Context, o options, l layout, log io.Writer) (res stepR
 	if err != nil {
 		return res, err
 	}
+	t.etcd = e
 	if err := e.WaitFor(etcdTimeout, "etcd healthy", func() bool {
 		out, _ := t.Exec(ctx, "gen", "curl", "-s", "-m", "1", member.HealthURL())
 		return etcd.Healthy(out)

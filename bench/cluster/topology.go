@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"ipsecgw/bench/lab"
@@ -25,6 +26,7 @@ type topology struct {
 	l     layout
 	dir   string
 	procs []*lab.Process
+	etcd  *lab.Process // among procs, stopped last
 }
 
 func nodeNS(i int) string { return fmt.Sprintf("n%d", i) }
@@ -92,17 +94,38 @@ func (t *topology) start(ns, name string, args ...string) (*lab.Process, error) 
 	return p, nil
 }
 
-// destroy stops every process still running, last started first, then
-// removes the namespaces. Problems are warnings on stderr: the cleanup
-// goes on.
+// destroy stops every process, then removes the namespaces. The nodes,
+// the peer and iperf3 get SIGTERM at once (one by one, each survivor would
+// take over the groups of the node stopped before it, thousands of SAs at
+// a time), and etcd goes last, so that the nodes can leave cleanly.
+// Problems are warnings on stderr: the cleanup goes on.
 func (t *topology) destroy() {
-	var errs []error
-	for i := len(t.procs) - 1; i >= 0; i-- {
-		if err := stop(t.procs[i]); err != nil {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for _, p := range t.procs {
+		if p == t.etcd {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := stop(p); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if t.etcd != nil {
+		if err := stop(t.etcd); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	t.procs = nil
+	t.procs, t.etcd = nil, nil
 	t.Destroy()
 	if err := errors.Join(errs...); err != nil {
 		fmt.Fprintf(os.Stderr, "bench cluster: warning: cleanup: %v\n", err)
