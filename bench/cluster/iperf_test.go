@@ -19,3 +19,16 @@ func TestParseIperf(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseIperf: whatever iperf3 prints, a figure comes only with
+// something received.
+func FuzzParseIperf(f *testing.F) {
+	f.Add([]byte(`{"end":{"sum_sent":{"retransmits":1},"sum_received":{"bytes":10,"bits_per_second":80}}}`))
+	f.Add([]byte(`{"error":"x"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		bps, _, err := parseIperf(b)
+		if err == nil && bps <= 0 {
+			t.Fatalf("no error, %v bit/s", bps)
+		}
+	})
+}
