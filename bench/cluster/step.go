@@ -55,8 +55,7 @@ func (r stepResult) traffic() float64 {
 
 // node is one ipsecgw node of a step.
 type node struct {
-	id    int
-	state string
+	state string // its state directory
 	p     *lab.Process
 }
 
@@ -127,7 +126,7 @@ func startNodes(ctx context.Context, t *topology, o options, l layout, endpoints
 	}
 	var nodes []*node
 	for i := 1; i <= l.nodes; i++ {
-		n := &node{id: i, state: filepath.Join(t.dir, nodeNS(i))}
+		n := &node{state: filepath.Join(t.dir, nodeNS(i))}
 		if err := os.MkdirAll(n.state, 0o700); err != nil {
 			return nil, err
 		}
