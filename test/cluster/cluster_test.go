@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -141,8 +142,42 @@ func newCluster(t *testing.T, seedConfig string) (*netns.Net, string, func(id in
 
 // etcdMembers are the etcd members of a test cluster.
 type etcdMembers struct {
-	procs map[int]*proc     // member i's current process
-	start func(i int) *proc // (re)starts member i
+	procs   map[int]*proc     // member i's current process
+	start   func(i int) *proc // (re)starts member i
+	members []etcd.Member
+	n       *netns.Net
+}
+
+// leader returns the member (1, 2, ...) that leads the etcd cluster now,
+// as the members themselves say (etcd's gRPC gateway, maintenance/status).
+func (em *etcdMembers) leader(t *testing.T) int {
+	t.Helper()
+	ids := map[string]int{}
+	var leader string
+	for i, m := range em.members {
+		out, err := em.n.Try("client", "curl", "-s", "-m", "2", "-X", "POST", m.ClientURL()+"/v3/maintenance/status", "-d", "{}")
+		if err != nil {
+			continue
+		}
+		var st struct {
+			Header struct {
+				MemberID string `json:"member_id"`
+			} `json:"header"`
+			Leader string `json:"leader"`
+		}
+		if json.Unmarshal([]byte(out), &st) != nil || st.Header.MemberID == "" {
+			continue
+		}
+		ids[st.Header.MemberID] = i + 1
+		if st.Leader != "" && st.Leader != "0" {
+			leader = st.Leader
+		}
+	}
+	if i, ok := ids[leader]; ok {
+		return i
+	}
+	t.Fatalf("no etcd member says which member leads (members %v, leader %q)", ids, leader)
+	return 0
 }
 
 // newClusterEtcd is newCluster with members etcd members (e1, e2, ... at
@@ -175,7 +210,7 @@ func newClusterEtcd(t *testing.T, seedConfig string, members int) (*netns.Net, s
 	}
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
-	em := &etcdMembers{procs: map[int]*proc{}}
+	em := &etcdMembers{procs: map[int]*proc{}, members: ems, n: n}
 	em.start = func(i int) *proc {
 		m := ems[i-1]
 		em.procs[i] = start(t, n, m.Name, dir, etcd.Args(etcdBin, m, ems, filepath.Join(dir, m.Name+"-data"))...)
