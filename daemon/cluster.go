@@ -274,7 +274,7 @@ func (d *Daemon) onOwnership(ch cluster.Change) {
 const announceRepeats = 4
 
 // announcer is a Host that can tell its link an address moved to it
-// (LinuxHost; a host in memory has no link to tell).
+// (LinuxHost; MemHost tells its in-memory network).
 type announcer interface {
 	Announce(ifname string, a netip.Addr) error
 }
