@@ -68,6 +68,9 @@ type Config struct {
 	// UDPViaSend sends ESP in UDP through Send4 and Send6 too (the xdp
 	// data plane's rings), not in runs through the UDP sockets.
 	UDPViaSend bool
+	// Pipeline chooses inline or parallel packet paths (pipeline.go);
+	// the zero value decides by the number of cores.
+	Pipeline PipelineMode
 }
 
 // Engine is the ESP data plane of one gateway.
@@ -99,7 +102,7 @@ type Engine struct {
 
 // New returns an engine with no tunnels, receivers or SAs.
 func New(cfg Config) *Engine {
-	e := &Engine{log: cfg.Logger, send4: cfg.Send4, send6: cfg.Send6, ike: cfg.IKE, noSA: cfg.NoSA, tunnels: map[string]*Tunnel{}, work: newWorkerPool(),
+	e := &Engine{log: cfg.Logger, send4: cfg.Send4, send6: cfg.Send6, ike: cfg.IKE, noSA: cfg.NoSA, tunnels: map[string]*Tunnel{}, work: newWorkerPool(cfg.Pipeline),
 		udpViaSend: cfg.UDPViaSend}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -108,6 +111,14 @@ func New(cfg Config) *Engine {
 	noSenders := map[segKey]netio.SegmentSender{}
 	e.segSenders.Store(&noSenders)
 	return e
+}
+
+// Pipeline reports the mode the packet paths run in (inline or parallel).
+func (e *Engine) Pipeline() PipelineMode {
+	if e.work.inline {
+		return PipelineInline
+	}
+	return PipelineParallel
 }
 
 type segKey struct {
@@ -142,15 +153,18 @@ func (e *Engine) AddTunnel(dev netio.TUN, icmpFrom []netip.Addr) (*Tunnel, error
 		t.free <- newOutBatch(e, batch)
 	}
 	e.tunnels[t.name] = t
-	e.wg.Add(2)
+	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		t.outboundLoop()
 	}()
-	go func() {
-		defer e.wg.Done()
-		t.releaseLoop()
-	}()
+	if !e.work.inline {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			t.releaseLoop()
+		}()
+	}
 	return t, nil
 }
 
@@ -198,15 +212,18 @@ func (e *Engine) AddReceiver(r netio.Receiver, family int, udpPort uint16) error
 	for range pipelineDepth {
 		free <- newInBatch(e, udpPort)
 	}
-	e.wg.Add(2)
+	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		e.inboundLoop(r, udpPort, free, ordered)
 	}()
-	go func() {
-		defer e.wg.Done()
-		e.releaseInbound(free, ordered)
-	}()
+	if !e.work.inline {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			e.releaseInbound(free, ordered)
+		}()
+	}
 	return nil
 }
 

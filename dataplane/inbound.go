@@ -109,6 +109,8 @@ func (b *inBatch) crypt(lo, hi int) {
 func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered chan *inBatch) {
 	defer close(ordered)
 	failures := 0
+	var writes tunnelWrites
+	var count tally
 	for {
 		b := <-free
 		b.items = b.items[:0]
@@ -142,8 +144,14 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 				}
 			}
 		}
-		e.work.run(b, len(b.items))
-		ordered <- b
+		if e.work.inline {
+			b.crypt(0, len(b.items))
+			e.release(b, &writes, &count)
+			free <- b
+		} else {
+			e.work.run(b, len(b.items))
+			ordered <- b
+		}
 		if err == nil {
 			failures = 0
 			continue
@@ -170,16 +178,22 @@ func (e *Engine) releaseInbound(free, ordered chan *inBatch) {
 	var count tally
 	for b := range ordered {
 		b.wait()
-		for i := range b.items {
-			it := &b.items[i]
-			if e.finish(it, &count) {
-				writes.add(it.sa.tunnel, it.frame)
-			}
-		}
-		count.flush(e, false)
-		writes.flush(e)
+		e.release(b, &writes, &count)
 		free <- b
 	}
+}
+
+// release finishes a batch whose crypto is done: the replay window
+// moves, the packets are counted and written to their tunnels.
+func (e *Engine) release(b *inBatch, writes *tunnelWrites, count *tally) {
+	for i := range b.items {
+		it := &b.items[i]
+		if e.finish(it, count) {
+			writes.add(it.sa.tunnel, it.frame)
+		}
+	}
+	count.flush(e, false)
+	writes.flush(e)
 }
 
 // decapsulate runs one datagram through the three stages on the calling
