@@ -117,7 +117,7 @@ func TestAPIWithLiveTunnels(t *testing.T) {
 
 	// A commit that changes only the manual VPN, on both sides, while a
 	// ping runs through the IKE VPN.
-	ping := exec.Command("ip", "netns", "exec", tp.net.Name("h1"), "ping", "-c", "150", "-i", "0.02", "-W", "1", "198.18.2.2")
+	ping := exec.Command("ip", "netns", "exec", tp.net.Name("h1"), "ping", "-c", "150", "-i", "0.02", "-W", "1", "-w", "10", "198.18.2.2")
 	pingOut := &strings.Builder{}
 	ping.Stdout, ping.Stderr = pingOut, pingOut
 	if err := ping.Start(); err != nil {

@@ -116,7 +116,11 @@ func (tp *topology) checkPacketRings() {
 func (tp *topology) ping(from, to string, size int) {
 	t := tp.t
 	t.Helper()
-	args := []string{"ping", "-c", "3", "-i", "0.2", "-W", "2"}
+	// -w: wait for every reply, up to 5 s. Without it ping waits only two
+	// round-trip times after the last request, and under load a reply a
+	// few milliseconds late counted as lost (a CI run failed so). Every
+	// ping in test/ that asserts no loss has its -w.
+	args := []string{"ping", "-c", "3", "-i", "0.2", "-W", "2", "-w", "5"}
 	if size > 0 {
 		args = append(args, "-s", fmt.Sprint(size), "-M", "dont")
 	}

@@ -121,10 +121,10 @@ func TestMLKEMRekeysWithStrongSwan6(t *testing.T) {
 				"set security ike proposal ike_prop additional-key-exchange ke1 " + tc.keyword + "\n" +
 				"set security ipsec policy ipsec_policy perfect-forward-secrecy keys group31\n" +
 				"set security ipsec policy ipsec_policy perfect-forward-secrecy additional-key-exchange ke1 " + tc.keyword + "\n"
-			pingArgs := []string{"ping", "-c", "70", "-i", "0.2", "-W", "2", "198.18.2.2"}
+			pingArgs := []string{"ping", "-c", "70", "-i", "0.2", "-W", "2", "-w", "25", "198.18.2.2"}
 			if tc.ipsecgwRekeysChild {
 				cfg += "set security ipsec proposal ipsec_prop lifetime-kilobytes 64\n"
-				pingArgs = []string{"ping", "-c", "150", "-i", "0.1", "-s", "1000", "-W", "2", "198.18.2.2"}
+				pingArgs = []string{"ping", "-c", "150", "-i", "0.1", "-s", "1000", "-W", "2", "-w", "25", "198.18.2.2"}
 			}
 			tp.startOne(0, cfg)
 			gw1 := tp.gws[0]
@@ -238,7 +238,7 @@ func TestMLKEMBetweenDaemons(t *testing.T) {
 			tp.waitTunnelWithin("h1", "198.18.2.2", 20*time.Second)
 			// 10 kB/s: a rekey every 6 s, with 0.6 s or more from the soft
 			// lifetime to the hard one for the exchanges.
-			ping := tp.startIn("h1", "ping", "-c", "170", "-i", "0.1", "-s", "1000", "-W", "2", "198.18.2.2")
+			ping := tp.startIn("h1", "ping", "-c", "170", "-i", "0.1", "-s", "1000", "-W", "2", "-w", "25", "198.18.2.2")
 			out, err := ping.wait(40 * time.Second)
 			if err != nil || !strings.Contains(out, " 0% packet loss") {
 				t.Errorf("pings lost during the rekeys: %v\n%s", err, lastLines(out, 3))

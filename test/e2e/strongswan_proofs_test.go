@@ -531,8 +531,8 @@ func TestRekeyUnderLoadWithStrongSwan(t *testing.T) {
 			}
 			count := fmt.Sprint(run * 5)
 			tcp := tp.startIn("h1", iperfArgs...)
-			ping12 := tp.startIn("h1", "ping", "-c", count, "-i", "0.2", "-W", "2", "198.18.2.2")
-			ping21 := tp.startIn("h2", "ping", "-c", count, "-i", "0.2", "-W", "2", "198.18.1.2")
+			ping12 := tp.startIn("h1", "ping", "-c", count, "-i", "0.2", "-W", "2", "-w", fmt.Sprint(run+3), "198.18.2.2")
+			ping21 := tp.startIn("h2", "ping", "-c", count, "-i", "0.2", "-W", "2", "-w", fmt.Sprint(run+3), "198.18.1.2")
 
 			// ipsecgw's counters while the rekeys happen: they must rise
 			// in every sample, in both directions.

@@ -138,7 +138,7 @@ func TestRekeyByStrongSwan(t *testing.T) {
 	}}})
 	tp.waitTunnel("h1", "198.18.2.2")
 	first := charonChild(t, charon)
-	out, err := tp.net.Try("h1", "ping", "-c", "60", "-i", "0.2", "-W", "2", "198.18.2.2")
+	out, err := tp.net.Try("h1", "ping", "-c", "60", "-i", "0.2", "-W", "2", "-w", "17", "198.18.2.2")
 	if err != nil || !strings.Contains(out, " 0% packet loss") {
 		t.Fatalf("ping across rekeys lost packets: %v\n%s\ngw1:\n%s", err, out, tp.logOf(tp.gws[0]))
 	}

@@ -115,7 +115,7 @@ func TestWiresharkDecryptsESP(t *testing.T) {
 func (tp *topology) tsharkPing(from, to string) {
 	t := tp.t
 	t.Helper()
-	out, err := tp.net.Try(from, "ping", "-c", "3", "-i", "0.2", "-W", "2", "-p", tsharkPingPattern, to)
+	out, err := tp.net.Try(from, "ping", "-c", "3", "-i", "0.2", "-W", "2", "-w", "5", "-p", tsharkPingPattern, to)
 	if err != nil || !strings.Contains(out, " 0% packet loss") {
 		t.Fatalf("ping %s → %s failed: %v\n%s\ngw1:\n%s\ngw2:\n%s\n%s", from, to, err, out, tp.logOf(tp.gws[0]), tp.logOf(tp.gws[1]), tp.counters())
 	}

@@ -220,7 +220,7 @@ whack() { lsw whack --ctlsocket "$dir/run/pluto.ctl" "$@"; }
 # ping_check NS DST COUNT prints ok when every echo was answered.
 ping_check() {
 	local out="$dir/ping-$1-$2.txt"
-	ip netns exec $1 ping -c $3 -i 0.2 -W 2 $2 > "$out" 2>&1
+	ip netns exec $1 ping -c $3 -i 0.2 -W 2 -w $(( $3 / 5 + 5 )) $2 > "$out" 2>&1
 	if grep -q " 0% packet loss" "$out"; then echo ok; else echo fail; fi
 }
 

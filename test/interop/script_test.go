@@ -121,7 +121,7 @@ udp_in() {
 # ping_check NS DST COUNT WAIT prints ok when every echo was answered.
 ping_check() {
 	local out="$dir/ping-$1-$2.txt"
-	ip netns exec $1 ping -c $3 -i 0.2 -W $4 $2 > "$out" 2>&1
+	ip netns exec $1 ping -c $3 -i 0.2 -W $4 -w $(( $3 / 5 + $4 + 3 )) $2 > "$out" 2>&1
 	if grep -q " 0% packet loss" "$out"; then echo ok; else echo fail; fi
 }
 

@@ -31,7 +31,7 @@ func TestTwoNamespacesPing(t *testing.T) {
 		n := New(t, "a", "b")
 		names = []string{n.Name("a"), n.Name("b")}
 		n.Link("a", "veth-a", "198.51.100.1/24", "b", "veth-b", "198.51.100.2/24")
-		out := n.Exec("a", "ping", "-c", "2", "-W", "2", "-i", "0.2", "198.51.100.2")
+		out := n.Exec("a", "ping", "-c", "2", "-W", "2", "-w", "5", "-i", "0.2", "198.51.100.2")
 		if !strings.Contains(out, "2 received") {
 			t.Fatalf("ping across the veth failed:\n%s", out)
 		}

@@ -248,7 +248,7 @@ func waitPing(t *testing.T, n *netns.Net, d *daemon, charon *strongswan.Charon) 
 
 func pingOK(t *testing.T, n *netns.Net, from, to string, d *daemon, charon *strongswan.Charon) {
 	t.Helper()
-	out, err := n.Try(from, "ping", "-c", "3", "-i", "0.2", "-W", "2", to)
+	out, err := n.Try(from, "ping", "-c", "3", "-i", "0.2", "-W", "2", "-w", "5", to)
 	if err != nil || !strings.Contains(out, " 0% packet loss") {
 		t.Fatalf("ping %s → %s: %v\n%s\ndaemon:\n%s\ncharon:\n%s", from, to, err, out, d.logText(), charon.Log())
 	}

@@ -155,7 +155,7 @@ func TestBGPOverIKEv2(t *testing.T) {
 	for _, c := range []struct{ from, to string }{
 		{"h1", "198.18.2.2"}, {"h2", "198.18.1.2"}, {"h1", "2001:db8:2::2"}, {"h2", "2001:db8:1::2"},
 	} {
-		if out, err := n.Try(c.from, "ping", "-c", "3", "-i", "0.2", "-W", "2", c.to); err != nil {
+		if out, err := n.Try(c.from, "ping", "-c", "3", "-i", "0.2", "-W", "2", "-w", "5", c.to); err != nil {
 			fail("%s: ping %s fails:\n%s", c.from, c.to, out)
 		}
 	}

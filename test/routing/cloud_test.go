@@ -254,7 +254,7 @@ func cloudVPN(t *testing.T, bfd bool, limit time.Duration) {
 	t.Logf("gw> show bgp summary\n%s", sum)
 	route, _ := gw.cli("show route 203.0.113.10")
 	t.Logf("gw> show route 203.0.113.10\n%s", route)
-	if out, err := n.Try("h1", "ping", "-c", "3", "-i", "0.2", "-W", "2", "203.0.113.10"); err != nil {
+	if out, err := n.Try("h1", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-w", "5", "203.0.113.10"); err != nil {
 		fail("h1: ping 203.0.113.10 fails:\n%s", out)
 	}
 	if bfd && !poll(10*time.Second, func() bool {

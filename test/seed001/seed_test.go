@@ -150,7 +150,7 @@ func TestSeed001(t *testing.T) {
 		var out string
 		if !poll(20*time.Second, func() bool {
 			var err error
-			out, err = n.Try(c.from, "ping", "-c", "3", "-i", "0.2", "-W", "2", c.to)
+			out, err = n.Try(c.from, "ping", "-c", "3", "-i", "0.2", "-W", "2", "-w", "5", c.to)
 			return err == nil
 		}) {
 			fail("%s: ping %s fails:\n%s", c.from, c.to, out)

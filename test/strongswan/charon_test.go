@@ -123,7 +123,7 @@ func TestCharonToCharon(t *testing.T) {
 
 			const pings = 3
 			for _, dst := range []string{siteB.host4, siteB.host6} {
-				if out, err := n.Try(siteA.host, "ping", "-c", fmt.Sprint(pings), "-i", "0.2", "-W", "2", dst); err != nil {
+				if out, err := n.Try(siteA.host, "ping", "-c", fmt.Sprint(pings), "-i", "0.2", "-W", "2", "-w", "5", dst); err != nil {
 					t.Fatalf("ping %s from %s through the tunnel: %v\n%s", dst, siteA.host, err, out)
 				}
 			}
