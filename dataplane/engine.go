@@ -34,6 +34,7 @@ import (
 	"sync/atomic"
 
 	"ipsecgw/esp"
+	"ipsecgw/header"
 	"ipsecgw/netio"
 )
 
@@ -260,6 +261,13 @@ func (e *Engine) InstallOutbound(tunnel string, p OutboundParams) (*OutboundSA, 
 		p.Selectors = AnySelectors
 	}
 	sa := &OutboundSA{OutboundParams: p, esp: o, tunnel: t}
+	if p.Remote.Is4() {
+		proto := header.IPProtoESP
+		if p.Encap.UDP {
+			proto = header.IPProtoUDP
+		}
+		sa.outer4 = newOuterV4(p.Local, p.Remote, proto)
+	}
 	// The list is oldest first and the packet path searches it from the
 	// end (the newest SA wins). Appending in place is safe for readers of
 	// the old list, who never look past its length; removals copy. So an

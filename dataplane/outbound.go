@@ -421,18 +421,11 @@ func (e *Engine) seal(it *sealItem, ipID uint16, lease *esp.Lease) {
 	}
 	outerTC := header.EncapsulateTrafficClass(it.tc)
 	if sa.Remote.Is4() {
-		_, ok := header.EncodeIPv4(frame, header.IPv4Fields{
-			TOS: outerTC, TotalLength: uint16(total), ID: ipID,
-			DontFragment: it.df, TTL: 64, Protocol: proto, Source: sa.Local, Destination: sa.Remote,
-		})
-		if !ok {
-			it.err = errFraming
-			return
-		}
+		sa.outer4.write(frame, outerTC, uint16(total), ipID, it.df)
 	} else {
 		_, ok := header.EncodeIPv6(frame, header.IPv6Fields{
 			TrafficClass: outerTC, PayloadLength: uint16(total - ipLen), NextHeader: proto,
-			HopLimit: 64, Source: sa.Local, Destination: sa.Remote,
+			HopLimit: outerTTL, Source: sa.Local, Destination: sa.Remote,
 		})
 		if !ok {
 			it.err = errFraming
