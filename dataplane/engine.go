@@ -19,7 +19,8 @@
 //	tunnel interface
 //
 // The bracketed stages are the pipeline of pipeline.go: crypto on every
-// core, packets released in the order they came. Buffers are allocated
+// core, packets released in the order they came (on one or two cores the
+// reader runs them itself, one batch after the other). Buffers are allocated
 // once per pipeline with headroom for the outer headers, so a packet is
 // encrypted and framed where the TUN wrote it. The inbound SA lookup is
 // one atomic map load; counters are atomic.
@@ -30,6 +31,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -108,6 +110,7 @@ func New(cfg Config) *Engine {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
+	e.log.Info("data plane packet paths", "pipeline", e.Pipeline().String(), "cores", runtime.GOMAXPROCS(0))
 	e.inbound = newSATable()
 	noSenders := map[segKey]netio.SegmentSender{}
 	e.segSenders.Store(&noSenders)
