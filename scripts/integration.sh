@@ -27,7 +27,7 @@ e2e=$!
 trap 'kill -INT $e2e 2>/dev/null; wait $e2e; exit 130' INT TERM
 
 # shellcheck disable=SC2086 # one argument per package
-"$GO" test "${flags[@]}" $rest 2>&1 | tee "$log.rest" | grep -E "$summary"
+"$GO" test "${flags[@]}" $rest 2>&1 | tee "$log.rest" | grep --line-buffered -E "$summary"
 rc_rest=${PIPESTATUS[0]}
 wait $e2e
 rc_e2e=$?

@@ -116,17 +116,13 @@ func (tp *topology) checkPacketRings() {
 func (tp *topology) ping(from, to string, size int) {
 	t := tp.t
 	t.Helper()
-	// -w: wait for every reply, up to 5 s. Without it ping waits only two
-	// round-trip times after the last request, and under load a reply a
-	// few milliseconds late counted as lost (a CI run failed so). Every
-	// ping in test/ that asserts no loss has its -w.
-	args := []string{"ping", "-c", "3", "-i", "0.2", "-W", "2", "-w", "5"}
+	p := netns.Ping{Count: 3, Interval: 200 * time.Millisecond}
 	if size > 0 {
-		args = append(args, "-s", fmt.Sprint(size), "-M", "dont")
+		p.Extra = []string{"-s", fmt.Sprint(size), "-M", "dont"}
 	}
-	out, err := tp.net.Try(from, append(args, to)...)
-	if err != nil || !strings.Contains(out, " 0% packet loss") {
-		t.Fatalf("ping %s → %s (size %d) failed: %v\n%s\ngw1:\n%s\ngw2:\n%s\n%s", from, to, size, err, out, tp.logOf(tp.gws[0]), tp.logOf(tp.gws[1]), tp.counters())
+	out, _ := tp.net.Try(from, p.Args(to)...)
+	if err := p.Check(to, out); err != nil {
+		t.Fatalf("from %s (size %d): %v\ngw1:\n%s\ngw2:\n%s\n%s", from, size, err, tp.logOf(tp.gws[0]), tp.logOf(tp.gws[1]), tp.counters())
 	}
 }
 

@@ -121,10 +121,10 @@ func TestMLKEMRekeysWithStrongSwan6(t *testing.T) {
 				"set security ike proposal ike_prop additional-key-exchange ke1 " + tc.keyword + "\n" +
 				"set security ipsec policy ipsec_policy perfect-forward-secrecy keys group31\n" +
 				"set security ipsec policy ipsec_policy perfect-forward-secrecy additional-key-exchange ke1 " + tc.keyword + "\n"
-			pingArgs := []string{"ping", "-c", "70", "-i", "0.2", "-W", "2", "-w", "25", "198.18.2.2"}
+			ping := netns.Ping{Count: 70, Interval: 200 * time.Millisecond}
 			if tc.ipsecgwRekeysChild {
 				cfg += "set security ipsec proposal ipsec_prop lifetime-kilobytes 64\n"
-				pingArgs = []string{"ping", "-c", "150", "-i", "0.1", "-s", "1000", "-W", "2", "-w", "25", "198.18.2.2"}
+				ping = netns.Ping{Count: 150, Interval: 100 * time.Millisecond, Extra: []string{"-s", "1000"}}
 			}
 			tp.startOne(0, cfg)
 			gw1 := tp.gws[0]
@@ -157,14 +157,10 @@ func TestMLKEMRekeysWithStrongSwan6(t *testing.T) {
 			if len(first.IKE) != 1 {
 				t.Fatalf("gw1's IKE SAs: %+v", first.IKE)
 			}
-			ping := tp.startIn("h1", pingArgs...)
-			out, err := ping.wait(40 * time.Second)
-			if err != nil && !strings.Contains(out, "packet loss") {
-				t.Fatalf("ping: %v\n%s", err, out)
-			}
-			if !strings.Contains(out, " 0% packet loss") {
+			out, _ := tp.startIn("h1", ping.Args("198.18.2.2")...).wait(ping.Deadline() + 5*time.Second)
+			if err := ping.Check("198.18.2.2", out); err != nil {
 				// A rekey is make-before-break on both sides: nothing is lost.
-				t.Errorf("pings lost during the rekeys:\n%s\ngw1:\n%s", lastLines(out, 3), tp.logOf(gw1))
+				t.Errorf("during the rekeys: %v\ngw1:\n%s", err, tp.logOf(gw1))
 			}
 			st := tp.status(gw1)
 			want := []string{"ke1 " + tc.display}
@@ -189,14 +185,6 @@ func TestMLKEMRekeysWithStrongSwan6(t *testing.T) {
 			tp.ping("h2", "198.18.1.2", 0)
 		})
 	}
-}
-
-func lastLines(s string, n int) string {
-	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(l) > n {
-		l = l[len(l)-n:]
-	}
-	return strings.Join(l, "\n")
 }
 
 // TestMLKEMBetweenDaemons: two ipsecgw gateways with x25519 then ML-KEM
@@ -238,10 +226,10 @@ func TestMLKEMBetweenDaemons(t *testing.T) {
 			tp.waitTunnelWithin("h1", "198.18.2.2", 20*time.Second)
 			// 10 kB/s: a rekey every 6 s, with 0.6 s or more from the soft
 			// lifetime to the hard one for the exchanges.
-			ping := tp.startIn("h1", "ping", "-c", "170", "-i", "0.1", "-s", "1000", "-W", "2", "-w", "25", "198.18.2.2")
-			out, err := ping.wait(40 * time.Second)
-			if err != nil || !strings.Contains(out, " 0% packet loss") {
-				t.Errorf("pings lost during the rekeys: %v\n%s", err, lastLines(out, 3))
+			ping := netns.Ping{Count: 170, Interval: 100 * time.Millisecond, Extra: []string{"-s", "1000"}}
+			out, _ := tp.startIn("h1", ping.Args("198.18.2.2")...).wait(ping.Deadline() + 5*time.Second)
+			if err := ping.Check("198.18.2.2", out); err != nil {
+				t.Errorf("during the rekeys: %v", err)
 			}
 			want := []string{"ke1 " + tc.display}
 			for i, g := range tp.gws {

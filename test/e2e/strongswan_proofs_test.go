@@ -529,10 +529,10 @@ func TestRekeyUnderLoadWithStrongSwan(t *testing.T) {
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
-			count := fmt.Sprint(run * 5)
 			tcp := tp.startIn("h1", iperfArgs...)
-			ping12 := tp.startIn("h1", "ping", "-c", count, "-i", "0.2", "-W", "2", "-w", fmt.Sprint(run+3), "198.18.2.2")
-			ping21 := tp.startIn("h2", "ping", "-c", count, "-i", "0.2", "-W", "2", "-w", fmt.Sprint(run+3), "198.18.1.2")
+			pings := netns.Ping{Count: run * 5, Interval: 200 * time.Millisecond}
+			ping12 := tp.startIn("h1", pings.Args("198.18.2.2")...)
+			ping21 := tp.startIn("h2", pings.Args("198.18.1.2")...)
 
 			// ipsecgw's counters while the rekeys happen: they must rise
 			// in every sample, in both directions.
@@ -559,12 +559,12 @@ func TestRekeyUnderLoadWithStrongSwan(t *testing.T) {
 				}
 			}
 			for _, p := range []struct {
-				name string
-				b    *background
-			}{{"h1 → h2", ping12}, {"h2 → h1", ping21}} {
-				out, err := p.b.wait(5 * time.Second)
-				if err != nil || !strings.Contains(out, " 0% packet loss") {
-					t.Errorf("ping %s across the rekeys lost packets: %v\n%s", p.name, err, out)
+				name, dst string
+				b         *background
+			}{{"h1 → h2", "198.18.2.2", ping12}, {"h2 → h1", "198.18.1.2", ping21}} {
+				out, _ := p.b.wait(pings.Deadline())
+				if err := pings.Check(p.dst, out); err != nil {
+					t.Errorf("%s across the rekeys: %v", p.name, err)
 				} else {
 					t.Logf("ping %s: %s", p.name, strings.TrimSpace(out[strings.LastIndex(out, "\n---"):]))
 				}

@@ -138,9 +138,10 @@ func TestRekeyByStrongSwan(t *testing.T) {
 	}}})
 	tp.waitTunnel("h1", "198.18.2.2")
 	first := charonChild(t, charon)
-	out, err := tp.net.Try("h1", "ping", "-c", "60", "-i", "0.2", "-W", "2", "-w", "17", "198.18.2.2")
-	if err != nil || !strings.Contains(out, " 0% packet loss") {
-		t.Fatalf("ping across rekeys lost packets: %v\n%s\ngw1:\n%s", err, out, tp.logOf(tp.gws[0]))
+	p := netns.Ping{Count: 60, Interval: 200 * time.Millisecond}
+	out, _ := tp.net.Try("h1", p.Args("198.18.2.2")...)
+	if err := p.Check("198.18.2.2", out); err != nil {
+		t.Fatalf("across rekeys: %v\ngw1:\n%s", err, tp.logOf(tp.gws[0]))
 	}
 	last := charonChild(t, charon)
 	if last.SPIIn == first.SPIIn || last.UniqueID == first.UniqueID {

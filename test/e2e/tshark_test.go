@@ -115,9 +115,10 @@ func TestWiresharkDecryptsESP(t *testing.T) {
 func (tp *topology) tsharkPing(from, to string) {
 	t := tp.t
 	t.Helper()
-	out, err := tp.net.Try(from, "ping", "-c", "3", "-i", "0.2", "-W", "2", "-w", "5", "-p", tsharkPingPattern, to)
-	if err != nil || !strings.Contains(out, " 0% packet loss") {
-		t.Fatalf("ping %s → %s failed: %v\n%s\ngw1:\n%s\ngw2:\n%s\n%s", from, to, err, out, tp.logOf(tp.gws[0]), tp.logOf(tp.gws[1]), tp.counters())
+	p := netns.Ping{Count: 3, Interval: 200 * time.Millisecond, Extra: []string{"-p", tsharkPingPattern}}
+	out, _ := tp.net.Try(from, p.Args(to)...)
+	if err := p.Check(to, out); err != nil {
+		t.Fatalf("from %s: %v\ngw1:\n%s\ngw2:\n%s\n%s", from, err, tp.logOf(tp.gws[0]), tp.logOf(tp.gws[1]), tp.counters())
 	}
 }
 

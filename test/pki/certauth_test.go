@@ -248,9 +248,10 @@ func waitPing(t *testing.T, n *netns.Net, d *daemon, charon *strongswan.Charon) 
 
 func pingOK(t *testing.T, n *netns.Net, from, to string, d *daemon, charon *strongswan.Charon) {
 	t.Helper()
-	out, err := n.Try(from, "ping", "-c", "3", "-i", "0.2", "-W", "2", "-w", "5", to)
-	if err != nil || !strings.Contains(out, " 0% packet loss") {
-		t.Fatalf("ping %s → %s: %v\n%s\ndaemon:\n%s\ncharon:\n%s", from, to, err, out, d.logText(), charon.Log())
+	p := netns.Ping{Count: 3, Interval: 200 * time.Millisecond}
+	out, _ := n.Try(from, p.Args(to)...)
+	if err := p.Check(to, out); err != nil {
+		t.Fatalf("from %s: %v\ndaemon:\n%s\ncharon:\n%s", from, err, d.logText(), charon.Log())
 	}
 }
 
