@@ -70,9 +70,14 @@ bench-ike:
 	else echo "WARNING: not root: skipping bench ike (network namespaces); run make bench-ike as root"; fi
 
 # bench-cluster: etcd writes per second per 1,000 IKEv2 tunnels with dead
-# peer detection on, against an embedded etcd (cluster/doc.go).
+# peer detection on, against an embedded etcd (cluster/doc.go); then, as
+# root, scale-out: IKEv2 tunnels set up per second and traffic with 1, 2
+# and 3 nodes sharing one etcd, as ratios (bench/cluster; a few minutes;
+# sizes in BENCH_CLUSTER_ARGS, e.g. "-n 10000 -t 20s -srgs 12").
 bench-cluster:
 	$(GO) test -run '^$$' -bench DPDWrites -benchtime 1x ./cluster/
+	@if [ "$$(id -u)" = 0 ]; then $(GO) run ./cmd/ipsecgw bench cluster $${BENCH_CLUSTER_ARGS:-}; \
+	else echo "WARNING: not root: skipping bench cluster (network namespaces); run make bench-cluster as root"; fi
 
 # bench-ike-scale: 100,000 tunnels held by one ipsecgw responder (the
 # IKEv2 issue's scale goal); minutes, not part of make bench.

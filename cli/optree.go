@@ -189,7 +189,7 @@ var opRoot = &opNode{sub: []*opNode{
 	{name: "quit", help: "Exit the management session", build: local("quit")},
 	{name: "request", help: "Make system-level requests", sub: []*opNode{
 		requestChassis,
-		{name: "security", help: "Make security requests", sub: []*opNode{pkiRequest}},
+		{name: "security", help: "Make security requests", sub: []*opNode{ikeRequest, ipsecRequest, pkiRequest}}, // oprekey.go, pki.go
 	}},
 	{name: "show", help: "Show system information", sub: []*opNode{
 		showChassis,

@@ -72,21 +72,31 @@ func (b *ConfigBackend) Read(n int) (string, int64, error) {
 }
 
 // Write commits text as the next configuration if the head is still at
-// base, dropping the commit that falls out of the rollbacks.
+// base, dropping the commit that falls out of the rollbacks. It confirms a
+// pending commit confirmed, made on any node (confirm.go).
 func (b *ConfigBackend) Write(text string, base int64) (int64, error) {
+	v, _, err := b.write(text, base, func(int64) clientv3.Op { return clientv3.OpDelete(confirmKey) })
+	return v, err
+}
+
+// write commits text as configuration seq, the next one, in one
+// transaction with the operation confirm(seq) on the pending commit
+// confirmed.
+func (b *ConfigBackend) write(text string, base int64, confirm func(seq int64) clientv3.Op) (version, seq int64, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
 	seq, rev, err := b.head(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if rev != base {
-		return 0, store.ErrModified
+		return 0, 0, store.ErrModified
 	}
 	next := seq + 1
 	ops := []clientv3.Op{
 		clientv3.OpPut(commitKey(next), text),
 		clientv3.OpPut(configHead, strconv.FormatInt(next, 10)),
+		confirm(next),
 	}
 	if old := next - store.MaxRollback - 1; old >= 1 {
 		ops = append(ops, clientv3.OpDelete(commitKey(old)))
@@ -95,12 +105,12 @@ func (b *ConfigBackend) Write(text string, base int64) (int64, error) {
 		If(clientv3.Compare(clientv3.ModRevision(configHead), "=", base)).
 		Then(ops...).Commit()
 	if err != nil {
-		return 0, fmt.Errorf("cluster configuration: %w", err)
+		return 0, 0, fmt.Errorf("cluster configuration: %w", err)
 	}
 	if !resp.Succeeded {
-		return 0, store.ErrModified
+		return 0, 0, store.ErrModified
 	}
-	return resp.Header.Revision, nil
+	return resp.Header.Revision, next, nil
 }
 
 // WatchConfig calls changed once at the start and after every commit to

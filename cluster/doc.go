@@ -7,6 +7,8 @@
 //
 //	config/head          the number of the committed configuration
 //	config/commit/NNN    each committed configuration (the last 50: rollbacks)
+//	config/confirm       the pending commit confirmed: its commit and its
+//	                     deadline; any live node rolls it back (confirm.go)
 //	node/N               node N's membership, bound to its lease
 //	srg/N/owner          the node owning SRG N, bound to that node's lease;
 //	                     its ModRevision is the owner's fencing token
@@ -89,7 +91,8 @@
 // the group's VPNs, holds back their initiation, imports the IKE SAs into
 // its engine and the Child SAs into its data plane once the VPNs are in,
 // and negotiates at once for any it cannot resume (no record yet, a record
-// it cannot open or install, etcd unreachable). A hand-over (manual
+// it cannot open or install, etcd unreachable), with an event and a metric
+// giving the cause (daemon/hareinit.go). A hand-over (manual
 // failover, preemption, leaving) writes the records once more first, and
 // the old owner forgets its SAs without a DELETE.
 package cluster

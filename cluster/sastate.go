@@ -27,6 +27,10 @@ const saPrefix = prefix + "sa/"
 // stop acting for the group.
 var ErrFenced = errors.New("cluster: not the group's owner any more (fencing token is stale)")
 
+// ErrUnreadable is wrapped by Load's error when a record does not open: it
+// was sealed with another cluster key, or damaged. Its SAs cannot resume.
+var ErrUnreadable = errors.New("SA record unreadable")
+
 // ClusterKeyFile is the file in the state directory holding the cluster
 // key: 64 hexadecimal digits, the same on every node, provisioned with
 // the nodes (it never travels through etcd).
@@ -80,11 +84,11 @@ func (s *SAStore) seal(key string, value []byte) []byte {
 func (s *SAStore) open(key string, sealed []byte) ([]byte, error) {
 	n := s.aead.NonceSize()
 	if len(sealed) < n+s.aead.Overhead() {
-		return nil, fmt.Errorf("cluster: SA record %s is too short", key)
+		return nil, fmt.Errorf("cluster: %w: %s is too short", ErrUnreadable, key)
 	}
 	v, err := s.aead.Open(nil, sealed[:n], sealed[n:], []byte(key))
 	if err != nil {
-		return nil, fmt.Errorf("cluster: SA record %s does not open with this node's cluster key", key)
+		return nil, fmt.Errorf("cluster: %w: %s does not open with this node's cluster key", ErrUnreadable, key)
 	}
 	return v, nil
 }

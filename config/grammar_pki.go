@@ -7,7 +7,8 @@ package config
 
 var securityPKI = container("pki", "Public key infrastructure",
 	list("ca-profile", "Certificate authority profile", nameType,
-		leaf("ca-identity", "Certificate authority identity", text(255)),
+		leaf("ca-identity", "Certificate authority identity", text(255)).
+			notApplied("ipsecgw does not enroll with a CA; load the profile's certificates with request security pki ca-certificate load"),
 		container("revocation-check", "How certificates of this CA are checked for revocation", choices("revocation-check",
 			flag("disable", "Do not check revocation"),
 			container("crl", "Check against the CA's certificate revocation list",

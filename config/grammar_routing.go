@@ -59,7 +59,8 @@ var routingOptions = container("routing-options", "Routing",
 				leaf("metric", "Metric of this next hop", uintRange(0, 4294967295)),
 			).oneline().notApplied("ipsecgw installs next-hop and discard routes; a qualified next hop is not installed"),
 			flag("discard", "Drop matching packets"),
-			leaf("preference", "Route preference", uintRange(0, 4294967295)),
+			leaf("preference", "Route preference", uintRange(0, 4294967295)).
+				notApplied("ipsecgw installs static routes in the kernel's main table, where they win over the routes FRR learns"),
 		).oneline(),
 	),
 )

@@ -33,13 +33,31 @@ var (
 	zoneName = name(63)
 )
 
+// The named entries of host-inbound-traffic and of a zone's interfaces sit
+// in a block of their own, as Junos prints them ("system-services { ike;
+// ping; }", "interfaces { st0.1; }"); the set form is the same either way.
+
 func hostInboundTraffic() *Node {
 	return container("host-inbound-traffic", "Traffic to the device itself allowed from this zone or interface",
-		list("system-services", "System service allowed", systemServices,
-			flag("except", "All but this service (with all)"),
+		container("system-services", "System services allowed",
+			list("", "System service allowed", systemServices,
+				flag("except", "All but this service (with all)"),
+			),
 		),
-		list("protocols", "Routing protocol allowed", hostProtocols,
-			flag("except", "All but this protocol (with all)"),
+		container("protocols", "Routing protocols allowed",
+			list("", "Routing protocol allowed", hostProtocols,
+				flag("except", "All but this protocol (with all)"),
+			),
+		),
+	)
+}
+
+// zoneInterfaces is a zone's "interfaces { IF; IF { host-inbound-traffic
+// ... } }".
+func zoneInterfaces() *Node {
+	return container("interfaces", "Interfaces in this zone",
+		list("", "Interface in this zone", typeIfOrIfl,
+			hostInboundTraffic(),
 		),
 	)
 }
@@ -50,14 +68,10 @@ var securityZones = container("zones", "Security zones",
 		leaf("screen", "Screen (IDS) profile", nameType),
 		flag("tcp-rst", "Send RST for non-SYN packets of no session"),
 		hostInboundTraffic(),
-		list("interfaces", "Interface in this zone", typeIfOrIfl,
-			hostInboundTraffic(),
-		),
+		zoneInterfaces(),
 	),
 	list("functional-zone", "Functional zone", enum("management"),
-		list("interfaces", "Interface in this zone", typeIfOrIfl,
-			hostInboundTraffic(),
-		),
+		zoneInterfaces(),
 		hostInboundTraffic(),
 	),
 ).notApplied("ipsecgw has no firewall zones: it forwards what is routed into its tunnel interfaces")

@@ -15,7 +15,8 @@ import (
 var systemLogin = container("login", "Users who may log in",
 	list("user", "User", typeUserName,
 		leaf("full-name", "Full name", text(64)),
-		leaf("uid", "User identifier", uintRange(100, 64000)),
+		leaf("uid", "User identifier", uintRange(100, 64000)).
+			notApplied("ipsecgw's users are not accounts of the host"),
 		leaf("class", "Login class (permissions)", enum("super-user", "operator", "read-only")),
 		container("authentication", "Authentication methods",
 			leaf("encrypted-password", "Password as a crypt(3) SHA-512 hash", typePasswordHash),

@@ -45,6 +45,8 @@ type clusterState struct {
 	full *schema.Config // the committed configuration; the daemon goroutine's
 
 	sync atomic.Pointer[haSync] // SA state in etcd (hasync.go); nil without a cluster key
+
+	confirmDone chan struct{} // closes when runClusterConfirm (haconfirm.go) ended
 }
 
 // dialCluster connects to etcd when the daemon runs as a cluster node.
@@ -139,6 +141,7 @@ func (d *Daemon) joinCluster(cfg *schema.Config) error {
 			}
 		})
 	}()
+	c.confirmDone = d.runClusterConfirm(wctx)
 	return nil
 }
 
@@ -183,6 +186,7 @@ func (d *Daemon) leaveCluster() {
 	if c.cancel != nil {
 		c.cancel()
 		<-c.done
+		<-c.confirmDone
 	}
 	c.cli.Close()
 	d.cluster = nil
@@ -270,7 +274,7 @@ func (d *Daemon) onOwnership(ch cluster.Change) {
 const announceRepeats = 4
 
 // announcer is a Host that can tell its link an address moved to it
-// (LinuxHost; a host in memory has no link to tell).
+// (LinuxHost; MemHost tells its in-memory network).
 type announcer interface {
 	Announce(ifname string, a netip.Addr) error
 }

@@ -37,15 +37,18 @@ func (c *clusterState) haBefore(ch cluster.Change) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	states, err := s.load(ctx, ch.SRG)
+	states, unreadable, err := s.load(ctx, ch.SRG)
 	cancel()
 	if err != nil {
 		s.d.log.Warn("SA state of the group not loaded: its tunnels negotiate again", "srg", ch.SRG, "err", err)
 		s.d.events.publish(Event{Kind: "sa-resume-failed", Time: time.Now(), SRG: ch.SRG, Reason: "SA state not loaded: " + err.Error()})
+		s.mu.Lock()
+		s.pending[ch.SRG] = &haResume{loadErr: err, skipped: map[netip.Addr]bool{}} // hareinit.go
+		s.mu.Unlock()
 		return
 	}
 	s.mu.Lock()
-	s.pending[ch.SRG] = &haResume{states: states, skipped: map[netip.Addr]bool{}}
+	s.pending[ch.SRG] = &haResume{states: states, skipped: map[netip.Addr]bool{}, unreadable: unreadable}
 	// The records loaded are this node's to keep or delete from now on.
 	w := map[string]haWritten{}
 	for _, st := range states {
@@ -116,6 +119,7 @@ func (c *clusterState) haResume(d *Daemon, ch cluster.Change) {
 	}
 	eng, _ := s.engine()
 	resumed := map[netip.Addr]bool{}
+	failed := map[netip.Addr]error{}
 	for _, st := range r.states {
 		ev := Event{Time: time.Now(), SRG: ch.SRG, Gateway: st.Gateway, VPN: st.VPN, Remote: st.PeerAddr.String(), SPI: st.Name()}
 		var err error = errNoIKEv2
@@ -125,6 +129,7 @@ func (c *clusterState) haResume(d *Daemon, ch cluster.Change) {
 		if err != nil {
 			d.log.Warn("IKE SA not resumed; the tunnel negotiates again", "srg", ch.SRG, "gateway", st.Gateway, "ike-sa", st.Name(), "err", err)
 			ev.Kind, ev.Reason = "sa-resume-failed", err.Error()
+			failed[st.PeerAddr] = err
 		} else {
 			resumed[st.PeerAddr] = true
 			ev.Kind, ev.Reason = "sa-resumed", "IKE SA and its Child SAs resumed from the previous owner"
@@ -135,11 +140,8 @@ func (c *clusterState) haResume(d *Daemon, ch cluster.Change) {
 			clear(k)
 		}
 	}
-	for remote := range r.skipped {
-		if !resumed[remote] {
-			d.initiate([]onTrafficPeer{{version: 2, remote: remote}})
-		}
-	}
+	// The tunnels not resumed negotiate now (hareinit.go).
+	c.haReinitiate(d, ch.SRG, r, resumed, failed)
 	s.poke() // the records carry on under this node's token
 }
 

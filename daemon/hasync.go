@@ -75,6 +75,9 @@ type haWritten struct {
 type haResume struct {
 	states  []ikev2.State
 	skipped map[netip.Addr]bool // peers whose initiation waits for the import
+
+	loadErr    error // the records could not be loaded (etcd unreachable)
+	unreadable int   // records that could not be opened or decoded
 }
 
 // startHASync starts keeping SA state when the state directory holds the
@@ -330,10 +333,10 @@ func signature(st ikev2.State) string {
 
 // load reads a group's SA state for a takeover: each IKE SA's State with
 // its message ID in doubt.
-func (s *haSync) load(ctx context.Context, srg int) ([]ikev2.State, error) {
+func (s *haSync) load(ctx context.Context, srg int) (_ []ikev2.State, unreadable int, _ error) {
 	recs, err := s.store.Load(ctx, srg)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var out []ikev2.State
 	for name, b := range recs {
@@ -346,6 +349,7 @@ func (s *haSync) load(ctx context.Context, srg int) ([]ikev2.State, error) {
 		clear(b)
 		if err != nil {
 			s.d.log.Warn("SA state record unreadable; not resumed", "srg", srg, "record", name, "err", err)
+			unreadable++
 			continue
 		}
 		if m, ok := recs["mid/"+sa]; ok {
@@ -355,7 +359,7 @@ func (s *haSync) load(ctx context.Context, srg int) ([]ikev2.State, error) {
 		}
 		out = append(out, st)
 	}
-	return out, nil
+	return out, unreadable, nil
 }
 
 // haTransport is the IKE engines' transport on a cluster node: once SA

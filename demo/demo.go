@@ -17,6 +17,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,8 +25,10 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
+	"ipsecgw/daemon"
 	"ipsecgw/show"
 	"ipsecgw/view"
 )
@@ -36,7 +39,7 @@ type Options struct {
 	ConfigDir string        // where peer1.conf and peer2.conf are; "": the copies built into the binary
 	Duration  time.Duration // keep traffic running this long after the first round (0: none)
 	JSON      bool          // print the show outputs as `| display json`
-	TCPBytes  int64         // the TCP transfer; 0 is DefaultTCPBytes
+	TCPBytes  int64         // the TCP transfer; 0 is the scenario's size or DefaultTCPBytes
 	Out       io.Writer     // progress and show outputs
 	Logger    *slog.Logger  // the gateways' logs; nil discards them
 }
@@ -63,9 +66,6 @@ func Run(ctx context.Context, o Options) error {
 		o.Scenario = "seed004"
 	}
 
-	if o.TCPBytes == 0 {
-		o.TCPBytes = DefaultTCPBytes
-	}
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
@@ -76,8 +76,14 @@ func Run(ctx context.Context, o Options) error {
 	if !ok {
 		return fmt.Errorf("unknown scenario %q; expected one of %s", o.Scenario, strings.Join(ScenarioNames(), ", "))
 	}
+	if o.TCPBytes == 0 {
+		o.TCPBytes = cmp.Or(sc.tcpBytes, DefaultTCPBytes)
+	}
 	r := &run{o: o, began: time.Now()}
 	r.step("scenario %s: %s", sc.Name, sc.Description)
+	if sc.run != nil {
+		return sc.run(r, ctx, sc)
+	}
 	l, err := r.start(sc)
 	if err != nil {
 		return err
@@ -102,9 +108,12 @@ type run struct {
 	o     Options
 	lab   *lab
 	began time.Time
+	outMu sync.Mutex // the cluster scenario prints from several goroutines
 }
 
 func (r *run) step(format string, args ...any) {
+	r.outMu.Lock()
+	defer r.outMu.Unlock()
 	fmt.Fprintf(r.o.Out, "[%6.3fs] %s\n", time.Since(r.began).Seconds(), fmt.Sprintf(format, args...))
 }
 
@@ -167,8 +176,12 @@ func (r *run) negotiate(ctx context.Context) error {
 
 // tunnelUp reports whether g has an IKE SA UP and an inbound and an
 // outbound SA.
-func tunnelUp(g *gateway) bool {
-	st := g.d.Status()
+func tunnelUp(g *gateway) bool { return daemonTunnelUp(g.d) }
+
+// daemonTunnelUp reports whether d has an IKE SA UP and an inbound and an
+// outbound SA.
+func daemonTunnelUp(d *daemon.Daemon) bool {
+	st := d.Status()
 	up := false
 	for _, sa := range st.IKE {
 		up = up || sa.State == "UP"
@@ -310,10 +323,14 @@ func (r *run) show(now time.Time) {
 	}
 }
 
-func (r *run) command(g *gateway, cmd string, reply show.Reply) {
+func (r *run) command(g *gateway, cmd string, reply show.Reply) { r.commandAs(g.name, cmd, reply) }
+
+func (r *run) commandAs(name, cmd string, reply show.Reply) {
+	r.outMu.Lock()
+	defer r.outMu.Unlock()
 	if r.o.JSON {
-		fmt.Fprintf(r.o.Out, "\nuser@%s> %s | display json\n%s", g.name, cmd, reply.JSON())
+		fmt.Fprintf(r.o.Out, "\nuser@%s> %s | display json\n%s", name, cmd, reply.JSON())
 		return
 	}
-	fmt.Fprintf(r.o.Out, "\nuser@%s> %s\n%s", g.name, cmd, reply.Text())
+	fmt.Fprintf(r.o.Out, "\nuser@%s> %s\n%s", name, cmd, reply.Text())
 }

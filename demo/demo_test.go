@@ -148,8 +148,12 @@ func TestDemoCertificates(t *testing.T) {
 
 func TestDemoFailures(t *testing.T) {
 	err := Run(context.Background(), Options{Scenario: "des", ConfigDir: "../examples/seed004"})
-	if err == nil || !strings.Contains(err.Error(), `unknown scenario "des"; expected one of certificates, chacha20, seed004`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown scenario "des"; expected one of certificates, chacha20, cluster, seed004`) {
 		t.Errorf("unknown scenario: %v", err)
+	}
+	err = Run(context.Background(), Options{Scenario: "cluster", Duration: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "expected no --duration") {
+		t.Errorf("cluster with --duration: %v", err)
 	}
 	err = Run(context.Background(), Options{ConfigDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "peer1.conf: no such file") {

@@ -150,22 +150,27 @@ func tunnelRoutes(cfg *schema.Config, unit string) []netip.Prefix {
 // hostToTunnel forwards what the host sends: into st0.1 when a static
 // route sends its destination there, otherwise nowhere (counted).
 func (g *gateway) hostToTunnel() {
+	fromHost(g.dev, func(pkt []byte) {
+		if !g.routed(pkt) {
+			g.unrouted.Add(1)
+		} else if !g.st0.Inject(pkt) {
+			g.dropped.Add(1)
+		}
+	})
+}
+
+// fromHost hands each packet a host's stack sends to forward, until the
+// stack closes.
+func fromHost(dev tun.Device, forward func(pkt []byte)) {
 	bufs := [][]byte{make([]byte, 65536)}
 	sizes := []int{0}
 	for {
-		n, err := g.dev.Read(bufs, sizes, 0)
+		n, err := dev.Read(bufs, sizes, 0)
 		if err != nil {
 			return // the host's stack closed
 		}
 		for i := range n {
-			pkt := bufs[i][:sizes[i]]
-			if !g.routed(pkt) {
-				g.unrouted.Add(1)
-				continue
-			}
-			if !g.st0.Inject(pkt) {
-				g.dropped.Add(1)
-			}
+			forward(bufs[i][:sizes[i]])
 		}
 	}
 }

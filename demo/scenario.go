@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -22,6 +23,14 @@ type Scenario struct {
 	// prepare, when set, runs in the lab's directory before the gateways
 	// start (the certificates scenario makes their certificates).
 	prepare func(dir string, specs []gatewaySpec) error
+	// peer1Edits are applied to Peer1's configuration only.
+	peer1Edits []edit
+	// tcpBytes, when set, is the scenario's TCP transfer unless
+	// Options.TCPBytes says otherwise.
+	tcpBytes int64
+	// run, when set, runs the scenario instead of the seed's steps (the
+	// cluster scenario has a lab of its own).
+	run func(r *run, ctx context.Context, sc Scenario) error
 }
 
 type edit struct{ old, new string }
@@ -43,6 +52,15 @@ var Scenarios = map[string]Scenario{
 			"each trusting the other's self-signed certificate",
 		edits:   certificateEdits,
 		prepare: makeCertificates,
+	},
+	"cluster": {
+		Name: "cluster",
+		Description: "Peer1 is a cluster of three nodes on an etcd embedded in the process (services-redundancy-group 1 owns " +
+			"its address as a virtual IP); the owner is killed in the middle of a TCP transfer, which completes through a " +
+			"survivor on the same IKE SA",
+		peer1Edits: clusterEdits(),
+		tcpBytes:   clusterTCPBytes,
+		run:        (*run).clusterRun,
 	},
 }
 
@@ -82,7 +100,7 @@ func (s Scenario) loadConfigs(dir string) (peer1, peer2 string, err error) {
 		text := string(b)
 		edits := s.edits
 		if i == 0 {
-			edits = append([]edit{responderOnly}, edits...)
+			edits = append(append([]edit{responderOnly}, edits...), s.peer1Edits...)
 		}
 		for _, e := range edits {
 			if n := strings.Count(text, e.old); n != 1 {

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.zx2c4.com/wireguard/tun/netstack"
@@ -159,4 +162,167 @@ func tcpStream(ctx context.Context, client, server *netstack.Net, to netip.AddrP
 	case <-time.After(10 * time.Second):
 		return transfer{}, fmt.Errorf("TCP: the receiver did not see the end of the stream after %d bytes", sent)
 	}
+}
+
+// watchedTransfer is a TCP stream of a fixed size that can be watched as
+// it goes: how much arrived, and the longest silence at the receiver. The
+// receiver confirms every block (one byte back on the connection) and the
+// sender has at most one unconfirmed block out, as request-response
+// protocols do: what is lost when a gateway dies is then one block, not
+// a whole congestion window. (gVisor's TCP, the hosts' stack, goes on
+// sending new segments for its whole first retransmission timeout, a
+// second, and then recovers about one lost segment per timeout: a window
+// of hundreds lost is a minute of crawling, where a kernel's TCP takes a
+// few round trips. The demo shows the gateways, not the hosts' stack.)
+type watchedTransfer struct {
+	size     int64
+	start    time.Time
+	received atomic.Int64
+	done     chan struct{}
+
+	mu      sync.Mutex
+	last    time.Time     // the latest data at the receiver
+	gap     time.Duration // the longest time without data, once data came
+	err     error
+	elapsed time.Duration
+}
+
+// transferBlock is the most a watchedTransfer has unconfirmed.
+const transferBlock = 16 << 10
+
+// startTransfer sends size bytes from client to server's to, in the
+// background, until done or ctx ends.
+func startTransfer(ctx context.Context, client, server *netstack.Net, to netip.AddrPort, size int64) (*watchedTransfer, error) {
+	ln, err := server.ListenTCPAddrPort(to)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", to, err)
+	}
+	x := &watchedTransfer{size: size, start: time.Now(), done: make(chan struct{})}
+	recvDone := make(chan error, 1)
+	go func() {
+		defer ln.Close()
+		c, err := ln.Accept()
+		if err != nil {
+			recvDone <- err
+			return
+		}
+		defer c.Close()
+		stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+		defer stop()
+		recvDone <- x.receive(c)
+	}()
+	go func() {
+		err := x.send(ctx, client, to)
+		var rerr error
+		select {
+		case rerr = <-recvDone:
+		case <-ctx.Done():
+			ln.Close()
+			rerr = ctx.Err()
+		}
+		err = errors.Join(err, rerr)
+		if got := x.received.Load(); err == nil && got != x.size {
+			err = fmt.Errorf("sent %d bytes, %d arrived", x.size, got)
+		}
+		x.mu.Lock()
+		x.err, x.elapsed = err, time.Since(x.start)
+		x.mu.Unlock()
+		close(x.done)
+	}()
+	return x, nil
+}
+
+// receive reads the stream to its end, confirming each block.
+func (x *watchedTransfer) receive(c net.Conn) error {
+	buf := make([]byte, 64<<10)
+	var got int64
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			x.data(n)
+			before := got / transferBlock
+			got += int64(n)
+			if blocks := got/transferBlock - before; blocks > 0 {
+				if _, err := c.Write(make([]byte, blocks)); err != nil {
+					return fmt.Errorf("TCP confirm after %d bytes: %w", got, err)
+				}
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("TCP receive after %d bytes: %w", got, err)
+		}
+	}
+}
+
+// send writes the stream a block at a time, each after the one before
+// was confirmed.
+func (x *watchedTransfer) send(ctx context.Context, client *netstack.Net, to netip.AddrPort) error {
+	c, err := client.DialContextTCPAddrPort(ctx, to)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", to, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+	defer stop()
+	block := make([]byte, transferBlock)
+	confirm := make([]byte, 1)
+	for sent := int64(0); sent < x.size; {
+		n := min(int64(len(block)), x.size-sent)
+		w, err := c.Write(block[:n])
+		sent += int64(w)
+		if err != nil {
+			return fmt.Errorf("TCP send after %d bytes: %w", sent, err)
+		}
+		if n == transferBlock {
+			if _, err := io.ReadFull(c, confirm); err != nil {
+				return fmt.Errorf("TCP send: no confirmation after %d bytes: %w", sent, err)
+			}
+		}
+	}
+	return nil
+}
+
+// data records n bytes arriving now.
+func (x *watchedTransfer) data(n int) {
+	now := time.Now()
+	x.mu.Lock()
+	if !x.last.IsZero() {
+		x.gap = max(x.gap, now.Sub(x.last))
+	}
+	x.last = now
+	x.mu.Unlock()
+	x.received.Add(int64(n))
+}
+
+func (x *watchedTransfer) finished() bool {
+	select {
+	case <-x.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits for the end of the transfer and says whether it completed.
+func (x *watchedTransfer) wait() error {
+	<-x.done
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.err
+}
+
+func (x *watchedTransfer) longestGap() time.Duration {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.gap
+}
+
+// transfer is what the completed stream moved.
+func (x *watchedTransfer) transfer() transfer {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return transfer{bytes: x.received.Load(), elapsed: x.elapsed}
 }

@@ -30,17 +30,27 @@ func TestDemoRunsUnprivileged(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "ipsecgw/cmd/ipsecgw").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "demo")
-	cmd.Dir = "/"
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("ipsecgw demo as nobody: %v\n%s", err, out)
-	}
-	for _, want := range []string{"IKE SA UP", "show security ike security-associations", "ESP:aes-gcm-256", "0 ESP errors"} {
-		if !strings.Contains(string(out), want) {
-			t.Fatalf("output lacks %q:\n%s", want, out)
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"demo"}, []string{"IKE SA UP", "show security ike security-associations", "ESP:aes-gcm-256", "0 ESP errors"}},
+		// Three nodes and an embedded etcd on 127.0.0.1 ports the kernel
+		// picks, its data in the temporary directory: no privilege either.
+		{[]string{"demo", "--scenario", "cluster"}, []string{"KILLED node", "sa-resumed", "on the same IKE SA: no new negotiation"}},
+	} {
+		cmd := exec.Command(bin, c.args...)
+		cmd.Dir = "/"
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("ipsecgw %s as nobody: %v\n%s", strings.Join(c.args, " "), err, out)
+		}
+		for _, want := range c.want {
+			if !strings.Contains(string(out), want) {
+				t.Fatalf("ipsecgw %s: output lacks %q:\n%s", strings.Join(c.args, " "), want, out)
+			}
 		}
 	}
 }

@@ -1,8 +1,6 @@
 package metrics
 
 import (
-	"strings"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -133,12 +131,20 @@ func (e *Events) CertificateFailed(cause string) {
 	}
 }
 
+// certificateLabels are the labels of the reasons a refused certificate's
+// IKE failure carries (package pki's causes, by their names).
+var certificateLabels = map[string]string{
+	"certificate expired": "certificate-expired", "unknown CA": "unknown-ca", "certificate revoked": "certificate-revoked",
+	"CRL unavailable": "crl-unavailable", "bad signature": "bad-signature", "identity mismatch": "identity-mismatch",
+	"malformed certificate": "malformed-certificate", "key usage does not allow signing": "key-usage",
+}
+
 // CertificateCause is the label of a refused certificate's reason as the
-// IKE failure carries it ("certificate expired" → "certificate-expired",
-// "key usage does not allow signing" → "key-usage").
+// IKE failure carries it ("certificate expired" → "certificate-expired");
+// "other" for a reason that is no certificate cause.
 func CertificateCause(reason string) string {
-	if strings.HasPrefix(reason, "key usage") {
-		return "key-usage"
+	if l, ok := certificateLabels[reason]; ok {
+		return l
 	}
-	return strings.ReplaceAll(strings.ToLower(reason), " ", "-")
+	return other
 }

@@ -149,9 +149,18 @@ func clusterMetrics(m *metrics.Metrics, d *daemon.Daemon) {
 	for _, r := range []string{"resumed", "failed"} {
 		resumes.WithLabelValues(r)
 	}
-	m.Registry().MustRegister(changes, active, resumes)
+	reinits := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ipsecgw_cluster_sa_reinitiations_total",
+		Help: "Tunnels of a services redundancy group this node took over and negotiated at once instead of resuming, by cause: state-unavailable, state-unreadable, resume-failed, no-state, ikev1 (daemon/hareinit.go).",
+	}, []string{"cause"})
+	for _, c := range []string{"state-unavailable", "state-unreadable", "resume-failed", "no-state", "ikev1"} {
+		reinits.WithLabelValues(c)
+	}
+	m.Registry().MustRegister(changes, active, resumes, reinits)
 	d.Events().OnEvent(func(e daemon.Event) {
 		switch e.Kind {
+		case "sa-reinitiated":
+			reinits.WithLabelValues(e.Cause).Inc()
 		case "sa-resumed":
 			resumes.WithLabelValues("resumed").Inc()
 		case "sa-resume-failed":

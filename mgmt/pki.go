@@ -96,6 +96,9 @@ func (s opService) Request(ctx context.Context, req *mgmtpb.CommandRequest) (*mg
 	if out, ok, err := s.clusterRequest(ctx, req.Words); ok {
 		return &mgmtpb.CommandReply{Output: out}, err
 	}
+	if out, ok, err := s.rekeyRequest(req.Words); ok { // rekey.go
+		return &mgmtpb.CommandReply{Output: out}, err
+	}
 	r, err := parsePKIRequest(req.Words)
 	if err != nil {
 		return nil, err

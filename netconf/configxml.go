@@ -35,6 +35,24 @@ type xnode struct {
 // keyAsElement are the lists whose entries Junos names by their key.
 var keyAsElement = map[string]bool{"family": true}
 
+// blockList reports whether container n is one of the lists Junos prints
+// as a block in text ("interfaces { st0.1; }" in a security zone,
+// "system-services { ike; }") and as entries of the list's own name in
+// XML (<interfaces><name>st0.1</name></interfaces>); ipsecgw's grammar
+// has them as a container of named entries, as the interfaces at the top.
+func blockList(n *config.Node) bool {
+	if n == nil || n.Kind != config.KindContainer || n.KeyedList() == nil || n.Parent() == nil {
+		return false
+	}
+	switch n.Parent().Name {
+	case "host-inbound-traffic":
+		return n.Name == "system-services" || n.Name == "protocols"
+	case "security-zone", "functional-zone":
+		return n.Name == "interfaces"
+	}
+	return false
+}
+
 // listElement is the element name of a list's entries.
 func listElement(n *config.Node) string {
 	if n.Name != "" {
@@ -63,6 +81,13 @@ func appendChildren(x *xnode, s *config.Stmt) {
 			e := &xnode{name: c.Key, inactive: c.Inactive}
 			appendChildren(e, c)
 			family.children = append(family.children, e)
+		case blockList(c.Node):
+			for _, entry := range c.Children {
+				e := &xnode{name: c.Node.Name, many: true, inactive: c.Inactive || entry.Inactive}
+				e.children = append(e.children, &xnode{name: "name", text: entry.Key, value: true})
+				appendChildren(e, entry)
+				x.children = append(x.children, e)
+			}
 		case c.Node.Kind == config.KindList:
 			e := &xnode{name: listElement(c.Node), many: true, inactive: c.Inactive}
 			e.children = append(e.children, &xnode{name: "name", text: c.Key, value: true})
@@ -242,6 +267,16 @@ func (c *commander) walk(e *Element, n *config.Node, path []string) {
 		if cn == nil {
 			c.fail(path, ce.Name, fmt.Sprintf("syntax error: %s is not a statement here; expected %s", ce.Name, expectedNames(n)))
 			return
+		}
+		if blockList(cn) {
+			// <interfaces><name>st0.1</name></interfaces>: an entry.
+			key := ce.Child("name")
+			if key == nil || key.Text == "" {
+				c.fail(append(path, cn.Name), ce.Name, fmt.Sprintf("missing <name> in <%s>", ce.Name))
+				return
+			}
+			c.entry(ce, cn.KeyedList(), append(path[:len(path):len(path)], cn.Name), key.Text)
+			continue
 		}
 		if cn.Kind == config.KindList && keyAsElement[cn.Name] {
 			// <family><inet>...</inet></family>: each child is an entry.

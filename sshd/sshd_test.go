@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -175,8 +176,16 @@ func TestReadOnlyUser(t *testing.T) {
 	}
 }
 
+// TestFailedLoginsCounted: each failed login is counted by service and
+// method, logged with the source address (and never the password tried),
+// and a wrong password costs the client the fail delay.
 func TestFailedLoginsCounted(t *testing.T) {
 	s, _, _ := testServer(t)
+	var mu sync.Mutex
+	var logged bytes.Buffer
+	var delays []time.Duration
+	s.log = slog.New(slog.NewTextHandler(&lockedWriter{mu: &mu, w: &logged}, nil))
+	s.sleep = func(d time.Duration) { mu.Lock(); delays = append(delays, d); mu.Unlock() }
 	for _, user := range []string{"alice", "mallory"} {
 		if _, err := connect(t, s, "netconf", user, ssh.Password("guess")); err == nil {
 			t.Fatalf("%s logged in with a wrong password", user)
@@ -190,10 +199,40 @@ func TestFailedLoginsCounted(t *testing.T) {
 	if _, err := connect(t, s, "ssh", "alice", ssh.PublicKeys(signer)); err == nil {
 		t.Fatal("an unknown key logged in")
 	}
-	time.Sleep(50 * time.Millisecond) // serveConn counts after the client gave up
-	if n := testutil.ToFloat64(s.failures.c.WithLabelValues("ssh", "publickey")); n != 1 {
-		t.Errorf("failed key logins counted: %v, want 1", n)
+	// serveConn counts a refused key after the client gave up.
+	for deadline := time.Now().Add(10 * time.Second); testutil.ToFloat64(s.failures.c.WithLabelValues("ssh", "publickey")) != 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("failed key logins counted: %v, want 1", testutil.ToFloat64(s.failures.c.WithLabelValues("ssh", "publickey")))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(delays) != 2 || delays[0] != s.opts.FailDelay || delays[1] != s.opts.FailDelay {
+		t.Errorf("wrong passwords were delayed %v, want twice %v", delays, s.opts.FailDelay)
+	}
+	log := logged.String()
+	for _, want := range []string{"user=alice method=password from=198.51.100.2:40000 reason=\"wrong password\"",
+		"user=mallory method=password from=198.51.100.2:40000 reason=\"no such user\""} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "guess") {
+		t.Errorf("the password tried reached the log:\n%s", log)
+	}
+}
+
+// lockedWriter serialises writes from the server's goroutines.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
 
 func TestShellInPty(t *testing.T) {
@@ -219,6 +258,7 @@ func TestShellInPty(t *testing.T) {
 		t.Errorf("window-change: %v", err)
 	}
 	io.WriteString(in, "show version\r")
+	io.WriteString(in, "\x1b[A\r") // the up arrow: the last line again, from the history
 	io.WriteString(in, "exit\r")
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
@@ -230,8 +270,8 @@ func TestShellInPty(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the shell did not end on exit")
 	}
-	if !strings.Contains(out.String(), "alice@gw1> ") || !strings.Contains(out.String(), "Hostname: gw1\r\n") {
-		t.Errorf("shell output: %q", out.String())
+	if !strings.Contains(out.String(), "alice@gw1> ") || strings.Count(out.String(), "Hostname: gw1\r\n") != 2 {
+		t.Errorf("shell output (show version, then again from the history): %q", out.String())
 	}
 }
 

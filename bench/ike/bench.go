@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"ipsecgw/bench/lab"
 	"ipsecgw/ike"
 )
 
@@ -56,11 +57,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench ike: -n, -inflight and -engines must be at least 1")
 		return 2
 	}
-	if os.Geteuid() != 0 {
-		fmt.Fprintln(stderr, "########################################################################")
-		fmt.Fprintln(stderr, "## SKIPPED: ipsecgw bench ike needs root (network namespaces).")
-		fmt.Fprintln(stderr, "## Run `make bench-ike` or `ipsecgw bench ike` as root.")
-		fmt.Fprintln(stderr, "########################################################################")
+	if lab.NotRoot(stderr, "ipsecgw bench ike", "`make bench-ike` or `ipsecgw bench ike`") {
 		return 0
 	}
 	if o.binary == "" {
@@ -170,7 +167,7 @@ func measure(ctx context.Context, o options, t *topology, r responder, group str
 		}
 	}
 	res := newResults(o.tunnels, o.inFlight)
-	listen := func(ap netip.AddrPort) (*net.UDPConn, error) { return t.listenUDP("gen", ap) }
+	listen := func(ap netip.AddrPort) (*net.UDPConn, error) { return t.ListenUDP("gen", ap) }
 	g, err := newGenerator(listen, []netip.Addr{r.local()}, o.shards, []*ike.Peer{peer}, res)
 	if err != nil {
 		return out, err
@@ -188,30 +185,8 @@ func measure(ctx context.Context, o options, t *topology, r responder, group str
 	}
 	genBefore := selfCPU()
 	start := time.Now()
-	stopSweep := make(chan struct{})
-	go func() {
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stopSweep:
-				return
-			case <-tick.C:
-				for _, s := range g.shards {
-					s.sweep(o.timeout)
-				}
-			}
-		}
-	}()
-	defer close(stopSweep)
-	launched := launch(ctx, g, r.address(), res, o.tunnels)
-	select {
-	case <-res.all:
-	case <-ctx.Done():
-		return out, ctx.Err()
-	}
-	if launched < o.tunnels {
-		return out, fmt.Errorf("only %d of %d tunnels launched", launched, o.tunnels)
+	if err := drive(ctx, g, res, []netip.Addr{r.address()}, o.tunnels, o.timeout); err != nil {
+		return out, err
 	}
 	out = res.summarize(r.name(), group, start)
 	out.GeneratorCPU = selfCPU() - genBefore
@@ -239,9 +214,42 @@ func measure(ctx context.Context, o options, t *topology, r responder, group str
 	return out, nil
 }
 
-// launch starts n tunnels across the shards, never more than the slots
-// in flight, and returns how many it started (fewer only when cancelled).
-func launch(ctx context.Context, g *generator, remote netip.Addr, res *results, n int) int {
+// drive opens n tunnels, round-robin over remotes, and waits until every
+// one is up or failed; a sweep fails those the engines gave up on or that
+// are past timeout.
+func drive(ctx context.Context, g *generator, res *results, remotes []netip.Addr, n int, timeout time.Duration) error {
+	stopSweep := make(chan struct{})
+	defer close(stopSweep)
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopSweep:
+				return
+			case <-tick.C:
+				for _, s := range g.shards {
+					s.sweep(timeout)
+				}
+			}
+		}
+	}()
+	launched := launch(ctx, g, remotes, res, n)
+	select {
+	case <-res.all:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if launched < n {
+		return fmt.Errorf("only %d of %d tunnels launched", launched, n)
+	}
+	return nil
+}
+
+// launch starts n tunnels across the shards, the i-th to remotes[i mod
+// len(remotes)], never more than the slots in flight, and returns how many
+// it started (fewer only when cancelled).
+func launch(ctx context.Context, g *generator, remotes []netip.Addr, res *results, n int) int {
 	for i := 0; i < n; i++ {
 		select {
 		case res.slots <- struct{}{}:
@@ -249,7 +257,7 @@ func launch(ctx context.Context, g *generator, remote netip.Addr, res *results, 
 			return i
 		}
 		s := g.shards[i%len(g.shards)]
-		if err := s.engine.Initiate(remote); err != nil {
+		if err := s.engine.Initiate(remotes[i%len(remotes)]); err != nil {
 			res.done(0, "Initiate: "+err.Error(), nil)
 		}
 	}

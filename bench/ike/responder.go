@@ -3,19 +3,16 @@ package ike
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"ipsecgw/bench/lab"
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
-	"ipsecgw/daemon"
 	"ipsecgw/daemon/resolve"
 	"ipsecgw/ike"
 )
@@ -68,14 +65,29 @@ func (r *ipsecgwResponder) local() netip.Addr   { return genToIgw }
 func vpnConfig(name, ifname string, me, peer netip.Addr, localNet, remoteNet, group string, responder bool) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	dh, ecdsa := splitGroup(group)
 	w("set interfaces %s unit 0 family inet address %s/24", ifname, me)
 	w("set interfaces st0 unit 1 family inet")
+	b.WriteString(ProposalConfig(group))
+	w("set security ike gateway %s external-interface %s", name, ifname)
+	b.WriteString(GatewayConfig(name, me, peer, "st0.1", localNet, remoteNet, responder))
+	return b.String()
+}
+
+// ProposalConfig is, in set format, the IKE policy IKEPolicy and the IPsec
+// policy IPsecPolicy of every benchmark tunnel with key exchange group
+// group: AES-256-GCM for IKE and ESP, the pre-shared key (or, with
+// +ecdsa, certificates). A benchmark that lays out its own responders
+// (bench/cluster) configures them with it, so that they match the
+// generator's peers (GeneratorPeer).
+func ProposalConfig(group string) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	dh, ecdsa := splitGroup(group)
 	if ecdsa {
 		ecdsaConfig(w)
 	} else {
 		w("set security ike proposal bench-ike authentication-method pre-shared-keys")
-		w("set security ike policy bench-ike pre-shared-key ascii-text %q", benchPSK)
+		w("set security ike policy %s pre-shared-key ascii-text %q", IKEPolicy, benchPSK)
 	}
 	dh, addke, _ := strings.Cut(dh, "+") // "group31+mlkem768": ML-KEM after X25519 (RFC 9370)
 	w("set security ike proposal bench-ike dh-group %s", dh)
@@ -84,19 +96,33 @@ func vpnConfig(name, ifname string, me, peer netip.Addr, localNet, remoteNet, gr
 	}
 	w("set security ike proposal bench-ike authentication-algorithm sha-256")
 	w("set security ike proposal bench-ike encryption-algorithm aes-256-gcm")
-	w("set security ike policy bench-ike proposals bench-ike")
-	w("set security ike gateway %s ike-policy bench-ike", name)
-	w("set security ike gateway %s address %s", name, peer)
-	w("set security ike gateway %s external-interface %s", name, ifname)
-	w("set security ike gateway %s local-address %s", name, me)
-	w("set security ike gateway %s version v2-only", name)
+	w("set security ike policy %s proposals bench-ike", IKEPolicy)
 	w("set security ipsec proposal bench-esp protocol esp")
 	w("set security ipsec proposal bench-esp encryption-algorithm aes-256-gcm")
-	w("set security ipsec policy bench-esp proposals bench-esp")
+	w("set security ipsec policy %s proposals bench-esp", IPsecPolicy)
+	return b.String()
+}
+
+// The policies ProposalConfig defines.
+const (
+	IKEPolicy   = "bench-ike"
+	IPsecPolicy = "bench-esp"
+)
+
+// GatewayConfig is, in set format, IKE gateway and VPN name from me to
+// peer, bound to st (an st0 unit), protecting localNet to remoteNet with
+// the policies of ProposalConfig; responder-only when responder is set.
+func GatewayConfig(name string, me, peer netip.Addr, st, localNet, remoteNet string, responder bool) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	w("set security ike gateway %s ike-policy %s", name, IKEPolicy)
+	w("set security ike gateway %s address %s", name, peer)
+	w("set security ike gateway %s local-address %s", name, me)
+	w("set security ike gateway %s version v2-only", name)
 	v := "set security ipsec vpn " + name + " "
-	w(v + "bind-interface st0.1")
+	w(v+"bind-interface %s", st)
 	w(v+"ike gateway %s", name)
-	w(v + "ike ipsec-policy bench-esp")
+	w(v+"ike ipsec-policy %s", IPsecPolicy)
 	w(v+"traffic-selector ts local-ip %s", localNet)
 	w(v+"traffic-selector ts remote-ip %s", remoteNet)
 	if responder {
@@ -141,39 +167,14 @@ func (r *ipsecgwResponder) up(ctx context.Context, t *topology, group string) (*
 	return p, err
 }
 
-// established asks the daemon for its status (SIGUSR1) and counts the IKE
-// SAs that are up and the inbound Child SAs installed.
+// established asks the daemon for its status and counts the IKE SAs that
+// are up and the inbound Child SAs installed.
 func (r *ipsecgwResponder) established(ctx context.Context) (int, int, error) {
-	dir := filepath.Dir(r.p.LogPath())
-	path := filepath.Join(dir, "status.json")
-	os.Remove(path)
-	if err := syscall.Kill(r.p.PID, syscall.SIGUSR1); err != nil {
-		return 0, 0, err
-	}
-	var b []byte
-	err := r.p.WaitFor(30*time.Second, "status.json after SIGUSR1", func() bool {
-		var err error
-		b, err = os.ReadFile(path) // written atomically: whole or absent
-		return err == nil
-	})
+	s, err := r.p.Status(filepath.Dir(r.p.LogPath()), 30*time.Second)
 	if err != nil {
 		return 0, 0, err
 	}
-	var s daemon.Status
-	if err := json.Unmarshal(b, &s); err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", path, err)
-	}
-	ike, child := 0, 0
-	for _, sa := range s.IKE {
-		if sa.State == "UP" {
-			ike++
-		}
-	}
-	for _, sa := range s.SAs {
-		if sa.Direction == "inbound" {
-			child++
-		}
-	}
+	ike, child := lab.Established(s)
 	return ike, child, nil
 }
 
@@ -186,12 +187,18 @@ func (r *ipsecgwResponder) down() error {
 	return err
 }
 
-// generatorPeer builds the generator's Peer for a responder from the
-// mirror image of the responder's configuration, through the same Junos
-// model and resolver (daemon/resolve) the daemon uses. The generator never
-// re-initiates and sends no DPD: every IKE SA is opened once.
+// generatorPeer builds the generator's Peer for a responder.
 func generatorPeer(r responder, group string) (*ike.Peer, error) {
-	text := vpnConfig("to-"+r.name(), "gen0", r.local(), r.address(), genNet, respNet, group, false)
+	return GeneratorPeer(r.local(), r.address(), genNet, respNet, group)
+}
+
+// GeneratorPeer builds the generator's Peer from local to remote, for
+// tunnels protecting localNet to remoteNet, from the mirror image of the
+// responder's configuration, through the same Junos model and resolver
+// (daemon/resolve) the daemon uses. The generator never re-initiates and
+// sends no DPD: every IKE SA is opened once.
+func GeneratorPeer(local, remote netip.Addr, localNet, remoteNet, group string) (*ike.Peer, error) {
+	text := vpnConfig("to-"+strings.NewReplacer(".", "-", ":", "-").Replace(remote.String()), "gen0", local, remote, localNet, remoteNet, group, false)
 	tree, err := config.Parse("generator", []byte(text), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generator configuration: %w", err)
@@ -207,7 +214,7 @@ func generatorPeer(r responder, group string) (*ike.Peer, error) {
 	if vpn == nil {
 		return nil, fmt.Errorf("generator configuration has no VPN")
 	}
-	p, err := resolve.Peer(vpn, r.local())
+	p, err := resolve.Peer(vpn, local)
 	if err != nil {
 		return nil, err
 	}

@@ -51,15 +51,18 @@ func New(ctx context.Context, who, prefix string, names ...string) (n *Namespace
 }
 
 // Link joins nsA and nsB with a veth pair, addresses both ends and sets
-// them up. Addresses outside the test ranges are refused (the same rule
-// the test harness applies).
+// them up; an empty address leaves that end without one (a bridge port).
+// Addresses outside the test ranges are refused (the same rule the test
+// harness applies).
 func (n *Namespaces) Link(ctx context.Context, nsA, ifA, addrA, nsB, ifB, addrB string) error {
 	if _, err := Run(ctx, "ip", "link", "add", ifA, "netns", n.spaces[nsA], "type", "veth", "peer", "name", ifB, "netns", n.spaces[nsB]); err != nil {
 		return err
 	}
 	for _, end := range []struct{ ns, ifc, addr string }{{nsA, ifA, addrA}, {nsB, ifB, addrB}} {
-		if err := n.AddAddress(ctx, end.ns, end.ifc, end.addr); err != nil {
-			return err
+		if end.addr != "" {
+			if err := n.AddAddress(ctx, end.ns, end.ifc, end.addr); err != nil {
+				return err
+			}
 		}
 		if _, err := n.Exec(ctx, end.ns, "ip", "link", "set", end.ifc, "up"); err != nil {
 			return err

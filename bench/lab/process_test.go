@@ -18,17 +18,20 @@ func TestProcReadersOnSelf(t *testing.T) {
 	if rss < 1<<20 {
 		t.Errorf("RSS = %d bytes, want at least 1 MiB for a running Go test", rss)
 	}
-	// Burn a little CPU so that the tick counters move past zero.
-	deadline := time.Now().Add(50 * time.Millisecond)
-	for x := 0; time.Now().Before(deadline); x++ {
-		_ = x * x
-	}
-	cpu, err := p.CPU()
-	if err != nil {
-		t.Fatal(err)
+	// Burn CPU until the tick counters move past zero: on a loaded
+	// machine a fixed 50 ms of wall time may not earn one 10 ms tick.
+	var cpu time.Duration
+	deadline := time.Now().Add(10 * time.Second)
+	for cpu == 0 && time.Now().Before(deadline) {
+		for x := 0; x < 1e6; x++ {
+			_ = x * x
+		}
+		if cpu, err = p.CPU(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if cpu <= 0 {
-		t.Errorf("CPU = %v after a busy loop, want > 0", cpu)
+		t.Errorf("CPU = %v after 10 s of busy loops, want > 0", cpu)
 	}
 }
 

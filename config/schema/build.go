@@ -45,6 +45,9 @@ func Build(t *config.Tree, opts Options) (*Config, error) {
 	b.servicesIPsecVPN(root.Lookup("services", "ipsec-vpn"))
 	b.serviceSets(root.Lookup("services"))
 	b.highAvailability(root.Lookup("chassis", "high-availability"))
+	for _, check := range b.afterHA {
+		check()
+	}
 	b.notApplied(root)
 	if len(b.errs) > 0 {
 		b.errs.Sort()
@@ -58,6 +61,9 @@ type builder struct {
 	opts  Options
 	errs  config.ErrorList
 	units map[string]*Unit // "ifd.unit" → unit
+	// afterHA are checks that need chassis high-availability, which is
+	// built after security.
+	afterHA []func()
 }
 
 // fail records an error about statement s (at its value when it has one).

@@ -149,3 +149,18 @@ func (b *builder) linuxName(name string) string {
 	}
 	return name
 }
+
+// isVirtualIPOn reports whether addr is a virtual IP that a services
+// redundancy group puts on unit u's interface.
+func (b *builder) isVirtualIPOn(addr netip.Addr, u *Unit) bool {
+	g := b.cfg.HA.SRGOf(addr)
+	if g == nil {
+		return false
+	}
+	for _, v := range g.VirtualIPs {
+		if v.Prefix.Addr() == addr.Unmap() && (v.Interface == b.linuxName(u.Interface.Name) || v.Interface == b.linuxName(u.Name())) {
+			return true
+		}
+	}
+	return false
+}

@@ -94,3 +94,26 @@ services-redundancy-group 2 { virtual-ip 1 { ip 192.0.2.1/24; interface eth0; } 
 		}
 	}
 }
+
+// TestGatewayOnVirtualIP: an IKE gateway may name an external-interface
+// together with a local-address that is a services redundancy group's
+// virtual IP on that interface (as MNHA configurations do); any other
+// address foreign to the interface is still refused.
+func TestGatewayOnVirtualIP(t *testing.T) {
+	gw := func(local string) string {
+		return haConf + `interfaces { eth1 { unit 0 { family inet { address 198.51.100.12/24; } } } }
+security { ike {
+    proposal p { authentication-method pre-shared-keys; dh-group group19; encryption-algorithm aes-256-gcm; }
+    policy pol { proposals p; pre-shared-key ascii-text "not a secret, a test"; }
+    gateway g { ike-policy pol; address 203.0.113.200; external-interface eth1; local-address ` + local + `; version v2-only; }
+} }
+`
+	}
+	if _, err := build(t, gw("198.51.100.10"), Options{NodeID: 2}); err != nil {
+		t.Errorf("local-address a virtual IP on the external interface: %v", err)
+	}
+	_, err := build(t, gw("198.51.100.99"), Options{NodeID: 2})
+	if err == nil || !strings.Contains(err.Error(), "local address 198.51.100.99 is not an address of eth1.0") {
+		t.Errorf("a foreign local-address: got %v", err)
+	}
+}

@@ -193,8 +193,16 @@ func (b *builder) gateway(gs *config.Stmt) *IKEGateway {
 		g.ExternalInterface = b.unitRef(es)
 	}
 	if g.LocalAddress.IsValid() && g.ExternalInterface != nil && len(g.ExternalInterface.Addresses) > 0 && !hasAddr(g.ExternalInterface, g.LocalAddress) {
-		b.fail(child(gs, "local-address"), fmt.Sprintf("local address %s is not an address of %s", g.LocalAddress, g.ExternalInterface.Name()),
-			"one of the addresses configured on the external interface")
+		ls, ext, local := child(gs, "local-address"), g.ExternalInterface, g.LocalAddress
+		// A services redundancy group's virtual IP on that interface is
+		// its address whenever this node owns the group (MNHA
+		// configurations name both).
+		b.afterHA = append(b.afterHA, func() {
+			if !b.isVirtualIPOn(local, ext) {
+				b.fail(ls, fmt.Sprintf("local address %s is not an address of %s", local, ext.Name()),
+					"one of the addresses configured on the external interface, or a virtual IP of a services-redundancy-group on it")
+			}
+		})
 	}
 	if g.UseGlobalDestPort && b.cfg.IKE.PacketEncapsulationPort == 0 {
 		b.fail(child(gs, "packet-encapsulation"), "use-global-dest-port needs the global port",

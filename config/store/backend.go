@@ -71,6 +71,10 @@ func (b dirBackend) Write(text string, _ int64) (int64, error) {
 func (s *Store) Refresh() (changed bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.refreshLocked()
+}
+
+func (s *Store) refreshLocked() (changed bool, err error) {
 	t, info, err := s.read(0)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil

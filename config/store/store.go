@@ -221,7 +221,7 @@ func (s *Store) Commit(o CommitOptions) (*schema.Config, error) {
 		return nil, err
 	}
 	s.stopConfirmLocked()
-	if o.Confirm > 0 {
+	if o.Confirm > 0 && s.shared() == nil {
 		s.confirmID++
 		s.deadline = s.opts.Clock.Now().Add(o.Confirm)
 		s.confirm = s.opts.Clock.AfterFunc(o.Confirm, s.expire)
@@ -235,6 +235,10 @@ func (s *Store) Commit(o CommitOptions) (*schema.Config, error) {
 func (s *Store) ConfirmID() (uint64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if sc := s.shared(); sc != nil {
+		id, _, ok := sc.Pending()
+		return id, ok
+	}
 	return s.confirmID, s.confirm != nil
 }
 
@@ -248,6 +252,9 @@ var ErrNoConfirmPending = errors.New("no commit confirmed is pending")
 func (s *Store) CancelConfirm(id uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if sc := s.shared(); sc != nil {
+		return s.cancelSharedLocked(sc, id)
+	}
 	if s.confirm == nil || (id != 0 && id != s.confirmID) {
 		return ErrNoConfirmPending
 	}
@@ -268,7 +275,7 @@ func (s *Store) commitLocked(t *config.Tree, o CommitOptions) (*schema.Config, e
 		o.User = "root"
 	}
 	text := header(Info{Time: s.opts.Clock.Now(), User: o.User, Comment: o.Comment}) + config.FormatBrace(t.Root)
-	version, err := s.opts.Backend.Write(text, s.version)
+	version, err := s.writeLocked(text, o) // shared.go
 	if err != nil {
 		s.reapplyCommittedLocked()
 		return nil, err
@@ -293,6 +300,9 @@ func (s *Store) reapplyCommittedLocked() {
 func (s *Store) Confirm() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if sc := s.shared(); sc != nil {
+		return sc.Confirm()
+	}
 	if s.confirm == nil {
 		return ErrNoConfirmPending
 	}
@@ -304,6 +314,9 @@ func (s *Store) Confirm() error {
 func (s *Store) PendingConfirm() (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if sc := s.shared(); sc != nil {
+		return s.pendingShared(sc)
+	}
 	return s.deadline, s.confirm != nil
 }
 
@@ -312,6 +325,10 @@ func (s *Store) PendingConfirm() (time.Time, bool) {
 func (s *Store) ConfirmLeft() (time.Duration, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if sc := s.shared(); sc != nil {
+		deadline, ok := s.pendingShared(sc)
+		return deadline.Sub(s.opts.Clock.Now()), ok
+	}
 	if s.confirm == nil {
 		return 0, false
 	}

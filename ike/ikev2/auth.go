@@ -193,6 +193,9 @@ type newChild struct {
 	// gir is the PFS shared secret (nil without), ni and nr the exchange's
 	// nonces.
 	gir, ni, nr []byte
+	// responderRekey: we answered a rekey; the outbound SA waits for the
+	// initiator's DELETE of the old one (staged.go).
+	responderRekey bool
 }
 
 // installChild derives the Child SA keys (§2.17) and hands both directions
@@ -224,7 +227,7 @@ func (sa *ikeSA) installChild(x newChild) bool {
 		}
 		c.SoftBytes, c.HardBytes = uint64(float64(life)*(lo+0.05*mathrand.Float64())), life
 	}
-	if err := sa.e.installer.InstallChild(sa.peer.VPN, c); err != nil {
+	if err := sa.installPair(c, x.responderRekey); err != nil { // staged.go
 		sa.failure = ike.Failf(ike.CauseOther, "installing the Child SA: %v", err)
 		sa.e.log.Error("Child SA install", "gateway", sa.peer.Gateway, "err", err)
 		return false

@@ -29,6 +29,9 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.INVALID_SYNTAX}})
 		return
 	}
+	if sa.rekeyingInFollowups(id, offered, ps) { // followupcollide.go
+		return
+	}
 	ke, _ := wire.Find[*wire.KE](ps)
 	if offered.Proposals[0].Protocol == wire.ProtocolIKE {
 		sa.rekeyIKE(id, offered, ni.Data, ke)
@@ -77,7 +80,7 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.NO_PROPOSAL_CHOSEN}})
 		return
 	}
-	if sa.childAddKE(id, sel, ke, ni.Data, tsi.Selectors, tsr.Selectors, inSPI, isRekey) { // followup.go
+	if sa.childAddKE(id, sel, ke, ni.Data, tsi.Selectors, tsr.Selectors, inSPI, old) { // followup.go
 		return
 	}
 	var gir []byte
@@ -100,7 +103,7 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 		return
 	}
 	if !sa.installChild(newChild{suite: sel.Suite, esn: sel.ESN, inSPI: inSPI, outSPI: sel.PeerSPI,
-		tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni.Data, nr: nr}) {
+		tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni.Data, nr: nr, responderRekey: isRekey}) {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
 		return
 	}
@@ -218,6 +221,9 @@ type childRekey struct {
 	// collided is set when the peer rekeyed old too while ours was in
 	// flight (§2.8.1): its exchange's nonces and the Child SA it made.
 	collided *collision
+	// peerAddKE is the peer's rekey of old with additional key exchanges,
+	// answered while ours was in flight: its nonces (followupcollide.go).
+	peerAddKE *collision
 }
 
 // collision is the peer's half of a simultaneous Child SA rekey.
@@ -366,10 +372,13 @@ type ikeRekey struct {
 	kex   transform.KeyExchange
 	group *transform.Transform
 	ni    []byte
+	// collided is the peer's IKE SA rekey with additional key exchanges,
+	// answered while ours was in flight: its nonces (followupcollide.go).
+	collided *collision
 }
 
 func (sa *ikeSA) startIKERekey() {
-	if sa.pending != nil || sa.rekey != nil || sa.ikeRekey != nil {
+	if sa.pending != nil || sa.rekey != nil || sa.ikeRekey != nil || sa.peerFollowup != nil {
 		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(time.Second, func() {
 			sa.e.mu.Lock()
 			defer sa.e.mu.Unlock()
@@ -462,6 +471,8 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 // starts the new SA's timers.
 func (sa *ikeSA) handOver(n *ikeSA) {
 	n.children, sa.children = sa.children, nil
+	// staged.go: the outbound SAs waiting go with their Child SAs.
+	sa.handStaged(n)
 	n.ppkUsed = sa.ppkUsed // ppk.go: the new SKEYSEED came from SK_d'
 	n.startKeepalive()
 	n.ikeTimers()

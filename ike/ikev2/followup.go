@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"slices"
 
+	"ipsecgw/clock"
 	"ipsecgw/ike"
 	"ipsecgw/ike/keymat"
 	"ipsecgw/ike/wire"
@@ -28,11 +29,11 @@ import (
 //	KEYMAT = prf+ (SK_d, SK(0) | Ni | Nr | SK(1) | ... | SK(n))      Child SA
 //
 // so the derivations of RFC 7296 take Nr | SK(1) | ... | SK(n) where
-// they took Nr. A collision with the peer's own rekey is not detected
-// while the follow-up exchanges run; a responder whose initiator never
-// sends them drops the state at the next CREATE_CHILD_SA.
+// they took Nr. Rekey collisions, and a responder whose initiator never
+// sends the follow-ups, are in followupcollide.go.
 
-// followup is a CREATE_CHILD_SA waiting for its IKE_FOLLOWUP_KE exchanges.
+// followup is a CREATE_CHILD_SA waiting for its IKE_FOLLOWUP_KE exchanges:
+// ours (ikeSA.followup) or the peer's (ikeSA.peerFollowup).
 type followup struct {
 	initiator bool // we sent the CREATE_CHILD_SA
 	methods   []*transform.Transform
@@ -44,8 +45,11 @@ type followup struct {
 	// finish makes the new SA from SK(1) | ... | SK(n); false when it
 	// could not.
 	finish func(extra []byte) bool
-	// abort releases what the initiator held for the exchange.
+	// abort releases what was held for the exchange.
 	abort func()
+	// expiry drops the responder's state when the initiator abandons
+	// the exchanges (followupcollide.go).
+	expiry clock.Timer
 }
 
 // withAddKE adds the IPsec policy's additional key exchanges to a
@@ -159,29 +163,35 @@ func (sa *ikeSA) handleFollowupResponse(ps []wire.Payload) {
 // answerFollowups is the responder's side of a CREATE_CHILD_SA that chose
 // additional key exchanges: out (the answer) gets ADDITIONAL_KEY_EXCHANGE
 // and finish waits for the IKE_FOLLOWUP_KE exchanges.
-func (sa *ikeSA) answerFollowups(id uint32, addke [7]*transform.Transform, out []wire.Payload, finish func([]byte) bool) {
+// abort releases what finish would have used. It reports false when the
+// answer could not be made (TEMPORARY_FAILURE went instead).
+func (sa *ikeSA) answerFollowups(id uint32, addke [7]*transform.Transform, out []wire.Payload, finish func([]byte) bool, abort func()) bool {
 	methods, names := addKEMethods(addke)
 	link, err := sa.e.random(8)
 	if err != nil {
+		abort()
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
-		return
+		return false
 	}
-	sa.followup = &followup{methods: methods, names: names, link: link, finish: finish}
+	sa.dropPeerFollowup() // a new exchange replaces one the peer abandoned
+	f := &followup{methods: methods, names: names, link: link, finish: finish, abort: abort}
+	sa.peerFollowup = f
+	sa.expireFollowup(f) // followupcollide.go
 	sa.answer(id, wire.CREATE_CHILD_SA, append(out, &wire.Notify{Type: wire.ADDITIONAL_KEY_EXCHANGE, Data: link}))
+	return true
 }
 
 // handleFollowupRequest is the responder's side of one IKE_FOLLOWUP_KE.
 func (sa *ikeSA) handleFollowupRequest(id uint32, ps []wire.Payload) {
-	f := sa.followup
+	f := sa.peerFollowup
 	n, ok := wire.FindNotify(ps, wire.ADDITIONAL_KEY_EXCHANGE)
-	if f == nil || f.initiator || !ok || !bytes.Equal(n.Data, f.link) {
+	if f == nil || !ok || !bytes.Equal(n.Data, f.link) {
 		sa.answer(id, wire.IKE_FOLLOWUP_KE, []wire.Payload{&wire.Notify{Type: wire.STATE_NOT_FOUND}})
 		return
 	}
 	m := f.methods[f.done]
 	refuse := func(t wire.NotifyType, msg string, args ...any) {
-		sa.followup = nil
-		clear(f.secrets)
+		sa.dropPeerFollowup()
 		sa.e.log.Warn(msg, append([]any{"gateway", sa.peer.Gateway, "method", m.Display}, args...)...)
 		sa.answer(id, wire.IKE_FOLLOWUP_KE, []wire.Payload{&wire.Notify{Type: t}})
 	}
@@ -204,10 +214,14 @@ func (sa *ikeSA) handleFollowupRequest(id uint32, ps []wire.Payload) {
 			refuse(wire.TEMPORARY_FAILURE, "IKE_FOLLOWUP_KE", "err", err)
 			return
 		}
+		sa.expireFollowup(f) // the next one has its own time
 		sa.answer(id, wire.IKE_FOLLOWUP_KE, append(out, &wire.Notify{Type: wire.ADDITIONAL_KEY_EXCHANGE, Data: f.link}))
 		return
 	}
-	sa.followup = nil
+	sa.peerFollowup = nil
+	if f.expiry != nil {
+		f.expiry.Stop()
+	}
 	defer clear(f.secrets)
 	if !f.finish(f.secrets) {
 		sa.answer(id, wire.IKE_FOLLOWUP_KE, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
@@ -240,6 +254,8 @@ func (sa *ikeSA) rekeyIKEAddKE(id uint32, sel *IKESelection, ni []byte, ke *wire
 		n := &ikeSA{e: sa.e, peer: sa.peer, initiator: false, spiI: binary.BigEndian.Uint64(sel.PeerSPI), spiR: spi,
 			local: sa.local, remote: sa.remote, natT: sa.natT,
 			group: sel.KE, suite: sel.Suite, state: stateEstablished, established: sa.e.clock.Now()}
+		n.frag.on = sa.frag.on // the new IKE SA keeps fragmentation (fragment.go)
+		n.inheritAuth(sa)      // certauth.go
 		skeyseed, err := keymat.RekeySKEYSEED(sa.suite.PRF, sa.keys.D, gir, ni, slices.Concat(nr, extra))
 		if err != nil || n.keysFromSKEYSEED(skeyseed, ni, nr) != nil {
 			return false
@@ -252,7 +268,10 @@ func (sa *ikeSA) rekeyIKEAddKE(id uint32, sel *IKESelection, ni []byte, ke *wire
 		n.emit(ike.IKERekeyed, n.ikeSPIs(), ike.Failure{})
 		return true
 	}
-	sa.answerFollowups(id, sel.AddKE, []wire.Payload{&wire.SA{Proposals: []wire.Proposal{sel.Proposal}}, &wire.Nonce{Data: nr}, keR}, finish)
+	if sa.answerFollowups(id, sel.AddKE, []wire.Payload{&wire.SA{Proposals: []wire.Proposal{sel.Proposal}}, &wire.Nonce{Data: nr}, keR},
+		finish, func() { clear(gir) }) {
+		sa.noteIKECollision(ni, nr) // followupcollide.go
+	}
 	return true
 }
 
@@ -272,6 +291,8 @@ func (sa *ikeSA) ikeRekeyFollowups(r *ikeRekey, sel *IKESelection, ps []wire.Pay
 		n := &ikeSA{e: sa.e, peer: sa.peer, initiator: true, spiI: r.spi, spiR: binary.BigEndian.Uint64(sel.PeerSPI),
 			local: sa.local, remote: sa.remote, natT: sa.natT,
 			group: r.group, suite: sel.Suite, state: stateEstablished, established: sa.e.clock.Now()}
+		n.frag.on = sa.frag.on // the new IKE SA keeps fragmentation (fragment.go)
+		n.inheritAuth(sa)      // certauth.go
 		skeyseed, err := keymat.RekeySKEYSEED(sa.suite.PRF, sa.keys.D, gir, r.ni, slices.Concat(nr, extra))
 		if err != nil || n.keysFromSKEYSEED(skeyseed, r.ni, nr) != nil {
 			return false
@@ -285,6 +306,10 @@ func (sa *ikeSA) ikeRekeyFollowups(r *ikeRekey, sel *IKESelection, ps []wire.Pay
 		sa.sendDelete()
 		return true
 	}
+	if methods, _ := addKEMethods(sel.AddKE); len(methods) > 0 && sa.lostCollision(r.collided, r.ni, nr, "IKE SA") { // followupcollide.go
+		abort()
+		return true
+	}
 	if !sa.startFollowup(sel.AddKE, ps, finish, abort) {
 		sa.ikeRekey = nil
 		return false
@@ -296,7 +321,8 @@ func (sa *ikeSA) ikeRekeyFollowups(r *ikeRekey, sel *IKESelection, ps []wire.Pay
 // proposal chosen has additional key exchanges: the CREATE_CHILD_SA
 // answer, then the Child SA once the follow-ups are done. It reports
 // false when there are none.
-func (sa *ikeSA) childAddKE(id uint32, sel *ESPSelection, ke *wire.KE, ni []byte, tsi, tsr []wire.TrafficSelector, inSPI uint32, rekeyed bool) bool {
+func (sa *ikeSA) childAddKE(id uint32, sel *ESPSelection, ke *wire.KE, ni []byte, tsi, tsr []wire.TrafficSelector, inSPI uint32, old *ike.ChildSA) bool {
+	rekeyed := old != nil
 	if methods, _ := addKEMethods(sel.AddKE); len(methods) == 0 {
 		return false
 	}
@@ -324,7 +350,7 @@ func (sa *ikeSA) childAddKE(id uint32, sel *ESPSelection, ke *wire.KE, ni []byte
 	finish := func(extra []byte) bool {
 		defer clear(gir)
 		if !sa.installChild(newChild{suite: sel.Suite, esn: sel.ESN, inSPI: inSPI, outSPI: sel.PeerSPI,
-			tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni, nr: slices.Concat(nr, extra)}) {
+			tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni, nr: slices.Concat(nr, extra), responderRekey: rekeyed}) {
 			return false
 		}
 		if rekeyed {
@@ -338,7 +364,9 @@ func (sa *ikeSA) childAddKE(id uint32, sel *ESPSelection, ke *wire.KE, ni []byte
 		out = append(out, keR)
 	}
 	out = append(out, &wire.TSi{Selectors: nar.TSi}, &wire.TSr{Selectors: nar.TSr})
-	sa.answerFollowups(id, sel.AddKE, out, finish)
+	if sa.answerFollowups(id, sel.AddKE, out, finish, func() { clear(gir) }) && rekeyed {
+		sa.noteChildCollision(old, ni, nr) // followupcollide.go
+	}
 	return true
 }
 
@@ -370,6 +398,10 @@ func (sa *ikeSA) childRekeyFollowups(r *childRekey, sel *ESPSelection, ps []wire
 		}
 		sa.deleting = r.old
 		sa.request(b, sa.nextID)
+		return true
+	}
+	if methods, _ := addKEMethods(sel.AddKE); len(methods) > 0 && sa.lostCollision(r.peerAddKE, r.ni, nr, "Child SA") { // followupcollide.go
+		abort()
 		return true
 	}
 	if !sa.startFollowup(sel.AddKE, ps, finish, abort) {

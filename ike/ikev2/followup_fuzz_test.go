@@ -23,7 +23,7 @@ func followupResponder(t testing.TB, e *Engine, finished *[][]byte) (*ikeSA, *me
 	sa.hs, sa.state, sa.expectID = nil, stateEstablished, 3
 	m768, _ := transform.Lookup(transform.TypeKE, transform.ML_KEM_768, 0)
 	m1024, _ := transform.Lookup(transform.TypeKE, transform.ML_KEM_1024, 0)
-	sa.followup = &followup{methods: []*transform.Transform{m768, m1024}, names: []string{"ke1 ML-KEM-768", "ke2 ML-KEM-1024"},
+	sa.peerFollowup = &followup{methods: []*transform.Transform{m768, m1024}, names: []string{"ke1 ML-KEM-768", "ke2 ML-KEM-1024"},
 		link: append([]byte(nil), followupLink...), finish: func(extra []byte) bool {
 			*finished = append(*finished, append([]byte(nil), extra...))
 			return true
@@ -118,8 +118,8 @@ func TestFollowupRequestMalformed(t *testing.T) {
 			if got := onlyNotify(ps); got != tc.want {
 				t.Fatalf("answered %+v, want %v", ps, tc.want)
 			}
-			if (sa.followup != nil) != tc.keeps || len(finished) != 0 {
-				t.Fatalf("exchange kept %v (want %v), finished %d", sa.followup != nil, tc.keeps, len(finished))
+			if (sa.peerFollowup != nil) != tc.keeps || len(finished) != 0 {
+				t.Fatalf("exchange kept %v (want %v), finished %d", sa.peerFollowup != nil, tc.keeps, len(finished))
 			}
 		})
 	}
@@ -146,7 +146,7 @@ func TestFollowupRequestMalformed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(finished) != 1 || string(finished[0]) != string(s1)+string(s2) || sa.followup != nil {
+		if len(finished) != 1 || string(finished[0]) != string(s1)+string(s2) || sa.peerFollowup != nil {
 			t.Fatalf("finished %d times; secrets match %v", len(finished), len(finished) == 1 && string(finished[0]) == string(s1)+string(s2))
 		}
 	})

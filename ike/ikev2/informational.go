@@ -15,6 +15,7 @@ func (sa *ikeSA) handleInformational(id uint32, ps []wire.Payload) {
 	if sa.peerRefusedAuth(id, ps) { // certauth.go
 		return
 	}
+	sa.installStagedOnDelete(ps) // staged.go: before the old SA goes
 	var out []wire.Payload
 	deleteIKE := false
 	for _, p := range ps {

@@ -107,8 +107,14 @@ type ikeSA struct {
 	// 9370, intermediate.go), "ke1 ML-KEM-768" and so on.
 	addKE []string
 	// followup is a CREATE_CHILD_SA waiting for its IKE_FOLLOWUP_KE
-	// exchanges (followup.go).
+	// exchanges (followup.go): ours.
 	followup *followup
+	// peerFollowup is the peer's CREATE_CHILD_SA waiting for its
+	// IKE_FOLLOWUP_KE exchanges, which we answer (followup.go).
+	peerFollowup *followup
+	// staged are the Child SAs we made answering a rekey whose outbound
+	// SA waits for the initiator's DELETE of the old one (staged.go).
+	staged []*stagedOut
 }
 
 func (sa *ikeSA) localSPI() uint64 {

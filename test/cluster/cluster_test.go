@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"ipsecgw/test/etcd"
 	"ipsecgw/test/netns"
 )
 
@@ -140,31 +142,64 @@ func newCluster(t *testing.T, seedConfig string) (*netns.Net, string, func(id in
 
 // etcdMembers are the etcd members of a test cluster.
 type etcdMembers struct {
-	procs map[int]*proc     // member i's current process
-	start func(i int) *proc // (re)starts member i
+	procs   map[int]*proc     // member i's current process
+	start   func(i int) *proc // (re)starts member i
+	members []etcd.Member
+	n       *netns.Net
+}
+
+// leader returns the member (1, 2, ...) that leads the etcd cluster now,
+// as the members themselves say (etcd's gRPC gateway, maintenance/status).
+func (em *etcdMembers) leader(t *testing.T) int {
+	t.Helper()
+	ids := map[string]int{}
+	var leader string
+	for i, m := range em.members {
+		out, err := em.n.Try("client", "curl", "-s", "-m", "2", "-X", "POST", m.ClientURL()+"/v3/maintenance/status", "-d", "{}")
+		if err != nil {
+			continue
+		}
+		var st struct {
+			Header struct {
+				MemberID string `json:"member_id"`
+			} `json:"header"`
+			Leader string `json:"leader"`
+		}
+		if json.Unmarshal([]byte(out), &st) != nil || st.Header.MemberID == "" {
+			continue
+		}
+		ids[st.Header.MemberID] = i + 1
+		if st.Leader != "" && st.Leader != "0" {
+			leader = st.Leader
+		}
+	}
+	if i, ok := ids[leader]; ok {
+		return i
+	}
+	t.Fatalf("no etcd member says which member leads (members %v, leader %q)", ids, leader)
+	return 0
 }
 
 // newClusterEtcd is newCluster with members etcd members (e1, e2, ... at
 // 198.51.100.2, .3, ...); the last result restarts a member.
 func newClusterEtcd(t *testing.T, seedConfig string, members int) (*netns.Net, string, func(id int, withSeed bool) *proc, *etcdMembers) {
 	t.Helper()
-	etcdBin, err := exec.LookPath("etcd")
+	etcdBin, err := etcd.Binary()
 	if err != nil {
 		netns.RequireRoot(t)
-		t.Fatal("etcd is missing: install Debian's etcd-server (scripts/install-test-deps.sh)")
+		t.Fatal(err)
 	}
 	names := []string{"lan", "n1", "n2", "n3", "client", "lanhost"}
 	ends := []struct{ ns, port, addr string }{
 		{"n1", "p1", "198.51.100.11/24"}, {"n2", "p2", "198.51.100.12/24"}, {"n3", "p3", "198.51.100.13/24"},
 		{"client", "pc", "198.51.100.100/24"},
 	}
-	var cluster, endpoints []string
+	var ems []etcd.Member
 	for i := 1; i <= members; i++ {
 		ns, addr := fmt.Sprintf("e%d", i), fmt.Sprintf("198.51.100.%d", i+1)
 		names = append(names, ns)
 		ends = append(ends, struct{ ns, port, addr string }{ns, "pe" + fmt.Sprint(i), addr + "/24"})
-		cluster = append(cluster, fmt.Sprintf("%s=http://%s:2380", ns, addr))
-		endpoints = append(endpoints, "http://"+addr+":2379")
+		ems = append(ems, etcd.Member{Name: ns, Addr: addr})
 	}
 	n := netns.New(t, names...)
 	n.Exec("lan", "ip", "link", "add", "br0", "type", "bridge")
@@ -175,13 +210,10 @@ func newClusterEtcd(t *testing.T, seedConfig string, members int) (*netns.Net, s
 	}
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
-	em := &etcdMembers{procs: map[int]*proc{}}
+	em := &etcdMembers{procs: map[int]*proc{}, members: ems, n: n}
 	em.start = func(i int) *proc {
-		ns, addr := fmt.Sprintf("e%d", i), fmt.Sprintf("198.51.100.%d", i+1)
-		em.procs[i] = start(t, n, ns, dir, etcdBin, "--name", ns, "--data-dir", filepath.Join(dir, ns+"-data"),
-			"--listen-client-urls", "http://"+addr+":2379", "--advertise-client-urls", "http://"+addr+":2379",
-			"--listen-peer-urls", "http://"+addr+":2380", "--initial-advertise-peer-urls", "http://"+addr+":2380",
-			"--initial-cluster", strings.Join(cluster, ","), "--initial-cluster-state", "new", "--log-level", "warn")
+		m := ems[i-1]
+		em.procs[i] = start(t, n, m.Name, dir, etcd.Args(etcdBin, m, ems, filepath.Join(dir, m.Name+"-data"))...)
 		return em.procs[i]
 	}
 	var etcds []*proc
@@ -189,15 +221,15 @@ func newClusterEtcd(t *testing.T, seedConfig string, members int) (*netns.Net, s
 		etcds = append(etcds, em.start(i))
 	}
 	waitFor(t, 30*time.Second, "etcd healthy", func() bool {
-		for _, e := range endpoints {
-			out, _ := n.Try("client", "curl", "-s", "-m", "1", e+"/health")
-			if !strings.Contains(out, `"health":"true"`) {
+		for _, m := range ems {
+			out, _ := n.Try("client", "curl", "-s", "-m", "1", m.HealthURL())
+			if !etcd.Healthy(out) {
 				return false
 			}
 		}
 		return true
 	}, etcds...)
-	endpoint := strings.Join(endpoints, ",")
+	endpoint := etcd.Endpoints(ems)
 	seedFile := filepath.Join(dir, "seed.conf")
 	os.WriteFile(seedFile, []byte(seedConfig), 0o600)
 	return n, dir, func(id int, withSeed bool) *proc {

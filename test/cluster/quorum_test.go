@@ -15,8 +15,16 @@ func TestEtcdQuorumLossFences(t *testing.T) {
 	n1 := node(1, true)
 	waitFor(t, 20*time.Second, "node 1 owns the virtual IP", func() bool { return hasVIP(n, "n1") }, n1)
 
-	// One member of three goes: the owner keeps its group.
-	etcd.procs[3].stop(t, syscall.SIGKILL)
+	// One member of three goes, a follower: the owner keeps its group. (The
+	// leader's loss costs an election, about etcd's election timeout of
+	// 1 s and more under load, during which no lease is renewed: the owner
+	// keeps its group only when lease-ttl leaves room for that; with the
+	// 2 s default it may not. The README's cluster section says so.)
+	follower := 3
+	if etcd.leader(t) == 3 {
+		follower = 2
+	}
+	etcd.procs[follower].stop(t, syscall.SIGKILL)
 	deadline := time.Now().Add(3 * ttl)
 	for time.Now().Before(deadline) {
 		if !hasVIP(n, "n1") {
@@ -26,13 +34,14 @@ func TestEtcdQuorumLossFences(t *testing.T) {
 	}
 
 	// A second one goes: no quorum, no lease renewal; node 1 stops.
+	second := 5 - follower // of 2 and 3, the one still running
 	lost := time.Now()
-	etcd.procs[2].stop(t, syscall.SIGKILL)
+	etcd.procs[second].stop(t, syscall.SIGKILL)
 	took := waitFor(t, ttl+2*time.Second, "node 1 fenced: its virtual IP gone", func() bool { return !hasVIP(n, "n1") }, n1)
 	t.Logf("quorum lost: node 1 fenced %v later (lease TTL %v)", took.Round(time.Millisecond), ttl)
 
 	// Quorum returns: node 1 owns the group again.
-	etcd.start(2)
+	etcd.start(second)
 	back := waitFor(t, 30*time.Second, "node 1 owns the group again", func() bool { return hasVIP(n, "n1") }, n1)
 	t.Logf("quorum back: node 1 active again %v later; %v from the loss", back.Round(time.Millisecond), time.Since(lost).Round(time.Millisecond))
 }

@@ -187,67 +187,6 @@ func TestMLKEMRekeysWithStrongSwan6(t *testing.T) {
 	}
 }
 
-// TestMLKEMBetweenDaemons: two ipsecgw gateways with x25519 then ML-KEM
-// (768 or 1024) in the IKE proposal and in perfect-forward-secrecy, either
-// one initiating; one of them rekeys the Child SA (lifetime-kilobytes under
-// 10 kB/s of pings) with IKE_FOLLOWUP_KE, and no ping is lost. (Their IKE
-// SA rekeys, at 180 s at the soonest, are proven in-process:
-// ike/ikev2's TestRekeysWithAdditionalKeyExchanges.)
-func TestMLKEMBetweenDaemons(t *testing.T) {
-	netns.RequireRoot(t)
-	for _, tc := range []struct {
-		name             string
-		keyword, display string
-		gw1Initiates     bool
-		rekeyer          int // the gateway with lifetime-kilobytes
-	}{
-		{"mlkem768-gw2-initiates-gw1-rekeys", "mlkem768", "ML-KEM-768", false, 0},
-		{"mlkem1024-gw1-initiates-gw2-rekeys", "mlkem1024", "ML-KEM-1024", true, 1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tp := newTopology(t)
-			tp.negotiated = true
-			var cfgs [2]string
-			for i := range cfgs {
-				c := ikeConfig(i, "aes-256-gcm", "group31", "aes-256-gcm", "test123") +
-					"set security ike proposal ike_prop additional-key-exchange ke1 " + tc.keyword + "\n" +
-					"set security ipsec policy ipsec_policy perfect-forward-secrecy keys group31\n" +
-					"set security ipsec policy ipsec_policy perfect-forward-secrecy additional-key-exchange ke1 " + tc.keyword + "\n"
-				if !tc.gw1Initiates {
-					c = strings.NewReplacer("establish-tunnels immediately", "establish-tunnels responder-only",
-						"establish-tunnels responder-only", "establish-tunnels immediately").Replace(c)
-				}
-				if i == tc.rekeyer {
-					c += "set security ipsec proposal ipsec_prop lifetime-kilobytes 64\n"
-				}
-				cfgs[i] = c
-			}
-			tp.startConfigs(cfgs)
-			tp.waitTunnelWithin("h1", "198.18.2.2", 20*time.Second)
-			// 10 kB/s: a rekey every 6 s, with 0.6 s or more from the soft
-			// lifetime to the hard one for the exchanges.
-			ping := netns.Ping{Count: 170, Interval: 100 * time.Millisecond, Extra: []string{"-s", "1000"}}
-			out, _ := tp.startIn("h1", ping.Args("198.18.2.2")...).wait(ping.Deadline() + 5*time.Second)
-			if err := ping.Check("198.18.2.2", out); err != nil {
-				t.Errorf("during the rekeys: %v", err)
-			}
-			want := []string{"ke1 " + tc.display}
-			for i, g := range tp.gws {
-				st := tp.status(g)
-				initiator := (i == 0) == tc.gw1Initiates
-				if len(st.IKE) != 1 || !slices.Equal(st.IKE[0].AdditionalKE, want) || st.IKE[0].Initiator != initiator {
-					t.Errorf("gw%d's IKE SA: %+v, want additional key exchanges %v", i+1, st.IKE, want)
-				}
-			}
-			log := tp.logOf(tp.gws[tc.rekeyer])
-			if n := strings.Count(log, "rekeying Child SA"); n < 2 {
-				t.Errorf("gw%d started %d Child SA rekeys, want at least 2:\n%s", tc.rekeyer+1, n, log)
-			}
-			tp.ping("h2", "198.18.1.2", 0)
-		})
-	}
-}
-
 // rekeyedChild reports whether charon has an installed "net" CHILD SA made
 // by a rekey (the first one may still be listed, deleted; the rekeyed one
 // may be being rekeyed again).

@@ -3,6 +3,7 @@ package routing
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -61,7 +62,35 @@ protocols {
 		fmt.Fprintf(&b, `            neighbor 169.254.1%d.1 { export EXPORT-DEFAULT; peer-as 64512; hold-time %d;%s }
 `, i-1, cloudHold, liveness)
 	}
-	b.WriteString("        }\n    }\n}\nsecurity {\n    ike {\n")
+	// The provider's SRX habits: TCP MSS clamping (applied), zones and
+	// policies (accepted, reported as not applied).
+	b.WriteString(`        }
+    }
+}
+security {
+    flow { tcp-mss { ipsec-vpn { mss 1379; } } }
+    zones {
+        security-zone trust {
+            host-inbound-traffic { system-services { all; } protocols { all; } }
+            interfaces { gw-h1.0; st0.1; st0.2; }
+        }
+        security-zone untrust {
+            interfaces {
+                gw-p1.0 { host-inbound-traffic { system-services { ike; ping; } } }
+                gw-p2.0 { host-inbound-traffic { system-services { ike; ping; } } }
+            }
+        }
+    }
+    policies {
+        from-zone trust to-zone trust {
+            policy default-permit {
+                match { source-address any; destination-address any; application any; }
+                then { permit; }
+            }
+        }
+    }
+    ike {
+`)
 	for i := 1; i <= 2; i++ {
 		fmt.Fprintf(&b, `        proposal ike-prop-vpn-%[1]d {
             authentication-method pre-shared-keys;
@@ -257,6 +286,16 @@ func cloudVPN(t *testing.T, bfd bool, limit time.Duration) {
 	if out, err := n.Try("h1", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-w", "5", "203.0.113.10"); err != nil {
 		fail("h1: ping 203.0.113.10 fails:\n%s", out)
 	}
+	// TCP to the VPC (its bgpd's port answers the handshake): gw clamps
+	// the SYN on its way into the tunnel and the SYN-ACK on its way out
+	// (h1 and the VPC announce 1460), and counts both.
+	if out, err := n.Try("h1", "timeout", "10", "bash", "-c", "exec 3<>/dev/tcp/203.0.113.10/179"); err != nil {
+		fail("h1: TCP to 203.0.113.10:179 through the tunnel: %v\n%s", err, out)
+	}
+	if !poll(10*time.Second, func() bool { return clampedSYNs(gw.metrics()) >= 2 }) {
+		fail("gw: tcp-mss ipsec-vpn clamped %d SYN and SYN-ACK packets, want at least 2", clampedSYNs(gw.metrics()))
+	}
+	t.Logf("gw clamped the MSS of %d SYN and SYN-ACK packets", clampedSYNs(gw.metrics()))
 	if bfd && !poll(10*time.Second, func() bool {
 		return strings.Count(gw.vtysh("show bfd peers brief"), " up ") == 2
 	}) {
@@ -300,4 +339,15 @@ func cloudVPN(t *testing.T, bfd bool, limit time.Duration) {
 	if !regexp.MustCompile(fmt.Sprintf(`(?m)^169\.254\.1%d\.1 .* (Active|Connect|Idle)$`, active-1)).MatchString(sum) {
 		fail("gw: the session over the dead tunnel is not down:\n%s", sum)
 	}
+}
+
+// clampedSYNs reads ipsecgw_tcp_mss_clamped_total from a metrics page (-1:
+// not there).
+func clampedSYNs(metrics string) int {
+	m := regexp.MustCompile(`(?m)^ipsecgw_tcp_mss_clamped_total (\d+)$`).FindStringSubmatch(metrics)
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
 }
