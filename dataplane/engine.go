@@ -19,7 +19,8 @@
 //	tunnel interface
 //
 // The bracketed stages are the pipeline of pipeline.go: crypto on every
-// core, packets released in the order they came. Buffers are allocated
+// core, packets released in the order they came (on one or two cores the
+// reader runs them itself, one batch after the other). Buffers are allocated
 // once per pipeline with headroom for the outer headers, so a packet is
 // encrypted and framed where the TUN wrote it. The inbound SA lookup is
 // one atomic map load; counters are atomic.
@@ -30,10 +31,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"ipsecgw/esp"
+	"ipsecgw/header"
 	"ipsecgw/netio"
 )
 
@@ -68,6 +71,9 @@ type Config struct {
 	// UDPViaSend sends ESP in UDP through Send4 and Send6 too (the xdp
 	// data plane's rings), not in runs through the UDP sockets.
 	UDPViaSend bool
+	// Pipeline chooses inline or parallel packet paths (pipeline.go);
+	// the zero value decides by the number of cores.
+	Pipeline PipelineMode
 }
 
 // Engine is the ESP data plane of one gateway.
@@ -99,15 +105,24 @@ type Engine struct {
 
 // New returns an engine with no tunnels, receivers or SAs.
 func New(cfg Config) *Engine {
-	e := &Engine{log: cfg.Logger, send4: cfg.Send4, send6: cfg.Send6, ike: cfg.IKE, noSA: cfg.NoSA, tunnels: map[string]*Tunnel{}, work: newWorkerPool(),
+	e := &Engine{log: cfg.Logger, send4: cfg.Send4, send6: cfg.Send6, ike: cfg.IKE, noSA: cfg.NoSA, tunnels: map[string]*Tunnel{}, work: newWorkerPool(cfg.Pipeline),
 		udpViaSend: cfg.UDPViaSend}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
+	e.log.Info("data plane packet paths", "pipeline", e.Pipeline().String(), "cores", runtime.GOMAXPROCS(0))
 	e.inbound = newSATable()
 	noSenders := map[segKey]netio.SegmentSender{}
 	e.segSenders.Store(&noSenders)
 	return e
+}
+
+// Pipeline reports the mode the packet paths run in (inline or parallel).
+func (e *Engine) Pipeline() PipelineMode {
+	if e.work.inline {
+		return PipelineInline
+	}
+	return PipelineParallel
 }
 
 type segKey struct {
@@ -142,15 +157,18 @@ func (e *Engine) AddTunnel(dev netio.TUN, icmpFrom []netip.Addr) (*Tunnel, error
 		t.free <- newOutBatch(e, batch)
 	}
 	e.tunnels[t.name] = t
-	e.wg.Add(2)
+	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		t.outboundLoop()
 	}()
-	go func() {
-		defer e.wg.Done()
-		t.releaseLoop()
-	}()
+	if !e.work.inline {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			t.releaseLoop()
+		}()
+	}
 	return t, nil
 }
 
@@ -198,15 +216,18 @@ func (e *Engine) AddReceiver(r netio.Receiver, family int, udpPort uint16) error
 	for range pipelineDepth {
 		free <- newInBatch(e, udpPort)
 	}
-	e.wg.Add(2)
+	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		e.inboundLoop(r, udpPort, free, ordered)
 	}()
-	go func() {
-		defer e.wg.Done()
-		e.releaseInbound(free, ordered)
-	}()
+	if !e.work.inline {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			e.releaseInbound(free, ordered)
+		}()
+	}
 	return nil
 }
 
@@ -243,6 +264,13 @@ func (e *Engine) InstallOutbound(tunnel string, p OutboundParams) (*OutboundSA, 
 		p.Selectors = AnySelectors
 	}
 	sa := &OutboundSA{OutboundParams: p, esp: o, tunnel: t}
+	if p.Remote.Is4() {
+		proto := header.IPProtoESP
+		if p.Encap.UDP {
+			proto = header.IPProtoUDP
+		}
+		sa.outer4 = newOuterV4(p.Local, p.Remote, proto)
+	}
 	// The list is oldest first and the packet path searches it from the
 	// end (the newest SA wins). Appending in place is safe for readers of
 	// the old list, who never look past its length; removals copy. So an

@@ -52,6 +52,9 @@ type openItem struct {
 	out []byte // the buffer whose writeOffset the inner packet moves to
 	tos uint8  // outer DS field and ECN
 	seq uint64
+	// alone: pkt is the only packet in out, so the inner packet can be
+	// written to the tunnel where it was decrypted (see frameInPlace).
+	alone bool
 	// Set by the worker: the frame for the tunnel, or why there is none
 	// (err from esp.Decrypt, or drop for a check after it).
 	frame []byte
@@ -109,6 +112,8 @@ func (b *inBatch) crypt(lo, hi int) {
 func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered chan *inBatch) {
 	defer close(ordered)
 	failures := 0
+	var writes tunnelWrites
+	var count tally
 	for {
 		b := <-free
 		b.items = b.items[:0]
@@ -119,12 +124,14 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 			if m.DstPort != 0 {
 				// A ring carrying ESP in UDP beside raw ESP.
 				if it, ok := e.prepare(m, m.Buf[:m.N], b.storage[i], m.DstPort); ok {
+					it.alone = true
 					b.items = append(b.items, it)
 				}
 				continue
 			}
 			if m.SegmentSize <= 0 || m.N <= m.SegmentSize {
 				if it, ok := e.prepare(m, m.Buf[:m.N], b.storage[i], udpPort); ok {
+					it.alone = true
 					b.items = append(b.items, it)
 				}
 				continue
@@ -142,8 +149,14 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 				}
 			}
 		}
-		e.work.run(b, len(b.items))
-		ordered <- b
+		if e.work.inline {
+			b.crypt(0, len(b.items))
+			e.release(b, &writes, &count)
+			free <- b
+		} else {
+			e.work.run(b, len(b.items))
+			ordered <- b
+		}
 		if err == nil {
 			failures = 0
 			continue
@@ -170,16 +183,22 @@ func (e *Engine) releaseInbound(free, ordered chan *inBatch) {
 	var count tally
 	for b := range ordered {
 		b.wait()
-		for i := range b.items {
-			it := &b.items[i]
-			if e.finish(it, &count) {
-				writes.add(it.sa.tunnel, it.frame)
-			}
-		}
-		count.flush(e, false)
-		writes.flush(e)
+		e.release(b, &writes, &count)
 		free <- b
 	}
+}
+
+// release finishes a batch whose crypto is done: the replay window
+// moves, the packets are counted and written to their tunnels.
+func (e *Engine) release(b *inBatch, writes *tunnelWrites, count *tally) {
+	for i := range b.items {
+		it := &b.items[i]
+		if e.finish(it, count) {
+			writes.add(it.sa.tunnel, it.frame)
+		}
+	}
+	count.flush(e, false)
+	writes.flush(e)
 }
 
 // decapsulate runs one datagram through the three stages on the calling
@@ -291,8 +310,30 @@ func (e *Engine) open(it *openItem, lease *esp.Lease) {
 		header.SetTrafficClass(inner, tc)
 	}
 	e.clampTCPMSS(inner, sa.TCPMSS)
+	if it.alone {
+		if f, ok := frameInPlace(it.out, inner); ok {
+			it.frame = f
+			return
+		}
+	}
 	n := copy(it.out[writeOffset:], inner)
 	it.frame = it.out[:writeOffset+n]
+}
+
+// frameInPlace returns the tunnel write frame for an inner packet that
+// was decrypted inside out: the slice of out that starts writeOffset
+// octets before it (the ESP header and IV, no longer needed, take the
+// TUN's virtio-net header), so the packet is not copied down to out's
+// writeOffset. The frame keeps out's capacity, which the TUN's GRO may
+// fill; that is why only a buffer holding one packet qualifies. false
+// when inner does not lie in out with room in front.
+func frameInPlace(out, inner []byte) ([]byte, bool) {
+	full := out[:cap(out)]
+	start := cap(out) - cap(inner)
+	if len(inner) == 0 || start < writeOffset || start+len(inner) > len(full) || &full[start] != &inner[0] {
+		return nil, false
+	}
+	return full[start-writeOffset : start+len(inner)], true
 }
 
 // finish is the ordered end of the inbound path: an authentic packet moves

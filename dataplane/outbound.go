@@ -45,6 +45,10 @@ type sendBatch struct {
 	gsoBuf []byte // where a run is laid out back to back
 }
 
+func newSendBatch() *sendBatch {
+	return &sendBatch{v4: make([][]byte, 0, maxBatch), v6: make([][]byte, 0, maxBatch)}
+}
+
 // gsoPacket is an ESP packet waiting for a UDP socket; its outer headers
 // are the kernel's to write.
 type gsoPacket struct {
@@ -120,6 +124,7 @@ func (t *Tunnel) outboundLoop() {
 	e := t.engine
 	defer close(t.ordered)
 	failures := 0
+	out := newSendBatch() // PipelineInline's
 	for {
 		b := <-t.free
 		b.items = b.items[:0]
@@ -128,8 +133,15 @@ func (t *Tunnel) outboundLoop() {
 		for i := 0; i < n; i++ {
 			t.encapsulate(b.bufs[i][:headroom+b.sizes[i]], b)
 		}
-		e.work.run(b, len(b.items))
-		t.ordered <- b
+		if e.work.inline {
+			b.crypt(0, len(b.items))
+			e.emit(b.items, out)
+			e.flush(out)
+			t.free <- b
+		} else {
+			e.work.run(b, len(b.items))
+			t.ordered <- b
+		}
 		if err == nil {
 			failures = 0
 			continue
@@ -150,7 +162,7 @@ func (t *Tunnel) outboundLoop() {
 // releaseLoop sends the tunnel's batches in the order they were read.
 func (t *Tunnel) releaseLoop() {
 	e := t.engine
-	out := &sendBatch{v4: make([][]byte, 0, maxBatch), v6: make([][]byte, 0, maxBatch)}
+	out := newSendBatch()
 	for b := range t.ordered {
 		b.wait()
 		e.emit(b.items, out)
@@ -409,18 +421,11 @@ func (e *Engine) seal(it *sealItem, ipID uint16, lease *esp.Lease) {
 	}
 	outerTC := header.EncapsulateTrafficClass(it.tc)
 	if sa.Remote.Is4() {
-		_, ok := header.EncodeIPv4(frame, header.IPv4Fields{
-			TOS: outerTC, TotalLength: uint16(total), ID: ipID,
-			DontFragment: it.df, TTL: 64, Protocol: proto, Source: sa.Local, Destination: sa.Remote,
-		})
-		if !ok {
-			it.err = errFraming
-			return
-		}
+		sa.outer4.write(frame, outerTC, uint16(total), ipID, it.df)
 	} else {
 		_, ok := header.EncodeIPv6(frame, header.IPv6Fields{
 			TrafficClass: outerTC, PayloadLength: uint16(total - ipLen), NextHeader: proto,
-			HopLimit: 64, Source: sa.Local, Destination: sa.Remote,
+			HopLimit: outerTTL, Source: sa.Local, Destination: sa.Remote,
 		})
 		if !ok {
 			it.err = errFraming

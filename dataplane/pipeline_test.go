@@ -78,17 +78,27 @@ func numbered(i int) []byte {
 	return p
 }
 
-// TestPipelineKeepsOrder sends a burst through one SA with several crypto
-// workers: on the wire the sequence numbers are 1, 2, 3, ... and the inner
-// packets are in the order they entered; on the way in, the packets reach
-// the tunnel in the order they arrived, every one decrypted once.
+// TestPipelineKeepsOrder sends a burst through one SA, with several crypto
+// workers and inline: on the wire the sequence numbers are 1, 2, 3, ...
+// and the inner packets are in the order they entered; on the way in, the
+// packets reach the tunnel in the order they arrived, every one decrypted
+// once.
 func TestPipelineKeepsOrder(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	for _, mode := range []PipelineMode{PipelineParallel, PipelineInline} {
+		t.Run(mode.String(), func(t *testing.T) { testPipelineKeepsOrder(t, mode) })
+	}
+}
+
+func testPipelineKeepsOrder(t *testing.T, mode PipelineMode) {
 	const total = 2000
 	wire := &recordSender{}
-	a := New(Config{Send4: wire})
+	a := New(Config{Send4: wire, Pipeline: mode})
 	defer a.Close()
-	if a.work.n < 2 {
+	if a.Pipeline() != mode {
+		t.Fatalf("engine runs %v, asked for %v", a.Pipeline(), mode)
+	}
+	if mode == PipelineParallel && a.work.n < 2 {
 		t.Fatalf("%d workers; the test needs several", a.work.n)
 	}
 	tunA := netio.NewMemTUN("st0.1", 1400)
@@ -130,7 +140,7 @@ func TestPipelineKeepsOrder(t *testing.T) {
 		}
 	}
 
-	b := New(Config{Send4: &recordSender{}})
+	b := New(Config{Send4: &recordSender{}, Pipeline: mode})
 	defer b.Close()
 	tunB := netio.NewMemTUN("st0.1", 1400)
 	if _, err := b.AddTunnel(tunB, nil); err != nil {
@@ -269,15 +279,21 @@ func cpuTime() time.Duration {
 // BenchmarkPipelineSeal1400 runs 1400-byte packets through the whole
 // outbound pipeline of one tunnel and one SA (TUN read copy, SA choice,
 // sequence numbers, sealing on every core, outer headers, release in
-// order) into a sender that discards them. ns/op is wall time per packet
-// with all cores; cpu-ns/pkt is the CPU time the process spent per
+// order; or all of it on the reader, inline) into a sender that discards
+// them. ns/op is wall time per packet with all cores; cpu-ns/pkt is the CPU time the process spent per
 // packet, to set against BenchmarkBareSeal1400's ns/op (one core, the
 // AEAD alone).
 func BenchmarkPipelineSeal1400(b *testing.B) {
+	for _, mode := range []PipelineMode{PipelineInline, PipelineParallel} {
+		b.Run(mode.String(), func(b *testing.B) { benchPipelineSeal(b, mode) })
+	}
+}
+
+func benchPipelineSeal(b *testing.B, mode PipelineMode) {
 	pkt := icmpEcho(hostA, hostB, 1400, false, 0)
 	tun := newLoopTUN(pkt, 64)
 	wire := &countSender{done: make(chan struct{}, 1)}
-	e := New(Config{Send4: wire})
+	e := New(Config{Send4: wire, Pipeline: mode})
 	defer e.Close()
 	if _, err := e.AddTunnel(tun, nil); err != nil {
 		b.Fatal(err)
@@ -306,7 +322,13 @@ func BenchmarkPipelineSeal1400(b *testing.B) {
 // delivers batches of a sealed 1400-byte packet (anti-replay off, so one
 // packet serves), opened on every core and written to a discarding TUN.
 func BenchmarkPipelineOpen1400(b *testing.B) {
-	e := New(Config{Send4: &countSender{done: make(chan struct{}, 1)}})
+	for _, mode := range []PipelineMode{PipelineInline, PipelineParallel} {
+		b.Run(mode.String(), func(b *testing.B) { benchPipelineOpen(b, mode) })
+	}
+}
+
+func benchPipelineOpen(b *testing.B, mode PipelineMode) {
+	e := New(Config{Send4: &countSender{done: make(chan struct{}, 1)}, Pipeline: mode})
 	defer e.Close()
 	tun := newLoopTUN(nil, 64)
 	if _, err := e.AddTunnel(tun, nil); err != nil {

@@ -114,6 +114,8 @@ type OutboundSA struct {
 	Counters Counters
 	limit    limitState
 	removed  atomic.Bool // uninstalled; the packet path skips it
+	// outer4 is the outer IPv4 header's template (when Remote is IPv4).
+	outer4 outerV4
 }
 
 // SPI returns the SA's SPI.

@@ -2,12 +2,13 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"syscall"
 	"time"
+
+	"ipsecgw/bench/lab"
 )
 
 // flow is one iperf3 TCP flow's result.
@@ -15,36 +16,6 @@ type flow struct {
 	srg         int
 	bitsPerSec  float64 // at the receiver
 	retransmits int
-}
-
-// iperfReport is the part of `iperf3 -J` output a flow needs.
-type iperfReport struct {
-	Error string `json:"error"`
-	End   struct {
-		SumSent struct {
-			Retransmits int `json:"retransmits"`
-		} `json:"sum_sent"`
-		SumReceived struct {
-			Bytes         uint64  `json:"bytes"`
-			BitsPerSecond float64 `json:"bits_per_second"`
-		} `json:"sum_received"`
-	} `json:"end"`
-}
-
-// parseIperf reads an iperf3 client's -J output. A run that failed, or
-// carried nothing, is an error: no traffic is not a figure.
-func parseIperf(out []byte) (bitsPerSec float64, retransmits int, err error) {
-	var r iperfReport
-	if err := json.Unmarshal(out, &r); err != nil {
-		return 0, 0, fmt.Errorf("iperf3 output: %w", err)
-	}
-	if r.Error != "" {
-		return 0, 0, fmt.Errorf("iperf3: %s", r.Error)
-	}
-	if r.End.SumReceived.Bytes == 0 || r.End.SumReceived.BitsPerSecond <= 0 {
-		return 0, 0, fmt.Errorf("iperf3: nothing received")
-	}
-	return r.End.SumReceived.BitsPerSecond, r.End.SumSent.Retransmits, nil
 }
 
 // iperfPort is every server's port; each listens on its own st0 address.
@@ -60,9 +31,9 @@ func (t *topology) iperfClient(ctx context.Context, from, to netip.Addr, d time.
 		"-t", strconv.Itoa(int(d.Seconds())), "-O", "1", "--connect-timeout", "3000")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.Output()
-	bps, retr, perr := parseIperf(out)
+	r, perr := lab.ParseIperf(out)
 	if perr != nil && err != nil {
 		return 0, 0, fmt.Errorf("iperf3 %s → %s: %w (%v)", from, to, perr, err)
 	}
-	return bps, retr, perr
+	return r.End.SumReceived.BitsPerSecond, r.End.SumSent.Retransmits, perr
 }

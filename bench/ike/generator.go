@@ -182,9 +182,13 @@ func (s *shard) work() {
 		if h.Exchange != wire.IKE_AUTH || !h.IsResponse() {
 			continue
 		}
-		if s.installed.Load() {
+		switch {
+		case s.installed.Load():
 			s.finish(h.InitiatorSPI, "")
-		} else {
+		case fragmentBefore(d.b):
+			// One fragment of a larger answer (RFC 7383: a certificate
+			// row's IKE_AUTH does not fit 576 octets): wait for the rest.
+		default:
 			s.finish(h.InitiatorSPI, "IKE_AUTH answered without a Child SA (refused or not authenticated)")
 		}
 	}
@@ -292,3 +296,18 @@ func (s *shard) InstallChild(vpn string, c *ike.ChildSA) error {
 }
 
 func (s *shard) RemoveChild(vpn string, c *ike.ChildSA) {}
+
+// fragmentBefore reports whether b is an IKE fragment (SKF) other than
+// the last of its message.
+func fragmentBefore(b []byte) bool {
+	m, err := wire.Parse(b)
+	if err != nil {
+		return false
+	}
+	for _, p := range m.Payloads {
+		if f, ok := p.(*wire.EncryptedFragment); ok {
+			return f.Number < f.Total
+		}
+	}
+	return false
+}

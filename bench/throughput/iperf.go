@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -21,26 +20,6 @@ type iperfResult struct {
 	received      uint64  // bytes at the receiver, the omitted start left out
 	sent          uint64  // bytes the sender wrote, the omitted start included
 	retransmits   int
-}
-
-// iperfJSON is the part of iperf3 -J output we read.
-type iperfJSON struct {
-	Error     string `json:"error"`
-	Intervals []struct {
-		Sum struct {
-			Bytes   uint64 `json:"bytes"`
-			Omitted bool   `json:"omitted"`
-		} `json:"sum"`
-	} `json:"intervals"`
-	End struct {
-		SumSent struct {
-			Retransmits int `json:"retransmits"`
-		} `json:"sum_sent"`
-		SumReceived struct {
-			Bytes         uint64  `json:"bytes"`
-			BitsPerSecond float64 `json:"bits_per_second"`
-		} `json:"sum_received"`
-	} `json:"end"`
 }
 
 // runIperf runs a one-shot iperf3 server in h2 and the client in h1,
@@ -81,18 +60,16 @@ func runIperf(ctx context.Context, t *topology, logDir string, flows int, durati
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	var r iperfJSON
-	if jerr := json.Unmarshal(out, &r); jerr != nil || err != nil || r.Error != "" {
-		return res, fmt.Errorf("iperf3 -P %d: %v %v %s\nserver: %s", flows, err, jerr, r.Error, srv.LogTail())
+	if err != nil {
+		return res, fmt.Errorf("iperf3 -P %d: %v\n%s\nserver: %s", flows, err, out, srv.LogTail())
+	}
+	r, err := lab.ParseIperf(out)
+	if err != nil {
+		return res, fmt.Errorf("iperf3 -P %d: %v\nserver: %s", flows, err, srv.LogTail())
 	}
 	res.bitsPerSecond = r.End.SumReceived.BitsPerSecond
 	res.received = r.End.SumReceived.Bytes
 	res.retransmits = r.End.SumSent.Retransmits
-	for _, iv := range r.Intervals {
-		res.sent += iv.Sum.Bytes
-	}
-	if res.received == 0 {
-		return res, fmt.Errorf("iperf3 -P %d moved no data", flows)
-	}
+	res.sent = r.Sent()
 	return res, nil
 }

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"ipsecgw/bench/lab"
@@ -161,25 +159,7 @@ func (g *ipsecgw) carried(ctx context.Context) (counts, error) {
 
 // status asks daemon i for its counters (SIGUSR1) and reads them.
 func (g *ipsecgw) status(ctx context.Context, i int) (daemon.Status, error) {
-	var s daemon.Status
-	path := filepath.Join(g.dirs[i], "status.json")
-	os.Remove(path)
-	if err := g.gws[i].Signal(syscall.SIGUSR1); err != nil {
-		return s, err
-	}
-	var b []byte
-	err := waitFor(ctx, 5*time.Second, g.gws[i].Name+": status.json after SIGUSR1", func() bool {
-		var err error
-		b, err = os.ReadFile(path) // written atomically: whole or absent
-		return err == nil
-	})
-	if err != nil {
-		return s, err
-	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		return s, fmt.Errorf("%s: %w", path, err)
-	}
-	return s, nil
+	return g.gws[i].Status(g.dirs[i], 5*time.Second)
 }
 
 func findSA(s daemon.Status, direction string) (daemon.SAStatus, bool) {

@@ -1,11 +1,8 @@
 package cluster
 
 import (
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -49,13 +46,7 @@ func TestReinitiateWithoutState(t *testing.T) {
 	strongswan.Require(t)
 	n, dir, node := newCluster(t, reinitSeed)
 	for _, id := range []int{2, 3} {
-		key := make([]byte, 32)
-		rand.Read(key)
-		state := filepath.Join(dir, fmt.Sprintf("n%d-state", id))
-		os.MkdirAll(state, 0o700)
-		if err := os.WriteFile(filepath.Join(state, "cluster.key"), []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeClusterKey(t, dir, id, newClusterKey()) // each its own
 	}
 	n.Exec("client", "ip", "addr", "add", "198.18.2.1/32", "dev", "lo")
 	n.Exec("client", "ip", "addr", "add", "198.18.3.1/32", "dev", "lo")

@@ -75,14 +75,9 @@ set security ipsec vpn ipsec_vpn2 establish-tunnels responder-only
 func TestSAsSurviveFailover(t *testing.T) {
 	strongswan.Require(t)
 	n, dir, node := newCluster(t, resumeSeed)
-	key := make([]byte, 32)
-	rand.Read(key)
+	key := newClusterKey()
 	for _, id := range []int{1, 2, 3} {
-		state := filepath.Join(dir, fmt.Sprintf("n%d-state", id))
-		os.MkdirAll(state, 0o700)
-		if err := os.WriteFile(filepath.Join(state, "cluster.key"), []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeClusterKey(t, dir, id, key)
 	}
 	n.Exec("client", "ip", "addr", "add", "198.18.2.1/32", "dev", "lo")
 	n.Exec("client", "ip", "addr", "add", "198.18.3.1/32", "dev", "lo")
@@ -370,4 +365,22 @@ func pingDuring(t *testing.T, n *netns.Net, d, after time.Duration, act func()) 
 	cmd.Wait() // exits 1 when packets were lost
 	r.lost = r.sent - r.received
 	return r
+}
+
+// newClusterKey is a random cluster key (32 octets).
+func newClusterKey() []byte {
+	key := make([]byte, 32)
+	rand.Read(key)
+	return key
+}
+
+// writeClusterKey puts key in node id's state directory as cluster.key, as
+// an operator does: nodes with the same key share SA state through etcd.
+func writeClusterKey(t *testing.T, dir string, id int, key []byte) {
+	t.Helper()
+	state := filepath.Join(dir, fmt.Sprintf("n%d-state", id))
+	os.MkdirAll(state, 0o700)
+	if err := os.WriteFile(filepath.Join(state, "cluster.key"), []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
