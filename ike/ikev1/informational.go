@@ -160,10 +160,16 @@ func (sa *isakmpSA) takeOverChildren() {
 		if o == sa || o.peer != sa.peer || o.state != stateEstablished {
 			continue
 		}
-		// Negotiated at the same time (the other came up after this one
-		// began) by the two sides: a duplicate. A rekey or renewal starts
-		// after the SA it replaces is up.
-		if o.initiator != sa.initiator && !o.established.Before(sa.started) {
+		// Negotiated at the same time by the two sides: a duplicate. A
+		// rekey or renewal starts after the SA it replaces is up, but the
+		// responder of a new SA cannot tell when the peer began it: the
+		// peer's message 1 may have been sent before our SA came up and
+		// arrived after (we would take it for a rekey and delete ours,
+		// while the peer, who knows it a duplicate, deletes the other:
+		// none left). So an SA the peer began within duplicateWindow of
+		// ours coming up counts as a duplicate too, settled the same way
+		// on both sides; no peer rekeys a phase 1 that young.
+		if o.initiator != sa.initiator && sa.started.Sub(o.established) < duplicateWindow {
 			sa.settleDuplicate(o)
 			continue
 		}
@@ -174,6 +180,10 @@ func (sa *isakmpSA) takeOverChildren() {
 		o.close()
 	}
 }
+
+// duplicateWindow: a new ISAKMP SA begun this soon after the other side's
+// SA with the same peer came up is a simultaneous initiation, not a rekey.
+const duplicateWindow = 2 * time.Second
 
 // settleDuplicate: both sides initiated at once and two ISAKMP SAs are up,
 // one we initiated and one the peer did. Both sides keep the one with the
