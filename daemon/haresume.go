@@ -37,7 +37,7 @@ func (c *clusterState) haBefore(ch cluster.Change) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	states, unreadable, err := s.load(ctx, ch.SRG)
+	states, unreadable, err := s.loadForTakeover(ctx, ch.SRG) // haload.go
 	cancel()
 	if err != nil {
 		s.d.log.Warn("SA state of the group not loaded: its tunnels negotiate again", "srg", ch.SRG, "err", err)
