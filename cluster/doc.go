@@ -42,11 +42,23 @@
 // within half a step, so a survivor continuing above it sends nothing the
 // peer already saw (at most one write per 2^19 packets per SA). Without
 // ESN the survivor also rekeys the Child SA at once, on the resumed IKE SA.
-// The mark moves ahead from a loop (every 200 ms), not from the packet
-// path: an SA sending more than 2^19 packets between two writes (2.6
-// million a second, or less while etcd is slow) can pass it, and a
-// survivor's first packets then fall below the peer's window until its
-// counter passes the old owner's (or the rekey replaces the SA).
+// The packet path drives it (dataplane/seqmark.go, daemon/haseq.go):
+// each outbound SA carries the mark last confirmed written and a kick
+// point half a step below it; the packet that reaches the kick point
+// signals the sync (a non-blocking send, once per mark), which writes the
+// next mark at once, whatever the packet rate; a loop every 200 ms does
+// the rest. The owner never sends above the mark confirmed written: an SA
+// whose write has not landed by the time it gets there holds its packets
+// (counted as sequence-held) until it has. This is the choice of safety
+// over flow, as a Junos SRX pair does not forward on an SA whose state
+// the peer node may not have: two nodes sending the same sequence number
+// under one key reuse an AES-GCM nonce, which no later rekey repairs.
+// Traffic stops only when etcd cannot take one small write in the time
+// the SA sends 2^19 packets (half a second at a million packets a
+// second); an etcd that slow fences the owner within a lease TTL anyway.
+// A resumed Child SA waits at the mark it was resumed at until the new
+// owner has written its own (one write, at once, after the import): a
+// second failover before that would otherwise start below it.
 // The inbound window starts at the edge last written: packets the old
 // owner accepted since then could be replayed to the survivor once; the
 // edge is at most a minute old.

@@ -105,6 +105,7 @@ func (d *Daemon) startHASync(cfg *schema.Config) {
 	go s.loop(ctx)
 	go func() { defer s.wg.Done(); s.reqs.Run(ctx) }()
 	c.sync.Store(s)
+	d.engine.SetSequenceKick(s.kick) // haseq.go
 }
 
 // stopHASync stops the loops (after the node left: its hand-overs flush).
@@ -271,6 +272,7 @@ func (s *haSync) syncOnce(ctx context.Context, only int, force bool) {
 				s.hw[c.OutSPI] = c.OutSeq
 			}
 			s.mu.Unlock()
+			markWritten(inst, st) // haseq.go
 		}
 		s.mu.Lock()
 		var gone []string

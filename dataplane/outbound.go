@@ -347,6 +347,9 @@ func (t *Tunnel) queue(sa *OutboundSA, buf []byte, nextHeader byte, b *outBatch)
 		sa.Counters.SequenceExhausted.Add(1)
 		return
 	}
+	if at := sa.mark.at.Load(); at != 0 && seq >= at && !e.reachMark(sa, seq) {
+		return // seqmark.go
+	}
 	inner := buf[headroom:]
 	it := sealItem{sa: sa, buf: buf, seq: seq, nextHeader: nextHeader, innerLen: len(inner)}
 	it.tc, _ = header.TrafficClass(inner)
