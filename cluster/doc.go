@@ -49,10 +49,9 @@
 // next mark at once, whatever the packet rate; a loop every 200 ms does
 // the rest. The owner never sends above the mark confirmed written: an SA
 // whose write has not landed by the time it gets there holds its packets
-// (counted as sequence-held) until it has. This is the choice of safety
-// over flow, as a Junos SRX pair does not forward on an SA whose state
-// the peer node may not have: two nodes sending the same sequence number
-// under one key reuse an AES-GCM nonce, which no later rekey repairs.
+// (counted as sequence-held) until it has: safety over flow, since two
+// nodes sending the same sequence number under one key reuse an AES-GCM
+// nonce (the IV is the sequence number), which no later rekey repairs.
 // Traffic stops only when etcd cannot take one small write in the time
 // the SA sends 2^19 packets (half a second at a million packets a
 // second); an etcd that slow fences the owner within a lease TTL anyway.
