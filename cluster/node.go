@@ -35,6 +35,11 @@ type Options struct {
 	// node starts or stops owning an SRG. It must act before it returns:
 	// a stop returns only once the node no longer acts for the group.
 	OnChange func(Change)
+	// OnFence, when set, is told when the node fences itself (its lease
+	// may have expired: every group it owned is stopped) and when a
+	// renewal of the same lease ends the fence (fence.go). Like OnChange
+	// it runs with the node's lock held and must not call the Node.
+	OnFence func(fenced bool, reason string)
 }
 
 // Change is one ownership change of this node.
@@ -243,6 +248,9 @@ func (n *Node) keepalive(ctx context.Context) {
 				wasFenced = n.fenced
 				n.fenced = false
 				n.fencedNow.Store(false)
+				if wasFenced {
+					n.tellFence(false, "lease renewed") // fence.go
+				}
 				n.mu.Unlock()
 			}
 			if wasFenced {
@@ -259,7 +267,7 @@ func (n *Node) keepalive(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Until(sent.Add(every))):
+		case <-time.After(keepaliveWait(sent, every, err)): // fence.go
 		}
 	}
 }
@@ -290,6 +298,7 @@ func (n *Node) fenceLocked(reason string) {
 	}
 	n.fenced = true
 	n.fencedNow.Store(true)
+	n.tellFence(true, reason) // fence.go
 	if len(n.owned) > 0 {
 		n.log.Warn("fenced: stopping every group this node owns", "reason", reason)
 	}

@@ -326,9 +326,15 @@ var pingReply = regexp.MustCompile(`^\[(\d+)\.(\d+)\] \d+ bytes from .* icmp_seq
 // between two replies and the packets lost.
 func pingDuring(t *testing.T, n *netns.Net, d, after time.Duration, act func()) pingResult {
 	t.Helper()
+	return pingTo(t, n, lanHost, d, after, act)
+}
+
+// pingTo is pingDuring to dst.
+func pingTo(t *testing.T, n *netns.Net, dst string, d, after time.Duration, act func()) pingResult {
+	t.Helper()
 	count := int(d / pingInterval)
 	cmd := exec.Command("ip", "netns", "exec", n.Name("client"), "ping", "-D", "-n", "-i", fmt.Sprint(pingInterval.Seconds()),
-		"-W", "1", "-c", strconv.Itoa(count), "-I", "198.18.2.1", lanHost)
+		"-W", "1", "-c", strconv.Itoa(count), "-I", "198.18.2.1", dst)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
