@@ -99,7 +99,8 @@
 // records (not in the benchmark), and one per 2^19 ESP packets per SA.
 //
 // A takeover: the new owner loads the group's records before it starts
-// the group's VPNs, holds back their initiation, imports the IKE SAs into
+// the group's VPNs (in attempts within 2 s: an etcd blip costs a retry,
+// not the resume; daemon/haload.go), holds back their initiation, imports the IKE SAs into
 // its engine and the Child SAs into its data plane once the VPNs are in,
 // and negotiates at once for any it cannot resume (no record yet, a record
 // it cannot open or install, etcd unreachable), with an event and a metric
