@@ -43,9 +43,11 @@ func markWritten(inst *installer, st ikev2.State) {
 }
 
 // holdAtMark makes a resumed outbound SA wait at the mark it was resumed
-// at until this node has written its own.
-func holdAtMark(o *dataplane.OutboundSA, outSeq uint64) {
-	if outSeq != 0 {
+// at until this node has written its own. Only the IKEv2 records' writes
+// grant marks (syncOnce calls markWritten): an SA of another engine's
+// installer is not held, or nothing would ever release it.
+func holdAtMark(i *installer, o *dataplane.OutboundSA, outSeq uint64) {
+	if i.version == 2 && outSeq != 0 {
 		o.SetSequenceMark(outSeq, outSeq)
 	}
 }

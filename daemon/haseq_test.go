@@ -148,7 +148,11 @@ func TestResumedSAHeldAtMark(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.ResumeAt(3 * seqStep)
-	holdAtMark(o, 3*seqStep)
+	holdAtMark(&installer{version: 1}, o, 3*seqStep)
+	if limit, at := o.SequenceMark(); limit != 0 || at != 0 {
+		t.Fatalf("an IKEv1 SA is held: mark %d, kick at %d", limit, at)
+	}
+	holdAtMark(&installer{version: 2}, o, 3*seqStep)
 	if limit, at := o.SequenceMark(); limit != 3*seqStep || at != 3*seqStep {
 		t.Fatalf("resumed SA's mark %d, kick at %d", limit, at)
 	}
