@@ -56,12 +56,7 @@ func TestEtcdLeaderLossUnderTraffic(t *testing.T) {
 	before := established(t, charon)
 
 	leader := etcd.leader(t)
-	killed := make(chan struct{})
-	r := pingTo(t, n, "198.18.1.1", 15*time.Second, 2*time.Second, func() {
-		defer close(killed)
-		etcd.procs[leader].stop(t, syscall.SIGKILL)
-	})
-	<-killed // the kill's writes (the process state) before the cleanup's reads
+	r := pingTo(t, n, "198.18.1.1", 15*time.Second, 2*time.Second, func() { etcd.procs[leader].stop(t, syscall.SIGKILL) })
 
 	log1 := n1.logText()
 	fenced := strings.Contains(log1, "fenced: stopping every group this node owns")

@@ -342,8 +342,18 @@ func pingTo(t *testing.T, n *netns.Net, dst string, d, after time.Duration, act 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	timer := time.AfterFunc(after, act)
-	defer timer.Stop()
+	// act runs on the timer's goroutine; pingTo returns only after it
+	// ended (or never ran), so that what it did happens before the rest
+	// of the test (the race detector saw a cleanup read a process state
+	// the act had written).
+	acted := make(chan struct{})
+	timer := time.AfterFunc(after, func() { defer close(acted); act() })
+	defer func() {
+		if timer.Stop() {
+			close(acted)
+		}
+		<-acted
+	}()
 	r := pingResult{sent: count}
 	seen := map[int]bool{}
 	var last time.Time
