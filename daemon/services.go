@@ -43,7 +43,10 @@ func IsServiceVPN(name string) bool { return strings.HasPrefix(name, "service-se
 
 // ServiceTunnels lists the tunnels of cfg's service sets, in configuration
 // order: for each service set with ipsec-vpn-rules and a next-hop inside
-// interface, each term of each rule that has a remote gateway.
+// interface, each term of each rule that has a remote gateway. A commit
+// computes it once (reconcile): preflight and the plan take that list,
+// and Status reports the running one (Status.Services) to the show
+// commands.
 func ServiceTunnels(cfg *schema.Config) []ServiceTunnel {
 	var out []ServiceTunnel
 	for _, set := range cfg.ServiceSets {
@@ -139,16 +142,6 @@ func (st *ServiceTunnel) AntiReplay() (window int, on bool) { return antiReplay(
 // larger of their windows.
 func antiReplay(set *schema.ServiceSet, t *schema.Term) (int, bool) {
 	return max(t.ReplayWindow, set.ReplayWindow), t.AntiReplay && set.AntiReplay
-}
-
-// serviceTunnelsByVPN indexes ServiceTunnels by VPN name.
-func serviceTunnelsByVPN(cfg *schema.Config) map[string]*ServiceTunnel {
-	list := ServiceTunnels(cfg)
-	m := make(map[string]*ServiceTunnel, len(list))
-	for i := range list {
-		m[list[i].VPN.Name] = &list[i]
-	}
-	return m
 }
 
 // TunnelName is the Linux name of a tunnel interface: st0.N as it is;

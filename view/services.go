@@ -14,8 +14,9 @@ import (
 )
 
 // The `show services ipsec-vpn ...` views: the tunnels of the service
-// sets' ipsec-vpn rules (daemon.ServiceTunnels), whose SAs and IKE SAs the
-// daemon reports under their VPN name (daemon.ServiceVPNName).
+// sets' ipsec-vpn rules (daemon.Status.Services, as the commit computed
+// them), whose SAs and IKE SAs the daemon reports under their VPN name
+// (daemon.ServiceVPNName).
 
 // ServicesViews is what the services show commands print.
 type ServicesViews struct {
@@ -36,7 +37,7 @@ type ServicesViews struct {
 // oldest first.
 func services(st daemon.Status, cfg *schema.Config, ikeSAs []ike.SAInfo, now time.Time) ServicesViews {
 	var v ServicesViews
-	tunnels := daemon.ServiceTunnels(cfg)
+	tunnels := st.Services
 	byName := map[string]*daemon.ServiceTunnel{}
 	for i := range tunnels {
 		byName[tunnels[i].VPN.Name] = &tunnels[i]
@@ -216,7 +217,7 @@ func serviceSetStatistics(cfg *schema.Config, tunnels []daemon.ServiceTunnel, sa
 		}
 		var sum dataplane.Stats
 		for _, tn := range tunnels {
-			if tn.Set != set {
+			if tn.Set.Name != set.Name {
 				continue
 			}
 			for _, s := range sas[tn.VPN.Name] {
