@@ -163,27 +163,11 @@ func serviceTunnelView(tn *daemon.ServiceTunnel, list []daemon.SAStatus, ikeSA i
 		base.ReplayWindow = window
 	}
 	base.Installed = true
-	var in, outSAs []show.IPsecSA
-	for _, s := range list {
-		sa := base
-		sa.SPI = parseSPI(s.SPI)
-		sa.Inbound = s.Direction == "inbound"
-		if tn.VPN.IKE == nil {
-			manualAlgorithms(&sa, tn.Term, sa.Inbound)
-		}
-		if a, err := netip.ParseAddr(s.Local); err == nil {
-			out.LocalGateway = a
-		}
-		if a, err := netip.ParseAddr(s.Remote); err == nil {
-			out.RemoteGateway = a
-		}
-		if sa.Inbound {
-			in = append(in, sa)
-		} else {
-			outSAs = append(outSAs, sa)
-		}
+	var fill func(*show.IPsecSA)
+	if tn.VPN.IKE == nil {
+		fill = func(sa *show.IPsecSA) { manualAlgorithms(sa, tn.Term, sa.Inbound) }
 	}
-	out.SAs = append(in, outSAs...)
+	out.SAs = installedSAs(base, list, tn.VPN.Name, &out.LocalGateway, &out.RemoteGateway, fill)
 	return out
 }
 

@@ -315,19 +315,32 @@ func tunnelView(vpn *schema.VPN, id uint32, st daemon.Status, ike []ike.SAInfo, 
 		base.HardLifetime = max(established.Add(life).Sub(now), 0)
 		base.SoftLifetime = max(established.Add(soft).Sub(now), 0)
 	}
+	tn.SAs = installedSAs(base, st.SAs, vpn.Name, &tn.LocalGateway, &tn.RemoteGateway, nil)
+	monitorView(&tn, st)
+	return tn, len(tn.SAs) > 0
+}
+
+// installedSAs lists the SAs of list that are VPN vpn's as the show
+// commands do, inbound first: each is base with its SPI and direction,
+// and what fill (nil: nothing) adds for that direction. local and remote
+// are set to the SAs' addresses.
+func installedSAs(base show.IPsecSA, list []daemon.SAStatus, vpn string, local, remote *netip.Addr, fill func(*show.IPsecSA)) []show.IPsecSA {
 	var in, out []show.IPsecSA
-	for _, s := range st.SAs {
-		if s.VPN != vpn.Name {
+	for _, s := range list {
+		if s.VPN != vpn {
 			continue
 		}
 		sa := base
 		sa.SPI = parseSPI(s.SPI)
 		sa.Inbound = s.Direction == "inbound"
+		if fill != nil {
+			fill(&sa)
+		}
 		if a, err := netip.ParseAddr(s.Local); err == nil {
-			tn.LocalGateway = a
+			*local = a
 		}
 		if a, err := netip.ParseAddr(s.Remote); err == nil {
-			tn.RemoteGateway = a
+			*remote = a
 		}
 		if sa.Inbound {
 			in = append(in, sa)
@@ -335,9 +348,7 @@ func tunnelView(vpn *schema.VPN, id uint32, st daemon.Status, ike []ike.SAInfo, 
 			out = append(out, sa)
 		}
 	}
-	tn.SAs = append(in, out...)
-	monitorView(&tn, st)
-	return tn, len(tn.SAs) > 0
+	return append(in, out...)
 }
 
 // proposalSA is the algorithms and lifetimes of an IPsec proposal as the
