@@ -57,21 +57,11 @@ func startCapture(ns, ifc, file, dir string) (*capture, error) {
 	}
 }
 
+// stop ends tshark by its PID: SIGINT (it then writes out the pcap),
+// then SIGKILL after 5 s.
 func (c *capture) stop() {
-	if c == nil || c.cmd == nil || c.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-c.exited:
-		return
-	default:
-	}
-	_ = c.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-c.exited:
-	case <-time.After(5 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.exited
+	if c != nil {
+		stopProcess(c.cmd, c.exited, syscall.SIGINT)
 	}
 }
 

@@ -156,20 +156,8 @@ func (c *charon) swanctl(args ...string) (string, error) {
 
 // stop ends charon by its PID: SIGTERM, then SIGKILL after 5 s.
 func (c *charon) stop() {
-	if c == nil || c.cmd == nil || c.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-c.exited:
-		return
-	default:
-	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.exited:
-	case <-time.After(5 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.exited
+	if c != nil {
+		stopProcess(c.cmd, c.exited, syscall.SIGTERM)
 	}
 }
 

@@ -48,6 +48,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"ipsecgw/config/schema"
@@ -309,4 +310,24 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "")
+}
+
+// stopProcess ends a program this command started, by its PID: sig, then
+// SIGKILL after 5 s; exited is closed when it has been waited for.
+func stopProcess(cmd *exec.Cmd, exited <-chan struct{}, sig syscall.Signal) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	select {
+	case <-exited:
+		return
+	default:
+	}
+	_ = cmd.Process.Signal(sig)
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
 }
