@@ -50,7 +50,7 @@ func IsServiceVPN(name string) bool { return strings.HasPrefix(name, "service-se
 func ServiceTunnels(cfg *schema.Config) []ServiceTunnel {
 	var out []ServiceTunnel
 	for _, set := range cfg.ServiceSets {
-		if set.Inside == nil || len(set.Rules) == 0 {
+		if !CarriesTunnels(set) {
 			continue
 		}
 		index := uint32(0)
@@ -67,6 +67,10 @@ func ServiceTunnels(cfg *schema.Config) []ServiceTunnel {
 	}
 	return out
 }
+
+// CarriesTunnels reports whether a service set's terms are tunnels: it
+// has ipsec-vpn-rules and a next-hop inside interface.
+func CarriesTunnels(set *schema.ServiceSet) bool { return set.Inside != nil && len(set.Rules) > 0 }
 
 // serviceVPN is a term as a route-based VPN on the set's inside interface.
 // Term settings win over the set's ipsec-vpn-options.

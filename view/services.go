@@ -196,7 +196,7 @@ func manualAlgorithms(sa *show.IPsecSA, t *schema.Term, inbound bool) {
 func serviceSetStatistics(cfg *schema.Config, tunnels []daemon.ServiceTunnel, sas map[string][]daemon.SAStatus) []show.ServiceSetStatistics {
 	var out []show.ServiceSetStatistics
 	for _, set := range cfg.ServiceSets {
-		if set.Inside == nil || len(set.Rules) == 0 {
+		if !daemon.CarriesTunnels(set) {
 			continue
 		}
 		var sum dataplane.Stats
