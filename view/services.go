@@ -99,22 +99,9 @@ func services(st daemon.Status, cfg *schema.Config, ikeSAs []ike.SAInfo, now tim
 
 // servicesIKESA is one IKE SA of a services tunnel.
 func servicesIKESA(info ike.SAInfo, tn *daemon.ServiceTunnel, now time.Time) show.IKESA {
-	sa := show.IKESA{
-		GatewayName: tn.VPN.Name,
-		Initiator:   info.Initiator, Up: info.State == "UP",
-		InitiatorSPI: info.InitiatorSPI, ResponderSPI: info.ResponderSPI,
-		ExchangeType: "Main", RoutingInstance: "default",
-		Local:     netip.AddrPortFrom(tn.Set.LocalGateway, 500),
-		Remote:    netip.AddrPortFrom(info.Remote, 500),
-		PeerIKEID: info.Remote.String(),
-		Integrity: info.Integrity, Encryption: info.Encryption, PRF: info.PRF,
-		DHGroup:    groupNumber(info.Group),
-		Rekey:      &show.RekeyStatistics{},
-		AuthMethod: "Pre-shared-keys",
-	}
-	if info.Children > 0 {
-		sa.ChildSAsCreated = uint64(info.Children)
-	}
+	sa := engineIKESA(info)
+	sa.GatewayName, sa.ExchangeType = tn.VPN.Name, "Main"
+	sa.Local = netip.AddrPortFrom(tn.Set.LocalGateway, 500)
 	if p := tn.Term.IKEPolicy; p != nil {
 		switch {
 		case p.Version == 2:
