@@ -75,12 +75,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench cluster: %v\n", err)
 		return 1
 	}
-	if o.binary, err = lab.Binary(o.binary); err != nil {
-		fmt.Fprintf(stderr, "bench cluster: %v\n", err)
-		return 1
-	}
-	var done func(ok bool)
-	if o.dir, done, err = lab.WorkDir(o.dir, "cluster"); err != nil {
+	done, err := lab.Work("cluster", &o.dir, &o.binary)
+	if err != nil {
 		fmt.Fprintf(stderr, "bench cluster: %v\n", err)
 		return 1
 	}

@@ -58,13 +58,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if lab.NotRoot(stderr, "ipsecgw bench ike", "`make bench-ike` or `ipsecgw bench ike`") {
 		return 0
 	}
-	var err error
-	if o.binary, err = lab.Binary(o.binary); err != nil {
-		fmt.Fprintf(stderr, "bench ike: %v\n", err)
-		return 1
-	}
-	var done func(ok bool)
-	if o.dir, done, err = lab.WorkDir(o.dir, "ike"); err != nil {
+	done, err := lab.Work("ike", &o.dir, &o.binary)
+	if err != nil {
 		fmt.Fprintf(stderr, "bench ike: %v\n", err)
 		return 1
 	}

@@ -17,30 +17,28 @@ func WorkFlags(fs *flag.FlagSet, dir, binary *string, daemons string) {
 	fs.StringVar(binary, "ipsecgw", "", "ipsecgw binary for "+daemons+" (default: this program)")
 }
 
-// Binary is the ipsecgw binary a benchmark runs: path, or when that is
-// empty this program.
-func Binary(path string) (string, error) {
-	if path != "" {
-		return path, nil
+// Work fills in what -ipsecgw and -dir (WorkFlags) leave out: this
+// program as the binary, and a new temporary directory named for the
+// benchmark, readable by all (the daemons and tools it starts read their
+// files from it). done removes that temporary directory after a run that
+// succeeded; a failed run's logs stay, and a -dir given is kept.
+func Work(name string, dir, binary *string) (done func(ok bool), err error) {
+	if *binary == "" {
+		if *binary, err = os.Executable(); err != nil {
+			return nil, err
+		}
 	}
-	return os.Executable()
-}
-
-// WorkDir is a benchmark's directory: dir when given (kept), else a new
-// temporary one named for the benchmark, readable by all (the daemons
-// and tools it starts read their files from it). done removes a
-// temporary one after a run that succeeded; a failed run's logs stay.
-func WorkDir(dir, name string) (_ string, done func(ok bool), err error) {
-	if dir != "" {
-		return dir, func(bool) {}, nil
+	if *dir != "" {
+		return func(bool) {}, nil
 	}
-	if dir, err = os.MkdirTemp("", "ipsecgw-bench-"+name+"-"); err != nil {
-		return "", nil, err
+	if *dir, err = os.MkdirTemp("", "ipsecgw-bench-"+name+"-"); err != nil {
+		return nil, err
 	}
-	os.Chmod(dir, 0o755)
-	return dir, func(ok bool) {
+	os.Chmod(*dir, 0o755)
+	temp := *dir
+	return func(ok bool) {
 		if ok {
-			os.RemoveAll(dir)
+			os.RemoveAll(temp)
 		}
 	}, nil
 }
