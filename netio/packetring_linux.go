@@ -402,7 +402,7 @@ func (r *packetRing) fill(msgs []Message) (n, bad int) {
 		frame, res := r.cur.next()
 		switch res {
 		case frameOK:
-			if parseESPFrame(frame, &msgs[n]) {
+			if parseRingFrame(frame, &msgs[n]) {
 				n++
 			} else {
 				bad++
