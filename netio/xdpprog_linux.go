@@ -289,6 +289,7 @@ func stripExtHeaders(reload asm.Instructions, need func(int32) asm.Instructions)
 	}
 	return append(insns, asm.Ja.Label("redirect"))
 }
+
 // maxQueues bounds the receive queues an interface gets sockets on.
 const maxQueues = 64
 
