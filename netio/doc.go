@@ -97,6 +97,15 @@
 //     only with packets the kernel reassembled, which is how the raw ESP
 //     and UDP sockets beside the rings tell those (not in the rings,
 //     whose filter refuses fragments) from the ones the rings took.
+//     IPV6_RECVHOPOPTS, IPV6_RECVRTHDR and IPV6_RECVDSTOPTS have them
+//     report each extension header in front of the payload, in order,
+//     one control message each, which is how they tell a chain longer
+//     than the rings walk.
+//   - The kernel passes over a routing header with no segments left
+//     whatever its type, and a destination options header of padding.
+//   - An XDP program may move the frame's start on (bpf_xdp_adjust_head)
+//     before redirecting it to an AF_XDP socket, which then gets the
+//     frame from the new start.
 //   - A classic BPF load past the end of the frame ends the filter with
 //     0 (refused): the ESP-in-UDP check of the payload's first word
 //     refuses NAT keepalives (one octet) that way.

@@ -25,7 +25,8 @@ import (
 // TPACKET_V3 transmit ring (Linux 4.11 and later; frames sent with one
 // sendto per batch). A classic BPF filter (ringFilter) lets only this
 // host's unfragmented ESP, raw or in UDP to the ports of SetUDPPorts,
-// into the ring. Packets leave with the Ethernet
+// into the ring, behind IPv4 options or IPv6 extension headers too
+// (ringext_linux.go). Packets leave with the Ethernet
 // header from the kernel's route and neighbour tables (nextHops), as on
 // the xdp data plane, and through the raw socket while a neighbour is
 // unknown.
@@ -208,10 +209,9 @@ func (p *PacketRing) sink(ifindex int) frameSink {
 }
 
 // took reports whether a packet the raw ESP socket received, which came
-// in on interface ifindex for dst and was not reassembled, is one the
-// ring of that interface has taken. (An IPv6 ESP packet behind extension
-// headers, or ESP in UDP behind IPv4 options, is one the filter refuses
-// and this cannot tell apart: it is dropped. Peers send neither.)
+// in on interface ifindex for dst and is one the filter's walk takes (not
+// reassembled, not behind a longer chain of IPv6 extension headers: see
+// arrival), is one the ring of that interface has taken.
 func (p *PacketRing) took(ifindex int, dst netip.Addr) bool {
 	return slices.Contains((*p.taken.Load())[ifindex], dst)
 }
