@@ -44,7 +44,7 @@ type PacketRing struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 
-	received, sent, viaKernel, malformed atomic.Uint64
+	received, sent, viaKernel, malformed, ringFull atomic.Uint64
 
 	mu    sync.Mutex // guards rings, modes and ports; taken writes taken
 	rings map[int]*packetRing
@@ -175,11 +175,24 @@ type PacketRingStats struct {
 	Sent      uint64 `json:"sent"`       // packets queued on the transmit rings
 	ViaKernel uint64 `json:"via-kernel"` // packets sent by the raw socket: neighbour unknown, or no free frame
 	Malformed uint64 `json:"malformed"`  // frames or blocks of the rings that made no sense, dropped
+	// RingFull counts the ESP packets the kernel could not put in a
+	// receive ring, every block still being read (PACKET_STATISTICS'
+	// tp_drops): dropped.
+	RingFull uint64 `json:"ring-full"`
 }
 
 // Stats reads the counters.
 func (p *PacketRing) Stats() PacketRingStats {
-	return PacketRingStats{Received: p.received.Load(), Sent: p.sent.Load(), ViaKernel: p.viaKernel.Load(), Malformed: p.malformed.Load()}
+	p.mu.Lock()
+	for _, r := range p.rings {
+		// Reading the kernel's counters resets them: they are added up.
+		if st, err := unix.GetsockoptTpacketStatsV3(r.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+			p.ringFull.Add(uint64(st.Drops))
+		}
+	}
+	p.mu.Unlock()
+	return PacketRingStats{Received: p.received.Load(), Sent: p.sent.Load(), ViaKernel: p.viaKernel.Load(), Malformed: p.malformed.Load(),
+		RingFull: p.ringFull.Load()}
 }
 
 // Describe says which interfaces have rings, for the log and the status.
