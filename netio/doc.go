@@ -91,7 +91,17 @@
 //     octets in, tp_next_offset must be 0. PACKET_LOSS must be set before
 //     the rings (EBUSY after).
 //   - A V3 receive block is handed over when full or when its retire
-//     timer fires; poll wakes the reader only then.
+//     timer fires; poll wakes the reader only then (the block being
+//     filled is the kernel's: its packet count is no promise to read
+//     by). A V2 receive frame is handed over, and the reader woken, as
+//     soon as the packet is in it. The median round trip through a
+//     tunnel in packet-ring mode was 2.4-2.6 ms on V3 and 0.7-0.8 ms on
+//     V2 (0.56 ms on raw sockets), hence V2 by default.
+//   - One socket has one TPACKET version for both rings (PACKET_VERSION
+//     is refused with EBUSY once a ring is set up).
+//   - A V2 frame's Ethernet header is put TPACKET_ALIGN(TPACKET2_HDRLEN)
+//     + 16 - 14 = 66 octets in; a packet longer than the frame is cut
+//     (tp_snaplen below tp_len), so the frames are sized from the MTU.
 //   - A packet socket is a tap: what its filter takes still goes up the
 //     stack. IP_RECVFRAGSIZE / IPV6_RECVFRAGSIZE control messages come
 //     only with packets the kernel reassembled, which is how the raw ESP
