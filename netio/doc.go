@@ -99,8 +99,9 @@
 //     V2 (0.56 ms on raw sockets), hence V2 by default.
 //   - One socket has one TPACKET version for both rings (PACKET_VERSION
 //     is refused with EBUSY once a ring is set up).
-//   - A V2 frame's Ethernet header is put TPACKET_ALIGN(TPACKET2_HDRLEN)
-//     + 16 - 14 = 66 octets in; a packet longer than the frame is cut
+//   - A V2 frame's Ethernet header is put 66 octets in
+//     (TPACKET_ALIGN(TPACKET2_HDRLEN) plus 16, less 14); a packet longer
+//     than the frame is cut
 //     (tp_snaplen below tp_len), so the frames are sized from the MTU.
 //   - A packet socket is a tap: what its filter takes still goes up the
 //     stack. IP_RECVFRAGSIZE / IPV6_RECVFRAGSIZE control messages come
