@@ -26,13 +26,13 @@ import (
 // packetframe_linux.go) or both TPACKET_V3 (whole blocks of frames
 // handed over at once, a block retired when full or after ringRetireMs;
 // transmit since Linux 4.11): one version for both, as the kernel wants,
-// chosen at OpenPacketRing (ringVersion). A classic BPF filter (ringFilter) lets only this
-// host's unfragmented ESP, raw or in UDP to the ports of SetUDPPorts,
-// into the ring, behind IPv4 options or IPv6 extension headers too
-// (ringext_linux.go). Packets leave with the Ethernet
-// header from the kernel's route and neighbour tables (nextHops), as on
-// the xdp data plane, and through the raw socket while a neighbour is
-// unknown.
+// chosen at OpenPacketRing (ringVersion). A classic BPF filter
+// (ringFilter) lets only this host's unfragmented ESP, raw or in UDP to
+// the ports of SetUDPPorts, into the ring, behind IPv4 options or IPv6
+// extension headers too (ringext_linux.go). Packets leave with the
+// Ethernet header from the kernel's route and neighbour tables
+// (nextHops), as on the xdp data plane, and through the raw socket while
+// a neighbour is unknown.
 //
 // Unlike XDP, a packet socket is a tap: the kernel still delivers what
 // the ring took to its own stack, and so to the raw ESP and UDP sockets.
