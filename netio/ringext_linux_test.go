@@ -55,6 +55,21 @@ func fragments6(t testing.TB, src, dst netip.Addr, proto uint8, payload []byte, 
 	return [][]byte{frag(0, payload[:cut], true), frag(cut, payload[cut:], false)}
 }
 
+// fragments4 cuts payload (of protocol proto) into two IPv4 fragments.
+func fragments4(t testing.TB, src, dst netip.Addr, proto uint8, payload []byte, cut int) [][]byte {
+	frag := func(off int, data []byte, more bool) []byte {
+		p := ipPacket(t, src, dst, 0, proto, data)
+		v := uint16(off / 8)
+		if more {
+			v |= 0x2000
+		}
+		binary.BigEndian.PutUint16(p[6:], v) // DF clear
+		header.IPv4(p).UpdateChecksum()
+		return p
+	}
+	return [][]byte{frag(0, payload[:cut], true), frag(cut, payload[cut:], false)}
+}
+
 // withOptions4 is an IPv4 packet carrying payload as protocol proto
 // whose header carries options.
 func withOptions4(t testing.TB, src, dst netip.Addr, proto uint8, options, payload []byte) []byte {
@@ -69,6 +84,24 @@ func withOptions4(t testing.TB, src, dst netip.Addr, proto uint8, options, paylo
 		t.Fatal("EncodeIPv4 with options refused")
 	}
 	return h
+}
+
+// sentPacket is one packet (or fragments) of checkESPBehindHeaders: the
+// ESP or IKE message in it, its destination and the receiver that must
+// get it.
+type sentPacket struct {
+	pkts [][]byte
+	esp  []byte
+	dst  netip.Addr
+	on   string
+}
+
+// id is the SPI, or for an IKE message the word after the marker.
+func (s *sentPacket) id() uint32 {
+	if id := binary.BigEndian.Uint32(s.esp); id != 0 {
+		return id
+	}
+	return binary.BigEndian.Uint32(s.esp[4:])
 }
 
 // TestRingsTakeESPBehindHeaders, on each outer data plane: ESP and ESP in
@@ -185,9 +218,13 @@ func checkESPBehindHeaders(t *testing.T, mode string) {
 					return
 				}
 				for _, m := range msgs[:k] {
-					if m.N >= 4 {
+					if m.N >= 8 {
 						m.Buf = bytes.Clone(m.Buf[:m.N])
-						got <- arrival{name, binary.BigEndian.Uint32(m.Buf), m}
+						id := binary.BigEndian.Uint32(m.Buf)
+						if id == 0 { // an IKE message: known by the word after the marker
+							id = binary.BigEndian.Uint32(m.Buf[4:])
+						}
+						got <- arrival{name, id, m}
 					}
 				}
 			}
@@ -209,19 +246,16 @@ func checkESPBehindHeaders(t *testing.T, mode string) {
 	nops := []byte{1, 1, 1, 1}
 	dstOpts := []uint8{ipProtoDstOpts}
 	five := []uint8{ipProtoDstOpts, ipProtoRouting, ipProtoDstOpts, ipProtoDstOpts, ipProtoDstOpts}
-	type send struct {
-		pkts [][]byte
-		esp  []byte
-		dst  netip.Addr
-		on   string
-	}
-	var sends []send
+	var sends []*sentPacket
 	add := func(spi uint32, dst netip.Addr, on string, build func(esp []byte) [][]byte) {
 		esp := espBody(t, spi, 1, 200)
-		if spi == 0x16 {
+		switch spi {
+		case 0x16:
 			esp = espBody(t, spi, 1, 2000)
+		case 0x1b, 0x1c: // IKE: the non-ESP marker, then the "SPI"
+			esp = append(make([]byte, 4), esp...)
 		}
-		sends = append(sends, send{build(esp), esp, dst, on})
+		sends = append(sends, &sentPacket{build(esp), esp, dst, on})
 	}
 	add(0x11, a4, ring("esp4"), func(esp []byte) [][]byte {
 		return [][]byte{withOptions4(t, b4, a4, header.IPProtoESP, nops, esp)}
@@ -241,13 +275,21 @@ func checkESPBehindHeaders(t *testing.T, mode string) {
 		return [][]byte{extPacket6(t, b6, a6, five, header.IPProtoESP, esp)}
 	})
 	add(0x16, a6, "esp6", func(esp []byte) [][]byte { return fragments6(t, b6, a6, header.IPProtoESP, esp, 1200) })
-	// Sentinels, last: plain ESP for the rings and a long chain for the
-	// sockets. Once they are in, a duplicate of anything before would
-	// be too (each path delivers in order).
+	// Sentinels, last, one for each receiver: plain ESP for the rings, a
+	// long chain and fragments for the raw ESP sockets, IKE messages for
+	// the UDP sockets. Once they are in, a duplicate of anything before
+	// would be too (each receiver delivers in order).
 	add(0x17, a4, ring("esp4"), func(esp []byte) [][]byte { return [][]byte{ipPacket(t, b4, a4, 0, header.IPProtoESP, esp)} })
 	add(0x18, a6, ring("esp6"), func(esp []byte) [][]byte { return [][]byte{ipPacket(t, b6, a6, 0, header.IPProtoESP, esp)} })
 	add(0x19, a6, "esp6", func(esp []byte) [][]byte {
 		return [][]byte{extPacket6(t, b6, a6, five, header.IPProtoESP, esp)}
+	})
+	add(0x1a, a4, "esp4", func(esp []byte) [][]byte { return fragments4(t, b4, a4, header.IPProtoESP, esp, 96) })
+	add(0x1b, a4, "udp4", func(esp []byte) [][]byte {
+		return [][]byte{udpPacket(t, netip.AddrPortFrom(b4, 4500), netip.AddrPortFrom(a4, 4500), 0, esp)}
+	})
+	add(0x1c, a6, "udp6", func(esp []byte) [][]byte {
+		return [][]byte{udpPacket(t, netip.AddrPortFrom(b6, 4500), netip.AddrPortFrom(a6, 4500), 0, esp)}
 	})
 
 	for _, s := range sends {
@@ -256,7 +298,7 @@ func checkESPBehindHeaders(t *testing.T, mode string) {
 			sender = send6
 		}
 		if k, err := sender.WriteBatch(s.pkts); err != nil || k != len(s.pkts) {
-			t.Fatalf("SPI %#x: sent %d of %d: %v", binary.BigEndian.Uint32(s.esp), k, len(s.pkts), err)
+			t.Fatalf("SPI %#x: sent %d of %d: %v", s.id(), k, len(s.pkts), err)
 		}
 	}
 	seen := map[uint32][]string{}
@@ -266,7 +308,7 @@ func checkESPBehindHeaders(t *testing.T, mode string) {
 		case a := <-got:
 			seen[a.spi] = append(seen[a.spi], a.on)
 			for _, s := range sends {
-				if binary.BigEndian.Uint32(s.esp) != a.spi {
+				if s.id() != a.spi {
 					continue
 				}
 				if !bytes.Equal(a.m.Buf, s.esp) || a.m.Dst != s.dst || a.m.Src.Addr() != map[bool]netip.Addr{true: b4, false: b6}[s.dst.Is4()] {
@@ -287,7 +329,7 @@ func checkESPBehindHeaders(t *testing.T, mode string) {
 		}
 	}
 	for _, s := range sends {
-		spi := binary.BigEndian.Uint32(s.esp)
+		spi := s.id()
 		if on := seen[spi]; len(on) != 1 || on[0] != s.on {
 			t.Errorf("SPI %#x arrived on %v, want once on %s", spi, on, s.on)
 		}
