@@ -208,10 +208,16 @@ func (s *haSync) marksV1(inst *installer, st *ikev1.State) {
 	s.mu.Lock()
 	mark, ok := s.v1.dpd["v1/"+st.Name()]
 	s.mu.Unlock()
-	if !ok || st.DPDSeq+dpdStep/2 > mark {
-		mark = st.DPDSeq + dpdStep
+	st.DPDSeq = dpdMark(st.DPDSeq, mark, ok)
+}
+
+// dpdMark is the DPD mark to write for our last R-U-THERE sequence number
+// seq, given the mark last written (had: one was).
+func dpdMark(seq, mark uint32, had bool) uint32 {
+	if !had || seq+dpdStep/2 > mark {
+		return seq + dpdStep
 	}
-	st.DPDSeq = mark
+	return mark
 }
 
 // signatureV1 is a State without what moves all the time (the inbound
