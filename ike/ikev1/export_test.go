@@ -233,6 +233,34 @@ func TestExportImportResume(t *testing.T) {
 		t.Fatalf("the peer negotiated a new ISAKMP SA: %+v", b.SAs())
 	}
 
+	// Phase 1 is renegotiated at the deadline the old owner set (the
+	// survivor initiated it: it rekeys), in DPD-sized steps of the clock.
+	for i := 0; i < 400 && clk.Now().Add(10*time.Second).Before(st.RekeyAt); i++ {
+		clk.Advance(10 * time.Second)
+		settle(p)
+	}
+	// Just past it, and no further: Main Mode's retransmissions run on the
+	// same clock.
+	clk.Advance(st.RekeyAt.Sub(clk.Now()) + time.Millisecond)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		sas := b.SAs()
+		if len(sas) == 1 && sas[0].State == "UP" && sas[0].InitiatorSPI != st.CkyI && sas[0].Children > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no phase 1 rekey: the peer has %+v, the survivor %+v, failures %+v", sas, c.SAs(), c.Failures())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if got := c.SAs(); len(got) != 1 || got[0].InitiatorSPI == st.CkyI {
+		t.Fatalf("after the phase 1 rekey the survivor has %+v", got)
+	}
+	settle(p)
+	if n, ok := pairs(c, b); n < 1 || !ok {
+		t.Fatalf("after the phase 1 rekey: %d pairs, matching %v", n, ok)
+	}
+
 	// Forget: the group moves on; nothing is said to the peer.
 	var sent int
 	var mu sync.Mutex
