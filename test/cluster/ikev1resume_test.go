@@ -120,8 +120,14 @@ func TestIKEv1SAsSurviveFailover(t *testing.T) {
 	}
 	sameSA(t, "after SIGKILL", first, establishedSA(t, charon, "vip"), n2)
 	checkGap(t, res, n2)
-	if !strings.Contains(n2.logText(), "IKEv1 IPsec SA rekeyed by us") {
-		t.Fatalf("node 2 did not rekey the resumed IPsec SA:\n%s", n2.logText())
+	// The pair node 2 rekeyed is node 1's (strongSwan's outbound SPI is
+	// the gateway's inbound one): it was resumed, not made anew.
+	if len(first.Children) != 1 {
+		t.Fatalf("strongSwan had %d IPsec SAs before the kill", len(first.Children))
+	}
+	rekeyed := regexp.MustCompile(fmt.Sprintf(`IKEv1 IPsec SA rekeyed by us".* old-in=0x%08x `, first.Children[0].SPIOut))
+	if !rekeyed.MatchString(n2.logText()) {
+		t.Fatalf("node 2 did not rekey node 1's IPsec SA (in 0x%08x):\n%s", first.Children[0].SPIOut, n2.logText())
 	}
 
 	// strongSwan's own Quick Mode rekey, answered by node 2.
