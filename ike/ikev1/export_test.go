@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -114,15 +115,29 @@ func pairs(a, b *Engine) (int, bool) {
 // pair; the survivor rekeys the pair at once (its sequence numbers
 // jumped); the peer's DPD is answered and the survivor's own probes
 // continue above the stored sequence number; a Quick Mode of the peer is
-// answered; the phase 1 deadlines are the exported ones.
+// answered; the phase 1 deadlines are the exported ones and phase 1 is
+// renegotiated in time. The node that dies initiated the ISAKMP SA, or
+// answered it.
 func TestExportImportResume(t *testing.T) {
+	for _, initiator := range []bool{true, false} {
+		t.Run(fmt.Sprintf("initiator=%v", initiator), func(t *testing.T) { testExportImportResume(t, initiator) })
+	}
+}
+
+func testExportImportResume(t *testing.T, initiator bool) {
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	p := &pipe{engines: map[netip.Addr]*Engine{}}
 	a, ia := newSide(t, side{1, 2, "group14", "sha-256", "aes-256-cbc", "k", "aes-256-cbc", "hmac-sha-256-128", resumeConfig, clk}, p)
 	b, ib := newSide(t, side{2, 1, "group14", "sha-256", "aes-256-cbc", "k", "aes-256-cbc", "hmac-sha-256-128", resumeConfig, clk}, p)
 	mute := &muted{p: p}
 	a.transport = mute
-	if err := a.Initiate(netip.MustParseAddr("192.0.2.2")); err != nil {
+	var err error
+	if initiator {
+		err = a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	} else {
+		err = b.Initiate(netip.MustParseAddr("192.0.2.1"))
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "up", func() bool { return up(a) && up(b) })
@@ -138,6 +153,9 @@ func TestExportImportResume(t *testing.T) {
 		t.Fatal("Export ignored its match")
 	}
 	st := sts[0]
+	if st.Initiator != initiator {
+		t.Fatalf("exported as initiator %v", st.Initiator)
+	}
 	if st.DPDSeq == 0 || st.RekeyAt.IsZero() || st.ExpireAt.IsZero() || st.Children[0].RekeyAt.IsZero() {
 		t.Fatalf("exported without DPD sequence or deadlines: dpd %d, phase 1 %v/%v, pair %v", st.DPDSeq, st.RekeyAt, st.ExpireAt, st.Children[0].RekeyAt)
 	}
@@ -233,15 +251,20 @@ func TestExportImportResume(t *testing.T) {
 		t.Fatalf("the peer negotiated a new ISAKMP SA: %+v", b.SAs())
 	}
 
-	// Phase 1 is renegotiated at the deadline the old owner set (the
-	// survivor initiated it: it rekeys), in DPD-sized steps of the clock.
-	for i := 0; i < 400 && clk.Now().Add(10*time.Second).Before(st.RekeyAt); i++ {
+	// Phase 1 is renegotiated by its initiator at its deadline (the
+	// survivor's: the one the old owner set), in DPD-sized steps of the
+	// clock.
+	rekeyAt := st.RekeyAt
+	if !initiator {
+		theSA(t, b, func(sa *isakmpSA) { rekeyAt = sa.rekeyAt })
+	}
+	for i := 0; i < 400 && clk.Now().Add(10*time.Second).Before(rekeyAt); i++ {
 		clk.Advance(10 * time.Second)
 		settle(p)
 	}
 	// Just past it, and no further: Main Mode's retransmissions run on the
 	// same clock.
-	clk.Advance(st.RekeyAt.Sub(clk.Now()) + time.Millisecond)
+	clk.Advance(rekeyAt.Sub(clk.Now()) + time.Millisecond)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		sas, got := b.SAs(), c.SAs()
