@@ -53,15 +53,16 @@ set security ipsec vpn ipsec_vpn establish-tunnels immediately
 
 // TestIKEv1SAsSurviveFailover: two ipsecgw nodes sharing a cluster key and
 // one etcd; strongSwan 5.9.8 speaking IKEv1 (DPD on, userspace ESP in UDP
-// 4500) to the group's virtual IP, node 1 having initiated. Once node 1
-// wrote the ISAKMP SA's record, it is killed with SIGKILL under a
+// 4500) to the group's virtual IP, node 1 having initiated. Under a
 // continuous ping from strongSwan's side to a host on the LAN behind the
-// nodes: node 2 takes the group over and carries on the same ISAKMP SA
-// (strongSwan's unique ID and cookies do not change, it sees one Main
-// Mode in all), rekeys the IPsec SA at once with a Quick Mode (its
-// sequence numbers jumped), answers strongSwan's own Quick Mode rekey at
-// its short rekey time, and the traffic continues; the longest gap in
-// replies is printed and must stay below the lease TTL plus a second.
+// nodes, a manual failover hands the group to node 2, which is then
+// killed with SIGKILL: each time the new owner carries on the same ISAKMP
+// SA (strongSwan's unique ID and cookies do not change, it sees one Main
+// Mode in all) and rekeys the IPsec SA at once with a Quick Mode (its
+// sequence numbers jumped); node 1, owner again, answers strongSwan's own
+// Quick Mode rekey at its short rekey time, and the traffic continues.
+// The longest gaps in replies are printed; after the kill the gap must
+// stay below the lease TTL plus a second.
 func TestIKEv1SAsSurviveFailover(t *testing.T) {
 	strongswan.Require(t)
 	n, dir, node, em := newClusterEtcd(t, ikev1ResumeSeed, 1)
@@ -110,52 +111,88 @@ func TestIKEv1SAsSurviveFailover(t *testing.T) {
 		return etcdCount(n, em.members[0].ClientURL(), "/ipsecgw/sa/1/v1/") == 1
 	}, n1)
 
-	// The owner dies under a continuous ping.
-	killed := make(chan struct{})
-	res := pingDuring(t, n, 14*time.Second, 3*time.Second, func() { n1.stop(t, syscall.SIGKILL); close(killed) })
-	<-killed // the kill's goroutine is done with n1 before the cleanup looks
-	t.Logf("SIGKILL of the IKEv1 tunnel's owner: longest gap in replies %v, %d of %d packets lost (lease TTL %v)", res.gap, res.lost, res.sent, ttl)
+	// A graceful failover hands the group to node 2, under a continuous
+	// ping: node 1 writes the record once more and forgets the SA without
+	// a DELETE; node 2 resumes it and rekeys node 1's IPsec SA (strongSwan's
+	// outbound SPI is the gateway's inbound one) at once.
+	var handover []byte
+	var handoverErr error
+	handed := make(chan struct{})
+	res := pingDuring(t, n, 10*time.Second, 2*time.Second, func() {
+		handover, handoverErr = exec.Command(binary, "cli", "--socket", filepath.Join(dir, "n1.sock"), "-c",
+			"request chassis high-availability failover services-redundancy-group 1").CombinedOutput()
+		close(handed)
+	})
+	<-handed
+	t.Logf("manual failover of the IKEv1 tunnel: longest gap in replies %v, %d of %d packets lost", res.gap, res.lost, res.sent)
+	if handoverErr != nil || !strings.Contains(string(handover), "node 2 is active") {
+		t.Fatalf("failover: %v\n%s", handoverErr, handover)
+	}
 	if c := strings.Count(n2.logText(), "IKEv1 SA resumed"); c != 1 {
 		t.Fatalf("node 2 resumed %d IKEv1 SAs, want 1:\n%s", c, n2.logText())
 	}
-	sameSA(t, "after SIGKILL", first, establishedSA(t, charon, "vip"), n2)
-	checkGap(t, res, n2)
-	// The pair node 2 rekeyed is node 1's (strongSwan's outbound SPI is
-	// the gateway's inbound one): it was resumed, not made anew.
+	sameSA(t, "after the manual failover", first, establishedSA(t, charon, "vip"), n1, n2)
+	checkGap(t, res, n1, n2)
 	if len(first.Children) != 1 {
-		t.Fatalf("strongSwan had %d IPsec SAs before the kill", len(first.Children))
+		t.Fatalf("strongSwan had %d IPsec SAs before the failover", len(first.Children))
 	}
 	rekeyed := regexp.MustCompile(fmt.Sprintf(`IKEv1 IPsec SA rekeyed by us".* old-in=0x%08x `, first.Children[0].SPIOut))
-	if !rekeyed.MatchString(n2.logText()) {
-		t.Fatalf("node 2 did not rekey node 1's IPsec SA (in 0x%08x):\n%s", first.Children[0].SPIOut, n2.logText())
+	if !rekeyed.MatchString(n2.logText()) || !strings.Contains(n1.logText(), "IKEv1 SAs of the group left to its next owner") {
+		t.Fatalf("node 2 did not rekey node 1's IPsec SA (in 0x%08x), or node 1 kept the SA:\n--- n1 ---\n%s\n--- n2 ---\n%s",
+			first.Children[0].SPIOut, n1.logText(), n2.logText())
+	}
+	metrics := n.Exec("n2", "curl", "-s", "-m", "2", "http://127.0.0.1:9300/metrics")
+	if !strings.Contains(metrics, `ipsecgw_cluster_sa_resumes_total{result="resumed"} 1`) {
+		t.Fatalf("node 2's metrics:\n%s", metrics)
 	}
 
-	// strongSwan's own Quick Mode rekey, answered by node 2.
-	waitFor(t, rekey+20*time.Second, "strongSwan rekeys the IPsec SA with node 2", func() bool {
-		return strings.Contains(n2.logText(), "IKEv1 IPsec SA rekeyed by the peer")
+	// The new owner dies: node 1 takes the group back and resumes the SA
+	// again, from node 2's record.
+	// Node 2's own pair alone is left (node 1's was deleted a second after
+	// the rekey); node 2 writes its record within haSyncEvery of each change.
+	waitFor(t, 10*time.Second, "node 2's rekeyed pair alone", func() bool {
+		sa := establishedSA(t, charon, "vip")
+		return len(sa.Children) == 1 && sa.Children[0].SPIOut != first.Children[0].SPIOut
 	}, n2)
+	killed := make(chan struct{})
+	res = pingDuring(t, n, 12*time.Second, 2*time.Second, func() { n2.stop(t, syscall.SIGKILL); close(killed) })
+	<-killed // the kill's goroutine is done with n2 before the cleanup looks
+	t.Logf("SIGKILL of the IKEv1 tunnel's owner: longest gap in replies %v, %d of %d packets lost (lease TTL %v)", res.gap, res.lost, res.sent, ttl)
+	if c := strings.Count(n1.logText(), "IKEv1 SA resumed"); c != 1 {
+		t.Fatalf("node 1 resumed %d IKEv1 SAs, want 1:\n%s", c, n1.logText())
+	}
+	sameSA(t, "after SIGKILL", first, establishedSA(t, charon, "vip"), n1)
+	checkGap(t, res, n1)
+	if !strings.Contains(n1.logText(), "IKEv1 IPsec SA rekeyed by us") {
+		t.Fatalf("node 1 did not rekey the resumed IPsec SA:\n%s", n1.logText())
+	}
+
+	// strongSwan's own Quick Mode rekey, answered by node 1.
+	waitFor(t, rekey+20*time.Second, "strongSwan rekeys the IPsec SA with node 1", func() bool {
+		return strings.Contains(n1.logText(), "IKEv1 IPsec SA rekeyed by the peer")
+	}, n1)
 	p := netns.Ping{Count: 5, Interval: 200 * time.Millisecond, Extra: []string{"-I", "198.18.2.1"}}
 	out, _ := n.Try("client", p.Args(lanHost)...)
 	if err := p.Check(lanHost, out); err != nil {
-		t.Fatalf("traffic after strongSwan's rekey: %v\n%s\n--- n2 ---\n%s", err, out, n2.logText())
+		t.Fatalf("traffic after strongSwan's rekey: %v\n%s\n--- n1 ---\n%s", err, out, n1.logText())
 	}
 	last := establishedSA(t, charon, "vip")
-	sameSA(t, "after the rekeys", first, last, n2)
+	sameSA(t, "after the rekeys", first, last, n1)
 
-	// One Main Mode in all (node 1's), no DPD answer strongSwan found
-	// wrong; node 2 counted the resume and negotiated nothing anew.
+	// One Main Mode in all (node 1's first), no DPD answer strongSwan
+	// found wrong; node 1 counted its resume and negotiated nothing anew.
 	log := charon.Log()
 	mainModes, established := strings.Count(log, "parsed ID_PROT request 0 [ SA"), len(regexp.MustCompile(`IKE_SA vip\[\d+\] established`).FindAllString(log, -1))
 	t.Logf("strongSwan: %d Main Mode(s) received, %d IKE SA(s) established, %d Quick Mode(s) received, %d IPsec SA(s) in the end",
 		mainModes, established, strings.Count(log, "parsed QUICK_MODE request"), len(last.Children))
 	if mainModes != 1 || established != 1 || strings.Contains(log, "invalid DPD sequence number") {
-		t.Fatalf("strongSwan's log:\n%s\n--- n2 ---\n%s", log, n2.logText())
+		t.Fatalf("strongSwan's log:\n%s\n--- n1 ---\n%s", log, n1.logText())
 	}
-	metrics := n.Exec("n2", "curl", "-s", "-m", "2", "http://127.0.0.1:9300/metrics")
+	metrics = n.Exec("n1", "curl", "-s", "-m", "2", "http://127.0.0.1:9300/metrics")
 	for _, want := range []string{`ipsecgw_cluster_sa_resumes_total{result="resumed"} 1`, `ipsecgw_cluster_sa_resumes_total{result="failed"} 0`,
 		`ipsecgw_cluster_sa_reinitiations_total{cause="ikev1"} 0`} {
 		if !strings.Contains(metrics, want) {
-			t.Fatalf("node 2's metrics lack %s:\n%s", want, metrics)
+			t.Fatalf("node 1's metrics lack %s:\n%s", want, metrics)
 		}
 	}
 	for _, p := range []*proc{n1, n2} {
