@@ -89,6 +89,7 @@ type outBatch struct {
 	sizes  []int
 	items  []sealItem
 	frags  fragmentPool
+	picked pickCache // the SA the reader chose last (fast4)
 }
 
 func newOutBatch(e *Engine, n int) *outBatch {
@@ -223,7 +224,7 @@ func (t *Tunnel) encapsulate(buf []byte, b *outBatch) {
 		e.Stats.BadHeaders.Add(1)
 		return
 	}
-	sa := t.pick(src, dst)
+	sa := b.picked.pick(t, src, dst)
 	if sa == nil {
 		e.Stats.NoOutboundSA.Add(1)
 		if e.noSA != nil && !hostChatter(src, dst, proto) {
