@@ -75,6 +75,10 @@ type xsk struct {
 
 	txMu   sync.Mutex // guards tx, comp and txFree
 	txFree []uint64   // transmit frames not in the kernel's hands
+
+	// lent are the receive frames ReadFrames lent out (their UMEM
+	// addresses) until ReleaseFrames; only the reader touches it.
+	lent []uint64
 }
 
 func newXSK(ifindex, queue int, received *atomic.Uint64) (_ *xsk, err error) {
@@ -149,6 +153,12 @@ func setsockopt(fd, opt int, p unsafe.Pointer, n uintptr) error {
 // message gets the ESP packet from its SPI on, the outer addresses and
 // the DS field. It blocks until there is at least one.
 func (s *xsk) ReadBatch(msgs []Message) (int, error) {
+	return s.read(msgs, false)
+}
+
+// read is ReadBatch, and ReadFrames when lend is set.
+func (s *xsk) read(msgs []Message, lend bool) (int, error) {
+	s.ReleaseFrames() // frames a careless caller kept are not lost
 	for {
 		if s.wait.closed.Load() {
 			return 0, net.ErrClosed
@@ -167,11 +177,19 @@ func (s *xsk) ReadBatch(msgs []Message) (int, error) {
 		for i = 0; i < avail && n < len(msgs); i++ {
 			d := s.rx.desc(cons + i)
 			frame := s.umem[d.Addr : d.Addr+uint64(d.Len)]
-			if parseESPFrame(frame, &msgs[n]) {
+			msgs[n].lend = lend
+			ok := parseESPFrame(frame, &msgs[n])
+			msgs[n].lend = false
+			if ok {
 				n++
 			}
 			// The frame goes straight back to the kernel (its start:
-			// the kernel adds its own headroom).
+			// the kernel adds its own headroom), or when the lent
+			// payload is released.
+			if ok && lend {
+				s.lent = append(s.lent, d.Addr&^(xskFrameSize-1))
+				continue
+			}
 			*s.fill.addr(fillProd) = d.Addr &^ (xskFrameSize - 1)
 			fillProd++
 		}
@@ -241,7 +259,7 @@ func parseESPFrame(f []byte, m *Message) bool {
 	default:
 		return false
 	}
-	m.N = copy(m.Buf, payload)
+	m.take(payload)
 	return true
 }
 
@@ -339,4 +357,35 @@ func (s *xsk) close() {
 		unix.Munmap(s.umem)
 		s.umem = nil
 	}
+}
+
+// ReadFrames is ReadBatch with the ESP packets left in the ring's frames
+// (FrameReceiver): each message's Lent is its packet in UMEM.
+func (s *xsk) ReadFrames(msgs []Message) (int, error) {
+	return s.read(msgs, true)
+}
+
+// ReleaseFrames gives the frames ReadFrames lent back to the kernel's
+// fill ring, each once.
+func (s *xsk) ReleaseFrames() {
+	if len(s.lent) == 0 || s.fill.mem == nil {
+		s.lent = s.lent[:0]
+		return
+	}
+	prod := *s.fill.producer
+	for _, a := range s.lent {
+		*s.fill.addr(prod) = a
+		prod++
+	}
+	atomic.StoreUint32(s.fill.producer, prod)
+	s.lent = s.lent[:0]
+}
+
+// rxFrames says where the receive half of UMEM is: frames the kernel holds
+// (given through the fill ring, not yet taken back through the receive
+// ring) and frames lent out by ReadFrames. Together they are always the
+// whole receive half; the tests check that no frame is lost or given
+// twice.
+func (s *xsk) rxFrames() (kernel, lent int) {
+	return int(atomic.LoadUint32(s.fill.producer) - atomic.LoadUint32(s.rx.consumer)), len(s.lent)
 }
