@@ -222,15 +222,22 @@ func (t *loopTUN) MTU() int       { return 1500 }
 func (t *loopTUN) BatchSize() int { return t.batch }
 
 func (t *loopTUN) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
+	n, err := t.take(len(bufs))
+	for i := range n {
+		// The kernel TUN copies each packet into the buffer; so does
+		// this one.
+		sizes[i] = copy(bufs[i][offset:], t.pkt)
+	}
+	return n, err
+}
+
+// take waits until packets were fed and takes up to max of them, one
+// batch at most.
+func (t *loopTUN) take(max int) (int, error) {
 	for {
 		if left := t.left.Load(); left > 0 {
-			n := int(min(left, int64(len(bufs)), int64(t.batch)))
+			n := int(min(left, int64(max), int64(t.batch)))
 			if t.left.CompareAndSwap(left, left-int64(n)) {
-				for i := range n {
-					// The kernel TUN copies each packet into the buffer; so
-					// does this one.
-					sizes[i] = copy(bufs[i][offset:], t.pkt)
-				}
 				return n, nil
 			}
 			continue
@@ -376,27 +383,15 @@ func newLoopReceiver(pkt []byte, batch int) loopReceiver {
 }
 
 func (r loopReceiver) ReadBatch(msgs []netio.Message) (int, error) {
-	for {
-		if left := r.left.Load(); left > 0 {
-			n := int(min(left, int64(len(msgs)), int64(r.batch)))
-			if r.left.CompareAndSwap(left, left-int64(n)) {
-				for i := range n {
-					m := &msgs[i]
-					m.N = copy(m.Buf, r.pkt)
-					m.Src = netip.AddrPortFrom(outerA, 0)
-					m.Dst = outerB
-					m.TOS, m.SegmentSize, m.DstPort = 0, 0, 0
-				}
-				return n, nil
-			}
-			continue
-		}
-		select {
-		case <-r.wake:
-		case <-r.closed:
-			return 0, net.ErrClosed
-		}
+	n, err := r.take(len(msgs))
+	for i := range n {
+		m := &msgs[i]
+		m.N = copy(m.Buf, r.pkt)
+		m.Src = netip.AddrPortFrom(outerA, 0)
+		m.Dst = outerB
+		m.TOS, m.SegmentSize, m.DstPort = 0, 0, 0
 	}
+	return n, err
 }
 
 // countTUN is a loopTUN whose Write counts packets and says when a target
