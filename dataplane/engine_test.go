@@ -353,8 +353,9 @@ func BenchmarkBareOpen1400(b *testing.B) {
 	b.SetBytes(1400)
 	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
-		copy(buf, sealed)
-		if _, err := aead.Open(buf[:0], nonce, buf, aad); err != nil {
+		// Into another buffer: the sealed packet stays for the next
+		// round, and nothing but the AEAD runs.
+		if _, err := aead.Open(buf[:0], nonce, sealed, aad); err != nil {
 			b.Fatal(err)
 		}
 	}
