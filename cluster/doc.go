@@ -22,8 +22,8 @@
 //
 // # SAs that survive a node
 //
-// The owner of an SRG keeps, per IKE SA of the group (daemon/hasync.go,
-// ike/ikev2/export.go), two records under sa/N/:
+// The owner of an SRG keeps, per IKEv2 SA of the group (daemon/hasync.go,
+// ike/ikev2/export.go), two records under sa/N/ (IKEv1: below):
 //
 //	ike/SPIi-SPIr  the IKE SA and its Child SAs: SPIs, the seven IKE keys
 //	               and the ESP keys (sealed, as every record), algorithms,
@@ -86,6 +86,46 @@
 // probe of ours, none for the peer's. To that add at most 17 records a
 // second per 1,000 tunnels for the once-a-minute refresh of the IKE SA
 // records (not in the benchmark), and one per 2^19 ESP packets per SA.
+//
+// IKEv1 (ike/ikev1/export.go, daemon/hasyncv1.go) keeps one record per
+// ISAKMP SA and none per message:
+//
+//	v1/CKYI-CKYR   the ISAKMP SA and its IPsec SAs: cookies, role,
+//	               SKEYID_d/a/e (sealed), the phase 1 proposal, the last
+//	               phase 1 IV, NAT-T state and ports, the phase 1 and IPsec
+//	               SAs' rekey and expiry deadlines, SPIs, keys, selectors,
+//	               the ESP high-water marks and inbound edges as for IKEv2,
+//	               and a DPD mark. Written as the IKEv2 record is.
+//
+// IKEv1's message IDs are random, one per exchange, and no exchange
+// depends on the one before: every Informational exchange and every new
+// Quick Mode starts its CBC chain from hash(last phase 1 IV | Message ID)
+// (RFC 2409 App. B), so the last phase 1 IV and SKEYID_a/e are all a
+// survivor needs to answer the peer's R-U-THERE, DELETE or Quick Mode and
+// to send its own. Nothing is written before a message is sent (the
+// RequestLog passes IKEv1 messages straight through):
+//   - DPD: the peer's R-U-THERE sequence numbers are answered whatever they
+//     are. Ours continue above the DPD mark, written 2^9 ahead of our last
+//     R-U-THERE and moved when the sequence comes within half of that (a
+//     write every 256 probes at most), so they keep growing (RFC 3706 §7)
+//     across a takeover. strongSwan answers any sequence number and counts
+//     only the exact next one as a sign of life, which its own probes and
+//     our answers give it anyway.
+//   - A Quick Mode of ours in flight at the crash is let fail: the
+//     survivor rekeys every IPsec SA at once on import (no ESN in IKEv1:
+//     its sequence numbers jumped), which restarts it. The peer's half of
+//     it (message 2 sent, no message 3) times out there.
+//   - A Quick Mode of the peer in flight at the crash (our message 2
+//     sent, its message 3 not yet handled) is lost: the survivor cannot
+//     open message 3 (its IV chain died with the old owner), and the peer
+//     installs a pair the survivor does not know and sends on it. The
+//     survivor's own rekey, started on import, gives both sides a newer
+//     pair, which the peer then sends on; the unknown pair idles until it
+//     expires. The window is one round trip per peer rekey; recording the
+//     exchange before message 2 would cost an etcd round trip on every
+//     peer rekey.
+//   - Phase 1 and IPsec SA rekeys and expiries run from the deadlines
+//     stored, so a survivor rekeys when the old owner would have.
 //
 // A takeover: the new owner loads the group's records before it starts
 // the group's VPNs, holds back their initiation, imports the IKE SAs into

@@ -63,6 +63,8 @@ type haSync struct {
 	written map[int]map[string]haWritten // SRG → record → what was written
 	hw      map[uint32]uint64            // outbound SPI → high-water mark written
 	pending map[int]*haResume            // SRG → a takeover being applied
+
+	v1 haSyncV1 // the IKEv1 SAs' records (hasyncv1.go), under mu
 }
 
 type haWritten struct {
@@ -194,6 +196,7 @@ func (s *haSync) engine() (exporter, *installer) {
 func (s *haSync) syncOnce(ctx context.Context, only int, force bool) {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	defer s.syncV1(ctx, only, force) // hasyncv1.go
 	s.c.mu.Lock()
 	owned := map[int]int64{}
 	for g, tok := range s.c.owned {
@@ -338,6 +341,7 @@ func (s *haSync) load(ctx context.Context, srg int) (_ []ikev2.State, unreadable
 	if err != nil {
 		return nil, 0, err
 	}
+	s.loadV1(srg, recs) // hasyncv1.go
 	var out []ikev2.State
 	for name, b := range recs {
 		sa, ok := strings.CutPrefix(name, "ike/")
