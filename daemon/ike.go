@@ -164,6 +164,7 @@ func (i *installer) InstallOutbound(vpn string, c *ike.ChildSA) error {
 	i.mu.Lock()
 	i.outbound[c.OutboundSPI] = o
 	i.mu.Unlock()
+	i.d.st0.changed() // the unit may come up (st0follow.go)
 	return nil
 }
 
@@ -208,6 +209,7 @@ func (i *installer) RemoveChild(vpn string, c *ike.ChildSA) {
 	i.mu.Unlock()
 	if o != nil {
 		i.d.engine.RemoveOutbound(o)
+		i.d.st0.changed() // the unit may go down (st0follow.go)
 	}
 	engine, spi := i.d.engine, c.InboundSPI
 	i.clock.AfterFunc(inboundGrace, func() { engine.RemoveInbound(spi) })
