@@ -220,6 +220,9 @@ func sortedUnits(m map[string]bool) []string {
 
 // unitOf is the configured unit of a Linux tunnel name.
 func unitOf(cfg *schema.Config, unit string) *schema.Unit {
+	if cfg == nil {
+		return nil
+	}
 	for _, v := range cfg.IPsec.VPNs {
 		if v.BindInterface != nil && TunnelName(v.BindInterface) == unit {
 			return v.BindInterface
