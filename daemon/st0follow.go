@@ -172,7 +172,7 @@ func (f *st0Follower) apply() {
 		}
 	}
 	for _, unit := range sortedUnits(was) {
-		if want[unit] {
+		if want[unit] || unitOf(cfg, unit) == nil { // held, or configured away
 			continue
 		}
 		f.d.unitUp(cfg, unit)
