@@ -183,5 +183,4 @@ func TestST0FollowsItsVPN(t *testing.T) {
 	if via := routesVia(gw1, "198.21.2.0/24"); len(via) != 0 {
 		t.Fatalf("a route through st0.1 added while it is down: %q", via)
 	}
-
 }
