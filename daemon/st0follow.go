@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ipsecgw/config/schema"
+	"ipsecgw/vpnmon"
 )
 
 // st0 follows its VPN, as on Junos: a route-based VPN's tunnel unit is up
@@ -25,6 +26,9 @@ import (
 //     never bring its VPN up (vpn-monitor still takes it down, vpnmonitor.go);
 //   - when one of the VPNs bound to it does: a unit several VPNs share is
 //     down only when all that follow it are down.
+//
+// A following VPN that vpn-monitor declared down stays down, even with new
+// SAs, until the monitor says it is up (the monitor then sets the unit up).
 //
 // On a cluster node the unit is left alone: the standby holds no SAs, and
 // the cluster decides where traffic goes (cluster.go).
@@ -140,12 +144,16 @@ func (f *st0Follower) wanted(cfg *schema.Config) map[string]bool {
 	for _, sa := range f.d.engine.OutboundSAs() {
 		up[sa.VPN] = true
 	}
+	// A VPN vpn-monitor declared down is down until the monitor says it
+	// is up again, new SAs or not (vpnmonitor.go).
+	mon := f.d.monitor.status()
 	var vpns []unitVPN
 	for _, v := range cfg.IPsec.VPNs {
 		if v.BindInterface == nil {
 			continue
 		}
-		vpns = append(vpns, unitVPN{unit: TunnelName(v.BindInterface), follows: followsVPN(v), up: up[v.Name]})
+		vpns = append(vpns, unitVPN{unit: TunnelName(v.BindInterface), follows: followsVPN(v),
+			up: up[v.Name] && mon[v.Name].State != vpnmon.StateDown})
 	}
 	return unitsDown(vpns)
 }
