@@ -140,6 +140,7 @@ func (i *installer) InstallInbound(vpn string, c *ike.ChildSA) error {
 	if err != nil {
 		return err
 	}
+	i.d.st0.inboundComing(vpn) // its unit up before it decrypts (st0follow.go)
 	in := esp.Config{SPI: c.InboundSPI, Encryption: c.Encryption, EncryptionKey: c.Inbound.Encryption,
 		Integrity: c.Integrity, IntegrityKey: c.Inbound.Integrity, ESN: c.ESN,
 		ReplayWindow: p.replayWindow, NoAntiReplay: p.noAntiReplay}

@@ -190,6 +190,27 @@ func (f *st0Follower) apply() {
 	}
 }
 
+// inboundComing sets the unit of vpn up at once, from the installer's
+// goroutine, when an inbound SA is about to be installed while the unit is
+// held down: a packet decrypted for a unit still down is refused by the
+// TUN (EIO), and the peer may send (IPv6 neighbour discovery as its own
+// unit comes up) before apply has run. Addresses and routes follow with
+// apply, once the outbound SA is in.
+func (f *st0Follower) inboundComing(vpn string) {
+	if f == nil {
+		return
+	}
+	v := f.d.vpnByName(vpn)
+	if v == nil || !followsVPN(v) {
+		return
+	}
+	unit := TunnelName(v.BindInterface)
+	if !f.isDown(unit) || f.d.monitor.status()[vpn].State == vpnmon.StateDown {
+		return // up already, or vpn-monitor keeps it down
+	}
+	f.d.logErr("setting "+unit+" up", f.d.host.SetUp(unit))
+}
+
 // holdsDown reports whether the route of key k goes through a unit held
 // down: reconcile leaves it out until the unit is up again (the kernel
 // refuses a route through a device that is down).
