@@ -592,11 +592,29 @@ func TestRekeyUnderLoadWithStrongSwan(t *testing.T) {
 
 			// The rekeys happened, by the side that was to drive them,
 			// and were counted.
-			log := tp.logOf(gw1)
-			peerChild, peerIKE := strings.Count(log, "Child SA rekeyed by the peer"), strings.Count(log, "IKE SA rekeyed by the peer")
-			ownChild, ownIKE := strings.Count(log, "rekeying Child SA"), strings.Count(log, "rekeying IKE SA")
-			rekeys := tp.rekeyMetrics()
-			ike, child := int(rekeys[0]-rekeysBefore[0]), int(rekeys[1]-rekeysBefore[1])
+			// strongSwan goes on rekeying every 3 s: the log and the
+			// metrics are read again (for up to 2 s) until a rekey no
+			// longer falls between the two reads (a run compared a log of
+			// 3 with a metric of 4); a count the metrics miss still fails.
+			counts := func() [4]int {
+				log := tp.logOf(gw1)
+				return [4]int{strings.Count(log, "Child SA rekeyed by the peer"), strings.Count(log, "IKE SA rekeyed by the peer"),
+					strings.Count(log, "rekeying Child SA"), strings.Count(log, "rekeying IKE SA")}
+			}
+			var c [4]int
+			var ike, child int
+			for try := 0; try < 10; try++ {
+				c = counts()
+				rekeys := tp.rekeyMetrics()
+				ike, child = int(rekeys[0]-rekeysBefore[0]), int(rekeys[1]-rekeysBefore[1])
+				// Taken when the log did not move meanwhile and agrees with
+				// the metrics (which may trail the log by an event's way).
+				if counts() == c && child == c[0]+c[2] && ike == c[1]+c[3] {
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			peerChild, peerIKE, ownChild, ownIKE := c[0], c[1], c[2], c[3]
 			t.Logf("gw1 answered %d Child SA and %d IKE SA rekeys, started %d and %d; counted %d and %d; at most %d SAs at once over %d samples",
 				peerChild, peerIKE, ownChild, ownIKE, child, ike, maxSAs, samples)
 			if tc.ipsecgwRekeys {
