@@ -121,8 +121,15 @@ func TestStagedInboundRemovedWithoutMessage3(t *testing.T) {
 	}
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
 	eventually(t, "the initiator's pair and the responder's inbound SA", func() bool { return up(a) && len(j.get()) == 2 })
-	clk.Advance(31 * time.Second)
-	eventually(t, "the staged inbound SA removed", func() bool { _, r := ib.counts(); return r == 1 })
+	// In steps: the responder may arm its timer for the staged SA just
+	// after it journaled the install (a single Advance then went by it
+	// and the test failed in CI).
+	removed := func() bool { _, r := ib.counts(); return r == 1 }
+	for waited := time.Duration(0); waited < 40*time.Second && !removed(); waited += time.Second {
+		clk.Advance(time.Second)
+		time.Sleep(2 * time.Millisecond)
+	}
+	eventually(t, "the staged inbound SA removed", removed)
 	if got := j.get(); len(got) != 3 || got[2] != fmt.Sprintf("responder remove %#x", ia.get()[0].OutboundSPI) {
 		t.Fatalf("installs %q", got)
 	}
