@@ -162,6 +162,11 @@ func (tp *topology) startGateways(configs []string, which []int) {
 		g := tp.gws[i]
 		deadline := time.Now().Add(10 * time.Second)
 		for {
+			// A VPN without its Child SA yet holds st0.1 down (st0follow.go):
+			// the daemon is up once it says so.
+			if strings.Contains(tp.logOf(g), "tunnel interface down") {
+				break
+			}
 			if _, err := tp.net.Try(g.name, "ip", "link", "show", "st0.1", "up"); err == nil {
 				if out, _ := tp.net.Try(g.name, "ip", "route", "show", "dev", "st0.1"); strings.Contains(out, "198.18.") {
 					break
