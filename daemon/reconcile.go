@@ -121,6 +121,7 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 		if err := d.host.SetUp(name); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		d.st0.setLink(name, true) // st0follow.go
 	}
 	d.attachXDP(cfg)
 	if err := d.openSockets(); err != nil {

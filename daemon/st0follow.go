@@ -47,10 +47,14 @@ type st0Follower struct {
 
 	mu   sync.Mutex
 	down map[string]bool // units held down, by Linux name (daemon goroutine writes)
+	// linkDown is the units the daemon has set down, by Linux name: held
+	// down here or taken down by vpn-monitor (unitDown, unitUp). Status
+	// reports it, so show interfaces says what the link is.
+	linkDown map[string]bool
 }
 
 func newST0Follower(d *Daemon) *st0Follower {
-	f := &st0Follower{d: d, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}), down: map[string]bool{}}
+	f := &st0Follower{d: d, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}), down: map[string]bool{}, linkDown: map[string]bool{}}
 	go f.loop()
 	return f
 }
@@ -209,6 +213,7 @@ func (f *st0Follower) inboundComing(vpn string) {
 		return // up already, or vpn-monitor keeps it down
 	}
 	f.d.logErr("setting "+unit+" up", f.d.host.SetUp(unit))
+	f.setLink(unit, true)
 }
 
 // holdsDown reports whether the route of key k goes through a unit held
@@ -236,6 +241,38 @@ func (f *st0Follower) isDown(unit string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.down[unit]
+}
+
+// setLink records that the daemon set unit's link up or down.
+func (f *st0Follower) setLink(unit string, up bool) {
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if up {
+		delete(f.linkDown, unit)
+	} else {
+		f.linkDown[unit] = true
+	}
+}
+
+// linksDown is the configured tunnel units whose link the daemon has set
+// down, by their Junos names, sorted (for status).
+func (f *st0Follower) linksDown(cfg *schema.Config) []string {
+	if f == nil {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for unit := range f.linkDown {
+		if u := unitOf(cfg, unit); u != nil {
+			out = append(out, u.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func sortedUnits(m map[string]bool) []string {
@@ -280,6 +317,7 @@ func (d *Daemon) unitDown(cfg *schema.Config, unit string) {
 	if h, ok := d.host.(linkDowner); ok {
 		d.logErr("setting "+unit+" down", h.SetDown(unit))
 	}
+	d.st0.setLink(unit, false) // its routes are gone, whatever the host
 	onLink := unitSubnets(cfg, unit)
 	for k, undo := range d.run.routes {
 		if routeThrough(k, unit, onLink) {
@@ -297,6 +335,7 @@ func (d *Daemon) unitUp(cfg *schema.Config, unit string) {
 		return
 	}
 	d.logErr("setting "+unit+" up", d.host.SetUp(unit))
+	d.st0.setLink(unit, true)
 	for _, a := range tunnelAddresses(cfg, u) {
 		_, err := d.host.AddAddress(unit, a)
 		d.logErr("address of "+unit, err)

@@ -116,11 +116,18 @@ func waitUnit(t *testing.T, d *Daemon, down bool) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		via := routesVia(d, "st0.1", "169.254.0.")
-		if d.st0.isDown("st0.1") == down && (len(via) == 0) == down {
+		// What status (and so show interfaces) says of the link.
+		var shown []string
+		if down {
+			shown = []string{"st0.1"}
+		}
+		st := d.Status().TunnelsDown
+		if d.st0.isDown("st0.1") == down && (len(via) == 0) == down && reflect.DeepEqual(st, shown) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("st0.1 held down %v, want %v; routes through it %q", d.st0.isDown("st0.1"), down, via)
+			t.Fatalf("st0.1 held down %v, want %v; routes through it %q; status's tunnels down %q, want %q",
+				d.st0.isDown("st0.1"), down, via, st, shown)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -162,15 +162,15 @@ func (tp *topology) startGateways(configs []string, which []int) {
 		g := tp.gws[i]
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			// A VPN without its Child SA yet holds st0.1 down (st0follow.go):
-			// the daemon is up once it says so.
-			if strings.Contains(tp.logOf(g), "tunnel interface down") {
+			// The daemon is up once it says it runs: its IKE sockets,
+			// tunnel interfaces, routes and API are up. Not st0.1 or its
+			// route: a VPN without its Child SA yet holds st0.1 down
+			// (daemon/st0follow.go).
+			if strings.Contains(tp.logOf(g), `msg="ipsecgw running"`) {
 				break
 			}
-			if _, err := tp.net.Try(g.name, "ip", "link", "show", "st0.1", "up"); err == nil {
-				if out, _ := tp.net.Try(g.name, "ip", "route", "show", "dev", "st0.1"); strings.Contains(out, "198.18.") {
-					break
-				}
+			if g.cmd.ProcessState != nil {
+				break // exited: the deadline below says so with its log
 			}
 			if time.Now().After(deadline) {
 				g.cmd.Process.Kill()
