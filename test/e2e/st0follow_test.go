@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -66,7 +67,7 @@ func TestST0FollowsVPN(t *testing.T) {
 			t.Fatalf("st0.1 went down during the rekey:\n%s", tp.logOf(g))
 		}
 	}
-	tp.waitUnit("gw1", true, time.Second)
+	tp.waitUnit("gw1", true, 5*time.Second)
 
 	// The peer dies: st0.1 down and its route gone within DPD's time.
 	gw2 := tp.gws[1]
@@ -96,7 +97,8 @@ func TestST0FollowsVPN(t *testing.T) {
 }
 
 // waitUnit polls until gw's st0.1 is up with the static route to the
-// peer's LAN through it (up), or down with that route gone (!up).
+// peer's LAN through it (up), or down with that route gone (!up), and
+// show interfaces st0.1 terse says the same of its link.
 func (tp *topology) waitUnit(gw string, up bool, within time.Duration) {
 	t := tp.t
 	t.Helper()
@@ -104,24 +106,31 @@ func (tp *topology) waitUnit(gw string, up bool, within time.Duration) {
 	if gw == "gw2" {
 		peerLAN = "198.18.1.0/24"
 	}
+	g := tp.gws[0]
+	if gw == "gw2" {
+		g = tp.gws[1]
+	}
+	// The unit's row of show interfaces st0.1 terse: name, admin, link.
+	row := regexp.MustCompile(`(?m)^st0\.1 +up +(up|down) `)
 	deadline := time.Now().Add(within)
 	for {
 		link, _ := tp.net.Try(gw, "ip", "-o", "link", "show", "st0.1")
 		route, _ := tp.net.Try(gw, "ip", "route", "show", peerLAN)
+		terse, _ := tp.cli(g, "show interfaces st0.1 terse")
 		isUp := strings.Contains(link, ",UP") || strings.Contains(link, "<UP")
-		if up && isUp && strings.Contains(route, "st0.1") {
+		shown := ""
+		if m := row.FindStringSubmatch(terse); m != nil {
+			shown = m[1]
+		}
+		if up && isUp && strings.Contains(route, "st0.1") && shown == "up" {
 			return
 		}
-		if !up && !isUp && strings.TrimSpace(route) == "" {
+		if !up && !isUp && strings.TrimSpace(route) == "" && shown == "down" {
 			return
 		}
 		if time.Now().After(deadline) {
-			g := tp.gws[0]
-			if gw == "gw2" {
-				g = tp.gws[1]
-			}
-			t.Fatalf("%s: st0.1 not %s within %v: link %q route %q\n%s", gw, map[bool]string{true: "up", false: "down"}[up],
-				within, strings.TrimSpace(link), route, tp.logOf(g))
+			t.Fatalf("%s: st0.1 not %s within %v: link %q route %q\n> show interfaces st0.1 terse\n%s\n%s", gw,
+				map[bool]string{true: "up", false: "down"}[up], within, strings.TrimSpace(link), route, terse, tp.logOf(g))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

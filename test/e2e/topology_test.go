@@ -169,9 +169,6 @@ func (tp *topology) startGateways(configs []string, which []int) {
 			if strings.Contains(tp.logOf(g), `msg="ipsecgw running"`) {
 				break
 			}
-			if g.cmd.ProcessState != nil {
-				break // exited: the deadline below says so with its log
-			}
 			if time.Now().After(deadline) {
 				g.cmd.Process.Kill()
 				g.cmd.Wait()
