@@ -54,7 +54,8 @@ type st0Follower struct {
 }
 
 func newST0Follower(d *Daemon) *st0Follower {
-	f := &st0Follower{d: d, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}), down: map[string]bool{}, linkDown: map[string]bool{}}
+	f := &st0Follower{d: d, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
+		down: map[string]bool{}, linkDown: map[string]bool{}}
 	go f.loop()
 	return f
 }
