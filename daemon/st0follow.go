@@ -176,7 +176,7 @@ func (f *st0Follower) apply() {
 	was := f.down
 	f.down = want
 	f.mu.Unlock()
-	for _, unit := range sortedUnits(want) {
+	for _, unit := range sortedKeys(want) {
 		f.d.unitDown(cfg, unit)
 		if !was[unit] {
 			f.d.log.Warn("tunnel interface down: its VPN has no Child SA", "interface", unit)
@@ -184,7 +184,7 @@ func (f *st0Follower) apply() {
 				Reason: unit + " down: its VPN has no Child SA"})
 		}
 	}
-	for _, unit := range sortedUnits(was) {
+	for _, unit := range sortedKeys(was) {
 		if want[unit] || unitOf(cfg, unit) == nil { // held, or configured away
 			continue
 		}
@@ -271,15 +271,6 @@ func (f *st0Follower) linksDown(cfg *schema.Config) []string {
 		if u := unitOf(cfg, unit); u != nil {
 			out = append(out, u.Name())
 		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedUnits(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for u := range m {
-		out = append(out, u)
 	}
 	sort.Strings(out)
 	return out
