@@ -51,11 +51,21 @@ type st0Follower struct {
 	// down here or taken down by vpn-monitor (unitDown, unitUp). Status
 	// reports it, so show interfaces says what the link is.
 	linkDown map[string]bool
+	// coming is the units a following VPN's inbound SA came to while the
+	// VPN had no outbound one yet, by Linux name, with when: their link
+	// stays up for what the peer sends first (inboundComing), until the
+	// VPN is up or comingFor has passed.
+	coming map[string]time.Time
 }
+
+// comingFor bounds how long a unit's link stays up for an inbound SA
+// whose outbound one does not follow (a Quick Mode whose third message
+// never came).
+const comingFor = 30 * time.Second
 
 func newST0Follower(d *Daemon) *st0Follower {
 	f := &st0Follower{d: d, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
-		down: map[string]bool{}, linkDown: map[string]bool{}}
+		down: map[string]bool{}, linkDown: map[string]bool{}, coming: map[string]time.Time{}}
 	go f.loop()
 	return f
 }
@@ -177,13 +187,28 @@ func (f *st0Follower) apply() {
 	f.down = want
 	f.mu.Unlock()
 	for _, unit := range sortedKeys(want) {
-		f.d.unitDown(cfg, unit)
+		if f.isComing(unit) {
+			f.d.withdrawRoutes(cfg, unit) // its link stays up (inboundComing)
+		} else {
+			f.d.unitDown(cfg, unit)
+			if f.isComing(unit) { // an inbound SA came while it went down
+				f.d.logErr("setting "+unit+" up", f.d.host.SetUp(unit))
+				f.setLink(unit, true)
+			}
+		}
 		if !was[unit] {
 			f.d.log.Warn("tunnel interface down: its VPN has no Child SA", "interface", unit)
 			f.d.events.publish(Event{Kind: "tunnel-interface-down", Time: time.Now(), Interface: unit,
 				Reason: unit + " down: its VPN has no Child SA"})
 		}
 	}
+	f.mu.Lock()
+	for unit := range f.coming {
+		if !want[unit] { // up (or no longer following): nothing to wait for
+			delete(f.coming, unit)
+		}
+	}
+	f.mu.Unlock()
 	for _, unit := range sortedKeys(was) {
 		if want[unit] || unitOf(cfg, unit) == nil { // held, or configured away
 			continue
@@ -195,26 +220,41 @@ func (f *st0Follower) apply() {
 	}
 }
 
-// inboundComing sets the unit of vpn up at once, from the installer's
-// goroutine, when an inbound SA is about to be installed while the unit is
-// held down: a packet decrypted for a unit still down is refused by the
-// TUN (EIO), and the peer may send (IPv6 neighbour discovery as its own
-// unit comes up) before apply has run. Addresses and routes follow with
-// apply, once the outbound SA is in.
+// inboundComing keeps the link of vpn's unit up from the moment an
+// inbound SA is about to be installed (from the installer's goroutine): a
+// packet decrypted for a unit that is down is refused by the TUN (EIO),
+// and the peer may send (IPv6 neighbour discovery as its own unit comes
+// up) before the outbound SA is in. It sets a unit held down up at once,
+// and marks it coming so that an apply running before the outbound SA is
+// in (one kicked earlier) withdraws its routes but leaves its link up.
+// Addresses and routes follow with apply, once the outbound SA is in.
 func (f *st0Follower) inboundComing(vpn string) {
 	if f == nil {
 		return
 	}
 	v := f.d.vpnByName(vpn)
-	if v == nil || !followsVPN(v) {
-		return
+	if v == nil || !followsVPN(v) || f.d.monitor.status()[vpn].State == vpnmon.StateDown {
+		return // stays up anyway, or vpn-monitor keeps it down
 	}
 	unit := TunnelName(v.BindInterface)
-	if !f.isDown(unit) || f.d.monitor.status()[vpn].State == vpnmon.StateDown {
-		return // up already, or vpn-monitor keeps it down
+	f.mu.Lock()
+	f.coming[unit] = time.Now()
+	held := f.down[unit]
+	f.mu.Unlock()
+	time.AfterFunc(comingFor, f.changed) // down again if no outbound SA followed
+	if held {
+		f.d.logErr("setting "+unit+" up", f.d.host.SetUp(unit))
+		f.setLink(unit, true)
 	}
-	f.d.logErr("setting "+unit+" up", f.d.host.SetUp(unit))
-	f.setLink(unit, true)
+}
+
+// isComing reports whether unit's link stays up for an inbound SA
+// (inboundComing).
+func (f *st0Follower) isComing(unit string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.coming[unit]
+	return ok && time.Since(t) < comingFor
 }
 
 // holdsDown reports whether the route of key k goes through a unit held
@@ -310,10 +350,17 @@ func (d *Daemon) unitDown(cfg *schema.Config, unit string) {
 		d.logErr("setting "+unit+" down", h.SetDown(unit))
 	}
 	d.st0.setLink(unit, false) // its routes are gone, whatever the host
+	d.withdrawRoutes(cfg, unit)
+}
+
+// withdrawRoutes removes the routes through a tunnel unit (daemon
+// goroutine); after the link went down the kernel has, and undo only
+// finds them gone.
+func (d *Daemon) withdrawRoutes(cfg *schema.Config, unit string) {
 	onLink := unitSubnets(cfg, unit)
 	for k, undo := range d.run.routes {
 		if routeThrough(k, unit, onLink) {
-			undo() // the kernel has removed it already
+			undo()
 			delete(d.run.routes, k)
 		}
 	}
@@ -341,4 +388,7 @@ func (d *Daemon) unitUp(cfg *schema.Config, unit string) {
 		err = d.addRoutes(want)
 	}
 	d.logErr("routes of "+unit, err)
+	// From vpn-monitor's up, the follower may still hold the unit (its
+	// routes were left out above): it lets go, and adds them, in apply.
+	d.st0.changed()
 }

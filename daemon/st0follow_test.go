@@ -191,3 +191,33 @@ func TestST0FollowsItsVPN(t *testing.T) {
 		t.Fatalf("a route through st0.1 added while it is down: %q", via)
 	}
 }
+
+// TestST0InboundComing: an inbound SA for a VPN whose unit is held down
+// sets the unit's link up at once, and an apply that runs before the
+// outbound SA is in (kicked earlier) withdraws the routes but leaves the
+// link up: what the peer sends first is not refused by a TUN set down
+// again (TestIKEv2BetweenDaemons counted a TunnelWriteError).
+func TestST0InboundComing(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "gw.conf")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(st0IKE+"set security ipsec vpn v establish-tunnels responder-only\n", 2, 1)), 0o600)
+	h, err := NewMemHost(netio.NewMemNetwork(), []string{"eth1"}, netip.MustParseAddr("192.0.2.2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Start(Options{ConfigFile: cfg, StateDir: dir, Host: h, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	waitUnit(t, d, true) // no peer: no Child SA
+	d.st0.inboundComing("v")
+	if got := d.Status().TunnelsDown; len(got) != 0 {
+		t.Fatalf("after an inbound SA came, status's tunnels down %q, want none", got)
+	}
+	d.do(func() error { d.st0.apply(); return nil }) // an apply before the outbound SA
+	if len(d.Status().TunnelsDown) != 0 || !d.st0.isDown("st0.1") || !d.st0.isComing("st0.1") || len(routesVia(d, "st0.1", "169.254.0.")) != 0 {
+		t.Fatalf("st0.1: held down %v, coming %v, tunnels down %q, routes %q; want held, coming, link up, no routes",
+			d.st0.isDown("st0.1"), d.st0.isComing("st0.1"), d.Status().TunnelsDown, routesVia(d, "st0.1", "169.254.0."))
+	}
+}
