@@ -70,7 +70,7 @@ func (c *clusterState) haReinitiate(d *Daemon, srg int, r *haResume, resumed map
 		}
 		done[run.remote] = true
 		if now {
-			d.initiate([]onTrafficPeer{{version: run.version, remote: run.remote}})
+			d.initiate([]onTrafficPeer{{version: run.version, remote: run.remote, local: run.local}})
 		}
 		d.log.Info("tunnel of a group taken over negotiates again", "srg", srg, "vpn", name, "remote", run.remote, "cause", cause, "reason", why)
 		d.events.publish(Event{Kind: "sa-reinitiated", Time: time.Now(), SRG: srg, VPN: name, Remote: run.remote.String(),

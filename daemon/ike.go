@@ -256,7 +256,7 @@ func (d *Daemon) setOnTraffic(want *plan) {
 		}
 		if st, ok := d.run.vpns[v.Name]; ok && st.remote.IsValid() {
 			tunnel := TunnelName(v.BindInterface)
-			m[tunnel] = append(m[tunnel], onTrafficPeer{version: st.version, remote: st.remote})
+			m[tunnel] = append(m[tunnel], onTrafficPeer{version: st.version, remote: st.remote, local: st.local})
 		}
 	}
 	d.onTraffic.Store(&m)
@@ -266,6 +266,7 @@ func (d *Daemon) setOnTraffic(want *plan) {
 type onTrafficPeer struct {
 	version int
 	remote  netip.Addr
+	local   netip.Addr // the gateway's (gateways may share a remote address)
 }
 
 // gatewayLocal is the address IKE uses: local-address, or the external
@@ -321,7 +322,7 @@ func (d *Daemon) trafficWithoutSA(tunnel string) {
 			if ike == nil {
 				continue
 			}
-			if err := ike.InitiateIfIdle(p.remote); err != nil {
+			if err := ike.InitiateFromIfIdle(p.local, p.remote); err != nil {
 				d.log.Debug("on-traffic initiation", "tunnel", tunnel, "err", err)
 			}
 		}

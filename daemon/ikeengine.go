@@ -20,12 +20,15 @@ type ikeCore interface {
 	// AddPeer configures a peer; it fails when the peer asks for what the
 	// engine cannot do.
 	AddPeer(p *ike.Peer) error
-	// RemovePeer deletes the peer's SAs (telling the peer) and forgets it.
-	RemovePeer(remote netip.Addr)
-	// Initiate negotiates an IKE SA and its first Child SA with the peer;
-	// InitiateIfIdle does unless one is up or under way.
-	Initiate(remote netip.Addr) error
-	InitiateIfIdle(remote netip.Addr) error
+	// A peer is named by the local address its gateway runs from and its
+	// remote address: several gateways may share a remote address.
+	// RemovePeerFrom deletes the peer's SAs (telling the peer) and
+	// forgets it.
+	RemovePeerFrom(local, remote netip.Addr)
+	// InitiateFrom negotiates an IKE SA and its first Child SA with the
+	// peer; InitiateFromIfIdle does unless one is up or under way.
+	InitiateFrom(local, remote netip.Addr) error
+	InitiateFromIfIdle(local, remote netip.Addr) error
 	// HandleMessage takes one received IKE message (without the non-ESP
 	// marker of port 4500).
 	HandleMessage(msg []byte, from, to netip.AddrPort)

@@ -40,6 +40,9 @@ type runningVPN struct {
 	version int        // IKE VPNs: the engine's IKE version
 	manual  bool
 	down    bool // no engine for its IKE version: nothing runs
+	// local: IKE VPNs: the address the gateway runs from (the engine's
+	// key with remote: gateways may share a remote address).
+	local netip.Addr
 }
 
 func newRunning() running {
@@ -237,9 +240,9 @@ func (d *Daemon) addPeers(want *plan, added []string) ([]onTrafficPeer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("vpn %s: %w", name, err)
 		}
-		r.vpns[name] = runningVPN{fp: vp.fp, remote: vp.peer.Remote, version: vp.version}
+		r.vpns[name] = runningVPN{fp: vp.fp, remote: vp.peer.Remote, version: vp.version, local: vp.peer.Local}
 		if vp.vpn.EstablishTunnels == "immediately" {
-			initiate = append(initiate, onTrafficPeer{version: vp.version, remote: vp.peer.Remote})
+			initiate = append(initiate, onTrafficPeer{version: vp.version, remote: vp.peer.Remote, local: vp.peer.Local})
 		}
 	}
 	return initiate, nil
@@ -323,7 +326,7 @@ func (d *Daemon) initiate(peers []onTrafficPeer) {
 			continue
 		}
 		if ike := d.ikeEngine(p.version); ike != nil {
-			if err := ike.Initiate(p.remote); err != nil {
+			if err := ike.InitiateFrom(p.local, p.remote); err != nil {
 				d.log.Warn("IKE initiation", "remote", p.remote, "err", err)
 			}
 		}
@@ -334,7 +337,7 @@ func (d *Daemon) initiate(peers []onTrafficPeer) {
 // peer (a DELETE goes out for its SAs) or its manual SAs.
 func (d *Daemon) removeVPN(name string, st runningVPN) {
 	if ike := d.ikeEngine(st.version); ike != nil && !st.manual && !st.down {
-		ike.RemovePeer(st.remote)
+		ike.RemovePeerFrom(st.local, st.remote)
 	}
 	for _, sa := range d.engine.InboundSAs() {
 		if sa.VPN == name {

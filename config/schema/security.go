@@ -61,6 +61,7 @@ func (b *builder) securityIKE(s *config.Stmt) {
 	for _, gs := range entries(s, "gateway") {
 		ike.Gateways = append(ike.Gateways, b.gateway(gs))
 	}
+	b.checkGatewayClash(entries(s, "gateway"), ike.Gateways) // gatewayclash.go
 }
 
 func ikeProposal(ps *config.Stmt, lifetime time.Duration) *IKEProposal {

@@ -10,19 +10,22 @@ import (
 // What the management plane asks of the engine: a peer configured away,
 // SAs cleared by an operator.
 
-// RemovePeer forgets the peer at remote: its IKE SAs are deleted (a DELETE
-// goes to the peer for each established one) and their Child SAs removed
-// from the data plane. Nothing is re-negotiated.
-func (e *Engine) RemovePeer(remote netip.Addr) {
+// RemovePeer forgets the peer at remote (the only gateway with that
+// address, else RemovePeerFrom).
+func (e *Engine) RemovePeer(remote netip.Addr) { e.RemovePeerFrom(netip.Addr{}, remote) }
+
+// RemovePeerFrom forgets the peer at remote whose gateway runs from local:
+// its IKE SAs are deleted (a DELETE goes to the peer for each established
+// one) and their Child SAs removed from the data plane. Nothing is
+// re-negotiated.
+func (e *Engine) RemovePeerFrom(local, remote netip.Addr) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	p := e.peers[remote]
-	if p == nil {
+	p, err := e.peerFor(local, remote)
+	if err != nil {
 		return
 	}
-	for _, a := range p.Addresses() {
-		delete(e.peers, a)
-	}
+	e.removePeerKeys(p)
 	for _, sa := range e.sasOf(p) {
 		if sa.state == stateEstablished {
 			sa.sendDelete()

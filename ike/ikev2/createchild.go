@@ -127,6 +127,9 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 // rekeyIKE answers an IKE SA rekey (§1.3.2, §2.18): the new IKE SA takes
 // over the Child SAs; the old one stays until the peer deletes it.
 func (sa *ikeSA) rekeyIKE(id uint32, offered *wire.SA, ni []byte, ke *wire.KE) {
+	if sa.refuseRekeyWhileClosing(id) { // ikerekeycollide.go
+		return
+	}
 	spi, err := sa.e.newSPI()
 	if err != nil {
 		return
@@ -168,7 +171,9 @@ func (sa *ikeSA) rekeyIKE(id uint32, offered *wire.SA, ni []byte, ke *wire.KE) {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
 		return
 	}
-	sa.handOver(n)
+	if !sa.holdForCollision(n, ni, nr) { // ikerekeycollide.go
+		sa.handOver(n)
+	}
 	sa.e.sas[spi] = n
 	sa.e.track(n)
 	sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.SA{Proposals: []wire.Proposal{sel.Proposal}},
@@ -230,6 +235,9 @@ type childRekey struct {
 type collision struct {
 	ni, nr []byte       // the peer's exchange: its Ni, our Nr
 	child  *ike.ChildSA // the Child SA that exchange created
+	// ike is the IKE SA the peer's IKE SA rekey created, holding no Child
+	// SAs until the collision is settled (ikerekeycollide.go).
+	ike *ikeSA
 }
 
 // ourRekeyRedundant applies RFC 7296 §2.8.1 to a collision: of the two new
@@ -427,6 +435,7 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 	r := sa.ikeRekey
 	sa.ikeRekey = nil
 	delete(sa.e.sas, r.spi)
+	defer sa.afterIKERekeyAnswer(r) // ikerekeycollide.go
 	if t, ok := errorNotify(ps); ok {
 		sa.e.log.Warn("IKE SA rekey refused", "gateway", sa.peer.Gateway, "reason", t)
 		return
@@ -457,6 +466,9 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 	n.inheritAuth(sa)      // certauth.go
 	skeyseed, err := keymat.RekeySKEYSEED(sa.suite.PRF, sa.keys.D, gir, r.ni, nr.Data)
 	if err != nil || n.keysFromSKEYSEED(skeyseed, r.ni, nr.Data) != nil {
+		return
+	}
+	if !sa.settleIKECollision(r, n, nr.Data) { // ikerekeycollide.go
 		return
 	}
 	sa.handOver(n)

@@ -33,9 +33,9 @@ type Engine struct {
 	clock     clock.Clock
 	rand      io.Reader
 
-	mu    sync.Mutex           // guards everything below
-	peers map[netip.Addr]*peer // by remote address
-	sas   map[uint64]*ikeSA    // by our SPI
+	mu    sync.Mutex          // guards everything below
+	peers map[peerKey][]*peer // by local and remote address (peers.go)
+	sas   map[uint64]*ikeSA   // by our SPI
 	// halfOpen counts responder SAs that have not finished IKE_AUTH;
 	// byInit finds them by the initiator's SPI and address, so a
 	// retransmitted IKE_SA_INIT is answered from cache in one lookup.
@@ -59,7 +59,7 @@ type Engine struct {
 // NewEngine returns an engine with no peers.
 func NewEngine(c ike.Config) *Engine {
 	e := &Engine{log: c.Logger, transport: c.Transport, installer: c.Installer, clock: c.Clock, rand: c.Rand, events: c.Events,
-		peers: map[netip.Addr]*peer{}, sas: map[uint64]*ikeSA{}, byInit: map[initKey]*ikeSA{}, roles: map[*peer]*[2]int{}}
+		peers: map[peerKey][]*peer{}, sas: map[uint64]*ikeSA{}, byInit: map[initKey]*ikeSA{}, roles: map[*peer]*[2]int{}}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -85,9 +85,7 @@ func (e *Engine) AddPeer(p *ike.Peer) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, a := range p.Addresses() {
-		e.peers[a] = ep
-	}
+	e.addPeerKeys(ep)
 	return nil
 }
 
@@ -167,13 +165,18 @@ func (e *Engine) HandleMessage(b []byte, from, to netip.AddrPort) {
 	sa.handleRequest(msg, from, to)
 }
 
-// Initiate starts an IKE SA (and its Child SA) to the peer at remote.
-func (e *Engine) Initiate(remote netip.Addr) error {
+// Initiate starts an IKE SA (and its Child SA) to the peer at remote, the
+// only gateway with that address (else InitiateFrom).
+func (e *Engine) Initiate(remote netip.Addr) error { return e.InitiateFrom(netip.Addr{}, remote) }
+
+// InitiateFrom starts an IKE SA (and its Child SA) to the peer at remote
+// whose gateway runs from local.
+func (e *Engine) InitiateFrom(local, remote netip.Addr) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	p := e.peers[remote]
-	if p == nil {
-		return fmt.Errorf("ikev2: no peer %s", remote)
+	p, err := e.peerFor(local, remote)
+	if err != nil {
+		return err
 	}
 	if e.closed {
 		return fmt.Errorf("ikev2: engine closed")
@@ -212,11 +215,20 @@ func (e *Engine) Failures() []ike.SAInfo {
 // InitiateIfIdle starts an IKE SA to the peer at remote unless one is
 // already up or being negotiated: establish-tunnels on-traffic.
 func (e *Engine) InitiateIfIdle(remote netip.Addr) error {
+	return e.InitiateFromIfIdle(netip.Addr{}, remote)
+}
+
+// InitiateFromIfIdle is InitiateIfIdle for the peer at remote whose
+// gateway runs from local.
+func (e *Engine) InitiateFromIfIdle(local, remote netip.Addr) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	p := e.peers[remote]
-	if p == nil || e.closed {
-		return fmt.Errorf("ikev2: no peer %s", remote)
+	p, err := e.peerFor(local, remote)
+	if err != nil {
+		return err
+	}
+	if e.closed {
+		return fmt.Errorf("ikev2: engine closed")
 	}
 	for _, sa := range e.sas {
 		if sa.peer == p && sa.state != stateDead {

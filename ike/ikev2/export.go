@@ -212,8 +212,8 @@ func (e *Engine) Import(st State) error {
 	if e.closed {
 		return fmt.Errorf("ikev2: engine closed")
 	}
-	p := e.peers[st.PeerAddr]
-	if p == nil || p.Gateway != st.Gateway {
+	p := e.peerOfGateway(st.PeerAddr, st.Gateway) // peers.go
+	if p == nil {
 		return fmt.Errorf("ikev2: %v: gateway %s at %s is not configured here", st, st.Gateway, st.PeerAddr)
 	}
 	sa := &ikeSA{e: e, peer: p, initiator: st.Initiator, spiI: st.SPIi, spiR: st.SPIr, state: stateEstablished,

@@ -42,6 +42,7 @@ func (sa *ikeSA) handleInformational(id uint32, ps []wire.Payload) {
 	}
 	sa.answer(id, wire.INFORMATIONAL, out)
 	if deleteIKE {
+		sa.peerRekeySurvives(sa.ikeRekey) // ikerekeycollide.go: a peer that did not see our rekey
 		sa.e.log.Info("peer deleted the IKE SA", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr())
 		sa.failure = ike.Failf(ike.CausePeerDeleted, "deleted by the peer")
 		sa.close()

@@ -210,7 +210,7 @@ func (e *Engine) acceptInit(msg *wire.Message, from, to netip.AddrPort) (*ikeSA,
 		}
 		return nil, nil, wire.Proposal{}
 	}
-	p := e.peers[from.Addr()]
+	p := e.peerOfInit(from, to) // peers.go
 	if p == nil {
 		e.log.Info("IKE_SA_INIT from an address no gateway is configured for", "from", from)
 		return nil, nil, wire.Proposal{}

@@ -32,7 +32,7 @@ func intermediateResponder(t testing.TB, e *Engine) (*ikeSA, *messageCipher) {
 	t.Helper()
 	var p *peer
 	for _, x := range e.peers {
-		p = x
+		p = x[0]
 	}
 	mlkem768, _ := transform.Lookup(transform.TypeKE, transform.ML_KEM_768, 0)
 	aes, _ := transform.Lookup(transform.TypeENCR, transform.ENCR_AES_GCM_16, 256)
