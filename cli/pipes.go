@@ -40,19 +40,8 @@ var pipeHelp = map[string]string{
 
 // bars returns the offsets of the bars outside double quotes.
 func bars(line string) []int {
-	var out []int
-	quoted := false
-	for i := 0; i < len(line); i++ {
-		switch {
-		case quoted && line[i] == '\\':
-			i++
-		case line[i] == '"':
-			quoted = !quoted
-		case line[i] == '|' && !quoted:
-			out = append(out, i)
-		}
-	}
-	return out
+	at, _ := unquoted(line, '|')
+	return at
 }
 
 func lastBar(line string) int {

@@ -156,17 +156,11 @@ func (s *Session) RunCommands(ctx context.Context, commands string, out io.Write
 // splitCommands splits at the semicolons outside double quotes.
 func splitCommands(line string) []string {
 	var out []string
-	start, quoted := 0, false
-	for i := 0; i < len(line); i++ {
-		switch {
-		case quoted && line[i] == '\\':
-			i++
-		case line[i] == '"':
-			quoted = !quoted
-		case line[i] == ';' && !quoted:
-			out = append(out, line[start:i])
-			start = i + 1
-		}
+	start := 0
+	at, _ := unquoted(line, ';')
+	for _, i := range at {
+		out = append(out, line[start:i])
+		start = i + 1
 	}
 	return append(out, line[start:])
 }

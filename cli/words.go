@@ -67,16 +67,26 @@ func splitWords(line string) ([]word, *syntaxError) {
 // openQuote reports whether the line ends inside a double-quoted string; a
 // '?' typed there is part of the string, not a request for help.
 func openQuote(line string) bool {
-	quoted := false
+	_, open := unquoted(line, '"')
+	return open
+}
+
+// unquoted returns the offsets of the bytes sep in line that stand outside
+// double-quoted strings (inside one, a backslash escapes the next byte),
+// and whether the line ends inside one. The pipes ('|') and the command
+// separators (';') are found with it.
+func unquoted(line string, sep byte) (at []int, open bool) {
 	for i := 0; i < len(line); i++ {
 		switch {
-		case quoted && line[i] == '\\':
+		case open && line[i] == '\\':
 			i++
 		case line[i] == '"':
-			quoted = !quoted
+			open = !open
+		case line[i] == sep && !open:
+			at = append(at, i)
 		}
 	}
-	return quoted
+	return at, open
 }
 
 // valueText is a word as it is sent to the server inside a command: Junos

@@ -193,7 +193,7 @@ var securityIPsec = container("ipsec", "IPsec configuration",
 			leaf("dest-port", "UDP destination port", uintRange(1025, 65535)),
 		),
 	),
-	leaf("data-plane", "ipsecgw: how raw ESP enters and leaves the host: xdp (AF_XDP rings, raw sockets where the host has none), packet-ring (AF_PACKET TPACKET_V3 rings), socket (raw sockets, the default) or auto (the first of those the host allows); read at start", enum("xdp", "socket", "packet-ring", "auto")),
+	leaf("data-plane", "ipsecgw: how raw ESP enters and leaves the host: xdp (AF_XDP rings, raw sockets where the host has none), packet-ring (AF_PACKET TPACKET_V2 rings), socket (raw sockets, the default) or auto (the first of those the host allows); read at start", enum("xdp", "socket", "packet-ring", "auto")),
 )
 
 var interfaces = container("interfaces", "Interfaces",

@@ -26,20 +26,10 @@ func (d *Daemon) ikeOn4500(msg []byte, from netip.AddrPort, to netip.Addr) {
 // but not below IPv6's minimum. The kernel then fragments DF-clear packets
 // before they enter the tunnel and answers DF packets with ICMP, for
 // forwarded and local traffic alike; a tunnel-mtu below that is applied by
-// the data plane (pre-fragmentation, ICMP too-big).
-func TunnelMTU(cfg *schema.Config, ifc *schema.Interface, u *schema.Unit) int {
-	vpns := cfg.IPsec.VPNs
-	if ifc.Kind == schema.Service {
-		vpns = nil
-		for _, st := range ServiceTunnels(cfg) {
-			vpns = append(vpns, st.VPN)
-		}
-	}
-	return tunnelMTU(ifc, u, vpns)
-}
-
-// tunnelMTU is TunnelMTU with the VPNs that may bind to the interface.
-func tunnelMTU(ifc *schema.Interface, u *schema.Unit, vpns []*schema.VPN) int {
+// the data plane (pre-fragmentation, ICMP too-big). vpns is those that
+// may bind to the interface: an st0 unit's are the configuration's
+// [security ipsec vpn]s, a service interface's its ServiceTunnels' VPNs.
+func TunnelMTU(ifc *schema.Interface, u *schema.Unit, vpns []*schema.VPN) int {
 	mtu := ifc.MTU
 	if mtu == 0 {
 		mtu = defaultTunnelMTU

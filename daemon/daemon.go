@@ -92,11 +92,11 @@ type Daemon struct {
 	onTraffic    atomic.Pointer[map[string][]onTrafficPeer] // tunnel → peers of its on-traffic VPNs
 	ikeWorkers   *ikesock.Pool
 
-	// services indexes the configuration in effect's services tunnels by
-	// VPN name; down is the VPNs the daemon cannot run, with the reason
-	// (an IKE version without an engine). Both change with the
-	// configuration, on the daemon's goroutine.
-	services atomic.Pointer[map[string]*ServiceTunnel]
+	// services is the configuration in effect's services tunnels, in
+	// configuration order (its plan's); down is the VPNs the daemon
+	// cannot run, with the reason (an IKE version without an engine).
+	// Both change with the configuration, on the daemon's goroutine.
+	services atomic.Pointer[[]ServiceTunnel]
 	down     atomic.Pointer[map[string]string]
 
 	events *Events
@@ -159,7 +159,7 @@ func Start(opts Options) (*Daemon, error) {
 	}
 	noPeers := map[string][]onTrafficPeer{}
 	d.onTraffic.Store(&noPeers)
-	noServices, noneDown := map[string]*ServiceTunnel{}, map[string]string{}
+	noServices, noneDown := []ServiceTunnel{}, map[string]string{}
 	d.services.Store(&noServices)
 	d.down.Store(&noneDown)
 	if opts.StateDir == "" {

@@ -12,7 +12,7 @@ import (
 )
 
 // The outer side of raw ESP (security ipsec data-plane): raw sockets,
-// AF_XDP rings (xdp) or AF_PACKET TPACKET_V3 rings (packet-ring), each
+// AF_XDP rings (xdp) or AF_PACKET TPACKET_V2 or V3 rings (packet-ring), each
 // with raw sockets behind it for what the rings do not carry; auto takes
 // the first of xdp, packet-ring and socket that the host allows. It is
 // chosen once, at start; the log says which and why, and the status
@@ -53,7 +53,8 @@ type packetRingHost interface {
 	OpenPacketRing() (*netio.PacketRing, error)
 }
 
-// OpenPacketRing checks for AF_PACKET TPACKET_V3 rings.
+// OpenPacketRing checks for AF_PACKET rings and chooses their TPACKET
+// version.
 func (LinuxHost) OpenPacketRing() (*netio.PacketRing, error) { return netio.OpenPacketRing() }
 
 // dataPlane chooses the raw ESP path for the configured mode and returns
@@ -96,7 +97,7 @@ func (d *Daemon) dataPlane(asked string, send4, send6 netio.Sender) (netio.Sende
 			d.undo = append(d.undo, p.Close)
 			st.Mode = "packet-ring"
 			st.Fallback = strings.Join(why, "; ")
-			d.log.Info("data plane: AF_PACKET TPACKET_V3 rings for raw ESP on the external interfaces of raw ESP VPNs", "configured", asked, "not-xdp", st.Fallback)
+			d.log.Info("data plane: AF_PACKET rings for raw ESP on the external interfaces of raw ESP VPNs", "configured", asked, "not-xdp", st.Fallback, "tpacket", p.Version())
 			return wrap(p.Sender)
 		}
 		why = append(why, fmt.Sprintf("AF_PACKET rings unavailable: %v", err))

@@ -24,8 +24,9 @@ type plan struct {
 	routes  map[string]routeWant
 	tunnels map[string]tunnelWant // by Linux name (TunnelName)
 	vpns    map[string]*vpnPlan   // by VPN name
-	// services are the services tunnels among vpns, by VPN name.
-	services map[string]*ServiceTunnel
+	// services are the services tunnels among vpns (ServiceTunnels), in
+	// configuration order.
+	services []ServiceTunnel
 }
 
 type addrWant struct {
@@ -63,11 +64,13 @@ type vpnPlan struct {
 	hasTunnel bool
 }
 
-// newPlan translates a configuration. A VPN whose peer cannot be resolved
-// fails the commit here, before anything running changes.
-func newPlan(cfg *schema.Config) (*plan, error) {
+// newPlan translates a configuration and its services tunnels
+// (ServiceTunnels of it, computed once per commit). A VPN whose peer
+// cannot be resolved fails the commit here, before anything running
+// changes.
+func newPlan(cfg *schema.Config, services []ServiceTunnel) (*plan, error) {
 	w := &plan{cfg: cfg, addrs: map[string]addrWant{}, routes: map[string]routeWant{}, tunnels: map[string]tunnelWant{},
-		vpns: map[string]*vpnPlan{}, services: serviceTunnelsByVPN(cfg)}
+		vpns: map[string]*vpnPlan{}, services: services}
 	w.addInterfaces()
 	w.addRoutes()
 	for _, v := range cfg.IPsec.VPNs {
@@ -75,7 +78,8 @@ func newPlan(cfg *schema.Config) (*plan, error) {
 			return nil, err
 		}
 	}
-	for _, st := range w.services {
+	for i := range w.services {
+		st := &w.services[i]
 		if err := w.addVPN(st.VPN, st); err != nil {
 			return nil, err
 		}
@@ -109,11 +113,11 @@ func (w *plan) addTunnel(ifc *schema.Interface, u *schema.Unit) {
 	vpns := w.cfg.IPsec.VPNs
 	if ifc.Kind == schema.Service {
 		vpns = nil
-		for _, name := range sortedKeys(w.services) {
-			vpns = append(vpns, w.services[name].VPN)
+		for _, st := range w.services {
+			vpns = append(vpns, st.VPN)
 		}
 	}
-	mtu, addrs := tunnelMTU(ifc, u, vpns), tunnelAddresses(w.cfg, u)
+	mtu, addrs := TunnelMTU(ifc, u, vpns), tunnelAddresses(w.cfg, u)
 	fp := fmt.Sprintf("mtu=%d inet6=%v addrs=%v", mtu, u.Inet6, addrs)
 	w.tunnels[TunnelName(u)] = tunnelWant{ifc: ifc, unit: u, mtu: mtu, addrs: addrs, fp: fp}
 }

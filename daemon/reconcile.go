@@ -52,7 +52,8 @@ func newRunning() running {
 
 // preflight checks what the host must already have, before anything
 // changes: a commit that cannot apply fails with the running state intact.
-func (d *Daemon) preflight(cfg *schema.Config) error {
+// tunnels is cfg's ServiceTunnels.
+func (d *Daemon) preflight(cfg *schema.Config, tunnels []ServiceTunnel) error {
 	for _, ifc := range cfg.Interfaces {
 		if ifc.Kind != schema.Physical {
 			continue
@@ -64,7 +65,6 @@ func (d *Daemon) preflight(cfg *schema.Config) error {
 			return fmt.Errorf("interface %s: no interface %s on this host", ifc.Name, ifc.HostName)
 		}
 	}
-	tunnels := ServiceTunnels(cfg)
 	for _, st := range tunnels {
 		for _, v := range cfg.IPsec.VPNs {
 			if v.Name == st.VPN.Name {
@@ -91,10 +91,11 @@ func (d *Daemon) preflight(cfg *schema.Config) error {
 // reconcile makes the running state what cfg asks for: the plan of cfg
 // against what runs, in the order above.
 func (d *Daemon) reconcile(cfg *schema.Config) error {
-	if err := d.preflight(cfg); err != nil {
+	services := ServiceTunnels(cfg)
+	if err := d.preflight(cfg, services); err != nil {
 		return err
 	}
-	want, err := newPlan(cfg)
+	want, err := newPlan(cfg, services)
 	if err != nil {
 		return err
 	}

@@ -43,11 +43,14 @@ func IsServiceVPN(name string) bool { return strings.HasPrefix(name, "service-se
 
 // ServiceTunnels lists the tunnels of cfg's service sets, in configuration
 // order: for each service set with ipsec-vpn-rules and a next-hop inside
-// interface, each term of each rule that has a remote gateway.
+// interface, each term of each rule that has a remote gateway. A commit
+// computes it once (reconcile): preflight and the plan take that list,
+// and Status reports the running one (Status.Services) to the show
+// commands.
 func ServiceTunnels(cfg *schema.Config) []ServiceTunnel {
 	var out []ServiceTunnel
 	for _, set := range cfg.ServiceSets {
-		if set.Inside == nil || len(set.Rules) == 0 {
+		if !CarriesTunnels(set) {
 			continue
 		}
 		index := uint32(0)
@@ -64,6 +67,10 @@ func ServiceTunnels(cfg *schema.Config) []ServiceTunnel {
 	}
 	return out
 }
+
+// CarriesTunnels reports whether a service set's terms are tunnels: it
+// has ipsec-vpn-rules and a next-hop inside interface.
+func CarriesTunnels(set *schema.ServiceSet) bool { return set.Inside != nil && len(set.Rules) > 0 }
 
 // serviceVPN is a term as a route-based VPN on the set's inside interface.
 // Term settings win over the set's ipsec-vpn-options.
@@ -139,16 +146,6 @@ func (st *ServiceTunnel) AntiReplay() (window int, on bool) { return antiReplay(
 // larger of their windows.
 func antiReplay(set *schema.ServiceSet, t *schema.Term) (int, bool) {
 	return max(t.ReplayWindow, set.ReplayWindow), t.AntiReplay && set.AntiReplay
-}
-
-// serviceTunnelsByVPN indexes ServiceTunnels by VPN name.
-func serviceTunnelsByVPN(cfg *schema.Config) map[string]*ServiceTunnel {
-	list := ServiceTunnels(cfg)
-	m := make(map[string]*ServiceTunnel, len(list))
-	for i := range list {
-		m[list[i].VPN.Name] = &list[i]
-	}
-	return m
 }
 
 // TunnelName is the Linux name of a tunnel interface: st0.N as it is;

@@ -108,7 +108,7 @@ func TestServicesTunnels(t *testing.T) {
 			t.Errorf("SA %s of %s is on %s", sa.SPI, sa.VPN, sa.Tunnel)
 		}
 	}
-	w, err := newPlan(ds[0].Config())
+	w, err := newPlan(ds[0].Config(), ServiceTunnels(ds[0].Config()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,10 @@ type Status struct {
 	// IKEFragments is what the IKEv2 engine counted of fragmentation
 	// (RFC 7383; fragments.go).
 	IKEFragments *ikev2.FragmentStats `json:"ike-fragments,omitempty"`
+	// Services is the running configuration's services tunnels
+	// (ServiceTunnels, as its commit computed them), in configuration
+	// order: what the services show commands list.
+	Services []ServiceTunnel `json:"-"`
 	// TunnelsDown is the tunnel units (st0.N) whose link the daemon has
 	// set down: their VPN has no Child SA, or vpn-monitor says it is down
 	// (st0follow.go). Every other configured unit is up.
@@ -79,6 +83,7 @@ func (d *Daemon) Status() Status {
 	if down := *d.down.Load(); len(down) > 0 {
 		s.Down = down
 	}
+	s.Services = *d.services.Load()
 	for _, sa := range d.engine.InboundSAs() {
 		s.SAs = append(s.SAs, SAStatus{VPN: sa.VPN, Direction: "inbound", SPI: fmt.Sprintf("%#08x", sa.SPI()), Tunnel: sa.Tunnel(),
 			Local: sa.Local.String(), Remote: sa.Remote.String(), Sequence: sa.Sequence(), Counters: sa.Counters.Snapshot(),

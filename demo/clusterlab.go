@@ -21,7 +21,6 @@ import (
 	"ipsecgw/cluster"
 	"ipsecgw/cluster/etcdtest"
 	"ipsecgw/daemon"
-	"ipsecgw/netio"
 )
 
 // The cluster scenario's lab: Peer1 of seed 004 is three ipsecgw nodes
@@ -118,20 +117,19 @@ type clusterLab struct {
 // startClusterLab starts the embedded etcd, Host1 and the LAN; the nodes
 // and Peer2 are started by the scenario, one at a time.
 func startClusterLab(moved func(*clusterNode, string, netip.Addr)) (*clusterLab, error) {
-	dir, err := os.MkdirTemp("", "ipsecgw-demo-")
+	base, err := newLab()
 	if err != nil {
 		return nil, err
 	}
-	l := &clusterLab{lab: &lab{network: netio.NewMemNetwork(), dir: dir}, closing: make(chan struct{}),
+	l := &clusterLab{lab: base, closing: make(chan struct{}),
 		seen: announcements{by: map[netip.Addr]*clusterNode{}, moved: moved}}
-	if l.etcd, err = etcdtest.Start(dir); err != nil {
-		os.RemoveAll(dir)
+	if l.etcd, err = etcdtest.Start(base.dir); err != nil {
+		os.RemoveAll(base.dir)
 		return nil, err
 	}
 	l.key = make([]byte, 32)
 	rand.Read(l.key)
-	l.host1Dev, l.host1, err = netstack.CreateNetTUN([]netip.Addr{host1Addr}, nil, hostMTU)
-	if err != nil {
+	if l.host1Dev, l.host1, err = hostStack(host1Addr); err != nil {
 		l.close()
 		return nil, fmt.Errorf("Host1: %w", err)
 	}
@@ -143,25 +141,14 @@ func startClusterLab(moved func(*clusterNode, string, netip.Addr)) (*clusterLab,
 // startNode starts node id: with config, it seeds the cluster's
 // configuration; without, it takes the cluster's from etcd.
 func (l *clusterLab) startNode(id int, config string, log *slog.Logger) (*clusterNode, error) {
-	sub := filepath.Join(l.dir, fmt.Sprintf("node%d", id))
-	if err := os.MkdirAll(sub, 0o700); err != nil {
+	sub, file, err := l.stateDir(fmt.Sprintf("node%d", id), config)
+	if err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(sub, cluster.ClusterKeyFile), []byte(hex.EncodeToString(l.key)+"\n"), 0o600); err != nil {
 		return nil, err
 	}
-	file := ""
-	if config != "" {
-		file = filepath.Join(sub, "juniper.conf")
-		if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
-			return nil, err
-		}
-	}
-	links := make([]string, 0, len(interfaceMap))
-	for _, linux := range interfaceMap {
-		links = append(links, linux)
-	}
-	mem, err := daemon.NewMemHost(l.network, links, nodeOuter(id))
+	mem, err := l.memHost(nodeOuter(id))
 	if err != nil {
 		return nil, err
 	}
@@ -290,16 +277,10 @@ func (l *clusterLab) close() error {
 	l.seen.mu.Lock()
 	l.seen.moved = nil
 	l.seen.mu.Unlock()
-	var errs []error
 	if l.host1Dev != nil {
 		l.host1Dev.Close()
 	}
-	for _, g := range l.gateways {
-		g.dev.Close()
-	}
-	for _, g := range l.gateways {
-		errs = append(errs, g.d.Stop())
-	}
+	errs := l.stopGateways()
 	for _, dead := range []bool{false, true} {
 		for _, n := range l.nodes {
 			if d := n.daemon(); d != nil && n.host.dead.Load() == dead {
@@ -310,7 +291,6 @@ func (l *clusterLab) close() error {
 	for _, n := range l.nodes {
 		n.link.close()
 	}
-	l.lab.wg.Wait()
 	l.wg.Wait()
 	if l.etcd != nil {
 		l.etcd.Stop()

@@ -72,13 +72,12 @@ type lab struct {
 // startLab starts the gateways in order (the responder first, so the
 // initiator's first IKE_SA_INIT finds it listening) and their hosts.
 func startLab(specs []gatewaySpec, log *slog.Logger, prepare func(string, []gatewaySpec) error) (*lab, error) {
-	dir, err := os.MkdirTemp("", "ipsecgw-demo-")
+	l, err := newLab()
 	if err != nil {
 		return nil, err
 	}
-	l := &lab{network: netio.NewMemNetwork(), dir: dir}
 	if prepare != nil {
-		if err := prepare(dir, specs); err != nil {
+		if err := prepare(l.dir, specs); err != nil {
 			l.close()
 			return nil, err
 		}
@@ -94,23 +93,52 @@ func startLab(specs []gatewaySpec, log *slog.Logger, prepare func(string, []gate
 	return l, nil
 }
 
-func (l *lab) startGateway(s gatewaySpec, log *slog.Logger) (*gateway, error) {
-	g := &gateway{gatewaySpec: s}
-	sub := filepath.Join(l.dir, s.name)
-	if err := os.MkdirAll(sub, 0o700); err != nil {
+// newLab makes the outer network and the directory every machine's state
+// directory goes in.
+func newLab() (*lab, error) {
+	dir, err := os.MkdirTemp("", "ipsecgw-demo-")
+	if err != nil {
 		return nil, err
 	}
-	file := filepath.Join(sub, "juniper.conf")
-	if err := os.WriteFile(file, []byte(s.config), 0o600); err != nil {
-		return nil, err
+	return &lab{network: netio.NewMemNetwork(), dir: dir}, nil
+}
+
+// stateDir makes the state directory of the machine named name, with its
+// configuration file in it (file: "" when config is "").
+func (l *lab) stateDir(name, config string) (dir, file string, err error) {
+	dir = filepath.Join(l.dir, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", err
 	}
-	var err error
+	if config == "" {
+		return dir, "", nil
+	}
+	file = filepath.Join(dir, "juniper.conf")
+	return dir, file, os.WriteFile(file, []byte(config), 0o600)
+}
+
+// memHost is a gateway's machine: the Linux names of interfaceMap, its
+// address outer on the outer network.
+func (l *lab) memHost(outer netip.Addr) (*daemon.MemHost, error) {
 	links := make([]string, 0, len(interfaceMap))
 	for _, linux := range interfaceMap {
 		links = append(links, linux)
 	}
-	g.mem, err = daemon.NewMemHost(l.network, links, s.outer)
+	return daemon.NewMemHost(l.network, links, outer)
+}
+
+// hostStack is a host's network stack with its one address.
+func hostStack(addr netip.Addr) (tun.Device, *netstack.Net, error) {
+	return netstack.CreateNetTUN([]netip.Addr{addr}, nil, hostMTU)
+}
+
+func (l *lab) startGateway(s gatewaySpec, log *slog.Logger) (*gateway, error) {
+	g := &gateway{gatewaySpec: s}
+	sub, file, err := l.stateDir(s.name, s.config)
 	if err != nil {
+		return nil, err
+	}
+	if g.mem, err = l.memHost(s.outer); err != nil {
 		return nil, err
 	}
 	g.d, err = daemon.Start(daemon.Options{ConfigFile: file, StateDir: sub, InterfaceMap: interfaceMap,
@@ -123,8 +151,7 @@ func (l *lab) startGateway(s gatewaySpec, log *slog.Logger) (*gateway, error) {
 		g.d.Stop()
 		return nil, errors.New("the configuration has no st0.1 for the host's traffic")
 	}
-	g.dev, g.net, err = netstack.CreateNetTUN([]netip.Addr{s.host}, nil, hostMTU)
-	if err != nil {
+	if g.dev, g.net, err = hostStack(s.host); err != nil {
 		g.d.Stop()
 		return nil, fmt.Errorf("%s: %w", s.hostName, err)
 	}
@@ -207,9 +234,16 @@ func (g *gateway) tunnelToHost() {
 	}
 }
 
-// close stops the hosts, then the gateways (the initiator's DELETE goes
-// out while the responder still listens), and removes the files.
+// close stops the gateways and removes the files.
 func (l *lab) close() error {
+	errs := l.stopGateways()
+	return errors.Join(append(errs, os.RemoveAll(l.dir))...)
+}
+
+// stopGateways stops the hosts, then the gateways (the initiator's DELETE
+// goes out while the responder still listens), and waits for their
+// bridges.
+func (l *lab) stopGateways() []error {
 	var errs []error
 	for _, g := range l.gateways {
 		g.dev.Close()
@@ -218,6 +252,5 @@ func (l *lab) close() error {
 		errs = append(errs, l.gateways[i].d.Stop())
 	}
 	l.wg.Wait()
-	errs = append(errs, os.RemoveAll(l.dir))
-	return errors.Join(errs...)
+	return errs
 }

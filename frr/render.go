@@ -20,7 +20,9 @@ package frr
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -104,7 +106,7 @@ func Render(cfg *schema.Config, opts Options) (*Rendering, error) {
 	if len(w.bfdProfiles) > 0 {
 		daemons = append(daemons, "bfdd")
 		w.line("bfd")
-		for _, name := range sortedKeys(w.bfdProfiles) {
+		for _, name := range slices.Sorted(maps.Keys(w.bfdProfiles)) {
 			p := w.bfdProfiles[name]
 			ms := p.MinimumInterval.Milliseconds()
 			w.line(" profile %s", name)
@@ -301,13 +303,4 @@ func (w *writer) ospf(o *schema.OSPF) {
 	}
 	w.line("exit")
 	w.line("!")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -19,6 +19,7 @@ func dataPlaneView(st daemon.Status) show.DataPlane {
 	}
 	if r := st.DataPlane.PacketRing; r != nil {
 		dp.RingsReceived, dp.RingsSent, dp.SentByKernel, dp.RingsMalformed = r.Received, r.Sent, r.ViaKernel, r.Malformed
+		dp.Drops = append(dp.Drops, show.Drop{Reason: "packet-ring-full", Count: r.RingFull})
 	}
 	shown := map[string]bool{"encrypted-bytes": true, "encrypted-packets": true, "decrypted-bytes": true,
 		"decrypted-packets": true, "esp-authentication-failures": true, "replay-errors": true,

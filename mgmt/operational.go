@@ -152,7 +152,7 @@ func interfaces(cfg *schema.Config, st daemon.Status) []show.Interface {
 			continue
 		}
 		for _, u := range ifc.Units {
-			mtu := daemon.TunnelMTU(cfg, ifc, u)
+			mtu := daemon.TunnelMTU(ifc, u, cfg.IPsec.VPNs)
 			i := show.Interface{Name: u.Name(), Index: index, Up: !down[u.Name()]}
 			index++
 			for _, sa := range st.SAs {

@@ -59,15 +59,19 @@ func parseControl(b []byte, m *Message) {
 	}
 }
 
-// arrival reads, from the control messages of a raw ESP socket opened
-// beside packet rings, the interface the packet came in by (IP_PKTINFO,
-// IPV6_PKTINFO) and whether the kernel reassembled it from fragments
-// (IP_RECVFRAGSIZE, IPV6_RECVFRAGSIZE are only there for those).
-func arrival(b []byte) (ifindex int, reassembled bool) {
+// arrival reads, from the control messages of a raw ESP or UDP socket
+// opened beside packet rings, the interface the packet came in by
+// (IP_PKTINFO, IPV6_PKTINFO) and whether the rings cannot have taken it:
+// the kernel reassembled it from fragments (IP_RECVFRAGSIZE,
+// IPV6_RECVFRAGSIZE are only there for those), or it came behind IPv6
+// extension headers the rings do not take (IPV6_HOPOPTS, IPV6_RTHDR and
+// IPV6_DSTOPTS carry each header in order; see ringext_linux.go).
+func arrival(b []byte) (ifindex int, notRing bool) {
+	var ext extCount
 	for {
 		level, typ, data, rest, ok := nextControl(b)
 		if !ok {
-			return ifindex, reassembled
+			return ifindex, notRing || ext.beyondRings()
 		}
 		b = rest
 		switch {
@@ -76,7 +80,9 @@ func arrival(b []byte) (ifindex int, reassembled bool) {
 		case level == unix.IPPROTO_IPV6 && typ == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
 			ifindex = int(binary.NativeEndian.Uint32(data[pktinfo6IfindexOffset:]))
 		case level == unix.IPPROTO_IP && typ == unix.IP_RECVFRAGSIZE, level == unix.IPPROTO_IPV6 && typ == unix.IPV6_RECVFRAGSIZE:
-			reassembled = true
+			notRing = true
+		case level == unix.IPPROTO_IPV6 && (typ == unix.IPV6_HOPOPTS || typ == unix.IPV6_RTHDR || typ == unix.IPV6_DSTOPTS):
+			ext.add(len(data))
 		}
 	}
 }

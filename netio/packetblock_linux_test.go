@@ -122,7 +122,7 @@ func FuzzReadBlock(f *testing.F) {
 			}
 			if res == frameOK {
 				m := Message{Buf: make([]byte, 256)}
-				parseESPFrame(frame, &m)
+				parseRingFrame(frame, &m)
 			}
 		}
 		t.Fatalf("a %d-octet block yielded more than %d packets", len(b), len(b))

@@ -12,24 +12,30 @@ import (
 // ringFilter is the classic BPF socket filter of a packet ring: the ring
 // sees only what the xdp program would steer, frames addressed to this
 // host (PACKET_HOST) to one of local carrying unfragmented ESP (IPv4
-// protocol 50 with no fragment offset or more-fragments flag; IPv6 next
-// header 50 right after the fixed header) or ESP in UDP to one of ports
-// (IPv4 without options, IPv6 with UDP right after the fixed header; the
-// payload's first word not zero, and at least four octets of it: a load
-// past the frame's end refuses it). Everything else never reaches the
-// ring: the kernel takes IKE (on 500, and behind the non-ESP marker on
-// 4500), NAT keepalives, fragments (which it reassembles for the raw ESP
-// and UDP sockets) and other traffic as before.
+// protocol 50 with no fragment offset or more-fragments flag, options or
+// not; IPv6 next header 50 right after the fixed header or behind the
+// extension headers ipv6ExtChain walks) or ESP in UDP to one of ports
+// (behind IPv4 options or IPv6 extension headers alike; the payload's
+// first word not zero, and at least four octets of it: a load past the
+// frame's end refuses it). Everything else never reaches the ring: the
+// kernel takes IKE (on 500, and behind the non-ESP marker on 4500), NAT
+// keepalives, fragments (which it reassembles for the raw ESP and UDP
+// sockets), ESP behind a longer chain of extension headers (for the same
+// sockets, which count the headers to tell) and other traffic as before.
 //
 //	ld  pkttype;  jne #PACKET_HOST, drop
 //	ldh [12];     jeq #0x0800, v4;  jeq #0x86dd, v6;  ja drop
 //	v4: ldh [20]; and #0x3fff; jne #0, drop
 //	    ldb [23]; jeq #50, v4-addr; jne #17, drop
-//	    ldb [14]; jne #0x45, drop; ld [42]; jeq #0, drop
-//	    ldh [36]; jeq #port, v4-addr ... ; ja drop
+//	    ldxb 4*([14]&0xf)
+//	    ld [x+22]; jeq #0, drop; ldh [x+16]; jeq #port, v4-addr ... ; ja drop
 //	v4-addr: ld [30]; jeq #addr, accept ... ; ja drop
-//	v6: ldb [20]; jeq #50, v6-addr; jne #17, drop
-//	    ld [62]; jeq #0, drop; ldh [56]; jeq #port, v6-addr ... ; ja drop
+//	v6: ldx #0; ldb [20]
+//	h0: jeq #50, v6-addr; jeq #17, v6-udp; jeq #0, e0; jeq #43, e0; jeq #60, e0; ja drop
+//	e0: ldb [x+54]; st M[0]; ldb [x+55]; add #1; lsh #3; add x
+//	    jgt #128, drop; tax; ld M[0]
+//	h1 ... h3 as h0 without hop-by-hop; h4: jeq #50, v6-addr; jne #17, drop
+//	v6-udp: ld [x+62]; jeq #0, drop; ldh [x+56]; jeq #port, v6-addr ... ; ja drop
 //	v6-addr: ld [38]; jne #w0, next; ld [42]; ... jeq #w3, accept; next: ...
 //	drop: ret #0;  accept: ret #snap
 func ringFilter(local []netip.Addr, ports []uint16) ([]unix.SockFilter, error) {
@@ -47,9 +53,8 @@ func ringFilter(local []netip.Addr, ports []uint16) ([]unix.SockFilter, error) {
 	p.ins(bpf.LoadAbsolute{Off: ipv4ProtocolOffset, Size: 1})
 	p.jump(bpf.JumpEqual, ipProtoESP, "v4-addr", "")
 	p.jump(bpf.JumpNotEqual, ipProtoUDP, "drop", "")
-	p.ins(bpf.LoadAbsolute{Off: ethHeaderLen, Size: 1})
-	p.jump(bpf.JumpNotEqual, ipv4HeaderByteMin, "drop", "")
-	p.udp(ipv4UDPPayload, ipv4UDPDstPort, ports, "v4-addr")
+	p.ins(bpf.LoadMemShift{Off: ethHeaderLen}) // X = the IPv4 header's length
+	p.udp(ethHeaderLen, ports, "v4-addr")
 	p.label("v4-addr")
 	p.ins(bpf.LoadAbsolute{Off: ipv4DstOffset, Size: 4})
 	for _, a := range local {
@@ -61,10 +66,37 @@ func ringFilter(local []netip.Addr, ports []uint16) ([]unix.SockFilter, error) {
 	p.jump(bpf.JumpEqual, 0, "drop", "drop") // ja drop
 
 	p.label("v6")
+	// X is the length of the extension headers walked so far, A the next
+	// header; the walk is unrolled (classic BPF jumps only forward).
+	p.ins(bpf.LoadConstant{Dst: bpf.RegX, Val: 0})
 	p.ins(bpf.LoadAbsolute{Off: ipv6NextOffset, Size: 1})
-	p.jump(bpf.JumpEqual, ipProtoESP, "v6-addr", "")
-	p.jump(bpf.JumpNotEqual, ipProtoUDP, "drop", "")
-	p.udp(ipv6UDPPayload, ipv6UDPDstPort, ports, "v6-addr")
+	for i := 0; ; i++ {
+		p.label(fmt.Sprintf("h%d", i))
+		p.jump(bpf.JumpEqual, ipProtoESP, "v6-addr", "")
+		if i == maxExtHeaders {
+			p.jump(bpf.JumpNotEqual, ipProtoUDP, "drop", "v6-udp")
+			break
+		}
+		ext := fmt.Sprintf("e%d", i)
+		p.jump(bpf.JumpEqual, ipProtoUDP, "v6-udp", "")
+		if i == 0 {
+			p.jump(bpf.JumpEqual, ipProtoHopByHop, ext, "")
+		}
+		p.jump(bpf.JumpEqual, ipProtoRouting, ext, "")
+		p.jump(bpf.JumpEqual, ipProtoDstOpts, ext, "drop")
+		p.label(ext)
+		p.ins(bpf.LoadIndirect{Off: ethHeaderLen + ipv6HeaderLen, Size: 1})
+		p.ins(bpf.StoreScratch{Src: bpf.RegA, N: 0})
+		p.ins(bpf.LoadIndirect{Off: ethHeaderLen + ipv6HeaderLen + 1, Size: 1})
+		p.ins(bpf.ALUOpConstant{Op: bpf.ALUOpAdd, Val: 1})
+		p.ins(bpf.ALUOpConstant{Op: bpf.ALUOpShiftLeft, Val: 3})
+		p.ins(bpf.ALUOpX{Op: bpf.ALUOpAdd})
+		p.jump(bpf.JumpGreaterThan, maxExtOctets, "drop", "")
+		p.ins(bpf.TAX{})
+		p.ins(bpf.LoadScratch{Dst: bpf.RegA, N: 0})
+	}
+	p.label("v6-udp")
+	p.udp(ethHeaderLen+ipv6HeaderLen, ports, "v6-addr")
 	p.label("v6-addr")
 	for i, a := range local {
 		if !a.Is6() || a.Is4In6() {
@@ -90,12 +122,13 @@ func ringFilter(local []netip.Addr, ports []uint16) ([]unix.SockFilter, error) {
 	return p.assemble()
 }
 
-// udp checks ESP in UDP: the payload's first word (at payload) not zero,
-// the destination port (at dport) one of ports; then on to next.
-func (p *filterProgram) udp(payload, dport uint32, ports []uint16, next string) {
-	p.ins(bpf.LoadAbsolute{Off: payload, Size: 4})
+// udp checks ESP in UDP whose header starts X octets after udpAt: the
+// payload's first word not zero, the destination port one of ports;
+// then on to next.
+func (p *filterProgram) udp(udpAt uint32, ports []uint16, next string) {
+	p.ins(bpf.LoadIndirect{Off: udpAt + 8, Size: 4})
 	p.jump(bpf.JumpEqual, 0, "drop", "")
-	p.ins(bpf.LoadAbsolute{Off: dport, Size: 2})
+	p.ins(bpf.LoadIndirect{Off: udpAt + 2, Size: 2})
 	for _, port := range ports {
 		p.jump(bpf.JumpEqual, uint32(port), next, "")
 	}

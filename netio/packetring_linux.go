@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -20,15 +21,18 @@ import (
 
 // PacketRing is the outer side of the packet-ring data plane, for hosts
 // without AF_XDP: on each interface that carries ESP, an AF_PACKET
-// socket with a TPACKET_V3 receive ring (whole blocks of frames handed
-// over at once, a block retired when full or after ringRetireMs) and a
-// TPACKET_V3 transmit ring (Linux 4.11 and later; frames sent with one
-// sendto per batch). A classic BPF filter (ringFilter) lets only this
-// host's unfragmented ESP, raw or in UDP to the ports of SetUDPPorts,
-// into the ring. Packets leave with the Ethernet
-// header from the kernel's route and neighbour tables (nextHops), as on
-// the xdp data plane, and through the raw socket while a neighbour is
-// unknown.
+// socket with a receive ring and a transmit ring (frames sent with one
+// sendto per batch), both TPACKET_V2 (frames handed over one by one: see
+// packetframe_linux.go) or both TPACKET_V3 (whole blocks of frames
+// handed over at once, a block retired when full or after ringRetireMs;
+// transmit since Linux 4.11): one version for both, as the kernel wants,
+// chosen at OpenPacketRing (ringVersion). A classic BPF filter
+// (ringFilter) lets only this host's unfragmented ESP, raw or in UDP to
+// the ports of SetUDPPorts, into the ring, behind IPv4 options or IPv6
+// extension headers too (ringext_linux.go). Packets leave with the
+// Ethernet header from the kernel's route and neighbour tables
+// (nextHops), as on the xdp data plane, and through the raw socket while
+// a neighbour is unknown.
 //
 // Unlike XDP, a packet socket is a tap: the kernel still delivers what
 // the ring took to its own stack, and so to the raw ESP and UDP sockets.
@@ -39,11 +43,13 @@ import (
 // Being a tap, the rings leave packet captures (tcpdump, tshark) seeing
 // every ESP packet in both directions.
 type PacketRing struct {
-	hops *nextHops
-	done chan struct{}
-	wg   sync.WaitGroup
+	version int    // unix.TPACKET_V2 or unix.TPACKET_V3
+	why     string // why version is what it is
+	hops    *nextHops
+	done    chan struct{}
+	wg      sync.WaitGroup
 
-	received, sent, viaKernel, malformed atomic.Uint64
+	received, sent, viaKernel, malformed, ringFull atomic.Uint64
 
 	mu    sync.Mutex // guards rings, modes and ports; taken writes taken
 	rings map[int]*packetRing
@@ -66,15 +72,26 @@ const (
 	ringRxFrameSize = 2048
 	ringTxFrameSize = 4096
 	ringTxFrames    = 1024 // 4 MiB
-	// ringTxData is where a transmit frame's data starts:
-	// TPACKET3_HDRLEN - sizeof(struct sockaddr_ll).
-	ringTxData = pktHeaderLen
 )
 
+// txLayout is where the fields of a transmit frame are, by version.
+type txLayout struct{ status, len, snapLen, data int }
+
+var (
+	// TPACKET3_HDRLEN - sizeof(struct sockaddr_ll) for the data.
+	txV3 = txLayout{status: pktStatus, len: pktLen, snapLen: pktSnapLen, data: pktHeaderLen}
+	txV2 = txLayout{status: v2Status, len: v2Len, snapLen: v2SnapLen, data: v2HeaderLen}
+)
+
+// RingVersionEnv, set to "v2" or "v3", has OpenPacketRing use that
+// TPACKET version (or fail): for tests of either path on one kernel.
+const RingVersionEnv = "IPSECGW_PACKET_RING_VERSION"
+
 // OpenPacketRing checks that the kernel and the privileges allow AF_PACKET
-// sockets with TPACKET_V3 receive and transmit rings (it sets up a small
-// pair on a socket bound to nothing) and starts watching the route and
-// neighbour tables; Attach then opens the rings on interfaces.
+// sockets with receive and transmit rings (it sets up a small pair on a
+// socket bound to nothing), chooses their TPACKET version and starts
+// watching the route and neighbour tables; Attach then opens the rings on
+// interfaces. The version is TPACKET_V2 unless RingVersionEnv says v3.
 func OpenPacketRing() (_ *PacketRing, err error) {
 	p := &PacketRing{done: make(chan struct{}), rings: map[int]*packetRing{}}
 	none := map[int][]netip.Addr{}
@@ -85,12 +102,7 @@ func OpenPacketRing() (_ *PacketRing, err error) {
 			p.Close()
 		}
 	}()
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("AF_PACKET socket: %w", err)
-	}
-	defer unix.Close(fd)
-	if err := setupRings(fd, 1, 1); err != nil {
+	if p.version, p.why, err = ringVersion(os.Getenv(RingVersionEnv)); err != nil {
 		return nil, err
 	}
 	if p.hops, err = newNextHops(); err != nil {
@@ -102,11 +114,47 @@ func OpenPacketRing() (_ *PacketRing, err error) {
 	return p, nil
 }
 
-// setupRings asks for TPACKET_V3 and a receive and a transmit ring of the
-// given numbers of blocks.
-func setupRings(fd, rxBlocks, txBlocks int) error {
-	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
-		return fmt.Errorf("TPACKET_V3: %w", err)
+// ringVersion chooses the TPACKET version of the rings: the one forced
+// ("v2", "v3"), else V2 (see packetframe_linux.go), trying each on a
+// small pair of rings on a socket bound to nothing. It says why.
+func ringVersion(force string) (version int, why string, err error) {
+	try := func(version int) error {
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("AF_PACKET socket: %w", err)
+		}
+		defer unix.Close(fd)
+		return setupRings(fd, version, ringRxFrameSize, 1, 1)
+	}
+	switch force {
+	case "v3":
+		return unix.TPACKET_V3, RingVersionEnv + "=v3", try(unix.TPACKET_V3)
+	case "v2":
+		return unix.TPACKET_V2, RingVersionEnv + "=v2", try(unix.TPACKET_V2)
+	case "":
+		return unix.TPACKET_V2, "frames handed over one by one, with no block retire delay", try(unix.TPACKET_V2)
+	}
+	return 0, "", fmt.Errorf("%s=%q: want v2 or v3", RingVersionEnv, force)
+}
+
+// setupRings asks for TPACKET version and a receive and a transmit ring
+// of the given numbers of blocks, receive frames of rxFrameSize (V2).
+func setupRings(fd, version, rxFrameSize, rxBlocks, txBlocks int) error {
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, version); err != nil {
+		return fmt.Errorf("TPACKET_V%d: %w", version+1, err)
+	}
+	if version == unix.TPACKET_V2 {
+		rx := unix.TpacketReq{Block_size: ringBlockSize, Block_nr: uint32(rxBlocks), Frame_size: uint32(rxFrameSize),
+			Frame_nr: uint32(rxBlocks * ringBlockSize / rxFrameSize)}
+		if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &rx); err != nil {
+			return fmt.Errorf("TPACKET_V2 receive ring: %w", err)
+		}
+		tx := unix.TpacketReq{Block_size: ringBlockSize, Block_nr: uint32(txBlocks), Frame_size: ringTxFrameSize,
+			Frame_nr: uint32(txBlocks * ringBlockSize / ringTxFrameSize)}
+		if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &tx); err != nil {
+			return fmt.Errorf("TPACKET_V2 transmit ring: %w", err)
+		}
+		return nil
 	}
 	rx := unix.TpacketReq3{Block_size: ringBlockSize, Block_nr: uint32(rxBlocks), Frame_size: ringRxFrameSize,
 		Frame_nr: uint32(rxBlocks * ringBlockSize / ringRxFrameSize), Retire_blk_tov: ringRetireMs}
@@ -153,7 +201,7 @@ func (p *PacketRing) Attach(local []netip.Addr) ([]Receiver, error) {
 			}
 			continue
 		}
-		r, err := newPacketRing(p, index, want, p.ports)
+		r, err := newPacketRing(p, index, l.attrs.MTU, want, p.ports)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", l.attrs.Name, err))
 			continue
@@ -174,11 +222,26 @@ type PacketRingStats struct {
 	Sent      uint64 `json:"sent"`       // packets queued on the transmit rings
 	ViaKernel uint64 `json:"via-kernel"` // packets sent by the raw socket: neighbour unknown, or no free frame
 	Malformed uint64 `json:"malformed"`  // frames or blocks of the rings that made no sense, dropped
+	// RingFull counts the ESP packets the kernel could not put in a
+	// receive ring, every block still being read (PACKET_STATISTICS'
+	// tp_drops): dropped.
+	RingFull uint64 `json:"ring-full"`
+	// Version is the rings' TPACKET version, 2 or 3.
+	Version int `json:"tpacket-version"`
 }
 
 // Stats reads the counters.
 func (p *PacketRing) Stats() PacketRingStats {
-	return PacketRingStats{Received: p.received.Load(), Sent: p.sent.Load(), ViaKernel: p.viaKernel.Load(), Malformed: p.malformed.Load()}
+	p.mu.Lock()
+	for _, r := range p.rings {
+		// Reading the kernel's counters resets them: they are added up.
+		if st, err := unix.GetsockoptTpacketStatsV3(r.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+			p.ringFull.Add(uint64(st.Drops))
+		}
+	}
+	p.mu.Unlock()
+	return PacketRingStats{Received: p.received.Load(), Sent: p.sent.Load(), ViaKernel: p.viaKernel.Load(), Malformed: p.malformed.Load(),
+		RingFull: p.ringFull.Load(), Version: p.version + 1}
 }
 
 // Describe says which interfaces have rings, for the log and the status.
@@ -188,7 +251,12 @@ func (p *PacketRing) Describe() string {
 	if len(p.modes) == 0 {
 		return "no interface yet"
 	}
-	return "TPACKET_V3 rx/tx on " + strings.Join(p.modes, ", ")
+	return fmt.Sprintf("TPACKET_V%d rx/tx on %s", p.version+1, strings.Join(p.modes, ", "))
+}
+
+// Version says which TPACKET version the rings use, and why, for the log.
+func (p *PacketRing) Version() string {
+	return fmt.Sprintf("TPACKET_V%d (%s)", p.version+1, p.why)
 }
 
 // Sender returns a Sender for complete IP packets of one family that
@@ -208,10 +276,9 @@ func (p *PacketRing) sink(ifindex int) frameSink {
 }
 
 // took reports whether a packet the raw ESP socket received, which came
-// in on interface ifindex for dst and was not reassembled, is one the
-// ring of that interface has taken. (An IPv6 ESP packet behind extension
-// headers, or ESP in UDP behind IPv4 options, is one the filter refuses
-// and this cannot tell apart: it is dropped. Peers send neither.)
+// in on interface ifindex for dst and is one the filter's walk takes (not
+// reassembled, not behind a longer chain of IPv6 extension headers: see
+// arrival), is one the ring of that interface has taken.
 func (p *PacketRing) took(ifindex int, dst netip.Addr) bool {
 	return slices.Contains((*p.taken.Load())[ifindex], dst)
 }
@@ -279,24 +346,33 @@ type packetRing struct {
 	fd   int
 	wait *ringWaiter // owns fd once made
 	mem  []byte
+	v2   bool     // TPACKET_V2 rings, else V3
+	tx   txLayout // where a transmit frame's fields are
 
 	// Reading: one ReadBatch at a time (the engine's reader).
-	block int         // the receive block being read or waited for
-	cur   blockReader // valid while reading
-	in    bool        // a block is being read
+	block int         // V3: the receive block being read or waited for
+	cur   blockReader // V3: valid while reading
+	in    bool        // V3: a block is being read
+	frame int         // V2: the receive frame being read or waited for
+	// V2: the receive frames' size and number.
+	frameSize, frames int
 
 	txMu   sync.Mutex // guards txHead and the transmit frames
 	txHead int        // the next transmit frame to fill; the kernel's head follows it
 }
 
-func newPacketRing(p *PacketRing, ifindex int, local []netip.Addr, ports []uint16) (_ *packetRing, err error) {
+func newPacketRing(p *PacketRing, ifindex, mtu int, local []netip.Addr, ports []uint16) (_ *packetRing, err error) {
 	// Protocol 0: nothing is received before the filter is in and the
 	// socket bound.
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("AF_PACKET socket: %w", err)
 	}
-	r := &packetRing{p: p, fd: fd}
+	r := &packetRing{p: p, fd: fd, v2: p.version == unix.TPACKET_V2, tx: txV3}
+	if r.v2 {
+		r.tx, r.frameSize = txV2, v2FrameSize(mtu)
+		r.frames = ringBlocks * ringBlockSize / r.frameSize
+	}
 	defer func() {
 		if err != nil {
 			r.release()
@@ -310,7 +386,7 @@ func newPacketRing(p *PacketRing, ifindex int, local []netip.Addr, ports []uint1
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_LOSS, 1); err != nil {
 		return nil, fmt.Errorf("PACKET_LOSS: %w", err)
 	}
-	if err := setupRings(fd, ringBlocks, ringTxFrames*ringTxFrameSize/ringBlockSize); err != nil {
+	if err := setupRings(fd, p.version, r.frameSize, ringBlocks, ringTxFrames*ringTxFrameSize/ringBlockSize); err != nil {
 		return nil, err
 	}
 	size := ringBlocks*ringBlockSize + ringTxFrames*ringTxFrameSize
@@ -379,6 +455,10 @@ func (r *packetRing) ReadBatch(msgs []Message) (int, error) {
 // rxReady reports whether the kernel has handed over the block the
 // reader is at (or the reader is in the middle of one).
 func (r *packetRing) rxReady() bool {
+	if r.v2 {
+		_, status := r.frameAt(r.frame)
+		return atomic.LoadUint32(status)&unix.TP_STATUS_USER != 0
+	}
 	_, status := r.blockAt(r.block)
 	return r.in || atomic.LoadUint32(status)&unix.TP_STATUS_USER != 0
 }
@@ -387,6 +467,9 @@ func (r *packetRing) rxReady() bool {
 // giving each block back once read, and returns how many messages it
 // filled and how many frames it dropped.
 func (r *packetRing) fill(msgs []Message) (n, bad int) {
+	if r.v2 {
+		return r.fillV2(msgs)
+	}
 	for n < len(msgs) {
 		b, status := r.blockAt(r.block)
 		if !r.in {
@@ -402,7 +485,7 @@ func (r *packetRing) fill(msgs []Message) (n, bad int) {
 		frame, res := r.cur.next()
 		switch res {
 		case frameOK:
-			if parseESPFrame(frame, &msgs[n]) {
+			if parseRingFrame(frame, &msgs[n]) {
 				n++
 			} else {
 				bad++
@@ -431,19 +514,21 @@ func (r *packetRing) send(pkts [][]byte, eths []*[ethHeaderLen]byte) int {
 	tx := r.mem[ringBlocks*ringBlockSize:]
 	n := 0
 	for i, p := range pkts {
-		if ringTxData+ethHeaderLen+len(p) > ringTxFrameSize {
+		if r.tx.data+ethHeaderLen+len(p) > ringTxFrameSize {
 			break
 		}
 		f := tx[r.txHead*ringTxFrameSize : (r.txHead+1)*ringTxFrameSize]
-		status := (*uint32)(unsafe.Pointer(&f[pktStatus]))
+		status := (*uint32)(unsafe.Pointer(&f[r.tx.status]))
 		if s := atomic.LoadUint32(status); s != unix.TP_STATUS_AVAILABLE && s != unix.TP_STATUS_WRONG_FORMAT {
 			break // still the kernel's: the ring is full
 		}
-		copy(f[ringTxData:], eths[i][:])
-		l := copy(f[ringTxData+ethHeaderLen:], p)
-		binary.NativeEndian.PutUint32(f[pktNextOffset:], 0)
-		binary.NativeEndian.PutUint32(f[pktLen:], uint32(ethHeaderLen+l))
-		binary.NativeEndian.PutUint32(f[pktSnapLen:], uint32(ethHeaderLen+l))
+		copy(f[r.tx.data:], eths[i][:])
+		l := copy(f[r.tx.data+ethHeaderLen:], p)
+		if !r.v2 {
+			binary.NativeEndian.PutUint32(f[pktNextOffset:], 0)
+		}
+		binary.NativeEndian.PutUint32(f[r.tx.len:], uint32(ethHeaderLen+l))
+		binary.NativeEndian.PutUint32(f[r.tx.snapLen:], uint32(ethHeaderLen+l))
 		atomic.StoreUint32(status, unix.TP_STATUS_SEND_REQUEST)
 		r.txHead = (r.txHead + 1) % ringTxFrames
 		n++

@@ -60,7 +60,19 @@ func readFor(t *testing.T, r Receiver, want int, wait time.Duration, check func(
 // reassembled from fragments; ping still reaches A; ESP A sends through
 // the transmit ring reaches B's raw ESP socket with the Ethernet header
 // from A's neighbour table.
-func TestPacketRing(t *testing.T) {
+func TestPacketRing(t *testing.T) { eachRingVersion(t, checkPacketRing) }
+
+// eachRingVersion runs check on TPACKET_V2 rings and on TPACKET_V3 rings.
+func eachRingVersion(t *testing.T, check func(t *testing.T)) {
+	for _, v := range []string{"v2", "v3"} {
+		t.Run(v, func(t *testing.T) {
+			t.Setenv(RingVersionEnv, v)
+			check(t)
+		})
+	}
+}
+
+func checkPacketRing(t *testing.T) {
 	netns.RequireRoot(t)
 	n := netns.New(t, "a", "b")
 	n.Link("a", "veth-a", "198.51.100.1/24", "b", "veth-b", "198.51.100.2/24")
@@ -88,6 +100,9 @@ func TestPacketRing(t *testing.T) {
 	})
 	t.Cleanup(func() { espA.Close(); rawA.Close(); p.Close() })
 	t.Logf("packet rings: %s", p.Describe())
+	if want := fmt.Sprintf("TPACKET_V%s rx/tx on veth-a", t.Name()[len(t.Name())-1:]); p.Describe() != want {
+		t.Fatalf("rings %q, want %q", p.Describe(), want)
+	}
 	inNetns(t, n, "b", func() (err error) {
 		if espB, err = ListenESP(4); err != nil {
 			return err

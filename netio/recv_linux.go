@@ -25,9 +25,11 @@ const (
 
 // oobSize is the control-message space of one message: IPV6_PKTINFO (20
 // octets of data) and IPV6_TCLASS (4), each with its header and padding,
-// with room to spare. The slot is a multiple of 8 so every message's
-// control area stays aligned like the first.
-const oobSize = 96
+// and beside packet rings IPV6_RECVFRAGSIZE and up to maxExtHeaders
+// extension headers of maxExtOctets in all (ringext_linux.go), with room
+// to spare. The slot is a multiple of 8 so every message's control area
+// stays aligned like the first.
+const oobSize = 320
 
 // ListenESP opens a raw socket for IP protocol 50 (ESP) of the given
 // family, receiving the ESP packets sent to any local address; Buf gets
@@ -62,6 +64,7 @@ func listenESP(family int, skip func(ifindex int, m *Message) bool) (Receiver, e
 		}
 		if skip != nil {
 			opts = append(opts, sockopt{unix.IPPROTO_IPV6, unix.IPV6_RECVFRAGSIZE, 1, "IPV6_RECVFRAGSIZE"})
+			opts = append(opts, extHeaderOpts...)
 		}
 		r, err = newSocketReceiver(espV6, what, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ESP, opts, nil)
 	}
@@ -113,15 +116,17 @@ func listenUDP(family int, port uint16, skip func(ifindex int, m *Message) bool)
 	}
 	if skip != nil {
 		// Beside packet rings: which datagrams the kernel reassembled.
-		opt := sockopt{unix.IPPROTO_IP, unix.IP_RECVFRAGSIZE, 1, "IP_RECVFRAGSIZE"}
+		opts := []sockopt{{unix.IPPROTO_IP, unix.IP_RECVFRAGSIZE, 1, "IP_RECVFRAGSIZE"}}
 		if family == 6 {
-			opt = sockopt{unix.IPPROTO_IPV6, unix.IPV6_RECVFRAGSIZE, 1, "IPV6_RECVFRAGSIZE"}
+			opts = append([]sockopt{{unix.IPPROTO_IPV6, unix.IPV6_RECVFRAGSIZE, 1, "IPV6_RECVFRAGSIZE"}}, extHeaderOpts...)
 		}
-		var serr error
-		_ = r.sock.rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), opt.level, opt.name, opt.value) })
-		if serr != nil {
-			r.Close()
-			return nil, fmt.Errorf("netio: %s socket: set %s: %w", what, opt.what, serr)
+		for _, opt := range opts {
+			var serr error
+			_ = r.sock.rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), opt.level, opt.name, opt.value) })
+			if serr != nil {
+				r.Close()
+				return nil, fmt.Errorf("netio: %s socket: set %s: %w", what, opt.what, serr)
+			}
 		}
 		r.skip = skip
 		r.sock.setBuffer(false)
@@ -233,7 +238,11 @@ func (r *socketReceiver) keep(msgs []Message) int {
 	n := 0
 	for i := range msgs {
 		m := &msgs[i]
-		if ifindex, reassembled := arrival(r.control(i)); !reassembled && r.skip(ifindex, m) {
+		// A truncated control area may have lost the extension headers
+		// that tell: kept (at worst a duplicate, which replay protection
+		// drops).
+		truncated := r.hdrs[i].Hdr.Flags&unix.MSG_CTRUNC != 0
+		if ifindex, notRing := arrival(r.control(i)); !notRing && !truncated && r.skip(ifindex, m) {
 			continue
 		}
 		if n != i {

@@ -45,6 +45,10 @@ func TestXDPSteersESPInUDP(t *testing.T) {
 // beside it must leave it the ESP it took: the IKE message is the
 // socket's first datagram.
 func TestPacketRingESPInUDP(t *testing.T) {
+	eachRingVersion(t, checkPacketRingESPInUDP)
+}
+
+func checkPacketRingESPInUDP(t *testing.T) {
 	checkRingTakesESPInUDP(t, func(a netip.Addr) (ring, udp4500, udp5000 Receiver, received func() uint64, err error) {
 		p, err := OpenPacketRing()
 		if err != nil {

@@ -14,8 +14,9 @@ import (
 )
 
 // The `show services ipsec-vpn ...` views: the tunnels of the service
-// sets' ipsec-vpn rules (daemon.ServiceTunnels), whose SAs and IKE SAs the
-// daemon reports under their VPN name (daemon.ServiceVPNName).
+// sets' ipsec-vpn rules (daemon.Status.Services, as the commit computed
+// them), whose SAs and IKE SAs the daemon reports under their VPN name
+// (daemon.ServiceVPNName).
 
 // ServicesViews is what the services show commands print.
 type ServicesViews struct {
@@ -36,7 +37,7 @@ type ServicesViews struct {
 // oldest first.
 func services(st daemon.Status, cfg *schema.Config, ikeSAs []ike.SAInfo, now time.Time) ServicesViews {
 	var v ServicesViews
-	tunnels := daemon.ServiceTunnels(cfg)
+	tunnels := st.Services
 	byName := map[string]*daemon.ServiceTunnel{}
 	for i := range tunnels {
 		byName[tunnels[i].VPN.Name] = &tunnels[i]
@@ -98,22 +99,9 @@ func services(st daemon.Status, cfg *schema.Config, ikeSAs []ike.SAInfo, now tim
 
 // servicesIKESA is one IKE SA of a services tunnel.
 func servicesIKESA(info ike.SAInfo, tn *daemon.ServiceTunnel, now time.Time) show.IKESA {
-	sa := show.IKESA{
-		GatewayName: tn.VPN.Name,
-		Initiator:   info.Initiator, Up: info.State == "UP",
-		InitiatorSPI: info.InitiatorSPI, ResponderSPI: info.ResponderSPI,
-		ExchangeType: "Main", RoutingInstance: "default",
-		Local:     netip.AddrPortFrom(tn.Set.LocalGateway, 500),
-		Remote:    netip.AddrPortFrom(info.Remote, 500),
-		PeerIKEID: info.Remote.String(),
-		Integrity: info.Integrity, Encryption: info.Encryption, PRF: info.PRF,
-		DHGroup:    groupNumber(info.Group),
-		Rekey:      &show.RekeyStatistics{},
-		AuthMethod: "Pre-shared-keys",
-	}
-	if info.Children > 0 {
-		sa.ChildSAsCreated = uint64(info.Children)
-	}
+	sa := engineIKESA(info)
+	sa.GatewayName, sa.ExchangeType = tn.VPN.Name, "Main"
+	sa.Local = netip.AddrPortFrom(tn.Set.LocalGateway, 500)
 	if p := tn.Term.IKEPolicy; p != nil {
 		switch {
 		case p.Version == 2:
@@ -162,27 +150,11 @@ func serviceTunnelView(tn *daemon.ServiceTunnel, list []daemon.SAStatus, ikeSA i
 		base.ReplayWindow = window
 	}
 	base.Installed = true
-	var in, outSAs []show.IPsecSA
-	for _, s := range list {
-		sa := base
-		sa.SPI = parseSPI(s.SPI)
-		sa.Inbound = s.Direction == "inbound"
-		if tn.VPN.IKE == nil {
-			manualAlgorithms(&sa, tn.Term, sa.Inbound)
-		}
-		if a, err := netip.ParseAddr(s.Local); err == nil {
-			out.LocalGateway = a
-		}
-		if a, err := netip.ParseAddr(s.Remote); err == nil {
-			out.RemoteGateway = a
-		}
-		if sa.Inbound {
-			in = append(in, sa)
-		} else {
-			outSAs = append(outSAs, sa)
-		}
+	var fill func(*show.IPsecSA)
+	if tn.VPN.IKE == nil {
+		fill = func(sa *show.IPsecSA) { manualAlgorithms(sa, tn.Term, sa.Inbound) }
 	}
-	out.SAs = append(in, outSAs...)
+	out.SAs = installedSAs(base, list, tn.VPN.Name, &out.LocalGateway, &out.RemoteGateway, fill)
 	return out
 }
 
@@ -211,12 +183,12 @@ func manualAlgorithms(sa *show.IPsecSA, t *schema.Term, inbound bool) {
 func serviceSetStatistics(cfg *schema.Config, tunnels []daemon.ServiceTunnel, sas map[string][]daemon.SAStatus) []show.ServiceSetStatistics {
 	var out []show.ServiceSetStatistics
 	for _, set := range cfg.ServiceSets {
-		if set.Inside == nil || len(set.Rules) == 0 {
+		if !daemon.CarriesTunnels(set) {
 			continue
 		}
 		var sum dataplane.Stats
 		for _, tn := range tunnels {
-			if tn.Set != set {
+			if tn.Set.Name != set.Name {
 				continue
 			}
 			for _, s := range sas[tn.VPN.Name] {

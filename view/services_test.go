@@ -46,6 +46,7 @@ func TestServicesViews(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, now, _ := seed001(t)
+	st.Services = daemon.ServiceTunnels(cfg) // as the commit of cfg computed them
 	v := Build(st, cfg, now)
 	if len(v.IKE) != 0 || len(v.IPsec.Tunnels) != 0 || len(v.Inactive) != 0 {
 		t.Fatalf("the services tunnel is in the security views: %+v %+v %+v", v.IKE, v.IPsec, v.Inactive)
@@ -101,7 +102,7 @@ func TestServicesDown(t *testing.T) {
 	}
 	_, now, name := seed001(t)
 	reason := "IKEv1 is not implemented yet; the tunnel stays down"
-	v := Build(daemon.Status{Down: map[string]string{name: reason}}, cfg, now)
+	v := Build(daemon.Status{Down: map[string]string{name: reason}, Services: daemon.ServiceTunnels(cfg)}, cfg, now)
 	if len(v.Services.IKE) != 0 || len(v.Services.Tunnels) != 0 {
 		t.Fatalf("SAs shown for a tunnel that is down: %+v", v.Services)
 	}

@@ -218,25 +218,30 @@ func tunnelIndexes(cfg *schema.Config) map[string]uint32 {
 	return ids
 }
 
-func ikeSAView(info ike.SAInfo, index uint32, cfg *schema.Config, tunnelIDs map[string]uint32, now time.Time) show.IKESA {
+// engineIKESA is what an IKE SA's view takes from the engine's report,
+// for [security ike] gateways and services tunnels alike; the callers add
+// their own names, exchange type and what their configuration says.
+func engineIKESA(info ike.SAInfo) show.IKESA {
 	sa := show.IKESA{
-		Index: index, GatewayName: info.Gateway,
 		Initiator: info.Initiator, Up: info.State == "UP",
 		InitiatorSPI: info.InitiatorSPI, ResponderSPI: info.ResponderSPI,
-		ExchangeType: "IKEv2", RoutingInstance: "default",
-		Remote:    netip.AddrPortFrom(info.Remote, 500),
-		PeerIKEID: info.Remote.String(),
+		Remote: netip.AddrPortFrom(info.Remote, 500), PeerIKEID: info.Remote.String(),
 		Integrity: info.Integrity, Encryption: info.Encryption, PRF: info.PRF,
-		DHGroup:    groupNumber(info.Group),
-		Rekey:      &show.RekeyStatistics{},
-		AuthMethod: "Pre-shared-keys",
-		// RFC 7383, as negotiated (ike/ikev2/fragment.go).
-		Fragmentation: info.Fragmentation, FragmentSize: info.FragmentSize,
-		InFragments: info.InFragments, OutFragments: info.OutFragments,
+		DHGroup: groupNumber(info.Group), Rekey: &show.RekeyStatistics{},
+		AuthMethod: "Pre-shared-keys", RoutingInstance: "default",
 	}
 	if info.Children > 0 {
 		sa.ChildSAsCreated = uint64(info.Children)
 	}
+	return sa
+}
+
+func ikeSAView(info ike.SAInfo, index uint32, cfg *schema.Config, tunnelIDs map[string]uint32, now time.Time) show.IKESA {
+	sa := engineIKESA(info)
+	sa.Index, sa.GatewayName, sa.ExchangeType = index, info.Gateway, "IKEv2"
+	// RFC 7383, as negotiated (ike/ikev2/fragment.go).
+	sa.Fragmentation, sa.FragmentSize = info.Fragmentation, info.FragmentSize
+	sa.InFragments, sa.OutFragments = info.InFragments, info.OutFragments
 	sa.PPKProfile, sa.QuantumSecured, sa.AdditionalKE = info.PPKProfile, quantumSecured(info), info.AdditionalKE // quantum.go
 	if info.PeerCertificate != "" {
 		sa.PeerIKEID = info.PeerCertificate // authenticated by its certificate: its subject
@@ -315,19 +320,32 @@ func tunnelView(vpn *schema.VPN, id uint32, st daemon.Status, ike []ike.SAInfo, 
 		base.HardLifetime = max(established.Add(life).Sub(now), 0)
 		base.SoftLifetime = max(established.Add(soft).Sub(now), 0)
 	}
+	tn.SAs = installedSAs(base, st.SAs, vpn.Name, &tn.LocalGateway, &tn.RemoteGateway, nil)
+	monitorView(&tn, st)
+	return tn, len(tn.SAs) > 0
+}
+
+// installedSAs lists the SAs of list that are VPN vpn's as the show
+// commands do, inbound first: each is base with its SPI and direction,
+// and what fill (nil: nothing) adds for that direction. local and remote
+// are set to the SAs' addresses.
+func installedSAs(base show.IPsecSA, list []daemon.SAStatus, vpn string, local, remote *netip.Addr, fill func(*show.IPsecSA)) []show.IPsecSA {
 	var in, out []show.IPsecSA
-	for _, s := range st.SAs {
-		if s.VPN != vpn.Name {
+	for _, s := range list {
+		if s.VPN != vpn {
 			continue
 		}
 		sa := base
 		sa.SPI = parseSPI(s.SPI)
 		sa.Inbound = s.Direction == "inbound"
+		if fill != nil {
+			fill(&sa)
+		}
 		if a, err := netip.ParseAddr(s.Local); err == nil {
-			tn.LocalGateway = a
+			*local = a
 		}
 		if a, err := netip.ParseAddr(s.Remote); err == nil {
-			tn.RemoteGateway = a
+			*remote = a
 		}
 		if sa.Inbound {
 			in = append(in, sa)
@@ -335,9 +353,7 @@ func tunnelView(vpn *schema.VPN, id uint32, st daemon.Status, ike []ike.SAInfo, 
 			out = append(out, sa)
 		}
 	}
-	tn.SAs = append(in, out...)
-	monitorView(&tn, st)
-	return tn, len(tn.SAs) > 0
+	return append(in, out...)
 }
 
 // proposalSA is the algorithms and lifetimes of an IPsec proposal as the

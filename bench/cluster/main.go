@@ -49,8 +49,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.timeout, "timeout", 40*time.Second, "a tunnel not up within this is a failure")
 	fs.DurationVar(&o.duration, "t", 10*time.Second, "duration of the iperf3 flows (one per group, all at once), after a first second left out")
 	fs.BoolVar(&o.saSync, "sa-sync", true, "give the nodes a cluster key, so that they keep their SA state in etcd (as a cluster whose tunnels survive a node does)")
-	fs.StringVar(&o.dir, "dir", "", "directory for configurations and logs (default: a temporary one, removed after a run that succeeded)")
-	fs.StringVar(&o.binary, "ipsecgw", "", "ipsecgw binary for the nodes and the peer (default: this program)")
+	lab.WorkFlags(fs, &o.dir, &o.binary, "the nodes and the peer")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -76,19 +75,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench cluster: %v\n", err)
 		return 1
 	}
-	if o.binary == "" {
-		if o.binary, err = os.Executable(); err != nil {
-			fmt.Fprintf(stderr, "bench cluster: %v\n", err)
-			return 1
-		}
-	}
-	keep := o.dir != ""
-	if o.dir == "" {
-		if o.dir, err = os.MkdirTemp("", "ipsecgw-bench-cluster-"); err != nil {
-			fmt.Fprintf(stderr, "bench cluster: %v\n", err)
-			return 1
-		}
-		os.Chmod(o.dir, 0o755)
+	done, err := lab.Work("cluster", &o.dir, &o.binary)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench cluster: %v\n", err)
+		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -105,9 +95,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		results = append(results, r)
 	}
 	printTable(stdout, o, results)
-	if !keep {
-		os.RemoveAll(o.dir)
-	}
+	done(true)
 	return 0
 }
 

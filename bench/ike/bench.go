@@ -28,7 +28,6 @@ type options struct {
 	responders []string
 	timeout    time.Duration // per tunnel
 	dir        string
-	keep       bool
 	binary     string
 }
 
@@ -46,8 +45,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"group31+mlkem768: ML-KEM-768 after it in IKE_INTERMEDIATE; a group with "+ecdsaSuffix+": ECDSA P-256 certificates instead of the pre-shared key)")
 	responders := fs.String("responders", "ipsecgw,strongswan", "responders to measure, comma-separated")
 	fs.DurationVar(&o.timeout, "timeout", 40*time.Second, "a tunnel not up within this is a failure (the initiator retransmits for 31 s)")
-	fs.StringVar(&o.dir, "dir", "", "directory for configurations and logs (default: a temporary one, removed after)")
-	fs.StringVar(&o.binary, "ipsecgw", "", "ipsecgw binary for the responder daemon (default: this program)")
+	lab.WorkFlags(fs, &o.dir, &o.binary, "the responder daemon")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -60,26 +58,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if lab.NotRoot(stderr, "ipsecgw bench ike", "`make bench-ike` or `ipsecgw bench ike`") {
 		return 0
 	}
-	if o.binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			fmt.Fprintf(stderr, "bench ike: %v\n", err)
-			return 1
-		}
-		o.binary = exe
-	}
-	if o.dir == "" {
-		d, err := os.MkdirTemp("", "ipsecgw-bench-ike-")
-		if err != nil {
-			fmt.Fprintf(stderr, "bench ike: %v\n", err)
-			return 1
-		}
-		o.dir = d
-		defer func() {
-			if !o.keep {
-				os.RemoveAll(d)
-			}
-		}()
+	done, err := lab.Work("ike", &o.dir, &o.binary)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench ike: %v\n", err)
+		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -87,8 +69,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if len(rows) > 0 {
 		printTable(stdout, rows, o.inFlight, o.shards)
 	}
+	done(err == nil)
 	if err != nil {
-		o.keep = true
 		fmt.Fprintf(stderr, "bench ike: %v\n(logs kept in %s)\n", err, o.dir)
 		return 1
 	}

@@ -19,6 +19,20 @@ func build(t *testing.T, src string, opts Options) (*Config, error) {
 	return Build(tr, opts)
 }
 
+// buildFails builds src and fails t unless that fails with exactly the
+// error want; it returns the error.
+func buildFails(t *testing.T, src, want string) error {
+	t.Helper()
+	_, err := build(t, src, Options{})
+	if err == nil {
+		t.Fatal("built without error")
+	}
+	if got := err.Error(); got != want {
+		t.Errorf("error:\n got %s\nwant %s", got, want)
+	}
+	return err
+}
+
 func buildFile(t *testing.T, file string, opts Options) *Config {
 	t.Helper()
 	src, err := os.ReadFile(file)
@@ -175,13 +189,7 @@ interfaces { st0 { unit 1 { family inet; } } }
 			"t.conf:13:38: services service-set s ipsec-vpn: IPsec VPN nothere is not defined; expected the name of a VPN under [edit security ipsec vpn] (none are defined)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := build(t, base+tc.extra+"\n", Options{})
-			if err == nil {
-				t.Fatal("built without error")
-			}
-			if got := err.Error(); got != tc.want {
-				t.Errorf("error:\n got %s\nwant %s", got, tc.want)
-			}
+			err := buildFails(t, base+tc.extra+"\n", tc.want)
 			if strings.Contains(err.Error(), "short") {
 				t.Error("error contains the key")
 			}

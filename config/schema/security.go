@@ -247,6 +247,7 @@ func (b *builder) securityIPsec(s *config.Stmt) {
 	for _, vs := range entries(s, "vpn") {
 		ipsec.VPNs = append(ipsec.VPNs, b.vpn(vs))
 	}
+	b.checkSharedGateway(entries(s, "vpn"), ipsec.VPNs) // vpnshare.go
 }
 
 func (b *builder) ipsecProposal(ps *config.Stmt, lifetime time.Duration, defAuth, defEnc string) *IPsecProposal {

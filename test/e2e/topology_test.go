@@ -66,6 +66,9 @@ type vpn struct {
 	udpPort            int    // 0: raw ESP
 	tunnelMTU          int
 	dataPlane          string // security ipsec data-plane; "" for the default
+	// ringVersion forces the packet rings' TPACKET version ("v2", "v3";
+	// IPSECGW_PACKET_RING_VERSION in the daemons' environment).
+	ringVersion string
 }
 
 // config returns gateway i's (0 or 1) configuration in set format.
