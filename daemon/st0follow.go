@@ -383,7 +383,7 @@ func (d *Daemon) unitUp(cfg *schema.Config, unit string) {
 		_, err := d.host.AddAddress(unit, a)
 		d.logErr("address of "+unit, err)
 	}
-	want, err := newPlan(cfg)
+	want, err := newPlan(cfg, *d.services.Load()) // the running configuration's, as its commit computed them
 	if err == nil {
 		err = d.addRoutes(want)
 	}
