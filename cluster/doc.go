@@ -22,8 +22,8 @@
 //
 // # SAs that survive a node
 //
-// The owner of an SRG keeps, per IKE SA of the group (daemon/hasync.go,
-// ike/ikev2/export.go), two records under sa/N/:
+// The owner of an SRG keeps, per IKEv2 SA of the group (daemon/hasync.go,
+// ike/ikev2/export.go), two records under sa/N/ (IKEv1: below):
 //
 //	ike/SPIi-SPIr  the IKE SA and its Child SAs: SPIs, the seven IKE keys
 //	               and the ESP keys (sealed, as every record), algorithms,
@@ -42,11 +42,22 @@
 // within half a step, so a survivor continuing above it sends nothing the
 // peer already saw (at most one write per 2^19 packets per SA). Without
 // ESN the survivor also rekeys the Child SA at once, on the resumed IKE SA.
-// The mark moves ahead from a loop (every 200 ms), not from the packet
-// path: an SA sending more than 2^19 packets between two writes (2.6
-// million a second, or less while etcd is slow) can pass it, and a
-// survivor's first packets then fall below the peer's window until its
-// counter passes the old owner's (or the rekey replaces the SA).
+// The packet path drives it (dataplane/seqmark.go, daemon/haseq.go):
+// each outbound SA carries the mark last confirmed written and a kick
+// point half a step below it; the packet that reaches the kick point
+// signals the sync (a non-blocking send, once per mark), which writes the
+// next mark at once, whatever the packet rate; a loop every 200 ms does
+// the rest. The owner never sends above the mark confirmed written: an SA
+// whose write has not landed by the time it gets there holds its packets
+// (counted as sequence-held) until it has: safety over flow, since two
+// nodes sending the same sequence number under one key reuse an AES-GCM
+// nonce (the IV is the sequence number), which no later rekey repairs.
+// Traffic stops only when etcd cannot take one small write in the time
+// the SA sends 2^19 packets (half a second at a million packets a
+// second); an etcd that slow fences the owner within a lease TTL anyway.
+// A resumed Child SA waits at the mark it was resumed at until the new
+// owner has written its own (one write, at once, after the import): a
+// second failover before that would otherwise start below it.
 // The inbound window starts at the edge last written: packets the old
 // owner accepted since then could be replayed to the survivor once; the
 // edge is at most a minute old.
@@ -87,8 +98,49 @@
 // second per 1,000 tunnels for the once-a-minute refresh of the IKE SA
 // records (not in the benchmark), and one per 2^19 ESP packets per SA.
 //
+// IKEv1 (ike/ikev1/export.go, daemon/hasyncv1.go) keeps one record per
+// ISAKMP SA and none per message:
+//
+//	v1/CKYI-CKYR   the ISAKMP SA and its IPsec SAs: cookies, role,
+//	               SKEYID_d/a/e (sealed), the phase 1 proposal, the last
+//	               phase 1 IV, NAT-T state and ports, the phase 1 and IPsec
+//	               SAs' rekey and expiry deadlines, SPIs, keys, selectors,
+//	               the ESP high-water marks and inbound edges as for IKEv2,
+//	               and a DPD mark. Written as the IKEv2 record is.
+//
+// IKEv1's message IDs are random, one per exchange, and no exchange
+// depends on the one before: every Informational exchange and every new
+// Quick Mode starts its CBC chain from hash(last phase 1 IV | Message ID)
+// (RFC 2409 App. B), so the last phase 1 IV and SKEYID_a/e are all a
+// survivor needs to answer the peer's R-U-THERE, DELETE or Quick Mode and
+// to send its own. Nothing is written before a message is sent (the
+// RequestLog passes IKEv1 messages straight through):
+//   - DPD: the peer's R-U-THERE sequence numbers are answered whatever they
+//     are. Ours continue above the DPD mark, written 2^9 ahead of our last
+//     R-U-THERE and moved when the sequence comes within half of that (a
+//     write every 256 probes at most), so they keep growing (RFC 3706 §7)
+//     across a takeover. strongSwan answers any sequence number and counts
+//     only the exact next one as a sign of life, which its own probes and
+//     our answers give it anyway.
+//   - A Quick Mode of ours in flight at the crash is let fail: the
+//     survivor rekeys every IPsec SA at once on import (no ESN in IKEv1:
+//     its sequence numbers jumped), which restarts it. The peer's half of
+//     it (message 2 sent, no message 3) times out there.
+//   - A Quick Mode of the peer in flight at the crash (our message 2
+//     sent, its message 3 not yet handled) is lost: the survivor cannot
+//     open message 3 (its IV chain died with the old owner), and the peer
+//     installs a pair the survivor does not know and sends on it. The
+//     survivor's own rekey, started on import, gives both sides a newer
+//     pair, which the peer then sends on; the unknown pair idles until it
+//     expires. The window is one round trip per peer rekey; recording the
+//     exchange before message 2 would cost an etcd round trip on every
+//     peer rekey.
+//   - Phase 1 and IPsec SA rekeys and expiries run from the deadlines
+//     stored, so a survivor rekeys when the old owner would have.
+//
 // A takeover: the new owner loads the group's records before it starts
-// the group's VPNs, holds back their initiation, imports the IKE SAs into
+// the group's VPNs (in attempts within 2 s: an etcd blip costs a retry,
+// not the resume; daemon/haload.go), holds back their initiation, imports the IKE SAs into
 // its engine and the Child SAs into its data plane once the VPNs are in,
 // and negotiates at once for any it cannot resume (no record yet, a record
 // it cannot open or install, etcd unreachable), with an event and a metric

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -34,6 +35,11 @@ type Options struct {
 	// node starts or stops owning an SRG. It must act before it returns:
 	// a stop returns only once the node no longer acts for the group.
 	OnChange func(Change)
+	// OnFence, when set, is told when the node fences itself (its lease
+	// may have expired: every group it owned is stopped) and when a
+	// renewal of the same lease ends the fence (fence.go). Like OnChange
+	// it runs with the node's lock held and must not call the Node.
+	OnFence func(fenced bool, reason string)
 }
 
 // Change is one ownership change of this node.
@@ -74,7 +80,7 @@ type Node struct {
 	// reach the daemon in order and a stop cannot overtake a start.
 	mu         sync.Mutex
 	lease      clientv3.LeaseID
-	validUntil time.Time     // by the local monotonic clock; see keepalive
+	validUntil time.Time     // by the local monotonic clock; see keepalive (under kmu too)
 	fenced     bool          // the lease may have expired: own nothing
 	owned      map[int]int64 // SRG → token
 	closed     bool
@@ -87,6 +93,14 @@ type Node struct {
 	freeSince map[int]time.Time // run's own: when each group was seen free
 
 	handing bool // under mu: the stops now are hand-overs (Change.Handover)
+
+	// kmu guards validUntil (and lease for keepalive, which is written
+	// under both) apart from mu: OnChange holds mu while the daemon acts
+	// on a change (a takeover reads its SA state, up to 2 s), and the
+	// lease must be renewed, and the renewal seen by the fence,
+	// meanwhile. fencedNow mirrors fenced for keepalive.
+	kmu       sync.Mutex
+	fencedNow atomic.Bool
 }
 
 // Join connects to etcd and registers node opts.NodeID with a new lease.
@@ -171,7 +185,10 @@ func (n *Node) register(ctx context.Context) error {
 		}
 		if resp.Succeeded {
 			n.mu.Lock()
+			n.kmu.Lock()
 			n.lease, n.validUntil, n.fenced = g.ID, sent.Add(time.Duration(g.TTL)*time.Second), false
+			n.kmu.Unlock()
+			n.fencedNow.Store(false)
 			n.mu.Unlock()
 			n.log.Info("joined the cluster", "lease", fmt.Sprintf("%x", int64(g.ID)), "ttl", n.ttl)
 			return nil
@@ -210,9 +227,9 @@ func (n *Node) keepalive(ctx context.Context) {
 	fence := time.AfterFunc(time.Hour, n.fenceIfExpired)
 	defer fence.Stop()
 	for {
-		n.mu.Lock()
-		lease, until, fenced := n.lease, n.validUntil, n.fenced
-		n.mu.Unlock()
+		n.kmu.Lock()
+		lease, until, fenced := n.lease, n.validUntil, n.fencedNow.Load()
+		n.kmu.Unlock()
 		if !fenced {
 			fence.Reset(time.Until(until.Add(-n.margin)))
 		}
@@ -222,11 +239,20 @@ func (n *Node) keepalive(ctx context.Context) {
 		cancel()
 		switch {
 		case err == nil:
-			n.mu.Lock()
+			n.kmu.Lock()
 			n.validUntil = sent.Add(time.Duration(resp.TTL) * time.Second)
-			wasFenced := n.fenced
-			n.fenced = false
-			n.mu.Unlock()
+			n.kmu.Unlock()
+			wasFenced := false
+			if n.fencedNow.Load() {
+				n.mu.Lock()
+				wasFenced = n.fenced
+				n.fenced = false
+				n.fencedNow.Store(false)
+				if wasFenced {
+					n.tellFence(false, "lease renewed") // fence.go
+				}
+				n.mu.Unlock()
+			}
 			if wasFenced {
 				n.log.Info("lease renewed; owning groups again")
 				n.poke()
@@ -241,7 +267,7 @@ func (n *Node) keepalive(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Until(sent.Add(every))):
+		case <-time.After(keepaliveWait(sent, every, err)): // fence.go
 		}
 	}
 }
@@ -250,10 +276,12 @@ func (n *Node) keepalive(ctx context.Context) {
 // fired.
 func (n *Node) fenceIfExpired() {
 	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.kmu.Lock()
 	late := !time.Now().Before(n.validUntil.Add(-n.margin))
-	n.mu.Unlock()
+	n.kmu.Unlock()
 	if late {
-		n.fenceNow("lease not renewed in time (etcd unreachable?)")
+		n.fenceLocked("lease not renewed in time (etcd unreachable?)")
 	}
 }
 
@@ -261,10 +289,16 @@ func (n *Node) fenceIfExpired() {
 func (n *Node) fenceNow(reason string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.fenceLocked(reason)
+}
+
+func (n *Node) fenceLocked(reason string) {
 	if n.fenced {
 		return
 	}
 	n.fenced = true
+	n.fencedNow.Store(true)
+	n.tellFence(true, reason) // fence.go
 	if len(n.owned) > 0 {
 		n.log.Warn("fenced: stopping every group this node owns", "reason", reason)
 	}

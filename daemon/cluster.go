@@ -119,6 +119,7 @@ func (d *Daemon) joinCluster(cfg *schema.Config) error {
 	node, err := cluster.Join(ctx, cluster.Options{
 		Client: c.cli, NodeID: d.opts.NodeID, Address: addr, LeaseTTL: ttl,
 		Logger: d.log, OnChange: d.onOwnership,
+		OnFence: d.onFence, // hafence.go
 	})
 	if err != nil {
 		return err

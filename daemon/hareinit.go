@@ -24,7 +24,8 @@ import (
 //	no-state           no record for the tunnel: it had no SA, or its SA
 //	                   was too new to have been written (the first write
 //	                   follows an SA within haSyncEvery)
-//	ikev1              an IKEv1 tunnel: its SAs are not kept in etcd
+//	ikev1              no longer given: IKEv1 SAs are kept as IKEv2's
+//	                   (hasyncv1.go), with the causes above
 //
 // Which tunnels negotiate: those with establish-tunnels immediately, as on
 // any start; and, when the group had state that could not be used (every
@@ -81,7 +82,7 @@ func (c *clusterState) haReinitiate(d *Daemon, srg int, r *haResume, resumed map
 // haReinitCause is why a tunnel of a group taken over is not resumed.
 func haReinitCause(version int, r *haResume, importErr error) (cause, reason string) {
 	switch {
-	case version != 2:
+	case version != 2 && version != 1: // IKEv1 SAs are kept too (hasyncv1.go)
 		return "ikev1", "IKEv1 SAs are not kept in etcd: negotiated again"
 	case r.loadErr != nil && errors.Is(r.loadErr, cluster.ErrUnreadable):
 		return "state-unreadable", "SA state of the group unreadable: " + r.loadErr.Error()

@@ -18,7 +18,9 @@ func TestReinitCause(t *testing.T) {
 		want    string
 	}{
 		{2, haResume{}, nil, "no-state"},
-		{1, haResume{loadErr: errors.New("etcd down")}, nil, "ikev1"},
+		{1, haResume{loadErr: errors.New("etcd down")}, nil, "state-unavailable"}, // IKEv1 SAs are kept too (hasyncv1.go)
+		{1, haResume{}, nil, "no-state"},
+		{1, haResume{}, errors.New("gateway not configured"), "resume-failed"},
 		{2, haResume{loadErr: errors.New("context deadline exceeded")}, nil, "state-unavailable"},
 		{2, haResume{loadErr: unreadable}, nil, "state-unreadable"},
 		{2, haResume{unreadable: 1}, nil, "state-unreadable"},

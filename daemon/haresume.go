@@ -37,7 +37,7 @@ func (c *clusterState) haBefore(ch cluster.Change) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	states, unreadable, err := s.load(ctx, ch.SRG)
+	states, unreadable, err := s.loadForTakeover(ctx, ch.SRG) // haload.go
 	cancel()
 	if err != nil {
 		s.d.log.Warn("SA state of the group not loaded: its tunnels negotiate again", "srg", ch.SRG, "err", err)
@@ -71,6 +71,7 @@ func (c *clusterState) haForget(ch cluster.Change) {
 	delete(s.written, ch.SRG)
 	delete(s.pending, ch.SRG)
 	s.mu.Unlock()
+	s.forgetV1(ch.SRG, vips) // hasyncv1.go
 	if eng == nil {
 		return
 	}
@@ -83,7 +84,7 @@ func (c *clusterState) haForget(ch cluster.Change) {
 // is not negotiated with (unless the resume fails).
 func (d *Daemon) haHoldInitiation(p onTrafficPeer) bool {
 	if d.cluster == nil || p.version != 2 {
-		return false
+		return d.holdV1(p) // hasyncv1.go
 	}
 	s := d.cluster.sync.Load()
 	if s == nil {
@@ -140,6 +141,7 @@ func (c *clusterState) haResume(d *Daemon, ch cluster.Change) {
 			clear(k)
 		}
 	}
+	s.resumeV1(d, ch.SRG, r, resumed, failed) // hasyncv1.go
 	// The tunnels not resumed negotiate now (hareinit.go).
 	c.haReinitiate(d, ch.SRG, r, resumed, failed)
 	s.poke() // the records carry on under this node's token
@@ -166,6 +168,7 @@ func (i *installer) ResumeChild(vpn string, c *ike.ChildSA, outSeq, inTop uint64
 	i.mu.Unlock()
 	if o != nil {
 		o.ResumeAt(outSeq)
+		holdAtMark(i, o, outSeq) // haseq.go
 	}
 	return nil
 }

@@ -63,6 +63,8 @@ type haSync struct {
 	written map[int]map[string]haWritten // SRG → record → what was written
 	hw      map[uint32]uint64            // outbound SPI → high-water mark written
 	pending map[int]*haResume            // SRG → a takeover being applied
+
+	v1 haSyncV1 // the IKEv1 SAs' records (hasyncv1.go), under mu
 }
 
 type haWritten struct {
@@ -105,6 +107,7 @@ func (d *Daemon) startHASync(cfg *schema.Config) {
 	go s.loop(ctx)
 	go func() { defer s.wg.Done(); s.reqs.Run(ctx) }()
 	c.sync.Store(s)
+	d.engine.SetSequenceKick(s.kick) // haseq.go
 }
 
 // stopHASync stops the loops (after the node left: its hand-overs flush).
@@ -194,6 +197,7 @@ func (s *haSync) engine() (exporter, *installer) {
 func (s *haSync) syncOnce(ctx context.Context, only int, force bool) {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	defer s.syncV1(ctx, only, force) // hasyncv1.go
 	s.c.mu.Lock()
 	owned := map[int]int64{}
 	for g, tok := range s.c.owned {
@@ -271,6 +275,7 @@ func (s *haSync) syncOnce(ctx context.Context, only int, force bool) {
 				s.hw[c.OutSPI] = c.OutSeq
 			}
 			s.mu.Unlock()
+			markWritten(inst, st) // haseq.go
 		}
 		s.mu.Lock()
 		var gone []string
@@ -338,6 +343,7 @@ func (s *haSync) load(ctx context.Context, srg int) (_ []ikev2.State, unreadable
 	if err != nil {
 		return nil, 0, err
 	}
+	s.loadV1(srg, recs) // hasyncv1.go
 	var out []ikev2.State
 	for name, b := range recs {
 		sa, ok := strings.CutPrefix(name, "ike/")

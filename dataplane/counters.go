@@ -35,6 +35,9 @@ type Counters struct {
 	TunnelWriteErrors  atomic.Uint64
 	InternalErrors     atomic.Uint64
 	TCPMSSClamped      atomic.Uint64 // SYNs whose MSS was lowered (tcp-mss ipsec-vpn), both directions
+	// SequenceHeld: not sent, its sequence number above the high-water
+	// mark last written to etcd (seqmark.go).
+	SequenceHeld atomic.Uint64
 }
 
 // Stats is a snapshot of Counters, for show commands, status files and
@@ -64,6 +67,7 @@ type Stats struct {
 	TunnelWriteErrors  uint64 `json:"tunnel-write-errors"`
 	InternalErrors     uint64 `json:"internal-errors"`
 	TCPMSSClamped      uint64 `json:"tcp-mss-clamped"`
+	SequenceHeld       uint64 `json:"sequence-held"`
 }
 
 // Reset zeroes every counter ("clear security ipsec statistics"). A packet
@@ -89,6 +93,7 @@ func (c *Counters) Snapshot() Stats {
 		NATKeepalives: c.NATKeepalives.Load(), IKEOnESPPort: c.IKEOnESPPort.Load(),
 		SendErrors: c.SendErrors.Load(), TunnelWriteErrors: c.TunnelWriteErrors.Load(),
 		InternalErrors: c.InternalErrors.Load(), TCPMSSClamped: c.TCPMSSClamped.Load(),
+		SequenceHeld: c.SequenceHeld.Load(),
 	}
 }
 

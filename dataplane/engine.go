@@ -101,6 +101,8 @@ type Engine struct {
 	wg    sync.WaitGroup
 	work  *workerPool
 	Stats Counters
+
+	seqKick atomic.Pointer[chan struct{}] // told when an SA reaches its mark (seqmark.go)
 }
 
 // New returns an engine with no tunnels, receivers or SAs.

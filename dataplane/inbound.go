@@ -60,6 +60,9 @@ type openItem struct {
 	frame []byte
 	err   error
 	drop  dropReason
+	// lent: pkt is in memory the receiver lent (netio.FrameReceiver),
+	// decrypted straight to out's writeOffset (fast4).
+	lent bool
 }
 
 // dropReason is a check after decryption that refused a packet.
@@ -118,19 +121,19 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 		b := <-free
 		b.items = b.items[:0]
 		b.extra.reset()
-		n, err := r.ReadBatch(b.msgs)
+		n, err := e.readBatch(r, b.msgs)
 		for i := 0; i < n; i++ {
 			m := &b.msgs[i]
 			if m.DstPort != 0 {
 				// A ring carrying ESP in UDP beside raw ESP.
-				if it, ok := e.prepare(m, m.Buf[:m.N], b.storage[i], m.DstPort); ok {
+				if it, ok := e.prepare(m, payload(m), b.storage[i], m.DstPort); ok {
 					it.alone = true
 					b.items = append(b.items, it)
 				}
 				continue
 			}
 			if m.SegmentSize <= 0 || m.N <= m.SegmentSize {
-				if it, ok := e.prepare(m, m.Buf[:m.N], b.storage[i], udpPort); ok {
+				if it, ok := e.prepare(m, payload(m), b.storage[i], udpPort); ok {
 					it.alone = true
 					b.items = append(b.items, it)
 				}
@@ -151,6 +154,7 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 		}
 		if e.work.inline {
 			b.crypt(0, len(b.items))
+			releaseFrames(r)
 			e.release(b, &writes, &count)
 			free <- b
 		} else {
@@ -261,7 +265,7 @@ func (e *Engine) prepare(m *netio.Message, p, out []byte, udpPort uint16) (openI
 		e.countOpenError(sa, err)
 		return openItem{}, false
 	}
-	return openItem{sa: sa, pkt: p, out: out, tos: m.TOS, seq: seq}, true
+	return openItem{sa: sa, pkt: p, out: out, tos: m.TOS, seq: seq, lent: m.Lent != nil}, true
 }
 
 // open authenticates and decrypts an item and checks the inner packet
@@ -269,7 +273,7 @@ func (e *Engine) prepare(m *netio.Message, p, out []byte, udpPort uint16) (openI
 // inbound path. It touches nothing shared but the SA's immutable keys.
 func (e *Engine) open(it *openItem, lease *esp.Lease) {
 	sa := it.sa
-	inner, nextHeader, err := sa.esp.DecryptLeased(lease, it.pkt, it.seq)
+	inner, nextHeader, err := it.decrypt(lease)
 	if err != nil {
 		it.err = err
 		return

@@ -43,6 +43,10 @@ type sendBatch struct {
 	v4, v6 [][]byte
 	gso    []gsoPacket
 	gsoBuf []byte // where a run is laid out back to back
+
+	// gsoVec holds a run's packets where they lie, for a
+	// netio.SegmentVecSender (fast4).
+	gsoVec [][]byte
 }
 
 func newSendBatch() *sendBatch {
@@ -89,6 +93,7 @@ type outBatch struct {
 	sizes  []int
 	items  []sealItem
 	frags  fragmentPool
+	picked pickCache // the SA the reader chose last (fast4)
 }
 
 func newOutBatch(e *Engine, n int) *outBatch {
@@ -223,7 +228,7 @@ func (t *Tunnel) encapsulate(buf []byte, b *outBatch) {
 		e.Stats.BadHeaders.Add(1)
 		return
 	}
-	sa := t.pick(src, dst)
+	sa := b.picked.pick(t, src, dst)
 	if sa == nil {
 		e.Stats.NoOutboundSA.Add(1)
 		if e.noSA != nil && !hostChatter(src, dst, proto) {
@@ -346,6 +351,9 @@ func (t *Tunnel) queue(sa *OutboundSA, buf []byte, nextHeader byte, b *outBatch)
 		e.Stats.SequenceExhausted.Add(1)
 		sa.Counters.SequenceExhausted.Add(1)
 		return
+	}
+	if at := sa.mark.at.Load(); at != 0 && seq >= at && !e.reachMark(sa, seq) {
+		return // seqmark.go
 	}
 	inner := buf[headroom:]
 	it := sealItem{sa: sa, buf: buf, seq: seq, nextHeader: nextHeader, innerLen: len(inner)}
@@ -501,15 +509,7 @@ func (e *Engine) flushRuns(b *sendBatch) {
 				break // a shorter packet can only end a run
 			}
 		}
-		run := first.pkt
-		if j-i > 1 {
-			run = b.gsoBuf[:0]
-			for _, p := range pkts[i:j] {
-				run = append(run, p.pkt...)
-			}
-		}
-		dst := netip.AddrPortFrom(first.sa.Remote, first.sa.Encap.DstPort)
-		if err := first.sender.SendSegments(dst, first.sa.Local, first.tos, run, size); err != nil {
+		if err := b.sendRun(pkts[i:j], size); err != nil {
 			e.Stats.SendErrors.Add(uint64(j - i))
 			e.log.Debug("send", "packets", j-i, "err", err)
 		}

@@ -116,6 +116,8 @@ type OutboundSA struct {
 	removed  atomic.Bool // uninstalled; the packet path skips it
 	// outer4 is the outer IPv4 header's template (when Remote is IPv4).
 	outer4 outerV4
+
+	mark seqMark // the high-water mark kept in etcd (seqmark.go)
 }
 
 // SPI returns the SA's SPI.

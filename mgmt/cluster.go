@@ -156,7 +156,14 @@ func clusterMetrics(m *metrics.Metrics, d *daemon.Daemon) {
 	for _, c := range []string{"state-unavailable", "state-unreadable", "resume-failed", "no-state", "ikev1"} {
 		reinits.WithLabelValues(c)
 	}
-	m.Registry().MustRegister(changes, active, resumes, reinits)
+	fences := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ipsecgw_cluster_fence_changes_total",
+		Help: "This node fencing itself (fenced: its lease may have expired, every group stopped) and a renewal of the same lease ending the fence (unfenced: its groups start again, SAs resumed), by change.",
+	}, []string{"change"})
+	for _, c := range []string{"fenced", "unfenced"} {
+		fences.WithLabelValues(c)
+	}
+	m.Registry().MustRegister(changes, active, resumes, reinits, fences)
 	d.Events().OnEvent(func(e daemon.Event) {
 		switch e.Kind {
 		case "sa-reinitiated":
@@ -165,6 +172,10 @@ func clusterMetrics(m *metrics.Metrics, d *daemon.Daemon) {
 			resumes.WithLabelValues("resumed").Inc()
 		case "sa-resume-failed":
 			resumes.WithLabelValues("failed").Inc()
+		case "cluster-fenced":
+			fences.WithLabelValues("fenced").Inc()
+		case "cluster-unfenced":
+			fences.WithLabelValues("unfenced").Inc()
 		case "srg-active":
 			changes.WithLabelValues("active").Inc()
 			active.WithLabelValues(strconv.Itoa(e.SRG)).Set(1)

@@ -26,8 +26,15 @@ func (r *socketReceiver) SendSegments(dst netip.AddrPort, src netip.Addr, tos ui
 	}
 	r.sendMu.Lock()
 	defer r.sendMu.Unlock()
+	return r.sendSegments(dst, src, tos, buf, nil, len(buf), segSize)
+}
+
+// sendSegments is SendSegments and SendSegmentVec: the run is buf, or,
+// when segs is set, segs gathered (total octets in all). The caller
+// holds sendMu.
+func (r *socketReceiver) sendSegments(dst netip.AddrPort, src netip.Addr, tos uint8, buf []byte, segs [][]byte, total, segSize int) error {
 	oob := r.sendOOB[:0]
-	if len(buf) > segSize {
+	if total > segSize {
 		oob = appendCmsg(oob, unix.IPPROTO_UDP, unix.UDP_SEGMENT, 2, func(d []byte) {
 			binary.NativeEndian.PutUint16(d, uint16(segSize))
 		})
@@ -65,7 +72,11 @@ func (r *socketReceiver) SendSegments(dst netip.AddrPort, src netip.Addr, tos ui
 	var serr error
 	err := r.sock.rc.Write(func(fd uintptr) bool {
 		for {
-			_, serr = unix.SendmsgN(int(fd), buf, oob, sa, 0)
+			if segs != nil {
+				_, serr = unix.SendmsgBuffers(int(fd), segs, oob, sa, 0)
+			} else {
+				_, serr = unix.SendmsgN(int(fd), buf, oob, sa, 0)
+			}
 			switch serr {
 			case unix.EINTR:
 				continue
@@ -95,4 +106,22 @@ func appendCmsg(b []byte, level, typ, dataLen int, fill func([]byte)) []byte {
 	h.SetLen(unix.CmsgLen(dataLen))
 	fill(b[start+unix.CmsgLen(0) : start+unix.CmsgLen(0)+dataLen])
 	return b
+}
+
+// SendSegmentVec is SendSegments with the datagrams gathered from segs
+// (SegmentVecSender).
+func (r *socketReceiver) SendSegmentVec(dst netip.AddrPort, src netip.Addr, tos uint8, segs [][]byte, segSize int) error {
+	if r.kind != udpV4 && r.kind != udpV6 {
+		return fmt.Errorf("netio: SendSegmentVec on a %s socket", r.sock.what)
+	}
+	total, err := checkSegmentVec(segs, segSize)
+	if err != nil {
+		return err
+	}
+	if len(segs) == 1 {
+		return r.SendSegments(dst, src, tos, segs[0], segSize)
+	}
+	r.sendMu.Lock()
+	defer r.sendMu.Unlock()
+	return r.sendSegments(dst, src, tos, nil, segs, total, segSize)
 }

@@ -11,8 +11,12 @@ import (
 // a UDP socket in namespace a arrives at b's ListenUDP socket as the same
 // datagrams, whether the kernel coalesced them (UDP GRO, SegmentSize) or
 // not, with the source port of the sending socket and the DS byte given.
+// With vec, the datagrams go out gathered from separate slices
+// (SendSegmentVec); malformed runs are refused.
 func TestKernelSegmentsRoundTrip(t *testing.T) {
-	for _, fam := range []int{4, 6} {
+	for _, fam := range []int{4, 6, -4, -6} {
+		vec := fam < 0
+		fam = max(fam, -fam)
 		p := newKernelPair(t)
 		var sendSock Receiver
 		inNetns(t, p.n, "a", func() (err error) { sendSock, err = ListenUDP(fam, 4500); return err })
@@ -29,14 +33,30 @@ func TestKernelSegmentsRoundTrip(t *testing.T) {
 		}
 		const seg, n = 1000, 10
 		run := make([]byte, 0, seg*n)
+		var segs [][]byte
 		for i := 0; i < n; i++ {
 			d := bytes.Repeat([]byte{byte(i + 1)}, seg)
 			if i == n-1 {
 				d = d[:seg/2] // the last datagram may be shorter
 			}
 			run = append(run, d...)
+			segs = append(segs, d)
 		}
-		if err := ss.SendSegments(netip.AddrPortFrom(dst, 4500), src, 0xb8, run, seg); err != nil {
+		if vec {
+			vs, ok := sendSock.(SegmentVecSender)
+			if !ok {
+				t.Fatal("a ListenUDP socket is not a SegmentVecSender")
+			}
+			to := netip.AddrPortFrom(dst, 4500)
+			for _, bad := range [][][]byte{nil, {segs[n-1], segs[0]}, {segs[0], {}}, {make([]byte, seg+1)}} {
+				if err := vs.SendSegmentVec(to, src, 0xb8, bad, seg); err == nil {
+					t.Fatalf("IPv%d: SendSegmentVec took a malformed run of %d", fam, len(bad))
+				}
+			}
+			if err := vs.SendSegmentVec(to, src, 0xb8, segs, seg); err != nil {
+				t.Fatalf("IPv%d: SendSegmentVec: %v", fam, err)
+			}
+		} else if err := ss.SendSegments(netip.AddrPortFrom(dst, 4500), src, 0xb8, run, seg); err != nil {
 			t.Fatalf("IPv%d: SendSegments: %v", fam, err)
 		}
 		var got [][]byte

@@ -21,6 +21,12 @@ type Message struct {
 	// receivers that carry several (the xdp rings); 0 for raw ESP, and
 	// from receivers whose port is their own (a UDP socket).
 	DstPort uint16
+	// Lent, when set, is the payload in the receiver's own memory
+	// instead of in Buf[:N] (N is its length): FrameReceiver.ReadFrames
+	// lends it until ReleaseFrames. Nil from ReadBatch.
+	Lent []byte
+	// lend asks parseESPFrame to lend the payload instead of copying it.
+	lend bool
 }
 
 // SegmentSender sends a run of equal-sized UDP datagrams, all to one

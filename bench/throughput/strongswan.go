@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,8 +101,13 @@ func (s *strongswan) up(ctx context.Context, t *topology) error {
 			return err
 		}
 		s.procs[i] = p
+		// The socket file of an earlier round's charon is still there
+		// (same directory): wait until this one accepts connections.
 		if err := waitFor(ctx, 10*time.Second, "charon in "+ns+": vici socket", func() bool {
-			_, err := os.Stat(s.socks[i])
+			c, err := net.Dial("unix", s.socks[i])
+			if err == nil {
+				c.Close()
+			}
 			return err == nil || p.Exited()
 		}); err != nil || p.Exited() {
 			return fmt.Errorf("charon in %s: %v\n%s", ns, err, p.LogTail())

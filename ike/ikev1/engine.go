@@ -32,6 +32,10 @@ type Engine struct {
 	failures ike.FailureLog
 	closed   bool
 	drops    ike.Drops
+
+	// childLife holds each IPsec SA's rekey and hard deadlines, for
+	// Export (export.go).
+	childLife map[*ike.ChildSA]childDeadlines
 }
 
 type saKey struct {

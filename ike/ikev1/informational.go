@@ -266,6 +266,14 @@ func (sa *isakmpSA) phase1Timers() {
 		lo = 0.92
 	}
 	soft := time.Duration(float64(life) * (lo + 0.05*rand.Float64()))
+	sa.armPhase1Timers(soft, life)
+}
+
+// armPhase1Timers arms phase 1's rekey in soft and its end in life
+// (phase1Timers, and an imported SA's from its deadlines: export.go).
+func (sa *isakmpSA) armPhase1Timers(soft, life time.Duration) {
+	now := sa.e.clock.Now()
+	sa.rekeyAt, sa.expireAt = now.Add(soft), now.Add(life) // export.go
 	if (sa.initiator || sa.peer.Reinitiate) && !sa.peer.NoRekey {
 		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(soft, func() {
 			sa.e.mu.Lock()

@@ -515,7 +515,14 @@ func (sa *isakmpSA) childTimers(c *ike.ChildSA, life time.Duration, initiated bo
 		lo = 0.92
 	}
 	soft := time.Duration(float64(life) * (lo + 0.05*rand.Float64()))
+	sa.armChildTimers(c, soft, life)
+}
+
+// armChildTimers arms an IPsec SA's rekey in soft and its removal in life
+// (childTimers, and an imported SA's from its deadlines: export.go).
+func (sa *isakmpSA) armChildTimers(c *ike.ChildSA, soft, life time.Duration) {
 	e := sa.e
+	e.noteChildDeadlines(c, soft, life) // export.go
 	e.clock.AfterFunc(soft, func() {
 		e.mu.Lock()
 		defer e.mu.Unlock()

@@ -91,6 +91,10 @@ type isakmpSA struct {
 	credErr error
 	// peerCert is the subject of the peer's verified certificate.
 	peerCert string
+
+	// rekeyAt and expireAt are phase 1's rekey and end (phase1Timers),
+	// exported so that another node keeps them (export.go).
+	rekeyAt, expireAt time.Time
 }
 
 func (sa *isakmpSA) key() saKey { return saKey{sa.ckyI, sa.remote.Addr()} }
@@ -197,6 +201,7 @@ func (sa *isakmpSA) close() {
 	sa.timers, sa.qms = nil, nil
 	for _, c := range sa.children {
 		sa.e.installer.RemoveChild(sa.peer.VPN, c)
+		delete(sa.e.childLife, c) // export.go
 		sa.e.emit(ike.ChildDown, sa.peer, sa.remote.Addr(), spiHex(c.InboundSPI), sa.failure)
 	}
 	sa.children = nil
@@ -274,6 +279,7 @@ func (sa *isakmpSA) removeChild(c *ike.ChildSA, tell bool) {
 		}
 		sa.children = append(sa.children[:i], sa.children[i+1:]...)
 		sa.e.installer.RemoveChild(sa.peer.VPN, c)
+		delete(sa.e.childLife, c) // export.go
 		sa.e.emit(ike.ChildDown, sa.peer, sa.remote.Addr(), spiHex(c.InboundSPI), ike.Failure{})
 		if tell && sa.state == stateEstablished {
 			sa.sendInformational(v1.DeleteIPsec(v1.ProtocolESP, c.InboundSPI))

@@ -326,9 +326,15 @@ var pingReply = regexp.MustCompile(`^\[(\d+)\.(\d+)\] \d+ bytes from .* icmp_seq
 // between two replies and the packets lost.
 func pingDuring(t *testing.T, n *netns.Net, d, after time.Duration, act func()) pingResult {
 	t.Helper()
+	return pingTo(t, n, lanHost, d, after, act)
+}
+
+// pingTo is pingDuring to dst.
+func pingTo(t *testing.T, n *netns.Net, dst string, d, after time.Duration, act func()) pingResult {
+	t.Helper()
 	count := int(d / pingInterval)
 	cmd := exec.Command("ip", "netns", "exec", n.Name("client"), "ping", "-D", "-n", "-i", fmt.Sprint(pingInterval.Seconds()),
-		"-W", "1", "-c", strconv.Itoa(count), "-I", "198.18.2.1", lanHost)
+		"-W", "1", "-c", strconv.Itoa(count), "-I", "198.18.2.1", dst)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -336,8 +342,18 @@ func pingDuring(t *testing.T, n *netns.Net, d, after time.Duration, act func()) 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	timer := time.AfterFunc(after, act)
-	defer timer.Stop()
+	// act runs on the timer's goroutine; pingTo returns only after it
+	// ended (or never ran), so that what it did happens before the rest
+	// of the test (the race detector saw a cleanup read a process state
+	// the act had written).
+	acted := make(chan struct{})
+	timer := time.AfterFunc(after, func() { defer close(acted); act() })
+	defer func() {
+		if timer.Stop() {
+			close(acted)
+		}
+		<-acted
+	}()
 	r := pingResult{sent: count}
 	seen := map[int]bool{}
 	var last time.Time
