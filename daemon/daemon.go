@@ -117,6 +117,9 @@ type Daemon struct {
 	// packetRing is the AF_PACKET path of raw ESP when it runs
 	// (dataplane.go).
 	packetRing *netio.PacketRing
+
+	// st0 takes tunnel units down and up with their VPNs (st0follow.go).
+	st0 *st0Follower
 }
 
 // Load reads and validates the configuration file. The daemon refuses to
@@ -174,6 +177,7 @@ func Start(opts Options) (*Daemon, error) {
 	}
 	d.monitor = newVPNMonitor(d, opts.Clock)
 	go d.loop()
+	d.st0 = newST0Follower(d)
 	d.ikeWorkers = ikesock.NewPool(runtime.GOMAXPROCS(0), d.handleIKE, d.log)
 	d.stopFirst = append(d.stopFirst, d.ikeWorkers.Stop)
 	if err := d.startEngine(cfg.IPsec.DataPlane); err != nil {
@@ -334,6 +338,7 @@ func (d *Daemon) Stop() error {
 	var errs []error
 	d.leaveCluster() // before anything else: its groups stop here first
 	d.monitor.stop() // its actions go through the daemon's goroutine
+	d.st0.stop()     // so do its
 	if d.store != nil {
 		d.store.Close() // no commit confirmed fires during shutdown
 	}

@@ -24,6 +24,9 @@ type Event struct {
 	// CertCause is, for a failure, why the peer's certificate or
 	// signature was refused ("certificate expired", "unknown CA", ...).
 	CertCause string `json:",omitempty"`
+	// Interface is, for tunnel-interface-down/up, the tunnel unit
+	// (st0follow.go).
+	Interface string `json:",omitempty"`
 }
 
 // Events fans the daemon's events out to subscribers. A subscriber that

@@ -140,6 +140,7 @@ func (i *installer) InstallInbound(vpn string, c *ike.ChildSA) error {
 	if err != nil {
 		return err
 	}
+	i.d.st0.inboundComing(vpn) // its unit up before it decrypts (st0follow.go)
 	in := esp.Config{SPI: c.InboundSPI, Encryption: c.Encryption, EncryptionKey: c.Inbound.Encryption,
 		Integrity: c.Integrity, IntegrityKey: c.Inbound.Integrity, ESN: c.ESN,
 		ReplayWindow: p.replayWindow, NoAntiReplay: p.noAntiReplay}
@@ -164,6 +165,7 @@ func (i *installer) InstallOutbound(vpn string, c *ike.ChildSA) error {
 	i.mu.Lock()
 	i.outbound[c.OutboundSPI] = o
 	i.mu.Unlock()
+	i.d.st0.changed() // the unit may come up (st0follow.go)
 	return nil
 }
 
@@ -208,6 +210,7 @@ func (i *installer) RemoveChild(vpn string, c *ike.ChildSA) {
 	i.mu.Unlock()
 	if o != nil {
 		i.d.engine.RemoveOutbound(o)
+		i.d.st0.changed() // the unit may go down (st0follow.go)
 	}
 	engine, spi := i.d.engine, c.InboundSPI
 	i.clock.AfterFunc(inboundGrace, func() { engine.RemoveInbound(spi) })

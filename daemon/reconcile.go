@@ -125,6 +125,7 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 		if err := d.host.SetUp(name); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		d.st0.setLink(name, true) // st0follow.go
 	}
 	d.attachXDP(cfg)
 	if err := d.openSockets(); err != nil {
@@ -138,6 +139,7 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 	}
 	d.setOnTraffic(want)
 	d.monitor.configure(cfg)
+	d.st0.changed() // units follow their VPNs (st0follow.go)
 	d.initiate(initiate)
 	return nil
 }
@@ -304,6 +306,9 @@ func (d *Daemon) addRoutes(want *plan) error {
 	for _, k := range sortedKeys(want.routes) {
 		if _, ok := r.routes[k]; ok {
 			continue
+		}
+		if d.st0.holdsDown(want.cfg, k) {
+			continue // back when the unit is (st0follow.go)
 		}
 		rt := want.routes[k]
 		undo, err := d.host.AddRoute(rt.dst, rt.via, rt.dev)

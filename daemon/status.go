@@ -53,6 +53,10 @@ type Status struct {
 	// (ServiceTunnels, as its commit computed them), in configuration
 	// order: what the services show commands list.
 	Services []ServiceTunnel `json:"-"`
+	// TunnelsDown is the tunnel units (st0.N) whose link the daemon has
+	// set down: their VPN has no Child SA, or vpn-monitor says it is down
+	// (st0follow.go). Every other configured unit is up.
+	TunnelsDown []string `json:"tunnels-down,omitempty"`
 }
 
 // Status collects the current counters.
@@ -75,6 +79,7 @@ func (d *Daemon) Status() Status {
 	}
 	s.IKEFragments = d.ikeFragments()
 	s.Monitors = d.monitor.status()
+	s.TunnelsDown = d.st0.linksDown(d.cfg.Load()) // st0follow.go
 	if down := *d.down.Load(); len(down) > 0 {
 		s.Down = down
 	}

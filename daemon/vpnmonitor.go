@@ -236,22 +236,7 @@ func (d *Daemon) monitorUnitDown(vpn string) {
 	if v == nil || v.BindInterface == nil {
 		return
 	}
-	tunnel := TunnelName(v.BindInterface)
-	if h, ok := d.host.(linkDowner); ok {
-		d.logErr("vpn-monitor: setting "+tunnel+" down", h.SetDown(tunnel))
-	}
-	var onLink []netip.Prefix // next hops in these go through the tunnel too
-	if cfg := d.cfg.Load(); cfg != nil {
-		for _, a := range tunnelAddresses(cfg, v.BindInterface) {
-			onLink = append(onLink, a.Masked())
-		}
-	}
-	for k, undo := range d.run.routes {
-		if routeThrough(k, tunnel, onLink) {
-			undo() // the kernel has removed it already
-			delete(d.run.routes, k)
-		}
-	}
+	d.unitDown(d.cfg.Load(), TunnelName(v.BindInterface)) // st0follow.go
 	if rv, ok := d.run.vpns[vpn]; ok && rv.remote.IsValid() {
 		if ike := d.ikeEngine(rv.version); ike != nil {
 			d.logErr("vpn-monitor: negotiating "+vpn+" again", ike.InitiateFromIfIdle(rv.local, rv.remote))
@@ -285,13 +270,7 @@ func (d *Daemon) monitorUnitUp(vpn string) {
 	if v == nil || v.BindInterface == nil || cfg == nil {
 		return
 	}
-	tunnel := TunnelName(v.BindInterface)
-	d.logErr("vpn-monitor: setting "+tunnel+" up", d.host.SetUp(tunnel))
-	for _, a := range tunnelAddresses(cfg, v.BindInterface) {
-		_, err := d.host.AddAddress(tunnel, a)
-		d.logErr("vpn-monitor: address of "+tunnel, err)
-	}
-	d.logErr("vpn-monitor: routes of "+tunnel, d.reconcile(cfg))
+	d.unitUp(cfg, TunnelName(v.BindInterface)) // st0follow.go
 }
 
 func (d *Daemon) vpnByName(name string) *schema.VPN {

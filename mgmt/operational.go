@@ -137,10 +137,15 @@ func optionalAddr(s string) (netip.Addr, error) {
 
 // interfaces describes the configured st0 units: addresses from the
 // configuration, packet counts from the SAs bound to each (input: what
-// came out of the tunnel, output: what went into it), up once an outbound
-// SA is installed.
+// came out of the tunnel, output: what went into it), and the link as the
+// daemon keeps it: up, unless it holds the unit down (a VPN that follows
+// its unit has no Child SA, or vpn-monitor says it is down).
 func interfaces(cfg *schema.Config, st daemon.Status) []show.Interface {
 	var out []show.Interface
+	down := map[string]bool{}
+	for _, name := range st.TunnelsDown {
+		down[name] = true
+	}
 	index := 70 // Junos-like local indexes; stable in configuration order
 	for _, ifc := range cfg.Interfaces {
 		if ifc.Kind != schema.Tunnel {
@@ -148,7 +153,7 @@ func interfaces(cfg *schema.Config, st daemon.Status) []show.Interface {
 		}
 		for _, u := range ifc.Units {
 			mtu := daemon.TunnelMTU(ifc, u, cfg.IPsec.VPNs)
-			i := show.Interface{Name: u.Name(), Index: index}
+			i := show.Interface{Name: u.Name(), Index: index, Up: !down[u.Name()]}
 			index++
 			for _, sa := range st.SAs {
 				if sa.Tunnel != u.Name() {
@@ -158,7 +163,6 @@ func interfaces(cfg *schema.Config, st daemon.Status) []show.Interface {
 					i.InputPackets += sa.Counters.DecryptedPackets
 				} else {
 					i.OutputPackets += sa.Counters.EncryptedPackets
-					i.Up = true
 				}
 			}
 			var v4, v6 []netip.Prefix

@@ -13,7 +13,7 @@ type Interface struct {
 	Name     string // "st0.1"
 	Index    int    // the unit's local index; printed also as its SNMP ifIndex
 	Disabled bool   // administratively down (the unit is configured disable)
-	Up       bool   // link up: the unit carries traffic (a tunnel is bound and established)
+	Up       bool   // link up: down while the daemon holds it down (its VPN has no Child SA, or vpn-monitor says down)
 
 	InputPackets, OutputPackets uint64 // packets received from and sent into the tunnel
 

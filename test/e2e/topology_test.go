@@ -165,10 +165,12 @@ func (tp *topology) startGateways(configs []string, which []int) {
 		g := tp.gws[i]
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			if _, err := tp.net.Try(g.name, "ip", "link", "show", "st0.1", "up"); err == nil {
-				if out, _ := tp.net.Try(g.name, "ip", "route", "show", "dev", "st0.1"); strings.Contains(out, "198.18.") {
-					break
-				}
+			// The daemon is up once it says it runs: its IKE sockets,
+			// tunnel interfaces, routes and API are up. Not st0.1 or its
+			// route: a VPN without its Child SA yet holds st0.1 down
+			// (daemon/st0follow.go).
+			if strings.Contains(tp.logOf(g), `msg="ipsecgw running"`) {
+				break
 			}
 			if time.Now().After(deadline) {
 				g.cmd.Process.Kill()

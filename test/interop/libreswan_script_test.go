@@ -258,18 +258,7 @@ stop_pluto() {
 	ip -n gwl xfrm policy flush
 }
 
-start_daemon() {
-	mkdir -p "$dir/state"
-	ip netns exec gwa "$SHARE/ipsecgw" daemon --config "$dir/ipsecgw.conf" --state-dir "$dir/state" --socket "$dir/state/api.sock" --debug > "$dir/daemon.log" 2>&1 &
-	pid=$!
-	for i in $(seq 100); do
-		ip -n gwa route show dev st0.1 2>/dev/null | grep -q 198.18.2.0 && return 0
-		kill -0 $pid 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
+` + gwaDaemonShell + `
 # daemon_status asks the daemon for status.json (SIGUSR1).
 daemon_status() {
 	rm -f "$dir/state/status.json"
@@ -293,14 +282,6 @@ stop_daemon() {
 	fi
 	wait $pid
 	daemon_exit=$?
-}
-
-# wait_tunnel pings h1 → h2 until one echo comes back, at most ~15 s.
-wait_tunnel() {
-	for i in $(seq 15); do
-		ip netns exec h1 ping -c 1 -W 1 198.18.2.2 > /dev/null 2>&1 && return 0
-	done
-	return 1
 }
 
 # snapshot SUFFIX dumps both sides' counters.
@@ -339,6 +320,10 @@ run_lsw_case() {
 		return
 	fi
 	r="$r daemon=ok"
+	# A responder-only VPN's st0.1 is down until the peer negotiates.
+	local unit_before=skip unit_after=not-run
+	[ $who = ipsecgw ] || unit_before=$(unit_wait down)
+	r="$r unit-before=$unit_before"
 	# A case's own set-up of the running daemon (certificates: the CLI).
 	if [ -e "$dir/daemon-setup.sh" ]; then
 		SHARE=$SHARE dir=$dir bash "$dir/daemon-setup.sh" > "$dir/daemon-setup.txt" 2>&1 && r="$r daemon-setup=ok" || r="$r daemon-setup=fail"
@@ -353,6 +338,7 @@ run_lsw_case() {
 	local tunnel=ok ping_out=not-run ping_in=not-run
 	wait_tunnel || tunnel=fail
 	if [ $tunnel = ok ]; then
+		unit_after=$(unit_wait up)
 		# The quiet phase: nothing but these pings crosses the tunnel
 		# between the two snapshots.
 		sleep 0.3
@@ -373,9 +359,9 @@ run_lsw_case() {
 	echo "=== $name result"
 	stop_daemon
 	stop_pluto
-	r="$r tunnel=$tunnel ping-out=$ping_out ping-in=$ping_in status=$status daemon-exit=$daemon_exit"
+	r="$r tunnel=$tunnel unit-after=$unit_after ping-out=$ping_out ping-in=$ping_in status=$status daemon-exit=$daemon_exit"
 	echo "$r seconds=$(awk -v a=$t0 -v b=$EPOCHREALTIME 'BEGIN { printf "%.2f", b - a }')"
-	if [[ "$r" == *=fail* ]] || [ $daemon_exit != 0 ]; then
+	if [[ "$r" == *=fail* ]] || [[ "$r" == *unit-*=link:* ]] || [ $daemon_exit != 0 ]; then
 		echo "=== $name logs"
 		cat "$dir/initiate.txt" "$dir/daemon-setup.txt" 2>/dev/null
 		echo "--- daemon.log"

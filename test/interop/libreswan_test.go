@@ -48,6 +48,7 @@ func TestLibreswanInterop(t *testing.T) {
 			if want := map[bool]string{true: "skip", false: "ok"}[c.ipsecgwInitiates]; r["initiate"] != want {
 				t.Errorf("whack --initiate: %s, want %s", r["initiate"], want)
 			}
+			checkUnit(t, r, c.ipsecgwInitiates) // st0_script_test.go
 			if r["daemon-exit"] != "0" {
 				t.Errorf("ipsecgw exited with status %s after SIGTERM, want 0; guest output:\n%s", r["daemon-exit"], lswCaseOutput(output, c.name))
 			}

@@ -299,18 +299,7 @@ stop_charon() {
 	ip -n gws xfrm policy flush
 }
 
-start_daemon() {
-	mkdir -p "$dir/state"
-	ip netns exec gwa "$SHARE/ipsecgw" daemon --config "$dir/ipsecgw.conf" --state-dir "$dir/state" --socket "$dir/state/api.sock" --debug > "$dir/daemon.log" 2>&1 &
-	pid=$!
-	for i in $(seq 100); do
-		ip -n gwa route show dev st0.1 2>/dev/null | grep -q 198.18.2.0 && return 0
-		kill -0 $pid 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
+` + gwaDaemonShell + `
 # daemon_status asks the daemon for status.json (SIGUSR1).
 daemon_status() {
 	rm -f "$dir/state/status.json"
@@ -345,14 +334,6 @@ ping_check() {
 	# Every request answered, however late (netns.Ping says why not ping's totals).
 	for k in $(seq 1 $3); do grep -q "icmp_seq=$k " "$out" || { echo fail; return; }; done
 	echo ok
-}
-
-# wait_tunnel pings h1 → h2 until one echo comes back, at most ~15 s.
-wait_tunnel() {
-	for i in $(seq 15); do
-		ip netns exec h1 ping -c 1 -W 1 198.18.2.2 > /dev/null 2>&1 && return 0
-	done
-	return 1
 }
 
 # snapshot SUFFIX dumps both sides' counters.
@@ -394,6 +375,10 @@ run_ss_case() {
 		return
 	fi
 	r="$r daemon=ok"
+	# A responder-only VPN's st0.1 is down until the peer negotiates.
+	local unit_before=skip unit_after=not-run
+	[ $who = ipsecgw ] || unit_before=$(unit_wait down)
+	r="$r unit-before=$unit_before"
 	local initiate=skip
 	if [ $who = strongswan ]; then
 		initiate=ok
@@ -403,6 +388,7 @@ run_ss_case() {
 	local tunnel=ok ping_out=not-run ping_in=not-run
 	wait_tunnel || tunnel=fail
 	if [ $tunnel = ok ]; then
+		unit_after=$(unit_wait up)
 		# The quiet phase: nothing but these pings crosses the tunnel
 		# between the two snapshots.
 		sleep 0.3
@@ -419,7 +405,7 @@ run_ss_case() {
 	echo "=== $name result"
 	stop_daemon
 	stop_charon
-	r="$r tunnel=$tunnel ping-out=$ping_out ping-in=$ping_in status=$status daemon-exit=$daemon_exit"
+	r="$r tunnel=$tunnel unit-after=$unit_after ping-out=$ping_out ping-in=$ping_in status=$status daemon-exit=$daemon_exit"
 	echo "$r seconds=$(awk -v a=$t0 -v b=$EPOCHREALTIME 'BEGIN { printf "%.2f", b - a }')"
 }
 `

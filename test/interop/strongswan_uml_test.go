@@ -65,6 +65,7 @@ func TestStrongswanKernelESP(t *testing.T) {
 			if want := map[bool]string{true: "skip", false: "ok"}[c.ipsecgwInitiates]; r["initiate"] != want {
 				t.Errorf("swanctl --initiate: %s, want %s", r["initiate"], want)
 			}
+			checkUnit(t, r, c.ipsecgwInitiates) // st0_script_test.go
 			if r["daemon-exit"] != "0" {
 				t.Errorf("ipsecgw exited with status %s after SIGTERM, want 0", r["daemon-exit"])
 			}
