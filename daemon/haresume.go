@@ -168,7 +168,7 @@ func (i *installer) ResumeChild(vpn string, c *ike.ChildSA, outSeq, inTop uint64
 	i.mu.Unlock()
 	if o != nil {
 		o.ResumeAt(outSeq)
-		holdAtMark(i, o, outSeq) // haseq.go
+		holdAtMark(o, outSeq) // haseq.go
 	}
 	return nil
 }

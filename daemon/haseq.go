@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"ipsecgw/dataplane"
-	"ipsecgw/ike/ikev2"
 )
 
 // The ESP high-water mark and the data plane (dataplane/seqmark.go):
@@ -23,31 +22,28 @@ import (
 // sequence number at which sequences moves the mark.
 func kickPoint(hw uint64) uint64 { return hw - seqStep/2 + 1 }
 
-// markWritten tells the data plane that st, with its outbound SAs' marks,
-// is written.
-func markWritten(inst *installer, st ikev2.State) {
-	if inst == nil {
-		return
+// markWritten tells the data plane that the mark of outbound SA spi,
+// mark, is written (both engines' records carry SPIs and marks: hasync.go
+// and hasyncv1.go call it after each confirmed write).
+func markWritten(inst *installer, spi uint32, mark uint64) {
+	if inst == nil || mark < seqStep {
+		return // not a mark sequences or marksV1 made
 	}
-	for _, c := range st.Children {
-		if c.OutSeq < seqStep {
-			continue // not a mark sequences made
-		}
-		inst.mu.Lock()
-		o := inst.outbound[c.OutSPI]
-		inst.mu.Unlock()
-		if o != nil {
-			o.SetSequenceMark(c.OutSeq, kickPoint(c.OutSeq))
-		}
+	inst.mu.Lock()
+	o := inst.outbound[spi]
+	inst.mu.Unlock()
+	if o != nil {
+		o.SetSequenceMark(mark, kickPoint(mark))
 	}
 }
 
 // holdAtMark makes a resumed outbound SA wait at the mark it was resumed
-// at until this node has written its own. Only the IKEv2 records' writes
-// grant marks (syncOnce calls markWritten): an SA of another engine's
-// installer is not held, or nothing would ever release it.
-func holdAtMark(i *installer, o *dataplane.OutboundSA, outSeq uint64) {
-	if i.version == 2 && outSeq != 0 {
+// at until this node has written its own. Both engines' records grant
+// marks once written, and only a node running the HA sync (clustered,
+// with a cluster key) resumes SAs, so whatever is held here is released
+// by the sync's next write; an SA installed any other way has no mark.
+func holdAtMark(o *dataplane.OutboundSA, outSeq uint64) {
+	if outSeq != 0 {
 		o.SetSequenceMark(outSeq, outSeq)
 	}
 }

@@ -65,7 +65,7 @@ func TestMarkFollowsConfirmedWrites(t *testing.T) {
 		s.sequences(inst, &st)
 		if store.put(st) == nil {
 			s.hw[spi] = st.Children[0].OutSeq
-			markWritten(inst, st)
+			markWritten(inst, spi, st.Children[0].OutSeq)
 		}
 	}
 	pkt := make([]byte, 100)
@@ -129,30 +129,44 @@ func TestMarkFollowsConfirmedWrites(t *testing.T) {
 	}
 }
 
-// A resumed SA waits at its mark until this node wrote its own.
-func TestResumedSAHeldAtMark(t *testing.T) {
+// testOutbound is an outbound AES-GCM SA of SPI spi on a data plane of
+// its own, and the TUN whose packets it seals.
+func testOutbound(t *testing.T, spi uint32) (*dataplane.OutboundSA, *netio.MemTUN) {
+	t.Helper()
 	n := netio.NewMemNetwork()
-	h, _ := n.AddHost(netip.MustParseAddr("192.0.2.1"))
+	h, err := n.AddHost(netip.MustParseAddr("192.0.2.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	s4, _ := h.NewRawSender(4)
 	e := dataplane.New(dataplane.Config{Send4: s4})
 	t.Cleanup(func() { e.Close() })
 	tun := netio.NewMemTUN("st0.1", 1400)
-	e.AddTunnel(tun, nil)
+	if _, err := e.AddTunnel(tun, nil); err != nil {
+		t.Fatal(err)
+	}
 	enc, _ := transform.LookupKeyword(transform.IPsec, transform.TypeENCR, "aes-128-gcm")
 	o, err := e.InstallOutbound("st0.1", dataplane.OutboundParams{
-		ESP:   esp.Config{SPI: 7, Encryption: enc, EncryptionKey: make([]byte, enc.KeyMaterialSize())},
+		ESP:   esp.Config{SPI: spi, Encryption: enc, EncryptionKey: make([]byte, enc.KeyMaterialSize())},
 		Local: netip.MustParseAddr("192.0.2.1"), Remote: netip.MustParseAddr("192.0.2.2"),
 		Selectors: dataplane.AnySelectors,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return o, tun
+}
+
+// A resumed SA, of either IKE version, waits at its mark until this node
+// wrote its own; an SA resumed without a mark is not held.
+func TestResumedSAHeldAtMark(t *testing.T) {
+	o, _ := testOutbound(t, 7)
 	o.ResumeAt(3 * seqStep)
-	holdAtMark(&installer{version: 1}, o, 3*seqStep)
+	holdAtMark(o, 0)
 	if limit, at := o.SequenceMark(); limit != 0 || at != 0 {
-		t.Fatalf("an IKEv1 SA is held: mark %d, kick at %d", limit, at)
+		t.Fatalf("an SA without a mark is held: mark %d, kick at %d", limit, at)
 	}
-	holdAtMark(&installer{version: 2}, o, 3*seqStep)
+	holdAtMark(o, 3*seqStep)
 	if limit, at := o.SequenceMark(); limit != 3*seqStep || at != 3*seqStep {
 		t.Fatalf("resumed SA's mark %d, kick at %d", limit, at)
 	}

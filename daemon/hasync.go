@@ -275,7 +275,9 @@ func (s *haSync) syncOnce(ctx context.Context, only int, force bool) {
 				s.hw[c.OutSPI] = c.OutSeq
 			}
 			s.mu.Unlock()
-			markWritten(inst, st) // haseq.go
+			for _, c := range st.Children {
+				markWritten(inst, c.OutSPI, c.OutSeq) // haseq.go
+			}
 		}
 		s.mu.Lock()
 		var gone []string

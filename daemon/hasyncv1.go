@@ -129,7 +129,7 @@ func (s *haSync) syncV1(ctx context.Context, only int, force bool) {
 		for _, st := range bySRG[g] {
 			name := "v1/" + st.Name()
 			seen[name] = true
-			if err := s.putV1(ctx, g, tok, name, st, w, force, now); errors.Is(err, cluster.ErrFenced) {
+			if err := s.putV1(ctx, inst, g, tok, name, st, w, force, now); errors.Is(err, cluster.ErrFenced) {
 				break
 			}
 		}
@@ -152,9 +152,9 @@ func (s *haSync) syncV1(ctx context.Context, only int, force bool) {
 	}
 }
 
-// putV1 writes one State when it changed (or is due for a refresh) and
-// notes what was written.
-func (s *haSync) putV1(ctx context.Context, g int, tok int64, name string, st ikev1.State, w map[string]haWritten, force bool, now time.Time) error {
+// putV1 writes one State when it changed (or is due for a refresh), notes
+// what was written and grants its outbound SAs (inst's) the marks written.
+func (s *haSync) putV1(ctx context.Context, inst *installer, g int, tok int64, name string, st ikev1.State, w map[string]haWritten, force bool, now time.Time) error {
 	sig := signatureV1(st)
 	s.mu.Lock()
 	last, ok := w[name]
@@ -179,6 +179,10 @@ func (s *haSync) putV1(ctx context.Context, g int, tok int64, name string, st ik
 	}
 	s.v1.dpd[name] = st.DPDSeq
 	s.mu.Unlock()
+	// The marks are durable: the IPsec SAs may send up to them (haseq.go).
+	for _, c := range st.Children {
+		markWritten(inst, c.OutSPI, c.OutSeq)
+	}
 	return nil
 }
 
