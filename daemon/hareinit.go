@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"errors"
-	"net/netip"
 	"sort"
 	"time"
 
@@ -24,8 +23,6 @@ import (
 //	no-state           no record for the tunnel: it had no SA, or its SA
 //	                   was too new to have been written (the first write
 //	                   follows an SA within haSyncEvery)
-//	ikev1              no longer given: IKEv1 SAs are kept as IKEv2's
-//	                   (hasyncv1.go), with the causes above
 //
 // Which tunnels negotiate: those with establish-tunnels immediately, as on
 // any start; and, when the group had state that could not be used (every
@@ -35,7 +32,7 @@ import (
 
 // haReinitiate, on the daemon's goroutine at the end of a takeover's
 // resume, negotiates the group's tunnels that were not resumed.
-func (c *clusterState) haReinitiate(d *Daemon, srg int, r *haResume, resumed map[netip.Addr]bool, failed map[netip.Addr]error) {
+func (c *clusterState) haReinitiate(d *Daemon, srg int, r *haResume, resumed map[haPeer]bool, failed map[haPeer]error) {
 	cfg := c.full
 	if cfg == nil || cfg.HA == nil {
 		return
@@ -54,22 +51,23 @@ func (c *clusterState) haReinitiate(d *Daemon, srg int, r *haResume, resumed map
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	done := map[netip.Addr]bool{}
+	done := map[haPeer]bool{}
 	for _, name := range names {
 		run, ok := d.run.vpns[name]
-		if !ok || run.manual || run.down || !run.remote.IsValid() || resumed[run.remote] || done[run.remote] {
+		k := haPeerOf(run.local, run.remote)
+		if !ok || run.manual || run.down || !run.remote.IsValid() || resumed[k] || done[k] {
 			continue
 		}
-		cause, why := haReinitCause(run.version, r, failed[run.remote])
+		cause, why := haReinitCause(r, failed[k])
 		mode := modes[name]
 		// Initiated already by the reconcile (immediately, not held back)
 		// or to be initiated now.
-		already := mode == "immediately" && !r.skipped[run.remote]
-		now := r.skipped[run.remote] || (!already && cause != "no-state" && mode != "responder-only")
+		already := mode == "immediately" && !r.skipped[k]
+		now := r.skipped[k] || (!already && cause != "no-state" && mode != "responder-only")
 		if !already && !now {
 			continue
 		}
-		done[run.remote] = true
+		done[k] = true
 		if now {
 			d.initiate([]onTrafficPeer{{version: run.version, remote: run.remote, local: run.local}})
 		}
@@ -80,10 +78,8 @@ func (c *clusterState) haReinitiate(d *Daemon, srg int, r *haResume, resumed map
 }
 
 // haReinitCause is why a tunnel of a group taken over is not resumed.
-func haReinitCause(version int, r *haResume, importErr error) (cause, reason string) {
+func haReinitCause(r *haResume, importErr error) (cause, reason string) {
 	switch {
-	case version != 2 && version != 1: // IKEv1 SAs are kept too (hasyncv1.go)
-		return "ikev1", "IKEv1 SAs are not kept in etcd: negotiated again"
 	case r.loadErr != nil && errors.Is(r.loadErr, cluster.ErrUnreadable):
 		return "state-unreadable", "SA state of the group unreadable: " + r.loadErr.Error()
 	case r.loadErr != nil:

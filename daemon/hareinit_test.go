@@ -8,26 +8,25 @@ import (
 	"ipsecgw/cluster"
 )
 
-// Each way a takeover can fail to resume a tunnel has its own cause.
+// Each way a takeover can fail to resume a tunnel has its own cause, the
+// same for IKEv1 and IKEv2 tunnels (both are resumed).
 func TestReinitCause(t *testing.T) {
 	unreadable := fmt.Errorf("cluster: %w: sa/1/ike/x does not open", cluster.ErrUnreadable)
 	for _, c := range []struct {
-		version int
-		r       haResume
-		imp     error
-		want    string
+		r    haResume
+		imp  error
+		want string
 	}{
-		{2, haResume{}, nil, "no-state"},
-		{1, haResume{loadErr: errors.New("etcd down")}, nil, "state-unavailable"}, // IKEv1 SAs are kept too (hasyncv1.go)
-		{1, haResume{}, nil, "no-state"},
-		{1, haResume{}, errors.New("gateway not configured"), "resume-failed"},
-		{2, haResume{loadErr: errors.New("context deadline exceeded")}, nil, "state-unavailable"},
-		{2, haResume{loadErr: unreadable}, nil, "state-unreadable"},
-		{2, haResume{unreadable: 1}, nil, "state-unreadable"},
-		{2, haResume{unreadable: 1}, errors.New("no such VPN"), "resume-failed"},
+		{haResume{}, nil, "no-state"},
+		{haResume{loadErr: errors.New("etcd down")}, nil, "state-unavailable"},
+		{haResume{}, errors.New("gateway not configured"), "resume-failed"},
+		{haResume{loadErr: errors.New("context deadline exceeded")}, nil, "state-unavailable"},
+		{haResume{loadErr: unreadable}, nil, "state-unreadable"},
+		{haResume{unreadable: 1}, nil, "state-unreadable"},
+		{haResume{unreadable: 1}, errors.New("no such VPN"), "resume-failed"},
 	} {
-		if got, why := haReinitCause(c.version, &c.r, c.imp); got != c.want || why == "" {
-			t.Errorf("version %d, %+v, import %v: %q (%q), want %q", c.version, c.r, c.imp, got, why, c.want)
+		if got, why := haReinitCause(&c.r, c.imp); got != c.want || why == "" {
+			t.Errorf("%+v, import %v: %q (%q), want %q", c.r, c.imp, got, why, c.want)
 		}
 	}
 }

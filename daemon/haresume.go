@@ -43,12 +43,12 @@ func (c *clusterState) haBefore(ch cluster.Change) {
 		s.d.log.Warn("SA state of the group not loaded: its tunnels negotiate again", "srg", ch.SRG, "err", err)
 		s.d.events.publish(Event{Kind: "sa-resume-failed", Time: time.Now(), SRG: ch.SRG, Reason: "SA state not loaded: " + err.Error()})
 		s.mu.Lock()
-		s.pending[ch.SRG] = &haResume{loadErr: err, skipped: map[netip.Addr]bool{}} // hareinit.go
+		s.pending[ch.SRG] = &haResume{loadErr: err, skipped: map[haPeer]bool{}} // hareinit.go
 		s.mu.Unlock()
 		return
 	}
 	s.mu.Lock()
-	s.pending[ch.SRG] = &haResume{states: states, skipped: map[netip.Addr]bool{}, unreadable: unreadable}
+	s.pending[ch.SRG] = &haResume{states: states, skipped: map[haPeer]bool{}, unreadable: unreadable}
 	// The records loaded are this node's to keep or delete from now on.
 	w := map[string]haWritten{}
 	for _, st := range states {
@@ -90,12 +90,13 @@ func (d *Daemon) haHoldInitiation(p onTrafficPeer) bool {
 	if s == nil {
 		return false
 	}
+	k := haPeerOf(p.local, p.remote)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range s.pending {
 		for _, st := range r.states {
-			if st.PeerAddr == p.remote {
-				r.skipped[p.remote] = true
+			if haPeerOf(st.Local.Addr(), st.PeerAddr) == k {
+				r.skipped[k] = true
 				return true
 			}
 		}
@@ -119,8 +120,8 @@ func (c *clusterState) haResume(d *Daemon, ch cluster.Change) {
 		return
 	}
 	eng, _ := s.engine()
-	resumed := map[netip.Addr]bool{}
-	failed := map[netip.Addr]error{}
+	resumed := map[haPeer]bool{}
+	failed := map[haPeer]error{}
 	for _, st := range r.states {
 		ev := Event{Time: time.Now(), SRG: ch.SRG, Gateway: st.Gateway, VPN: st.VPN, Remote: st.PeerAddr.String(), SPI: st.Name()}
 		var err error = errNoIKEv2
@@ -130,9 +131,9 @@ func (c *clusterState) haResume(d *Daemon, ch cluster.Change) {
 		if err != nil {
 			d.log.Warn("IKE SA not resumed; the tunnel negotiates again", "srg", ch.SRG, "gateway", st.Gateway, "ike-sa", st.Name(), "err", err)
 			ev.Kind, ev.Reason = "sa-resume-failed", err.Error()
-			failed[st.PeerAddr] = err
+			failed[haPeerOf(st.Local.Addr(), st.PeerAddr)] = err
 		} else {
-			resumed[st.PeerAddr] = true
+			resumed[haPeerOf(st.Local.Addr(), st.PeerAddr)] = true
 			ev.Kind, ev.Reason = "sa-resumed", "IKE SA and its Child SAs resumed from the previous owner"
 		}
 		d.events.publish(ev)

@@ -76,7 +76,7 @@ type haWritten struct {
 // haResume is what a takeover loaded, until the daemon applied it.
 type haResume struct {
 	states  []ikev2.State
-	skipped map[netip.Addr]bool // peers whose initiation waits for the import
+	skipped map[haPeer]bool // peers whose initiation waits for the import (hapeer.go)
 
 	loadErr    error // the records could not be loaded (etcd unreachable)
 	unreadable int   // records that could not be opened or decoded

@@ -276,6 +276,7 @@ func (d *Daemon) holdV1(p onTrafficPeer) bool {
 	if s == nil {
 		return false
 	}
+	k := haPeerOf(p.local, p.remote)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for srg, lv := range s.v1.loaded {
@@ -284,8 +285,8 @@ func (d *Daemon) holdV1(p onTrafficPeer) bool {
 			continue
 		}
 		for _, st := range lv.states {
-			if st.PeerAddr == p.remote {
-				r.skipped[p.remote] = true
+			if haPeerOf(st.Local.Addr(), st.PeerAddr) == k {
+				r.skipped[k] = true
 				return true
 			}
 		}
@@ -296,7 +297,7 @@ func (d *Daemon) holdV1(p onTrafficPeer) bool {
 // resumeV1 is haResume's hook: it imports the group's IKEv1 SAs, marking
 // each peer resumed or failed for haReinitiate, with the same events (and
 // so metrics) as IKEv2's.
-func (s *haSync) resumeV1(d *Daemon, srg int, r *haResume, resumed map[netip.Addr]bool, failed map[netip.Addr]error) {
+func (s *haSync) resumeV1(d *Daemon, srg int, r *haResume, resumed map[haPeer]bool, failed map[haPeer]error) {
 	s.mu.Lock()
 	lv := s.v1.loaded[srg]
 	delete(s.v1.loaded, srg)
@@ -315,9 +316,9 @@ func (s *haSync) resumeV1(d *Daemon, srg int, r *haResume, resumed map[netip.Add
 		if err != nil {
 			d.log.Warn("IKEv1 SA not resumed; the tunnel negotiates again", "srg", srg, "gateway", st.Gateway, "ike-sa", st.Name(), "err", err)
 			ev.Kind, ev.Reason = "sa-resume-failed", err.Error()
-			failed[st.PeerAddr] = err
+			failed[haPeerOf(st.Local.Addr(), st.PeerAddr)] = err
 		} else {
-			resumed[st.PeerAddr] = true
+			resumed[haPeerOf(st.Local.Addr(), st.PeerAddr)] = true
 			ev.Kind, ev.Reason = "sa-resumed", "IKEv1 SA and its IPsec SAs resumed from the previous owner"
 		}
 		d.events.publish(ev)

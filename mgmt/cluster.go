@@ -151,9 +151,9 @@ func clusterMetrics(m *metrics.Metrics, d *daemon.Daemon) {
 	}
 	reinits := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ipsecgw_cluster_sa_reinitiations_total",
-		Help: "Tunnels of a services redundancy group this node took over and negotiated at once instead of resuming, by cause: state-unavailable, state-unreadable, resume-failed, no-state, ikev1 (daemon/hareinit.go).",
+		Help: "Tunnels of a services redundancy group this node took over and negotiated at once instead of resuming, by cause: state-unavailable, state-unreadable, resume-failed, no-state (daemon/hareinit.go).",
 	}, []string{"cause"})
-	for _, c := range []string{"state-unavailable", "state-unreadable", "resume-failed", "no-state", "ikev1"} {
+	for _, c := range []string{"state-unavailable", "state-unreadable", "resume-failed", "no-state"} {
 		reinits.WithLabelValues(c)
 	}
 	fences := prometheus.NewCounterVec(prometheus.CounterOpts{
