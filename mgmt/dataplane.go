@@ -16,6 +16,9 @@ func dataPlaneView(st daemon.Status) show.DataPlane {
 		Committed: st.DataPlane.Committed, Wanted: st.DataPlane.Wanted}
 	if x := st.DataPlane.XDP; x != nil {
 		dp.RingsReceived, dp.RingsSent, dp.SentByKernel = x.Received, x.Sent, x.ViaKernel
+		dp.Drops = append(dp.Drops, show.Drop{Reason: "xdp-malformed", Count: x.Malformed},
+			show.Drop{Reason: "xdp-ring-full", Count: x.RingFull}, show.Drop{Reason: "xdp-fill-empty", Count: x.FillEmpty},
+			show.Drop{Reason: "xdp-dropped", Count: x.Dropped}, show.Drop{Reason: "xdp-invalid-descriptor", Count: x.InvalidDescriptors})
 	}
 	if r := st.DataPlane.PacketRing; r != nil {
 		dp.RingsReceived, dp.RingsSent, dp.SentByKernel, dp.RingsMalformed = r.Received, r.Sent, r.ViaKernel, r.Malformed

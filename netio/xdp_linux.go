@@ -47,7 +47,7 @@ type XDP struct {
 
 	received, sent, viaKernel atomic.Uint64
 
-	mu sync.Mutex   // guards tx and modes
+	mu sync.Mutex   // guards tx and modes, and socks' growth
 	tx map[int]*xsk // transmit socket by interface index
 }
 
@@ -137,7 +137,9 @@ func (x *XDP) attach(a *netlink.LinkAttrs) ([]*xsk, error) {
 			}
 			return nil, err
 		}
+		x.mu.Lock() // Stats reads socks
 		x.socks = append(x.socks, s)
+		x.mu.Unlock()
 		if err := xsks.Put(uint32(q), uint32(s.fd)); err != nil {
 			return socks, fmt.Errorf("XSK map: %w", err)
 		}
@@ -181,11 +183,34 @@ type XDPStats struct {
 	Received  uint64 `json:"received"`   // ESP packets read from the rings
 	Sent      uint64 `json:"sent"`       // packets queued on the rings
 	ViaKernel uint64 `json:"via-kernel"` // packets sent by the raw socket: neighbour unknown, or no free frame
+	Malformed uint64 `json:"malformed"`  // frames the sockets' readers refused (not ESP to parse), dropped
+	// The kernel's drops, from the sockets' XDP_STATISTICS. RingFull:
+	// frames dropped for a full receive ring (rx_ring_full; before Linux
+	// 5.9 counted in Dropped). FillEmpty: the times the kernel found no
+	// frame in a fill ring (rx_fill_ring_empty_descs; in copy mode each
+	// is a frame dropped, counted in Dropped too). Dropped: frames the
+	// kernel could not give a socket (rx_dropped: no fill frame, too
+	// long). InvalidDescriptors: descriptors the kernel refused
+	// (rx_invalid_descs plus tx_invalid_descs).
+	RingFull           uint64 `json:"ring-full"`
+	FillEmpty          uint64 `json:"fill-empty"`
+	Dropped            uint64 `json:"dropped"`
+	InvalidDescriptors uint64 `json:"invalid-descriptors"`
 }
 
-// Stats reads the counters.
+// Stats reads the counters, the kernel's too.
 func (x *XDP) Stats() XDPStats {
-	return XDPStats{Received: x.received.Load(), Sent: x.sent.Load(), ViaKernel: x.viaKernel.Load()}
+	x.mu.Lock()
+	socks := x.socks[:len(x.socks):len(x.socks)]
+	x.mu.Unlock()
+	var k xskKernelStats
+	var malformed uint64
+	for _, s := range socks {
+		k = k.add(s.kernelStats())
+		malformed += s.malformed.Load()
+	}
+	return XDPStats{Received: x.received.Load(), Sent: x.sent.Load(), ViaKernel: x.viaKernel.Load(), Malformed: malformed,
+		RingFull: k.RingFull, FillEmpty: k.FillEmpty, Dropped: k.Dropped, InvalidDescriptors: k.InvalidRx + k.InvalidTx}
 }
 
 // Describe says where the program runs, for the log and the status.

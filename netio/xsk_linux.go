@@ -80,6 +80,12 @@ type xsk struct {
 	// lent are the receive frames ReadFrames lent out (their UMEM
 	// addresses) until ReleaseFrames; only the reader touches it.
 	lent []uint64
+
+	// malformed counts the frames the reader refused (not ESP to parse).
+	malformed atomic.Uint64
+	// kstats is the last reading of the kernel's counters (kernelStats),
+	// under txMu.
+	kstats xskKernelStats
 }
 
 func newXSK(ifindex, queue int, received *atomic.Uint64) (_ *xsk, err error) {
@@ -183,6 +189,8 @@ func (s *xsk) read(msgs []Message, lend bool) (int, error) {
 			msgs[n].lend = false
 			if ok {
 				n++
+			} else {
+				s.malformed.Add(1)
 			}
 			// The frame goes straight back to the kernel (its start:
 			// the kernel adds its own headroom), or when the lent

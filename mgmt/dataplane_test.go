@@ -1,0 +1,30 @@
+package mgmt
+
+import (
+	"testing"
+
+	"ipsecgw/daemon"
+	"ipsecgw/netio"
+)
+
+// TestDataPlaneViewXDPDrops: on the xdp data plane the frames the readers
+// refused and the kernel's AF_XDP drops are drop reasons of `show
+// security ipsec statistics detail`, each with its own count.
+func TestDataPlaneViewXDPDrops(t *testing.T) {
+	var st daemon.Status
+	st.DataPlane.Mode = "xdp"
+	st.DataPlane.XDP = &netio.XDPStats{Received: 9, Malformed: 1, RingFull: 2, FillEmpty: 3, Dropped: 4, InvalidDescriptors: 5}
+	dp := dataPlaneView(st)
+	if dp.RingsReceived != 9 {
+		t.Errorf("received %d, want 9", dp.RingsReceived)
+	}
+	got := map[string]uint64{}
+	for _, d := range dp.Drops {
+		got[d.Reason] = d.Count
+	}
+	for reason, want := range map[string]uint64{"xdp-malformed": 1, "xdp-ring-full": 2, "xdp-fill-empty": 3, "xdp-dropped": 4, "xdp-invalid-descriptor": 5} {
+		if c, ok := got[reason]; !ok || c != want {
+			t.Errorf("drop %s: %d (shown %v), want %d", reason, c, ok, want)
+		}
+	}
+}
