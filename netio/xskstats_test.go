@@ -40,3 +40,26 @@ func TestParseXDPStatistics(t *testing.T) {
 		t.Errorf("add: %+v", sum)
 	}
 }
+
+// FuzzParseXDPStatistics: any length is read or refused, never a panic;
+// what is read is the first counters in order.
+func FuzzParseXDPStatistics(f *testing.F) {
+	f.Add(make([]byte, xdpStatisticsV1Len))
+	f.Add(make([]byte, xdpStatisticsLen))
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st, err := parseXDPStatistics(b)
+		if err != nil {
+			return
+		}
+		if len(b) != xdpStatisticsV1Len && len(b) < xdpStatisticsLen {
+			t.Fatalf("%d octets read: %+v", len(b), st)
+		}
+		if st.Dropped != binary.NativeEndian.Uint64(b) || st.InvalidTx != binary.NativeEndian.Uint64(b[16:]) {
+			t.Fatalf("%x read as %+v", b, st)
+		}
+		if len(b) == xdpStatisticsV1Len && st.RingFull+st.FillEmpty+st.TxEmpty != 0 {
+			t.Fatalf("the short struct gave counters it has not: %+v", st)
+		}
+	})
+}
