@@ -57,7 +57,7 @@ type State struct {
 	NATT, PeerNATT, PeerDPD bool
 
 	// The phase 1 proposal chosen.
-	Encryption, Hash, Group TransformRef
+	Encryption, Hash, Group transform.Ref
 	Lifetime                time.Duration
 	Auth                    uint16
 
@@ -79,7 +79,7 @@ type State struct {
 // ChildState is one IPsec SA pair of a State.
 type ChildState struct {
 	InSPI, OutSPI         uint32
-	Encryption, Integrity TransformRef
+	Encryption, Integrity transform.Ref
 	InEncr, InInteg       []byte
 	OutEncr, OutInteg     []byte
 	Local, Remote         netip.Addr
@@ -92,35 +92,6 @@ type ChildState struct {
 	// outbound SA continues above and the edge the inbound window starts
 	// at. Export leaves them zero; whoever stores the State fills them.
 	OutSeq, InTop uint64
-}
-
-// TransformRef names a row of the transform table; the zero value is none.
-type TransformRef struct {
-	Type    transform.Type
-	ID      transform.ID
-	KeyBits int
-}
-
-func refOf(t *transform.Transform) TransformRef {
-	if t == nil {
-		return TransformRef{}
-	}
-	return TransformRef{Type: t.Type, ID: t.ID, KeyBits: t.KeyBits}
-}
-
-// row is the transform a reference names; nil for the zero reference.
-func (r TransformRef) row() (*transform.Transform, error) {
-	if r == (TransformRef{}) {
-		return nil, nil
-	}
-	if t, ok := transform.Lookup(r.Type, r.ID, r.KeyBits); ok {
-		return t, nil
-	}
-	// A fixed-length transform is looked up without its key length.
-	if t, ok := transform.Lookup(r.Type, r.ID, 0); ok && t.KeyBits == r.KeyBits {
-		return t, nil
-	}
-	return nil, fmt.Errorf("ikev1: no transform type %d ID %d (%d bits) in this build", r.Type, r.ID, r.KeyBits)
 }
 
 // String names the SA without its keys.
@@ -165,14 +136,14 @@ func (sa *isakmpSA) export() State {
 	st := State{Version: stateVersion, Gateway: sa.peer.Gateway, VPN: sa.peer.VPN, PeerAddr: sa.peer.Remote,
 		Initiator: sa.initiator, CkyI: sa.ckyI, CkyR: sa.ckyR, Local: sa.local, Remote: sa.remote, Aggressive: sa.aggressive,
 		NATT: sa.natT, PeerNATT: sa.peerNATT, PeerDPD: sa.peerDPD,
-		Encryption: refOf(sa.chosen.Encryption), Hash: refOf(sa.chosen.Hash), Group: refOf(sa.chosen.Group),
+		Encryption: transform.RefOf(sa.chosen.Encryption), Hash: transform.RefOf(sa.chosen.Hash), Group: transform.RefOf(sa.chosen.Group),
 		Lifetime: sa.chosen.Lifetime, Auth: sa.chosen.Auth,
 		SKEYIDd: clone(k.D), SKEYIDa: clone(k.A), SKEYIDe: clone(k.E), IV: clone(sa.iv), DPDSeq: sa.dpdSeq,
 		Established: sa.established, RekeyAt: sa.rekeyAt, ExpireAt: sa.expireAt, PeerCert: sa.peerCert}
 	for _, c := range sa.children {
 		d := sa.e.childLife[c]
 		st.Children = append(st.Children, ChildState{InSPI: c.InboundSPI, OutSPI: c.OutboundSPI,
-			Encryption: refOf(c.Encryption), Integrity: refOf(c.Integrity),
+			Encryption: transform.RefOf(c.Encryption), Integrity: transform.RefOf(c.Integrity),
 			InEncr: clone(c.Inbound.Encryption), InInteg: clone(c.Inbound.Integrity),
 			OutEncr: clone(c.Outbound.Encryption), OutInteg: clone(c.Outbound.Integrity),
 			Local: c.Local, Remote: c.Remote, UDP: c.UDPEncapsulation, LocalPort: c.LocalPort, RemotePort: c.RemotePort,
@@ -271,9 +242,9 @@ func (e *Engine) Import(st State) error {
 func (sa *isakmpSA) resumeKeys(st State) error {
 	var err error
 	ch := &sa.chosen
-	if ch.Encryption, err = st.Encryption.row(); err == nil {
-		if ch.Hash, err = st.Hash.row(); err == nil {
-			ch.Group, err = st.Group.row()
+	if ch.Encryption, err = st.Encryption.Transform(); err == nil {
+		if ch.Hash, err = st.Hash.Transform(); err == nil {
+			ch.Group, err = st.Group.Transform()
 		}
 	}
 	if err != nil {
@@ -304,11 +275,11 @@ func (sa *isakmpSA) resumeKeys(st State) error {
 }
 
 func childOf(cs ChildState) (*ike.ChildSA, error) {
-	enc, err := cs.Encryption.row()
+	enc, err := cs.Encryption.Transform()
 	if err != nil {
 		return nil, err
 	}
-	integ, err := cs.Integrity.row()
+	integ, err := cs.Integrity.Transform()
 	if err != nil {
 		return nil, err
 	}

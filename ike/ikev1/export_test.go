@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"ipsecgw/transform"
 	"net/netip"
 	"strings"
 	"sync"
@@ -324,8 +325,8 @@ func TestImportRefused(t *testing.T) {
 		{"unknown peer", func(s *State) { s.PeerAddr = netip.MustParseAddr("198.51.100.9") }, nil, "not configured here"},
 		{"no cookies", func(s *State) { s.CkyR = 0 }, nil, "cookies"},
 		{"unknown cipher", func(s *State) { s.Encryption.ID = 9999 }, nil, "no transform"},
-		{"no cipher", func(s *State) { s.Encryption = TransformRef{} }, nil, "no cipher"},
-		{"no group", func(s *State) { s.Group = TransformRef{} }, nil, "group"},
+		{"no cipher", func(s *State) { s.Encryption = transform.Ref{} }, nil, "no cipher"},
+		{"no group", func(s *State) { s.Group = transform.Ref{} }, nil, "group"},
 		{"a cipher as the hash", func(s *State) { s.Hash = s.Encryption }, nil, "PRF"},
 		{"no SKEYID_a", func(s *State) { s.SKEYIDa = nil }, nil, "missing"},
 		{"short IV", func(s *State) { s.IV = s.IV[:5] }, nil, "IV"},

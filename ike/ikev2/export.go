@@ -52,7 +52,7 @@ type State struct {
 	Remote    netip.AddrPort
 	NATT      bool
 
-	Encryption, PRF, Integrity, Group TransformRef
+	Encryption, PRF, Integrity, Group transform.Ref
 	// The seven keys of §2.14.
 	SKd, SKai, SKar, SKei, SKer, SKpi, SKpr []byte
 
@@ -86,7 +86,7 @@ type State struct {
 // ChildState is one Child SA of a State.
 type ChildState struct {
 	InSPI, OutSPI         uint32
-	Encryption, Integrity TransformRef
+	Encryption, Integrity transform.Ref
 	InEncr, InInteg       []byte
 	OutEncr, OutInteg     []byte
 	ESN                   bool
@@ -100,36 +100,6 @@ type ChildState struct {
 	// outbound SA continues above and the edge the inbound window starts
 	// at. Export leaves them zero; whoever stores the State fills them.
 	OutSeq, InTop uint64
-}
-
-// TransformRef names a row of the transform table; the zero value is none.
-type TransformRef struct {
-	Type    transform.Type
-	ID      transform.ID
-	KeyBits int
-}
-
-func refOf(t *transform.Transform) TransformRef {
-	if t == nil {
-		return TransformRef{}
-	}
-	return TransformRef{Type: t.Type, ID: t.ID, KeyBits: t.KeyBits}
-}
-
-// row is the transform a reference names; nil for the zero reference.
-func (r TransformRef) row() (*transform.Transform, error) {
-	if r == (TransformRef{}) {
-		return nil, nil
-	}
-	keyBits := r.KeyBits
-	if t, ok := transform.Lookup(r.Type, r.ID, keyBits); ok {
-		return t, nil
-	}
-	// A fixed-length transform is looked up without its key length.
-	if t, ok := transform.Lookup(r.Type, r.ID, 0); ok && t.KeyBits == keyBits {
-		return t, nil
-	}
-	return nil, fmt.Errorf("ikev2: no transform type %d ID %d (%d bits) in this build", r.Type, r.ID, r.KeyBits)
 }
 
 // String names the SA without its keys.
@@ -160,7 +130,7 @@ func (sa *ikeSA) export() State {
 	k := sa.keys
 	st := State{Version: stateVersion, Gateway: sa.peer.Gateway, VPN: sa.peer.VPN, PeerAddr: sa.peer.Remote,
 		Initiator: sa.initiator, SPIi: sa.spiI, SPIr: sa.spiR, Local: sa.local, Remote: sa.remote, NATT: sa.natT,
-		Encryption: refOf(sa.suite.Encryption), PRF: refOf(sa.suite.PRF), Integrity: refOf(sa.suite.Integrity), Group: refOf(sa.group),
+		Encryption: transform.RefOf(sa.suite.Encryption), PRF: transform.RefOf(sa.suite.PRF), Integrity: transform.RefOf(sa.suite.Integrity), Group: transform.RefOf(sa.group),
 		SKd: clone(k.D), SKai: clone(k.AI), SKar: clone(k.AR), SKei: clone(k.EI), SKer: clone(k.ER), SKpi: clone(k.PI), SKpr: clone(k.PR),
 		NextID: sa.nextID, ExpectID: sa.expectID, Established: sa.established, Fragmentation: sa.frag.on,
 		AuthMethod: sa.authMethod, PeerAuthMethod: sa.peerAuthMethod, LocalCert: sa.localCert, PeerCert: sa.peerCert}
@@ -171,7 +141,7 @@ func (sa *ikeSA) export() State {
 	}
 	for _, c := range sa.children {
 		st.Children = append(st.Children, ChildState{InSPI: c.InboundSPI, OutSPI: c.OutboundSPI,
-			Encryption: refOf(c.Encryption), Integrity: refOf(c.Integrity),
+			Encryption: transform.RefOf(c.Encryption), Integrity: transform.RefOf(c.Integrity),
 			InEncr: clone(c.Inbound.Encryption), InInteg: clone(c.Inbound.Integrity),
 			OutEncr: clone(c.Outbound.Encryption), OutInteg: clone(c.Outbound.Integrity),
 			ESN: c.ESN, Local: c.Local, Remote: c.Remote, UDP: c.UDPEncapsulation, LocalPort: c.LocalPort, RemotePort: c.RemotePort,
@@ -226,10 +196,10 @@ func (e *Engine) Import(st State) error {
 		return fmt.Errorf("ikev2: %v is already here", st)
 	}
 	var err error
-	if sa.suite.Encryption, err = st.Encryption.row(); err == nil {
-		if sa.suite.PRF, err = st.PRF.row(); err == nil {
-			if sa.suite.Integrity, err = st.Integrity.row(); err == nil {
-				sa.group, err = st.Group.row()
+	if sa.suite.Encryption, err = st.Encryption.Transform(); err == nil {
+		if sa.suite.PRF, err = st.PRF.Transform(); err == nil {
+			if sa.suite.Integrity, err = st.Integrity.Transform(); err == nil {
+				sa.group, err = st.Group.Transform()
 			}
 		}
 	}
@@ -292,11 +262,11 @@ func (sa *ikeSA) resumeCiphers() error {
 }
 
 func childOf(cs ChildState) (*ike.ChildSA, error) {
-	enc, err := cs.Encryption.row()
+	enc, err := cs.Encryption.Transform()
 	if err != nil {
 		return nil, err
 	}
-	integ, err := cs.Integrity.row()
+	integ, err := cs.Integrity.Transform()
 	if err != nil {
 		return nil, err
 	}
