@@ -122,6 +122,9 @@ func (d *Daemon) reconcile(cfg *schema.Config) error {
 	// Tunnel interfaces go up before the sockets open: a packet decrypted
 	// for a tunnel that is still down is refused by the TUN (EIO).
 	for _, name := range newTunnels {
+		if d.st0.startsDown(cfg, name) { // its VPN has no Child SA yet (st0follow.go)
+			continue
+		}
 		if err := d.host.SetUp(name); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}

@@ -56,6 +56,11 @@ type st0Follower struct {
 	// stays up for what the peer sends first (inboundComing), until the
 	// VPN is up or comingFor has passed.
 	coming map[string]time.Time
+	// established is the units that have been up with a Child SA since
+	// they last went down, by Linux name (daemon goroutine): only such a
+	// unit going down is a VPN lost, a warning and an event; one whose
+	// VPN has not come up yet (as at start) is only waiting.
+	established map[string]bool
 }
 
 // comingFor bounds how long a unit's link stays up for an inbound SA
@@ -65,7 +70,7 @@ const comingFor = 30 * time.Second
 
 func newST0Follower(d *Daemon) *st0Follower {
 	f := &st0Follower{d: d, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
-		down: map[string]bool{}, linkDown: map[string]bool{}, coming: map[string]time.Time{}}
+		down: map[string]bool{}, linkDown: map[string]bool{}, coming: map[string]time.Time{}, established: map[string]bool{}}
 	go f.loop()
 	return f
 }
@@ -150,10 +155,13 @@ func followsVPN(v *schema.VPN) bool {
 	return v.EstablishTunnels != "" && v.EstablishTunnels != "on-traffic"
 }
 
-// wanted reads the configuration and the data plane (daemon goroutine).
-func (f *st0Follower) wanted(cfg *schema.Config) map[string]bool {
+// wanted reads the configuration and the data plane (daemon goroutine):
+// the units to hold down, and those with a following VPN that has an
+// outbound SA.
+func (f *st0Follower) wanted(cfg *schema.Config) (down, withSA map[string]bool) {
+	withSA = map[string]bool{}
 	if cfg == nil || len(f.d.opts.ClusterEtcd) > 0 {
-		return map[string]bool{}
+		return map[string]bool{}, withSA
 	}
 	up := map[string]bool{}
 	for _, sa := range f.d.engine.OutboundSAs() {
@@ -167,10 +175,39 @@ func (f *st0Follower) wanted(cfg *schema.Config) map[string]bool {
 		if v.BindInterface == nil {
 			continue
 		}
-		vpns = append(vpns, unitVPN{unit: TunnelName(v.BindInterface), follows: followsVPN(v),
-			up: up[v.Name] && mon[v.Name].State != vpnmon.StateDown})
+		uv := unitVPN{unit: TunnelName(v.BindInterface), follows: followsVPN(v),
+			up: up[v.Name] && mon[v.Name].State != vpnmon.StateDown}
+		if uv.follows && uv.up {
+			withSA[uv.unit] = true
+		}
+		vpns = append(vpns, uv)
 	}
-	return unitsDown(vpns)
+	return unitsDown(vpns), withSA
+}
+
+// startsDown reports whether a tunnel unit reconcile has just created
+// goes without being set up: its VPN follows it and has no Child SA yet
+// (establish-tunnels immediately or responder-only, at start or in a
+// commit that adds it). The follower holds it down from here on, so its
+// routes are left out and it is not set up only to go down again at the
+// next apply; the first outbound SA brings it up (apply), an inbound one
+// sets its link up first (inboundComing). Daemon goroutine, before the
+// sockets open.
+func (f *st0Follower) startsDown(cfg *schema.Config, unit string) bool {
+	if f == nil || f.d.engine == nil {
+		return false
+	}
+	down, _ := f.wanted(cfg)
+	if !down[unit] {
+		return false
+	}
+	f.mu.Lock()
+	f.down[unit] = true
+	f.linkDown[unit] = true
+	f.mu.Unlock()
+	delete(f.established, unit)
+	f.d.log.Info("tunnel interface down until its VPN has a Child SA", "interface", unit)
+	return true
 }
 
 // apply brings the units to the state wanted (on the daemon's goroutine).
@@ -181,11 +218,14 @@ func (f *st0Follower) apply() {
 		return
 	}
 	cfg := f.d.cfg.Load()
-	want := f.wanted(cfg)
+	want, withSA := f.wanted(cfg)
 	f.mu.Lock()
 	was := f.down
 	f.down = want
 	f.mu.Unlock()
+	for unit := range withSA {
+		f.established[unit] = true
+	}
 	for _, unit := range sortedKeys(want) {
 		if f.isComing(unit) {
 			f.d.withdrawRoutes(cfg, unit) // its link stays up (inboundComing)
@@ -196,10 +236,20 @@ func (f *st0Follower) apply() {
 				f.setLink(unit, true)
 			}
 		}
-		if !was[unit] {
+		switch {
+		case was[unit]:
+		case f.established[unit]: // its VPN was up and lost its SA
+			delete(f.established, unit)
 			f.d.log.Warn("tunnel interface down: its VPN has no Child SA", "interface", unit)
 			f.d.events.publish(Event{Kind: "tunnel-interface-down", Time: time.Now(), Interface: unit,
 				Reason: unit + " down: its VPN has no Child SA"})
+		default: // its VPN has not come up yet (a commit made the unit follow it)
+			f.d.log.Info("tunnel interface down until its VPN has a Child SA", "interface", unit)
+		}
+	}
+	for unit := range f.established {
+		if unitOf(cfg, unit) == nil { // configured away
+			delete(f.established, unit)
 		}
 	}
 	f.mu.Lock()

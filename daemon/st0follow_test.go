@@ -2,12 +2,14 @@ package daemon
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -219,5 +221,126 @@ func TestST0InboundComing(t *testing.T) {
 	if len(d.Status().TunnelsDown) != 0 || !d.st0.isDown("st0.1") || !d.st0.isComing("st0.1") || len(routesVia(d, "st0.1", "169.254.0.")) != 0 {
 		t.Fatalf("st0.1: held down %v, coming %v, tunnels down %q, routes %q; want held, coming, link up, no routes",
 			d.st0.isDown("st0.1"), d.st0.isComing("st0.1"), d.Status().TunnelsDown, routesVia(d, "st0.1", "169.254.0."))
+	}
+}
+
+// linkHost is a MemHost that keeps the link state of its tunnel units
+// (created down, as a TUN is) and records each change, to tell a unit
+// that started down from one set up and taken down again.
+type linkHost struct {
+	*MemHost
+	mu      sync.Mutex
+	up      map[string]bool
+	changes map[string][]string // "up", "down", by unit
+}
+
+func newLinkHost(h *MemHost) *linkHost {
+	return &linkHost{MemHost: h, up: map[string]bool{}, changes: map[string][]string{}}
+}
+
+func (h *linkHost) set(name string, up bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.up[name] != up {
+		h.up[name] = up
+		h.changes[name] = append(h.changes[name], map[bool]string{true: "up", false: "down"}[up])
+	}
+}
+
+func (h *linkHost) SetUp(name string) error   { h.set(name, true); return nil }
+func (h *linkHost) SetDown(name string) error { h.set(name, false); return nil }
+
+func (h *linkHost) changesOf(name string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.changes[name]...)
+}
+
+// lockedBuffer is a log's text, written by the daemon's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestST0StartsDown: a unit whose VPN (establish-tunnels immediately)
+// has no Child SA at start is created down and stays down, without being
+// set up and taken down again, with no warning and no route through it;
+// the first Child SA sets it up; losing the established VPN's SA takes it
+// down with the warning and a tunnel-interface-down event. The manual
+// VPN's unit goes up at start as before.
+func TestST0StartsDown(t *testing.T) {
+	network := netio.NewMemNetwork()
+	start := func(i int, establish string, logw io.Writer) (*Daemon, *linkHost) {
+		me, peer := i+1, 2-i
+		dir := t.TempDir()
+		cfg := filepath.Join(dir, "gw.conf")
+		os.WriteFile(cfg, []byte(fmt.Sprintf(st0IKE+"set security ipsec vpn v establish-tunnels "+establish+"\n", me, peer)), 0o600)
+		mh, err := NewMemHost(network, []string{"eth1"}, netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", me)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := newLinkHost(mh)
+		d, err := Start(Options{ConfigFile: cfg, StateDir: dir, Host: h, Logger: slog.New(slog.NewTextHandler(logw, nil))})
+		if err != nil {
+			t.Fatalf("gw%d: %v", me, err)
+		}
+		return d, h
+	}
+	var log1 lockedBuffer
+	gw1, h1 := start(0, "immediately", &log1)
+	defer gw1.Stop()
+	waitUnit(t, gw1, true)                               // no peer yet: no Child SA
+	gw1.do(func() error { gw1.st0.apply(); return nil }) // one more apply: the unit stays as it is
+	if got := h1.changesOf("st0.1"); len(got) != 0 {
+		t.Fatalf("st0.1's link at start, no Child SA yet: changes %q, want none (created down, left down)", got)
+	}
+	if got := h1.changesOf("st0.2"); !reflect.DeepEqual(got, []string{"up"}) {
+		t.Fatalf("the manual VPN's st0.2 at start: changes %q, want [up]", got)
+	}
+	if strings.Contains(log1.String(), "level=WARN") {
+		t.Fatalf("a warning at start, the VPN not up yet:\n%s", log1.String())
+	}
+
+	gw2, _ := start(1, "responder-only", io.Discard)
+	waitSAs(t, gw1, "v", 2)
+	waitUnit(t, gw1, false)
+	if got := h1.changesOf("st0.1"); !reflect.DeepEqual(got, []string{"up"}) {
+		t.Fatalf("st0.1's link with the Child SA in: changes %q, want [up]", got)
+	}
+
+	events, end := gw1.Events().Subscribe()
+	defer end()
+	if err := gw2.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	waitUnit(t, gw1, true)
+	if got := h1.changesOf("st0.1"); !reflect.DeepEqual(got, []string{"up", "down"}) {
+		t.Fatalf("st0.1's link after the VPN lost its SA: changes %q, want [up down]", got)
+	}
+	if !strings.Contains(log1.String(), `level=WARN msg="tunnel interface down: its VPN has no Child SA" interface=st0.1`) {
+		t.Fatalf("no warning for the established VPN's unit going down:\n%s", log1.String())
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if ev.Kind == "tunnel-interface-down" && ev.Interface == "st0.1" {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no tunnel-interface-down event for st0.1 within 10 s")
+		}
 	}
 }
