@@ -203,26 +203,17 @@ func tunnelAddresses(cfg *schema.Config, u *schema.Unit) []netip.Prefix {
 // checkServices is the services part of preflight: what the model accepts
 // but this gateway cannot run.
 func checkServices(cfg *schema.Config, tunnels []ServiceTunnel) error {
-	remotes := map[netip.Addr]string{}
-	for _, g := range cfg.IKE.Gateways {
-		for _, a := range g.Addresses {
-			if ip, err := netip.ParseAddr(a); err == nil {
-				remotes[ip] = "IKE gateway " + g.Name
-			}
-		}
-	}
+	users := gatewayUsers(cfg) // servicesgateway.go
 	for _, st := range tunnels {
 		where := fmt.Sprintf("service set %s rule %s term %s", st.Set.Name, st.Rule.Name, st.Term.Name)
 		if err := checkTunnelName(st.Set.Inside); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
 		if st.VPN.IKE != nil {
-			// The IKE engines key their peers by remote address.
-			if other, ok := remotes[st.Term.RemoteGateway]; ok {
-				return fmt.Errorf("%s: remote gateway %s is also used by %s: ipsecgw runs one IKE peer per remote address",
-					where, st.Term.RemoteGateway, other)
+			var err error
+			if users, err = checkServiceIKE(users, where, st); err != nil {
+				return err
 			}
-			remotes[st.Term.RemoteGateway] = where
 		}
 		if st.VPN.Manual != nil {
 			if st.Term.RemoteGateway.Is4() != st.Set.LocalGateway.Is4() {
