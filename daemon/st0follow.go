@@ -206,7 +206,7 @@ func (f *st0Follower) startsDown(cfg *schema.Config, unit string) bool {
 	f.linkDown[unit] = true
 	f.mu.Unlock()
 	delete(f.established, unit)
-	f.d.log.Info("tunnel interface down until its VPN has a Child SA", "interface", unit)
+	f.d.log.Info("tunnel interface held down until its VPN has a Child SA", "interface", unit)
 	return true
 }
 
@@ -244,7 +244,7 @@ func (f *st0Follower) apply() {
 			f.d.events.publish(Event{Kind: "tunnel-interface-down", Time: time.Now(), Interface: unit,
 				Reason: unit + " down: its VPN has no Child SA"})
 		default: // its VPN has not come up yet (a commit made the unit follow it)
-			f.d.log.Info("tunnel interface down until its VPN has a Child SA", "interface", unit)
+			f.d.log.Info("tunnel interface held down until its VPN has a Child SA", "interface", unit)
 		}
 	}
 	for unit := range f.established {

@@ -13,7 +13,8 @@ import (
 
 // TestST0FollowsVPN: st0.1 follows its VPN, as on Junos. Two ipsecgw
 // daemons, gw1 initiating (establish-tunnels immediately) with dead peer
-// detection every 2 s, 2 probes; gw2 responder-only. While the tunnel is
+// detection every 2 s, 2 probes; gw2 responder-only, started first: its
+// st0.1 starts down, quietly, until its VPN is up. While the tunnel is
 // up, st0.1 is up on both and the static route through it is in gw1's
 // kernel. A Child SA rekey under ping loses nothing and never takes st0.1
 // down (no tunnel-interface-down in the log). SIGKILL to gw2: within dead
@@ -32,9 +33,23 @@ func TestST0FollowsVPN(t *testing.T) {
 	cfgs[0] += "set security ike gateway ike_gw dead-peer-detection probe-idle-tunnel\n" +
 		fmt.Sprintf("set security ike gateway ike_gw dead-peer-detection interval %d\n", interval/time.Second) +
 		fmt.Sprintf("set security ike gateway ike_gw dead-peer-detection threshold %d\n", threshold)
-	tp.startConfigs(cfgs)
+	// gw2 alone first: its VPN (responder-only) has no Child SA yet, so
+	// st0.1 starts down, without being set up and taken down again with a
+	// warning (that is for a VPN lost), and show interfaces says so.
+	tp.startOne(1, cfgs[1])
+	tp.waitUnit("gw2", false, 5*time.Second)
+	if out := tp.mustCLI(tp.gws[1], "show interfaces st0.1"); !strings.Contains(out, "Flags: Down Point-To-Point") {
+		t.Fatalf("gw2: show interfaces st0.1 before its VPN is up:\n%s", out)
+	}
+	if log := tp.logOf(tp.gws[1]); strings.Contains(log, "tunnel interface down") || !strings.Contains(log, "tunnel interface held down") {
+		t.Fatalf("gw2 at start, its VPN not up yet: want st0.1 held down, not taken down:\n%s", log)
+	}
+	tp.startOne(0, cfgs[0])
 	tp.waitTunnel("h1", "198.18.2.2")
 	gw1 := tp.gws[0]
+	if out := tp.mustCLI(gw1, "show interfaces st0.1"); !strings.Contains(out, "Flags: Up Point-To-Point") {
+		t.Fatalf("gw1: show interfaces st0.1 with its VPN up:\n%s", out)
+	}
 	tp.waitUnit("gw1", true, 5*time.Second)
 	tp.waitUnit("gw2", true, 5*time.Second)
 	tp.ping("h1", "198.18.2.2", 0)
