@@ -110,6 +110,43 @@ func TestSecondVPNOnAGateway(t *testing.T) {
 			t.Fatalf("a's outbound SA %#08x was replaced by adding b", sa.SPI())
 		}
 	}
+
+	// Clearing b's SAs (as vpn-monitor does) renegotiates b's Child SA
+	// alone: a's SAs and the IKE SA stay.
+	var outB []uint32
+	for _, sa := range ds[0].Engine().OutboundSAs() {
+		if sa.VPN == "b" {
+			outB = append(outB, sa.SPI())
+		}
+	}
+	if n := ds[0].ClearIPsec([]string{"b"}); n != 1 {
+		t.Fatalf("clear of b cleared %d Child SAs, want 1", n)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var now []uint32
+		for _, sa := range ds[0].Engine().OutboundSAs() {
+			if sa.VPN == "b" {
+				now = append(now, sa.SPI())
+			}
+		}
+		if len(now) == 1 && !slices.Contains(outB, now[0]) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b's outbound SAs %x after the clear, were %x", now, outB)
+		}
+	}
+	if !waitCross(t, hosts, "st0.2", "198.19.1.2", "198.19.2.2") {
+		t.Fatal("VPN b does not carry traffic after its clear")
+	}
+	for _, sa := range outA {
+		if !slices.Contains(ds[0].Engine().OutboundSAs(), sa) {
+			t.Fatalf("a's outbound SA %#08x was replaced by clearing b", sa.SPI())
+		}
+	}
+	if now := ikeSAs(ds[0]); len(now) != 1 || now[0].InitiatorSPI != before[0].InitiatorSPI {
+		t.Fatalf("IKE SAs after clearing b: %+v", now)
+	}
 	for i, d := range ds {
 		edit(t, d.Store(), "delete security ipsec vpn a", "delete routing-options static route 198.18."+fmt.Sprint(2-i)+".0/24")
 		if _, err := d.Store().Commit(store.CommitOptions{}); err != nil {

@@ -50,7 +50,7 @@ func (e *Engine) InitiateVPNFrom(local, remote netip.Addr, name string, ifIdle b
 			}
 			sa.wanted[v.VPN] = true
 			delete(sa.tried, v.VPN)
-			sa.startVPNChildren()
+			sa.startVPNChildrenAsRole()
 			return nil
 		}
 	}

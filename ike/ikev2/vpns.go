@@ -165,16 +165,45 @@ func (e *Engine) RemoveVPNFrom(local, remote netip.Addr, name string) {
 	defer e.mu.Unlock()
 	p.dropVPN(name)
 	for _, sa := range e.sasOf(p) {
-		var gone []uint32
-		for _, c := range slices.Clone(sa.children) {
-			if c.VPN == name {
-				sa.removeChild(c.OutboundSPI)
-				gone = append(gone, c.InboundSPI)
-			}
+		sa.dropVPNChildren(name, "VPN removed from the gateway; deleting its Child SAs")
+	}
+}
+
+// ClearVPN deletes the Child SAs of the named VPN on every IKE SA (a
+// DELETE tells the peer), as "clear security ipsec security-associations
+// vpn V" and vpn-monitor do on a gateway several VPNs share: the IKE SA
+// and the other VPNs' Child SAs stay. A VPN kept up asks for a new one.
+// It returns how many Child SAs it deleted.
+func (e *Engine) ClearVPN(name string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for spi, sa := range e.sas {
+		if spi != sa.localSPI() || sa.state == stateDead {
+			continue
 		}
-		if len(gone) > 0 && sa.state == stateEstablished {
-			sa.e.log.Info("VPN removed from the gateway; deleting its Child SAs", "gateway", p.Gateway, "vpn", name, "child-sas", len(gone))
-			sa.deleteChildren(gone, 0)
+		n += sa.dropVPNChildren(name, "Child SAs of a VPN cleared")
+		delete(sa.tried, name)
+		if v := sa.peer.vpnNamed(name); v != nil && v.Reinitiate {
+			sa.startVPNChildren() // vpnchild.go: waits for the DELETE's answer
 		}
 	}
+	return n
+}
+
+// dropVPNChildren removes the Child SAs of the named VPN from the data
+// plane and tells the peer; it returns how many.
+func (sa *ikeSA) dropVPNChildren(name, why string) int {
+	var gone []uint32
+	for _, c := range slices.Clone(sa.children) {
+		if c.VPN == name {
+			sa.removeChild(c.OutboundSPI)
+			gone = append(gone, c.InboundSPI)
+		}
+	}
+	if len(gone) > 0 && sa.state == stateEstablished {
+		sa.e.log.Info(why, "gateway", sa.peer.Gateway, "vpn", name, "child-sas", len(gone))
+		sa.deleteChildren(gone, 0)
+	}
+	return len(gone)
 }
