@@ -34,33 +34,13 @@ set security ipsec vpn vpn2 traffic-selector t remote-ip 198.19.%[4]s.0/24
 set security ipsec vpn vpn2 establish-tunnels %[3]s
 `
 
-// newVPNSide is newSide with every VPN of the configuration on the
-// engine, in order.
+// newVPNSide is an engine at 192.0.2.ME with gatewayConfig, extra and
+// every VPN of them on the engine (multiSide), closed at the end.
 func newVPNSide(t *testing.T, me, peer int, extra string, p *pipe) (*Engine, *installs) {
 	t.Helper()
-	src := fmt.Sprintf(gatewayConfig, me, peer, "group19", "aes-256-gcm", "k", "aes-256-gcm") + extra
-	tr, err := config.Parse("gw.conf", []byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := schema.Build(tr, schema.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst := &installs{}
-	e := NewEngine(ike.Config{Transport: p, Installer: inst})
-	for _, v := range cfg.IPsec.VPNs {
-		peer, err := resolve.Peer(v, netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", me)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.AddPeer(peer); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p.mu.Lock()
-	p.engines[netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", me))] = e
-	p.mu.Unlock()
+	src := fmt.Sprintf(gatewayConfig, me, peer, "group19", "aes-256-gcm", "k", "aes-256-gcm") + extra +
+		fmt.Sprintf("set security ike gateway gw local-address 192.0.2.%d\n", me)
+	e, inst := multiSide(t, src, p)
 	t.Cleanup(func() { e.Close(); p.wg.Wait() })
 	return e, inst
 }
