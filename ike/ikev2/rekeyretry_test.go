@@ -34,7 +34,7 @@ func TestChildRekeyRetriedAfterTemporaryFailure(t *testing.T) {
 		defer a.mu.Unlock()
 		for spi, sa := range a.sas {
 			if spi == sa.localSPI() && sa.hasChild(first) {
-				sa.rekey = &childRekey{old: first}
+				sa.rekey = &childRekey{old: first, vpn: sa.peer.vpnOf(first)}
 				sa.handleRekeyResponse([]wire.Payload{&wire.Notify{Type: t}})
 			}
 		}
