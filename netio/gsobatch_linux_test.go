@@ -1,0 +1,134 @@
+package netio
+
+import (
+	"bytes"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// TestKernelSendRuns: runs given to SendRuns in one call (sendmmsg, a
+// UDP GSO message each) arrive at b's ListenUDP socket as their
+// datagrams, in order, each run with its own DS byte and segment size; a
+// run the socket cannot send (the other family, a malformed run) gets
+// its error and the runs beside it still go. More runs than one system
+// call takes are sent in several, and a warm call allocates nothing.
+func TestKernelSendRuns(t *testing.T) {
+	for _, fam := range []int{4, 6} {
+		p := newKernelPair(t)
+		var sendSock Receiver
+		inNetns(t, p.n, "a", func() (err error) { sendSock, err = ListenUDP(fam, 4500); return err })
+		t.Cleanup(func() { sendSock.Close() })
+		rs, ok := sendSock.(RunSender)
+		if !ok {
+			t.Fatal("a ListenUDP socket is not a RunSender")
+		}
+		recv := p.udp4
+		src, dst, wrong := addrA4, addrB4, addrB6
+		if fam == 6 {
+			recv = p.udp6
+			src, dst, wrong = addrA6, addrB6, addrB4
+		}
+		to := netip.AddrPortFrom(dst, 4500)
+		// Run i carries i+1 datagrams of 100*(i+1) octets, the last one
+		// half that, each datagram's octets its number among all.
+		var runs []Run
+		var want [][]byte
+		var wantTOS []uint8
+		for i := range maxRunMsgs + 3 {
+			seg := 100 * (i%5 + 1)
+			var segs [][]byte
+			for k := range i%4 + 1 {
+				d := bytes.Repeat([]byte{byte(len(want))}, seg)
+				if k == i%4 && k > 0 {
+					d = d[:seg/2]
+				}
+				segs = append(segs, d)
+				want = append(want, d)
+				wantTOS = append(wantTOS, testTOS[i%len(testTOS)])
+			}
+			runs = append(runs, Run{Dst: to, Src: src, TOS: testTOS[i%len(testTOS)], Segs: segs, SegSize: seg})
+		}
+		// Two runs that cannot go, between the others.
+		bad := []Run{
+			{Dst: netip.AddrPortFrom(wrong, 4500), Segs: [][]byte{{1, 2, 3}}, SegSize: 3},
+			{Dst: to, Segs: [][]byte{{1, 2}, {1, 2, 3}}, SegSize: 2},
+		}
+		runs = append(runs[:5], append(bad, runs[5:]...)...)
+		if err := rs.SendRuns(runs); err == nil {
+			t.Fatalf("IPv%d: SendRuns took a run to %s and a malformed one", fam, wrong)
+		}
+		for i, r := range runs {
+			if failed := r.Err != nil; failed != (i == 5 || i == 6) {
+				t.Fatalf("IPv%d: run %d of %d: error %v", fam, i, len(runs), r.Err)
+			}
+		}
+		got, gotTOS := receiveSegments(t, recv, src, len(want))
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) || gotTOS[i] != wantTOS[i] {
+				t.Fatalf("IPv%d: datagram %d: %d octets of %d with DS byte %#x, want %d of %d with %#x",
+					fam, i, len(got[i]), got[i][0], gotTOS[i], len(want[i]), want[i][0], wantTOS[i])
+			}
+		}
+
+		good := append(runs[:5:5], runs[7:]...)
+		msgs := newMessages(IdealBatchSize, 65536)
+		allocs := testing.AllocsPerRun(20, func() {
+			if err := rs.SendRuns(good); err != nil {
+				t.Fatal(err)
+			}
+			for n := 0; n < len(want); {
+				k, err := recv.ReadBatch(msgs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range msgs[:k] {
+					n += segmentsIn(m)
+				}
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("IPv%d: %v allocations per SendRuns and read back, want 0", fam, allocs)
+		}
+	}
+}
+
+// receiveSegments reads n datagrams from r, split at the segment size
+// where the kernel coalesced them, each from src port 4500, and their DS
+// bytes.
+func receiveSegments(t *testing.T, r Receiver, src netip.Addr, n int) (got [][]byte, tos []uint8) {
+	t.Helper()
+	msgs := newMessages(8, 65536)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) < n && time.Now().Before(deadline) {
+		k, err := r.ReadBatch(msgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs[:k] {
+			if m.Src != netip.AddrPortFrom(src, 4500) {
+				t.Fatalf("datagram from %s, want %s port 4500", m.Src, src)
+			}
+			size := m.SegmentSize
+			if size == 0 {
+				size = m.N
+			}
+			for off := 0; off < m.N; off += size {
+				got = append(got, bytes.Clone(m.Buf[off:min(off+size, m.N)]))
+				tos = append(tos, m.TOS)
+			}
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("received %d datagrams, want %d", len(got), n)
+	}
+	return got, tos
+}
+
+// segmentsIn is the number of datagrams in m.
+func segmentsIn(m Message) int {
+	if m.SegmentSize == 0 || m.N == 0 {
+		return 1
+	}
+	return (m.N + m.SegmentSize - 1) / m.SegmentSize
+}
