@@ -152,6 +152,16 @@ type etcdMembers struct {
 // as the members themselves say (etcd's gRPC gateway, maintenance/status).
 func (em *etcdMembers) leader(t *testing.T) int {
 	t.Helper()
+	i, err := em.currentLeader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return i
+}
+
+// currentLeader is leader without a test: it fails while no live member
+// names a live leader (during an election).
+func (em *etcdMembers) currentLeader() (int, error) {
 	ids := map[string]int{}
 	var leader string
 	for i, m := range em.members {
@@ -174,10 +184,9 @@ func (em *etcdMembers) leader(t *testing.T) int {
 		}
 	}
 	if i, ok := ids[leader]; ok {
-		return i
+		return i, nil
 	}
-	t.Fatalf("no etcd member says which member leads (members %v, leader %q)", ids, leader)
-	return 0
+	return 0, fmt.Errorf("no etcd member says which member leads (members %v, leader %q)", ids, leader)
 }
 
 // newClusterEtcd is newCluster with members etcd members (e1, e2, ... at

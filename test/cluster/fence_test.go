@@ -21,8 +21,10 @@ import (
 // from its own records (cluster/fence.go). Should the lease be lost
 // anyway, node 2 takes the group over as in any failover. Either way the
 // peer keeps the same IKE SA and the longest gap in replies stays below
-// the failover bound (the lease TTL plus a second); the log says which
-// happened.
+// the failover bound (the lease TTL plus a second) or, when etcd's
+// election takes longer than the lease TTL (a loaded machine: 3-4 s were
+// seen), below the election's time plus a second: no renewal can land
+// before a leader exists. The log says which happened.
 func TestEtcdLeaderLossUnderTraffic(t *testing.T) {
 	strongswan.Require(t)
 	n, dir, node, etcd := newClusterEtcd(t, ikeSeed, 3)
@@ -56,7 +58,21 @@ func TestEtcdLeaderLossUnderTraffic(t *testing.T) {
 	before := established(t, charon)
 
 	leader := etcd.leader(t)
-	r := pingTo(t, n, "198.18.1.1", 15*time.Second, 2*time.Second, func() { etcd.procs[leader].stop(t, syscall.SIGKILL) })
+	var election time.Duration // from the kill until a live member leads
+	r := pingTo(t, n, "198.18.1.1", 15*time.Second, 2*time.Second, func() {
+		etcd.procs[leader].stop(t, syscall.SIGKILL)
+		killed := time.Now()
+		for time.Since(killed) < 12*time.Second {
+			if l, err := etcd.currentLeader(); err == nil && l != leader {
+				election = time.Since(killed)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	if election == 0 {
+		t.Fatalf("no new etcd leader within 12 s of killing member %d\n%s", leader, n1.logText())
+	}
 
 	log1 := n1.logText()
 	fenced := strings.Contains(log1, "fenced: stopping every group this node owns")
@@ -72,9 +88,9 @@ func TestEtcdLeaderLossUnderTraffic(t *testing.T) {
 		t.Fatalf("no single owner after the etcd leader's loss (node 1 %v, node 2 %v)\n--- n1 ---\n%s\n--- n2 ---\n%s",
 			hasVIP(n, "n1"), hasVIP(n, "n2"), log1, n2.logText())
 	}
-	t.Logf("etcd leader (member %d) killed under ping: %s; longest gap %v, %d of %d lost",
-		leader, what, r.gap.Round(time.Millisecond), r.lost, r.sent)
-	checkGap(t, r, n1, n2)
+	t.Logf("etcd leader (member %d) killed under ping: %s; new leader after %v; longest gap %v, %d of %d lost",
+		leader, what, election.Round(time.Millisecond), r.gap.Round(time.Millisecond), r.lost, r.sent)
+	checkGapWithin(t, r, max(ttl, election)+time.Second, n1, n2)
 	for spi := range established(t, charon) {
 		if !before[spi] {
 			t.Fatalf("strongSwan has a new IKE SA %x: the tunnel was negotiated again\n--- n1 ---\n%s\n--- n2 ---\n%s", spi, log1, n2.logText())
