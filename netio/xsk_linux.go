@@ -19,6 +19,19 @@ import (
 // single-producer single-consumer queues shared with the kernel; each side
 // publishes with a store-release of its index and reads the other's with
 // a load-acquire (sync/atomic gives both).
+//
+// The rings live on two sockets sharing the UMEM (XDP_SHARED_UMEM, bound
+// to the same queue): the receiving one has the fill, completion and
+// receive rings and is the one the XDP program redirects to and the
+// runtime's poller waits on; the transmitting one has only the transmit
+// ring. One socket with all four rings costs the reader twice over
+// whenever packets also leave: in copy mode poll(2) on a socket with a
+// transmit ring drives the transmit itself (xsk_poll calls
+// xsk_generic_xmit), so each of the poller's epoll_wait returns went
+// into the transmit path and waited on the socket's mutex for a sendto
+// running on the other core; and each transmitted frame, once freed,
+// signalled the socket writable (sock_wfree), waking the poller for
+// nothing. A receive-only socket has neither.
 const (
 	xskFrameSize = 4096
 	xskFrames    = 4096 // half receive, half transmit (16 MiB of UMEM)
@@ -62,7 +75,8 @@ func (r *xskRing) desc(i uint32) *unix.XDPDesc {
 
 // xsk is one AF_XDP socket.
 type xsk struct {
-	fd      int
+	fd      int         // the receiving socket: fill, completion and receive rings
+	txFd    int         // the transmitting socket: the transmit ring
 	wait    *ringWaiter // owns fd once made
 	ifindex int
 	queue   int
@@ -93,7 +107,7 @@ func newXSK(ifindex, queue int, received *atomic.Uint64) (_ *xsk, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("AF_XDP socket: %w", err)
 	}
-	s := &xsk{fd: fd, ifindex: ifindex, queue: queue, received: received}
+	s := &xsk{fd: fd, txFd: -1, ifindex: ifindex, queue: queue, received: received}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -106,15 +120,14 @@ func newXSK(ifindex, queue int, received *atomic.Uint64) (_ *xsk, err error) {
 	if err := setsockopt(fd, unix.XDP_UMEM_REG, unsafe.Pointer(&reg), unsafe.Sizeof(reg)); err != nil {
 		return nil, fmt.Errorf("XDP_UMEM_REG: %w", err)
 	}
-	for _, opt := range []int{unix.XDP_UMEM_FILL_RING, unix.XDP_UMEM_COMPLETION_RING, unix.XDP_RX_RING, unix.XDP_TX_RING} {
+	for _, opt := range []int{unix.XDP_UMEM_FILL_RING, unix.XDP_UMEM_COMPLETION_RING, unix.XDP_RX_RING} {
 		if err := unix.SetsockoptInt(fd, unix.SOL_XDP, opt, xskRingSize); err != nil {
 			return nil, fmt.Errorf("AF_XDP ring size: %w", err)
 		}
 	}
-	var off unix.XDPMmapOffsets
-	offLen := uint32(unsafe.Sizeof(off))
-	if _, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_XDP, unix.XDP_MMAP_OFFSETS, uintptr(unsafe.Pointer(&off)), uintptr(unsafe.Pointer(&offLen)), 0); e != 0 {
-		return nil, fmt.Errorf("XDP_MMAP_OFFSETS: %w", e)
+	off, err := mmapOffsets(fd)
+	if err != nil {
+		return nil, err
 	}
 	if s.fill, err = mapRing(fd, unix.XDP_UMEM_PGOFF_FILL_RING, off.Fr, 8); err != nil {
 		return nil, fmt.Errorf("fill ring: %w", err)
@@ -124,9 +137,6 @@ func newXSK(ifindex, queue int, received *atomic.Uint64) (_ *xsk, err error) {
 	}
 	if s.rx, err = mapRing(fd, unix.XDP_PGOFF_RX_RING, off.Rx, unsafe.Sizeof(unix.XDPDesc{})); err != nil {
 		return nil, fmt.Errorf("rx ring: %w", err)
-	}
-	if s.tx, err = mapRing(fd, unix.XDP_PGOFF_TX_RING, off.Tx, unsafe.Sizeof(unix.XDPDesc{})); err != nil {
-		return nil, fmt.Errorf("tx ring: %w", err)
 	}
 	// Lend the receive half to the kernel; keep the transmit half.
 	for i := uint32(0); i < xskFrames/2; i++ {
@@ -139,14 +149,52 @@ func newXSK(ifindex, queue int, received *atomic.Uint64) (_ *xsk, err error) {
 	if err := unix.Bind(fd, &unix.SockaddrXDP{Ifindex: uint32(ifindex), QueueID: uint32(queue)}); err != nil {
 		return nil, fmt.Errorf("bind AF_XDP socket to interface %d queue %d: %w", ifindex, queue, err)
 	}
-	// In copy mode one sendto sends 32 frames unless told more (Linux
-	// 6.17 and later; older kernels refuse the option and keep 32).
-	unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_MAX_TX_SKB_BUDGET, xskRingSize)
+	if err := s.openTx(); err != nil {
+		return nil, fmt.Errorf("AF_XDP transmit socket of interface %d queue %d: %w", ifindex, queue, err)
+	}
 	if s.wait, err = newRingWaiter(fd, fmt.Sprintf("AF_XDP socket of interface %d queue %d", ifindex, queue), s.rxReady); err != nil {
 		s.fd = -1 // closed by newRingWaiter
 		return nil, err
 	}
 	return s, nil
+}
+
+// openTx makes the transmitting socket: a transmit ring on the receiving
+// socket's UMEM, bound to the same interface and queue. Its frames come
+// back through the receiving socket's completion ring.
+func (s *xsk) openTx() error {
+	fd, err := unix.Socket(unix.AF_XDP, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	s.txFd = fd
+	if err := unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_TX_RING, xskRingSize); err != nil {
+		return fmt.Errorf("ring size: %w", err)
+	}
+	off, err := mmapOffsets(fd)
+	if err != nil {
+		return err
+	}
+	if s.tx, err = mapRing(fd, unix.XDP_PGOFF_TX_RING, off.Tx, unsafe.Sizeof(unix.XDPDesc{})); err != nil {
+		return fmt.Errorf("tx ring: %w", err)
+	}
+	sa := &unix.SockaddrXDP{Flags: unix.XDP_SHARED_UMEM, Ifindex: uint32(s.ifindex), QueueID: uint32(s.queue), SharedUmemFD: uint32(s.fd)}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fmt.Errorf("bind sharing the UMEM: %w", err)
+	}
+	// In copy mode one sendto sends 32 frames unless told more (Linux
+	// 6.17 and later; older kernels refuse the option and keep 32).
+	unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_MAX_TX_SKB_BUDGET, xskRingSize)
+	return nil
+}
+
+func mmapOffsets(fd int) (unix.XDPMmapOffsets, error) {
+	var off unix.XDPMmapOffsets
+	offLen := uint32(unsafe.Sizeof(off))
+	if _, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_XDP, unix.XDP_MMAP_OFFSETS, uintptr(unsafe.Pointer(&off)), uintptr(unsafe.Pointer(&offLen)), 0); e != 0 {
+		return off, fmt.Errorf("XDP_MMAP_OFFSETS: %w", e)
+	}
+	return off, nil
 }
 
 func setsockopt(fd, opt int, p unsafe.Pointer, n uintptr) error {
@@ -334,7 +382,7 @@ func (s *xsk) transmit(pkts [][]byte, eths []*[ethHeaderLen]byte) int {
 func (s *xsk) kick(end uint32) {
 	var deadline time.Time
 	for try := 0; ; try++ {
-		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(s.txFd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
 		if atomic.LoadUint32(s.tx.consumer) == end {
 			return
 		}
@@ -381,6 +429,10 @@ func (s *xsk) close() {
 		unix.Close(s.fd)
 	}
 	s.fd = -1
+	if s.txFd >= 0 {
+		unix.Close(s.txFd)
+		s.txFd = -1
+	}
 	if s.umem != nil {
 		unix.Munmap(s.umem)
 		s.umem = nil

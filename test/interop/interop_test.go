@@ -36,7 +36,7 @@ func bootGuest(t *testing.T, bins map[string]string, prepare func(share string) 
 	t.Helper()
 	uml.RequireUML(t)
 	share = t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	start := time.Now()
 	for pkg, bin := range bins {
@@ -49,8 +49,10 @@ func bootGuest(t *testing.T, bins map[string]string, prepare func(share string) 
 	}
 	built := time.Now()
 	// The timeout covers waiting for other packages' boots (they are
-	// serialised machine-wide) as well as this one.
-	res, err := uml.Run(ctx, script(share), uml.Options{ShareDir: share, Timeout: 5 * time.Minute})
+	// serialised machine-wide) as well as this one. The kernel cases take
+	// about 2.5 min alone and took over 5 min at load average 22: the
+	// bound is for a hung guest, not a slow one.
+	res, err := uml.Run(ctx, script(share), uml.Options{ShareDir: share, Timeout: 9 * time.Minute})
 	if err != nil {
 		t.Fatalf("UML: %v", err)
 	}
