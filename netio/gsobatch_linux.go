@@ -3,6 +3,7 @@ package netio
 import (
 	"fmt"
 	"net/netip"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -29,11 +30,12 @@ type runBatch struct {
 
 	// The call being made, which sendmmsg reads and advances: send is a
 	// method value made once, so rc.Write allocates nothing.
-	runs  []Run
-	count int // messages prepared in hdrs
-	next  int // first not yet sent or failed
-	first error
-	send  func(fd uintptr) bool
+	runs    []Run
+	count   int // messages prepared in hdrs
+	next    int // first not yet sent or failed
+	first   error
+	send    func(fd uintptr) bool
+	refused func(i int, e syscall.Errno) // refuse, made once too
 }
 
 // SendRuns sends runs, up to maxRunMsgs of them in one sendmmsg, each as
@@ -47,7 +49,7 @@ func (r *socketReceiver) SendRuns(runs []Run) error {
 	b := r.runBatch
 	if b == nil {
 		b = &runBatch{what: r.sock.what}
-		b.send = b.sendmmsg
+		b.send, b.refused = b.sendmmsg, b.refuse
 		r.runBatch = b
 	}
 	b.runs, b.first = runs, nil
@@ -133,30 +135,17 @@ func putSockaddr(sa *unix.RawSockaddrInet6, dst netip.AddrPort) uint32 {
 }
 
 // sendmmsg is the system call, run by the poller when the socket may be
-// writable; false means "would block, wait and call again". sendmmsg
-// stops at the first message the kernel refuses and reports only those
-// before it; calling again from that message yields its error, which is
-// noted in its run before moving past it.
+// writable (see sendmmsgFrom).
 func (b *runBatch) sendmmsg(fd uintptr) bool {
-	for b.next < b.count {
-		n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[b.next])), uintptr(b.count-b.next), 0, 0, 0)
-		if e == 0 && n == 0 {
-			e = unix.EIO // not for vlen > 0; but never spin on it
-		}
-		switch e {
-		case 0:
-			b.next += int(n)
-		case unix.EINTR:
-		case unix.EAGAIN:
-			return false
-		default:
-			run := &b.runs[b.index[b.next]]
-			run.Err = fmt.Errorf("netio: sendmmsg to %s on %s socket: %w", run.Dst, b.what, e)
-			b.first = firstError(b.first, run.Err)
-			b.next++
-		}
-	}
-	return true
+	_, done := sendmmsgFrom(fd, b.hdrs[:b.count], &b.next, b.refused)
+	return done
+}
+
+// refuse notes in its run why the kernel refused message i.
+func (b *runBatch) refuse(i int, e syscall.Errno) {
+	run := &b.runs[b.index[i]]
+	run.Err = fmt.Errorf("netio: sendmmsg to %s on %s socket: %w", run.Dst, b.what, e)
+	b.first = firstError(b.first, run.Err)
 }
 
 var _ RunSender = (*socketReceiver)(nil)

@@ -26,10 +26,10 @@ func TestKernelSendRuns(t *testing.T) {
 			t.Fatal("a ListenUDP socket is not a RunSender")
 		}
 		recv := p.udp4
-		src, dst, wrong := addrA4, addrB4, addrB6
+		src, dst, wrong, noRoute := addrA4, addrB4, addrB6, other4
 		if fam == 6 {
 			recv = p.udp6
-			src, dst, wrong = addrA6, addrB6, addrB4
+			src, dst, wrong, noRoute = addrA6, addrB6, addrB4, netip.MustParseAddr("2001:db8:ffff::9")
 		}
 		to := netip.AddrPortFrom(dst, 4500)
 		// Run i carries i+1 datagrams of 100*(i+1) octets, the last one
@@ -51,17 +51,20 @@ func TestKernelSendRuns(t *testing.T) {
 			}
 			runs = append(runs, Run{Dst: to, Src: src, TOS: testTOS[i%len(testTOS)], Segs: segs, SegSize: seg})
 		}
-		// Two runs that cannot go, between the others.
+		// Runs that cannot go, between the others: refused before the
+		// system call (the other family, malformed) and by the kernel
+		// (no route), which sendmmsg reports only on a call of its own.
 		bad := []Run{
 			{Dst: netip.AddrPortFrom(wrong, 4500), Segs: [][]byte{{1, 2, 3}}, SegSize: 3},
 			{Dst: to, Segs: [][]byte{{1, 2}, {1, 2, 3}}, SegSize: 2},
+			{Dst: netip.AddrPortFrom(noRoute, 4500), Segs: [][]byte{{1, 2, 3}}, SegSize: 3},
 		}
 		runs = append(runs[:5], append(bad, runs[5:]...)...)
 		if err := rs.SendRuns(runs); err == nil {
-			t.Fatalf("IPv%d: SendRuns took a run to %s and a malformed one", fam, wrong)
+			t.Fatalf("IPv%d: SendRuns took a run to %s, a malformed one and one to %s", fam, wrong, noRoute)
 		}
 		for i, r := range runs {
-			if failed := r.Err != nil; failed != (i == 5 || i == 6) {
+			if failed := r.Err != nil; failed != (i >= 5 && i <= 7) {
 				t.Fatalf("IPv%d: run %d of %d: error %v", fam, i, len(runs), r.Err)
 			}
 		}
@@ -73,7 +76,7 @@ func TestKernelSendRuns(t *testing.T) {
 			}
 		}
 
-		good := append(runs[:5:5], runs[7:]...)
+		good := append(runs[:5:5], runs[8:]...)
 		msgs := newMessages(IdealBatchSize, 65536)
 		allocs := testing.AllocsPerRun(20, func() {
 			if err := rs.SendRuns(good); err != nil {
