@@ -26,7 +26,8 @@ func (d *Daemon) ClearIKE(match func(ike.SAInfo) bool) int {
 // included (all when vpns is nil).
 // A Child SA lives and dies with its IKE SA here: the IKE SAs of those
 // VPNs' gateways are deleted and, for tunnels kept up, negotiated again;
-// manual SAs cannot be cleared (Junos keeps them too).
+// on a gateway several VPNs share, only the named VPNs' Child SAs go
+// (vpnshare.go); manual SAs cannot be cleared (Junos keeps them too).
 func (d *Daemon) ClearIPsec(vpns []string) int {
 	gateways := map[string]bool{}
 	vpnsOf := append([]*schema.VPN(nil), d.Config().IPsec.VPNs...)
@@ -38,7 +39,8 @@ func (d *Daemon) ClearIPsec(vpns []string) int {
 			gateways[v.IKE.Gateway.Name] = true
 		}
 	}
-	return d.ClearIKE(func(i ike.SAInfo) bool { return gateways[i.Gateway] })
+	shared := d.clearSharedVPNs(vpns, vpnsOf, gateways) // vpnshare.go
+	return shared + d.ClearIKE(func(i ike.SAInfo) bool { return gateways[i.Gateway] })
 }
 
 // ClearStatistics zeroes the ESP counters: of the named VPN's SAs, or of

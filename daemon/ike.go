@@ -256,7 +256,7 @@ func (d *Daemon) setOnTraffic(want *plan) {
 		}
 		if st, ok := d.run.vpns[v.Name]; ok && st.remote.IsValid() {
 			tunnel := TunnelName(v.BindInterface)
-			m[tunnel] = append(m[tunnel], onTrafficPeer{version: st.version, remote: st.remote, local: st.local})
+			m[tunnel] = append(m[tunnel], onTrafficPeer{version: st.version, remote: st.remote, local: st.local, vpn: v.Name})
 		}
 	}
 	d.onTraffic.Store(&m)
@@ -267,6 +267,9 @@ type onTrafficPeer struct {
 	version int
 	remote  netip.Addr
 	local   netip.Addr // the gateway's (gateways may share a remote address)
+	// vpn is the VPN to bring up on the gateway (vpnshare.go); empty:
+	// the gateway's first.
+	vpn string
 }
 
 // gatewayLocal is the address IKE uses: local-address, or the external
@@ -322,7 +325,7 @@ func (d *Daemon) trafficWithoutSA(tunnel string) {
 			if ike == nil {
 				continue
 			}
-			if err := ike.InitiateFromIfIdle(p.local, p.remote); err != nil {
+			if err := initiateIKE(ike, p, true); err != nil { // vpnshare.go
 				d.log.Debug("on-traffic initiation", "tunnel", tunnel, "err", err)
 			}
 		}

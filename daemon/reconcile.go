@@ -243,7 +243,7 @@ func (d *Daemon) addPeers(want *plan, added []string) ([]onTrafficPeer, error) {
 		}
 		r.vpns[name] = runningVPN{fp: vp.fp, remote: vp.peer.Remote, version: vp.version, local: vp.peer.Local}
 		if vp.vpn.EstablishTunnels == "immediately" {
-			initiate = append(initiate, onTrafficPeer{version: vp.version, remote: vp.peer.Remote, local: vp.peer.Local})
+			initiate = append(initiate, onTrafficPeer{version: vp.version, remote: vp.peer.Remote, local: vp.peer.Local, vpn: name})
 		}
 	}
 	return initiate, nil
@@ -327,7 +327,7 @@ func (d *Daemon) initiate(peers []onTrafficPeer) {
 			continue
 		}
 		if ike := d.ikeEngine(p.version); ike != nil {
-			if err := ike.InitiateFrom(p.local, p.remote); err != nil {
+			if err := initiateIKE(ike, p, false); err != nil { // vpnshare.go
 				d.log.Warn("IKE initiation", "remote", p.remote, "err", err)
 			}
 		}
@@ -338,7 +338,7 @@ func (d *Daemon) initiate(peers []onTrafficPeer) {
 // peer (a DELETE goes out for its SAs) or its manual SAs.
 func (d *Daemon) removeVPN(name string, st runningVPN) {
 	if ike := d.ikeEngine(st.version); ike != nil && !st.manual && !st.down {
-		ike.RemovePeerFrom(st.local, st.remote)
+		removeIKEVPN(ike, name, st) // vpnshare.go
 	}
 	for _, sa := range d.engine.InboundSAs() {
 		if sa.VPN == name {

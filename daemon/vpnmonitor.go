@@ -239,7 +239,7 @@ func (d *Daemon) monitorUnitDown(vpn string) {
 	d.unitDown(d.cfg.Load(), TunnelName(v.BindInterface)) // st0follow.go
 	if rv, ok := d.run.vpns[vpn]; ok && rv.remote.IsValid() {
 		if ike := d.ikeEngine(rv.version); ike != nil {
-			d.logErr("vpn-monitor: negotiating "+vpn+" again", ike.InitiateFromIfIdle(rv.local, rv.remote))
+			d.logErr("vpn-monitor: negotiating "+vpn+" again", initiateIKE(ike, onTrafficPeer{version: rv.version, remote: rv.remote, local: rv.local, vpn: vpn}, true)) // vpnshare.go
 		}
 	}
 }

@@ -1,11 +1,13 @@
 package daemon
 
 import (
-	"strings"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"ipsecgw/config/store"
+	"ipsecgw/ike"
 )
 
 // oneIKEVPN is an IKEv2 VPN a (st0.1) between 192.0.2.ME and 192.0.2.PEER,
@@ -29,43 +31,139 @@ set security ipsec vpn a traffic-selector t remote-ip 198.18.%[2]d.0/24
 set security ipsec vpn a establish-tunnels immediately
 `
 
-// TestSecondVPNOnAGatewayRefused: a commit that adds a second VPN on the
-// gateway of a running IKE VPN fails, naming both VPNs at the new VPN's
-// ike gateway statement (the IKE engine holds one peer per gateway: the
-// second VPN silently replaced the first), and the running VPN keeps its
-// SAs and its traffic.
-func TestSecondVPNOnAGatewayRefused(t *testing.T) {
-	ds, hosts := startPair(t, oneIKEVPN)
-	up := false
-	for deadline := time.Now().Add(30 * time.Second); !up && time.Now().Before(deadline); {
-		up = cross(t, hosts, "st0.1", "198.18.1.2", "198.18.2.2")
-	}
-	if !up {
-		t.Fatal("VPN a does not carry traffic")
-	}
-	before := ds[0].Engine().OutboundSAs()
-	edit(t, ds[0].Store(),
-		"set security ipsec vpn b bind-interface st0.2",
-		"set security ipsec vpn b ike gateway g",
-		"set security ipsec vpn b ike ipsec-policy ip",
-		"set security ipsec vpn b traffic-selector t local-ip 198.19.1.0/24",
-		"set security ipsec vpn b traffic-selector t remote-ip 198.19.2.0/24",
-		"set security ipsec vpn b establish-tunnels immediately")
-	_, err := ds[0].Store().Commit(store.CommitOptions{})
-	if err == nil || !strings.Contains(err.Error(), "security ipsec vpn b ike gateway: VPNs a and b both use IKE gateway g") ||
-		!strings.Contains(err.Error(), "not supported yet") {
-		t.Fatalf("commit error %v", err)
-	}
-	after := ds[0].Engine().OutboundSAs()
-	if len(after) != len(before) {
-		t.Fatalf("SAs changed: %d → %d", len(before), len(after))
-	}
-	for _, sa := range after {
-		if sa.VPN != "a" {
-			t.Fatalf("an SA of VPN %s is installed", sa.VPN)
+// ikeSAs are gw's established IKEv2 SAs.
+func ikeSAs(d *Daemon) []ike.SAInfo {
+	var out []ike.SAInfo
+	if e := d.ikeEngine(2); e != nil {
+		for _, sa := range e.SAs() {
+			if sa.State == "UP" {
+				out = append(out, sa)
+			}
 		}
 	}
+	return out
+}
+
+// outboundOf counts gw's outbound SAs of a VPN.
+func outboundOf(d *Daemon, vpn string) int {
+	n := 0
+	for _, sa := range d.Engine().OutboundSAs() {
+		if sa.VPN == vpn {
+			n++
+		}
+	}
+	return n
+}
+
+// waitCross polls until a packet crosses the tunnel, for up to 30 s.
+func waitCross(t *testing.T, hosts [2]*MemHost, tunnel, src, dst string) bool {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		if cross(t, hosts, tunnel, src, dst) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSecondVPNOnAGateway: a commit that adds a second VPN on the IKEv2
+// gateway of a running VPN brings up its Child SA on the same IKE SA,
+// with its own traffic selectors and st0 unit, and a's SAs stay; a commit
+// that removes a then deletes only a's Child SA: b keeps the IKE SA and
+// its traffic.
+func TestSecondVPNOnAGateway(t *testing.T) {
+	ds, hosts := startPair(t, oneIKEVPN)
+	if !waitCross(t, hosts, "st0.1", "198.18.1.2", "198.18.2.2") {
+		t.Fatal("VPN a does not carry traffic")
+	}
+	before := ikeSAs(ds[0])
+	if len(before) != 1 {
+		t.Fatalf("%d IKE SAs up, want 1", len(before))
+	}
+	outA := ds[0].Engine().OutboundSAs()
+	for i, d := range ds {
+		me, peer := i+1, 2-i
+		edit(t, d.Store(),
+			"set security ipsec vpn b bind-interface st0.2",
+			"set security ipsec vpn b ike gateway g",
+			"set security ipsec vpn b ike ipsec-policy ip",
+			fmt.Sprintf("set security ipsec vpn b traffic-selector t local-ip 198.19.%d.0/24", me),
+			fmt.Sprintf("set security ipsec vpn b traffic-selector t remote-ip 198.19.%d.0/24", peer),
+			"set security ipsec vpn b establish-tunnels immediately",
+			fmt.Sprintf("set routing-options static route 198.19.%d.0/24 next-hop st0.2", peer))
+		if _, err := d.Store().Commit(store.CommitOptions{}); err != nil {
+			t.Fatalf("gw%d: %v", me, err)
+		}
+	}
+	if !waitCross(t, hosts, "st0.2", "198.19.1.2", "198.19.2.2") {
+		t.Fatal("VPN b does not carry traffic")
+	}
 	if !cross(t, hosts, "st0.1", "198.18.1.2", "198.18.2.2") {
-		t.Fatal("VPN a's traffic broken by the refused commit")
+		t.Fatal("VPN a's traffic broken by adding b")
+	}
+	after := ikeSAs(ds[0])
+	if len(after) != 1 || after[0].InitiatorSPI != before[0].InitiatorSPI || after[0].Children != 2 {
+		t.Fatalf("IKE SAs after adding b: %+v, want the one before (%016x) with 2 Child SAs", after, before[0].InitiatorSPI)
+	}
+	for _, sa := range outA {
+		if !slices.Contains(ds[0].Engine().OutboundSAs(), sa) {
+			t.Fatalf("a's outbound SA %#08x was replaced by adding b", sa.SPI())
+		}
+	}
+
+	// Clearing b's SAs (as vpn-monitor does) renegotiates b's Child SA
+	// alone: a's SAs and the IKE SA stay.
+	var outB []uint32
+	for _, sa := range ds[0].Engine().OutboundSAs() {
+		if sa.VPN == "b" {
+			outB = append(outB, sa.SPI())
+		}
+	}
+	if n := ds[0].ClearIPsec([]string{"b"}); n != 1 {
+		t.Fatalf("clear of b cleared %d Child SAs, want 1", n)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var now []uint32
+		for _, sa := range ds[0].Engine().OutboundSAs() {
+			if sa.VPN == "b" {
+				now = append(now, sa.SPI())
+			}
+		}
+		if len(now) == 1 && !slices.Contains(outB, now[0]) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b's outbound SAs %x after the clear, were %x", now, outB)
+		}
+	}
+	if !waitCross(t, hosts, "st0.2", "198.19.1.2", "198.19.2.2") {
+		t.Fatal("VPN b does not carry traffic after its clear")
+	}
+	for _, sa := range outA {
+		if !slices.Contains(ds[0].Engine().OutboundSAs(), sa) {
+			t.Fatalf("a's outbound SA %#08x was replaced by clearing b", sa.SPI())
+		}
+	}
+	if now := ikeSAs(ds[0]); len(now) != 1 || now[0].InitiatorSPI != before[0].InitiatorSPI {
+		t.Fatalf("IKE SAs after clearing b: %+v", now)
+	}
+	for i, d := range ds {
+		edit(t, d.Store(), "delete security ipsec vpn a", "delete routing-options static route 198.18."+fmt.Sprint(2-i)+".0/24")
+		if _, err := d.Store().Commit(store.CommitOptions{}); err != nil {
+			t.Fatalf("gw%d: %v", i+1, err)
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); outboundOf(ds[1], "a") > 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := outboundOf(ds[1], "a"); n != 0 {
+		t.Fatalf("gw2 still has %d SAs of the removed VPN a", n)
+	}
+	if !waitCross(t, hosts, "st0.2", "198.19.1.2", "198.19.2.2") {
+		t.Fatal("VPN b's traffic broken by removing a")
+	}
+	last := ikeSAs(ds[0])
+	if len(last) != 1 || last[0].InitiatorSPI != before[0].InitiatorSPI || last[0].Children != 1 {
+		t.Fatalf("IKE SAs after removing a: %+v, want the first (%016x) with 1 Child SA", last, before[0].InitiatorSPI)
 	}
 }

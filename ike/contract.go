@@ -65,6 +65,11 @@ type ChildSA struct {
 	// Born is when the engine installed it: lifetimes count from here,
 	// also when a rekeyed IKE SA takes it over.
 	Born time.Time
+
+	// VPN is the VPN the Child SA belongs to: one IKE SA may carry the
+	// Child SAs of several VPNs on its gateway (IKEv2, ike/ikev2/vpns.go).
+	// Empty: the engine's peer's only VPN.
+	VPN string
 }
 
 // Transport sends an IKE message. The daemon's is UDP port 500 (4500 after

@@ -9,17 +9,22 @@ import (
 // VPNs that share an IKE gateway. On Junos several [security ipsec vpn]
 // stanzas may name one ike gateway: one IKE SA to the peer then carries a
 // Child SA (IKEv1: a Quick Mode) for each VPN, each bound to its own st0
-// unit, ipsec-policy and traffic selectors. ipsecgw runs one IKE peer per
-// VPN, and the IKE engines hold one peer per gateway, so the second VPN
-// would replace the first without a word. Until one IKE SA can carry the
-// Child SAs of several VPNs, a second VPN on a gateway is refused here,
-// at its ike gateway statement, naming both VPNs.
+// unit, ipsec-policy and traffic selectors. The IKEv2 engine does that
+// (ike/ikev2/vpns.go): the responder tells the VPNs apart by the traffic
+// selectors the initiator proposes, so each VPN on a shared IKEv2 gateway
+// needs traffic selectors of its own (traffic-selector or
+// proxy-identity). The IKEv1 engine still holds one VPN per gateway, so a
+// second VPN on an IKEv1 gateway is refused here, at its ike gateway
+// statement, naming both VPNs, as is a shared IKEv2 gateway's VPN
+// without traffic selectors.
 
-// checkSharedGateway refuses an IKE VPN whose gateway an earlier VPN
-// already uses; vss are the VPN statements, vpns what they built, in the
+// checkSharedGateway refuses what the engines cannot do of VPNs sharing
+// an IKE gateway; vss are the VPN statements, vpns what they built, in the
 // same order.
 func (b *builder) checkSharedGateway(vss []*config.Stmt, vpns []*VPN) {
 	first := map[*IKEGateway]*VPN{}
+	firstStmt := map[*IKEGateway]*config.Stmt{}
+	said := map[*VPN]bool{}
 	for i, v := range vpns {
 		if v.IKE == nil || v.IKE.Gateway == nil {
 			continue
@@ -27,15 +32,39 @@ func (b *builder) checkSharedGateway(vss []*config.Stmt, vpns []*VPN) {
 		g := v.IKE.Gateway
 		w, seen := first[g]
 		if !seen {
-			first[g] = v
+			first[g], firstStmt[g] = v, vss[i]
 			continue
 		}
 		gs := child(child(vss[i], "ike"), "gateway")
 		if gs == nil {
 			gs = vss[i]
 		}
-		b.fail(gs, fmt.Sprintf("VPNs %s and %s both use IKE gateway %s: one IKE SA carrying the Child SAs of several VPNs is not supported yet (IKEv1 or IKEv2)",
-			w.Name, v.Name, g.Name),
-			"one VPN per IKE gateway (several traffic-selector entries in one VPN make several Child SAs on one IKE SA)")
+		if g.Version != 2 {
+			b.fail(gs, fmt.Sprintf("VPNs %s and %s both use IKE gateway %s: one IKEv1 SA carrying the Quick Mode SAs of several VPNs is not supported yet",
+				w.Name, v.Name, g.Name),
+				"one VPN per IKEv1 gateway, or the gateway's version v2-only (several traffic-selector entries in one VPN make several SAs on one IKE SA)")
+			continue
+		}
+		for _, x := range []struct {
+			v  *VPN
+			vs *config.Stmt
+		}{{w, firstStmt[g]}, {v, vss[i]}} {
+			if said[x.v] || hasSelectors(x.v) {
+				continue
+			}
+			said[x.v] = true
+			b.fail(x.vs, fmt.Sprintf("VPNs %s and %s both use IKE gateway %s, and VPN %s has no traffic selectors to tell its Child SA apart",
+				w.Name, v.Name, g.Name, x.v.Name),
+				"a traffic-selector (or ike proxy-identity) in each VPN on a shared IKE gateway")
+		}
 	}
+}
+
+// hasSelectors: the VPN names its traffic (traffic-selector entries or
+// an ike proxy-identity).
+func hasSelectors(v *VPN) bool {
+	if len(v.TrafficSelectors) > 0 {
+		return true
+	}
+	return v.IKE != nil && (v.IKE.ProxyIdentity.Local.IsValid() || v.IKE.ProxyIdentity.Remote.IsValid())
 }

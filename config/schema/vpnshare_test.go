@@ -36,10 +36,11 @@ set security ipsec vpn b establish-tunnels immediately
 set security ipsec vpn a ike gateway g
 `
 
-// TestVPNsSharingAGateway: two VPNs on two gateways are accepted; two on
-// one gateway (whatever its IKE version) are refused at the second VPN's
-// ike gateway statement, with both VPNs named, since the second would
-// replace the first in the IKE engine; an inactive second VPN is no clash.
+// TestVPNsSharingAGateway: two VPNs on two gateways are accepted, and two
+// on one IKEv2 gateway (one IKE SA, a Child SA each); two on one IKEv1
+// gateway (the default version) are refused at the second VPN's ike
+// gateway statement, with both VPNs named, since the IKEv1 engine holds
+// one VPN per gateway; an inactive second VPN is no clash.
 func TestVPNsSharingAGateway(t *testing.T) {
 	for _, tc := range []struct {
 		name, extra string
@@ -48,7 +49,7 @@ func TestVPNsSharingAGateway(t *testing.T) {
 		{"two gateways", "set security ipsec vpn b ike gateway h\n", false},
 		{"one gateway", "set security ipsec vpn b ike gateway g\n", true},
 		{"one IKEv1 gateway", "set security ike gateway g version v1-only\nset security ipsec vpn b ike gateway g\n", true},
-		{"one IKEv2 gateway", "set security ike gateway g version v2-only\nset security ipsec vpn b ike gateway g\n", true},
+		{"one IKEv2 gateway", "set security ike gateway g version v2-only\nset security ipsec vpn b ike gateway g\n", false},
 		{"second inactive", "set security ipsec vpn b ike gateway g\ndeactivate security ipsec vpn b\n", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,5 +72,22 @@ func TestVPNsSharingAGateway(t *testing.T) {
 				t.Fatalf("error: %s\nwant it to contain %q", msg, want)
 			}
 		})
+	}
+}
+
+// TestSharedIKEv2GatewayNeedsSelectors: on a shared IKEv2 gateway a VPN
+// without traffic selectors is refused at its vpn statement (its Child SA
+// could not be told apart from the other VPN's); one with an ike
+// proxy-identity instead is accepted.
+func TestSharedIKEv2GatewayNeedsSelectors(t *testing.T) {
+	cfg := vpnPair + "set security ike gateway g version v2-only\nset security ipsec vpn b ike gateway g\n"
+	_, err := build(t, cfg+"delete security ipsec vpn b traffic-selector t\n", Options{})
+	if err == nil || !strings.Contains(err.Error(), "security ipsec vpn b: VPNs a and b both use IKE gateway g, and VPN b has no traffic selectors") {
+		t.Fatalf("error %v", err)
+	}
+	cfg += "delete security ipsec vpn b traffic-selector t\n" +
+		"set security ipsec vpn b ike proxy-identity local 192.0.2.128/25\nset security ipsec vpn b ike proxy-identity remote 203.0.113.128/25\n"
+	if _, err := build(t, cfg, Options{}); err != nil {
+		t.Fatal(err)
 	}
 }

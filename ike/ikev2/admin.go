@@ -82,12 +82,12 @@ func (e *Engine) ChildBytesReached(c *ike.ChildSA, hard bool) {
 			continue
 		}
 		if hard {
-			sa.e.log.Warn("Child SA lifetime in bytes reached without a rekey; removed", "vpn", sa.peer.VPN, "in", spiHex(c.InboundSPI))
+			sa.e.log.Warn("Child SA lifetime in bytes reached without a rekey; removed", "vpn", c.VPN, "in", spiHex(c.InboundSPI))
 			sa.removeChild(c.OutboundSPI)
-		} else if sa.state == stateEstablished && (sa.rekey == nil || sa.rekey.old != c) && !sa.peer.NoRekey {
+		} else if v := sa.peer.vpnOf(c); v != nil && sa.state == stateEstablished && (sa.rekey == nil || sa.rekey.old != c) && !v.NoRekey {
 			// responder-only-no-rekey leaves the rekey to the peer, for
 			// a byte lifetime as for a time one.
-			sa.e.log.Info("Child SA soft lifetime in bytes reached", "vpn", sa.peer.VPN, "in", spiHex(c.InboundSPI))
+			sa.e.log.Info("Child SA soft lifetime in bytes reached", "vpn", c.VPN, "in", spiHex(c.InboundSPI))
 			sa.startRekey(c)
 		}
 		return

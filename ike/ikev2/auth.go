@@ -31,10 +31,13 @@ func (sa *ikeSA) sendAuth() error {
 		idr := wire.IDr(sa.peer.remoteID)
 		inner = append(inner, &idr)
 	}
-	if sa.hs.sentESP, err = sa.peer.espOffer(inSPI); err != nil {
+	if sa.hs.vpn == nil || sa.peer.vpnNamed(sa.hs.vpn.VPN) == nil {
+		sa.hs.vpn = sa.peer.firstVPN() // vpns.go
+	}
+	if sa.hs.sentESP, err = sa.hs.vpn.espOffer(inSPI); err != nil {
 		return err
 	}
-	policy := sa.peer.policy[0]
+	policy := sa.hs.vpn.policy[0]
 	inner = append(inner,
 		auth,
 		&wire.SA{Proposals: sa.hs.sentESP},
@@ -95,7 +98,7 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 	}
 	sel, err := CheckESPChosen(hs.sentESP, chosen.Proposals, wire.IKE_AUTH)
 	if err == nil {
-		policy := sa.peer.policy[0]
+		policy := hs.vpn.policy[0]
 		err = CheckNarrowed(policy.Local, policy.Remote, tsi.Selectors, tsr.Selectors)
 	}
 	if err != nil {
@@ -103,8 +106,9 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 		return
 	}
 	if sa.installChild(newChild{weInitiated: true, suite: sel.Suite, esn: sel.ESN, inSPI: hs.childInSPI, outSPI: sel.PeerSPI,
-		tsi: tsi.Selectors, tsr: tsr.Selectors, ni: hs.ni, nr: hs.nr}) {
+		tsi: tsi.Selectors, tsr: tsr.Selectors, ni: hs.ni, nr: hs.nr, vpn: hs.vpn}) {
 		sa.e.dedupe(sa.peer)
+		sa.startVPNChildrenAsRole() // vpnchild.go: the gateway's other VPNs
 	}
 }
 
@@ -149,7 +153,15 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TEMPORARY_FAILURE}))
 		return
 	}
-	mine, err := sa.peer.espOffer(inSPI)
+	// The traffic selectors tell which VPN on the gateway the Child SA is
+	// for (vpns.go); its IPsec policy answers the offer.
+	v, nar, err := sa.peer.narrow(tsi.Selectors, tsr.Selectors)
+	if err != nil {
+		sa.childFailed(failureOf(err).Sent(uint16(wire.TS_UNACCEPTABLE)))
+		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TS_UNACCEPTABLE}))
+		return
+	}
+	mine, err := v.espOffer(inSPI)
 	if err != nil {
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TEMPORARY_FAILURE}))
 		return
@@ -160,14 +172,8 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.NO_PROPOSAL_CHOSEN}))
 		return
 	}
-	nar, err := Narrow(tsi.Selectors, tsr.Selectors, sa.peer.policy)
-	if err != nil {
-		sa.childFailed(failureOf(err).Sent(uint16(wire.TS_UNACCEPTABLE)))
-		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TS_UNACCEPTABLE}))
-		return
-	}
 	if !sa.installChild(newChild{suite: sel.Suite, esn: sel.ESN, inSPI: inSPI, outSPI: sel.PeerSPI,
-		tsi: nar.TSi, tsr: nar.TSr, ni: hs.ni, nr: hs.nr}) {
+		tsi: nar.TSi, tsr: nar.TSr, ni: hs.ni, nr: hs.nr, vpn: v}) {
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TEMPORARY_FAILURE}))
 		return
 	}
@@ -175,6 +181,7 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	out = append(out, &wire.SA{Proposals: []wire.Proposal{chosen}}, &wire.TSi{Selectors: nar.TSi}, &wire.TSr{Selectors: nar.TSr})
 	sa.answer(id, wire.IKE_AUTH, out)
 	sa.e.dedupe(sa.peer)
+	sa.startVPNChildrenAsRole() // vpnchild.go: the gateway's other VPNs
 }
 
 // newChild is what the exchange that created a Child SA (IKE_AUTH or
@@ -196,12 +203,19 @@ type newChild struct {
 	// responderRekey: we answered a rekey; the outbound SA waits for the
 	// initiator's DELETE of the old one (staged.go).
 	responderRekey bool
+	// vpn is the VPN the Child SA is for (vpns.go); nil: configured away
+	// while the exchange ran, and nothing is installed.
+	vpn *vpn
 }
 
 // installChild derives the Child SA keys (§2.17) and hands both directions
 // to the data plane.
 func (sa *ikeSA) installChild(x newChild) bool {
 	weInitiated, suite, esn, inSPI, outSPI, tsi, tsr := x.weInitiated, x.suite, x.esn, x.inSPI, x.outSPI, x.tsi, x.tsr
+	if x.vpn == nil {
+		sa.failure = ike.Failf(ike.CauseLocal, "the Child SA's VPN was removed from the configuration")
+		return false
+	}
 	keys, err := keymat.NewChildSAKeys(sa.suite.PRF, suite, sa.keys.D, x.gir, x.ni, x.nr)
 	if err != nil {
 		sa.failure = failureOf(err)
@@ -210,7 +224,7 @@ func (sa *ikeSA) installChild(x newChild) bool {
 	defer keys.Zero()
 	c := &ike.ChildSA{InboundSPI: inSPI, OutboundSPI: outSPI, Encryption: suite.Encryption, Integrity: suite.Integrity, ESN: esn,
 		Local: sa.local.Addr(), Remote: sa.remote.Addr(), LocalPort: sa.local.Port(), RemotePort: sa.remote.Port(),
-		UDPEncapsulation: sa.natT}
+		UDPEncapsulation: sa.natT, VPN: x.vpn.VPN}
 	local, remote := tsi, tsr
 	c.Outbound, c.Inbound = cloneKeys(keys.InitiatorToResponder), cloneKeys(keys.ResponderToInitiator)
 	if !weInitiated {
@@ -218,7 +232,7 @@ func (sa *ikeSA) installChild(x newChild) bool {
 		c.Outbound, c.Inbound = cloneKeys(keys.ResponderToInitiator), cloneKeys(keys.InitiatorToResponder)
 	}
 	c.LocalTS, c.RemoteTS = prefixes(local), prefixes(remote)
-	if life := sa.peer.ChildLifeKilobytes * 1024; life > 0 {
+	if life := x.vpn.ChildLifeKilobytes * 1024; life > 0 {
 		// Soft at 85-90 % (initiator) or 90-95 % (responder), as for
 		// lifetime-seconds, so the two sides seldom rekey at once.
 		lo := 0.85
@@ -235,8 +249,8 @@ func (sa *ikeSA) installChild(x newChild) bool {
 	c.Born = sa.e.clock.Now()
 	sa.children = append(sa.children, c)
 	sa.childTimers(c)
-	sa.emit(ike.ChildUp, spiHex(inSPI), ike.Failure{})
-	sa.e.log.Info("Child SA up", "vpn", sa.peer.VPN, "in", spiHex(inSPI), "out", spiHex(outSPI),
+	sa.emitFor(c.VPN, ike.ChildUp, spiHex(inSPI), ike.Failure{})
+	sa.e.log.Info("Child SA up", "vpn", c.VPN, "in", spiHex(inSPI), "out", spiHex(outSPI),
 		"encryption", suite.Encryption.Display, "udp", c.UDPEncapsulation)
 	return true
 }
@@ -249,7 +263,7 @@ func (sa *ikeSA) childFailed(f ike.Failure) {
 	sa.failure = f
 	sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "vpn", sa.peer.VPN, "reason", f.Message)
 	sa.emit(ike.NegotiationFailed, sa.ikeSPIs(), f)
-	if !sa.initiator || !sa.peer.Reinitiate {
+	if !sa.initiator || !sa.peer.keepUp() {
 		return
 	}
 	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(ike.ReinitiateDelay, func() {

@@ -63,24 +63,32 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 			return
 		}
 	}
+	// A rekey keeps its Child SA's VPN; a new Child SA is for the VPN its
+	// traffic selectors fit (vpns.go).
+	v, nar, err := sa.childVPN(old, tsi.Selectors, tsr.Selectors)
+	if err != nil {
+		sa.failure = failureOf(err).Sent(uint16(wire.TS_UNACCEPTABLE))
+		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TS_UNACCEPTABLE}})
+		return
+	}
 	inSPI, err := sa.e.installer.AllocateSPI()
 	if err != nil {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
 		return
 	}
-	mine, err := ESPOffer(sa.peer.ESPProposals, sa.peer.PFSGroup, inSPI)
+	mine, err := ESPOffer(v.ESPProposals, v.PFSGroup, inSPI)
 	if err != nil {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
 		return
 	}
-	mine = withAddKE(mine, sa.peer.PFSAddKE) // followup.go
+	mine = withAddKE(mine, v.PFSAddKE) // followup.go
 	sel, err := SelectESP(offered.Proposals, mine, wire.CREATE_CHILD_SA)
 	if err != nil {
 		sa.failure = failureOf(err).Sent(uint16(wire.NO_PROPOSAL_CHOSEN))
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.NO_PROPOSAL_CHOSEN}})
 		return
 	}
-	if sa.childAddKE(id, sel, ke, ni.Data, tsi.Selectors, tsr.Selectors, inSPI, old) { // followup.go
+	if sa.childAddKE(id, sel, ke, ni.Data, v, nar, inSPI, old) { // followup.go
 		return
 	}
 	var gir []byte
@@ -92,18 +100,12 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 		}
 		defer clear(gir)
 	}
-	nar, err := Narrow(tsi.Selectors, tsr.Selectors, sa.peer.policy)
-	if err != nil {
-		sa.failure = failureOf(err).Sent(uint16(wire.TS_UNACCEPTABLE))
-		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TS_UNACCEPTABLE}})
-		return
-	}
 	nr, err := sa.e.random(nonceSize)
 	if err != nil {
 		return
 	}
 	if !sa.installChild(newChild{suite: sel.Suite, esn: sel.ESN, inSPI: inSPI, outSPI: sel.PeerSPI,
-		tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni.Data, nr: nr, responderRekey: isRekey}) {
+		tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni.Data, nr: nr, responderRekey: isRekey, vpn: v}) {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
 		return
 	}
@@ -113,7 +115,7 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 	}
 	out = append(out, &wire.TSi{Selectors: nar.TSi}, &wire.TSr{Selectors: nar.TSr})
 	if isRekey {
-		sa.e.log.Info("Child SA rekeyed by the peer", "vpn", sa.peer.VPN, "old", spiHexBytes(rekeyN.SPI), "new-in", spiHex(inSPI))
+		sa.e.log.Info("Child SA rekeyed by the peer", "vpn", v.VPN, "old", spiHexBytes(rekeyN.SPI), "new-in", spiHex(inSPI))
 		sa.emit(ike.ChildRekeyed, spiHex(inSPI), ike.Failure{})
 		if sa.rekey != nil && sa.rekey.old == old {
 			// Our rekey of the same SA is in flight: a collision, settled
@@ -229,6 +231,8 @@ type childRekey struct {
 	// peerAddKE is the peer's rekey of old with additional key exchanges,
 	// answered while ours was in flight: its nonces (followupcollide.go).
 	peerAddKE *collision
+	// vpn is old's VPN, whose IPsec policy the rekey offers (vpns.go).
+	vpn *vpn
 }
 
 // collision is the peer's half of a simultaneous Child SA rekey.
@@ -267,20 +271,24 @@ func (sa *ikeSA) startRekey(c *ike.ChildSA) {
 		}))
 		return
 	}
+	v := sa.peer.vpnOf(c) // vpns.go
+	if v == nil {
+		return // configured away: its Child SAs are going
+	}
 	inSPI, err := sa.e.installer.AllocateSPI()
 	if err != nil {
 		return
 	}
-	offer, err := ESPOffer(sa.peer.ESPProposals, sa.peer.PFSGroup, inSPI)
+	offer, err := ESPOffer(v.ESPProposals, v.PFSGroup, inSPI)
 	if err != nil {
 		return
 	}
-	offer = withAddKE(offer, sa.peer.PFSAddKE) // followup.go
+	offer = withAddKE(offer, v.PFSAddKE) // followup.go
 	ni, err := sa.e.random(nonceSize)
 	if err != nil {
 		return
 	}
-	r := &childRekey{old: c, inSPI: inSPI, offer: offer, ni: ni}
+	r := &childRekey{old: c, inSPI: inSPI, offer: offer, ni: ni, vpn: v}
 	for _, p := range c.LocalTS {
 		r.tsi = append(r.tsi, PrefixSelector(p))
 	}
@@ -289,7 +297,7 @@ func (sa *ikeSA) startRekey(c *ike.ChildSA) {
 	}
 	inner := []wire.Payload{&wire.Notify{Protocol: wire.ProtocolESP, SPI: spiBytes(c.InboundSPI), Type: wire.REKEY_SA},
 		&wire.SA{Proposals: offer}, &wire.Nonce{Data: ni}}
-	if g := sa.peer.PFSGroup; g != nil {
+	if g := v.PFSGroup; g != nil {
 		if r.kex, err = g.NewKeyExchange(sa.e.rand); err != nil {
 			return
 		}
@@ -303,7 +311,7 @@ func (sa *ikeSA) startRekey(c *ike.ChildSA) {
 		return
 	}
 	sa.rekey = r
-	sa.e.log.Info("rekeying Child SA", "vpn", sa.peer.VPN, "old-in", spiHex(c.InboundSPI))
+	sa.e.log.Info("rekeying Child SA", "vpn", v.VPN, "old-in", spiHex(c.InboundSPI))
 	sa.request(b, sa.nextID)
 }
 
@@ -313,7 +321,7 @@ func (sa *ikeSA) handleRekeyResponse(ps []wire.Payload) {
 	r := sa.rekey
 	sa.rekey = nil
 	if t, ok := errorNotify(ps); ok {
-		sa.e.log.Warn("Child SA rekey refused; the old SA stays until its hard lifetime", "vpn", sa.peer.VPN, "reason", t)
+		sa.e.log.Warn("Child SA rekey refused; the old SA stays until its hard lifetime", "vpn", r.vpn.VPN, "reason", t)
 		return
 	}
 	chosen, okSA := wire.Find[*wire.SA](ps)
@@ -321,12 +329,12 @@ func (sa *ikeSA) handleRekeyResponse(ps []wire.Payload) {
 	tsi, okI := wire.Find[*wire.TSi](ps)
 	tsr, okR := wire.Find[*wire.TSr](ps)
 	if !okSA || !okN || !okI || !okR {
-		sa.e.log.Warn("Child SA rekey answer incomplete", "vpn", sa.peer.VPN)
+		sa.e.log.Warn("Child SA rekey answer incomplete", "vpn", r.vpn.VPN)
 		return
 	}
 	sel, err := CheckESPChosen(r.offer, chosen.Proposals, wire.CREATE_CHILD_SA)
 	if err != nil {
-		sa.e.log.Warn("Child SA rekey answer refused", "vpn", sa.peer.VPN, "err", err)
+		sa.e.log.Warn("Child SA rekey answer refused", "vpn", r.vpn.VPN, "err", err)
 		return
 	}
 	var gir []byte
@@ -344,7 +352,7 @@ func (sa *ikeSA) handleRekeyResponse(ps []wire.Payload) {
 		return
 	}
 	if !sa.installChild(newChild{weInitiated: true, suite: sel.Suite, esn: sel.ESN, inSPI: r.inSPI, outSPI: sel.PeerSPI,
-		tsi: tsi.Selectors, tsr: tsr.Selectors, gir: gir, ni: r.ni, nr: nr.Data}) {
+		tsi: tsi.Selectors, tsr: tsr.Selectors, gir: gir, ni: r.ni, nr: nr.Data, vpn: sa.peer.vpnOf(r.old)}) {
 		return
 	}
 	sa.emit(ike.ChildRekeyed, spiHex(r.inSPI), ike.Failure{})
@@ -355,9 +363,9 @@ func (sa *ikeSA) handleRekeyResponse(ps []wire.Payload) {
 	if r.collided != nil {
 		if ourRekeyRedundant(r.ni, nr.Data, r.collided) {
 			gone = sa.children[len(sa.children)-1]
-			sa.e.log.Info("simultaneous Child SA rekey: ours is redundant; deleting it", "vpn", sa.peer.VPN, "in", spiHex(gone.InboundSPI))
+			sa.e.log.Info("simultaneous Child SA rekey: ours is redundant; deleting it", "vpn", r.vpn.VPN, "in", spiHex(gone.InboundSPI))
 		} else {
-			sa.e.log.Info("simultaneous Child SA rekey: the peer's is redundant; it deletes it", "vpn", sa.peer.VPN,
+			sa.e.log.Info("simultaneous Child SA rekey: the peer's is redundant; it deletes it", "vpn", r.vpn.VPN,
 				"peer-created", spiHex(r.collided.child.InboundSPI))
 		}
 	}

@@ -20,7 +20,9 @@ type peer struct {
 	*ike.Peer
 	ikeOffer          []wire.Proposal
 	localID, remoteID wire.Identification
-	policy            []Selectors
+	// vpns are the VPNs on the gateway, each with its Child SAs'
+	// settings (vpns.go); the first is the embedded Peer's.
+	vpns []*vpn
 }
 
 // Engine runs the IKE SAs of one gateway. It is the single owner of their
@@ -85,6 +87,9 @@ func (e *Engine) AddPeer(p *ike.Peer) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.joinPeer(ep) { // vpns.go: another VPN on a gateway already here
+		return nil
+	}
 	e.addPeerKeys(ep)
 	return nil
 }
@@ -198,9 +203,10 @@ func (e *Engine) SAs() []ike.SAInfo {
 	return out
 }
 
-// espOffer is the Child SA offer carrying our inbound SPI.
-func (p *peer) espOffer(spi uint32) ([]wire.Proposal, error) {
-	return ESPOffer(p.ESPProposals, nil, spi)
+// espOffer is the VPN's Child SA offer in IKE_AUTH, carrying our inbound
+// SPI.
+func (v *vpn) espOffer(spi uint32) ([]wire.Proposal, error) {
+	return ESPOffer(v.ESPProposals, nil, spi)
 }
 
 // Failures returns the last IKE SAs that failed, oldest first, each with

@@ -46,6 +46,8 @@ func (sa *ikeSA) handleResponse(msg *wire.Message, from, to netip.AddrPort) {
 		sa.handleRekeyResponse(ps)
 	case msg.Header.Exchange == wire.CREATE_CHILD_SA && sa.ikeRekey != nil:
 		sa.handleIKERekeyResponse(ps)
+	case msg.Header.Exchange == wire.CREATE_CHILD_SA && sa.create != nil: // vpnchild.go
+		sa.handleCreateResponse(ps)
 	case msg.Header.Exchange == wire.INFORMATIONAL:
 		if sa.closing {
 			sa.close()
@@ -129,7 +131,7 @@ func (sa *ikeSA) childByOutbound(spi uint32) *ike.ChildSA {
 func (sa *ikeSA) removeChild(outSPI uint32) *ike.ChildSA {
 	for i, c := range sa.children {
 		if c.OutboundSPI == outSPI {
-			sa.e.installer.RemoveChild(sa.peer.VPN, c)
+			sa.e.installer.RemoveChild(c.VPN, c)
 			sa.children = append(sa.children[:i], sa.children[i+1:]...)
 			return c
 		}

@@ -1,6 +1,7 @@
 package ikev2
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"time"
@@ -100,6 +101,9 @@ type ChildState struct {
 	// outbound SA continues above and the edge the inbound window starts
 	// at. Export leaves them zero; whoever stores the State fills them.
 	OutSeq, InTop uint64
+	// VPN is the Child SA's VPN when the gateway has several (vpns.go);
+	// empty in records of earlier builds: the State's VPN.
+	VPN string `json:",omitempty"`
 }
 
 // String names the SA without its keys.
@@ -145,7 +149,7 @@ func (sa *ikeSA) export() State {
 			InEncr: clone(c.Inbound.Encryption), InInteg: clone(c.Inbound.Integrity),
 			OutEncr: clone(c.Outbound.Encryption), OutInteg: clone(c.Outbound.Integrity),
 			ESN: c.ESN, Local: c.Local, Remote: c.Remote, UDP: c.UDPEncapsulation, LocalPort: c.LocalPort, RemotePort: c.RemotePort,
-			LocalTS: c.LocalTS, RemoteTS: c.RemoteTS, SoftBytes: c.SoftBytes, HardBytes: c.HardBytes, Born: c.Born})
+			LocalTS: c.LocalTS, RemoteTS: c.RemoteTS, SoftBytes: c.SoftBytes, HardBytes: c.HardBytes, Born: c.Born, VPN: c.VPN})
 	}
 	return st
 }
@@ -221,7 +225,8 @@ func (e *Engine) Import(st State) error {
 	for _, cs := range st.Children {
 		c, err := childOf(cs)
 		if err == nil {
-			err = ri.ResumeChild(p.VPN, c, cs.OutSeq, cs.InTop)
+			c.VPN = cmp.Or(cs.VPN, st.VPN)
+			err = ri.ResumeChild(c.VPN, c, cs.OutSeq, cs.InTop)
 		}
 		if err != nil {
 			sa.failure = ike.Failf(ike.CauseLocal, "resuming Child SA %s: %v", spiHex(cs.InSPI), err)
@@ -237,7 +242,7 @@ func (e *Engine) Import(st State) error {
 	sa.ikeTimers()
 	sa.resumeProbe(st.InDoubt)
 	for _, c := range sa.children {
-		if !c.ESN && !p.NoRekey {
+		if v := p.vpnOf(c); v != nil && !c.ESN && !v.NoRekey {
 			sa.startRekey(c) // waits for the probe's answer (one exchange at a time)
 		}
 	}

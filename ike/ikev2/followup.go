@@ -321,7 +321,7 @@ func (sa *ikeSA) ikeRekeyFollowups(r *ikeRekey, sel *IKESelection, ps []wire.Pay
 // proposal chosen has additional key exchanges: the CREATE_CHILD_SA
 // answer, then the Child SA once the follow-ups are done. It reports
 // false when there are none.
-func (sa *ikeSA) childAddKE(id uint32, sel *ESPSelection, ke *wire.KE, ni []byte, tsi, tsr []wire.TrafficSelector, inSPI uint32, old *ike.ChildSA) bool {
+func (sa *ikeSA) childAddKE(id uint32, sel *ESPSelection, ke *wire.KE, ni []byte, v *vpn, nar Narrowed, inSPI uint32, old *ike.ChildSA) bool {
 	rekeyed := old != nil
 	if methods, _ := addKEMethods(sel.AddKE); len(methods) == 0 {
 		return false
@@ -334,13 +334,6 @@ func (sa *ikeSA) childAddKE(id uint32, sel *ESPSelection, ke *wire.KE, ni []byte
 			return true
 		}
 	}
-	nar, err := Narrow(tsi, tsr, sa.peer.policy)
-	if err != nil {
-		clear(gir)
-		sa.failure = failureOf(err).Sent(uint16(wire.TS_UNACCEPTABLE))
-		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TS_UNACCEPTABLE}})
-		return true
-	}
 	nr, err := sa.e.random(nonceSize)
 	if err != nil {
 		clear(gir)
@@ -350,11 +343,11 @@ func (sa *ikeSA) childAddKE(id uint32, sel *ESPSelection, ke *wire.KE, ni []byte
 	finish := func(extra []byte) bool {
 		defer clear(gir)
 		if !sa.installChild(newChild{suite: sel.Suite, esn: sel.ESN, inSPI: inSPI, outSPI: sel.PeerSPI,
-			tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni, nr: slices.Concat(nr, extra), responderRekey: rekeyed}) {
+			tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni, nr: slices.Concat(nr, extra), responderRekey: rekeyed, vpn: sa.peer.vpnNamed(v.VPN)}) {
 			return false
 		}
 		if rekeyed {
-			sa.e.log.Info("Child SA rekeyed by the peer", "vpn", sa.peer.VPN, "new-in", spiHex(inSPI))
+			sa.e.log.Info("Child SA rekeyed by the peer", "vpn", v.VPN, "new-in", spiHex(inSPI))
 			sa.emit(ike.ChildRekeyed, spiHex(inSPI), ike.Failure{})
 		}
 		return true
@@ -385,7 +378,7 @@ func (sa *ikeSA) childRekeyFollowups(r *childRekey, sel *ESPSelection, ps []wire
 		sa.rekey = nil
 		defer clear(gir)
 		if !sa.installChild(newChild{weInitiated: true, suite: sel.Suite, esn: sel.ESN, inSPI: r.inSPI, outSPI: sel.PeerSPI,
-			tsi: tsi, tsr: tsr, gir: gir, ni: r.ni, nr: slices.Concat(nr, extra)}) {
+			tsi: tsi, tsr: tsr, gir: gir, ni: r.ni, nr: slices.Concat(nr, extra), vpn: sa.peer.vpnOf(r.old)}) {
 			return false
 		}
 		sa.emit(ike.ChildRekeyed, spiHex(r.inSPI), ike.Failure{})

@@ -102,7 +102,7 @@ func (sa *ikeSA) noteIKECollision(ni, nr []byte) {
 // ours of the same Child SA is in flight, unanswered.
 func (sa *ikeSA) noteChildCollision(old *ike.ChildSA, ni, nr []byte) {
 	if r := sa.rekey; r != nil && r.old == old && sa.followup == nil {
-		sa.e.log.Info("simultaneous Child SA rekey with additional key exchanges", "vpn", sa.peer.VPN, "in", spiHex(old.InboundSPI))
+		sa.e.log.Info("simultaneous Child SA rekey with additional key exchanges", "vpn", old.VPN, "in", spiHex(old.InboundSPI))
 		r.peerAddKE = &collision{ni: bytes.Clone(ni), nr: bytes.Clone(nr)}
 	}
 }

@@ -26,6 +26,9 @@ type handshake struct {
 	ppk ppkHandshake
 	// inter is IKE_INTERMEDIATE's state (intermediate.go).
 	inter intermediate
+	// vpn is the VPN whose Child SA the initiator's IKE_AUTH negotiates
+	// (vpns.go).
+	vpn *vpn
 }
 
 // doneHandshake drops the handshake's state and returns it, for what the

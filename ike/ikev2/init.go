@@ -20,7 +20,11 @@ import (
 
 const nonceSize = 32
 
-func (e *Engine) initiate(p *peer) error {
+func (e *Engine) initiate(p *peer) error { return e.initiateVPN(p, nil) }
+
+// initiateVPN starts an IKE SA whose IKE_AUTH makes v's Child SA (nil: the
+// gateway's first VPN kept up, vpns.go).
+func (e *Engine) initiateVPN(p *peer, v *vpn) error {
 	spi, err := e.newSPI()
 	if err != nil {
 		return err
@@ -29,7 +33,7 @@ func (e *Engine) initiate(p *peer) error {
 	if err != nil {
 		return err
 	}
-	sa := &ikeSA{e: e, peer: p, initiator: true, spiI: spi, hs: &handshake{},
+	sa := &ikeSA{e: e, peer: p, initiator: true, spiI: spi, hs: &handshake{vpn: v},
 		local: netip.AddrPortFrom(p.Local, 500), remote: netip.AddrPortFrom(p.Current(), 500)}
 	e.sas[spi] = sa
 	e.track(sa)

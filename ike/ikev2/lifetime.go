@@ -64,7 +64,11 @@ func (sa *ikeSA) probe() {
 // hard one on the IKE SA's initiator and 90-95 % on the responder, so the
 // two sides seldom rekey at once (RFC 7296 §2.8.1's collisions).
 func (sa *ikeSA) childTimers(c *ike.ChildSA) {
-	life := sa.peer.ChildLifetime
+	v := sa.peer.vpnOf(c) // vpns.go
+	if v == nil {
+		return
+	}
+	life := v.ChildLifetime
 	if life <= 0 {
 		return
 	}
@@ -81,7 +85,7 @@ func (sa *ikeSA) childTimers(c *ike.ChildSA) {
 		sa.e.clock.AfterFunc(soft, func() {
 			sa.e.mu.Lock()
 			defer sa.e.mu.Unlock()
-			if sa.state == stateEstablished && sa.hasChild(c) && !sa.peer.NoRekey {
+			if sa.state == stateEstablished && sa.hasChild(c) && !v.NoRekey {
 				sa.startRekey(c)
 			}
 		}),
@@ -89,7 +93,7 @@ func (sa *ikeSA) childTimers(c *ike.ChildSA) {
 			sa.e.mu.Lock()
 			defer sa.e.mu.Unlock()
 			if sa.hasChild(c) {
-				sa.e.log.Warn("Child SA hard lifetime reached without a rekey; removed", "vpn", sa.peer.VPN, "in", spiHex(c.InboundSPI))
+				sa.e.log.Warn("Child SA hard lifetime reached without a rekey; removed", "vpn", c.VPN, "in", spiHex(c.InboundSPI))
 				sa.removeChild(c.OutboundSPI)
 			}
 		}))
@@ -108,7 +112,7 @@ func (sa *ikeSA) hasChild(c *ike.ChildSA) bool {
 // unless another IKE SA to the peer is up (a rekeyed one) or the engine is
 // shutting down.
 func (e *Engine) reinitiateLater(sa *ikeSA) {
-	if e.closed || !sa.peer.Reinitiate || sa.closing {
+	if e.closed || !sa.peer.keepUp() || sa.closing {
 		return
 	}
 	p := sa.peer

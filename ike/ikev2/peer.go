@@ -8,20 +8,13 @@ import (
 )
 
 // newPeer makes the wire forms of a resolved peer: the IKE offer, the
-// identities, the traffic selectors (nil: the route-based default, both
-// families' whole space).
+// identities, and its VPN with the traffic selectors (vpns.go).
 func newPeer(p *ike.Peer) (*peer, error) {
 	if _, err := ESPOffer(p.ESPProposals, nil, 1); err != nil {
 		return nil, err
 	}
 	ep := &peer{Peer: p, ikeOffer: IKEOffer(p.IKEProposals), localID: wireID(p.LocalID), remoteID: wireID(p.RemoteID)}
-	for _, s := range p.Selectors {
-		ep.policy = append(ep.policy, Selectors{Local: prefixSelectors(s.Local), Remote: prefixSelectors(s.Remote)})
-	}
-	if len(ep.policy) == 0 {
-		all := []netip.Prefix{anyIPv4, anyIPv6}
-		ep.policy = []Selectors{{Local: prefixSelectors(all), Remote: prefixSelectors(all)}}
-	}
+	ep.vpns = []*vpn{newVPN(p)} // vpns.go
 	return ep, nil
 }
 

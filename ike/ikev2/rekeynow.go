@@ -39,14 +39,14 @@ func (e *Engine) RekeyChildren(vpn func(string) bool) int {
 	defer e.mu.Unlock()
 	n := 0
 	for spi, sa := range e.sas {
-		if spi != sa.localSPI() || sa.state != stateEstablished || sa.closing || !vpn(sa.peer.VPN) {
+		if spi != sa.localSPI() || sa.state != stateEstablished || sa.closing {
 			continue
 		}
 		for _, c := range append([]*ike.ChildSA(nil), sa.children...) {
-			if c == sa.deleting || sa.rekey != nil && sa.rekey.old == c {
+			if !vpn(c.VPN) || c == sa.deleting || sa.rekey != nil && sa.rekey.old == c {
 				continue
 			}
-			sa.e.log.Info("Child SA rekey requested by the operator", "vpn", sa.peer.VPN, "in", spiHex(c.InboundSPI))
+			sa.e.log.Info("Child SA rekey requested by the operator", "vpn", c.VPN, "in", spiHex(c.InboundSPI))
 			sa.startRekey(c)
 			n++
 		}

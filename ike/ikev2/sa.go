@@ -115,6 +115,12 @@ type ikeSA struct {
 	// staged are the Child SAs we made answering a rekey whose outbound
 	// SA waits for the initiator's DELETE of the old one (staged.go).
 	staged []*stagedOut
+	// create is our CREATE_CHILD_SA for a VPN's new Child SA in flight;
+	// tried names the VPNs this IKE SA asked one for (vpnchild.go).
+	create *childCreate
+	tried  map[string]bool
+	// wanted names the VPNs traffic asked a Child SA for (on-traffic).
+	wanted map[string]bool
 }
 
 func (sa *ikeSA) localSPI() uint64 {
@@ -239,8 +245,8 @@ func (sa *ikeSA) close() {
 	sa.dropFragments()
 	sa.e.reinitiateLater(sa)
 	for _, c := range sa.children {
-		sa.e.installer.RemoveChild(sa.peer.VPN, c)
-		sa.emit(ike.ChildDown, spiHex(c.InboundSPI), sa.failure)
+		sa.e.installer.RemoveChild(c.VPN, c)
+		sa.emitFor(c.VPN, ike.ChildDown, spiHex(c.InboundSPI), sa.failure)
 	}
 	switch {
 	case sa.state == stateEstablished:

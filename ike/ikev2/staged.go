@@ -33,9 +33,9 @@ type stagedOut struct {
 func (sa *ikeSA) installPair(c *ike.ChildSA, responderRekey bool) error {
 	st, ok := sa.e.installer.(ike.StagedInstaller)
 	if !responderRekey || !ok {
-		return sa.e.installer.InstallChild(sa.peer.VPN, c)
+		return sa.e.installer.InstallChild(c.VPN, c)
 	}
-	if err := st.InstallInbound(sa.peer.VPN, c); err != nil {
+	if err := st.InstallInbound(c.VPN, c); err != nil {
 		return err
 	}
 	s := &stagedOut{c: c, owner: sa}
@@ -65,8 +65,8 @@ func (sa *ikeSA) installStaged(s *stagedOut) {
 	if sa.state == stateDead || !sa.hasChild(s.c) {
 		return
 	}
-	if err := sa.e.installer.(ike.StagedInstaller).InstallOutbound(sa.peer.VPN, s.c); err != nil {
-		sa.e.log.Error("Child SA outbound install", "vpn", sa.peer.VPN, "in", spiHex(s.c.InboundSPI), "err", err)
+	if err := sa.e.installer.(ike.StagedInstaller).InstallOutbound(s.c.VPN, s.c); err != nil {
+		sa.e.log.Error("Child SA outbound install", "vpn", s.c.VPN, "in", spiHex(s.c.InboundSPI), "err", err)
 	}
 }
 

@@ -1,0 +1,259 @@
+package ikev2
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"ipsecgw/ike"
+	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
+)
+
+// A VPN's Child SA on an IKE SA already up (vpns.go): the IKE SA's
+// initiator asks for one for each VPN of the gateway kept up
+// (establish-tunnels immediately) after IKE_AUTH made the first, and any
+// IKE SA asks for the Child SA of such a VPN a commit adds. One exchange
+// at a time (§2.3): a VPN waits while another exchange is out.
+//
+//	HDR, SK {SA, Ni, [KEi], TSi, TSr}  -->
+//	                                   <--  HDR, SK {SA, Nr, [KEr], TSi, TSr}
+
+// InitiateVPNFrom brings up a VPN on the gateway of the peer at remote
+// that runs from local: with no IKE SA to the peer, one whose IKE_AUTH
+// makes the VPN's Child SA; with one up, a CREATE_CHILD_SA for it (unless
+// it has one). ifIdle is establish-tunnels on-traffic: nothing while an
+// IKE SA is being negotiated. A VPN alone on its gateway is InitiateFrom
+// or InitiateFromIfIdle.
+func (e *Engine) InitiateVPNFrom(local, remote netip.Addr, name string, ifIdle bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, err := e.peerFor(local, remote)
+	if err != nil {
+		return err
+	}
+	if e.closed {
+		return fmt.Errorf("ikev2: engine closed")
+	}
+	v := p.vpnNamed(name)
+	if v == nil {
+		return fmt.Errorf("ikev2: no VPN %s on gateway %s", name, p.Gateway)
+	}
+	sas := e.sasOf(p)
+	if len(p.vpns) == 1 && (!ifIdle || len(sas) == 0) {
+		return e.initiate(p)
+	}
+	for _, sa := range sas {
+		if sa.state == stateEstablished && !sa.closing {
+			if sa.wanted == nil {
+				sa.wanted = map[string]bool{}
+			}
+			sa.wanted[v.VPN] = true
+			delete(sa.tried, v.VPN)
+			sa.startVPNChildrenAsRole()
+			return nil
+		}
+	}
+	if len(sas) > 0 {
+		return nil // negotiating: the kept-up VPNs follow IKE_AUTH, traffic asks again
+	}
+	return e.initiateVPN(p, v)
+}
+
+// childCreate is our CREATE_CHILD_SA for a VPN's new Child SA.
+type childCreate struct {
+	vpn      *vpn
+	inSPI    uint32
+	offer    []wire.Proposal
+	ni       []byte
+	kex      transform.KeyExchange
+	tsi, tsr []wire.TrafficSelector
+}
+
+// vpnCreateRetry is how long a VPN's Child SA waits for another exchange
+// to finish.
+const vpnCreateRetry = time.Second
+
+// responderVPNWait is how long the IKE SA's responder leaves the kept-up
+// VPNs' Child SAs to the initiator before it asks for those still missing:
+// both sides asking at once would make two Child SAs for one VPN.
+const responderVPNWait = 3 * time.Second
+
+// startVPNChildrenAsRole asks for the kept-up VPNs' Child SAs: at once on
+// the IKE SA's initiator, after responderVPNWait on its responder.
+func (sa *ikeSA) startVPNChildrenAsRole() {
+	if sa.initiator {
+		sa.startVPNChildren()
+		return
+	}
+	if sa.vpnWithoutChild() == nil {
+		return
+	}
+	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(responderVPNWait, func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		sa.startVPNChildren()
+	}))
+}
+
+// startVPNChildren asks for the Child SA of the next VPN kept up that has
+// none on this IKE SA and was not asked for yet.
+func (sa *ikeSA) startVPNChildren() {
+	if sa.state != stateEstablished || sa.closing || sa.create != nil {
+		return
+	}
+	v := sa.vpnWithoutChild()
+	if v == nil {
+		return
+	}
+	if sa.pending != nil || sa.rekey != nil || sa.ikeRekey != nil || sa.followup != nil || sa.peerFollowup != nil {
+		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(vpnCreateRetry, func() {
+			sa.e.mu.Lock()
+			defer sa.e.mu.Unlock()
+			sa.startVPNChildren()
+		}))
+		return
+	}
+	if sa.tried == nil {
+		sa.tried = map[string]bool{}
+	}
+	sa.tried[v.VPN] = true // once per IKE SA: a refusal is not asked again
+	if err := sa.sendCreate(v); err != nil {
+		sa.e.log.Warn("Child SA not requested", "vpn", v.VPN, "err", err)
+		sa.startVPNChildren()
+	}
+}
+
+// vpnWithoutChild is the first VPN kept up without a Child SA here.
+func (sa *ikeSA) vpnWithoutChild() *vpn {
+	for _, v := range sa.peer.vpns {
+		if !v.Reinitiate && !sa.wanted[v.VPN] || sa.tried[v.VPN] || sa.hasVPNChild(v.VPN) {
+			continue
+		}
+		return v
+	}
+	return nil
+}
+
+func (sa *ikeSA) hasVPNChild(name string) bool {
+	for _, c := range sa.children {
+		if c.VPN == name {
+			return true
+		}
+	}
+	return false
+}
+
+// sendCreate sends the CREATE_CHILD_SA request for v's first traffic
+// selectors, with its IPsec policy's proposals and PFS group.
+func (sa *ikeSA) sendCreate(v *vpn) error {
+	inSPI, err := sa.e.installer.AllocateSPI()
+	if err != nil {
+		return err
+	}
+	offer, err := ESPOffer(v.ESPProposals, v.PFSGroup, inSPI)
+	if err != nil {
+		return err
+	}
+	ni, err := sa.e.random(nonceSize)
+	if err != nil {
+		return err
+	}
+	policy := v.policy[0]
+	r := &childCreate{vpn: v, inSPI: inSPI, offer: offer, ni: ni, tsi: policy.Local, tsr: policy.Remote}
+	inner := []wire.Payload{&wire.SA{Proposals: offer}, &wire.Nonce{Data: ni}}
+	if g := v.PFSGroup; g != nil {
+		if r.kex, err = g.NewKeyExchange(sa.e.rand); err != nil {
+			return err
+		}
+		inner = append(inner, &wire.KE{Group: g.ID, Data: r.kex.PublicKey()})
+	}
+	inner = append(inner, &wire.TSi{Selectors: r.tsi}, &wire.TSr{Selectors: r.tsr})
+	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.CREATE_CHILD_SA,
+		Flags: sa.flags(), MessageID: sa.nextID}}
+	b, err := sa.out.seal(msg, inner)
+	if err != nil {
+		return err
+	}
+	sa.create = r
+	sa.e.log.Info("requesting a Child SA", "gateway", sa.peer.Gateway, "vpn", v.VPN)
+	sa.request(b, sa.nextID)
+	return nil
+}
+
+// handleCreateResponse installs the VPN's Child SA the peer agreed to,
+// then asks for the next VPN's.
+func (sa *ikeSA) handleCreateResponse(ps []wire.Payload) {
+	r := sa.create
+	sa.create = nil
+	defer sa.startVPNChildren()
+	if f, ok := sa.createAnswer(r, ps); !ok {
+		sa.failure = f
+		sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "vpn", r.vpn.VPN, "reason", f.Message)
+		sa.emitFor(r.vpn.VPN, ike.NegotiationFailed, sa.ikeSPIs(), f)
+	}
+}
+
+// createAnswer checks the answer to r and installs the Child SA; on
+// false, the failure says why not.
+func (sa *ikeSA) createAnswer(r *childCreate, ps []wire.Payload) (ike.Failure, bool) {
+	if t, ok := errorNotify(ps); ok {
+		return ike.Failf(notifyCause(t), "Child SA refused: %v", t).Received(uint16(t)), false
+	}
+	chosen, okSA := wire.Find[*wire.SA](ps)
+	nr, okN := wire.Find[*wire.Nonce](ps)
+	tsi, okI := wire.Find[*wire.TSi](ps)
+	tsr, okR := wire.Find[*wire.TSr](ps)
+	if !okSA || !okN || !okI || !okR {
+		return ike.Failf(ike.CauseOther, "CREATE_CHILD_SA response lacks SA, nonce or traffic selectors"), false
+	}
+	sel, err := CheckESPChosen(r.offer, chosen.Proposals, wire.CREATE_CHILD_SA)
+	if err == nil {
+		err = CheckNarrowed(r.tsi, r.tsr, tsi.Selectors, tsr.Selectors)
+	}
+	if err != nil {
+		return failureOf(err), false
+	}
+	var gir []byte
+	if r.kex != nil {
+		ke, ok := wire.Find[*wire.KE](ps)
+		if !ok {
+			return ike.Failf(ike.CauseOther, "CREATE_CHILD_SA response lacks the KE payload of the PFS group"), false
+		}
+		if gir, err = r.kex.SharedSecret(ke.Data); err != nil {
+			return failureOf(err), false
+		}
+		defer clear(gir)
+	}
+	if !sa.installChild(newChild{weInitiated: true, suite: sel.Suite, esn: sel.ESN, inSPI: r.inSPI, outSPI: sel.PeerSPI,
+		tsi: tsi.Selectors, tsr: tsr.Selectors, gir: gir, ni: r.ni, nr: nr.Data, vpn: sa.peer.vpnNamed(r.vpn.VPN)}) {
+		return sa.failure, false
+	}
+	return ike.Failure{}, true
+}
+
+// deleteChildren tells the peer the Child SAs of inbound SPIs spis are
+// gone (they are out of the data plane already), when no other exchange
+// is out; a few seconds' tries, then the peer's own lifetimes clean up.
+func (sa *ikeSA) deleteChildren(spis []uint32, tries int) {
+	if sa.state != stateEstablished || sa.closing {
+		return
+	}
+	if sa.pending != nil {
+		if tries < 30 {
+			sa.timers = append(sa.timers, sa.e.clock.AfterFunc(vpnCreateRetry, func() {
+				sa.e.mu.Lock()
+				defer sa.e.mu.Unlock()
+				sa.deleteChildren(spis, tries+1)
+			}))
+		}
+		return
+	}
+	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.INFORMATIONAL,
+		Flags: sa.flags(), MessageID: sa.nextID}}
+	b, err := sa.out.seal(msg, []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: spis}})
+	if err != nil {
+		return
+	}
+	sa.request(b, sa.nextID)
+}
