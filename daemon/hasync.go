@@ -198,14 +198,7 @@ func (s *haSync) syncOnce(ctx context.Context, only int, force bool) {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
 	defer s.syncV1(ctx, only, force) // hasyncv1.go
-	s.c.mu.Lock()
-	owned := map[int]int64{}
-	for g, tok := range s.c.owned {
-		if only == 0 || g == only {
-			owned[g] = tok
-		}
-	}
-	s.c.mu.Unlock()
+	owned := s.ownedGroups(only)
 	eng, inst := s.engine()
 	if eng == nil || len(owned) == 0 {
 		return
@@ -223,27 +216,10 @@ func (s *haSync) syncOnce(ctx context.Context, only int, force bool) {
 		}
 	}
 	if only == 0 {
-		// The marks of SAs that ended (rekeyed, deleted, moved) go.
-		s.mu.Lock()
-		for spi := range s.hw {
-			if !live[spi] {
-				delete(s.hw, spi)
-			}
-		}
-		s.mu.Unlock()
+		s.forgetMarks(s.hw, live)
 	}
 	now := time.Now()
-	for g, tok := range owned {
-		s.mu.Lock()
-		if s.pending[g] != nil {
-			s.mu.Unlock()
-			continue // a takeover not yet imported: its records are not stale
-		}
-		if s.written[g] == nil {
-			s.written[g] = map[string]haWritten{}
-		}
-		w := s.written[g]
-		s.mu.Unlock()
+	put := func(g int, tok int64, w map[string]haWritten) map[string]bool {
 		seen := map[string]bool{}
 		for _, st := range bySRG[g] {
 			name := "ike/" + st.Name()
@@ -279,6 +255,64 @@ func (s *haSync) syncOnce(ctx context.Context, only int, force bool) {
 				markWritten(inst, c.OutSPI, c.OutSeq) // haseq.go
 			}
 		}
+		return seen
+	}
+	s.syncGroups(owned, s.written, put, func(g int, tok int64, name string) bool {
+		sa := strings.TrimPrefix(name, "ike/")
+		if s.store.Delete(ctx, g, tok, name) != nil || s.store.Delete(ctx, g, tok, "mid/"+sa) != nil {
+			return false
+		}
+		s.reqs.Forget(sa)
+		return true
+	})
+}
+
+// ownedGroups is the groups this node owns (only: that group alone, if
+// owned) and their fencing tokens.
+func (s *haSync) ownedGroups(only int) map[int]int64 {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	owned := map[int]int64{}
+	for g, tok := range s.c.owned {
+		if only == 0 || g == only {
+			owned[g] = tok
+		}
+	}
+	return owned
+}
+
+// forgetMarks drops from hw the high-water marks of outbound SAs not live
+// (rekeyed, deleted, moved).
+func (s *haSync) forgetMarks(hw map[uint32]uint64, live map[uint32]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for spi := range hw {
+		if !live[spi] {
+			delete(hw, spi)
+		}
+	}
+}
+
+// syncGroups is the per-group part of a sync, for either IKE version's
+// records, of each group in owned: a group whose takeover is not yet
+// imported is left alone (its records are not stale); put writes the
+// group's records, noting them in w (written[g], made here), and returns
+// their names; a record in w not among them is of an SA that ended, and
+// del deletes it from etcd (true when it did, and it then leaves w).
+func (s *haSync) syncGroups(owned map[int]int64, written map[int]map[string]haWritten,
+	put func(g int, tok int64, w map[string]haWritten) map[string]bool, del func(g int, tok int64, name string) bool) {
+	for g, tok := range owned {
+		s.mu.Lock()
+		if s.pending[g] != nil {
+			s.mu.Unlock()
+			continue // a takeover not yet imported: its records are not stale
+		}
+		if written[g] == nil {
+			written[g] = map[string]haWritten{}
+		}
+		w := written[g]
+		s.mu.Unlock()
+		seen := put(g, tok, w)
 		s.mu.Lock()
 		var gone []string
 		for name := range w {
@@ -288,12 +322,10 @@ func (s *haSync) syncOnce(ctx context.Context, only int, force bool) {
 		}
 		s.mu.Unlock()
 		for _, name := range gone {
-			sa := strings.TrimPrefix(name, "ike/")
-			if s.store.Delete(ctx, g, tok, name) == nil && s.store.Delete(ctx, g, tok, "mid/"+sa) == nil {
+			if del(g, tok, name) {
 				s.mu.Lock()
 				delete(w, name)
 				s.mu.Unlock()
-				s.reqs.Forget(sa)
 			}
 		}
 	}

@@ -75,14 +75,7 @@ func (s *haSync) engineV1() (exporterV1, *installer) {
 // the groups this node owns (only: that group alone; force: every record)
 // and deletes the records of SAs that ended. It runs under syncMu.
 func (s *haSync) syncV1(ctx context.Context, only int, force bool) {
-	s.c.mu.Lock()
-	owned := map[int]int64{}
-	for g, tok := range s.c.owned {
-		if only == 0 || g == only {
-			owned[g] = tok
-		}
-	}
-	s.c.mu.Unlock()
+	owned := s.ownedGroups(only)
 	eng, inst := s.engineV1()
 	if eng == nil || len(owned) == 0 {
 		return
@@ -105,26 +98,13 @@ func (s *haSync) syncV1(ctx context.Context, only int, force bool) {
 		}
 	}
 	if only == 0 {
-		s.mu.Lock()
-		for spi := range v.hw {
-			if !live[spi] {
-				delete(v.hw, spi)
-			}
-		}
-		s.mu.Unlock()
+		s.forgetMarks(v.hw, live)
 	}
 	now := time.Now()
-	for g, tok := range owned {
-		s.mu.Lock()
-		if s.pending[g] != nil {
-			s.mu.Unlock()
-			continue // a takeover not yet imported: its records are not stale
-		}
-		if v.written[g] == nil {
-			v.written[g] = map[string]haWritten{}
-		}
-		w := v.written[g]
-		s.mu.Unlock()
+	s.mu.Lock()
+	written := v.written
+	s.mu.Unlock()
+	s.syncGroups(owned, written, func(g int, tok int64, w map[string]haWritten) map[string]bool {
 		seen := map[string]bool{}
 		for _, st := range bySRG[g] {
 			name := "v1/" + st.Name()
@@ -133,23 +113,16 @@ func (s *haSync) syncV1(ctx context.Context, only int, force bool) {
 				break
 			}
 		}
+		return seen
+	}, func(g int, tok int64, name string) bool {
+		if s.store.Delete(ctx, g, tok, name) != nil {
+			return false
+		}
 		s.mu.Lock()
-		var gone []string
-		for name := range w {
-			if !seen[name] {
-				gone = append(gone, name)
-			}
-		}
+		delete(v.dpd, name)
 		s.mu.Unlock()
-		for _, name := range gone {
-			if s.store.Delete(ctx, g, tok, name) == nil {
-				s.mu.Lock()
-				delete(w, name)
-				delete(v.dpd, name)
-				s.mu.Unlock()
-			}
-		}
-	}
+		return true
+	})
 }
 
 // putV1 writes one State when it changed (or is due for a refresh), notes

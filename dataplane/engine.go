@@ -298,6 +298,7 @@ func (e *Engine) InstallInbound(tunnel string, p InboundParams) (*InboundSA, err
 		p.Selectors = AnySelectors
 	}
 	sa := &InboundSA{InboundParams: p, esp: in, tunnel: t}
+	sa.wildcard = wildcardOf(p.Selectors)
 	if !e.inbound.put(p.ESP.SPI, sa) {
 		return nil, fmt.Errorf("dataplane: inbound SPI %#x is already installed", p.ESP.SPI)
 	}

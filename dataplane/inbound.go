@@ -50,16 +50,16 @@ type openItem struct {
 	sa  *InboundSA
 	pkt []byte // from the SPI to the ICV
 	out []byte // the buffer whose writeOffset the inner packet moves to
-	tos uint8  // outer DS field and ECN
 	seq uint64
-	// alone: pkt is the only packet in out, so the inner packet can be
-	// written to the tunnel where it was decrypted (see frameInPlace).
-	alone bool
 	// Set by the worker: the frame for the tunnel, or why there is none
 	// (err from esp.Decrypt, or drop for a check after it).
 	frame []byte
 	err   error
 	drop  dropReason
+	tos   uint8 // outer DS field and ECN
+	// alone: pkt is the only packet in out, so the inner packet can be
+	// written to the tunnel where it was decrypted (see frameInPlace).
+	alone bool
 	// lent: pkt is in memory the receiver lent (netio.FrameReceiver),
 	// decrypted straight to out's writeOffset (fast4).
 	lent bool
@@ -84,16 +84,68 @@ type inBatch struct {
 	msgs    []netio.Message
 	items   []openItem
 	extra   fragmentPool // output buffers for the second and later datagrams of a GRO run
+	// inline: the reader opens each item as soon as it is prepared (see
+	// add), with the work area of the SA leased for the run of its
+	// packets.
+	inline bool
+	lease  esp.Lease
+	leased *InboundSA
+	spis   spiCache // the reader's last SA lookup
+	// Scratch of release: a run's sequence numbers for esp.AcceptRun and
+	// its answers.
+	seqs     []uint64
+	accepted []bool
 }
 
 func newInBatch(e *Engine, udpPort uint16) *inBatch {
-	b := &inBatch{engine: e, udpPort: udpPort, storage: make([][]byte, maxBatch), msgs: make([]netio.Message, maxBatch), items: make([]openItem, 0, maxBatch)}
+	b := &inBatch{engine: e, udpPort: udpPort, storage: make([][]byte, maxBatch), msgs: make([]netio.Message, maxBatch), items: make([]openItem, 0, maxBatch),
+		inline: e.work.inline, seqs: make([]uint64, 0, maxBatch), accepted: make([]bool, maxBatch)}
 	for i := range b.msgs {
 		b.storage[i] = make([]byte, bufSize)
 		b.msgs[i].Buf = b.storage[i][recvHeadroom:]
 	}
 	b.init()
 	return b
+}
+
+// add prepares datagram p of message m as the batch's next item (see
+// Engine.prepare), written where it lies in the batch: an item is too
+// large to be returned and appended per packet. alone: p is the only
+// packet in out.
+//
+// Inline, the item is opened right away, while it and the packet's
+// first octets are in the core's cache, instead of in a second pass
+// over the batch. That is the same work in the same order as far as
+// anything shared is concerned: the replay window moves only when the
+// batch is released, so every packet's pre-check sees the window as it
+// was before the batch, as when the whole batch is checked first; and
+// opening touches nothing but the packet and its buffer.
+func (b *inBatch) add(m *netio.Message, p, out []byte, udpPort uint16, alone bool) {
+	n := len(b.items)
+	if n == cap(b.items) {
+		// A GRO run holds more datagrams than the batch has messages.
+		b.items = append(b.items, openItem{})
+	}
+	b.items = b.items[:n+1]
+	it := &b.items[n]
+	if !b.engine.prepare(it, m, p, out, udpPort, &b.spis) {
+		b.items = b.items[:n]
+		return
+	}
+	it.alone = alone
+	if b.inline {
+		if it.sa != b.leased {
+			b.lease.Release()
+			b.lease, b.leased = it.sa.esp.Lease(), it.sa
+		}
+		b.engine.open(it, &b.lease)
+	}
+}
+
+// endLease gives back the work area the inline reader leased.
+func (b *inBatch) endLease() {
+	b.lease.Release()
+	b.leased = nil
 }
 
 func (b *inBatch) crypt(lo, hi int) {
@@ -126,17 +178,11 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 			m := &b.msgs[i]
 			if m.DstPort != 0 {
 				// A ring carrying ESP in UDP beside raw ESP.
-				if it, ok := e.prepare(m, payload(m), b.storage[i], m.DstPort); ok {
-					it.alone = true
-					b.items = append(b.items, it)
-				}
+				b.add(m, payload(m), b.storage[i], m.DstPort, true)
 				continue
 			}
 			if m.SegmentSize <= 0 || m.N <= m.SegmentSize {
-				if it, ok := e.prepare(m, payload(m), b.storage[i], udpPort); ok {
-					it.alone = true
-					b.items = append(b.items, it)
-				}
+				b.add(m, payload(m), b.storage[i], udpPort, true)
 				continue
 			}
 			// A GRO run: the datagrams lie back to back. The first one's
@@ -147,13 +193,12 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 				if off > 0 {
 					out = b.extra.get()
 				}
-				if it, ok := e.prepare(m, m.Buf[off:min(off+m.SegmentSize, m.N)], out, udpPort); ok {
-					b.items = append(b.items, it)
-				}
+				b.add(m, m.Buf[off:min(off+m.SegmentSize, m.N)], out, udpPort, false)
 			}
 		}
 		if e.work.inline {
-			b.crypt(0, len(b.items))
+			// Each item was opened as it was added.
+			b.endLease()
 			releaseFrames(r)
 			e.release(b, &writes, &count)
 			free <- b
@@ -193,12 +238,40 @@ func (e *Engine) releaseInbound(free, ordered chan *inBatch) {
 }
 
 // release finishes a batch whose crypto is done: the replay window
-// moves, the packets are counted and written to their tunnels.
+// moves, the packets are counted and written to their tunnels. The
+// window takes each run of one SA's packets at once (esp.AcceptRun),
+// in arrival order, as one Accept after the other would.
 func (e *Engine) release(b *inBatch, writes *tunnelWrites, count *tally) {
-	for i := range b.items {
-		it := &b.items[i]
-		if e.finish(it, count) {
-			writes.add(it.sa.tunnel, it.frame)
+	items := b.items
+	for i := 0; i < len(items); {
+		sa := items[i].sa
+		j := i + 1
+		for j < len(items) && items[j].sa == sa {
+			j++
+		}
+		run := items[i:j]
+		i = j
+		seqs := b.seqs[:0]
+		for k := range run {
+			if run[k].err != esp.ErrAuthentication {
+				seqs = append(seqs, run[k].seq)
+			}
+		}
+		if cap(b.accepted) < len(seqs) {
+			b.accepted = make([]bool, len(seqs))
+		}
+		sa.esp.AcceptRun(seqs, b.accepted)
+		b.seqs = seqs
+		n := 0
+		for k := range run {
+			it := &run[k]
+			accepted := false
+			if it.err != esp.ErrAuthentication {
+				accepted, n = b.accepted[n], n+1
+			}
+			if e.finish(it, accepted, count) {
+				writes.add(sa.tunnel, it.frame)
+			}
 		}
 	}
 	count.flush(e, false)
@@ -209,14 +282,15 @@ func (e *Engine) release(b *inBatch, writes *tunnelWrites, count *tally) {
 // goroutine: the tunnel and frame to write, or a nil tunnel when it was
 // consumed or dropped (and counted). Tests and the fuzzer use it.
 func (e *Engine) decapsulate(m *netio.Message, p, out []byte, udpPort uint16) (*Tunnel, []byte) {
-	it, ok := e.prepare(m, p, out, udpPort)
-	if !ok {
+	var it openItem
+	if !e.prepare(&it, m, p, out, udpPort, nil) {
 		return nil, nil
 	}
 	e.open(&it, nil)
 	var count tally
 	defer count.flush(e, false)
-	if !e.finish(&it, &count) {
+	accepted := it.err != esp.ErrAuthentication && it.sa.esp.Accept(it.seq)
+	if !e.finish(&it, accepted, &count) {
 		return nil, nil
 	}
 	return it.sa.tunnel, it.frame
@@ -224,32 +298,34 @@ func (e *Engine) decapsulate(m *netio.Message, p, out []byte, udpPort uint16) (*
 
 // prepare handles one received datagram p of message m (Src, TOS) up to
 // the crypto: NAT keepalives and IKE are sorted out, the SA found, the
-// encapsulation and the replay window checked. An ESP packet that passes
-// is returned with true, to be decrypted into out; anything else is
-// consumed or dropped and counted here.
-func (e *Engine) prepare(m *netio.Message, p, out []byte, udpPort uint16) (openItem, bool) {
+// encapsulation and the replay window checked (the SA found through
+// spis, the reader's cache, when not nil). An ESP packet that passes
+// is written to it (every field set, alone false) with true, to be
+// decrypted into out; anything else is consumed or dropped and counted
+// here, and it is left as it was.
+func (e *Engine) prepare(it *openItem, m *netio.Message, p, out []byte, udpPort uint16, spis *spiCache) bool {
 	if udpPort != 0 {
 		switch {
 		case header.IsNATKeepalive(p):
 			e.Stats.NATKeepalives.Add(1)
-			return openItem{}, false
+			return false
 		case header.IsNonESPMarker(p):
 			if e.ike != nil && udpPort == 4500 {
 				e.ike(p[4:], m.Src, m.Dst)
 			} else {
 				e.Stats.IKEOnESPPort.Add(1)
 			}
-			return openItem{}, false
+			return false
 		}
 	}
 	if len(p) < 8 {
 		e.Stats.BadHeaders.Add(1)
-		return openItem{}, false
+		return false
 	}
-	sa := e.inbound.get(binary.BigEndian.Uint32(p))
+	sa := e.inbound.lookup(binary.BigEndian.Uint32(p), spis)
 	if sa == nil {
 		e.Stats.NoSA.Add(1)
-		return openItem{}, false
+		return false
 	}
 	// The seed: with UDP encapsulation configured, ESP without the UDP
 	// header, or to another port, is dropped. NAT traversal's 4500 is
@@ -258,14 +334,19 @@ func (e *Engine) prepare(m *netio.Message, p, out []byte, udpPort uint16) (openI
 		!sa.Encap.UDP && udpPort != 0 {
 		e.Stats.WrongEncapsulation.Add(1)
 		sa.Counters.WrongEncapsulation.Add(1)
-		return openItem{}, false
+		return false
 	}
 	seq, err := sa.esp.Check(p)
 	if err != nil {
 		e.countOpenError(sa, err)
-		return openItem{}, false
+		return false
 	}
-	return openItem{sa: sa, pkt: p, out: out, tos: m.TOS, seq: seq, lent: m.Lent != nil}, true
+	// Field by field: a composite literal would be built on the stack
+	// and copied.
+	it.sa, it.pkt, it.out, it.seq = sa, p, out, seq
+	it.frame, it.err = nil, nil
+	it.tos, it.alone, it.drop, it.lent = m.TOS, false, dropNone, m.Lent != nil
+	return true
 }
 
 // open authenticates and decrypts an item and checks the inner packet
@@ -278,7 +359,7 @@ func (e *Engine) open(it *openItem, lease *esp.Lease) {
 		it.err = err
 		return
 	}
-	var src, dst netip.Addr
+	var innerTC uint8
 	switch nextHeader {
 	case header.IPProtoIPv4:
 		h, ok := header.ParseIPv4(inner)
@@ -286,25 +367,26 @@ func (e *Engine) open(it *openItem, lease *esp.Lease) {
 			it.drop = dropBadHeader
 			return
 		}
-		inner = inner[:len(h)]
-		src, dst = h.Source(), h.Destination()
+		if !sa.wildcard.v4 && !selectorsAllow(sa.Selectors, h.Source(), h.Destination()) {
+			it.drop = dropSelector
+			return
+		}
+		inner, innerTC = h, h.TOS()
 	case header.IPProtoIPv6:
 		h, ok := header.ParseIPv6(inner)
 		if !ok {
 			it.drop = dropBadHeader
 			return
 		}
-		inner = inner[:len(h)]
-		src, dst = h.Source(), h.Destination()
+		if !sa.wildcard.v6 && !selectorsAllow(sa.Selectors, h.Source(), h.Destination()) {
+			it.drop = dropSelector
+			return
+		}
+		inner, innerTC = h, h.TrafficClass()
 	default:
 		it.drop = dropBadHeader
 		return
 	}
-	if !selectorsAllow(sa.Selectors, src, dst) {
-		it.drop = dropSelector
-		return
-	}
-	innerTC, _ := header.TrafficClass(inner)
 	tc, ok := header.DecapsulateTrafficClass(it.tos, innerTC, sa.CopyOuterDSCP)
 	if !ok {
 		it.drop = dropECN
@@ -340,18 +422,20 @@ func frameInPlace(out, inner []byte) ([]byte, bool) {
 	return full[start-writeOffset : start+len(inner)], true
 }
 
-// finish is the ordered end of the inbound path: an authentic packet moves
-// the replay window (in arrival order, as sequential processing would),
-// then it is delivered or its drop counted. It reports whether it.frame is
-// to be written to the SA's tunnel; the delivered packets are counted in
-// count, which the caller flushes.
-func (e *Engine) finish(it *openItem, count *tally) bool {
+// finish is the ordered end of the inbound path: an authentic packet has
+// moved the replay window (in arrival order, as sequential processing
+// would: accepted is esp.Accept's answer, taken by the caller for every
+// item but those that failed authentication), then it is delivered or
+// its drop counted. It reports whether it.frame is to be written to the
+// SA's tunnel; the delivered packets are counted in count, which the
+// caller flushes.
+func (e *Engine) finish(it *openItem, accepted bool, count *tally) bool {
 	sa := it.sa
 	if it.err == esp.ErrAuthentication {
 		e.countOpenError(sa, it.err)
 		return false
 	}
-	if !sa.esp.Accept(it.seq) {
+	if !accepted {
 		e.countOpenError(sa, esp.ErrReplay)
 		return false
 	}
@@ -374,6 +458,28 @@ func (e *Engine) finish(it *openItem, count *tally) bool {
 	}
 	count.add(e, &sa.Counters, &sa.Limit, &sa.limit, len(it.frame)-writeOffset, false)
 	return true
+}
+
+// wildcard says, per inner family, whether an SA's selectors let every
+// decrypted packet of that family through: they hold a pair of /0
+// prefixes of the family (AnySelectors, the route-based default). Then
+// open does not build the addresses to compare them. Prefix.Contains
+// agrees: a /0 of IPv4 holds every IPv4 address, a /0 of IPv6 every IPv6
+// address (IPv4-mapped too), and the addresses of an IP header carry no
+// zone.
+type wildcard struct{ v4, v6 bool }
+
+func wildcardOf(sels []Selector) wildcard {
+	var w wildcard
+	for _, s := range sels {
+		if s.Local.Bits() != 0 || s.Remote.Bits() != 0 {
+			continue // not /0, or not a valid prefix
+		}
+		l, r := s.Local.Addr(), s.Remote.Addr()
+		w.v4 = w.v4 || l.Is4() && r.Is4()
+		w.v6 = w.v6 || l.Is6() && r.Is6()
+	}
+	return w
 }
 
 func selectorsAllow(sels []Selector, src, dst netip.Addr) bool {

@@ -133,6 +133,9 @@ type InboundSA struct {
 	tunnel   *Tunnel
 	Counters Counters
 	limit    limitState
+	// wildcard: which inner families the selectors let through whole
+	// (inbound.go); set by InstallInbound.
+	wildcard wildcard
 }
 
 // SPI returns the SA's SPI.

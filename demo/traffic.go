@@ -18,49 +18,131 @@ import (
 // The hosts' traffic: ICMP echo through the tunnel, and a TCP stream whose
 // rate is measured at the receiver.
 
+// pingInterval is how long ping waits for a request's reply before it
+// sends the next, as ping(8) does; pingLate is how long a request may
+// wait for its reply before it counts as lost. A loaded machine (the race
+// detector, CI) answers late, not never: a reply is matched to its
+// request by sequence number however late it comes within pingLate.
+const (
+	pingInterval = time.Second
+	pingLate     = 5 * time.Second
+)
+
+// echoReply is the sequence number of an echo reply and when it came.
+type echoReply struct {
+	seq uint16
+	at  time.Time
+}
+
 // ping sends ICMP echo requests from one host to another until count
-// replies came, each request waiting up to a second as ping(8) does; a
-// request without a reply is lost, and two losses end it. It returns the
-// round-trip times and how many requests were lost.
+// replies came: the next request as soon as the last one's reply came,
+// or after pingInterval without it. A request without a reply after
+// pingLate is lost, and three losses end it. It returns the round-trip
+// times in the order the replies came and how many requests were lost.
 func ping(ctx context.Context, from *netstack.Net, src, dst netip.Addr, count int) (rtts []time.Duration, lost int, err error) {
-	c, err := from.DialPingAddr(src, dst)
-	if err != nil {
-		return nil, 0, fmt.Errorf("ping %s: %w", dst, err)
+	replies := make(chan echoReply, 16)
+	done := make(chan struct{})
+	var socks []net.Conn
+	var readers sync.WaitGroup
+	defer func() {
+		close(done)
+		for _, c := range socks {
+			c.SetDeadline(time.Now()) // wakes its reader
+			c.Close()
+		}
+		readers.Wait()
+	}()
+	// dial opens the socket the next requests go out on. The ones before
+	// stay open and read until the end, so a late reply to a request sent
+	// on one of them still arrives. A socket is read from its first
+	// request on: gVisor's ping socket is bound by its first write, and a
+	// read before it fails.
+	var c net.Conn
+	var reading bool
+	dial := func() error {
+		var err error
+		if c, err = from.DialPingAddr(src, dst); err != nil {
+			return fmt.Errorf("ping %s: %w", dst, err)
+		}
+		socks, reading = append(socks, c), false
+		return nil
 	}
-	defer func() { c.Close() }()
-	reply := make([]byte, 1500)
-	for seq := uint16(1); len(rtts) < count; seq++ {
-		if ctx.Err() != nil {
+	if err := dial(); err != nil {
+		return nil, 0, err
+	}
+	sent := map[uint16]time.Time{} // requests without a reply yet
+	next := time.NewTimer(0)
+	defer next.Stop()
+	var seq uint16
+	for len(rtts) < count {
+		select {
+		case <-ctx.Done():
 			return rtts, lost, ctx.Err()
-		}
-		start := time.Now()
-		c.SetDeadline(start.Add(time.Second))
-		if _, err := c.Write(echoRequest(seq, []byte("ipsecgw demo ping"))); err != nil {
-			return rtts, lost, fmt.Errorf("ping %s: %w", dst, err)
-		}
-		for {
-			n, err := c.Read(reply)
-			if err != nil {
-				if lost++; lost == 3 {
-					return rtts, lost, fmt.Errorf("ping %s: no reply to echo request %d: %w", dst, seq, err)
+		case r := <-replies:
+			at, ok := sent[r.seq]
+			if !ok {
+				continue // a duplicate, or a request already counted lost
+			}
+			delete(sent, r.seq)
+			rtts = append(rtts, r.at.Sub(at))
+			if r.seq == seq {
+				next.Reset(0) // the latest request is answered: on to the next
+			}
+		case now := <-next.C:
+			for s, at := range sent {
+				if now.Sub(at) >= pingLate {
+					delete(sent, s)
+					if lost++; lost == 3 {
+						return rtts, lost, fmt.Errorf("ping %s: no reply to echo request %d in %v", dst, s, pingLate)
+					}
 				}
+			}
+			if _, waiting := sent[seq]; waiting {
 				// gVisor's ping socket now and then misses replies its
 				// stack received (seen under the race detector): a new
 				// socket gets them.
-				c.Close()
-				if c, err = from.DialPingAddr(src, dst); err != nil {
-					return rtts, lost, fmt.Errorf("ping %s: %w", dst, err)
+				if err := dial(); err != nil {
+					return rtts, lost, err
 				}
-				break
 			}
-			// An echo reply (type 0) to this request's sequence number.
-			if n >= 8 && reply[0] == 0 && binary.BigEndian.Uint16(reply[6:]) == seq {
-				rtts = append(rtts, time.Since(start))
-				break
+			seq++
+			if _, err := c.Write(echoRequest(seq, []byte("ipsecgw demo ping"))); err != nil {
+				return rtts, lost, fmt.Errorf("ping %s: %w", dst, err)
 			}
+			sent[seq] = time.Now()
+			if !reading {
+				reading = true
+				readers.Add(1)
+				go func(c net.Conn) {
+					defer readers.Done()
+					readEchoReplies(c, replies, done)
+				}(c)
+			}
+			next.Reset(pingInterval)
 		}
 	}
 	return rtts, lost, nil
+}
+
+// readEchoReplies passes the echo replies c reads on to replies until c
+// is closed.
+func readEchoReplies(c net.Conn, replies chan<- echoReply, done <-chan struct{}) {
+	b := make([]byte, 1500)
+	for {
+		n, err := c.Read(b)
+		if err != nil {
+			return
+		}
+		// An echo reply (type 0) with its sequence number.
+		if n < 8 || b[0] != 0 {
+			continue
+		}
+		select {
+		case replies <- echoReply{binary.BigEndian.Uint16(b[6:]), time.Now()}:
+		case <-done:
+			return
+		}
+	}
 }
 
 // echoRequest is an ICMP echo request (RFC 792); the stack's ping socket

@@ -27,13 +27,11 @@ func (sa *Inbound) DecryptLeasedTo(l *Lease, pkt []byte, seq uint64, dst []byte)
 		}
 		return splitTrailer(body)
 	}
-	if !sa.verify(pkt, icvAt, seq, w) {
+	if !sa.verifyICV(pkt, icvAt, seq, w) {
 		return nil, 0, ErrAuthentication
 	}
 	body := dst[:bodyLen]
 	copy(body, pkt[sa.headroom:icvAt])
-	if sa.block != nil {
-		cbcDecrypt(sa.block, pkt[headerLen:sa.headroom], body)
-	}
+	cbcDecrypt(sa.block, pkt[headerLen:sa.headroom], body)
 	return splitTrailer(body)
 }

@@ -72,19 +72,28 @@ func (r *packetRing) frameAt(i int) ([]byte, *uint32) {
 }
 
 // fillV2 is fill for V2 rings: it reads the frames the kernel has handed
-// over into msgs, giving each back once copied out.
+// over into msgs, giving each back once copied out, or, lending, holding
+// it (with the bad ones among them: the frames held are always a run
+// from lentFrom) until ReleaseFrames.
 func (r *packetRing) fillV2(msgs []Message) (n, bad int) {
 	for n < len(msgs) {
 		f, status := r.frameAt(r.frame)
 		if atomic.LoadUint32(status)&unix.TP_STATUS_USER == 0 {
 			return n, bad
 		}
-		if frame, res := readFrameV2(f); res == frameOK && parseRingFrame(frame, &msgs[n]) {
+		if frame, res := readFrameV2(f); res == frameOK && r.take(frame, &msgs[n]) {
 			n++
 		} else {
 			bad++
 		}
-		atomic.StoreUint32(status, unix.TP_STATUS_KERNEL)
+		if r.lend {
+			if r.lentN == 0 {
+				r.lentFrom = r.frame
+			}
+			r.lentN++
+		} else {
+			atomic.StoreUint32(status, unix.TP_STATUS_KERNEL)
+		}
 		r.frame = (r.frame + 1) % r.frames
 	}
 	return n, bad

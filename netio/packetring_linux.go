@@ -359,6 +359,13 @@ type packetRing struct {
 
 	txMu   sync.Mutex // guards txHead and the transmit frames
 	txHead int        // the next transmit frame to fill; the kernel's head follows it
+
+	// Lending (ReadFrames, packetlend_linux.go): what the reader holds
+	// for the caller until ReleaseFrames.
+	lend       bool  // the read in progress lends
+	lentFrom   int   // V2: the first receive frame held
+	lentN      int   // V2: how many frames from lentFrom are held
+	lentBlocks []int // V3: receive blocks read to their end, held
 }
 
 func newPacketRing(p *PacketRing, ifindex, mtu int, local []netip.Addr, ports []uint16) (_ *packetRing, err error) {
@@ -428,9 +435,17 @@ func (r *packetRing) blockAt(i int) ([]byte, *uint32) {
 // message gets the ESP packet from its SPI on, the outer addresses and
 // the DS field. It blocks until there is at least one.
 func (r *packetRing) ReadBatch(msgs []Message) (int, error) {
+	return r.read(msgs, false)
+}
+
+// read is ReadBatch, and ReadFrames when lend is set.
+func (r *packetRing) read(msgs []Message, lend bool) (int, error) {
+	r.ReleaseFrames() // frames a careless caller kept are not lost
 	if len(msgs) == 0 {
 		return 0, nil
 	}
+	r.lend = lend
+	defer func() { r.lend = false }()
 	for {
 		if r.wait.closed.Load() {
 			return 0, net.ErrClosed
@@ -485,7 +500,7 @@ func (r *packetRing) fill(msgs []Message) (n, bad int) {
 		frame, res := r.cur.next()
 		switch res {
 		case frameOK:
-			if parseRingFrame(frame, &msgs[n]) {
+			if r.take(frame, &msgs[n]) {
 				n++
 			} else {
 				bad++
@@ -494,9 +509,14 @@ func (r *packetRing) fill(msgs []Message) (n, bad int) {
 			bad++
 		case blockEnd:
 			bad += int(r.cur.lost)
-			// Everything in the block was copied out: back to the kernel.
+			// Everything in the block was copied out: back to the
+			// kernel; or, lent, when the caller releases it.
 			r.in, r.cur = false, blockReader{}
-			atomic.StoreUint32(status, unix.TP_STATUS_KERNEL)
+			if r.lend {
+				r.lentBlocks = append(r.lentBlocks, r.block)
+			} else {
+				atomic.StoreUint32(status, unix.TP_STATUS_KERNEL)
+			}
 			r.block = (r.block + 1) % ringBlocks
 		}
 	}

@@ -122,7 +122,27 @@ func (w *Window) Check(seqLow uint32) (seq uint64, ok bool) {
 // packet, or the window moved past it, since Check.
 func (w *Window) Accept(seq uint64) bool {
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	ok := w.accept(seq)
+	w.mu.Unlock()
+	return ok
+}
+
+// AcceptRun is Accept for several sequence numbers in a row, with the
+// lock taken once: ok[i] is what Accept(seqs[i]) would return, called
+// in this order (no other goroutine's Accept comes between them). ok
+// must be at least as long as seqs.
+func (w *Window) AcceptRun(seqs []uint64, ok []bool) {
+	ok = ok[:len(seqs)]
+	w.mu.Lock()
+	for i, seq := range seqs {
+		ok[i] = w.accept(seq)
+	}
+	w.mu.Unlock()
+}
+
+// accept is Accept with w.mu held (nothing in it can panic, so the
+// callers unlock without a defer, which costs on every packet).
+func (w *Window) accept(seq uint64) bool {
 	if seq == 0 {
 		return false
 	}

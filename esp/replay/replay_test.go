@@ -280,3 +280,55 @@ func BenchmarkCheckAccept(b *testing.B) {
 		w.Accept(seq)
 	}
 }
+
+// TestAcceptRun: a run of Accepts under one lock answers as the same
+// Accepts one by one, on windows with and without anti-replay and ESN,
+// with duplicates, late and far-ahead numbers in the runs.
+func TestAcceptRun(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 7))
+	for _, cfg := range []Config{{}, {Size: 1024}, {ESN: true}, {Disabled: true}, {Size: 128, ESN: true, Disabled: true}} {
+		one, run := mustNew(t, cfg), mustNew(t, cfg)
+		base := uint64(1)
+		for round := 0; round < 2000; round++ {
+			seqs := make([]uint64, rng.IntN(40))
+			for i := range seqs {
+				switch rng.IntN(6) {
+				case 0:
+					seqs[i] = 0 // never valid
+				case 1:
+					if i > 0 {
+						seqs[i] = seqs[rng.IntN(i)] // a duplicate in the run
+						continue
+					}
+					fallthrough
+				case 2:
+					seqs[i] = base - min(base-1, uint64(rng.IntN(3000))) // late
+				case 3:
+					seqs[i] = base + uint64(rng.IntN(5000)) // ahead, maybe far
+				default:
+					seqs[i] = base + uint64(i)
+				}
+			}
+			base += uint64(len(seqs))
+			want := make([]bool, len(seqs))
+			for i, s := range seqs {
+				want[i] = one.Accept(s)
+			}
+			got := make([]bool, len(seqs)+3) // longer than needed: only the first len(seqs) count
+			run.AcceptRun(seqs, got)
+			for i := range seqs {
+				if got[i] != want[i] {
+					t.Fatalf("%+v round %d: AcceptRun(%d) = %v, Accept says %v", cfg, round, seqs[i], got[i], want[i])
+				}
+			}
+			if one.Top() != run.Top() {
+				t.Fatalf("%+v round %d: top %d after the run, %d one by one", cfg, round, run.Top(), one.Top())
+			}
+		}
+	}
+	w := mustNew(t, Config{})
+	seqs, ok := []uint64{1, 2, 3}, make([]bool, 3)
+	if a := testing.AllocsPerRun(100, func() { w.AcceptRun(seqs, ok) }); a != 0 {
+		t.Fatalf("%v allocations per AcceptRun", a)
+	}
+}

@@ -321,6 +321,9 @@ func (sa *ikeSA) handleRekeyResponse(ps []wire.Payload) {
 	r := sa.rekey
 	sa.rekey = nil
 	if t, ok := errorNotify(ps); ok {
+		if sa.retryRekeyLater(r, t) { // rekeyretry.go
+			return
+		}
 		sa.e.log.Warn("Child SA rekey refused; the old SA stays until its hard lifetime", "vpn", r.vpn.VPN, "reason", t)
 		return
 	}

@@ -265,10 +265,7 @@ func TestVirtualIPFollowsOwner(t *testing.T) {
 	n1 := node(1, true)
 	waitFor(t, 20*time.Second, "node 1 owns the virtual IP", func() bool { return hasVIP(n, "n1") }, n1)
 	n2 := node(2, false)
-	waitFor(t, 20*time.Second, "node 2 is a member", func() bool {
-		out, err := exec.Command(binary, "cli", "--socket", filepath.Join(dir, "n1.sock"), "-c", "show chassis high-availability information").CombinedOutput()
-		return err == nil && regexp.MustCompile(`Peer Id: 2 .* Conn State: UP`).Match(out)
-	}, n1, n2)
+	waitFor(t, 20*time.Second, "node 2 is a member", membersUp(dir, 2), n1, n2)
 	if hasVIP(n, "n2") {
 		t.Fatal("both nodes hold the virtual IP")
 	}

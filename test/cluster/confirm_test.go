@@ -17,10 +17,7 @@ import (
 )
 
 // confirmSeed is seed with a third node.
-const confirmSeed = seed + `set groups node3 system host-name n3
-set groups node3 interfaces eth1 unit 0 family inet address 198.51.100.13/24
-set chassis high-availability node 3 address 198.51.100.13
-`
+const confirmSeed = seed + node3Seed
 
 // configClient is the management API of a node (the CLI has no seconds
 // for commit confirmed; NETCONF's confirm-timeout does, through this).

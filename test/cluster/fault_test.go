@@ -17,10 +17,7 @@ import (
 
 // faultSeed is ikeSeed with a third node. strongSwan runs no dead peer
 // detection: only a survivor's own initiation brings a lost tunnel back.
-const faultSeed = ikeSeed + `set groups node3 system host-name n3
-set groups node3 interfaces eth1 unit 0 family inet address 198.51.100.13/24
-set chassis high-availability node 3 address 198.51.100.13
-set chassis high-availability services-redundancy-group 1 node 3 activeness-priority 50
+const faultSeed = ikeSeed + node3Seed + `set chassis high-availability services-redundancy-group 1 node 3 activeness-priority 50
 `
 
 var (
@@ -77,24 +74,12 @@ func TestTakeoverWithEtcdUnreachable(t *testing.T) {
 	for _, id := range []int{1, 2, 3} {
 		writeClusterKey(t, dir, id, key)
 	}
-	n.Exec("client", "ip", "addr", "add", "198.18.2.1/32", "dev", "lo")
-	charon := strongswan.Start(t, n, "client", strongswan.Config{Connections: []strongswan.Connection{{
-		Name: "vip", LocalAddrs: "198.51.100.100", RemoteAddrs: vip, PSK: "cluster test key",
-		Proposals: []string{"aes256gcm16-prfsha256-ecp256"},
-		Children: []strongswan.Child{{Name: "net", LocalTS: []string{"198.18.2.0/24"}, RemoteTS: []string{"198.18.1.0/24"},
-			ESPProposals: []string{"aes128gcm16"}, StartAction: "none"}},
-	}}})
+	charon := startClient(t, n, vipConnection())
 	n1 := node(1, true)
-	tunnelUp := func() bool {
-		_, err := n.Try("client", "ping", "-c", "1", "-W", "1", "-I", "198.18.2.1", "198.18.1.1")
-		return err == nil
-	}
+	tunnelUp := pingsThrough(n, "198.18.2.1", "198.18.1.1")
 	waitFor(t, 30*time.Second, "the tunnel through the virtual IP carries traffic", tunnelUp, n1)
 	n2, n3 := node(2, false), node(3, false)
-	waitFor(t, 20*time.Second, "nodes 2 and 3 are members", func() bool {
-		out, err := exec.Command(binary, "cli", "--socket", filepath.Join(dir, "n1.sock"), "-c", "show chassis high-availability information").CombinedOutput()
-		return err == nil && regexp.MustCompile(`(?s)Peer Id: 2 .* Conn State: UP.*Peer Id: 3 .* Conn State: UP`).Match(out)
-	}, n1, n2, n3)
+	waitFor(t, 20*time.Second, "nodes 2 and 3 are members", membersUp(dir, 2, 3), n1, n2, n3)
 	waitFor(t, 10*time.Second, "node 1 keeps the SA's state in etcd", func() bool {
 		out, _ := n.Try("client", "curl", "-s", "-m", "2", "-X", "POST", "-d", `{"key":"L2lwc2VjZ3cvc2EvMS9pa2Uv","range_end":"L2lwc2VjZ3cvc2EvMS9pa2Uw","count_only":true}`,
 			"http://198.51.100.2:2379/v3/kv/range") // /ipsecgw/sa/1/ike/ .. ike0

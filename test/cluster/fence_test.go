@@ -1,8 +1,6 @@
 package cluster
 
 import (
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -32,24 +30,12 @@ func TestEtcdLeaderLossUnderTraffic(t *testing.T) {
 	for _, id := range []int{1, 2} {
 		writeClusterKey(t, dir, id, key)
 	}
-	n.Exec("client", "ip", "addr", "add", "198.18.2.1/32", "dev", "lo")
-	charon := strongswan.Start(t, n, "client", strongswan.Config{Connections: []strongswan.Connection{{
-		Name: "vip", LocalAddrs: "198.51.100.100", RemoteAddrs: vip, PSK: "cluster test key",
-		Proposals: []string{"aes256gcm16-prfsha256-ecp256"},
-		Children: []strongswan.Child{{Name: "net", LocalTS: []string{"198.18.2.0/24"}, RemoteTS: []string{"198.18.1.0/24"},
-			ESPProposals: []string{"aes128gcm16"}, StartAction: "none"}},
-	}}})
+	charon := startClient(t, n, vipConnection())
 	n1 := node(1, true)
-	tunnelUp := func() bool {
-		_, err := n.Try("client", "ping", "-c", "1", "-W", "1", "-I", "198.18.2.1", "198.18.1.1")
-		return err == nil
-	}
+	tunnelUp := pingsThrough(n, "198.18.2.1", "198.18.1.1")
 	waitFor(t, 30*time.Second, "the tunnel through the virtual IP carries traffic", tunnelUp, n1)
 	n2 := node(2, false)
-	waitFor(t, 20*time.Second, "node 2 is a member", func() bool {
-		out, err := exec.Command(binary, "cli", "--socket", filepath.Join(dir, "n1.sock"), "-c", "show chassis high-availability information").CombinedOutput()
-		return err == nil && regexp.MustCompile(`Peer Id: 2 .* Conn State: UP`).Match(out)
-	}, n1, n2)
+	waitFor(t, 20*time.Second, "node 2 is a member", membersUp(dir, 2), n1, n2)
 	waitFor(t, 10*time.Second, "node 1 keeps the SA's state in etcd", func() bool {
 		out, _ := n.Try("client", "curl", "-s", "-m", "2", "-X", "POST", "-d", `{"key":"L2lwc2VjZ3cvc2EvMS9pa2Uv","range_end":"L2lwc2VjZ3cvc2EvMS9pa2Uw","count_only":true}`,
 			"http://198.51.100.2:2379/v3/kv/range") // /ipsecgw/sa/1/ike/ .. ike0

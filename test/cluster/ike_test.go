@@ -41,18 +41,9 @@ set security ipsec vpn ipsec_vpn establish-tunnels immediately
 func TestIKEThroughVirtualIP(t *testing.T) {
 	strongswan.Require(t)
 	n, _, node := newCluster(t, ikeSeed)
-	n.Exec("client", "ip", "addr", "add", "198.18.2.1/32", "dev", "lo")
-	charon := strongswan.Start(t, n, "client", strongswan.Config{Connections: []strongswan.Connection{{
-		Name: "vip", LocalAddrs: "198.51.100.100", RemoteAddrs: vip, PSK: "cluster test key",
-		Proposals: []string{"aes256gcm16-prfsha256-ecp256"},
-		Children: []strongswan.Child{{Name: "net", LocalTS: []string{"198.18.2.0/24"}, RemoteTS: []string{"198.18.1.0/24"},
-			ESPProposals: []string{"aes128gcm16"}, StartAction: "none"}},
-	}}})
+	charon := startClient(t, n, vipConnection())
 	n1 := node(1, true)
-	tunnelUp := func() bool {
-		_, err := n.Try("client", "ping", "-c", "1", "-W", "1", "-I", "198.18.2.1", "198.18.1.1")
-		return err == nil
-	}
+	tunnelUp := pingsThrough(n, "198.18.2.1", "198.18.1.1")
 	waitFor(t, 30*time.Second, "the tunnel through the virtual IP carries traffic", tunnelUp, n1)
 	first := ikeSPI(t, charon)
 	n2 := node(2, false)

@@ -93,14 +93,8 @@ func TestIKEv1SAsSurviveFailover(t *testing.T) {
 	n1 := node(1, true)
 	waitFor(t, 20*time.Second, "node 1 owns the group", func() bool { return hasVIP(n, "n1") }, n1)
 	n2 := node(2, false)
-	waitFor(t, 20*time.Second, "node 2 is a member", func() bool {
-		out, err := exec.Command(binary, "cli", "--socket", filepath.Join(dir, "n1.sock"), "-c", "show chassis high-availability information").CombinedOutput()
-		return err == nil && regexp.MustCompile(`(?s)Peer Id: 2 .* Conn State: UP`).Match(out)
-	}, n1, n2)
-	tunnelUp := func() bool {
-		_, err := n.Try("client", "ping", "-c", "1", "-W", "1", "-I", "198.18.2.1", lanHost)
-		return err == nil
-	}
+	waitFor(t, 20*time.Second, "node 2 is a member", membersUp(dir, 2), n1, n2)
+	tunnelUp := pingsThrough(n, "198.18.2.1", lanHost)
 	waitFor(t, 30*time.Second, "the IKEv1 tunnel through the virtual IP carries traffic", tunnelUp, n1)
 	first := establishedSA(t, charon, "vip")
 	if first.Version != 1 {

@@ -3,9 +3,6 @@ package cluster
 import (
 	"encoding/base64"
 	"fmt"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,10 +13,7 @@ import (
 
 // reinitSeed is ikeSeed with a third node and a second tunnel of the
 // group, to another peer address, established on traffic.
-const reinitSeed = ikeSeed + `set groups node3 system host-name n3
-set groups node3 interfaces eth1 unit 0 family inet address 198.51.100.13/24
-set chassis high-availability node 3 address 198.51.100.13
-set chassis high-availability services-redundancy-group 1 node 3 activeness-priority 50
+const reinitSeed = ikeSeed + node3Seed + `set chassis high-availability services-redundancy-group 1 node 3 activeness-priority 50
 set interfaces st0 unit 2 family inet address 198.18.4.1/24
 set routing-options static route 198.18.3.0/24 next-hop st0.2
 set security ike gateway ike_gw2 ike-policy ike_policy
@@ -48,30 +42,13 @@ func TestReinitiateWithoutState(t *testing.T) {
 	for _, id := range []int{2, 3} {
 		writeClusterKey(t, dir, id, newClusterKey()) // each its own
 	}
-	n.Exec("client", "ip", "addr", "add", "198.18.2.1/32", "dev", "lo")
 	n.Exec("client", "ip", "addr", "add", "198.18.3.1/32", "dev", "lo")
 	n.Exec("client", "ip", "addr", "add", "198.51.100.101/24", "dev", "eth1")
-	charon := strongswan.Start(t, n, "client", strongswan.Config{Connections: []strongswan.Connection{{
-		Name: "vip", LocalAddrs: "198.51.100.100", RemoteAddrs: vip, PSK: "cluster test key",
-		Proposals: []string{"aes256gcm16-prfsha256-ecp256"},
-		Children: []strongswan.Child{{Name: "net", LocalTS: []string{"198.18.2.0/24"}, RemoteTS: []string{"198.18.1.0/24"},
-			ESPProposals: []string{"aes128gcm16"}, StartAction: "none"}},
-	}, {
-		Name: "vip2", LocalAddrs: "198.51.100.101", RemoteAddrs: vip, PSK: "cluster test key",
-		Proposals: []string{"aes256gcm16-prfsha256-ecp256"},
-		Children: []strongswan.Child{{Name: "net2", LocalTS: []string{"198.18.3.0/24"}, RemoteTS: []string{"198.18.4.0/24"},
-			ESPProposals: []string{"aes128gcm16"}, StartAction: "none"}},
-	}}})
+	charon := startClient(t, n, vipConnection(), vip2Connection(vip))
 	n1 := node(1, true)
-	tunnelUp := func() bool {
-		_, err := n.Try("client", "ping", "-c", "1", "-W", "1", "-I", "198.18.2.1", "198.18.1.1")
-		return err == nil
-	}
+	tunnelUp := pingsThrough(n, "198.18.2.1", "198.18.1.1")
 	waitFor(t, 30*time.Second, "the tunnel through the virtual IP carries traffic", tunnelUp, n1)
-	tunnel2Up := func() bool {
-		_, err := n.Try("client", "ping", "-c", "1", "-W", "1", "-I", "198.18.3.1", "198.18.4.1")
-		return err == nil
-	}
+	tunnel2Up := pingsThrough(n, "198.18.3.1", "198.18.4.1")
 	initiate2 := func(p *proc) {
 		t.Helper()
 		if err := charon.Initiate("net2"); err != nil {
@@ -81,10 +58,7 @@ func TestReinitiateWithoutState(t *testing.T) {
 	}
 	initiate2(n1)
 	n2, n3 := node(2, false), node(3, false)
-	waitFor(t, 20*time.Second, "nodes 2 and 3 are members", func() bool {
-		out, err := exec.Command(binary, "cli", "--socket", filepath.Join(dir, "n1.sock"), "-c", "show chassis high-availability information").CombinedOutput()
-		return err == nil && regexp.MustCompile(`(?s)Peer Id: 2 .* Conn State: UP.*Peer Id: 3 .* Conn State: UP`).Match(out)
-	}, n1, n2, n3)
+	waitFor(t, 20*time.Second, "nodes 2 and 3 are members", membersUp(dir, 2, 3), n1, n2, n3)
 
 	// failover kills the owner and waits for a new IKE SA of each of
 	// conns that carries traffic (strongSwan may keep the old ones until

@@ -79,7 +79,6 @@ func TestSAsSurviveFailover(t *testing.T) {
 	for _, id := range []int{1, 2, 3} {
 		writeClusterKey(t, dir, id, key)
 	}
-	n.Exec("client", "ip", "addr", "add", "198.18.2.1/32", "dev", "lo")
 	n.Exec("client", "ip", "addr", "add", "198.18.3.1/32", "dev", "lo")
 	n.Exec("client", "ip", "addr", "add", "198.51.100.101/24", "dev", "eth1")
 	n.Exec("lan", "ip", "link", "add", "br1", "type", "bridge")
@@ -93,28 +92,14 @@ func TestSAsSurviveFailover(t *testing.T) {
 	n.Exec("lan", "ip", "link", "set", "qh", "master", "br1")
 	n.Exec("lanhost", "ip", "route", "add", "default", "via", "203.0.113.1")
 	iperf := start(t, n, "lanhost", dir, "iperf3", "-s", "-B", lanHost)
-	charon := strongswan.Start(t, n, "client", strongswan.Config{Connections: []strongswan.Connection{{
-		Name: "vip", LocalAddrs: "198.51.100.100", RemoteAddrs: vip, PSK: "cluster test key",
-		Proposals: []string{"aes256gcm16-prfsha256-ecp256"}, DPDDelay: 2 * time.Second,
-		// strongSwan narrows the route-based VPN's selectors to these.
-		Children: []strongswan.Child{{Name: "net", LocalTS: []string{"198.18.2.0/24"}, RemoteTS: []string{"198.18.1.0/24", "203.0.113.0/25"},
-			ESPProposals: []string{"aes128gcm16"}, StartAction: "none"}},
-	}, {
-		Name: "vip2", LocalAddrs: "198.51.100.101", RemoteAddrs: "198.51.100.20", PSK: "cluster test key",
-		Proposals: []string{"aes256gcm16-prfsha256-ecp256"}, DPDDelay: 2 * time.Second,
-		Children: []strongswan.Child{{Name: "net2", LocalTS: []string{"198.18.3.0/24"}, RemoteTS: []string{"198.18.4.0/24"},
-			ESPProposals: []string{"aes128gcm16"}, StartAction: "none"}},
-	}}})
+	// strongSwan narrows the route-based VPN's selectors to these.
+	conn, conn2 := vipConnection("198.18.1.0/24", "203.0.113.0/25"), vip2Connection("198.51.100.20")
+	conn.DPDDelay, conn2.DPDDelay = 2*time.Second, 2*time.Second
+	charon := startClient(t, n, conn, conn2)
 	n1 := node(1, true)
-	tunnelUp := func() bool {
-		_, err := n.Try("client", "ping", "-c", "1", "-W", "1", "-I", "198.18.2.1", lanHost)
-		return err == nil
-	}
+	tunnelUp := pingsThrough(n, "198.18.2.1", lanHost)
 	waitFor(t, 30*time.Second, "the tunnel through the virtual IP carries traffic", tunnelUp, n1)
-	tunnel2Up := func() bool {
-		_, err := n.Try("client", "ping", "-c", "1", "-W", "1", "-I", "198.18.3.1", "198.18.4.1")
-		return err == nil
-	}
+	tunnel2Up := pingsThrough(n, "198.18.3.1", "198.18.4.1")
 	waitFor(t, 20*time.Second, "node 1 owns group 2 too", func() bool {
 		out, _ := n.Try("n1", "ip", "-4", "-br", "addr", "show", "dev", "eth1")
 		return strings.Contains(out, "198.51.100.20/24")
@@ -125,10 +110,7 @@ func TestSAsSurviveFailover(t *testing.T) {
 	waitFor(t, 20*time.Second, "the tunnel of group 2 carries traffic", tunnel2Up, n1)
 	group2 := establishedSA(t, charon, "vip2")
 	n2, n3 := node(2, false), node(3, false)
-	waitFor(t, 20*time.Second, "nodes 2 and 3 are members", func() bool {
-		out, err := exec.Command(binary, "cli", "--socket", filepath.Join(dir, "n1.sock"), "-c", "show chassis high-availability information").CombinedOutput()
-		return err == nil && regexp.MustCompile(`(?s)Peer Id: 2 .* Conn State: UP.*Peer Id: 3 .* Conn State: UP`).Match(out)
-	}, n1, n2, n3)
+	waitFor(t, 20*time.Second, "nodes 2 and 3 are members", membersUp(dir, 2, 3), n1, n2, n3)
 	// Preemption hands group 2 over to node 2, which resumes its SA.
 	waitFor(t, 20*time.Second, "node 2 resumes group 2's IKE SA", func() bool {
 		return strings.Contains(n2.logText(), "IKE SA resumed") && tunnel2Up()

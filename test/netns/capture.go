@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 // with it.
 type Capture struct {
 	t      testing.TB
+	probe  func()        // sends a probe datagram from the namespace to probeTo
 	pid    int           // of tshark, and of its process group
 	seen   chan struct{} // closed at tshark's first packet summary
 	exited chan struct{} // closed when tshark has exited and err is set
@@ -54,6 +56,7 @@ func (n *Net) StartCapture(t testing.TB, ns, iface, filter, probeTo, file string
 		t.Fatalf("starting tshark: %v", err)
 	}
 	c := &Capture{t: t, pid: cmd.Process.Pid, seen: make(chan struct{}), exited: make(chan struct{})}
+	c.probe = func() { n.Try(ns, "bash", "-c", fmt.Sprintf("echo probe >/dev/udp/%s/%d", probeTo, CaptureProbePort)) }
 	var drained sync.WaitGroup
 	drained.Add(2)
 	go c.drain(stdout, c.seen, &drained)
@@ -67,7 +70,7 @@ func (n *Net) StartCapture(t testing.TB, ns, iface, filter, probeTo, file string
 
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		n.Try(ns, "bash", "-c", fmt.Sprintf("echo probe >/dev/udp/%s/%d", probeTo, CaptureProbePort))
+		c.probe()
 		select {
 		case <-c.seen:
 			return c
@@ -106,9 +109,13 @@ func (c *Capture) Text() string {
 }
 
 // Stop ends the capture with SIGINT, as at a terminal, so that the pcap
-// file is complete.
+// file is complete. First it sends a probe and waits (up to 10 s) until
+// tshark has shown it: packets are captured in order, so everything sent
+// before Stop is then in the file. Without that, a loaded machine's
+// dumpcap lagged behind the last ping and SIGINT cut it off.
 func (c *Capture) Stop() {
 	c.t.Helper()
+	c.catchUp(10 * time.Second)
 	syscall.Kill(-c.pid, syscall.SIGINT)
 	select {
 	case <-c.exited:
@@ -119,6 +126,32 @@ func (c *Capture) Stop() {
 		c.kill()
 		c.t.Fatalf("tshark did not stop within 10 s of SIGINT:\n%s", c.Text())
 	}
+}
+
+// probeLine matches tshark's summary of a probe datagram ("UDP 48 33583 →
+// 9 Len=6").
+var probeLine = regexp.MustCompile(fmt.Sprintf(`UDP \d+ \d+ (→|->) %d Len=`, CaptureProbePort))
+
+// catchUp sends probes until tshark shows one more than it had shown,
+// within d; it says so in the test's log when tshark has not.
+func (c *Capture) catchUp(d time.Duration) {
+	before := len(probeLine.FindAllString(c.Text(), -1))
+	deadline := time.Now().Add(d)
+	for next := time.Now(); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		select {
+		case <-c.exited:
+			return // ended by its own bounds: nothing more to wait for
+		default:
+		}
+		if len(probeLine.FindAllString(c.Text(), -1)) > before {
+			return
+		}
+		if time.Now().After(next) {
+			c.probe()
+			next = time.Now().Add(time.Second)
+		}
+	}
+	c.t.Logf("tshark showed no closing probe within %v: the capture may lack the last packets", d)
 }
 
 // kill ends the capture's process group if it is still running.

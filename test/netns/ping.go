@@ -28,16 +28,25 @@ type Ping struct {
 
 // Args returns the command line for dst.
 func (p Ping) Args(dst string) []string {
-	deadline := int(math.Ceil(float64(p.Count)*p.Interval.Seconds())) + 5
 	args := []string{"ping", "-n", "-c", strconv.Itoa(p.Count), "-i", strconv.FormatFloat(p.Interval.Seconds(), 'f', -1, 64),
-		"-w", strconv.Itoa(deadline)}
+		"-w", strconv.Itoa(p.deadlineSeconds())}
 	args = append(args, p.Extra...)
 	return append(args, dst)
 }
 
 // Deadline is how long the run can take at most.
 func (p Ping) Deadline() time.Duration {
-	return time.Duration(math.Ceil(float64(p.Count)*p.Interval.Seconds())+5) * time.Second
+	return time.Duration(p.deadlineSeconds()) * time.Second
+}
+
+// deadlineSeconds is twice the run's time on an idle machine, and 5 s
+// more. Under load ping sends late: it keeps to its interval after each
+// late request rather than catching up, and a run of 150 requests every
+// 100 ms took 20 s on a machine at load 20 (its deadline was then 20 s, and
+// the last requests were never sent). ping stops at its count of replies,
+// so the margin costs a run that passes nothing.
+func (p Ping) deadlineSeconds() int {
+	return int(math.Ceil(2*float64(p.Count)*p.Interval.Seconds())) + 5
 }
 
 var replySeq = regexp.MustCompile(`bytes from .*icmp_seq=(\d+)`)

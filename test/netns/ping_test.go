@@ -10,11 +10,11 @@ import (
 func TestPingArgs(t *testing.T) {
 	p := Ping{Count: 50, Interval: 200 * time.Millisecond, Extra: []string{"-s", "1000"}}
 	got := strings.Join(p.Args("198.18.2.2"), " ")
-	if want := "ping -n -c 50 -i 0.2 -w 15 -s 1000 198.18.2.2"; got != want {
+	if want := "ping -n -c 50 -i 0.2 -w 25 -s 1000 198.18.2.2"; got != want {
 		t.Errorf("Args: %q, want %q", got, want)
 	}
-	if p.Deadline() != 15*time.Second {
-		t.Errorf("Deadline: %v, want 15s", p.Deadline())
+	if p.Deadline() != 25*time.Second {
+		t.Errorf("Deadline: %v, want 25s", p.Deadline())
 	}
 }
 

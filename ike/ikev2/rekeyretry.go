@@ -1,0 +1,53 @@
+package ikev2
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"ipsecgw/ike/wire"
+)
+
+// A Child SA rekey of ours that the peer answers TEMPORARY_FAILURE is tried
+// again a moment later (RFC 7296 §2.25: the responder was busy with the
+// IKE SA or this Child SA, and the initiator retries after a delay).
+// strongSwan answers so while its own IKE SA rekey runs; with additional
+// key exchanges (IKE_FOLLOWUP_KE) that rekey spans several round trips, so
+// a Child SA rekey started at a soft lifetime often falls inside it.
+// Without the retry the old Child SA stayed until its hard lifetime and
+// went without a successor: the tunnel was down (a lifetime-kilobytes
+// rekey has a few hundred milliseconds of traffic left).
+
+// rekeyRetryDelay is the least wait before the retry; it is drawn from
+// one to two times it, so the two sides do not retry in step.
+const rekeyRetryDelay = time.Second
+
+// retryRekeyLater schedules the retry of rekey r refused with t, and
+// reports whether it did (only TEMPORARY_FAILURE is worth a retry). The
+// retry goes on whichever IKE SA holds the Child SA then (the peer's IKE
+// SA rekey moves it to the new one) and is dropped if none does (it was
+// rekeyed by the peer, deleted, or reached its hard lifetime).
+func (sa *ikeSA) retryRekeyLater(r *childRekey, t wire.NotifyType) bool {
+	if r == nil || r.old == nil || t != wire.TEMPORARY_FAILURE {
+		return false
+	}
+	e, c := sa.e, r.old
+	delay := rekeyRetryDelay + rand.N(rekeyRetryDelay)
+	e.log.Info("Child SA rekey refused for now (TEMPORARY_FAILURE); trying again", "vpn", r.vpn.VPN, "in", spiHex(c.InboundSPI), "after", delay.Round(time.Millisecond))
+	e.clock.AfterFunc(delay, func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.closed {
+			return
+		}
+		for spi, x := range e.sas {
+			if spi != x.localSPI() || x.state != stateEstablished || !x.hasChild(c) {
+				continue
+			}
+			if x.rekey == nil {
+				x.startRekey(c)
+			}
+			return
+		}
+	})
+	return true
+}
