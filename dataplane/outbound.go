@@ -47,6 +47,10 @@ type sendBatch struct {
 	// gsoVec holds a run's packets where they lie, for a
 	// netio.SegmentVecSender (fast4).
 	gsoVec [][]byte
+
+	// runs holds the runs for sockets that send several in one call
+	// (netio.RunSender) until the end of flushRuns (gsorun.go).
+	runs runQueue
 }
 
 func newSendBatch() *sendBatch {
@@ -515,6 +519,8 @@ func (e *Engine) flushRuns(b *sendBatch) {
 		}
 		i = j
 	}
+	// Send the runs sendRun queued (gsorun.go).
+	e.sendQueuedRuns(b)
 	clear(b.gso) // drop the references to this batch's buffers
 	b.gso = b.gso[:0]
 }

@@ -33,44 +33,18 @@ func (r *socketReceiver) SendSegments(dst netip.AddrPort, src netip.Addr, tos ui
 // when segs is set, segs gathered (total octets in all). The caller
 // holds sendMu.
 func (r *socketReceiver) sendSegments(dst netip.AddrPort, src netip.Addr, tos uint8, buf []byte, segs [][]byte, total, segSize int) error {
-	oob := r.sendOOB[:0]
-	if total > segSize {
-		oob = appendCmsg(oob, unix.IPPROTO_UDP, unix.UDP_SEGMENT, 2, func(d []byte) {
-			binary.NativeEndian.PutUint16(d, uint16(segSize))
-		})
+	oob, err := r.sendControl(r.sendOOB[:0], dst, src, tos, total, segSize)
+	if err != nil {
+		return err
 	}
 	var sa unix.Sockaddr
 	if r.kind == udpV4 {
-		if !dst.Addr().Is4() {
-			return fmt.Errorf("netio: SendSegments: %s is not IPv4", dst.Addr())
-		}
 		sa = &unix.SockaddrInet4{Port: int(dst.Port()), Addr: dst.Addr().As4()}
-		if src.IsValid() {
-			oob = appendCmsg(oob, unix.IPPROTO_IP, unix.IP_PKTINFO, unix.SizeofInet4Pktinfo, func(d []byte) {
-				a := src.As4()
-				copy(d[unsafe.Offsetof(unix.Inet4Pktinfo{}.Spec_dst):], a[:])
-			})
-		}
-		oob = appendCmsg(oob, unix.IPPROTO_IP, unix.IP_TOS, 4, func(d []byte) {
-			binary.NativeEndian.PutUint32(d, uint32(tos))
-		})
 	} else {
-		if !dst.Addr().Is6() || dst.Addr().Is4In6() {
-			return fmt.Errorf("netio: SendSegments: %s is not IPv6", dst.Addr())
-		}
 		sa = &unix.SockaddrInet6{Port: int(dst.Port()), Addr: dst.Addr().As16()}
-		if src.IsValid() {
-			oob = appendCmsg(oob, unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo, func(d []byte) {
-				a := src.As16()
-				copy(d[unsafe.Offsetof(unix.Inet6Pktinfo{}.Addr):], a[:])
-			})
-		}
-		oob = appendCmsg(oob, unix.IPPROTO_IPV6, unix.IPV6_TCLASS, 4, func(d []byte) {
-			binary.NativeEndian.PutUint32(d, uint32(tos))
-		})
 	}
 	var serr error
-	err := r.sock.rc.Write(func(fd uintptr) bool {
+	err = r.sock.rc.Write(func(fd uintptr) bool {
 		for {
 			if segs != nil {
 				_, serr = unix.SendmsgBuffers(int(fd), segs, oob, sa, 0)
@@ -93,6 +67,46 @@ func (r *socketReceiver) sendSegments(dst netip.AddrPort, src netip.Addr, tos ui
 		return r.sock.wrap("sendmsg", serr)
 	}
 	return nil
+}
+
+// sendControl appends to oob the control messages of one run of total
+// octets to dst: UDP_SEGMENT when it is more than one datagram, the
+// source address when src is valid, and the DS byte. It refuses dst of
+// the other address family.
+func (r *socketReceiver) sendControl(oob []byte, dst netip.AddrPort, src netip.Addr, tos uint8, total, segSize int) ([]byte, error) {
+	if total > segSize {
+		oob = appendCmsg(oob, unix.IPPROTO_UDP, unix.UDP_SEGMENT, 2, func(d []byte) {
+			binary.NativeEndian.PutUint16(d, uint16(segSize))
+		})
+	}
+	if r.kind == udpV4 {
+		if !dst.Addr().Is4() {
+			return nil, fmt.Errorf("netio: SendSegments: %s is not IPv4", dst.Addr())
+		}
+		if src.IsValid() {
+			oob = appendCmsg(oob, unix.IPPROTO_IP, unix.IP_PKTINFO, unix.SizeofInet4Pktinfo, func(d []byte) {
+				a := src.As4()
+				copy(d[unsafe.Offsetof(unix.Inet4Pktinfo{}.Spec_dst):], a[:])
+			})
+		}
+		oob = appendCmsg(oob, unix.IPPROTO_IP, unix.IP_TOS, 4, func(d []byte) {
+			binary.NativeEndian.PutUint32(d, uint32(tos))
+		})
+		return oob, nil
+	}
+	if !dst.Addr().Is6() || dst.Addr().Is4In6() {
+		return nil, fmt.Errorf("netio: SendSegments: %s is not IPv6", dst.Addr())
+	}
+	if src.IsValid() {
+		oob = appendCmsg(oob, unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo, func(d []byte) {
+			a := src.As16()
+			copy(d[unsafe.Offsetof(unix.Inet6Pktinfo{}.Addr):], a[:])
+		})
+	}
+	oob = appendCmsg(oob, unix.IPPROTO_IPV6, unix.IPV6_TCLASS, 4, func(d []byte) {
+		binary.NativeEndian.PutUint32(d, uint32(tos))
+	})
+	return oob, nil
 }
 
 // appendCmsg appends one control message of dataLen octets, filled by fill.

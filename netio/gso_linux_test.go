@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/netip"
 	"testing"
-	"time"
 )
 
 // TestKernelSegmentsRoundTrip: a run sent with SendSegments (UDP GSO) from
@@ -59,32 +58,11 @@ func TestKernelSegmentsRoundTrip(t *testing.T) {
 		} else if err := ss.SendSegments(netip.AddrPortFrom(dst, 4500), src, 0xb8, run, seg); err != nil {
 			t.Fatalf("IPv%d: SendSegments: %v", fam, err)
 		}
-		var got [][]byte
-		msgs := make([]Message, 8)
-		for i := range msgs {
-			msgs[i].Buf = make([]byte, 65536)
-		}
-		deadline := time.Now().Add(3 * time.Second)
-		for len(got) < n && time.Now().Before(deadline) {
-			k, err := recv.ReadBatch(msgs)
-			if err != nil {
-				t.Fatal(err)
+		got, tos := receiveSegments(t, recv, src, n)
+		for i := range got {
+			if tos[i] != 0xb8 {
+				t.Fatalf("IPv%d: datagram %d with DS byte %#x", fam, i, tos[i])
 			}
-			for _, m := range msgs[:k] {
-				if m.Src != netip.AddrPortFrom(src, 4500) || m.TOS != 0xb8 {
-					t.Fatalf("IPv%d: from %s tos %#x", fam, m.Src, m.TOS)
-				}
-				size := m.SegmentSize
-				if size == 0 {
-					size = m.N
-				}
-				for off := 0; off < m.N; off += size {
-					got = append(got, append([]byte(nil), m.Buf[off:min(off+size, m.N)]...))
-				}
-			}
-		}
-		if len(got) != n {
-			t.Fatalf("IPv%d: received %d datagrams, want %d", fam, len(got), n)
 		}
 		for i, d := range got {
 			if d[0] != byte(i+1) || (i < n-1 && len(d) != seg) || (i == n-1 && len(d) != seg/2) {

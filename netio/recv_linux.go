@@ -168,8 +168,11 @@ type socketReceiver struct {
 	errno syscall.Errno
 	recv  func(fd uintptr) bool
 
-	sendMu  sync.Mutex // one SendSegments at a time; guards sendOOB
+	sendMu  sync.Mutex // one SendSegments at a time; guards sendOOB and runBatch
 	sendOOB [gsoOOBSize]byte
+	// runBatch is SendRuns' sendmmsg state, made at its first call (a
+	// receiving socket that never sends runs does without its 20 KB).
+	runBatch *runBatch
 }
 
 func newSocketReceiver(kind recvKind, what string, domain, typ, proto int, opts []sockopt, bind unix.Sockaddr) (*socketReceiver, error) {

@@ -30,3 +30,27 @@ func checkSegmentVec(segs [][]byte, segSize int) (int, error) {
 	}
 	return total, nil
 }
+
+// Run is one UDP GSO send for a RunSender: datagrams of SegSize octets
+// (the last may be shorter) gathered from Segs, to Dst from Src (the
+// socket's choice when not valid) with TOS as the DS/ECN byte.
+// SendRuns sets Err to why this run was not sent, or nil.
+type Run struct {
+	Dst     netip.AddrPort
+	Src     netip.Addr
+	TOS     uint8
+	Segs    [][]byte
+	SegSize int
+	Err     error
+}
+
+// RunSender is a SegmentVecSender that also sends several runs in one
+// system call (sendmmsg on Linux, one message per run): a TUN read of a
+// 64 KB super-packet seals into more ESP than one UDP datagram of 64 KB
+// can carry, so it leaves as two runs or more.
+type RunSender interface {
+	SegmentVecSender
+	// SendRuns sends every run, trying each even when one fails, and
+	// returns the first error (each run's own in its Err).
+	SendRuns(runs []Run) error
+}

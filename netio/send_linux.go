@@ -30,7 +30,7 @@ func NewRawSender(family int) (Sender, error) {
 	}
 	s.setBuffer(false)
 	w := &rawSender{sock: s, family: family}
-	w.send = w.sendmmsg
+	w.send, w.refused = w.sendmmsg, w.refuse
 	for i := range w.hdrs {
 		h := &w.hdrs[i].Hdr
 		h.Name = (*byte)(unsafe.Pointer(&w.names[i]))
@@ -60,6 +60,7 @@ type rawSender struct {
 	failed  syscall.Errno // first failure in this chunk
 	failDst netip.Addr
 	send    func(fd uintptr) bool
+	refused func(i int, e syscall.Errno) // refuse, made once too
 }
 
 // WriteBatch sends pkts, IdealBatchSize to a sendmmsg; see Sender.
@@ -125,31 +126,44 @@ func (w *rawSender) prepare(i int, pkt []byte) error {
 }
 
 // sendmmsg is the system call, run by the poller when the socket may be
-// writable; false means "would block, wait and call again". sendmmsg
-// stops at the first message the kernel refuses and reports only those
-// before it; calling again from that message yields its error, which is
-// noted before moving past it.
+// writable (see sendmmsgFrom); a refused message's error is noted.
 func (w *rawSender) sendmmsg(fd uintptr) bool {
-	for w.next < w.count {
-		n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.hdrs[w.next])), uintptr(w.count-w.next), 0, 0, 0)
+	sent, done := sendmmsgFrom(fd, w.hdrs[:w.count], &w.next, w.refused)
+	w.sent += sent
+	return done
+}
+
+// refuse notes the first message of the chunk the kernel refused.
+func (w *rawSender) refuse(i int, e syscall.Errno) {
+	if w.failed == 0 {
+		w.failed, w.failDst = e, w.dsts[i]
+	}
+}
+
+// sendmmsgFrom sends hdrs[*next:], advancing *next, and returns how many
+// went and false for "would block, wait and call again". sendmmsg stops
+// at the first message the kernel refuses and reports only those before
+// it; calling again from that message yields its error, which is given
+// to refused before moving past it.
+func sendmmsgFrom(fd uintptr, hdrs []unix.Mmsghdr, next *int, refused func(i int, e syscall.Errno)) (sent int, done bool) {
+	for *next < len(hdrs) {
+		n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&hdrs[*next])), uintptr(len(hdrs)-*next), 0, 0, 0)
 		if e == 0 && n == 0 {
 			e = unix.EIO // not for vlen > 0; but never spin on it
 		}
 		switch e {
 		case 0:
-			w.next += int(n)
-			w.sent += int(n)
+			*next += int(n)
+			sent += int(n)
 		case unix.EINTR:
 		case unix.EAGAIN:
-			return false
+			return sent, false
 		default:
-			if w.failed == 0 {
-				w.failed, w.failDst = e, w.dsts[w.next]
-			}
-			w.next++
+			refused(*next, e)
+			*next++
 		}
 	}
-	return true
+	return sent, true
 }
 
 // Close closes the socket; later WriteBatch calls return net.ErrClosed.
