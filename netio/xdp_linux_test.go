@@ -2,13 +2,11 @@ package netio
 
 import (
 	"bytes"
-	"fmt"
 	"net/netip"
 	"testing"
 	"time"
 
 	"ipsecgw/header"
-	"ipsecgw/test/netns"
 )
 
 // xdpESPPacket is an IPv4 packet carrying ESP-looking bytes (SPI, sequence,
@@ -27,31 +25,10 @@ func xdpESPPacket(src, dst netip.Addr, tos uint8, i byte, n int) []byte {
 // still reaches A's kernel; ESP A sends through the rings reaches B's raw
 // ESP socket with the Ethernet header from A's neighbour table.
 func TestXDPSteersESP(t *testing.T) {
-	netns.RequireRoot(t)
-	n := netns.New(t, "a", "b")
-	n.Link("a", "veth-a", "198.51.100.1/24", "b", "veth-b", "198.51.100.2/24")
-	n.Exec("a", "ping", "-c", "1", "-W", "5", "198.51.100.2")
-	a, b := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
-
-	var x *XDP
-	var rawA, sendB Sender
+	l := newXDPLab(t)
+	n, x, recv, rawA, a, b := l.n, l.x, l.recv, l.rawA, l.a, l.b
+	var sendB Sender
 	var espB Receiver
-	inNetns(t, n, "a", func() (err error) {
-		if x, err = OpenXDP(); err != nil {
-			return err
-		}
-		rawA, err = NewRawSender(4)
-		return err
-	})
-	t.Cleanup(func() { rawA.Close(); x.Close() })
-	var recv []Receiver
-	inNetns(t, n, "a", func() (err error) {
-		recv, err = x.Attach([]netip.Addr{a})
-		if err == nil && len(recv) != 1 {
-			err = fmt.Errorf("%d sockets, want 1 (one queue)", len(recv))
-		}
-		return err
-	})
 	t.Logf("XDP on %s", x.Describe())
 	inNetns(t, n, "b", func() (err error) {
 		if espB, err = ListenESP(4); err != nil {

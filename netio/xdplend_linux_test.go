@@ -2,11 +2,8 @@ package netio
 
 import (
 	"bytes"
-	"net/netip"
 	"testing"
 	"time"
-
-	"ipsecgw/test/netns"
 )
 
 // TestXDPLendsFrames: ReadFrames hands out ESP packets in the ring's
@@ -17,22 +14,8 @@ import (
 // none given twice), also when a caller reads again without releasing and
 // when ReadBatch follows ReadFrames.
 func TestXDPLendsFrames(t *testing.T) {
-	netns.RequireRoot(t)
-	n := netns.New(t, "a", "b")
-	n.Link("a", "veth-a", "198.51.100.1/24", "b", "veth-b", "198.51.100.2/24")
-	n.Exec("a", "ping", "-c", "1", "-W", "5", "198.51.100.2")
-	a, b := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
-
-	var x *XDP
-	var recv []Receiver
-	inNetns(t, n, "a", func() (err error) {
-		if x, err = OpenXDP(); err != nil {
-			return err
-		}
-		recv, err = x.Attach([]netip.Addr{a})
-		return err
-	})
-	t.Cleanup(func() { x.Close() })
+	l := newXDPLab(t)
+	n, x, recv, a, b := l.n, l.x, l.recv, l.a, l.b
 	var sendB Sender
 	inNetns(t, n, "b", func() (err error) {
 		sendB, err = NewRawSender(4)

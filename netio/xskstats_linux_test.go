@@ -1,15 +1,11 @@
 package netio
 
 import (
-	"fmt"
 	"net"
-	"net/netip"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"ipsecgw/test/netns"
 )
 
 // TestXDPCountsDrops: what the AF_XDP data plane drops is counted. While
@@ -21,24 +17,8 @@ import (
 // frame, sent raw from B's packet socket) is counted as malformed. The
 // kernel's counts stand after Close.
 func TestXDPCountsDrops(t *testing.T) {
-	netns.RequireRoot(t)
-	n := netns.New(t, "a", "b")
-	n.Link("a", "veth-a", "198.51.100.1/24", "b", "veth-b", "198.51.100.2/24")
-	n.Exec("a", "ping", "-c", "1", "-W", "5", "198.51.100.2")
-	a, b := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
-
-	var x *XDP
-	var recv []Receiver
-	inNetns(t, n, "a", func() (err error) {
-		if x, err = OpenXDP(); err != nil {
-			return err
-		}
-		if recv, err = x.Attach([]netip.Addr{a}); err == nil && len(recv) != 1 {
-			err = fmt.Errorf("%d sockets, want 1 (one queue)", len(recv))
-		}
-		return err
-	})
-	t.Cleanup(func() { x.Close() })
+	l := newXDPLab(t)
+	n, x, recv, a, b := l.n, l.x, l.recv, l.a, l.b
 	var sendB Sender
 	packetB := -1
 	var toA unix.SockaddrLinklayer

@@ -1,14 +1,10 @@
 package netio
 
 import (
-	"fmt"
-	"net/netip"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"ipsecgw/test/netns"
 )
 
 // TestXDPTransmitSocketApart: the ring data plane transmits on a socket of
@@ -18,29 +14,8 @@ import (
 // each frame sent), while the transmit socket does. Every frame sent comes
 // back through the shared completion ring, so none is lost to the split.
 func TestXDPTransmitSocketApart(t *testing.T) {
-	netns.RequireRoot(t)
-	n := netns.New(t, "a", "b")
-	n.Link("a", "veth-a", "198.51.100.1/24", "b", "veth-b", "198.51.100.2/24")
-	n.Exec("a", "ping", "-c", "1", "-W", "5", "198.51.100.2")
-	a, b := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
-
-	var x *XDP
-	var rawA Sender
-	inNetns(t, n, "a", func() (err error) {
-		if x, err = OpenXDP(); err != nil {
-			return err
-		}
-		rawA, err = NewRawSender(4)
-		return err
-	})
-	t.Cleanup(func() { rawA.Close(); x.Close() })
-	inNetns(t, n, "a", func() (err error) {
-		recv, err := x.Attach([]netip.Addr{a})
-		if err == nil && len(recv) != 1 {
-			err = fmt.Errorf("%d sockets, want 1 (one queue)", len(recv))
-		}
-		return err
-	})
+	l := newXDPLab(t)
+	x, rawA, a, b := l.x, l.rawA, l.a, l.b
 	sk := x.socks[0]
 	if sk.txFd < 0 || sk.txFd == sk.fd {
 		t.Fatalf("transmit socket %d, receiving socket %d: want two sockets", sk.txFd, sk.fd)
