@@ -24,17 +24,7 @@ func TestTwoVPNsWithAdditionalKEWithStrongSwan6(t *testing.T) {
 	for _, ipsecgwInitiates := range []bool{true, false} {
 		name := map[bool]string{true: "ipsecgw-initiates", false: "strongswan-initiates"}[ipsecgwInitiates]
 		t.Run(name, func(t *testing.T) {
-			tp := newTopology(t)
-			tp.negotiated = true
-			tp.net.Exec("h1", "ip", "addr", "add", "198.18.4.2/24", "dev", "h1-gw1")
-			tp.net.Exec("h2", "ip", "addr", "add", "198.18.3.2/24", "dev", "h2-gw2")
-			tp.net.Exec("gw2", "ip", "addr", "add", "192.0.2.2/24", "dev", "gw2-gw1")
-			tp.net.Exec("gw2", "ip", "addr", "add", "198.18.2.1/24", "dev", "gw2-h2")
-			tp.net.Exec("gw2", "ip", "addr", "add", "198.18.3.1/24", "dev", "gw2-h2")
-			establish, start := "immediately", "none"
-			if !ipsecgwInitiates {
-				establish, start = "responder-only", "start"
-			}
+			tp, establish, start := newMultiVPNTopology(t, ipsecgwInitiates)
 			tp.startOne(0, multiVPNConfig(establish)+
 				"set security ipsec policy ipsec_policy perfect-forward-secrecy keys group31\n"+
 				"set security ipsec policy ipsec_policy perfect-forward-secrecy additional-key-exchange ke1 mlkem768\n")
