@@ -70,6 +70,11 @@ type ChildSA struct {
 	// Child SAs of several VPNs on its gateway (IKEv2, ike/ikev2/vpns.go).
 	// Empty: the engine's peer's only VPN.
 	VPN string
+
+	// AddKE names the additional key exchanges (RFC 9370) whose shared
+	// secrets its keys came from, after the PFS group's, "ke1 ML-KEM-768";
+	// empty: none (IKEv2, ike/ikev2/followup.go).
+	AddKE []string
 }
 
 // Transport sends an IKE message. The daemon's is UDP port 500 (4500 after

@@ -206,6 +206,9 @@ type newChild struct {
 	// vpn is the VPN the Child SA is for (vpns.go); nil: configured away
 	// while the exchange ran, and nothing is installed.
 	vpn *vpn
+	// addKE names the additional key exchanges whose secrets follow nr
+	// (followup.go).
+	addKE []string
 }
 
 // installChild derives the Child SA keys (§2.17) and hands both directions
@@ -224,7 +227,7 @@ func (sa *ikeSA) installChild(x newChild) bool {
 	defer keys.Zero()
 	c := &ike.ChildSA{InboundSPI: inSPI, OutboundSPI: outSPI, Encryption: suite.Encryption, Integrity: suite.Integrity, ESN: esn,
 		Local: sa.local.Addr(), Remote: sa.remote.Addr(), LocalPort: sa.local.Port(), RemotePort: sa.remote.Port(),
-		UDPEncapsulation: sa.natT, VPN: x.vpn.VPN}
+		UDPEncapsulation: sa.natT, VPN: x.vpn.VPN, AddKE: x.addKE}
 	local, remote := tsi, tsr
 	c.Outbound, c.Inbound = cloneKeys(keys.InitiatorToResponder), cloneKeys(keys.ResponderToInitiator)
 	if !weInitiated {

@@ -104,6 +104,9 @@ type ChildState struct {
 	// VPN is the Child SA's VPN when the gateway has several (vpns.go);
 	// empty in records of earlier builds: the State's VPN.
 	VPN string `json:",omitempty"`
+	// AddKE: the additional key exchanges its keys came from (RFC 9370),
+	// for show commands.
+	AddKE []string `json:",omitempty"`
 }
 
 // String names the SA without its keys.
@@ -149,7 +152,8 @@ func (sa *ikeSA) export() State {
 			InEncr: clone(c.Inbound.Encryption), InInteg: clone(c.Inbound.Integrity),
 			OutEncr: clone(c.Outbound.Encryption), OutInteg: clone(c.Outbound.Integrity),
 			ESN: c.ESN, Local: c.Local, Remote: c.Remote, UDP: c.UDPEncapsulation, LocalPort: c.LocalPort, RemotePort: c.RemotePort,
-			LocalTS: c.LocalTS, RemoteTS: c.RemoteTS, SoftBytes: c.SoftBytes, HardBytes: c.HardBytes, Born: c.Born, VPN: c.VPN})
+			LocalTS: c.LocalTS, RemoteTS: c.RemoteTS, SoftBytes: c.SoftBytes, HardBytes: c.HardBytes, Born: c.Born, VPN: c.VPN,
+			AddKE: c.AddKE})
 	}
 	return st
 }
@@ -282,7 +286,8 @@ func childOf(cs ChildState) (*ike.ChildSA, error) {
 		Inbound:  keymat.DirectionKeys{Encryption: clone(cs.InEncr), Integrity: clone(cs.InInteg)},
 		Outbound: keymat.DirectionKeys{Encryption: clone(cs.OutEncr), Integrity: clone(cs.OutInteg)},
 		ESN:      cs.ESN, Local: cs.Local, Remote: cs.Remote, UDPEncapsulation: cs.UDP, LocalPort: cs.LocalPort, RemotePort: cs.RemotePort,
-		LocalTS: cs.LocalTS, RemoteTS: cs.RemoteTS, SoftBytes: cs.SoftBytes, HardBytes: cs.HardBytes, Born: cs.Born}, nil
+		LocalTS: cs.LocalTS, RemoteTS: cs.RemoteTS, SoftBytes: cs.SoftBytes, HardBytes: cs.HardBytes, Born: cs.Born,
+		AddKE: cs.AddKE}, nil
 }
 
 // resumeProbe settles our message ID after an import: the request in

@@ -340,10 +340,12 @@ func (sa *ikeSA) childAddKE(id uint32, sel *ESPSelection, ke *wire.KE, ni []byte
 		return true
 	}
 	ni = bytes.Clone(ni)
+	_, names := addKEMethods(sel.AddKE)
 	finish := func(extra []byte) bool {
 		defer clear(gir)
 		if !sa.installChild(newChild{suite: sel.Suite, esn: sel.ESN, inSPI: inSPI, outSPI: sel.PeerSPI,
-			tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni, nr: slices.Concat(nr, extra), responderRekey: rekeyed, vpn: sa.peer.vpnNamed(v.VPN)}) {
+			tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni, nr: slices.Concat(nr, extra), responderRekey: rekeyed, vpn: sa.peer.vpnNamed(v.VPN),
+			addKE: names}) {
 			return false
 		}
 		if rekeyed {
@@ -369,6 +371,7 @@ func (sa *ikeSA) childAddKE(id uint32, sel *ESPSelection, ke *wire.KE, ni []byte
 // none.
 func (sa *ikeSA) childRekeyFollowups(r *childRekey, sel *ESPSelection, ps []wire.Payload, gir, nr []byte, tsi, tsr []wire.TrafficSelector) bool {
 	gir, nr = bytes.Clone(gir), bytes.Clone(nr)
+	_, names := addKEMethods(sel.AddKE)
 	sa.rekey = r // holds off other exchanges until the follow-ups are done
 	abort := func() {
 		sa.rekey = nil
@@ -378,7 +381,7 @@ func (sa *ikeSA) childRekeyFollowups(r *childRekey, sel *ESPSelection, ps []wire
 		sa.rekey = nil
 		defer clear(gir)
 		if !sa.installChild(newChild{weInitiated: true, suite: sel.Suite, esn: sel.ESN, inSPI: r.inSPI, outSPI: sel.PeerSPI,
-			tsi: tsi, tsr: tsr, gir: gir, ni: r.ni, nr: slices.Concat(nr, extra), vpn: sa.peer.vpnOf(r.old)}) {
+			tsi: tsi, tsr: tsr, gir: gir, ni: r.ni, nr: slices.Concat(nr, extra), vpn: sa.peer.vpnOf(r.old), addKE: names}) {
 			return false
 		}
 		sa.emit(ike.ChildRekeyed, spiHex(r.inSPI), ike.Failure{})

@@ -145,7 +145,8 @@ func (sa *ikeSA) hasVPNChild(name string) bool {
 }
 
 // sendCreate sends the CREATE_CHILD_SA request for v's first traffic
-// selectors, with its IPsec policy's proposals and PFS group.
+// selectors, with its IPsec policy's proposals, PFS group and additional
+// key exchanges.
 func (sa *ikeSA) sendCreate(v *vpn) error {
 	inSPI, err := sa.e.installer.AllocateSPI()
 	if err != nil {
@@ -155,6 +156,7 @@ func (sa *ikeSA) sendCreate(v *vpn) error {
 	if err != nil {
 		return err
 	}
+	offer = withAddKE(offer, v.PFSAddKE) // followup.go: as a rekey offers them
 	ni, err := sa.e.random(nonceSize)
 	if err != nil {
 		return err
@@ -224,6 +226,9 @@ func (sa *ikeSA) createAnswer(r *childCreate, ps []wire.Payload) (ike.Failure, b
 			return failureOf(err), false
 		}
 		defer clear(gir)
+	}
+	if sa.createFollowups(r, sel, ps, gir, nr.Data, tsi.Selectors, tsr.Selectors) { // vpnaddke.go
+		return ike.Failure{}, true
 	}
 	if !sa.installChild(newChild{weInitiated: true, suite: sel.Suite, esn: sel.ESN, inSPI: r.inSPI, outSPI: sel.PeerSPI,
 		tsi: tsi.Selectors, tsr: tsr.Selectors, gir: gir, ni: r.ni, nr: nr.Data, vpn: sa.peer.vpnNamed(r.vpn.VPN)}) {

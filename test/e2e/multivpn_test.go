@@ -60,17 +60,7 @@ func TestTwoVPNsOnOneGatewayWithStrongSwan(t *testing.T) {
 	for _, ipsecgwInitiates := range []bool{true, false} {
 		name := map[bool]string{true: "ipsecgw-initiates", false: "strongswan-initiates"}[ipsecgwInitiates]
 		t.Run(name, func(t *testing.T) {
-			tp := newTopology(t)
-			tp.negotiated = true
-			tp.net.Exec("h1", "ip", "addr", "add", "198.18.4.2/24", "dev", "h1-gw1")
-			tp.net.Exec("h2", "ip", "addr", "add", "198.18.3.2/24", "dev", "h2-gw2")
-			tp.net.Exec("gw2", "ip", "addr", "add", "192.0.2.2/24", "dev", "gw2-gw1")
-			tp.net.Exec("gw2", "ip", "addr", "add", "198.18.2.1/24", "dev", "gw2-h2")
-			tp.net.Exec("gw2", "ip", "addr", "add", "198.18.3.1/24", "dev", "gw2-h2")
-			establish, start := "immediately", "none"
-			if !ipsecgwInitiates {
-				establish, start = "responder-only", "start"
-			}
+			tp, establish, start := newMultiVPNTopology(t, ipsecgwInitiates)
 			tp.startOne(0, multiVPNConfig(establish))
 			child := func(n int, local, remote string) strongswan.Child {
 				return strongswan.Child{Name: fmt.Sprintf("net%d", n), LocalTS: []string{local}, RemoteTS: []string{remote},
@@ -144,6 +134,25 @@ func TestTwoVPNsOnOneGatewayWithStrongSwan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newMultiVPNTopology is the topology with strongSwan on gw2 and the
+// addresses of multiVPNConfig's second VPN (h1 198.18.4.2, h2 198.18.3.2),
+// and both VPNs' establish-tunnels and strongSwan's start_action for who
+// initiates.
+func newMultiVPNTopology(t *testing.T, ipsecgwInitiates bool) (tp *topology, establish, start string) {
+	t.Helper()
+	tp = newTopology(t)
+	tp.negotiated = true
+	tp.net.Exec("h1", "ip", "addr", "add", "198.18.4.2/24", "dev", "h1-gw1")
+	tp.net.Exec("h2", "ip", "addr", "add", "198.18.3.2/24", "dev", "h2-gw2")
+	tp.net.Exec("gw2", "ip", "addr", "add", "192.0.2.2/24", "dev", "gw2-gw1")
+	tp.net.Exec("gw2", "ip", "addr", "add", "198.18.2.1/24", "dev", "gw2-h2")
+	tp.net.Exec("gw2", "ip", "addr", "add", "198.18.3.1/24", "dev", "gw2-h2")
+	if ipsecgwInitiates {
+		return tp, "immediately", "none"
+	}
+	return tp, "responder-only", "start"
 }
 
 // pingUntil pings to dst from ns until a round of pings all come back,

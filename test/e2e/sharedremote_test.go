@@ -59,13 +59,7 @@ func sharedRemoteConfig() string {
 func TestTwoGatewaysToOneStrongSwan(t *testing.T) {
 	netns.RequireRoot(t)
 	strongswan.Require(t)
-	tp := newTopology(t)
-	tp.negotiated = true
-	tp.net.Exec("h1", "ip", "addr", "add", "198.18.4.2/24", "dev", "h1-gw1")
-	tp.net.Exec("h2", "ip", "addr", "add", "198.18.3.2/24", "dev", "h2-gw2")
-	tp.net.Exec("gw2", "ip", "addr", "add", "192.0.2.2/24", "dev", "gw2-gw1")
-	tp.net.Exec("gw2", "ip", "addr", "add", "198.18.2.1/24", "dev", "gw2-h2")
-	tp.net.Exec("gw2", "ip", "addr", "add", "198.18.3.1/24", "dev", "gw2-h2")
+	tp, _, _ := newMultiVPNTopology(t, true) // multivpn_test.go: the same two networks
 	tp.startOne(0, sharedRemoteConfig())
 	conn := func(n int, remote, local, remoteTS string) strongswan.Connection {
 		return strongswan.Connection{
