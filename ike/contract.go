@@ -75,6 +75,11 @@ type ChildSA struct {
 	// secrets its keys came from, after the PFS group's, "ke1 ML-KEM-768";
 	// empty: none (IKEv2, ike/ikev2/followup.go).
 	AddKE []string
+
+	// PFSGroup is the IANA number of the key exchange method (Diffie-Hellman
+	// group, 14, 20, ...) whose shared secret its keys came from (perfect
+	// forward secrecy); 0: none, as for IKEv2's first Child SA.
+	PFSGroup int
 }
 
 // Transport sends an IKE message. The daemon's is UDP port 500 (4500 after

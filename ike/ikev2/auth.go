@@ -8,6 +8,7 @@ import (
 	"ipsecgw/ike"
 	"ipsecgw/ike/keymat"
 	"ipsecgw/ike/wire"
+	"ipsecgw/transform"
 )
 
 // IKE_AUTH (§1.2): identities, AUTH, and the first Child SA, encrypted.
@@ -209,6 +210,8 @@ type newChild struct {
 	// addKE names the additional key exchanges whose secrets follow nr
 	// (followup.go).
 	addKE []string
+	// pfs is the key exchange method of gir (nil without PFS).
+	pfs *transform.Transform
 }
 
 // installChild derives the Child SA keys (§2.17) and hands both directions
@@ -228,6 +231,9 @@ func (sa *ikeSA) installChild(x newChild) bool {
 	c := &ike.ChildSA{InboundSPI: inSPI, OutboundSPI: outSPI, Encryption: suite.Encryption, Integrity: suite.Integrity, ESN: esn,
 		Local: sa.local.Addr(), Remote: sa.remote.Addr(), LocalPort: sa.local.Port(), RemotePort: sa.remote.Port(),
 		UDPEncapsulation: sa.natT, VPN: x.vpn.VPN, AddKE: x.addKE}
+	if x.pfs != nil {
+		c.PFSGroup = int(x.pfs.ID)
+	}
 	local, remote := tsi, tsr
 	c.Outbound, c.Inbound = cloneKeys(keys.InitiatorToResponder), cloneKeys(keys.ResponderToInitiator)
 	if !weInitiated {

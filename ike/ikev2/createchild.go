@@ -105,7 +105,7 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 		return
 	}
 	if !sa.installChild(newChild{suite: sel.Suite, esn: sel.ESN, inSPI: inSPI, outSPI: sel.PeerSPI,
-		tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni.Data, nr: nr, responderRekey: isRekey, vpn: v}) {
+		tsi: nar.TSi, tsr: nar.TSr, gir: gir, pfs: sel.KE, ni: ni.Data, nr: nr, responderRekey: isRekey, vpn: v}) {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
 		return
 	}
@@ -355,7 +355,7 @@ func (sa *ikeSA) handleRekeyResponse(ps []wire.Payload) {
 		return
 	}
 	if !sa.installChild(newChild{weInitiated: true, suite: sel.Suite, esn: sel.ESN, inSPI: r.inSPI, outSPI: sel.PeerSPI,
-		tsi: tsi.Selectors, tsr: tsr.Selectors, gir: gir, ni: r.ni, nr: nr.Data, vpn: sa.peer.vpnOf(r.old)}) {
+		tsi: tsi.Selectors, tsr: tsr.Selectors, gir: gir, pfs: sel.KE, ni: r.ni, nr: nr.Data, vpn: sa.peer.vpnOf(r.old)}) {
 		return
 	}
 	sa.emit(ike.ChildRekeyed, spiHex(r.inSPI), ike.Failure{})

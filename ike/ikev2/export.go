@@ -107,6 +107,9 @@ type ChildState struct {
 	// AddKE: the additional key exchanges its keys came from (RFC 9370),
 	// for show commands.
 	AddKE []string `json:",omitempty"`
+	// PFSGroup: the key exchange method of its PFS (0: none), for show
+	// commands.
+	PFSGroup int `json:",omitempty"`
 }
 
 // String names the SA without its keys.
@@ -153,7 +156,7 @@ func (sa *ikeSA) export() State {
 			OutEncr: clone(c.Outbound.Encryption), OutInteg: clone(c.Outbound.Integrity),
 			ESN: c.ESN, Local: c.Local, Remote: c.Remote, UDP: c.UDPEncapsulation, LocalPort: c.LocalPort, RemotePort: c.RemotePort,
 			LocalTS: c.LocalTS, RemoteTS: c.RemoteTS, SoftBytes: c.SoftBytes, HardBytes: c.HardBytes, Born: c.Born, VPN: c.VPN,
-			AddKE: c.AddKE})
+			AddKE: c.AddKE, PFSGroup: c.PFSGroup})
 	}
 	return st
 }
@@ -287,7 +290,7 @@ func childOf(cs ChildState) (*ike.ChildSA, error) {
 		Outbound: keymat.DirectionKeys{Encryption: clone(cs.OutEncr), Integrity: clone(cs.OutInteg)},
 		ESN:      cs.ESN, Local: cs.Local, Remote: cs.Remote, UDPEncapsulation: cs.UDP, LocalPort: cs.LocalPort, RemotePort: cs.RemotePort,
 		LocalTS: cs.LocalTS, RemoteTS: cs.RemoteTS, SoftBytes: cs.SoftBytes, HardBytes: cs.HardBytes, Born: cs.Born,
-		AddKE: cs.AddKE}, nil
+		AddKE: cs.AddKE, PFSGroup: cs.PFSGroup}, nil
 }
 
 // resumeProbe settles our message ID after an import: the request in

@@ -344,7 +344,7 @@ func (sa *ikeSA) childAddKE(id uint32, sel *ESPSelection, ke *wire.KE, ni []byte
 	finish := func(extra []byte) bool {
 		defer clear(gir)
 		if !sa.installChild(newChild{suite: sel.Suite, esn: sel.ESN, inSPI: inSPI, outSPI: sel.PeerSPI,
-			tsi: nar.TSi, tsr: nar.TSr, gir: gir, ni: ni, nr: slices.Concat(nr, extra), responderRekey: rekeyed, vpn: sa.peer.vpnNamed(v.VPN),
+			tsi: nar.TSi, tsr: nar.TSr, gir: gir, pfs: sel.KE, ni: ni, nr: slices.Concat(nr, extra), responderRekey: rekeyed, vpn: sa.peer.vpnNamed(v.VPN),
 			addKE: names}) {
 			return false
 		}
@@ -381,7 +381,7 @@ func (sa *ikeSA) childRekeyFollowups(r *childRekey, sel *ESPSelection, ps []wire
 		sa.rekey = nil
 		defer clear(gir)
 		if !sa.installChild(newChild{weInitiated: true, suite: sel.Suite, esn: sel.ESN, inSPI: r.inSPI, outSPI: sel.PeerSPI,
-			tsi: tsi, tsr: tsr, gir: gir, ni: r.ni, nr: slices.Concat(nr, extra), vpn: sa.peer.vpnOf(r.old), addKE: names}) {
+			tsi: tsi, tsr: tsr, gir: gir, pfs: sel.KE, ni: r.ni, nr: slices.Concat(nr, extra), vpn: sa.peer.vpnOf(r.old), addKE: names}) {
 			return false
 		}
 		sa.emit(ike.ChildRekeyed, spiHex(r.inSPI), ike.Failure{})

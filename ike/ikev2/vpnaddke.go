@@ -39,7 +39,7 @@ func (sa *ikeSA) createFollowups(r *childCreate, sel *ESPSelection, ps []wire.Pa
 	finish := func(extra []byte) bool {
 		defer clear(gir)
 		if !sa.installChild(newChild{weInitiated: true, suite: sel.Suite, esn: sel.ESN, inSPI: r.inSPI, outSPI: sel.PeerSPI,
-			tsi: tsi, tsr: tsr, gir: gir, ni: r.ni, nr: slices.Concat(nr, extra), vpn: sa.peer.vpnNamed(r.vpn.VPN), addKE: names}) {
+			tsi: tsi, tsr: tsr, gir: gir, pfs: sel.KE, ni: r.ni, nr: slices.Concat(nr, extra), vpn: sa.peer.vpnNamed(r.vpn.VPN), addKE: names}) {
 			why = sa.failure // abort tells it
 			return false
 		}

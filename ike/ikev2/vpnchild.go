@@ -231,7 +231,7 @@ func (sa *ikeSA) createAnswer(r *childCreate, ps []wire.Payload) (ike.Failure, b
 		return ike.Failure{}, true
 	}
 	if !sa.installChild(newChild{weInitiated: true, suite: sel.Suite, esn: sel.ESN, inSPI: r.inSPI, outSPI: sel.PeerSPI,
-		tsi: tsi.Selectors, tsr: tsr.Selectors, gir: gir, ni: r.ni, nr: nr.Data, vpn: sa.peer.vpnNamed(r.vpn.VPN)}) {
+		tsi: tsi.Selectors, tsr: tsr.Selectors, gir: gir, pfs: sel.KE, ni: r.ni, nr: nr.Data, vpn: sa.peer.vpnNamed(r.vpn.VPN)}) {
 		return sa.failure, false
 	}
 	return ike.Failure{}, true
