@@ -120,6 +120,10 @@ type Daemon struct {
 
 	// st0 takes tunnel units down and up with their VPNs (st0follow.go).
 	st0 *st0Follower
+
+	// childKE is what protects the keys of each installed SA, for the
+	// status (childke.go).
+	childKE childKEs
 }
 
 // Load reads and validates the configuration file. The daemon refuses to

@@ -146,6 +146,9 @@ func (i *installer) InstallInbound(vpn string, c *ike.ChildSA) error {
 		ReplayWindow: p.replayWindow, NoAntiReplay: p.noAntiReplay}
 	_, err = i.d.engine.InstallInbound(p.tunnel, dataplane.InboundParams{VPN: vpn, ESP: in, Local: c.Local, Remote: c.Remote,
 		Encap: p.encap, CopyOuterDSCP: p.copyOuterDSCP, Selectors: p.sels, Limit: p.limit, TCPMSS: p.tcpMSS})
+	if err == nil {
+		i.d.childKE.installed(vpn, c, true) // childke.go
+	}
 	return err
 }
 
@@ -165,6 +168,7 @@ func (i *installer) InstallOutbound(vpn string, c *ike.ChildSA) error {
 	i.mu.Lock()
 	i.outbound[c.OutboundSPI] = o
 	i.mu.Unlock()
+	i.d.childKE.installed(vpn, c, false) // childke.go
 	i.d.st0.changed() // the unit may come up (st0follow.go)
 	return nil
 }
@@ -212,8 +216,9 @@ func (i *installer) RemoveChild(vpn string, c *ike.ChildSA) {
 		i.d.engine.RemoveOutbound(o)
 		i.d.st0.changed() // the unit may go down (st0follow.go)
 	}
-	engine, spi := i.d.engine, c.InboundSPI
-	i.clock.AfterFunc(inboundGrace, func() { engine.RemoveInbound(spi) })
+	i.d.childKE.removed(vpn, c, false) // childke.go
+	engine, spi, d := i.d.engine, c.InboundSPI, i.d
+	i.clock.AfterFunc(inboundGrace, func() { engine.RemoveInbound(spi); d.childKE.removed(vpn, c, true) })
 }
 
 // inboundGrace is how long an inbound SA outlives its removal (strongSwan

@@ -26,6 +26,12 @@ type SAStatus struct {
 	// Selectors are the inner addresses the SA carries (negotiated or
 	// configured); none means any.
 	Selectors []dataplane.Selector `json:"selectors,omitempty"`
+	// PFSGroup is the key exchange method (Diffie-Hellman group number) of
+	// the PFS its keys came from, AdditionalKE the additional key
+	// exchanges after it (RFC 9370, "ke1 ML-KEM-768"); none for SAs
+	// without (manual ones, IKEv2's first Child SA) (childke.go).
+	PFSGroup     int      `json:"pfs-group,omitempty"`
+	AdditionalKE []string `json:"additional-key-exchange,omitempty"`
 }
 
 // Status is what the daemon reports on SIGUSR1 (the API and CLI come with
@@ -94,6 +100,7 @@ func (d *Daemon) Status() Status {
 			Local: sa.Local.String(), Remote: sa.Remote.String(), Sequence: sa.Sequence(), Counters: sa.Counters.Snapshot(),
 			Selectors: sa.Selectors})
 	}
+	d.childKE.annotate(s.SAs) // childke.go
 	sort.Slice(s.SAs, func(i, j int) bool {
 		if s.SAs[i].VPN != s.SAs[j].VPN {
 			return s.SAs[i].VPN < s.SAs[j].VPN
