@@ -165,10 +165,10 @@ func (i *installer) InstallOutbound(vpn string, c *ike.ChildSA) error {
 	if err != nil {
 		return err
 	}
+	i.d.childKE.installed(vpn, c, false) // childke.go
 	i.mu.Lock()
 	i.outbound[c.OutboundSPI] = o
 	i.mu.Unlock()
-	i.d.childKE.installed(vpn, c, false) // childke.go
 	i.d.st0.changed() // the unit may come up (st0follow.go)
 	return nil
 }
