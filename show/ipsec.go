@@ -90,6 +90,12 @@ type IPsecSA struct {
 	ESN          bool   // extended sequence numbers
 	Establish    string // tunnel-establishment mode: "establish-tunnels-immediately", ...
 	IKESAIndex   uint32 // the IKE SA that negotiated it; 0 for manual SAs
+
+	// PFSGroup is the DH group (key exchange method) of the PFS its keys
+	// came from, AdditionalKE the additional key exchanges after it (RFC
+	// 9370, "ke1 ML-KEM-768"); zero and nil for an SA without (ipsecke.go).
+	PFSGroup     int
+	AdditionalKE []string
 }
 
 // IPsecQuery is the arguments of `show security ipsec security-associations`.
@@ -291,6 +297,7 @@ func writeIPsecDetail(t *text, tn *IPsecTunnel) {
 		t.line("    Mode: %s, Type: %s, State: %s", ikedMode(sa), saType(sa), ikedState(sa))
 		t.line("    Protocol: %s, Authentication: %s, Encryption: %s",
 			protocol(sa), orDefault(sa.Authentication, "None"), detailEncryption(sa))
+		writeSAKeyExchanges(t, sa) // ipsecke.go
 		if sa.ReplayWindow == 0 {
 			t.line("    Anti-replay service: %s", ikedAntiReplay(sa))
 		} else {

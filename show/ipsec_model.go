@@ -111,6 +111,11 @@ type IPsecSAEntry struct {
 	ExtendedSequence    string `xml:"sa-extended-sequence-number,omitempty"` // name guessed
 	TunnelEstablishment string `xml:"sa-tunnel-establishment,omitempty"`     // name guessed
 	IKESAIndex          uint32 `xml:"sa-ike-sa-index,omitempty"`             // name guessed
+	// The key exchanges of the SA's keys (ipsecke.go): sa-pfs-group is
+	// Junos's tag for the tunnel's group, sa-additional-key-exchange
+	// ipsecgw's.
+	PFSGroup     string   `xml:"sa-pfs-group,omitempty"`
+	AdditionalKE []string `xml:"sa-additional-key-exchange,omitempty"`
 }
 
 func ipsecSAModel(tn *IPsecTunnel, sa *IPsecSA, detail bool) IPsecSAEntry {
@@ -131,6 +136,7 @@ func ipsecSAModel(tn *IPsecTunnel, sa *IPsecSA, detail bool) IPsecSAEntry {
 	e.AuthAlgorithm, e.EncryptionAlgorithm = orDefault(sa.Authentication, "None"), detailEncryption(sa)
 	e.AntiReplayService, e.ReplayWindowSize = ikedAntiReplay(sa), sa.ReplayWindow
 	e.ExtendedSequence, e.TunnelEstablishment, e.IKESAIndex = onOff(sa.ESN), sa.Establish, sa.IKESAIndex
+	saKeyExchangesModel(&e, sa) // ipsecke.go
 	return e
 }
 
