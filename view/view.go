@@ -321,6 +321,7 @@ func tunnelView(vpn *schema.VPN, id uint32, st daemon.Status, ike []ike.SAInfo, 
 		base.SoftLifetime = max(established.Add(soft).Sub(now), 0)
 	}
 	tn.SAs = installedSAs(base, st.SAs, vpn.Name, &tn.LocalGateway, &tn.RemoteGateway, nil)
+	tn.QuantumSecured = tn.QuantumSecured || quantumSAs(tn.SAs) // quantum.go
 	monitorView(&tn, st)
 	return tn, len(tn.SAs) > 0
 }
@@ -338,6 +339,7 @@ func installedSAs(base show.IPsecSA, list []daemon.SAStatus, vpn string, local, 
 		sa := base
 		sa.SPI = parseSPI(s.SPI)
 		sa.Inbound = s.Direction == "inbound"
+		sa.PFSGroup, sa.AdditionalKE = s.PFSGroup, s.AdditionalKE // the SA's own key exchanges
 		if fill != nil {
 			fill(&sa)
 		}
