@@ -17,7 +17,8 @@ import (
 // first Child SA (its keys from the IKE SA's); the CREATE_CHILD_SA of the
 // second runs x25519 and then ML-KEM-768 in IKE_FOLLOWUP_KE (RFC 9370
 // §2.2.4), whoever initiates. Both tunnels carry pings, so both sides
-// derived the same keys.
+// derived the same keys; the show command names the key exchanges of the
+// second's SAs.
 func TestTwoVPNsWithAdditionalKEWithStrongSwan6(t *testing.T) {
 	netns.RequireRoot(t)
 	strongswan.Require6(t)
@@ -63,6 +64,7 @@ func TestTwoVPNsWithAdditionalKEWithStrongSwan6(t *testing.T) {
 			if len(st.IKE) != 1 || st.IKE[0].Children != 2 {
 				t.Fatalf("gw1 IKE SAs: %+v, want one with 2 Child SAs", st.IKE)
 			}
+			checkChildKEShow(t, tp, tp.gws[0], "DH-group-31", "ke1 ML-KEM-768") // childke_test.go
 		})
 	}
 }
