@@ -19,8 +19,8 @@ set security ipsec policy ipol2 perfect-forward-secrecy additional-key-exchange 
 // TestVPNChildWithAdditionalKeyExchanges: the CREATE_CHILD_SA that makes
 // the second VPN's Child SA on a shared gateway runs its IPsec policy's
 // additional key exchange (IKE_FOLLOWUP_KE, RFC 9370 §2.2.4) as a rekey
-// does: both sides' Child SAs pair, name the exchange, export it, and
-// keep it when rekeyed.
+// does: both sides' Child SAs pair, name the exchange and the PFS group,
+// export them, and keep them when rekeyed.
 func TestVPNChildWithAdditionalKeyExchanges(t *testing.T) {
 	p := &pipe{engines: map[netip.Addr]*Engine{}}
 	a, _ := newVPNSide(t, 1, 2, fmt.Sprintf(twoVPNs, 1, 2, "immediately", "2")+pfsAddKE, p)
@@ -41,23 +41,27 @@ func TestVPNChildWithAdditionalKeyExchanges(t *testing.T) {
 		if !slices.Equal(x.AddKE, want) || !slices.Equal(y.AddKE, want) {
 			t.Fatalf("%s: vpn2's Child SAs' additional key exchanges %v, %v; want %v", when, x.AddKE, y.AddKE, want)
 		}
+		if x.PFSGroup != 31 || y.PFSGroup != 31 {
+			t.Fatalf("%s: vpn2's Child SAs' PFS groups %d, %d; want 31", when, x.PFSGroup, y.PFSGroup)
+		}
 	}
 	check("created")
 	// IKE_AUTH's Child SA (vpn1) has its keys from the IKE SA's: no PFS
 	// exchange of its own.
-	if c := childrenOf(a)["vpn1"][0]; len(c.AddKE) != 0 {
-		t.Fatalf("vpn1's IKE_AUTH Child SA claims additional key exchanges %v", c.AddKE)
+	if c := childrenOf(a)["vpn1"][0]; len(c.AddKE) != 0 || c.PFSGroup != 0 {
+		t.Fatalf("vpn1's IKE_AUTH Child SA claims additional key exchanges %v, PFS group %d", c.AddKE, c.PFSGroup)
 	}
 	exported := false
 	for _, st := range a.Export(func(netip.Addr) bool { return true }) {
 		for _, c := range st.Children {
 			if c.VPN == "vpn2" {
-				exported = slices.Equal(c.AddKE, want)
+				imported, err := childOf(c)
+				exported = slices.Equal(c.AddKE, want) && c.PFSGroup == 31 && err == nil && imported.PFSGroup == 31
 			}
 		}
 	}
 	if !exported {
-		t.Fatal("the exported state of vpn2's Child SA does not name its additional key exchange")
+		t.Fatal("the exported state of vpn2's Child SA (or its import) does not name its additional key exchange and PFS group")
 	}
 
 	before := childrenOf(a)["vpn2"][0]
