@@ -97,6 +97,7 @@ func (i *installer) InstallChild(vpn string, c *ike.ChildSA) error {
 	}
 	if err := i.InstallOutbound(vpn, c); err != nil {
 		i.d.engine.RemoveInbound(c.InboundSPI)
+		i.d.childKE.removed(vpn, c, true) // childke.go
 		return err
 	}
 	return nil
