@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 
+	"ipsecgw/clock"
 	"ipsecgw/ike"
 )
 
@@ -57,6 +58,13 @@ func (k *childKEs) removed(vpn string, c *ike.ChildSA, inbound bool) {
 	k.mu.Lock()
 	delete(k.by, key)
 	k.mu.Unlock()
+}
+
+// removeChild forgets c's outbound SA now and its inbound one when the
+// installer removes it, inboundGrace later.
+func (k *childKEs) removeChild(clk clock.Clock, vpn string, c *ike.ChildSA) {
+	k.removed(vpn, c, false)
+	clk.AfterFunc(inboundGrace, func() { k.removed(vpn, c, true) })
 }
 
 // annotate fills the key exchanges of the SAs of a status.

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"ipsecgw/clock"
+	"ipsecgw/ike"
 	"ipsecgw/netio"
 )
 
@@ -117,5 +119,43 @@ func TestStatusChildKeyExchanges(t *testing.T) {
 	}
 	if seen["v"] != 2 || seen["m"] != 2 {
 		t.Fatalf("status file lists SAs by VPN %v, want 2 of v and 2 of m:\n%s", seen, b)
+	}
+}
+
+// TestChildKEsRecord: the record follows installs and removals, the
+// outbound SA's at once and the inbound one's with the inbound SA, after
+// inboundGrace; an outbound SPI of one VPN is not another's, nor an
+// inbound SPI; an SA without key exchanges of its own is annotated with
+// none, also where an earlier SA had its SPI.
+func TestChildKEsRecord(t *testing.T) {
+	var k childKEs
+	clk := clock.NewFake(time.Date(2026, time.December, 7, 8, 0, 0, 0, time.UTC))
+	c := &ike.ChildSA{InboundSPI: 0x1000, OutboundSPI: 0x2000, PFSGroup: 20, AddKE: []string{"ke1 ML-KEM-768"}}
+	k.installed("v", c, true)
+	k.installed("v", c, false)
+	sas := func() []SAStatus {
+		s := []SAStatus{
+			{VPN: "v", Direction: "inbound", SPI: "0x00001000"}, {VPN: "v", Direction: "outbound", SPI: "0x00002000"},
+			{VPN: "w", Direction: "outbound", SPI: "0x00002000"}, {VPN: "v", Direction: "inbound", SPI: "0x00002000"},
+		}
+		k.annotate(s)
+		return s
+	}
+	has := func(s SAStatus) bool { return s.PFSGroup == 20 && slices.Equal(s.AdditionalKE, c.AddKE) }
+	if s := sas(); !has(s[0]) || !has(s[1]) || s[2].PFSGroup != 0 || s[3].AdditionalKE != nil {
+		t.Fatalf("installed: %+v", s)
+	}
+	k.removeChild(clk, "v", c)
+	if s := sas(); !has(s[0]) || s[1].PFSGroup != 0 {
+		t.Fatalf("removed, before the grace: %+v", s)
+	}
+	clk.Advance(inboundGrace)
+	if s := sas(); s[0].PFSGroup != 0 || len(k.by) != 0 {
+		t.Fatalf("removed, after the grace: %+v (%d records left)", s, len(k.by))
+	}
+	k.installed("v", c, true)
+	k.installed("v", &ike.ChildSA{InboundSPI: 0x1000}, true) // the SPI reused by an SA without
+	if s := sas(); s[0].PFSGroup != 0 || len(k.by) != 0 {
+		t.Fatalf("SPI reused: %+v (%d records left)", s, len(k.by))
 	}
 }

@@ -217,9 +217,9 @@ func (i *installer) RemoveChild(vpn string, c *ike.ChildSA) {
 		i.d.engine.RemoveOutbound(o)
 		i.d.st0.changed() // the unit may go down (st0follow.go)
 	}
-	i.d.childKE.removed(vpn, c, false) // childke.go
-	engine, spi, d := i.d.engine, c.InboundSPI, i.d
-	i.clock.AfterFunc(inboundGrace, func() { engine.RemoveInbound(spi); d.childKE.removed(vpn, c, true) })
+	i.d.childKE.removeChild(i.clock, vpn, c) // childke.go
+	engine, spi := i.d.engine, c.InboundSPI
+	i.clock.AfterFunc(inboundGrace, func() { engine.RemoveInbound(spi) })
 }
 
 // inboundGrace is how long an inbound SA outlives its removal (strongSwan
