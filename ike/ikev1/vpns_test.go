@@ -80,6 +80,11 @@ func (i *vpnInstalls) RemoveChild(vpn string, c *ike.ChildSA) {
 	}
 }
 
+// ResumeChild makes vpnInstalls a ResumeInstaller, for Import.
+func (i *vpnInstalls) ResumeChild(vpn string, c *ike.ChildSA, _, _ uint64) error {
+	return i.InstallChild(vpn, c)
+}
+
 // of is the IPsec SAs installed for vpn.
 func (i *vpnInstalls) of(vpn string) []*ike.ChildSA {
 	i.mu.Lock()
@@ -193,7 +198,9 @@ func paired(t *testing.T, a, b *vpnSide, vpn, local, remote, esp string) *ike.Ch
 // each side carries both Quick Mode pairs, each installed for its VPN
 // with its identities and cipher. Removing one VPN deletes only its pair
 // (the peer is told) and keeps the ISAKMP SA and the other pair; adding
-// it back negotiates only its pair on the same ISAKMP SA; a VPN whose
+// it back negotiates only its pair on the same ISAKMP SA, as does
+// clearing its pairs; the exported ISAKMP SA resumes each pair for its
+// VPN on another engine; a VPN whose
 // proxy identities the peer has no VPN for is refused with
 // INVALID_ID_INFORMATION, and the others stay.
 func TestTwoVPNsOnOneGateway(t *testing.T) {
@@ -222,20 +229,32 @@ func TestTwoVPNsOnOneGateway(t *testing.T) {
 	}
 	va := paired(t, a, b, "va", "198.18.1.0/24", "198.18.2.0/24", "aes-128-cbc")
 	paired(t, a, b, "vb", "198.18.3.0/24", "198.18.4.0/24", "aes-256-cbc")
-	// The cluster's copy keeps each pair's VPN.
-	for _, s := range []*vpnSide{a, b} {
-		sts := s.e.Export(func(netip.Addr) bool { return true })
-		if len(sts) != 1 {
-			t.Fatalf("%d ISAKMP SAs exported, want 1", len(sts))
-		}
-		var vpns []string
-		for _, c := range sts[0].Children {
-			vpns = append(vpns, c.VPN)
-		}
-		if slices.Sort(vpns); !slices.Equal(vpns, []string{"va", "vb"}) {
-			t.Fatalf("exported pairs of VPNs %v, want va and vb", vpns)
+	// The cluster's copy keeps each pair's VPN, and another node
+	// resumes each pair for its VPN.
+	sts := a.e.Export(func(netip.Addr) bool { return true })
+	if len(sts) != 1 {
+		t.Fatalf("%d ISAKMP SAs exported, want 1", len(sts))
+	}
+	var vpns []string
+	for _, c := range sts[0].Children {
+		vpns = append(vpns, c.VPN)
+	}
+	if slices.Sort(vpns); !slices.Equal(vpns, []string{"va", "vb"}) {
+		t.Fatalf("exported pairs of VPNs %v, want va and vb", vpns)
+	}
+	other := &pipe{engines: map[netip.Addr]*Engine{}} // its messages go nowhere
+	c := newVPNSide(t, other, 1, 2, [4]string{"198.18.1.0/24", "198.18.2.0/24", "198.18.3.0/24", "198.18.4.0/24"}, keepUp)
+	if err := c.e.Import(sts[0]); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"va", "vb"} {
+		got, want := c.inst.of(v), a.inst.of(v)
+		if len(got) != 1 || got[0].InboundSPI != want[0].InboundSPI || got[0].VPN != v {
+			t.Fatalf("VPN %s resumed as %+v, want the pair of inbound SPI %x", v, got, want[0].InboundSPI)
 		}
 	}
+	c.e.Close()
+	other.wg.Wait()
 
 	// vb configured away on a: only its pairs go, on both sides.
 	a.e.RemoveVPNFrom(a.local, b.local, "vb")
@@ -261,6 +280,19 @@ func TestTwoVPNsOnOneGateway(t *testing.T) {
 	}
 	if s, ok := a.isakmp(t); !ok || s.InitiatorSPI != sa.InitiatorSPI || s.Children != 2 {
 		t.Fatalf("a's ISAKMP SA after vb came back: %+v", s)
+	}
+
+	// vb's pairs cleared on a: only they go; kept up, vb gets a new pair.
+	old := a.inst.of("vb")[0]
+	if n := a.e.ClearVPN("vb"); n != 1 {
+		t.Fatalf("ClearVPN cleared %d pairs, want 1", n)
+	}
+	eventually(t, "vb's new pair after the clear", func() bool {
+		x, y := a.inst.of("vb"), b.inst.of("vb")
+		return len(x) == 1 && x[0] != old && len(y) == 1 && y[0].InboundSPI == x[0].OutboundSPI
+	})
+	if got := a.inst.of("va"); len(got) != 1 || got[0] != va {
+		t.Fatalf("va's pairs after vb's clear: %v", got)
 	}
 
 	// A third VPN on a whose identities b has no VPN for: b refuses it.
