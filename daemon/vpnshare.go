@@ -6,13 +6,12 @@ import (
 	"ipsecgw/config/schema"
 )
 
-// Several VPNs on one IKE gateway (IKEv2, ike/ikev2/vpns.go): the engine
-// keeps one peer per gateway with one IKE SA, and a Child SA per VPN. A
-// VPN configured away takes only its Child SAs with it, and a VPN brought
-// up (establish-tunnels immediately, or on-traffic when its tunnel has
-// traffic) gets its Child SA on the gateway's IKE SA when one is up.
-// Engines without it (IKEv1) keep one VPN per gateway, which the
-// configuration enforces (config/schema/vpnshare.go).
+// Several VPNs on one IKE gateway (ike/ikev2/vpns.go, ike/ikev1/vpns.go):
+// the engine keeps one peer per gateway with one IKE SA, and a Child SA
+// (IKEv1: a Quick Mode pair) per VPN. A VPN configured away takes only
+// its Child SAs with it, and a VPN brought up (establish-tunnels
+// immediately, or on-traffic when its tunnel has traffic) gets its Child
+// SA on the gateway's IKE SA when one is up.
 
 // vpnEngine is what an engine that carries several VPNs on one gateway
 // adds to ikeCore.

@@ -9,14 +9,12 @@ import (
 // VPNs that share an IKE gateway. On Junos several [security ipsec vpn]
 // stanzas may name one ike gateway: one IKE SA to the peer then carries a
 // Child SA (IKEv1: a Quick Mode) for each VPN, each bound to its own st0
-// unit, ipsec-policy and traffic selectors. The IKEv2 engine does that
-// (ike/ikev2/vpns.go): the responder tells the VPNs apart by the traffic
-// selectors the initiator proposes, so each VPN on a shared IKEv2 gateway
-// needs traffic selectors of its own (traffic-selector or
-// proxy-identity). The IKEv1 engine still holds one VPN per gateway, so a
-// second VPN on an IKEv1 gateway is refused here, at its ike gateway
-// statement, naming both VPNs, as is a shared IKEv2 gateway's VPN
-// without traffic selectors.
+// unit, ipsec-policy and traffic selectors. Both engines do that
+// (ike/ikev2/vpns.go, ike/ikev1/vpns.go): the responder tells the VPNs
+// apart by the traffic selectors (IKEv1: the proxy identities IDci and
+// IDcr) the initiator proposes, so each VPN on a shared gateway needs
+// traffic selectors of its own (traffic-selector or proxy-identity); a
+// shared gateway's VPN without them is refused here, naming both VPNs.
 
 // checkSharedGateway refuses what the engines cannot do of VPNs sharing
 // an IKE gateway; vss are the VPN statements, vpns what they built, in the
@@ -33,16 +31,6 @@ func (b *builder) checkSharedGateway(vss []*config.Stmt, vpns []*VPN) {
 		w, seen := first[g]
 		if !seen {
 			first[g], firstStmt[g] = v, vss[i]
-			continue
-		}
-		gs := child(child(vss[i], "ike"), "gateway")
-		if gs == nil {
-			gs = vss[i]
-		}
-		if g.Version != 2 {
-			b.fail(gs, fmt.Sprintf("VPNs %s and %s both use IKE gateway %s: one IKEv1 SA carrying the Quick Mode SAs of several VPNs is not supported yet",
-				w.Name, v.Name, g.Name),
-				"one VPN per IKEv1 gateway, or the gateway's version v2-only (several traffic-selector entries in one VPN make several SAs on one IKE SA)")
 			continue
 		}
 		for _, x := range []struct {

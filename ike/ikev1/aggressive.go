@@ -190,9 +190,7 @@ func (sa *isakmpSA) aggressive2(msg *v1.Message) {
 	sa.remember(msg.Received, b)
 	sa.send(b, false)
 	sa.establish()
-	if sa.state == stateEstablished && len(sa.children) == 0 {
-		sa.startQuickMode(nil)
-	}
+	sa.startQuickModes() // vpns.go
 }
 
 // aggressive3: the responder checks HASH_I; phase 1 is done.

@@ -68,6 +68,9 @@ func (e *Engine) AddPeer(p *ike.Peer) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.joinPeer(ep) { // vpns.go: another VPN on a gateway already here
+		return nil
+	}
 	for _, a := range p.Addresses() {
 		e.peers[a] = ep
 	}

@@ -92,6 +92,9 @@ type ChildState struct {
 	// outbound SA continues above and the edge the inbound window starts
 	// at. Export leaves them zero; whoever stores the State fills them.
 	OutSeq, InTop uint64
+	// VPN is the pair's VPN on a gateway of several (vpns.go); empty in
+	// records of earlier builds: the State's VPN.
+	VPN string `json:",omitempty"`
 }
 
 // String names the SA without its keys.
@@ -148,7 +151,7 @@ func (sa *isakmpSA) export() State {
 			OutEncr: clone(c.Outbound.Encryption), OutInteg: clone(c.Outbound.Integrity),
 			Local: c.Local, Remote: c.Remote, UDP: c.UDPEncapsulation, LocalPort: c.LocalPort, RemotePort: c.RemotePort,
 			LocalTS: c.LocalTS, RemoteTS: c.RemoteTS, SoftBytes: c.SoftBytes, HardBytes: c.HardBytes,
-			RekeyAt: d.rekey, ExpireAt: d.expire})
+			RekeyAt: d.rekey, ExpireAt: d.expire, VPN: sa.peer.vpnOf(c).VPN})
 	}
 	return st
 }
@@ -209,7 +212,8 @@ func (e *Engine) Import(st State) error {
 	for _, cs := range st.Children {
 		c, err := childOf(cs)
 		if err == nil {
-			err = ri.ResumeChild(p.VPN, c, cs.OutSeq, cs.InTop)
+			c.VPN = p.vpnOf(&ike.ChildSA{VPN: cs.VPN}).VPN // vpns.go
+			err = ri.ResumeChild(c.VPN, c, cs.OutSeq, cs.InTop)
 		}
 		if err != nil {
 			sa.failure = ike.Failf(ike.CauseLocal, "resuming IPsec SA %s: %v", spiHex(cs.InSPI), err)
@@ -218,7 +222,7 @@ func (e *Engine) Import(st State) error {
 			return fmt.Errorf("ikev1: %v: IPsec SA %s: %w", st, spiHex(cs.InSPI), err)
 		}
 		sa.children = append(sa.children, c)
-		e.emit(ike.ChildUp, p, sa.remote.Addr(), spiHex(c.InboundSPI), ike.Failure{})
+		e.emit(ike.ChildUp, p.vpnOf(c), sa.remote.Addr(), spiHex(c.InboundSPI), ike.Failure{})
 		if !cs.ExpireAt.IsZero() {
 			sa.armChildTimers(c, cs.RekeyAt.Sub(now), cs.ExpireAt.Sub(now))
 		}

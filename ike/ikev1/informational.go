@@ -274,7 +274,7 @@ func (sa *isakmpSA) phase1Timers() {
 func (sa *isakmpSA) armPhase1Timers(soft, life time.Duration) {
 	now := sa.e.clock.Now()
 	sa.rekeyAt, sa.expireAt = now.Add(soft), now.Add(life) // export.go
-	if (sa.initiator || sa.peer.Reinitiate) && !sa.peer.NoRekey {
+	if (sa.initiator || sa.peer.keepUp()) && !sa.peer.NoRekey {
 		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(soft, func() {
 			sa.e.mu.Lock()
 			defer sa.e.mu.Unlock()

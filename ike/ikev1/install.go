@@ -38,15 +38,16 @@ func (sa *isakmpSA) newChild(qm *quickMode, local, remote netip.Prefix) (*ike.Ch
 	}
 	clear(qm.gqm)
 	if !local.IsValid() {
-		local = sa.peer.localTS
+		local = qm.vpn.localTS
 	}
 	if !remote.IsValid() {
-		remote = sa.peer.remoteTS
+		remote = qm.vpn.remoteTS
 	}
 	c := &ike.ChildSA{InboundSPI: qm.inSPI, OutboundSPI: qm.peerSPI, Encryption: qm.suite.Encryption, Integrity: qm.suite.Integrity,
 		Inbound: in, Outbound: out, Local: sa.local.Addr(), Remote: sa.remote.Addr(), LocalPort: sa.local.Port(), RemotePort: sa.remote.Port(),
 		UDPEncapsulation: sa.natT || qm.suite.UDP, LocalTS: []netip.Prefix{local}, RemoteTS: []netip.Prefix{remote}}
-	c.SoftBytes, c.HardBytes = byteLifetimes(qm.suite.LifeKilobytes, sa.peer.ChildLifeKilobytes, qm.initiator)
+	c.SoftBytes, c.HardBytes = byteLifetimes(qm.suite.LifeKilobytes, qm.vpn.ChildLifeKilobytes, qm.initiator)
+	c.VPN = qm.vpn.VPN // vpns.go
 	return c, nil
 }
 
@@ -60,11 +61,11 @@ func (sa *isakmpSA) stageInbound(qm *quickMode, local, remote netip.Prefix) {
 	}
 	c, err := sa.newChild(qm, local, remote)
 	if err != nil {
-		sa.e.log.Error("IPsec SA install", "vpn", sa.peer.VPN, "err", err)
+		sa.e.log.Error("IPsec SA install", "vpn", qm.vpn.VPN, "err", err)
 		return
 	}
-	if err := si.InstallInbound(sa.peer.VPN, c); err != nil {
-		sa.e.log.Error("inbound IPsec SA install", "vpn", sa.peer.VPN, "err", err)
+	if err := si.InstallInbound(qm.vpn.VPN, c); err != nil {
+		sa.e.log.Error("inbound IPsec SA install", "vpn", qm.vpn.VPN, "err", err)
 		return
 	}
 	qm.staged = c
@@ -73,7 +74,7 @@ func (sa *isakmpSA) stageInbound(qm *quickMode, local, remote netip.Prefix) {
 // unstage removes the inbound SA of a Quick Mode that never completed.
 func (sa *isakmpSA) unstage(qm *quickMode) {
 	if qm.staged != nil {
-		sa.e.installer.RemoveChild(sa.peer.VPN, qm.staged)
+		sa.e.installer.RemoveChild(qm.vpn.VPN, qm.staged)
 		qm.staged = nil
 	}
 }
@@ -92,15 +93,15 @@ func (sa *isakmpSA) installPair(qm *quickMode, local, remote netip.Prefix) (*ike
 				sa.e.mu.Lock()
 				defer sa.e.mu.Unlock()
 				if sa.e.ownerOf(c) != nil {
-					if err := si.InstallOutbound(sa.peer.VPN, c); err != nil {
-						sa.e.log.Error("outbound IPsec SA install", "vpn", sa.peer.VPN, "err", err)
+					if err := si.InstallOutbound(qm.vpn.VPN, c); err != nil {
+						sa.e.log.Error("outbound IPsec SA install", "vpn", qm.vpn.VPN, "err", err)
 					}
 				}
 			})
 			return c, nil
 		}
-		if err := si.InstallOutbound(sa.peer.VPN, c); err != nil {
-			sa.e.installer.RemoveChild(sa.peer.VPN, c)
+		if err := si.InstallOutbound(qm.vpn.VPN, c); err != nil {
+			sa.e.installer.RemoveChild(qm.vpn.VPN, c)
 			return nil, err
 		}
 		return c, nil
@@ -109,7 +110,7 @@ func (sa *isakmpSA) installPair(qm *quickMode, local, remote netip.Prefix) (*ike
 	if err != nil {
 		return nil, err
 	}
-	if err := sa.e.installer.InstallChild(sa.peer.VPN, c); err != nil {
+	if err := sa.e.installer.InstallChild(qm.vpn.VPN, c); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -214,9 +214,7 @@ func (sa *isakmpSA) mainMode6(msg *v1.Message) {
 	sa.iv = next
 	sa.establish()
 	// A phase 1 rekey (or a settled duplicate) took the other SA's pairs.
-	if sa.state == stateEstablished && len(sa.children) == 0 {
-		sa.startQuickMode(nil)
-	}
+	sa.startQuickModes() // vpns.go
 }
 
 // respondMainMode answers message 1 from a configured peer with the chosen
@@ -430,6 +428,7 @@ func (sa *isakmpSA) establish() {
 	}
 	sa.armDPD()
 	sa.phase1Timers()
+	sa.startVPNsAsResponder() // vpns.go
 }
 
 func role(initiator bool) string {

@@ -21,6 +21,10 @@ type peer struct {
 	// localTS and remoteTS are Quick Mode's identities (IDci, IDcr as the
 	// initiator sends them): the traffic behind each side.
 	localTS, remoteTS netip.Prefix
+
+	// vpns are the gateway's VPNs once it has several (vpns.go), one
+	// peer each for its Quick Modes; nil: the peer is its only VPN.
+	vpns []*peer
 }
 
 // Phase1Proposal is one phase 1 transform: cipher, hash, group, lifetime,

@@ -47,6 +47,10 @@ type quickMode struct {
 	timer     clock.Timer
 	lastRecv  []byte
 	lastReply []byte
+
+	// vpn is the VPN the exchange is for (vpns.go): its proposals, PFS
+	// group, lifetimes and proxy identities.
+	vpn *peer
 }
 
 // stop ends the exchange's retransmission or give-up timer.
@@ -56,16 +60,21 @@ func (qm *quickMode) stop() {
 	}
 }
 
-// startQuickMode negotiates an IPsec SA pair (rekeyOf: to replace it).
+// startQuickMode negotiates an IPsec SA pair (rekeyOf: to replace it;
+// nil: the first VPN's).
 func (sa *isakmpSA) startQuickMode(rekeyOf *ike.ChildSA) {
+	sa.startQuickModeFor(sa.peer.vpnOf(rekeyOf), rekeyOf)
+}
+
+// startQuickModeFor negotiates an IPsec SA pair of VPN p (vpns.go).
+func (sa *isakmpSA) startQuickModeFor(p *peer, rekeyOf *ike.ChildSA) {
 	for _, qm := range sa.qms {
 		// A finished exchange stays a while (lastReply set) to answer a
 		// repeated message 2; it is not under way.
-		if qm.initiator && qm.rekeyOf == rekeyOf && qm.lastReply == nil {
+		if qm.initiator && qm.rekeyOf == rekeyOf && qm.vpn == p && qm.lastReply == nil {
 			return // already under way
 		}
 	}
-	p := sa.peer
 	id, err := sa.e.newMessageID()
 	if err != nil {
 		return
@@ -74,7 +83,7 @@ func (sa *isakmpSA) startQuickMode(rekeyOf *ike.ChildSA) {
 	if err != nil {
 		return
 	}
-	qm := &quickMode{msgID: id, initiator: true, inSPI: inSPI, rekeyOf: rekeyOf, iv: sa.cipher.phase2IV(sa.iv, id)}
+	qm := &quickMode{msgID: id, initiator: true, inSPI: inSPI, rekeyOf: rekeyOf, iv: sa.cipher.phase2IV(sa.iv, id), vpn: p}
 	if qm.offer, err = espOffer(p.ESPProposals, p.PFSGroup, inSPI, sa.natT, p.ChildLifetime, p.ChildLifeKilobytes); err != nil {
 		sa.e.log.Error("Quick Mode offer", "err", err)
 		return
@@ -113,7 +122,7 @@ func (sa *isakmpSA) startQuickMode(rekeyOf *ike.ChildSA) {
 func (sa *isakmpSA) resendQM(qm *quickMode) {
 	if qm.sends >= ike.MaxSends {
 		delete(sa.qms, qm.msgID)
-		sa.e.log.Warn("IKEv1 Quick Mode unanswered; given up", "vpn", sa.peer.VPN)
+		sa.e.log.Warn("IKEv1 Quick Mode unanswered; given up", "vpn", qm.vpn.VPN)
 		if qm.rekeyOf == nil && len(sa.children) == 0 {
 			sa.fail(ike.Failf(ike.CauseTimeout, "Quick Mode unanswered after %d transmissions", qm.sends))
 		}
@@ -287,7 +296,6 @@ func p2(id *v1.Identification) netip.Prefix {
 
 // respondQuickMode answers a verified message 1 (message 2).
 func (sa *isakmpSA) respondQuickMode(id uint32, c *v1.Chain, next, received []byte) {
-	p := sa.peer
 	offered, _ := v1.Find[*v1.SA](c.Payloads)
 	ni, _ := v1.Find[*v1.Nonce](c.Payloads)
 	if offered == nil || ni == nil {
@@ -299,7 +307,29 @@ func (sa *isakmpSA) respondQuickMode(id uint32, c *v1.Chain, next, received []by
 			ids = append(ids, x)
 		}
 	}
-	qm := &quickMode{msgID: id, iv: next, ni: append([]byte(nil), ni.Data...)}
+	// The VPN whose proxy identities hold the peer's (vpns.go) answers
+	// with its proposals; with none, the identities are refused.
+	p := sa.peer.vpnList()[0]
+	fit := p
+	if len(ids) == 2 {
+		if fit = sa.peer.fitting(ids[0], ids[1]); fit != nil {
+			p = fit
+		}
+	}
+	qm := &quickMode{msgID: id, iv: next, ni: append([]byte(nil), ni.Data...), vpn: p}
+	if len(ids) == 2 {
+		qm.idci, qm.idcr = ids[0], ids[1]
+		// The initiator's IDci is traffic behind it, ours to reach.
+		if fit == nil {
+			reason := "traffic selectors: the peer proposed " + qm.idci.String() + " ↔ " + qm.idcr.String() +
+				", we accept " + sa.peer.accepted()
+			sa.e.log.Warn("IKEv1 Quick Mode refused", "vpn", p.VPN, "reason", reason)
+			sa.failure = ike.Failure{Cause: ike.CauseSelectors, Message: reason}.Sent(uint16(v1.INVALID_ID_INFORMATION))
+			sa.e.emit(ike.NegotiationFailed, p, sa.remote.Addr(), "", sa.failure)
+			sa.sendInformational(&v1.Notify{DOI: v1.DOIIPsec, Protocol: v1.ProtocolESP, SPI: chosenSPI(offered), Type: v1.INVALID_ID_INFORMATION})
+			return
+		}
+	}
 	ours, err := espOffer(p.ESPProposals, p.PFSGroup, 1, sa.natT, p.ChildLifetime, p.ChildLifeKilobytes)
 	if err != nil {
 		return
@@ -311,19 +341,6 @@ func (sa *isakmpSA) respondQuickMode(id uint32, c *v1.Chain, next, received []by
 		sa.e.emit(ike.NegotiationFailed, p, sa.remote.Addr(), "", sa.failure)
 		sa.sendInformational(&v1.Notify{DOI: v1.DOIIPsec, Protocol: v1.ProtocolESP, SPI: chosenSPI(offered), Type: v1.NO_PROPOSAL_CHOSEN})
 		return
-	}
-	if len(ids) == 2 {
-		qm.idci, qm.idcr = ids[0], ids[1]
-		// The initiator's IDci is traffic behind it, ours to reach.
-		if !within(p2(qm.idci), p.remoteTS) || !within(p2(qm.idcr), p.localTS) {
-			reason := "traffic selectors: the peer proposed " + qm.idci.String() + " ↔ " + qm.idcr.String() +
-				", we accept " + p.remoteTS.String() + " ↔ " + p.localTS.String()
-			sa.e.log.Warn("IKEv1 Quick Mode refused", "vpn", p.VPN, "reason", reason)
-			sa.failure = ike.Failure{Cause: ike.CauseSelectors, Message: reason}.Sent(uint16(v1.INVALID_ID_INFORMATION))
-			sa.e.emit(ike.NegotiationFailed, p, sa.remote.Addr(), "", sa.failure)
-			sa.sendInformational(&v1.Notify{DOI: v1.DOIIPsec, Protocol: v1.ProtocolESP, SPI: chosenSPI(offered), Type: v1.INVALID_ID_INFORMATION})
-			return
-		}
 	}
 	if qm.inSPI, err = sa.e.installer.AllocateSPI(); err != nil {
 		return
@@ -406,7 +423,7 @@ func (sa *isakmpSA) quickMode3(qm *quickMode, c *v1.Chain, hash *v1.Hash) {
 	delete(sa.qms, qm.msgID)
 	// The initiator's IDci is the remote traffic for us.
 	local, remote := p2(qm.idcr), p2(qm.idci)
-	qm.rekeyOf = sa.replacedBy(local, remote)
+	qm.rekeyOf = sa.replacedBy(qm.vpn, local, remote)
 	sa.installQuickMode(qm, local, remote)
 }
 
@@ -417,15 +434,15 @@ func (sa *isakmpSA) quickMode3(qm *quickMode, c *v1.Chain, hash *v1.Hash) {
 // its hard lifetime, and at its soft lifetime we negotiated yet another
 // pair in its place. The oldest such pair is the one replaced; nil when
 // none.
-func (sa *isakmpSA) replacedBy(local, remote netip.Prefix) *ike.ChildSA {
+func (sa *isakmpSA) replacedBy(v *peer, local, remote netip.Prefix) *ike.ChildSA {
 	if !local.IsValid() {
-		local = sa.peer.localTS
+		local = v.localTS
 	}
 	if !remote.IsValid() {
-		remote = sa.peer.remoteTS
+		remote = v.remoteTS
 	}
 	for _, c := range sa.children {
-		if len(c.LocalTS) == 1 && len(c.RemoteTS) == 1 && c.LocalTS[0] == local && c.RemoteTS[0] == remote {
+		if sa.peer.vpnOf(c) == v && len(c.LocalTS) == 1 && len(c.RemoteTS) == 1 && c.LocalTS[0] == local && c.RemoteTS[0] == remote {
 			return c
 		}
 	}
@@ -436,8 +453,8 @@ func (sa *isakmpSA) quickModeFailed(qm *quickMode, f ike.Failure) {
 	qm.stop()
 	delete(sa.qms, qm.msgID)
 	sa.failure = f
-	sa.e.log.Warn("IKEv1 Quick Mode failed", "vpn", sa.peer.VPN, "reason", f.Message)
-	sa.e.emit(ike.NegotiationFailed, sa.peer, sa.remote.Addr(), "", f)
+	sa.e.log.Warn("IKEv1 Quick Mode failed", "vpn", qm.vpn.VPN, "reason", f.Message)
+	sa.e.emit(ike.NegotiationFailed, qm.vpn, sa.remote.Addr(), "", f)
 }
 
 // installQuickMode derives the pair's keys (one KEYMAT per SPI) and
@@ -445,11 +462,11 @@ func (sa *isakmpSA) quickModeFailed(qm *quickMode, f ike.Failure) {
 func (sa *isakmpSA) installQuickMode(qm *quickMode, local, remote netip.Prefix) {
 	c, err := sa.installPair(qm, local, remote)
 	if err != nil {
-		sa.e.log.Error("IPsec SA install", "vpn", sa.peer.VPN, "err", err)
+		sa.e.log.Error("IPsec SA install", "vpn", qm.vpn.VPN, "err", err)
 		return
 	}
 	sa.children = append(sa.children, c)
-	sa.e.log.Info("IKEv1 IPsec SA up", "vpn", sa.peer.VPN, "in", spiHex(c.InboundSPI), "out", spiHex(c.OutboundSPI),
+	sa.e.log.Info("IKEv1 IPsec SA up", "vpn", qm.vpn.VPN, "in", spiHex(c.InboundSPI), "out", spiHex(c.OutboundSPI),
 		"encryption", qm.suite.Encryption.Display, "pfs", qm.suite.Group != nil, "udp", c.UDPEncapsulation)
 	kind := ike.ChildUp
 	if old := qm.rekeyOf; old != nil {
@@ -458,12 +475,12 @@ func (sa *isakmpSA) installQuickMode(qm *quickMode, local, remote netip.Prefix) 
 		if !qm.initiator {
 			by = "the peer"
 		}
-		sa.e.log.Info("IKEv1 IPsec SA rekeyed by "+by, "vpn", sa.peer.VPN, "old-in", spiHex(old.InboundSPI), "new-in", spiHex(c.InboundSPI))
+		sa.e.log.Info("IKEv1 IPsec SA rekeyed by "+by, "vpn", qm.vpn.VPN, "old-in", spiHex(old.InboundSPI), "new-in", spiHex(c.InboundSPI))
 	}
-	sa.e.emit(kind, sa.peer, sa.remote.Addr(), spiHex(c.InboundSPI), ike.Failure{})
+	sa.e.emit(kind, qm.vpn, sa.remote.Addr(), spiHex(c.InboundSPI), ike.Failure{})
 	life := qm.suite.Lifetime
-	if life == 0 || sa.peer.ChildLifetime != 0 && sa.peer.ChildLifetime < life {
-		life = sa.peer.ChildLifetime
+	if life == 0 || qm.vpn.ChildLifetime != 0 && qm.vpn.ChildLifetime < life {
+		life = qm.vpn.ChildLifetime
 	}
 	sa.childTimers(c, life, qm.initiator)
 	if old := qm.rekeyOf; old != nil {
@@ -534,7 +551,7 @@ func (sa *isakmpSA) armChildTimers(c *ike.ChildSA, soft, life time.Duration) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		if owner := e.ownerOf(c); owner != nil {
-			e.log.Warn("IKEv1 IPsec SA hard lifetime reached; removed", "vpn", owner.peer.VPN, "in", spiHex(c.InboundSPI))
+			e.log.Warn("IKEv1 IPsec SA hard lifetime reached; removed", "vpn", owner.peer.vpnOf(c).VPN, "in", spiHex(c.InboundSPI))
 			owner.removeChild(c, true)
 		}
 	})

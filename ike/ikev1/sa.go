@@ -95,6 +95,10 @@ type isakmpSA struct {
 	// rekeyAt and expireAt are phase 1's rekey and end (phase1Timers),
 	// exported so that another node keeps them (export.go).
 	rekeyAt, expireAt time.Time
+
+	// wanted are the VPNs not kept up whose Quick Mode was asked for
+	// (vpns.go: InitiateVPNFrom).
+	wanted map[string]bool
 }
 
 func (sa *isakmpSA) key() saKey { return saKey{sa.ckyI, sa.remote.Addr()} }
@@ -200,9 +204,9 @@ func (sa *isakmpSA) close() {
 	}
 	sa.timers, sa.qms = nil, nil
 	for _, c := range sa.children {
-		sa.e.installer.RemoveChild(sa.peer.VPN, c)
+		sa.e.installer.RemoveChild(sa.peer.vpnOf(c).VPN, c)
 		delete(sa.e.childLife, c) // export.go
-		sa.e.emit(ike.ChildDown, sa.peer, sa.remote.Addr(), spiHex(c.InboundSPI), sa.failure)
+		sa.e.emit(ike.ChildDown, sa.peer.vpnOf(c), sa.remote.Addr(), spiHex(c.InboundSPI), sa.failure)
 	}
 	sa.children = nil
 	switch {
@@ -243,7 +247,7 @@ func (sa *isakmpSA) deleteAndClose() {
 // reinitiateLater negotiates a kept-up tunnel again after its SA ended,
 // unless another SA to the peer is up or the engine is stopping.
 func (e *Engine) reinitiateLater(sa *isakmpSA) {
-	if e.closed || !sa.peer.Reinitiate || sa.closing {
+	if e.closed || !sa.peer.keepUp() || sa.closing { // vpns.go
 		return
 	}
 	p := sa.peer
@@ -278,9 +282,9 @@ func (sa *isakmpSA) removeChild(c *ike.ChildSA, tell bool) {
 			continue
 		}
 		sa.children = append(sa.children[:i], sa.children[i+1:]...)
-		sa.e.installer.RemoveChild(sa.peer.VPN, c)
+		sa.e.installer.RemoveChild(sa.peer.vpnOf(c).VPN, c)
 		delete(sa.e.childLife, c) // export.go
-		sa.e.emit(ike.ChildDown, sa.peer, sa.remote.Addr(), spiHex(c.InboundSPI), ike.Failure{})
+		sa.e.emit(ike.ChildDown, sa.peer.vpnOf(c), sa.remote.Addr(), spiHex(c.InboundSPI), ike.Failure{})
 		if tell && sa.state == stateEstablished {
 			sa.sendInformational(v1.DeleteIPsec(v1.ProtocolESP, c.InboundSPI))
 		}

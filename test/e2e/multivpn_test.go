@@ -86,53 +86,61 @@ func TestTwoVPNsOnOneGatewayWithStrongSwan(t *testing.T) {
 					t.Errorf("strongSwan's %s carried no traffic: %+v", c.Name, c)
 				}
 			}
-			st := tp.status(tp.gws[0])
-			if len(st.IKE) != 1 || st.IKE[0].Children != 2 {
-				t.Fatalf("gw1 IKE SAs: %+v, want one with 2 Child SAs", st.IKE)
-			}
-			show := tp.mustCLI(tp.gws[0], "show security ipsec security-associations detail")
-			for _, v := range []string{"vpn1", "vpn2"} {
-				if !strings.Contains(show, "VPN Name: "+v+"\n") {
-					t.Fatalf("show security ipsec security-associations detail lists no SA of %s:\n%s", v, show)
-				}
-			}
-
-			// vpn1 configured away: its Child SA goes, vpn2's and the IKE SA
-			// stay.
-			out := tp.mustCLI(tp.gws[0], "configure; delete security ipsec vpn vpn1; delete routing-options static route 198.18.2.0/24; commit; exit")
-			if !strings.Contains(out, "commit complete") {
-				t.Fatalf("commit:\n%s", out)
-			}
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				sas, err := charon.ListSAs()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(sas) == 1 && len(sas[0].Children) == 1 && sas[0].Children[0].Name == "net2" {
-					if sas[0].InitiatorSPI != ike.InitiatorSPI || sas[0].ResponderSPI != ike.ResponderSPI {
-						t.Fatalf("the IKE SA changed: %016x:%016x, was %016x:%016x", sas[0].InitiatorSPI, sas[0].ResponderSPI,
-							ike.InitiatorSPI, ike.ResponderSPI)
-					}
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("strongSwan SAs after vpn1 was removed: %+v (want net2 alone on the IKE SA)\ngw1:\n%s", sas, tp.logOf(tp.gws[0]))
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			pingUntil(t, tp, charon, "h1", vpn2, "198.18.3.2")
-			pingUntil(t, tp, charon, "h2", back, "198.18.4.2")
-			st = tp.status(tp.gws[0])
-			if len(st.IKE) != 1 || st.IKE[0].Children != 1 || st.IKE[0].InitiatorSPI != ike.InitiatorSPI {
-				t.Fatalf("gw1 IKE SAs after vpn1 was removed: %+v, want %016x with 1 Child SA", st.IKE, ike.InitiatorSPI)
-			}
-			for _, sa := range st.SAs {
-				if sa.VPN == "vpn1" {
-					t.Fatalf("gw1 still has an SA of the removed vpn1: %+v", sa)
-				}
-			}
+			removeVPN1KeepsVPN2(t, tp, charon, ike, vpn2, back)
 		})
+	}
+}
+
+// removeVPN1KeepsVPN2 checks that gw1 has one IKE SA with both VPNs'
+// SAs (ike is strongSwan's), then commits vpn1 away: only its SAs go,
+// vpn2 keeps passing traffic (pings vpn2 and back) on the same IKE SA.
+func removeVPN1KeepsVPN2(t *testing.T, tp *topology, charon *strongswan.Charon, ike strongswan.IKESA, vpn2, back netns.Ping) {
+	t.Helper()
+	st := tp.status(tp.gws[0])
+	if len(st.IKE) != 1 || st.IKE[0].Children != 2 {
+		t.Fatalf("gw1 IKE SAs: %+v, want one with 2 Child SAs", st.IKE)
+	}
+	show := tp.mustCLI(tp.gws[0], "show security ipsec security-associations detail")
+	for _, v := range []string{"vpn1", "vpn2"} {
+		if !strings.Contains(show, "VPN Name: "+v+"\n") {
+			t.Fatalf("show security ipsec security-associations detail lists no SA of %s:\n%s", v, show)
+		}
+	}
+
+	// vpn1 configured away: its Child SA goes, vpn2's and the IKE SA
+	// stay.
+	out := tp.mustCLI(tp.gws[0], "configure; delete security ipsec vpn vpn1; delete routing-options static route 198.18.2.0/24; commit; exit")
+	if !strings.Contains(out, "commit complete") {
+		t.Fatalf("commit:\n%s", out)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		sas, err := charon.ListSAs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sas) == 1 && len(sas[0].Children) == 1 && sas[0].Children[0].Name == "net2" {
+			if sas[0].InitiatorSPI != ike.InitiatorSPI || sas[0].ResponderSPI != ike.ResponderSPI {
+				t.Fatalf("the IKE SA changed: %016x:%016x, was %016x:%016x", sas[0].InitiatorSPI, sas[0].ResponderSPI,
+					ike.InitiatorSPI, ike.ResponderSPI)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("strongSwan SAs after vpn1 was removed: %+v (want net2 alone on the IKE SA)\ngw1:\n%s", sas, tp.logOf(tp.gws[0]))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	pingUntil(t, tp, charon, "h1", vpn2, "198.18.3.2")
+	pingUntil(t, tp, charon, "h2", back, "198.18.4.2")
+	st = tp.status(tp.gws[0])
+	if len(st.IKE) != 1 || st.IKE[0].Children != 1 || st.IKE[0].InitiatorSPI != ike.InitiatorSPI {
+		t.Fatalf("gw1 IKE SAs after vpn1 was removed: %+v, want %016x with 1 Child SA", st.IKE, ike.InitiatorSPI)
+	}
+	for _, sa := range st.SAs {
+		if sa.VPN == "vpn1" {
+			t.Fatalf("gw1 still has an SA of the removed vpn1: %+v", sa)
+		}
 	}
 }
 
