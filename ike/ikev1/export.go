@@ -95,6 +95,8 @@ type ChildState struct {
 	// VPN is the pair's VPN on a gateway of several (vpns.go); empty in
 	// records of earlier builds: the State's VPN.
 	VPN string `json:",omitempty"`
+	// PFSGroup is the pair's ike.ChildSA.PFSGroup (0: no PFS).
+	PFSGroup int `json:",omitempty"`
 }
 
 // String names the SA without its keys.
@@ -151,7 +153,7 @@ func (sa *isakmpSA) export() State {
 			OutEncr: clone(c.Outbound.Encryption), OutInteg: clone(c.Outbound.Integrity),
 			Local: c.Local, Remote: c.Remote, UDP: c.UDPEncapsulation, LocalPort: c.LocalPort, RemotePort: c.RemotePort,
 			LocalTS: c.LocalTS, RemoteTS: c.RemoteTS, SoftBytes: c.SoftBytes, HardBytes: c.HardBytes,
-			RekeyAt: d.rekey, ExpireAt: d.expire, VPN: sa.peer.vpnOf(c).VPN})
+			RekeyAt: d.rekey, ExpireAt: d.expire, VPN: sa.peer.vpnOf(c).VPN, PFSGroup: c.PFSGroup})
 	}
 	return st
 }
@@ -294,7 +296,7 @@ func childOf(cs ChildState) (*ike.ChildSA, error) {
 		Inbound:  keymat.DirectionKeys{Encryption: clone(cs.InEncr), Integrity: clone(cs.InInteg)},
 		Outbound: keymat.DirectionKeys{Encryption: clone(cs.OutEncr), Integrity: clone(cs.OutInteg)},
 		Local:    cs.Local, Remote: cs.Remote, UDPEncapsulation: cs.UDP, LocalPort: cs.LocalPort, RemotePort: cs.RemotePort,
-		LocalTS: cs.LocalTS, RemoteTS: cs.RemoteTS, SoftBytes: cs.SoftBytes, HardBytes: cs.HardBytes}, nil
+		LocalTS: cs.LocalTS, RemoteTS: cs.RemoteTS, SoftBytes: cs.SoftBytes, HardBytes: cs.HardBytes, PFSGroup: cs.PFSGroup}, nil
 }
 
 // Forget ends the ISAKMP SAs whose local address match accepts without a

@@ -48,6 +48,9 @@ func (sa *isakmpSA) newChild(qm *quickMode, local, remote netip.Prefix) (*ike.Ch
 		UDPEncapsulation: sa.natT || qm.suite.UDP, LocalTS: []netip.Prefix{local}, RemoteTS: []netip.Prefix{remote}}
 	c.SoftBytes, c.HardBytes = byteLifetimes(qm.suite.LifeKilobytes, qm.vpn.ChildLifeKilobytes, qm.initiator)
 	c.VPN = qm.vpn.VPN // vpns.go
+	if g := qm.suite.Group; g != nil {
+		c.PFSGroup = int(g.ID) // the Quick Mode's KE (PFS), for show
+	}
 	return c, nil
 }
 

@@ -169,7 +169,7 @@ func (s *vpnSide) isakmp(t *testing.T) (ike.SAInfo, bool) {
 
 // paired checks that a's one pair of vpn is b's, with the proxy
 // identities and ESP cipher of that VPN.
-func paired(t *testing.T, a, b *vpnSide, vpn, local, remote, esp string) *ike.ChildSA {
+func paired(t *testing.T, a, b *vpnSide, vpn, local, remote, esp string, pfs int) *ike.ChildSA {
 	t.Helper()
 	ca, cb := a.inst.of(vpn), b.inst.of(vpn)
 	if len(ca) != 1 || len(cb) != 1 {
@@ -189,6 +189,9 @@ func paired(t *testing.T, a, b *vpnSide, vpn, local, remote, esp string) *ike.Ch
 	}
 	if x.Encryption.IPsecKeyword != esp || y.Encryption.IPsecKeyword != esp {
 		t.Fatalf("VPN %s: ESP %s and %s, want %s", vpn, x.Encryption.IPsecKeyword, y.Encryption.IPsecKeyword, esp)
+	}
+	if x.PFSGroup != pfs || y.PFSGroup != pfs {
+		t.Fatalf("VPN %s: PFS groups %d and %d, want %d", vpn, x.PFSGroup, y.PFSGroup, pfs)
 	}
 	return x
 }
@@ -227,8 +230,8 @@ func TestTwoVPNsOnOneGateway(t *testing.T) {
 	if sb, ok := b.isakmp(t); !ok || sb.Children != 2 || sb.InitiatorSPI != sa.InitiatorSPI {
 		t.Fatalf("b's ISAKMP SA %+v, want a's with two pairs", sb)
 	}
-	va := paired(t, a, b, "va", "198.18.1.0/24", "198.18.2.0/24", "aes-128-cbc")
-	paired(t, a, b, "vb", "198.18.3.0/24", "198.18.4.0/24", "aes-256-cbc")
+	va := paired(t, a, b, "va", "198.18.1.0/24", "198.18.2.0/24", "aes-128-cbc", 14)
+	paired(t, a, b, "vb", "198.18.3.0/24", "198.18.4.0/24", "aes-256-cbc", 0)
 	// The cluster's copy keeps each pair's VPN, and another node
 	// resumes each pair for its VPN.
 	sts := a.e.Export(func(netip.Addr) bool { return true })
@@ -249,7 +252,7 @@ func TestTwoVPNsOnOneGateway(t *testing.T) {
 	}
 	for _, v := range []string{"va", "vb"} {
 		got, want := c.inst.of(v), a.inst.of(v)
-		if len(got) != 1 || got[0].InboundSPI != want[0].InboundSPI || got[0].VPN != v {
+		if len(got) != 1 || got[0].InboundSPI != want[0].InboundSPI || got[0].VPN != v || got[0].PFSGroup != want[0].PFSGroup {
 			t.Fatalf("VPN %s resumed as %+v, want the pair of inbound SPI %x", v, got, want[0].InboundSPI)
 		}
 	}
@@ -274,7 +277,7 @@ func TestTwoVPNsOnOneGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "vb's pair again", both)
-	paired(t, a, b, "vb", "198.18.3.0/24", "198.18.4.0/24", "aes-256-cbc")
+	paired(t, a, b, "vb", "198.18.3.0/24", "198.18.4.0/24", "aes-256-cbc", 0)
 	if got := a.inst.of("va"); len(got) != 1 || got[0] != va {
 		t.Fatalf("va's pairs after vb came back: %v", got)
 	}
