@@ -179,14 +179,20 @@ type exporter interface {
 	Forget(match func(local netip.Addr) bool) int
 }
 
-func (s *haSync) engine() (exporter, *installer) {
-	e := s.d.ikeEngine(2)
+func (s *haSync) engine() (exporter, *installer) { return haEngine[exporter](s.d, 2) }
+
+// haEngine is the IKE engine of version v as X, the interface through
+// which its SAs are exported and imported, and its installer; nil when
+// there is no such engine.
+func haEngine[X any](d *Daemon, v int) (X, *installer) {
+	var none X
+	e := d.ikeEngine(v)
 	if e == nil {
-		return nil, nil
+		return none, nil
 	}
-	x, ok := e.ikeCore.(exporter)
+	x, ok := e.ikeCore.(X)
 	if !ok {
-		return nil, nil
+		return none, nil
 	}
 	return x, e.installer
 }

@@ -59,17 +59,7 @@ type exporterV1 interface {
 
 var _ ikev1.ResumeInstaller = (*installer)(nil)
 
-func (s *haSync) engineV1() (exporterV1, *installer) {
-	e := s.d.ikeEngine(1)
-	if e == nil {
-		return nil, nil
-	}
-	x, ok := e.ikeCore.(exporterV1)
-	if !ok {
-		return nil, nil
-	}
-	return x, e.installer
-}
+func (s *haSync) engineV1() (exporterV1, *installer) { return haEngine[exporterV1](s.d, 1) }
 
 // syncV1 is syncOnce for the IKEv1 SAs: it writes what changed of those of
 // the groups this node owns (only: that group alone; force: every record)
