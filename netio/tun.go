@@ -76,3 +76,12 @@ func checkFamily(family int) error {
 	}
 	return nil
 }
+
+// TUNIO names the implementation behind a TUN (the Linux TUN's is chosen
+// by IPSECGW_TUN, see CreateTUN), for the log; "" when it says nothing.
+func TUNIO(t TUN) string {
+	if n, ok := t.(interface{ IO() string }); ok {
+		return n.IO()
+	}
+	return ""
+}
