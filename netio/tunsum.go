@@ -21,9 +21,16 @@ import (
 // for the words to stay aligned to the message). One carry chain of
 // 64-bit additions: on amd64 and arm64 it compiles to add-with-carry
 // instructions at about 8 octets a cycle, faster than splitting the words
-// into independent 32-bit accumulators (measured in BenchmarkSum).
+// into independent 32-bit accumulators in Go; where the CPU has AVX2 the
+// 64-octet blocks go to sumBlocks, about twice as fast again (measured in
+// BenchmarkSum).
 func sumLE(b []byte, acc uint64) uint64 {
 	var c uint64
+	if haveSumBlocks && len(b) >= sumBlocksMin {
+		n := len(b) &^ 63
+		acc, c = bits.Add64(acc, sumBlocks(b[:n]), 0)
+		b = b[n:]
+	}
 	for len(b) >= 64 {
 		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(b[0:8]), c)
 		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(b[8:16]), c)
@@ -55,6 +62,10 @@ func sumLE(b []byte, acc uint64) uint64 {
 	acc, c = bits.Add64(acc, c, 0)
 	return acc + c
 }
+
+// sumBlocksMin is the length from which sumBlocks (where there is one)
+// pays for its setup.
+const sumBlocksMin = 128
 
 // foldLE reduces a sumLE accumulator to a big-endian 16-bit partial sum.
 func foldLE(acc uint64) uint16 {
