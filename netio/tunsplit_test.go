@@ -121,10 +121,12 @@ func FuzzSplitPacket(f *testing.F) {
 		p, h := superPacket(f, segs)
 		f.Add(p, h.flags, h.gsoType, h.gsoSize, h.csumStart, h.csumOffset)
 	}
+	// One set of buffers for every input: a fuzz worker runs them one
+	// after another.
+	bufs, sizes := tunBufs(IdealBatchSize, 10, 65535)
 	f.Fuzz(func(t *testing.T, p []byte, flags, gsoType uint8, gsoSize, csumStart, csumOffset uint16) {
 		h := vnetHdr{flags: flags, gsoType: gsoType, hdrLen: uint16(len(p)), gsoSize: gsoSize, csumStart: csumStart, csumOffset: csumOffset}
 		orig := bytes.Clone(p)
-		bufs, sizes := tunBufs(IdealBatchSize, 10, 65535)
 		n, err := splitPacket(p, h, bufs, sizes, 10)
 		if err != nil {
 			if n != 0 {
