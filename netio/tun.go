@@ -16,6 +16,9 @@ import (
 // at least len(bufs). On the Linux TUN one read of the device may return a
 // TSO/USO super-packet, which Read splits into up to BatchSize MTU-sized
 // packets, so pass BatchSize buffers of at least offset+MTU octets each.
+// Read may use the octets before offset as scratch (the Linux TUN reads
+// its virtio-net header there when the first buffer holds 64 KB after
+// offset, and the super-packet right after it, saving a copy).
 //
 // Write hands bufs[i][offset:] to the host for every i and returns
 // len(bufs) when all were taken; with an error, n counts those known to

@@ -86,7 +86,7 @@ func builds(t testing.TB, segs []seg) [][]byte {
 func checkGRO(t *testing.T, segs []seg, want [][]int) {
 	t.Helper()
 	pkts := builds(t, segs)
-	groups, writes := groWrites(t, newGROTable(), pkts)
+	groups, writes := groWrites(t, newGROTable(true), pkts)
 	if fmt.Sprint(groups) != fmt.Sprint(want) {
 		t.Fatalf("groups %v; want %v", groups, want)
 	}
@@ -210,6 +210,39 @@ func renumber(f func([]seg)) func([]seg) {
 	}
 }
 
+// UDP datagrams of a flow coalesce as USO super-packets, when the table
+// takes UDP: every one as long as the first, a shorter one last.
+func TestGROCoalescesUDP(t *testing.T) {
+	udp := func(s []seg) []seg {
+		for i := range s {
+			s[i].udp = true
+		}
+		return s
+	}
+	checkGRO(t, udp(flow(t, addrA4, addrB4, 6, 1200, 0)), [][]int{seq(0, 6)})
+	checkGRO(t, udp(flow(t, addrA6, addrB6, 4, 1200, 99)), [][]int{seq(0, 4)})
+	s := udp(flow(t, addrA4, addrB4, 6, 1200, 0))
+	s[2].payload = s[2].payload[:100]
+	s[4].badSum = true
+	checkGRO(t, s, [][]int{{0, 1, 2}, {3}, {4}, {5}})
+	s = udp(flow(t, addrA4, addrB4, 100, 100, 0))
+	groups, _ := groWrites(t, newGROTable(true), builds(t, s))
+	if len(groups) != 2 || len(groups[0]) != groMaxUDPSegments {
+		t.Errorf("100 datagrams in groups of %v; want %d and the rest", groups, groMaxUDPSegments)
+	}
+	// Without USO, or without a checksum, each goes alone.
+	pkts := builds(t, udp(flow(t, addrA4, addrB4, 3, 1200, 0)))
+	if groups, _ := groWrites(t, newGROTable(false), pkts); len(groups) != 3 {
+		t.Errorf("UDP without USO in groups %v; want each alone", groups)
+	}
+	for _, p := range pkts {
+		p[26], p[27] = 0, 0
+	}
+	if groups, _ := groWrites(t, newGROTable(true), pkts); len(groups) != 3 {
+		t.Errorf("UDP without checksums in groups %v; want each alone", groups)
+	}
+}
+
 // Packets the coalescer leaves alone: IPv4 with options or fragmented,
 // IPv6 with an extension header, truncated or not IP at all.
 func TestGROLeavesAlone(t *testing.T) {
@@ -221,7 +254,7 @@ func TestGROLeavesAlone(t *testing.T) {
 	frag[6] |= 0x20 // MF
 	for name, p := range map[string][]byte{"IPv4 options": opts, "fragment": frag, "truncated": pkts[1][:30], "not IP": {0x50, 1, 2}} {
 		in := [][]byte{pkts[0], p, pkts[2]}
-		groups, _ := groWrites(t, newGROTable(), in)
+		groups, _ := groWrites(t, newGROTable(true), in)
 		if fmt.Sprint(groups) != fmt.Sprint([][]int{{0}, {1}, {2}}) {
 			t.Errorf("%s: groups %v; want each alone", name, groups)
 		}
@@ -232,7 +265,7 @@ func TestGROLeavesAlone(t *testing.T) {
 func TestGROBoundsLength(t *testing.T) {
 	segs := flow(t, addrA4, addrB4, 60, 1400, 0)
 	pkts := builds(t, segs)
-	groups, writes := groWrites(t, newGROTable(), pkts)
+	groups, writes := groWrites(t, newGROTable(true), pkts)
 	total := 0
 	for k, w := range writes {
 		if len(w)-vnetHdrLen > groMaxLength {
@@ -252,7 +285,7 @@ func TestGROAllocs(t *testing.T) {
 	for i, p := range pkts {
 		bufs[i] = append(make([]byte, groOffset), p...)
 	}
-	g := newGROTable()
+	g := newGROTable(true)
 	g.plan(bufs, groOffset)
 	if a := testing.AllocsPerRun(50, func() { g.plan(bufs, groOffset) }); a != 0 {
 		t.Errorf("plan allocates %.1f times per batch", a)
@@ -287,7 +320,7 @@ func FuzzGRO(f *testing.F) {
 		for i, p := range pkts {
 			orig[i] = bytes.Clone(p)
 		}
-		groups, writes := groWrites(t, newGROTable(), pkts)
+		groups, writes := groWrites(t, newGROTable(true), pkts)
 		for k, w := range writes {
 			if len(groups[k]) == 1 {
 				if !bytes.Equal(w[vnetHdrLen:], orig[groups[k][0]]) {

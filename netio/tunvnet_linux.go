@@ -56,7 +56,7 @@ func createVnetTUN(name string, mtu int) (TUN, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netio: create TUN %q: %w", name, err)
 	}
-	t := &vnetTUN{ctl: -1, gro: newGROTable(), rbuf: make([]byte, tunReadSize)}
+	t := &vnetTUN{ctl: -1, rbuf: make([]byte, tunReadSize)}
 	fail := func(what string, err error) (TUN, error) {
 		unix.Close(fd)
 		if t.ctl >= 0 {
@@ -79,6 +79,8 @@ func createVnetTUN(name string, mtu int) (TUN, error) {
 	} else if err := unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, offloads); err != nil {
 		return fail("TUNSETOFFLOAD", err)
 	}
+	// A kernel that takes USO from the TUN takes UDP super-packets too.
+	t.gro = newGROTable(t.uso)
 	if t.ctl, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err != nil {
 		return fail("socket for the MTU", err)
 	}
