@@ -248,13 +248,9 @@ func (l gsoLayout) segment(in, out []byte, i, start, end int, copyAll bool) int 
 		binary.BigEndian.PutUint16(th[4:], uint16(len(th)))
 		th[6], th[7] = 0, 0
 	}
-	// The transport header is a multiple of 4 octets long and the
-	// payload a multiple of 8 from it only by luck, so header and
-	// payload are summed apart and added.
-	hl := l.hdrLen - l.ipLen
-	sum := addSum(pseudoSum(l.proto, src, dst, len(th)), sum16(th[:hl], 0))
-	sum = addSum(sum, sum16(th[hl:], 0))
-	c := ^sum
+	// Header and payload are summed in one pass, right after the copy
+	// while they are in cache.
+	c := ^sum16(th, pseudoSum(l.proto, src, dst, len(th)))
 	if l.proto == protoUDP && c == 0 {
 		c = 0xffff // RFC 768: a computed zero is sent as all ones
 	}
