@@ -42,13 +42,7 @@ func TestKernelTUNCoalescesTCP(t *testing.T) {
 		copy(b[TUNHeadroom+20:], tcp)
 		bufs[i] = b
 	}
-	rx := func(stat string) uint64 {
-		v, err := strconv.ParseUint(strings.TrimSpace(n.Exec("a", "cat", "/sys/class/net/st0-test/statistics/"+stat)), 10, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	rx := func(stat string) uint64 { return tunStat(t, n, stat) }
 	packets0, bytes0 := rx("rx_packets"), rx("rx_bytes")
 	if w, err := dev.Write(bufs, TUNHeadroom); err != nil || w != segments {
 		t.Fatalf("Write: %d, %v", w, err)
@@ -81,13 +75,7 @@ func TestKernelTUNCoalescesAroundABadChecksum(t *testing.T) {
 		for i, s := range segs {
 			bufs[i] = append(make([]byte, TUNHeadroom), s.build(t)...)
 		}
-		rx := func(stat string) uint64 {
-			v, err := strconv.ParseUint(strings.TrimSpace(n.Exec("a", "cat", "/sys/class/net/st0-test/statistics/"+stat)), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return v
-		}
+		rx := func(stat string) uint64 { return tunStat(t, n, stat) }
 		packets0, bytes0 := rx("rx_packets"), rx("rx_bytes")
 		if w, err := dev.Write(bufs, TUNHeadroom); err != nil || w != len(segs) {
 			t.Fatalf("IPv6 %v: Write: %d, %v", v6, w, err)
@@ -142,13 +130,7 @@ func TestKernelTUNCoalescesUDP(t *testing.T) {
 		segs[i].udp = true
 		bufs[i] = append(make([]byte, TUNHeadroom), segs[i].build(t)...)
 	}
-	read := func() uint64 {
-		v, err := strconv.ParseUint(strings.TrimSpace(n.Exec("a", "cat", "/sys/class/net/st0-test/statistics/rx_packets")), 10, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	read := func() uint64 { return tunStat(t, n, "rx_packets") }
 	before := read()
 	if w, err := dev.Write(bufs, TUNHeadroom); err != nil || w != len(segs) {
 		t.Fatalf("Write: %d, %v", w, err)
@@ -156,4 +138,14 @@ func TestKernelTUNCoalescesUDP(t *testing.T) {
 	if got := read() - before; got != 1 {
 		t.Errorf("the kernel received %d packets for 8 datagrams of one flow; want one super-packet", got)
 	}
+}
+
+// tunStat reads one of st0-test's interface statistics in namespace a.
+func tunStat(t *testing.T, n *netns.Net, stat string) uint64 {
+	t.Helper()
+	v, err := strconv.ParseUint(strings.TrimSpace(n.Exec("a", "cat", "/sys/class/net/st0-test/statistics/"+stat)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
