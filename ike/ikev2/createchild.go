@@ -109,6 +109,9 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
 		return
 	}
+	if !isRekey {
+		sa.freshChild(sa.children[len(sa.children)-1], ni.Data, nr, false) // childdup.go
+	}
 	out := []wire.Payload{&wire.SA{Proposals: []wire.Proposal{sel.Proposal}}, &wire.Nonce{Data: nr}}
 	if keR != nil {
 		out = append(out, keR)

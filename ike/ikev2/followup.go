@@ -348,6 +348,9 @@ func (sa *ikeSA) childAddKE(id uint32, sel *ESPSelection, ke *wire.KE, ni []byte
 			addKE: names}) {
 			return false
 		}
+		if !rekeyed {
+			sa.freshChild(sa.children[len(sa.children)-1], ni, nr, false) // childdup.go
+		}
 		if rekeyed {
 			sa.e.log.Info("Child SA rekeyed by the peer", "vpn", v.VPN, "new-in", spiHex(inSPI))
 			sa.emitFor(v.VPN, ike.ChildRekeyed, spiHex(inSPI), ike.Failure{})

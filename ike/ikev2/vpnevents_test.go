@@ -103,8 +103,8 @@ func TestTwoVPNsEventsNameTheirVPN(t *testing.T) {
 		t.Fatalf("%d IKE SAs exported, want 1", len(sts))
 	}
 	other := &pipe{engines: map[netip.Addr]*Engine{}} // its messages go nowhere
-	c := resumeSide(t, fmt.Sprintf(gatewayConfig, 1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm")+
-		fmt.Sprintf(twoVPNs, 1, 2, "immediately", "2")+"set security ike gateway gw local-address 192.0.2.1\n", other)
+	c := sideWith(t, vpnSideConfig(1, 2, fmt.Sprintf(twoVPNs, 1, 2, "immediately", "2")), other,
+		resumeInstalls{installs: &installs{}, seq: map[uint32][2]uint64{}})
 	lc := listen(c)
 	if err := c.Import(sts[0]); err != nil {
 		t.Fatal(err)
@@ -115,9 +115,15 @@ func TestTwoVPNsEventsNameTheirVPN(t *testing.T) {
 	}
 }
 
-// resumeSide is multiSide's engine with an installer that can resume
-// Child SAs (Import), closed at the end.
-func resumeSide(t *testing.T, src string, p *pipe) *Engine {
+// vpnSideConfig is newVPNSide's configuration.
+func vpnSideConfig(me, peer int, extra string) string {
+	return fmt.Sprintf(gatewayConfig, me, peer, "group19", "aes-256-gcm", "k", "aes-256-gcm") + extra +
+		fmt.Sprintf("set security ike gateway gw local-address 192.0.2.%d\n", me)
+}
+
+// sideWith is multiSide's engine with the installer given, closed at the
+// end.
+func sideWith(t *testing.T, src string, p *pipe, inst ike.Installer) *Engine {
 	t.Helper()
 	tr, err := config.Parse("gw.conf", []byte(src), nil)
 	if err != nil {
@@ -127,7 +133,7 @@ func resumeSide(t *testing.T, src string, p *pipe) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := NewEngine(ike.Config{Transport: p, Installer: resumeInstalls{installs: &installs{}, seq: map[uint32][2]uint64{}}})
+	e := NewEngine(ike.Config{Transport: p, Installer: inst})
 	t.Cleanup(func() { e.Close(); p.wg.Wait() })
 	for _, v := range cfg.IPsec.VPNs {
 		peer, err := resolve.Peer(v, v.IKE.Gateway.LocalAddress)
@@ -137,6 +143,9 @@ func resumeSide(t *testing.T, src string, p *pipe) *Engine {
 		if err := e.AddPeer(peer); err != nil {
 			t.Fatal(err)
 		}
+		p.mu.Lock()
+		p.engines[peer.Local] = e
+		p.mu.Unlock()
 	}
 	return e
 }
