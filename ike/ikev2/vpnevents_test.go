@@ -6,9 +6,6 @@ import (
 	"sync"
 	"testing"
 
-	"ipsecgw/config"
-	"ipsecgw/config/schema"
-	"ipsecgw/daemon/resolve"
 	"ipsecgw/ike"
 )
 
@@ -125,27 +122,7 @@ func vpnSideConfig(me, peer int, extra string) string {
 // end.
 func sideWith(t *testing.T, src string, p *pipe, inst ike.Installer) *Engine {
 	t.Helper()
-	tr, err := config.Parse("gw.conf", []byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := schema.Build(tr, schema.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := NewEngine(ike.Config{Transport: p, Installer: inst})
+	e := multiSideWith(t, src, p, inst)
 	t.Cleanup(func() { e.Close(); p.wg.Wait() })
-	for _, v := range cfg.IPsec.VPNs {
-		peer, err := resolve.Peer(v, v.IKE.Gateway.LocalAddress)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.AddPeer(peer); err != nil {
-			t.Fatal(err)
-		}
-		p.mu.Lock()
-		p.engines[peer.Local] = e
-		p.mu.Unlock()
-	}
 	return e
 }
