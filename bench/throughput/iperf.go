@@ -24,7 +24,7 @@ type iperfResult struct {
 
 // runIperf runs a one-shot iperf3 server in h2 and the client in h1,
 // keeping the server's output in logDir.
-func runIperf(ctx context.Context, t *topology, logDir string, flows int, duration, omit time.Duration) (iperfResult, error) {
+func runIperf(ctx context.Context, t *topology, logDir string, flows int, duration, omit time.Duration, congestion string) (iperfResult, error) {
 	var res iperfResult
 	srv, err := lab.Start(t.Namespaces, "h2", "iperf3 server", filepath.Join(logDir, "iperf3-server.log"), lab.Options{StopWithParent: true},
 		"iperf3", "-s", "-1", "-B", h2Addr, "-p", iperfPort)
@@ -46,6 +46,9 @@ func runIperf(ctx context.Context, t *topology, logDir string, flows int, durati
 	args := []string{"iperf3", "-c", h2Addr, "-p", iperfPort, "-J",
 		"-t", strconv.Itoa(int(duration.Seconds())), "-O", strconv.Itoa(int(omit.Seconds())),
 		"-P", strconv.Itoa(flows), "--connect-timeout", "3000"}
+	if congestion != "" {
+		args = append(args, "-C", congestion)
+	}
 	var out []byte
 	for attempt := 0; ; attempt++ {
 		cctx, cancel := context.WithTimeout(ctx, limit)

@@ -59,6 +59,9 @@ type options struct {
 	deadline  time.Duration
 	ppsSizes  []int // packet sizes of the packet-rate runs (ipsecgw setups)
 	ppsTime   int   // seconds of each packet-rate run
+	// congestion is iperf3's -C (TCP congestion control); empty: h1's
+	// default, which is the machine's (net.ipv4.tcp_congestion_control).
+	congestion string
 }
 
 func main() {
@@ -107,6 +110,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.deadline, "deadline", 6*time.Minute, "the whole run is stopped after this long")
 	pps := fs.String("pps", "64,1400", "comma-separated packet sizes for the packet-rate runs through the ipsecgw setups (empty: none)")
 	fs.IntVar(&o.ppsTime, "pps-time", 3, "seconds of each packet-rate run")
+	fs.StringVar(&o.congestion, "congestion", "", "TCP congestion control for iperf3 (-C), e.g. cubic or bbr (default: the machine's)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -132,6 +136,9 @@ func parseFlags(args []string) (options, error) {
 			return o, fmt.Errorf("-pps %q: %q is not a packet size from 64 to 1500", *pps, f)
 		}
 		o.ppsSizes = append(o.ppsSizes, n)
+	}
+	if o.congestion != "" && !validCongestion(o.congestion) {
+		return o, fmt.Errorf("-congestion %q: want a congestion control name such as cubic or bbr", o.congestion)
 	}
 	if o.ppsTime < 1 || o.ppsTime > 30 {
 		return o, fmt.Errorf("-pps-time %d: want 1 to 30", o.ppsTime)
@@ -169,6 +176,10 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer topo.Destroy()
+	congestion, err := topo.congestion(ctx, o.congestion)
+	if err != nil {
+		return err
+	}
 
 	started := time.Now()
 	var samples []sample
@@ -189,6 +200,7 @@ func run(ctx context.Context, o options) error {
 	}
 	rep := newReport(o, samples, time.Since(started))
 	rep.PPS = rates
+	rep.Congestion = congestion
 	rep.print(os.Stdout)
 	if err := rep.write(o.jsonPath); err != nil {
 		return err
@@ -262,11 +274,19 @@ func measureOnce(ctx context.Context, topo *topology, s setup, o options, logDir
 	if err != nil {
 		return sample{}, err
 	}
-	res, err := runIperf(ctx, topo, logDir, flows, o.duration, o.omit)
+	idleBefore, err := readMachineCPU()
+	if err != nil {
+		return sample{}, err
+	}
+	res, err := runIperf(ctx, topo, logDir, flows, o.duration, o.omit, o.congestion)
 	if err != nil {
 		return sample{}, err
 	}
 	cpuAfter, err := cpuTime(s.processes())
+	if err != nil {
+		return sample{}, err
+	}
+	idleAfter, err := readMachineCPU()
 	if err != nil {
 		return sample{}, err
 	}
@@ -280,7 +300,8 @@ func measureOnce(ctx context.Context, topo *topology, s setup, o options, logDir
 			res.received, sent, received, s.name())
 	}
 	smp := sample{Setup: s.name(), Flows: flows, Gbps: res.bitsPerSecond / 1e9, Bytes: res.received,
-		Retransmits: res.retransmits, TunnelSent: sent, TunnelReceived: received}
+		Retransmits: res.retransmits, TunnelSent: sent, TunnelReceived: received,
+		IdlePercent: idleAfter.idlePercentSince(idleBefore)}
 	if len(s.processes()) > 0 && res.sent > 0 {
 		cpu := (cpuAfter - cpuBefore).Seconds()
 		smp.GatewayCPUSeconds = cpu

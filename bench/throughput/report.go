@@ -23,6 +23,7 @@ type sample struct {
 	TunnelReceived    uint64  `json:"path_bytes_received"` // counted by gw2's side of the path
 	GatewayCPUSeconds float64 `json:"gateway_cpu_s,omitempty"`
 	CPUSecondsPerGB   float64 `json:"gateway_cpu_s_per_gb,omitempty"` // both gateways, per GB of TCP payload
+	IdlePercent       float64 `json:"machine_idle_percent"`           // of all CPUs, during the run
 }
 
 // row is one setup and number of flows: the median of its rounds, and
@@ -36,6 +37,7 @@ type row struct {
 	VsWireguard     float64  `json:"ratio_to_wireguard_go,omitempty"`
 	CPUSecondsPerGB float64  `json:"gateway_cpu_s_per_gb,omitempty"`
 	Retransmits     int      `json:"retransmits"`
+	IdlePercent     float64  `json:"machine_idle_percent"`
 	Samples         []sample `json:"samples"`
 }
 
@@ -49,6 +51,7 @@ type report struct {
 	TimeSeconds int       `json:"iperf3_time_s"`
 	OmitSeconds int       `json:"iperf3_omit_s"`
 	Rounds      int       `json:"rounds"`
+	Congestion  string    `json:"tcp_congestion_control"`
 	Elapsed     float64   `json:"elapsed_s"`
 	Rows        []row     `json:"results"`
 	PPS         []ppsRow  `json:"packets_per_second,omitempty"`
@@ -78,6 +81,7 @@ func newReport(o options, samples []sample, elapsed time.Duration) *report {
 			rw.Gbps = median(g, func(s sample) float64 { return s.Gbps })
 			rw.CPUSecondsPerGB = median(g, func(s sample) float64 { return s.CPUSecondsPerGB })
 			rw.Retransmits = int(median(g, func(s sample) float64 { return float64(s.Retransmits) }))
+			rw.IdlePercent = median(g, func(s sample) float64 { return s.IdlePercent })
 			medians[key{name, flows}] = rw.Gbps
 			r.Rows = append(r.Rows, rw)
 		}
@@ -107,10 +111,10 @@ func median(g []sample, f func(sample) float64) float64 {
 }
 
 func (r *report) print(w io.Writer) {
-	fmt.Fprintf(w, "\niperf3 TCP h1 → h2, -t %d -O %d, %d round(s), %d CPUs (%s), Linux %s\n\n",
-		r.TimeSeconds, r.OmitSeconds, r.Rounds, r.CPUs, r.CPU, r.Kernel)
+	fmt.Fprintf(w, "\niperf3 TCP h1 → h2 (congestion control %s), -t %d -O %d, %d round(s), %d CPUs (%s), Linux %s\n\n",
+		r.Congestion, r.TimeSeconds, r.OmitSeconds, r.Rounds, r.CPUs, r.CPU, r.Kernel)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "setup\tflows\tGbit/s\t× plain\t× wireguard-go\tretransmits\tgateway CPU s/GB\t")
+	fmt.Fprintln(tw, "setup\tflows\tGbit/s\t× plain\t× wireguard-go\tretransmits\tgateway CPU s/GB\tmachine idle %\t")
 	ratio := func(v float64) string {
 		if v == 0 {
 			return "-"
@@ -118,8 +122,8 @@ func (r *report) print(w io.Writer) {
 		return fmt.Sprintf("%.2f", v)
 	}
 	for _, rw := range r.Rows {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%s\t%d\t%s\t\n", rw.Setup, rw.Flows, rw.Gbps,
-			ratio(rw.VsPlain), ratio(rw.VsWireguard), rw.Retransmits, ratio(rw.CPUSecondsPerGB))
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%s\t%d\t%s\t%.0f\t\n", rw.Setup, rw.Flows, rw.Gbps,
+			ratio(rw.VsPlain), ratio(rw.VsWireguard), rw.Retransmits, ratio(rw.CPUSecondsPerGB), rw.IdlePercent)
 	}
 	tw.Flush()
 	printPPS(w, r.PPS)
