@@ -181,13 +181,11 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 	failures := 0
 	var writes tunnelWrites
 	var count tally
-	want := maxBatch
 	for {
 		b := <-free
 		b.items = b.items[:0]
 		b.extra.reset()
-		n, err := e.readBatch(r, b.msgs[:want])
-		want = nextWant(b.msgs[:n])
+		n, err := e.readBatch(r, b.msgs)
 		for i := 0; i < n; i++ {
 			m := &b.msgs[i]
 			switch {
@@ -241,26 +239,6 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 			return
 		}
 	}
-}
-
-// readBytes is about how much one read of the inbound loop brings in:
-// the next read asks for as many messages as held that much in the last
-// one. A read of GRO runs (up to 64 KB each) then stops at a few of them,
-// so they are still in the core's cache when they are opened, instead of
-// a hundred of them (8 MB) first copied in, then opened from memory;
-// single datagrams come a full batch at a time.
-const readBytes = 256 << 10
-
-// nextWant is how many messages the read after msgs asks for.
-func nextWant(msgs []netio.Message) int {
-	total := 0
-	for i := range msgs {
-		total += msgs[i].N
-	}
-	if total == 0 {
-		return maxBatch
-	}
-	return max(4, min(maxBatch, readBytes*len(msgs)/total))
 }
 
 // releaseInbound finishes a socket's batches in the order they were read:
