@@ -24,8 +24,6 @@ type groReceiver struct {
 	done    chan struct{}
 	once    sync.Once
 	left    [][][]byte // of the batch being read
-	reads   []int      // len(msgs) of every read, for the test to check
-	mu      sync.Mutex // guards reads
 }
 
 func newGROReceiver() *groReceiver {
@@ -33,9 +31,6 @@ func newGROReceiver() *groReceiver {
 }
 
 func (r *groReceiver) ReadBatch(msgs []netio.Message) (int, error) {
-	r.mu.Lock()
-	r.reads = append(r.reads, len(msgs))
-	r.mu.Unlock()
 	if len(r.left) == 0 {
 		select {
 		case r.left = <-r.batches:
@@ -75,8 +70,7 @@ func numberedSized(i, n int) []byte {
 // runs of one datagram and runs whose last datagram is shorter. Every
 // inner packet reaches the tunnel once, intact and in order (each
 // datagram after a run's first is decrypted into a spare buffer, the
-// first in place), the replayed copies are refused, and the reads after
-// one of big runs ask for fewer messages.
+// first in place), and the replayed copies are refused.
 func TestInboundGRORuns(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	for _, mode := range []PipelineMode{PipelineParallel, PipelineInline} {
@@ -166,13 +160,5 @@ func testInboundGRORuns(t *testing.T, mode PipelineMode) {
 	}
 	if _, err := tun.Receive(50 * time.Millisecond); err == nil {
 		t.Fatal("a replayed packet reached the tunnel")
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.reads[0] != maxBatch {
-		t.Errorf("first read asked for %d messages, want %d", r.reads[0], maxBatch)
-	}
-	if r.reads[1] < 4 || r.reads[1] > maxBatch/4 {
-		t.Errorf("the read after one of GRO runs asked for %d messages, want about %d", r.reads[1], readBytes/(430*1000/20))
 	}
 }

@@ -164,14 +164,16 @@ func (b *inBatch) crypt(lo, hi int) {
 
 // releaseChunk is how many opened packets the inline reader lets pile up
 // before it releases them to the tunnels, within a batch. One recvmmsg
-// under load brings dozens of GRO runs (measured: 51 runs, 1.6 MB, in
-// bench/throughput), and opening all of them before the first TUN write
-// held every packet back 1.6 ms: the TCP receiver and its ACKs waited
-// while one core decrypted and the other idled, and BBR, which sizes
-// its window by the smallest round-trip time it saw, sent less. Released
-// in chunks the data reaches the receiver as it is opened, the spare
-// buffers of GRO runs are reused while they are in the cache, and the
-// TUN still coalesces a chunk's TCP segments into one write per flow.
+// of a busy UDP GRO socket brings dozens of runs (seen in
+// bench/throughput: 51 runs, 1.6 MB, opened for 1.6 ms before the first
+// TUN write), and every datagram after a run's first is opened into a
+// spare buffer of 64 KB: released once per read, the spares of a read
+// grew to thousands (gw2's RSS 84 MB against 41 MB, the packets spread
+// over memory) and the TCP receiver saw nothing until the whole read was
+// open. Released in chunks, the spares are reused while in the cache
+// (BenchmarkPipelineOpenGRO1400 inline: 1064 cpu-ns/pkt before, 660-700
+// after), the data reaches the receiver as it is opened, and the TUN
+// still coalesces a chunk's TCP segments into one write per flow.
 const releaseChunk = 64
 
 // inboundLoop is a socket's reader: batch → SPI, encapsulation and replay
