@@ -168,7 +168,7 @@ func (b *inBatch) crypt(lo, hi int) {
 // bench/throughput: 51 runs, 1.6 MB, opened for 1.6 ms before the first
 // TUN write), and every datagram after a run's first is opened into a
 // spare buffer of 64 KB: released once per read, the spares of a read
-// grew to thousands (gw2's RSS 84 MB against 41 MB, the packets spread
+// grew to thousands (gw2's RSS 85 MB against 56 MB, the packets spread
 // over memory) and the TCP receiver saw nothing until the whole read was
 // open. Released in chunks, the spares are reused while in the cache
 // (BenchmarkPipelineOpenGRO1400 inline: 1064 cpu-ns/pkt before, 660-700
