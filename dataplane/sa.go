@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"sync/atomic"
 
+	"ipsecgw/clock"
 	"ipsecgw/esp"
 )
 
@@ -75,17 +76,21 @@ type OutboundParams struct {
 type ByteLimit struct {
 	Soft, Hard     uint64
 	OnSoft, OnHard func()
+	// Clock times the SA's rate, which lowers Soft to keep a few
+	// seconds' traffic in hand (softbytes.go); nil: the system clock.
+	Clock clock.Clock
 }
 
 // limitState remembers which limits have fired.
 type limitState struct {
 	soft, hard atomic.Bool
+	rate       byteRate // the rate and the soft limit it makes (softbytes.go)
 }
 
 // check is called with the SA's byte count after each packet: one compare
 // when no limit is near.
 func (l *ByteLimit) check(st *limitState, n uint64) {
-	if l.Soft != 0 && n >= l.Soft && l.OnSoft != nil && !st.soft.Swap(true) {
+	if l.Soft != 0 && n >= st.rate.soft(l, n) && l.OnSoft != nil && !st.soft.Swap(true) {
 		go l.OnSoft()
 	}
 	if l.Hard != 0 && n >= l.Hard && l.OnHard != nil && !st.hard.Swap(true) {

@@ -76,7 +76,7 @@ func (sa *isakmpSA) notification(n *v1.Notify) {
 		// lastHeard is set: the peer is alive.
 	default:
 		if n.Type.IsError() {
-			sa.e.log.Warn("IKEv1 peer sent an error notification", "vpn", sa.peer.VPN, "type", n.Type)
+			sa.e.log.Warn("IKEv1 peer sent an error notification", "gateway", sa.peer.Gateway, "type", n.Type)
 			// A refused Quick Mode of ours ends that exchange.
 			for id, qm := range sa.qms {
 				if qm.initiator && qm.lastReply == nil && len(n.SPI) == 4 && binary.BigEndian.Uint32(n.SPI) == qm.inSPI {

@@ -125,6 +125,9 @@ func (e *Engine) dedupe(p *peer) {
 				mine.sendDelete()
 				break
 			}
+			if other.spiI > mine.spiI {
+				e.awaitPeerDedupe(mine, other) // dupike.go: a peer that keeps its duplicate
+			}
 		}
 	}
 }

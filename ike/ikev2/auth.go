@@ -87,14 +87,14 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 	sa.ikeTimers()
 	sa.e.log.Info("IKE SA up", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr(), "role", "initiator")
 	if t, ok := errorNotify(ps); ok {
-		sa.childFailed(ike.Failf(notifyCause(t), "Child SA refused: %v", t).Received(uint16(t)))
+		sa.childFailed(hs.vpn.VPN, ike.Failf(notifyCause(t), "Child SA refused: %v", t).Received(uint16(t)))
 		return
 	}
 	chosen, okSA := wire.Find[*wire.SA](ps)
 	tsi, okI := wire.Find[*wire.TSi](ps)
 	tsr, okR := wire.Find[*wire.TSr](ps)
 	if !okSA || !okI || !okR {
-		sa.childFailed(ike.Failf(ike.CauseOther, "IKE_AUTH response lacks SA or traffic selectors"))
+		sa.childFailed(hs.vpn.VPN, ike.Failf(ike.CauseOther, "IKE_AUTH response lacks SA or traffic selectors"))
 		return
 	}
 	sel, err := CheckESPChosen(hs.sentESP, chosen.Proposals, wire.IKE_AUTH)
@@ -103,7 +103,7 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 		err = CheckNarrowed(policy.Local, policy.Remote, tsi.Selectors, tsr.Selectors)
 	}
 	if err != nil {
-		sa.childFailed(failureOf(err))
+		sa.childFailed(hs.vpn.VPN, failureOf(err))
 		return
 	}
 	if sa.installChild(newChild{weInitiated: true, suite: sel.Suite, esn: sel.ESN, inSPI: hs.childInSPI, outSPI: sel.PeerSPI,
@@ -158,7 +158,7 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	// for (vpns.go); its IPsec policy answers the offer.
 	v, nar, err := sa.peer.narrow(tsi.Selectors, tsr.Selectors)
 	if err != nil {
-		sa.childFailed(failureOf(err).Sent(uint16(wire.TS_UNACCEPTABLE)))
+		sa.childFailed(sa.peer.VPN, failureOf(err).Sent(uint16(wire.TS_UNACCEPTABLE))) // no VPN fits: the gateway's
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.TS_UNACCEPTABLE}))
 		return
 	}
@@ -169,7 +169,7 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	}
 	sel, err := SelectESP(offered.Proposals, mine, wire.IKE_AUTH)
 	if err != nil {
-		sa.childFailed(failureOf(err).Sent(uint16(wire.NO_PROPOSAL_CHOSEN)))
+		sa.childFailed(v.VPN, failureOf(err).Sent(uint16(wire.NO_PROPOSAL_CHOSEN)))
 		sa.answer(id, wire.IKE_AUTH, append(out, &wire.Notify{Type: wire.NO_PROPOSAL_CHOSEN}))
 		return
 	}
@@ -267,11 +267,12 @@ func (sa *ikeSA) installChild(x newChild) bool {
 // childFailed records why the Child SA of IKE_AUTH was not made: the IKE
 // SA stays up without it, the reason shows in the show commands and the
 // failure counts. A tunnel kept up (establish-tunnels immediately) tries
-// again: the IKE SA is deleted a moment later and negotiated anew.
-func (sa *ikeSA) childFailed(f ike.Failure) {
+// again: the IKE SA is deleted a moment later and negotiated anew. vpn
+// names the VPN whose Child SA it was.
+func (sa *ikeSA) childFailed(vpn string, f ike.Failure) {
 	sa.failure = f
-	sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "vpn", sa.peer.VPN, "reason", f.Message)
-	sa.emit(ike.NegotiationFailed, sa.ikeSPIs(), f)
+	sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "vpn", vpn, "reason", f.Message)
+	sa.emitFor(vpn, ike.NegotiationFailed, sa.ikeSPIs(), f)
 	if !sa.initiator || !sa.peer.keepUp() {
 		return
 	}

@@ -109,6 +109,9 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 		sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
 		return
 	}
+	if !isRekey {
+		sa.freshChild(sa.children[len(sa.children)-1], ni.Data, nr, false) // childdup.go
+	}
 	out := []wire.Payload{&wire.SA{Proposals: []wire.Proposal{sel.Proposal}}, &wire.Nonce{Data: nr}}
 	if keR != nil {
 		out = append(out, keR)
@@ -116,7 +119,7 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 	out = append(out, &wire.TSi{Selectors: nar.TSi}, &wire.TSr{Selectors: nar.TSr})
 	if isRekey {
 		sa.e.log.Info("Child SA rekeyed by the peer", "vpn", v.VPN, "old", spiHexBytes(rekeyN.SPI), "new-in", spiHex(inSPI))
-		sa.emit(ike.ChildRekeyed, spiHex(inSPI), ike.Failure{})
+		sa.emitFor(v.VPN, ike.ChildRekeyed, spiHex(inSPI), ike.Failure{})
 		if sa.rekey != nil && sa.rekey.old == old {
 			// Our rekey of the same SA is in flight: a collision, settled
 			// when our answer comes (§2.8.1).
@@ -358,7 +361,7 @@ func (sa *ikeSA) handleRekeyResponse(ps []wire.Payload) {
 		tsi: tsi.Selectors, tsr: tsr.Selectors, gir: gir, pfs: sel.KE, ni: r.ni, nr: nr.Data, vpn: sa.peer.vpnOf(r.old)}) {
 		return
 	}
-	sa.emit(ike.ChildRekeyed, spiHex(r.inSPI), ike.Failure{})
+	sa.emitFor(r.vpn.VPN, ike.ChildRekeyed, spiHex(r.inSPI), ike.Failure{})
 	// Make-before-break: delete the SA replaced, or, when the peer rekeyed
 	// it at the same time and our new SA is the redundant one, ours (the
 	// peer then deletes the replaced SA).

@@ -243,7 +243,7 @@ func (e *Engine) Import(st State) error {
 		}
 		sa.children = append(sa.children, c)
 		sa.childTimers(c)
-		sa.emit(ike.ChildUp, spiHex(c.InboundSPI), ike.Failure{})
+		sa.emitFor(c.VPN, ike.ChildUp, spiHex(c.InboundSPI), ike.Failure{})
 	}
 	sa.startKeepalive()
 	sa.ikeTimers()

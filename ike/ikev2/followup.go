@@ -348,9 +348,12 @@ func (sa *ikeSA) childAddKE(id uint32, sel *ESPSelection, ke *wire.KE, ni []byte
 			addKE: names}) {
 			return false
 		}
+		if !rekeyed {
+			sa.freshChild(sa.children[len(sa.children)-1], ni, nr, false) // childdup.go
+		}
 		if rekeyed {
 			sa.e.log.Info("Child SA rekeyed by the peer", "vpn", v.VPN, "new-in", spiHex(inSPI))
-			sa.emit(ike.ChildRekeyed, spiHex(inSPI), ike.Failure{})
+			sa.emitFor(v.VPN, ike.ChildRekeyed, spiHex(inSPI), ike.Failure{})
 		}
 		return true
 	}
@@ -384,7 +387,7 @@ func (sa *ikeSA) childRekeyFollowups(r *childRekey, sel *ESPSelection, ps []wire
 			tsi: tsi, tsr: tsr, gir: gir, pfs: sel.KE, ni: r.ni, nr: slices.Concat(nr, extra), vpn: sa.peer.vpnOf(r.old), addKE: names}) {
 			return false
 		}
-		sa.emit(ike.ChildRekeyed, spiHex(r.inSPI), ike.Failure{})
+		sa.emitFor(r.vpn.VPN, ike.ChildRekeyed, spiHex(r.inSPI), ike.Failure{})
 		// Make-before-break: the new SA is in, the old one goes.
 		msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.INFORMATIONAL,
 			Flags: sa.flags(), MessageID: sa.nextID}}

@@ -46,6 +46,13 @@ set security ipsec vpn vpn%[1]d ike ipsec-policy ipol
 // each of its local addresses.
 func multiSide(t *testing.T, src string, p *pipe) (*Engine, *installs) {
 	t.Helper()
+	inst := &installs{}
+	return multiSideWith(t, src, p, inst), inst
+}
+
+// multiSideWith is multiSide with the installer given.
+func multiSideWith(t *testing.T, src string, p *pipe, inst ike.Installer) *Engine {
+	t.Helper()
 	tr, err := config.Parse("gw.conf", []byte(src), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +61,6 @@ func multiSide(t *testing.T, src string, p *pipe) (*Engine, *installs) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst := &installs{}
 	e := NewEngine(ike.Config{Transport: p, Installer: inst})
 	for _, v := range cfg.IPsec.VPNs {
 		peer, err := resolve.Peer(v, v.IKE.Gateway.LocalAddress)
@@ -68,7 +74,7 @@ func multiSide(t *testing.T, src string, p *pipe) (*Engine, *installs) {
 		p.engines[peer.Local] = e
 		p.mu.Unlock()
 	}
-	return e, inst
+	return e
 }
 
 // TestTwoGatewaysOneRemote: one node with two local addresses has two

@@ -121,6 +121,9 @@ type ikeSA struct {
 	tried  map[string]bool
 	// wanted names the VPNs traffic asked a Child SA for (on-traffic).
 	wanted map[string]bool
+	// fresh are the Child SAs created here, not rekeyed, by the exchange
+	// that made each, until a duplicate is settled (childdup.go).
+	fresh map[*ike.ChildSA]freshOrigin
 }
 
 func (sa *ikeSA) localSPI() uint64 {

@@ -43,6 +43,7 @@ func (sa *ikeSA) createFollowups(r *childCreate, sel *ESPSelection, ps []wire.Pa
 			why = sa.failure // abort tells it
 			return false
 		}
+		sa.freshChild(sa.children[len(sa.children)-1], r.ni, nr, true) // childdup.go
 		sa.create = nil
 		sa.startVPNChildren()
 		return true

@@ -234,6 +234,7 @@ func (sa *ikeSA) createAnswer(r *childCreate, ps []wire.Payload) (ike.Failure, b
 		tsi: tsi.Selectors, tsr: tsr.Selectors, gir: gir, pfs: sel.KE, ni: r.ni, nr: nr.Data, vpn: sa.peer.vpnNamed(r.vpn.VPN)}) {
 		return sa.failure, false
 	}
+	sa.freshChild(sa.children[len(sa.children)-1], r.ni, nr.Data, true) // childdup.go
 	return ike.Failure{}, true
 }
 

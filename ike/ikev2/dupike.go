@@ -1,0 +1,46 @@
+package ikev2
+
+import (
+	"fmt"
+	"time"
+
+	"ipsecgw/ike"
+)
+
+// A duplicate IKE SA the peer keeps. dedupe (admin.go) settles two IKE SAs
+// of a simultaneous initiation as ipsecgw does on both sides: the one of
+// the lower initiator SPI stays, and the other's initiator deletes it. A
+// peer that does not apply that rule (strongSwan keeps both) leaves two
+// IKE SAs, each with a Child SA of every VPN, on both sides for good. So
+// when the peer's is the one to go and it is still up after
+// duplicateIKEWait, we delete it ourselves: either side may delete an IKE
+// SA, and by then both sides have ours with its Child SAs.
+
+// duplicateIKEWait is how long the peer has to delete its redundant IKE SA
+// itself; a peer that applies the rule does so at once.
+const duplicateIKEWait = 5 * time.Second
+
+// awaitPeerDedupe deletes the peer's IKE SA theirs, a duplicate of ours
+// (mine) that the peer should delete, if it is still up, with ours, after
+// duplicateIKEWait.
+func (e *Engine) awaitPeerDedupe(mine, theirs *ikeSA) {
+	var check func(tries int)
+	check = func(tries int) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if theirs.state != stateEstablished || theirs.closing || mine.state != stateEstablished || mine.closing {
+			return
+		}
+		if theirs.pending != nil || theirs.ikeRekey != nil {
+			if tries < 5 { // an exchange is out: a moment later
+				theirs.timers = append(theirs.timers, e.clock.AfterFunc(time.Second, func() { check(tries + 1) }))
+			}
+			return
+		}
+		e.log.Info("duplicate IKE SA from a simultaneous initiation that the peer kept; deleting it", "gateway", theirs.peer.Gateway,
+			"kept", fmt.Sprintf("%016x", mine.spiI), "deleted", fmt.Sprintf("%016x", theirs.spiI))
+		theirs.failure = ike.Failf(ike.CauseLocal, "duplicate of a simultaneous initiation, kept by the peer")
+		theirs.sendDelete()
+	}
+	theirs.timers = append(theirs.timers, e.clock.AfterFunc(duplicateIKEWait, func() { check(0) }))
+}
