@@ -39,7 +39,7 @@ type Engine struct {
 
 	// superseded are the IPsec SAs a rekey replaced, whose removal is not
 	// a ChildDown (childdown.go).
-	superseded map[*ike.ChildSA]struct{}
+	superseded ike.Superseded
 }
 
 type saKey struct {

@@ -59,7 +59,7 @@ type Engine struct {
 
 	// superseded are the Child SAs a rekey replaced, whose removal is not
 	// a ChildDown (childdown.go).
-	superseded map[*ike.ChildSA]struct{}
+	superseded ike.Superseded
 }
 
 // NewEngine returns an engine with no peers.
