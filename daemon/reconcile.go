@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"ipsecgw/config/schema"
+	"ipsecgw/netio"
 )
 
 // A configuration is put into effect by reconcile, from whatever is running
@@ -405,7 +406,7 @@ func (d *Daemon) createTunnel(t tunnelWant) error {
 		dev.Close()
 		return err
 	}
-	d.log.Info("tunnel interface created", "interface", t.unit.Name(), "device", name, "mtu", mtu)
+	d.log.Info("tunnel interface created", "interface", t.unit.Name(), "device", name, "mtu", mtu, "tun-io", netio.TUNIO(dev))
 	return nil
 }
 

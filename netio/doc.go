@@ -6,7 +6,8 @@
 // can run in one test process:
 //
 //	edge              interface   Linux                         fake
-//	tunnel interface  TUN         CreateTUN (wireguard-go tun)  MemTUN
+//	tunnel interface  TUN         CreateTUN (own vnet TUN;      MemTUN
+//	                              IPSECGW_TUN=wireguard: wireguard-go tun)
 //	outer receive     Receiver    ListenESP, ListenUDP          MemHost.ListenESP, .ListenUDP
 //	outer send        Sender      NewRawSender                  MemHost.NewRawSender
 //	raw ESP rings     Receiver    OpenXDP, XDP.Attach           -
@@ -57,7 +58,15 @@
 //     (zero is allowed over IPv4 only).
 //   - The Linux TUN opened with IFF_VNET_HDR (as wireguard-go's is)
 //     prefixes every packet with a 10-octet virtio-net header; the write
-//     path puts it in the caller's headroom, hence TUNHeadroom.
+//     path puts it in the caller's headroom, hence TUNHeadroom. Reading,
+//     the header's hdr_len is not the headers' length on the forwarding
+//     path (it is the first segment's linear part), so the split takes
+//     the transport header's own. Writing, the TUN takes a TSO or USO
+//     super-packet as an iovec list (the first packet, then the other
+//     payloads) with NEEDS_CSUM and the pseudo-header's sum in the
+//     checksum field, and trusts that checksum from there on: hence the
+//     coalescer verifies every segment first. A write with a zero header
+//     is checked by the kernel as any received packet.
 //
 // # AF_XDP on veth (Linux 6.18, checked by xdp_linux_test.go and test/e2e)
 //

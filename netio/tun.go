@@ -16,6 +16,9 @@ import (
 // at least len(bufs). On the Linux TUN one read of the device may return a
 // TSO/USO super-packet, which Read splits into up to BatchSize MTU-sized
 // packets, so pass BatchSize buffers of at least offset+MTU octets each.
+// Read may use the octets before offset as scratch (the Linux TUN reads
+// its virtio-net header there when the first buffer holds 64 KB after
+// offset, and the super-packet right after it, saving a copy).
 //
 // Write hands bufs[i][offset:] to the host for every i and returns
 // len(bufs) when all were taken; with an error, n counts those known to
@@ -75,4 +78,13 @@ func checkFamily(family int) error {
 		return fmt.Errorf("netio: address family %d; expected 4 (IPv4) or 6 (IPv6)", family)
 	}
 	return nil
+}
+
+// TUNIO names the implementation behind a TUN (the Linux TUN's is chosen
+// by IPSECGW_TUN, see CreateTUN), for the log; "" when it says nothing.
+func TUNIO(t TUN) string {
+	if n, ok := t.(interface{ IO() string }); ok {
+		return n.IO()
+	}
+	return ""
 }

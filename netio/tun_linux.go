@@ -3,6 +3,7 @@ package netio
 import (
 	"fmt"
 	"net"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -14,12 +15,32 @@ import (
 const tunCloseWait = 5 * time.Second
 
 // CreateTUN creates the Linux TUN interface name with the given MTU, in
-// the network namespace of the calling thread, through wireguard-go's tun
-// package: IFF_VNET_HDR with checksum, TSO and (Linux 6.2 and later) USO
-// offloads on, so Read splits super-packets and Write coalesces (see TUN).
-// The interface is left down and without addresses: configuring it is the
-// caller's. Needs CAP_NET_ADMIN.
+// the network namespace of the calling thread: IFF_VNET_HDR with
+// checksum, TSO and (Linux 6.2 and later) USO offloads on, so Read splits
+// super-packets and Write coalesces (see TUN). The interface is left down
+// and without addresses: configuring it is the caller's. Needs
+// CAP_NET_ADMIN.
+//
+// The device is ipsecgw's own (tunvnet_linux.go) unless the environment
+// sets IPSECGW_TUN=wireguard, which selects wireguard-go's tun package,
+// the implementation before it, for comparison and as a fallback.
+// TUNIO names the one in use.
 func CreateTUN(name string, mtu int) (TUN, error) {
+	switch v := os.Getenv(tunEnv); v {
+	case "", "vnet":
+		return createVnetTUN(name, mtu)
+	case "wireguard":
+		return createWireGuardTUN(name, mtu)
+	default:
+		return nil, fmt.Errorf("netio: %s=%q; expected vnet or wireguard", tunEnv, v)
+	}
+}
+
+// tunEnv selects the Linux TUN implementation (see CreateTUN).
+const tunEnv = "IPSECGW_TUN"
+
+// createWireGuardTUN creates the TUN through wireguard-go's tun package.
+func createWireGuardTUN(name string, mtu int) (TUN, error) {
 	dev, err := tun.CreateTUN(name, mtu)
 	if err != nil {
 		return nil, fmt.Errorf("netio: create TUN %q with MTU %d: %w", name, mtu, err)
@@ -51,6 +72,9 @@ type linuxTUN struct {
 func (t *linuxTUN) Name() string   { return t.name }
 func (t *linuxTUN) MTU() int       { return int(t.mtu.Load()) }
 func (t *linuxTUN) BatchSize() int { return t.batch }
+
+// IO names the implementation, for the log.
+func (t *linuxTUN) IO() string { return "wireguard-go tun" }
 
 // watch follows the device's events until Close ends them.
 func (t *linuxTUN) watch() {

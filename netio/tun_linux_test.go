@@ -43,7 +43,7 @@ func newKernelTUN(t *testing.T) (*netns.Net, TUN) {
 // readMatching reads dev until a batch holds a packet match accepts,
 // ignoring others (the host's IPv6 chatter), and returns that batch. It
 // fails the test after timeout, closing dev to free the reader.
-func readMatching(t *testing.T, dev TUN, offset int, match func(header.IPv4) bool, timeout time.Duration) (bufs [][]byte, sizes []int, n int) {
+func readMatching(t *testing.T, dev TUN, offset, size int, match func(header.IPv4) bool, timeout time.Duration) (bufs [][]byte, sizes []int, n int) {
 	t.Helper()
 	type batch struct {
 		bufs  [][]byte
@@ -55,7 +55,7 @@ func readMatching(t *testing.T, dev TUN, offset int, match func(header.IPv4) boo
 	go func() {
 		for {
 			b := batch{}
-			b.bufs, b.sizes = tunBufs(dev.BatchSize(), offset, 65535)
+			b.bufs, b.sizes = tunBufs(dev.BatchSize(), offset, size)
 			b.n, b.err = dev.Read(b.bufs, b.sizes, offset)
 			if b.err != nil {
 				done <- b
@@ -111,7 +111,7 @@ func TestKernelTUNPing(t *testing.T) {
 		m, ok := header.ParseICMPv4(h.Payload())
 		return ok && h.Protocol() == header.IPProtoICMP && h.Destination() == tunPeer && m.Type() == 8
 	}
-	bufs, sizes, count := readMatching(t, dev, TUNHeadroom, isEcho, 5*time.Second)
+	bufs, sizes, count := readMatching(t, dev, TUNHeadroom, 65535, isEcho, 5*time.Second)
 	var reply []byte
 	for i := range count {
 		h, ok := header.ParseIPv4(bufs[i][TUNHeadroom : TUNHeadroom+sizes[i]])
@@ -145,8 +145,16 @@ func TestKernelTUNPing(t *testing.T) {
 
 // TestKernelTUNSplitsUSO sends one UDP super-packet (UDP_SEGMENT) into the
 // TUN: with offloads on it reaches the TUN whole, and a single Read must
-// return it split into its MSS-sized datagrams, checksums filled in.
+// return it split into its MSS-sized datagrams, checksums filled in. Read
+// into buffers of 64 KB (the super-packet read straight into the first)
+// and of the MTU (read aside, then split).
 func TestKernelTUNSplitsUSO(t *testing.T) {
+	for _, b := range []struct{ offset, size int }{{64, 65535}, {0, 1420}} {
+		splitsUSO(t, b.offset, b.size)
+	}
+}
+
+func splitsUSO(t *testing.T, offset, size int) {
 	n, dev := newKernelTUN(t)
 	const segment, segments, last = 1000, 8, 500
 	payload := pattern(segment*segments+last, 9)
@@ -167,10 +175,9 @@ func TestKernelTUNSplitsUSO(t *testing.T) {
 		u, ok := header.ParseUDP(h.Payload())
 		return ok && h.Protocol() == header.IPProtoUDP && u.DestinationPort() == 9
 	}
-	const offset = 64
-	bufs, sizes, count := readMatching(t, dev, offset, isOurs, 5*time.Second)
+	bufs, sizes, count := readMatching(t, dev, offset, size, isOurs, 5*time.Second)
 	if count != segments+1 {
-		t.Fatalf("one Read returned %d packets; want the super-packet split into %d", count, segments+1)
+		t.Fatalf("buffers of %d at offset %d: one Read returned %d packets; want the super-packet split into %d", size, offset, count, segments+1)
 	}
 	var got []byte
 	for i := range count {
@@ -189,8 +196,8 @@ func TestKernelTUNSplitsUSO(t *testing.T) {
 	}
 }
 
-// Close wakes a blocked Read with net.ErrClosed and leaves none of
-// wireguard-go's goroutines behind.
+// Close wakes a blocked Read with net.ErrClosed and leaves no goroutine
+// behind (wireguard-go's has some).
 func TestKernelTUNClose(t *testing.T) {
 	before := runtime.NumGoroutine()
 	_, dev := newKernelTUN(t)
