@@ -36,6 +36,10 @@ type Engine struct {
 	// childLife holds each IPsec SA's rekey and hard deadlines, for
 	// Export (export.go).
 	childLife map[*ike.ChildSA]childDeadlines
+
+	// superseded are the IPsec SAs a rekey replaced, whose removal is not
+	// a ChildDown (childdown.go).
+	superseded ike.Superseded
 }
 
 type saKey struct {

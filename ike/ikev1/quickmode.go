@@ -471,6 +471,7 @@ func (sa *isakmpSA) installQuickMode(qm *quickMode, local, remote netip.Prefix) 
 	kind := ike.ChildUp
 	if old := qm.rekeyOf; old != nil {
 		kind = ike.ChildRekeyed
+		sa.e.superseded.Mark(old) // childdown.go
 		by := "us"
 		if !qm.initiator {
 			by = "the peer"

@@ -206,7 +206,7 @@ func (sa *isakmpSA) close() {
 	for _, c := range sa.children {
 		sa.e.installer.RemoveChild(sa.peer.vpnOf(c).VPN, c)
 		delete(sa.e.childLife, c) // export.go
-		sa.e.emit(ike.ChildDown, sa.peer.vpnOf(c), sa.remote.Addr(), spiHex(c.InboundSPI), sa.failure)
+		sa.childDown(c, sa.failure)
 	}
 	sa.children = nil
 	switch {
@@ -284,7 +284,7 @@ func (sa *isakmpSA) removeChild(c *ike.ChildSA, tell bool) {
 		sa.children = append(sa.children[:i], sa.children[i+1:]...)
 		sa.e.installer.RemoveChild(sa.peer.vpnOf(c).VPN, c)
 		delete(sa.e.childLife, c) // export.go
-		sa.e.emit(ike.ChildDown, sa.peer.vpnOf(c), sa.remote.Addr(), spiHex(c.InboundSPI), ike.Failure{})
+		sa.childDown(c, ike.Failure{})
 		if tell && sa.state == stateEstablished {
 			sa.sendInformational(v1.DeleteIPsec(v1.ProtocolESP, c.InboundSPI))
 		}

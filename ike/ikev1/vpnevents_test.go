@@ -9,7 +9,8 @@ import (
 
 // TestTwoVPNsEventsNameTheirVPN: on an ISAKMP SA two VPNs share, each
 // pair's events name its own VPN, not the gateway's first: both pairs'
-// coming up, and vb's rekey (a soft byte lifetime) on both sides.
+// coming up, and vb's rekey (a soft byte lifetime) on both sides; a pair
+// going down on its own (childdown_test.go).
 func TestTwoVPNsEventsNameTheirVPN(t *testing.T) {
 	p := &pipe{engines: map[netip.Addr]*Engine{}}
 	keepUp := "set security ipsec vpn va establish-tunnels immediately\nset security ipsec vpn vb establish-tunnels immediately\n"
@@ -40,6 +41,7 @@ func TestTwoVPNsEventsNameTheirVPN(t *testing.T) {
 	})
 	a.namedFor(t, ike.ChildRekeyed, a.inst.of("vb")[0], "vb")
 	b.namedFor(t, ike.ChildRekeyed, b.inst.of("vb")[0], "vb")
+	pairsDownNameTheirVPN(t, a, b) // childdown_test.go
 }
 
 // count is how many events of that kind the side reported.

@@ -53,6 +53,7 @@ func (sa *ikeSA) freshChild(c *ike.ChildSA, ni, nr []byte, ours bool) {
 		if !ourRekeyRedundant(mine.ni, mine.nr, &collision{ni: theirs.ni, nr: theirs.nr}) { // createchild.go
 			sa.e.log.Info("duplicate Child SA from a simultaneous creation: the peer's is redundant; it deletes it",
 				"vpn", c.VPN, "kept-in", spiHex(ourChild.InboundSPI))
+			sa.awaitPeerChildDedupe(c, d, ours) // childdupkept.go: if it does not
 			return
 		}
 		sa.e.log.Info("duplicate Child SA from a simultaneous creation: ours is redundant; deleting it",

@@ -58,14 +58,19 @@ func (i *vpnInstalls) counts(vpn string) (made, removed, live int, stopped bool)
 // with the same one pair, vpn2's traffic never without an SA on either
 // side; vpn1's is left alone. Run twice (the nonces pick either side's),
 // and with additional key exchanges (IKE_FOLLOWUP_KE) after each
-// CREATE_CHILD_SA.
+// CREATE_CHILD_SA. And with a peer that keeps its redundant Child SA
+// (its DELETEs never get through): the other side deletes it itself after
+// duplicateChildWait (childdupkept.go).
 func TestSimultaneousChildCreation(t *testing.T) {
-	for _, tc := range []struct{ name, extra string }{{"0", ""}, {"1", ""}, {"addke", pfsAddKE}} {
-		t.Run(tc.name, func(t *testing.T) { testSimultaneousChildCreation(t, tc.extra) })
+	for _, tc := range []struct {
+		name, extra string
+		peerKeeps   bool
+	}{{"0", "", false}, {"1", "", false}, {"addke", pfsAddKE, false}, {"peer-keeps", "", true}} {
+		t.Run(tc.name, func(t *testing.T) { testSimultaneousChildCreation(t, tc.extra, tc.peerKeeps) })
 	}
 }
 
-func testSimultaneousChildCreation(t *testing.T, extra string) {
+func testSimultaneousChildCreation(t *testing.T, extra string, peerKeeps bool) {
 	p := &pipe{engines: map[netip.Addr]*Engine{}}
 	ia, ib := newVPNInstalls(), newVPNInstalls()
 	a := sideWith(t, vpnSideConfig(1, 2, fmt.Sprintf(twoVPNs, 1, 2, "responder-only", "2")+extra), p, ia)
@@ -87,6 +92,9 @@ func testSimultaneousChildCreation(t *testing.T, extra string) {
 	p.mu.Lock()
 	p.hold = true
 	p.tap = func(_ []byte, from, _ netip.AddrPort) { mu.Lock(); sent[from.Addr()] = true; mu.Unlock() }
+	if peerKeeps {
+		p.drop = keepsRedundantChild(&la, &lb)
+	}
 	p.mu.Unlock()
 	if err := a.InitiateVPNFrom(netip.Addr{}, ra, "vpn2", false); err != nil {
 		t.Fatal(err)
@@ -122,6 +130,9 @@ func testSimultaneousChildCreation(t *testing.T, extra string) {
 	if la, lb := la.String(), lb.String(); !(strings.Contains(la, ours) && strings.Contains(lb, theirs) ||
 		strings.Contains(lb, ours) && strings.Contains(la, theirs)) {
 		t.Fatalf("the sides did not agree on the redundant Child SA:\na: %s\nb: %s", la, lb)
+	}
+	if kept := "that the peer kept; deleting it"; peerKeeps && !strings.Contains(la.String()+lb.String(), kept) {
+		t.Fatalf("neither side deleted the redundant Child SA the peer kept:\na: %s\nb: %s", la.String(), lb.String())
 	}
 	ca, cb := childrenOf(a), childrenOf(b)
 	if len(ca["vpn2"]) != 1 || len(cb["vpn2"]) != 1 {

@@ -120,6 +120,7 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 	if isRekey {
 		sa.e.log.Info("Child SA rekeyed by the peer", "vpn", v.VPN, "old", spiHexBytes(rekeyN.SPI), "new-in", spiHex(inSPI))
 		sa.emitFor(v.VPN, ike.ChildRekeyed, spiHex(inSPI), ike.Failure{})
+		sa.e.superseded.Mark(old) // childdown.go
 		if sa.rekey != nil && sa.rekey.old == old {
 			// Our rekey of the same SA is in flight: a collision, settled
 			// when our answer comes (§2.8.1).
@@ -362,6 +363,7 @@ func (sa *ikeSA) handleRekeyResponse(ps []wire.Payload) {
 		return
 	}
 	sa.emitFor(r.vpn.VPN, ike.ChildRekeyed, spiHex(r.inSPI), ike.Failure{})
+	sa.e.superseded.Mark(r.old) // childdown.go
 	// Make-before-break: delete the SA replaced, or, when the peer rekeyed
 	// it at the same time and our new SA is the redundant one, ours (the
 	// peer then deletes the replaced SA).
@@ -369,10 +371,12 @@ func (sa *ikeSA) handleRekeyResponse(ps []wire.Payload) {
 	if r.collided != nil {
 		if ourRekeyRedundant(r.ni, nr.Data, r.collided) {
 			gone = sa.children[len(sa.children)-1]
+			sa.e.superseded.Mark(gone) // childdown.go: its twin carries on
 			sa.e.log.Info("simultaneous Child SA rekey: ours is redundant; deleting it", "vpn", r.vpn.VPN, "in", spiHex(gone.InboundSPI))
 		} else {
 			sa.e.log.Info("simultaneous Child SA rekey: the peer's is redundant; it deletes it", "vpn", r.vpn.VPN,
 				"peer-created", spiHex(r.collided.child.InboundSPI))
+			sa.e.superseded.Mark(r.collided.child) // childdown.go: ours carries on
 		}
 	}
 	msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.INFORMATIONAL,

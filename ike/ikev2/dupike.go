@@ -24,23 +24,12 @@ const duplicateIKEWait = 5 * time.Second
 // (mine) that the peer should delete, if it is still up, with ours, after
 // duplicateIKEWait.
 func (e *Engine) awaitPeerDedupe(mine, theirs *ikeSA) {
-	var check func(tries int)
-	check = func(tries int) {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		if theirs.state != stateEstablished || theirs.closing || mine.state != stateEstablished || mine.closing {
-			return
-		}
-		if theirs.pending != nil || theirs.ikeRekey != nil {
-			if tries < 5 { // an exchange is out: a moment later
-				theirs.timers = append(theirs.timers, e.clock.AfterFunc(time.Second, func() { check(tries + 1) }))
-			}
-			return
-		}
+	theirs.unlessPeerDeletes(duplicateIKEWait, func() bool { // peerkeeps.go
+		return theirs.state == stateEstablished && !theirs.closing && mine.state == stateEstablished && !mine.closing
+	}, func() {
 		e.log.Info("duplicate IKE SA from a simultaneous initiation that the peer kept; deleting it", "gateway", theirs.peer.Gateway,
 			"kept", fmt.Sprintf("%016x", mine.spiI), "deleted", fmt.Sprintf("%016x", theirs.spiI))
 		theirs.failure = ike.Failf(ike.CauseLocal, "duplicate of a simultaneous initiation, kept by the peer")
 		theirs.sendDelete()
-	}
-	theirs.timers = append(theirs.timers, e.clock.AfterFunc(duplicateIKEWait, func() { check(0) }))
+	})
 }

@@ -56,6 +56,10 @@ type Engine struct {
 	drops ike.Drops
 
 	frags fragCounters // RFC 7383 fragmentation (fragment.go)
+
+	// superseded are the Child SAs a rekey replaced, whose removal is not
+	// a ChildDown (childdown.go).
+	superseded ike.Superseded
 }
 
 // NewEngine returns an engine with no peers.

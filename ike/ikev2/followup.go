@@ -354,6 +354,7 @@ func (sa *ikeSA) childAddKE(id uint32, sel *ESPSelection, ke *wire.KE, ni []byte
 		if rekeyed {
 			sa.e.log.Info("Child SA rekeyed by the peer", "vpn", v.VPN, "new-in", spiHex(inSPI))
 			sa.emitFor(v.VPN, ike.ChildRekeyed, spiHex(inSPI), ike.Failure{})
+			sa.e.superseded.Mark(old) // childdown.go
 		}
 		return true
 	}
@@ -388,6 +389,7 @@ func (sa *ikeSA) childRekeyFollowups(r *childRekey, sel *ESPSelection, ps []wire
 			return false
 		}
 		sa.emitFor(r.vpn.VPN, ike.ChildRekeyed, spiHex(r.inSPI), ike.Failure{})
+		sa.e.superseded.Mark(r.old) // childdown.go
 		// Make-before-break: the new SA is in, the old one goes.
 		msg := &wire.Message{Header: wire.Header{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Exchange: wire.INFORMATIONAL,
 			Flags: sa.flags(), MessageID: sa.nextID}}

@@ -249,7 +249,7 @@ func (sa *ikeSA) close() {
 	sa.e.reinitiateLater(sa)
 	for _, c := range sa.children {
 		sa.e.installer.RemoveChild(c.VPN, c)
-		sa.emitFor(c.VPN, ike.ChildDown, spiHex(c.InboundSPI), sa.failure)
+		sa.childDown(c, sa.failure) // childdown.go
 	}
 	switch {
 	case sa.state == stateEstablished:

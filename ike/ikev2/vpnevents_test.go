@@ -67,8 +67,9 @@ func childEventsNameTheirVPN(t *testing.T, who string, e *Engine, l *eventLog, k
 // TestTwoVPNsEventsNameTheirVPN: on a gateway two VPNs share, every
 // Child SA event names the VPN of its Child SA, not the gateway's first
 // VPN: each Child SA's coming up, vpn2's rekey on both sides (the
-// rekey's initiator and its responder), and each Child SA resumed from
-// an export on another engine.
+// rekey's initiator and its responder), each Child SA resumed from
+// an export on another engine, and a Child SA going down on its own
+// (childdown_test.go).
 func TestTwoVPNsEventsNameTheirVPN(t *testing.T) {
 	p := &pipe{engines: map[netip.Addr]*Engine{}}
 	a, _ := newVPNSide(t, 1, 2, fmt.Sprintf(twoVPNs, 1, 2, "immediately", "2"), p)
@@ -83,6 +84,7 @@ func TestTwoVPNsEventsNameTheirVPN(t *testing.T) {
 	childEventsNameTheirVPN(t, "responder", b, lb, ike.ChildUp, "vpn1", "vpn2")
 
 	before := childrenOf(b)["vpn2"][0]
+	beforeA := childrenOf(a)["vpn2"][0] // childdown_test.go
 	if n := b.RekeyChildren(func(v string) bool { return v == "vpn2" }); n != 1 {
 		t.Fatalf("%d rekeys started, want 1", n)
 	}
@@ -110,6 +112,7 @@ func TestTwoVPNsEventsNameTheirVPN(t *testing.T) {
 	if n := len(lc.of(ike.ChildUp)); n != 2 {
 		t.Fatalf("%d Child SAs resumed, want 2", n)
 	}
+	childrenDownNameTheirVPN(t, a, b, la, lb, beforeA) // childdown_test.go
 }
 
 // vpnSideConfig is newVPNSide's configuration.
