@@ -44,8 +44,12 @@ type frameResult uint8
 
 const (
 	frameOK  frameResult = iota
-	frameBad             // malformed or truncated: counted and dropped
-	blockEnd             // no more packets in the block
+	frameBad             // malformed: counted and dropped
+	// frameCut is a packet the kernel cut to fit the frame (tp_len past
+	// tp_snaplen): the interface's MTU grew past what the ring was made
+	// for (packetmtu_linux.go). Counted apart and dropped.
+	frameCut
+	blockEnd // no more packets in the block
 )
 
 // readBlock starts reading block b. It is false when the descriptor is
@@ -94,8 +98,11 @@ func (r *blockReader) next() ([]byte, frameResult) {
 		}
 	}
 	start := uint64(off) + mac
-	if mac < pktHeaderLen || start+snap > uint64(len(r.b)) || snap < wire {
-		return nil, frameBad // outside the block, or cut short by the ring
+	if mac < pktHeaderLen || start+snap > uint64(len(r.b)) {
+		return nil, frameBad
+	}
+	if snap < wire {
+		return nil, frameCut
 	}
 	return r.b[start : start+snap], frameOK
 }

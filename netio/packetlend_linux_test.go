@@ -36,7 +36,7 @@ func TestLendV2(t *testing.T) {
 		put(n, ringFrameV2(size, espFrame(byte(i))))
 	}
 	bad := ringFrameV2(size, espFrame(9))
-	binary.NativeEndian.PutUint32(bad[v2Len:], 1600)
+	binary.NativeEndian.PutUint16(bad[v2Mac:], 8) // inside the header
 	put(1, bad)
 	msgs := newMessages(16, 2048)
 	r.lend = true

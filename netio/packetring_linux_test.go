@@ -23,7 +23,7 @@ func readFor(t *testing.T, r Receiver, want int, wait time.Duration, check func(
 	go func() {
 		msgs := make([]Message, 64)
 		for i := range msgs {
-			msgs[i].Buf = make([]byte, 4096)
+			msgs[i].Buf = make([]byte, 16384) // jumbo frames too
 		}
 		got := 0
 		for got < want {
