@@ -32,6 +32,18 @@ type SAStatus struct {
 	// without (manual ones, IKEv2's first Child SA) (childke.go).
 	PFSGroup     int      `json:"pfs-group,omitempty"`
 	AdditionalKE []string `json:"additional-key-exchange,omitempty"`
+	// Lifesize is the SA's lifetime in bytes as it stands (the rekey
+	// point lowered at a high rate: dataplane/softbytes.go); nil when it
+	// has none.
+	Lifesize *dataplane.Lifesize `json:"lifesize,omitempty"`
+}
+
+// byteLifetime is l, or nil when the SA has no lifetime in bytes.
+func byteLifetime(l dataplane.Lifesize) *dataplane.Lifesize {
+	if l.Soft == 0 && l.Hard == 0 {
+		return nil
+	}
+	return &l
 }
 
 // Status is what the daemon reports on SIGUSR1 (the API and CLI come with
@@ -93,12 +105,12 @@ func (d *Daemon) Status() Status {
 	for _, sa := range d.engine.InboundSAs() {
 		s.SAs = append(s.SAs, SAStatus{VPN: sa.VPN, Direction: "inbound", SPI: fmt.Sprintf("%#08x", sa.SPI()), Tunnel: sa.Tunnel(),
 			Local: sa.Local.String(), Remote: sa.Remote.String(), Sequence: sa.Sequence(), Counters: sa.Counters.Snapshot(),
-			Selectors: sa.Selectors})
+			Selectors: sa.Selectors, Lifesize: byteLifetime(sa.Lifesize())})
 	}
 	for _, sa := range d.engine.OutboundSAs() {
 		s.SAs = append(s.SAs, SAStatus{VPN: sa.VPN, Direction: "outbound", SPI: fmt.Sprintf("%#08x", sa.SPI()), Tunnel: sa.Tunnel(),
 			Local: sa.Local.String(), Remote: sa.Remote.String(), Sequence: sa.Sequence(), Counters: sa.Counters.Snapshot(),
-			Selectors: sa.Selectors})
+			Selectors: sa.Selectors, Lifesize: byteLifetime(sa.Lifesize())})
 	}
 	d.childKE.annotate(s.SAs) // childke.go
 	sort.Slice(s.SAs, func(i, j int) bool {

@@ -81,7 +81,16 @@ type IPsecSA struct {
 
 	HardLifetime time.Duration // time left until the SA is deleted
 	SoftLifetime time.Duration // time left until rekeying starts
-	LifesizeKB   uint64        // kilobytes left; 0 is unlimited
+	// ByteLifetime is set when the SA has a lifetime in kilobytes
+	// (otherwise "Unlimited"): LifesizeKB is what is left of it until the
+	// hard limit, SoftLifesizeKB until the rekey starts (0: started).
+	// The data plane rekeys a fast SA before its configured soft limit
+	// (dataplane/softbytes.go): SoftConfiguredKB is what is left until
+	// that one, shown when it is further.
+	ByteLifetime     bool
+	LifesizeKB       uint64
+	SoftLifesizeKB   uint64
+	SoftConfiguredKB uint64
 
 	Transport    bool   // transport mode; false is tunnel mode
 	Manual       bool   // keyed by hand; false is dynamic (IKE)
@@ -195,17 +204,36 @@ func detailEncryption(sa *IPsecSA) string {
 }
 
 func lifesizeBrief(sa *IPsecSA) string {
-	if sa.LifesizeKB == 0 {
+	if !sa.ByteLifetime {
 		return "unlim"
 	}
 	return strconv.FormatUint(sa.LifesizeKB, 10)
 }
 
 func lifesizeDetail(sa *IPsecSA) string {
-	if sa.LifesizeKB == 0 {
+	if !sa.ByteLifetime {
 		return "Unlimited"
 	}
 	return strconv.FormatUint(sa.LifesizeKB, 10) + " kilobytes"
+}
+
+// softLifesize is what is left until the rekey starts, for an SA with a
+// lifetime in kilobytes ("" without): Junos shows only the hard limit's;
+// ipsecgw's rekey point moves with the rate, so it says where it is.
+func softLifesize(sa *IPsecSA) string {
+	if !sa.ByteLifetime {
+		return ""
+	}
+	return strconv.FormatUint(sa.SoftLifesizeKB, 10) + " kilobytes"
+}
+
+// softConfigured is what is left until the configured soft limit, when
+// the rekey starts before it ("" otherwise).
+func softConfigured(sa *IPsecSA) string {
+	if !sa.ByteLifetime || sa.SoftConfiguredKB <= sa.SoftLifesizeKB {
+		return ""
+	}
+	return strconv.FormatUint(sa.SoftConfiguredKB, 10) + " kilobytes"
 }
 
 func pfsGroup(n int) string {
@@ -294,6 +322,11 @@ func writeIPsecDetail(t *text, tn *IPsecTunnel) {
 		t.line("    Hard lifetime: %s", expires(sa.HardLifetime))
 		t.line("    Lifesize Remaining:  %s", lifesizeDetail(sa))
 		t.line("    Soft lifetime: %s", expires(sa.SoftLifetime))
+		if s, c := softLifesize(sa), softConfigured(sa); c != "" {
+			t.line("    Soft lifesize Remaining:  %s (lowered at the current rate from the configured %s)", s, c)
+		} else if s != "" {
+			t.line("    Soft lifesize Remaining:  %s", s)
+		}
 		t.line("    Mode: %s, Type: %s, State: %s", ikedMode(sa), saType(sa), ikedState(sa))
 		t.line("    Protocol: %s, Authentication: %s, Encryption: %s",
 			protocol(sa), orDefault(sa.Authentication, "None"), detailEncryption(sa))

@@ -340,6 +340,10 @@ func installedSAs(base show.IPsecSA, list []daemon.SAStatus, vpn string, local, 
 		sa.SPI = parseSPI(s.SPI)
 		sa.Inbound = s.Direction == "inbound"
 		sa.PFSGroup, sa.AdditionalKE = s.PFSGroup, s.AdditionalKE // the SA's own key exchanges
+		if l := s.Lifesize; l != nil && l.Hard != 0 {
+			sa.ByteLifetime = true
+			sa.LifesizeKB, sa.SoftLifesizeKB, sa.SoftConfiguredKB = kilobytesLeft(l.Hard, l.Carried), kilobytesLeft(l.Soft, l.Carried), kilobytesLeft(l.Configured, l.Carried)
+		}
 		if fill != nil {
 			fill(&sa)
 		}
@@ -358,6 +362,15 @@ func installedSAs(base show.IPsecSA, list []daemon.SAStatus, vpn string, local, 
 	return append(in, out...)
 }
 
+// kilobytesLeft is what is left of limit bytes after carried, in
+// kilobytes (rounded down, as a count down should).
+func kilobytesLeft(limit, carried uint64) uint64 {
+	if carried >= limit {
+		return 0
+	}
+	return (limit - carried) / 1024
+}
+
 // proposalSA is the algorithms and lifetimes of an IPsec proposal as the
 // show views spell them: "aes-gcm" and 256 bits, authentication
 // "aes256-gcm" for an AEAD cipher. The lifetimes are the whole ones; the
@@ -365,7 +378,8 @@ func installedSAs(base show.IPsecSA, list []daemon.SAStatus, vpn string, local, 
 // the low end of where the IKE engine schedules the rekey.
 func proposalSA(p *schema.IPsecProposal) show.IPsecSA {
 	sa := show.IPsecSA{Protocol: strings.ToUpper(orDefault(p.Protocol, "esp")), ESN: p.ExtendedSequenceNumbers,
-		HardLifetime: p.Lifetime, SoftLifetime: p.Lifetime * 85 / 100, LifesizeKB: p.LifetimeKilobytes}
+		HardLifetime: p.Lifetime, SoftLifetime: p.Lifetime * 85 / 100,
+		ByteLifetime: p.LifetimeKilobytes != 0, LifesizeKB: p.LifetimeKilobytes, SoftLifesizeKB: p.LifetimeKilobytes * 85 / 100}
 	if t, ok := transform.LookupKeyword(transform.IPsec, transform.TypeENCR, p.EncryptionAlgorithm); ok {
 		sa.Encryption = t.Display
 		if t.KeyLengthAttribute {
