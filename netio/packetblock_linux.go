@@ -21,6 +21,7 @@ const (
 	blockNumPkts      = 12
 	blockFirstPkt     = 16
 	blockLen          = 20
+	blockSeqNum       = 24
 	blockHeaderLen    = 48
 
 	pktNextOffset = 0
@@ -69,6 +70,15 @@ func readBlock(b []byte) (blockReader, bool) {
 		return blockReader{}, false
 	}
 	return blockReader{b: b[:blen], left: num, off: int(first)}, true
+}
+
+// blockSeq is block b's sequence number: the kernel numbers the blocks
+// it opens 1, 2, ... (prb_open_block).
+func blockSeq(b []byte) uint64 {
+	if len(b) < blockSeqNum+8 {
+		return 0
+	}
+	return binary.NativeEndian.Uint64(b[blockSeqNum:])
 }
 
 // next returns the next packet's frame (the Ethernet frame as captured).

@@ -83,15 +83,24 @@ func (p *PacketRing) linkChanged(index, mtu int) {
 		fail(err)
 		return
 	}
-	// The order leaves no packet taken twice (read twice, it would count
-	// as a replay); one arriving between the two filters goes to the
-	// kernel's raw socket, which skips it as the ring's.
-	if err := setFilter(r.currentFd(), nil, nil); err != nil {
+	// The new socket takes before the old one stops, so that no packet
+	// is lost between the two: one that arrives between them is in both
+	// rings, read twice, and the second time dropped by the SA's replay
+	// window (counted as a replay error). The programs are made first to
+	// keep that moment short.
+	none, err := ringFilter(nil, nil)
+	if err != nil {
 		next.release()
 		fail(err)
 		return
 	}
-	if err := setFilter(next.fd, (*p.taken.Load())[index], p.ports); err != nil {
+	take, err := ringFilter((*p.taken.Load())[index], p.ports)
+	if err == nil {
+		if err = attachFilter(next.fd, take); err == nil {
+			err = attachFilter(r.currentFd(), none)
+		}
+	}
+	if err != nil {
 		next.release()
 		fail(err)
 		return
@@ -154,9 +163,12 @@ func (r *packetRing) adopt() bool {
 	r.ReleaseFrames()
 	if !r.v2 {
 		// A block the kernel was filling at the hand-over is handed over
-		// by its retire timer (ringRetireMs), which wakes the reader.
+		// by its retire timer (ringRetireMs), which wakes the reader. One
+		// the kernel has not opened since it was read last (the ring was
+		// full: it opens the next block at the next packet, and none
+		// comes now) still holds the number of packets read then.
 		b, _ := r.blockAt(r.block)
-		if binary.NativeEndian.Uint32(b[blockNumPkts:]) != 0 {
+		if binary.NativeEndian.Uint32(b[blockNumPkts:]) != 0 && blockSeq(b) == r.blockSeq {
 			return false
 		}
 	}
@@ -181,9 +193,12 @@ func (r *packetRing) adopt() bool {
 	r.wait.ready = r.rxReady
 	r.frameSize, r.frames = next.frameSize, next.frames
 	r.txFrameSize, r.txFrames, r.mtu = next.txFrameSize, next.txFrames, next.mtu
-	r.block, r.in, r.cur, r.frame, r.txHead = 0, false, blockReader{}, 0, 0
+	r.block, r.blockSeq, r.in, r.cur, r.frame, r.txHead = 0, next.blockSeq, false, blockReader{}, 0, 0
 	r.next.Store(nil)
-	old.release()
+	// Closing a packet socket waits for an RCU grace period
+	// (packet_release: synchronize_net), milliseconds on a busy host,
+	// in which the new ring would fill: the reader does not wait.
+	go old.release()
 	r.p.resized.Add(1)
 	return true
 }

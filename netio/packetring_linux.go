@@ -42,6 +42,9 @@ import (
 // put together, ESP arriving elsewhere).
 // Being a tap, the rings leave packet captures (tcpdump, tshark) seeing
 // every ESP packet in both directions.
+//
+// The rings follow their interface's MTU: one whose frames no longer fit
+// is made again (packetmtu_linux.go).
 type PacketRing struct {
 	version int    // unix.TPACKET_V2 or unix.TPACKET_V3
 	why     string // why version is what it is
@@ -382,6 +385,9 @@ type packetRing struct {
 
 	// Reading: one ReadBatch at a time (the engine's reader).
 	block int         // V3: the receive block being read or waited for
+	// V3: the sequence number the kernel gives block when it opens it
+	// (blockSeq): the one after the last block read.
+	blockSeq uint64
 	cur   blockReader // V3: valid while reading
 	in    bool        // V3: a block is being read
 	frame int         // V2: the receive frame being read or waited for
@@ -408,7 +414,8 @@ func newPacketRing(p *PacketRing, ifindex, mtu int, local []netip.Addr, ports []
 	if err != nil {
 		return nil, err
 	}
-	r := &packetRing{p: p, fd: fd, v2: p.version == unix.TPACKET_V2, tx: txV3, frameSize: ringRxFrameSize, mtu: mtu}
+	// The kernel opens the first receive block as number 1 (init_prb_bdqc).
+	r := &packetRing{p: p, fd: fd, v2: p.version == unix.TPACKET_V2, tx: txV3, frameSize: ringRxFrameSize, mtu: mtu, blockSeq: 1}
 	if r.v2 {
 		r.tx, r.frameSize = txV2, v2FrameSize(mtu)
 		r.frames = ringBlocks * ringBlockSize / r.frameSize
@@ -464,6 +471,10 @@ func setFilter(fd int, local []netip.Addr, ports []uint16) error {
 	if err != nil {
 		return err
 	}
+	return attachFilter(fd, prog)
+}
+
+func attachFilter(fd int, prog []unix.SockFilter) error {
 	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}); err != nil {
 		return fmt.Errorf("packet filter: %w", err)
 	}
@@ -543,6 +554,7 @@ func (r *packetRing) fill(msgs []Message) (n, bad int) {
 			if r.cur, ok = readBlock(b); !ok {
 				bad++
 			}
+			r.blockSeq = blockSeq(b) + 1
 			r.in = true
 		}
 		frame, res := r.cur.next()
