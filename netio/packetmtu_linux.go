@@ -114,11 +114,26 @@ func (p *PacketRing) linkChanged(index, mtu int) {
 // packetSocket opens an AF_PACKET socket in the network namespace
 // OpenPacketRing ran in. A socket belongs to the namespace of the thread
 // that makes it, and linkChanged runs on whatever thread the runtime
-// gives the watcher: so a goroutine of its own moves its thread there
-// first, and never moves it back (a locked thread ends with its
-// goroutine). The socket's protocol is 0: it receives nothing before
-// its filter is in and it is bound.
+// gives the watcher. A daemon has all its threads in one namespace, and
+// opens it where it is (setns would want CAP_SYS_ADMIN, which a gateway
+// need not have); else (tests move one thread into a namespace) a
+// goroutine of its own moves its thread there first, and never moves it
+// back (a locked thread ends with its goroutine). The socket's protocol
+// is 0: it receives nothing before its filter is in and it is bound.
 func (p *PacketRing) packetSocket() (int, error) {
+	open := func() (int, error) {
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return -1, fmt.Errorf("AF_PACKET socket: %w", err)
+		}
+		return fd, nil
+	}
+	runtime.LockOSThread()
+	if p.inNetns() {
+		defer runtime.UnlockOSThread()
+		return open()
+	}
+	runtime.UnlockOSThread()
 	type result struct {
 		fd  int
 		err error
@@ -130,14 +145,21 @@ func (p *PacketRing) packetSocket() (int, error) {
 			made <- result{-1, fmt.Errorf("entering the rings' network namespace: %w", err)}
 			return
 		}
-		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			err = fmt.Errorf("AF_PACKET socket: %w", err)
-		}
+		fd, err := open()
 		made <- result{fd, err}
 	}()
 	r := <-made
 	return r.fd, r.err
+}
+
+// inNetns reports whether the calling thread is in the rings' network
+// namespace.
+func (p *PacketRing) inNetns() bool {
+	var want, here unix.Stat_t
+	if unix.Fstat(int(p.netns.Fd()), &want) != nil || unix.Stat("/proc/thread-self/ns/net", &here) != nil {
+		return false
+	}
+	return want.Dev == here.Dev && want.Ino == here.Ino
 }
 
 // currentFd is the socket that takes ESP now: the one made for a new MTU

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
 	"testing"
 	"time"
 
@@ -185,12 +184,12 @@ func checkPacketRingRemadeUnderTraffic(t *testing.T) {
 	// numbered in the ESP sequence field.
 	stop, sent := make(chan struct{}), make(chan uint32, 1)
 	go func() {
-		var seq uint32
+		var seq, total uint32
 		batch := make([][]byte, 16)
 		for {
 			select {
 			case <-stop:
-				sent <- seq
+				sent <- total
 				return
 			case <-time.After(500 * time.Microsecond):
 			}
@@ -199,9 +198,8 @@ func checkPacketRingRemadeUnderTraffic(t *testing.T) {
 				batch[i] = xdpESPPacket(b, a, 0, 0, 1400)
 				binary.BigEndian.PutUint32(batch[i][24:], seq)
 			}
-			if k, _ := sendB.WriteBatch(batch); k < len(batch) {
-				seq -= uint32(len(batch) - k) // not sent: the next batch reuses them
-			}
+			k, _ := sendB.WriteBatch(batch) // one B's kernel refused is a gap
+			total += uint32(k)
 		}
 	}()
 	waitResized := func(want uint64) {
@@ -228,19 +226,22 @@ func checkPacketRingRemadeUnderTraffic(t *testing.T) {
 	}
 	// A packet that arrived at a hand-over may be read twice (the replay
 	// window drops the second); any other is read once, in order.
-	twice := 0
-	for i := 1; i < len(seqs); i++ {
-		if seqs[i] <= seqs[i-1] {
-			if !slices.Contains(seqs[max(i-64, 0):i], seqs[i]) {
-				t.Fatalf("packet %d after %d: out of order", seqs[i], seqs[i-1])
-			}
-			twice++
+	seen := map[uint32]bool{}
+	var last uint32
+	for _, seq := range seqs {
+		switch {
+		case seen[seq]:
+		case seq < last:
+			t.Fatalf("packet %d after %d: out of order", seq, last)
+		default:
+			seen[seq], last = true, seq
 		}
 	}
+	twice := len(seqs) - len(seen)
 	st := p.Stats()
-	lost := int(total) - (len(seqs) - twice) - int(st.RingFull)
+	lost := int(total) - len(seen) - int(st.RingFull)
 	t.Logf("sent %d, read %d (%d twice), %d lost; %+v", total, len(seqs), twice, lost, st)
-	if st.Truncated != 0 || st.Malformed != 0 || lost != 0 || twice > 32 {
+	if st.Truncated != 0 || st.Malformed != 0 || lost != 0 || twice > 64 {
 		t.Fatalf("sent %d, read %d (%d twice): %d lost; %+v", total, len(seqs), twice, lost, st)
 	}
 }

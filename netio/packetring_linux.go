@@ -232,7 +232,7 @@ func (p *PacketRing) Attach(local []netip.Addr) ([]Receiver, error) {
 type PacketRingStats struct {
 	Received  uint64 `json:"received"`   // ESP packets read from the receive rings
 	Sent      uint64 `json:"sent"`       // packets queued on the transmit rings
-	ViaKernel uint64 `json:"via-kernel"` // packets sent by the raw socket: neighbour unknown, or no free frame
+	ViaKernel uint64 `json:"via-kernel"` // packets sent by the raw socket: neighbour unknown, no free frame, larger than a frame or the MTU
 	Malformed uint64 `json:"malformed"`  // frames or blocks of the rings that made no sense, dropped
 	// Truncated counts the ESP packets the kernel cut to fit a receive
 	// frame: the interface's MTU was raised past what the ring was made
@@ -384,13 +384,13 @@ type packetRing struct {
 	closing bool
 
 	// Reading: one ReadBatch at a time (the engine's reader).
-	block int         // V3: the receive block being read or waited for
+	block int // V3: the receive block being read or waited for
 	// V3: the sequence number the kernel gives block when it opens it
 	// (blockSeq): the one after the last block read.
 	blockSeq uint64
-	cur   blockReader // V3: valid while reading
-	in    bool        // V3: a block is being read
-	frame int         // V2: the receive frame being read or waited for
+	cur      blockReader // V3: valid while reading
+	in       bool        // V3: a block is being read
+	frame    int         // V2: the receive frame being read or waited for
 	// V2: the receive frames' size and number.
 	frameSize, frames int
 
@@ -459,19 +459,11 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // (the old one then takes nothing). The caller holds p.mu, or is
 // newPacketRing.
 func (r *packetRing) filter(local []netip.Addr, ports []uint16) error {
-	fd := r.fd
-	if next := r.next.Load(); next != nil {
-		fd = next.fd
-	}
-	return setFilter(fd, local, ports)
-}
-
-func setFilter(fd int, local []netip.Addr, ports []uint16) error {
 	prog, err := ringFilter(local, ports)
 	if err != nil {
 		return err
 	}
-	return attachFilter(fd, prog)
+	return attachFilter(r.currentFd(), prog)
 }
 
 func attachFilter(fd int, prog []unix.SockFilter) error {
