@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"ipsecgw/dataplane"
 	"ipsecgw/ike"
@@ -36,6 +37,13 @@ type SAStatus struct {
 	// point lowered at a high rate: dataplane/softbytes.go); nil when it
 	// has none.
 	Lifesize *dataplane.Lifesize `json:"lifesize,omitempty"`
+	// RekeyAt and ExpiresAt are when the IKE engine rekeys the SA (its
+	// soft lifetime) and removes it (its hard lifetime), the moments its
+	// timers are armed for (salifetime.go). Zero when no engine schedules
+	// them here: a manual SA, one resumed from a cluster peer without
+	// them, or an inbound SA kept a moment after its Child SA went.
+	RekeyAt   time.Time `json:"rekey-at,omitzero"`
+	ExpiresAt time.Time `json:"expires-at,omitzero"`
 }
 
 // byteLifetime is l, or nil when the SA has no lifetime in bytes.
@@ -113,6 +121,7 @@ func (d *Daemon) Status() Status {
 			Selectors: sa.Selectors, Lifesize: byteLifetime(sa.Lifesize())})
 	}
 	d.childKE.annotate(s.SAs) // childke.go
+	timeLifetimes(s.SAs, d.ikeAll()) // salifetime.go
 	sort.Slice(s.SAs, func(i, j int) bool {
 		if s.SAs[i].VPN != s.SAs[j].VPN {
 			return s.SAs[i].VPN < s.SAs[j].VPN

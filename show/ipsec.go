@@ -81,6 +81,11 @@ type IPsecSA struct {
 
 	HardLifetime time.Duration // time left until the SA is deleted
 	SoftLifetime time.Duration // time left until rekeying starts
+	// LifetimeUnknown: the SA is keyed by IKE but when it is to be
+	// rekeyed and deleted is not known here (no engine of this node
+	// schedules it); the lifetimes read Unknown, not a guess. A manual SA
+	// has no time lifetime at all (Manual).
+	LifetimeUnknown bool
 	// ByteLifetime is set when the SA has a lifetime in kilobytes
 	// (otherwise "Unlimited"): LifesizeKB is what is left of it until the
 	// hard limit, SoftLifesizeKB until the rekey starts (0: started).
@@ -146,7 +151,7 @@ func IPsecSecurityAssociations(v IPsecView, q IPsecQuery) Reply {
 		block := IPsecSABlock{State: blockState(tn)}
 		for i := range tn.SAs {
 			sa := &tn.SAs[i]
-			life := strconv.FormatInt(seconds(sa.HardLifetime), 10)
+			life := lifetimeBrief(sa, sa.HardLifetime)
 			t.line("  %s%d %s 0x%08x %s/%*s %s %s %d %-16s", arrow(sa.Inbound), tn.ID, briefAlgorithm(sa),
 				sa.SPI, life, max(10-len(life), 0), lifesizeBrief(sa), monitor(tn), vsys(tn), tn.Port, tn.RemoteGateway)
 			block.SAs = append(block.SAs, ipsecSAModel(tn, sa, false))
@@ -201,6 +206,29 @@ func detailEncryption(sa *IPsecSA) string {
 		return sa.Encryption
 	}
 	return fmt.Sprintf("%s (%d bits)", sa.Encryption, sa.KeyBits)
+}
+
+// lifetimeBrief and lifetimeDetail are what is left of an SA's time
+// lifetime d. A manual SA has none: unlimited, as its lifesize; one whose
+// schedule is not known here says so rather than count down a guess.
+func lifetimeBrief(sa *IPsecSA, d time.Duration) string {
+	switch {
+	case sa.Manual:
+		return "unlim"
+	case sa.LifetimeUnknown:
+		return "-"
+	}
+	return strconv.FormatInt(seconds(d), 10)
+}
+
+func lifetimeDetail(sa *IPsecSA, d time.Duration) string {
+	switch {
+	case sa.Manual:
+		return "Unlimited"
+	case sa.LifetimeUnknown:
+		return "Unknown"
+	}
+	return expires(d)
 }
 
 func lifesizeBrief(sa *IPsecSA) string {
@@ -319,9 +347,9 @@ func writeIPsecDetail(t *text, tn *IPsecTunnel) {
 		sa := &tn.SAs[i]
 		t.line("  Direction: %s, SPI: 0x%08x, AUX-SPI: %d", direction(sa.Inbound), sa.SPI, sa.AuxSPI)
 		t.line("%s, VPN Monitoring: %s", strings.Repeat(" ", 30), monitor(tn))
-		t.line("    Hard lifetime: %s", expires(sa.HardLifetime))
+		t.line("    Hard lifetime: %s", lifetimeDetail(sa, sa.HardLifetime))
 		t.line("    Lifesize Remaining:  %s", lifesizeDetail(sa))
-		t.line("    Soft lifetime: %s", expires(sa.SoftLifetime))
+		t.line("    Soft lifetime: %s", lifetimeDetail(sa, sa.SoftLifetime))
 		if s, c := softLifesize(sa), softConfigured(sa); c != "" {
 			t.line("    Soft lifesize Remaining:  %s (lowered at the current rate from the configured %s)", s, c)
 		} else if s != "" {

@@ -128,14 +128,14 @@ func ipsecSAModel(tn *IPsecTunnel, sa *IPsecSA, detail bool) IPsecSAEntry {
 		AuxSPI: sa.AuxSPI, RemoteGateway: tn.RemoteGateway.String(), Port: tn.Port,
 		VPNMonitoringState: monitor(tn), Protocol: protocol(sa),
 		ESPEncryption: briefEncryption(sa), HMACAlgorithm: orDefault(sa.Authentication, "None"),
-		HardLifetime: strconv.FormatInt(seconds(sa.HardLifetime), 10), LifesizeRemaining: lifesizeBrief(sa),
+		HardLifetime: lifetimeBrief(sa, sa.HardLifetime), LifesizeRemaining: lifesizeBrief(sa),
 		VirtualSystem: vsys(tn),
 	}
 	if !detail {
 		return e
 	}
 	e.Direction = direction(sa.Inbound)
-	e.HardLifetime, e.LifesizeRemaining, e.SoftLifetime = expires(sa.HardLifetime), lifesizeDetail(sa), expires(sa.SoftLifetime)
+	e.HardLifetime, e.LifesizeRemaining, e.SoftLifetime = lifetimeDetail(sa, sa.HardLifetime), lifesizeDetail(sa), lifetimeDetail(sa, sa.SoftLifetime)
 	e.SoftLifesize, e.SoftLifesizeConfigured = softLifesize(sa), softConfigured(sa)
 	e.Mode, e.Type, e.State = ikedMode(sa), saType(sa), ikedState(sa)
 	e.AuthAlgorithm, e.EncryptionAlgorithm = orDefault(sa.Authentication, "None"), detailEncryption(sa)

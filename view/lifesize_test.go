@@ -3,6 +3,7 @@ package view
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"ipsecgw/daemon"
 	"ipsecgw/dataplane"
@@ -23,7 +24,7 @@ func TestInstalledSALifesize(t *testing.T) {
 		{VPN: "w", Direction: "inbound", SPI: "0x00000300"},
 	}
 	var local, remote netip.Addr
-	sas := installedSAs(base, list, "v", &local, &remote, nil)
+	sas := installedSAs(base, list, "v", time.Time{}, &local, &remote, nil)
 	if len(sas) != 2 {
 		t.Fatalf("%d SAs", len(sas))
 	}
@@ -34,7 +35,7 @@ func TestInstalledSALifesize(t *testing.T) {
 	if out.LifesizeKB != 0 || out.SoftLifesizeKB != 0 || out.SoftConfiguredKB != 0 {
 		t.Errorf("outbound past its limits: %+v; want nothing left", out)
 	}
-	w := installedSAs(base, list, "w", &local, &remote, nil)
+	w := installedSAs(base, list, "w", time.Time{}, &local, &remote, nil)
 	if len(w) != 1 || w[0].LifesizeKB != base.LifesizeKB || w[0].SoftLifesizeKB != base.SoftLifesizeKB {
 		t.Errorf("without the data plane's count: %+v", w)
 	}
