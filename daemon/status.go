@@ -120,7 +120,7 @@ func (d *Daemon) Status() Status {
 			Local: sa.Local.String(), Remote: sa.Remote.String(), Sequence: sa.Sequence(), Counters: sa.Counters.Snapshot(),
 			Selectors: sa.Selectors, Lifesize: byteLifetime(sa.Lifesize())})
 	}
-	d.childKE.annotate(s.SAs) // childke.go
+	d.childKE.annotate(s.SAs)        // childke.go
 	timeLifetimes(s.SAs, d.ikeAll()) // salifetime.go
 	sort.Slice(s.SAs, func(i, j int) bool {
 		if s.SAs[i].VPN != s.SAs[j].VPN {
