@@ -6,11 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"testing"
 	"time"
-
-	"ipsecgw/test/netns"
 )
 
 // TestPacketRingFollowsMTU: rings made on a veth of MTU 1500 are made
@@ -20,37 +17,8 @@ import (
 func TestPacketRingFollowsMTU(t *testing.T) { eachRingVersion(t, checkPacketRingFollowsMTU) }
 
 func checkPacketRingFollowsMTU(t *testing.T) {
-	netns.RequireRoot(t)
-	n := netns.New(t, "a", "b")
-	n.Link("a", "veth-a", "198.51.100.1/24", "b", "veth-b", "198.51.100.2/24")
-	n.Exec("a", "ping", "-c", "1", "-W", "5", "198.51.100.2")
-	a, b := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
-
-	var p *PacketRing
-	var rawA, sendB Sender
-	var espB Receiver
-	var recv []Receiver
-	inNetns(t, n, "a", func() (err error) {
-		if p, err = OpenPacketRing(); err != nil {
-			return err
-		}
-		if rawA, err = NewRawSender(4); err != nil {
-			return err
-		}
-		if recv, err = p.Attach([]netip.Addr{a}); err == nil && len(recv) != 1 {
-			err = fmt.Errorf("%d rings, want 1", len(recv))
-		}
-		return err
-	})
-	t.Cleanup(func() { rawA.Close(); p.Close() })
-	inNetns(t, n, "b", func() (err error) {
-		if espB, err = ListenESP(4); err != nil {
-			return err
-		}
-		sendB, err = NewRawSender(4)
-		return err
-	})
-	t.Cleanup(func() { espB.Close(); sendB.Close() })
+	l := newRingLab(t)
+	n, p, recv, rawA, sendB, espB, a, b := l.n, l.p, l.recv, l.rawA, l.sendB, l.espB, l.a, l.b
 
 	r := recv[0].(*packetRing)
 	sendA := p.Sender(rawA)
@@ -137,27 +105,8 @@ func TestPacketRingRemadeUnderTraffic(t *testing.T) {
 }
 
 func checkPacketRingRemadeUnderTraffic(t *testing.T) {
-	netns.RequireRoot(t)
-	n := netns.New(t, "a", "b")
-	n.Link("a", "veth-a", "198.51.100.1/24", "b", "veth-b", "198.51.100.2/24")
-	n.Exec("a", "ping", "-c", "1", "-W", "5", "198.51.100.2")
-	a, b := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
-	var p *PacketRing
-	var sendB Sender
-	var recv []Receiver
-	inNetns(t, n, "a", func() (err error) {
-		if p, err = OpenPacketRing(); err != nil {
-			return err
-		}
-		recv, err = p.Attach([]netip.Addr{a})
-		return err
-	})
-	t.Cleanup(func() { p.Close() })
-	inNetns(t, n, "b", func() (err error) {
-		sendB, err = NewRawSender(4)
-		return err
-	})
-	t.Cleanup(func() { sendB.Close() })
+	l := newRingLab(t)
+	n, p, recv, sendB, a, b := l.n, l.p, l.recv, l.sendB, l.a, l.b
 	r := recv[0].(*packetRing)
 
 	// The reader: sequence numbers in the ESP header's sequence field.
