@@ -417,7 +417,8 @@ func TestBackupGateway(t *testing.T) {
 // moments the Child SA's timers are armed for: the initiator rekeys at its
 // RekeyAt (not a moment before), within 85-90 % of lifetime-seconds, the
 // hard lifetime at 100 %; the Child SA the rekey makes counts from its own
-// birth, and the old one is no longer listed once removed.
+// birth, and the old one is no longer listed once removed. An IKE SA
+// rekey in between keeps the moments.
 func TestChildLifetimesAreTheScheduledOnes(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clk := clock.NewFake(start)
@@ -449,6 +450,20 @@ func TestChildLifetimesAreTheScheduledOnes(t *testing.T) {
 	}
 	within("initiator", la[0], ia.get()[0], start, 0.85, 0.90)
 	within("responder", lb[0], ib.get()[0], start, 0.90, 0.95)
+
+	// An IKE SA rekey hands the Child SA over and re-arms its timers: for
+	// the same moments, not a rekey drawn again.
+	first := a.SAs()[0].InitiatorSPI
+	if a.RekeyIKE(func(ike.SAInfo) bool { return true }) != 1 {
+		t.Fatal("no IKE SA to rekey")
+	}
+	eventually(t, "the IKE SA rekey", func() bool {
+		sas := a.SAs()
+		return len(sas) == 1 && sas[0].InitiatorSPI != first && sas[0].Children == 1
+	})
+	if l := a.ChildLifetimes(); len(l) != 1 || l[0] != la[0] {
+		t.Fatalf("after the IKE SA rekey, lifetimes %+v, want %+v", l, la[0])
+	}
 
 	rekeyAt := la[0].RekeyAt
 	clk.Advance(rekeyAt.Sub(start) - time.Millisecond)
