@@ -1,6 +1,11 @@
 package header
 
-import "testing"
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"testing"
+)
 
 // The hot helpers run once or more per packet; each benchmark reports
 // allocations, which must stay at zero.
@@ -13,6 +18,75 @@ func BenchmarkPartialChecksum1500(b *testing.B) {
 	for b.Loop() {
 		s = PartialChecksum(buf, s)
 	}
+}
+
+var sumSink uint64
+
+// BenchmarkChecksum compares PartialChecksum with wireguard-go's shape of
+// the same sum on the TUN's 1408-octet segment and a 64 KiB super-packet,
+// in the same run: the machine is shared, so only the ratio means much.
+// PartialChecksum takes whichever path this CPU has (sumBlocks with AVX2);
+// the generic path runs in every build.
+func BenchmarkChecksum(b *testing.B) {
+	for _, n := range []int{1408, 65535} {
+		p := pattern(n)
+		b.Run(fmt.Sprintf("PartialChecksum/%d", n), func(b *testing.B) {
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				sumSink += uint64(PartialChecksum(p, 0))
+			}
+		})
+		b.Run(fmt.Sprintf("generic/%d", n), func(b *testing.B) {
+			b.SetBytes(int64(n))
+			forEachSumPath(func(path string) {
+				if path != "generic" {
+					return
+				}
+				for b.Loop() {
+					sumSink += uint64(PartialChecksum(p, 0))
+				}
+			})
+		})
+		b.Run(fmt.Sprintf("wireguard-go-shape/%d", n), func(b *testing.B) {
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				sumSink += sumAdd64Native(p, 0)
+			}
+		})
+	}
+}
+
+// sumAdd64Native is the shape of wireguard-go's checksumNoFold, for the
+// benchmark only: native-endian 64-bit words, a carry chain unrolled by
+// 16 words, the carry added back every 128 octets. Not folded.
+func sumAdd64Native(b []byte, ac uint64) uint64 {
+	var c uint64
+	for len(b) >= 128 {
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[0:8]), 0)
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[8:16]), c)
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[16:24]), c)
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[24:32]), c)
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[32:40]), c)
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[40:48]), c)
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[48:56]), c)
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[56:64]), c)
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[64:72]), c)
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[72:80]), c)
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[80:88]), c)
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[88:96]), c)
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[96:104]), c)
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[104:112]), c)
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[112:120]), c)
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b[120:128]), c)
+		ac += c
+		b = b[128:]
+	}
+	c = 0
+	for len(b) >= 8 {
+		ac, c = bits.Add64(ac, binary.NativeEndian.Uint64(b), c)
+		b = b[8:]
+	}
+	return ac + c
 }
 
 func BenchmarkParseIPv4(b *testing.B) {

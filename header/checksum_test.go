@@ -1,6 +1,7 @@
 package header
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
@@ -23,31 +24,86 @@ func TestPartialChecksumRFC1071Example(t *testing.T) {
 	}
 }
 
+// TestPartialChecksumMatchesReference compares both sum paths with the
+// obvious 16-bit sum at every length up to 300 octets and at lengths
+// around the assembly's block size and beyond 16-bit counts, from
+// aligned and unaligned starts, with random initial values, whole and in
+// two pieces.
 func TestPartialChecksumMatchesReference(t *testing.T) {
+	if paths := sumPaths(); len(paths) < 2 {
+		t.Logf("only the %v path runs on this CPU", paths)
+	}
 	r := rand.New(rand.NewPCG(1, 2))
-	for n := range 300 {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(r.Uint32())
-		}
-		if n%5 == 0 {
-			// All ones stresses the carries.
-			for i := range b {
-				b[i] = 0xff
+	buf := make([]byte, 1<<17+128)
+	for i := range buf {
+		buf[i] = byte(r.Uint32())
+	}
+	ones := bytes.Repeat([]byte{0xff}, len(buf))
+	var lengths []int
+	for n := range 301 {
+		lengths = append(lengths, n)
+	}
+	for _, n := range []int{511, 512, 513, 1399, 1400, 1500, 9001, 65535, 65536, 1 << 17} {
+		lengths = append(lengths, n, n+r.IntN(63))
+	}
+	forEachSumPath(func(path string) {
+		for _, n := range lengths {
+			for _, off := range []int{0, 1, 2, 3, 7, 8, 63} {
+				for _, src := range [][]byte{buf, ones} {
+					b := src[off : off+n]
+					initial := uint16(r.Uint32())
+					// Both sides keep 0x0000 for a zero sum and
+					// 0xffff for any other multiple of 0xffff, so
+					// even the choice between the two zeros agrees.
+					want := CombineChecksums(referenceSum(b), initial)
+					if got := PartialChecksum(b, initial); got != want {
+						t.Fatalf("%s: %d octets at offset %d, initial %#04x: PartialChecksum = %#04x, reference %#04x", path, n, off, initial, got, want)
+					}
+					split := (n / 2) &^ 1
+					if got := PartialChecksum(b[split:], PartialChecksum(b[:split], initial)); got != want {
+						t.Fatalf("%s: %d octets at offset %d split at %d: %#04x, reference %#04x", path, n, off, split, got, want)
+					}
+				}
 			}
 		}
-		// Both fold the same way, so even the choice between the two
-		// zeros (0x0000 only for all-zero input, 0xffff otherwise)
-		// agrees.
-		want := referenceSum(b)
-		if got := PartialChecksum(b, 0); got != want {
-			t.Fatalf("len %d: PartialChecksum = %#04x, reference %#04x", n, got, want)
+	})
+}
+
+// TestPartialChecksumZeros checks the two zeros of ones' complement:
+// all-zero input sums to 0x0000, a nonzero multiple of 0xffff to 0xffff,
+// on every path and at lengths that reach the assembly.
+func TestPartialChecksumZeros(t *testing.T) {
+	forEachSumPath(func(path string) {
+		for _, n := range []int{0, 2, 64, 128, 1500} {
+			if got := PartialChecksum(make([]byte, n), 0); got != 0 {
+				t.Errorf("%s: %d zero octets sum to %#04x, want 0", path, n, got)
+			}
 		}
-		split := (n / 2) &^ 1
-		if got := PartialChecksum(b[split:], PartialChecksum(b[:split], 0)); got != want {
-			t.Fatalf("len %d split at %d: %#04x, reference %#04x", n, split, got, want)
+		for _, n := range []int{2, 64, 128, 1500} {
+			b := make([]byte, n)
+			b[0], b[n-1] = 0xff, 0xff
+			if got := PartialChecksum(b, 0); got != 0xffff {
+				t.Errorf("%s: %d octets summing to 0xffff give %#04x", path, n, got)
+			}
 		}
-	}
+	})
+}
+
+// FuzzChecksum: for any input, start and initial value, every sum path
+// agrees with the reference sum.
+func FuzzChecksum(f *testing.F) {
+	f.Add([]byte{}, uint8(0), uint16(0))
+	f.Add([]byte{0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7}, uint8(0), uint16(0))
+	f.Add(bytes.Repeat([]byte{0xff}, 257), uint8(3), uint16(0xffff))
+	f.Fuzz(func(t *testing.T, b []byte, off uint8, initial uint16) {
+		b = b[min(int(off), len(b)):]
+		want := CombineChecksums(referenceSum(b), initial)
+		forEachSumPath(func(path string) {
+			if got := PartialChecksum(b, initial); got != want {
+				t.Fatalf("%s: %d octets, initial %#04x: PartialChecksum = %#04x, reference %#04x", path, len(b), initial, got, want)
+			}
+		})
+	})
 }
 
 func TestCombineChecksums(t *testing.T) {

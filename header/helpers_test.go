@@ -98,14 +98,15 @@ func checkEveryPrefixFails(t *testing.T, name string, b []byte, parse func([]byt
 }
 
 // referenceSum is the RFC 1071 sum the slow, obvious way: 16-bit words
-// added in 32 bits with the carries folded at the end.
+// added in 64 bits (no overflow below 2^49 octets) with the carries
+// folded at the end.
 func referenceSum(b []byte) uint16 {
-	var s uint32
+	var s uint64
 	for i := 0; i+1 < len(b); i += 2 {
-		s += uint32(b[i])<<8 | uint32(b[i+1])
+		s += uint64(b[i])<<8 | uint64(b[i+1])
 	}
 	if len(b)%2 == 1 {
-		s += uint32(b[len(b)-1]) << 8
+		s += uint64(b[len(b)-1]) << 8
 	}
 	for s > 0xffff {
 		s = s>>16 + s&0xffff

@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
+
+	"ipsecgw/header"
 )
 
 // The Linux TUN with IFF_VNET_HDR puts a struct virtio_net_hdr in front
@@ -104,7 +107,7 @@ func splitPacket(in []byte, h vnetHdr, bufs [][]byte, sizes []int, offset int) (
 			// checksum includes.
 			initial := binary.BigEndian.Uint16(in[at:])
 			in[at], in[at+1] = 0, 0
-			binary.BigEndian.PutUint16(in[at:], ^sum16(in[h.csumStart:], initial))
+			binary.BigEndian.PutUint16(in[at:], ^header.PartialChecksum(in[h.csumStart:], initial))
 		}
 		if !inPlace {
 			if len(bufs[0]) < offset || len(bufs[0])-offset < len(in) {
@@ -220,16 +223,16 @@ func (l gsoLayout) segment(in, out []byte, i, start, end int, copyAll bool) int 
 		copy(out[:l.hdrLen], in[:l.hdrLen])
 		copy(out[l.hdrLen:size], in[start:end])
 	}
-	var src, dst []byte
+	var src, dst netip.Addr
 	if l.v6 {
 		binary.BigEndian.PutUint16(out[4:], uint16(size-40))
-		src, dst = out[8:24], out[24:40]
+		src, dst = header.IPv6(out).Source(), header.IPv6(out).Destination()
 	} else {
 		binary.BigEndian.PutUint16(out[2:], uint16(size))
 		binary.BigEndian.PutUint16(out[4:], binary.BigEndian.Uint16(in[4:])+uint16(i))
 		out[10], out[11] = 0, 0
-		binary.BigEndian.PutUint16(out[10:], ^sum16(out[:l.ipLen], 0))
-		src, dst = out[12:16], out[16:20]
+		binary.BigEndian.PutUint16(out[10:], ^header.PartialChecksum(out[:l.ipLen], 0))
+		src, dst = header.IPv4(out).Source(), header.IPv4(out).Destination()
 	}
 	th := out[l.ipLen:size]
 	if l.proto == protoTCP {
@@ -250,7 +253,7 @@ func (l gsoLayout) segment(in, out []byte, i, start, end int, copyAll bool) int 
 	}
 	// Header and payload are summed in one pass, right after the copy
 	// while they are in cache.
-	c := ^sum16(th, pseudoSum(l.proto, src, dst, len(th)))
+	c := ^header.PartialChecksum(th, header.PseudoHeaderChecksum(l.proto, src, dst, uint32(len(th))))
 	if l.proto == protoUDP && c == 0 {
 		c = 0xffff // RFC 768: a computed zero is sent as all ones
 	}

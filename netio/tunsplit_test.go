@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"net/netip"
 	"testing"
 
 	"ipsecgw/header"
@@ -147,16 +148,16 @@ func FuzzSplitPacket(f *testing.F) {
 			if l.v6 && (!bytes.Equal(out[:4], orig[:4]) || !bytes.Equal(out[6:l.ipLen], orig[6:l.ipLen])) {
 				t.Fatalf("segment %d: IPv6 header changed beyond its payload length", i)
 			}
-			if !l.v6 && sum16(out[:l.ipLen], 0) != 0xffff {
+			if !l.v6 && header.PartialChecksum(out[:l.ipLen], 0) != 0xffff {
 				t.Fatalf("segment %d: bad IPv4 header checksum", i)
 			}
-			var src, dst []byte
+			var src, dst netip.Addr
 			if l.v6 {
-				src, dst = out[8:24], out[24:40]
+				src, dst = header.IPv6(out).Source(), header.IPv6(out).Destination()
 			} else {
-				src, dst = out[12:16], out[16:20]
+				src, dst = header.IPv4(out).Source(), header.IPv4(out).Destination()
 			}
-			if sum16(out[l.ipLen:], pseudoSum(l.proto, src, dst, len(out)-l.ipLen)) != 0xffff {
+			if header.PartialChecksum(out[l.ipLen:], header.PseudoHeaderChecksum(l.proto, src, dst, uint32(len(out)-l.ipLen))) != 0xffff {
 				t.Fatalf("segment %d: bad transport checksum", i)
 			}
 			if i < n-1 && len(out)-l.hdrLen != l.gsoSize {
