@@ -5,33 +5,16 @@ import (
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"ipsecgw/test/syncbuf"
 )
-
-// screen collects what the session writes to its terminal.
-type screen struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *screen) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *screen) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestTerminalHelpTabAndInterrupt(t *testing.T) {
 	h := newHarness(t)
 	in, keys := io.Pipe()
-	var out screen
+	var out syncbuf.Buffer // what the session writes to its terminal
 	done := make(chan error, 1)
 	go func() {
 		done <- h.s.Run(context.Background(), struct {

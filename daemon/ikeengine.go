@@ -40,6 +40,9 @@ type ikeCore interface {
 	// ChildBytesReached is the data plane's report that a Child SA carried
 	// its soft or hard lifetime in bytes.
 	ChildBytesReached(c *ike.ChildSA, hard bool)
+	// ChildLifetimes is when each installed Child SA is to be rekeyed and
+	// removed, as the engine armed its timers.
+	ChildLifetimes() []ike.ScheduledChild
 	// Close deletes every SA (telling the peers) and stops the timers.
 	Close()
 	// Drops counts the messages the engine dropped, by reason.

@@ -16,6 +16,7 @@ import (
 	"ipsecgw/config/schema"
 	"ipsecgw/config/store"
 	"ipsecgw/netio"
+	"ipsecgw/test/syncbuf"
 )
 
 func TestUnitsDown(t *testing.T) {
@@ -256,24 +257,6 @@ func (h *linkHost) changesOf(name string) []string {
 	return append([]string(nil), h.changes[name]...)
 }
 
-// lockedBuffer is a log's text, written by the daemon's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // TestST0StartsDown: a unit whose VPN (establish-tunnels immediately)
 // has no Child SA at start is created down and stays down, without being
 // set up and taken down again, with no warning and no route through it;
@@ -298,7 +281,7 @@ func TestST0StartsDown(t *testing.T) {
 		}
 		return d, h
 	}
-	var log1 lockedBuffer
+	var log1 syncbuf.Buffer
 	gw1, h1 := start(0, "immediately", &log1)
 	defer gw1.Stop()
 	waitUnit(t, gw1, true)                               // no peer yet: no Child SA

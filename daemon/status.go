@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"ipsecgw/dataplane"
 	"ipsecgw/ike"
@@ -32,6 +33,25 @@ type SAStatus struct {
 	// without (manual ones, IKEv2's first Child SA) (childke.go).
 	PFSGroup     int      `json:"pfs-group,omitempty"`
 	AdditionalKE []string `json:"additional-key-exchange,omitempty"`
+	// Lifesize is the SA's lifetime in bytes as it stands (the rekey
+	// point lowered at a high rate: dataplane/softbytes.go); nil when it
+	// has none.
+	Lifesize *dataplane.Lifesize `json:"lifesize,omitempty"`
+	// RekeyAt and ExpiresAt are when the IKE engine rekeys the SA (its
+	// soft lifetime) and removes it (its hard lifetime), the moments its
+	// timers are armed for (salifetime.go). Zero when no engine schedules
+	// them here: a manual SA, one resumed from a cluster peer without
+	// them, or an inbound SA kept a moment after its Child SA went.
+	RekeyAt   time.Time `json:"rekey-at,omitzero"`
+	ExpiresAt time.Time `json:"expires-at,omitzero"`
+}
+
+// byteLifetime is l, or nil when the SA has no lifetime in bytes.
+func byteLifetime(l dataplane.Lifesize) *dataplane.Lifesize {
+	if l.Soft == 0 && l.Hard == 0 {
+		return nil
+	}
+	return &l
 }
 
 // Status is what the daemon reports on SIGUSR1 (the API and CLI come with
@@ -93,14 +113,15 @@ func (d *Daemon) Status() Status {
 	for _, sa := range d.engine.InboundSAs() {
 		s.SAs = append(s.SAs, SAStatus{VPN: sa.VPN, Direction: "inbound", SPI: fmt.Sprintf("%#08x", sa.SPI()), Tunnel: sa.Tunnel(),
 			Local: sa.Local.String(), Remote: sa.Remote.String(), Sequence: sa.Sequence(), Counters: sa.Counters.Snapshot(),
-			Selectors: sa.Selectors})
+			Selectors: sa.Selectors, Lifesize: byteLifetime(sa.Lifesize())})
 	}
 	for _, sa := range d.engine.OutboundSAs() {
 		s.SAs = append(s.SAs, SAStatus{VPN: sa.VPN, Direction: "outbound", SPI: fmt.Sprintf("%#08x", sa.SPI()), Tunnel: sa.Tunnel(),
 			Local: sa.Local.String(), Remote: sa.Remote.String(), Sequence: sa.Sequence(), Counters: sa.Counters.Snapshot(),
-			Selectors: sa.Selectors})
+			Selectors: sa.Selectors, Lifesize: byteLifetime(sa.Lifesize())})
 	}
-	d.childKE.annotate(s.SAs) // childke.go
+	d.childKE.annotate(s.SAs)        // childke.go
+	timeLifetimes(s.SAs, d.ikeAll()) // salifetime.go
 	sort.Slice(s.SAs, func(i, j int) bool {
 		if s.SAs[i].VPN != s.SAs[j].VPN {
 			return s.SAs[i].VPN < s.SAs[j].VPN

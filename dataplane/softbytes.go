@@ -106,3 +106,36 @@ func (l *ByteLimit) now() time.Time {
 	}
 	return time.Now()
 }
+
+// Lifesize is an SA's byte lifetime as it stands, for the show commands:
+// the bytes it has carried and the limits they are held to. Soft is
+// where the rekey starts now: Configured, the configured soft limit, or
+// lower while the SA's rate keeps traffic in hand (softBytes). Zero
+// limits are off.
+type Lifesize struct {
+	Carried    uint64 `json:"carried"`
+	Soft       uint64 `json:"soft,omitempty"`
+	Configured uint64 `json:"configured-soft,omitempty"`
+	Hard       uint64 `json:"hard,omitempty"`
+}
+
+func lifesize(l *ByteLimit, st *limitState, carried uint64) Lifesize {
+	s := Lifesize{Carried: carried, Configured: l.Soft, Hard: l.Hard}
+	if l.Soft != 0 {
+		s.Soft = l.Soft
+		if l.Hard > l.Soft {
+			s.Soft = st.rate.current(l)
+		}
+	}
+	return s
+}
+
+// Lifesize is the SA's byte lifetime as it stands.
+func (sa *OutboundSA) Lifesize() Lifesize {
+	return lifesize(&sa.Limit, &sa.limit, sa.Counters.EncryptedBytes.Load())
+}
+
+// Lifesize is the SA's byte lifetime as it stands.
+func (sa *InboundSA) Lifesize() Lifesize {
+	return lifesize(&sa.Limit, &sa.limit, sa.Counters.DecryptedBytes.Load())
+}

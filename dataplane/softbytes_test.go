@@ -125,3 +125,34 @@ func BenchmarkByteLimitCheck(b *testing.B) {
 		l.check(&st, uint64(i&0xffff)<<6)
 	}
 }
+
+// TestLifesize: what the show commands get is where the rekey will start:
+// at 10 Gbit/s a 100 GB SA's soft limit is 15 s of traffic before the
+// hard one, below the configured 85 GB; at 1 MB/s the configured one; an
+// SA without limits has none.
+func TestLifesize(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	l := ByteLimit{Soft: 85 * gB, Hard: 100 * gB, OnSoft: func() {}, Clock: clk}
+	var st limitState
+	const batch = 1 << 20
+	n := uint64(0)
+	for range 2 * rateSteps {
+		n += gB / rateSteps
+		clk.Advance(time.Duration(float64(gB/rateSteps) / tenGbits * float64(time.Second)))
+		l.check(&st, n)
+	}
+	s := lifesize(&l, &st, n)
+	if want := uint64(100*gB - 15*tenGbits); s.Carried != n || s.Hard != 100*gB || s.Configured != 85*gB || s.Soft < want-batch || s.Soft > want+batch {
+		t.Fatalf("at 10 Gbit/s: %+v, want the soft limit at %d", s, want)
+	}
+	var slow limitState
+	l.check(&slow, 1)
+	clk.Advance(time.Second)
+	l.check(&slow, gB/rateSteps+1)
+	if s := lifesize(&l, &slow, gB/rateSteps+1); s.Soft != 85*gB {
+		t.Fatalf("at 4 MB/s: %+v, want the configured soft limit", s)
+	}
+	if s := lifesize(&ByteLimit{}, &limitState{}, 5); s != (Lifesize{Carried: 5}) {
+		t.Fatalf("no limits: %+v", s)
+	}
+}

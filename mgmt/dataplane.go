@@ -22,7 +22,8 @@ func dataPlaneView(st daemon.Status) show.DataPlane {
 	}
 	if r := st.DataPlane.PacketRing; r != nil {
 		dp.RingsReceived, dp.RingsSent, dp.SentByKernel, dp.RingsMalformed = r.Received, r.Sent, r.ViaKernel, r.Malformed
-		dp.Drops = append(dp.Drops, show.Drop{Reason: "packet-ring-full", Count: r.RingFull})
+		dp.Drops = append(dp.Drops, show.Drop{Reason: "packet-ring-full", Count: r.RingFull},
+			show.Drop{Reason: "packet-ring-truncated", Count: r.Truncated})
 	}
 	shown := map[string]bool{"encrypted-bytes": true, "encrypted-packets": true, "decrypted-bytes": true,
 		"decrypted-packets": true, "esp-authentication-failures": true, "replay-errors": true,

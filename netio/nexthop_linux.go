@@ -117,9 +117,10 @@ func (n *nextHops) resolve(dst netip.Addr) hop {
 }
 
 // watchTables flushes hops whenever a neighbour, route or link changes,
-// and tells onAddr (when not nil) of every local address there is and
-// every one added or removed, until done is closed.
-func watchTables(done chan struct{}, wg *sync.WaitGroup, hops *nextHops, onAddr func(ip net.IP, present bool)) error {
+// tells onAddr (when not nil) of every local address there is and every
+// one added or removed, and onLink (when not nil) of every link update,
+// with the link's MTU, until done is closed.
+func watchTables(done chan struct{}, wg *sync.WaitGroup, hops *nextHops, onAddr func(ip net.IP, present bool), onLink func(index, mtu int)) error {
 	var addrs chan netlink.AddrUpdate
 	neighs := make(chan netlink.NeighUpdate, 256)
 	routes := make(chan netlink.RouteUpdate, 64)
@@ -173,11 +174,14 @@ func watchTables(done chan struct{}, wg *sync.WaitGroup, hops *nextHops, onAddr 
 					routes = nil
 				}
 				hops.flush()
-			case _, ok := <-linksCh:
+			case u, ok := <-linksCh:
 				if !ok {
 					linksCh = nil
 				}
 				hops.flush()
+				if ok && onLink != nil && u.Link != nil {
+					onLink(int(u.Index), u.Link.Attrs().MTU)
+				}
 			}
 		}
 	}()

@@ -21,6 +21,7 @@ const (
 	blockNumPkts      = 12
 	blockFirstPkt     = 16
 	blockLen          = 20
+	blockSeqNum       = 24
 	blockHeaderLen    = 48
 
 	pktNextOffset = 0
@@ -44,8 +45,12 @@ type frameResult uint8
 
 const (
 	frameOK  frameResult = iota
-	frameBad             // malformed or truncated: counted and dropped
-	blockEnd             // no more packets in the block
+	frameBad             // malformed: counted and dropped
+	// frameCut is a packet the kernel cut to fit the frame (tp_len past
+	// tp_snaplen): the interface's MTU grew past what the ring was made
+	// for (packetmtu_linux.go). Counted apart and dropped.
+	frameCut
+	blockEnd // no more packets in the block
 )
 
 // readBlock starts reading block b. It is false when the descriptor is
@@ -65,6 +70,15 @@ func readBlock(b []byte) (blockReader, bool) {
 		return blockReader{}, false
 	}
 	return blockReader{b: b[:blen], left: num, off: int(first)}, true
+}
+
+// blockSeq is block b's sequence number: the kernel numbers the blocks
+// it opens 1, 2, ... (prb_open_block).
+func blockSeq(b []byte) uint64 {
+	if len(b) < blockSeqNum+8 {
+		return 0
+	}
+	return binary.NativeEndian.Uint64(b[blockSeqNum:])
 }
 
 // next returns the next packet's frame (the Ethernet frame as captured).
@@ -94,8 +108,11 @@ func (r *blockReader) next() ([]byte, frameResult) {
 		}
 	}
 	start := uint64(off) + mac
-	if mac < pktHeaderLen || start+snap > uint64(len(r.b)) || snap < wire {
-		return nil, frameBad // outside the block, or cut short by the ring
+	if mac < pktHeaderLen || start+snap > uint64(len(r.b)) {
+		return nil, frameBad
+	}
+	if snap < wire {
+		return nil, frameCut
 	}
 	return r.b[start : start+snap], frameOK
 }

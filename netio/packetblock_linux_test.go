@@ -3,6 +3,7 @@ package netio
 import (
 	"encoding/binary"
 	"net/netip"
+	"slices"
 	"testing"
 )
 
@@ -52,7 +53,7 @@ func readAll(b []byte) (good, bad int) {
 			} else {
 				bad++
 			}
-		case frameBad:
+		case frameBad, frameCut:
 			bad++
 		case blockEnd:
 			return good, bad + int(r.lost)
@@ -97,6 +98,18 @@ func TestReadBlock(t *testing.T) {
 		if g, bad := readAll(b); g != tc.good || bad != tc.bad {
 			t.Errorf("%s: %d good, %d bad; want %d, %d", name, g, bad, tc.good, tc.bad)
 		}
+	}
+	// A packet the kernel cut to the frame is told apart.
+	cut := ringBlock(espFrame(1), espFrame(2))
+	binary.NativeEndian.PutUint32(cut[second+pktLen:], 9000)
+	r, _ = readBlock(cut)
+	var got []frameResult
+	for res := frameOK; res != blockEnd; {
+		_, res = r.next()
+		got = append(got, res)
+	}
+	if !slices.Equal(got, []frameResult{frameOK, frameCut, blockEnd}) {
+		t.Errorf("block with a packet cut short: %v", got)
 	}
 	// Every prefix of a block is refused or read within its bounds.
 	for i := range good {

@@ -39,8 +39,8 @@ const (
 )
 
 // readFrameV2 returns the Ethernet frame in receive frame f, as the
-// kernel handed it over, or frameBad when its header points outside f or
-// the packet was cut to fit (tp_len past tp_snaplen).
+// kernel handed it over, frameBad when its header points outside f, or
+// frameCut when the packet was cut to fit (tp_len past tp_snaplen).
 func readFrameV2(f []byte) ([]byte, frameResult) {
 	if len(f) < v2HeaderLen {
 		return nil, frameBad
@@ -48,22 +48,18 @@ func readFrameV2(f []byte) ([]byte, frameResult) {
 	snap := uint64(binary.NativeEndian.Uint32(f[v2SnapLen:]))
 	wire := uint64(binary.NativeEndian.Uint32(f[v2Len:]))
 	mac := uint64(binary.NativeEndian.Uint16(f[v2Mac:]))
-	if mac < v2HeaderLen || mac+snap > uint64(len(f)) || snap < wire {
+	if mac < v2HeaderLen || mac+snap > uint64(len(f)) {
 		return nil, frameBad
+	}
+	if snap < wire {
+		return nil, frameCut
 	}
 	return f[mac : mac+snap], frameOK
 }
 
 // v2FrameSize is the receive frame size for an interface of the given
-// MTU: a power of two that holds the header, an Ethernet header with a
-// VLAN tag and a packet of the MTU (2048 for 1500).
-func v2FrameSize(mtu int) int {
-	size := 2048
-	for size < v2MacOffset+ethHeaderLen+4+mtu && size < ringBlockSize {
-		size *= 2
-	}
-	return size
-}
+// MTU (2048 for 1500).
+func v2FrameSize(mtu int) int { return ringFrameSize(v2MacOffset, mtu, 2048) }
 
 // frameAt returns V2 receive frame i and its status word.
 func (r *packetRing) frameAt(i int) ([]byte, *uint32) {
@@ -81,9 +77,12 @@ func (r *packetRing) fillV2(msgs []Message) (n, bad int) {
 		if atomic.LoadUint32(status)&unix.TP_STATUS_USER == 0 {
 			return n, bad
 		}
-		if frame, res := readFrameV2(f); res == frameOK && r.take(frame, &msgs[n]) {
+		switch frame, res := readFrameV2(f); {
+		case res == frameOK && r.take(frame, &msgs[n]):
 			n++
-		} else {
+		case res == frameCut:
+			r.p.truncated.Add(1)
+		default:
 			bad++
 		}
 		if r.lend {

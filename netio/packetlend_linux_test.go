@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"net/netip"
 	"testing"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"ipsecgw/test/netns"
 )
 
 var _ FrameReceiver = (*packetRing)(nil)
@@ -36,7 +33,7 @@ func TestLendV2(t *testing.T) {
 		put(n, ringFrameV2(size, espFrame(byte(i))))
 	}
 	bad := ringFrameV2(size, espFrame(9))
-	binary.NativeEndian.PutUint32(bad[v2Len:], 1600)
+	binary.NativeEndian.PutUint16(bad[v2Mac:], 8) // inside the header
 	put(1, bad)
 	msgs := newMessages(16, 2048)
 	r.lend = true
@@ -122,29 +119,8 @@ func TestLendV3(t *testing.T) {
 // rounds of packets, the later ones in frames given back.
 func TestPacketRingLends(t *testing.T) {
 	eachRingVersion(t, func(t *testing.T) {
-		netns.RequireRoot(t)
-		n := netns.New(t, "a", "b")
-		n.Link("a", "veth-a", "198.51.100.1/24", "b", "veth-b", "198.51.100.2/24")
-		n.Exec("a", "ping", "-c", "1", "-W", "5", "198.51.100.2")
-		a, b := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
-		var p *PacketRing
-		var recv []Receiver
-		var sendB Sender
-		inNetns(t, n, "a", func() (err error) {
-			if p, err = OpenPacketRing(); err != nil {
-				return err
-			}
-			if recv, err = p.Attach([]netip.Addr{a}); err == nil && len(recv) != 1 {
-				err = fmt.Errorf("%d rings, want 1", len(recv))
-			}
-			return err
-		})
-		t.Cleanup(func() { p.Close() })
-		inNetns(t, n, "b", func() (err error) {
-			sendB, err = NewRawSender(4)
-			return err
-		})
-		t.Cleanup(func() { sendB.Close() })
+		l := newRingLab(t)
+		p, recv, sendB, a, b := l.p, l.recv, l.sendB, l.a, l.b
 		ring, ok := recv[0].(FrameReceiver)
 		if !ok {
 			t.Fatal("the packet ring does not lend")

@@ -42,14 +42,19 @@ import (
 // put together, ESP arriving elsewhere).
 // Being a tap, the rings leave packet captures (tcpdump, tshark) seeing
 // every ESP packet in both directions.
+//
+// The rings follow their interface's MTU: one whose frames no longer fit
+// is made again (packetmtu_linux.go).
 type PacketRing struct {
 	version int    // unix.TPACKET_V2 or unix.TPACKET_V3
 	why     string // why version is what it is
 	hops    *nextHops
+	netns   *os.File // the network namespace OpenPacketRing ran in
 	done    chan struct{}
 	wg      sync.WaitGroup
 
-	received, sent, viaKernel, malformed, ringFull atomic.Uint64
+	received, sent, viaKernel, malformed, ringFull, truncated, resized atomic.Uint64
+	resizeErr                                                          atomic.Pointer[string] // the last failure to remake a ring
 
 	mu    sync.Mutex // guards rings, modes and ports; taken writes taken
 	rings map[int]*packetRing
@@ -63,15 +68,18 @@ type PacketRing struct {
 	udpTaken atomic.Pointer[[]uint16]
 }
 
-// Ring geometry. Receive: ringBlocks blocks of ringBlockSize; transmit:
-// ringTxFrames frames of ringTxFrameSize, in blocks of ringBlockSize.
+// Ring geometry. Receive: ringBlocks blocks of ringBlockSize (V2: in
+// frames sized for the MTU); transmit: ringTxBlocks blocks of
+// ringBlockSize in frames sized for the MTU, ringTxMinFrame at least
+// (1024 frames for MTU 1500, 256 for 9000). The memory stays the same
+// whatever the MTU: larger frames, fewer of them.
 const (
 	ringBlockSize   = 1 << 17
 	ringBlocks      = 32 // 4 MiB
 	ringRetireMs    = 1  // a block not yet full is handed over after this
 	ringRxFrameSize = 2048
-	ringTxFrameSize = 4096
-	ringTxFrames    = 1024 // 4 MiB
+	ringTxMinFrame  = 4096
+	ringTxBlocks    = 32 // 4 MiB
 )
 
 // txLayout is where the fields of a transmit frame are, by version.
@@ -105,10 +113,13 @@ func OpenPacketRing() (_ *PacketRing, err error) {
 	if p.version, p.why, err = ringVersion(os.Getenv(RingVersionEnv)); err != nil {
 		return nil, err
 	}
+	if p.netns, err = os.Open("/proc/thread-self/ns/net"); err != nil {
+		return nil, fmt.Errorf("network namespace: %w", err)
+	}
 	if p.hops, err = newNextHops(); err != nil {
 		return nil, err
 	}
-	if err := watchTables(p.done, &p.wg, p.hops, nil); err != nil {
+	if err := watchTables(p.done, &p.wg, p.hops, nil, p.linkChanged); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -124,7 +135,7 @@ func ringVersion(force string) (version int, why string, err error) {
 			return fmt.Errorf("AF_PACKET socket: %w", err)
 		}
 		defer unix.Close(fd)
-		return setupRings(fd, version, ringRxFrameSize, 1, 1)
+		return setupRings(fd, version, ringRxFrameSize, ringTxMinFrame, 1, 1)
 	}
 	switch force {
 	case "v3":
@@ -138,8 +149,9 @@ func ringVersion(force string) (version int, why string, err error) {
 }
 
 // setupRings asks for TPACKET version and a receive and a transmit ring
-// of the given numbers of blocks, receive frames of rxFrameSize (V2).
-func setupRings(fd, version, rxFrameSize, rxBlocks, txBlocks int) error {
+// of the given numbers of blocks, receive frames of rxFrameSize (V2) and
+// transmit frames of txFrameSize.
+func setupRings(fd, version, rxFrameSize, txFrameSize, rxBlocks, txBlocks int) error {
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, version); err != nil {
 		return fmt.Errorf("TPACKET_V%d: %w", version+1, err)
 	}
@@ -149,8 +161,8 @@ func setupRings(fd, version, rxFrameSize, rxBlocks, txBlocks int) error {
 		if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &rx); err != nil {
 			return fmt.Errorf("TPACKET_V2 receive ring: %w", err)
 		}
-		tx := unix.TpacketReq{Block_size: ringBlockSize, Block_nr: uint32(txBlocks), Frame_size: ringTxFrameSize,
-			Frame_nr: uint32(txBlocks * ringBlockSize / ringTxFrameSize)}
+		tx := unix.TpacketReq{Block_size: ringBlockSize, Block_nr: uint32(txBlocks), Frame_size: uint32(txFrameSize),
+			Frame_nr: uint32(txBlocks * ringBlockSize / txFrameSize)}
 		if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &tx); err != nil {
 			return fmt.Errorf("TPACKET_V2 transmit ring: %w", err)
 		}
@@ -163,8 +175,8 @@ func setupRings(fd, version, rxFrameSize, rxBlocks, txBlocks int) error {
 	}
 	// A V3 transmit ring is frames, as V2's: the kernel refuses a retire
 	// timeout or private area on it.
-	tx := unix.TpacketReq3{Block_size: ringBlockSize, Block_nr: uint32(txBlocks), Frame_size: ringTxFrameSize,
-		Frame_nr: uint32(txBlocks * ringBlockSize / ringTxFrameSize)}
+	tx := unix.TpacketReq3{Block_size: ringBlockSize, Block_nr: uint32(txBlocks), Frame_size: uint32(txFrameSize),
+		Frame_nr: uint32(txBlocks * ringBlockSize / txFrameSize)}
 	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &tx); err != nil {
 		return fmt.Errorf("TPACKET_V3 transmit ring (Linux 4.11 and later): %w", err)
 	}
@@ -220,8 +232,16 @@ func (p *PacketRing) Attach(local []netip.Addr) ([]Receiver, error) {
 type PacketRingStats struct {
 	Received  uint64 `json:"received"`   // ESP packets read from the receive rings
 	Sent      uint64 `json:"sent"`       // packets queued on the transmit rings
-	ViaKernel uint64 `json:"via-kernel"` // packets sent by the raw socket: neighbour unknown, or no free frame
+	ViaKernel uint64 `json:"via-kernel"` // packets sent by the raw socket: neighbour unknown, no free frame, larger than a frame or the MTU
 	Malformed uint64 `json:"malformed"`  // frames or blocks of the rings that made no sense, dropped
+	// Truncated counts the ESP packets the kernel cut to fit a receive
+	// frame: the interface's MTU was raised past what the ring was made
+	// for, and the ring not yet made again for it. Dropped.
+	Truncated uint64 `json:"truncated"`
+	// Resized counts the rings made again for a new interface MTU;
+	// ResizeError is the last failure to (the old ring then stays).
+	Resized     uint64 `json:"resized"`
+	ResizeError string `json:"resize-error,omitempty"`
 	// RingFull counts the ESP packets the kernel could not put in a
 	// receive ring, every block still being read (PACKET_STATISTICS'
 	// tp_drops): dropped.
@@ -240,8 +260,12 @@ func (p *PacketRing) Stats() PacketRingStats {
 		}
 	}
 	p.mu.Unlock()
-	return PacketRingStats{Received: p.received.Load(), Sent: p.sent.Load(), ViaKernel: p.viaKernel.Load(), Malformed: p.malformed.Load(),
-		RingFull: p.ringFull.Load(), Version: p.version + 1}
+	st := PacketRingStats{Received: p.received.Load(), Sent: p.sent.Load(), ViaKernel: p.viaKernel.Load(), Malformed: p.malformed.Load(),
+		RingFull: p.ringFull.Load(), Truncated: p.truncated.Load(), Resized: p.resized.Load(), Version: p.version + 1}
+	if e := p.resizeErr.Load(); e != nil {
+		st.ResizeError = *e
+	}
+	return st
 }
 
 // Describe says which interfaces have rings, for the log and the status.
@@ -336,6 +360,9 @@ func (p *PacketRing) Close() error {
 	}
 	p.mu.Unlock()
 	p.hops.close()
+	if p.netns != nil {
+		p.netns.Close()
+	}
 	return nil
 }
 
@@ -349,16 +376,30 @@ type packetRing struct {
 	v2   bool     // TPACKET_V2 rings, else V3
 	tx   txLayout // where a transmit frame's fields are
 
+	// The socket and rings made for a new MTU (packetmtu_linux.go),
+	// until the reader moves to them; set and read under p.mu.
+	next atomic.Pointer[packetRing]
+	// waitMu guards wait against Close while the reader moves to next.
+	waitMu  sync.Mutex
+	closing bool
+
 	// Reading: one ReadBatch at a time (the engine's reader).
-	block int         // V3: the receive block being read or waited for
-	cur   blockReader // V3: valid while reading
-	in    bool        // V3: a block is being read
-	frame int         // V2: the receive frame being read or waited for
+	block int // V3: the receive block being read or waited for
+	// V3: the sequence number the kernel gives block when it opens it
+	// (blockSeq): the one after the last block read.
+	blockSeq uint64
+	cur      blockReader // V3: valid while reading
+	in       bool        // V3: a block is being read
+	frame    int         // V2: the receive frame being read or waited for
 	// V2: the receive frames' size and number.
 	frameSize, frames int
 
-	txMu   sync.Mutex // guards txHead and the transmit frames
+	txMu   sync.Mutex // guards txHead, the transmit frames and mtu
 	txHead int        // the next transmit frame to fill; the kernel's head follows it
+	// The transmit frames' size and number, and the interface's MTU:
+	// a packet larger goes to the kernel, which fragments or refuses it
+	// as it does on the raw socket (the ring would drop it unsaid).
+	txFrameSize, txFrames, mtu int
 
 	// Lending (ReadFrames, packetlend_linux.go): what the reader holds
 	// for the caller until ReleaseFrames.
@@ -369,17 +410,18 @@ type packetRing struct {
 }
 
 func newPacketRing(p *PacketRing, ifindex, mtu int, local []netip.Addr, ports []uint16) (_ *packetRing, err error) {
-	// Protocol 0: nothing is received before the filter is in and the
-	// socket bound.
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	fd, err := p.packetSocket()
 	if err != nil {
-		return nil, fmt.Errorf("AF_PACKET socket: %w", err)
+		return nil, err
 	}
-	r := &packetRing{p: p, fd: fd, v2: p.version == unix.TPACKET_V2, tx: txV3}
+	// The kernel opens the first receive block as number 1 (init_prb_bdqc).
+	r := &packetRing{p: p, fd: fd, v2: p.version == unix.TPACKET_V2, tx: txV3, frameSize: ringRxFrameSize, mtu: mtu, blockSeq: 1}
 	if r.v2 {
 		r.tx, r.frameSize = txV2, v2FrameSize(mtu)
 		r.frames = ringBlocks * ringBlockSize / r.frameSize
 	}
+	r.txFrameSize = txFrameSize(r.tx, mtu)
+	r.txFrames = ringTxBlocks * ringBlockSize / r.txFrameSize
 	defer func() {
 		if err != nil {
 			r.release()
@@ -393,10 +435,10 @@ func newPacketRing(p *PacketRing, ifindex, mtu int, local []netip.Addr, ports []
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_LOSS, 1); err != nil {
 		return nil, fmt.Errorf("PACKET_LOSS: %w", err)
 	}
-	if err := setupRings(fd, p.version, r.frameSize, ringBlocks, ringTxFrames*ringTxFrameSize/ringBlockSize); err != nil {
+	if err := setupRings(fd, p.version, r.frameSize, r.txFrameSize, ringBlocks, ringTxBlocks); err != nil {
 		return nil, err
 	}
-	size := ringBlocks*ringBlockSize + ringTxFrames*ringTxFrameSize
+	size := (ringBlocks + ringTxBlocks) * ringBlockSize
 	if r.mem, err = unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
 		return nil, fmt.Errorf("mapping the rings: %w", err)
 	}
@@ -413,13 +455,19 @@ func newPacketRing(p *PacketRing, ifindex, mtu int, local []netip.Addr, ports []
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // filter sets the socket's filter to take the ESP to local, in UDP to
-// ports too.
+// ports too: that of the socket made for a new MTU, when there is one
+// (the old one then takes nothing). The caller holds p.mu, or is
+// newPacketRing.
 func (r *packetRing) filter(local []netip.Addr, ports []uint16) error {
 	prog, err := ringFilter(local, ports)
 	if err != nil {
 		return err
 	}
-	if err := unix.SetsockoptSockFprog(r.fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}); err != nil {
+	return attachFilter(r.currentFd(), prog)
+}
+
+func attachFilter(fd int, prog []unix.SockFilter) error {
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}); err != nil {
 		return fmt.Errorf("packet filter: %w", err)
 	}
 	return nil
@@ -461,6 +509,9 @@ func (r *packetRing) read(msgs []Message, lend bool) (int, error) {
 		if r.rxReady() {
 			continue // all of it was bad: on to the next
 		}
+		if r.adopt() {
+			continue
+		}
 		if err := r.wait.wait(); err != nil {
 			return 0, err
 		}
@@ -495,6 +546,7 @@ func (r *packetRing) fill(msgs []Message) (n, bad int) {
 			if r.cur, ok = readBlock(b); !ok {
 				bad++
 			}
+			r.blockSeq = blockSeq(b) + 1
 			r.in = true
 		}
 		frame, res := r.cur.next()
@@ -507,6 +559,8 @@ func (r *packetRing) fill(msgs []Message) (n, bad int) {
 			}
 		case frameBad:
 			bad++
+		case frameCut:
+			r.p.truncated.Add(1)
 		case blockEnd:
 			bad += int(r.cur.lost)
 			// Everything in the block was copied out: back to the
@@ -534,10 +588,10 @@ func (r *packetRing) send(pkts [][]byte, eths []*[ethHeaderLen]byte) int {
 	tx := r.mem[ringBlocks*ringBlockSize:]
 	n := 0
 	for i, p := range pkts {
-		if r.tx.data+ethHeaderLen+len(p) > ringTxFrameSize {
+		if r.tx.data+ethHeaderLen+len(p) > r.txFrameSize || len(p) > r.mtu {
 			break
 		}
-		f := tx[r.txHead*ringTxFrameSize : (r.txHead+1)*ringTxFrameSize]
+		f := tx[r.txHead*r.txFrameSize : (r.txHead+1)*r.txFrameSize]
 		status := (*uint32)(unsafe.Pointer(&f[r.tx.status]))
 		if s := atomic.LoadUint32(status); s != unix.TP_STATUS_AVAILABLE && s != unix.TP_STATUS_WRONG_FORMAT {
 			break // still the kernel's: the ring is full
@@ -550,7 +604,7 @@ func (r *packetRing) send(pkts [][]byte, eths []*[ethHeaderLen]byte) int {
 		binary.NativeEndian.PutUint32(f[r.tx.len:], uint32(ethHeaderLen+l))
 		binary.NativeEndian.PutUint32(f[r.tx.snapLen:], uint32(ethHeaderLen+l))
 		atomic.StoreUint32(status, unix.TP_STATUS_SEND_REQUEST)
-		r.txHead = (r.txHead + 1) % ringTxFrames
+		r.txHead = (r.txHead + 1) % r.txFrames
 		n++
 	}
 	if n > 0 {
@@ -576,11 +630,17 @@ func (r *packetRing) kick() {
 // Close ends a blocked ReadBatch; release frees the ring once nothing
 // reads it.
 func (r *packetRing) Close() error {
+	r.waitMu.Lock()
+	defer r.waitMu.Unlock()
+	r.closing = true
 	r.wait.stop()
 	return nil
 }
 
 func (r *packetRing) release() {
+	if next := r.next.Swap(nil); next != nil {
+		next.release()
+	}
 	r.txMu.Lock()
 	defer r.txMu.Unlock()
 	if r.mem != nil {

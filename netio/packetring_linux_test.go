@@ -3,12 +3,10 @@ package netio
 import (
 	"bytes"
 	"fmt"
-	"net/netip"
 	"testing"
 	"time"
 
 	"ipsecgw/header"
-	"ipsecgw/test/netns"
 )
 
 // readFor reads r on a goroutine until want packets came or the time is
@@ -23,7 +21,7 @@ func readFor(t *testing.T, r Receiver, want int, wait time.Duration, check func(
 	go func() {
 		msgs := make([]Message, 64)
 		for i := range msgs {
-			msgs[i].Buf = make([]byte, 4096)
+			msgs[i].Buf = make([]byte, 16384) // jumbo frames too
 		}
 		got := 0
 		for got < want {
@@ -73,44 +71,18 @@ func eachRingVersion(t *testing.T, check func(t *testing.T)) {
 }
 
 func checkPacketRing(t *testing.T) {
-	netns.RequireRoot(t)
-	n := netns.New(t, "a", "b")
-	n.Link("a", "veth-a", "198.51.100.1/24", "b", "veth-b", "198.51.100.2/24")
-	n.Exec("a", "ping", "-c", "1", "-W", "5", "198.51.100.2")
-	a, b := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
-
-	var p *PacketRing
-	var rawA, sendB Sender
-	var espA, espB Receiver
-	var recv []Receiver
+	l := newRingLab(t)
+	n, p, recv, rawA, sendB, espB, a, b := l.n, l.p, l.recv, l.rawA, l.sendB, l.espB, l.a, l.b
+	var espA Receiver
 	inNetns(t, n, "a", func() (err error) {
-		if p, err = OpenPacketRing(); err != nil {
-			return err
-		}
-		if rawA, err = NewRawSender(4); err != nil {
-			return err
-		}
-		if espA, err = p.ListenESP(4); err != nil {
-			return err
-		}
-		if recv, err = p.Attach([]netip.Addr{a}); err == nil && len(recv) != 1 {
-			err = fmt.Errorf("%d rings, want 1", len(recv))
-		}
+		espA, err = p.ListenESP(4)
 		return err
 	})
-	t.Cleanup(func() { espA.Close(); rawA.Close(); p.Close() })
+	t.Cleanup(func() { espA.Close() })
 	t.Logf("packet rings: %s", p.Describe())
 	if want := fmt.Sprintf("TPACKET_V%s rx/tx on veth-a", t.Name()[len(t.Name())-1:]); p.Describe() != want {
 		t.Fatalf("rings %q, want %q", p.Describe(), want)
 	}
-	inNetns(t, n, "b", func() (err error) {
-		if espB, err = ListenESP(4); err != nil {
-			return err
-		}
-		sendB, err = NewRawSender(4)
-		return err
-	})
-	t.Cleanup(func() { espB.Close(); sendB.Close() })
 
 	// B → A into the ring.
 	const count = 50

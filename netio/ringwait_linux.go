@@ -1,6 +1,7 @@
 package netio
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -25,6 +26,7 @@ type ringWaiter struct {
 	f      *os.File
 	rc     syscall.RawConn
 	closed atomic.Bool
+	nudged atomic.Bool
 	ready  func() bool           // the ring holds something to read
 	check  func(fd uintptr) bool // check as a method value, made once
 }
@@ -55,14 +57,30 @@ func newRingWaiter(fd int, what string, ready func() bool) (*ringWaiter, error) 
 
 func (w *ringWaiter) readable(uintptr) bool { return w.closed.Load() || w.ready() }
 
-// wait returns once the ring holds something, or with net.ErrClosed once
-// stopped.
+// wait returns once the ring holds something, or nudge was called, or
+// with net.ErrClosed once stopped.
 func (w *ringWaiter) wait() error {
 	err := w.rc.Read(w.check)
 	if w.closed.Load() {
 		return net.ErrClosed
 	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// nudge's deadline: cleared, unless stop set one since (the
+		// check above, or the next wait's first check, sees closed).
+		w.nudged.Store(false)
+		w.f.SetReadDeadline(time.Time{})
+		return nil
+	}
 	return err
+}
+
+// nudge has a waiting reader (or the next one to wait) return, so that
+// it looks at more than the ring: the packet rings' reader moving to
+// rings made for a new MTU (packetmtu_linux.go).
+func (w *ringWaiter) nudge() {
+	if !w.nudged.Swap(true) {
+		w.f.SetReadDeadline(time.Now())
+	}
 }
 
 // stop makes wait return net.ErrClosed, now and from then on.

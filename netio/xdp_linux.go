@@ -78,7 +78,7 @@ func OpenXDP() (_ *XDP, err error) {
 		return nil, fmt.Errorf("AF_XDP socket: %w", err)
 	}
 	unix.Close(fd)
-	if err := watchTables(x.done, &x.wg, x.hops, x.setAddr); err != nil {
+	if err := watchTables(x.done, &x.wg, x.hops, x.setAddr, nil); err != nil {
 		return nil, err
 	}
 	return x, nil

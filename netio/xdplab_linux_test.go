@@ -23,10 +23,8 @@ type xdpLab struct {
 
 func newXDPLab(t *testing.T) xdpLab {
 	t.Helper()
-	netns.RequireRoot(t)
-	l := xdpLab{n: netns.New(t, "a", "b"), a: netip.MustParseAddr("198.51.100.1"), b: netip.MustParseAddr("198.51.100.2")}
-	l.n.Link("a", "veth-a", "198.51.100.1/24", "b", "veth-b", "198.51.100.2/24")
-	l.n.Exec("a", "ping", "-c", "1", "-W", "5", "198.51.100.2")
+	var l xdpLab
+	l.n, l.a, l.b = vethPair(t)
 	inNetns(t, l.n, "a", func() (err error) {
 		if l.x, err = OpenXDP(); err != nil {
 			return err

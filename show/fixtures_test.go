@@ -176,7 +176,7 @@ func labTunnel() IPsecTunnel {
 	sa := IPsecSA{
 		Inbound: true, SPI: 0x0000c0de,
 		Encryption: "aes-cbc", KeyBits: 128, Authentication: "hmac-sha256-128",
-		HardLifetime: 1800 * time.Second, SoftLifetime: 1410 * time.Second, LifesizeKB: 102400,
+		HardLifetime: 1800 * time.Second, SoftLifetime: 1410 * time.Second, ByteLifetime: true, LifesizeKB: 102400, SoftLifesizeKB: 61440, SoftConfiguredKB: 87040,
 		Installed: true, ReplayWindow: 1024, ESN: true,
 		Establish: "establish-tunnels-immediately", IKESAIndex: 3,
 	}

@@ -81,7 +81,21 @@ type IPsecSA struct {
 
 	HardLifetime time.Duration // time left until the SA is deleted
 	SoftLifetime time.Duration // time left until rekeying starts
-	LifesizeKB   uint64        // kilobytes left; 0 is unlimited
+	// LifetimeUnknown: the SA is keyed by IKE but when it is to be
+	// rekeyed and deleted is not known here (no engine of this node
+	// schedules it); the lifetimes read Unknown, not a guess. A manual SA
+	// has no time lifetime at all (Manual).
+	LifetimeUnknown bool
+	// ByteLifetime is set when the SA has a lifetime in kilobytes
+	// (otherwise "Unlimited"): LifesizeKB is what is left of it until the
+	// hard limit, SoftLifesizeKB until the rekey starts (0: started).
+	// The data plane rekeys a fast SA before its configured soft limit
+	// (dataplane/softbytes.go): SoftConfiguredKB is what is left until
+	// that one, shown when it is further.
+	ByteLifetime     bool
+	LifesizeKB       uint64
+	SoftLifesizeKB   uint64
+	SoftConfiguredKB uint64
 
 	Transport    bool   // transport mode; false is tunnel mode
 	Manual       bool   // keyed by hand; false is dynamic (IKE)
@@ -137,7 +151,7 @@ func IPsecSecurityAssociations(v IPsecView, q IPsecQuery) Reply {
 		block := IPsecSABlock{State: blockState(tn)}
 		for i := range tn.SAs {
 			sa := &tn.SAs[i]
-			life := strconv.FormatInt(seconds(sa.HardLifetime), 10)
+			life := lifetimeBrief(sa, sa.HardLifetime)
 			t.line("  %s%d %s 0x%08x %s/%*s %s %s %d %-16s", arrow(sa.Inbound), tn.ID, briefAlgorithm(sa),
 				sa.SPI, life, max(10-len(life), 0), lifesizeBrief(sa), monitor(tn), vsys(tn), tn.Port, tn.RemoteGateway)
 			block.SAs = append(block.SAs, ipsecSAModel(tn, sa, false))
@@ -194,18 +208,60 @@ func detailEncryption(sa *IPsecSA) string {
 	return fmt.Sprintf("%s (%d bits)", sa.Encryption, sa.KeyBits)
 }
 
+// lifetimeBrief and lifetimeDetail are what is left of an SA's time
+// lifetime d. A manual SA has none: unlimited, as its lifesize; one whose
+// schedule is not known here says so rather than count down a guess.
+func lifetimeBrief(sa *IPsecSA, d time.Duration) string {
+	switch {
+	case sa.Manual:
+		return "unlim"
+	case sa.LifetimeUnknown:
+		return "-"
+	}
+	return strconv.FormatInt(seconds(d), 10)
+}
+
+func lifetimeDetail(sa *IPsecSA, d time.Duration) string {
+	switch {
+	case sa.Manual:
+		return "Unlimited"
+	case sa.LifetimeUnknown:
+		return "Unknown"
+	}
+	return expires(d)
+}
+
 func lifesizeBrief(sa *IPsecSA) string {
-	if sa.LifesizeKB == 0 {
+	if !sa.ByteLifetime {
 		return "unlim"
 	}
 	return strconv.FormatUint(sa.LifesizeKB, 10)
 }
 
 func lifesizeDetail(sa *IPsecSA) string {
-	if sa.LifesizeKB == 0 {
+	if !sa.ByteLifetime {
 		return "Unlimited"
 	}
 	return strconv.FormatUint(sa.LifesizeKB, 10) + " kilobytes"
+}
+
+// softLifesize is what is left until the rekey starts, for an SA with a
+// lifetime in kilobytes ("" without): Junos shows only the hard limit's;
+// ipsecgw's rekey point moves with the rate, so it says where it is.
+func softLifesize(sa *IPsecSA) string {
+	if !sa.ByteLifetime {
+		return ""
+	}
+	return strconv.FormatUint(sa.SoftLifesizeKB, 10) + " kilobytes"
+}
+
+// softConfigured is what is left until the configured soft limit, when
+// the rekey starts before it ("" otherwise).
+func softConfigured(sa *IPsecSA) string {
+	if !sa.ByteLifetime || sa.SoftConfiguredKB <= sa.SoftLifesizeKB {
+		return ""
+	}
+	return strconv.FormatUint(sa.SoftConfiguredKB, 10) + " kilobytes"
 }
 
 func pfsGroup(n int) string {
@@ -291,9 +347,14 @@ func writeIPsecDetail(t *text, tn *IPsecTunnel) {
 		sa := &tn.SAs[i]
 		t.line("  Direction: %s, SPI: 0x%08x, AUX-SPI: %d", direction(sa.Inbound), sa.SPI, sa.AuxSPI)
 		t.line("%s, VPN Monitoring: %s", strings.Repeat(" ", 30), monitor(tn))
-		t.line("    Hard lifetime: %s", expires(sa.HardLifetime))
+		t.line("    Hard lifetime: %s", lifetimeDetail(sa, sa.HardLifetime))
 		t.line("    Lifesize Remaining:  %s", lifesizeDetail(sa))
-		t.line("    Soft lifetime: %s", expires(sa.SoftLifetime))
+		t.line("    Soft lifetime: %s", lifetimeDetail(sa, sa.SoftLifetime))
+		if s, c := softLifesize(sa), softConfigured(sa); c != "" {
+			t.line("    Soft lifesize Remaining:  %s (lowered at the current rate from the configured %s)", s, c)
+		} else if s != "" {
+			t.line("    Soft lifesize Remaining:  %s", s)
+		}
 		t.line("    Mode: %s, Type: %s, State: %s", ikedMode(sa), saType(sa), ikedState(sa))
 		t.line("    Protocol: %s, Authentication: %s, Encryption: %s",
 			protocol(sa), orDefault(sa.Authentication, "None"), detailEncryption(sa))

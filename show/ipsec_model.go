@@ -87,30 +87,34 @@ type IPsecLocation struct {
 // seconds, "unlim"; detail: "inbound"/"outbound", "Expires in N seconds",
 // and the detail fields.
 type IPsecSAEntry struct {
-	Direction           string `xml:"sa-direction"`
-	TunnelIndex         uint32 `xml:"sa-tunnel-index"`
-	SPI                 string `xml:"sa-spi"` // hex, no 0x
-	AuxSPI              uint32 `xml:"sa-aux-spi"`
-	RemoteGateway       string `xml:"sa-remote-gateway"`
-	Port                uint16 `xml:"sa-port"`
-	VPNMonitoringState  string `xml:"sa-vpn-monitoring-state"`
-	Protocol            string `xml:"sa-protocol"`
-	ESPEncryption       string `xml:"sa-esp-encryption-algorithm"` // "aes-gcm-256"
-	HMACAlgorithm       string `xml:"sa-hmac-algorithm"`
-	HardLifetime        string `xml:"sa-hard-lifetime"`
-	LifesizeRemaining   string `xml:"sa-lifesize-remaining"`
-	SoftLifetime        string `xml:"sa-soft-lifetime,omitempty"`
-	VirtualSystem       string `xml:"sa-virtual-system"`
-	Mode                string `xml:"sa-mode,omitempty"`
-	Type                string `xml:"sa-type,omitempty"`
-	State               string `xml:"sa-state,omitempty"`
-	AuthAlgorithm       string `xml:"sa-authentication-algorithm,omitempty"`
-	EncryptionAlgorithm string `xml:"sa-encryption-algorithm,omitempty"` // "aes-gcm (256 bits)"
-	AntiReplayService   string `xml:"sa-anti-replay-service,omitempty"`
-	ReplayWindowSize    int    `xml:"sa-replay-window-size,omitempty"`
-	ExtendedSequence    string `xml:"sa-extended-sequence-number,omitempty"` // name guessed
-	TunnelEstablishment string `xml:"sa-tunnel-establishment,omitempty"`     // name guessed
-	IKESAIndex          uint32 `xml:"sa-ike-sa-index,omitempty"`             // name guessed
+	Direction          string `xml:"sa-direction"`
+	TunnelIndex        uint32 `xml:"sa-tunnel-index"`
+	SPI                string `xml:"sa-spi"` // hex, no 0x
+	AuxSPI             uint32 `xml:"sa-aux-spi"`
+	RemoteGateway      string `xml:"sa-remote-gateway"`
+	Port               uint16 `xml:"sa-port"`
+	VPNMonitoringState string `xml:"sa-vpn-monitoring-state"`
+	Protocol           string `xml:"sa-protocol"`
+	ESPEncryption      string `xml:"sa-esp-encryption-algorithm"` // "aes-gcm-256"
+	HMACAlgorithm      string `xml:"sa-hmac-algorithm"`
+	HardLifetime       string `xml:"sa-hard-lifetime"`
+	LifesizeRemaining  string `xml:"sa-lifesize-remaining"`
+	SoftLifetime       string `xml:"sa-soft-lifetime,omitempty"`
+	// ipsecgw's: what is left until the rekey starts, and until the
+	// configured soft limit when the rate moved the rekey before it.
+	SoftLifesize           string `xml:"sa-soft-lifesize-remaining,omitempty"`
+	SoftLifesizeConfigured string `xml:"sa-configured-soft-lifesize-remaining,omitempty"`
+	VirtualSystem          string `xml:"sa-virtual-system"`
+	Mode                   string `xml:"sa-mode,omitempty"`
+	Type                   string `xml:"sa-type,omitempty"`
+	State                  string `xml:"sa-state,omitempty"`
+	AuthAlgorithm          string `xml:"sa-authentication-algorithm,omitempty"`
+	EncryptionAlgorithm    string `xml:"sa-encryption-algorithm,omitempty"` // "aes-gcm (256 bits)"
+	AntiReplayService      string `xml:"sa-anti-replay-service,omitempty"`
+	ReplayWindowSize       int    `xml:"sa-replay-window-size,omitempty"`
+	ExtendedSequence       string `xml:"sa-extended-sequence-number,omitempty"` // name guessed
+	TunnelEstablishment    string `xml:"sa-tunnel-establishment,omitempty"`     // name guessed
+	IKESAIndex             uint32 `xml:"sa-ike-sa-index,omitempty"`             // name guessed
 	// The key exchanges of the SA's keys (ipsecke.go): sa-pfs-group is
 	// Junos's tag for the tunnel's group, sa-additional-key-exchange
 	// ipsecgw's.
@@ -124,14 +128,15 @@ func ipsecSAModel(tn *IPsecTunnel, sa *IPsecSA, detail bool) IPsecSAEntry {
 		AuxSPI: sa.AuxSPI, RemoteGateway: tn.RemoteGateway.String(), Port: tn.Port,
 		VPNMonitoringState: monitor(tn), Protocol: protocol(sa),
 		ESPEncryption: briefEncryption(sa), HMACAlgorithm: orDefault(sa.Authentication, "None"),
-		HardLifetime: strconv.FormatInt(seconds(sa.HardLifetime), 10), LifesizeRemaining: lifesizeBrief(sa),
+		HardLifetime: lifetimeBrief(sa, sa.HardLifetime), LifesizeRemaining: lifesizeBrief(sa),
 		VirtualSystem: vsys(tn),
 	}
 	if !detail {
 		return e
 	}
 	e.Direction = direction(sa.Inbound)
-	e.HardLifetime, e.LifesizeRemaining, e.SoftLifetime = expires(sa.HardLifetime), lifesizeDetail(sa), expires(sa.SoftLifetime)
+	e.HardLifetime, e.LifesizeRemaining, e.SoftLifetime = lifetimeDetail(sa, sa.HardLifetime), lifesizeDetail(sa), lifetimeDetail(sa, sa.SoftLifetime)
+	e.SoftLifesize, e.SoftLifesizeConfigured = softLifesize(sa), softConfigured(sa)
 	e.Mode, e.Type, e.State = ikedMode(sa), saType(sa), ikedState(sa)
 	e.AuthAlgorithm, e.EncryptionAlgorithm = orDefault(sa.Authentication, "None"), detailEncryption(sa)
 	e.AntiReplayService, e.ReplayWindowSize = ikedAntiReplay(sa), sa.ReplayWindow

@@ -116,8 +116,8 @@ func ServicesIPsecSecurityAssociations(tunnels []ServiceTunnel) Reply {
 			t.line("    Mode: %s, Type: %s, State: %s", kmdMode(sa), saType(sa), kmdState(sa))
 			t.line("    Protocol: %s, Authentication: %s, Encryption: %s",
 				protocol(sa), orDefault(sa.Authentication, "None"), sa.Encryption)
-			t.line("    Soft lifetime: %s", expires(sa.SoftLifetime))
-			t.line("    Hard lifetime: %s", expires(sa.HardLifetime))
+			t.line("    Soft lifetime: %s", lifetimeDetail(sa, sa.SoftLifetime))
+			t.line("    Hard lifetime: %s", lifetimeDetail(sa, sa.HardLifetime))
 			if sa.ReplayWindow == 0 {
 				t.line("    Anti-replay service: Disabled")
 			} else {
@@ -128,7 +128,7 @@ func ServicesIPsecSecurityAssociations(tunnels []ServiceTunnel) Reply {
 				Mode: kmdMode(sa), Type: saType(sa), State: strings.ToLower(kmdState(sa)),
 				Protocol: protocol(sa), AuthAlgorithm: orDefault(sa.Authentication, "None"),
 				EncryptionAlgorithm: sa.Encryption,
-				SoftLifetime:        expires(sa.SoftLifetime), HardLifetime: expires(sa.HardLifetime),
+				SoftLifetime:        lifetimeDetail(sa, sa.SoftLifetime), HardLifetime: lifetimeDetail(sa, sa.HardLifetime),
 				AntiReplayService: strings.ToLower(onOff(sa.ReplayWindow != 0)), ReplayWindowSize: sa.ReplayWindow,
 			})
 		}

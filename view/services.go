@@ -71,7 +71,7 @@ func services(st daemon.Status, cfg *schema.Config, ikeSAs []ike.SAInfo, now tim
 		tn := &tunnels[i]
 		name := tn.VPN.Name
 		if list := sas[name]; len(list) > 0 {
-			v.Tunnels = append(v.Tunnels, serviceTunnelView(tn, list, up[name], now))
+			v.Tunnels = append(v.Tunnels, serviceTunnelView(tn, list, now))
 			continue
 		}
 		if tn.VPN.IKE == nil {
@@ -122,7 +122,7 @@ func servicesIKESA(info ike.SAInfo, tn *daemon.ServiceTunnel, now time.Time) sho
 // serviceTunnelView is a services tunnel with its installed SAs. The
 // identities are the SAs' selectors (the negotiated proxy IDs), IPv4's
 // when there are both.
-func serviceTunnelView(tn *daemon.ServiceTunnel, list []daemon.SAStatus, ikeSA ike.SAInfo, now time.Time) show.ServiceTunnel {
+func serviceTunnelView(tn *daemon.ServiceTunnel, list []daemon.SAStatus, now time.Time) show.ServiceTunnel {
 	out := show.ServiceTunnel{ServiceSet: tn.Set.Name, Rule: tn.Rule.Name, Term: tn.Term.Name, Index: tn.Index,
 		LocalGateway: tn.Set.LocalGateway, RemoteGateway: tn.Term.RemoteGateway}
 	sels := dataplane.AnySelectors
@@ -139,10 +139,6 @@ func serviceTunnelView(tn *daemon.ServiceTunnel, list []daemon.SAStatus, ikeSA i
 		if ps := tn.VPN.IKE.Policy.Proposals; len(ps) > 0 {
 			base = proposalSA(ps[0])
 		}
-		if !ikeSA.Established.IsZero() {
-			base.HardLifetime = max(ikeSA.Established.Add(base.HardLifetime).Sub(now), 0)
-			base.SoftLifetime = max(ikeSA.Established.Add(base.SoftLifetime).Sub(now), 0)
-		}
 	} else {
 		base = show.IPsecSA{Manual: true} // no lifetimes
 	}
@@ -154,7 +150,7 @@ func serviceTunnelView(tn *daemon.ServiceTunnel, list []daemon.SAStatus, ikeSA i
 	if tn.VPN.IKE == nil {
 		fill = func(sa *show.IPsecSA) { manualAlgorithms(sa, tn.Term, sa.Inbound) }
 	}
-	out.SAs = installedSAs(base, list, tn.VPN.Name, &out.LocalGateway, &out.RemoteGateway, fill)
+	out.SAs = installedSAs(base, list, tn.VPN.Name, now, &out.LocalGateway, &out.RemoteGateway, fill)
 	return out
 }
 

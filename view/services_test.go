@@ -18,6 +18,10 @@ func seed001(t *testing.T) (daemon.Status, time.Time, string) {
 	t.Helper()
 	name := daemon.ServiceVPNName("service-set-dynamic-BiEspsha3des", "rule-ike", "term-ike")
 	est := time.Date(2024, time.October, 13, 7, 27, 27, 0, time.UTC)
+	now := est.Add(1802 * time.Second)
+	// The IPsec SA's rekey and end as the engine scheduled them: seed
+	// 001's soft and hard lifetimes left at now.
+	rekey, expire := now.Add(26863*time.Second), now.Add(26998*time.Second)
 	sels := []dataplane.Selector{{Local: netip.MustParsePrefix("10.1.12.0/24"), Remote: netip.MustParsePrefix("10.1.56.0/24")}}
 	st := daemon.Status{
 		IKE: []ike.SAInfo{{Gateway: name, Remote: netip.MustParseAddr("10.1.15.2"), State: "UP", Initiator: true,
@@ -26,12 +30,12 @@ func seed001(t *testing.T) (daemon.Status, time.Time, string) {
 			Established: est, Children: 1}},
 		SAs: []daemon.SAStatus{
 			{VPN: name, Direction: "outbound", SPI: "0x28d0cd92", Tunnel: "sp-1-2-0.1", Local: "10.1.15.1", Remote: "10.1.15.2",
-				Selectors: sels, Counters: dataplane.Stats{EncryptedBytes: 2248, EncryptedPackets: 27}},
+				Selectors: sels, Counters: dataplane.Stats{EncryptedBytes: 2248, EncryptedPackets: 27}, RekeyAt: rekey, ExpiresAt: expire},
 			{VPN: name, Direction: "inbound", SPI: "0x9eeceae6", Tunnel: "sp-1-2-0.1", Local: "10.1.15.1", Remote: "10.1.15.2",
-				Selectors: sels, Counters: dataplane.Stats{DecryptedBytes: 2120, DecryptedPackets: 25}},
+				Selectors: sels, Counters: dataplane.Stats{DecryptedBytes: 2120, DecryptedPackets: 25}, RekeyAt: rekey, ExpiresAt: expire},
 		},
 	}
-	return st, est.Add(1802 * time.Second), name
+	return st, now, name
 }
 
 var seed001Map = map[string]string{"so-0/0/0": "eth0", "so-0/0/1": "eth1"}
@@ -68,7 +72,7 @@ func TestServicesViews(t *testing.T) {
 			"    Direction: " + dir + ", SPI: " + itoa(spi) + ", AUX-SPI: 0\n" +
 			"    Mode: tunnel, Type: dynamic, State: Installed\n" +
 			"    Protocol: ESP, Authentication: hmac-sha1-96, Encryption: 3des-cbc\n" +
-			"    Soft lifetime: Expires in 22678 seconds\n" +
+			"    Soft lifetime: Expires in 26863 seconds\n" +
 			"    Hard lifetime: Expires in 26998 seconds\n" +
 			"    Anti-replay service: Enabled, Replay window size: 64\n"
 	}

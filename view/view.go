@@ -47,10 +47,10 @@ const FirstTunnelIndex = 500001
 //
 // What the status does not carry is taken from the configuration or left
 // at zero: the IKE ports (500: the demo has no NAT), the IPsec algorithms
-// (the VPN's first proposal, the one a single-proposal policy negotiates),
-// the Child SA lifetimes (counted from the IKE SA's establishment, which
-// is when the first Child SA is made), and the IKE SA's own traffic
-// counters (zero: the IKE engine does not count them yet).
+// (the VPN's first proposal, the one a single-proposal policy negotiates)
+// and the IKE SA's own traffic counters (zero: the IKE engine does not
+// count them yet). The Child SAs' lifetimes count down to the moments the
+// IKE engine armed their timers for (daemon.SAStatus RekeyAt, ExpiresAt).
 func Build(st daemon.Status, cfg *schema.Config, now time.Time) Views {
 	var v Views
 	tunnelIDs := tunnelIndexes(cfg)
@@ -289,7 +289,6 @@ func tunnelView(vpn *schema.VPN, id uint32, st daemon.Status, ike []ike.SAInfo, 
 		tn.BindInterface = vpn.BindInterface.Name()
 	}
 	var base show.IPsecSA
-	var established time.Time
 	if vpn.IKE != nil {
 		if vpn.IKE.Policy != nil {
 			tn.PolicyName = vpn.IKE.Policy.Name
@@ -305,7 +304,6 @@ func tunnelView(vpn *schema.VPN, id uint32, st daemon.Status, ike []ike.SAInfo, 
 			base.IKESAIndex = ikeIndex[g.Name]
 			for _, info := range ike {
 				if info.Gateway == g.Name && info.State == "UP" {
-					established = info.Established
 					tn.QuantumSecured = quantumSecured(info) // quantum.go
 				}
 			}
@@ -315,22 +313,17 @@ func tunnelView(vpn *schema.VPN, id uint32, st daemon.Status, ike []ike.SAInfo, 
 		base.Manual = true
 	}
 	base.Installed = true
-	life, soft := base.HardLifetime, base.SoftLifetime
-	if !established.IsZero() {
-		base.HardLifetime = max(established.Add(life).Sub(now), 0)
-		base.SoftLifetime = max(established.Add(soft).Sub(now), 0)
-	}
-	tn.SAs = installedSAs(base, st.SAs, vpn.Name, &tn.LocalGateway, &tn.RemoteGateway, nil)
+	tn.SAs = installedSAs(base, st.SAs, vpn.Name, now, &tn.LocalGateway, &tn.RemoteGateway, nil)
 	tn.QuantumSecured = tn.QuantumSecured || quantumSAs(tn.SAs) // quantum.go
 	monitorView(&tn, st)
 	return tn, len(tn.SAs) > 0
 }
 
 // installedSAs lists the SAs of list that are VPN vpn's as the show
-// commands do, inbound first: each is base with its SPI and direction,
-// and what fill (nil: nothing) adds for that direction. local and remote
-// are set to the SAs' addresses.
-func installedSAs(base show.IPsecSA, list []daemon.SAStatus, vpn string, local, remote *netip.Addr, fill func(*show.IPsecSA)) []show.IPsecSA {
+// commands do, inbound first: each is base with its SPI, direction and
+// lifetimes left at now, and what fill (nil: nothing) adds for that
+// direction. local and remote are set to the SAs' addresses.
+func installedSAs(base show.IPsecSA, list []daemon.SAStatus, vpn string, now time.Time, local, remote *netip.Addr, fill func(*show.IPsecSA)) []show.IPsecSA {
 	var in, out []show.IPsecSA
 	for _, s := range list {
 		if s.VPN != vpn {
@@ -340,6 +333,13 @@ func installedSAs(base show.IPsecSA, list []daemon.SAStatus, vpn string, local, 
 		sa.SPI = parseSPI(s.SPI)
 		sa.Inbound = s.Direction == "inbound"
 		sa.PFSGroup, sa.AdditionalKE = s.PFSGroup, s.AdditionalKE // the SA's own key exchanges
+		if !sa.Manual {
+			sa.HardLifetime, sa.SoftLifetime, sa.LifetimeUnknown = timeLeft(s, now)
+		}
+		if l := s.Lifesize; l != nil && l.Hard != 0 {
+			sa.ByteLifetime = true
+			sa.LifesizeKB, sa.SoftLifesizeKB, sa.SoftConfiguredKB = kilobytesLeft(l.Hard, l.Carried), kilobytesLeft(l.Soft, l.Carried), kilobytesLeft(l.Configured, l.Carried)
+		}
 		if fill != nil {
 			fill(&sa)
 		}
@@ -358,14 +358,34 @@ func installedSAs(base show.IPsecSA, list []daemon.SAStatus, vpn string, local, 
 	return append(in, out...)
 }
 
+// timeLeft is what is left of an IKE-keyed SA's time lifetime: until the
+// moments the IKE engine armed its rekey and removal for. unknown: no
+// engine here schedules it (resumed from a cluster peer without them,
+// or an inbound SA kept a moment after its Child SA went).
+func timeLeft(s daemon.SAStatus, now time.Time) (hard, soft time.Duration, unknown bool) {
+	if s.ExpiresAt.IsZero() {
+		return 0, 0, true
+	}
+	return max(s.ExpiresAt.Sub(now), 0), max(s.RekeyAt.Sub(now), 0), false
+}
+
+// kilobytesLeft is what is left of limit bytes after carried, in
+// kilobytes (rounded down, as a count down should).
+func kilobytesLeft(limit, carried uint64) uint64 {
+	if carried >= limit {
+		return 0
+	}
+	return (limit - carried) / 1024
+}
+
 // proposalSA is the algorithms and lifetimes of an IPsec proposal as the
 // show views spell them: "aes-gcm" and 256 bits, authentication
-// "aes256-gcm" for an AEAD cipher. The lifetimes are the whole ones; the
-// caller counts them down. The soft lifetime is 85 % of the hard one,
-// the low end of where the IKE engine schedules the rekey.
+// "aes256-gcm" for an AEAD cipher. The time lifetimes are the SAs' own
+// (installedSAs); the byte lifetime here is the configured one, 85 % of
+// it soft, until the data plane reports the SA's.
 func proposalSA(p *schema.IPsecProposal) show.IPsecSA {
 	sa := show.IPsecSA{Protocol: strings.ToUpper(orDefault(p.Protocol, "esp")), ESN: p.ExtendedSequenceNumbers,
-		HardLifetime: p.Lifetime, SoftLifetime: p.Lifetime * 85 / 100, LifesizeKB: p.LifetimeKilobytes}
+		ByteLifetime: p.LifetimeKilobytes != 0, LifesizeKB: p.LifetimeKilobytes, SoftLifesizeKB: p.LifetimeKilobytes * 85 / 100}
 	if t, ok := transform.LookupKeyword(transform.IPsec, transform.TypeENCR, p.EncryptionAlgorithm); ok {
 		sa.Encryption = t.Display
 		if t.KeyLengthAttribute {

@@ -13,7 +13,7 @@ import (
 )
 
 // TestBuildViews: the adapter is a function of (status, configuration,
-// now): lifetimes count down from the IKE SA's establishment, the tunnel
+// now): lifetimes count down to the moments the engine scheduled, the tunnel
 // is numbered 500001, the SA pair is inbound first, and the statistics are
 // the engine's global counters.
 func TestBuild(t *testing.T) {
@@ -23,6 +23,8 @@ func TestBuild(t *testing.T) {
 	}
 	est := time.Date(2024, time.October, 13, 7, 27, 27, 0, time.UTC)
 	now := est.Add(195 * time.Second)
+	// Seed 004's lifetimes left, as the engine scheduled them.
+	rekey, expire := now.Add(2798*time.Second), now.Add(3405*time.Second)
 	st := daemon.Status{
 		Global: dataplane.Stats{EncryptedBytes: 875126, DecryptedBytes: 1073684, EncryptedPackets: 3677, DecryptedPackets: 3677, ReplayErrors: 1},
 		IKE: []ike.SAInfo{{Gateway: "ike_gw", Remote: netip.MustParseAddr("16.1.1.1"), State: "UP",
@@ -30,8 +32,8 @@ func TestBuild(t *testing.T) {
 			Encryption: "3des-cbc", Integrity: "hmac-sha1-96", PRF: "hmac-sha1", Group: "DH-group-2",
 			Established: est, Children: 1, Fragmentation: true, FragmentSize: 576, InFragments: 3, OutFragments: 2}},
 		SAs: []daemon.SAStatus{
-			{VPN: "ipsec_vpn", Direction: "outbound", SPI: "0x78634c46", Tunnel: "st0.1", Local: "16.1.1.2", Remote: "16.1.1.1"},
-			{VPN: "ipsec_vpn", Direction: "inbound", SPI: "0x8d92e737", Tunnel: "st0.1", Local: "16.1.1.2", Remote: "16.1.1.1"},
+			{VPN: "ipsec_vpn", Direction: "outbound", SPI: "0x78634c46", Tunnel: "st0.1", Local: "16.1.1.2", Remote: "16.1.1.1", RekeyAt: rekey, ExpiresAt: expire},
+			{VPN: "ipsec_vpn", Direction: "inbound", SPI: "0x8d92e737", Tunnel: "st0.1", Local: "16.1.1.2", Remote: "16.1.1.1", RekeyAt: rekey, ExpiresAt: expire},
 		},
 	}
 	v := Build(st, cfg, now)
@@ -59,7 +61,7 @@ func TestBuild(t *testing.T) {
 		t.Errorf("SA pair %+v %+v", in, out)
 	}
 	if in.Encryption != "aes-gcm" || in.KeyBits != 256 || in.Authentication != "aes256-gcm" ||
-		in.HardLifetime != 3405*time.Second || in.ReplayWindow != 64 || in.IKESAIndex != 1 ||
+		in.HardLifetime != 3405*time.Second || in.SoftLifetime != 2798*time.Second || in.LifetimeUnknown || in.ReplayWindow != 64 || in.IKESAIndex != 1 ||
 		in.Establish != "establish-tunnels-immediately" {
 		t.Errorf("inbound SA %+v", in)
 	}

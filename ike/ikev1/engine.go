@@ -33,9 +33,9 @@ type Engine struct {
 	closed   bool
 	drops    ike.Drops
 
-	// childLife holds each IPsec SA's rekey and hard deadlines, for
-	// Export (export.go).
-	childLife map[*ike.ChildSA]childDeadlines
+	// lifetimes holds each IPsec SA's rekey and hard deadlines, as its
+	// timers are armed (quickmode.go), for Export and ChildLifetimes.
+	lifetimes ike.ChildLifetimes
 
 	// superseded are the IPsec SAs a rekey replaced, whose removal is not
 	// a ChildDown (childdown.go).

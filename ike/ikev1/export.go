@@ -108,19 +108,6 @@ func (s State) GoString() string { return s.String() }
 // Name is the SA's key in a store: its two cookies.
 func (s State) Name() string { return fmt.Sprintf("%016x-%016x", s.CkyI, s.CkyR) }
 
-// childDeadlines are an IPsec SA's rekey and hard lifetime.
-type childDeadlines struct{ rekey, expire time.Time }
-
-// noteChildDeadlines is armChildTimers' hook: it keeps the deadlines
-// Export gives away.
-func (e *Engine) noteChildDeadlines(c *ike.ChildSA, soft, life time.Duration) {
-	if e.childLife == nil {
-		e.childLife = map[*ike.ChildSA]childDeadlines{}
-	}
-	now := e.clock.Now()
-	e.childLife[c] = childDeadlines{rekey: now.Add(soft), expire: now.Add(life)}
-}
-
 // Export returns the state of every established ISAKMP SA whose local
 // address match accepts.
 func (e *Engine) Export(match func(local netip.Addr) bool) []State {
@@ -146,14 +133,14 @@ func (sa *isakmpSA) export() State {
 		SKEYIDd: clone(k.D), SKEYIDa: clone(k.A), SKEYIDe: clone(k.E), IV: clone(sa.iv), DPDSeq: sa.dpdSeq,
 		Established: sa.established, RekeyAt: sa.rekeyAt, ExpireAt: sa.expireAt, PeerCert: sa.peerCert}
 	for _, c := range sa.children {
-		d := sa.e.childLife[c]
+		d := sa.e.lifetimes[c]
 		st.Children = append(st.Children, ChildState{InSPI: c.InboundSPI, OutSPI: c.OutboundSPI,
 			Encryption: transform.RefOf(c.Encryption), Integrity: transform.RefOf(c.Integrity),
 			InEncr: clone(c.Inbound.Encryption), InInteg: clone(c.Inbound.Integrity),
 			OutEncr: clone(c.Outbound.Encryption), OutInteg: clone(c.Outbound.Integrity),
 			Local: c.Local, Remote: c.Remote, UDP: c.UDPEncapsulation, LocalPort: c.LocalPort, RemotePort: c.RemotePort,
 			LocalTS: c.LocalTS, RemoteTS: c.RemoteTS, SoftBytes: c.SoftBytes, HardBytes: c.HardBytes,
-			RekeyAt: d.rekey, ExpireAt: d.expire, VPN: sa.peer.vpnOf(c).VPN, PFSGroup: c.PFSGroup})
+			RekeyAt: d.RekeyAt, ExpireAt: d.ExpireAt, VPN: sa.peer.vpnOf(c).VPN, PFSGroup: c.PFSGroup})
 	}
 	return st
 }
@@ -226,7 +213,7 @@ func (e *Engine) Import(st State) error {
 		sa.children = append(sa.children, c)
 		e.emit(ike.ChildUp, p.vpnOf(c), sa.remote.Addr(), spiHex(c.InboundSPI), ike.Failure{})
 		if !cs.ExpireAt.IsZero() {
-			sa.armChildTimers(c, cs.RekeyAt.Sub(now), cs.ExpireAt.Sub(now))
+			sa.armChildTimers(c, e.lifetimes.Schedule(c, now, cs.RekeyAt.Sub(now), cs.ExpireAt.Sub(now)))
 		}
 	}
 	sa.armDPD()

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"ipsecgw/clock"
 	"ipsecgw/ike"
 	v1 "ipsecgw/ike/wire/v1"
 	"ipsecgw/transform"
@@ -113,6 +114,66 @@ func TestQuickModeByteLifetime(t *testing.T) {
 	}
 	b.ChildBytesReached(cb, false)
 	eventually(t, "the rekeyed pair", func() bool { n, _ := ia.counts(); m, _ := ib.counts(); return n == 2 && m == 2 })
+	a.Close()
+	b.Close()
+	p.wg.Wait()
+}
+
+// TestQuickModeLifetimesAreTheScheduledOnes: ChildLifetimes reports the
+// moments an IPsec SA pair's timers are armed for (what Export hands a
+// cluster peer too): the side that ran the Quick Mode rekeys at its RekeyAt
+// (not a moment before), within 85-90 % of lifetime-seconds, the other
+// side's at 92-97 %, the hard lifetime at 100 %; the pair a rekey makes
+// counts from its own birth.
+func TestQuickModeLifetimesAreTheScheduledOnes(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(start)
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	life := "set security ipsec proposal ip1 lifetime-seconds 180\n"
+	a, ia := newSide(t, side{1, 2, "group14", "sha1", "aes-128-cbc", "k", "aes-128-cbc", "hmac-sha1-96", life, clk}, p)
+	b, ib := newSide(t, side{2, 1, "group14", "sha1", "aes-128-cbc", "k", "aes-128-cbc", "hmac-sha1-96", life, clk}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	eventually(t, "up", func() bool { return up(a) && up(b) && len(a.ChildLifetimes()) == 1 && len(b.ChildLifetimes()) == 1 })
+
+	within := func(who string, got ike.ScheduledChild, c *ike.ChildSA, born time.Time, lo, hi float64) {
+		t.Helper()
+		if got.InboundSPI != c.InboundSPI || got.OutboundSPI != c.OutboundSPI || got.VPN != "vpn1" {
+			t.Fatalf("%s: lifetime of %s %#x/%#x, want vpn1 %#x/%#x", who, got.VPN, got.InboundSPI, got.OutboundSPI, c.InboundSPI, c.OutboundSPI)
+		}
+		if want := born.Add(180 * time.Second); !got.ExpireAt.Equal(want) {
+			t.Fatalf("%s: expires at %v, want %v (180 s from its birth)", who, got.ExpireAt, want)
+		}
+		soft := got.RekeyAt.Sub(born)
+		if soft < time.Duration(lo*180*float64(time.Second)) || soft > time.Duration(hi*180*float64(time.Second)) {
+			t.Fatalf("%s: rekey %v after birth, want %.0f-%.0f %% of 180 s", who, soft, lo*100, hi*100)
+		}
+	}
+	la, lb := a.ChildLifetimes(), b.ChildLifetimes()
+	within("initiator", la[0], ia.get()[0], start, 0.85, 0.90)
+	within("responder", lb[0], ib.get()[0], start, 0.92, 0.97)
+	all := func(netip.Addr) bool { return true }
+	if ex := a.Export(all); len(ex) != 1 || len(ex[0].Children) != 1 ||
+		!ex[0].Children[0].RekeyAt.Equal(la[0].RekeyAt) || !ex[0].Children[0].ExpireAt.Equal(la[0].ExpireAt) {
+		t.Fatalf("Export's deadlines differ from the reported ones %+v: %+v", la[0], ex)
+	}
+
+	rekeyAt := la[0].RekeyAt
+	clk.Advance(rekeyAt.Sub(start) - time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // a Quick Mode started would complete
+	if n, _ := ia.counts(); n != 1 {
+		t.Fatalf("rekeyed before the reported moment: %d pairs installed", n)
+	}
+	clk.Advance(time.Millisecond)
+	eventually(t, "the rekey at the reported moment", func() bool { n, _ := ib.counts(); m, _ := ia.counts(); return n == 2 && m == 2 })
+	clk.Advance(2 * time.Second) // the old pair is deleted a second later
+	eventually(t, "the old pair gone", func() bool {
+		_, ra := ia.counts()
+		_, rb := ib.counts()
+		return ra == 1 && rb == 1 && len(a.ChildLifetimes()) == 1 && len(b.ChildLifetimes()) == 1
+	})
+	la, lb = a.ChildLifetimes(), b.ChildLifetimes()
+	within("initiator's new pair", la[0], ia.get()[1], rekeyAt, 0.85, 0.90)
+	within("responder's new pair", lb[0], ib.get()[1], rekeyAt, 0.92, 0.97)
 	a.Close()
 	b.Close()
 	p.wg.Wait()

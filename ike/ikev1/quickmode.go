@@ -533,14 +533,15 @@ func (sa *isakmpSA) childTimers(c *ike.ChildSA, life time.Duration, initiated bo
 		lo = 0.92
 	}
 	soft := time.Duration(float64(life) * (lo + 0.05*rand.Float64()))
-	sa.armChildTimers(c, soft, life)
+	sa.armChildTimers(c, sa.e.lifetimes.Schedule(c, sa.e.clock.Now(), soft, life))
 }
 
-// armChildTimers arms an IPsec SA's rekey in soft and its removal in life
-// (childTimers, and an imported SA's from its deadlines: export.go).
-func (sa *isakmpSA) armChildTimers(c *ike.ChildSA, soft, life time.Duration) {
+// armChildTimers arms an IPsec SA's rekey and its removal for the moments
+// scheduled (childTimers, and an imported SA's from its deadlines:
+// export.go), which Export and ChildLifetimes report.
+func (sa *isakmpSA) armChildTimers(c *ike.ChildSA, at ike.ChildLifetime) {
 	e := sa.e
-	e.noteChildDeadlines(c, soft, life) // export.go
+	soft, life := at.Delays(e.clock.Now())
 	e.clock.AfterFunc(soft, func() {
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -556,6 +557,24 @@ func (sa *isakmpSA) armChildTimers(c *ike.ChildSA, soft, life time.Duration) {
 			owner.removeChild(c, true)
 		}
 	})
+}
+
+// ChildLifetimes reports when each installed IPsec SA pair is to be
+// rekeyed and removed, as its timers are armed; a pair without timers (no
+// lifetime in seconds, or resumed from a record without deadlines) is not
+// listed.
+func (e *Engine) ChildLifetimes() []ike.ScheduledChild {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []ike.ScheduledChild
+	for _, sa := range e.sas {
+		for _, c := range sa.children {
+			if t, ok := e.lifetimes[c]; ok {
+				out = append(out, ike.ScheduledChild{VPN: sa.peer.vpnOf(c).VPN, InboundSPI: c.InboundSPI, OutboundSPI: c.OutboundSPI, ChildLifetime: t})
+			}
+		}
+	}
+	return out
 }
 
 // ownerOf finds the ISAKMP SA an IPsec SA belongs to now (phase 1 rekeys

@@ -205,7 +205,7 @@ func (sa *isakmpSA) close() {
 	sa.timers, sa.qms = nil, nil
 	for _, c := range sa.children {
 		sa.e.installer.RemoveChild(sa.peer.vpnOf(c).VPN, c)
-		delete(sa.e.childLife, c) // export.go
+		sa.e.lifetimes.Forget(c) // quickmode.go
 		sa.childDown(c, sa.failure)
 	}
 	sa.children = nil
@@ -283,7 +283,7 @@ func (sa *isakmpSA) removeChild(c *ike.ChildSA, tell bool) {
 		}
 		sa.children = append(sa.children[:i], sa.children[i+1:]...)
 		sa.e.installer.RemoveChild(sa.peer.vpnOf(c).VPN, c)
-		delete(sa.e.childLife, c) // export.go
+		sa.e.lifetimes.Forget(c) // quickmode.go
 		sa.childDown(c, ike.Failure{})
 		if tell && sa.state == stateEstablished {
 			sa.sendInformational(v1.DeleteIPsec(v1.ProtocolESP, c.InboundSPI))

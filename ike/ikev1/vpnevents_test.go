@@ -1,7 +1,6 @@
 package ikev1
 
 import (
-	"net/netip"
 	"testing"
 
 	"ipsecgw/ike"
@@ -12,18 +11,7 @@ import (
 // coming up, and vb's rekey (a soft byte lifetime) on both sides; a pair
 // going down on its own (childdown_test.go).
 func TestTwoVPNsEventsNameTheirVPN(t *testing.T) {
-	p := &pipe{engines: map[netip.Addr]*Engine{}}
-	keepUp := "set security ipsec vpn va establish-tunnels immediately\nset security ipsec vpn vb establish-tunnels immediately\n"
-	a := newVPNSide(t, p, 1, 2, [4]string{"198.18.1.0/24", "198.18.2.0/24", "198.18.3.0/24", "198.18.4.0/24"}, keepUp)
-	b := newVPNSide(t, p, 2, 1, [4]string{"198.18.2.0/24", "198.18.1.0/24", "198.18.4.0/24", "198.18.3.0/24"}, "")
-	defer func() {
-		a.e.Close()
-		b.e.Close()
-		p.wg.Wait()
-	}()
-	if err := a.e.InitiateVPNFrom(a.local, b.local, "va", false); err != nil {
-		t.Fatal(err)
-	}
+	a, b := twoVPNSides(t)
 	eventually(t, "both VPNs' pairs on both sides", func() bool {
 		return len(a.inst.of("va")) == 1 && len(a.inst.of("vb")) == 1 && len(b.inst.of("va")) == 1 && len(b.inst.of("vb")) == 1
 	})

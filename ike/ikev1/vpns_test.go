@@ -116,6 +116,28 @@ func (s *vpnSide) failed(match func(ike.Event) bool) bool {
 	return slices.ContainsFunc(s.events, func(ev ike.Event) bool { return ev.Kind == ike.NegotiationFailed && match(ev) })
 }
 
+// keepBothUp has a side keep both VPNs up; the other side only answers.
+const keepBothUp = "set security ipsec vpn va establish-tunnels immediately\nset security ipsec vpn vb establish-tunnels immediately\n"
+
+// twoVPNSides is two engines with VPNs va and vb on one gateway each,
+// a keeping both up, a's negotiation of va started; both are closed at
+// the test's end.
+func twoVPNSides(t *testing.T) (a, b *vpnSide) {
+	t.Helper()
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	a = newVPNSide(t, p, 1, 2, [4]string{"198.18.1.0/24", "198.18.2.0/24", "198.18.3.0/24", "198.18.4.0/24"}, keepBothUp)
+	b = newVPNSide(t, p, 2, 1, [4]string{"198.18.2.0/24", "198.18.1.0/24", "198.18.4.0/24", "198.18.3.0/24"}, "")
+	t.Cleanup(func() {
+		a.e.Close()
+		b.e.Close()
+		p.wg.Wait()
+	})
+	if err := a.e.InitiateVPNFrom(a.local, b.local, "va", false); err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
 func newVPNSide(t *testing.T, p *pipe, me, other int, nets [4]string, extra string) *vpnSide {
 	t.Helper()
 	src := fmt.Sprintf(twoVPNConfig, me, other, nets[0], nets[1], nets[2], nets[3], extra)
@@ -207,18 +229,7 @@ func paired(t *testing.T, a, b *vpnSide, vpn, local, remote, esp string, pfs int
 // proxy identities the peer has no VPN for is refused with
 // INVALID_ID_INFORMATION, and the others stay.
 func TestTwoVPNsOnOneGateway(t *testing.T) {
-	p := &pipe{engines: map[netip.Addr]*Engine{}}
-	keepUp := "set security ipsec vpn va establish-tunnels immediately\nset security ipsec vpn vb establish-tunnels immediately\n"
-	a := newVPNSide(t, p, 1, 2, [4]string{"198.18.1.0/24", "198.18.2.0/24", "198.18.3.0/24", "198.18.4.0/24"}, keepUp)
-	b := newVPNSide(t, p, 2, 1, [4]string{"198.18.2.0/24", "198.18.1.0/24", "198.18.4.0/24", "198.18.3.0/24"}, "")
-	defer func() {
-		a.e.Close()
-		b.e.Close()
-		p.wg.Wait()
-	}()
-	if err := a.e.InitiateVPNFrom(a.local, b.local, "va", false); err != nil {
-		t.Fatal(err)
-	}
+	a, b := twoVPNSides(t)
 	both := func() bool {
 		return len(a.inst.of("va")) == 1 && len(a.inst.of("vb")) == 1 && len(b.inst.of("va")) == 1 && len(b.inst.of("vb")) == 1
 	}
@@ -246,7 +257,7 @@ func TestTwoVPNsOnOneGateway(t *testing.T) {
 		t.Fatalf("exported pairs of VPNs %v, want va and vb", vpns)
 	}
 	other := &pipe{engines: map[netip.Addr]*Engine{}} // its messages go nowhere
-	c := newVPNSide(t, other, 1, 2, [4]string{"198.18.1.0/24", "198.18.2.0/24", "198.18.3.0/24", "198.18.4.0/24"}, keepUp)
+	c := newVPNSide(t, other, 1, 2, [4]string{"198.18.1.0/24", "198.18.2.0/24", "198.18.3.0/24", "198.18.4.0/24"}, keepBothUp)
 	if err := c.e.Import(sts[0]); err != nil {
 		t.Fatal(err)
 	}

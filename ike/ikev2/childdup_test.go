@@ -1,7 +1,6 @@
 package ikev2
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"ipsecgw/ike"
+	"ipsecgw/test/syncbuf"
 )
 
 // vpnInstalls tracks the Child SAs installed per VPN, and whether one
@@ -75,7 +75,7 @@ func testSimultaneousChildCreation(t *testing.T, extra string, peerKeeps bool) {
 	ia, ib := newVPNInstalls(), newVPNInstalls()
 	a := sideWith(t, vpnSideConfig(1, 2, fmt.Sprintf(twoVPNs, 1, 2, "responder-only", "2")+extra), p, ia)
 	b := sideWith(t, vpnSideConfig(2, 1, fmt.Sprintf(twoVPNs, 2, 1, "responder-only", "1")+extra), p, ib)
-	var la, lb lockedBuffer
+	var la, lb syncbuf.Buffer
 	a.log, b.log = slog.New(slog.NewTextHandler(&la, nil)), slog.New(slog.NewTextHandler(&lb, nil))
 	ra, rb := netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.1")
 	if err := a.InitiateVPNFrom(netip.Addr{}, ra, "vpn1", false); err != nil {
@@ -154,22 +154,4 @@ func testSimultaneousChildCreation(t *testing.T, extra string, peerKeeps bool) {
 			t.Fatalf("IKE SAs %+v, want one with two Child SAs", up)
 		}
 	}
-}
-
-// lockedBuffer is a log's text, written by the engine's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -60,6 +60,10 @@ type Engine struct {
 	// superseded are the Child SAs a rekey replaced, whose removal is not
 	// a ChildDown (childdown.go).
 	superseded ike.Superseded
+
+	// lifetimes are the moments each Child SA's timers are armed for
+	// (lifetime.go).
+	lifetimes ike.ChildLifetimes
 }
 
 // NewEngine returns an engine with no peers.

@@ -133,6 +133,7 @@ func (sa *ikeSA) removeChild(outSPI uint32) *ike.ChildSA {
 		if c.OutboundSPI == outSPI {
 			sa.e.installer.RemoveChild(c.VPN, c)
 			sa.children = append(sa.children[:i], sa.children[i+1:]...)
+			sa.e.lifetimes.Forget(c)
 			sa.childDown(c, ike.Failure{}) // childdown.go
 			return c
 		}

@@ -60,7 +60,7 @@ func (sa *ikeSA) probe() {
 }
 
 // childTimers schedules the rekey of a new Child SA at its soft lifetime
-// and its removal at the hard one. The soft lifetime is 85-90 % of the
+// and its removal at the hard one, and records both (ChildLifetimes). The soft lifetime is 85-90 % of the
 // hard one on the IKE SA's initiator and 90-95 % on the responder, so the
 // two sides seldom rekey at once (RFC 7296 §2.8.1's collisions).
 func (sa *ikeSA) childTimers(c *ike.ChildSA) {
@@ -78,9 +78,8 @@ func (sa *ikeSA) childTimers(c *ike.ChildSA) {
 	}
 	soft := time.Duration(float64(life) * (lo + 0.05*rand.Float64()))
 	// Lifetimes run from the Child SA's birth, also when a rekeyed IKE SA
-	// takes it over.
-	age := sa.e.clock.Now().Sub(c.Born)
-	soft, life = max(soft-age, 0), max(life-age, 0)
+	// takes it over (which keeps the moments drawn first).
+	soft, life = sa.e.lifetimes.Schedule(c, c.Born, soft, life).Delays(sa.e.clock.Now())
 	sa.timers = append(sa.timers,
 		sa.e.clock.AfterFunc(soft, func() {
 			sa.e.mu.Lock()
@@ -97,6 +96,32 @@ func (sa *ikeSA) childTimers(c *ike.ChildSA) {
 				sa.removeChild(c.OutboundSPI)
 			}
 		}))
+}
+
+// ChildLifetimes reports when each installed Child SA is to be rekeyed
+// and removed, as its timers are armed; a Child SA without timers (no
+// lifetime-seconds) is not listed.
+func (e *Engine) ChildLifetimes() []ike.ScheduledChild {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []ike.ScheduledChild
+	for spi, sa := range e.sas {
+		if spi != sa.localSPI() {
+			continue
+		}
+		for _, c := range sa.children {
+			t, ok := e.lifetimes[c]
+			if !ok {
+				continue
+			}
+			name := c.VPN
+			if v := sa.peer.vpnOf(c); v != nil {
+				name = v.VPN
+			}
+			out = append(out, ike.ScheduledChild{VPN: name, InboundSPI: c.InboundSPI, OutboundSPI: c.OutboundSPI, ChildLifetime: t})
+		}
+	}
+	return out
 }
 
 func (sa *ikeSA) hasChild(c *ike.ChildSA) bool {

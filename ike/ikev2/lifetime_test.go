@@ -412,3 +412,78 @@ func TestBackupGateway(t *testing.T) {
 	b.Close()
 	p.wg.Wait()
 }
+
+// TestChildLifetimesAreTheScheduledOnes: ChildLifetimes reports the
+// moments the Child SA's timers are armed for: the initiator rekeys at its
+// RekeyAt (not a moment before), within 85-90 % of lifetime-seconds, the
+// hard lifetime at 100 %; the Child SA the rekey makes counts from its own
+// birth, and the old one is no longer listed once removed. An IKE SA
+// rekey in between keeps the moments.
+func TestChildLifetimesAreTheScheduledOnes(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(start)
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	life := "set security ipsec proposal ip1 lifetime-seconds 180\n"
+	a, ia, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", life, clk, nil}, p)
+	b, ib, _ := newSide(t, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", life, clk, nil}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	waitUp(t, a)
+	waitUp(t, b)
+	eventually(t, "both Child SAs", func() bool { n, _ := ib.counts(); return len(b.ChildLifetimes()) == 1 && n == 1 })
+
+	within := func(who string, got ike.ScheduledChild, c *ike.ChildSA, born time.Time, lo, hi float64) {
+		t.Helper()
+		if got.InboundSPI != c.InboundSPI || got.OutboundSPI != c.OutboundSPI || got.VPN != "vpn1" {
+			t.Fatalf("%s: lifetime of %s %#x/%#x, want vpn1 %#x/%#x", who, got.VPN, got.InboundSPI, got.OutboundSPI, c.InboundSPI, c.OutboundSPI)
+		}
+		if want := born.Add(180 * time.Second); !got.ExpireAt.Equal(want) {
+			t.Fatalf("%s: expires at %v, want %v (180 s from its birth)", who, got.ExpireAt, want)
+		}
+		soft := got.RekeyAt.Sub(born)
+		if soft < time.Duration(lo*180*float64(time.Second)) || soft > time.Duration(hi*180*float64(time.Second)) {
+			t.Fatalf("%s: rekey %v after birth, want %.0f-%.0f %% of 180 s", who, soft, lo*100, hi*100)
+		}
+	}
+	la, lb := a.ChildLifetimes(), b.ChildLifetimes()
+	if len(la) != 1 || len(lb) != 1 {
+		t.Fatalf("lifetimes: initiator %+v, responder %+v", la, lb)
+	}
+	within("initiator", la[0], ia.get()[0], start, 0.85, 0.90)
+	within("responder", lb[0], ib.get()[0], start, 0.90, 0.95)
+
+	// An IKE SA rekey hands the Child SA over and re-arms its timers: for
+	// the same moments, not a rekey drawn again.
+	first := a.SAs()[0].InitiatorSPI
+	if a.RekeyIKE(func(ike.SAInfo) bool { return true }) != 1 {
+		t.Fatal("no IKE SA to rekey")
+	}
+	eventually(t, "the IKE SA rekey", func() bool {
+		sas := a.SAs()
+		return len(sas) == 1 && sas[0].InitiatorSPI != first && sas[0].Children == 1
+	})
+	if l := a.ChildLifetimes(); len(l) != 1 || l[0] != la[0] {
+		t.Fatalf("after the IKE SA rekey, lifetimes %+v, want %+v", l, la[0])
+	}
+
+	rekeyAt := la[0].RekeyAt
+	clk.Advance(rekeyAt.Sub(start) - time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // an exchange started would complete
+	if n, _ := ia.counts(); n != 1 {
+		t.Fatalf("rekeyed before the reported moment: %d Child SAs installed", n)
+	}
+	clk.Advance(time.Millisecond)
+	eventually(t, "the rekey at the reported moment", func() bool {
+		ni, nr := ia.counts()
+		mi, mr := ib.counts()
+		return ni == 2 && nr == 1 && mi == 2 && mr == 1
+	})
+	la, lb = a.ChildLifetimes(), b.ChildLifetimes()
+	if len(la) != 1 || len(lb) != 1 {
+		t.Fatalf("after the rekey, lifetimes: initiator %+v, responder %+v", la, lb)
+	}
+	within("initiator's new Child SA", la[0], ia.get()[1], rekeyAt, 0.85, 0.90)
+	within("responder's new Child SA", lb[0], ib.get()[1], rekeyAt, 0.90, 0.95)
+	a.Close()
+	p.wg.Wait()
+	b.Close()
+}

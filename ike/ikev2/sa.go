@@ -249,6 +249,7 @@ func (sa *ikeSA) close() {
 	sa.e.reinitiateLater(sa)
 	for _, c := range sa.children {
 		sa.e.installer.RemoveChild(c.VPN, c)
+		sa.e.lifetimes.Forget(c)
 		sa.childDown(c, sa.failure) // childdown.go
 	}
 	switch {
