@@ -310,17 +310,23 @@ func (c *clusterRun) ping(ctx context.Context) error {
 func (c *clusterRun) failover(ctx context.Context) error {
 	size := c.o.TCPBytes
 	to := netip.AddrPortFrom(host2Addr, 5001)
-	c.step("TCP Host1 → Host2: sending %.1f MB through the cluster, Host2 confirming every %d KB...", float64(size)/1e6, transferBlock>>10)
+	c.step("TCP Host1 → Host2: sending %.1f MB through the cluster, Host2 confirming every %d KB (and holding its confirmation at a quarter until the kill, which so falls mid-transfer however fast the path)...", float64(size)/1e6, transferBlock>>10)
 	xctx, cancel := context.WithTimeout(ctx, 2*clusterTimeout)
 	defer cancel()
-	x, err := startTransfer(xctx, c.l.host1, c.peer2.net, to, size)
+	x, err := startTransfer(xctx, c.l.host1, c.peer2.net, to, size, size/4)
 	if err != nil {
 		return err
 	}
+	released := false
+	defer func() {
+		if !released {
+			x.Release()
+		}
+	}()
 	stopProgress := c.progress(x)
 	defer stopProgress()
 	if err := c.wait(ctx, "the first quarter of the transfer", func() bool {
-		return x.received.Load() >= size/4 || x.finished()
+		return x.Held() || x.finished()
 	}); err != nil {
 		return fmt.Errorf("%w (%s)", err, c.paths())
 	}
@@ -348,6 +354,8 @@ func (c *clusterRun) failover(ctx context.Context) error {
 	c.owner.kill()
 	c.step("KILLED node %d, the owner, at %.1f MB received: from now on it sends nothing, reads nothing, and its etcd connections are closed (nothing released: its lease runs out in etcd)",
 		c.owner.id, float64(c.atKill)/1e6)
+	released = true
+	x.Release()
 
 	if err := c.wait(ctx, "a survivor owning the group", func() bool {
 		var err error

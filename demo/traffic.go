@@ -262,6 +262,13 @@ type watchedTransfer struct {
 	received atomic.Int64
 	done     chan struct{}
 
+	// holdAt > 0: once that many bytes arrived, the receiver holds its
+	// next confirmation (held is closed) until release is closed, so
+	// that whatever the caller does then falls mid-transfer however fast
+	// the path is.
+	holdAt        int64
+	held, release chan struct{}
+
 	mu      sync.Mutex
 	last    time.Time     // the latest data at the receiver
 	gap     time.Duration // the longest time without data, once data came
@@ -273,13 +280,15 @@ type watchedTransfer struct {
 const transferBlock = 16 << 10
 
 // startTransfer sends size bytes from client to server's to, in the
-// background, until done or ctx ends.
-func startTransfer(ctx context.Context, client, server *netstack.Net, to netip.AddrPort, size int64) (*watchedTransfer, error) {
+// background, until done or ctx ends; the receiver holds its
+// confirmation at holdAt bytes (0: never) until x.Release.
+func startTransfer(ctx context.Context, client, server *netstack.Net, to netip.AddrPort, size, holdAt int64) (*watchedTransfer, error) {
 	ln, err := server.ListenTCPAddrPort(to)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", to, err)
 	}
-	x := &watchedTransfer{size: size, start: time.Now(), done: make(chan struct{})}
+	x := &watchedTransfer{size: size, start: time.Now(), done: make(chan struct{}),
+		holdAt: holdAt, held: make(chan struct{}), release: make(chan struct{})}
 	recvDone := make(chan error, 1)
 	go func() {
 		defer ln.Close()
@@ -325,6 +334,10 @@ func (x *watchedTransfer) receive(c net.Conn) error {
 			before := got / transferBlock
 			got += int64(n)
 			if blocks := got/transferBlock - before; blocks > 0 {
+				if x.holdAt > 0 && got >= x.holdAt && got-int64(n) < x.holdAt {
+					close(x.held)
+					<-x.release
+				}
 				if _, err := c.Write(make([]byte, blocks)); err != nil {
 					return fmt.Errorf("TCP confirm after %d bytes: %w", got, err)
 				}
@@ -366,6 +379,19 @@ func (x *watchedTransfer) send(ctx context.Context, client *netstack.Net, to net
 	}
 	return nil
 }
+
+// Held reports whether the receiver holds its confirmation at holdAt.
+func (x *watchedTransfer) Held() bool {
+	select {
+	case <-x.held:
+		return true
+	default:
+		return false
+	}
+}
+
+// Release lets a held receiver confirm again; once only.
+func (x *watchedTransfer) Release() { close(x.release) }
 
 // data records n bytes arriving now.
 func (x *watchedTransfer) data(n int) {

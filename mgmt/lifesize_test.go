@@ -2,12 +2,10 @@ package mgmt
 
 import (
 	"fmt"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
-	"ipsecgw/header"
 	"ipsecgw/mgmt/mgmtpb"
 )
 
@@ -27,14 +25,7 @@ func TestShowLifesize(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	pkt := make([]byte, 1000)
-	header.EncodeIPv4(pkt, header.IPv4Fields{TotalLength: 1000, TTL: 64, Protocol: header.IPProtoUDP,
-		Source: netip.MustParseAddr("198.51.100.1"), Destination: netip.MustParseAddr("198.18.2.2")})
-	tun := gws[0].host.TUN("st0.1")
-	for range 300 { // 300 KB of the 4 MB
-		tun.Inject(pkt)
-		time.Sleep(200 * time.Microsecond)
-	}
+	sendThroughTunnel(gws[0], 300, 200*time.Microsecond) // 300 KB of the 4 MB
 	var hard, soft uint64
 	for range 500 {
 		for _, sa := range gws[0].d.Status().SAs {

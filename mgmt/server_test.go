@@ -151,6 +151,19 @@ func waitUp(t *testing.T, g *gateway, not uint64) uint64 {
 	return 0
 }
 
+// sendThroughTunnel injects count 1000-octet UDP packets from LAN to LAN
+// into gateway g's st0.1, gap apart, for the tunnel to carry.
+func sendThroughTunnel(g *gateway, count int, gap time.Duration) {
+	pkt := make([]byte, 1000)
+	header.EncodeIPv4(pkt, header.IPv4Fields{TotalLength: 1000, TTL: 64, Protocol: header.IPProtoUDP,
+		Source: netip.MustParseAddr("198.51.100.1"), Destination: netip.MustParseAddr("198.18.2.2")})
+	tun := g.host.TUN("st0.1")
+	for range count {
+		tun.Inject(pkt)
+		time.Sleep(gap)
+	}
+}
+
 func TestShowLiveState(t *testing.T) {
 	gws := startGateways(t, nil)
 	spi := waitUp(t, gws[0], 0)
@@ -393,14 +406,7 @@ func TestLifetimeKilobytes(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	pkt := make([]byte, 1000)
-	header.EncodeIPv4(pkt, header.IPv4Fields{TotalLength: 1000, TTL: 64, Protocol: header.IPProtoUDP,
-		Source: netip.MustParseAddr("198.51.100.1"), Destination: netip.MustParseAddr("198.18.2.2")})
-	tun := gws[0].host.TUN("st0.1")
-	for i := 0; i < 80; i++ { // 80 KB
-		tun.Inject(pkt)
-		time.Sleep(time.Millisecond)
-	}
+	sendThroughTunnel(gws[0], 80, time.Millisecond) // 80 KB
 	var after []string
 	for range 500 {
 		after = spis()

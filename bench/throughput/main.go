@@ -23,7 +23,10 @@
 // iperf3 reports must have crossed the tunnel, so a misrouted run fails
 // instead of reporting a number. The CPU time the gateway processes spend
 // per gigabyte is reported beside the throughput (kernel forwarding has no
-// process to charge, so plain shows none).
+// process to charge, so plain shows none). With -ipsecgw-b, every ipsecgw
+// setup also runs a second binary in each round, the two back to back in
+// alternating order, and each round's ratios of the two are printed: an
+// A/B of a change in one run (ab.go).
 //
 // Needs root (network namespaces); without it the program says so loudly
 // and exits 0. Namespaces and processes are removed on every exit path,
@@ -55,6 +58,7 @@ type options struct {
 	rounds    int
 	jsonPath  string
 	ipsecgw   string // binary; built when empty
+	ipsecgwB  string // a second ipsecgw binary to measure beside it (ab.go)
 	wireguard string // binary; built when empty
 	deadline  time.Duration
 	ppsSizes  []int // packet sizes of the packet-rate runs (ipsecgw setups)
@@ -106,6 +110,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.rounds, "rounds", 1, "rounds over all setups; the median of the rounds is reported")
 	fs.StringVar(&o.jsonPath, "json", filepath.Join(os.TempDir(), "ipsecgw-throughput.json"), "where to write the results as JSON")
 	fs.StringVar(&o.ipsecgw, "ipsecgw", "", "ipsecgw binary (default: build ./cmd/ipsecgw)")
+	fs.StringVar(&o.ipsecgwB, "ipsecgw-b", "", "a second ipsecgw binary: every ipsecgw setup is also measured with it, in the same round, the order alternating (its rows are SETUP"+bSuffix+")")
 	fs.StringVar(&o.wireguard, "wireguard-go", "", "wireguard-go binary (default: build golang.zx2c4.com/wireguard from the module cache)")
 	fs.DurationVar(&o.deadline, "deadline", 6*time.Minute, "the whole run is stopped after this long")
 	pps := fs.String("pps", "64,1400", "comma-separated packet sizes for the packet-rate runs through the ipsecgw setups (empty: none)")
@@ -185,16 +190,21 @@ func run(ctx context.Context, o options) error {
 	var samples []sample
 	var rates []ppsRow
 	for round := 1; round <= o.rounds; round++ {
-		for _, name := range o.setups {
-			s := newSetup(name, work, bins)
-			got, pps, err := measure(ctx, topo, s, o, work)
-			samples = append(samples, got...)
-			rates = append(rates, pps...)
-			if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("the run took longer than -deadline %v: %w", o.deadline, err)
-			}
-			if err != nil {
-				return fmt.Errorf("round %d, %s: %w", round, name, err)
+		for _, setupName := range o.setups {
+			for _, name := range o.variants(setupName, round) {
+				s := newSetup(name, work, bins)
+				got, pps, err := measure(ctx, topo, s, o, work)
+				for i := range got {
+					got[i].Round = round
+				}
+				samples = append(samples, got...)
+				rates = append(rates, pps...)
+				if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					return fmt.Errorf("the run took longer than -deadline %v: %w", o.deadline, err)
+				}
+				if err != nil {
+					return fmt.Errorf("round %d, %s: %w", round, name, err)
+				}
 			}
 		}
 	}
@@ -212,10 +222,16 @@ func run(ctx context.Context, o options) error {
 // binaries are the gateway programs under test.
 type binaries struct {
 	ipsecgw, wireguard string
+	ipsecgwB           string // -ipsecgw-b, or empty
 }
 
 func buildBinaries(ctx context.Context, o options, dir string) (binaries, error) {
-	b := binaries{ipsecgw: o.ipsecgw, wireguard: o.wireguard}
+	b := binaries{ipsecgw: o.ipsecgw, wireguard: o.wireguard, ipsecgwB: o.ipsecgwB}
+	if b.ipsecgwB != "" {
+		if _, err := os.Stat(b.ipsecgwB); err != nil {
+			return b, fmt.Errorf("-ipsecgw-b: %w", err)
+		}
+	}
 	for _, want := range []struct {
 		path *string
 		pkg  string

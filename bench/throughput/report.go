@@ -24,6 +24,7 @@ type sample struct {
 	GatewayCPUSeconds float64 `json:"gateway_cpu_s,omitempty"`
 	CPUSecondsPerGB   float64 `json:"gateway_cpu_s_per_gb,omitempty"` // both gateways, per GB of TCP payload
 	IdlePercent       float64 `json:"machine_idle_percent"`           // of all CPUs, during the run
+	Round             int     `json:"round"`
 }
 
 // row is one setup and number of flows: the median of its rounds, and
@@ -55,6 +56,7 @@ type report struct {
 	Elapsed     float64   `json:"elapsed_s"`
 	Rows        []row     `json:"results"`
 	PPS         []ppsRow  `json:"packets_per_second,omitempty"`
+	Pairs       []pair    `json:"b_over_a,omitempty"` // with -ipsecgw-b (ab.go)
 }
 
 func newReport(o options, samples []sample, elapsed time.Duration) *report {
@@ -71,7 +73,7 @@ func newReport(o options, samples []sample, elapsed time.Duration) *report {
 		groups[k] = append(groups[k], s)
 	}
 	medians := map[key]float64{}
-	for _, name := range o.setups {
+	for _, name := range o.rowNames() {
 		for _, flows := range o.flows {
 			g := groups[key{name, flows}]
 			if len(g) == 0 {
@@ -95,6 +97,7 @@ func newReport(o options, samples []sample, elapsed time.Duration) *report {
 			rw.VsWireguard = rw.Gbps / base
 		}
 	}
+	r.Pairs = pairs(samples)
 	return r
 }
 
@@ -126,6 +129,7 @@ func (r *report) print(w io.Writer) {
 			ratio(rw.VsPlain), ratio(rw.VsWireguard), rw.Retransmits, ratio(rw.CPUSecondsPerGB), rw.IdlePercent)
 	}
 	tw.Flush()
+	printPairs(w, r.Pairs)
 	printPPS(w, r.PPS)
 }
 

@@ -44,6 +44,11 @@ func knownSetup(name string) bool {
 
 // newSetup returns the named setup, keeping its files under dir.
 func newSetup(name, dir string, b binaries) setup {
+	if base, ok := strings.CutSuffix(name, bSuffix); ok {
+		g := newSetup(base, dir, binaries{ipsecgw: b.ipsecgwB}).(*ipsecgw)
+		g.label = name
+		return g
+	}
 	switch name {
 	case "plain":
 		return &plain{}
