@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
+	"net/netip"
 	"testing"
 )
 
@@ -154,5 +155,31 @@ func TestPseudoHeaderChecksumLayouts(t *testing.T) {
 	v6 := append(append(a[:], b[:]...), 0x00, 0x01, 0x00, 0x10, 0, 0, 0, 58)
 	if got, want := PseudoHeaderChecksum(IPProtoICMPv6, hostA6, hostB6, 0x10010), PartialChecksum(v6, 0); got != want {
 		t.Errorf("IPv6 pseudo-header sum = %#04x, want %#04x", got, want)
+	}
+}
+
+// The octets of an IP header's address pair sum as the same addresses
+// given as netip.Addr; a zone, no part of the address on the wire, changes
+// nothing.
+func TestPseudoHeaderChecksumOctets(t *testing.T) {
+	for _, c := range []struct{ src, dst string }{
+		{"198.51.100.1", "203.0.113.254"},
+		{"255.255.255.255", "255.255.255.255"},
+		{"2001:db8::1", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{"fe80::1%eth0", "fe80::2"},
+	} {
+		src, dst := netip.MustParseAddr(c.src), netip.MustParseAddr(c.dst)
+		addrs := append(src.AsSlice(), dst.AsSlice()...)
+		for _, length := range []uint32{0, 8, 1480, 65535, 0x10010} {
+			for _, proto := range []uint8{IPProtoTCP, IPProtoUDP, IPProtoICMPv6} {
+				got := PseudoHeaderChecksumOctets(proto, addrs, length)
+				if want := PseudoHeaderChecksum(proto, src, dst, length); got != want {
+					t.Errorf("PseudoHeaderChecksumOctets(%d, %s %s, %d) = %#04x; PseudoHeaderChecksum %#04x", proto, src, dst, length, got, want)
+				}
+				if want := PseudoHeaderChecksum(proto, src.WithZone(""), dst, length); got != want {
+					t.Errorf("%s without its zone: %#04x, want %#04x", src, want, got)
+				}
+			}
+		}
 	}
 }

@@ -2,7 +2,6 @@ package netio
 
 import (
 	"encoding/binary"
-	"net/netip"
 
 	"ipsecgw/header"
 )
@@ -250,14 +249,14 @@ func sameTCP(th, tp []byte) bool {
 // checksumValid checks a TCP segment's or UDP datagram's checksum,
 // pseudo-header and all.
 func checksumValid(p []byte, v6 bool, ipLen int, proto uint8) bool {
-	var src, dst netip.Addr
+	var addrs []byte
 	if v6 {
-		src, dst = header.IPv6(p).Source(), header.IPv6(p).Destination()
+		addrs = p[8:40]
 	} else {
-		src, dst = header.IPv4(p).Source(), header.IPv4(p).Destination()
+		addrs = p[12:20]
 	}
 	t := p[ipLen:]
-	return header.PartialChecksum(t, header.PseudoHeaderChecksum(proto, src, dst, uint32(len(t)))) == 0xffff
+	return header.PartialChecksum(t, header.PseudoHeaderChecksumOctets(proto, addrs, uint32(len(t)))) == 0xffff
 }
 
 // finish rewrites a group's head as the super-packet's headers (length,
@@ -265,17 +264,17 @@ func checksumValid(p []byte, v6 bool, ipLen int, proto uint8) bool {
 // transport checksum field holding the pseudo-header's sum as NEEDS_CSUM
 // wants) and returns the virtio-net header to write before it.
 func (g *groGroup) finish(h []byte) vnetHdr {
-	var src, dst netip.Addr
+	var addrs []byte
 	gso := uint8(vnetGSOTCPv4)
 	if g.v6 {
 		binary.BigEndian.PutUint16(h[4:], uint16(g.length-40))
-		src, dst = header.IPv6(h).Source(), header.IPv6(h).Destination()
+		addrs = h[8:40]
 		gso = vnetGSOTCPv6
 	} else {
 		binary.BigEndian.PutUint16(h[2:], uint16(g.length))
 		h[10], h[11] = 0, 0
 		binary.BigEndian.PutUint16(h[10:], ^header.PartialChecksum(h[:g.ipLen], 0))
-		src, dst = header.IPv4(h).Source(), header.IPv4(h).Destination()
+		addrs = h[12:20]
 	}
 	at := uint16(16)
 	if g.proto == protoUDP {
@@ -284,7 +283,7 @@ func (g *groGroup) finish(h []byte) vnetHdr {
 	} else if g.psh {
 		h[g.ipLen+13] |= tcpPSH
 	}
-	binary.BigEndian.PutUint16(h[g.ipLen+int(at):], header.PseudoHeaderChecksum(g.proto, src, dst, uint32(g.length-g.ipLen)))
+	binary.BigEndian.PutUint16(h[g.ipLen+int(at):], header.PseudoHeaderChecksumOctets(g.proto, addrs, uint32(g.length-g.ipLen)))
 	return vnetHdr{
 		flags: vnetNeedsCsum, gsoType: gso, hdrLen: uint16(g.hdrLen), gsoSize: uint16(g.gsoSize),
 		csumStart: uint16(g.ipLen), csumOffset: at,

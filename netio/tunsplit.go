@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/netip"
 
 	"ipsecgw/header"
 )
@@ -223,16 +222,16 @@ func (l gsoLayout) segment(in, out []byte, i, start, end int, copyAll bool) int 
 		copy(out[:l.hdrLen], in[:l.hdrLen])
 		copy(out[l.hdrLen:size], in[start:end])
 	}
-	var src, dst netip.Addr
+	var addrs []byte
 	if l.v6 {
 		binary.BigEndian.PutUint16(out[4:], uint16(size-40))
-		src, dst = header.IPv6(out).Source(), header.IPv6(out).Destination()
+		addrs = out[8:40]
 	} else {
 		binary.BigEndian.PutUint16(out[2:], uint16(size))
 		binary.BigEndian.PutUint16(out[4:], binary.BigEndian.Uint16(in[4:])+uint16(i))
 		out[10], out[11] = 0, 0
 		binary.BigEndian.PutUint16(out[10:], ^header.PartialChecksum(out[:l.ipLen], 0))
-		src, dst = header.IPv4(out).Source(), header.IPv4(out).Destination()
+		addrs = out[12:20]
 	}
 	th := out[l.ipLen:size]
 	if l.proto == protoTCP {
@@ -253,7 +252,7 @@ func (l gsoLayout) segment(in, out []byte, i, start, end int, copyAll bool) int 
 	}
 	// Header and payload are summed in one pass, right after the copy
 	// while they are in cache.
-	c := ^header.PartialChecksum(th, header.PseudoHeaderChecksum(l.proto, src, dst, uint32(len(th))))
+	c := ^header.PartialChecksum(th, header.PseudoHeaderChecksumOctets(l.proto, addrs, uint32(len(th))))
 	if l.proto == protoUDP && c == 0 {
 		c = 0xffff // RFC 768: a computed zero is sent as all ones
 	}
