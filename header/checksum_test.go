@@ -176,8 +176,8 @@ func TestPseudoHeaderChecksumOctets(t *testing.T) {
 				if want := PseudoHeaderChecksum(proto, src, dst, length); got != want {
 					t.Errorf("PseudoHeaderChecksumOctets(%d, %s %s, %d) = %#04x; PseudoHeaderChecksum %#04x", proto, src, dst, length, got, want)
 				}
-				if want := PseudoHeaderChecksum(proto, src.WithZone(""), dst, length); got != want {
-					t.Errorf("%s without its zone: %#04x, want %#04x", src, want, got)
+				if unzoned := PseudoHeaderChecksum(proto, src.WithZone(""), dst, length); unzoned != got {
+					t.Errorf("PseudoHeaderChecksum(%d, %s without its zone, %s, %d) = %#04x; the octets sum to %#04x", proto, src, dst, length, unzoned, got)
 				}
 			}
 		}
