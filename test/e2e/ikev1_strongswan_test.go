@@ -299,6 +299,20 @@ func TestIKEv1RekeyWithStrongSwan(t *testing.T) {
 			}
 
 			log := tp.logOf(gw1)
+			if !tc.ipsecgwRekeys {
+				// strongSwan's second Main Mode is due 7 s into the 10 s
+				// run; a message of it lost on a loaded machine costs
+				// charon's 4 s retransmit (CI saw one so, 2026-12-07), which
+				// is recovery, not failure: wait that out, bounded, and
+				// say it happened.
+				for i := 0; i < 100 && strings.Count(log, "IKEv1 SA up") < 2; i++ {
+					time.Sleep(100 * time.Millisecond)
+					log = tp.logOf(gw1)
+				}
+				if n := strings.Count(charon.Log(), "sending retransmit"); n > 0 {
+					t.Logf("strongSwan retransmitted %d IKE messages in this run", n)
+				}
+			}
 			ownRekeys := strings.Count(log, "IKEv1 IPsec SA rekeyed by us")
 			peerRekeys := strings.Count(log, "IKEv1 IPsec SA rekeyed by the peer")
 			mainModes := strings.Count(log, "IKEv1 SA up")
