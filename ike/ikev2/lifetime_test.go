@@ -8,6 +8,7 @@ import (
 
 	"ipsecgw/clock"
 	"ipsecgw/ike"
+	"ipsecgw/ike/iketest"
 )
 
 func (i *installs) counts() (installed, removed int) {
@@ -433,15 +434,8 @@ func TestChildLifetimesAreTheScheduledOnes(t *testing.T) {
 
 	within := func(who string, got ike.ScheduledChild, c *ike.ChildSA, born time.Time, lo, hi float64) {
 		t.Helper()
-		if got.InboundSPI != c.InboundSPI || got.OutboundSPI != c.OutboundSPI || got.VPN != "vpn1" {
-			t.Fatalf("%s: lifetime of %s %#x/%#x, want vpn1 %#x/%#x", who, got.VPN, got.InboundSPI, got.OutboundSPI, c.InboundSPI, c.OutboundSPI)
-		}
-		if want := born.Add(180 * time.Second); !got.ExpireAt.Equal(want) {
-			t.Fatalf("%s: expires at %v, want %v (180 s from its birth)", who, got.ExpireAt, want)
-		}
-		soft := got.RekeyAt.Sub(born)
-		if soft < time.Duration(lo*180*float64(time.Second)) || soft > time.Duration(hi*180*float64(time.Second)) {
-			t.Fatalf("%s: rekey %v after birth, want %.0f-%.0f %% of 180 s", who, soft, lo*100, hi*100)
+		if err := iketest.CheckScheduled(got, c, "vpn1", born, 180*time.Second, lo, hi); err != nil {
+			t.Fatalf("%s: %v", who, err)
 		}
 	}
 	la, lb := a.ChildLifetimes(), b.ChildLifetimes()
