@@ -44,20 +44,12 @@ func benchPipelineOpenGRO(b *testing.B, mode PipelineMode) {
 	if err := e.AddReceiver(r, 4, 4500); err != nil {
 		b.Fatal(err)
 	}
-	run := func(n int) {
+	benchPackets(b, func(n int) {
 		msgs := (n + groRun - 1) / groRun
 		tun.target.Store(tun.n.Load() + int64(msgs*groRun))
 		r.feed(msgs)
 		<-tun.done
-	}
-	run(4096)
-	b.ReportAllocs()
-	b.SetBytes(1400)
-	b.ResetTimer()
-	cpu0 := cpuTime()
-	run(b.N)
-	b.StopTimer()
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/pkt")
+	})
 }
 
 // groLoop is a loopReceiver whose every message is a GRO run of groRun
