@@ -4,8 +4,6 @@ import (
 	"net/netip"
 	"testing"
 
-	"ipsecgw/esp"
-	"ipsecgw/header"
 	"ipsecgw/netio"
 )
 
@@ -23,23 +21,7 @@ func BenchmarkPipelineOpenGRO1400(b *testing.B) {
 const groRun = 40
 
 func benchPipelineOpenGRO(b *testing.B, mode PipelineMode) {
-	e := New(Config{Send4: &countSender{done: make(chan struct{}, 1)}, Pipeline: mode})
-	defer e.Close()
-	tun := &countTUN{loopTUN: newLoopTUN(nil, 64), done: make(chan struct{}, 1)}
-	if _, err := e.AddTunnel(tun, nil); err != nil {
-		b.Fatal(err)
-	}
-	cfg := gcmConfig(b, 0x1234)
-	cfg.NoAntiReplay = true
-	udp := Encapsulation{UDP: true, DstPort: 4500, SrcPort: 4500}
-	if _, err := e.InstallInbound("st0.1", InboundParams{ESP: cfg, Local: outerB, Remote: outerA, Encap: udp}); err != nil {
-		b.Fatal(err)
-	}
-	out, _ := esp.NewOutbound(gcmConfig(b, 0x1234))
-	inner := icmpEcho(hostA, hostB, 1400, false, 0)
-	sbuf := make([]byte, headroom+len(inner), bufSize)
-	copy(sbuf[headroom:], inner)
-	sealedPkt, _ := out.Seal(sbuf, headroom, header.IPProtoIPv4)
+	e, tun, sealedPkt := openBench(b, mode, Encapsulation{UDP: true, DstPort: 4500, SrcPort: 4500})
 	r := groLoop{newLoopReceiver(sealedPkt, 64)}
 	if err := e.AddReceiver(r, 4, 4500); err != nil {
 		b.Fatal(err)
