@@ -60,7 +60,7 @@ bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 bench-throughput:
-	@if [ "$$(id -u)" = 0 ]; then $(GO) run ./bench/throughput -json $${BENCH_JSON:-/tmp/ipsecgw-throughput.json}; \
+	@if [ "$$(id -u)" = 0 ]; then $(GO) run ./bench/throughput -json $${BENCH_JSON:-/tmp/ipsecgw-throughput.json} $${BENCH_THROUGHPUT_ARGS:-}; \
 	else echo "WARNING: not root: skipping bench/throughput (network namespaces); run make bench as root"; fi
 
 # bench-ike: IKEv2 tunnel setup rate and memory per tunnel, ipsecgw and

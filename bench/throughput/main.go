@@ -26,7 +26,10 @@
 // process to charge, so plain shows none). With -ipsecgw-b, every ipsecgw
 // setup also runs a second binary in each round, the two back to back in
 // alternating order, and each round's ratios of the two are printed: an
-// A/B of a change in one run (ab.go).
+// A/B of a change in one run (ab.go). With -profile, perf samples the
+// whole machine during each iperf3 run and the report says where the CPU
+// went, per GB, by category: crypto, the kernel's parts, the gateways' own
+// code, the Go runtime, the TCP ends, idle (profile.go).
 //
 // Needs root (network namespaces); without it the program says so loudly
 // and exits 0. Namespaces and processes are removed on every exit path,
@@ -66,6 +69,7 @@ type options struct {
 	// congestion is iperf3's -C (TCP congestion control); empty: h1's
 	// default, which is the machine's (net.ipv4.tcp_congestion_control).
 	congestion string
+	profile    bool // sample the machine with perf during each run (profile.go)
 }
 
 func main() {
@@ -116,6 +120,7 @@ func parseFlags(args []string) (options, error) {
 	pps := fs.String("pps", "64,1400", "comma-separated packet sizes for the packet-rate runs through the ipsecgw setups (empty: none)")
 	fs.IntVar(&o.ppsTime, "pps-time", 3, "seconds of each packet-rate run")
 	fs.StringVar(&o.congestion, "congestion", "", "TCP congestion control for iperf3 (-C), e.g. cubic or bbr (default: the machine's)")
+	fs.BoolVar(&o.profile, "profile", false, "sample all CPUs with perf during each iperf3 run and print where the CPU went, per GB (needs perf)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -165,6 +170,11 @@ func run(ctx context.Context, o options) error {
 	for _, tool := range []string{"ip", "iperf3", "ping"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("%s is not installed (make deps installs the test tools): %w", tool, err)
+		}
+	}
+	if o.profile {
+		if err := checkPerf(ctx); err != nil {
+			return err
 		}
 	}
 	work, err := os.MkdirTemp("", "ipsecgw-throughput-")
@@ -294,7 +304,22 @@ func measureOnce(ctx context.Context, topo *topology, s setup, o options, logDir
 	if err != nil {
 		return sample{}, err
 	}
+	var prof *profiler
+	if o.profile {
+		prof = startProfile(ctx, profilePath(logDir, s.name(), flows), o.omit, o.duration)
+	}
 	res, err := runIperf(ctx, topo, logDir, flows, o.duration, o.omit, o.congestion)
+	var profiled *profile
+	if prof != nil {
+		var pids []int
+		for _, p := range s.processes() {
+			pids = append(pids, p.PID)
+		}
+		var perr error
+		if profiled, perr = prof.result(ctx, pids); perr != nil && err == nil {
+			err = perr
+		}
+	}
 	if err != nil {
 		return sample{}, err
 	}
@@ -317,7 +342,7 @@ func measureOnce(ctx context.Context, topo *topology, s setup, o options, logDir
 	}
 	smp := sample{Setup: s.name(), Flows: flows, Gbps: res.bitsPerSecond / 1e9, Bytes: res.received,
 		Retransmits: res.retransmits, TunnelSent: sent, TunnelReceived: received,
-		IdlePercent: idleAfter.idlePercentSince(idleBefore)}
+		IdlePercent: idleAfter.idlePercentSince(idleBefore), Profile: profiled}
 	if len(s.processes()) > 0 && res.sent > 0 {
 		cpu := (cpuAfter - cpuBefore).Seconds()
 		smp.GatewayCPUSeconds = cpu

@@ -14,17 +14,18 @@ import (
 
 // sample is one iperf3 run.
 type sample struct {
-	Setup             string  `json:"setup"`
-	Flows             int     `json:"flows"`
-	Gbps              float64 `json:"gbit_per_s"`
-	Bytes             uint64  `json:"bytes"` // received, omitted start left out
-	Retransmits       int     `json:"retransmits"`
-	TunnelSent        uint64  `json:"path_bytes_sent"`     // counted by gw1's side of the path
-	TunnelReceived    uint64  `json:"path_bytes_received"` // counted by gw2's side of the path
-	GatewayCPUSeconds float64 `json:"gateway_cpu_s,omitempty"`
-	CPUSecondsPerGB   float64 `json:"gateway_cpu_s_per_gb,omitempty"` // both gateways, per GB of TCP payload
-	IdlePercent       float64 `json:"machine_idle_percent"`           // of all CPUs, during the run
-	Round             int     `json:"round"`
+	Setup             string   `json:"setup"`
+	Flows             int      `json:"flows"`
+	Gbps              float64  `json:"gbit_per_s"`
+	Bytes             uint64   `json:"bytes"` // received, omitted start left out
+	Retransmits       int      `json:"retransmits"`
+	TunnelSent        uint64   `json:"path_bytes_sent"`     // counted by gw1's side of the path
+	TunnelReceived    uint64   `json:"path_bytes_received"` // counted by gw2's side of the path
+	GatewayCPUSeconds float64  `json:"gateway_cpu_s,omitempty"`
+	CPUSecondsPerGB   float64  `json:"gateway_cpu_s_per_gb,omitempty"` // both gateways, per GB of TCP payload
+	IdlePercent       float64  `json:"machine_idle_percent"`           // of all CPUs, during the run
+	Round             int      `json:"round"`
+	Profile           *profile `json:"profile,omitempty"` // with -profile (profile.go)
 }
 
 // row is one setup and number of flows: the median of its rounds, and
@@ -130,6 +131,7 @@ func (r *report) print(w io.Writer) {
 	}
 	tw.Flush()
 	printPairs(w, r.Pairs)
+	printProfiles(w, r.Rows, r.CPUs)
 	printPPS(w, r.PPS)
 }
 
