@@ -318,4 +318,18 @@ func printProfiles(w io.Writer, rows []row, cpus int) {
 		}, "%.0f")
 	}
 	tw.Flush()
+	// A run that shared the machine with other work measured less than
+	// the setup can do, and the ratios of its round are off by as much.
+	for _, c := range cols {
+		for _, s := range c.Samples {
+			if share := 100 * float64(s.Profile.Samples[catOther]) / float64(s.Profile.Total); share >= disturbedPercent {
+				fmt.Fprintf(w, "WARNING: %s/%d round %d: other processes took %.0f %% of the machine; that round's figures are not comparable\n",
+					c.Setup, c.Flows, s.Round, share)
+			}
+		}
+	}
 }
+
+// disturbedPercent is the share of the machine other processes may take
+// during a run before the report warns.
+const disturbedPercent = 5

@@ -154,6 +154,18 @@ func TestPrintProfiles(t *testing.T) {
 	if !strings.Contains(lineOf(out, "gw1, % of a CPU"), "73") {
 		t.Errorf("gw1 line: %q, want 73 (%%)", lineOf(out, "gw1, % of a CPU"))
 	}
+	// 1 of 11 samples is another process's: 9 %.
+	if !strings.Contains(out, "WARNING: ipsecgw-udp/1 round 0: other processes took 9 %") {
+		t.Errorf("no warning of the other process's share:\n%s", out)
+	}
+	quiet := *prof
+	quiet.Samples = map[string]int{catGwUser: 100, catOther: 4}
+	quiet.Total = 104
+	var b2 bytes.Buffer
+	printProfiles(&b2, []row{{Setup: "ipsecgw-udp", Flows: 1, Samples: []sample{{Bytes: 1, Profile: &quiet}}}}, 2)
+	if strings.Contains(b2.String(), "WARNING") {
+		t.Errorf("warned of 4 %% other processes:\n%s", b2.String())
+	}
 	var none bytes.Buffer
 	printProfiles(&none, []row{{Setup: "plain", Flows: 1, Samples: []sample{{Bytes: 1}}}}, 2)
 	if none.Len() != 0 {
