@@ -16,6 +16,10 @@ func dataPlaneView(st daemon.Status) show.DataPlane {
 		Committed: st.DataPlane.Committed, Wanted: st.DataPlane.Wanted}
 	if x := st.DataPlane.XDP; x != nil {
 		dp.RingsReceived, dp.RingsSent, dp.SentByKernel = x.Received, x.Sent, x.ViaKernel
+		// Frames a transmit left in a ring are late, not dropped: they
+		// are shown beside the rings, not among the drop reasons.
+		dp.Transmit = show.XDPTransmit{Kicks: x.TransmitKicks, SendtoCalls: x.TransmitSendtos, Waits: x.TransmitWaits,
+			WaitNs: x.TransmitWaitNs, Pauses: x.TransmitPauses, GaveUp: x.TransmitGaveUp, LeftInRing: x.TransmitLeft}
 		dp.Drops = append(dp.Drops, show.Drop{Reason: "xdp-malformed", Count: x.Malformed},
 			show.Drop{Reason: "xdp-ring-full", Count: x.RingFull}, show.Drop{Reason: "xdp-fill-empty", Count: x.FillEmpty},
 			show.Drop{Reason: "xdp-dropped", Count: x.Dropped}, show.Drop{Reason: "xdp-invalid-descriptor", Count: x.InvalidDescriptors})

@@ -196,6 +196,24 @@ type XDPStats struct {
 	FillEmpty          uint64 `json:"fill-empty"`
 	Dropped            uint64 `json:"dropped"`
 	InvalidDescriptors uint64 `json:"invalid-descriptors"`
+	// The transmit side's waits for the kernel to take the transmit
+	// rings. TransmitKicks: the transmits that had it take a ring;
+	// TransmitSendtos: the sendto calls they made (copy mode takes a
+	// bounded batch a call). TransmitWaits: the kicks whose quick tries
+	// found the peer's queue full, so that they paused and tried again;
+	// TransmitWaitNs: the time they spent so, in nanoseconds, in
+	// TransmitPauses pauses.
+	// TransmitGaveUp: the kicks that stopped waiting (after 20 ms, or
+	// refused by the kernel) with frames still in a ring, and
+	// TransmitLeft those frames: they are not dropped but sent late, with
+	// the next transmit.
+	TransmitKicks   uint64 `json:"transmit-kicks"`
+	TransmitSendtos uint64 `json:"transmit-sendto-calls"`
+	TransmitWaits   uint64 `json:"transmit-waits"`
+	TransmitWaitNs  uint64 `json:"transmit-wait-ns"`
+	TransmitPauses  uint64 `json:"transmit-pauses"`
+	TransmitGaveUp  uint64 `json:"transmit-gave-up"`
+	TransmitLeft    uint64 `json:"transmit-left-in-ring"`
 }
 
 // Stats reads the counters, the kernel's too.
@@ -204,13 +222,17 @@ func (x *XDP) Stats() XDPStats {
 	socks := x.socks[:len(x.socks):len(x.socks)]
 	x.mu.Unlock()
 	var k xskKernelStats
+	var tx xskTxStats
 	var malformed uint64
 	for _, s := range socks {
 		k = k.add(s.kernelStats())
+		tx = tx.add(s.txStats.read())
 		malformed += s.malformed.Load()
 	}
 	return XDPStats{Received: x.received.Load(), Sent: x.sent.Load(), ViaKernel: x.viaKernel.Load(), Malformed: malformed,
-		RingFull: k.RingFull, FillEmpty: k.FillEmpty, Dropped: k.Dropped, InvalidDescriptors: k.InvalidRx + k.InvalidTx}
+		RingFull: k.RingFull, FillEmpty: k.FillEmpty, Dropped: k.Dropped, InvalidDescriptors: k.InvalidRx + k.InvalidTx,
+		TransmitKicks: tx.Kicks, TransmitSendtos: tx.Sendtos, TransmitWaits: tx.Waits, TransmitWaitNs: tx.WaitNs,
+		TransmitPauses: tx.Pauses, TransmitGaveUp: tx.GaveUp, TransmitLeft: tx.Left}
 }
 
 // Describe says where the program runs, for the log and the status.

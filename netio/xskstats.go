@@ -3,6 +3,7 @@ package netio
 import (
 	"encoding/binary"
 	"fmt"
+	"sync/atomic"
 )
 
 // xskKernelStats are an AF_XDP socket's counters as the kernel keeps
@@ -49,4 +50,44 @@ func parseXDPStatistics(b []byte) (xskKernelStats, error) {
 func (s xskKernelStats) add(o xskKernelStats) xskKernelStats {
 	return xskKernelStats{Dropped: s.Dropped + o.Dropped, InvalidRx: s.InvalidRx + o.InvalidRx, InvalidTx: s.InvalidTx + o.InvalidTx,
 		RingFull: s.RingFull + o.RingFull, FillEmpty: s.FillEmpty + o.FillEmpty, TxEmpty: s.TxEmpty + o.TxEmpty}
+}
+
+// xskTxCounters count one socket's transmit kicks (xsk.kick): how often
+// the kernel was asked to take the transmit ring, and how often, how long
+// and how vainly it had to be waited for. Only the transmitter (under
+// txMu) adds; Stats reads them without the lock.
+type xskTxCounters struct {
+	kicks, sendtos atomic.Uint64
+	waits, waitNs  atomic.Uint64
+	pauses         atomic.Uint64
+	gaveUp, left   atomic.Uint64
+}
+
+// xskTxStats is one reading of xskTxCounters, or their sum over sockets.
+type xskTxStats struct {
+	// Kicks is the transmits that had the kernel take the ring; Sendtos
+	// the sendto calls they made (in copy mode one takes a bounded batch,
+	// so a kick may need several).
+	Kicks, Sendtos uint64
+	// Waits is the kicks whose quick tries left frames in the ring (the
+	// peer's queue full) and that went on to pause; WaitNs the time from
+	// their first pause to their end, in nanoseconds; Pauses the pauses
+	// they made.
+	Waits, WaitNs, Pauses uint64
+	// GaveUp is the kicks that returned with frames still in the ring,
+	// kickPatience having run out (or the kernel having refused the kick
+	// outright); Left the frames so left. Those frames are not lost: they
+	// go out with the next kick, late.
+	GaveUp, Left uint64
+}
+
+func (c *xskTxCounters) read() xskTxStats {
+	return xskTxStats{Kicks: c.kicks.Load(), Sendtos: c.sendtos.Load(), Waits: c.waits.Load(), WaitNs: c.waitNs.Load(), Pauses: c.pauses.Load(),
+		GaveUp: c.gaveUp.Load(), Left: c.left.Load()}
+}
+
+// add is s plus o, counter by counter.
+func (s xskTxStats) add(o xskTxStats) xskTxStats {
+	return xskTxStats{Kicks: s.Kicks + o.Kicks, Sendtos: s.Sendtos + o.Sendtos, Waits: s.Waits + o.Waits,
+		WaitNs: s.WaitNs + o.WaitNs, Pauses: s.Pauses + o.Pauses, GaveUp: s.GaveUp + o.GaveUp, Left: s.Left + o.Left}
 }

@@ -1,6 +1,9 @@
 package show
 
-import "encoding/xml"
+import (
+	"encoding/xml"
+	"time"
+)
 
 // DataPlane is what `show security ipsec statistics detail` adds to the
 // Junos counters: how raw ESP enters and leaves the host (ipsecgw's
@@ -20,7 +23,25 @@ type DataPlane struct {
 	// packet-ring; RingsMalformed for packet-ring only.
 	RingsReceived, RingsSent, SentByKernel uint64
 	RingsMalformed                         uint64
-	Drops                                  []Drop
+	// Transmit: the AF_XDP transmit kicks and their waits, when Mode is
+	// xdp.
+	Transmit XDPTransmit
+	Drops    []Drop
+}
+
+// XDPTransmit is how the AF_XDP transmit waited for the kernel to take
+// its rings: Kicks asked it to (in SendtoCalls calls), Waits of them
+// paused for a full peer queue, WaitNs in all, in Pauses pauses; GaveUp
+// stopped waiting with LeftInRing frames still queued, which leave late,
+// with the next transmit (not a drop).
+type XDPTransmit struct {
+	Kicks       uint64 `xml:"kicks"`
+	SendtoCalls uint64 `xml:"sendto-calls"`
+	Waits       uint64 `xml:"waits"`
+	WaitNs      uint64 `xml:"wait-ns"`
+	Pauses      uint64 `xml:"pauses"`
+	GaveUp      uint64 `xml:"gave-up"`
+	LeftInRing  uint64 `xml:"left-in-ring"`
 }
 
 // Drop is one drop counter, named as the status file names it.
@@ -52,6 +73,10 @@ func IPsecStatisticsDetail(s Statistics, dp DataPlane) Reply {
 	switch dp.Mode {
 	case "xdp":
 		t.line("  AF_XDP rings: received %d, sent %d, sent by the kernel %d", dp.RingsReceived, dp.RingsSent, dp.SentByKernel)
+		tx := dp.Transmit
+		t.line("  AF_XDP transmit: kicks %d, sendto calls %d, waits for a full peer queue %d (%v in all, %d pauses)",
+			tx.Kicks, tx.SendtoCalls, tx.Waits, time.Duration(tx.WaitNs).Round(time.Microsecond), tx.Pauses)
+		t.line("  AF_XDP transmit gave up waiting: %d times, %d frames left in the ring (sent late, not lost)", tx.GaveUp, tx.LeftInRing)
 	case "packet-ring":
 		t.line("  AF_PACKET rings: received %d, sent %d, sent by the kernel %d, malformed %d", dp.RingsReceived, dp.RingsSent, dp.SentByKernel, dp.RingsMalformed)
 	}
@@ -64,6 +89,7 @@ func IPsecStatisticsDetail(s Statistics, dp DataPlane) Reply {
 	switch dp.Mode {
 	case "xdp":
 		m.DataPlane.Rings = &RingsModel{Received: dp.RingsReceived, Sent: dp.RingsSent, SentByKernel: dp.SentByKernel}
+		m.DataPlane.Transmit = &dp.Transmit
 	case "packet-ring":
 		m.DataPlane.PacketRings = &PacketRingsModel{RingsModel: RingsModel{Received: dp.RingsReceived, Sent: dp.RingsSent,
 			SentByKernel: dp.SentByKernel}, Malformed: dp.RingsMalformed}
@@ -86,7 +112,9 @@ type DataPlaneModel struct {
 	Fallback  string      `xml:"fallback,omitempty"`
 	Committed string      `xml:"committed,omitempty"`
 	Rings     *RingsModel `xml:"af-xdp-rings,omitempty"`
-	Drops     []Drop      `xml:"drop"`
+	// Transmit: the AF_XDP transmit's waits (xdp).
+	Transmit *XDPTransmit `xml:"af-xdp-transmit,omitempty"`
+	Drops    []Drop       `xml:"drop"`
 	// PacketRings: the AF_PACKET ring counters (packet-ring).
 	PacketRings *PacketRingsModel `xml:"af-packet-rings,omitempty"`
 }
