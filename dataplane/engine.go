@@ -112,7 +112,8 @@ func New(cfg Config) *Engine {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
-	e.log.Info("data plane packet paths", "pipeline", e.Pipeline().String(), "cores", runtime.GOMAXPROCS(0))
+	e.log.Info("data plane packet paths", "pipeline", e.Pipeline().String(), "cores", runtime.GOMAXPROCS(0),
+		"aead", esp.AEADImplementation())
 	e.inbound = newSATable()
 	noSenders := map[segKey]netio.SegmentSender{}
 	e.segSenders.Store(&noSenders)

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"os"
+	"sync"
 
+	"ipsecgw/esp/ipsecmb"
 	"ipsecgw/transform"
 )
 
@@ -90,7 +93,7 @@ func newSuite(cfg *Config) (*suite, error) {
 			return nil, fmt.Errorf("esp: SA 0x%08x: %s is an AEAD and takes no integrity transform, got %s",
 				cfg.SPI, enc, cfg.Integrity)
 		}
-		if s.aead, err = enc.NewAEAD(key); err != nil {
+		if s.aead, err = newAEAD(enc, key); err != nil {
 			return nil, fmt.Errorf("esp: SA 0x%08x: %w", cfg.SPI, err)
 		}
 		if enc.SaltSize != len(s.salt) || s.aead.NonceSize() != enc.SaltSize+enc.IVSize {
@@ -112,6 +115,34 @@ func newSuite(cfg *Config) (*suite, error) {
 	}
 	s.workSlots.init(s.newWork)
 	return s, nil
+}
+
+// newAEAD builds the SA's AEAD: AES-GCM through ipsec-mb where it is built
+// in (-tags ipsecmb) and faster on this CPU, otherwise the transform
+// table's crypto/cipher one. IKE's own encryption keeps crypto/cipher.
+func newAEAD(enc *transform.Transform, key []byte) (cipher.AEAD, error) {
+	if enc.ID == transform.ENCR_AES_GCM_16 && useIPsecMB() {
+		return ipsecmb.NewGCM(key)
+	}
+	return enc.NewAEAD(key)
+}
+
+// useIPsecMB is decided once per process: IPSECGW_AEAD=go keeps
+// crypto/cipher, for A/B runs and as an escape hatch.
+var useIPsecMB = sync.OnceValue(func() bool {
+	return os.Getenv("IPSECGW_AEAD") != "go" && ipsecmb.Available()
+})
+
+// AEADImplementation names what seals and opens ESP's AES-GCM in this
+// process, for the daemon's start-up log.
+func AEADImplementation() string {
+	if useIPsecMB() {
+		return ipsecmb.Implementation()
+	}
+	if os.Getenv("IPSECGW_AEAD") == "go" {
+		return "go crypto/cipher (IPSECGW_AEAD=go)"
+	}
+	return "go crypto/cipher; ipsec-mb " + ipsecmb.Implementation()
 }
 
 // setIntegrity checks and keeps the integrity transform of a CBC SA. ESP

@@ -1,0 +1,247 @@
+//go:build ipsecmb && linux && amd64
+
+package ipsecmb
+
+/*
+#cgo CFLAGS: -O2 -DLINUX
+#cgo LDFLAGS: -lIPSec_MB
+// Seal and Open pass Go memory (packet, nonce, tag) that C keeps no longer
+// than the call and never calls back into Go with: saying so keeps those
+// arguments on the Go stack (no allocation per packet) and skips the
+// runtime's callback bookkeeping.
+#cgo noescape igw_gcm_new
+#cgo nocallback igw_gcm_new
+#cgo noescape igw_gcm_seal
+#cgo nocallback igw_gcm_seal
+#cgo noescape igw_gcm_open
+#cgo nocallback igw_gcm_open
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <intel-ipsec-mb.h>
+
+// igw_gcm is one key: ipsec-mb's expanded key (gcm_key_data, which the
+// header aligns to 64 bytes) and the manager's functions for its size.
+struct igw_gcm {
+	struct gcm_key_data key;
+	aes_gcm_enc_dec_t enc, dec;
+};
+
+// igw_mgr is set up once and only read afterwards: the direct GCM API
+// takes the manager only to look up a function pointer.
+static IMB_MGR *igw_mgr;
+
+// igw_setup returns the architecture init_mb_mgr_auto chose, or -1.
+static int igw_setup(uint64_t *features) {
+	IMB_ARCH arch = IMB_ARCH_NONE;
+	igw_mgr = alloc_mb_mgr(0);
+	if (igw_mgr == NULL)
+		return -1;
+	init_mb_mgr_auto(igw_mgr, &arch);
+	if (imb_get_errno(igw_mgr) != 0)
+		return -1;
+	*features = igw_mgr->features;
+	return arch;
+}
+
+static struct igw_gcm *igw_gcm_new(const uint8_t *key, int n) {
+	struct igw_gcm *g = aligned_alloc(64, (sizeof *g + 63) & ~(size_t)63);
+	if (g == NULL)
+		return NULL;
+	switch (n) {
+	case 16:
+		IMB_AES128_GCM_PRE(igw_mgr, key, &g->key);
+		g->enc = igw_mgr->gcm128_enc;
+		g->dec = igw_mgr->gcm128_dec;
+		break;
+	case 24:
+		IMB_AES192_GCM_PRE(igw_mgr, key, &g->key);
+		g->enc = igw_mgr->gcm192_enc;
+		g->dec = igw_mgr->gcm192_dec;
+		break;
+	case 32:
+		IMB_AES256_GCM_PRE(igw_mgr, key, &g->key);
+		g->enc = igw_mgr->gcm256_enc;
+		g->dec = igw_mgr->gcm256_dec;
+		break;
+	default:
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
+static void igw_gcm_free(struct igw_gcm *g) {
+	explicit_bzero(g, sizeof *g);
+	free(g);
+}
+
+// The per-call context lives on the C stack: nothing is shared between
+// calls but the read-only key, so any number of threads may seal and open
+// with one key at once. It holds keystream and hash state, hence the zeroing.
+static void igw_gcm_seal(const struct igw_gcm *g, uint8_t *out, const uint8_t *in, uint64_t n,
+		const uint8_t *iv, const uint8_t *aad, uint64_t aadn, uint8_t *tag) {
+	struct gcm_context_data ctx;
+	g->enc(&g->key, &ctx, out, in, n, iv, aad, aadn, tag, 16);
+	explicit_bzero(&ctx, sizeof ctx);
+}
+
+// igw_gcm_open decrypts and writes the tag it computed; the caller compares.
+static void igw_gcm_open(const struct igw_gcm *g, uint8_t *out, const uint8_t *in, uint64_t n,
+		const uint8_t *iv, const uint8_t *aad, uint64_t aadn, uint8_t *tag) {
+	struct gcm_context_data ctx;
+	g->dec(&g->key, &ctx, out, in, n, iv, aad, aadn, tag, 16);
+	explicit_bzero(&ctx, sizeof ctx);
+}
+*/
+import "C"
+
+import (
+	"crypto/cipher"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// errOpen is crypto/cipher's message, so a log reads the same either way.
+var errOpen = errors.New("cipher: message authentication failed")
+
+const (
+	nonceSize = 12
+	tagSize   = 16
+	// maxPlaintext is GCM's limit with a 96-bit nonce: 2^32-2 blocks
+	// (NIST SP 800-38D §5.2.1.1), as crypto/cipher enforces it.
+	maxPlaintext = (1<<32 - 2) * 16
+)
+
+// setup is ipsec-mb's one manager, made on first use.
+var setup = sync.OnceValues(func() (ok bool, impl string) {
+	var features C.uint64_t
+	arch := C.igw_setup(&features)
+	version := C.GoString(C.imb_get_version_str())
+	if arch < 0 {
+		return false, "unavailable (ipsec-mb " + version + ": no manager)"
+	}
+	name := archName(int(arch))
+	if features&C.IMB_FEATURE_SELF_TEST != 0 && features&C.IMB_FEATURE_SELF_TEST_PASS == 0 {
+		return false, "unavailable (ipsec-mb " + version + " " + name + ": self-test failed)"
+	}
+	// Without VAES and VPCLMULQDQ ipsec-mb's GCM is no faster than Go's
+	// AES-NI code, and a cgo call per packet costs more than it saves.
+	vaes := features&C.IMB_FEATURE_VAES != 0 && features&C.IMB_FEATURE_VPCLMULQDQ != 0
+	if !vaes || arch < C.IMB_ARCH_AVX2 {
+		return false, "unavailable (ipsec-mb " + version + " " + name + ": no VAES)"
+	}
+	return true, "ipsec-mb " + version + " " + name
+})
+
+func archName(arch int) string {
+	switch arch {
+	case C.IMB_ARCH_NOAESNI:
+		return "noaesni"
+	case C.IMB_ARCH_SSE:
+		return "sse"
+	case C.IMB_ARCH_AVX:
+		return "avx"
+	case C.IMB_ARCH_AVX2:
+		return "avx2"
+	case C.IMB_ARCH_AVX512:
+		return "avx512"
+	}
+	return fmt.Sprintf("arch %d", arch)
+}
+
+// Available reports whether NewGCM works: built with the tag, and ipsec-mb
+// chose an implementation with VAES on this CPU.
+func Available() bool {
+	ok, _ := setup()
+	return ok
+}
+
+// Implementation names the library and the architecture ipsec-mb chose
+// (init_mb_mgr_auto), or why NewGCM is unavailable, for the daemon's log.
+func Implementation() string {
+	_, impl := setup()
+	return impl
+}
+
+// gcm is one AES-GCM key. key is C memory, freed and zeroed by a cleanup
+// once the gcm is unreachable; every method ends with runtime.KeepAlive(g)
+// so the cleanup cannot run while C still reads the key.
+type gcm struct {
+	key *C.struct_igw_gcm
+}
+
+// NewGCM returns AES-GCM with a 12-byte nonce and 16-byte tag for a 16, 24
+// or 32-byte key.
+func NewGCM(key []byte) (cipher.AEAD, error) {
+	if ok, impl := setup(); !ok {
+		return nil, errors.New("ipsecmb: " + impl)
+	}
+	switch len(key) {
+	case 16, 24, 32:
+	default:
+		return nil, fmt.Errorf("ipsecmb: AES-GCM key of %d bytes, want 16, 24 or 32", len(key))
+	}
+	k := C.igw_gcm_new((*C.uint8_t)(unsafe.Pointer(&key[0])), C.int(len(key)))
+	if k == nil {
+		return nil, errors.New("ipsecmb: out of memory for an expanded key")
+	}
+	g := &gcm{key: k}
+	runtime.AddCleanup(g, func(k *C.struct_igw_gcm) { C.igw_gcm_free(k) }, k)
+	return g, nil
+}
+
+func (g *gcm) NonceSize() int { return nonceSize }
+func (g *gcm) Overhead() int  { return tagSize }
+
+func (g *gcm) Seal(dst, nonce, plaintext, aad []byte) []byte {
+	if len(nonce) != nonceSize {
+		panic("crypto/cipher: incorrect nonce length given to GCM")
+	}
+	if uint64(len(plaintext)) > maxPlaintext {
+		panic("crypto/cipher: message too large for GCM")
+	}
+	ret, out := sliceForAppend(dst, len(plaintext)+tagSize)
+	checkOverlap(out, plaintext, aad)
+	n := len(plaintext)
+	C.igw_gcm_seal(g.key, ptr(out), ptr(plaintext), C.uint64_t(n),
+		ptr(nonce), ptr(aad), C.uint64_t(len(aad)), ptr(out[n:]))
+	runtime.KeepAlive(g)
+	return ret
+}
+
+func (g *gcm) Open(dst, nonce, ciphertext, aad []byte) ([]byte, error) {
+	if len(nonce) != nonceSize {
+		panic("crypto/cipher: incorrect nonce length given to GCM")
+	}
+	if len(ciphertext) < tagSize || uint64(len(ciphertext)) > maxPlaintext+tagSize {
+		return nil, errOpen
+	}
+	n := len(ciphertext) - tagSize
+	ret, out := sliceForAppend(dst, n)
+	checkOverlap(out, ciphertext, aad)
+	var tag [tagSize]byte
+	C.igw_gcm_open(g.key, ptr(out), ptr(ciphertext), C.uint64_t(n),
+		ptr(nonce), ptr(aad), C.uint64_t(len(aad)), (*C.uint8_t)(unsafe.Pointer(&tag[0])))
+	runtime.KeepAlive(g)
+	if subtle.ConstantTimeCompare(tag[:], ciphertext[n:]) != 1 {
+		// The plaintext is already written: wipe it, as crypto/cipher does.
+		clear(out)
+		return nil, errOpen
+	}
+	return ret, nil
+}
+
+// ptr is b's first byte for C, nil when b is empty (ipsec-mb reads no
+// input or output pointer for a zero length, and an empty slice's data
+// pointer may point past its allocation).
+func ptr(b []byte) *C.uint8_t {
+	if len(b) == 0 {
+		return nil
+	}
+	return (*C.uint8_t)(unsafe.Pointer(&b[0]))
+}

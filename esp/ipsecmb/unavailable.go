@@ -1,0 +1,19 @@
+//go:build !(ipsecmb && linux && amd64)
+
+package ipsecmb
+
+import (
+	"crypto/cipher"
+	"errors"
+)
+
+var errUnavailable = errors.New("ipsecmb: not available: built without the ipsecmb tag or not on linux/amd64")
+
+// Available reports whether NewGCM works. Never in this build.
+func Available() bool { return false }
+
+// Implementation says what NewGCM would use, for the daemon's log.
+func Implementation() string { return "unavailable (built without -tags ipsecmb)" }
+
+// NewGCM fails in this build: callers use crypto/cipher.
+func NewGCM(key []byte) (cipher.AEAD, error) { return nil, errUnavailable }
