@@ -3,7 +3,7 @@
 // AVX-512 GCM seals and opens a 1400-byte packet several times faster than
 // crypto/cipher's GCM, which does not use VAES (golang/go#42726).
 //
-// It is built only with the build tag ipsecmb on linux/amd64 and needs
+// It is built only with the build tag ipsecmb on linux/amd64 with cgo, and needs
 // libipsec-mb-dev (Debian; header intel-ipsec-mb.h, library -lIPSec_MB).
 // Every other build gets a stub whose Available is false, so callers keep
 // crypto/cipher. Available is also false where ipsec-mb picked an

@@ -1,4 +1,4 @@
-//go:build ipsecmb && linux && amd64
+//go:build ipsecmb && linux && amd64 && cgo
 
 package ipsecmb
 

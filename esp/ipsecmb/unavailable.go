@@ -1,4 +1,4 @@
-//go:build !(ipsecmb && linux && amd64)
+//go:build !(ipsecmb && linux && amd64 && cgo)
 
 package ipsecmb
 
@@ -7,13 +7,13 @@ import (
 	"errors"
 )
 
-var errUnavailable = errors.New("ipsecmb: not available: built without the ipsecmb tag or not on linux/amd64")
+var errUnavailable = errors.New("ipsecmb: not available: built without the ipsecmb tag, without cgo, or not on linux/amd64")
 
 // Available reports whether NewGCM works. Never in this build.
 func Available() bool { return false }
 
 // Implementation says what NewGCM would use, for the daemon's log.
-func Implementation() string { return "unavailable (built without -tags ipsecmb)" }
+func Implementation() string { return "unavailable (built without -tags ipsecmb and cgo on linux/amd64)" }
 
 // NewGCM fails in this build: callers use crypto/cipher.
 func NewGCM(key []byte) (cipher.AEAD, error) { return nil, errUnavailable }
