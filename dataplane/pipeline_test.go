@@ -452,7 +452,7 @@ func (t *countTUN) Write(bufs [][]byte, offset int) (int, error) {
 // each other's AES).
 func BenchmarkBareSealParallel1400(b *testing.B) {
 	cfg := gcmConfig(b, 0x1234)
-	aead, err := cfg.Encryption.NewAEAD(cfg.EncryptionKey[:32])
+	aead, err := esp.NewAEAD(cfg.Encryption, cfg.EncryptionKey[:32])
 	if err != nil {
 		b.Fatal(err)
 	}

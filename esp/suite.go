@@ -93,7 +93,7 @@ func newSuite(cfg *Config) (*suite, error) {
 			return nil, fmt.Errorf("esp: SA 0x%08x: %s is an AEAD and takes no integrity transform, got %s",
 				cfg.SPI, enc, cfg.Integrity)
 		}
-		if s.aead, err = newAEAD(enc, key); err != nil {
+		if s.aead, err = NewAEAD(enc, key); err != nil {
 			return nil, fmt.Errorf("esp: SA 0x%08x: %w", cfg.SPI, err)
 		}
 		if enc.SaltSize != len(s.salt) || s.aead.NonceSize() != enc.SaltSize+enc.IVSize {
@@ -117,10 +117,12 @@ func newSuite(cfg *Config) (*suite, error) {
 	return s, nil
 }
 
-// newAEAD builds the SA's AEAD: AES-GCM through ipsec-mb where it is built
+// NewAEAD builds an SA's AEAD: AES-GCM through ipsec-mb where it is built
 // in (-tags ipsecmb) and faster on this CPU, otherwise the transform
 // table's crypto/cipher one. IKE's own encryption keeps crypto/cipher.
-func newAEAD(enc *transform.Transform, key []byte) (cipher.AEAD, error) {
+// The data plane's benchmarks measure the bare AEAD through it, so that
+// the pipeline is set against the AEAD it really runs.
+func NewAEAD(enc *transform.Transform, key []byte) (cipher.AEAD, error) {
 	if enc.ID == transform.ENCR_AES_GCM_16 && useIPsecMB() {
 		return ipsecmb.NewGCM(key)
 	}
