@@ -13,7 +13,9 @@ var errUnavailable = errors.New("ipsecmb: not available: built without the ipsec
 func Available() bool { return false }
 
 // Implementation says what NewGCM would use, for the daemon's log.
-func Implementation() string { return "unavailable (built without -tags ipsecmb and cgo on linux/amd64)" }
+func Implementation() string {
+	return "unavailable (built without -tags ipsecmb and cgo on linux/amd64)"
+}
 
 // NewGCM fails in this build: callers use crypto/cipher.
 func NewGCM(key []byte) (cipher.AEAD, error) { return nil, errUnavailable }
