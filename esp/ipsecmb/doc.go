@@ -1,7 +1,8 @@
 // Package ipsecmb is AES-GCM through Intel's ipsec-mb library (the one VPP
 // and DPDK use), for ESP's data plane. On CPUs with VAES and VPCLMULQDQ its
-// AVX-512 GCM seals and opens a 1400-byte packet several times faster than
-// crypto/cipher's GCM, which does not use VAES (golang/go#42726).
+// GCM seals and opens a 1400-byte packet about twice as fast as
+// crypto/cipher's, cgo call included (214-226 against 434-476 ns here; the
+// library alone 2.7 times), which does not use VAES (golang/go#42726).
 //
 // It is built only with the build tag ipsecmb on linux/amd64 with cgo, and needs
 // libipsec-mb-dev (Debian; header intel-ipsec-mb.h, library -lIPSec_MB).
