@@ -360,8 +360,18 @@ func (t *Tunnel) queue(sa *OutboundSA, buf []byte, nextHeader byte, b *outBatch)
 		return // seqmark.go
 	}
 	inner := buf[headroom:]
-	it := sealItem{sa: sa, buf: buf, seq: seq, nextHeader: nextHeader, innerLen: len(inner)}
+	// The item is written where it lies in the batch, field by field: a
+	// composite literal is built on the stack and copied, which was a
+	// third of queue's time (BenchmarkPipelineSeal1400).
+	n := len(b.items)
+	if n == cap(b.items) {
+		b.items = append(b.items, sealItem{}) // fragments beyond 2 per packet
+	}
+	b.items = b.items[:n+1]
+	it := &b.items[n]
+	it.sa, it.buf, it.seq, it.nextHeader, it.innerLen = sa, buf, seq, nextHeader, len(inner)
 	it.tc, _ = header.TrafficClass(inner)
+	it.df, it.srcPort, it.gso, it.out, it.err = false, 0, nil, nil, nil
 	switch sa.DF {
 	case DFSet:
 		it.df = true
@@ -383,7 +393,6 @@ func (t *Tunnel) queue(sa *OutboundSA, buf []byte, nextHeader byte, b *outBatch)
 			it.gso = (*e.segSenders.Load())[segKey{v6: sa.Remote.Is6(), port: sa.Encap.SrcPort}]
 		}
 	}
-	b.items = append(b.items, it)
 }
 
 // errFraming marks an item whose outer headers did not fit (never expected:
