@@ -156,7 +156,7 @@ func (e *Engine) AddTunnel(dev netio.TUN, icmpFrom []netip.Addr) (*Tunnel, error
 	}
 	t.free = make(chan *outBatch, pipelineDepth)
 	t.ordered = make(chan *outBatch, pipelineDepth)
-	for range pipelineDepth {
+	for range e.work.depth() {
 		t.free <- newOutBatch(e, batch)
 	}
 	e.tunnels[t.name] = t
@@ -216,7 +216,7 @@ func (e *Engine) AddReceiver(r netio.Receiver, family int, udpPort uint16) error
 	e.receivers = append(e.receivers, r)
 	free := make(chan *inBatch, pipelineDepth)
 	ordered := make(chan *inBatch, pipelineDepth)
-	for range pipelineDepth {
+	for range e.work.depth() {
 		free <- newInBatch(e, udpPort)
 	}
 	e.wg.Add(1)

@@ -40,6 +40,18 @@ import (
 // being read, one being worked on, one being sent.
 const pipelineDepth = 3
 
+// depth is how many batches a reader owns: pipelineDepth, or inline one,
+// since there a batch is read, sealed or opened and sent before the next
+// read. Cycling through three would only spread the packets over three
+// times the memory (192 buffers of 64 KiB instead of 64 for a TUN's
+// batches), and the caches and TLB would hold less of it.
+func (p *workerPool) depth() int {
+	if p.inline {
+		return 1
+	}
+	return pipelineDepth
+}
+
 // minChunk is the fewest packets worth handing to another core: below it
 // the hand-over costs more than it saves.
 const minChunk = 8
