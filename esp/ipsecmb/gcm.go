@@ -22,6 +22,8 @@ package ipsecmb
 #cgo nocallback igw_gcm_seal
 #cgo noescape igw_gcm_open
 #cgo nocallback igw_gcm_open
+#cgo noescape igw_gcm_seal_run
+#cgo nocallback igw_gcm_seal_run
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +97,25 @@ static void igw_gcm_seal(igw_key k, uint8_t *out, const uint8_t *in, uint64_t n,
 	const struct igw_gcm *g = (const struct igw_gcm *)k;
 	struct gcm_context_data ctx;
 	g->enc(&g->key, &ctx, out, in, n, iv, aad, aadn, tag, 16);
+	explicit_bzero(&ctx, sizeof ctx);
+}
+
+// igw_msg is one message of igw_gcm_seal_run, sealed in place: text's n
+// bytes, then the tag at text + n. The addresses are of Go heap memory
+// (SealRun says why that is safe).
+struct igw_msg {
+	uintptr_t text, iv, aad;
+	uint64_t n, aadn;
+};
+
+static void igw_gcm_seal_run(igw_key k, const struct igw_msg *m, int count) {
+	const struct igw_gcm *g = (const struct igw_gcm *)k;
+	struct gcm_context_data ctx;
+	for (int i = 0; i < count; i++) {
+		uint8_t *t = (uint8_t *)m[i].text;
+		g->enc(&g->key, &ctx, t, t, m[i].n, (const uint8_t *)m[i].iv,
+			(const uint8_t *)m[i].aad, m[i].aadn, t + m[i].n, 16);
+	}
 	explicit_bzero(&ctx, sizeof ctx);
 }
 
@@ -258,4 +279,79 @@ func ptr(b []byte) *C.uint8_t {
 		return nil
 	}
 	return (*C.uint8_t)(unsafe.Pointer(&b[0]))
+}
+
+// runMax is how many messages one call into C seals: a C array of them
+// lives on SealRun's stack (40 bytes each).
+const runMax = 32
+
+// escape makes SealRun's messages' memory escape to the heap at compile
+// time, as cgo's own _Cgo_use does: the compiler cannot tell that on is
+// never set, so whatever a Message points to is allocated on the heap,
+// never on a goroutine's stack (see SealRun).
+var escape struct {
+	on   bool
+	sink Message
+}
+
+// SealRun seals each message in place, with aead, which must be NewGCM's,
+// in one call into C per runMax messages instead of one per message: the
+// call's own cost (the switch to the system stack and back, about 30 ns)
+// was a tenth of the data plane's CPU time per 1400-byte packet. It
+// reports whether aead is NewGCM's; if not it seals nothing, and with no
+// messages it only reports. It panics as Seal does on a wrong nonce
+// length, a text too long, or additional data overlapping the output, and
+// when a text's capacity has no room for the tag after it.
+//
+// C gets the messages' addresses as integers, not pointers: an array
+// passed to C may hold no Go pointers, and pinning each buffer
+// (runtime.Pinner) costs more than the call it saves. That is sound
+// because Go's collector does not move heap objects, and the memory the
+// messages point to is on the heap (escape forces it there), alive until
+// SealRun returns: the caller holds msgs, which point to it, and
+// runtime.KeepAlive(msgs) keeps msgs. Stack memory would not do: a
+// goroutine's stack moves when it grows or shrinks, which may happen
+// between taking an address and the call.
+func SealRun(aead cipher.AEAD, msgs []Message) bool {
+	g, ok := aead.(*gcm)
+	if !ok {
+		return false
+	}
+	if escape.on && len(msgs) > 0 {
+		escape.sink = msgs[0]
+	}
+	var d [runMax]C.struct_igw_msg
+	for lo := 0; lo < len(msgs); lo += runMax {
+		run := msgs[lo:min(lo+runMax, len(msgs))]
+		for i := range run {
+			m := &run[i]
+			if len(m.Nonce) != nonceSize {
+				panic("crypto/cipher: incorrect nonce length given to GCM")
+			}
+			if uint64(len(m.Text)) > maxPlaintext {
+				panic("crypto/cipher: message too large for GCM")
+			}
+			if cap(m.Text)-len(m.Text) < tagSize {
+				panic("ipsecmb: no room for the tag after the text")
+			}
+			checkOverlap(m.Text[:len(m.Text)+tagSize], m.Text, m.AAD)
+			d[i] = C.struct_igw_msg{
+				text: addr(m.Text[:cap(m.Text)]), n: C.uint64_t(len(m.Text)),
+				iv: addr(m.Nonce), aad: addr(m.AAD), aadn: C.uint64_t(len(m.AAD)),
+			}
+		}
+		C.igw_gcm_seal_run(g.key, &d[0], C.int(len(run)))
+	}
+	runtime.KeepAlive(msgs)
+	runtime.KeepAlive(g)
+	return true
+}
+
+// addr is b's first byte's address for C, 0 when b is empty (ipsec-mb
+// reads nothing of a zero length).
+func addr(b []byte) C.uintptr_t {
+	if len(b) == 0 {
+		return 0
+	}
+	return C.uintptr_t(uintptr(unsafe.Pointer(&b[0])))
 }
