@@ -167,10 +167,7 @@ func (sa *Outbound) seal(seq uint64, buf []byte, off int, nextHeader byte, w *wo
 // encrypt fills in header, IV, ciphertext and ICV of pkt, whose body (the
 // bytes between IV and ICV) already holds inner packet and trailer.
 func (sa *Outbound) encrypt(pkt []byte, seq uint64, w *work) {
-	binary.BigEndian.PutUint32(pkt[offSPI:], sa.spi)
-	binary.BigEndian.PutUint32(pkt[offSeq:], uint32(seq))
-	iv := pkt[headerLen:sa.headroom]
-	sa.makeIV(iv, seq)
+	iv := sa.writeHeader(pkt, seq)
 	icvAt := len(pkt) - sa.icvLen
 	// body's capacity ends at the ICV, so the AEAD appends its tag in place.
 	body := pkt[sa.headroom:icvAt:len(pkt)]
@@ -185,4 +182,14 @@ func (sa *Outbound) encrypt(pkt []byte, seq uint64, w *work) {
 		cbcEncrypt(sa.block, iv, body)
 		copy(pkt[icvAt:], sa.icv(w, pkt[:icvAt], seq))
 	}
+}
+
+// writeHeader writes SPI, sequence number and IV in front of pkt's body
+// and returns the IV.
+func (sa *Outbound) writeHeader(pkt []byte, seq uint64) (iv []byte) {
+	binary.BigEndian.PutUint32(pkt[offSPI:], sa.spi)
+	binary.BigEndian.PutUint32(pkt[offSeq:], uint32(seq))
+	iv = pkt[headerLen:sa.headroom]
+	sa.makeIV(iv, seq)
+	return iv
 }

@@ -61,6 +61,9 @@ type suite struct {
 	salt      [4]byte
 	saltLen   int
 	workSlots workPool
+	// sealRuns: aead is ipsec-mb's, which seals a run of packets in one
+	// call into C (Outbound.SealRun).
+	sealRuns bool
 }
 
 func newSuite(cfg *Config) (*suite, error) {
@@ -100,6 +103,7 @@ func newSuite(cfg *Config) (*suite, error) {
 			return nil, fmt.Errorf("esp: SA 0x%08x: %s: nonce must be a 4-byte salt and the IV", cfg.SPI, enc)
 		}
 		s.saltLen = copy(s.salt[:], cfg.EncryptionKey[enc.KeySize():])
+		s.sealRuns = ipsecmb.SealRun(s.aead, nil)
 		s.icvLen = enc.ICVSize
 		s.minBody = trailerLen
 	case enc.IsCBC():
@@ -203,16 +207,19 @@ func (s *suite) nonce(w *work, iv []byte) []byte {
 	return w.nonce[:s.saltLen+n]
 }
 
-// aad returns the AEAD's additional data: SPI and the 32-bit sequence
+// aad returns the AEAD's additional data in w (see aadIn).
+func (s *suite) aad(w *work, pkt []byte, seq uint64) []byte { return s.aadIn(&w.aad, pkt, seq) }
+
+// aadIn returns the AEAD's additional data: SPI and the 32-bit sequence
 // number, which are the packet's first 8 bytes as they stand, or with ESN
-// SPI, high and low halves of the 64-bit number (RFC 4106 §5).
-func (s *suite) aad(w *work, pkt []byte, seq uint64) []byte {
+// SPI, high and low halves of the 64-bit number (RFC 4106 §5) in buf.
+func (s *suite) aadIn(buf *[12]byte, pkt []byte, seq uint64) []byte {
 	if !s.esn {
 		return pkt[:headerLen]
 	}
-	binary.BigEndian.PutUint32(w.aad[0:], s.spi)
-	binary.BigEndian.PutUint64(w.aad[4:], seq)
-	return w.aad[:]
+	binary.BigEndian.PutUint32(buf[0:], s.spi)
+	binary.BigEndian.PutUint64(buf[4:], seq)
+	return buf[:]
 }
 
 // icv computes the truncated HMAC over the packet up to the ICV, followed
