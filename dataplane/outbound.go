@@ -96,12 +96,16 @@ type outBatch struct {
 	bufs   [][]byte
 	sizes  []int
 	items  []sealItem
+	// seals are the items' packets as esp.Outbound.SealRun takes them,
+	// index for index: one SA's run of items is sealed at once.
+	seals  []esp.Sealing
 	frags  fragmentPool
 	picked pickCache // the SA the reader chose last (fast4)
 }
 
 func newOutBatch(e *Engine, n int) *outBatch {
-	b := &outBatch{engine: e, bufs: make([][]byte, n), sizes: make([]int, n), items: make([]sealItem, 0, 2*n)}
+	b := &outBatch{engine: e, bufs: make([][]byte, n), sizes: make([]int, n), items: make([]sealItem, 0, 2*n),
+		seals: make([]esp.Sealing, 2*n)}
 	for i := range b.bufs {
 		b.bufs[i] = make([]byte, bufSize)
 	}
@@ -113,18 +117,29 @@ func (b *outBatch) crypt(lo, hi int) {
 	// The chunk's outer IPv4 identifications are taken at once: one
 	// atomic add on the shared counter per chunk, not per packet.
 	id := b.engine.ipID.Add(uint32(hi-lo)) - uint32(hi-lo)
-	// One SA's work area serves its whole run of packets (esp.Lease).
-	var lease esp.Lease
-	var leased *OutboundSA
-	for i := lo; i < hi; i++ {
-		id++
-		if sa := b.items[i].sa; sa != leased {
-			lease.Release()
-			lease, leased = sa.esp.Lease(), sa
+	for i := lo; i < hi; {
+		// Each run of one SA's packets is sealed at once (esp.SealRun:
+		// with ipsec-mb one call into C for the run), with one work
+		// area (esp.Lease), then framed.
+		sa := b.items[i].sa
+		j := i + 1
+		for j < hi && b.items[j].sa == sa {
+			j++
 		}
-		b.engine.seal(&b.items[i], uint16(id), &lease)
+		run := b.seals[i:j]
+		for k := range run {
+			it := &b.items[i+k]
+			run[k].Seq, run[k].Buf, run[k].Off, run[k].NextHeader = it.seq, it.buf, headroom, it.nextHeader
+		}
+		lease := sa.esp.Lease()
+		sa.esp.SealRun(&lease, run)
+		lease.Release()
+		for k := range run {
+			id++
+			b.engine.frame(&b.items[i+k], run[k].Pkt, run[k].Err, uint16(id))
+		}
+		i = j
 	}
-	lease.Release()
 }
 
 // outboundLoop is the tunnel's reader: TUN batch → SA, fragments and
@@ -141,6 +156,9 @@ func (t *Tunnel) outboundLoop() {
 		n, err := t.dev.Read(b.bufs, b.sizes, headroom)
 		for i := 0; i < n; i++ {
 			t.encapsulate(b.bufs[i][:headroom+b.sizes[i]], b)
+		}
+		if len(b.items) > len(b.seals) {
+			b.seals = make([]esp.Sealing, cap(b.items)) // fragments beyond 2 per packet
 		}
 		if e.work.inline {
 			b.crypt(0, len(b.items))
@@ -399,12 +417,12 @@ func (t *Tunnel) queue(sa *OutboundSA, buf []byte, nextHeader byte, b *outBatch)
 // the buffers have headroom for the largest).
 var errFraming = errors.New("dataplane: no room for the outer headers")
 
-// seal encrypts an item in place and writes its outer headers in front
-// (ipID is the outer IPv4 identification; lease the SA's work area, or
-// nil): the workers' part of the outbound path.
-func (e *Engine) seal(it *sealItem, ipID uint16, lease *esp.Lease) {
+// frame writes the outer headers in front of an item's ESP packet pkt,
+// sealed in place, or records err, why it was not sealed (ipID is the
+// outer IPv4 identification): with the seal, the workers' part of the
+// outbound path.
+func (e *Engine) frame(it *sealItem, pkt []byte, err error, ipID uint16) {
 	sa := it.sa
-	pkt, err := sa.esp.SealLeased(lease, it.seq, it.buf, headroom, it.nextHeader)
 	if err != nil {
 		it.err = err
 		return
