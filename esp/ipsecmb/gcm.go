@@ -24,6 +24,8 @@ package ipsecmb
 #cgo nocallback igw_gcm_open
 #cgo noescape igw_gcm_seal_run
 #cgo nocallback igw_gcm_seal_run
+#cgo noescape igw_gcm_open_run
+#cgo nocallback igw_gcm_open_run
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,11 +103,14 @@ static void igw_gcm_seal(igw_key k, uint8_t *out, const uint8_t *in, uint64_t n,
 }
 
 // igw_msg is one message of igw_gcm_seal_run, sealed in place: text's n
-// bytes, then the tag at text + n. The addresses are of Go heap memory
-// (SealRun says why that is safe).
+// bytes, then the tag at text + n; or of igw_gcm_open_run: text's n bytes
+// and the tag after them, opened into out, and bad set when the tag is
+// wrong. The addresses are of Go heap memory (SealRun says why that is
+// safe).
 struct igw_msg {
-	uintptr_t text, iv, aad;
+	uintptr_t text, out, iv, aad;
 	uint64_t n, aadn;
+	int32_t bad;
 };
 
 static void igw_gcm_seal_run(igw_key k, const struct igw_msg *m, int count) {
@@ -117,6 +122,28 @@ static void igw_gcm_seal_run(igw_key k, const struct igw_msg *m, int count) {
 			(const uint8_t *)m[i].aad, m[i].aadn, t + m[i].n, 16);
 	}
 	explicit_bzero(&ctx, sizeof ctx);
+}
+
+// igw_gcm_open_run opens each message; one that fails leaves zeros in out.
+static void igw_gcm_open_run(igw_key k, struct igw_msg *m, int count) {
+	const struct igw_gcm *g = (const struct igw_gcm *)k;
+	struct gcm_context_data ctx;
+	uint8_t tag[16];
+	uint64_t t[2], w[2];
+	for (int i = 0; i < count; i++) {
+		const uint8_t *in = (const uint8_t *)m[i].text;
+		uint8_t *out = (uint8_t *)m[i].out;
+		g->dec(&g->key, &ctx, out, in, m[i].n, (const uint8_t *)m[i].iv,
+			(const uint8_t *)m[i].aad, m[i].aadn, tag, 16);
+		// Two words XORed: a comparison in constant time.
+		memcpy(t, tag, 16);
+		memcpy(w, in + m[i].n, 16);
+		m[i].bad = ((t[0] ^ w[0]) | (t[1] ^ w[1])) != 0;
+		if (m[i].bad)
+			explicit_bzero(out, m[i].n);
+	}
+	explicit_bzero(&ctx, sizeof ctx);
+	explicit_bzero(tag, sizeof tag);
 }
 
 // igw_gcm_open decrypts and writes the tag it computed; the caller compares.
@@ -354,4 +381,56 @@ func addr(b []byte) C.uintptr_t {
 		return 0
 	}
 	return C.uintptr_t(uintptr(unsafe.Pointer(&b[0])))
+}
+
+// OpenRun opens each message with aead, which must be NewGCM's, in one
+// call into C per runMax messages (as SealRun seals): Text is ciphertext
+// and tag, the plaintext goes to Out, which is Text itself (in place) or
+// lies apart from it and has room for it. A message that fails
+// authentication gets Bad set and zeros in Out where its plaintext
+// would be. OpenRun reports whether aead is NewGCM's; if not it opens
+// nothing. It panics as Open does on a wrong nonce length, misplaced
+// output, and on an Out too short. Its memory is as SealRun's.
+func OpenRun(aead cipher.AEAD, msgs []Message) bool {
+	g, ok := aead.(*gcm)
+	if !ok {
+		return false
+	}
+	if escape.on && len(msgs) > 0 {
+		escape.sink = msgs[0]
+	}
+	var d [runMax]C.struct_igw_msg
+	var which [runMax]int // d[j] is run[which[j]]
+	for lo := 0; lo < len(msgs); lo += runMax {
+		run := msgs[lo:min(lo+runMax, len(msgs))]
+		k := 0
+		for i := range run {
+			m := &run[i]
+			if len(m.Nonce) != nonceSize {
+				panic("crypto/cipher: incorrect nonce length given to GCM")
+			}
+			n := len(m.Text) - tagSize
+			if n < 0 || uint64(n) > maxPlaintext {
+				m.Bad = true // as Open: too short to hold a tag
+				continue
+			}
+			if len(m.Out) < n {
+				panic("ipsecmb: no room for the plaintext")
+			}
+			checkOverlap(m.Out[:n], m.Text, m.AAD)
+			which[k] = i
+			d[k] = C.struct_igw_msg{
+				text: addr(m.Text), out: addr(m.Out[:n]), n: C.uint64_t(n),
+				iv: addr(m.Nonce), aad: addr(m.AAD), aadn: C.uint64_t(len(m.AAD)),
+			}
+			k++
+		}
+		C.igw_gcm_open_run(g.key, &d[0], C.int(k))
+		for j := range k {
+			run[which[j]].Bad = d[j].bad != 0
+		}
+	}
+	runtime.KeepAlive(msgs)
+	runtime.KeepAlive(g)
+	return true
 }
