@@ -44,10 +44,19 @@ func payload(m *netio.Message) []byte {
 }
 
 // decrypt opens the item's packet: in place, or, from a lent frame,
-// into out at writeOffset, where frameInPlace then finds it.
+// into decryptTo(), where frameInPlace then finds it.
 func (it *openItem) decrypt(lease *esp.Lease) ([]byte, byte, error) {
-	if it.lent {
-		return it.sa.esp.DecryptLeasedTo(lease, it.pkt, it.seq, it.out[writeOffset:])
+	if dst := it.decryptTo(); dst != nil {
+		return it.sa.esp.DecryptLeasedTo(lease, it.pkt, it.seq, dst)
 	}
 	return it.sa.esp.DecryptLeased(lease, it.pkt, it.seq)
+}
+
+// decryptTo is where a lent frame's packet is decrypted to: out at
+// writeOffset; nil for a packet decrypted in place.
+func (it *openItem) decryptTo() []byte {
+	if it.lent {
+		return it.out[writeOffset:]
+	}
+	return nil
 }

@@ -83,14 +83,11 @@ type inBatch struct {
 	storage [][]byte
 	msgs    []netio.Message
 	items   []openItem
-	extra   fragmentPool // output buffers for the second and later datagrams of a GRO run
-	// inline: the reader opens each item as soon as it is prepared (see
-	// add), with the work area of the SA leased for the run of its
-	// packets.
-	inline bool
-	lease  esp.Lease
-	leased *InboundSA
-	spis   spiCache // the reader's last SA lookup
+	// opens are the items' packets as esp.Inbound.DecryptRun takes them,
+	// index for index: one SA's run of items is opened at once.
+	opens []esp.Opening
+	extra fragmentPool // output buffers for the second and later datagrams of a GRO run
+	spis  spiCache     // the reader's last SA lookup
 	// Scratch of release: a run's sequence numbers for esp.AcceptRun and
 	// its answers.
 	seqs     []uint64
@@ -99,7 +96,7 @@ type inBatch struct {
 
 func newInBatch(e *Engine, udpPort uint16) *inBatch {
 	b := &inBatch{engine: e, udpPort: udpPort, storage: make([][]byte, maxBatch), msgs: make([]netio.Message, maxBatch), items: make([]openItem, 0, maxBatch),
-		inline: e.work.inline, seqs: make([]uint64, 0, maxBatch), accepted: make([]bool, maxBatch)}
+		opens: make([]esp.Opening, maxBatch), seqs: make([]uint64, 0, maxBatch), accepted: make([]bool, maxBatch)}
 	for i := range b.msgs {
 		b.storage[i] = make([]byte, bufSize)
 		b.msgs[i].Buf = b.storage[i][recvHeadroom:]
@@ -112,14 +109,6 @@ func newInBatch(e *Engine, udpPort uint16) *inBatch {
 // Engine.prepare), written where it lies in the batch: an item is too
 // large to be returned and appended per packet. alone: p is the only
 // packet in out.
-//
-// Inline, the item is opened right away, while it and the packet's
-// first octets are in the core's cache, instead of in a second pass
-// over the batch. That is the same work in the same order as far as
-// anything shared is concerned: the replay window moves only when the
-// batch is released, so every packet's pre-check sees the window as it
-// was before the batch, as when the whole batch is checked first; and
-// opening touches nothing but the packet and its buffer.
 func (b *inBatch) add(m *netio.Message, p, out []byte, udpPort uint16, alone bool) {
 	n := len(b.items)
 	if n == cap(b.items) {
@@ -133,33 +122,40 @@ func (b *inBatch) add(m *netio.Message, p, out []byte, udpPort uint16, alone boo
 		return
 	}
 	it.alone = alone
-	if b.inline {
-		if it.sa != b.leased {
-			b.lease.Release()
-			b.lease, b.leased = it.sa.esp.Lease(), it.sa
-		}
-		b.engine.open(it, &b.lease)
-	}
 }
 
-// endLease gives back the work area the inline reader leased.
-func (b *inBatch) endLease() {
-	b.lease.Release()
-	b.leased = nil
+// sizeOpens gives opens an entry for every item; the reader calls it
+// before the items are opened (a GRO run may bring more items than the
+// batch has messages).
+func (b *inBatch) sizeOpens() {
+	if len(b.items) > len(b.opens) {
+		b.opens = make([]esp.Opening, cap(b.items))
+	}
 }
 
 func (b *inBatch) crypt(lo, hi int) {
-	// One SA's work area serves its whole run of packets (esp.Lease).
-	var lease esp.Lease
-	var leased *InboundSA
-	for i := lo; i < hi; i++ {
-		if sa := b.items[i].sa; sa != leased {
-			lease.Release()
-			lease, leased = sa.esp.Lease(), sa
+	for i := lo; i < hi; {
+		// Each run of one SA's packets is opened at once (esp.DecryptRun:
+		// with ipsec-mb one call into C for the run), with one work
+		// area (esp.Lease), then checked.
+		sa := b.items[i].sa
+		j := i + 1
+		for j < hi && b.items[j].sa == sa {
+			j++
 		}
-		b.engine.open(&b.items[i], &lease)
+		run := b.opens[i:j]
+		for k := range run {
+			it := &b.items[i+k]
+			run[k].Pkt, run[k].Seq, run[k].Dst = it.pkt, it.seq, it.decryptTo()
+		}
+		lease := sa.esp.Lease()
+		sa.esp.DecryptRun(&lease, run)
+		lease.Release()
+		for k := range run {
+			b.engine.opened(&b.items[i+k], run[k].Inner, run[k].NextHeader, run[k].Err)
+		}
+		i = j
 	}
-	lease.Release()
 }
 
 // releaseChunk is how many opened packets the inline reader lets pile up
@@ -210,14 +206,16 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 				}
 			}
 			if e.work.inline && len(b.items) >= releaseChunk {
-				// Each item was opened as it was added.
+				b.sizeOpens()
+				b.crypt(0, len(b.items))
 				e.release(b, &writes, &count)
 				b.items = b.items[:0]
 				b.extra.reset()
 			}
 		}
+		b.sizeOpens()
 		if e.work.inline {
-			b.endLease()
+			b.crypt(0, len(b.items))
 			releaseFrames(r)
 			e.release(b, &writes, &count)
 			free <- b
@@ -370,10 +368,17 @@ func (e *Engine) prepare(it *openItem, m *netio.Message, p, out []byte, udpPort 
 
 // open authenticates and decrypts an item and checks the inner packet
 // (with the SA's work area lease, or nil): the workers' part of the
-// inbound path. It touches nothing shared but the SA's immutable keys.
+// inbound path, one packet at a time. It touches nothing shared but the
+// SA's immutable keys.
 func (e *Engine) open(it *openItem, lease *esp.Lease) {
-	sa := it.sa
 	inner, nextHeader, err := it.decrypt(lease)
+	e.opened(it, inner, nextHeader, err)
+}
+
+// opened checks the inner packet of an item that was decrypted (or
+// records err, why not) and makes its tunnel frame.
+func (e *Engine) opened(it *openItem, inner []byte, nextHeader byte, err error) {
+	sa := it.sa
 	if err != nil {
 		it.err = err
 		return
