@@ -45,7 +45,8 @@ func (sa *Inbound) DecryptRun(l *Lease, run []Opening) {
 				if body := len(p.Pkt) - sa.headroom - sa.icvLen; body < 0 || len(p.Dst) < body {
 					// DecryptLeasedTo's ErrTruncated, below; OpenRun
 					// refuses a text too short for its tag untouched.
-					msgs[i-lo] = ipsecmb.Message{Nonce: p.nonce[:]}
+					m := &msgs[i-lo]
+					m.Text, m.Out, m.Nonce, m.AAD = nil, nil, p.nonce[:], nil
 					continue
 				}
 			}
@@ -56,7 +57,9 @@ func (sa *Inbound) DecryptRun(l *Lease, run []Opening) {
 			}
 			copy(p.nonce[:], sa.salt[:sa.saltLen])
 			k := copy(p.nonce[sa.saltLen:], p.Pkt[headerLen:sa.headroom])
-			msgs[i-lo] = ipsecmb.Message{Text: sealed, Out: out, Nonce: p.nonce[:sa.saltLen+k], AAD: sa.aadIn(&p.aad, p.Pkt, p.Seq)}
+			m := &msgs[i-lo] // field by field, as in SealRun
+			m.Text, m.Out, m.Nonce = sealed, out, p.nonce[:sa.saltLen+k]
+			m.AAD = sa.aadIn(&p.aad, p.Pkt, p.Seq)
 		}
 		ipsecmb.OpenRun(sa.aead, msgs[:hi-lo])
 		for i := lo; i < hi; i++ {

@@ -57,12 +57,14 @@ func (sa *Outbound) SealRun(l *Lease, run []Sealing) {
 			iv := sa.writeHeader(pkt, p.Seq)
 			copy(p.nonce[:], sa.salt[:sa.saltLen])
 			k := copy(p.nonce[sa.saltLen:], iv)
-			msgs[n] = ipsecmb.Message{
-				// The body's capacity ends at the ICV, where the tag goes.
-				Text:  pkt[sa.headroom : sa.headroom+bl : len(pkt)],
-				Nonce: p.nonce[:sa.saltLen+k],
-				AAD:   sa.aadIn(&p.aad, pkt, p.Seq),
-			}
+			// Field by field: a composite literal is built on the stack
+			// with word stores and copied with wider loads, which stall
+			// (store forwarding fails); that was a third of SealRun's time.
+			m := &msgs[n]
+			// The body's capacity ends at the ICV, where the tag goes.
+			m.Text = pkt[sa.headroom : sa.headroom+bl : len(pkt)]
+			m.Nonce = p.nonce[:sa.saltLen+k]
+			m.AAD = sa.aadIn(&p.aad, pkt, p.Seq)
 			p.Pkt = pkt
 			n++
 		}

@@ -362,10 +362,12 @@ func SealRun(aead cipher.AEAD, msgs []Message) bool {
 				panic("ipsecmb: no room for the tag after the text")
 			}
 			checkOverlap(m.Text[:len(m.Text)+tagSize], m.Text, m.AAD)
-			d[i] = C.struct_igw_msg{
-				text: addr(m.Text[:cap(m.Text)]), n: C.uint64_t(len(m.Text)),
-				iv: addr(m.Nonce), aad: addr(m.AAD), aadn: C.uint64_t(len(m.AAD)),
-			}
+			// Field by field: a composite literal is built on the
+			// stack with word stores and copied with wider loads, which
+			// stall (store forwarding fails).
+			c := &d[i]
+			c.text, c.n = addr(m.Text[:cap(m.Text)]), C.uint64_t(len(m.Text))
+			c.iv, c.aad, c.aadn = addr(m.Nonce), addr(m.AAD), C.uint64_t(len(m.AAD))
 		}
 		C.igw_gcm_seal_run(g.key, &d[0], C.int(len(run)))
 	}
@@ -419,10 +421,9 @@ func OpenRun(aead cipher.AEAD, msgs []Message) bool {
 			}
 			checkOverlap(m.Out[:n], m.Text, m.AAD)
 			which[k] = i
-			d[k] = C.struct_igw_msg{
-				text: addr(m.Text), out: addr(m.Out[:n]), n: C.uint64_t(n),
-				iv: addr(m.Nonce), aad: addr(m.AAD), aadn: C.uint64_t(len(m.AAD)),
-			}
+			c := &d[k] // field by field, as in SealRun
+			c.text, c.out, c.n = addr(m.Text), addr(m.Out[:n]), C.uint64_t(n)
+			c.iv, c.aad, c.aadn = addr(m.Nonce), addr(m.AAD), C.uint64_t(len(m.AAD))
 			k++
 		}
 		C.igw_gcm_open_run(g.key, &d[0], C.int(k))
