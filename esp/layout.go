@@ -46,9 +46,11 @@ const (
 const minAlign = 4
 
 // bodyLen is the encrypted length for an inner packet of n bytes: inner,
-// padding and trailer, rounded up to align.
+// padding and trailer, rounded up to align, a power of two (newSuite
+// sees to it): a mask, where a division by a variable took 2-3 % of the
+// seal pipeline's time.
 func bodyLen(n, align int) int {
-	return (n + trailerLen + align - 1) / align * align
+	return (n + trailerLen + align - 1) &^ (align - 1)
 }
 
 // writeTrailer fills body[n:] with the default padding (1, 2, 3, ...,

@@ -88,6 +88,9 @@ func newSuite(cfg *Config) (*suite, error) {
 		align:    max(enc.BlockSize, minAlign),
 		headroom: headerLen + enc.IVSize,
 	}
+	if s.align&(s.align-1) != 0 {
+		return nil, fmt.Errorf("esp: SA 0x%08x: %s: block size %d is not a power of two", cfg.SPI, enc, enc.BlockSize)
+	}
 	key := cfg.EncryptionKey[:enc.KeySize()]
 	var err error
 	switch {
