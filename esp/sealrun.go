@@ -20,9 +20,10 @@ type Sealing struct {
 	nonce, aad [12]byte
 }
 
-// sealRunMax is how many packets SealRun hands to ipsec-mb at once (the
-// messages' array lives on SealRun's stack).
-const sealRunMax = 64
+// sealRunMax is how many packets SealRun and DecryptRun hand to ipsec-mb
+// at once: as many as it takes in one call into C. The messages' array
+// lives on their stack, and is zeroed on every call, so no larger.
+const sealRunMax = 32
 
 // SealRun seals a run of the SA's packets, each exactly as SealLeased
 // would (same checks, same packet). With ipsec-mb's AES-GCM the whole run
