@@ -10,6 +10,10 @@
 // crypto/cipher. Available is also false where ipsec-mb picked an
 // implementation without VAES: there crypto/cipher is as fast or faster.
 //
+// SealRun and OpenRun seal and open a run of messages (ESP's packets of
+// one SA in a batch) in one call into C, which saves the call's own cost,
+// about 30 ns a message, on all but the first.
+//
 // The AEAD NewGCM returns keeps crypto/cipher's GCM contract exactly: a
 // 12-byte nonce and a 16-byte tag, Seal appends to dst and may work in
 // place (dst = plaintext[:0]), Open refuses any change to ciphertext, tag,
