@@ -62,7 +62,10 @@ func (w *xskWait) arm() error {
 	if w.armed {
 		return nil
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(w.fd)}
+	// One-shot: the frames that follow the one that woke the reader,
+	// before it disarms, find the entry spent and stop there instead of
+	// passing the event on to the runtime's epoll.
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(w.fd)}
 	if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, w.fd, &ev); err != nil {
 		return fmt.Errorf("AF_XDP socket into its epoll: %w", err)
 	}

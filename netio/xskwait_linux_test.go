@@ -19,7 +19,7 @@ func TestXSKWaitArmsOnlyAsleep(t *testing.T) {
 	// EPOLL_CTL_MOD finds the socket in the epoll or fails with ENOENT;
 	// it changes nothing (the same events).
 	inEpoll := func() bool {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(sk.fd)}
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(sk.fd)}
 		err := unix.EpollCtl(sk.wait.epfd, unix.EPOLL_CTL_MOD, sk.fd, &ev)
 		if err != nil && !errors.Is(err, unix.ENOENT) {
 			t.Fatalf("EPOLL_CTL_MOD: %v", err)
