@@ -16,11 +16,10 @@ import (
 // gateway's sendto runs the peer's receive per frame). A socket with a
 // waiter registered (the runtime's epoll, always) makes each call take
 // the socket's wait-queue lock and the epoll's with interrupts off and
-// queue an event: 210-260 ns a frame here, in the sender's softirq,
-// whether the reader sleeps or not. With no waiter the call is a
-// check (11 ns). BenchmarkVethOuterPath/xdp's profile (perf record -g,
-// 1.8 M frames): sock_def_readable 212-259 ns of 2.4-2.6 µs a frame with
-// the socket in the runtime's poller, 11 ns with no waiter.
+// queue an event, whether the reader sleeps or not. With no waiter the
+// call is a check. Profiled in BenchmarkVethOuterPath/xdp (perf record
+// -g, 1.8 M frames): sock_def_readable 259-288 ns of a frame's 2.5-3.4
+// µs of CPU with the socket always in the runtime's poller, 9 ns now.
 //
 // So the reader adds the socket to its epoll (arm) only once its ring
 // is empty, checks the ring again (a frame that came in between is seen
