@@ -75,9 +75,9 @@ func (r *xskRing) desc(i uint32) *unix.XDPDesc {
 
 // xsk is one AF_XDP socket.
 type xsk struct {
-	fd      int         // the receiving socket: fill, completion and receive rings
-	txFd    int         // the transmitting socket: the transmit ring
-	wait    *ringWaiter // owns fd once made
+	fd      int      // the receiving socket: fill, completion and receive rings
+	txFd    int      // the transmitting socket: the transmit ring
+	wait    *xskWait // how the reader sleeps (xskwait_linux.go)
 	ifindex int
 	queue   int
 	umem    []byte
@@ -154,8 +154,7 @@ func newXSK(ifindex, queue int, received *atomic.Uint64) (_ *xsk, err error) {
 	if err := s.openTx(); err != nil {
 		return nil, fmt.Errorf("AF_XDP transmit socket of interface %d queue %d: %w", ifindex, queue, err)
 	}
-	if s.wait, err = newRingWaiter(fd, fmt.Sprintf("AF_XDP socket of interface %d queue %d", ifindex, queue), s.rxReady); err != nil {
-		s.fd = -1 // closed by newRingWaiter
+	if s.wait, err = newXSKWait(fd, fmt.Sprintf("AF_XDP socket of interface %d queue %d", ifindex, queue), s.rxReady); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -217,7 +216,7 @@ func (s *xsk) ReadBatch(msgs []Message) (int, error) {
 func (s *xsk) read(msgs []Message, lend bool) (int, error) {
 	s.ReleaseFrames() // frames a careless caller kept are not lost
 	for {
-		if s.wait.closed.Load() {
+		if s.wait.closed() {
 			return 0, net.ErrClosed
 		}
 		cons := *s.rx.consumer // only this goroutine writes it
@@ -471,10 +470,10 @@ func (s *xsk) close() {
 			r.mem = nil
 		}
 	}
-	switch {
-	case s.wait != nil:
+	if s.wait != nil {
 		s.wait.release()
-	case s.fd >= 0:
+	}
+	if s.fd >= 0 {
 		unix.Close(s.fd)
 	}
 	s.fd = -1
