@@ -308,13 +308,28 @@ func benchPackets(b *testing.B, run func(n int)) {
 // AEAD alone).
 func BenchmarkPipelineSeal1400(b *testing.B) {
 	for _, mode := range []PipelineMode{PipelineInline, PipelineParallel} {
-		b.Run(mode.String(), func(b *testing.B) { benchPipelineSeal(b, mode) })
+		b.Run(mode.String(), func(b *testing.B) { benchPipelineSeal(b, mode, 64) })
+	}
+	for _, mode := range []PipelineMode{PipelineInline, PipelineParallel} {
+		b.Run(mode.String()+"-128", func(b *testing.B) { benchPipelineSeal(b, mode, 128) })
 	}
 }
 
-func benchPipelineSeal(b *testing.B, mode PipelineMode) {
+// The -128 sub-benchmarks read batches of 128 packets, as many as the
+// gateway's devices hand over at once (netio.IdealBatchSize: the TUN with
+// offloads, recvmmsg), where the others read 64. The parallel pipeline
+// pays its hand-overs between goroutines per batch, not per packet: on
+// the 2-core test machine, loaded by others, about 7 µs of CPU a batch
+// (parallel minus inline: some 115 cpu-ns/pkt at 64, 55 at 128), in
+// futex calls, the scheduler, and caches that the sleeping and woken
+// threads leave cold. Measured the same way, a parallel pipeline whose
+// reader seals every packet itself and hands only the release over costs
+// as much as the one that shares the sealing: the hand-over, not the
+// sharing, is the price. Issue 16's goal stays set on the 64-packet runs.
+
+func benchPipelineSeal(b *testing.B, mode PipelineMode, batch int) {
 	pkt := icmpEcho(hostA, hostB, 1400, false, 0)
-	tun := newLoopTUN(pkt, 64)
+	tun := newLoopTUN(pkt, batch)
 	wire := &countSender{done: make(chan struct{}, 1)}
 	e := New(Config{Send4: wire, Pipeline: mode})
 	defer e.Close()
@@ -343,9 +358,12 @@ func benchPipelineSeal(b *testing.B, mode PipelineMode) {
 // (netio.FrameReceiver) and it is decrypted out of it, no copy.
 func BenchmarkPipelineOpen1400(b *testing.B) {
 	for _, mode := range []PipelineMode{PipelineInline, PipelineParallel} {
-		b.Run(mode.String(), func(b *testing.B) { benchPipelineOpen(b, mode, false) })
+		b.Run(mode.String(), func(b *testing.B) { benchPipelineOpen(b, mode, false, 64) })
 	}
-	b.Run("inline-lent", func(b *testing.B) { benchPipelineOpen(b, PipelineInline, true) })
+	b.Run("inline-lent", func(b *testing.B) { benchPipelineOpen(b, PipelineInline, true, 64) })
+	for _, mode := range []PipelineMode{PipelineInline, PipelineParallel} {
+		b.Run(mode.String()+"-128", func(b *testing.B) { benchPipelineOpen(b, mode, false, 128) })
+	}
 }
 
 // openBench is an engine in mode with tunnel st0.1 on a TUN that counts
@@ -371,9 +389,9 @@ func openBench(b *testing.B, mode PipelineMode, encap Encapsulation) (e *Engine,
 	return e, tun, sealed
 }
 
-func benchPipelineOpen(b *testing.B, mode PipelineMode, lend bool) {
+func benchPipelineOpen(b *testing.B, mode PipelineMode, lend bool, batch int) {
 	e, tun, sealedPkt := openBench(b, mode, Encapsulation{})
-	r := newLoopReceiver(sealedPkt, 64)
+	r := newLoopReceiver(sealedPkt, batch)
 	var sock netio.Receiver = r
 	if lend {
 		sock = lendingLoop{r}
@@ -466,6 +484,36 @@ func BenchmarkBareSealParallel1400(b *testing.B) {
 		for i := uint64(0); pb.Next(); i++ {
 			binary.BigEndian.PutUint64(nonce[4:], i)
 			aead.Seal(buf[:0], nonce, buf[:1400], aad)
+		}
+	})
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/pkt")
+}
+
+// BenchmarkBareOpenParallel1400 is BenchmarkBareOpen1400 on every core at
+// once: the like-for-like ceiling for BenchmarkPipelineOpen1400/parallel,
+// as BenchmarkBareSealParallel1400 is for the seal. Issue 16's goal is
+// set against BenchmarkBareOpen1400 (one core); where the cores slow each
+// other's AES (the test machine's two run it 10-15 % slower together
+// than one alone) the two differ, and this one says by how much.
+func BenchmarkBareOpenParallel1400(b *testing.B) {
+	cfg := gcmConfig(b, 0x1234)
+	aead, err := esp.NewAEAD(cfg.Encryption, cfg.EncryptionKey[:32])
+	if err != nil {
+		b.Fatal(err)
+	}
+	sealed := aead.Seal(nil, make([]byte, 12), make([]byte, 1400), make([]byte, 8))
+	b.ReportAllocs()
+	b.SetBytes(1400)
+	cpu0 := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		nonce := make([]byte, 12)
+		aad := make([]byte, 8)
+		buf := make([]byte, len(sealed))
+		for pb.Next() {
+			if _, err := aead.Open(buf[:0], nonce, sealed, aad); err != nil {
+				b.Error(err)
+				return
+			}
 		}
 	})
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/pkt")
