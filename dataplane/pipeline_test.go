@@ -313,6 +313,8 @@ func BenchmarkPipelineSeal1400(b *testing.B) {
 	for _, mode := range []PipelineMode{PipelineInline, PipelineParallel} {
 		b.Run(mode.String()+"-128", func(b *testing.B) { benchPipelineSeal(b, mode, 128) })
 	}
+	// Light traffic: reads of 16.
+	b.Run("parallel-16", func(b *testing.B) { benchPipelineSeal(b, PipelineParallel, 16) })
 }
 
 // The -128 sub-benchmarks read batches of 128 packets, as many as the
@@ -364,6 +366,7 @@ func BenchmarkPipelineOpen1400(b *testing.B) {
 	for _, mode := range []PipelineMode{PipelineInline, PipelineParallel} {
 		b.Run(mode.String()+"-128", func(b *testing.B) { benchPipelineOpen(b, mode, false, 128) })
 	}
+	b.Run("parallel-16", func(b *testing.B) { benchPipelineOpen(b, PipelineParallel, false, 16) })
 }
 
 // openBench is an engine in mode with tunnel st0.1 on a TUN that counts
