@@ -216,19 +216,20 @@ func (e *Engine) AddReceiver(r netio.Receiver, family int, udpPort uint16) error
 	e.receivers = append(e.receivers, r)
 	free := make(chan *inBatch, pipelineDepth)
 	ordered := make(chan *inBatch, pipelineDepth)
+	inflight := new(atomic.Int32)
 	for range e.work.depth() {
 		free <- newInBatch(e, udpPort)
 	}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.inboundLoop(r, udpPort, free, ordered)
+		e.inboundLoop(r, udpPort, free, ordered, inflight)
 	}()
 	if !e.work.inline {
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
-			e.releaseInbound(free, ordered)
+			e.releaseInbound(free, ordered, inflight)
 		}()
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"sync/atomic"
 
 	"ipsecgw/esp"
 	"ipsecgw/header"
@@ -174,7 +175,7 @@ const releaseChunk = 64
 
 // inboundLoop is a socket's reader: batch → SPI, encapsulation and replay
 // pre-check → workers.
-func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered chan *inBatch) {
+func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered chan *inBatch, inflight *atomic.Int32) {
 	defer close(ordered)
 	failures := 0
 	var writes tunnelWrites
@@ -214,12 +215,15 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 			}
 		}
 		b.sizeOpens()
-		if e.work.inline {
+		if e.work.solo(len(b.items), inflight) {
 			b.crypt(0, len(b.items))
-			releaseFrames(r)
+			if e.work.inline {
+				releaseFrames(r) // lent only inline (readBatch)
+			}
 			e.release(b, &writes, &count)
 			free <- b
 		} else {
+			inflight.Add(1)
 			e.work.run(b, len(b.items))
 			ordered <- b
 		}
@@ -244,12 +248,13 @@ func (e *Engine) inboundLoop(r netio.Receiver, udpPort uint16, free, ordered cha
 // releaseInbound finishes a socket's batches in the order they were read:
 // the replay window moves, packets are counted and written to their
 // tunnels.
-func (e *Engine) releaseInbound(free, ordered chan *inBatch) {
+func (e *Engine) releaseInbound(free, ordered chan *inBatch, inflight *atomic.Int32) {
 	var writes tunnelWrites
 	var count tally
 	for b := range ordered {
 		b.wait()
 		e.release(b, &writes, &count)
+		inflight.Add(-1)
 		free <- b
 	}
 }

@@ -31,6 +31,7 @@ type Tunnel struct {
 	// The pipeline's batches: free ones wait for the reader, read ones
 	// for the releaser, in order.
 	free, ordered chan *outBatch
+	inflight      atomic.Int32 // batches in ordered or being sent (workerPool.solo)
 }
 
 // Name returns the interface name.
@@ -160,12 +161,13 @@ func (t *Tunnel) outboundLoop() {
 		if len(b.items) > len(b.seals) {
 			b.seals = make([]esp.Sealing, cap(b.items)) // fragments beyond 2 per packet
 		}
-		if e.work.inline {
+		if e.work.solo(len(b.items), &t.inflight) {
 			b.crypt(0, len(b.items))
 			e.emit(b.items, out)
 			e.flush(out)
 			t.free <- b
 		} else {
+			t.inflight.Add(1)
 			e.work.run(b, len(b.items))
 			t.ordered <- b
 		}
@@ -194,6 +196,7 @@ func (t *Tunnel) releaseLoop() {
 		b.wait()
 		e.emit(b.items, out)
 		e.flush(out)
+		t.inflight.Add(-1)
 		t.free <- b
 	}
 }
