@@ -23,7 +23,10 @@ import (
 //	    replay window, in order, then counts and writes to the tunnels)
 //
 // So one tunnel's crypto runs on every core while its packets leave in
-// the order they came, with their sequence numbers in that order. Each
+// the order they came, with their sequence numbers in that order. A
+// batch too small to be worth a hand-over, with none of the reader's
+// batches ahead of it, is sealed or opened and sent by the reader alone
+// (workerPool.solo). Each
 // reader owns pipelineDepth batches that travel reader → releaser →
 // reader; nothing is allocated per packet and a slow sender holds its
 // reader back instead of queueing without bound.
