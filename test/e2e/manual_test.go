@@ -237,7 +237,9 @@ func (tp *topology) checkCounters() {
 		}
 		if bad := g.AuthFailures + g.ReplayErrors + g.DecryptFailures + g.BadHeaders + g.BadTrailers + g.NoSA + g.NoOutboundSA +
 			g.SelectorMismatch + g.WrongEncapsulation + g.SendErrors + g.TunnelWriteErrors + g.InternalErrors; bad != 0 {
-			t.Errorf("gw%d error counters moved: %+v", i+1, g)
+			// The data planes' own counters (ring-full drops, packets
+			// through the kernel, rings remade) say where to look.
+			t.Errorf("gw%d error counters moved: %+v\n%s", i+1, g, tp.counters())
 		}
 	}
 	t.Logf("gw1: %+v", after[0].Global)
@@ -277,6 +279,9 @@ func (tp *topology) counters() string {
 		fmt.Fprintf(&b, "%s counters: %+v\n", g.name, st.Global)
 		if x := st.DataPlane.XDP; x != nil {
 			fmt.Fprintf(&b, "%s data plane %s: %+v\n", g.name, st.DataPlane.Mode, *x)
+		}
+		if r := st.DataPlane.PacketRing; r != nil {
+			fmt.Fprintf(&b, "%s data plane %s: %+v\n", g.name, st.DataPlane.Mode, *r)
 		}
 	}
 	return b.String()
