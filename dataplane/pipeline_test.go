@@ -321,8 +321,8 @@ func BenchmarkPipelineSeal1400(b *testing.B) {
 // gateway's devices hand over at once (netio.IdealBatchSize: the TUN with
 // offloads, recvmmsg), where the others read 64. The parallel pipeline
 // pays its hand-overs between goroutines per batch, not per packet: on
-// the 2-core test machine, loaded by others, about 7 µs of CPU a batch
-// (parallel minus inline: some 115 cpu-ns/pkt at 64, 55 at 128), in
+// the 2-core test machine, loaded by others, 7-10 µs of CPU a batch
+// (parallel minus inline: 105-120 cpu-ns/pkt at 64, 55-80 at 128), in
 // futex calls, the scheduler, and caches that the sleeping and woken
 // threads leave cold. Measured the same way, a parallel pipeline whose
 // reader seals every packet itself and hands only the release over costs
