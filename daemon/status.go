@@ -24,6 +24,11 @@ type SAStatus struct {
 	Remote    string          `json:"remote"`
 	Sequence  uint64          `json:"sequence"`
 	Counters  dataplane.Stats `json:"counters"`
+	// LastReplay is the last packet an inbound SA refused as a replay
+	// (counted in replay-errors): its sequence number against the
+	// window's top then tells a duplicate from a late packet, and
+	// authenticated says whether it was refused after its ICV verified.
+	LastReplay *ReplayRefusal `json:"last-replay-refusal,omitempty"`
 	// Selectors are the inner addresses the SA carries (negotiated or
 	// configured); none means any.
 	Selectors []dataplane.Selector `json:"selectors,omitempty"`
@@ -85,6 +90,13 @@ type Status struct {
 	TunnelsDown []string `json:"tunnels-down,omitempty"`
 }
 
+// ReplayRefusal is SAStatus.LastReplay.
+type ReplayRefusal struct {
+	Sequence      uint64 `json:"sequence"`
+	WindowTop     uint64 `json:"window-top"`
+	Authenticated bool   `json:"authenticated"`
+}
+
 // Status collects the current counters.
 func (d *Daemon) Status() Status {
 	var s Status
@@ -111,9 +123,13 @@ func (d *Daemon) Status() Status {
 	}
 	s.Services = *d.services.Load()
 	for _, sa := range d.engine.InboundSAs() {
-		s.SAs = append(s.SAs, SAStatus{VPN: sa.VPN, Direction: "inbound", SPI: fmt.Sprintf("%#08x", sa.SPI()), Tunnel: sa.Tunnel(),
+		st := SAStatus{VPN: sa.VPN, Direction: "inbound", SPI: fmt.Sprintf("%#08x", sa.SPI()), Tunnel: sa.Tunnel(),
 			Local: sa.Local.String(), Remote: sa.Remote.String(), Sequence: sa.Sequence(), Counters: sa.Counters.Snapshot(),
-			Selectors: sa.Selectors, Lifesize: byteLifetime(sa.Lifesize())})
+			Selectors: sa.Selectors, Lifesize: byteLifetime(sa.Lifesize())}
+		if r, ok := sa.LastReplay(); ok {
+			st.LastReplay = &ReplayRefusal{Sequence: r.Seq, WindowTop: r.Top, Authenticated: r.Authenticated}
+		}
+		s.SAs = append(s.SAs, st)
 	}
 	for _, sa := range d.engine.OutboundSAs() {
 		s.SAs = append(s.SAs, SAStatus{VPN: sa.VPN, Direction: "outbound", SPI: fmt.Sprintf("%#08x", sa.SPI()), Tunnel: sa.Tunnel(),

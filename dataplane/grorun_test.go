@@ -158,6 +158,10 @@ func testInboundGRORuns(t *testing.T, mode PipelineMode) {
 	if s := in.Counters.Snapshot(); s.DecryptedPackets != uint64(len(inner)) || s.ReplayErrors != replays || s.AuthFailures != 0 || s.BadHeaders != 0 {
 		t.Fatalf("inbound counters %+v, want %d decrypted, %d replays", s, len(inner), replays)
 	}
+	// The last refusal is one of the first batch's packets, behind the top.
+	if r, ok := in.LastReplay(); !ok || r.Seq == 0 || r.Seq > replays || r.Top < r.Seq {
+		t.Fatalf("last replay refusal %+v %v, want one of sequence numbers 1-%d at or below the top", r, ok, replays)
+	}
 	if _, err := tun.Receive(50 * time.Millisecond); err == nil {
 		t.Fatal("a replayed packet reached the tunnel")
 	}

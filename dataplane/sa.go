@@ -6,6 +6,7 @@ import (
 
 	"ipsecgw/clock"
 	"ipsecgw/esp"
+	"ipsecgw/esp/replay"
 )
 
 // Selector is one traffic selector pair (RFC 4301 §4.4.1): packets from
@@ -151,6 +152,11 @@ func (sa *InboundSA) Sequence() uint64 { return sa.esp.Sequence() }
 
 // Tunnel returns the tunnel interface name the SA is bound to.
 func (sa *InboundSA) Tunnel() string { return sa.tunnel.name }
+
+// LastReplay returns the last packet refused as a replay: what its
+// sequence number and the window's top were tell a duplicate from a late
+// packet; false if none was.
+func (sa *InboundSA) LastReplay() (replay.Refusal, bool) { return sa.esp.LastReplay() }
 
 // Tunnel returns the tunnel interface name the SA is bound to.
 func (sa *OutboundSA) Tunnel() string { return sa.tunnel.name }

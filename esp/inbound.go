@@ -133,6 +133,10 @@ func (sa *Inbound) Accept(seq uint64) bool { return sa.window.Accept(seq) }
 // lock is taken once for the run instead of once per packet.
 func (sa *Inbound) AcceptRun(seqs []uint64, ok []bool) { sa.window.AcceptRun(seqs, ok) }
 
+// LastReplay returns the last packet the anti-replay window refused
+// (counted as a replay error); false if none was.
+func (sa *Inbound) LastReplay() (replay.Refusal, bool) { return sa.window.LastRefused() }
+
 // verifyICV checks the HMAC ICV of a CBC SA's packet.
 func (sa *Inbound) verifyICV(pkt []byte, icvAt int, seq uint64, w *work) bool {
 	want := sa.icv(w, pkt[:icvAt], seq)

@@ -47,6 +47,20 @@ type Window struct {
 	// word being cleared for a new top never holds a bit still inside the
 	// window.
 	ring []uint64
+	// refused is the last packet refused, for telling a duplicate from a
+	// late packet when the replay counter moves (LastRefused).
+	refused     Refusal
+	refusedSome bool
+}
+
+// Refusal is a packet the window refused: its sequence number (as
+// inferred; what the wire carried when nothing could be inferred), the
+// window's top at the time, and whether its ICV had verified (refused by
+// Accept: a true duplicate, or one overtaken by the window) or not
+// (refused by Check, before the ICV: maybe not from the peer at all).
+type Refusal struct {
+	Seq, Top      uint64
+	Authenticated bool
 }
 
 // Config describes a window.
@@ -113,6 +127,9 @@ func (w *Window) Check(seqLow uint32) (seq uint64, ok bool) {
 	if ok && !w.disabled {
 		ok = w.isNew(seq)
 	}
+	if !ok {
+		w.refuse(max(seq, uint64(seqLow)), false)
+	}
 	w.mu.Unlock()
 	return seq, ok
 }
@@ -140,10 +157,25 @@ func (w *Window) AcceptRun(seqs []uint64, ok []bool) {
 	w.mu.Unlock()
 }
 
+// LastRefused returns the last packet Check or Accept refused; false if
+// none was.
+func (w *Window) LastRefused() (Refusal, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.refused, w.refusedSome
+}
+
+// refuse records a refusal; the caller holds w.mu.
+func (w *Window) refuse(seq uint64, authenticated bool) {
+	w.refused = Refusal{Seq: seq, Top: w.top, Authenticated: authenticated}
+	w.refusedSome = true
+}
+
 // accept is Accept with w.mu held (nothing in it can panic, so the
 // callers unlock without a defer, which costs on every packet).
 func (w *Window) accept(seq uint64) bool {
 	if seq == 0 {
+		w.refuse(0, true)
 		return false
 	}
 	if seq > w.top {
@@ -153,6 +185,7 @@ func (w *Window) accept(seq uint64) bool {
 		return true
 	}
 	if !w.isNew(seq) {
+		w.refuse(seq, true)
 		return false
 	}
 	w.ring[(seq/64)&w.mask] |= 1 << (seq % 64)

@@ -332,3 +332,38 @@ func TestAcceptRun(t *testing.T) {
 		t.Fatalf("%v allocations per AcceptRun", a)
 	}
 }
+
+// TestLastRefused: the window remembers the last packet it refused, with
+// its top then and whether the refusal came after the ICV (Accept) or
+// before it (Check), so a moved replay counter can be told apart: a
+// duplicate, a packet later than the window, or garbage.
+func TestLastRefused(t *testing.T) {
+	w := mustNew(t, Config{}) // with ESN, 30 would be the next 2^32
+	if r, ok := w.LastRefused(); ok {
+		t.Fatalf("a new window has refused %+v", r)
+	}
+	for s := uint32(1); s <= 100; s++ {
+		receive(w, s)
+	}
+	if _, ok := w.Check(30); ok { // 70 behind a top of 100: too late
+		t.Fatal("seq 30 passed Check with top 100")
+	}
+	if r, ok := w.LastRefused(); !ok || r != (Refusal{Seq: 30, Top: 100}) {
+		t.Errorf("after a late packet: %+v %v, want seq 30 top 100 not authenticated", r, ok)
+	}
+	a, _ := w.Check(101)
+	b, _ := w.Check(101)
+	w.Accept(a)
+	if w.Accept(b) {
+		t.Fatal("101 accepted twice")
+	}
+	if r, _ := w.LastRefused(); r != (Refusal{Seq: 101, Top: 101, Authenticated: true}) {
+		t.Errorf("after a duplicate accepted: %+v, want seq 101 top 101 authenticated", r)
+	}
+	if w.Accept(0) {
+		t.Fatal("0 accepted")
+	}
+	if r, _ := w.LastRefused(); r != (Refusal{Seq: 0, Top: 101, Authenticated: true}) {
+		t.Errorf("after sequence number 0: %+v", r)
+	}
+}

@@ -283,6 +283,11 @@ func (tp *topology) counters() string {
 		if r := st.DataPlane.PacketRing; r != nil {
 			fmt.Fprintf(&b, "%s data plane %s: %+v\n", g.name, st.DataPlane.Mode, *r)
 		}
+		for _, sa := range st.SAs {
+			if r := sa.LastReplay; r != nil { // a duplicate, a late packet, or garbage
+				fmt.Fprintf(&b, "%s SA %s last refused as a replay: %+v\n", g.name, sa.SPI, *r)
+			}
+		}
 	}
 	return b.String()
 }
