@@ -16,6 +16,7 @@ import (
 	"ipsecgw/config/syntax"
 	"ipsecgw/header"
 	"ipsecgw/netio"
+	"ipsecgw/test/syncbuf"
 )
 
 // twoVPNs has manual VPNs a (st0.1) and b (st0.2) between 192.0.2.ME and
@@ -55,11 +56,20 @@ func startPair(t *testing.T, cfgText string) ([2]*Daemon, [2]*MemHost) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := Start(Options{ConfigFile: cfg, StateDir: dir, Host: h, Logger: slog.New(slog.DiscardHandler)})
+		log := new(syncbuf.Buffer)
+		d, err := Start(Options{ConfigFile: cfg, StateDir: dir, Host: h,
+			Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 		if err != nil {
 			t.Fatalf("gw%d: %v", me, err)
 		}
-		t.Cleanup(func() { d.Stop() })
+		// The daemons' logs, kept quiet unless the test fails, say what
+		// the two did when a race between them makes it fail.
+		t.Cleanup(func() {
+			d.Stop()
+			if t.Failed() {
+				t.Logf("gw%d's log:\n%s", me, log.String())
+			}
+		})
 		ds[i], hosts[i] = d, h
 	}
 	return ds, hosts

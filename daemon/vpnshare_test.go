@@ -55,6 +55,41 @@ func outboundOf(d *Daemon, vpn string) int {
 	return n
 }
 
+// waitSettled polls, for up to 30 s, until the two daemons hold one IKEv2
+// SA between them, the same one, up, and one outbound SA of each of vpns.
+// With establish-tunnels immediately on both, both initiate: gw1's
+// IKE_SA_INIT, sent before gw2 listens, comes again a retransmission later
+// and makes a second IKE SA after the first one has carried traffic, and
+// the dedupe of simultaneous initiations (ike/ikev2/admin.go) deletes one
+// of the two with its Child SAs. A half-open IKE SA, or one whose DELETE
+// is unanswered, is still listed, so one SA each is the settled state.
+func waitSettled(t *testing.T, ds [2]*Daemon, vpns ...string) {
+	t.Helper()
+	var sas [2][]ike.SAInfo
+	settled := func() bool {
+		for i, d := range ds {
+			sas[i] = nil
+			if e := d.ikeEngine(2); e != nil {
+				sas[i] = e.SAs()
+			}
+			if len(sas[i]) != 1 || sas[i][0].State != "UP" {
+				return false
+			}
+			for _, v := range vpns {
+				if outboundOf(d, v) != 1 {
+					return false
+				}
+			}
+		}
+		return sas[0][0].InitiatorSPI == sas[1][0].InitiatorSPI && sas[0][0].ResponderSPI == sas[1][0].ResponderSPI
+	}
+	for deadline := time.Now().Add(30 * time.Second); !settled(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the IKE SAs never settled to one between the two, with one outbound SA of each of %q: gw1 %+v, gw2 %+v", vpns, sas[0], sas[1])
+		}
+	}
+}
+
 // waitCross polls until a packet crosses the tunnel, for up to 30 s.
 func waitCross(t *testing.T, hosts [2]*MemHost, tunnel, src, dst string) bool {
 	t.Helper()
@@ -76,6 +111,7 @@ func TestSecondVPNOnAGateway(t *testing.T) {
 	if !waitCross(t, hosts, "st0.1", "198.18.1.2", "198.18.2.2") {
 		t.Fatal("VPN a does not carry traffic")
 	}
+	waitSettled(t, ds, "a")
 	before := ikeSAs(ds[0])
 	if len(before) != 1 {
 		t.Fatalf("%d IKE SAs up, want 1", len(before))
