@@ -55,10 +55,8 @@ func (sa *Inbound) DecryptRun(l *Lease, run []Opening) {
 			if p.Dst != nil {
 				out = p.Dst
 			}
-			copy(p.nonce[:], sa.salt[:sa.saltLen])
-			k := copy(p.nonce[sa.saltLen:], p.Pkt[headerLen:sa.headroom])
 			m := &msgs[i-lo] // field by field, as in SealRun
-			m.Text, m.Out, m.Nonce = sealed, out, p.nonce[:sa.saltLen+k]
+			m.Text, m.Out, m.Nonce = sealed, out, sa.nonceIn(&p.nonce, p.Pkt[headerLen:sa.headroom])
 			m.AAD = sa.aadIn(&p.aad, p.Pkt, p.Seq)
 		}
 		ipsecmb.OpenRun(sa.aead, msgs[:hi-lo])

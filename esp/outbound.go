@@ -137,13 +137,22 @@ func (sa *Outbound) Lease() Lease { return sa.suite.lease() }
 // SealLeased is SealWithSequence with the work area of l (nil, or a lease
 // of another SA: one is taken for the call).
 func (sa *Outbound) SealLeased(l *Lease, seq uint64, buf []byte, off int, nextHeader byte) ([]byte, error) {
-	if seq == 0 || seq > sa.lastSeq {
-		return nil, ErrSequenceOutOfRange
-	}
-	if !sa.fits(buf, off) {
-		return nil, ErrNoRoom
+	if err := sa.sealable(seq, buf, off); err != nil {
+		return nil, err
 	}
 	return sa.seal(seq, buf, off, nextHeader, l.of(sa.suite)), nil
+}
+
+// sealable is what SealLeased and SealRun check before they seal: a
+// sequence number in range and room in buf.
+func (sa *Outbound) sealable(seq uint64, buf []byte, off int) error {
+	if seq == 0 || seq > sa.lastSeq {
+		return ErrSequenceOutOfRange
+	}
+	if !sa.fits(buf, off) {
+		return ErrNoRoom
+	}
+	return nil
 }
 
 func (sa *Outbound) fits(buf []byte, off int) bool {
@@ -156,11 +165,19 @@ func (sa *Outbound) fits(buf []byte, off int) bool {
 // seal does the work once the buffer is known to fit, with work area w
 // (nil: one from the SA's list).
 func (sa *Outbound) seal(seq uint64, buf []byte, off int, nextHeader byte, w *work) []byte {
+	pkt := sa.layout(buf, off, nextHeader)
+	sa.encrypt(pkt, seq, w)
+	return pkt
+}
+
+// layout returns the ESP packet around the inner packet at buf[off:]
+// (header and IV in front, padding, trailer and ICV behind), with the
+// trailer written: what encrypt, or SealRun, fills in.
+func (sa *Outbound) layout(buf []byte, off int, nextHeader byte) []byte {
 	n := len(buf) - off
 	bl := bodyLen(n, sa.align)
 	pkt := buf[off-sa.headroom : off+bl+sa.icvLen]
 	writeTrailer(pkt[sa.headroom:sa.headroom+bl], n, nextHeader)
-	sa.encrypt(pkt, seq, w)
 	return pkt
 }
 

@@ -43,28 +43,19 @@ func (sa *Outbound) SealRun(l *Lease, run []Sealing) {
 		n := 0
 		for i := lo; i < min(lo+sealRunMax, len(run)); i++ {
 			p := &run[i]
-			p.Pkt, p.Err = nil, nil
-			switch {
-			case p.Seq == 0 || p.Seq > sa.lastSeq:
-				p.Err = ErrSequenceOutOfRange
-				continue
-			case !sa.fits(p.Buf, p.Off):
-				p.Err = ErrNoRoom
+			p.Pkt = nil
+			if p.Err = sa.sealable(p.Seq, p.Buf, p.Off); p.Err != nil {
 				continue
 			}
-			bl := bodyLen(len(p.Buf)-p.Off, sa.align)
-			pkt := p.Buf[p.Off-sa.headroom : p.Off+bl+sa.icvLen]
-			writeTrailer(pkt[sa.headroom:sa.headroom+bl], len(p.Buf)-p.Off, p.NextHeader)
+			pkt := sa.layout(p.Buf, p.Off, p.NextHeader)
 			iv := sa.writeHeader(pkt, p.Seq)
-			copy(p.nonce[:], sa.salt[:sa.saltLen])
-			k := copy(p.nonce[sa.saltLen:], iv)
 			// Field by field: a composite literal is built on the stack
 			// with word stores and copied with wider loads, which stall
 			// (store forwarding fails); that was a third of SealRun's time.
 			m := &msgs[n]
 			// The body's capacity ends at the ICV, where the tag goes.
-			m.Text = pkt[sa.headroom : sa.headroom+bl : len(pkt)]
-			m.Nonce = p.nonce[:sa.saltLen+k]
+			m.Text = pkt[sa.headroom : len(pkt)-sa.icvLen : len(pkt)]
+			m.Nonce = sa.nonceIn(&p.nonce, iv)
 			m.AAD = sa.aadIn(&p.aad, pkt, p.Seq)
 			p.Pkt = pkt
 			n++

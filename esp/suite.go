@@ -204,10 +204,18 @@ func (s *suite) newWork() *work {
 	return w
 }
 
-// nonce returns salt || iv in w.
+// nonce returns salt || iv in w (whose salt newWork wrote).
 func (s *suite) nonce(w *work, iv []byte) []byte {
 	n := copy(w.nonce[s.saltLen:], iv)
 	return w.nonce[:s.saltLen+n]
+}
+
+// nonceIn returns salt || iv in buf, for the runs (SealRun, DecryptRun),
+// whose packets each carry their own.
+func (s *suite) nonceIn(buf *[12]byte, iv []byte) []byte {
+	copy(buf[:], s.salt[:s.saltLen])
+	n := copy(buf[s.saltLen:], iv)
+	return buf[:s.saltLen+n]
 }
 
 // aad returns the AEAD's additional data in w (see aadIn).
