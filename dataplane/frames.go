@@ -43,8 +43,8 @@ func payload(m *netio.Message) []byte {
 	return m.Buf[:m.N]
 }
 
-// decrypt opens the item's packet: in place, or, from a lent frame,
-// into decryptTo(), where frameInPlace then finds it.
+// decrypt opens the item's packet: in place, or, from a lent frame or
+// into a spare buffer, into decryptTo(), where frameInPlace then finds it.
 func (it *openItem) decrypt(lease *esp.Lease) ([]byte, byte, error) {
 	if dst := it.decryptTo(); dst != nil {
 		return it.sa.esp.DecryptLeasedTo(lease, it.pkt, it.seq, dst)
@@ -52,10 +52,10 @@ func (it *openItem) decrypt(lease *esp.Lease) ([]byte, byte, error) {
 	return it.sa.esp.DecryptLeased(lease, it.pkt, it.seq)
 }
 
-// decryptTo is where a lent frame's packet is decrypted to: out at
-// writeOffset; nil for a packet decrypted in place.
+// decryptTo is where a packet apart from its out buffer is decrypted
+// to: out at writeOffset; nil for a packet decrypted in place.
 func (it *openItem) decryptTo() []byte {
-	if it.lent {
+	if it.apart {
 		return it.out[writeOffset:]
 	}
 	return nil

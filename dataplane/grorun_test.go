@@ -166,3 +166,82 @@ func testInboundGRORuns(t *testing.T, mode PipelineMode) {
 		t.Fatal("a replayed packet reached the tunnel")
 	}
 }
+
+// TestInboundGRORunForgeries damages datagrams inside GRO runs: the
+// first of a run (opened in place) and later ones (opened straight into
+// spare buffers). Each damaged one is counted as an authentication
+// failure and goes nowhere; the others of its run reach the tunnel intact
+// and in order, spare buffers that held a refused packet's plaintext
+// included when they are reused.
+func TestInboundGRORunForgeries(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	for _, mode := range []PipelineMode{PipelineParallel, PipelineInline} {
+		t.Run(mode.String(), func(t *testing.T) { testInboundGRORunForgeries(t, mode) })
+	}
+}
+
+func testInboundGRORunForgeries(t *testing.T, mode PipelineMode) {
+	e := New(Config{Send4: &recordSender{}, Pipeline: mode})
+	defer e.Close()
+	tun := netio.NewMemTUN("st0.1", 1400)
+	if _, err := e.AddTunnel(tun, nil); err != nil {
+		t.Fatal(err)
+	}
+	udp := Encapsulation{UDP: true, DstPort: 4500, SrcPort: 4500}
+	in, err := e.InstallInbound("st0.1", InboundParams{ESP: gcmConfig(t, 0x1234), Local: outerB, Remote: outerA, Encap: udp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newGROReceiver()
+	if err := e.AddReceiver(r, 4, 4500); err != nil {
+		t.Fatal(err)
+	}
+	out, err := esp.NewOutbound(gcmConfig(t, 0x1234))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three runs of 12; in each, these datagrams are damaged: a run's
+	// first, its second, one in the middle and its last.
+	damaged := map[int]bool{0: true, 1: true, 6: true, 11: true}
+	var want [][]byte
+	var batch [][][]byte
+	n := 0
+	for range 3 {
+		var run [][]byte
+		for k := range 12 {
+			p := numberedSized(n, 1000)
+			n++
+			buf := make([]byte, headroom+len(p), headroom+len(p)+64)
+			copy(buf[headroom:], p)
+			pkt, err := out.Seal(buf, headroom, header.IPProtoIPv4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if damaged[k] {
+				pkt[len(pkt)/2] ^= 0x40 // in the ciphertext
+			} else {
+				want = append(want, p)
+			}
+			run = append(run, pkt)
+		}
+		batch = append(batch, run)
+	}
+	r.batches <- batch
+	for i, w := range want {
+		got, err := tun.Receive(5 * time.Second)
+		if err != nil {
+			t.Fatalf("waiting for packet %d of %d: %v %+v", i, len(want), err, e.Stats.Snapshot())
+		}
+		if !bytes.Equal(got, w) {
+			t.Fatalf("tunnel got packet %d (%d octets), want packet %d (%d octets)", binary.BigEndian.Uint32(got[28:]), len(got), binary.BigEndian.Uint32(w[28:]), len(w))
+		}
+	}
+	forged := uint64(3 * len(damaged))
+	waitFor(t, func() bool { return in.Counters.Snapshot().AuthFailures == forged })
+	if s := in.Counters.Snapshot(); s.DecryptedPackets != uint64(len(want)) || s.ReplayErrors != 0 || s.BadHeaders != 0 {
+		t.Fatalf("inbound counters %+v, want %d decrypted, %d authentication failures", s, len(want), forged)
+	}
+	if _, err := tun.Receive(50 * time.Millisecond); err == nil {
+		t.Fatal("a damaged packet reached the tunnel")
+	}
+}
