@@ -102,6 +102,7 @@ type outBatch struct {
 	seals  []esp.Sealing
 	frags  fragmentPool
 	picked pickCache // the SA the reader chose last (fast4)
+	segs   segCache  // the run sender the reader found last (queue)
 }
 
 func newOutBatch(e *Engine, n int) *outBatch {
@@ -411,7 +412,7 @@ func (t *Tunnel) queue(sa *OutboundSA, buf []byte, nextHeader byte, b *outBatch)
 		// kernel writes the outer headers; with the xdp rings it goes
 		// out through them.
 		if !sa.Encap.PerFlowSource && sa.DF == DFClear && !e.udpViaSend {
-			it.gso = (*e.segSenders.Load())[segKey{v6: sa.Remote.Is6(), port: sa.Encap.SrcPort}]
+			it.gso = b.segs.sender(e, segKey{v6: sa.Remote.Is6(), port: sa.Encap.SrcPort})
 		}
 	}
 }
