@@ -347,3 +347,35 @@ func FuzzGRO(f *testing.F) {
 		}
 	})
 }
+
+// TestGROTableReused: a table plans one Write after another, and what it
+// remembers of the last flow looked up belongs to the one Write: a
+// flow's group open at the end of one batch is not joined by the same
+// flow's next segment in the next batch (that one heads a group of its
+// own), and a flow closed and opened again within a batch is found anew.
+func TestGROTableReused(t *testing.T) {
+	g := newGROTable(true)
+	a := flow(t, addrA4, addrB4, 12, 1000, 0)
+	b := flow(t, addrA6, addrB6, 4, 1000, 0)
+	a[5].flags |= tcpPSH // closes a's first group: 6 opens a new one
+	first := builds(t, []seg{a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]})
+	groups, _ := groWrites(t, g, first)
+	if want := "[[0 1 2 3 4 5] [6 7]]"; fmt.Sprint(groups) != want {
+		t.Fatalf("first Write: groups %v; want %s", groups, want)
+	}
+	// The same flow's next segments first, then another flow's, then
+	// the first flow's again.
+	second := builds(t, []seg{a[8], a[9], b[0], b[1], a[10], b[2], a[11], b[3]})
+	groups, writes := groWrites(t, g, second)
+	if want := "[[0 1 4 6] [2 3 5 7]]"; fmt.Sprint(groups) != want {
+		t.Fatalf("second Write: groups %v; want %s", groups, want)
+	}
+	for k, w := range writes {
+		back := resplit(t, w)
+		for j, i := range groups[k] {
+			if !bytes.Equal(back[j], second[i]) {
+				t.Errorf("second Write, group %v: packet %d does not come back as it was", groups[k], i)
+			}
+		}
+	}
+}
