@@ -78,9 +78,13 @@ func TestInboundGRORuns(t *testing.T) {
 	}
 }
 
-func testInboundGRORuns(t *testing.T, mode PipelineMode) {
+// groPeer is a gateway (pipeline mode) with one tunnel, an inbound SA
+// for ESP in UDP from outerA and a UDP GRO socket r, and the outbound
+// SA that seals what r is to deliver; the engine closes when t ends.
+func groPeer(t *testing.T, mode PipelineMode) (*Engine, *netio.MemTUN, *InboundSA, *groReceiver, *esp.Outbound) {
+	t.Helper()
 	e := New(Config{Send4: &recordSender{}, Pipeline: mode})
-	defer e.Close()
+	t.Cleanup(func() { e.Close() })
 	tun := netio.NewMemTUN("st0.1", 1400)
 	if _, err := e.AddTunnel(tun, nil); err != nil {
 		t.Fatal(err)
@@ -98,6 +102,11 @@ func testInboundGRORuns(t *testing.T, mode PipelineMode) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return e, tun, in, r, out
+}
+
+func testInboundGRORuns(t *testing.T, mode PipelineMode) {
+	e, tun, in, r, out := groPeer(t, mode)
 	var inner [][]byte // every inner packet, in the order sent
 	seal := func(p []byte) []byte {
 		inner = append(inner, p)
@@ -181,25 +190,7 @@ func TestInboundGRORunForgeries(t *testing.T) {
 }
 
 func testInboundGRORunForgeries(t *testing.T, mode PipelineMode) {
-	e := New(Config{Send4: &recordSender{}, Pipeline: mode})
-	defer e.Close()
-	tun := netio.NewMemTUN("st0.1", 1400)
-	if _, err := e.AddTunnel(tun, nil); err != nil {
-		t.Fatal(err)
-	}
-	udp := Encapsulation{UDP: true, DstPort: 4500, SrcPort: 4500}
-	in, err := e.InstallInbound("st0.1", InboundParams{ESP: gcmConfig(t, 0x1234), Local: outerB, Remote: outerA, Encap: udp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newGROReceiver()
-	if err := e.AddReceiver(r, 4, 4500); err != nil {
-		t.Fatal(err)
-	}
-	out, err := esp.NewOutbound(gcmConfig(t, 0x1234))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, tun, in, r, out := groPeer(t, mode)
 	// Three runs of 12; in each, these datagrams are damaged: a run's
 	// first, its second, one in the middle and its last.
 	damaged := map[int]bool{0: true, 1: true, 6: true, 11: true}

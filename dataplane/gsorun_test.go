@@ -178,6 +178,31 @@ func TestUDPRuns(t *testing.T) {
 	}
 }
 
+// udpRunsGateway is an inline gateway whose tunnel (64 copies of a
+// 1400-octet packet a read) has an outbound SA for ESP in UDP from port
+// 4500 (with ESN if esn), sending through sock's runs; the engine closes
+// when tb ends.
+func udpRunsGateway(tb testing.TB, esn bool) (*loopTUN, *runCounter) {
+	tb.Helper()
+	sock := &runCounter{chanReceiver: newChanReceiver(), done: make(chan struct{}, 1)}
+	e := New(Config{Send4: &recordSender{}, Pipeline: PipelineInline})
+	tb.Cleanup(func() { e.Close() })
+	tun := newLoopTUN(icmpEcho(hostA, hostB, 1400, false, 0), 64)
+	if _, err := e.AddTunnel(tun, nil); err != nil {
+		tb.Fatal(err)
+	}
+	if err := e.AddReceiver(sock, 4, 4500); err != nil {
+		tb.Fatal(err)
+	}
+	cfg := gcmConfig(tb, 0x1234)
+	cfg.ESN = esn
+	udp := Encapsulation{UDP: true, SrcPort: 4500, DstPort: 4500}
+	if _, err := e.InstallOutbound("st0.1", OutboundParams{ESP: cfg, Local: outerA, Remote: outerB, Encap: udp}); err != nil {
+		tb.Fatal(err)
+	}
+	return tun, sock
+}
+
 // runCounter is a UDP socket that sends runs in one call and only counts
 // their datagrams, signalling done once target is reached.
 type runCounter struct {
@@ -211,20 +236,7 @@ func (c *runCounter) SendRuns(runs []netio.Run) error {
 // than one allocation in a batch of 64 packets, on average, whatever
 // else the process does meanwhile).
 func TestUDPRunsSteadyStateAllocs(t *testing.T) {
-	sock := &runCounter{chanReceiver: newChanReceiver(), done: make(chan struct{}, 1)}
-	e := New(Config{Send4: &recordSender{}, Pipeline: PipelineInline})
-	defer e.Close()
-	tun := newLoopTUN(icmpEcho(hostA, hostB, 1400, false, 0), 64)
-	if _, err := e.AddTunnel(tun, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.AddReceiver(sock, 4, 4500); err != nil {
-		t.Fatal(err)
-	}
-	udp := Encapsulation{UDP: true, SrcPort: 4500, DstPort: 4500}
-	if _, err := e.InstallOutbound("st0.1", OutboundParams{ESP: gcmConfig(t, 0x1234), Local: outerA, Remote: outerB, Encap: udp}); err != nil {
-		t.Fatal(err)
-	}
+	tun, sock := udpRunsGateway(t, false)
 	// One timer for every wait: time.After would allocate in the batch.
 	timeout := time.NewTimer(time.Hour)
 	defer timeout.Stop()
