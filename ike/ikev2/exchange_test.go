@@ -29,6 +29,8 @@ type pipe struct {
 	// requests cross).
 	hold bool
 	held []func()
+	// holdIf, while set, keeps back the messages it picks until release.
+	holdIf func(b []byte, from, to netip.AddrPort) bool
 	// tap, when set, sees every message sent, in the sender's goroutine
 	// (transcript_test.go).
 	tap func(b []byte, from, to netip.AddrPort)
@@ -38,7 +40,7 @@ type pipe struct {
 func (p *pipe) release() {
 	p.mu.Lock()
 	held := p.held
-	p.held, p.hold = nil, false
+	p.held, p.hold, p.holdIf = nil, false, nil
 	p.mu.Unlock()
 	for _, f := range held {
 		f()
@@ -67,7 +69,7 @@ func (p *pipe) Send(b []byte, from, to netip.AddrPort) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.hold {
+	if p.hold || p.holdIf != nil && p.holdIf(msg, from, to) {
 		p.held = append(p.held, deliver)
 		return nil
 	}

@@ -1,0 +1,63 @@
+package ikev2
+
+import "fmt"
+
+// Our initiation made redundant by the peer's. When both gateways of a
+// tunnel keep it up, one side's first IKE_SA_INIT is often lost (sent
+// before the peer listens); the peer's own initiation then brings the IKE
+// SA up with us as its responder, and our retransmission a second later
+// would make a second IKE SA with a second Child SA, which dedupe
+// (admin.go) deletes again after it carried traffic. So when an IKE SA of
+// the peer's comes up here, our initiations to the same gateway that no
+// IKE_SA_INIT response has answered are given up, quietly: the peer holds
+// nothing of them that we know of (a COOKIE or INVALID_KE_PAYLOAD answer
+// keeps no state, §2.6, §1.2), so there is nothing to DELETE, and nothing
+// failed. The VPN each was to bring up gets its Child SA on the IKE SA up
+// instead, the way any VPN does on an IKE SA already up (vpnchild.go),
+// unless the peer's IKE_AUTH made it there. An initiation the peer
+// answered (IKE_INTERMEDIATE or IKE_AUTH out) is left alone: the peer
+// holds a half-open SA for it, it may be up at the peer already, and
+// dedupe settles the two IKE SAs as it settles any simultaneous
+// initiation.
+//
+// Both sides giving up at once cannot leave no IKE SA. We give ours (Y)
+// up only once the peer's (X) is up here, that is once we answered X's
+// IKE_AUTH; the peer sends IKE_AUTH only after our IKE_SA_INIT response,
+// so X is answered at the peer and the peer never gives X up: X stays on
+// both sides (a lost IKE_AUTH answer is retransmitted for, and answered
+// from cache). For the peer to give one of its initiations up as well,
+// one of ours must be up there with the peer as responder: not Y, which
+// never sent IKE_AUTH, so another (W) that got its IKE_SA_INIT answered,
+// which we do not give up. Then X and W are both up, the duplicate pair
+// of a simultaneous initiation, and dedupe keeps one. In one exchange of
+// crossing IKE_SA_INITs, whichever side gets the peer's IKE_AUTH before
+// the answer to its own IKE_SA_INIT gives its own up; the peer then holds
+// a half-open SA for it until halfOpenTimeout (cookie.go), and the IKE SA
+// both keep is the one that side answered.
+
+// abandonUnanswered gives up our initiations to the gateway of up, an IKE
+// SA just up with us as its responder, that no IKE_SA_INIT response has
+// answered, and has up bring their VPNs' Child SAs up. An IKE SA of
+// another gateway, though it may share the peer's address, changes
+// nothing.
+func (e *Engine) abandonUnanswered(up *ikeSA) {
+	if r := e.roles[up.peer]; r == nil || r[0] == 0 {
+		return // no initiation of ours to the gateway (dedupe's count)
+	}
+	for spi, sa := range e.sas {
+		if sa.peer != up.peer || !sa.initiator || spi != sa.spiI || sa.state != stateInitSent {
+			continue
+		}
+		v := sa.initiatedVPN() // vpns.go
+		up.want(v)             // vpnchild.go: asked for unless the peer's IKE_AUTH made it
+		e.abandoned.Add(1)
+		e.log.Info("our IKE_SA_INIT is unanswered and the peer's IKE SA is up; giving ours up", "gateway", up.peer.Gateway,
+			"kept", fmt.Sprintf("%016x", up.spiI), "abandoned", fmt.Sprintf("%016x", sa.spiI), "sends", sa.sends, "vpn", v.VPN)
+		sa.closing = true // the peer's IKE SA carries the tunnel: nothing to negotiate again
+		sa.close()
+	}
+}
+
+// AbandonedInitiations counts the initiations given up since the engine
+// started because the peer's IKE SA came up first (abandonUnanswered).
+func (e *Engine) AbandonedInitiations() uint64 { return e.abandoned.Load() }
