@@ -1,6 +1,9 @@
 package ikev2
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Our initiation made redundant by the peer's. When both gateways of a
 // tunnel keep it up, one side's first IKE_SA_INIT is often lost (sent
@@ -31,9 +34,17 @@ import "fmt"
 // which we do not give up. Then X and W are both up, the duplicate pair
 // of a simultaneous initiation, and dedupe keeps one. In one exchange of
 // crossing IKE_SA_INITs, whichever side gets the peer's IKE_AUTH before
-// the answer to its own IKE_SA_INIT gives its own up; the peer then holds
-// a half-open SA for it until halfOpenTimeout (cookie.go), and the IKE SA
-// both keep is the one that side answered.
+// the answer to its own IKE_SA_INIT gives its own up, and the IKE SA both
+// keep is the one that side answered.
+//
+// The peer then holds a half-open IKE SA for the initiation given up, which
+// no IKE_AUTH will come for (also when our IKE_SA_INIT was in flight as we
+// gave it up). Had we not given it up, its IKE_AUTH would have come at
+// once (an initiator sends it as soon as the answer arrives), so while an
+// IKE SA it initiated with us is up, the peer's half-open IKE SA of ours
+// waits only givenUpWait for it, not halfOpenTimeout (cookie.go), and
+// then goes quietly: nothing failed, and the tunnel lists one IKE SA again
+// within seconds.
 
 // abandonUnanswered gives up our initiations to the gateway of up, an IKE
 // SA just up with us as its responder, that no IKE_SA_INIT response has
@@ -61,3 +72,57 @@ func (e *Engine) abandonUnanswered(up *ikeSA) {
 // AbandonedInitiations counts the initiations given up since the engine
 // started because the peer's IKE SA came up first (abandonUnanswered).
 func (e *Engine) AbandonedInitiations() uint64 { return e.abandoned.Load() }
+
+// givenUpWait is how long a half-open IKE SA of the peer's waits for its
+// IKE_AUTH while an IKE SA we initiated with the gateway is up: two
+// retransmissions of a peer that did not give it up.
+const givenUpWait = 5 * time.Second
+
+// expireGivenUp has the half-open IKE SAs of p expire after givenUpWait
+// (expireIfGivenUp), now that an IKE SA we initiated with p is up.
+func (e *Engine) expireGivenUp(p *peer) {
+	if r := e.roles[p]; r == nil || r[1] == 0 {
+		return // no IKE SA of the peer's (dedupe's count)
+	}
+	for spi, sa := range e.sas {
+		if sa.peer == p && !sa.initiator && spi == sa.spiR && sa.awaitingAuth() {
+			sa.expireIfGivenUp()
+		}
+	}
+}
+
+// expireIfGivenUp removes sa, a half-open IKE SA of the peer's, quietly,
+// if it is half-open still after givenUpWait while an IKE SA we initiated
+// with the gateway is up: the peer gave its initiation up for ours.
+func (sa *ikeSA) expireIfGivenUp() {
+	e := sa.e
+	if r := e.roles[sa.peer]; r == nil || r[0] == 0 {
+		return // no IKE SA we initiated with the gateway
+	}
+	sa.timers = append(sa.timers, e.clock.AfterFunc(givenUpWait, func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if !sa.awaitingAuth() || !sa.lastHeard.IsZero() || !e.upInitiated(sa.peer) {
+			return // up, or under way (IKE_INTERMEDIATE), or ours went
+		}
+		e.log.Info("no IKE_AUTH for the peer's IKE_SA_INIT while our IKE SA is up: the peer gave its initiation up; removing it",
+			"gateway", sa.peer.Gateway, "spi-i", fmt.Sprintf("%016x", sa.spiI))
+		sa.closing = true // our IKE SA carries the tunnel
+		sa.close()
+	}))
+}
+
+// awaitingAuth: a responder SA whose IKE_AUTH has not come (half-open).
+func (sa *ikeSA) awaitingAuth() bool {
+	return sa.state == stateComputing || sa.state == stateInitReplied
+}
+
+// upInitiated reports whether an IKE SA we initiated with p is up.
+func (e *Engine) upInitiated(p *peer) bool {
+	for spi, sa := range e.sas {
+		if sa.peer == p && sa.initiator && spi == sa.spiI && sa.state == stateEstablished && !sa.closing {
+			return true
+		}
+	}
+	return false
+}

@@ -106,6 +106,7 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 	}
 	if sa.installChild(newChild{weInitiated: true, suite: sel.Suite, esn: sel.ESN, inSPI: hs.childInSPI, outSPI: sel.PeerSPI,
 		tsi: tsi.Selectors, tsr: tsr.Selectors, ni: hs.ni, nr: hs.nr, vpn: hs.vpn}) {
+		sa.e.expireGivenUp(sa.peer) // abandoninit.go: a half-open SA of the peer's that gave its initiation up
 		sa.e.dedupe(sa.peer)
 		sa.startVPNChildrenAsRole() // vpnchild.go: the gateway's other VPNs
 	}

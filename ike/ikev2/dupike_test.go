@@ -8,7 +8,9 @@ import (
 )
 
 // TestSimultaneousInitiationPeerKeepsDuplicate: both sides initiate at
-// once and both IKE SAs come up, but the initiator of the one to go
+// once and both IKE SAs come up (each IKE_AUTH request is held until both
+// are out, so neither side's IKE_SA_INIT is unanswered when the peer's
+// IKE SA comes up: abandoninit.go), but the initiator of the one to go
 // never gets its DELETE through (every INFORMATIONAL request an IKE SA's
 // initiator sends is lost), as with a peer that keeps its duplicate
 // (strongSwan). The other side deletes it itself after duplicateIKEWait:
@@ -23,7 +25,10 @@ func TestSimultaneousInitiationPeerKeepsDuplicate(t *testing.T) {
 		p.wg.Wait()
 	}()
 	p.mu.Lock()
-	p.hold = true
+	p.holdIf = func(msg []byte, _, _ netip.AddrPort) bool {
+		h, err := wire.ParseHeader(msg)
+		return err == nil && h.Exchange == wire.IKE_AUTH && !h.IsResponse()
+	}
 	p.drop = func(msg []byte) bool {
 		h, err := wire.ParseHeader(msg)
 		return err == nil && h.Exchange == wire.INFORMATIONAL && !h.IsResponse() && h.Flags&wire.FlagInitiator != 0
@@ -31,6 +36,11 @@ func TestSimultaneousInitiationPeerKeepsDuplicate(t *testing.T) {
 	p.mu.Unlock()
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
 	b.Initiate(netip.MustParseAddr("192.0.2.1"))
+	within(t, "both IKE_AUTH requests out", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.held) == 2
+	})
 	p.release()
 	within(t, "one IKE SA each, the same", func() bool {
 		sa, sb := upSAs(a), upSAs(b)
