@@ -221,61 +221,72 @@ func TestAnsweredInitiationsDedupe(t *testing.T) {
 	}
 }
 
-// TestInitiationAnsweredTooLate: the IKE_SA_INIT requests cross, and b's
-// answer to a's comes to a only after b's IKE_AUTH: b's IKE SA is up at a
-// while a's own initiation is unanswered, so a gives it up. b holds a
-// half-open SA for it until halfOpenTimeout, and a drops the late answer;
-// both end with b's IKE SA alone, and no DELETE crossed. (Both sides
-// cannot give up both: b's initiation got its answer before it sent
-// IKE_AUTH.)
+// TestInitiationAnsweredTooLate: the IKE_SA_INIT requests cross, and the
+// exchange of a's comes late, after b's IKE_AUTH: b's answer to a's
+// request ("answer-late") or a's request itself ("request-late", b
+// answers it once b's IKE SA is up). b's IKE SA is up at a while a's own
+// initiation is unanswered, so a gives it up, and drops the late answer.
+// b holds a half-open SA for it, which goes quietly after givenUpWait
+// (not halfOpenTimeout) as b's own IKE SA is up. Both end with b's IKE SA
+// alone; no DELETE crossed, no negotiation failed. (Both sides cannot
+// give up both: b's initiation got its answer before it sent IKE_AUTH.)
 func TestInitiationAnsweredTooLate(t *testing.T) {
-	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	p := &pipe{engines: map[netip.Addr]*Engine{}}
-	a, _, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", clock: clk}, p)
-	b, _, _ := newSide(t, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", clock: clk}, p)
-	defer func() {
-		a.Close()
-		b.Close()
-		p.wg.Wait()
-	}()
 	ra, rb := netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.1")
-	w := &ikeWire{}
-	p.watch(w)
-	p.mu.Lock()
-	p.holdIf = func(b []byte, _, to netip.AddrPort) bool {
-		h, err := wire.ParseHeader(b)
-		return err == nil && h.Exchange == wire.IKE_SA_INIT && h.IsResponse() && to.Addr() == rb
-	}
-	p.mu.Unlock()
-	a.Initiate(ra)
-	within(t, "b's answer to a's IKE_SA_INIT", func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(p.held) == 1
-	})
-	b.Initiate(rb)
-	within(t, "b's IKE SA up on both sides, a's initiation given up", func() bool {
-		return len(upSAs(a)) == 1 && len(upSAs(b)) == 1 && len(a.SAs()) == 1 && a.AbandonedInitiations() == 1
-	})
-	noSA := a.Drops()["no-sa"]
-	p.release()
-	p.wg.Wait()
-	if got := a.Drops()["no-sa"]; got != noSA+1 {
-		t.Fatalf("a dropped %d responses for no IKE SA, want the late answer's 1", got-noSA)
-	}
-	if n := len(b.SAs()); n != 2 {
-		t.Fatalf("b lists %d IKE SAs, want its own and the half-open one of a's initiation: %+v", n, b.SAs())
-	}
-	runClock(p, clk, halfOpenTimeout+time.Second)
-	sa, sb := a.SAs(), b.SAs()
-	if len(sa) != 1 || len(sb) != 1 || sa[0].InitiatorSPI != sb[0].InitiatorSPI || !sb[0].Initiator || sa[0].State != "UP" || sb[0].State != "UP" {
-		t.Fatalf("IKE SAs: a %+v, b %+v; want b's on both", sa, sb)
-	}
-	p.mu.Lock()
-	info := w.informational
-	p.mu.Unlock()
-	if info != 0 || b.AbandonedInitiations() != 0 {
-		t.Fatalf("%d INFORMATIONAL requests, %d initiations given up by b: want none", info, b.AbandonedInitiations())
+	for _, tc := range []struct {
+		name     string
+		response bool // the answer comes late, else the request
+	}{{"answer-late", true}, {"request-late", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			p := &pipe{engines: map[netip.Addr]*Engine{}}
+			a, _, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", clock: clk}, p)
+			b, _, _ := newSide(t, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", clock: clk}, p)
+			defer func() {
+				a.Close()
+				b.Close()
+				p.wg.Wait()
+			}()
+			la, lb := listen(a), listen(b)
+			w := &ikeWire{}
+			p.watch(w)
+			p.mu.Lock()
+			p.holdIf = func(b []byte, from, to netip.AddrPort) bool {
+				h, err := wire.ParseHeader(b)
+				aInit := err == nil && h.Exchange == wire.IKE_SA_INIT && h.IsResponse() == tc.response
+				return aInit && (tc.response && to.Addr() == rb || !tc.response && from.Addr() == rb)
+			}
+			p.mu.Unlock()
+			a.Initiate(ra)
+			within(t, "a's IKE_SA_INIT exchange held", func() bool {
+				p.mu.Lock()
+				defer p.mu.Unlock()
+				return len(p.held) == 1
+			})
+			b.Initiate(rb)
+			within(t, "b's IKE SA up on both sides, a's initiation given up", func() bool {
+				return len(upSAs(a)) == 1 && len(upSAs(b)) == 1 && len(a.SAs()) == 1 && a.AbandonedInitiations() == 1
+			})
+			noSA := a.Drops()["no-sa"]
+			p.release()
+			within(t, "the late answer dropped by a", func() bool { return a.Drops()["no-sa"] == noSA+1 })
+			if n := len(b.SAs()); n != 2 {
+				t.Fatalf("b lists %d IKE SAs, want its own and the half-open one of a's initiation: %+v", n, b.SAs())
+			}
+			runClock(p, clk, givenUpWait)
+			sa, sb := a.SAs(), b.SAs()
+			if len(sa) != 1 || len(sb) != 1 || sa[0].InitiatorSPI != sb[0].InitiatorSPI || !sb[0].Initiator || sa[0].State != "UP" || sb[0].State != "UP" {
+				t.Fatalf("IKE SAs %v after the half-open one's wait: a %+v, b %+v; want b's on both", givenUpWait, sa, sb)
+			}
+			p.mu.Lock()
+			info := w.informational
+			p.mu.Unlock()
+			if info != 0 || b.AbandonedInitiations() != 0 {
+				t.Fatalf("%d INFORMATIONAL requests, %d initiations given up by b: want none", info, b.AbandonedInitiations())
+			}
+			if f := append(la.of(ike.NegotiationFailed), lb.of(ike.NegotiationFailed)...); len(f) != 0 {
+				t.Fatalf("negotiations reported failed: %+v", f)
+			}
+		})
 	}
 }
 
