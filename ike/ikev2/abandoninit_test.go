@@ -176,36 +176,13 @@ func TestLostFirstInitiation(t *testing.T) {
 // peer's IKE SA comes up: none is given up, and dedupe settles the two
 // IKE SAs as before, one side deleting its own.
 func TestAnsweredInitiationsDedupe(t *testing.T) {
-	p := &pipe{engines: map[netip.Addr]*Engine{}}
-	a, _, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm"}, p)
-	b, _, _ := newSide(t, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm"}, p)
-	defer func() {
-		a.Close()
-		b.Close()
-		p.wg.Wait()
-	}()
+	a, b, p := plainPair(t, nil)
 	var la, lb syncbuf.Buffer
 	a.log, b.log = slog.New(slog.NewTextHandler(&la, nil)), slog.New(slog.NewTextHandler(&lb, nil))
 	w := &ikeWire{}
 	p.watch(w)
-	p.mu.Lock()
-	p.holdIf = func(b []byte, _, _ netip.AddrPort) bool {
-		h, err := wire.ParseHeader(b)
-		return err == nil && h.Exchange == wire.IKE_AUTH && !h.IsResponse()
-	}
-	p.mu.Unlock()
-	a.Initiate(netip.MustParseAddr("192.0.2.2"))
-	b.Initiate(netip.MustParseAddr("192.0.2.1"))
-	within(t, "both IKE_AUTH requests out", func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(p.held) == 2
-	})
-	p.release()
-	within(t, "one IKE SA each, the same", func() bool {
-		sa, sb := upSAs(a), upSAs(b)
-		return len(a.SAs()) == 1 && len(b.SAs()) == 1 && len(sa) == 1 && len(sb) == 1 && sa[0].InitiatorSPI == sb[0].InitiatorSPI
-	})
+	initiateBothAnswered(t, p, a, b)
+	within(t, "one IKE SA each, the same", func() bool { return oneSameSA(a, b) })
 	if n, m := a.AbandonedInitiations(), b.AbandonedInitiations(); n != 0 || m != 0 {
 		t.Fatalf("answered initiations given up: %d on a, %d on b", n, m)
 	}
@@ -219,6 +196,48 @@ func TestAnsweredInitiationsDedupe(t *testing.T) {
 	if info == 0 {
 		t.Fatal("no DELETE crossed")
 	}
+}
+
+// plainPair is two engines on a pipe, a at 192.0.2.1 and b at .2, each
+// with one gateway to the other (gatewayConfig), closed at the end.
+func plainPair(t *testing.T, clk clock.Clock) (a, b *Engine, p *pipe) {
+	t.Helper()
+	p = &pipe{engines: map[netip.Addr]*Engine{}}
+	a, _, _ = newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", clock: clk}, p)
+	b, _, _ = newSide(t, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", clock: clk}, p)
+	t.Cleanup(func() {
+		a.Close()
+		b.Close()
+		p.wg.Wait()
+	})
+	return a, b, p
+}
+
+// initiateBothAnswered has a (192.0.2.1) and b (192.0.2.2) initiate to
+// each other with each IKE_AUTH request held until both are out, so that
+// neither IKE_SA_INIT is unanswered when the peer's IKE SA comes up.
+func initiateBothAnswered(t *testing.T, p *pipe, a, b *Engine) {
+	t.Helper()
+	p.mu.Lock()
+	p.holdIf = func(msg []byte, _, _ netip.AddrPort) bool {
+		h, err := wire.ParseHeader(msg)
+		return err == nil && h.Exchange == wire.IKE_AUTH && !h.IsResponse()
+	}
+	p.mu.Unlock()
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	b.Initiate(netip.MustParseAddr("192.0.2.1"))
+	within(t, "both IKE_AUTH requests out", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.held) == 2
+	})
+	p.release()
+}
+
+// oneSameSA: a and b list one IKE SA each, up with one Child SA, the same.
+func oneSameSA(a, b *Engine) bool {
+	sa, sb := upSAs(a), upSAs(b)
+	return len(a.SAs()) == 1 && len(b.SAs()) == 1 && len(sa) == 1 && len(sb) == 1 && sa[0].InitiatorSPI == sb[0].InitiatorSPI
 }
 
 // TestInitiationAnsweredTooLate: the IKE_SA_INIT requests cross, and the
@@ -238,14 +257,7 @@ func TestInitiationAnsweredTooLate(t *testing.T) {
 	}{{"answer-late", true}, {"request-late", false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-			p := &pipe{engines: map[netip.Addr]*Engine{}}
-			a, _, _ := newSide(t, side{me: 1, peer: 2, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", clock: clk}, p)
-			b, _, _ := newSide(t, side{me: 2, peer: 1, group: "group19", ikeEnc: "aes-256-gcm", psk: "k", espEnc: "aes-256-gcm", clock: clk}, p)
-			defer func() {
-				a.Close()
-				b.Close()
-				p.wg.Wait()
-			}()
+			a, b, p := plainPair(t, clk)
 			la, lb := listen(a), listen(b)
 			w := &ikeWire{}
 			p.watch(w)
