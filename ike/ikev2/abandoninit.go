@@ -37,14 +37,17 @@ import (
 // the answer to its own IKE_SA_INIT gives its own up, and the IKE SA both
 // keep is the one that side answered.
 //
-// The peer then holds a half-open IKE SA for the initiation given up, which
-// no IKE_AUTH will come for (also when our IKE_SA_INIT was in flight as we
-// gave it up). Had we not given it up, its IKE_AUTH would have come at
-// once (an initiator sends it as soon as the answer arrives), so while an
-// IKE SA it initiated with us is up, the peer's half-open IKE SA of ours
-// waits only givenUpWait for it, not halfOpenTimeout (cookie.go), and
-// then goes quietly: nothing failed, and the tunnel lists one IKE SA again
-// within seconds.
+// The other half is on the side whose IKE SA is kept: it holds a
+// half-open IKE SA for the initiation the peer gave up, which no IKE_AUTH
+// will come for (also when the peer's IKE_SA_INIT was in flight as the
+// peer gave it up). An initiator that did not give up sends IKE_AUTH as
+// soon as the answer arrives. So a half-open IKE SA of the peer's, made
+// while an IKE SA we initiated with the gateway is under way or less than
+// givenUpWait up, waits only givenUpWait for its IKE_AUTH instead of
+// halfOpenTimeout (cookie.go), and then, if our IKE SA is up, goes
+// quietly: nothing failed, and the tunnel lists one IKE SA again within
+// seconds. One made later (a peer that reauthenticates with a new IKE SA,
+// or that restarted) waits halfOpenTimeout as any.
 
 // abandonUnanswered gives up our initiations to the gateway of up, an IKE
 // SA just up with us as its responder, that no IKE_SA_INIT response has
@@ -74,8 +77,9 @@ func (e *Engine) abandonUnanswered(up *ikeSA) {
 func (e *Engine) AbandonedInitiations() uint64 { return e.abandoned.Load() }
 
 // givenUpWait is how long a half-open IKE SA of the peer's waits for its
-// IKE_AUTH while an IKE SA we initiated with the gateway is up: two
-// retransmissions of a peer that did not give it up.
+// IKE_AUTH around the time an IKE SA we initiated with the gateway comes
+// up: the first retransmission of a peer that did not give it up
+// (strongSwan's comes after 4 s).
 const givenUpWait = 5 * time.Second
 
 // expireGivenUp has the half-open IKE SAs of p expire after givenUpWait
@@ -92,12 +96,13 @@ func (e *Engine) expireGivenUp(p *peer) {
 }
 
 // expireIfGivenUp removes sa, a half-open IKE SA of the peer's, quietly,
-// if it is half-open still after givenUpWait while an IKE SA we initiated
-// with the gateway is up: the peer gave its initiation up for ours.
+// if it is half-open still after givenUpWait, while an IKE SA we
+// initiated with the gateway is up that was under way or just up when sa
+// was made: the peer gave its initiation up for ours.
 func (sa *ikeSA) expireIfGivenUp() {
 	e := sa.e
-	if r := e.roles[sa.peer]; r == nil || r[0] == 0 {
-		return // no IKE SA we initiated with the gateway
+	if !e.initiatedLately(sa.peer) {
+		return
 	}
 	sa.timers = append(sa.timers, e.clock.AfterFunc(givenUpWait, func() {
 		e.mu.Lock()
@@ -115,6 +120,21 @@ func (sa *ikeSA) expireIfGivenUp() {
 // awaitingAuth: a responder SA whose IKE_AUTH has not come (half-open).
 func (sa *ikeSA) awaitingAuth() bool {
 	return sa.state == stateComputing || sa.state == stateInitReplied
+}
+
+// initiatedLately reports whether an IKE SA we initiated with p is under
+// way, or came up less than givenUpWait ago.
+func (e *Engine) initiatedLately(p *peer) bool {
+	if r := e.roles[p]; r == nil || r[0] == 0 {
+		return false // none (dedupe's count)
+	}
+	for spi, sa := range e.sas {
+		if sa.peer == p && sa.initiator && spi == sa.spiI && sa.state != stateDead && !sa.closing &&
+			(sa.state != stateEstablished || e.clock.Now().Sub(sa.established) < givenUpWait) {
+			return true
+		}
+	}
+	return false
 }
 
 // upInitiated reports whether an IKE SA we initiated with p is up.
