@@ -335,3 +335,32 @@ func TestOtherGatewayLeavesInitiation(t *testing.T) {
 		}
 	}
 }
+
+// TestLaterHalfOpenWaitsAsAny: long after a's IKE SA with b came up, b
+// begins another (as a peer that reauthenticates with a new IKE SA does)
+// and its IKE_AUTH requests are lost. a's half-open SA of it is no
+// initiation b gave up for a's: it waits halfOpenTimeout, not givenUpWait.
+func TestLaterHalfOpenWaitsAsAny(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	a, b, p := plainPair(t, clk)
+	ra, rb := netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.1")
+	a.Initiate(ra)
+	within(t, "a's IKE SA up on both sides", func() bool { return oneSameSA(a, b) })
+	runClock(p, clk, time.Minute)
+	p.mu.Lock()
+	p.drop = func(msg []byte) bool {
+		h, err := wire.ParseHeader(msg)
+		return err == nil && h.Exchange == wire.IKE_AUTH && !h.IsResponse()
+	}
+	p.mu.Unlock()
+	b.Initiate(rb)
+	within(t, "b's IKE_SA_INIT answered", func() bool { return len(a.SAs()) == 2 })
+	runClock(p, clk, givenUpWait+time.Second)
+	if n := len(a.SAs()); n != 2 {
+		t.Fatalf("a lists %d IKE SAs %v after b's IKE_SA_INIT, want its own and b's half-open one: %+v", n, givenUpWait+time.Second, a.SAs())
+	}
+	runClock(p, clk, halfOpenTimeout-givenUpWait)
+	if sas := a.SAs(); len(sas) != 1 || !sas[0].Initiator {
+		t.Fatalf("a lists %+v after halfOpenTimeout, want its own IKE SA alone", sas)
+	}
+}
