@@ -57,12 +57,15 @@ func outboundOf(d *Daemon, vpn string) int {
 
 // waitSettled polls, for up to 30 s, until the two daemons hold one IKEv2
 // SA between them, the same one, up, and one outbound SA of each of vpns.
-// With establish-tunnels immediately on both, both initiate: gw1's
-// IKE_SA_INIT, sent before gw2 listens, comes again a retransmission later
-// and makes a second IKE SA after the first one has carried traffic, and
-// the dedupe of simultaneous initiations (ike/ikev2/admin.go) deletes one
-// of the two with its Child SAs. A half-open IKE SA, or one whose DELETE
-// is unanswered, is still listed, so one SA each is the settled state.
+// With establish-tunnels immediately on both, both initiate. Mostly gw1's
+// IKE_SA_INIT, sent before gw2 listens, is lost; gw2's IKE SA comes up
+// with gw1 as its responder, and gw1 gives its own initiation up
+// (ike/ikev2/abandoninit.go): one IKE SA from the start. But when the two
+// IKE_SA_INITs cross, both IKE SAs may come up and the dedupe of
+// simultaneous initiations (ike/ikev2/admin.go) deletes one with its Child
+// SAs, or one side gives its own up and the other's half-open SA of it
+// goes a few seconds later. A half-open IKE SA, or one whose DELETE is
+// unanswered, is still listed, so one SA each is the settled state.
 func waitSettled(t *testing.T, ds [2]*Daemon, vpns ...string) {
 	t.Helper()
 	var sas [2][]ike.SAInfo

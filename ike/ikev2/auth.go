@@ -32,9 +32,7 @@ func (sa *ikeSA) sendAuth() error {
 		idr := wire.IDr(sa.peer.remoteID)
 		inner = append(inner, &idr)
 	}
-	if sa.hs.vpn == nil || sa.peer.vpnNamed(sa.hs.vpn.VPN) == nil {
-		sa.hs.vpn = sa.peer.firstVPN() // vpns.go
-	}
+	sa.hs.vpn = sa.initiatedVPN()
 	if sa.hs.sentESP, err = sa.hs.vpn.espOffer(inSPI); err != nil {
 		return err
 	}
@@ -108,6 +106,7 @@ func (sa *ikeSA) handleAuthResponse(ps []wire.Payload) {
 	}
 	if sa.installChild(newChild{weInitiated: true, suite: sel.Suite, esn: sel.ESN, inSPI: hs.childInSPI, outSPI: sel.PeerSPI,
 		tsi: tsi.Selectors, tsr: tsr.Selectors, ni: hs.ni, nr: hs.nr, vpn: hs.vpn}) {
+		sa.e.expireGivenUp(sa.peer) // abandoninit.go: a half-open SA of the peer's that gave its initiation up
 		sa.e.dedupe(sa.peer)
 		sa.startVPNChildrenAsRole() // vpnchild.go: the gateway's other VPNs
 	}
@@ -181,6 +180,7 @@ func (sa *ikeSA) handleAuthRequest(id uint32, ps []wire.Payload) {
 	chosen := sel.Proposal
 	out = append(out, &wire.SA{Proposals: []wire.Proposal{chosen}}, &wire.TSi{Selectors: nar.TSi}, &wire.TSr{Selectors: nar.TSr})
 	sa.answer(id, wire.IKE_AUTH, out)
+	sa.e.abandonUnanswered(sa) // abandoninit.go: our own IKE_SA_INIT to the gateway, if unanswered
 	sa.e.dedupe(sa.peer)
 	sa.startVPNChildrenAsRole() // vpnchild.go: the gateway's other VPNs
 }

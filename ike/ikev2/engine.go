@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"ipsecgw/clock"
 	"ipsecgw/ike"
@@ -54,6 +55,9 @@ type Engine struct {
 	// exist: with 100,000 SAs a scan per new SA would be quadratic.
 	roles map[*peer]*[2]int
 	drops ike.Drops
+	// abandoned counts our initiations given up for the peer's IKE SA
+	// (abandoninit.go).
+	abandoned atomic.Uint64
 
 	frags fragCounters // RFC 7383 fragmentation (fragment.go)
 

@@ -192,6 +192,7 @@ func (e *Engine) respondInit(msg *wire.Message, from, to netip.AddrPort) {
 	sa.takeSignatureHashes(msg.Payloads)
 	sa.state = stateInitReplied
 	sa.expireHalfOpen()
+	sa.expireIfGivenUp() // abandoninit.go: an initiation the peer gave up for ours
 	sa.respond(resp, 0)
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"ipsecgw/clock"
 	"ipsecgw/config"
 	"ipsecgw/config/schema"
 	"ipsecgw/daemon/resolve"
@@ -53,6 +54,12 @@ func multiSide(t *testing.T, src string, p *pipe) (*Engine, *installs) {
 // multiSideWith is multiSide with the installer given.
 func multiSideWith(t *testing.T, src string, p *pipe, inst ike.Installer) *Engine {
 	t.Helper()
+	return multiSideClock(t, src, p, inst, nil)
+}
+
+// multiSideClock is multiSideWith on the clock given (nil: the real one).
+func multiSideClock(t *testing.T, src string, p *pipe, inst ike.Installer, clk clock.Clock) *Engine {
+	t.Helper()
 	tr, err := config.Parse("gw.conf", []byte(src), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +68,7 @@ func multiSideWith(t *testing.T, src string, p *pipe, inst ike.Installer) *Engin
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := NewEngine(ike.Config{Transport: p, Installer: inst})
+	e := NewEngine(ike.Config{Transport: p, Installer: inst, Clock: clk})
 	for _, v := range cfg.IPsec.VPNs {
 		peer, err := resolve.Peer(v, v.IKE.Gateway.LocalAddress)
 		if err != nil {

@@ -262,7 +262,7 @@ func (sa *ikeSA) close() {
 	if sa.keys != nil {
 		sa.keys.Zero()
 	}
-	if sa.state == stateInitReplied || sa.state == stateComputing {
+	if sa.awaitingAuth() {
 		sa.e.halfOpen--
 	}
 	if sa.e.byInit[sa.byInitKey] == sa {

@@ -45,11 +45,7 @@ func (e *Engine) InitiateVPNFrom(local, remote netip.Addr, name string, ifIdle b
 	}
 	for _, sa := range sas {
 		if sa.state == stateEstablished && !sa.closing {
-			if sa.wanted == nil {
-				sa.wanted = map[string]bool{}
-			}
-			sa.wanted[v.VPN] = true
-			delete(sa.tried, v.VPN)
+			sa.want(v)
 			sa.startVPNChildrenAsRole()
 			return nil
 		}
@@ -122,6 +118,16 @@ func (sa *ikeSA) startVPNChildren() {
 		sa.e.log.Warn("Child SA not requested", "vpn", v.VPN, "err", err)
 		sa.startVPNChildren()
 	}
+}
+
+// want has the IKE SA ask for v's Child SA (startVPNChildren) though v
+// is not kept up, and again if it asked before.
+func (sa *ikeSA) want(v *vpn) {
+	if sa.wanted == nil {
+		sa.wanted = map[string]bool{}
+	}
+	sa.wanted[v.VPN] = true
+	delete(sa.tried, v.VPN)
 }
 
 // vpnWithoutChild is the first VPN kept up without a Child SA here.

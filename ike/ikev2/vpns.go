@@ -61,6 +61,16 @@ func (p *peer) firstVPN() *vpn {
 	return p.vpns[0]
 }
 
+// initiatedVPN is the VPN whose Child SA our IKE_AUTH negotiates: the
+// one the initiation is for (InitiateVPNFrom) unless configured away
+// since, else the gateway's first.
+func (sa *ikeSA) initiatedVPN() *vpn {
+	if v := sa.hs.vpn; v != nil && sa.peer.vpnNamed(v.VPN) != nil {
+		return v
+	}
+	return sa.peer.firstVPN()
+}
+
 // keepUp: a VPN on the gateway is kept up, so a failed or ended IKE SA is
 // negotiated again.
 func (p *peer) keepUp() bool {
