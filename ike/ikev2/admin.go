@@ -122,6 +122,7 @@ func (e *Engine) dedupe(p *peer) {
 				e.log.Info("duplicate IKE SA from a simultaneous initiation; deleting ours", "gateway", p.Gateway,
 					"kept", fmt.Sprintf("%016x", other.spiI), "deleted", fmt.Sprintf("%016x", mine.spiI))
 				mine.failure = ike.Failf(ike.CauseLocal, "duplicate of a simultaneous initiation")
+				other.carryVPNs(mine) // dupvpns.go: its VPNs stay up on ours
 				mine.sendDelete()
 				break
 			}

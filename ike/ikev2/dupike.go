@@ -30,6 +30,7 @@ func (e *Engine) awaitPeerDedupe(mine, theirs *ikeSA) {
 		e.log.Info("duplicate IKE SA from a simultaneous initiation that the peer kept; deleting it", "gateway", theirs.peer.Gateway,
 			"kept", fmt.Sprintf("%016x", mine.spiI), "deleted", fmt.Sprintf("%016x", theirs.spiI))
 		theirs.failure = ike.Failf(ike.CauseLocal, "duplicate of a simultaneous initiation, kept by the peer")
+		mine.carryVPNs(theirs) // dupvpns.go
 		theirs.sendDelete()
 	})
 }

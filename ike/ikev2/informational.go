@@ -45,6 +45,9 @@ func (sa *ikeSA) handleInformational(id uint32, ps []wire.Payload) {
 		sa.peerRekeySurvives(sa.ikeRekey) // ikerekeycollide.go: a peer that did not see our rekey
 		sa.e.log.Info("peer deleted the IKE SA", "gateway", sa.peer.Gateway, "peer", sa.remote.Addr())
 		sa.failure = ike.Failf(ike.CausePeerDeleted, "deleted by the peer")
+		if kept := sa.e.keptBeside(sa); kept != nil {
+			kept.carryVPNs(sa) // dupvpns.go: a duplicate's VPNs stay up on the IKE SA kept
+		}
 		sa.close()
 	}
 }
