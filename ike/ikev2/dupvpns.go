@@ -10,16 +10,18 @@ package ikev2
 // traffic asked again. So every VPN with a Child SA on the IKE SA that
 // goes and none on the one kept is wanted on the kept one (vpnchild.go),
 // on both sides: on the side that deletes it as it sends the DELETE, on
-// the other as the DELETE comes, and with the same bring-up as any VPN on
-// an IKE SA up (startVPNChildrenAsRole).
+// the other as the DELETE comes (or as the kept one comes up, if the
+// DELETE overtook the IKE_AUTH answer), and with the same bring-up as any
+// VPN on an IKE SA up (startVPNChildrenAsRole).
 //
 // Both sides want the same VPNs (both hold the same Child SAs on both IKE
 // SAs), and the result is one Child SA per VPN: the kept IKE SA's
 // initiator asks at once, and its responder only after responderVPNWait,
 // for the VPNs still without one, by when the initiator's has come (a
-// VPN with a Child SA is not asked for: vpnWithoutChild). Should the two
-// requests still cross (the initiator's delayed, or it learnt of the
-// deletion late), each side answers the other's and holds two Child SAs of
+// VPN with a Child SA is not asked for: vpnWithoutChild); that wait also
+// covers an initiator that never learns of the deletion (its DELETE
+// lost). Should the two requests still cross (the initiator's delayed,
+// or it learnt of the deletion late), each side answers the other's and holds two Child SAs of
 // the VPN, and childdup.go's tie-break deletes one, on both sides the
 // same. A deletion that was not a dedupe (the peer's clear, while the
 // gateway has another IKE SA up) moves the VPNs alike, which keeps up
@@ -44,16 +46,21 @@ func (kept *ikeSA) carryVPNs(gone *ikeSA) {
 	}
 }
 
-// keptBeside is the IKE SA up with the gateway of gone, an IKE SA the
-// peer deletes, other than gone, that the gateway keeps (dedupe's choice
-// when there are several: the lowest initiator SPI); nil if none.
+// keptBeside is the IKE SA of the gateway of gone, an IKE SA the peer
+// deletes, that stays: one up other than gone (dedupe's choice when there
+// are several, the lowest initiator SPI), else one of ours whose IKE_AUTH
+// is out. The peer deletes its duplicate once ours is up there, that is
+// once it answered our IKE_AUTH, and its DELETE may overtake the answer:
+// the VPNs wanted on ours are asked for as it comes up (auth.go). Nil if
+// none.
 func (e *Engine) keptBeside(gone *ikeSA) *ikeSA {
 	var kept *ikeSA
 	for _, sa := range e.sasOf(gone.peer) {
-		if sa == gone || sa.state != stateEstablished || sa.closing {
+		up, coming := sa.state == stateEstablished, sa.initiator && sa.state == stateAuthSent
+		if sa == gone || sa.closing || !up && !coming {
 			continue
 		}
-		if kept == nil || sa.spiI < kept.spiI {
+		if kept == nil || up && kept.state != stateEstablished || up == (kept.state == stateEstablished) && sa.spiI < kept.spiI {
 			kept = sa
 		}
 	}

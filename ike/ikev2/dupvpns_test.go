@@ -24,8 +24,11 @@ import (
 // peer that keeps its duplicate (every DELETE an IKE SA's initiator sends
 // is lost), whose IKE SA the other side deletes after duplicateIKEWait
 // (dupike.go): the VPNs move on the side that deletes and on the side the
-// DELETE comes to, whichever it is. Each case runs four times (the SPIs,
-// random, pick the IKE SA kept).
+// DELETE comes to, whichever it is. And with both sides asking at once
+// ("crossing": the CREATE_CHILD_SA requests are held until both are out,
+// the kept IKE SA's responder's after responderVPNWait): childdup.go's
+// tie-break leaves one Child SA of the VPN. Each case runs four times
+// (the SPIs, random, pick the IKE SA kept).
 func TestDedupeKeepsVPNsUp(t *testing.T) {
 	ra, rb := netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.1")
 	mixedA := fmt.Sprintf(twoVPNs, 1, 2, "on-traffic", "2") + vpn1KeptUp
@@ -36,16 +39,20 @@ func TestDedupeKeepsVPNsUp(t *testing.T) {
 		vpnA, vpnB   string // each side initiates for it
 		ifIdle       bool
 		peerKeeps    bool
+		crossing     bool
 		vpns         []string
+		made         int // Child SAs each side makes in all; 0: not counted (each IKE SA's initiator asks for those kept up)
 	}{
 		{name: "on-traffic", confA: fmt.Sprintf(twoVPNs, 1, 2, "on-traffic", "2"), confB: fmt.Sprintf(twoVPNs, 2, 1, "on-traffic", "1"),
-			vpnA: "vpn1", vpnB: "vpn2", ifIdle: true, vpns: []string{"vpn1", "vpn2"}},
+			vpnA: "vpn1", vpnB: "vpn2", ifIdle: true, vpns: []string{"vpn1", "vpn2"}, made: 3},
 		{name: "immediately", confA: fmt.Sprintf(twoVPNs, 1, 2, "immediately", "2"), confB: fmt.Sprintf(twoVPNs, 2, 1, "immediately", "1"),
 			vpnA: "vpn1", vpnB: "vpn2", vpns: []string{"vpn1", "vpn2"}},
 		{name: "mixed", confA: mixedA, confB: mixedB, vpnA: "vpn2", vpnB: "vpn1", ifIdle: true, vpns: []string{"vpn1", "vpn2"}},
 		{name: "one-vpn", confA: vpn1KeptUp, confB: vpn1KeptUp, vpnA: "vpn1", vpnB: "vpn1", vpns: []string{"vpn1"}},
 		{name: "peer-keeps", confA: fmt.Sprintf(twoVPNs, 1, 2, "on-traffic", "2"), confB: fmt.Sprintf(twoVPNs, 2, 1, "on-traffic", "1"),
-			vpnA: "vpn1", vpnB: "vpn2", ifIdle: true, peerKeeps: true, vpns: []string{"vpn1", "vpn2"}},
+			vpnA: "vpn1", vpnB: "vpn2", ifIdle: true, peerKeeps: true, vpns: []string{"vpn1", "vpn2"}, made: 3},
+		{name: "crossing", confA: fmt.Sprintf(twoVPNs, 1, 2, "on-traffic", "2"), confB: fmt.Sprintf(twoVPNs, 2, 1, "on-traffic", "1"),
+			vpnA: "vpn1", vpnB: "vpn2", ifIdle: true, crossing: true, vpns: []string{"vpn1", "vpn2"}, made: 4},
 	} {
 		for run := range 4 {
 			t.Run(fmt.Sprintf("%s/%d", tc.name, run), func(t *testing.T) {
@@ -63,9 +70,36 @@ func TestDedupeKeepsVPNsUp(t *testing.T) {
 					}
 					p.mu.Unlock()
 				}
-				crossAnswered(t, p, func() error { return a.InitiateVPNFrom(netip.Addr{}, ra, tc.vpnA, tc.ifIdle) },
+				var creates func([]byte, netip.AddrPort, netip.AddrPort) bool
+				askers := map[netip.Addr]bool{} // under p.mu
+				if tc.crossing {
+					creates = func(msg []byte, from, _ netip.AddrPort) bool {
+						h, err := wire.ParseHeader(msg)
+						create := err == nil && h.Exchange == wire.CREATE_CHILD_SA && !h.IsResponse()
+						if create {
+							askers[from.Addr()] = true
+						}
+						return create
+					}
+				}
+				crossAnswered(t, p, creates, func() error { return a.InitiateVPNFrom(netip.Addr{}, ra, tc.vpnA, tc.ifIdle) },
 					func() error { return b.InitiateVPNFrom(netip.Addr{}, rb, tc.vpnB, tc.ifIdle) })
 				p.wg.Wait()
+				if tc.crossing {
+					for i := 0; ; i++ {
+						p.mu.Lock()
+						n := len(askers)
+						p.mu.Unlock()
+						if n == 2 {
+							break
+						}
+						if i == 10 {
+							t.Fatalf("CREATE_CHILD_SA requests from %d sides after %d s, want both", n, i)
+						}
+						runClock(p, clk, time.Second)
+					}
+					p.release()
+				}
 				runClock(p, clk, 15*time.Second) // dedupe's DELETE (or duplicateIKEWait's), the responder's wait, a duplicate Child SA's
 				sa, sb := oneSAWith(t, a, "a", tc.vpns...), oneSAWith(t, b, "b", tc.vpns...)
 				if sa.InitiatorSPI != sb.InitiatorSPI || sa.ResponderSPI != sb.ResponderSPI || sa.Initiator == sb.Initiator {
@@ -81,6 +115,16 @@ func TestDedupeKeepsVPNsUp(t *testing.T) {
 				}{"a": {a, ia, la}, "b": {b, ib, lb}} {
 					if f := s.l.of(ike.NegotiationFailed); len(f) != 0 {
 						t.Fatalf("%s reported failed negotiations: %+v", who, f)
+					}
+					made := 0
+					for _, v := range tc.vpns {
+						n, _, _, _ := s.i.counts(v)
+						made += n
+					}
+					// One on each IKE SA, and one for the VPN moved (one side
+					// asked), or two (both did, crossing).
+					if tc.made != 0 && made != tc.made {
+						t.Fatalf("%s made %d Child SAs, want %d", who, made, tc.made)
 					}
 					for _, v := range tc.vpns {
 						if _, _, live, _ := s.i.counts(v); live != 1 {
@@ -130,8 +174,9 @@ func upDown(t *testing.T, who string, l *eventLog, vpn string, live *ike.ChildSA
 // initiation to the other, with the IKE_SA_INIT requests held until both
 // are out (neither side hears of the other's before it initiates), then
 // the IKE_AUTH requests likewise (neither IKE_SA_INIT is unanswered when
-// the peer's IKE SA comes up: abandoninit.go).
-func crossAnswered(t *testing.T, p *pipe, startA, startB func() error) {
+// the peer's IKE SA comes up: abandoninit.go). From then on the pipe holds
+// what then picks (nil: nothing).
+func crossAnswered(t *testing.T, p *pipe, then func([]byte, netip.AddrPort, netip.AddrPort) bool, startA, startB func() error) {
 	t.Helper()
 	p.mu.Lock()
 	p.holdIf = func(msg []byte, _, _ netip.AddrPort) bool {
@@ -153,10 +198,12 @@ func crossAnswered(t *testing.T, p *pipe, startA, startB func() error) {
 		p.mu.Lock()
 		held := p.held
 		p.held = nil
+		if what == "both IKE_AUTH requests out" {
+			p.holdIf = then
+		}
 		p.mu.Unlock()
 		for _, f := range held {
 			f()
 		}
 	}
-	p.release()
 }
