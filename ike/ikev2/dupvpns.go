@@ -21,11 +21,14 @@ package ikev2
 // VPN with a Child SA is not asked for: vpnWithoutChild); that wait also
 // covers an initiator that never learns of the deletion (its DELETE
 // lost). Should the two requests still cross (the initiator's delayed,
-// or it learnt of the deletion late), each side answers the other's and holds two Child SAs of
-// the VPN, and childdup.go's tie-break deletes one, on both sides the
-// same. A deletion that was not a dedupe (the peer's clear, while the
-// gateway has another IKE SA up) moves the VPNs alike, which keeps up
-// what was up.
+// or it learnt of the deletion late), each side answers the other's and
+// holds two Child SAs of the VPN, and childdup.go's tie-break deletes
+// one, on both sides the same.
+//
+// A peer's DELETE of an IKE SA is taken for a dedupe when the gateway
+// has an IKE SA of the other role (dedupe pairs only those), so a peer's
+// clear of one of the pair moves its VPNs alike, which keeps up what was
+// up; IKE SAs of one role (a load generator's) are left as before.
 
 // carryVPNs has kept ask for the Child SA of every VPN that has one on
 // gone, a duplicate IKE SA being deleted, or was being asked for there,
@@ -47,20 +50,26 @@ func (kept *ikeSA) carryVPNs(gone *ikeSA) {
 }
 
 // keptBeside is the IKE SA of the gateway of gone, an IKE SA the peer
-// deletes, that stays: one up other than gone (dedupe's choice when there
-// are several, the lowest initiator SPI), else one of ours whose IKE_AUTH
-// is out. The peer deletes its duplicate once ours is up there, that is
-// once it answered our IKE_AUTH, and its DELETE may overtake the answer:
-// the VPNs wanted on ours are asked for as it comes up (auth.go). Nil if
-// none.
+// deletes, that stays: one of the other role up (dedupe's choice when
+// there are several, the lowest initiator SPI), else one of ours whose
+// IKE_AUTH is out. The peer deletes its duplicate once ours is up there,
+// that is once it answered our IKE_AUTH, and its DELETE may overtake the
+// answer: the VPNs wanted on ours are asked for as it comes up (auth.go).
+// Nil if none.
 func (e *Engine) keptBeside(gone *ikeSA) *ikeSA {
 	var kept *ikeSA
+	better := func(sa *ikeSA) bool {
+		if up := sa.state == stateEstablished; kept == nil || up != (kept.state == stateEstablished) {
+			return up || kept == nil
+		}
+		return sa.spiI < kept.spiI
+	}
 	for _, sa := range e.sasOf(gone.peer) {
-		up, coming := sa.state == stateEstablished, sa.initiator && sa.state == stateAuthSent
-		if sa == gone || sa.closing || !up && !coming {
+		coming := sa.initiator && sa.state == stateAuthSent
+		if sa.initiator == gone.initiator || sa.closing || sa.state != stateEstablished && !coming {
 			continue
 		}
-		if kept == nil || up && kept.state != stateEstablished || up == (kept.state == stateEstablished) && sa.spiI < kept.spiI {
+		if better(sa) {
 			kept = sa
 		}
 	}
