@@ -215,23 +215,12 @@ func plainPair(t *testing.T, clk clock.Clock) (a, b *Engine, p *pipe) {
 
 // initiateBothAnswered has a (192.0.2.1) and b (192.0.2.2) initiate to
 // each other with each IKE_AUTH request held until both are out, so that
-// neither IKE_SA_INIT is unanswered when the peer's IKE SA comes up.
+// neither IKE_SA_INIT is unanswered when the peer's IKE SA comes up
+// (crossAnswered, dupvpns_test.go).
 func initiateBothAnswered(t *testing.T, p *pipe, a, b *Engine) {
 	t.Helper()
-	p.mu.Lock()
-	p.holdIf = func(msg []byte, _, _ netip.AddrPort) bool {
-		h, err := wire.ParseHeader(msg)
-		return err == nil && h.Exchange == wire.IKE_AUTH && !h.IsResponse()
-	}
-	p.mu.Unlock()
-	a.Initiate(netip.MustParseAddr("192.0.2.2"))
-	b.Initiate(netip.MustParseAddr("192.0.2.1"))
-	within(t, "both IKE_AUTH requests out", func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(p.held) == 2
-	})
-	p.release()
+	crossAnswered(t, p, nil, func() error { return a.Initiate(netip.MustParseAddr("192.0.2.2")) },
+		func() error { return b.Initiate(netip.MustParseAddr("192.0.2.1")) })
 }
 
 // oneSameSA: a and b list one IKE SA each, up with one Child SA, the same.
