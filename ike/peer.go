@@ -51,6 +51,12 @@ type Peer struct {
 	// Reinitiate: keep the tunnel up (establish-tunnels immediately): after
 	// a failure the SA is negotiated again.
 	Reinitiate bool
+	// ResponderOnly: the VPN's Child SAs are never asked for from here,
+	// only answered (establish-tunnels responder-only and
+	// responder-only-no-rekey), also when a duplicate IKE SA that carried
+	// one goes (ikev2's dupvpns.go): the peer, which initiates the VPN,
+	// asks for it again.
+	ResponderOnly bool
 	// NoRekey leaves every rekey to the peer (establish-tunnels
 	// responder-only-no-rekey): our soft lifetimes start nothing, the hard
 	// ones still remove.

@@ -130,6 +130,7 @@ func establish(p *ike.Peer, v *schema.VPN) {
 	// for the data plane to ask (InitiateIfIdle).
 	p.Reinitiate = v.EstablishTunnels == "immediately"
 	p.NoRekey = v.EstablishTunnels == "responder-only-no-rekey"
+	p.ResponderOnly = p.NoRekey || v.EstablishTunnels == "responder-only"
 	if len(g.Policy.Proposals) > 0 {
 		p.IKELifetime = g.Policy.Proposals[0].Lifetime
 	}

@@ -32,12 +32,14 @@ package ikev2
 
 // carryVPNs has kept ask for the Child SA of every VPN that has one on
 // gone, a duplicate IKE SA being deleted, or was being asked for there,
-// and none on kept.
+// and none on kept. A VPN responder-only here is left to the peer, which
+// carries it the same way from its side: asking for it would initiate
+// what the configuration says this side never initiates.
 func (kept *ikeSA) carryVPNs(gone *ikeSA) {
 	moved := false
 	for _, v := range gone.peer.vpns {
 		asked := gone.create != nil && gone.create.vpn.VPN == v.VPN
-		if kept.hasVPNChild(v.VPN) || !gone.hasVPNChild(v.VPN) && !asked {
+		if v.ResponderOnly || kept.hasVPNChild(v.VPN) || !gone.hasVPNChild(v.VPN) && !asked {
 			continue
 		}
 		kept.want(v)

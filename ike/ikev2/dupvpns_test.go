@@ -27,8 +27,11 @@ import (
 // DELETE comes to, whichever it is. And with both sides asking at once
 // ("crossing": the CREATE_CHILD_SA requests are held until both are out,
 // the kept IKE SA's responder's after responderVPNWait): childdup.go's
-// tie-break leaves one Child SA of the VPN. Each case runs four times
-// (the SPIs, random, pick the IKE SA kept).
+// tie-break leaves one Child SA of the VPN. In "mixed", b, responder-only
+// for vpn2, sends no CREATE_CHILD_SA request whichever IKE SA is kept:
+// a asks for vpn2 if it moves, and vpn1, kept up at a, is a's to ask for
+// first if it does. Each case runs four times (the SPIs, random, pick the
+// IKE SA kept).
 func TestDedupeKeepsVPNsUp(t *testing.T) {
 	ra, rb := netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.1")
 	mixedA := fmt.Sprintf(twoVPNs, 1, 2, "on-traffic", "2") + vpn1KeptUp
@@ -40,6 +43,7 @@ func TestDedupeKeepsVPNsUp(t *testing.T) {
 		ifIdle       bool
 		peerKeeps    bool
 		crossing     bool
+		bAsksNothing bool // b sends no CREATE_CHILD_SA request
 		vpns         []string
 		made         int // Child SAs each side makes in all; 0: not counted (each IKE SA's initiator asks for those kept up)
 	}{
@@ -47,7 +51,7 @@ func TestDedupeKeepsVPNsUp(t *testing.T) {
 			vpnA: "vpn1", vpnB: "vpn2", ifIdle: true, vpns: []string{"vpn1", "vpn2"}, made: 3},
 		{name: "immediately", confA: fmt.Sprintf(twoVPNs, 1, 2, "immediately", "2"), confB: fmt.Sprintf(twoVPNs, 2, 1, "immediately", "1"),
 			vpnA: "vpn1", vpnB: "vpn2", vpns: []string{"vpn1", "vpn2"}},
-		{name: "mixed", confA: mixedA, confB: mixedB, vpnA: "vpn2", vpnB: "vpn1", ifIdle: true, vpns: []string{"vpn1", "vpn2"}},
+		{name: "mixed", confA: mixedA, confB: mixedB, vpnA: "vpn2", vpnB: "vpn1", ifIdle: true, bAsksNothing: true, vpns: []string{"vpn1", "vpn2"}},
 		{name: "one-vpn", confA: vpn1KeptUp, confB: vpn1KeptUp, vpnA: "vpn1", vpnB: "vpn1", vpns: []string{"vpn1"}},
 		{name: "peer-keeps", confA: fmt.Sprintf(twoVPNs, 1, 2, "on-traffic", "2"), confB: fmt.Sprintf(twoVPNs, 2, 1, "on-traffic", "1"),
 			vpnA: "vpn1", vpnB: "vpn2", ifIdle: true, peerKeeps: true, vpns: []string{"vpn1", "vpn2"}, made: 3},
@@ -70,17 +74,14 @@ func TestDedupeKeepsVPNsUp(t *testing.T) {
 					}
 					p.mu.Unlock()
 				}
-				var creates func([]byte, netip.AddrPort, netip.AddrPort) bool
 				askers := map[netip.Addr]bool{} // under p.mu
-				if tc.crossing {
-					creates = func(msg []byte, from, _ netip.AddrPort) bool {
-						h, err := wire.ParseHeader(msg)
-						create := err == nil && h.Exchange == wire.CREATE_CHILD_SA && !h.IsResponse()
-						if create {
-							askers[from.Addr()] = true
-						}
-						return create
+				creates := func(msg []byte, from, _ netip.AddrPort) bool {
+					h, err := wire.ParseHeader(msg)
+					create := err == nil && h.Exchange == wire.CREATE_CHILD_SA && !h.IsResponse()
+					if create {
+						askers[from.Addr()] = true
 					}
+					return create && tc.crossing // held until both are out
 				}
 				crossAnswered(t, p, creates, func() error { return a.InitiateVPNFrom(netip.Addr{}, ra, tc.vpnA, tc.ifIdle) },
 					func() error { return b.InitiateVPNFrom(netip.Addr{}, rb, tc.vpnB, tc.ifIdle) })
@@ -101,6 +102,12 @@ func TestDedupeKeepsVPNsUp(t *testing.T) {
 					p.release()
 				}
 				runClock(p, clk, 15*time.Second) // dedupe's DELETE (or duplicateIKEWait's), the responder's wait, a duplicate Child SA's
+				p.mu.Lock()
+				bAsked := askers[ra] // b's address
+				p.mu.Unlock()
+				if tc.bAsksNothing && bAsked {
+					t.Fatal("b, responder-only for vpn2, sent a CREATE_CHILD_SA request")
+				}
 				sa, sb := oneSAWith(t, a, "a", tc.vpns...), oneSAWith(t, b, "b", tc.vpns...)
 				if sa.InitiatorSPI != sb.InitiatorSPI || sa.ResponderSPI != sb.ResponderSPI || sa.Initiator == sb.Initiator {
 					t.Fatalf("a keeps %+v, b %+v: want the same IKE SA", sa, sb)
