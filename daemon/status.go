@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ipsecgw/dataplane"
+	"ipsecgw/esp/replay"
 	"ipsecgw/ike"
 	"ipsecgw/ike/ikev2"
 	"ipsecgw/vpnmon"
@@ -29,6 +30,10 @@ type SAStatus struct {
 	// window's top then tells a duplicate from a late packet, and
 	// authenticated says whether it was refused after its ICV verified.
 	LastReplay *ReplayRefusal `json:"last-replay-refusal,omitempty"`
+	// ReplayRefusals counts every packet refused as a replay by why
+	// (duplicate, late or invalid, before or after the ICV); set with
+	// LastReplay.
+	ReplayRefusals *replay.Refusals `json:"replay-refusals,omitempty"`
 	// Selectors are the inner addresses the SA carries (negotiated or
 	// configured); none means any.
 	Selectors []dataplane.Selector `json:"selectors,omitempty"`
@@ -128,6 +133,8 @@ func (d *Daemon) Status() Status {
 			Selectors: sa.Selectors, Lifesize: byteLifetime(sa.Lifesize())}
 		if r, ok := sa.LastReplay(); ok {
 			st.LastReplay = &ReplayRefusal{Sequence: r.Seq, WindowTop: r.Top, Authenticated: r.Authenticated}
+			counts := sa.ReplayRefusals()
+			st.ReplayRefusals = &counts
 		}
 		s.SAs = append(s.SAs, st)
 	}

@@ -171,6 +171,11 @@ func testInboundGRORuns(t *testing.T, mode PipelineMode) {
 	if r, ok := in.LastReplay(); !ok || r.Seq == 0 || r.Seq > replays || r.Top < r.Seq {
 		t.Fatalf("last replay refusal %+v %v, want one of sequence numbers 1-%d at or below the top", r, ok, replays)
 	}
+	// Each replay error is counted once more by why: copies of packets
+	// accepted, duplicates or late by now, none invalid.
+	if c := in.ReplayRefusals(); c.Duplicate+c.Late+c.AuthenticDuplicate+c.AuthenticLate != replays || c.Invalid+c.AuthenticInvalid != 0 {
+		t.Fatalf("replay refusals %+v, want %d duplicates and late packets in all", c, replays)
+	}
 	if _, err := tun.Receive(50 * time.Millisecond); err == nil {
 		t.Fatal("a replayed packet reached the tunnel")
 	}

@@ -158,5 +158,8 @@ func (sa *InboundSA) Tunnel() string { return sa.tunnel.name }
 // packet; false if none was.
 func (sa *InboundSA) LastReplay() (replay.Refusal, bool) { return sa.esp.LastReplay() }
 
+// ReplayRefusals counts the packets refused as replays by why.
+func (sa *InboundSA) ReplayRefusals() replay.Refusals { return sa.esp.ReplayRefusals() }
+
 // Tunnel returns the tunnel interface name the SA is bound to.
 func (sa *OutboundSA) Tunnel() string { return sa.tunnel.name }

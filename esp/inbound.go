@@ -137,6 +137,11 @@ func (sa *Inbound) AcceptRun(seqs []uint64, ok []bool) { sa.window.AcceptRun(seq
 // (counted as a replay error); false if none was.
 func (sa *Inbound) LastReplay() (replay.Refusal, bool) { return sa.window.LastRefused() }
 
+// ReplayRefusals counts the packets the anti-replay window refused (the
+// replay errors) by why: duplicate, late or invalid, before or after the
+// ICV.
+func (sa *Inbound) ReplayRefusals() replay.Refusals { return sa.window.Refusals() }
+
 // verifyICV checks the HMAC ICV of a CBC SA's packet.
 func (sa *Inbound) verifyICV(pkt []byte, icvAt int, seq uint64, w *work) bool {
 	want := sa.icv(w, pkt[:icvAt], seq)

@@ -48,9 +48,11 @@ type Window struct {
 	// window.
 	ring []uint64
 	// refused is the last packet refused, for telling a duplicate from a
-	// late packet when the replay counter moves (LastRefused).
+	// late packet when the replay counter moves (LastRefused); refusals
+	// counts them all by why (Refusals).
 	refused     Refusal
 	refusedSome bool
+	refusals    Refusals
 }
 
 // Refusal is a packet the window refused: its sequence number (as
@@ -62,6 +64,33 @@ type Refusal struct {
 	Seq, Top      uint64
 	Authenticated bool
 }
+
+// Refusals counts the packets a window refused by why, which the one
+// replay counter of the statistics does not say: a copy of a packet
+// already accepted (Duplicate), one W or more behind the top (Late: it
+// came out of order by that much, or is an old copy), or a sequence
+// number that cannot be (Invalid: zero, or beyond 2^64-1 with ESN).
+// Those refused before the ICV (Check) may not come from the peer at
+// all; those refused after it verified (Accept, the Authentic fields)
+// do: a copy that arrived while the first was being opened, or a packet
+// the window moved past meanwhile.
+type Refusals struct {
+	Duplicate          uint64 `json:"duplicate"`
+	Late               uint64 `json:"late"`
+	Invalid            uint64 `json:"invalid"`
+	AuthenticDuplicate uint64 `json:"authentic-duplicate"`
+	AuthenticLate      uint64 `json:"authentic-late"`
+	AuthenticInvalid   uint64 `json:"authentic-invalid"`
+}
+
+// refusal is why a packet was refused, for Refusals.
+type refusal uint8
+
+const (
+	refusedDuplicate refusal = iota
+	refusedLate
+	refusedInvalid
+)
 
 // Config describes a window.
 type Config struct {
@@ -124,11 +153,12 @@ func (w *Window) Top() uint64 {
 func (w *Window) Check(seqLow uint32) (seq uint64, ok bool) {
 	w.mu.Lock()
 	seq, ok = w.infer(seqLow)
-	if ok && !w.disabled {
-		ok = w.isNew(seq)
-	}
-	if !ok {
-		w.refuse(max(seq, uint64(seqLow)), false)
+	switch {
+	case !ok:
+		w.refuse(uint64(seqLow), refusedInvalid, false)
+	case !w.disabled && !w.isNew(seq):
+		ok = false
+		w.refuse(seq, w.whyOld(seq), false)
 	}
 	w.mu.Unlock()
 	return seq, ok
@@ -165,17 +195,49 @@ func (w *Window) LastRefused() (Refusal, bool) {
 	return w.refused, w.refusedSome
 }
 
+// Refusals returns how many packets the window refused, by why.
+func (w *Window) Refusals() Refusals {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.refusals
+}
+
 // refuse records a refusal; the caller holds w.mu.
-func (w *Window) refuse(seq uint64, authenticated bool) {
+func (w *Window) refuse(seq uint64, why refusal, authenticated bool) {
 	w.refused = Refusal{Seq: seq, Top: w.top, Authenticated: authenticated}
 	w.refusedSome = true
+	r := &w.refusals
+	switch {
+	case why == refusedDuplicate && !authenticated:
+		r.Duplicate++
+	case why == refusedDuplicate:
+		r.AuthenticDuplicate++
+	case why == refusedLate && !authenticated:
+		r.Late++
+	case why == refusedLate:
+		r.AuthenticLate++
+	case !authenticated:
+		r.Invalid++
+	default:
+		r.AuthenticInvalid++
+	}
+}
+
+// whyOld tells why seq, which isNew refused, is not new: inside the
+// window, it was accepted already; below it, it is late. The caller holds
+// w.mu.
+func (w *Window) whyOld(seq uint64) refusal {
+	if seq <= w.top && w.top-seq >= w.size {
+		return refusedLate
+	}
+	return refusedDuplicate
 }
 
 // accept is Accept with w.mu held (nothing in it can panic, so the
 // callers unlock without a defer, which costs on every packet).
 func (w *Window) accept(seq uint64) bool {
 	if seq == 0 {
-		w.refuse(0, true)
+		w.refuse(0, refusedInvalid, true)
 		return false
 	}
 	if seq > w.top {
@@ -185,7 +247,7 @@ func (w *Window) accept(seq uint64) bool {
 		return true
 	}
 	if !w.isNew(seq) {
-		w.refuse(seq, true)
+		w.refuse(seq, w.whyOld(seq), true)
 		return false
 	}
 	w.ring[(seq/64)&w.mask] |= 1 << (seq % 64)

@@ -367,3 +367,65 @@ func TestLastRefused(t *testing.T) {
 		t.Errorf("after sequence number 0: %+v", r)
 	}
 }
+
+// TestRefusals: every refusal is counted once, by why (a copy of a packet
+// accepted, one W or more behind the top, an impossible number) and by
+// whether it came before the ICV (Check) or after it (Accept); a packet
+// exactly W behind is late, W-1 behind and seen a duplicate.
+func TestRefusals(t *testing.T) {
+	w := mustNew(t, Config{})
+	for s := uint32(1); s <= 100; s++ {
+		receive(w, s)
+	}
+	if r := w.Refusals(); r != (Refusals{}) {
+		t.Fatalf("nothing refused yet, counted %+v", r)
+	}
+	check := func(seqLow uint32) {
+		t.Helper()
+		if _, ok := w.Check(seqLow); ok {
+			t.Fatalf("Check(%d) passed with top %d", seqLow, w.Top())
+		}
+	}
+	check(36) // 64 behind 100
+	check(20)
+	check(37) // 63 behind, seen
+	check(100)
+	check(0)
+	// Two copies of 101 pass Check before either is accepted: the second
+	// is an authentic duplicate. 102 passes Check, then 166 is accepted
+	// first (a run opened out of order): 102 is authentically late.
+	a, _ := w.Check(101)
+	b, _ := w.Check(101)
+	late, _ := w.Check(102)
+	ok := make([]bool, 4)
+	w.AcceptRun([]uint64{a, b, 166, late}, ok)
+	if !ok[0] || ok[1] || !ok[2] || ok[3] {
+		t.Fatalf("AcceptRun(101, 101, 166, 102) = %v, want true false true false", ok)
+	}
+	if w.Accept(0) {
+		t.Fatal("0 accepted")
+	}
+	want := Refusals{Duplicate: 2, Late: 2, Invalid: 1, AuthenticDuplicate: 1, AuthenticLate: 1, AuthenticInvalid: 1}
+	if r := w.Refusals(); r != want {
+		t.Errorf("refusals %+v, want %+v", r, want)
+	}
+
+	// With ESN, a number that would lie beyond 2^64-1 is invalid.
+	e := mustNew(t, Config{ESN: true})
+	e.Accept(^uint64(0) - 10)
+	if _, ok := e.Check(5); ok {
+		t.Fatal("Check(5) passed at the top of the sequence space")
+	}
+	if r := e.Refusals(); r != (Refusals{Invalid: 1}) {
+		t.Errorf("ESN past 2^64-1: refusals %+v, want one invalid", r)
+	}
+
+	// Anti-replay off refuses nothing but zero.
+	d := mustNew(t, Config{Disabled: true})
+	for _, s := range []uint32{5, 5, 1, 0} {
+		receive(d, s)
+	}
+	if r := d.Refusals(); r != (Refusals{Invalid: 1}) {
+		t.Errorf("anti-replay off: refusals %+v, want only the zero", r)
+	}
+}

@@ -285,7 +285,7 @@ func (tp *topology) counters() string {
 		}
 		for _, sa := range st.SAs {
 			if r := sa.LastReplay; r != nil { // a duplicate, a late packet, or garbage
-				fmt.Fprintf(&b, "%s SA %s last refused as a replay: %+v\n", g.name, sa.SPI, *r)
+				fmt.Fprintf(&b, "%s SA %s last refused as a replay: %+v; all refused: %+v\n", g.name, sa.SPI, *r, sa.ReplayRefusals)
 			}
 		}
 	}
