@@ -257,6 +257,7 @@ func (sa *ikeSA) installChild(x newChild) bool {
 	}
 	c.Born = sa.e.clock.Now()
 	sa.children = append(sa.children, c)
+	delete(sa.wanted, c.VPN) // vpnchild.go: the want is met
 	sa.childTimers(c)
 	sa.emitFor(c.VPN, ike.ChildUp, spiHex(inSPI), ike.Failure{})
 	sa.e.log.Info("Child SA up", "vpn", c.VPN, "in", spiHex(inSPI), "out", spiHex(outSPI),

@@ -121,8 +121,23 @@ func (sa *ikeSA) startVPNChildren() {
 }
 
 // want has the IKE SA ask for v's Child SA (startVPNChildren) though v
-// is not kept up, and again if it asked before.
+// is not kept up, and again if it asked before, until one is up here.
+//
+// A want is met, and forgotten (installChild), as soon as a Child SA of
+// the VPN comes up on this IKE SA, whoever asked for it (we, the peer, an
+// IKE_AUTH). That is right for every caller: each wants the VPN up now,
+// none for the IKE SA's life. Traffic (InitiateVPNFrom) asks again when
+// it needs the VPN; a duplicate IKE SA's VPNs (dupvpns.go) and an
+// initiation given up (abandoninit.go) only move, once, what was up or
+// being asked for elsewhere. What keeps a VPN up is its configuration
+// (vpn.Reinitiate), which vpnWithoutChild reads directly. A want left
+// after it was met had the next bring-up on the IKE SA ask again for an
+// on-traffic VPN cleared since (an idle timeout, an operator's clear),
+// without traffic.
 func (sa *ikeSA) want(v *vpn) {
+	if sa.hasVPNChild(v.VPN) {
+		return // met already: the peer's IKE_AUTH or CREATE_CHILD_SA made it
+	}
 	if sa.wanted == nil {
 		sa.wanted = map[string]bool{}
 	}
