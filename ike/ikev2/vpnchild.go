@@ -113,7 +113,7 @@ func (sa *ikeSA) startVPNChildren() {
 	if sa.tried == nil {
 		sa.tried = map[string]bool{}
 	}
-	sa.tried[v.VPN] = true // once per IKE SA: a refusal is not asked again
+	sa.tried[v.VPN] = true // once, until a want, a commit, a clear or createFailed's wait for a kept-up VPN asks again
 	if err := sa.sendCreate(v); err != nil {
 		sa.e.log.Warn("Child SA not requested", "vpn", v.VPN, "err", err)
 		sa.startVPNChildren()
@@ -211,10 +211,37 @@ func (sa *ikeSA) handleCreateResponse(ps []wire.Payload) {
 	sa.create = nil
 	defer sa.startVPNChildren()
 	if f, ok := sa.createAnswer(r, ps); !ok {
-		sa.failure = f
-		sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "vpn", r.vpn.VPN, "reason", f.Message)
-		sa.emitFor(r.vpn.VPN, ike.NegotiationFailed, sa.ikeSPIs(), f)
+		sa.createFailed(r, f)
 	}
+}
+
+// createFailed records why our CREATE_CHILD_SA for r's VPN made no Child
+// SA (the peer's error notify, a bad answer, its follow-ups undone) and,
+// for a VPN kept up (establish-tunnels immediately), asks again on this
+// IKE SA after ike.ReinitiateDelay, as a kept-up tunnel whose IKE_AUTH
+// made no Child SA negotiates again (childFailed, auth.go): the VPN may
+// have been moved here from a duplicate IKE SA (dupvpns.go) or an
+// initiation given up (abandoninit.go), and the peer refuse while it
+// still holds the Child SA of the IKE SA that went. An on-traffic VPN is
+// asked for again by its traffic, a responder-only one only by the peer.
+// A request the peer never answers fails the IKE SA itself (resend, in
+// sa.go), and a kept-up tunnel is negotiated anew (reinitiateLater).
+func (sa *ikeSA) createFailed(r *childCreate, f ike.Failure) {
+	sa.failure = f
+	sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "vpn", r.vpn.VPN, "reason", f.Message)
+	sa.emitFor(r.vpn.VPN, ike.NegotiationFailed, sa.ikeSPIs(), f)
+	if !r.vpn.Reinitiate {
+		return
+	}
+	name := r.vpn.VPN
+	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(ike.ReinitiateDelay, func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		if v := sa.peer.vpnNamed(name); v != nil && v.Reinitiate && !sa.e.closed {
+			delete(sa.tried, name)
+			sa.startVPNChildren() // nothing if the IKE SA went, or the peer made one meanwhile
+		}
+	}))
 }
 
 // createAnswer checks the answer to r and installs the Child SA; on

@@ -3,8 +3,15 @@ package ikev2
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
+	"time"
 
+	"ipsecgw/clock"
+	"ipsecgw/config"
+	"ipsecgw/config/schema"
+	"ipsecgw/daemon/resolve"
+	"ipsecgw/ike"
 	"ipsecgw/ike/wire"
 )
 
@@ -67,4 +74,95 @@ func TestClearedOnTrafficVPNStaysDown(t *testing.T) {
 	traffic("vpn2")
 	oneSAWith(t, a, "a", "vpn1", "vpn2")
 	oneSAWith(t, b, "b", "vpn1", "vpn2")
+}
+
+// addVPNFrom gives e the VPN named of configuration src (a commit that
+// adds or changes it).
+func addVPNFrom(t *testing.T, e *Engine, src, name string) {
+	t.Helper()
+	tr, err := config.Parse("gw.conf", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := schema.Build(tr, schema.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range cfg.IPsec.VPNs {
+		if v.Name != name {
+			continue
+		}
+		peer, err := resolve.Peer(v, v.IKE.Gateway.LocalAddress)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.AddPeer(peer); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatalf("no VPN %s in the configuration", name)
+}
+
+// TestRefusedVPNAskedAgain: the peer refuses a's CREATE_CHILD_SA for
+// vpn2 (TS_UNACCEPTABLE: its vpn2 wants other selectors), then a commit
+// there mends vpn2. vpn2 kept up at a (establish-tunnels immediately) is
+// asked for again ike.ReinitiateDelay after the refusal, on the same IKE
+// SA, and comes up; before, a refusal was never asked again while the IKE
+// SA lived, so a VPN a dedupe moved onto the IKE SA kept (dupvpns.go) and
+// the peer refused stayed down. vpn2 on-traffic at a is not asked again
+// until its traffic asks.
+func TestRefusedVPNAskedAgain(t *testing.T) {
+	ra := netip.MustParseAddr("192.0.2.2")
+	for _, keptUp := range []bool{true, false} {
+		t.Run(map[bool]string{true: "immediately", false: "on-traffic"}[keptUp], func(t *testing.T) {
+			clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			p := &pipe{engines: map[netip.Addr]*Engine{}}
+			confA := fmt.Sprintf(twoVPNs, 1, 2, "on-traffic", "2")
+			if keptUp {
+				confA = fmt.Sprintf(twoVPNs, 1, 2, "immediately", "2")
+			}
+			a := sideClock(t, vpnSideConfig(1, 2, confA), p, newVPNInstalls(), clk)
+			b := sideClock(t, vpnSideConfig(2, 1, fmt.Sprintf(twoVPNs, 2, 1, "responder-only", "9")), p, newVPNInstalls(), clk)
+			creates := &createRequests{}
+			p.mu.Lock()
+			p.tap = creates.tap
+			p.mu.Unlock()
+			if err := a.InitiateVPNFrom(netip.Addr{}, ra, "vpn1", !keptUp); err != nil {
+				t.Fatal(err)
+			}
+			if !keptUp {
+				oneSAWith(t, a, "a", "vpn1")
+				if err := a.InitiateVPNFrom(netip.Addr{}, ra, "vpn2", true); err != nil { // its traffic
+					t.Fatal(err)
+				}
+			}
+			within(t, "a's vpn2 refused", func() bool {
+				up := liveSAs(a)
+				return len(up) == 1 && strings.Contains(up[0].Failure.Message, "TS_UNACCEPTABLE")
+			})
+			p.wg.Wait()
+			asked := creates.count(p)
+			addVPNFrom(t, b, vpnSideConfig(2, 1, fmt.Sprintf(twoVPNs, 2, 1, "responder-only", "1")), "vpn2")
+			runClock(p, clk, ike.ReinitiateDelay-time.Second)
+			if n := creates.count(p); n != asked {
+				t.Fatalf("%d CREATE_CHILD_SA requests before ike.ReinitiateDelay passed, want none", n-asked)
+			}
+			before := oneSAWith(t, a, "a", "vpn1")
+			runClock(p, clk, 5*time.Second)
+			if !keptUp {
+				if n, cs := creates.count(p), childrenOf(a); n != asked || len(cs["vpn2"]) != 0 {
+					t.Fatalf("on-traffic vpn2 asked again %d times without traffic (%d Child SAs)", n-asked, len(cs["vpn2"]))
+				}
+				if err := a.InitiateVPNFrom(netip.Addr{}, ra, "vpn2", true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			after := oneSAWith(t, a, "a", "vpn1", "vpn2")
+			oneSAWith(t, b, "b", "vpn1", "vpn2")
+			if after.InitiatorSPI != before.InitiatorSPI || after.ResponderSPI != before.ResponderSPI {
+				t.Fatalf("vpn2 came up on IKE SA %+v, want the one it was refused on, %+v", after, before)
+			}
+		})
+	}
 }
