@@ -277,7 +277,7 @@ func (sa *ikeSA) childFailed(vpn string, f ike.Failure) {
 	if !sa.initiator || !sa.peer.keepUp() {
 		return
 	}
-	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(ike.ReinitiateDelay, func() {
+	sa.after(ike.ReinitiateDelay, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		if sa.state == stateEstablished && len(sa.children) == 0 && !sa.e.closed {
@@ -285,7 +285,7 @@ func (sa *ikeSA) childFailed(vpn string, f ike.Failure) {
 			sa.closing = false // the delete is ours to retry, not a shutdown
 			sa.close()
 		}
-	}))
+	})
 }
 
 func cloneKeys(k keymat.DirectionKeys) keymat.DirectionKeys {

@@ -44,11 +44,11 @@ func (e *Engine) awaitPeerDedupe(mine, theirs *ikeSA) {
 // duplicateIKEWait deletes ours for us only if the peer applies our rule
 // (strongSwan keeps both).
 func (sa *ikeSA) dedupeLater() {
-	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(vpnCreateRetry, func() {
+	sa.after(vpnCreateRetry, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		if sa.state == stateEstablished && !sa.closing && !sa.e.closed {
 			sa.e.dedupe(sa.peer)
 		}
-	}))
+	})
 }

@@ -85,11 +85,11 @@ func (sa *ikeSA) startVPNChildrenAsRole() {
 	if sa.vpnWithoutChild() == nil {
 		return
 	}
-	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(responderVPNWait, func() {
+	sa.after(responderVPNWait, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		sa.startVPNChildren()
-	}))
+	})
 }
 
 // startVPNChildren asks for the Child SA of the next VPN kept up that has
@@ -103,11 +103,11 @@ func (sa *ikeSA) startVPNChildren() {
 		return
 	}
 	if sa.pending != nil || sa.rekey != nil || sa.ikeRekey != nil || sa.followup != nil || sa.peerFollowup != nil {
-		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(vpnCreateRetry, func() {
+		sa.after(vpnCreateRetry, func() {
 			sa.e.mu.Lock()
 			defer sa.e.mu.Unlock()
 			sa.startVPNChildren()
-		}))
+		})
 		return
 	}
 	if sa.tried == nil {
@@ -234,14 +234,14 @@ func (sa *ikeSA) createFailed(r *childCreate, f ike.Failure) {
 		return
 	}
 	name := r.vpn.VPN
-	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(ike.ReinitiateDelay, func() {
+	sa.after(ike.ReinitiateDelay, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		if v := sa.peer.vpnNamed(name); v != nil && v.Reinitiate && !sa.e.closed {
 			delete(sa.tried, name)
 			sa.startVPNChildren() // nothing if the IKE SA went, or the peer made one meanwhile
 		}
-	}))
+	})
 }
 
 // createAnswer checks the answer to r and installs the Child SA; on
@@ -295,11 +295,11 @@ func (sa *ikeSA) deleteChildren(spis []uint32, tries int) {
 	}
 	if sa.pending != nil {
 		if tries < 30 {
-			sa.timers = append(sa.timers, sa.e.clock.AfterFunc(vpnCreateRetry, func() {
+			sa.after(vpnCreateRetry, func() {
 				sa.e.mu.Lock()
 				defer sa.e.mu.Unlock()
 				sa.deleteChildren(spis, tries+1)
-			}))
+			})
 		}
 		return
 	}
