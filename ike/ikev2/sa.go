@@ -2,7 +2,6 @@ package ikev2
 
 import (
 	"net/netip"
-	"sync/atomic"
 	"time"
 
 	"ipsecgw/clock"
@@ -66,7 +65,7 @@ type ikeSA struct {
 	// dead peer detection probes only a quiet peer.
 	lastHeard time.Time
 	dpd       ike.DPDTraffic // the Child SAs' packet counts at the last DPD tick
-	timers    []*saTimer     // DPD, lifetimes, retries (after); stopped on close
+	timers    clock.Group    // DPD, lifetimes, retries (after); stopped on close
 	rekey     *childRekey    // our CREATE_CHILD_SA in flight
 	ikeRekey  *ikeRekey      // our IKE SA rekey in flight
 	deleting  *ike.ChildSA   // the Child SA our DELETE in flight removes
@@ -235,33 +234,9 @@ func (sa *ikeSA) fail(f ike.Failure) {
 	sa.close()
 }
 
-// saTimer is one of an IKE SA's timers (after). fired is set as its
-// function starts, from the clock's goroutine, hence atomic.
-type saTimer struct {
-	clock.Timer
-	fired atomic.Bool
-}
-
-// after runs f once d has passed, unless the IKE SA closes first (close
-// stops sa.timers). The timers that fired are dropped as each new one is
-// added: DPD arms a new timer every interval, each Child SA two, a refused
-// VPN one every few seconds, and an IKE SA up for a day kept thousands.
-// The caller holds e.mu, as f must take it.
-func (sa *ikeSA) after(d time.Duration, f func()) {
-	live := sa.timers[:0]
-	for _, t := range sa.timers {
-		if !t.fired.Load() {
-			live = append(live, t)
-		}
-	}
-	clear(sa.timers[len(live):])
-	t := new(saTimer)
-	t.Timer = sa.e.clock.AfterFunc(d, func() {
-		t.fired.Store(true)
-		f()
-	})
-	sa.timers = append(live, t)
-}
+// after runs f once d has passed, unless the IKE SA closes first. The
+// caller holds e.mu, as f must take it.
+func (sa *ikeSA) after(d time.Duration, f func()) { sa.timers.AfterFunc(sa.e.clock, d, f) }
 
 func (sa *ikeSA) close() {
 	if sa.state == stateDead {
@@ -270,10 +245,7 @@ func (sa *ikeSA) close() {
 	if sa.timer != nil {
 		sa.timer.Stop()
 	}
-	for _, t := range sa.timers {
-		t.Stop()
-	}
-	sa.timers = nil
+	sa.timers.Stop()
 	sa.dropFragments()
 	sa.e.reinitiateLater(sa)
 	for _, c := range sa.children {
