@@ -80,6 +80,9 @@ type Status struct {
 	// IKEFragments is what the IKEv2 engine counted of fragmentation
 	// (RFC 7383; fragments.go).
 	IKEFragments *ikev2.FragmentStats `json:"ike-fragments,omitempty"`
+	// IKEAbandoned is the initiations of ours the engines gave up because
+	// the peer's IKE SA came up first (abandoned.go).
+	IKEAbandoned uint64 `json:"ike-abandoned-initiations"`
 	// Services is the running configuration's services tunnels
 	// (ServiceTunnels, as its commit computed them), in configuration
 	// order: what the services show commands list.
@@ -116,6 +119,7 @@ func (d *Daemon) Status() Status {
 		}
 	}
 	s.IKEFragments = d.ikeFragments()
+	s.IKEAbandoned = d.ikeAbandoned()
 	s.Monitors = d.monitor.status()
 	s.TunnelsDown = d.st0.linksDown(d.cfg.Load()) // st0follow.go
 	if down := *d.down.Load(); len(down) > 0 {

@@ -112,7 +112,8 @@ func TestDPDModes(t *testing.T) {
 }
 
 // TestDPDAlwaysSendProbesLivePeer: always-send probes every interval even
-// while ESP comes in, and a peer that answers stays up.
+// while ESP comes in, a peer that answers stays up, and the ISAKMP SA does
+// not keep every DPD timer it armed.
 func TestDPDAlwaysSendProbesLivePeer(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	p := &pipe{engines: map[netip.Addr]*Engine{}}
@@ -134,7 +135,8 @@ func TestDPDAlwaysSendProbesLivePeer(t *testing.T) {
 	a.Initiate(netip.MustParseAddr("192.0.2.2"))
 	eventually(t, "up", func() bool { return up(a) && up(b) })
 	p.wg.Wait()
-	for range 4 {
+	const intervals = 40
+	for range intervals {
 		inst.in.Add(10)
 		inst.out.Add(10)
 		clk.Advance(10 * time.Second)
@@ -145,9 +147,18 @@ func TestDPDAlwaysSendProbesLivePeer(t *testing.T) {
 	n := probes
 	mu.Unlock()
 	// Each interval a R-U-THERE and its R-U-THERE-ACK.
-	if n < 4 || !up(a) || len(a.Failures()) != 0 {
-		t.Fatalf("%d DPD messages in 4 intervals; up %v; failures %+v", n, up(a), a.Failures())
+	if n < intervals || !up(a) || len(a.Failures()) != 0 {
+		t.Fatalf("%d DPD messages in %d intervals; up %v; failures %+v", n, intervals, up(a), a.Failures())
 	}
+	// The ISAKMP SA keeps the timers still to fire, not one per interval
+	// it ever armed (clock.Group).
+	a.mu.Lock()
+	for _, sa := range a.sas {
+		if sa.timers.Len() > 16 {
+			t.Errorf("an ISAKMP SA holds %d timers after %d DPD intervals", sa.timers.Len(), intervals)
+		}
+	}
+	a.mu.Unlock()
 	a.Close()
 	b.Close()
 	p.wg.Wait()

@@ -219,7 +219,7 @@ func (sa *isakmpSA) armDPD() {
 	if threshold <= 0 {
 		threshold = 5
 	}
-	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(p.DPDInterval, func() {
+	sa.after(p.DPDInterval, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		if sa.state != stateEstablished {
@@ -237,7 +237,7 @@ func (sa *isakmpSA) armDPD() {
 			sa.sendInformational(v1.DPD(v1.R_U_THERE, sa.ckyI, sa.ckyR, sa.dpdSeq))
 		}
 		sa.armDPD()
-	}))
+	})
 }
 
 // dpdDue decides whether to start probing, by the gateway's
@@ -275,16 +275,16 @@ func (sa *isakmpSA) armPhase1Timers(soft, life time.Duration) {
 	now := sa.e.clock.Now()
 	sa.rekeyAt, sa.expireAt = now.Add(soft), now.Add(life) // export.go
 	if (sa.initiator || sa.peer.keepUp()) && !sa.peer.NoRekey {
-		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(soft, func() {
+		sa.after(soft, func() {
 			sa.e.mu.Lock()
 			defer sa.e.mu.Unlock()
 			if sa.state == stateEstablished && !sa.e.closed && sa.e.peers[sa.peer.Remote] == sa.peer {
 				sa.e.log.Info("IKEv1 SA lifetime: negotiating a new one", "gateway", sa.peer.Gateway)
 				sa.e.initiate(sa.peer)
 			}
-		}))
+		})
 	}
-	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(life, func() {
+	sa.after(life, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		if sa.state == stateEstablished {
@@ -294,5 +294,5 @@ func (sa *isakmpSA) armPhase1Timers(soft, life time.Duration) {
 			sa.failure = ike.Failf(ike.CauseLocal, "lifetime expired")
 			sa.deleteAndClose()
 		}
-	}))
+	})
 }

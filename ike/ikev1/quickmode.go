@@ -247,13 +247,13 @@ func (sa *isakmpSA) quickMode2(qm *quickMode, c *v1.Chain, hash *v1.Hash, next, 
 	sa.transmit(b)
 	sa.installQuickMode(qm, local, remote)
 	// The exchange is kept a while to answer a repeated message 2.
-	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(30*time.Second, func() {
+	sa.after(30*time.Second, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		if sa.qms != nil {
 			delete(sa.qms, qm.msgID)
 		}
-	}))
+	})
 }
 
 // answeredIDs are the traffic selectors of the pair the initiator

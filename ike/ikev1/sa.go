@@ -70,7 +70,7 @@ type isakmpSA struct {
 	children       []*ike.ChildSA
 	qms            map[uint32]*quickMode // Quick Modes in progress, by Message ID
 	infoIVs        map[uint32][]byte     // Informational exchanges' IV chains
-	timers         []clock.Timer
+	timers         clock.Group
 	lastHeard      time.Time
 	dpdSeq         uint32
 	dpdUnanswered  int
@@ -186,6 +186,10 @@ func (sa *isakmpSA) fail(f ike.Failure) {
 	sa.close()
 }
 
+// after runs f once d has passed, unless the SA closes first. The caller
+// holds e.mu, as f must take it.
+func (sa *isakmpSA) after(d time.Duration, f func()) { sa.timers.AfterFunc(sa.e.clock, d, f) }
+
 // close ends the SA: timers stopped, IPsec SAs removed, keys wiped.
 func (sa *isakmpSA) close() {
 	if sa.state == stateDead {
@@ -194,15 +198,13 @@ func (sa *isakmpSA) close() {
 	if sa.timer != nil {
 		sa.timer.Stop()
 	}
-	for _, t := range sa.timers {
-		t.Stop()
-	}
+	sa.timers.Stop()
 	for _, qm := range sa.qms {
 		qm.stop()
 		clear(qm.gqm)
 		sa.unstage(qm)
 	}
-	sa.timers, sa.qms = nil, nil
+	sa.qms = nil
 	for _, c := range sa.children {
 		sa.e.installer.RemoveChild(sa.peer.vpnOf(c).VPN, c)
 		sa.e.lifetimes.Forget(c) // quickmode.go

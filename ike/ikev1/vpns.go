@@ -265,7 +265,7 @@ func (sa *isakmpSA) startVPNsAsResponder() {
 	if sa.initiator || len(sa.peer.vpns) == 0 || !sa.peer.keepUp() {
 		return
 	}
-	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(responderVPNWait, func() {
+	sa.after(responderVPNWait, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		for _, v := range sa.peer.vpns {
@@ -273,7 +273,7 @@ func (sa *isakmpSA) startVPNsAsResponder() {
 				sa.startQuickModeFor(v, nil)
 			}
 		}
-	}))
+	})
 }
 
 // ClearVPN deletes the IPsec SAs of the named VPN on every ISAKMP SA (a

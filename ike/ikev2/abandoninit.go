@@ -104,7 +104,7 @@ func (sa *ikeSA) expireIfGivenUp() {
 	if !e.initiatedLately(sa.peer) {
 		return
 	}
-	sa.timers = append(sa.timers, e.clock.AfterFunc(givenUpWait, func() {
+	sa.after(givenUpWait, func() {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		if !sa.awaitingAuth() || !sa.lastHeard.IsZero() || !e.upInitiated(sa.peer) {
@@ -114,7 +114,7 @@ func (sa *ikeSA) expireIfGivenUp() {
 			"gateway", sa.peer.Gateway, "spi-i", fmt.Sprintf("%016x", sa.spiI))
 		sa.closing = true // our IKE SA carries the tunnel
 		sa.close()
-	}))
+	})
 }
 
 // awaitingAuth: a responder SA whose IKE_AUTH has not come (half-open).

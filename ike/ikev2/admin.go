@@ -118,7 +118,11 @@ func (e *Engine) dedupe(p *peer) {
 	}
 	for _, mine := range ours {
 		for _, other := range theirs {
-			if other.spiI < mine.spiI && mine.pending == nil {
+			if other.spiI < mine.spiI && mine.pending != nil {
+				mine.dedupeLater() // dupike.go: its DELETE waits for the exchange out
+				break
+			}
+			if other.spiI < mine.spiI {
 				e.log.Info("duplicate IKE SA from a simultaneous initiation; deleting ours", "gateway", p.Gateway,
 					"kept", fmt.Sprintf("%016x", other.spiI), "deleted", fmt.Sprintf("%016x", mine.spiI))
 				mine.failure = ike.Failf(ike.CauseLocal, "duplicate of a simultaneous initiation")

@@ -257,6 +257,7 @@ func (sa *ikeSA) installChild(x newChild) bool {
 	}
 	c.Born = sa.e.clock.Now()
 	sa.children = append(sa.children, c)
+	delete(sa.wanted, c.VPN) // vpnchild.go: the want is met
 	sa.childTimers(c)
 	sa.emitFor(c.VPN, ike.ChildUp, spiHex(inSPI), ike.Failure{})
 	sa.e.log.Info("Child SA up", "vpn", c.VPN, "in", spiHex(inSPI), "out", spiHex(outSPI),
@@ -276,7 +277,7 @@ func (sa *ikeSA) childFailed(vpn string, f ike.Failure) {
 	if !sa.initiator || !sa.peer.keepUp() {
 		return
 	}
-	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(ike.ReinitiateDelay, func() {
+	sa.after(ike.ReinitiateDelay, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		if sa.state == stateEstablished && len(sa.children) == 0 && !sa.e.closed {
@@ -284,7 +285,7 @@ func (sa *ikeSA) childFailed(vpn string, f ike.Failure) {
 			sa.closing = false // the delete is ours to retry, not a shutdown
 			sa.close()
 		}
-	}))
+	})
 }
 
 func cloneKeys(k keymat.DirectionKeys) keymat.DirectionKeys {

@@ -72,7 +72,7 @@ const duplicateDeleteDelay = 2 * time.Second
 // deleteDuplicate removes our redundant Child SA c and tells the peer,
 // after duplicateDeleteDelay.
 func (sa *ikeSA) deleteDuplicate(c *ike.ChildSA) {
-	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(duplicateDeleteDelay, func() {
+	sa.after(duplicateDeleteDelay, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		if sa.state != stateEstablished || !sa.hasChild(c) {
@@ -80,7 +80,7 @@ func (sa *ikeSA) deleteDuplicate(c *ike.ChildSA) {
 		}
 		sa.removeChild(c.OutboundSPI)
 		sa.deleteChildren([]uint32{c.InboundSPI}, 0) // vpnchild.go
-	}))
+	})
 }
 
 // sameChildSelectors: a and b are for the same VPN and traffic.

@@ -62,11 +62,11 @@ func (e *Engine) needCookie(req *wire.Message, ni []byte, from, to netip.AddrPor
 // expireHalfOpen removes a responder SA that is still waiting for IKE_AUTH
 // after halfOpenTimeout.
 func (sa *ikeSA) expireHalfOpen() {
-	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(halfOpenTimeout, func() {
+	sa.after(halfOpenTimeout, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		if sa.state == stateInitReplied {
 			sa.fail(ike.Failf(ike.CauseTimeout, "half-open: no IKE_AUTH within %v of IKE_SA_INIT", halfOpenTimeout))
 		}
-	}))
+	})
 }

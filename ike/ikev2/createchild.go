@@ -266,13 +266,13 @@ func ourRekeyRedundant(ni, nr []byte, c *collision) bool {
 func (sa *ikeSA) startRekey(c *ike.ChildSA) {
 	if sa.pending != nil {
 		// One exchange at a time: try again shortly.
-		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(time.Second, func() {
+		sa.after(time.Second, func() {
 			sa.e.mu.Lock()
 			defer sa.e.mu.Unlock()
 			if sa.state == stateEstablished && sa.hasChild(c) {
 				sa.startRekey(c)
 			}
-		}))
+		})
 		return
 	}
 	v := sa.peer.vpnOf(c) // vpns.go
@@ -405,13 +405,13 @@ type ikeRekey struct {
 
 func (sa *ikeSA) startIKERekey() {
 	if sa.pending != nil || sa.rekey != nil || sa.ikeRekey != nil || sa.peerFollowup != nil {
-		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(time.Second, func() {
+		sa.after(time.Second, func() {
 			sa.e.mu.Lock()
 			defer sa.e.mu.Unlock()
 			if sa.state == stateEstablished {
 				sa.startIKERekey()
 			}
-		}))
+		})
 		return
 	}
 	spi, err := sa.e.newSPI()

@@ -34,3 +34,21 @@ func (e *Engine) awaitPeerDedupe(mine, theirs *ikeSA) {
 		theirs.sendDelete()
 	})
 }
+
+// dedupeLater has dedupe look at the IKE SAs of sa's gateway again in
+// vpnCreateRetry: sa is ours, the duplicate to delete, but an exchange of
+// it is out (the CREATE_CHILD_SA of a VPN kept up, asked for as it came
+// up), and its DELETE must wait for the answer (one exchange at a time,
+// §2.3), as a VPN's Child SA waits (startVPNChildren). Nothing else would
+// look again: dedupe runs as an IKE SA comes up, and the peer's
+// duplicateIKEWait deletes ours for us only if the peer applies our rule
+// (strongSwan keeps both).
+func (sa *ikeSA) dedupeLater() {
+	sa.after(vpnCreateRetry, func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		if sa.state == stateEstablished && !sa.closing && !sa.e.closed {
+			sa.e.dedupe(sa.peer)
+		}
+	})
+}

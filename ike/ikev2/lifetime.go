@@ -21,7 +21,7 @@ func (sa *ikeSA) startKeepalive() {
 }
 
 func (sa *ikeSA) armDPD() {
-	t := sa.e.clock.AfterFunc(sa.peer.DPDInterval, func() {
+	sa.after(sa.peer.DPDInterval, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		if sa.state != stateEstablished {
@@ -32,7 +32,6 @@ func (sa *ikeSA) armDPD() {
 		}
 		sa.armDPD()
 	})
-	sa.timers = append(sa.timers, t)
 }
 
 // dpdDue decides, once per DPD interval, whether to probe the peer, by the
@@ -80,22 +79,21 @@ func (sa *ikeSA) childTimers(c *ike.ChildSA) {
 	// Lifetimes run from the Child SA's birth, also when a rekeyed IKE SA
 	// takes it over (which keeps the moments drawn first).
 	soft, life = sa.e.lifetimes.Schedule(c, c.Born, soft, life).Delays(sa.e.clock.Now())
-	sa.timers = append(sa.timers,
-		sa.e.clock.AfterFunc(soft, func() {
-			sa.e.mu.Lock()
-			defer sa.e.mu.Unlock()
-			if sa.state == stateEstablished && sa.hasChild(c) && !v.NoRekey {
-				sa.startRekey(c)
-			}
-		}),
-		sa.e.clock.AfterFunc(life, func() {
-			sa.e.mu.Lock()
-			defer sa.e.mu.Unlock()
-			if sa.hasChild(c) {
-				sa.e.log.Warn("Child SA hard lifetime reached without a rekey; removed", "vpn", c.VPN, "in", spiHex(c.InboundSPI))
-				sa.removeChild(c.OutboundSPI)
-			}
-		}))
+	sa.after(soft, func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		if sa.state == stateEstablished && sa.hasChild(c) && !v.NoRekey {
+			sa.startRekey(c)
+		}
+	})
+	sa.after(life, func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		if sa.hasChild(c) {
+			sa.e.log.Warn("Child SA hard lifetime reached without a rekey; removed", "vpn", c.VPN, "in", spiHex(c.InboundSPI))
+			sa.removeChild(c.OutboundSPI)
+		}
+	})
 }
 
 // ChildLifetimes reports when each installed Child SA is to be rekeyed
@@ -173,11 +171,11 @@ func (sa *ikeSA) ikeTimers() {
 	}
 	soft := time.Duration(float64(life) * (lo + span*rand.Float64()))
 	soft = max(soft-sa.e.clock.Now().Sub(sa.established), 0) // from its birth, also when resumed (export.go)
-	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(soft, func() {
+	sa.after(soft, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		if sa.state == stateEstablished {
 			sa.startIKERekey()
 		}
-	}))
+	})
 }

@@ -301,6 +301,37 @@ func TestDPDModes(t *testing.T) {
 	}
 }
 
+// TestTimersStayFew: an IKE SA keeps the timers still to fire, not every
+// one it ever armed (clock.Group): DPD arms one per interval, and a day's
+// IKE SA held thousands.
+func TestTimersStayFew(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	dpd := "set security ike gateway gw dead-peer-detection probe-idle-tunnel\n" +
+		"set security ike gateway gw dead-peer-detection interval 10\n"
+	a, _, _ := newSide(t, side{1, 2, "group19", "aes-256-gcm", "k", "aes-256-gcm", dpd, clk, &traffic{}}, p)
+	_, _, _ = newSide(t, side{2, 1, "group19", "aes-256-gcm", "k", "aes-256-gcm", "", clk, nil}, p)
+	a.Initiate(netip.MustParseAddr("192.0.2.2"))
+	waitUp(t, a)
+	p.wg.Wait()
+	sentBefore := p.sent
+	const intervals = 300
+	for range intervals {
+		clk.Advance(10 * time.Second)
+		p.wg.Wait()
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if p.sent-sentBefore < intervals {
+		t.Fatalf("%d messages in %d DPD intervals: the probes did not run", p.sent-sentBefore, intervals)
+	}
+	for spi, sa := range a.sas {
+		if spi == sa.localSPI() && sa.timers.Len() > 16 {
+			t.Fatalf("the IKE SA holds %d timers after %d DPD intervals; want the few still to fire", sa.timers.Len(), intervals)
+		}
+	}
+}
+
 // TestChildRekeyAtLifetimeKilobytes: the data plane's report that a Child
 // SA carried its soft lifetime in bytes starts a rekey; the hard one
 // removes it.

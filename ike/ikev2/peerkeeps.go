@@ -28,11 +28,11 @@ func (sa *ikeSA) unlessPeerDeletes(wait time.Duration, kept func() bool, del fun
 		}
 		if sa.pending != nil || sa.ikeRekey != nil {
 			if tries < 5 { // an exchange is out: a moment later
-				sa.timers = append(sa.timers, e.clock.AfterFunc(time.Second, func() { check(tries + 1) }))
+				sa.after(time.Second, func() { check(tries + 1) })
 			}
 			return
 		}
 		del()
 	}
-	sa.timers = append(sa.timers, e.clock.AfterFunc(wait, func() { check(0) }))
+	sa.after(wait, func() { check(0) })
 }

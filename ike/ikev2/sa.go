@@ -65,7 +65,7 @@ type ikeSA struct {
 	// dead peer detection probes only a quiet peer.
 	lastHeard time.Time
 	dpd       ike.DPDTraffic // the Child SAs' packet counts at the last DPD tick
-	timers    []clock.Timer  // DPD and lifetime timers, stopped on close
+	timers    clock.Group    // DPD, lifetimes, retries (after); stopped on close
 	rekey     *childRekey    // our CREATE_CHILD_SA in flight
 	ikeRekey  *ikeRekey      // our IKE SA rekey in flight
 	deleting  *ike.ChildSA   // the Child SA our DELETE in flight removes
@@ -234,6 +234,10 @@ func (sa *ikeSA) fail(f ike.Failure) {
 	sa.close()
 }
 
+// after runs f once d has passed, unless the IKE SA closes first. The
+// caller holds e.mu, as f must take it.
+func (sa *ikeSA) after(d time.Duration, f func()) { sa.timers.AfterFunc(sa.e.clock, d, f) }
+
 func (sa *ikeSA) close() {
 	if sa.state == stateDead {
 		return
@@ -241,10 +245,7 @@ func (sa *ikeSA) close() {
 	if sa.timer != nil {
 		sa.timer.Stop()
 	}
-	for _, t := range sa.timers {
-		t.Stop()
-	}
-	sa.timers = nil
+	sa.timers.Stop()
 	sa.dropFragments()
 	sa.e.reinitiateLater(sa)
 	for _, c := range sa.children {

@@ -31,9 +31,7 @@ func (sa *ikeSA) createFollowups(r *childCreate, sel *ESPSelection, ps []wire.Pa
 	abort := func() {
 		sa.create = nil
 		clear(gir)
-		sa.failure = why
-		sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "vpn", r.vpn.VPN, "reason", why.Message)
-		sa.emitFor(r.vpn.VPN, ike.NegotiationFailed, sa.ikeSPIs(), why)
+		sa.createFailed(r, why) // vpnchild.go
 		sa.startVPNChildren()
 	}
 	finish := func(extra []byte) bool {

@@ -85,11 +85,11 @@ func (sa *ikeSA) startVPNChildrenAsRole() {
 	if sa.vpnWithoutChild() == nil {
 		return
 	}
-	sa.timers = append(sa.timers, sa.e.clock.AfterFunc(responderVPNWait, func() {
+	sa.after(responderVPNWait, func() {
 		sa.e.mu.Lock()
 		defer sa.e.mu.Unlock()
 		sa.startVPNChildren()
-	}))
+	})
 }
 
 // startVPNChildren asks for the Child SA of the next VPN kept up that has
@@ -103,17 +103,17 @@ func (sa *ikeSA) startVPNChildren() {
 		return
 	}
 	if sa.pending != nil || sa.rekey != nil || sa.ikeRekey != nil || sa.followup != nil || sa.peerFollowup != nil {
-		sa.timers = append(sa.timers, sa.e.clock.AfterFunc(vpnCreateRetry, func() {
+		sa.after(vpnCreateRetry, func() {
 			sa.e.mu.Lock()
 			defer sa.e.mu.Unlock()
 			sa.startVPNChildren()
-		}))
+		})
 		return
 	}
 	if sa.tried == nil {
 		sa.tried = map[string]bool{}
 	}
-	sa.tried[v.VPN] = true // once per IKE SA: a refusal is not asked again
+	sa.tried[v.VPN] = true // once, until a want, a commit, a clear or createFailed's wait for a kept-up VPN asks again
 	if err := sa.sendCreate(v); err != nil {
 		sa.e.log.Warn("Child SA not requested", "vpn", v.VPN, "err", err)
 		sa.startVPNChildren()
@@ -121,8 +121,23 @@ func (sa *ikeSA) startVPNChildren() {
 }
 
 // want has the IKE SA ask for v's Child SA (startVPNChildren) though v
-// is not kept up, and again if it asked before.
+// is not kept up, and again if it asked before, until one is up here.
+//
+// A want is met, and forgotten (installChild), as soon as a Child SA of
+// the VPN comes up on this IKE SA, whoever asked for it (we, the peer, an
+// IKE_AUTH). That is right for every caller: each wants the VPN up now,
+// none for the IKE SA's life. Traffic (InitiateVPNFrom) asks again when
+// it needs the VPN; a duplicate IKE SA's VPNs (dupvpns.go) and an
+// initiation given up (abandoninit.go) only move, once, what was up or
+// being asked for elsewhere. What keeps a VPN up is its configuration
+// (vpn.Reinitiate), which vpnWithoutChild reads directly. A want left
+// after it was met had the next bring-up on the IKE SA ask again for an
+// on-traffic VPN cleared since (an idle timeout, an operator's clear),
+// without traffic.
 func (sa *ikeSA) want(v *vpn) {
+	if sa.hasVPNChild(v.VPN) {
+		return // met already: the peer's IKE_AUTH or CREATE_CHILD_SA made it
+	}
 	if sa.wanted == nil {
 		sa.wanted = map[string]bool{}
 	}
@@ -196,10 +211,37 @@ func (sa *ikeSA) handleCreateResponse(ps []wire.Payload) {
 	sa.create = nil
 	defer sa.startVPNChildren()
 	if f, ok := sa.createAnswer(r, ps); !ok {
-		sa.failure = f
-		sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "vpn", r.vpn.VPN, "reason", f.Message)
-		sa.emitFor(r.vpn.VPN, ike.NegotiationFailed, sa.ikeSPIs(), f)
+		sa.createFailed(r, f)
 	}
+}
+
+// createFailed records why our CREATE_CHILD_SA for r's VPN made no Child
+// SA (the peer's error notify, a bad answer, its follow-ups undone) and,
+// for a VPN kept up (establish-tunnels immediately), asks again on this
+// IKE SA after ike.ReinitiateDelay, as a kept-up tunnel whose IKE_AUTH
+// made no Child SA negotiates again (childFailed, auth.go): the VPN may
+// have been moved here from a duplicate IKE SA (dupvpns.go) or an
+// initiation given up (abandoninit.go), and the peer refuse while it
+// still holds the Child SA of the IKE SA that went. An on-traffic VPN is
+// asked for again by its traffic, a responder-only one only by the peer.
+// A request the peer never answers fails the IKE SA itself (resend, in
+// sa.go), and a kept-up tunnel is negotiated anew (reinitiateLater).
+func (sa *ikeSA) createFailed(r *childCreate, f ike.Failure) {
+	sa.failure = f
+	sa.e.log.Warn("Child SA not established", "gateway", sa.peer.Gateway, "vpn", r.vpn.VPN, "reason", f.Message)
+	sa.emitFor(r.vpn.VPN, ike.NegotiationFailed, sa.ikeSPIs(), f)
+	if !r.vpn.Reinitiate {
+		return
+	}
+	name := r.vpn.VPN
+	sa.after(ike.ReinitiateDelay, func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		if v := sa.peer.vpnNamed(name); v != nil && v.Reinitiate && !sa.e.closed {
+			delete(sa.tried, name)
+			sa.startVPNChildren() // nothing if the IKE SA went, or the peer made one meanwhile
+		}
+	})
 }
 
 // createAnswer checks the answer to r and installs the Child SA; on
@@ -253,11 +295,11 @@ func (sa *ikeSA) deleteChildren(spis []uint32, tries int) {
 	}
 	if sa.pending != nil {
 		if tries < 30 {
-			sa.timers = append(sa.timers, sa.e.clock.AfterFunc(vpnCreateRetry, func() {
+			sa.after(vpnCreateRetry, func() {
 				sa.e.mu.Lock()
 				defer sa.e.mu.Unlock()
 				sa.deleteChildren(spis, tries+1)
-			}))
+			})
 		}
 		return
 	}
