@@ -37,7 +37,11 @@ import (
 // the applications, and every hand-over between goroutines costs a
 // wake-up: in bench/throughput on 2 cores (three rounds of each) the
 // parallel pipeline spent 10-14 % more gateway CPU per gigabyte than the
-// inline one, raw ESP on AF_XDP and ESP in UDP alike.
+// inline one, raw ESP on AF_XDP and ESP in UDP alike. What that costs is
+// a second thread woken and put to sleep for the batches it shares, not
+// the number of goroutines a batch passes: without the releaser, or with
+// a reader that does queued chunks instead of sleeping, it cost the same
+// (BenchmarkPipelineSeal1400's comment has the runs).
 
 // pipelineDepth is the number of batches one reader has in flight: one
 // being read, one being worked on, one being sent.

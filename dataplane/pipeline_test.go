@@ -328,6 +328,25 @@ func BenchmarkPipelineSeal1400(b *testing.B) {
 // reader seals every packet itself and hands only the release over costs
 // as much as the one that shares the sealing: the hand-over, not the
 // sharing, is the price. Issue 16's goal stays set on the 64-packet runs.
+//
+// Fewer wake-ups per batch did not lower it (2026-12-07, a shell loop of
+// someone else's holding one core). With no releaser goroutine (whoever
+// finished a batch's last chunk sent on the batches done, in order),
+// parallel stayed within the runs' spread: seal 1.71 against 1.80 ×
+// BareSeal1400, open 1.80 against 1.76 × (medians of 5 alternating
+// rounds; 8 more rounds agreed). Adding a reader that does queued chunks
+// instead of sleeping for a free batch, and one worker fewer, brought the
+// goroutines woken per batch to under half a one (counted: worker 0.3,
+// reader 0.1-0.2), and still nothing showed. That pipeline with the
+// reader sealing every packet itself, so no other goroutine ran, cost
+// what inline costs (292-341 against 297-327 cpu-ns/pkt, two runs each).
+// What costs is a second thread taking part: perf's sched_switch stacks
+// show the runtime waking it (wakep, futex) for a goroutine made ready
+// while a P is idle, and its search stealing the goroutine (runqgrab's
+// 3 µs sleep); workers and reader polling for 20 µs before they sleep
+// cut the context switches from about 14,000 to 3,400 per 2 million
+// packets but spent more CPU polling (516-522 against 380-431
+// cpu-ns/pkt).
 
 func benchPipelineSeal(b *testing.B, mode PipelineMode, batch int) {
 	pkt := icmpEcho(hostA, hostB, 1400, false, 0)
