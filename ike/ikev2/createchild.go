@@ -497,8 +497,8 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 	sa.sendDelete()
 }
 
-// handOver moves the Child SAs to the IKE SA that replaces this one and
-// starts the new SA's timers.
+// handOver moves the Child SAs and the VPNs asked for to the IKE SA that
+// replaces this one and starts the new SA's timers.
 func (sa *ikeSA) handOver(n *ikeSA) {
 	n.children, sa.children = sa.children, nil
 	// staged.go: the outbound SAs waiting go with their Child SAs.
@@ -509,4 +509,5 @@ func (sa *ikeSA) handOver(n *ikeSA) {
 	for _, c := range n.children {
 		n.childTimers(c)
 	}
+	n.takeWants(sa) // rekeywants.go
 }
