@@ -26,6 +26,20 @@ var (
 	faultErr  error
 )
 
+// faultTags is faultinject and the tags GOFLAGS gives every other build
+// (the Makefile's ipsecmb): a -tags flag on the command line replaces
+// GOFLAGS' own, and the fault binary would otherwise run crypto/cipher
+// while the nodes beside it run ipsec-mb.
+func faultTags() string {
+	tags := []string{"faultinject"}
+	for _, f := range strings.Fields(os.Getenv("GOFLAGS")) {
+		if v, ok := strings.CutPrefix(strings.TrimLeft(f, "-"), "tags="); ok {
+			tags = append(tags, strings.Split(v, ",")...)
+		}
+	}
+	return strings.Join(tags, ",")
+}
+
 // useFaultBinary makes the nodes this test starts run ipsecgw built with
 // -tags faultinject (daemon/hafault_inject.go: a file in the state
 // directory fails a takeover's read of the SA state exactly between
@@ -35,9 +49,9 @@ func useFaultBinary(t *testing.T) {
 	t.Helper()
 	faultOnce.Do(func() {
 		faultBin = filepath.Join(filepath.Dir(binary), "ipsecgw-faultinject")
-		out, err := exec.Command("go", "build", "-race", "-tags", "faultinject", "-o", faultBin, "ipsecgw/cmd/ipsecgw").CombinedOutput()
+		out, err := exec.Command("go", "build", "-race", "-tags", faultTags(), "-o", faultBin, "ipsecgw/cmd/ipsecgw").CombinedOutput()
 		if err != nil {
-			faultErr = fmt.Errorf("building ipsecgw with -tags faultinject: %v\n%s", err, out)
+			faultErr = fmt.Errorf("building ipsecgw with -tags %s: %v\n%s", faultTags(), err, out)
 		}
 	})
 	if faultErr != nil {
@@ -157,4 +171,19 @@ func established(t *testing.T, c *strongswan.Charon) map[uint64]bool {
 		}
 	}
 	return up
+}
+
+// TestFaultTags: the fault binary is built with GOFLAGS' tags beside
+// faultinject, in either spelling of the flag.
+func TestFaultTags(t *testing.T) {
+	for goflags, want := range map[string]string{
+		"":                           "faultinject",
+		"-tags=ipsecmb":              "faultinject,ipsecmb",
+		"-race --tags=ipsecmb,netgo": "faultinject,ipsecmb,netgo",
+	} {
+		t.Setenv("GOFLAGS", goflags)
+		if got := faultTags(); got != want {
+			t.Errorf("GOFLAGS %q: tags %q, want %q", goflags, got, want)
+		}
+	}
 }
