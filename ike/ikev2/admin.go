@@ -107,7 +107,7 @@ func (e *Engine) dedupe(p *peer) {
 	}
 	var ours, theirs []*ikeSA
 	for spi, sa := range e.sas {
-		if sa.peer != p || spi != sa.localSPI() || sa.state != stateEstablished || sa.ikeRekey != nil || sa.closing {
+		if sa.peer != p || spi != sa.localSPI() || !sa.carries() || sa.ikeRekey != nil { // rekeywindow.go
 			continue
 		}
 		if sa.initiator {

@@ -46,6 +46,9 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 	// A rekey must name a Child SA of ours (the peer's inbound SPI, our
 	// outbound one); one already gone is CHILD_SA_NOT_FOUND (§2.25).
 	rekeyN, isRekey := wire.FindNotify(ps, wire.REKEY_SA)
+	if !isRekey && sa.refuseCreateOnReplaced(id) { // rekeywindow.go
+		return
+	}
 	var old *ike.ChildSA
 	if isRekey {
 		if len(rekeyN.SPI) == 4 {
@@ -404,6 +407,9 @@ type ikeRekey struct {
 }
 
 func (sa *ikeSA) startIKERekey() {
+	if sa.replacedBy != nil {
+		return // rekeywindow.go: its replacement has its own lifetime
+	}
 	if sa.pending != nil || sa.rekey != nil || sa.ikeRekey != nil || sa.peerFollowup != nil {
 		sa.after(time.Second, func() {
 			sa.e.mu.Lock()
@@ -500,6 +506,7 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 // handOver moves the Child SAs and the VPNs asked for to the IKE SA that
 // replaces this one and starts the new SA's timers.
 func (sa *ikeSA) handOver(n *ikeSA) {
+	sa.replacedBy = n // rekeywindow.go: no longer the gateway's IKE SA
 	n.children, sa.children = sa.children, nil
 	// staged.go: the outbound SAs waiting go with their Child SAs.
 	sa.handStaged(n)

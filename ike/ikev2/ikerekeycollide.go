@@ -63,12 +63,16 @@ func (sa *ikeSA) refuseRekeyWhileClosing(id uint32) bool {
 }
 
 // afterIKERekeyAnswer runs once the answer to our rekey r is handled:
-// Child SAs still on the old IKE SA (our rekey refused or its answer
-// unusable) go to the peer's new IKE SA if we answered a colliding rekey:
-// the peer keeps that one and deletes the old.
+// when the old IKE SA was not handed over (our rekey refused or its
+// answer unusable), the peer's new IKE SA takes over if we answered a
+// colliding rekey: the peer keeps that one and deletes the old. Whether
+// the old IKE SA holds Child SAs does not matter: the survivor's timers
+// (DPD, its own lifetime and rekey) and the VPNs wanted come with the
+// hand-over, and an IKE SA without a Child SA (a VPN refused, on-traffic
+// not up yet) needs them as much.
 func (sa *ikeSA) afterIKERekeyAnswer(r *ikeRekey) {
-	if sa.ikeRekey != nil || len(sa.children) == 0 {
-		return // follow-ups under way (followup.go), or nothing left here
+	if sa.ikeRekey != nil || sa.replacedBy != nil {
+		return // follow-ups under way (followup.go), or handed over already
 	}
 	sa.peerRekeySurvives(r)
 }

@@ -19,7 +19,7 @@ func (e *Engine) RekeyIKE(match func(ike.SAInfo) bool) int {
 	defer e.mu.Unlock()
 	var todo []*ikeSA
 	for spi, sa := range e.sas {
-		if spi != sa.localSPI() || sa.state != stateEstablished || sa.closing || sa.ikeRekey != nil || !match(sa.info()) {
+		if spi != sa.localSPI() || !sa.carries() || sa.ikeRekey != nil || !match(sa.info()) {
 			continue
 		}
 		todo = append(todo, sa) // startIKERekey adds to e.sas

@@ -83,6 +83,9 @@ type ikeSA struct {
 	natT bool
 
 	closing     bool           // a DELETE of this IKE SA is out
+	// replacedBy is the IKE SA a rekey handed this one's Child SAs to
+	// (handOver); it stays up until its DELETE (rekeywindow.go).
+	replacedBy *ikeSA
 	tracked     bool           // counted in Engine.roles
 	byInitKey   initKey        // responder: its entry in Engine.byInit
 	children    []*ike.ChildSA // more than one while a rekey overlaps

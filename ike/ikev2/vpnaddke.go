@@ -43,6 +43,7 @@ func (sa *ikeSA) createFollowups(r *childCreate, sel *ESPSelection, ps []wire.Pa
 		}
 		sa.freshChild(sa.children[len(sa.children)-1], r.ni, nr, true) // childdup.go
 		sa.create = nil
+		sa.passOnLateChildren() // rekeywindow.go
 		sa.startVPNChildren()
 		return true
 	}

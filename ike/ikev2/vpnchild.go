@@ -44,7 +44,7 @@ func (e *Engine) InitiateVPNFrom(local, remote netip.Addr, name string, ifIdle b
 		return e.initiate(p)
 	}
 	for _, sa := range sas {
-		if sa.state == stateEstablished && !sa.closing {
+		if sa.carries() { // rekeywindow.go: not the IKE SA a rekey replaced
 			sa.want(v)
 			sa.startVPNChildrenAsRole()
 			return nil
@@ -95,8 +95,8 @@ func (sa *ikeSA) startVPNChildrenAsRole() {
 // startVPNChildren asks for the Child SA of the next VPN kept up that has
 // none on this IKE SA and was not asked for yet.
 func (sa *ikeSA) startVPNChildren() {
-	if sa.state != stateEstablished || sa.closing || sa.create != nil {
-		return
+	if !sa.carries() || sa.create != nil {
+		return // rekeywindow.go: a replaced IKE SA's replacement asks
 	}
 	v := sa.vpnWithoutChild()
 	if v == nil {
@@ -210,7 +210,14 @@ func (sa *ikeSA) handleCreateResponse(ps []wire.Payload) {
 	r := sa.create
 	sa.create = nil
 	defer sa.startVPNChildren()
-	if f, ok := sa.createAnswer(r, ps); !ok {
+	f, ok := sa.createAnswer(r, ps)
+	switch {
+	case ok:
+		sa.passOnLateChildren() // rekeywindow.go: answered after a rekey replaced sa
+	case sa.replacedBy != nil:
+		// The replacement asks for the VPN (takeWants moved the want).
+		sa.e.log.Info("Child SA not made on the IKE SA a rekey replaced", "gateway", sa.peer.Gateway, "vpn", r.vpn.VPN, "reason", f.Message)
+	default:
 		sa.createFailed(r, f)
 	}
 }
