@@ -2,11 +2,13 @@ package ikev2
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
 
 	"ipsecgw/clock"
+	"ipsecgw/ike"
 	"ipsecgw/ike/wire"
 )
 
@@ -146,4 +148,102 @@ func TestSimultaneousIKERekey(t *testing.T) {
 		b.Close()
 		p.wg.Wait()
 	}
+}
+
+// TestSimultaneousIKERekeyWithoutChildSA: an IKE SA without a Child SA
+// (vpn1, on-traffic, cleared) is rekeyed by both sides at once, and b's
+// rekey finishes first: a answered it while its own was out, and b then
+// answers a's TEMPORARY_FAILURE (its old IKE SA is being deleted), so b's
+// new IKE SA survives at a. It gets what a new IKE SA gets there as when
+// it takes Child SAs: dead peer detection (a probes, always-send) and its
+// lifetime (a rekeys it at its soft lifetime, lifetime-seconds 600 at a
+// only). Before, a handed over only an old IKE SA with Child SAs, and
+// the survivor never probed nor rekeyed.
+func TestSimultaneousIKERekeyWithoutChildSA(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	conf := func(me, peer int) string { return fmt.Sprintf(twoVPNs, me, peer, "on-traffic", fmt.Sprint(peer)) }
+	extraA := "set security ike proposal p1 lifetime-seconds 600\n" +
+		"set security ike gateway gw dead-peer-detection always-send\n" +
+		"set security ike gateway gw dead-peer-detection interval 10\n" +
+		"set security ike gateway gw dead-peer-detection threshold 3\n"
+	a := sideClock(t, vpnSideConfig(1, 2, conf(1, 2)+extraA), p, newVPNInstalls(), clk)
+	b := sideClock(t, vpnSideConfig(2, 1, conf(2, 1)), p, newVPNInstalls(), clk)
+	if err := a.InitiateVPNFrom(netip.Addr{}, addrB, "vpn1", true); err != nil {
+		t.Fatal(err)
+	}
+	old := oneSAWith(t, a, "a", "vpn1")
+	oneSAWith(t, b, "b", "vpn1")
+	a.ClearVPN("vpn1")
+	within(t, "no Child SA on either side", func() bool { return len(childrenOf(a)) == 0 && len(childrenOf(b)) == 0 })
+	p.wg.Wait()
+
+	rekeys := p.catch(func(h wire.Header) bool {
+		return h.InitiatorSPI == old.InitiatorSPI && h.Exchange == wire.CREATE_CHILD_SA && !h.IsResponse() ||
+			h.InitiatorSPI == old.InitiatorSPI && h.Exchange == wire.INFORMATIONAL && !h.IsResponse() && !h.FromInitiator()
+	})
+	for _, e := range []*Engine{a, b} {
+		e.mu.Lock()
+		for spi, sa := range e.sas {
+			if spi == sa.localSPI() && sa.state == stateEstablished {
+				sa.startIKERekey()
+			}
+		}
+		e.mu.Unlock()
+	}
+	var fromA, fromB []byte
+	for i := range 2 {
+		if msg := rekeys.next(t, p, i, "both rekey requests"); isFromInitiator(msg) {
+			fromA = msg
+		} else {
+			fromB = msg
+		}
+	}
+	if fromA == nil || fromB == nil {
+		t.Fatal("want one rekey request from each side")
+	}
+	deliver(p, a, fromB, addrB, addrA) // a answers, its own out: the collision held
+	del := rekeys.next(t, p, 2, "b's DELETE of the old IKE SA (its rekey done)")
+	deliver(p, b, fromA, addrA, addrB) // TEMPORARY_FAILURE: b's old IKE SA is being deleted
+	deliver(p, a, del, addrB, addrA)
+	p.mu.Lock()
+	p.drop = nil
+	p.mu.Unlock()
+	var survivor ike.SAInfo
+	within(t, "one IKE SA, b's, on both sides", func() bool {
+		sa, sb := a.SAs(), b.SAs()
+		if len(sa) != 1 || len(sb) != 1 || sa[0].State != "UP" || sa[0].InitiatorSPI != sb[0].InitiatorSPI || sa[0].ResponderSPI != sb[0].ResponderSPI {
+			return false
+		}
+		survivor = sa[0]
+		return true
+	})
+	if survivor.InitiatorSPI == old.InitiatorSPI || survivor.Initiator {
+		t.Fatalf("a kept %+v, want b's new IKE SA", survivor)
+	}
+
+	probes := &requestsOn{spi: survivor.InitiatorSPI, x: wire.INFORMATIONAL}
+	p.mu.Lock()
+	p.tap = func(b []byte, from, to netip.AddrPort) { // a's, as the survivor's responder
+		if h, err := wire.ParseHeader(b); err == nil && from.Addr() == addrA && h.InitiatorSPI == probes.spi && h.Exchange == probes.x && !h.IsResponse() {
+			probes.n++
+		}
+	}
+	p.mu.Unlock()
+	runClock(p, clk, 25*time.Second)
+	if n := probes.count(p); n < 2 {
+		t.Fatalf("a sent %d dead peer detection probes on the surviving IKE SA in 25 s (interval 10), want 2", n)
+	}
+	runClock(p, clk, 600*time.Second)
+	within(t, "the survivor rekeyed by a at its soft lifetime", func() bool {
+		sa, sb := a.SAs(), b.SAs()
+		return len(sa) == 1 && len(sb) == 1 && sa[0].State == "UP" && sa[0].Initiator && sa[0].InitiatorSPI != survivor.InitiatorSPI &&
+			sa[0].InitiatorSPI == sb[0].InitiatorSPI && sa[0].ResponderSPI == sb[0].ResponderSPI
+	})
+}
+
+// isFromInitiator: msg was sent by its IKE SA's original initiator.
+func isFromInitiator(msg []byte) bool {
+	h, err := wire.ParseHeader(msg)
+	return err == nil && h.FromInitiator()
 }
