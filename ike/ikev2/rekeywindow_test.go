@@ -213,3 +213,33 @@ func TestLateCreateAnswerAfterPeerRekey(t *testing.T) {
 		t.Fatalf("a asked %d times for a Child SA on the old IKE SA after the rekey", n)
 	}
 }
+
+// TestLateCreateRequestAfterRekey: a asks for vpn2 on the IKE SA as b
+// rekeys it, and a's request reaches b after b's rekey is done (b's
+// DELETE of the old IKE SA out). b answers TEMPORARY_FAILURE rather than
+// make a Child SA on an IKE SA it is deleting, and a's new IKE SA asks
+// for vpn2 (takeWants): one Child SA of vpn2 on each side, on the new
+// IKE SA. Before, b made the Child SA on the old IKE SA, and a, which
+// moves a late answer's Child SA to the new IKE SA, kept one b had not.
+func TestLateCreateRequestAfterRekey(t *testing.T) {
+	conf := func(me, peer int) string { return fmt.Sprintf(twoVPNs, me, peer, "on-traffic", fmt.Sprint(peer)) }
+	var request []byte
+	asked := func(a, b *Engine, p *pipe, old ike.SAInfo) {
+		requests := p.catch(func(h wire.Header) bool {
+			return h.InitiatorSPI == old.InitiatorSPI && h.Exchange == wire.CREATE_CHILD_SA && !h.IsResponse() && h.FromInitiator()
+		})
+		if err := a.InitiateVPNFrom(netip.Addr{}, addrB, "vpn2", true); err != nil {
+			t.Fatal(err)
+		}
+		request = requests.next(t, p, 0, "a's CREATE_CHILD_SA for vpn2")
+	}
+	a, b, p, clk, old, del, _ := peerRekeyWindow(t, conf(1, 2), conf(2, 1), asked)
+	deliver(p, b, request, addrA, addrB)
+	if cs := childrenOf(b); len(cs["vpn2"]) != 0 {
+		t.Fatalf("b made %d Child SAs of vpn2 on the IKE SA it is deleting", len(cs["vpn2"]))
+	}
+	deliver(p, a, del, addrB, addrA)
+	runClock(p, clk, responderVPNWait+time.Second)
+	onNewSA(t, a, "a", old, "vpn1", "vpn2")
+	onNewSA(t, b, "b", old, "vpn1", "vpn2")
+}
