@@ -16,9 +16,9 @@ import "ipsecgw/ike/wire"
 //
 // A CREATE_CHILD_SA of ours sent on the old IKE SA before the hand-over
 // and answered after it makes a Child SA both sides hold: the peer
-// answered it before it handed over (a request is answered on the old
-// IKE SA only while that one is not closing, refuseCreateOnReplaced), so
-// the peer's hand-over moved its half to the new IKE SA. Ours goes there
+// answered it before it handed over (a request that comes after is
+// refused, refuseCreateOnReplaced), so the peer's hand-over moved its
+// half to the new IKE SA. Ours goes there
 // too (passOnLateChildren): RFC 7296 §2.8 has the Child SAs belong to the
 // IKE SA that exists, and both halves then live and die with the same
 // IKE SA. Its keys are the old IKE SA's (SK_d of the exchange that made
@@ -27,11 +27,15 @@ import "ipsecgw/ike/wire"
 // has there, and a second exchange, for the same result.
 //
 // The peer's request for a new Child SA that comes on an IKE SA of ours
-// that is closing or replaced is answered TEMPORARY_FAILURE (§2.25: try
-// again later, which the peer does on the IKE SA that replaces it): made
-// there, its Child SA would go with that IKE SA, while the peer, which
-// saw no hand-over on its side yet, would move its half to the new IKE SA
-// (the line above). strongSwan answers so as well.
+// a rekey replaced (our rekey's DELETE of it out, or the peer's DELETE to
+// come) is answered TEMPORARY_FAILURE (§2.25: try again later, which the
+// peer does on the IKE SA that replaces it, takeWants): made there, our
+// half would go with that IKE SA, while the peer, which had handed over
+// already (it answered our rekey) and so took the answer late, would
+// move its half to the new IKE SA (the paragraph above). An IKE SA
+// closing for another reason (a dedupe's DELETE out) still makes it:
+// the peer carries a VPN with a Child SA on the duplicate it is told is
+// gone (dupvpns.go), and would not carry one refused there.
 
 // carries reports whether sa is an IKE SA its gateway's VPNs may be put
 // on: up, not being deleted, not replaced by a rekey.
@@ -72,13 +76,12 @@ func (sa *ikeSA) passOnLateChildren() {
 }
 
 // refuseCreateOnReplaced answers TEMPORARY_FAILURE to the peer's request
-// for a new Child SA on an IKE SA being deleted or replaced, reporting
-// true.
+// for a new Child SA on an IKE SA a rekey replaced, reporting true.
 func (sa *ikeSA) refuseCreateOnReplaced(id uint32) bool {
-	if sa.carries() {
+	if sa.replacedBy == nil {
 		return false
 	}
-	sa.e.log.Info("Child SA requested on an IKE SA being deleted or replaced; TEMPORARY_FAILURE", "gateway", sa.peer.Gateway)
+	sa.e.log.Info("Child SA requested on an IKE SA a rekey replaced; TEMPORARY_FAILURE", "gateway", sa.peer.Gateway)
 	sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
 	return true
 }

@@ -83,9 +83,6 @@ type ikeSA struct {
 	natT bool
 
 	closing     bool           // a DELETE of this IKE SA is out
-	// replacedBy is the IKE SA a rekey handed this one's Child SAs to
-	// (handOver); it stays up until its DELETE (rekeywindow.go).
-	replacedBy *ikeSA
 	tracked     bool           // counted in Engine.roles
 	byInitKey   initKey        // responder: its entry in Engine.byInit
 	children    []*ike.ChildSA // more than one while a rekey overlaps
@@ -127,6 +124,9 @@ type ikeSA struct {
 	// fresh are the Child SAs created here, not rekeyed, by the exchange
 	// that made each, until a duplicate is settled (childdup.go).
 	fresh map[*ike.ChildSA]freshOrigin
+	// replacedBy is the IKE SA a rekey handed this one's Child SAs to
+	// (handOver); this one stays up until its DELETE (rekeywindow.go).
+	replacedBy *ikeSA
 }
 
 func (sa *ikeSA) localSPI() uint64 {
