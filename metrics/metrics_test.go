@@ -63,8 +63,9 @@ func labSnapshot() Snapshot {
 			{VPN: "ipsec_vpn", Tunnel: "500001", Direction: "inbound", SPI: "0x8d92e737", Packets: 3675, Bytes: 1073684, Drops: 3},
 			{VPN: "ipsec_vpn", Tunnel: "500001", Direction: "outbound", SPI: "0x78634c46", Packets: 3677, Bytes: 875126},
 		},
-		IKESAs:   map[string]int{"up": 1, "negotiating": 2},
-		IKEDrops: map[string]uint64{"malformed": 4, "no-sa": 0, "unauthenticated": 1},
+		IKESAs:       map[string]int{"up": 1, "negotiating": 2},
+		IKEDrops:     map[string]uint64{"malformed": 4, "no-sa": 0, "unauthenticated": 1},
+		IKEAbandoned: 2,
 	}
 }
 
@@ -84,6 +85,9 @@ ipsecgw_esp_drops_total{reason="replay"} 2
 # TYPE ipsecgw_esp_packets_total counter
 ipsecgw_esp_packets_total{direction="inbound"} 3675
 ipsecgw_esp_packets_total{direction="outbound"} 3677
+# HELP ipsecgw_ike_abandoned_initiations_total IKE initiations given up, unanswered, because the peer's IKE SA with the same gateway came up first; its VPNs come up on that IKE SA instead.
+# TYPE ipsecgw_ike_abandoned_initiations_total counter
+ipsecgw_ike_abandoned_initiations_total 2
 # HELP ipsecgw_ike_certificate_failures_total IKE negotiations that failed because the peer's certificate or signature was refused, by cause (also counted in ipsecgw_ike_negotiation_failures_total).
 # TYPE ipsecgw_ike_certificate_failures_total counter
 ipsecgw_ike_certificate_failures_total{cause="bad-signature"} 0

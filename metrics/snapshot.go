@@ -18,6 +18,9 @@ type Snapshot struct {
 	// IKEDrops is the IKE messages dropped, by reason: malformed, no-sa,
 	// unauthenticated.
 	IKEDrops map[string]uint64
+	// IKEAbandoned is the IKE initiations given up because the peer's IKE
+	// SA with this gateway came up first (IKEv2).
+	IKEAbandoned uint64
 }
 
 // ESP is the gateway's ESP totals: what `show security ipsec statistics`
@@ -74,6 +77,9 @@ var (
 	ikeDropsDesc = prometheus.NewDesc("ipsecgw_ike_dropped_total",
 		"IKE messages dropped, by reason: malformed (they do not parse), no-sa (for no SA of ours), unauthenticated (they do not decrypt or verify).",
 		[]string{"reason"}, nil)
+	ikeAbandonedDesc = prometheus.NewDesc("ipsecgw_ike_abandoned_initiations_total",
+		"IKE initiations given up, unanswered, because the peer's IKE SA with the same gateway came up first; its VPNs come up on that IKE SA instead.",
+		nil, nil)
 )
 
 // snapshotCollector exports a Snapshot taken at scrape time as constant
@@ -83,7 +89,7 @@ type snapshotCollector struct {
 }
 
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{espPacketsDesc, espBytesDesc, espDropsDesc, tcpMSSDesc, saPacketsDesc, saBytesDesc, saDropsDesc, ikeSAsDesc, ikeDropsDesc} {
+	for _, d := range []*prometheus.Desc{espPacketsDesc, espBytesDesc, espDropsDesc, tcpMSSDesc, saPacketsDesc, saBytesDesc, saDropsDesc, ikeSAsDesc, ikeDropsDesc, ikeAbandonedDesc} {
 		ch <- d
 	}
 }
@@ -116,6 +122,7 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, reason := range slices.Sorted(maps.Keys(s.IKEDrops)) {
 		counter(ikeDropsDesc, s.IKEDrops[reason], reason)
 	}
+	counter(ikeAbandonedDesc, s.IKEAbandoned)
 }
 
 // mergeSAs sums SAs that carry the same labels. A scrape may not hold two

@@ -42,8 +42,9 @@ func snapshot(st daemon.Status) metrics.Snapshot {
 		ESP: metrics.ESP{EncryptedPackets: g.EncryptedPackets, EncryptedBytes: g.EncryptedBytes,
 			DecryptedPackets: g.DecryptedPackets, DecryptedBytes: g.DecryptedBytes, Drops: drops(g),
 			TCPMSSClamped: g.TCPMSSClamped},
-		IKESAs:   map[string]int{},
-		IKEDrops: st.IKEDrops,
+		IKESAs:       map[string]int{},
+		IKEDrops:     st.IKEDrops,
+		IKEAbandoned: st.IKEAbandoned,
 	}
 	for _, sa := range st.SAs {
 		c := sa.Counters
