@@ -136,7 +136,7 @@ func (sa *ikeSA) handleCreateChild(id uint32, ps []wire.Payload) {
 // rekeyIKE answers an IKE SA rekey (§1.3.2, §2.18): the new IKE SA takes
 // over the Child SAs; the old one stays until the peer deletes it.
 func (sa *ikeSA) rekeyIKE(id uint32, offered *wire.SA, ni []byte, ke *wire.KE) {
-	if sa.refuseRekeyWhileClosing(id) { // ikerekeycollide.go
+	if sa.refuseRekeyWhileClosing(id) || sa.refuseRekeyWhileCreating(id) { // ikerekeycollide.go
 		return
 	}
 	spi, err := sa.e.newSPI()
@@ -461,7 +461,9 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 	delete(sa.e.sas, r.spi)
 	defer sa.afterIKERekeyAnswer(r) // ikerekeycollide.go
 	if t, ok := errorNotify(ps); ok {
-		sa.e.log.Warn("IKE SA rekey refused", "gateway", sa.peer.Gateway, "reason", t)
+		if !sa.retryIKERekeyLater(t) { // rekeyretry.go
+			sa.e.log.Warn("IKE SA rekey refused", "gateway", sa.peer.Gateway, "reason", t)
+		}
 		return
 	}
 	chosen, okSA := wire.Find[*wire.SA](ps)

@@ -62,6 +62,25 @@ func (sa *ikeSA) refuseRekeyWhileClosing(id uint32) bool {
 	return true
 }
 
+// refuseRekeyWhileCreating answers TEMPORARY_FAILURE to a rekey of an
+// IKE SA on which our CREATE_CHILD_SA, for a new Child SA or a Child SA
+// rekey, is out (§2.25: a request that a rekey in progress keeps from
+// completing), reporting true. Accepted, the rekey hands the Child SAs
+// over before our answer comes, which then lands on the replaced IKE SA
+// (passOnLateChildren); should the peer's DELETE of that IKE SA overtake
+// the answer, or the answer be lost, the peer keeps on its new IKE SA a
+// Child SA we do not have, and our new IKE SA asks for a second. The
+// peer tries again a moment later (retryIKERekeyLater, rekeyretry.go), by
+// when ours is answered; startIKERekey holds ours back likewise.
+func (sa *ikeSA) refuseRekeyWhileCreating(id uint32) bool {
+	if sa.create == nil && sa.rekey == nil {
+		return false
+	}
+	sa.e.log.Info("IKE SA rekey while our CREATE_CHILD_SA is out; TEMPORARY_FAILURE", "gateway", sa.peer.Gateway)
+	sa.answer(id, wire.CREATE_CHILD_SA, []wire.Payload{&wire.Notify{Type: wire.TEMPORARY_FAILURE}})
+	return true
+}
+
 // afterIKERekeyAnswer runs once the answer to our rekey r is handled:
 // when the old IKE SA was not handed over (our rekey refused or its
 // answer unusable), the peer's new IKE SA takes over if we answered a

@@ -15,7 +15,8 @@ import (
 // a Child SA rekey started at a soft lifetime often falls inside it.
 // Without the retry the old Child SA stayed until its hard lifetime and
 // went without a successor: the tunnel was down (a lifetime-kilobytes
-// rekey has a few hundred milliseconds of traffic left).
+// rekey has a few hundred milliseconds of traffic left). An IKE SA rekey
+// of ours refused so is tried again the same way (retryIKERekeyLater).
 
 // rekeyRetryDelay is the least wait before the retry; it is drawn from
 // one to two times it, so the two sides do not retry in step.
@@ -47,6 +48,29 @@ func (sa *ikeSA) retryRekeyLater(r *childRekey, t wire.NotifyType) bool {
 				x.startRekey(c)
 			}
 			return
+		}
+	})
+	return true
+}
+
+// retryIKERekeyLater schedules the retry of our IKE SA rekey refused with
+// t, and reports whether it did: TEMPORARY_FAILURE, which the peer sends
+// while its CREATE_CHILD_SA is out on the IKE SA (refuseRekeyWhileCreating;
+// strongSwan and Junos too) or while it deletes the IKE SA. Without it the
+// IKE SA went unrekeyed until the next lifetime. Dropped if sa has stopped
+// carrying by then (deleted, or a simultaneous rekey's survivor took over:
+// afterIKERekeyAnswer runs before the retry can).
+func (sa *ikeSA) retryIKERekeyLater(t wire.NotifyType) bool {
+	if t != wire.TEMPORARY_FAILURE {
+		return false
+	}
+	delay := rekeyRetryDelay + rand.N(rekeyRetryDelay)
+	sa.e.log.Info("IKE SA rekey refused for now (TEMPORARY_FAILURE); trying again", "gateway", sa.peer.Gateway, "after", delay.Round(time.Millisecond))
+	sa.after(delay, func() {
+		sa.e.mu.Lock()
+		defer sa.e.mu.Unlock()
+		if sa.carries() && sa.ikeRekey == nil {
+			sa.startIKERekey()
 		}
 	})
 	return true

@@ -24,7 +24,12 @@ import "ipsecgw/ike/wire"
 // IKE SA. Its keys are the old IKE SA's (SK_d of the exchange that made
 // it), as the peer's are. Deleting it instead and asking again on the new
 // IKE SA would need a DELETE on the new IKE SA for a Child SA the peer
-// has there, and a second exchange, for the same result.
+// has there, and a second exchange, for the same result. Such an answer
+// no longer comes in any order of exchanges we know: we refuse the
+// peer's IKE SA rekey while our CREATE_CHILD_SA is out
+// (refuseRekeyWhileCreating, §2.25) and start ours only once it is
+// answered (startIKERekey). The move stays as the guard for one we did
+// not foresee, the peer's DELETE not overtaking that answer.
 //
 // The peer's request for a new Child SA that comes on an IKE SA of ours
 // a rekey replaced (our rekey's DELETE of it out, or the peer's DELETE to

@@ -178,16 +178,88 @@ func TestRetryInPeerRekeyWindow(t *testing.T) {
 	onNewSA(t, b, "b", old, "vpn1", "vpn2")
 }
 
+// TestIKERekeyWhileCreateOut: a asks for vpn2 on the IKE SA, b answers
+// (its Child SA made there), and the answer is held back while b rekeys
+// the IKE SA. a answers the rekey TEMPORARY_FAILURE (§2.25: its own
+// CREATE_CHILD_SA is out), the answer then comes, and b rekeys again a
+// moment later (retryIKERekeyLater): vpn1 and vpn2 on the new IKE SA with
+// one Child SA each, none asked for twice. Before, a accepted the rekey,
+// b's DELETE of the old IKE SA overtook the answer, and a's new IKE SA
+// asked for vpn2 again: b held two Child SAs of it, one without a partner.
+func TestIKERekeyWhileCreateOut(t *testing.T) {
+	conf := func(me, peer int) string { return fmt.Sprintf(twoVPNs, me, peer, "on-traffic", fmt.Sprint(peer)) }
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	a := sideClock(t, vpnSideConfig(1, 2, conf(1, 2)), p, newVPNInstalls(), clk)
+	b := sideClock(t, vpnSideConfig(2, 1, conf(2, 1)), p, newVPNInstalls(), clk)
+	if err := a.InitiateVPNFrom(netip.Addr{}, addrB, "vpn1", true); err != nil {
+		t.Fatal(err)
+	}
+	within(t, "a's IKE SA up with vpn1", func() bool { return len(childrenOf(a)["vpn1"]) == 1 && len(childrenOf(b)["vpn1"]) == 1 })
+	p.wg.Wait()
+	old := liveSAs(a)[0]
+	answers := p.catch(func(h wire.Header) bool {
+		return h.InitiatorSPI == old.InitiatorSPI && h.Exchange == wire.CREATE_CHILD_SA && h.IsResponse() && !h.FromInitiator()
+	})
+	if err := a.InitiateVPNFrom(netip.Addr{}, addrB, "vpn2", true); err != nil {
+		t.Fatal(err)
+	}
+	answer := answers.next(t, p, 0, "b's answer to a's CREATE_CHILD_SA for vpn2")
+	p.catch(func(wire.Header) bool { return false })
+	if n := b.RekeyIKE(func(ike.SAInfo) bool { return true }); n != 1 {
+		t.Fatalf("%d IKE SA rekeys started at b, want 1", n)
+	}
+	p.wg.Wait()
+	if up := liveSAs(a); len(up) != 1 || up[0].InitiatorSPI != old.InitiatorSPI {
+		t.Fatalf("a: IKE SAs %v after b's rekey while a's CREATE_CHILD_SA was out, want the old one alone", up)
+	}
+	if up := liveSAs(b); len(up) != 1 {
+		t.Fatalf("b: %d IKE SAs up after its rekey was refused, want 1", len(up))
+	}
+	deliver(p, a, answer, addrB, addrA)
+	runClock(p, clk, 2*rekeyRetryDelay+time.Second)
+	onNewSA(t, a, "a", old, "vpn1", "vpn2")
+	onNewSA(t, b, "b", old, "vpn1", "vpn2")
+	runClock(p, clk, responderVPNWait+time.Second)
+	onNewSA(t, a, "a", old, "vpn1", "vpn2")
+	onNewSA(t, b, "b", old, "vpn1", "vpn2")
+}
+
+// notFollowing225 has e's IKE SA of local SPI spi forget that its
+// CREATE_CHILD_SA is out, so that it accepts the peer's IKE SA rekey as a
+// peer that does not follow RFC 7296 §2.25 does (refuseRekeyWhileCreating
+// refuses it); the func returned has it remember, and moves that VPN's
+// want to the new IKE SA as the hand-over would have had it remembered
+// (takeWants moves a want whose request is out).
+func notFollowing225(e *Engine, spi uint64) (remember func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	sa := e.sas[spi]
+	create := sa.create
+	sa.create = nil
+	return func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		sa.create = create
+		if n := sa.replacedBy; n != nil {
+			n.takeWants(sa)
+		}
+	}
+}
+
 // TestLateCreateAnswerAfterPeerRekey: a asks for vpn2 on the IKE SA, b
 // answers (its Child SA made there) and then rekeys the IKE SA, which
 // moves that Child SA to the new IKE SA at b; the answer reaches a after
 // a answered the rekey, and b's DELETE of the old IKE SA after that. a's
 // Child SA goes to the new IKE SA too, and vpn2 stays up on both sides
 // with one Child SA, none asked for again. Before, a installed it on the
-// old IKE SA, the DELETE took it, and b's was left without a partner.
+// old IKE SA, the DELETE took it, and b's was left without a partner. a
+// answers the rekey as a peer that does not follow §2.25 would
+// (notFollowing225): it refuses it now (TestIKERekeyWhileCreateOut).
 func TestLateCreateAnswerAfterPeerRekey(t *testing.T) {
 	conf := func(me, peer int) string { return fmt.Sprintf(twoVPNs, me, peer, "on-traffic", fmt.Sprint(peer)) }
 	var answer []byte
+	var remember func()
 	asked := func(a, b *Engine, p *pipe, old ike.SAInfo) {
 		answers := p.catch(func(h wire.Header) bool {
 			return h.InitiatorSPI == old.InitiatorSPI && h.Exchange == wire.CREATE_CHILD_SA && h.IsResponse() && !h.FromInitiator()
@@ -197,8 +269,10 @@ func TestLateCreateAnswerAfterPeerRekey(t *testing.T) {
 		}
 		answer = answers.next(t, p, 0, "b's answer to a's CREATE_CHILD_SA for vpn2")
 		within(t, "b: vpn2's Child SA made", func() bool { return len(childrenOf(b)["vpn2"]) == 1 })
+		remember = notFollowing225(a, old.InitiatorSPI)
 	}
 	a, b, p, clk, old, del, creates := peerRekeyWindow(t, conf(1, 2), conf(2, 1), asked)
+	remember()
 	deliver(p, a, answer, addrB, addrA)
 	deliver(p, a, del, addrB, addrA)
 	if cs := childrenOf(a); len(cs["vpn2"]) != 1 {
@@ -221,9 +295,12 @@ func TestLateCreateAnswerAfterPeerRekey(t *testing.T) {
 // for vpn2 (takeWants): one Child SA of vpn2 on each side, on the new
 // IKE SA. Before, b made the Child SA on the old IKE SA, and a, which
 // moves a late answer's Child SA to the new IKE SA, kept one b had not.
+// a answers the rekey as a peer that does not follow §2.25 would
+// (notFollowing225): it refuses it now (TestIKERekeyWhileCreateOut).
 func TestLateCreateRequestAfterRekey(t *testing.T) {
 	conf := func(me, peer int) string { return fmt.Sprintf(twoVPNs, me, peer, "on-traffic", fmt.Sprint(peer)) }
 	var request []byte
+	var remember func()
 	asked := func(a, b *Engine, p *pipe, old ike.SAInfo) {
 		requests := p.catch(func(h wire.Header) bool {
 			return h.InitiatorSPI == old.InitiatorSPI && h.Exchange == wire.CREATE_CHILD_SA && !h.IsResponse() && h.FromInitiator()
@@ -232,8 +309,10 @@ func TestLateCreateRequestAfterRekey(t *testing.T) {
 			t.Fatal(err)
 		}
 		request = requests.next(t, p, 0, "a's CREATE_CHILD_SA for vpn2")
+		remember = notFollowing225(a, old.InitiatorSPI)
 	}
 	a, b, p, clk, old, del, _ := peerRekeyWindow(t, conf(1, 2), conf(2, 1), asked)
+	remember()
 	deliver(p, b, request, addrA, addrB)
 	if cs := childrenOf(b); len(cs["vpn2"]) != 0 {
 		t.Fatalf("b made %d Child SAs of vpn2 on the IKE SA it is deleting", len(cs["vpn2"]))
