@@ -509,6 +509,7 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 // replaces this one and starts the new SA's timers.
 func (sa *ikeSA) handOver(n *ikeSA) {
 	sa.replacedBy = n // rekeywindow.go: no longer the gateway's IKE SA
+	n.held = false    // a simultaneous rekey's survivor (ikerekeycollide.go)
 	n.children, sa.children = sa.children, nil
 	// staged.go: the outbound SAs waiting go with their Child SAs.
 	sa.handStaged(n)

@@ -68,7 +68,7 @@ func (e *Engine) keptBeside(gone *ikeSA) *ikeSA {
 	}
 	for _, sa := range e.sasOf(gone.peer) {
 		coming := sa.initiator && sa.state == stateAuthSent
-		if sa.initiator == gone.initiator || sa.closing || sa.replacedBy != nil || sa.state != stateEstablished && !coming {
+		if sa.initiator == gone.initiator || sa.closing || sa.replacedBy != nil || sa.held || sa.state != stateEstablished && !coming {
 			continue
 		}
 		if better(sa) {

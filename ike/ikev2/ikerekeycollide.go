@@ -47,6 +47,7 @@ func (sa *ikeSA) holdForCollision(n *ikeSA, ni, nr []byte) bool {
 	}
 	sa.e.log.Info("simultaneous IKE SA rekey: the peer's crossed ours; the Child SAs wait for our answer", "gateway", sa.peer.Gateway)
 	r.collided = &collision{ni: bytes.Clone(ni), nr: bytes.Clone(nr), ike: n}
+	n.held = true // rekeywindow.go: carries nothing until settled
 	return true
 }
 

@@ -247,3 +247,103 @@ func isFromInitiator(msg []byte) bool {
 	h, err := wire.ParseHeader(msg)
 	return err == nil && h.FromInitiator()
 }
+
+// TestSimultaneousIKERekeyHeldCarriesNothing: both sides rekey the IKE SA
+// at once and each answers the other's before its own answer comes, so a
+// holds b's new IKE SA until the collision is settled. Traffic asks for
+// vpn2 meanwhile, again and again (either IKE SA may be listed first):
+// the want goes on the old IKE SA, never on the held one, and vpn2 comes
+// up on the survivor with one Child SA on each side, whichever new IKE SA
+// the nonces keep. Before, the held SA took the want, lost with it when
+// it was the redundant one.
+func TestSimultaneousIKERekeyHeldCarriesNothing(t *testing.T) {
+	conf := func(me, peer int) string { return fmt.Sprintf(twoVPNs, me, peer, "on-traffic", fmt.Sprint(peer)) }
+	for run := range 6 {
+		clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		p := &pipe{engines: map[netip.Addr]*Engine{}}
+		a := sideClock(t, vpnSideConfig(1, 2, conf(1, 2)), p, newVPNInstalls(), clk)
+		b := sideClock(t, vpnSideConfig(2, 1, conf(2, 1)), p, newVPNInstalls(), clk)
+		if err := a.InitiateVPNFrom(netip.Addr{}, addrB, "vpn1", true); err != nil {
+			t.Fatal(err)
+		}
+		old := oneSAWith(t, a, "a", "vpn1")
+		oneSAWith(t, b, "b", "vpn1")
+		p.wg.Wait()
+
+		rekeys := p.catch(func(h wire.Header) bool {
+			return h.InitiatorSPI == old.InitiatorSPI && h.Exchange == wire.CREATE_CHILD_SA
+		})
+		for _, e := range []*Engine{a, b} {
+			e.mu.Lock()
+			for spi, sa := range e.sas {
+				if spi == sa.localSPI() && sa.state == stateEstablished {
+					sa.startIKERekey()
+				}
+			}
+			e.mu.Unlock()
+		}
+		var fromA, fromB []byte
+		for i := range 2 {
+			if msg := rekeys.next(t, p, i, "both rekey requests"); isFromInitiator(msg) {
+				fromA = msg
+			} else {
+				fromB = msg
+			}
+		}
+		if fromA == nil || fromB == nil {
+			t.Fatal("want one rekey request from each side")
+		}
+		deliver(p, a, fromB, addrB, addrA) // a answers, its own out: b's new IKE SA held
+		deliver(p, b, fromA, addrA, addrB) // and b likewise
+		answers := [][]byte{rekeys.next(t, p, 2, "a's answer"), rekeys.next(t, p, 3, "b's answer")}
+
+		for range 20 {
+			if err := a.InitiateVPNFrom(netip.Addr{}, addrB, "vpn2", true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.wg.Wait()
+		a.mu.Lock()
+		heldSeen := false
+		for spi, sa := range a.sas {
+			if spi != sa.localSPI() || sa.state != stateEstablished || sa.spiI == old.InitiatorSPI {
+				continue
+			}
+			heldSeen = true
+			if sa.wanted["vpn2"] {
+				a.mu.Unlock()
+				t.Fatalf("run %d: a put vpn2's want on b's new IKE SA, held until the collision is settled", run)
+			}
+		}
+		a.mu.Unlock()
+		if !heldSeen {
+			t.Fatalf("run %d: a holds no new IKE SA of b's", run)
+		}
+
+		p.mu.Lock()
+		p.drop = nil
+		p.mu.Unlock()
+		for _, msg := range answers {
+			if isFromInitiator(msg) {
+				deliver(p, b, msg, addrA, addrB)
+			} else {
+				deliver(p, a, msg, addrB, addrA)
+			}
+		}
+		// The last answer may come after the peer's DELETE of the old IKE
+		// SA, which settles the collision without it: the other side then
+		// deletes the redundant SA itself, unanswered (collisionGrace, then
+		// its retransmissions).
+		runClock(p, clk, responderVPNWait+collisionGrace+40*time.Second)
+		sa := oneSAWith(t, a, "a", "vpn1", "vpn2")
+		sb := oneSAWith(t, b, "b", "vpn1", "vpn2")
+		if sa.InitiatorSPI != sb.InitiatorSPI || sa.ResponderSPI != sb.ResponderSPI || sa.InitiatorSPI == old.InitiatorSPI {
+			t.Fatalf("run %d: a kept %x/%x, b %x/%x, want the same new IKE SA", run, sa.InitiatorSPI, sa.ResponderSPI, sb.InitiatorSPI, sb.ResponderSPI)
+		}
+		for who, e := range map[string]*Engine{"a": a, "b": b} {
+			if made, _, _, _ := e.installer.(*vpnInstalls).counts("vpn2"); made != 1 {
+				t.Fatalf("run %d: %s made %d Child SAs of vpn2, want 1", run, who, made)
+			}
+		}
+	}
+}

@@ -43,9 +43,12 @@ import "ipsecgw/ike/wire"
 // gone (dupvpns.go), and would not carry one refused there.
 
 // carries reports whether sa is an IKE SA its gateway's VPNs may be put
-// on: up, not being deleted, not replaced by a rekey.
+// on: up, not being deleted, not replaced by a rekey, not held by a
+// simultaneous rekey (a want put on one that turns out redundant went
+// with it; the old IKE SA takes it instead, and takeWants moves it to the
+// survivor).
 func (sa *ikeSA) carries() bool {
-	return sa.state == stateEstablished && !sa.closing && sa.replacedBy == nil
+	return sa.state == stateEstablished && !sa.closing && sa.replacedBy == nil && !sa.held
 }
 
 // replacement is the IKE SA up that replaced sa, through any rekeys of it

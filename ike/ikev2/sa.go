@@ -127,6 +127,10 @@ type ikeSA struct {
 	// replacedBy is the IKE SA a rekey handed this one's Child SAs to
 	// (handOver); this one stays up until its DELETE (rekeywindow.go).
 	replacedBy *ikeSA
+	// held: the peer's IKE SA rekey made this one while ours was out, and
+	// it carries nothing until the collision is settled: it may be the
+	// redundant one (ikerekeycollide.go). handOver clears it.
+	held bool
 }
 
 func (sa *ikeSA) localSPI() uint64 {
