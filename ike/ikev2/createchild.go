@@ -510,13 +510,16 @@ func (sa *ikeSA) handleIKERekeyResponse(ps []wire.Payload) {
 func (sa *ikeSA) handOver(n *ikeSA) {
 	sa.replacedBy = n // rekeywindow.go: no longer the gateway's IKE SA
 	n.held = false    // a simultaneous rekey's survivor (ikerekeycollide.go)
-	n.children, sa.children = sa.children, nil
+	// A simultaneous rekey's survivor, held, may have Child SAs already:
+	// the peer's, asked for once it had settled (ikerekeycollide.go).
+	moved := sa.children
+	n.children, sa.children = append(n.children, moved...), nil
 	// staged.go: the outbound SAs waiting go with their Child SAs.
 	sa.handStaged(n)
 	n.ppkUsed = sa.ppkUsed // ppk.go: the new SKEYSEED came from SK_d'
 	n.startKeepalive()
 	n.ikeTimers()
-	for _, c := range n.children {
+	for _, c := range moved {
 		n.childTimers(c)
 	}
 	n.takeWants(sa) // rekeywants.go

@@ -347,3 +347,81 @@ func TestSimultaneousIKERekeyHeldCarriesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestSimultaneousIKERekeyChildOnHeld: as above, but b's answer to a's
+// rekey comes last, after what b sent once a's answer settled the
+// collision at b: when b's new IKE SA survives, b asks for vpn2 on it
+// (wanted at b during the rekey), and a makes that Child SA on the SA it
+// still holds. The answer then hands the old IKE SA's Child SAs to it,
+// beside vpn2's. Before, the hand-over replaced the held SA's Child SAs
+// with the old one's: a lost vpn2's, which b kept.
+func TestSimultaneousIKERekeyChildOnHeld(t *testing.T) {
+	conf := func(me, peer int) string { return fmt.Sprintf(twoVPNs, me, peer, "on-traffic", fmt.Sprint(peer)) }
+	for run := range 8 {
+		clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		p := &pipe{engines: map[netip.Addr]*Engine{}}
+		a := sideClock(t, vpnSideConfig(1, 2, conf(1, 2)), p, newVPNInstalls(), clk)
+		b := sideClock(t, vpnSideConfig(2, 1, conf(2, 1)), p, newVPNInstalls(), clk)
+		if err := a.InitiateVPNFrom(netip.Addr{}, addrB, "vpn1", true); err != nil {
+			t.Fatal(err)
+		}
+		old := oneSAWith(t, a, "a", "vpn1")
+		oneSAWith(t, b, "b", "vpn1")
+		p.wg.Wait()
+		sent := p.catch(func(wire.Header) bool { return true })
+		for _, e := range []*Engine{a, b} {
+			e.mu.Lock()
+			for spi, sa := range e.sas {
+				if spi == sa.localSPI() && sa.state == stateEstablished {
+					sa.startIKERekey()
+				}
+			}
+			e.mu.Unlock()
+		}
+		var fromA, fromB []byte
+		for i := range 2 {
+			if msg := sent.next(t, p, i, "both rekey requests"); isFromInitiator(msg) {
+				fromA = msg
+			} else {
+				fromB = msg
+			}
+		}
+		deliver(p, a, fromB, addrB, addrA)
+		deliver(p, b, fromA, addrA, addrB)
+		answers := [][]byte{sent.next(t, p, 2, "an answer"), sent.next(t, p, 3, "the other answer")}
+		if err := b.InitiateVPNFrom(netip.Addr{}, addrA, "vpn2", true); err != nil {
+			t.Fatal(err)
+		}
+		p.wg.Wait()
+		toB, toA := answers[0], answers[1]
+		if !isFromInitiator(toB) {
+			toB, toA = toA, toB
+		}
+		deliver(p, b, toB, addrA, addrB) // b settles; its messages to a are kept back
+		p.mu.Lock()
+		later := sent.msgs[4:]
+		p.drop = nil
+		p.mu.Unlock()
+		var creates, rest [][]byte
+		for _, msg := range later {
+			if h, err := wire.ParseHeader(msg); err == nil && h.Exchange == wire.CREATE_CHILD_SA {
+				creates = append(creates, msg)
+			} else {
+				rest = append(rest, msg)
+			}
+		}
+		for _, msg := range append(append(creates, toA), rest...) {
+			deliver(p, a, msg, addrB, addrA)
+		}
+		runClock(p, clk, responderVPNWait+collisionGrace+40*time.Second)
+		if sa := oneSAWith(t, a, "a", "vpn1", "vpn2"); sa.InitiatorSPI == old.InitiatorSPI {
+			t.Fatalf("run %d: a kept the old IKE SA", run)
+		}
+		oneSAWith(t, b, "b", "vpn1", "vpn2")
+		for who, e := range map[string]*Engine{"a": a, "b": b} {
+			if made, _, _, _ := e.installer.(*vpnInstalls).counts("vpn2"); made != 1 {
+				t.Fatalf("run %d: %s made %d Child SAs of vpn2, want 1", run, who, made)
+			}
+		}
+	}
+}
