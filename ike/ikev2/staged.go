@@ -85,10 +85,11 @@ func (sa *ikeSA) installStagedOnDelete(ps []wire.Payload) {
 }
 
 // handStaged gives the waiting outbound SAs to the IKE SA that takes the
-// Child SAs over.
+// Child SAs over, beside any of its own (a simultaneous rekey's survivor
+// may have answered the peer already: handOver).
 func (sa *ikeSA) handStaged(n *ikeSA) {
 	for _, s := range sa.staged {
 		s.owner = n
 	}
-	n.staged, sa.staged = sa.staged, nil
+	n.staged, sa.staged = append(n.staged, sa.staged...), nil
 }
