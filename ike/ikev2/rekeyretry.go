@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"ipsecgw/ike"
 	"ipsecgw/ike/wire"
 )
 
@@ -22,6 +23,38 @@ import (
 // one to two times it, so the two sides do not retry in step.
 const rekeyRetryDelay = time.Second
 
+// A peer that goes on answering TEMPORARY_FAILURE for minutes is out of
+// sync with us (§2.25: it SHOULD then be taken so and the IKE SA
+// closed): its busy state never ends, and the retries every second or two
+// would go on for the IKE SA's life while its Child SAs reach their hard
+// lifetimes unrekeyed. refusedFor is how long a streak of refusals may
+// last; refusals more than refusedGap apart are not one streak (the
+// retries come every one to two seconds).
+const (
+	refusedFor = 5 * time.Minute
+	refusedGap = 30 * time.Second
+)
+
+// outOfSync records one more TEMPORARY_FAILURE to a rekey of ours on sa
+// and, once the streak has lasted refusedFor, closes sa, reporting true:
+// a DELETE, and a kept-up tunnel negotiated anew (close's
+// reinitiateLater).
+func (sa *ikeSA) outOfSync() bool {
+	now := sa.e.clock.Now()
+	if sa.refusedSince.IsZero() || now.Sub(sa.refusedLast) > refusedGap {
+		sa.refusedSince = now
+	}
+	sa.refusedLast = now
+	if now.Sub(sa.refusedSince) < refusedFor {
+		return false
+	}
+	sa.e.log.Warn("peer refuses our rekeys (TEMPORARY_FAILURE) for minutes; taken as out of sync, IKE SA deleted",
+		"gateway", sa.peer.Gateway, "since", sa.refusedSince.Format(time.RFC3339))
+	sa.failure = ike.Failf(ike.CauseLocal, "the peer answered TEMPORARY_FAILURE for %v", refusedFor)
+	sa.sendDelete()
+	return true
+}
+
 // retryRekeyLater schedules the retry of rekey r refused with t, and
 // reports whether it did (only TEMPORARY_FAILURE is worth a retry). The
 // retry goes on whichever IKE SA holds the Child SA then (the peer's IKE
@@ -30,6 +63,9 @@ const rekeyRetryDelay = time.Second
 func (sa *ikeSA) retryRekeyLater(r *childRekey, t wire.NotifyType) bool {
 	if r == nil || r.old == nil || t != wire.TEMPORARY_FAILURE {
 		return false
+	}
+	if sa.outOfSync() {
+		return true
 	}
 	e, c := sa.e, r.old
 	delay := rekeyRetryDelay + rand.N(rekeyRetryDelay)
@@ -63,6 +99,9 @@ func (sa *ikeSA) retryRekeyLater(r *childRekey, t wire.NotifyType) bool {
 func (sa *ikeSA) retryIKERekeyLater(t wire.NotifyType) bool {
 	if t != wire.TEMPORARY_FAILURE {
 		return false
+	}
+	if sa.outOfSync() {
+		return true
 	}
 	delay := rekeyRetryDelay + rand.N(rekeyRetryDelay)
 	sa.e.log.Info("IKE SA rekey refused for now (TEMPORARY_FAILURE); trying again", "gateway", sa.peer.Gateway, "after", delay.Round(time.Millisecond))

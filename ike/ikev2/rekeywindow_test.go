@@ -322,3 +322,44 @@ func TestLateCreateRequestAfterRekey(t *testing.T) {
 	onNewSA(t, a, "a", old, "vpn1", "vpn2")
 	onNewSA(t, b, "b", old, "vpn1", "vpn2")
 }
+
+// TestRefusedForMinutesOutOfSync: a peer that answers every IKE SA rekey
+// of ours with TEMPORARY_FAILURE is retried for refusedFor, and then
+// taken as out of sync (§2.25): the IKE SA is deleted on both sides, not
+// retried every second or two for its life.
+func TestRefusedForMinutesOutOfSync(t *testing.T) {
+	conf := func(me, peer int) string { return fmt.Sprintf(twoVPNs, me, peer, "on-traffic", fmt.Sprint(peer)) }
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := &pipe{engines: map[netip.Addr]*Engine{}}
+	a := sideClock(t, vpnSideConfig(1, 2, conf(1, 2)), p, newVPNInstalls(), clk)
+	b := sideClock(t, vpnSideConfig(2, 1, conf(2, 1)), p, newVPNInstalls(), clk)
+	if err := a.InitiateVPNFrom(netip.Addr{}, addrB, "vpn1", true); err != nil {
+		t.Fatal(err)
+	}
+	within(t, "the IKE SA up with vpn1", func() bool { return len(childrenOf(a)["vpn1"]) == 1 && len(childrenOf(b)["vpn1"]) == 1 })
+	p.wg.Wait()
+	old := liveSAs(a)[0]
+	// b's CREATE_CHILD_SA for vpn2 stays out for good, as far as b's
+	// refuseRekeyWhileCreating can tell: every rekey of a's is refused.
+	b.mu.Lock()
+	for spi, sa := range b.sas {
+		if spi == sa.localSPI() {
+			sa.create = &childCreate{vpn: sa.peer.vpnNamed("vpn2")}
+		}
+	}
+	b.mu.Unlock()
+	if n := a.RekeyIKE(func(ike.SAInfo) bool { return true }); n != 1 {
+		t.Fatalf("%d IKE SA rekeys started at a, want 1", n)
+	}
+	runClock(p, clk, refusedFor-30*time.Second)
+	if up := liveSAs(a); len(up) != 1 || up[0].InitiatorSPI != old.InitiatorSPI {
+		t.Fatalf("a: IKE SAs %v after %v of refused rekeys, want the old one still up", up, refusedFor-30*time.Second)
+	}
+	runClock(p, clk, time.Minute)
+	if up := liveSAs(a); len(up) != 0 {
+		t.Fatalf("a: IKE SAs %v after %v of refused rekeys, want none (out of sync, deleted)", up, refusedFor+30*time.Second)
+	}
+	if up := liveSAs(b); len(up) != 0 {
+		t.Fatalf("b: IKE SAs %v after a deleted the IKE SA, want none", up)
+	}
+}

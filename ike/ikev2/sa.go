@@ -69,6 +69,9 @@ type ikeSA struct {
 	rekey     *childRekey    // our CREATE_CHILD_SA in flight
 	ikeRekey  *ikeRekey      // our IKE SA rekey in flight
 	deleting  *ike.ChildSA   // the Child SA our DELETE in flight removes
+	// refusedSince and refusedLast bound the streak of TEMPORARY_FAILUREs
+	// the peer answers our rekeys with (rekeyretry.go: outOfSync).
+	refusedSince, refusedLast time.Time
 
 	// The peer's requests: the next expected ID and the cached answer to
 	// the last one, resent when the request comes again (§2.2).
