@@ -50,15 +50,7 @@ func TestSimultaneousIKERekey(t *testing.T) {
 			}
 		}
 		p.mu.Unlock()
-		for _, e := range []*Engine{a, b} {
-			e.mu.Lock()
-			for spi, sa := range e.sas {
-				if spi == sa.localSPI() && sa.state == stateEstablished {
-					sa.startIKERekey()
-				}
-			}
-			e.mu.Unlock()
-		}
+		startIKERekeys(a, b)
 		p.release()
 		if run%2 == 1 {
 			eventually(t, "both answers", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(held) == 2 })
@@ -182,23 +174,8 @@ func TestSimultaneousIKERekeyWithoutChildSA(t *testing.T) {
 		return h.InitiatorSPI == old.InitiatorSPI && h.Exchange == wire.CREATE_CHILD_SA && !h.IsResponse() ||
 			h.InitiatorSPI == old.InitiatorSPI && h.Exchange == wire.INFORMATIONAL && !h.IsResponse() && !h.FromInitiator()
 	})
-	for _, e := range []*Engine{a, b} {
-		e.mu.Lock()
-		for spi, sa := range e.sas {
-			if spi == sa.localSPI() && sa.state == stateEstablished {
-				sa.startIKERekey()
-			}
-		}
-		e.mu.Unlock()
-	}
-	var fromA, fromB []byte
-	for i := range 2 {
-		if msg := rekeys.next(t, p, i, "both rekey requests"); isFromInitiator(msg) {
-			fromA = msg
-		} else {
-			fromB = msg
-		}
-	}
+	startIKERekeys(a, b)
+	fromA, fromB := rekeyRequests(t, p, rekeys)
 	if fromA == nil || fromB == nil {
 		t.Fatal("want one rekey request from each side")
 	}
@@ -242,6 +219,34 @@ func TestSimultaneousIKERekeyWithoutChildSA(t *testing.T) {
 	})
 }
 
+// startIKERekeys has every IKE SA up at a and at b start a rekey at
+// once, so that the two requests cross.
+func startIKERekeys(a, b *Engine) {
+	for _, e := range []*Engine{a, b} {
+		e.mu.Lock()
+		for spi, sa := range e.sas {
+			if spi == sa.localSPI() && sa.state == stateEstablished {
+				sa.startIKERekey()
+			}
+		}
+		e.mu.Unlock()
+	}
+}
+
+// rekeyRequests takes the first two messages c caught, the crossing rekey
+// requests, and tells a's (the original initiator's) from b's.
+func rekeyRequests(t *testing.T, p *pipe, c *caught) (fromA, fromB []byte) {
+	t.Helper()
+	for i := range 2 {
+		if msg := c.next(t, p, i, "both rekey requests"); isFromInitiator(msg) {
+			fromA = msg
+		} else {
+			fromB = msg
+		}
+	}
+	return fromA, fromB
+}
+
 // isFromInitiator: msg was sent by its IKE SA's original initiator.
 func isFromInitiator(msg []byte) bool {
 	h, err := wire.ParseHeader(msg)
@@ -273,23 +278,8 @@ func TestSimultaneousIKERekeyHeldCarriesNothing(t *testing.T) {
 		rekeys := p.catch(func(h wire.Header) bool {
 			return h.InitiatorSPI == old.InitiatorSPI && h.Exchange == wire.CREATE_CHILD_SA
 		})
-		for _, e := range []*Engine{a, b} {
-			e.mu.Lock()
-			for spi, sa := range e.sas {
-				if spi == sa.localSPI() && sa.state == stateEstablished {
-					sa.startIKERekey()
-				}
-			}
-			e.mu.Unlock()
-		}
-		var fromA, fromB []byte
-		for i := range 2 {
-			if msg := rekeys.next(t, p, i, "both rekey requests"); isFromInitiator(msg) {
-				fromA = msg
-			} else {
-				fromB = msg
-			}
-		}
+		startIKERekeys(a, b)
+		fromA, fromB := rekeyRequests(t, p, rekeys)
 		if fromA == nil || fromB == nil {
 			t.Fatal("want one rekey request from each side")
 		}
@@ -369,23 +359,8 @@ func TestSimultaneousIKERekeyChildOnHeld(t *testing.T) {
 		oneSAWith(t, b, "b", "vpn1")
 		p.wg.Wait()
 		sent := p.catch(func(wire.Header) bool { return true })
-		for _, e := range []*Engine{a, b} {
-			e.mu.Lock()
-			for spi, sa := range e.sas {
-				if spi == sa.localSPI() && sa.state == stateEstablished {
-					sa.startIKERekey()
-				}
-			}
-			e.mu.Unlock()
-		}
-		var fromA, fromB []byte
-		for i := range 2 {
-			if msg := sent.next(t, p, i, "both rekey requests"); isFromInitiator(msg) {
-				fromA = msg
-			} else {
-				fromB = msg
-			}
-		}
+		startIKERekeys(a, b)
+		fromA, fromB := rekeyRequests(t, p, sent)
 		deliver(p, a, fromB, addrB, addrA)
 		deliver(p, b, fromA, addrA, addrB)
 		answers := [][]byte{sent.next(t, p, 2, "an answer"), sent.next(t, p, 3, "the other answer")}

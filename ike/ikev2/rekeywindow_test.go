@@ -187,17 +187,7 @@ func TestRetryInPeerRekeyWindow(t *testing.T) {
 // b's DELETE of the old IKE SA overtook the answer, and a's new IKE SA
 // asked for vpn2 again: b held two Child SAs of it, one without a partner.
 func TestIKERekeyWhileCreateOut(t *testing.T) {
-	conf := func(me, peer int) string { return fmt.Sprintf(twoVPNs, me, peer, "on-traffic", fmt.Sprint(peer)) }
-	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	p := &pipe{engines: map[netip.Addr]*Engine{}}
-	a := sideClock(t, vpnSideConfig(1, 2, conf(1, 2)), p, newVPNInstalls(), clk)
-	b := sideClock(t, vpnSideConfig(2, 1, conf(2, 1)), p, newVPNInstalls(), clk)
-	if err := a.InitiateVPNFrom(netip.Addr{}, addrB, "vpn1", true); err != nil {
-		t.Fatal(err)
-	}
-	within(t, "a's IKE SA up with vpn1", func() bool { return len(childrenOf(a)["vpn1"]) == 1 && len(childrenOf(b)["vpn1"]) == 1 })
-	p.wg.Wait()
-	old := liveSAs(a)[0]
+	clk, p, a, b, old := vpn1UpByTraffic(t)
 	answers := p.catch(func(h wire.Header) bool {
 		return h.InitiatorSPI == old.InitiatorSPI && h.Exchange == wire.CREATE_CHILD_SA && h.IsResponse() && !h.FromInitiator()
 	})
@@ -328,17 +318,7 @@ func TestLateCreateRequestAfterRekey(t *testing.T) {
 // taken as out of sync (§2.25): the IKE SA is deleted on both sides, not
 // retried every second or two for its life.
 func TestRefusedForMinutesOutOfSync(t *testing.T) {
-	conf := func(me, peer int) string { return fmt.Sprintf(twoVPNs, me, peer, "on-traffic", fmt.Sprint(peer)) }
-	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	p := &pipe{engines: map[netip.Addr]*Engine{}}
-	a := sideClock(t, vpnSideConfig(1, 2, conf(1, 2)), p, newVPNInstalls(), clk)
-	b := sideClock(t, vpnSideConfig(2, 1, conf(2, 1)), p, newVPNInstalls(), clk)
-	if err := a.InitiateVPNFrom(netip.Addr{}, addrB, "vpn1", true); err != nil {
-		t.Fatal(err)
-	}
-	within(t, "the IKE SA up with vpn1", func() bool { return len(childrenOf(a)["vpn1"]) == 1 && len(childrenOf(b)["vpn1"]) == 1 })
-	p.wg.Wait()
-	old := liveSAs(a)[0]
+	clk, p, a, b, old := vpn1UpByTraffic(t)
 	// b's CREATE_CHILD_SA for vpn2 stays out for good, as far as b's
 	// refuseRekeyWhileCreating can tell: every rekey of a's is refused.
 	b.mu.Lock()
@@ -362,4 +342,21 @@ func TestRefusedForMinutesOutOfSync(t *testing.T) {
 	if up := liveSAs(b); len(up) != 0 {
 		t.Fatalf("b: IKE SAs %v after a deleted the IKE SA, want none", up)
 	}
+}
+
+// vpn1UpByTraffic is a and b on a fake clock, vpn1 and vpn2 on-traffic,
+// vpn1 up on the IKE SA a's traffic made (old).
+func vpn1UpByTraffic(t *testing.T) (clk *clock.Fake, p *pipe, a, b *Engine, old ike.SAInfo) {
+	t.Helper()
+	conf := func(me, peer int) string { return fmt.Sprintf(twoVPNs, me, peer, "on-traffic", fmt.Sprint(peer)) }
+	clk = clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p = &pipe{engines: map[netip.Addr]*Engine{}}
+	a = sideClock(t, vpnSideConfig(1, 2, conf(1, 2)), p, newVPNInstalls(), clk)
+	b = sideClock(t, vpnSideConfig(2, 1, conf(2, 1)), p, newVPNInstalls(), clk)
+	if err := a.InitiateVPNFrom(netip.Addr{}, addrB, "vpn1", true); err != nil {
+		t.Fatal(err)
+	}
+	within(t, "the IKE SA up with vpn1", func() bool { return len(childrenOf(a)["vpn1"]) == 1 && len(childrenOf(b)["vpn1"]) == 1 })
+	p.wg.Wait()
+	return clk, p, a, b, liveSAs(a)[0]
 }
